@@ -1,0 +1,1 @@
+"""The simulation engine: agent arrays, the event calendar, queues, random streams, recording."""

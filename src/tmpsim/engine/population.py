@@ -1,0 +1,81 @@
+"""Agent state as a struct of arrays, preallocated for everyone who will exist in the run."""
+
+from __future__ import annotations
+
+import numpy as np
+
+NEVER = np.iinfo(np.int32).min  # a date that has not happened
+
+# name -> (dtype, fill value for new agents)
+FIELDS: dict[str, tuple[type, float]] = {
+    "state": (np.int8, 0),
+    "origin": (np.int8, 0),
+    "sector": (np.int8, 0),
+    "female": (np.bool_, 0),
+    "stage": (np.int8, 0),
+    "renewals": (np.int8, 0),
+    "age0": (np.float32, 0),  # age when created
+    "aptitude": (np.float32, 0),
+    "language": (np.float32, 0),
+    "network": (np.float32, 0),
+    "proactivity": (np.float32, 0),  # of the supervising organisation
+    "created": (np.int32, NEVER),
+    "selected": (np.int32, NEVER),
+    "entered": (np.int32, NEVER),  # first entry into the host
+    "exited": (np.int32, NEVER),  # return home or switch out
+    "queued": (np.int32, NEVER),  # day the agent asked to go home (return queue order)
+    "contract_start": (np.int32, NEVER),
+    "dismissed": (np.bool_, 0),  # lost the job through dismissal (not contract end)
+    "destitute": (np.bool_, 0),
+    "sheltered": (np.bool_, 0),
+    "fee": (np.float64, 0),
+    "debt0": (np.float64, 0),  # debt at departure
+    "debt": (np.float64, 0),
+    "savings": (np.float64, 0),
+    "remitted": (np.float64, 0),
+    "money_t": (np.int32, 0),  # day money was last settled
+    "income": (np.float64, 0),  # net income per day in the current state
+    "cost": (np.float64, 0),  # spending per day in the current state
+    "emergency": (np.float64, 0),  # emergency money received
+    "t_timer": (np.int32, -1),  # next deterministic event (contract end, expiry...)
+    "timer_kind": (np.int8, 0),
+    "t_hazard": (np.int32, -1),  # next stochastic event (competing hazards)
+    "hazard_kind": (np.int8, 0),
+    "t_money": (np.int32, -1),  # day savings run out
+}
+
+
+class Population:
+    """Struct-of-arrays agent table; agents are never removed, only flagged by state."""
+
+    def __init__(self, capacity: int) -> None:
+        self.n = 0
+        self.capacity = max(int(capacity), 16)
+        for name, (dtype, fill) in FIELDS.items():
+            setattr(self, name, np.full(self.capacity, fill, dtype=dtype))
+
+    def add(self, count: int) -> np.ndarray:
+        """Reserve ``count`` new agents (fields at their defaults) and return their ids."""
+        count = int(count)
+        if self.n + count > self.capacity:
+            self._grow(self.n + count)
+        ids = np.arange(self.n, self.n + count, dtype=np.int64)
+        self.n += count
+        return ids
+
+    def _grow(self, needed: int) -> None:
+        new_cap = max(needed, int(self.capacity * 1.5))
+        for name, (dtype, fill) in FIELDS.items():
+            old = getattr(self, name)
+            arr = np.full(new_cap, fill, dtype=dtype)
+            arr[: self.capacity] = old
+            setattr(self, name, arr)
+        self.capacity = new_cap
+
+    def view(self, name: str) -> np.ndarray:
+        """The live part of one field."""
+        return getattr(self, name)[: self.n]
+
+    def nbytes(self) -> int:
+        """Memory held by the arrays."""
+        return sum(getattr(self, f).nbytes for f in FIELDS)

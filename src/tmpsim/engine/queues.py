@@ -1,0 +1,68 @@
+"""First-come-first-served queues of agents for capacity-limited resources (seats, beds)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+
+class FifoQueue:
+    """Agents waiting in order of arrival; members that left are skipped lazily.
+
+    ``member`` is a boolean field of the population that says whether an agent is still waiting;
+    agents leave by clearing it, and their stale entries are dropped when reached.
+    """
+
+    def __init__(self) -> None:
+        self._chunks: deque[np.ndarray] = deque()
+
+    def push(self, ids: np.ndarray) -> None:
+        """Append agents at the back, in the given order."""
+        if ids.size:
+            self._chunks.append(np.asarray(ids, dtype=np.int64))
+
+    def take(self, n: int, valid: np.ndarray) -> np.ndarray:
+        """Remove and return up to ``n`` waiting agents from the front (``valid[id]`` true)."""
+        out: list[np.ndarray] = []
+        need = int(n)
+        while need > 0 and self._chunks:
+            chunk = self._chunks.popleft()
+            chunk = chunk[valid[chunk]]
+            if chunk.size > need:
+                out.append(chunk[:need])
+                self._chunks.appendleft(chunk[need:])
+                need = 0
+            else:
+                out.append(chunk)
+                need -= chunk.size
+        return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
+
+    def compact(self, valid: np.ndarray) -> int:
+        """Drop stale entries and return how many agents are waiting."""
+        kept = deque()
+        total = 0
+        for chunk in self._chunks:
+            chunk = chunk[valid[chunk]]
+            if chunk.size:
+                kept.append(chunk)
+                total += chunk.size
+        self._chunks = kept
+        return total
+
+    def __len__(self) -> int:
+        return sum(c.size for c in self._chunks)
+
+
+class Capacity:
+    """Fractional daily capacity: scaled-down runs keep fractions of a seat for the next day."""
+
+    def __init__(self) -> None:
+        self.carry = 0.0
+
+    def whole(self, amount: float) -> int:
+        """Whole units available today from ``amount`` plus yesterday's unused fraction."""
+        total = amount + self.carry
+        n = int(np.floor(total + 1e-9))
+        self.carry = total - n
+        return n

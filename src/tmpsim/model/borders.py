@@ -1,0 +1,149 @@
+"""Transport and borders: seats per corridor and direction, entry caps, repatriation flights.
+
+Each origin's corridor has an inbound and an outbound daily seat capacity that dated events open
+and close. Workers queue for seats first come first served: arrivals in the order they were cleared
+to go, returns in the order they asked to go home.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tmpsim.engine.population import NEVER
+from tmpsim.engine.queues import Capacity, FifoQueue
+from tmpsim.model.events import BorderEvent, EntryCapEvent, FlightEvent
+from tmpsim.states import State
+
+if TYPE_CHECKING:
+    from tmpsim.simulation import Simulation
+
+
+class Borders:
+    """Seat capacities and the entry and return queues of every corridor."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        b = sim.scenario.borders
+        n = sim.n_origins
+        self.seats_in = np.full(n, b.seats_in_per_day)
+        self.seats_out = np.full(n, b.seats_out_per_day)
+        self.normal_in, self.normal_out = b.seats_in_per_day, b.seats_out_per_day
+        self.entry_cap = b.entry_cap_per_day
+        self.flight_seats = np.zeros(n)
+        self.entry_queue = [FifoQueue() for _ in range(n)]
+        self.return_queue = [FifoQueue() for _ in range(n)]
+        self.in_cap = [Capacity() for _ in range(n)]
+        self.out_cap = [Capacity() for _ in range(n)]
+        self.host_cap = Capacity()
+        # Queue membership, read by the queues to skip agents who left.
+        self.in_entry_queue = np.zeros(sim.pop.capacity, dtype=bool)
+        self.in_return_queue = np.zeros(sim.pop.capacity, dtype=bool)
+
+    def _fit(self) -> None:
+        cap = self.sim.pop.capacity
+        if self.in_entry_queue.size < cap:
+            for name in ("in_entry_queue", "in_return_queue"):
+                old = getattr(self, name)
+                new = np.zeros(cap, dtype=bool)
+                new[: old.size] = old
+                setattr(self, name, new)
+
+    # ---- events ---------------------------------------------------------------------------
+    def apply_events(self, day: int) -> None:
+        """Border openings and closures, entry caps and flights starting today."""
+        tl = self.sim.timeline
+        self.flight_seats[:] = 0
+        for ev in tl.on(day, BorderEvent):
+            idx = self._corridors(ev.corridor)
+            if ev.direction in ("in", "both"):
+                self.seats_in[idx] = ev.seats_per_day
+            if ev.direction in ("out", "both"):
+                self.seats_out[idx] = ev.seats_per_day
+        for ev in tl.on(day, EntryCapEvent):
+            self.entry_cap = ev.per_day
+        for ev in tl.on(day, FlightEvent):
+            self.flight_seats[self.sim.origin_index[ev.corridor]] += ev.seats
+
+    def _corridors(self, corridor: str) -> np.ndarray:
+        if corridor == "all":
+            return np.arange(self.sim.n_origins)
+        return np.array([self.sim.origin_index[corridor]])
+
+    def open_both_ways(self, origin: np.ndarray) -> np.ndarray:
+        """Whether travel runs normally both ways (a home visit is possible)."""
+        return (self.seats_in[origin] >= self.normal_in * 0.5) & (
+            self.seats_out[origin] >= self.normal_out * 0.5
+        )
+
+    # ---- queues ---------------------------------------------------------------------------
+    def queue_entry(self, ids: np.ndarray) -> None:
+        """Agents ready to enter (or re-enter) join their corridor's entry queue."""
+        self._fit()
+        self.in_entry_queue[ids] = True
+        origin = self.sim.pop.origin[ids]
+        for o in np.unique(origin):
+            self.entry_queue[o].push(ids[origin == o])
+
+    def queue_return(self, ids: np.ndarray, day: int) -> None:
+        """Agents who want to go home join their corridor's return queue, in id order."""
+        self._fit()
+        pop = self.sim.pop
+        ids = ids[~self.in_return_queue[ids]]
+        self.in_return_queue[ids] = True
+        pop.queued[ids] = day
+        origin = pop.origin[ids]
+        for o in np.unique(origin):
+            self.return_queue[o].push(ids[origin == o])
+
+    def leave_return_queue(self, ids: np.ndarray) -> None:
+        """Agents who no longer wait for a seat home (switched status, ran away...)."""
+        self._fit()
+        self.in_return_queue[ids] = False
+        self.sim.pop.queued[ids] = NEVER
+
+    # ---- daily ----------------------------------------------------------------------------
+    def step(self, day: int) -> None:
+        """Fill today's inbound and outbound seats from the queues."""
+        sim = self.sim
+        scale = sim.scale
+        n = sim.n_origins
+        waiting_in = np.array([q.compact(self.in_entry_queue) for q in self.entry_queue])
+        allowed = np.array([self.in_cap[o].whole(self.seats_in[o] * scale) for o in range(n)])
+        if self.entry_cap is not None:
+            host = self.host_cap.whole(self.entry_cap * scale)
+            allowed = np.minimum(allowed, _share(host, np.minimum(allowed, waiting_in)))
+        for o in range(n):
+            if allowed[o] > 0 and waiting_in[o] > 0:
+                ids = self.entry_queue[o].take(int(allowed[o]), self.in_entry_queue)
+                self.in_entry_queue[ids] = False
+                sim.lifecycle.arrive(ids, day)
+        for o in range(n):
+            seats = self.out_cap[o].whole((self.seats_out[o] + self.flight_seats[o]) * scale)
+            if seats > 0:
+                ids = self.return_queue[o].take(seats, self.in_return_queue)
+                if ids.size:
+                    self.in_return_queue[ids] = False
+                    sim.lifecycle.depart(ids, day)
+        rec = sim.recorder
+        rec.extras["queue_entry"][day] = [len(q) for q in self.entry_queue]
+        rec.extras["queue_return"][day] = [q.compact(self.in_return_queue) for q in self.return_queue]
+
+
+def _share(total: int, demand: np.ndarray) -> np.ndarray:
+    """Split ``total`` whole places across groups in proportion to demand (largest remainder)."""
+    want = demand.sum()
+    if want <= total:
+        return demand.astype(np.int64)
+    exact = demand * (total / want)
+    base = np.floor(exact).astype(np.int64)
+    rest = total - base.sum()
+    order = np.argsort(-(exact - base), kind="stable")
+    base[order[:rest]] += 1
+    return base
+
+
+def in_host(state: np.ndarray) -> np.ndarray:
+    """Whether agents are physically in the host country."""
+    return (state >= State.EMPLOYED) & (state <= State.IRREGULAR)

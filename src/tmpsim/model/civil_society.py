@@ -1,0 +1,104 @@
+"""Civil society: emergency funds and shelters (NPOs, religious shelters, dormitories, friends).
+
+Destitute workers queue for emergency money and for a bed, first come first served. Funds pay a
+fixed amount while their monthly budget lasts; shelters house people up to their capacity, which
+for friends grows with the number of employed co-workers. Need beyond capacity is unmet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tmpsim.engine.queues import Capacity, FifoQueue
+from tmpsim.states import WORKING
+
+if TYPE_CHECKING:
+    from tmpsim.simulation import Simulation
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+class CivilSociety:
+    """Emergency funds and shelter places for the destitute."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        sc = sim.scenario
+        self.funds = sc.emergency_funds
+        self.shelters = sc.shelters
+        self.fund_budget = np.zeros(len(self.funds))
+        self.fund_queue = FifoQueue()
+        self.shelter_queue = FifoQueue()
+        self.awaiting_bed = np.zeros(sim.pop.capacity, dtype=bool)
+        self.occupied = 0
+        self.bed_cap = Capacity()
+
+    def _fit(self) -> None:
+        cap = self.sim.pop.capacity
+        if self.awaiting_bed.size < cap:
+            new = np.zeros(cap, dtype=bool)
+            new[: self.awaiting_bed.size] = self.awaiting_bed
+            self.awaiting_bed = new
+
+    def need(self, ids: np.ndarray) -> None:
+        """Newly destitute agents ask for emergency money and a bed."""
+        self._fit()
+        self.fund_queue.push(ids)
+        self.awaiting_bed[ids] = True
+        self.shelter_queue.push(ids)
+
+    def release(self, ids: np.ndarray) -> None:
+        """Agents no longer destitute leave their shelter place (or the waiting list)."""
+        pop = self.sim.pop
+        self._fit()
+        self.awaiting_bed[ids] = False
+        housed = ids[pop.sheltered[ids]]
+        if housed.size:
+            pop.sheltered[housed] = False
+            self.occupied -= housed.size
+            self.sim.recorder.flag("sheltered", pop.origin[housed], -1)
+
+    def _active(self, item, date) -> bool:
+        return (item.start is None or item.start <= date) and (item.end is None or date <= item.end)
+
+    def capacity(self, day: int) -> float:
+        """Shelter places available today (scaled)."""
+        sim = self.sim
+        d = sim.scenario.start + dt.timedelta(days=day)
+        employed = sim.recorder.counts[list(WORKING)].sum()
+        cap = 0.0
+        for s in self.shelters:
+            if self._active(s, d):
+                cap += s.capacity * sim.scale + s.per_employed * employed
+        return cap
+
+    def step(self, day: int) -> None:
+        """Pay emergency money, then fill free shelter places."""
+        sim, pop = self.sim, self.sim.pop
+        d = sim.scenario.start + dt.timedelta(days=day)
+        for i, fund in enumerate(self.funds):
+            if not self._active(fund, d):
+                continue
+            monthly = fund.budget_per_month * sim.scale
+            # Unspent money carries over, but never more than a month's budget.
+            self.fund_budget[i] = min(self.fund_budget[i] + monthly / DAYS_PER_MONTH, monthly)
+            n = int(self.fund_budget[i] // fund.amount) if fund.amount > 0 else 0
+            if n > 0:
+                ids = self.fund_queue.take(n, pop.destitute)
+                if ids.size:
+                    self.fund_budget[i] -= ids.size * fund.amount
+                    sim.recorder.add("emergency_paid", pop.origin[ids], fund.amount)
+                    sim.money.give(ids, fund.amount, day)
+        cap = self.capacity(day)
+        sim.recorder.extras["shelter_capacity"][day, 0] = cap
+        free = int(np.floor(cap + 1e-9)) - self.occupied
+        if free > 0:
+            ids = self.shelter_queue.take(free, self.awaiting_bed)
+            if ids.size:
+                self.awaiting_bed[ids] = False
+                pop.sheltered[ids] = True
+                self.occupied += ids.size
+                sim.recorder.flag("sheltered", pop.origin[ids], +1)

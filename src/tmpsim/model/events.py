@@ -1,0 +1,109 @@
+"""Dated events and measures: which are active on a day, and which days change a regime."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from tmpsim.scenario.schema import (
+    BorderEvent,
+    CashPaymentEvent,
+    EntryCapEvent,
+    FlightEvent,
+    GrantStatusEvent,
+    HazardEvent,
+    JobChangeEvent,
+    RecruitmentEvent,
+    RuleEvent,
+    Scenario,
+    StatusSwitchEvent,
+)
+from tmpsim.states import State
+
+# Events whose start or end changes hazard rates, so pending waiting times must be redrawn.
+REGIME_TYPES = (HazardEvent, JobChangeEvent, StatusSwitchEvent, RuleEvent)
+
+
+class Timeline:
+    """The scenario's dated events indexed by day, with "is it active on this day" checks."""
+
+    def __init__(self, scenario: Scenario, origin_index: dict[str, int], sector_index: dict[str, int]):
+        self.scenario = scenario
+        self.n_days = scenario.n_days
+        self.origin_index = origin_index
+        self.sector_index = sector_index
+        self.starting: dict[int, list] = defaultdict(list)
+        self.regime_days: set[int] = set()
+        for ev in scenario.events:
+            d = scenario.day(ev.date)
+            self.starting[d].append(ev)
+            if isinstance(ev, REGIME_TYPES):
+                self.regime_days.add(d)
+                end = getattr(ev, "end", None)
+                if end is not None:
+                    self.regime_days.add(scenario.day(end) + 1)
+        self._events = list(scenario.events)
+
+    def _active(self, ev, day: int) -> bool:
+        start = self.scenario.day(ev.date)
+        end = getattr(ev, "end", None)
+        last = self.scenario.day(end) if end is not None else self.n_days
+        return start <= day <= last
+
+    def active(self, kind: type, day: int) -> list:
+        """Events of one type active on ``day``."""
+        return [e for e in self._events if isinstance(e, kind) and self._active(e, day)]
+
+    def on(self, day: int, kind: type) -> list:
+        """Events of one type that start on ``day``."""
+        return [e for e in self.starting.get(day, []) if isinstance(e, kind)]
+
+    def hazard_multiplier(
+        self, hazard: str, day: int, origin: np.ndarray, sector: np.ndarray
+    ) -> np.ndarray:
+        """Product of the active multipliers of one hazard, per agent."""
+        mult = np.ones(origin.size)
+        for ev in self.active(HazardEvent, day):
+            if ev.hazard != hazard:
+                continue
+            hit = np.ones(origin.size, dtype=bool)
+            if ev.origins is not None:
+                hit &= np.isin(origin, [self.origin_index[o] for o in ev.origins])
+            if ev.sectors is not None:
+                hit &= np.isin(sector, [self.sector_index[s] for s in ev.sectors])
+            mult[hit] *= ev.multiplier
+        return mult
+
+    def job_change_routes(self, state: State, day: int) -> list[JobChangeEvent]:
+        """Special job-change routes open to people in ``state`` today."""
+        name = state.name.lower()
+        return [e for e in self.active(JobChangeEvent, day) if name in e.states]
+
+    def status_switch_rate(self, state: State, day: int) -> float:
+        """Yearly rate of switching to another status open to people in ``state`` today."""
+        name = state.name.lower()
+        return sum(e.rate_per_year for e in self.active(StatusSwitchEvent, day) if name in e.from_states)
+
+    def grants_for(self, state: State, day: int) -> list[GrantStatusEvent]:
+        """Special-status grants that apply to people entering ``state`` today."""
+        name = state.name.lower()
+        return [e for e in self.active(GrantStatusEvent, day) if name in e.from_states]
+
+    def recruitment_multiplier(self, day: int) -> float:
+        """Product of active recruitment multipliers."""
+        m = 1.0
+        for e in self.active(RecruitmentEvent, day):
+            m *= e.multiplier
+        return m
+
+
+__all__ = [
+    "BorderEvent",
+    "CashPaymentEvent",
+    "EntryCapEvent",
+    "FlightEvent",
+    "GrantStatusEvent",
+    "RuleEvent",
+    "Timeline",
+]

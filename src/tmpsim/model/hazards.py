@@ -1,0 +1,184 @@
+"""Competing stochastic events: waiting times drawn when an agent enters a state.
+
+For each state a fixed set of hazards applies. On entering the state (or when a dated event
+changes a rate) the agent draws one exponential waiting time from the total rate and which hazard
+it will be; the event is filed in the calendar. Being memoryless, redrawing on a regime change is
+exact.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tmpsim.engine.population import NEVER
+from tmpsim.states import State
+
+if TYPE_CHECKING:
+    from tmpsim.simulation import Simulation
+
+YEAR = 365.25
+
+
+class Hazard(IntEnum):
+    """Kinds of stochastic events."""
+
+    NONE = 0
+    DISMISSAL = 1
+    RUNAWAY = 2
+    JOB_FOUND = 3
+    STATUS_SWITCH = 4
+    APPREHENSION = 5
+    CANCELLATION = 6
+    VOLUNTARY_CHANGE = 7
+
+
+HAZARDS_BY_STATE: dict[State, tuple[Hazard, ...]] = {
+    State.EMPLOYED: (Hazard.DISMISSAL, Hazard.RUNAWAY, Hazard.CANCELLATION, Hazard.VOLUNTARY_CHANGE),
+    State.JOBLESS: (Hazard.JOB_FOUND, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
+    State.STRANDED: (Hazard.JOB_FOUND, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
+    State.SPECIAL_IDLE: (Hazard.JOB_FOUND, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
+    State.SPECIAL_WORKING: (Hazard.DISMISSAL, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
+    State.IRREGULAR: (Hazard.APPREHENSION,),
+}
+
+
+class Hazards:
+    """Per-agent hazard rates, drawing of waiting times, and dispatch of due events."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        sc = sim.scenario
+        self.stream = sim.streams["hazards"]
+        self.runaway_base = np.array([o.runaway_rate_per_year for o in sc.origins.values()]) / YEAR
+        self.dismissal_base = (
+            np.array([s.dismissal_rate_per_year for s in sc.sectors.values()]) / YEAR
+        )
+        wage_year = sim.money.wage_day * YEAR
+        self.wage_year = wage_year
+        ref = np.array(
+            [o.fee_pay_share * o.borrow_share * o.debt_mean for o in sc.origins.values()]
+        )
+        self.debt_ref = ref / wage_year  # mean debt burden at departure, per origin
+        self.cancel_rate = sum(c.rate_per_year for c in sc.programme.cancellations) / YEAR
+        self.cancel_rate_f = (
+            sum(c.rate_per_year for c in sc.programme.cancellations if c.females_only) / YEAR
+        )
+        self._has_hazards = np.array([s in HAZARDS_BY_STATE for s in State])
+
+    # ---- rates ----------------------------------------------------------------------------
+    def job_rate(self, ids: np.ndarray) -> np.ndarray:
+        """Daily rate of finding an employer with the programme's own help and information."""
+        sim, pop = self.sim, self.sim.pop
+        sup, info = sim.scenario.supervision, sim.scenario.information
+        lang = pop.language[ids]
+        if info.own_language_info:
+            lang = np.maximum(lang, info.own_language_level)
+        hearing = np.minimum(
+            1.0, info.base + info.language_weight * lang + info.network_weight * pop.network[ids]
+        )
+        help_ = sup.proactivity_floor + (1 - sup.proactivity_floor) * pop.proactivity[ids]
+        rate = sup.job_search_rate_per_year / YEAR * hearing * help_
+        jc = sim.scenario.programme.job_change
+        if jc.needs_sponsor_consent:
+            rate = rate * jc.sponsor_consent_prob
+        return rate
+
+    def programme_route_open(self, ids: np.ndarray) -> np.ndarray:
+        """Whether the programme's own rules let each jobless agent take another employer."""
+        mode = self.sim.rules["job_change_mode"]
+        if mode == "free":
+            return np.ones(ids.size, dtype=bool)
+        if mode == "on_dismissal":
+            return self.sim.pop.dismissed[ids].copy()
+        return np.zeros(ids.size, dtype=bool)
+
+    def rates(self, ids: np.ndarray, state: State, day: int) -> np.ndarray:
+        """Matrix of daily rates, one column per hazard of ``state``."""
+        sim, pop = self.sim, self.sim.pop
+        kinds = HAZARDS_BY_STATE[state]
+        tl = sim.timeline
+        origin, sector = pop.origin[ids], pop.sector[ids]
+        out = np.zeros((ids.size, len(kinds)))
+        beh = sim.scenario.behaviour
+        for j, kind in enumerate(kinds):
+            if kind is Hazard.DISMISSAL:
+                r = self.dismissal_base[sector] * tl.hazard_multiplier("dismissal", day, origin, sector)
+            elif kind is Hazard.RUNAWAY:
+                burden = pop.debt[ids] / self.wage_year
+                e = beh.runaway_debt_elasticity
+                r = self.runaway_base[origin] * (1 + e * burden) / (1 + e * self.debt_ref[origin])
+                if state is not State.EMPLOYED and state is not State.SPECIAL_WORKING:
+                    r = r * beh.runaway_no_income_factor
+                elif sim.rules["job_change_mode"] == "free":
+                    r = r * (1 - sim.scenario.programme.job_change.runaway_diverted)
+                r = r * tl.hazard_multiplier("runaway", day, origin, sector)
+            elif kind is Hazard.JOB_FOUND:
+                open_ = self.programme_route_open(ids) if state is State.JOBLESS else False
+                special = sum(e.rate_multiplier for e in tl.job_change_routes(state, day))
+                r = self.job_rate(ids) * (open_ + special)
+                r = r * tl.hazard_multiplier("job_finding", day, origin, sector)
+            elif kind is Hazard.STATUS_SWITCH:
+                r = np.full(ids.size, tl.status_switch_rate(state, day) / YEAR)
+                r = r * tl.hazard_multiplier("status_switch", day, origin, sector)
+            elif kind is Hazard.APPREHENSION:
+                r = np.full(ids.size, beh.apprehension_rate_per_year / YEAR)
+                r = r * tl.hazard_multiplier("apprehension", day, origin, sector)
+                r = np.where(pop.queued[ids] != NEVER, 0.0, r)  # already caught, waiting for a seat
+            elif kind is Hazard.CANCELLATION:
+                female = pop.female[ids]
+                r = np.where(female, self.cancel_rate, self.cancel_rate - self.cancel_rate_f)
+                r = r * tl.hazard_multiplier("cancellation", day, origin, sector)
+            else:  # VOLUNTARY_CHANGE
+                jc = sim.scenario.programme.job_change
+                r = np.zeros(ids.size)
+                if sim.rules["job_change_mode"] == "free":
+                    tenure = day - pop.contract_start[ids]
+                    allowed = tenure >= jc.free_after_years * YEAR
+                    r = np.where(allowed, jc.voluntary_rate_per_year / YEAR, 0.0)
+            out[:, j] = r
+        return out
+
+    # ---- drawing --------------------------------------------------------------------------
+    def draw(self, ids: np.ndarray, day: int) -> None:
+        """Draw the next stochastic event of each agent from the hazards of its current state."""
+        pop = self.sim.pop
+        state_of = pop.state[ids]
+        has = self._has_hazards[state_of]
+        self.sim.hazard_calendar.cancel(ids[~has])
+        for s in np.unique(state_of[has]):
+            sel = ids[state_of == s]
+            state = State(int(s))
+            rates = self.rates(sel, state, day)
+            total = rates.sum(axis=1)
+            live = total > 0
+            self.sim.hazard_calendar.cancel(sel[~live])
+            sel, rates, total = sel[live], rates[live], total[live]
+            if sel.size == 0:
+                continue
+            wait = np.ceil(self.stream.exponential(1.0, sel.size) / total)
+            wait = np.maximum(wait, 1).clip(max=1e8)
+            cum = np.cumsum(rates, axis=1) / total[:, None]
+            pick = (self.stream.random(sel.size)[:, None] > cum).sum(axis=1)
+            kinds = np.array(HAZARDS_BY_STATE[state], dtype=np.int8)
+            pop.hazard_kind[sel] = kinds[np.minimum(pick, len(kinds) - 1)]
+            self.sim.hazard_calendar.schedule(sel, day + wait.astype(np.int64))
+
+    def redraw_all(self, day: int) -> None:
+        """A rate changed today: redraw everyone exposed to a hazard."""
+        pop = self.sim.pop
+        ids = np.flatnonzero(self._has_hazards[pop.state[: pop.n]])
+        self.draw(ids, day)
+
+    def run(self, day: int) -> None:
+        """Dispatch the stochastic events due today to the lifecycle."""
+        due = self.sim.hazard_calendar.pop(day)
+        if due.size == 0:
+            return
+        pop = self.sim.pop
+        self.sim.hazard_calendar.cancel(due)
+        kinds = pop.hazard_kind[due]
+        for k in np.unique(kinds):
+            self.sim.lifecycle.on_hazard(Hazard(int(k)), due[kinds == k], day)

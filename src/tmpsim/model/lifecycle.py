@@ -1,0 +1,349 @@
+"""The programme's rules in motion: contracts and stages, job loss, wanting to go home,
+special statuses, status switches and cancellations.
+
+Everything here reads the programme's rules from the scenario (stages, renewals, longest stay,
+grace period, job-change mode, onward statuses, cancellations, sponsor-controlled exit) and the
+dated measures from the timeline; nothing is specific to one country.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tmpsim.engine.population import NEVER
+from tmpsim.model.events import CashPaymentEvent, GrantStatusEvent, RuleEvent
+from tmpsim.model.hazards import Hazard
+from tmpsim.scenario.schema import STATE_BY_NAME
+from tmpsim.states import State
+
+if TYPE_CHECKING:
+    from tmpsim.simulation import Simulation
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+class Timer(IntEnum):
+    """Kinds of deterministic events."""
+
+    NONE = 0
+    TRAINING_END = 1
+    CONTRACT_END = 2
+    GRACE_END = 3
+    STATUS_EXPIRY = 4
+    HOME_VISIT_END = 5
+    POOL_TIMEOUT = 6
+    CANCEL = 7
+    GRANT = 8
+    EXIT_PERMIT = 9
+
+
+class Lifecycle:
+    """Moves agents through the programme according to its rules."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        prog = sim.scenario.programme
+        self.prog = prog
+        self.stage_days = np.array([s.months * DAYS_PER_MONTH for s in prog.stages])
+        self.continue_prob = np.array([s.continue_prob for s in prog.stages])
+        self.home_visit = np.array([s.home_visit_days for s in prog.stages])
+        self.n_stages = len(prog.stages)
+        self.stage_index = {s.name: i for i, s in enumerate(prog.stages)}
+        self.max_stay = None if prog.max_stay_years is None else prog.max_stay_years * 365.25
+        self.stream = sim.streams["lifecycle"]
+        self.cancel_interval = max(
+            (c.detection_interval_days for c in prog.cancellations), default=0
+        )
+        # Per-agent special-status event in force (index into the grant events), -1 if none.
+        self.grant_of = np.full(sim.pop.capacity, -1, dtype=np.int16)
+        self.grants = [e for e in sim.scenario.events if isinstance(e, GrantStatusEvent)]
+
+    def _fit(self) -> None:
+        if self.grant_of.size < self.sim.pop.capacity:
+            new = np.full(self.sim.pop.capacity, -1, dtype=np.int16)
+            new[: self.grant_of.size] = self.grant_of
+            self.grant_of = new
+
+    def set_timer(self, ids: np.ndarray, kind: Timer, days: np.ndarray | int) -> None:
+        """File a deterministic event for agents."""
+        pop = self.sim.pop
+        days = np.broadcast_to(np.asarray(days, dtype=np.int64), ids.shape)
+        pop.timer_kind[ids] = int(kind)
+        self.sim.timers.schedule(ids, days)
+
+    # ---- contracts ------------------------------------------------------------------------
+    def start_contract(self, ids: np.ndarray, stage: np.ndarray, day: int) -> None:
+        """Agents begin a stage's contract today (they are moved to EMPLOYED)."""
+        pop = self.sim.pop
+        pop.stage[ids] = stage
+        pop.contract_start[ids] = day
+        pop.dismissed[ids] = False
+        end = day + np.round(self.stage_days[stage]).astype(np.int64)
+        self.sim.move(ids, State.EMPLOYED)
+        self.set_timer(ids, Timer.CONTRACT_END, end)
+
+    def arrive(self, ids: np.ndarray, day: int) -> None:
+        """Agents pass the border inbound: new entrants start stage 1, home visitors resume."""
+        pop = self.sim.pop
+        first = pop.entered[ids] == NEVER
+        new = ids[first]
+        pop.entered[new] = day
+        self.start_contract(new, np.zeros(new.size, dtype=np.int8), day)
+        back = ids[~first]
+        self.start_contract(back, pop.stage[back], day)
+
+    def depart(self, ids: np.ndarray, day: int) -> None:
+        """Agents fly home: buy the ticket, record debt and savings at return."""
+        sim, pop = self.sim, self.sim.pop
+        sim.money.settle(ids, day)
+        origin = pop.origin[ids]
+        pop.savings[ids] = np.maximum(pop.savings[ids] - sim.money.ticket[origin], 0.0)
+        sim.money.clear_destitute(ids)
+        self.sim.timers.cancel(ids)
+        pop.exited[ids] = day
+        rec = sim.recorder
+        rec.add("returned_debt", origin, pop.debt[ids])
+        rec.add("returned_savings", origin, pop.savings[ids])
+        years = (day - pop.entered[ids]) / 365.25
+        rec.add("returned_years_away", origin, years)
+        rec.add("returned_age", origin, pop.age0[ids] + (day - pop.created[ids]) / 365.25)
+        pop.queued[ids] = NEVER
+        sim.move(ids, State.RETURNED)
+
+    def on_contract_end(self, ids: np.ndarray, day: int) -> None:
+        """A stage's contract ends: next stage, renewal, another status, or home."""
+        pop = self.sim.pop
+        stage = pop.stage[ids].astype(np.int64)
+        u = self.stream.random(ids.size)
+        has_next = stage + 1 < self.n_stages
+        nxt = np.minimum(stage + 1, self.n_stages - 1)
+        today = self.sim.scenario.start.toordinal() + day
+        exists = np.array(
+            [s.available_from is None or s.available_from.toordinal() <= today for s in self.prog.stages]
+        )
+        go_on = has_next & (u < self.continue_prob[stage]) & exists[nxt]
+        renew = (
+            ~has_next
+            & (pop.renewals[ids] < self.prog.renewals)
+            & (u < self.prog.renewal_prob)
+        )
+        if self.max_stay is not None:
+            length = np.where(go_on, self.stage_days[nxt], self.stage_days[stage])
+            fits = (day - pop.entered[ids]) + length <= self.max_stay + 1
+            go_on &= fits
+            renew &= fits
+        # Continue to the next stage, with a home visit first where the rules ask for one and
+        # travel is possible (otherwise the visit is deferred, as it was in 2020).
+        cont = ids[go_on]
+        nstage = nxt[go_on]
+        visit = (self.home_visit[nstage] > 0) & self.sim.borders.open_both_ways(pop.origin[cont])
+        away = cont[visit]
+        pop.stage[away] = nstage[visit]
+        self.sim.move(away, State.HOME_VISIT)
+        self.set_timer(away, Timer.HOME_VISIT_END, day + self.home_visit[nstage[visit]])
+        self.start_contract(cont[~visit], nstage[~visit], day)
+        again = ids[renew]
+        pop.renewals[again] += 1
+        self.start_contract(again, pop.stage[again], day)
+        rest = ids[~go_on & ~renew]
+        rest = self._onward(rest, day)
+        self.want_home(rest, day)
+
+    def _onward(self, ids: np.ndarray, day: int) -> np.ndarray:
+        """Some switch to another status when a stage ends; returns those who do not."""
+        date = self.sim.scenario.start.toordinal() + day
+        for rule in self.prog.onward:
+            if rule.start is not None and date < rule.start.toordinal():
+                continue
+            at = self.sim.pop.stage[ids] == self.stage_index[rule.after_stage]
+            go = at & (self.stream.random(ids.size) < rule.prob)
+            self.switch_status(ids[go], day)
+            ids = ids[~go]
+        return ids
+
+    def switch_status(self, ids: np.ndarray, day: int) -> None:
+        """Agents move to another residence status and leave the programme's counts."""
+        self.sim.borders.leave_return_queue(ids)
+        self.sim.timers.cancel(ids)
+        self.sim.money.clear_destitute(ids)
+        self.sim.pop.exited[ids] = day
+        self.sim.move(ids, State.OTHER_STATUS)
+
+    def lose_job(self, ids: np.ndarray, day: int, dismissed: bool = True) -> None:
+        """Agents lose their employer: jobless with a grace period to find another."""
+        pop = self.sim.pop
+        pop.dismissed[ids] = dismissed
+        self.sim.move(ids, State.JOBLESS)
+        self.set_timer(ids, Timer.GRACE_END, day + max(int(self.sim.rules["grace_days"]), 1))
+
+    def want_home(self, ids: np.ndarray, day: int) -> None:
+        """Agents whose stay is over want to go home; until a seat comes they are stranded."""
+        if ids.size == 0:
+            return
+        self.sim.timers.cancel(ids)
+        self.sim.move(ids, State.STRANDED)
+        if self.prog.exit_needs_sponsor:
+            mean = max(self.prog.sponsor_exit_delay_days, 1e-9)
+            wait = np.ceil(self.stream.exponential(mean, ids.size)).astype(np.int64)
+            self.set_timer(ids, Timer.EXIT_PERMIT, day + np.maximum(wait, 1))
+        else:
+            self.sim.borders.queue_return(ids, day)
+        self._grant(ids, State.STRANDED, day)
+
+    def _grant(self, ids: np.ndarray, state: State, day: int) -> None:
+        """Special statuses that apply to people entering ``state`` today."""
+        for ev in self.sim.timeline.grants_for(state, day):
+            self._fit()
+            pending = ids[self.sim.pop.timer_kind[ids] != Timer.EXIT_PERMIT]
+            self.grant_of[pending] = self.grants.index(ev)
+            self.set_timer(pending, Timer.GRANT, day + max(ev.delay_days, 1))
+
+    # ---- timers ---------------------------------------------------------------------------
+    def run_timers(self, day: int) -> None:
+        """Dispatch deterministic events due today."""
+        pop = self.sim.pop
+        due = self.sim.timers.pop(day)
+        if due.size == 0:
+            return
+        kinds = pop.timer_kind[due]
+        self.sim.timers.cancel(due)
+        pop.timer_kind[due] = Timer.NONE
+        for k in np.unique(kinds):
+            ids = due[kinds == k]
+            kind = Timer(int(k))
+            if kind is Timer.TRAINING_END:
+                self.sim.recruitment.training_over(ids, day)
+            elif kind is Timer.POOL_TIMEOUT:
+                self.sim.move(ids, State.DROPPED)
+            elif kind is Timer.CONTRACT_END:
+                self.on_contract_end(ids, day)
+            elif kind is Timer.GRACE_END:
+                self.want_home(ids, day)
+            elif kind is Timer.HOME_VISIT_END:
+                self.sim.borders.queue_entry(ids)
+            elif kind is Timer.CANCEL:
+                self.sim.recorder.add("cancellations", pop.origin[ids], 1.0)
+                self.want_home(ids, day)
+            elif kind is Timer.EXIT_PERMIT:
+                self.sim.borders.queue_return(ids, day)
+            elif kind is Timer.GRANT:
+                self.grant_status(ids, day)
+            elif kind is Timer.STATUS_EXPIRY:
+                self.status_expiry(ids, day)
+
+    def grant_status(self, ids: np.ndarray, day: int) -> None:
+        """Those still waiting get the special status of the event that granted it."""
+        pop = self.sim.pop
+        for g in np.unique(self.grant_of[ids]):
+            sel = ids[self.grant_of[ids] == g]
+            ev = self.grants[int(g)]
+            sel = sel[np.isin(pop.state[sel], [STATE_BY_NAME[s] for s in ev.from_states])]
+            self.sim.move(sel, STATE_BY_NAME[ev.to_state])
+            self.set_timer(sel, Timer.STATUS_EXPIRY, day + round(ev.months * DAYS_PER_MONTH))
+
+    def status_expiry(self, ids: np.ndarray, day: int) -> None:
+        """A special status runs out: renewed while the measure lasts, else overstay."""
+        ev_days = self.sim.timeline
+        renewed = np.zeros(ids.size, dtype=bool)
+        for g in np.unique(self.grant_of[ids]):
+            ev = self.grants[int(g)]
+            if ev in ev_days.active(GrantStatusEvent, day):
+                hit = self.grant_of[ids] == g
+                renewed |= hit
+                self.set_timer(ids[hit], Timer.STATUS_EXPIRY, day + round(ev.months * DAYS_PER_MONTH))
+        lapsed = ids[~renewed]
+        self.sim.move(lapsed, State.IRREGULAR)
+
+    # ---- stochastic events ----------------------------------------------------------------
+    def on_hazard(self, kind: Hazard, ids: np.ndarray, day: int) -> None:
+        """Apply one kind of stochastic event to agents."""
+        sim, pop = self.sim, self.sim.pop
+        state = pop.state[ids]
+        if kind is Hazard.DISMISSAL:
+            sim.recorder.add("dismissals", pop.origin[ids], 1.0)
+            special = ids[state == State.SPECIAL_WORKING]
+            sim.move(special, State.SPECIAL_IDLE)
+            emp = ids[state == State.EMPLOYED]
+            sim.timers.cancel(emp)
+            self.lose_job(emp, day)
+        elif kind is Hazard.RUNAWAY:
+            sim.timers.cancel(ids)
+            sim.borders.leave_return_queue(ids)
+            sim.move(ids, State.IRREGULAR)
+        elif kind is Hazard.JOB_FOUND:
+            self.job_found(ids, state, day)
+        elif kind is Hazard.STATUS_SWITCH:
+            self.switch_status(ids, day)
+        elif kind is Hazard.APPREHENSION:
+            sim.borders.queue_return(ids, day)
+            sim.hazards.draw(ids, day)
+        elif kind is Hazard.CANCELLATION:
+            interval = self.cancel_interval
+            since = day - pop.contract_start[ids]
+            when = day if interval == 0 else pop.contract_start[ids] + (since // interval + 1) * interval
+            self.set_timer(ids, Timer.CANCEL, np.maximum(when, day + 1))
+            sim.hazards.draw(ids, day)
+        elif kind is Hazard.VOLUNTARY_CHANGE:
+            sim.recorder.add("job_changes", pop.origin[ids], 1.0)
+            pop.contract_start[ids] = day
+            sim.hazards.draw(ids, day)
+
+    def job_found(self, ids: np.ndarray, state: np.ndarray, day: int) -> None:
+        """A jobless or stranded agent finds an employer: by the programme's route or a special one."""
+        sim, pop = self.sim, self.sim.pop
+        sim.recorder.add("job_changes", pop.origin[ids], 1.0)
+        jobless = ids[state == State.JOBLESS]
+        own = sim.hazards.programme_route_open(jobless)
+        if own.any():
+            # Same stage, remaining time of the contract (at least a month) with a new employer.
+            back = jobless[own]
+            sim.timers.cancel(back)
+            remaining = pop.contract_start[back] + np.round(
+                self.stage_days[pop.stage[back]]
+            ).astype(np.int64)
+            start = pop.contract_start[back].copy()
+            self.start_contract(back, pop.stage[back], day)
+            pop.contract_start[back] = start
+            self.set_timer(back, Timer.CONTRACT_END, np.maximum(remaining, day + 30))
+        others = np.concatenate([jobless[~own], ids[state != State.JOBLESS]])
+        for s in np.unique(pop.state[others]):
+            sel = others[pop.state[others] == s]
+            routes = sim.timeline.job_change_routes(State(int(s)), day)
+            if not routes:
+                continue
+            target = STATE_BY_NAME[routes[0].to_state]
+            if State(int(s)) is State.JOBLESS:
+                sim.timers.cancel(sel)
+            sim.move(sel, target)
+            # A special status bridges the wait for a seat home: they stay in the return queue.
+            sim.borders.queue_return(sel, day)
+
+    # ---- dated measures -------------------------------------------------------------------
+    def apply_events(self, day: int) -> None:
+        """Rules, special statuses and cash payments starting today."""
+        sim, pop = self.sim, self.sim.pop
+        tl = sim.timeline
+        for ev in tl.on(day, RuleEvent):
+            if ev.job_change_mode is not None:
+                sim.rules["job_change_mode"] = ev.job_change_mode
+            if ev.grace_days is not None:
+                sim.rules["grace_days"] = ev.grace_days
+            if ev.welfare_eligible is not None:
+                sim.rules["welfare_eligible"] = ev.welfare_eligible
+                sim.money.apply_welfare_rule(day)
+        for ev in tl.on(day, GrantStatusEvent):
+            states = [STATE_BY_NAME[s] for s in ev.from_states]
+            ids = np.flatnonzero(np.isin(pop.state[: pop.n], states))
+            ids = ids[pop.timer_kind[ids] != Timer.EXIT_PERMIT]
+            self._fit()
+            self.grant_of[ids] = self.grants.index(ev)
+            self.set_timer(ids, Timer.GRANT, day + max(ev.delay_days, 1))
+        for ev in tl.on(day, CashPaymentEvent):
+            states = [STATE_BY_NAME[s] for s in ev.states]
+            ids = np.flatnonzero(np.isin(pop.state[: pop.n], states))
+            amount = ev.amount
+            sim.recorder.add("cash_paid", pop.origin[ids], amount)
+            sim.money.give(ids, amount, day)

@@ -1,0 +1,178 @@
+"""Money: net wages, living costs, remittances, debt repayment, savings, destitution and welfare.
+
+Money is settled lazily: each agent holds its daily income and spending for its current state and
+the day it was last settled; balances are brought up to date in closed form only when the agent's
+state changes (or at month ends for the outstanding-debt series). The day savings run out is an
+event in the calendar, so an uneventful day costs nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tmpsim.states import NO_INCOME, State
+
+if TYPE_CHECKING:
+    from tmpsim.simulation import Simulation
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+class MoneyModule:
+    """Wages, spending, debt and savings of every agent, and who is destitute."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        sc = sim.scenario
+        m = sc.money
+        self.m = m
+        self.wage_day = m.wage_per_month * m.net_share / DAYS_PER_MONTH
+        self.living_day = m.living_cost_per_month / DAYS_PER_MONTH
+        self.subsist_day = m.subsistence_cost_per_month / DAYS_PER_MONTH
+        self.sector_wage = np.array([s.wage_factor for s in sc.sectors.values()])
+        self.interest_day = np.array(
+            [o.loan_interest_per_year / 365.25 for o in sc.origins.values()]
+        )
+        self.ticket = np.array([o.return_ticket for o in sc.origins.values()])
+        self._no_income = np.array([s in NO_INCOME for s in State])
+
+    # ---- closed-form settlement ----------------------------------------------------------
+    def settle(self, ids: np.ndarray, day: int) -> None:
+        """Bring debt, savings and remittances of ``ids`` up to ``day``."""
+        pop = self.sim.pop
+        d = (day - pop.money_t[ids]).astype(np.float64)
+        if not np.any(d > 0):
+            return
+        debt = pop.debt[ids]
+        debt = debt * (1.0 + self.interest_day[pop.origin[ids]] * d)
+        surplus = pop.income[ids] - pop.cost[ids]
+        pos = surplus > 0
+        save = np.where(pos, 0.0, surplus) * d
+        # Positive surplus: a share repays debt until it is gone, a share is sent home, the
+        # rest is saved; once the debt is repaid its share is saved too.
+        repay = np.where(pos, self.m.repay_share * surplus, 0.0)
+        remit = np.where(pos, self.m.remit_share * surplus, 0.0)
+        keep = np.where(pos, surplus - repay - remit, 0.0)
+        paid = np.minimum(debt, repay * d)
+        days_repaying = np.divide(paid, repay, out=np.zeros_like(paid), where=repay > 0)
+        save += keep * d + repay * (d - days_repaying)
+        pop.debt[ids] = debt - paid
+        pop.savings[ids] = np.maximum(pop.savings[ids] + save, 0.0)
+        pop.remitted[ids] += remit * d
+        self.sim.recorder.add("remitted", pop.origin[ids], remit * d)
+        pop.money_t[ids] = day
+
+    def set_rates(self, ids: np.ndarray, state: State, day: int) -> None:
+        """Daily income and spending for agents now in ``state``; (re)schedule destitution."""
+        pop = self.sim.pop
+        if state in (State.EMPLOYED, State.SPECIAL_WORKING, State.IRREGULAR):
+            factor = {
+                State.EMPLOYED: 1.0,
+                State.SPECIAL_WORKING: self.m.special_wage_factor,
+                State.IRREGULAR: self.m.irregular_wage_factor,
+            }[state]
+            pop.income[ids] = self.wage_day * self.sector_wage[pop.sector[ids]] * factor
+            pop.cost[ids] = self.living_day
+        elif state in NO_INCOME:
+            pop.income[ids] = self.subsist_day if self.sim.rules["welfare_eligible"] else 0.0
+            pop.cost[ids] = self.subsist_day
+        else:
+            pop.income[ids] = 0.0
+            pop.cost[ids] = 0.0
+        pop.money_t[ids] = day
+        self.schedule_destitution(ids, day)
+
+    def schedule_destitution(self, ids: np.ndarray, day: int) -> None:
+        """Agents spending more than they earn become destitute the day savings run out."""
+        pop = self.sim.pop
+        burn = pop.cost[ids] - pop.income[ids]
+        short = burn > 1e-9
+        ok = ids[~short]
+        self.clear_destitute(ok)
+        self.sim.money_calendar.cancel(ok)
+        ids, burn = ids[short], burn[short]
+        if ids.size == 0:
+            return
+        days_left = np.floor(pop.savings[ids] / burn).astype(np.int64)
+        now = days_left <= 0
+        self.make_destitute(ids[now])
+        later = ids[~now]
+        self.clear_destitute(later)
+        self.sim.money_calendar.schedule(later, day + days_left[~now])
+
+    def make_destitute(self, ids: np.ndarray) -> None:
+        """Set the destitute flag (no income, no savings, no welfare) and ask for a bed."""
+        pop = self.sim.pop
+        ids = ids[~pop.destitute[ids]]
+        if ids.size == 0:
+            return
+        pop.destitute[ids] = True
+        self.sim.recorder.flag("destitute", pop.origin[ids], +1)
+        self.sim.civil.need(ids)
+
+    def clear_destitute(self, ids: np.ndarray) -> None:
+        """Clear the destitute flag (and free any shelter place)."""
+        pop = self.sim.pop
+        ids = ids[pop.destitute[ids]]
+        if ids.size == 0:
+            return
+        pop.destitute[ids] = False
+        self.sim.recorder.flag("destitute", pop.origin[ids], -1)
+        self.sim.civil.release(ids)
+
+    def give(self, ids: np.ndarray, amount: float | np.ndarray, day: int) -> None:
+        """Pay money to agents (cash payments, emergency funds) and reschedule destitution."""
+        pop = self.sim.pop
+        self.settle(ids, day)
+        pop.savings[ids] += amount
+        self.schedule_destitution(ids, day)
+
+    # ---- daily ----------------------------------------------------------------------------
+    def step(self, day: int) -> None:
+        """Destitution events due today, and month-end debt and savings totals."""
+        pop = self.sim.pop
+        due = self.sim.money_calendar.pop(day)
+        if due.size:
+            self.settle(due, day)
+            self.make_destitute(due)
+            self.sim.money_calendar.cancel(due)
+        if self.sim.scenario.start.toordinal() + day + 1 in self._month_starts():
+            self.month_end(day)
+
+    def _month_starts(self) -> set[int]:
+        if not hasattr(self, "_ms"):
+            import datetime as dt
+
+            sc = self.sim.scenario
+            d, self._ms = dt.date(sc.start.year, sc.start.month, 1), set()
+            while d <= sc.end + dt.timedelta(days=31):
+                self._ms.add(d.toordinal())
+                d = dt.date(d.year + d.month // 12, d.month % 12 + 1, 1)
+        return self._ms
+
+    def month_end(self, day: int) -> None:
+        """Settle everyone in the host or pipeline and record debt and savings totals."""
+        pop = self.sim.pop
+        n = pop.n
+        active = np.flatnonzero(pop.state[:n] <= State.HOME_VISIT)
+        self.settle(active, day)
+        rec = self.sim.recorder
+        o = pop.origin[active]
+        rec.monthly["debt_outstanding"][day] = np.bincount(
+            o, weights=pop.debt[active], minlength=rec.O
+        )
+        in_host = (pop.state[active] >= State.EMPLOYED) & (pop.state[active] <= State.IRREGULAR)
+        rec.monthly["savings_in_host"][day] = np.bincount(
+            o[in_host], weights=pop.savings[active][in_host], minlength=rec.O
+        )
+
+    def apply_welfare_rule(self, day: int) -> None:
+        """Welfare eligibility changed: recompute the rates of everyone without income."""
+        pop = self.sim.pop
+        n = pop.n
+        for state in NO_INCOME:
+            ids = np.flatnonzero(pop.state[:n] == state)
+            self.settle(ids, day)
+            self.set_rates(ids, state, day)

@@ -1,0 +1,221 @@
+"""Sending side: employers' demand, the standby pool, selection, fees, debt and training.
+
+Employers' demand for entries (per year, split by origin) is passed to the sending countries a
+lead time ahead. On selection days applicants join the pool; those eligible (age, aptitude) are
+ranked by aptitude and the best are selected. The selected pay the sending agency and brokers,
+borrow part of it, and train before departure. Applicants not selected leave the pool after a wait.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tmpsim.model.lifecycle import DAYS_PER_MONTH, Timer
+from tmpsim.states import State
+
+if TYPE_CHECKING:
+    from tmpsim.simulation import Simulation
+
+
+def _beta(rng: np.random.Generator, mean: float, conc: float, n: int) -> np.ndarray:
+    mean = min(max(mean, 1e-3), 1 - 1e-3)
+    return rng.beta(mean * conc, (1 - mean) * conc, n).astype(np.float32)
+
+
+class Recruitment:
+    """Demand, pool, selection, fees and debt, pre-departure training."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        sc = sim.scenario
+        self.rec = sc.recruitment
+        self.stream = sim.streams["recruitment"]
+        self.money_stream = sim.streams["fees"]
+        self.origin_params = list(sc.origins.values())
+        self.sector_share = np.array([s.share for s in sc.sectors.values()])
+        self.lead = np.array([o.training_days + o.clearance_days for o in self.origin_params])
+        self.pool: list[list[np.ndarray]] = [[] for _ in range(sim.n_origins)]
+        self.carry = np.zeros(sim.n_origins)
+
+    # ---- demand ---------------------------------------------------------------------------
+    def shares(self, when: dt.date) -> np.ndarray:
+        """Each origin's share of new entries at a date (interpolated by year, normalised)."""
+        x = when.year + (when.timetuple().tm_yday - 1) / 365.25
+        out = np.empty(self.sim.n_origins)
+        for i, o in enumerate(self.origin_params):
+            years = sorted(o.demand_share)
+            out[i] = np.interp(x, [y + 0.5 for y in years], [o.demand_share[y] for y in years])
+        total = out.sum()
+        return out / total if total > 0 else out
+
+    def daily_demand(self, day: int) -> np.ndarray:
+        """Entries per day that employers want, by origin, on a run day (full scale)."""
+        when = self.sim.scenario.start + dt.timedelta(days=int(day))
+        return self.sim.demand_total(when.year) / 365.25 * self.shares(when)
+
+    # ---- agents ---------------------------------------------------------------------------
+    def _new_agents(self, origin: np.ndarray, day: int, state: State) -> np.ndarray:
+        """Create agents of the given origins with drawn attributes."""
+        sim = self.sim
+        rng = self.stream
+        n = origin.size
+        ids = sim.add_agents(n)
+        pop = sim.pop
+        sup = sim.scenario.supervision
+        pop.origin[ids] = origin
+        pop.state[ids] = int(state)
+        age_mean = np.array([o.age_mean for o in self.origin_params])[origin]
+        age_sd = np.array([o.age_sd for o in self.origin_params])[origin]
+        pop.age0[ids] = np.clip(rng.normal(age_mean, age_sd), 16, 60)
+        female = np.array([o.female_share for o in self.origin_params])[origin]
+        pop.female[ids] = rng.random(n) < female
+        pop.aptitude[ids] = rng.random(n)
+        lang = np.array([o.language_mean for o in self.origin_params])[origin]
+        net = np.array([o.network_mean for o in self.origin_params])[origin]
+        pop.language[ids] = np.clip(rng.beta(lang * 4 + 1e-3, (1 - lang) * 4 + 1e-3), 0, 1)
+        pop.network[ids] = np.clip(rng.beta(net * 4 + 1e-3, (1 - net) * 4 + 1e-3), 0, 1)
+        pop.proactivity[ids] = _beta(rng, sup.proactivity_mean, sup.proactivity_concentration, n)
+        pop.sector[ids] = rng.choice(self.sector_share.size, size=n, p=self.sector_share)
+        pop.created[ids] = day
+        pop.savings[ids] = rng.exponential(sim.scenario.money.initial_savings_mean, n)
+        pop.money_t[ids] = day
+        return ids
+
+    def _charge_fees(self, ids: np.ndarray) -> None:
+        """Fees to the sending agency and brokers; debt for those who borrow."""
+        pop = self.sim.pop
+        rng = self.money_stream
+        origin = pop.origin[ids]
+        p = self.origin_params
+        mean = np.array([o.fee_mean for o in p])[origin]
+        cv = np.array([o.fee_cv for o in p])[origin]
+        sigma2 = np.log1p(cv**2)
+        fee = rng.lognormal(np.log(np.maximum(mean, 1e-9)) - sigma2 / 2, np.sqrt(sigma2))
+        pays = rng.random(ids.size) < np.array([o.fee_pay_share for o in p])[origin]
+        fee = np.where(pays & (mean > 0), fee, 0.0)
+        borrows = pays & (rng.random(ids.size) < np.array([o.borrow_share for o in p])[origin])
+        ratio = np.array([o.debt_mean / o.fee_mean if o.fee_mean > 0 else 0.0 for o in p])
+        debt = np.where(borrows, fee * np.minimum(ratio[origin], 1.5), 0.0)
+        pop.fee[ids] = fee
+        pop.debt0[ids] = debt
+        pop.debt[ids] = debt
+        # What they could not borrow they paid from their own savings.
+        pop.savings[ids] = np.maximum(pop.savings[ids] - (fee - debt), 0.0)
+
+    def initial_population(self) -> None:
+        """Workers in the host at the start (by stage) and the pipeline already in training."""
+        sim = self.sim
+        lc = sim.lifecycle
+        rng = self.stream
+        pop = sim.pop
+        for o_idx, o in enumerate(self.origin_params):
+            for stage_name, stock in o.initial_stock.items():
+                stage = lc.stage_index[stage_name]
+                n = _whole(stock * sim.scale, rng)
+                if n == 0:
+                    continue
+                length = lc.stage_days[stage]
+                before = float(lc.stage_days[:stage].sum())
+                elapsed = rng.random(n) * length
+                entered = -np.floor(elapsed + before).astype(np.int64) - 1
+                ids = self._new_agents(np.full(n, o_idx, dtype=np.int8), 0, State.EMPLOYED)
+                pop.created[ids] = entered - self.lead[o_idx]
+                self._charge_fees(ids)
+                pop.entered[ids] = entered
+                pop.selected[ids] = pop.created[ids]
+                pop.stage[ids] = stage
+                pop.contract_start[ids] = -np.floor(elapsed).astype(np.int64) - 1
+                sim.money.set_rates(ids, State.EMPLOYED, 0)
+                pop.money_t[ids] = entered  # savings and repayment accrue from entry
+                end = np.maximum(np.round(length - elapsed).astype(np.int64), 1)
+                lc.set_timer(ids, Timer.CONTRACT_END, end)
+        # The pipeline: everyone selected within one lead time before the start.
+        demand = self.daily_demand(0) * sim.scale
+        for o_idx in range(sim.n_origins):
+            n = _whole(demand[o_idx] * self.lead[o_idx], rng)
+            if n == 0:
+                continue
+            ids = self._new_agents(np.full(n, o_idx, dtype=np.int8), 0, State.TRAINING)
+            done = rng.integers(1, self.lead[o_idx] + 1, n)
+            pop.created[ids] = done - self.lead[o_idx]
+            pop.selected[ids] = pop.created[ids]
+            self._charge_fees(ids)
+            sim.money.set_rates(ids, State.TRAINING, 0)
+            lc.set_timer(ids, Timer.TRAINING_END, done)
+        sim.hazards.draw(np.arange(pop.n), 0)
+
+    # ---- daily ----------------------------------------------------------------------------
+    def step(self, day: int) -> None:
+        """On selection days: new applicants, selection, fees and debt, start of training."""
+        sim = self.sim
+        rec = sim.recorder
+        rec.add("entry_demand", np.arange(sim.n_origins), self.daily_demand(day) * sim.scale)
+        interval = self.rec.selection_interval_days
+        if day % interval:
+            return
+        mult = sim.timeline.recruitment_multiplier(day)
+        for o_idx in range(sim.n_origins):
+            target = self.daily_demand(day + int(self.lead[o_idx]))[o_idx]
+            want = target * interval * sim.scale * mult / (1 - self.rec.training_dropout)
+            total = want + self.carry[o_idx]
+            n = int(np.floor(total))
+            self.carry[o_idx] = total - n
+            if n == 0:
+                continue
+            self._select(o_idx, n, day)
+
+    def _select(self, o_idx: int, n: int, day: int) -> None:
+        sim, pop = self.sim, self.sim.pop
+        rec = self.rec
+        applicants = int(np.ceil(n * rec.applicants_per_place)) - self._pool_size(o_idx)
+        if applicants > 0:
+            new = self._new_agents(np.full(applicants, o_idx, dtype=np.int8), day, State.POOL)
+            sim.recorder.create(int(State.POOL), pop.origin[new])
+            sim.money.set_rates(new, State.POOL, day)
+            sim.lifecycle.set_timer(new, Timer.POOL_TIMEOUT, day + rec.pool_wait_days)
+            self.pool[o_idx].append(new)
+        cand = self._pool_members(o_idx)
+        age = pop.age0[cand] + (day - pop.created[cand]) / 365.25
+        ok = (age >= rec.age_min) & (age <= rec.age_max) & (pop.aptitude[cand] >= rec.aptitude_min)
+        cand = cand[ok]
+        if cand.size == 0:
+            return
+        best = cand[np.argsort(-pop.aptitude[cand], kind="stable")[:n]]
+        best.sort()
+        pop.selected[best] = day
+        sim.timers.cancel(best)
+        self._charge_fees(best)
+        sim.move(best, State.TRAINING)
+        o = self.origin_params[o_idx]
+        days = np.round(
+            (o.training_days + o.clearance_days) * self.stream.uniform(0.8, 1.2, best.size)
+        ).astype(np.int64)
+        sim.lifecycle.set_timer(best, Timer.TRAINING_END, day + np.maximum(days, 1))
+
+    def _pool_members(self, o_idx: int) -> np.ndarray:
+        chunks = [c[self.sim.pop.state[c] == State.POOL] for c in self.pool[o_idx]]
+        self.pool[o_idx] = [c for c in chunks if c.size]
+        return np.concatenate(self.pool[o_idx]) if self.pool[o_idx] else np.empty(0, np.int64)
+
+    def _pool_size(self, o_idx: int) -> int:
+        return int(self._pool_members(o_idx).size)
+
+    def training_over(self, ids: np.ndarray, day: int) -> None:
+        """Training and clearance done: a few drop out, the rest wait to enter."""
+        drop = self.stream.random(ids.size) < self.rec.training_dropout
+        self.sim.move(ids[drop], State.DROPPED)
+        go = ids[~drop]
+        self.sim.move(go, State.AWAITING_ENTRY)
+        self.sim.borders.queue_entry(go)
+
+
+def _whole(x: float, rng: np.random.Generator) -> int:
+    """Round a scaled count to a whole number of agents without bias."""
+    base = int(np.floor(x))
+    return base + int(rng.random() < x - base)
+
+
+__all__ = ["DAYS_PER_MONTH", "Recruitment"]

@@ -1,0 +1,258 @@
+"""Results of a run: the tidy daily series, the headline summary, the agents, the run folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tmpsim.engine.population import NEVER
+from tmpsim.scenario import Scenario, scenario_hash, to_yaml
+from tmpsim.states import STATE_NAMES, STOCK_METRICS, State
+
+SERIES_SCHEMA = pa.schema(
+    [("date", pa.date32()), ("metric", pa.string()), ("origin", pa.string()), ("value", pa.float64())]
+)
+FLOW_METRICS = {
+    "new_entries": ([State.AWAITING_ENTRY], [State.EMPLOYED]),
+    "returns": (None, [State.RETURNED]),
+    "missing": (None, [State.IRREGULAR]),
+    "switched_status": (None, [State.OTHER_STATUS]),
+    "dropped": (None, [State.DROPPED]),
+    "became_stranded": (None, [State.STRANDED]),
+}
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file so that readers see the old or the new content, never a partial one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_table(path: Path, table: pa.Table) -> None:
+    """Write a Parquet file atomically."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    atomic_write_bytes(path, sink.getvalue().to_pybytes())
+
+
+@dataclass
+class Result:
+    """What a run produced; ``series`` is tidy: date, metric, origin, value (full-population)."""
+
+    scenario: Scenario
+    seed: int
+    scale: float
+    series: pd.DataFrame
+    summary: dict[str, Any]
+    agents: pd.DataFrame | None
+    run_info: dict[str, Any] = field(default_factory=dict)
+
+    def metric(self, name: str, origin: str = "all") -> pd.Series:
+        """One daily series indexed by date."""
+        s = self.series
+        sel = s[(s.metric == name) & (s.origin == origin)]
+        return sel.set_index("date")["value"]
+
+    def write(self, out: str | Path) -> Path:
+        """Write the run folder (every file atomically)."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pandas(self.series, schema=SERIES_SCHEMA, preserve_index=False)
+        table = table.replace_schema_metadata(None)
+        atomic_write_table(out / "series.parquet", table)
+        if self.agents is not None:
+            agents = pa.Table.from_pandas(self.agents, preserve_index=False)
+            atomic_write_table(out / "agents.parquet", agents.replace_schema_metadata(None))
+        atomic_write_bytes(out / "summary.json", _json(self.summary))
+        atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenario).encode())
+        atomic_write_bytes(out / "run.json", _json(self.run_info))
+        return out
+
+
+def _json(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=2, default=str, ensure_ascii=False) + "\n").encode()
+
+
+def build_result(sim, with_agents: bool = True) -> Result:
+    """Turn a finished simulation into a Result."""
+    from tmpsim import __version__
+
+    series = build_series(sim)
+    summary = build_summary(sim, series)
+    agents = build_agents(sim) if with_agents else None
+    info = {
+        "scenario": sim.scenario.name,
+        "scenario_hash": scenario_hash(sim.scenario),
+        "seed": sim.seed,
+        "scale": sim.scale,
+        "tmpsim_version": __version__,
+        "wall_seconds": round(sim.wall_seconds, 3),
+        "agents_created": int(sim.pop.n),
+        "days": sim.n_days,
+        "start": str(sim.scenario.start),
+        "end": str(sim.scenario.end),
+    }
+    return Result(sim.scenario, sim.seed, sim.scale, series, summary, agents, info)
+
+
+def metric_arrays(sim) -> dict[str, np.ndarray]:
+    """Every daily metric as an array [day, origin] of agent counts or sums (not yet scaled)."""
+    rec = sim.recorder
+    stocks = rec.stocks.astype(np.float64)
+    out: dict[str, np.ndarray] = {}
+    for name, states in STOCK_METRICS.items():
+        out[name] = stocks[:, [int(s) for s in states], :].sum(axis=1)
+    out["destitute"] = rec.flag_history["destitute"].astype(np.float64)
+    out["sheltered"] = rec.flag_history["sheltered"].astype(np.float64)
+    out["unmet_shelter_need"] = out["destitute"] - out["sheltered"]
+    welfare = np.asarray(sim.welfare_by_day, dtype=np.float64)
+    out["outside_welfare"] = out["in_host"] * (1.0 - welfare[:, None])
+    flows = rec.flows.astype(np.float64)
+    for name, (src, dst) in FLOW_METRICS.items():
+        f = flows[:, :, [int(s) for s in dst], :].sum(axis=2)
+        if src is None:
+            keep = [i for i in range(len(State)) if i not in [int(s) for s in dst]]
+        else:
+            keep = [int(s) for s in src]
+        out[name] = f[:, keep, :].sum(axis=1)
+    for name, arr in rec.extras.items():
+        out[name] = arr
+    for name, arr in rec.monthly.items():
+        out[name] = arr
+    for s in State:
+        out[f"state_{STATE_NAMES[s]}"] = stocks[:, int(s), :]
+    return out
+
+
+def build_series(sim) -> pd.DataFrame:
+    """The tidy series table: one row per (date, metric, origin), scaled to full population."""
+    arrays = metric_arrays(sim)
+    dates = pd.date_range(sim.scenario.start, periods=sim.n_days, freq="D").date
+    origins = np.array([*sim.origins, "all"], dtype=object)
+    n_days, n_o = sim.n_days, len(origins)
+    frames = []
+    for name in sorted(arrays):
+        arr = arrays[name]
+        full = np.concatenate([arr, np.nansum(arr, axis=1, keepdims=True)], axis=1)
+        if np.isnan(arr).all(axis=1).any():  # month-end only metrics
+            full[np.isnan(arr).all(axis=1), -1] = np.nan
+        values = (full / sim.scale).ravel()
+        frame = pd.DataFrame(
+            {
+                "date": np.repeat(dates, n_o),
+                "metric": name,
+                "origin": np.tile(origins, n_days),
+                "value": values,
+            }
+        )
+        frames.append(frame[~np.isnan(values)])
+    df = pd.concat(frames, ignore_index=True)
+    df = df.sort_values(["date", "metric", "origin"], kind="stable", ignore_index=True)
+    df["metric"] = df["metric"].astype(str)
+    return df
+
+
+def build_summary(sim, series: pd.DataFrame) -> dict[str, Any]:
+    """Headline figures (full-population scale)."""
+    arrays = metric_arrays(sim)
+    scale = sim.scale
+    start = sim.scenario.start
+
+    def total(name: str) -> np.ndarray:
+        return arrays[name].sum(axis=1) / scale
+
+    def peak(name: str) -> tuple[float, str]:
+        s = total(name)
+        i = int(np.argmax(s))
+        return float(s[i]), str(start + dt.timedelta(days=i))
+
+    stranded = total("stranded")
+    returns = total("returns").sum()
+    out: dict[str, Any] = {}
+    out["peak_stranded"], out["peak_stranded_date"] = peak("stranded")
+    out["person_days_stranded"] = float(stranded.sum())
+    jan21 = [
+        i for i in range(sim.n_days) if (start + dt.timedelta(days=i)).strftime("%Y-%m") == "2021-01"
+    ]
+    if jan21:
+        out["stranded_jan_2021"] = float(stranded[jan21].mean())
+    out["peak_destitute"], out["peak_destitute_date"] = peak("destitute")
+    out["person_days_destitute"] = float(total("destitute").sum())
+    out["peak_unmet_shelter_need"], out["peak_unmet_shelter_need_date"] = peak(
+        "unmet_shelter_need"
+    )
+    out["unmet_shelter_nights"] = float(total("unmet_shelter_need").sum())
+    out["shelter_nights"] = float(total("sheltered").sum())
+    out["mean_debt_at_return"] = float(total("returned_debt").sum() / max(returns, 1e-9))
+    out["mean_savings_at_return"] = float(total("returned_savings").sum() / max(returns, 1e-9))
+    out["mean_years_away_at_return"] = float(
+        total("returned_years_away").sum() / max(returns, 1e-9)
+    )
+    out["mean_age_at_return"] = float(total("returned_age").sum() / max(returns, 1e-9))
+    out["missing"] = float(total("missing").sum())
+    out["new_entries"] = float(total("new_entries").sum())
+    out["returns"] = float(returns)
+    out["emergency_money_paid"] = float(total("emergency_paid").sum())
+    out["cash_payments"] = float(total("cash_paid").sum())
+    years_sep = 0.0 if sim.scenario.programme.family_allowed else out["mean_years_away_at_return"]
+    out["years_separated_from_family_per_return"] = years_sep
+    out["agents_created"] = int(sim.pop.n)
+    out["scale"] = scale
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items()}
+
+
+def build_agents(sim) -> pd.DataFrame:
+    """Final state of every agent (dates as calendar dates)."""
+    pop = sim.pop
+    n = pop.n
+    start = np.datetime64(sim.scenario.start, "D")
+
+    def dates(name: str) -> pd.Series:
+        d = getattr(pop, name)[:n].astype(np.int64)
+        values = start + np.where(d == NEVER, 0, d).astype("timedelta64[D]")
+        return pd.Series(np.where(d == NEVER, np.datetime64("NaT"), values), dtype="datetime64[s]")
+
+    states = np.array(STATE_NAMES, dtype=object)
+    stages = np.array([s.name for s in sim.scenario.programme.stages], dtype=object)
+    return pd.DataFrame(
+        {
+            "id": np.arange(n, dtype=np.int64),
+            "state": states[pop.state[:n]],
+            "origin": np.array(sim.origins, dtype=object)[pop.origin[:n]],
+            "sector": np.array(sim.sectors, dtype=object)[pop.sector[:n]],
+            "stage": stages[pop.stage[:n]],
+            "female": pop.female[:n],
+            "age_at_creation": pop.age0[:n].astype(np.float64),
+            "created": dates("created"),
+            "selected": dates("selected"),
+            "entered": dates("entered"),
+            "exited": dates("exited"),
+            "fee": pop.fee[:n],
+            "debt_at_departure": pop.debt0[:n],
+            "debt": pop.debt[:n],
+            "savings": pop.savings[:n],
+            "remitted": pop.remitted[:n],
+            "destitute": pop.destitute[:n],
+        }
+    )

@@ -1,0 +1,155 @@
+"""Load scenarios from shipped names or YAML files, apply overrides, and validate them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from tmpsim.scenario.schema import Scenario
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; the message names the file, the key path and the reason."""
+
+
+def shipped_dir() -> Path:
+    """Folder holding the scenarios shipped with tmpsim."""
+    return Path(str(resources.files("tmpsim") / "scenarios"))
+
+
+def shipped_scenarios() -> dict[str, str]:
+    """Shipped scenario names with their one-line description."""
+    out = {}
+    for path in sorted(shipped_dir().glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        out[path.stem] = str(data.get("description", "")).strip().splitlines()[0:1]
+        out[path.stem] = out[path.stem][0] if out[path.stem] else ""
+    return out
+
+
+def _locate(name_or_path: str | Path) -> Path:
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise ScenarioError(f"{path}: no such scenario file")
+        return path
+    shipped = shipped_dir() / f"{name_or_path}.yaml"
+    if shipped.is_file():
+        return shipped
+    known = ", ".join(shipped_scenarios())
+    raise ScenarioError(f"{name_or_path}: not a shipped scenario ({known}) nor a file")
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: Any, origin: str) -> None:
+    keys = dotted.split(".")
+    node: Any = data
+    for i, key in enumerate(keys[:-1]):
+        if isinstance(node, list):
+            node = node[int(key)]
+            continue
+        if not isinstance(node, dict) or key not in node:
+            where = ".".join(keys[: i + 1])
+            raise ScenarioError(f"{origin}: --set {dotted}: no key {where!r} in the scenario")
+        node = node[key]
+    last = keys[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    elif isinstance(node, dict):
+        node[_maybe_int(last)] = value
+    else:
+        raise ScenarioError(f"{origin}: --set {dotted}: {'.'.join(keys[:-1])} is not a mapping")
+
+
+def _maybe_int(key: str) -> str | int:
+    return int(key) if key.isdigit() else key
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``path.to.key=value``; the value is read as YAML (numbers, booleans, lists)."""
+    if "=" not in text:
+        raise ScenarioError(f"--set {text!r}: expected path.to.key=value")
+    key, raw = text.split("=", 1)
+    return key.strip(), yaml.safe_load(raw)
+
+
+def format_validation_error(err: ValidationError, source: str) -> str:
+    """One line per problem: file, key path, reason."""
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see `tmpsim show` for valid keys)"
+        lines.append(f"{source}: {loc or '(top level)'}: {msg}")
+    return "\n".join(lines)
+
+
+def _check_sources(data: dict[str, Any], source: str) -> None:
+    for dotted in data.get("sources", {}) or {}:
+        node: Any = data
+        for key in str(dotted).split("."):
+            if isinstance(node, dict) and (key in node or _maybe_int(key) in node):
+                node = node[key] if key in node else node[_maybe_int(key)]
+            elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+                node = node[int(key)]
+            else:
+                raise ScenarioError(f"{source}: sources.{dotted}: no such key in the scenario")
+
+
+def load_raw(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
+    """Read a scenario's YAML as a dict, with the file it came from."""
+    path = _locate(name_or_path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a scenario must be a mapping of keys to values")
+    return data, str(path)
+
+
+def validate(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a scenario dict, raising ScenarioError that names the source and key path."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(format_validation_error(err, source)) from None
+    _check_sources(data, source)
+    return scenario
+
+
+def load_scenario(
+    name_or_path: str | Path | Scenario | dict[str, Any],
+    overrides: dict[str, Any] | list[str] | None = None,
+) -> Scenario:
+    """Load and validate a scenario, applying ``path.to.key=value`` overrides first."""
+    if isinstance(name_or_path, Scenario):
+        data, source = name_or_path.model_dump(mode="json"), f"<{name_or_path.name}>"
+    elif isinstance(name_or_path, dict):
+        data, source = json.loads(json.dumps(name_or_path, default=str)), "<dict>"
+    else:
+        data, source = load_raw(name_or_path)
+    if isinstance(overrides, list):
+        overrides = dict(parse_override(o) for o in overrides)
+    for key, value in (overrides or {}).items():
+        _set_path(data, key, value, source)
+    return validate(data, source)
+
+
+def to_yaml(scenario: Scenario) -> str:
+    """The fully resolved scenario (defaults filled in) as YAML that loads back to the same."""
+    return yaml.safe_dump(
+        scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100
+    )
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 of the resolved scenario's canonical JSON."""
+    blob = json.dumps(scenario.model_dump(mode="json"), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()
