@@ -170,7 +170,9 @@ class Recruitment:
     def _select(self, o_idx: int, n: int, day: int) -> None:
         sim, pop = self.sim, self.sim.pop
         rec = self.rec
-        applicants = int(np.ceil(n * rec.applicants_per_place)) - self._pool_size(o_idx)
+        # Each round's demand brings forward applicants_per_place applicants per place; those
+        # not selected stay in the pool (another chance next round) until they give up.
+        applicants = int(np.ceil(n * rec.applicants_per_place))
         if applicants > 0:
             new = self._new_agents(np.full(applicants, o_idx, dtype=np.int8), day, State.POOL)
             sim.recorder.create(int(State.POOL), pop.origin[new])
@@ -199,9 +201,6 @@ class Recruitment:
         chunks = [c[self.sim.pop.state[c] == State.POOL] for c in self.pool[o_idx]]
         self.pool[o_idx] = [c for c in chunks if c.size]
         return np.concatenate(self.pool[o_idx]) if self.pool[o_idx] else np.empty(0, np.int64)
-
-    def _pool_size(self, o_idx: int) -> int:
-        return int(self._pool_members(o_idx).size)
 
     def training_over(self, ids: np.ndarray, day: int) -> None:
         """Training and clearance done: a few drop out, the rest wait to enter."""
