@@ -200,7 +200,7 @@ class Money(Strict):
     living_cost_per_month: NonNeg = 70000.0
     subsistence_cost_per_month: NonNeg = 50000.0
     remit_share: Prob = 0.6
-    repay_share: Prob = 0.5
+    repay_share: Prob = 0.4  # with remit_share's default, at most 1 as _consistent requires
     irregular_wage_factor: NonNeg = 0.7
     special_wage_factor: NonNeg = 0.9
     initial_savings_mean: NonNeg = 30000.0
