@@ -75,6 +75,20 @@ class CivilSociety:
                 cap += s.capacity * sim.scale + s.per_employed * employed
         return cap
 
+    def _evict(self, count: int) -> None:
+        """Places fell below occupancy: the most recently created of those housed leave.
+
+        This happens when a shelter closes or hosts lose their jobs; those who leave wait in
+        line for another place.
+        """
+        pop = self.sim.pop
+        out = np.flatnonzero(pop.sheltered[: pop.n])[-count:]
+        pop.sheltered[out] = False
+        self.occupied -= out.size
+        self.sim.recorder.flag("sheltered", pop.origin[out], -1)
+        self.awaiting_bed[out] = True
+        self.shelter_queue.push(out)
+
     def step(self, day: int) -> None:
         """Pay emergency money, then fill free shelter places."""
         sim, pop = self.sim, self.sim.pop
@@ -95,6 +109,8 @@ class CivilSociety:
         cap = self.capacity(day)
         sim.recorder.extras["shelter_capacity"][day, 0] = cap
         free = int(np.floor(cap + 1e-9)) - self.occupied
+        if free < 0:
+            self._evict(-free)
         if free > 0:
             ids = self.shelter_queue.take(free, self.awaiting_bed)
             if ids.size:

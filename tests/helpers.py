@@ -1,0 +1,133 @@
+"""Helpers for the core's tests: build tiny simulations, file known events, read daily counts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tmpsim.model.hazards import Hazard
+from tmpsim.model.lifecycle import Timer
+from tmpsim.scenario import load_scenario
+from tmpsim.simulation import Simulation
+from tmpsim.states import N_STATES, State
+
+TESTS = Path(__file__).resolve().parent
+SCENARIOS = TESTS / "scenarios"
+ROOT = TESTS.parent
+FLAGSHIP = "japan-titp-covid"
+
+
+def scenario_file(name: str) -> Path:
+    """Path of a hand-built test scenario by stem (``"stranding"``)."""
+    path = SCENARIOS / f"{name}.yaml"
+    assert path.is_file(), path
+    return path
+
+
+def build(name: str, overrides: dict[str, Any] | None = None, seed: int = 1) -> Simulation:
+    """A Simulation of a test scenario at scale 1, checking its invariants every day."""
+    return Simulation(load_scenario(scenario_file(name), overrides), seed=seed, check=True)
+
+
+def ids(*values: int) -> np.ndarray:
+    """Agent ids as the int64 array the engine uses."""
+    return np.array(values, dtype=np.int64)
+
+
+def set_timers(sim: Simulation, kind: Timer, days: Sequence[int], first: int = 0) -> None:
+    """Agents ``first, first+1, ...`` get their next deterministic event of ``kind`` on ``days``."""
+    who = np.arange(first, first + len(days), dtype=np.int64)
+    sim.lifecycle.set_timer(who, kind, np.asarray(days, dtype=np.int64))
+
+
+def file_hazard(sim: Simulation, who: np.ndarray, kind: Hazard, day: int) -> None:
+    """Make agents' next stochastic event ``kind`` on ``day`` (replacing any drawn one)."""
+    sim.pop.hazard_kind[who] = int(kind)
+    sim.hazard_calendar.schedule(who, np.full(who.size, day, dtype=np.int64))
+
+
+def run_days(sim: Simulation, days: Iterable[int] | None = None) -> Simulation:
+    """Step the given days (default: every day of the scenario, from the next one due)."""
+    for day in days if days is not None else range(sim.day + 1, sim.n_days):
+        sim.step(day)
+    return sim
+
+
+def daily(sim: Simulation, *states: State) -> list[int]:
+    """End-of-day count of agents in any of ``states``, all origins, for every day run so far."""
+    stocks = sim.recorder.stocks[: sim.day + 1]
+    return [int(v) for v in stocks[:, [int(s) for s in states], :].sum(axis=(1, 2))]
+
+
+def daily_flow_into(sim: Simulation, state: State) -> list[int]:
+    """Agents entering ``state`` each day from any other state, all origins."""
+    flows = sim.recorder.flows[: sim.day + 1].astype(np.int64)
+    into = flows[:, :, int(state), :].sum(axis=2)
+    into[:, int(state)] = 0
+    return [int(v) for v in into.sum(axis=1)]
+
+
+def steps(changes: dict[int, int], n_days: int, start: int = 0) -> list[int]:
+    """A step function written by hand: ``{day: value from that day on}``, ``start`` before."""
+    out, value = [], start
+    for day in range(n_days):
+        value = changes.get(day, value)
+        out.append(value)
+    return out
+
+
+def state_of(sim: Simulation, who: np.ndarray) -> list[State]:
+    """Current states of some agents."""
+    return [State(int(s)) for s in sim.pop.state[who]]
+
+
+def assert_population_identity(sim: Simulation) -> None:
+    """Stocks from the recorder obey the identity and the one-state rule, per state and origin.
+
+    stock(d) = stock(d-1) + created(d) + inflows(d) - outflows(d), with stock(-1) the initial
+    population; created agents enter the pool; every agent is counted in exactly one state.
+    """
+    rec = sim.recorder
+    days = sim.day + 1
+    stocks = rec.stocks[:days].astype(np.int64)
+    flows = rec.flows[:days].astype(np.int64)
+    created = rec.created[:days].astype(np.int64)
+    assert (stocks >= 0).all(), "negative stock"
+    assert (flows >= 0).all(), "negative flow"
+    assert (created >= 0).all(), "negative creation"
+    inflow = flows.sum(axis=1)  # [day, new state, origin]
+    outflow = flows.sum(axis=2)  # [day, old state, origin]
+    previous = np.concatenate([rec.initial[None].astype(np.int64), stocks[:-1]])
+    births = np.zeros_like(stocks)
+    births[:, int(State.POOL), :] = created
+    expected = previous + births + inflow - outflow
+    bad = np.argwhere(expected != stocks)
+    assert bad.size == 0, f"stock != previous + created + in - out at (day, state, origin) {bad[:5]}"
+    # Exactly one state each: the stocks add up to everyone ever created by that day.
+    alive = rec.initial.sum() + np.cumsum(created.sum(axis=1))
+    assert np.array_equal(stocks.sum(axis=(1, 2)), alive)
+    if days == sim.n_days:
+        assert alive[-1] == sim.pop.n
+    state = sim.pop.state[: sim.pop.n]
+    assert ((state >= 0) & (state < N_STATES)).all()
+    recount = np.bincount(
+        state.astype(np.int64) * sim.n_origins + sim.pop.origin[: sim.pop.n],
+        minlength=N_STATES * sim.n_origins,
+    ).reshape(N_STATES, sim.n_origins)
+    assert np.array_equal(recount, stocks[-1])
+
+
+def tmpsim_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the ``tmpsim`` command line in a fresh interpreter and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "tmpsim", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )

@@ -1,0 +1,289 @@
+"""Tiny hand-built scenarios with exact expected counts, day by day.
+
+Each scenario in tests/scenarios/ is a quiet world (no recruitment, every stochastic rate zero)
+with a handful of trainees; the tests set the days their contracts end (or file a dismissal on a
+known day) through the simulation's public pieces, step the days, and compare every day's count
+with a table computed by hand in the comments. Days are run days (0 = the scenario's start).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import (
+    build,
+    daily,
+    daily_flow_into,
+    file_hazard,
+    ids,
+    run_days,
+    set_timers,
+    state_of,
+    steps,
+)
+
+from tmpsim.model.hazards import Hazard
+from tmpsim.model.lifecycle import Timer
+from tmpsim.results import build_result
+from tmpsim.states import State
+
+S = State
+
+
+def test_quiet_world_has_no_events_of_its_own():
+    """Without filed events, the ten trainees of the stranding case just keep working."""
+    sim = build("stranding")
+    assert sim.pop.n == 10
+    assert (sim.pop.t_hazard[:10] == -1).all()  # every hazard rate is zero: nothing is drawn
+    set_timers(sim, Timer.CONTRACT_END, [999] * 10)  # beyond the run
+    run_days(sim)
+    assert daily(sim, S.EMPLOYED) == [10] * sim.n_days
+
+
+# Contract ends by agent id; the border opens for 3 seats a day on day 20.
+STRANDING_ENDS = [21, 3, 10, 5, 3, 14, 8, 12, 6, 10]
+
+
+def test_stranded_exactly_when_contracts_end_behind_a_closed_border():
+    sim = build("stranding")
+    set_timers(sim, Timer.CONTRACT_END, STRANDING_ENDS)
+    run_days(sim, range(20))  # the border is still closed
+    # Stranded at the end of each day: the number whose contract has ended by then.
+    by_hand = steps({3: 2, 5: 3, 6: 4, 8: 5, 10: 7, 12: 8, 14: 9}, 20)
+    assert daily(sim, S.STRANDED) == by_hand
+    assert daily(sim, S.EMPLOYED) == [10 - n for n in by_hand]
+    assert daily_flow_into(sim, S.RETURNED) == [0] * 20
+    # Exactly those whose contract ended are stranded, queued on the day it ended.
+    stranded = np.flatnonzero(sim.pop.state[:10] == S.STRANDED)
+    assert stranded.tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert sim.pop.queued[stranded].tolist() == [STRANDING_ENDS[i] for i in stranded]
+
+
+def test_stranded_return_in_order_of_waiting_when_seats_open():
+    sim = run_days_after_ends("stranding", STRANDING_ENDS)
+    # Queue on day 20 by stranding day, then id: 1 4 | 3 | 8 | 6 | 2 9 | 7 | 5; agent 0 joins
+    # on day 21 behind them. Three seats a day: day 20: 1 4 3; day 21: 8 6 2; day 22: 9 7 5;
+    # day 23: 0.
+    home_day = {1: 20, 4: 20, 3: 20, 8: 21, 6: 21, 2: 21, 9: 22, 7: 22, 5: 22, 0: 23}
+    assert {i: int(sim.pop.exited[i]) for i in range(10)} == home_day
+    assert daily(sim, S.STRANDED)[19:25] == [9, 6, 4, 1, 0, 0]
+    assert daily_flow_into(sim, S.RETURNED)[18:25] == [0, 0, 3, 3, 3, 1, 0]
+    assert daily(sim, S.RETURNED)[-1] == 10
+    # The reported series says the same, at full scale (scale 1).
+    result = build_result(sim, with_agents=False)
+    stranded = result.metric("stranded").tolist()
+    assert stranded == [float(v) for v in daily(sim, S.STRANDED)]
+    assert result.metric("returns").sum() == 10.0
+    assert result.summary["peak_stranded"] == 9.0
+    assert result.summary["peak_stranded_date"] == "2019-01-15"
+    # Person-days stranded, by hand from the table above.
+    by_hand = sum(steps({3: 2, 5: 3, 6: 4, 8: 5, 10: 7, 12: 8, 14: 9, 20: 6, 21: 4, 22: 1, 23: 0}, 31))
+    assert result.summary["person_days_stranded"] == by_hand
+
+
+def run_days_after_ends(name: str, ends: list[int]):
+    """Build ``name``, set the contract ends of agents 0.. to ``ends`` and run every day."""
+    sim = build(name)
+    set_timers(sim, Timer.CONTRACT_END, ends)
+    return run_days(sim)
+
+
+def test_dismissal_grace_then_stranded_or_home():
+    sim = build("dismissal")
+    set_timers(sim, Timer.CONTRACT_END, [999] * 10)
+    file_hazard(sim, ids(5, 1, 7), Hazard.DISMISSAL, 2)
+    file_hazard(sim, ids(3, 0), Hazard.DISMISSAL, 4)
+    run_days(sim)
+    n = sim.n_days
+    # Jobless for the 5-day grace period: 1 5 7 on days 2-6, 0 3 on days 4-8.
+    assert daily(sim, S.JOBLESS) == steps({2: 3, 4: 5, 7: 2, 9: 0}, n)
+    # Day 7: 1 5 7 want to go home, 2 seats: 1 and 5 fly, 7 is stranded for a day.
+    # Day 9: 0 and 3 want to go home and fly at once.
+    assert daily(sim, S.STRANDED) == steps({7: 1, 8: 0}, n)
+    assert daily(sim, S.RETURNED) == steps({7: 2, 8: 3, 9: 5}, n)
+    assert daily(sim, S.EMPLOYED) == steps({2: 7, 4: 5}, n, start=10)
+    assert {i: int(sim.pop.exited[i]) for i in (0, 1, 3, 5, 7)} == {1: 7, 5: 7, 7: 8, 0: 9, 3: 9}
+    assert sim.pop.dismissed[[0, 1, 3, 5, 7]].all()
+    dismissals = sim.recorder.extras["dismissals"][:, 0]
+    assert dismissals[2] == 3 and dismissals[4] == 2 and dismissals.sum() == 5
+
+
+def test_grace_period_follows_a_rule_event():
+    """A rule event shortening the grace period applies to dismissals from its date."""
+    events = [{"type": "rule", "date": "2019-01-02", "grace_days": 2}]
+    sim = build("dismissal", {"events": events})
+    set_timers(sim, Timer.CONTRACT_END, [999] * 10)
+    run_days(sim, range(2))  # a rule event redraws pending hazards on its day: file after it
+    file_hazard(sim, ids(0), Hazard.DISMISSAL, 3)
+    run_days(sim)
+    assert daily(sim, S.JOBLESS) == steps({3: 1, 5: 0}, sim.n_days)
+    assert int(sim.pop.exited[0]) == 5
+
+
+def test_entry_queue_under_an_entry_cap_is_first_cleared_first_in():
+    sim = build("entry")
+    assert sim.pop.n == 10  # 5 entries a day * a 2-day lead time
+    assert state_of(sim, np.arange(10)) == [S.TRAINING] * 10
+    # Day each trainee is cleared to go (training over), by id.
+    set_timers(sim, Timer.TRAINING_END, [4, 2, 2, 3, 9, 1, 1, 1, 6, 10])
+    run_days(sim)
+    n = sim.n_days
+    assert sim.pop.n == 10  # recruitment stopped: nobody else
+    # Queue while closed: 5 6 7 | 1 2 | 3 | 0 | 8. Cap 3 a day from day 8: 5 6 7; day 9:
+    # 1 2 3 (4 joins behind 0 8); day 10: 0 8 4 (9 joins); day 11: 9.
+    entered = {i: int(sim.pop.entered[i]) for i in range(10)}
+    assert entered == {5: 8, 6: 8, 7: 8, 1: 9, 2: 9, 3: 9, 0: 10, 8: 10, 4: 10, 9: 11}
+    assert daily(sim, S.AWAITING_ENTRY) == steps(
+        {1: 3, 2: 5, 3: 6, 4: 7, 6: 8, 8: 5, 9: 3, 10: 1, 11: 0}, n
+    )
+    result = build_result(sim, with_agents=False)
+    assert result.metric("new_entries").tolist() == [
+        float(v) for v in steps({8: 3, 11: 1, 12: 0}, n)
+    ]
+    assert result.metric("awaiting_entry").tolist() == [
+        float(v) for v in daily(sim, S.AWAITING_ENTRY)
+    ]
+
+
+def test_home_visit_between_stages():
+    # Stage 1 ends on day 3 (agents 0 1), 6 (agent 2) and 10 (agent 3): a 5-day home visit,
+    # back on day 8, 8, 11, 15; stage 2 lasts 30 days, then home on day 38, 38, 41, 45.
+    sim = run_days_after_ends("home_visit", [3, 3, 6, 10])
+    n = sim.n_days
+    assert daily(sim, S.HOME_VISIT) == steps({3: 2, 6: 3, 8: 1, 10: 2, 11: 1, 15: 0}, n)
+    assert daily(sim, S.RETURNED) == steps({38: 2, 41: 3, 45: 4}, n)
+    assert daily(sim, S.EMPLOYED) == [4 - a - b for a, b in zip(
+        daily(sim, S.HOME_VISIT), daily(sim, S.RETURNED), strict=True)]
+    assert sim.pop.stage[:4].tolist() == [1, 1, 1, 1]
+    assert sim.pop.contract_start[:4].tolist() == [8, 8, 11, 15]
+    result = build_result(sim, with_agents=False)
+    # Home visitors keep the programme's status, and re-entering is not a new entry.
+    assert result.metric("titp_stock").tolist() == [float(v) for v in steps({38: 2, 41: 1, 45: 0}, n, 4)]
+    assert result.metric("new_entries").sum() == 0.0
+
+
+def test_home_visit_deferred_while_travel_is_closed():
+    """With the outbound border shut the visit cannot happen: stage 2 starts at once."""
+    closed = [{"type": "border", "date": "2019-01-01", "direction": "out", "seats_per_day": 0}]
+    sim = build("home_visit", {"events": closed})
+    set_timers(sim, Timer.CONTRACT_END, [3, 3, 6, 10])
+    run_days(sim)
+    n = sim.n_days
+    assert daily(sim, S.HOME_VISIT) == [0] * n
+    # Stage 2 (30 days) ends on day 33, 33, 36, 40; then stranded, nobody can fly.
+    assert daily(sim, S.STRANDED) == steps({33: 2, 36: 3, 40: 4}, n)
+    assert sim.pop.stage[:4].tolist() == [1, 1, 1, 1]
+
+
+GRANT_ENDS = [2, 4, 7, 12, 25]
+
+
+def test_special_status_granted_after_delay_then_lapses():
+    # Stranded on day 2, 4, 7, 12, 25. The measure starts on day 5: those stranded then (0 1)
+    # get the status on day 8; those stranded while it lasts, 3 days later (agent 2 on day 10,
+    # agent 3 on day 15). Agent 4 is stranded after it ended (day 20) and gets nothing. The
+    # status lasts 30 days and is not renewed (the measure is over): irregular on day 38, 40, 45.
+    sim = run_days_after_ends("grant", GRANT_ENDS)
+    n = sim.n_days
+    assert daily(sim, S.STRANDED) == steps({2: 1, 4: 2, 7: 3, 8: 1, 10: 0, 12: 1, 15: 0, 25: 1}, n)
+    assert daily(sim, S.SPECIAL_IDLE) == steps({8: 2, 10: 3, 15: 4, 38: 2, 40: 1, 45: 0}, n)
+    assert daily(sim, S.IRREGULAR) == steps({38: 2, 40: 3, 45: 4}, n)
+    assert state_of(sim, np.arange(5)) == [S.IRREGULAR] * 4 + [S.STRANDED]
+    # The essay's count (stranded whatever bridging status they got) excludes overstayers.
+    result = build_result(sim, with_agents=False)
+    composite = steps({2: 1, 4: 2, 7: 3, 12: 4, 25: 5, 38: 3, 40: 2, 45: 1}, n)
+    assert result.metric("stranded").tolist() == [float(v) for v in composite]
+    assert result.metric("special_status").max() == 4.0
+
+
+def test_special_status_renewed_while_the_measure_lasts():
+    sim = build("grant", {"events.0.end": None})
+    set_timers(sim, Timer.CONTRACT_END, GRANT_ENDS)
+    run_days(sim)
+    n = sim.n_days
+    # Granted on day 8, 8, 10, 15 (as above) and 28 (agent 4: stranded on day 25); renewed.
+    assert daily(sim, S.SPECIAL_IDLE) == steps({8: 2, 10: 3, 15: 4, 28: 5}, n)
+    assert daily(sim, S.IRREGULAR) == [0] * n
+
+
+@pytest.fixture
+def cash_sims():
+    """The cash case, and the same case with a payment of zero (same seed), up to day 5."""
+    def make(amount: float):
+        sim = build("cash", {"events.0.amount": amount})
+        set_timers(sim, Timer.CONTRACT_END, [2, 3, 999, 999, 999, 999])
+        file_hazard(sim, ids(2), Hazard.DISMISSAL, 1)
+        run_days(sim, range(6))
+        sim.money.settle(np.arange(sim.pop.n), 5)
+        return sim
+    return make(100000.0), make(0.0)
+
+
+def test_cash_payment_reaches_exactly_the_listed_states(cash_sims):
+    paid, control = cash_sims
+    # On day 5: agents 0 1 stranded, agent 2 jobless, agents 3-5 employed (special_idle empty).
+    assert state_of(paid, np.arange(6)) == [S.STRANDED, S.STRANDED, S.JOBLESS] + [S.EMPLOYED] * 3
+    gain = paid.pop.savings[:6] - control.pop.savings[:6]
+    np.testing.assert_allclose(gain, [100000, 100000, 100000, 0, 0, 0], atol=1e-6)
+    cash = paid.recorder.extras["cash_paid"][:, 0]
+    assert cash[5] == 300000.0 and cash.sum() == 300000.0
+    assert control.recorder.extras["cash_paid"].sum() == 0.0
+
+
+def test_shelter_houses_min_of_destitute_and_capacity_first_come_first_served():
+    # No savings: destitute the day the contract ends. Ends on day 1 1 2 3 4 6 6 8; 3 places
+    # from day 5; from day 12 two fly home a day in the order they were stranded, and freed
+    # places go to the next destitute in line.
+    sim = run_days_after_ends("shelter", [1, 1, 2, 3, 4, 6, 6, 8])
+    n = sim.n_days
+    destitute = steps({1: 2, 2: 3, 3: 4, 4: 5, 6: 7, 8: 8, 12: 6, 13: 4, 14: 2, 15: 0}, n)
+    sheltered = steps({5: 3, 14: 2, 15: 0}, n)
+    assert daily(sim, S.STRANDED) == destitute
+    assert sim.recorder.flag_history["destitute"][:, 0].tolist() == destitute
+    assert sim.recorder.flag_history["sheltered"][:, 0].tolist() == sheltered
+    capacity = steps({5: 3}, n)
+    assert sheltered == [min(d, c) for d, c in zip(destitute, capacity, strict=True)]
+    result = build_result(sim, with_agents=False)
+    unmet = [float(d - s) for d, s in zip(destitute, sheltered, strict=True)]
+    assert result.metric("unmet_shelter_need").tolist() == unmet
+    assert result.summary["peak_unmet_shelter_need"] == 5.0  # day 8: 8 destitute, 3 housed
+
+
+def test_shelter_places_go_to_the_next_in_line():
+    sim = build("shelter")
+    set_timers(sim, Timer.CONTRACT_END, [1, 1, 2, 3, 4, 6, 6, 8])
+    housed = {}
+    for day in range(sim.n_days):
+        sim.step(day)
+        housed[day] = np.flatnonzero(sim.pop.sheltered[:8]).tolist()
+    assert housed[4] == []
+    assert housed[5] == [0, 1, 2]  # first destitute, first housed
+    assert housed[12] == [2, 3, 4]  # 0 1 flew home; 3 4 took their places
+    assert housed[13] == [4, 5, 6]
+    assert housed[14] == [6, 7]
+
+
+def test_shelter_closing_sends_its_residents_back_to_the_line():
+    """When places disappear nobody stays housed beyond them (sheltered <= capacity)."""
+    sim = build("shelter", {"shelters.0.end": "2019-01-10", "events": []})
+    set_timers(sim, Timer.CONTRACT_END, [1, 1, 2, 3, 4, 6, 6, 8])
+    run_days(sim)
+    n = sim.n_days
+    assert sim.recorder.flag_history["sheltered"][:, 0].tolist() == steps({5: 3, 10: 0}, n)
+    assert sim.recorder.flag_history["destitute"][:, 0].tolist() == steps(
+        {1: 2, 2: 3, 3: 4, 4: 5, 6: 7, 8: 8}, n
+    )
+
+
+def test_friends_capacity_follows_employment():
+    # Friends house 0.5 people per employed co-worker (rounded down); the stranded are the
+    # destitute, so as contracts end capacity falls: 3 2 2 1 1 0 0 0 places on days 1-8.
+    sim = build("shelter", {"shelters": [{"name": "friends", "per_employed": 0.5}]})
+    set_timers(sim, Timer.CONTRACT_END, [1, 1, 2, 3, 4, 6, 6, 8])
+    run_days(sim)
+    capacity = np.floor(sim.recorder.extras["shelter_capacity"][:, 0] + 1e-9).astype(int)
+    destitute = sim.recorder.flag_history["destitute"][:, 0]
+    sheltered = sim.recorder.flag_history["sheltered"][:, 0]
+    assert capacity[:9].tolist() == [4, 3, 2, 2, 1, 1, 0, 0, 0]
+    assert sheltered.tolist() == np.minimum(destitute, capacity).tolist()
+    assert sheltered[:9].tolist() == [0, 2, 2, 2, 1, 1, 0, 0, 0]
