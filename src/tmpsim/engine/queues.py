@@ -16,11 +16,13 @@ class FifoQueue:
 
     def __init__(self) -> None:
         self._chunks: deque[np.ndarray] = deque()
+        self._entries = 0  # entries held, stale ones included
 
     def push(self, ids: np.ndarray) -> None:
         """Append agents at the back, in the given order."""
         if ids.size:
             self._chunks.append(np.asarray(ids, dtype=np.int64))
+            self._entries += ids.size
 
     def take(self, n: int, valid: np.ndarray) -> np.ndarray:
         """Remove and return up to ``n`` waiting agents from the front (``valid[id]`` true)."""
@@ -28,10 +30,12 @@ class FifoQueue:
         need = int(n)
         while need > 0 and self._chunks:
             chunk = self._chunks.popleft()
+            self._entries -= chunk.size
             chunk = chunk[valid[chunk]]
             if chunk.size > need:
                 out.append(chunk[:need])
                 self._chunks.appendleft(chunk[need:])
+                self._entries += chunk.size - need
                 need = 0
             else:
                 out.append(chunk)
@@ -48,10 +52,12 @@ class FifoQueue:
                 kept.append(chunk)
                 total += chunk.size
         self._chunks = kept
+        self._entries = total
         return total
 
     def __len__(self) -> int:
-        return sum(c.size for c in self._chunks)
+        """Entries held, including agents who left and are not yet skipped."""
+        return self._entries
 
 
 class Capacity:

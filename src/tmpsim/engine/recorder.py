@@ -71,8 +71,11 @@ class Recorder:
 
     def add(self, name: str, origin: np.ndarray, values: np.ndarray | float) -> None:
         """Add per-agent amounts to today's extra metric ``name``."""
-        w = np.broadcast_to(np.asarray(values, dtype=float), origin.shape)
-        self.extras[name][self._day] += np.bincount(origin, weights=w, minlength=self.O)
+        if np.isscalar(values):
+            counts = np.bincount(origin, minlength=self.O) * float(values)
+        else:
+            counts = np.bincount(origin, weights=values, minlength=self.O)
+        self.extras[name][self._day] += counts
 
     def set_day(self, day: int) -> None:
         """Start recording a new day."""

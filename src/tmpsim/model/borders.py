@@ -37,6 +37,7 @@ class Borders:
         self.in_cap = [Capacity() for _ in range(n)]
         self.out_cap = [Capacity() for _ in range(n)]
         self.host_cap = Capacity()
+        self.waiting_home = np.zeros(n, dtype=np.int64)  # agents in each return queue
         # Queue membership, read by the queues to skip agents who left.
         self.in_entry_queue = np.zeros(sim.pop.capacity, dtype=bool)
         self.in_return_queue = np.zeros(sim.pop.capacity, dtype=bool)
@@ -94,12 +95,15 @@ class Borders:
         self.in_return_queue[ids] = True
         pop.queued[ids] = day
         origin = pop.origin[ids]
+        self.waiting_home += np.bincount(origin, minlength=self.waiting_home.size)
         for o in np.unique(origin):
             self.return_queue[o].push(ids[origin == o])
 
     def leave_return_queue(self, ids: np.ndarray) -> None:
         """Agents who no longer wait for a seat home (switched status, ran away...)."""
         self._fit()
+        was = ids[self.in_return_queue[ids]]
+        self.waiting_home -= np.bincount(self.sim.pop.origin[was], minlength=self.waiting_home.size)
         self.in_return_queue[ids] = False
         self.sim.pop.queued[ids] = NEVER
 
@@ -109,7 +113,8 @@ class Borders:
         sim = self.sim
         scale = sim.scale
         n = sim.n_origins
-        waiting_in = np.array([q.compact(self.in_entry_queue) for q in self.entry_queue])
+        # Nobody leaves an entry queue except by entering, so its length is exact.
+        waiting_in = np.array([len(q) for q in self.entry_queue])
         allowed = np.array([self.in_cap[o].whole(self.seats_in[o] * scale) for o in range(n)])
         if self.entry_cap is not None:
             host = self.host_cap.whole(self.entry_cap * scale)
@@ -121,14 +126,15 @@ class Borders:
                 sim.lifecycle.arrive(ids, day)
         for o in range(n):
             seats = self.out_cap[o].whole((self.seats_out[o] + self.flight_seats[o]) * scale)
-            if seats > 0:
+            if seats > 0 and self.waiting_home[o] > 0:
                 ids = self.return_queue[o].take(seats, self.in_return_queue)
                 if ids.size:
                     self.in_return_queue[ids] = False
+                    self.waiting_home[o] -= ids.size
                     sim.lifecycle.depart(ids, day)
         rec = sim.recorder
         rec.extras["queue_entry"][day] = [len(q) for q in self.entry_queue]
-        rec.extras["queue_return"][day] = [q.compact(self.in_return_queue) for q in self.return_queue]
+        rec.extras["queue_return"][day] = self.waiting_home
 
 
 def _share(total: int, demand: np.ndarray) -> np.ndarray:

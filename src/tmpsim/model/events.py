@@ -44,6 +44,8 @@ class Timeline:
                 if end is not None:
                     self.regime_days.add(scenario.day(end) + 1)
         self._events = list(scenario.events)
+        self._cache_day = -1
+        self._cache: dict[type, list] = {}
 
     def _active(self, ev, day: int) -> bool:
         start = self.scenario.day(ev.date)
@@ -52,8 +54,14 @@ class Timeline:
         return start <= day <= last
 
     def active(self, kind: type, day: int) -> list:
-        """Events of one type active on ``day``."""
-        return [e for e in self._events if isinstance(e, kind) and self._active(e, day)]
+        """Events of one type active on ``day`` (memoised for the current day)."""
+        if day != self._cache_day:
+            self._cache_day, self._cache = day, {}
+        found = self._cache.get(kind)
+        if found is None:
+            found = [e for e in self._events if isinstance(e, kind) and self._active(e, day)]
+            self._cache[kind] = found
+        return found
 
     def on(self, day: int, kind: type) -> list:
         """Events of one type that start on ``day``."""
@@ -66,6 +74,9 @@ class Timeline:
         mult = np.ones(origin.size)
         for ev in self.active(HazardEvent, day):
             if ev.hazard != hazard:
+                continue
+            if ev.origins is None and ev.sectors is None:
+                mult *= ev.multiplier
                 continue
             hit = np.ones(origin.size, dtype=bool)
             if ev.origins is not None:
