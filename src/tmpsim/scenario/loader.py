@@ -86,7 +86,9 @@ def format_validation_error(err: ValidationError, source: str) -> str:
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see `tmpsim show` for valid keys)"
-        lines.append(f"{source}: {loc or '(top level)'}: {msg}")
+        elif e["type"] == "value_error":
+            msg = msg.removeprefix("Value error, ")  # cross-field checks name their keys
+        lines.append(f"{source}: {loc}: {msg}" if loc else f"{source}: {msg}")
     return "\n".join(lines)
 
 

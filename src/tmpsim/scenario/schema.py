@@ -390,7 +390,7 @@ class Scenario(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         if self.end <= self.start:
-            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+            raise ValueError(f"end: {self.end} must be after start {self.start}")
         stage_names = {s.name for s in self.programme.stages}
         for name, o in self.origins.items():
             bad = set(o.initial_stock) - stage_names
@@ -405,7 +405,7 @@ class Scenario(Strict):
         if abs(share - 1.0) > 1e-6:
             raise ValueError(f"sectors: shares must sum to 1, they sum to {share:.6f}")
         for i, ev in enumerate(self.events):
-            where = f"events[{i}] ({ev.type}, {ev.date})"
+            where = f"events.{i} ({ev.type} on {ev.date})"
             if not (self.start <= ev.date <= self.end):
                 raise ValueError(f"{where}: date is outside the run {self.start}..{self.end}")
             end = getattr(ev, "end", None)
