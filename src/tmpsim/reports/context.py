@@ -1,0 +1,264 @@
+"""What a report shows, gathered from a run folder: series, summary, scenario, sources, validation.
+
+Shared by the HTML report and the dashboard so that both show the same tables. Optional parts of
+tmpsim (``tmpsim.validation``) are imported lazily; when they are missing, the report says so in a
+note instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+# Headline figures: (label, summary key, unit). Unit "date" means a calendar date.
+SUMMARY_ROWS: list[tuple[str, str, str]] = [
+    ("Peak stranded", "peak_stranded", "people"),
+    ("Peak stranded on", "peak_stranded_date", "date"),
+    ("Stranded, January 2021 mean", "stranded_jan_2021", "people"),
+    ("Person-days stranded", "person_days_stranded", "person-days"),
+    ("Peak destitute", "peak_destitute", "people"),
+    ("Peak destitute on", "peak_destitute_date", "date"),
+    ("Peak unmet shelter need", "peak_unmet_shelter_need", "people"),
+    ("Unmet shelter nights", "unmet_shelter_nights", "person-nights"),
+    ("Shelter nights used", "shelter_nights", "person-nights"),
+    ("Mean debt at return", "mean_debt_at_return", "currency"),
+    ("Mean savings at return", "mean_savings_at_return", "currency"),
+    ("Years separated from family, per return", "years_separated_from_family_per_return", "years"),
+    ("Missing (left the employer)", "missing", "people"),
+    ("New entries", "new_entries", "people"),
+    ("Returns home", "returns", "people"),
+    ("Emergency money paid", "emergency_money_paid", "currency"),
+]
+
+
+def is_run_folder(path: Path) -> bool:
+    """Tell whether a folder was written by ``tmpsim run`` (it holds series.parquet)."""
+    return (Path(path) / "series.parquet").is_file()
+
+
+def is_experiment_folder(path: Path) -> bool:
+    """Tell whether a folder is an experiment folder (it holds catalog.duckdb)."""
+    return (Path(path) / "catalog.duckdb").is_file()
+
+
+def format_value(value: Any, unit: str, currency: str = "JPY") -> str:
+    """Format a headline value as text with its unit."""
+    if value is None:
+        return "n/a"
+    if unit == "date":
+        return str(value)
+    if isinstance(value, (int, float)):
+        whole = float(value).is_integer() or abs(value) >= 100 or unit == "people"
+        number = f"{value:,.0f}" if whole else f"{value:,.2f}"
+        shown_unit = currency if unit == "currency" else unit
+        return f"{number} {shown_unit}"
+    return str(value)
+
+
+def summary_rows(summary: dict[str, Any], currency: str = "JPY") -> list[tuple[str, str]]:
+    """Return (label, formatted value) for the headline figures present in a summary."""
+    return [
+        (label, format_value(summary[key], unit, currency))
+        for label, key, unit in SUMMARY_ROWS
+        if key in summary
+    ]
+
+
+# ---- scenario parameters and their sources --------------------------------------------------
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_compact(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "[" + ", ".join(_compact(v) for v in value) + "]"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "null" if value is None else str(value)
+
+
+def _is_table(value: dict[Any, Any]) -> bool:
+    """Tell whether a mapping is keyed by years or stage numbers with scalar values."""
+    return bool(value) and all(_is_scalar(v) for v in value.values()) and all(
+        str(k).lstrip("-").isdigit() for k in value
+    )
+
+
+def flatten_parameters(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """Yield (dotted key path, value as text) for every parameter but events and sources.
+
+    Year- or stage-keyed mappings (``demand_share``, ``initial_stock``) and lists of scalars stay
+    on one line; lists of records (stages, shelters) use their index, as ``sources`` keys do.
+    """
+
+    def walk(prefix: str, value: Any) -> Iterator[tuple[str, str]]:
+        if isinstance(value, dict) and not _is_table(value):
+            for key, sub in value.items():
+                yield from walk(f"{prefix}.{key}" if prefix else str(key), sub)
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for i, sub in enumerate(value):
+                yield from walk(f"{prefix}.{i}", sub)
+        else:
+            yield prefix, _compact(value)
+
+    for key, value in data.items():
+        if key in ("events", "sources", "description"):
+            continue
+        yield from walk(key, value)
+
+
+def source_for(path: str, sources: dict[str, str]) -> tuple[str, str]:
+    """Find a parameter's source: the most specific ``sources`` key covering it, and the key."""
+    best = ""
+    for key in sources:
+        if (path == key or path.startswith(key + ".")) and len(key) > len(best):
+            best = key
+    return (sources[best], best) if best else ("", "")
+
+
+def source_kind(source: str) -> str:
+    """Classify a source: 'calibrated', 'assumed', 'derived', 'none' or 'cited'."""
+    text = source.strip().lower()
+    if not text:
+        return "none"
+    for kind in ("calibrated", "assumed", "derived"):
+        if text.startswith(kind):
+            return kind
+    return "cited"
+
+
+def parameter_table(data: dict[str, Any]) -> pd.DataFrame:
+    """Tabulate every parameter of a resolved scenario with its value and source."""
+    sources = {str(k): str(v) for k, v in (data.get("sources") or {}).items()}
+    rows = []
+    for path, value in flatten_parameters(data):
+        source, key = source_for(path, sources)
+        rows.append(
+            {
+                "parameter": path,
+                "value": value,
+                "source": source,
+                "source_key": key,
+                "kind": source_kind(source),
+            }
+        )
+    return pd.DataFrame(rows, columns=["parameter", "value", "source", "source_key", "kind"])
+
+
+def event_table(data: dict[str, Any]) -> pd.DataFrame:
+    """List the scenario's dated events: date, type, details and note."""
+    rows = []
+    for ev in data.get("events") or []:
+        skip = ("date", "type", "note")
+        details = {k: v for k, v in ev.items() if k not in skip and v is not None}
+        rows.append(
+            {
+                "date": str(ev.get("date", "")),
+                "type": str(ev.get("type", "")),
+                "details": _compact(details),
+                "note": str(ev.get("note", "")),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["date", "type", "details", "note"])
+    return frame.sort_values("date", kind="stable", ignore_index=True)
+
+
+# ---- optional parts of tmpsim -----------------------------------------------------------------
+
+
+def load_observed_safe() -> tuple[pd.DataFrame | None, str]:
+    """Load the packaged observed data (tmpsim.validation), or return None and why not."""
+    try:
+        from tmpsim.validation import load_observed
+    except ImportError:
+        return None, (
+            "Packaged observed data are not available in this installation (tmpsim.validation "
+            "is missing); only the essay's January 2021 figure is marked."
+        )
+    try:
+        observed = load_observed()
+    except (OSError, ValueError) as exc:
+        return None, f"Could not load the packaged observed data: {exc}"
+    observed = observed.copy()
+    observed["date"] = pd.to_datetime(observed["date"])
+    return observed, ""
+
+
+def validation_safe(source: Path) -> tuple[pd.DataFrame | None, str]:
+    """Call ``tmpsim.validation.validate_run(source)``, or return None and why not."""
+    try:
+        from tmpsim.validation import validate_run
+    except ImportError:
+        return None, (
+            "No validation table: tmpsim.validation is not available in this installation. "
+            "Compare with `tmpsim validate` once it is installed."
+        )
+    try:
+        table = validate_run(source)
+    except (OSError, ValueError, KeyError) as exc:
+        return None, f"Validation could not be computed: {exc}"
+    return table, ""
+
+
+# ---- a run folder -----------------------------------------------------------------------------
+
+
+@dataclass
+class RunData:
+    """Everything a report shows about one run folder."""
+
+    path: Path
+    series: pd.DataFrame
+    summary: dict[str, Any]
+    run_info: dict[str, Any]
+    scenario: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def currency(self) -> str:
+        """Return the scenario's currency (JPY for Japan)."""
+        return str(self.scenario.get("currency", "JPY"))
+
+    @property
+    def title(self) -> str:
+        """Return the scenario's name."""
+        return str(self.scenario.get("name") or self.run_info.get("scenario") or self.path.name)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_run(path: str | Path) -> RunData:
+    """Read a run folder (series.parquet, summary.json, run.json, scenario.yaml)."""
+    path = Path(path)
+    if not is_run_folder(path):
+        raise FileNotFoundError(f"{path}: not a run folder (no series.parquet)")
+    series = pd.read_parquet(path / "series.parquet")
+    series["metric"] = series["metric"].astype(str)
+    series["origin"] = series["origin"].astype(str)
+    scenario_file = path / "scenario.yaml"
+    scenario = (
+        yaml.safe_load(scenario_file.read_text(encoding="utf-8")) if scenario_file.is_file() else {}
+    )
+    notes = [] if scenario_file.is_file() else ["The run folder has no scenario.yaml."]
+    return RunData(
+        path=path,
+        series=series,
+        summary=_read_json(path / "summary.json"),
+        run_info=_read_json(path / "run.json"),
+        scenario=scenario or {},
+        notes=notes,
+    )
