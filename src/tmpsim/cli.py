@@ -27,6 +27,8 @@ err_console = Console(stderr=True)
 # Command groups that live with the concern they drive; each module defines ``app`` (typer).
 SUBCOMMANDS = {
     "experiment": "tmpsim.experiments.cli",
+    "report": "tmpsim.reports.cli",
+    "serve": "tmpsim.web.cli",
 }
 
 
@@ -93,6 +95,7 @@ def run(
     ] = None,
     agents: Annotated[bool, typer.Option(help="Write agents.parquet.")] = True,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    report: Annotated[bool, typer.Option(help="Also write RUN_FOLDER/report.html.")] = False,
 ) -> None:
     """Run a scenario, print its summary and write a run folder."""
     from tmpsim.results import build_result
@@ -119,6 +122,10 @@ def run(
         f"{result.run_info['agents_created']:,} agents, {sim.n_days} days, "
         f"{sim.wall_seconds:.1f} s simulated. Run folder: [bold]{out}[/]"
     )
+    if report:
+        from tmpsim.reports.html import build_report
+
+        console.print(f"Report: [bold]{build_report(out)}[/]")
 
 
 @app.command()
