@@ -187,3 +187,8 @@ class Simulation:
                 raise InvariantError(f"day {self.day}: {flag} counter differs from the agents")
         if (self.recorder.counts < 0).any():
             raise InvariantError("negative count")
+        queued = np.bincount(
+            pop.origin[:n][self.borders.in_return_queue[:n]], minlength=self.n_origins
+        )
+        if not np.array_equal(queued, self.borders.waiting_home):
+            raise InvariantError(f"day {self.day}: return-queue counters differ from the agents")

@@ -38,7 +38,7 @@ class Recorder:
         self.flag_history = {f: np.zeros((n_days, n_origins), dtype=np.int32) for f in FLAGS}
         self.extras = {e: np.zeros((n_days, n_origins)) for e in EXTRAS}
         self.monthly = {m: np.full((n_days, n_origins), np.nan) for m in MONTHLY}
-        self._flow_today = np.zeros(n_states * n_states * n_origins, dtype=np.int64)
+        self._flow_today = np.zeros((n_states, n_states, n_origins), dtype=np.int64)
         self._day = 0
 
     def start(self, pop) -> None:
@@ -52,12 +52,11 @@ class Recorder:
 
     def flow(self, old: np.ndarray, new: int, origin: np.ndarray) -> None:
         """Count agents moving from their states ``old`` to ``new``."""
-        idx = (old.astype(np.int64) * self.S + new) * self.O + origin
-        moved = np.bincount(idx, minlength=self.S * self.S * self.O)
-        self._flow_today += moved
-        m = moved.reshape(self.S, self.S, self.O)
-        self.counts -= m.sum(axis=1)
-        self.counts[new] += m[:, new, :].sum(axis=0)
+        out = np.bincount(old.astype(np.int64) * self.O + origin, minlength=self.S * self.O)
+        out = out.reshape(self.S, self.O)
+        self._flow_today[:, new, :] += out
+        self.counts -= out
+        self.counts[new] += out.sum(axis=0)
 
     def create(self, state: int, origin: np.ndarray) -> None:
         """Count agents created today in ``state``."""
@@ -84,7 +83,7 @@ class Recorder:
     def end_day(self, day: int, pop, sim) -> None:
         """Store today's stocks, flows and flags."""
         self.stocks[day] = self.counts
-        self.flows[day] = self._flow_today.reshape(self.S, self.S, self.O)
+        self.flows[day] = self._flow_today
         self._flow_today[:] = 0
         for f in FLAGS:
             self.flag_history[f][day] = self.flags[f]

@@ -119,19 +119,26 @@ class Borders:
         if self.entry_cap is not None:
             host = self.host_cap.whole(self.entry_cap * scale)
             allowed = np.minimum(allowed, _share(host, np.minimum(allowed, waiting_in)))
-        for o in range(n):
-            if allowed[o] > 0 and waiting_in[o] > 0:
-                ids = self.entry_queue[o].take(int(allowed[o]), self.in_entry_queue)
-                self.in_entry_queue[ids] = False
-                sim.lifecycle.arrive(ids, day)
+        arriving = [
+            self.entry_queue[o].take(int(allowed[o]), self.in_entry_queue)
+            for o in range(n)
+            if allowed[o] > 0 and waiting_in[o] > 0
+        ]
+        if arriving:
+            ids = np.concatenate(arriving)
+            self.in_entry_queue[ids] = False
+            sim.lifecycle.arrive(ids, day)
+        leaving = []
         for o in range(n):
             seats = self.out_cap[o].whole((self.seats_out[o] + self.flight_seats[o]) * scale)
             if seats > 0 and self.waiting_home[o] > 0:
                 ids = self.return_queue[o].take(seats, self.in_return_queue)
-                if ids.size:
-                    self.in_return_queue[ids] = False
-                    self.waiting_home[o] -= ids.size
-                    sim.lifecycle.depart(ids, day)
+                self.waiting_home[o] -= ids.size
+                leaving.append(ids)
+        if leaving:
+            ids = np.concatenate(leaving)
+            self.in_return_queue[ids] = False
+            sim.lifecycle.depart(ids, day)
         rec = sim.recorder
         rec.extras["queue_entry"][day] = [len(q) for q in self.entry_queue]
         rec.extras["queue_return"][day] = self.waiting_home

@@ -67,6 +67,10 @@ class Hazards:
             sum(c.rate_per_year for c in sc.programme.cancellations if c.females_only) / YEAR
         )
         self._has_hazards = np.array([s in HAZARDS_BY_STATE for s in State])
+        # Days with one employer before a voluntary change is allowed, by sector (mode free).
+        jc = sc.programme.job_change
+        after = [s.job_change_after_years for s in sc.sectors.values()]
+        self.change_after = YEAR * np.array([jc.free_after_years if a is None else a for a in after])
 
     # ---- rates ----------------------------------------------------------------------------
     def job_rate(self, ids: np.ndarray) -> np.ndarray:
@@ -113,7 +117,8 @@ class Hazards:
                 if state is not State.EMPLOYED and state is not State.SPECIAL_WORKING:
                     r = r * beh.runaway_no_income_factor
                 elif sim.rules["job_change_mode"] == "free":
-                    r = r * (1 - sim.scenario.programme.job_change.runaway_diverted)
+                    allowed = self.change_wait(ids, day) <= 0 if state is State.EMPLOYED else True
+                    r = r * (1 - sim.scenario.programme.job_change.runaway_diverted * allowed)
                 r = r * tl.hazard_multiplier("runaway", day, origin, sector)
             elif kind is Hazard.JOB_FOUND:
                 open_ = self.programme_route_open(ids) if state is State.JOBLESS else False
@@ -135,35 +140,62 @@ class Hazards:
                 jc = sim.scenario.programme.job_change
                 r = np.zeros(ids.size)
                 if sim.rules["job_change_mode"] == "free":
-                    tenure = day - pop.contract_start[ids]
-                    allowed = tenure >= jc.free_after_years * YEAR
+                    allowed = self.change_wait(ids, day) <= 0
                     r = np.where(allowed, jc.voluntary_rate_per_year / YEAR, 0.0)
             out[:, j] = r
         return out
 
+    def change_wait(self, ids: np.ndarray, day: int) -> np.ndarray:
+        """Days until each agent has been long enough with its employer to change voluntarily."""
+        pop = self.sim.pop
+        tenure = day - pop.contract_start[ids].astype(np.int64)
+        return np.maximum(np.ceil(self.change_after[pop.sector[ids]] - tenure), 0.0)
+
+    def _right_pending(self, ids: np.ndarray, state: State, day: int) -> np.ndarray:
+        """Days until the right to change employer starts, where it is still ahead (else inf).
+
+        The rates of an employed worker step up on that day under job-change mode free, so the
+        competing risks are looked at again then (a redraw, exact because waits are memoryless).
+        """
+        if state is not State.EMPLOYED or self.sim.rules["job_change_mode"] != "free":
+            return np.full(ids.size, np.inf)
+        wait = self.change_wait(ids, day)
+        return np.where(wait > 0, wait, np.inf)
+
     # ---- drawing --------------------------------------------------------------------------
     def draw(self, ids: np.ndarray, day: int) -> None:
         """Draw the next stochastic event of each agent from the hazards of its current state."""
+        if ids.size == 0:
+            return
         pop = self.sim.pop
         state_of = pop.state[ids]
-        has = self._has_hazards[state_of]
-        self.sim.hazard_calendar.cancel(ids[~has])
-        for s in np.unique(state_of[has]):
-            sel = ids[state_of == s]
+        first = state_of[0]
+        groups = [first] if (state_of == first).all() else np.unique(state_of)
+        for s in groups:
+            if not self._has_hazards[s]:
+                self.sim.hazard_calendar.cancel(ids[state_of == s])
+                continue
+            sel = ids if len(groups) == 1 else ids[state_of == s]
             state = State(int(s))
             rates = self.rates(sel, state, day)
             total = rates.sum(axis=1)
-            live = total > 0
+            pending = self._right_pending(sel, state, day)
+            live = (total > 0) | np.isfinite(pending)
             self.sim.hazard_calendar.cancel(sel[~live])
-            sel, rates, total = sel[live], rates[live], total[live]
+            sel, rates, total, pending = sel[live], rates[live], total[live], pending[live]
             if sel.size == 0:
                 continue
-            wait = np.ceil(self.stream.exponential(1.0, sel.size) / total)
-            wait = np.maximum(wait, 1).clip(max=1e8)
-            cum = np.cumsum(rates, axis=1) / total[:, None]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                wait = np.ceil(self.stream.exponential(1.0, sel.size) / total)
+                wait = np.maximum(wait, 1).clip(max=1e8)
+                cum = np.cumsum(rates, axis=1) / total[:, None]
             pick = (self.stream.random(sel.size)[:, None] > cum).sum(axis=1)
             kinds = np.array(HAZARDS_BY_STATE[state], dtype=np.int8)
-            pop.hazard_kind[sel] = kinds[np.minimum(pick, len(kinds) - 1)]
+            kind_of = kinds[np.minimum(pick, len(kinds) - 1)]
+            later = pending < wait  # rates change first: look again then (Hazard.NONE)
+            wait = np.where(later, pending, wait)
+            kind_of[later] = Hazard.NONE
+            pop.hazard_kind[sel] = kind_of
             self.sim.hazard_calendar.schedule(sel, day + wait.astype(np.int64))
 
     def redraw_all(self, day: int) -> None:
@@ -181,4 +213,7 @@ class Hazards:
         self.sim.hazard_calendar.cancel(due)
         kinds = pop.hazard_kind[due]
         for k in np.unique(kinds):
+            if k == Hazard.NONE:  # a rate changes today (see _right_pending): draw again
+                self.draw(due[kinds == k], day)
+                continue
             self.sim.lifecycle.on_hazard(Hazard(int(k)), due[kinds == k], day)

@@ -57,6 +57,13 @@ class Lifecycle:
         self.cancel_interval = max(
             (c.detection_interval_days for c in prog.cancellations), default=0
         )
+        # Each cancellation rule is found on its own schedule (pregnancy at the six-monthly
+        # medical, marriage at once...): which rule fired is drawn in proportion to its rate.
+        self.cancel_days = np.array(
+            [c.detection_interval_days for c in prog.cancellations], dtype=np.int64
+        )
+        self.cancel_rates = np.array([c.rate_per_year for c in prog.cancellations])
+        self.cancel_females = np.array([c.females_only for c in prog.cancellations], dtype=bool)
         # Per-agent special-status event in force (index into the grant events), -1 if none.
         self.grant_of = np.full(sim.pop.capacity, -1, dtype=np.int16)
         self.grants = [e for e in sim.scenario.events if isinstance(e, GrantStatusEvent)]
@@ -69,6 +76,8 @@ class Lifecycle:
 
     def set_timer(self, ids: np.ndarray, kind: Timer, days: np.ndarray | int) -> None:
         """File a deterministic event for agents."""
+        if ids.size == 0:
+            return
         pop = self.sim.pop
         days = np.broadcast_to(np.asarray(days, dtype=np.int64), ids.shape)
         pop.timer_kind[ids] = int(kind)
@@ -77,6 +86,8 @@ class Lifecycle:
     # ---- contracts ------------------------------------------------------------------------
     def start_contract(self, ids: np.ndarray, stage: np.ndarray, day: int) -> None:
         """Agents begin a stage's contract today (they are moved to EMPLOYED)."""
+        if ids.size == 0:
+            return
         pop = self.sim.pop
         pop.stage[ids] = stage
         pop.contract_start[ids] = day
@@ -89,14 +100,13 @@ class Lifecycle:
         """Agents pass the border inbound: new entrants start stage 1, home visitors resume."""
         pop = self.sim.pop
         first = pop.entered[ids] == NEVER
-        new = ids[first]
-        pop.entered[new] = day
-        self.start_contract(new, np.zeros(new.size, dtype=np.int8), day)
-        back = ids[~first]
-        self.start_contract(back, pop.stage[back], day)
+        pop.entered[ids[first]] = day
+        self.start_contract(ids, np.where(first, 0, pop.stage[ids]).astype(np.int8), day)
 
     def depart(self, ids: np.ndarray, day: int) -> None:
         """Agents fly home: buy the ticket, record debt and savings at return."""
+        if ids.size == 0:
+            return
         sim, pop = self.sim, self.sim.pop
         sim.money.settle(ids, day)
         origin = pop.origin[ids]
@@ -281,15 +291,26 @@ class Lifecycle:
             sim.borders.queue_return(ids, day)
             sim.hazards.draw(ids, day)
         elif kind is Hazard.CANCELLATION:
-            interval = self.cancel_interval
-            since = day - pop.contract_start[ids]
-            when = day if interval == 0 else pop.contract_start[ids] + (since // interval + 1) * interval
+            interval = self.cancel_intervals(ids)
+            start = pop.contract_start[ids].astype(np.int64)
+            every = np.maximum(interval, 1)
+            when = np.where(interval == 0, day, start + ((day - start) // every + 1) * every)
             self.set_timer(ids, Timer.CANCEL, np.maximum(when, day + 1))
             sim.hazards.draw(ids, day)
         elif kind is Hazard.VOLUNTARY_CHANGE:
             sim.recorder.add("job_changes", pop.origin[ids], 1.0)
             pop.contract_start[ids] = day
             sim.hazards.draw(ids, day)
+
+    def cancel_intervals(self, ids: np.ndarray) -> np.ndarray:
+        """Detection interval (days) of the rule that cancels each agent's permit."""
+        if np.unique(self.cancel_days).size <= 1:
+            return np.full(ids.size, self.cancel_interval, dtype=np.int64)
+        female = self.sim.pop.female[ids]
+        rates = np.where(self.cancel_females & ~female[:, None], 0.0, self.cancel_rates)
+        cum = np.cumsum(rates, axis=1)
+        pick = (self.stream.random(ids.size)[:, None] * cum[:, -1:] >= cum).sum(axis=1)
+        return self.cancel_days[np.minimum(pick, self.cancel_days.size - 1)]
 
     def job_found(self, ids: np.ndarray, state: np.ndarray, day: int) -> None:
         """A jobless or stranded agent finds an employer: by the programme's route or a special one."""
