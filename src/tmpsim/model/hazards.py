@@ -70,7 +70,8 @@ class Hazards:
         # Days with one employer before a voluntary change is allowed, by sector (mode free).
         jc = sc.programme.job_change
         after = [s.job_change_after_years for s in sc.sectors.values()]
-        self.change_after = YEAR * np.array([jc.free_after_years if a is None else a for a in after])
+        after = [jc.free_after_years if a is None else a for a in after]
+        self.change_after = YEAR * np.array(after)
 
     # ---- rates ----------------------------------------------------------------------------
     def job_rate(self, ids: np.ndarray) -> np.ndarray:
@@ -146,13 +147,13 @@ class Hazards:
         return out
 
     def change_wait(self, ids: np.ndarray, day: int) -> np.ndarray:
-        """Days until each agent has been long enough with its employer to change voluntarily."""
+        """Return days until each agent has been with its employer long enough to change."""
         pop = self.sim.pop
         tenure = day - pop.contract_start[ids].astype(np.int64)
         return np.maximum(np.ceil(self.change_after[pop.sector[ids]] - tenure), 0.0)
 
     def _right_pending(self, ids: np.ndarray, state: State, day: int) -> np.ndarray:
-        """Days until the right to change employer starts, where it is still ahead (else inf).
+        """Return days until the right to change employer starts where still ahead (else inf).
 
         The rates of an employed worker step up on that day under job-change mode free, so the
         competing risks are looked at again then (a redraw, exact because waits are memoryless).

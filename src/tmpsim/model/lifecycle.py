@@ -303,7 +303,7 @@ class Lifecycle:
             sim.hazards.draw(ids, day)
 
     def cancel_intervals(self, ids: np.ndarray) -> np.ndarray:
-        """Detection interval (days) of the rule that cancels each agent's permit."""
+        """Return the detection interval (days) of the rule that cancels each agent's permit."""
         if np.unique(self.cancel_days).size <= 1:
             return np.full(ids.size, self.cancel_interval, dtype=np.int64)
         female = self.sim.pop.female[ids]

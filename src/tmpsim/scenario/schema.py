@@ -78,6 +78,11 @@ class Sector(Strict):
     share: Prob
     wage_factor: NonNeg = 1.0
     dismissal_rate_per_year: NonNeg = 0.02
+    job_change_after_years: NonNeg | None = Field(
+        None,
+        description="With job-change mode free: years with one employer before a voluntary "
+        "change in this sector (field-specific rules); None uses programme.job_change.",
+    )
 
 
 class Stage(Strict):
