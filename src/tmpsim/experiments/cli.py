@@ -1,0 +1,197 @@
+"""``tmpsim experiment run|status|summarize`` (registered by tmpsim.cli)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tmpsim.experiments.experiment import Counts, Report, load_experiment, run_experiment, status
+from tmpsim.experiments.spec import ExperimentError
+from tmpsim.experiments.summarize import Summary, summarize
+
+app = typer.Typer(help="Ensembles, sweeps and sensitivity analyses.", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+MAX_POINTS_SHOWN = 20
+MAX_OUTPUTS_SHOWN = 4
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def execute_with_bar(source, out: Path, workers: int | None, scheduler: str | None,
+                     retry_failed: bool = True, quiet: bool = False) -> Report:
+    """Plan and run an experiment with a progress bar; exits 2 on an invalid experiment."""
+    from tmpsim.experiments.progress import experiment_bar
+
+    try:
+        plan = load_experiment(source)
+    except ExperimentError as exc:
+        _fail(str(exc))
+    where = scheduler or f"{workers if workers is not None else 'all'} local workers"
+    err_console.print(f"{plan.spec.name}: {len(plan.points)} points x {plan.spec.seeds} seeds = "
+                      f"{len(plan.runs)} runs on {where} -> {out}", highlight=False)
+    try:
+        if quiet:
+            return run_experiment(plan, out, workers, scheduler, None, retry_failed)
+        with experiment_bar(plan.spec.name, err_console) as hook:
+            return run_experiment(plan, out, workers, scheduler, hook, retry_failed)
+    except ExperimentError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        counts, _, _ = status(out)
+        err_console.print(f"interrupted: {_counts_text(counts)}. Run the same command again to "
+                          "resume (finished runs are kept).")
+        raise typer.Exit(130) from None
+    raise AssertionError("unreachable")
+
+
+def _counts_text(c: Counts) -> str:
+    return f"{c.done} done, {c.failed} failed, {c.left} left of {c.total}"
+
+
+def report_text(report: Report) -> str:
+    """One line on what a run_experiment call did."""
+    c = report.counts
+    line = f"{_counts_text(c)} ({c.skipped} finished earlier, {report.ran} run now"
+    if report.ran:
+        rate = report.ran / report.elapsed_seconds
+        line += f" in {report.elapsed_seconds:.1f} s, {rate:.2f} runs/s"
+    return line + f"). Folder: {report.path}"
+
+
+@app.command("run")
+def run_cmd(
+    file: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
+    out: Annotated[Path | None, typer.Option(
+        help="Results folder (default experiments/NAME).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Local worker processes (default: usable CPUs; 0 runs in this process).")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Run on a Dask cluster: address of its scheduler, tcp://HOST:PORT.")] = None,
+    retry_failed: Annotated[bool, typer.Option(help="Run failed runs again.")] = True,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Run an experiment (resumes: finished runs in the folder are skipped)."""
+    if workers is not None and workers < 0:
+        _fail(f"--workers must be >= 0, got {workers}")
+    if out is None:
+        from tmpsim.experiments.spec import load_spec
+
+        try:
+            spec, _ = load_spec(file)
+        except ExperimentError as exc:
+            _fail(str(exc))
+        out = Path("experiments") / spec.name
+    report = execute_with_bar(file, out, workers, scheduler, retry_failed, quiet)
+    console.print(report_text(report), highlight=False)
+    if report.counts.failed:
+        console.print(f"[red]{report.counts.failed} runs failed[/]: `tmpsim experiment status "
+                      f"{out}` lists their errors.")
+        raise typer.Exit(1)
+
+
+@app.command("status")
+def status_cmd(
+    directory: Annotated[Path, typer.Argument(help="Experiment results folder.")],
+) -> None:
+    """Show runs done, failed and left, with the errors of failed runs."""
+    from tmpsim.experiments.storage import ExperimentDir
+
+    try:
+        counts, info, failed = status(directory)
+        ExperimentDir(directory).build_catalog()
+    except ExperimentError as exc:
+        _fail(str(exc))
+    console.print(f"[bold]{info['name']}[/] ({info['design']}, {info['n_points']} points): "
+                  f"{_counts_text(counts)}", highlight=False)
+    for rec in failed[:50]:
+        console.print(f"  run {rec['run']} (point {rec['point']}, rep {rec['rep']}, seed "
+                      f"{rec['seed']}): {rec['error']}", highlight=False, soft_wrap=True)
+    if len(failed) > 50:
+        console.print(f"  ... and {len(failed) - 50} more (see the runs table in catalog.duckdb)")
+
+
+@app.command("summarize")
+def summarize_cmd(
+    directory: Annotated[Path, typer.Argument(help="Experiment results folder.")],
+    output: Annotated[list[str] | None, typer.Option(
+        "--output", help="Headline figure to show (repeatable; all are written).")] = None,
+) -> None:
+    """Mean and 5-95% bands per output, and sensitivity indices where the design allows."""
+    try:
+        result = summarize(directory)
+    except ExperimentError as exc:
+        _fail(str(exc))
+    print_summary(result, output)
+
+
+def print_summary(result: Summary, outputs: list[str] | None = None) -> None:
+    """Print the bands (and indices) as tables."""
+    bands = result.scalar_bands
+    if bands.empty:
+        console.print("no finished runs yet")
+        return
+    names = outputs or list(dict.fromkeys(bands["output"]))
+    unknown = sorted(set(names) - set(bands["output"]))
+    if unknown:
+        _fail(f"--output {unknown}: not among {sorted(set(bands['output']))}")
+    n_points = bands["point"].nunique()
+    if n_points == 1:
+        table = Table(title="Across seeds: mean and 5-95% band")
+        for col in ("output", "mean", "p05", "p95", "n"):
+            table.add_column(col, justify="left" if col == "output" else "right")
+        for name in names:
+            row = bands[bands["output"] == name].iloc[0]
+            table.add_row(name, _num(row["mean"]), _num(row["p05"]), _num(row["p95"]),
+                          str(int(row["n"])))
+        console.print(table)
+    else:
+        shown = names[:MAX_OUTPUTS_SHOWN]
+        params = [c for c in bands.columns
+                  if c not in {"point", "output", "mean", "p05", "p95", "n"}]
+        table = Table(title="Per point: mean [5%, 95%] across seeds")
+        for col in ["point", *params, *shown]:
+            table.add_column(col, justify="right")
+        for point, grp in list(bands.groupby("point"))[:MAX_POINTS_SHOWN]:
+            by = grp.set_index("output")
+            cells = [str(point), *[_num(grp[p].iloc[0]) for p in params]]
+            cells += [f"{_num(by.at[o, 'mean'])} [{_num(by.at[o, 'p05'])}, {_num(by.at[o, 'p95'])}]"
+                      if o in by.index else "-" for o in shown]
+            table.add_row(*cells)
+        console.print(table)
+        if n_points > MAX_POINTS_SHOWN or len(names) > len(shown):
+            console.print(f"({n_points} points, {len(names)} outputs: all in "
+                          "summary/scalar_bands.parquet; choose outputs with --output)")
+    if result.sensitivity is not None:
+        sens = result.sensitivity
+        if outputs:
+            sens = sens[sens["output"].isin(outputs)]
+        table = Table(title=f"Sensitivity ({result.method})")
+        for col in sens.columns:
+            table.add_column(col, justify="left" if col in ("output", "parameter") else "right")
+        for row in sens.itertuples(index=False):
+            table.add_row(*[v if isinstance(v, str) else f"{v:.3f}" for v in row])
+        console.print(table)
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False)
+    for path in result.files:
+        console.print(str(path), highlight=False)
+
+
+def _num(v: object) -> str:
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, int | float):
+        if pd.isna(v):
+            return "-"
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+    return str(v)

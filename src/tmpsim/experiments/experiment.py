@@ -1,0 +1,162 @@
+"""Run an experiment: plan it, skip what is finished, fan the rest out, store each run as it lands.
+
+>>> from tmpsim.experiments import run_experiment
+>>> report = run_experiment("sweep.yaml", "experiments/sweep", workers=2)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tmpsim.experiments.designs import Plan, make_plan
+from tmpsim.experiments.runner import iter_runs
+from tmpsim.experiments.spec import ExperimentSpec, load_spec, parse_spec
+from tmpsim.experiments.storage import ExperimentDir
+from tmpsim.experiments.worker import RunOutput, RunTask, execute
+
+
+@dataclass
+class Counts:
+    """Where an experiment stands."""
+
+    total: int
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    """Runs finished by an earlier invocation (included in done/failed)."""
+
+    @property
+    def left(self) -> int:
+        """Runs neither done nor failed."""
+        return self.total - self.done - self.failed
+
+
+ProgressHook = Callable[[Counts], None]
+
+
+@dataclass
+class Report:
+    """What one ``run_experiment`` call did."""
+
+    path: Path
+    counts: Counts
+    ran: int
+    elapsed_seconds: float
+    run_seconds: float
+    """Sum of the wall seconds of the runs executed by this call."""
+
+
+def load_experiment(source: str | Path | dict[str, Any] | ExperimentSpec) -> Plan:
+    """Parse, resolve and check an experiment (file, mapping or spec) into its plan."""
+    if isinstance(source, ExperimentSpec):
+        return make_plan(source, None, f"<{source.name}>")
+    if isinstance(source, dict):
+        return make_plan(parse_spec(source, "<dict>"), None, "<dict>")
+    spec, base = load_spec(source)
+    return make_plan(spec, base, str(source))
+
+
+def tasks_for(plan: Plan, runs: list[int]) -> list[RunTask]:
+    """Build the self-contained tasks of the given run indices."""
+    spec = plan.spec
+    out = spec.outputs
+    tasks = []
+    for i in runs:
+        r = plan.runs[i]
+        tasks.append(RunTask(
+            run=r.run, point=r.point, rep=r.rep, seed=r.seed, model=spec.model,
+            scenario=plan.scenario, overrides=plan.overrides(r.point), scale=spec.scale,
+            summary_keys=tuple(out.summary) if out.summary is not None else None,
+            series_metrics=tuple(out.series) if out.series is not None else None,
+            origins=tuple(out.origins) if out.origins is not None else None,
+        ))
+    return tasks
+
+
+def run_experiment(
+    source: str | Path | dict[str, Any] | ExperimentSpec | Plan,
+    out: str | Path,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: ProgressHook | None = None,
+    retry_failed: bool = True,
+) -> Report:
+    """Run every run of the experiment not yet finished in ``out``; return what happened.
+
+    Runs already done are skipped; runs with no record (never started, or interrupted) are run;
+    failed runs are run again unless ``retry_failed`` is false. The whole plan is checked before
+    the first run starts. The catalog is rebuilt at the end (also after Ctrl-C).
+    """
+    plan = source if isinstance(source, Plan) else load_experiment(source)
+    folder = ExperimentDir(out)
+    folder.init(plan)
+    records = folder.records()
+    keep = {"done", "failed"} if not retry_failed else {"done"}
+    finished = {run for run, rec in records.items() if rec.get("status") in keep}
+    counts = Counts(total=len(plan.runs))
+    for run in finished:
+        if records[run]["status"] == "done":
+            counts.done += 1
+        else:
+            counts.failed += 1
+    counts.skipped = len(finished)
+    todo = [r.run for r in plan.runs if r.run not in finished]
+    if progress:
+        progress(counts)
+    t0 = time.perf_counter()
+    run_seconds = 0.0
+    ran = 0
+    try:
+        for _, result in iter_runs(execute, tasks_for(plan, todo), workers, scheduler):
+            assert isinstance(result, RunOutput)
+            folder.write_run(result.record, result.series)
+            ran += 1
+            run_seconds += float(result.record["wall_seconds"])
+            if result.record["status"] == "done":
+                counts.done += 1
+            else:
+                counts.failed += 1
+            if progress:
+                progress(counts)
+    finally:
+        folder.build_catalog()
+    return Report(folder.path, counts, ran, time.perf_counter() - t0, run_seconds)
+
+
+def status(path: str | Path) -> tuple[Counts, dict[str, Any], list[dict[str, Any]]]:
+    """Return counts, experiment.json contents and the failed runs' records of a folder."""
+    folder = ExperimentDir(path)
+    info = folder.info()
+    recs = folder.records()
+    counts = Counts(total=int(info["n_runs"]))
+    failed = []
+    for rec in recs.values():
+        if rec.get("status") == "done":
+            counts.done += 1
+        elif rec.get("status") == "failed":
+            counts.failed += 1
+            failed.append(rec)
+    return counts, info, sorted(failed, key=lambda r: r["run"])
+
+
+def ensemble_spec(
+    scenario: str,
+    seeds: int,
+    seed: int = 1,
+    scale: float = 1.0,
+    overrides: dict[str, Any] | None = None,
+) -> ExperimentSpec:
+    """``tmpsim run SCENARIO --seeds N``: an experiment with one point and N replicates."""
+    from tmpsim.scenario import load_scenario
+
+    name = load_scenario(scenario, overrides or {}).name
+    scenario_ref = str(Path(scenario).resolve()) if Path(scenario).is_file() else scenario
+    return parse_spec(
+        {"name": f"{name}-ensemble", "scenario": scenario_ref, "seeds": seeds, "seed": seed,
+         "scale": scale, "overrides": overrides or {}},
+        f"<ensemble of {scenario}>",
+    )

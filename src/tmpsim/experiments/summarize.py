@@ -1,0 +1,167 @@
+"""Summaries of an experiment: mean and 5-95% bands across seeds, and sensitivity indices.
+
+- ``scalar_bands``: per point and headline figure, the mean, 5th and 95th percentiles and count
+  over the point's replicates.
+- ``series_bands``: the same per point, date, metric and origin, computed by DuckDB over the
+  series dataset.
+- ``sensitivity``: with SALib, from the per-point means (replicates averaged) in design order:
+  Sobol first-order and total indices (design ``sobol``), Morris mu, mu* and sigma (``morris``),
+  RBD-FAST first-order indices (``lhs``). A grid gives none.
+
+Written as Parquet files in ``DIR/summary/``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tmpsim.experiments.designs import make_points
+from tmpsim.experiments.spec import ExperimentSpec
+from tmpsim.experiments.storage import ExperimentDir
+from tmpsim.results import atomic_write_table
+
+LOW_Q, HIGH_Q = 0.05, 0.95
+
+
+@dataclass
+class Summary:
+    """What ``summarize`` found."""
+
+    scalar_bands: pd.DataFrame
+    series_bands: pd.DataFrame | None
+    sensitivity: pd.DataFrame | None
+    method: str | None
+    notes: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+
+def numeric_outputs(outputs: pd.DataFrame) -> list[str]:
+    """Summary columns holding numbers (dates and labels left out)."""
+    skip = {"run", "point", "rep"}
+    return [c for c in outputs.columns
+            if c not in skip and pd.api.types.is_numeric_dtype(outputs[c])
+            and not pd.api.types.is_bool_dtype(outputs[c])]
+
+
+def scalar_bands(outputs: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
+    """Long table: point, parameters, output, mean, p05, p95, n."""
+    cols = numeric_outputs(outputs)
+    if outputs.empty or not cols:
+        return pd.DataFrame(columns=["point", "output", "mean", "p05", "p95", "n"])
+    long = outputs.melt(id_vars=["point"], value_vars=cols, var_name="output")
+    g = long.groupby(["point", "output"], sort=True)["value"]
+    bands = pd.DataFrame({
+        "mean": g.mean(),
+        "p05": g.quantile(LOW_Q),
+        "p95": g.quantile(HIGH_Q),
+        "n": g.count(),
+    }).reset_index()
+    return bands.merge(points, on="point", how="left")
+
+
+def series_bands(folder: ExperimentDir) -> pd.DataFrame | None:
+    """Per point, date, metric and origin: mean, p05, p95 and n across replicates (DuckDB)."""
+    if not folder.has_series():
+        return None
+    import duckdb
+
+    from tmpsim.experiments.storage import series_view_sql
+
+    con = duckdb.connect()
+    try:
+        view = series_view_sql(folder.series_glob())
+        con.execute(view.replace("CREATE VIEW", "CREATE TEMP VIEW"))
+        return con.execute(
+            f"""SELECT point, date, metric, origin, avg(value) AS mean,
+                   quantile_cont(value, {LOW_Q}) AS p05, quantile_cont(value, {HIGH_Q}) AS p95,
+                   count(*) AS n
+                FROM series GROUP BY ALL ORDER BY point, metric, origin, date"""
+        ).df()
+    finally:
+        con.close()
+
+
+def sensitivity(spec: ExperimentSpec, outputs: pd.DataFrame,
+                notes: list[str]) -> tuple[pd.DataFrame | None, str | None]:
+    """SALib indices for each numeric output, where the design allows; reasons go to ``notes``."""
+    kind = spec.design.type
+    if kind == "grid" or not spec.parameters:
+        notes.append("no sensitivity indices: a grid (or a single point) is not a sampling design; "
+                     "use design sobol, morris or lhs")
+        return None, None
+    points, x, problem = make_points(spec)
+    assert x is not None and problem is not None
+    n_points = len(points)
+    means = outputs.groupby("point")[numeric_outputs(outputs)].mean() if len(outputs) else None
+    if means is None or len(means) < n_points:
+        missing = n_points - (0 if means is None else len(means))
+        notes.append(f"no sensitivity indices: {missing} of {n_points} points have no finished run")
+        return None, None
+    means = means.sort_index()
+    rows = []
+    method = {"sobol": "sobol", "morris": "morris", "lhs": "rbd_fast"}[kind]
+    for out in means.columns:
+        y = means[out].to_numpy(dtype=float)
+        if not np.all(np.isfinite(y)):
+            notes.append(f"{out}: skipped (not finite at every point)")
+            continue
+        if np.ptp(y) == 0:
+            notes.append(f"{out}: skipped (the same at every point)")
+            continue
+        rows.extend(_indices(method, spec, problem, x, y, out))
+    frame = pd.DataFrame(rows) if rows else None
+    return frame, method
+
+
+def _indices(method: str, spec: ExperimentSpec, problem: dict, x: np.ndarray, y: np.ndarray,
+             output: str) -> list[dict]:
+    names = problem["names"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method == "sobol":
+            from SALib.analyze import sobol
+
+            res = sobol.analyze(problem, y, calc_second_order=spec.design.second_order,
+                                seed=spec.seed)
+            keys = ["S1", "S1_conf", "ST", "ST_conf"]
+        elif method == "morris":
+            from SALib.analyze import morris
+
+            res = morris.analyze(problem, x, y, num_levels=spec.design.levels, seed=spec.seed)
+            keys = ["mu", "mu_star", "sigma", "mu_star_conf"]
+        else:
+            from SALib.analyze import rbd_fast
+
+            res = rbd_fast.analyze(problem, x, y, seed=spec.seed)
+            keys = ["S1", "S1_conf"]
+    return [{"output": output, "parameter": name, **{k: float(res[k][i]) for k in keys}}
+            for i, name in enumerate(names)]
+
+
+def summarize(path: str | Path, write: bool = True) -> Summary:
+    """Summarize an experiment folder (rebuilding its catalog) and write ``summary/*.parquet``."""
+    folder = ExperimentDir(path)
+    folder.build_catalog()
+    spec = folder.spec()
+    outputs = folder.outputs_frame()
+    notes: list[str] = []
+    bands = scalar_bands(outputs, folder.points())
+    sbands = series_bands(folder)
+    sens, method = sensitivity(spec, outputs, notes)
+    result = Summary(bands, sbands, sens, method, notes)
+    if write:
+        import pyarrow as pa
+
+        out = folder.path / "summary"
+        for name, frame in (("scalar_bands", bands), ("series_bands", sbands),
+                            ("sensitivity", sens)):
+            if frame is not None:
+                p = out / f"{name}.parquet"
+                atomic_write_table(p, pa.Table.from_pandas(frame, preserve_index=False))
+                result.files.append(p)
+    return result
