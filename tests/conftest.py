@@ -14,3 +14,23 @@ SCENARIOS = Path(__file__).parent / "scenarios"
 def scenario_dir() -> Path:
     """Folder of the tiny hand-built test scenarios."""
     return SCENARIOS
+
+
+@pytest.fixture(scope="session")
+def flagship():
+    """The flagship scenario at scale 0.005, seed 1, its invariants checked every day.
+
+    Returns the finished Simulation, its Result, and the agent-rule violations found every
+    30 days (see helpers.agent_rule_violations). Shared by the invariant, determinism and
+    output tests so that the flagship runs once.
+    """
+    from helpers import FLAGSHIP, agent_rule_violations
+
+    from tmpsim.results import build_result
+    from tmpsim.scenario import load_scenario
+    from tmpsim.simulation import Simulation
+
+    sim = Simulation(load_scenario(FLAGSHIP), seed=1, scale=0.005, check=True)
+    problems: list[str] = []
+    sim.run(progress=lambda done, total: problems.extend(agent_rule_violations(sim)))
+    return sim, build_result(sim), problems

@@ -14,7 +14,7 @@ from tmpsim.model.hazards import Hazard
 from tmpsim.model.lifecycle import Timer
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
-from tmpsim.states import N_STATES, State
+from tmpsim.states import IN_HOST, N_STATES, NO_INCOME, State
 
 TESTS = Path(__file__).resolve().parent
 SCENARIOS = TESTS / "scenarios"
@@ -107,7 +107,9 @@ def assert_population_identity(sim: Simulation) -> None:
     births[:, int(State.POOL), :] = created
     expected = previous + births + inflow - outflow
     bad = np.argwhere(expected != stocks)
-    assert bad.size == 0, f"stock != previous + created + in - out at (day, state, origin) {bad[:5]}"
+    assert bad.size == 0, (
+        f"stock != previous + created + in - out at (day, state, origin) {bad[:5]}"
+    )
     # Exactly one state each: the stocks add up to everyone ever created by that day.
     alive = rec.initial.sum() + np.cumsum(created.sum(axis=1))
     assert np.array_equal(stocks.sum(axis=(1, 2)), alive)
@@ -131,3 +133,52 @@ def tmpsim_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
         cwd=cwd,
         timeout=300,
     )
+
+
+def agent_rule_violations(sim: Simulation) -> list[str]:
+    """Rules that tie agents' flags and queue memberships to their states (empty if all hold).
+
+    Sheltered agents are destitute; destitute agents have no income (jobless, stranded, special
+    idle); stranded agents wait in their corridor's return queue (unless the programme makes
+    them wait for an exit permit first); only people in the host wait for a seat home; only
+    people cleared to go or on a home visit wait to enter; the recorded queue lengths match.
+    """
+    n = sim.pop.n
+    state = sim.pop.state[:n]
+    origin = sim.pop.origin[:n]
+    destitute = sim.pop.destitute[:n]
+    sheltered = sim.pop.sheltered[:n]
+    out = []
+    if (sheltered & ~destitute).any():
+        out.append("sheltered but not destitute")
+    no_income = np.isin(state, [int(s) for s in NO_INCOME])
+    if (destitute & ~no_income).any():
+        bad = sorted({State(int(s)).name for s in state[destitute & ~no_income]})
+        out.append(f"destitute in states with income: {bad}")
+    waiting_home = sim.borders.in_return_queue[:n]
+    waiting_in = sim.borders.in_entry_queue[:n]
+    if (
+        not sim.scenario.programme.exit_needs_sponsor
+        and ((state == State.STRANDED) & ~waiting_home).any()
+    ):
+        out.append("stranded but not queued for a seat home")
+    if (waiting_home & ~np.isin(state, [int(s) for s in IN_HOST])).any():
+        out.append("queued for a seat home but not in the host")
+    if ((state == State.AWAITING_ENTRY) & ~waiting_in).any():
+        out.append("awaiting entry but not in an entry queue")
+    if (waiting_in & ~np.isin(state, [int(State.AWAITING_ENTRY), int(State.HOME_VISIT)])).any():
+        out.append("in an entry queue but neither cleared to go nor on a home visit")
+    queued = np.bincount(origin[waiting_home], minlength=sim.n_origins)
+    recorded = sim.recorder.extras["queue_return"][sim.day]
+    if not np.array_equal(queued, recorded):
+        out.append(f"day {sim.day}: return queue recorded {recorded}, agents say {queued}")
+    return [f"day {sim.day}: {v}" for v in out]
+
+
+def run_checked(sim: Simulation) -> list[str]:
+    """Run every remaining day, collecting agent-rule violations after each day."""
+    problems: list[str] = []
+    for day in range(sim.day + 1, sim.n_days):
+        sim.step(day)
+        problems += agent_rule_violations(sim)
+    return problems

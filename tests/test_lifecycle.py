@@ -77,7 +77,9 @@ def test_stranded_return_in_order_of_waiting_when_seats_open():
     assert result.summary["peak_stranded"] == 9.0
     assert result.summary["peak_stranded_date"] == "2019-01-15"
     # Person-days stranded, by hand from the table above.
-    by_hand = sum(steps({3: 2, 5: 3, 6: 4, 8: 5, 10: 7, 12: 8, 14: 9, 20: 6, 21: 4, 22: 1, 23: 0}, 31))
+    by_hand = sum(
+        steps({3: 2, 5: 3, 6: 4, 8: 5, 10: 7, 12: 8, 14: 9, 20: 6, 21: 4, 22: 1, 23: 0}, 31)
+    )
     assert result.summary["person_days_stranded"] == by_hand
 
 
@@ -152,13 +154,16 @@ def test_home_visit_between_stages():
     n = sim.n_days
     assert daily(sim, S.HOME_VISIT) == steps({3: 2, 6: 3, 8: 1, 10: 2, 11: 1, 15: 0}, n)
     assert daily(sim, S.RETURNED) == steps({38: 2, 41: 3, 45: 4}, n)
-    assert daily(sim, S.EMPLOYED) == [4 - a - b for a, b in zip(
-        daily(sim, S.HOME_VISIT), daily(sim, S.RETURNED), strict=True)]
+    assert daily(sim, S.EMPLOYED) == [
+        4 - a - b for a, b in zip(daily(sim, S.HOME_VISIT), daily(sim, S.RETURNED), strict=True)
+    ]
     assert sim.pop.stage[:4].tolist() == [1, 1, 1, 1]
     assert sim.pop.contract_start[:4].tolist() == [8, 8, 11, 15]
     result = build_result(sim, with_agents=False)
     # Home visitors keep the programme's status, and re-entering is not a new entry.
-    assert result.metric("titp_stock").tolist() == [float(v) for v in steps({38: 2, 41: 1, 45: 0}, n, 4)]
+    assert result.metric("titp_stock").tolist() == [
+        float(v) for v in steps({38: 2, 41: 1, 45: 0}, n, 4)
+    ]
     assert result.metric("new_entries").sum() == 0.0
 
 
@@ -209,6 +214,7 @@ def test_special_status_renewed_while_the_measure_lasts():
 @pytest.fixture
 def cash_sims():
     """The cash case, and the same case with a payment of zero (same seed), up to day 5."""
+
     def make(amount: float):
         sim = build("cash", {"events.0.amount": amount})
         set_timers(sim, Timer.CONTRACT_END, [2, 3, 999, 999, 999, 999])
@@ -216,6 +222,7 @@ def cash_sims():
         run_days(sim, range(6))
         sim.money.settle(np.arange(sim.pop.n), 5)
         return sim
+
     return make(100000.0), make(0.0)
 
 

@@ -1,0 +1,208 @@
+"""Bad scenario files: each error names the file, the key path and the reason, from Python and
+from the command line (non-zero exit, message on stderr, no traceback)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from helpers import scenario_file, tmpsim_cli
+
+from tmpsim import ScenarioError, load_scenario
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def _base() -> dict[str, Any]:
+    return yaml.safe_load(scenario_file("stranding").read_text(encoding="utf-8"))
+
+
+def _event(**kw: Any) -> Mutation:
+    return lambda d: d["events"].append(kw)
+
+
+# name -> (change to the valid base scenario, key path the message must name, reason fragment)
+BAD: dict[str, tuple[Mutation, str, str]] = {
+    "unknown_key": (
+        lambda d: d["money"].update(wage_per_mnth=1),
+        "money.wage_per_mnth",
+        "unknown key",
+    ),
+    "unknown_top_level_key": (lambda d: d.update(colour="red"), "colour", "unknown key"),
+    "wrong_type": (
+        lambda d: d["programme"].update(grace_days="ninety"),
+        "programme.grace_days",
+        "valid integer",
+    ),
+    "wrong_type_in_list": (
+        lambda d: d["programme"]["stages"][0].update(months="a year"),
+        "programme.stages.0.months",
+        "valid number",
+    ),
+    "end_before_start": (lambda d: d.update(end="2018-12-01"), "end", "must be after start"),
+    "negative_shelter_capacity": (
+        lambda d: d.update(shelters=[{"name": "npo", "capacity": -5}]),
+        "shelters.0.capacity",
+        "greater than or equal to 0",
+    ),
+    "negative_seats": (
+        lambda d: d["borders"].update(seats_out_per_day=-1),
+        "borders.seats_out_per_day",
+        "greater than or equal to 0",
+    ),
+    "event_unknown_corridor": (
+        lambda d: d["events"][0].update(corridor="Atlantis"),
+        "events.0",
+        "corridor 'Atlantis' is not an origin",
+    ),
+    "event_unknown_origin": (
+        _event(type="hazard", date="2019-01-05", hazard="dismissal", multiplier=2, origins=["Q"]),
+        "events.1",
+        "origin 'Q' is not one of",
+    ),
+    "flight_unknown_corridor": (
+        _event(type="flight", date="2019-01-05", corridor="Q", seats=10),
+        "events.1",
+        "corridor 'Q' is not an origin",
+    ),
+    "event_unknown_sector": (
+        _event(type="hazard", date="2019-01-05", hazard="dismissal", multiplier=2, sectors=["x"]),
+        "events.1",
+        "sector 'x' is not one of",
+    ),
+    "event_date_after_run": (
+        lambda d: d["events"][0].update(date="2020-01-01"),
+        "events.0",
+        "outside the run 2019-01-01..2019-01-31",
+    ),
+    "event_date_before_run": (
+        _event(type="entry_cap", date="2018-12-31", per_day=3),
+        "events.1",
+        "outside the run",
+    ),
+    "event_unknown_type": (
+        _event(type="teleport", date="2019-01-05"),
+        "events.1",
+        "does not match any of the expected tags",
+    ),
+    "sources_names_missing_key": (
+        lambda d: d["sources"].update({"money.wage_per_mnth": "assumed"}),
+        "sources.money.wage_per_mnth",
+        "no such key",
+    ),
+    "stock_in_unknown_stage": (
+        lambda d: d["origins"]["A"].update(initial_stock={"9": 5}),
+        "origins.A.initial_stock",
+        "unknown stage",
+    ),
+}
+
+
+def write_bad(tmp_path: Path, name: str) -> Path:
+    """The base scenario with one mistake, as its own file."""
+    data = copy.deepcopy(_base())
+    BAD[name][0](data)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_base_scenario_is_valid():
+    """The mistakes below are the only thing wrong with each file."""
+    assert load_scenario(scenario_file("stranding")).name == "tiny-stranding"
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_load_scenario_names_file_key_and_reason(tmp_path, name):
+    path = write_bad(tmp_path, name)
+    _, key, reason = BAD[name]
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {key}"), message
+    assert reason in message
+    assert "Value error" not in message and "(top level)" not in message
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "unknown_key",
+        "wrong_type",
+        "end_before_start",
+        "negative_shelter_capacity",
+        "event_unknown_corridor",
+        "event_unknown_origin",
+        "event_date_after_run",
+        "sources_names_missing_key",
+    ],
+)
+def test_cli_run_rejects_bad_file_without_traceback(tmp_path, name):
+    path = write_bad(tmp_path, name)
+    _, key, reason = BAD[name]
+    proc = tmpsim_cli("run", str(path), "--quiet", "--out", str(tmp_path / "out"))
+    assert proc.returncode != 0
+    assert f"{path}: {key}" in proc.stderr
+    assert reason in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_show_rejects_bad_file(tmp_path):
+    path = write_bad(tmp_path, "unknown_key")
+    proc = tmpsim_cli("show", str(path))
+    assert proc.returncode != 0
+    assert f"{path}: money.wage_per_mnth: unknown key" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_every_problem_is_listed(tmp_path):
+    """Several mistakes in one file give one line each."""
+    data = _base()
+    data["money"]["wage_per_mnth"] = 1
+    data["programme"]["grace_days"] = "ninety"
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 2
+    assert {line.split(": ")[1] for line in lines} == {
+        "money.wage_per_mnth",
+        "programme.grace_days",
+    }
+
+
+def test_invalid_yaml_and_missing_file(tmp_path):
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="broken.yaml: not valid YAML"):
+        load_scenario(bad)
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="must be a mapping"):
+        load_scenario(listed)
+    with pytest.raises(ScenarioError, match="no such scenario file"):
+        load_scenario(tmp_path / "absent.yaml")
+    with pytest.raises(ScenarioError, match="not a shipped scenario"):
+        load_scenario("no-such-scenario")
+    proc = tmpsim_cli("run", str(bad), "--quiet")
+    assert proc.returncode != 0 and "not valid YAML" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_overrides_are_validated_like_the_file():
+    path = scenario_file("stranding")
+    with pytest.raises(ScenarioError, match=r"--set money\.wages\.x: no key 'money\.wages'"):
+        load_scenario(path, {"money.wages.x": 1})
+    with pytest.raises(ScenarioError, match=r"programme\.grace_days: Input should be"):
+        load_scenario(path, ["programme.grace_days=ninety"])
+    with pytest.raises(ScenarioError, match="expected path.to.key=value"):
+        load_scenario(path, ["programme.grace_days"])
+    # A new key under an existing section is still an unknown key.
+    with pytest.raises(ScenarioError, match=r"money\.bonus: unknown key"):
+        load_scenario(path, {"money.bonus": 5})
