@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tmpsim.model.money_kernels import settle_kernel
 from tmpsim.states import NO_INCOME, State
 
 if TYPE_CHECKING:
@@ -41,28 +42,26 @@ class MoneyModule:
     # ---- closed-form settlement ----------------------------------------------------------
     def settle(self, ids: np.ndarray, day: int) -> None:
         """Bring debt, savings and remittances of ``ids`` up to ``day``."""
-        pop = self.sim.pop
-        d = (day - pop.money_t[ids]).astype(np.float64)
-        if not np.any(d > 0):
+        if ids.size == 0:
             return
-        debt = pop.debt[ids]
-        debt = debt * (1.0 + self.interest_day[pop.origin[ids]] * d)
-        surplus = pop.income[ids] - pop.cost[ids]
-        pos = surplus > 0
-        save = np.where(pos, 0.0, surplus) * d
-        # Positive surplus: a share repays debt until it is gone, a share is sent home, the
-        # rest is saved; once the debt is repaid its share is saved too.
-        repay = np.where(pos, self.m.repay_share * surplus, 0.0)
-        remit = np.where(pos, self.m.remit_share * surplus, 0.0)
-        keep = np.where(pos, surplus - repay - remit, 0.0)
-        paid = np.minimum(debt, repay * d)
-        days_repaying = np.divide(paid, repay, out=np.zeros_like(paid), where=repay > 0)
-        save += keep * d + repay * (d - days_repaying)
-        pop.debt[ids] = debt - paid
-        pop.savings[ids] = np.maximum(pop.savings[ids] + save, 0.0)
-        pop.remitted[ids] += remit * d
-        self.sim.recorder.add("remitted", pop.origin[ids], remit * d)
-        pop.money_t[ids] = day
+        pop = self.sim.pop
+        remit = np.zeros(self.sim.n_origins)
+        settle_kernel(
+            np.ascontiguousarray(ids, dtype=np.int64),
+            int(day),
+            pop.money_t,
+            pop.debt,
+            pop.savings,
+            pop.remitted,
+            pop.income,
+            pop.cost,
+            pop.origin,
+            self.interest_day,
+            float(self.m.repay_share),
+            float(self.m.remit_share),
+            remit,
+        )
+        self.sim.recorder.extras["remitted"][self.sim.recorder._day] += remit
 
     def set_rates(self, ids: np.ndarray, state: State, day: int) -> None:
         """Daily income and spending for agents now in ``state``; (re)schedule destitution."""
