@@ -96,13 +96,23 @@ def run(
     agents: Annotated[bool, typer.Option(help="Write agents.parquet.")] = True,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     report: Annotated[bool, typer.Option(help="Also write RUN_FOLDER/report.html.")] = False,
+    seeds: Annotated[int | None, typer.Option(
+        help="Run an ensemble of this many seeds (an experiment with one point).")] = None,
+    workers: Annotated[int | None, typer.Option(help="With --seeds: local workers.")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="With --seeds: Dask scheduler address, tcp://HOST:PORT.")] = None,
 ) -> None:
-    """Run a scenario, print its summary and write a run folder."""
+    """Run a scenario, print its summary and write a run folder (or an ensemble's folder)."""
     from tmpsim.results import build_result
     from tmpsim.simulation import Simulation
 
     if not 0 < scale <= 100:
         fail(f"--scale must be in (0, 100], got {scale}")
+    if seeds is not None:
+        from tmpsim.experiments.cli import run_ensemble
+
+        args = (set_ or [], workers, scheduler, quiet)
+        return run_ensemble(scenario, seeds, seed, scale, out, *args)
     try:
         sc = load_scenario(scenario, set_ or [])
     except ScenarioError as exc:

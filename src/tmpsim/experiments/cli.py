@@ -54,6 +54,28 @@ def execute_with_bar(source, out: Path, workers: int | None, scheduler: str | No
     raise AssertionError("unreachable")
 
 
+def run_ensemble(scenario: str, seeds: int, seed: int, scale: float, out: Path | None,
+                 overrides: list[str], workers: int | None, scheduler: str | None,
+                 quiet: bool = False) -> None:
+    """``tmpsim run SCENARIO --seeds N``: run the ensemble, print bands, exit 1 if a run failed."""
+    from tmpsim.experiments.experiment import ensemble_spec
+    from tmpsim.scenario import ScenarioError
+    from tmpsim.scenario.loader import parse_override
+
+    if seeds < 1:
+        _fail(f"--seeds must be at least 1, got {seeds}")
+    try:
+        spec = ensemble_spec(scenario, seeds, seed, scale, dict(map(parse_override, overrides)))
+    except (ScenarioError, ExperimentError) as exc:
+        _fail(str(exc))
+    out = out or Path("runs") / f"{spec.name}{seeds}_seed{seed}_scale{scale:g}"
+    report = execute_with_bar(spec, out, workers, scheduler, True, quiet)
+    print_summary(summarize(out), None)
+    console.print(report_text(report), highlight=False)
+    if report.counts.failed:
+        raise typer.Exit(1)
+
+
 def _counts_text(c: Counts) -> str:
     return f"{c.done} done, {c.failed} failed, {c.left} left of {c.total}"
 

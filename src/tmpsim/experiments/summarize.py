@@ -90,8 +90,10 @@ def sensitivity(spec: ExperimentSpec, outputs: pd.DataFrame,
                 notes: list[str]) -> tuple[pd.DataFrame | None, str | None]:
     """SALib indices for each numeric output, where the design allows; reasons go to ``notes``."""
     kind = spec.design.type
-    if kind == "grid" or not spec.parameters:
-        notes.append("no sensitivity indices: a grid (or a single point) is not a sampling design; "
+    if not spec.parameters:
+        return None, None
+    if kind == "grid":
+        notes.append("no sensitivity indices: a grid is not a sampling design; "
                      "use design sobol, morris or lhs")
         return None, None
     points, x, problem = make_points(spec)
