@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tmpsim.calibration.spec import CalibrationSpec
 from tmpsim.states import State
 
 NonNeg = Annotated[float, Field(ge=0)]
@@ -387,6 +388,9 @@ class Scenario(Strict):
     shelters: list[Shelter] = Field(default_factory=list)
     emergency_funds: list[EmergencyFund] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
+    calibration: CalibrationSpec | None = Field(
+        None, description="Free parameters, ranges and targets for `tmpsim calibrate`."
+    )
     sources: dict[str, str] = Field(
         default_factory=dict,
         description="Key path -> source of its value, or 'assumed' / 'calibrated: ...'.",

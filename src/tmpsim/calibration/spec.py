@@ -1,0 +1,124 @@
+"""The ``calibration:`` section of a scenario file: free parameters, targets and settings.
+
+Kept free of heavy imports: the scenario schema imports :class:`CalibrationSpec` to validate the
+section strictly whenever a scenario is loaded. Whether parameter paths exist in the scenario and
+target indicators are known is checked by :func:`tmpsim.calibration.problem.build_problem`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FreeParameter(_Strict):
+    """A calibrated parameter: its range and the scenario values it sets or scales."""
+
+    name: str = Field(pattern=NAME)
+    paths: list[str] = Field(
+        min_length=1, description="Dotted key paths in the scenario this parameter drives."
+    )
+    low: float
+    high: float
+    log: bool = Field(False, description="Search on a log scale (low must be > 0).")
+    scale: bool = Field(
+        False,
+        description="The value multiplies the scenario's values at the paths instead of "
+        "replacing them (one factor for several related values).",
+    )
+    integer: bool = False
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _range(self) -> FreeParameter:
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            raise ValueError("low and high must be finite numbers")
+        if not self.low < self.high:
+            raise ValueError(f"impossible range: low ({self.low:g}) must be below high "
+                             f"({self.high:g})")
+        if self.log and self.low <= 0:
+            raise ValueError(f"log scale needs low > 0, got {self.low:g}")
+        return self
+
+
+class Target(_Strict):
+    """Observed series the calibration fits: an indicator, origins, a date range, a weight."""
+
+    indicator: str
+    origins: list[str] = Field(default_factory=lambda: ["all"])
+    start: dt.date | None = Field(None, description="First date used (default: window start).")
+    end: dt.date | None = Field(None, description="Last date used (default: window end).")
+    weight: Annotated[float, Field(gt=0)] = 1.0
+    per_origin: bool = Field(
+        True, description="Each origin is its own target with the full weight (else pooled)."
+    )
+    note: str = ""
+
+
+class Window(_Strict):
+    """Observations that may be targets by default (the issue's calibration window)."""
+
+    start: dt.date
+    end: dt.date
+
+
+class Variant(_Strict):
+    """How calibration runs differ from the scenario (an earlier start, an earlier end)."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    set: dict[str, Any] = Field(
+        default_factory=dict, description="Dotted path -> value set before the free parameters."
+    )
+    events: list[dict[str, Any]] = Field(
+        default_factory=list, description="Extra dated events for the calibration runs only."
+    )
+    note: str = ""
+
+
+class CalibrationSpec(_Strict):
+    """Everything ``tmpsim calibrate`` needs, declared in the scenario file."""
+
+    method: Literal["optuna-tpe"] = "optuna-tpe"
+    seed: Annotated[int, Field(ge=0)] = 1
+    trials: Annotated[int, Field(gt=0)] = 200
+    batch: Annotated[int, Field(gt=0)] = Field(
+        4, description="Trials proposed together and run in parallel; part of the result's "
+        "identity (the same seed and batch give the same trials on any number of workers).",
+    )
+    startup_trials: Annotated[int, Field(ge=1)] = Field(
+        20, description="Random trials before TPE starts modelling the loss."
+    )
+    scale: Annotated[float, Field(gt=0, le=100)] = 0.03
+    seeds: list[Annotated[int, Field(ge=0)]] = Field(
+        default_factory=lambda: [1],
+        description="Simulation seeds of every trial (common random numbers across trials).",
+    )
+    loss: Literal["rmsre", "mape"] = Field(
+        "rmsre", description="Error of one target: root mean square or mean absolute relative."
+    )
+    window: Window | None = None
+    variant: Variant = Field(default_factory=Variant)
+    parameters: list[FreeParameter] = Field(min_length=1)
+    targets: list[Target] = Field(min_length=1)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _unique(self) -> CalibrationSpec:
+        names = [p.name for p in self.parameters]
+        if len(set(names)) != len(names):
+            raise ValueError(f"parameter names must be unique, got {names}")
+        paths = [path for p in self.parameters for path in p.paths]
+        dup = sorted({p for p in paths if paths.count(p) > 1})
+        if dup:
+            raise ValueError(f"paths driven by more than one parameter: {dup}")
+        return self
