@@ -182,3 +182,19 @@ def run_checked(sim: Simulation) -> list[str]:
         sim.step(day)
         problems += agent_rule_violations(sim)
     return problems
+
+
+def tmpsim_inprocess(*args: str) -> tuple[int, str, str]:
+    """Run the command line in this interpreter (fast); returns exit code, stdout and stderr.
+
+    Fails the test if the command raised anything but a clean exit: an uncaught exception is
+    what would print a traceback in a real terminal.
+    """
+    from typer.testing import CliRunner
+
+    from tmpsim.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"tmpsim {' '.join(args)} raised {result.exception!r}")
+    return result.exit_code, result.stdout, result.stderr

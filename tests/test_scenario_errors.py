@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import scenario_file, tmpsim_cli
+from helpers import scenario_file, tmpsim_cli, tmpsim_inprocess
 
 from tmpsim import ScenarioError, load_scenario
 
@@ -128,36 +128,34 @@ def test_load_scenario_names_file_key_and_reason(tmp_path, name):
     assert "Value error" not in message and "(top level)" not in message
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "unknown_key",
-        "wrong_type",
-        "end_before_start",
-        "negative_shelter_capacity",
-        "event_unknown_corridor",
-        "event_unknown_origin",
-        "event_date_after_run",
-        "sources_names_missing_key",
-    ],
-)
-def test_cli_run_rejects_bad_file_without_traceback(tmp_path, name):
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_cli_run_rejects_bad_file(tmp_path, name):
+    path = write_bad(tmp_path, name)
+    _, key, reason = BAD[name]
+    code, out, err = tmpsim_inprocess("run", str(path), "--quiet", "--out", str(tmp_path / "out"))
+    assert code != 0
+    assert f"{path}: {key}" in err and reason in err
+    assert out == ""
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["event_unknown_corridor", "sources_names_missing_key"])
+def test_cli_process_exits_non_zero_without_traceback(tmp_path, name):
+    """The same through a real process: exit status, stderr, and no traceback anywhere."""
     path = write_bad(tmp_path, name)
     _, key, reason = BAD[name]
     proc = tmpsim_cli("run", str(path), "--quiet", "--out", str(tmp_path / "out"))
     assert proc.returncode != 0
-    assert f"{path}: {key}" in proc.stderr
-    assert reason in proc.stderr
+    assert f"{path}: {key}" in proc.stderr and reason in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
-    assert not (tmp_path / "out").exists()
 
 
 def test_cli_show_rejects_bad_file(tmp_path):
     path = write_bad(tmp_path, "unknown_key")
-    proc = tmpsim_cli("show", str(path))
-    assert proc.returncode != 0
-    assert f"{path}: money.wage_per_mnth: unknown key" in proc.stderr
-    assert proc.stdout == ""
+    code, out, err = tmpsim_inprocess("show", str(path))
+    assert code != 0
+    assert f"{path}: money.wage_per_mnth: unknown key" in err
+    assert out == ""
 
 
 def test_every_problem_is_listed(tmp_path):
@@ -190,9 +188,8 @@ def test_invalid_yaml_and_missing_file(tmp_path):
         load_scenario(tmp_path / "absent.yaml")
     with pytest.raises(ScenarioError, match="not a shipped scenario"):
         load_scenario("no-such-scenario")
-    proc = tmpsim_cli("run", str(bad), "--quiet")
-    assert proc.returncode != 0 and "not valid YAML" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    code, _, err = tmpsim_inprocess("run", str(bad), "--quiet")
+    assert code != 0 and "not valid YAML" in err
 
 
 def test_overrides_are_validated_like_the_file():
