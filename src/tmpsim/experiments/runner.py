@@ -117,6 +117,11 @@ def _iter_local(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Itera
                     yield i, value
         except BrokenProcessPool:
             pass
+        except BaseException:
+            # Ctrl-C, the caller closing the generator, an error while storing a result:
+            # stop now rather than wait for the runs in flight.
+            _terminate(pool)
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         if pending:
@@ -126,6 +131,16 @@ def _iter_local(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Itera
                     f"local worker processes died {restarts} times; unfinished items: "
                     f"{sorted(pending)[:20]}"
                 )
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Kill a pool's worker processes (``terminate_workers`` from Python 3.14 on)."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
 
 
 def _iter_dask(fn: Callable[[T], R], items: Sequence[T], scheduler: str) -> Iterator[tuple[int, R]]:
