@@ -1,0 +1,199 @@
+"""The engine's pieces through their public interfaces: calendar, queues, capacities, random
+streams, the agent table, the recorder, and the simulation's own guards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import build, ids, scenario_file
+
+from tmpsim.engine.calendar import Calendar
+from tmpsim.engine.population import FIELDS, NEVER, Population
+from tmpsim.engine.queues import Capacity, FifoQueue
+from tmpsim.engine.recorder import Recorder
+from tmpsim.engine.rng import Streams, run_seed
+from tmpsim.model.lifecycle import Timer
+from tmpsim.scenario import load_scenario
+from tmpsim.simulation import Simulation
+from tmpsim.states import State
+
+# ---- calendar -------------------------------------------------------------------------------
+
+
+def _calendar(n_days: int = 100, n_agents: int = 50) -> tuple[Calendar, np.ndarray]:
+    field = np.full(n_agents, -1, dtype=np.int32)
+    return Calendar(n_days, field), field
+
+
+def test_calendar_pops_each_agent_on_its_day_in_id_order():
+    cal, field = _calendar()
+    cal.schedule(ids(7, 3, 9, 1), np.array([5, 5, 40, 5]))
+    cal.schedule(ids(2), 5)
+    assert cal.pop(4).tolist() == []
+    assert cal.pop(5).tolist() == [1, 2, 3, 7]
+    assert cal.pop(5).tolist() == []  # popped once
+    assert cal.pop(40).tolist() == [9]
+    assert field[[7, 3, 9, 1, 2]].tolist() == [5, 5, 40, 5, 5]
+
+
+def test_calendar_rescheduling_and_cancelling_drop_the_old_entry():
+    cal, field = _calendar()
+    cal.schedule(ids(1, 2, 3), np.array([10, 10, 10]))
+    cal.schedule(ids(2), 70)  # moved later, on another stretch of days
+    cal.schedule(ids(3), 3)  # moved earlier
+    cal.cancel(ids(1))
+    assert field[1] == -1
+    got = {day: cal.pop(day).tolist() for day in range(100)}
+    assert {d: v for d, v in got.items() if v} == {3: [3], 70: [2]}
+
+
+def test_calendar_ignores_days_past_the_run_but_remembers_them():
+    cal, field = _calendar(n_days=20)
+    cal.schedule(ids(4, 5), np.array([25, 19]))
+    assert field[4] == 25  # the agent knows its day, the calendar has nothing to fire
+    assert [cal.pop(d).tolist() for d in range(20)][19] == [5]
+    assert sum(cal.pop(d).size for d in range(19)) == 0
+
+
+def test_calendar_many_agents_many_days():
+    """A large random batch comes back exactly: each agent once, on its day."""
+    rng = np.random.default_rng(0)
+    n, n_days = 5000, 400
+    cal, field = _calendar(n_days, n)
+    days = rng.integers(0, n_days, n)
+    cal.schedule(np.arange(n, dtype=np.int64), days)
+    again = rng.choice(n, 1000, replace=False)
+    new_days = rng.integers(0, n_days, again.size)
+    cal.schedule(again.astype(np.int64), new_days)
+    days[again] = new_days
+    seen = np.full(n, -1)
+    for day in range(n_days):
+        got = cal.pop(day)
+        assert (np.diff(got) > 0).all()
+        assert (seen[got] == -1).all()
+        seen[got] = day
+    assert np.array_equal(seen, days)
+
+
+# ---- queues and capacities -------------------------------------------------------------------
+
+
+def test_fifo_queue_first_in_first_out_skipping_those_who_left():
+    q = FifoQueue()
+    valid = np.zeros(20, dtype=bool)
+    for chunk in (ids(4, 2, 9), ids(1), ids(7, 3)):
+        q.push(chunk)
+        valid[chunk] = True
+    valid[2] = False  # left the queue
+    assert q.take(2, valid).tolist() == [4, 9]
+    assert q.compact(valid) == 3
+    assert q.take(10, valid).tolist() == [1, 7, 3]
+    assert q.take(1, valid).tolist() == []
+    assert q.compact(valid) == 0
+
+
+def test_fifo_queue_partial_takes_keep_the_rest_in_order():
+    q = FifoQueue()
+    valid = np.ones(10, dtype=bool)
+    q.push(np.arange(10, dtype=np.int64))
+    assert [q.take(3, valid).tolist() for _ in range(4)] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+
+
+def test_capacity_carries_fractions_of_a_seat():
+    cap = Capacity()
+    assert [cap.whole(0.4) for _ in range(5)] == [0, 0, 1, 0, 1]
+    cap = Capacity()
+    assert [cap.whole(2.5) for _ in range(4)] == [2, 3, 2, 3]
+    cap = Capacity()
+    assert sum(cap.whole(1 / 3) for _ in range(300)) == 100
+
+
+# ---- random streams --------------------------------------------------------------------------
+
+
+def test_streams_depend_on_seed_and_name_not_on_order():
+    a, b = Streams(1), Streams(1)
+    first = a["hazards"].random(5)
+    b["recruitment"].random(100)  # another module drawing first changes nothing
+    assert np.array_equal(first, b["hazards"].random(5))
+    assert not np.array_equal(Streams(1)["money"].random(5), Streams(1)["fees"].random(5))
+    assert not np.array_equal(Streams(1)["hazards"].random(5), Streams(2)["hazards"].random(5))
+    s = Streams(3)
+    assert s["x"] is s["x"]  # one generator per name, continuing its sequence
+
+
+def test_run_seed_depends_on_experiment_seed_and_index():
+    seeds = [run_seed(10, i) for i in range(50)]
+    assert len(set(seeds)) == 50
+    assert seeds == [run_seed(10, i) for i in range(50)]
+    assert run_seed(11, 0) != run_seed(10, 0)
+
+
+# ---- agents and records ----------------------------------------------------------------------
+
+
+def test_population_grows_keeping_values_and_defaults():
+    pop = Population(16)
+    first = pop.add(10)
+    assert first.tolist() == list(range(10))
+    pop.state[first] = 3
+    pop.entered[first] = 42
+    more = pop.add(20)  # beyond the capacity
+    assert more.tolist() == list(range(10, 30))
+    assert pop.capacity >= 30 and pop.n == 30
+    assert pop.state[:10].tolist() == [3] * 10 and pop.entered[:10].tolist() == [42] * 10
+    assert (pop.entered[10:30] == NEVER).all()
+    for name, (dtype, fill) in FIELDS.items():
+        arr = getattr(pop, name)
+        assert arr.dtype == dtype and arr.size == pop.capacity, name
+        assert (arr[30:] == fill).all(), name
+    assert pop.view("state").size == 30
+
+
+def test_simulation_keeps_calendars_on_grown_arrays():
+    sim = build("stranding")
+    before = sim.pop.capacity
+    new = sim.add_agents(before + 10)
+    assert sim.pop.capacity > before
+    sim.lifecycle.set_timer(new[-1:], Timer.CONTRACT_END, 5)
+    assert sim.pop.t_timer[new[-1]] == 5
+    assert sim.timers.pop(5).tolist() == [int(new[-1])]
+
+
+def test_recorder_counts_flows_and_creations():
+    rec = Recorder(n_days=3, n_states=len(State), n_origins=2)
+    pop = Population(8)
+    who = pop.add(4)
+    pop.state[who] = State.EMPLOYED
+    pop.origin[who] = [0, 0, 1, 1]
+    rec.start(pop)
+    rec.set_day(0)
+    rec.flow(np.array([State.EMPLOYED] * 3), int(State.STRANDED), np.array([0, 1, 1]))
+    rec.create(int(State.POOL), np.array([1, 1]))
+    rec.end_day(0, pop, None)
+    assert rec.stocks[0, State.EMPLOYED].tolist() == [1, 0]
+    assert rec.stocks[0, State.STRANDED].tolist() == [1, 2]
+    assert rec.stocks[0, State.POOL].tolist() == [0, 2]
+    assert rec.flows[0, State.EMPLOYED, State.STRANDED].tolist() == [1, 2]
+    assert rec.created[0].tolist() == [0, 2]
+    rec.set_day(1)
+    rec.end_day(1, pop, None)
+    assert rec.flows[1].sum() == 0  # flows are per day
+    assert np.array_equal(rec.stocks[1], rec.stocks[0])
+
+
+# ---- the simulation's guards -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [0, -1, 101])
+def test_simulation_rejects_impossible_scales(scale):
+    with pytest.raises(ValueError, match="scale must be in"):
+        Simulation(load_scenario(scenario_file("stranding")), scale=scale)
+
+
+def test_scaled_initial_population_is_unbiased():
+    """A scaled-down stock rounds to whole agents without bias: 10 * 0.25 = 2.5 agents."""
+    sc = load_scenario(scenario_file("stranding"))
+    sizes = [Simulation(sc, seed=s, scale=0.25).pop.n for s in range(40)]
+    assert set(sizes) == {2, 3}
+    assert 10 <= sizes.count(3) <= 30
