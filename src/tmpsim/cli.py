@@ -27,6 +27,7 @@ err_console = Console(stderr=True)
 # Command groups that live with the concern they drive; each module defines ``app`` (typer).
 SUBCOMMANDS = {
     "experiment": "tmpsim.experiments.cli",
+    "validate": "tmpsim.validation.cli",
     "report": "tmpsim.reports.cli",
     "serve": "tmpsim.web.cli",
 }

@@ -1,0 +1,182 @@
+#!/usr/bin/env python
+"""Rebuild tmpsim's packaged observed data from the shared data folder.
+
+Usage: ``.venv/bin/python scripts/build_observed.py [SHARED_DATA_DIR]`` (default
+``../shared/data`` next to the checkout, else ``/work/shared/data``). Writes
+``src/tmpsim/data/observed/japan_titp.csv`` in the long format
+``date,indicator,origin,value,source``.
+Every row keeps the source of the figure it comes from; rows computed here say so in ``source``.
+What each indicator measures and its caveats are in ``MANIFEST.md`` next to the CSV.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "src" / "tmpsim" / "data" / "observed" / "japan_titp.csv"
+# Origins of the flagship scenario; every other nationality is summed into "Other".
+NAMED = ["Vietnam", "China", "Indonesia", "Philippines", "Myanmar", "Cambodia", "Thailand"]
+SURVEY_DATE = "2022-04-30"  # ISA fee survey, fieldwork 2021-12-10 to end of April 2022
+STRANDED_DATE = "2021-01-21"  # Asahi Shimbun report cited by the essay (note 1)
+ESSAY = (
+    "essay: Takaya (2022), shared/seed/000_f117e920fd8533de.txt, citing Asahi Shimbun 2021-01-21"
+)
+
+
+def period_end(text: str) -> str:
+    """'2013年6月' -> '2013-06-30'; '2012年12月' -> '2012-12-31'."""
+    m = re.fullmatch(r"(\d{4})年(\d{1,2})月", text.strip())
+    if not m:
+        raise ValueError(f"unexpected period {text!r}")
+    year, month = int(m.group(1)), int(m.group(2))
+    return str((pd.Timestamp(year=year, month=month, day=1) + pd.offsets.MonthEnd(0)).date())
+
+
+def cite(source: str, quote: object = None, note: object = None) -> str:
+    """Build the source column: the figure's origin, with its quoted basis and note if any."""
+    parts = [str(source).strip()]
+    for extra in (quote, note):
+        if isinstance(extra, str) and extra.strip():
+            parts.append(extra.strip())
+    return " | ".join(parts)
+
+
+def stocks(data: Path) -> list[dict]:
+    """Collect half-yearly TITP stocks, total and by nationality, 'Other' computed as the rest."""
+    rows = []
+    total = pd.read_csv(data / "titp_stock_japan_total.csv")
+    for r in total.itertuples():
+        src = cite(r.source, None, r.note)
+        rows.append(row(period_end(r.period), "titp_stock", "all", r.titp_total, src))
+    nat = pd.read_csv(data / "titp_stock_by_nationality.csv")
+    nat["date"] = nat["period"].map(period_end)
+    for r in nat[nat.nationality_en.isin(NAMED)].itertuples():
+        src = cite(r.source, None, r.note)
+        rows.append(row(r.date, "titp_stock", r.nationality_en, r.titp_total, src))
+    totals = dict(zip(total["period"].map(period_end), total["titp_total"], strict=True))
+    named = nat[nat.nationality_en.isin(NAMED)].groupby("date")
+    for date, grp in named:
+        if len(grp) != len(NAMED) or date not in totals:
+            continue
+        other = totals[date] - grp["titp_total"].sum()
+        src = (
+            "computed: titp_stock_japan_total.csv titp_total minus the sum of "
+            + "+".join(NAMED)
+            + " in titp_stock_by_nationality.csv (e-Stat 在留外国人統計 table 01)"
+        )
+        rows.append(row(date, "titp_stock", "Other", other, src))
+    return rows
+
+
+def entries(data: Path) -> list[dict]:
+    """Collect first-stage (1号) entries per calendar year, and 1号ロ where that is all there is."""
+    rows = []
+    annual = pd.read_csv(data / "titp_new_entries_annual.csv")
+    for r in annual.itertuples():
+        cat, period = str(r.status_category), str(r.period)
+        src = cite(r.source, r.quote_or_basis, r.note)
+        if period == "calendar year" and cat.split(" ")[0] == "技能実習1号":
+            rows.append(row(f"{r.year}-12-31", "new_entries_year", "all", r.new_entries, src))
+        elif period == "calendar year" and cat == "技能実習1号ロ" and r.year == 2020:
+            rows.append(row(f"{r.year}-12-31", "new_entries_year_1ro", "all", r.new_entries, src))
+        elif period.startswith("Jan-Jun") and cat == "技能実習1号ロ":
+            rows.append(row(f"{r.year}-06-30", "new_entries_half_1ro", "all", r.new_entries, src))
+    by_nat = pd.read_csv(data / "titp_new_entries_by_nationality.csv")
+    for r in by_nat.itertuples():
+        if r.nationality not in NAMED:
+            continue
+        src = cite(r.source, r.quote_or_basis, r.note)
+        nat, value = r.nationality, r.new_entries
+        if r.period == "calendar year" and r.status_category == "技能実習1号":
+            rows.append(row(f"{r.year}-12-31", "new_entries_year", nat, value, src))
+        elif str(r.period).startswith("Jan-Jun") and r.status_category == "技能実習1号ロ":
+            rows.append(row(f"{r.year}-06-30", "new_entries_half_1ro", nat, value, src))
+    return rows
+
+
+def missing(data: Path) -> list[dict]:
+    """Collect trainees reported missing (失踪) per calendar year, total and by nationality."""
+    rows = []
+    cols = {"vietnam": "Vietnam", "china": "China", "myanmar": "Myanmar", "cambodia": "Cambodia",
+            "indonesia": "Indonesia"}
+    for r in pd.read_csv(data / "titp_runaways_annual.csv").itertuples():
+        src = cite(r.source, r.quote_or_basis, r.note)
+        rows.append(row(f"{r.year}-12-31", "missing_year", "all", r.missing_total, src))
+        for col, origin in cols.items():
+            value = getattr(r, col)
+            if pd.notna(value):
+                rows.append(row(f"{r.year}-12-31", "missing_year", origin, value, src))
+    return rows
+
+
+def survey(data: Path) -> list[dict]:
+    """Collect fees paid and debt at departure (ISA survey 2022) among payers / borrowers."""
+    rows = []
+    wanted = {
+        "mean total paid": "fee_paid",
+        "mean total paid to sending org + brokers": "fee_paid",
+        "mean debt": "debt_at_departure",
+        "share with debt": "debt_share",
+        "share with debt before departure": "debt_share",
+        "share who paid sending organisation": "fee_paid_share",
+        "share who paid sending organisation before departure": "fee_paid_share",
+    }
+    for r in pd.read_csv(data / "titp_predeparture_fees_debt.csv").itertuples():
+        indicator = wanted.get(str(r.indicator))
+        if indicator is None:
+            continue
+        nat = str(r.nationality)
+        origin = "all" if nat.startswith("All") else nat
+        if origin != "all" and origin not in NAMED:
+            continue
+        value = float(r.value) / 100 if r.unit == "%" else float(r.value)
+        src = cite(r.source, r.quote_or_basis, r.note)
+        rows.append(row(SURVEY_DATE, indicator, origin, value, src))
+    return rows
+
+
+def essay() -> list[dict]:
+    """Take the essay's count of trainees unable to return, about a year into the pandemic."""
+    quote = (
+        "more than 36,000 technical intern trainees remained displaced in Japan "
+        "and were unable to return"
+    )
+    return [row(STRANDED_DATE, "stranded", "all", 36000, cite(ESSAY, quote, "a lower bound"))]
+
+
+def row(date: str, indicator: str, origin: str, value: float, source: str) -> dict:
+    """Make one row of the long format."""
+    return {"date": date, "indicator": indicator, "origin": origin, "value": value,
+            "source": source}
+
+
+def build(data: Path) -> pd.DataFrame:
+    """Collect every packaged observation, sorted."""
+    rows = stocks(data) + entries(data) + missing(data) + survey(data) + essay()
+    df = pd.DataFrame(rows)
+    df["value"] = df["value"].astype(float)
+    dup = df.duplicated(["date", "indicator", "origin"], keep=False)
+    if dup.any():
+        raise SystemExit(f"duplicate observations:\n{df[dup]}")
+    return df.sort_values(["indicator", "origin", "date"], ignore_index=True)
+
+
+def main() -> None:
+    """Build the CSV from the shared data folder given on the command line (or the default)."""
+    default = ROOT.parent / "shared" / "data"
+    data = Path(sys.argv[1]) if len(sys.argv) > 1 else default
+    if not data.is_dir():
+        data = Path("/work/shared/data")
+    df = build(data)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(OUT, index=False, float_format="%.10g")
+    print(f"{OUT}: {len(df)} observations, {df.indicator.nunique()} indicators")
+
+
+if __name__ == "__main__":
+    main()

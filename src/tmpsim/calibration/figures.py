@@ -1,0 +1,53 @@
+"""Diagnostics figure of a calibration: loss by trial, and each parameter against the loss."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+if TYPE_CHECKING:
+    from tmpsim.calibration.optimise import CalibrationResult
+
+
+def diagnostics_figure(result: CalibrationResult, path: Path) -> Path:
+    """Loss per trial with the best so far, and one scatter per parameter (best marked)."""
+    trials = result.trials[result.trials["status"] == "ok"]
+    params = [p for p in result.problem.parameters]
+    n = len(params) + 1
+    cols = min(4, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False)
+    ax = axes[0][0]
+    ax.plot(trials["trial"], trials["loss"], ".", color="0.6", label="trial")
+    ax.plot(trials["trial"], np.minimum.accumulate(trials["loss"].to_numpy()), color="C3",
+            label="best so far")
+    ax.set_yscale("log")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("loss (weighted relative error)")
+    ax.set_title("Loss by trial")
+    ax.legend(fontsize=7)
+    for i, p in enumerate(params, start=1):
+        ax = axes[i // cols][i % cols]
+        ax.plot(trials[p.name], trials["loss"], ".", color="C0", alpha=0.6)
+        ax.axvline(result.best[p.name], color="C3", lw=1)
+        if p.log:
+            ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(p.name + (" (factor)" if p.scale else ""))
+        ax.set_ylabel("loss")
+        ax.set_title(p.name, fontsize=9)
+    for j in range(n, rows * cols):
+        axes[j // cols][j % cols].set_visible(False)
+    fig.suptitle(f"Calibration of {result.problem.raw.get('name', '')}: best loss "
+                 f"{result.best_loss:.4f}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,200 @@
+"""A calibration problem: the scenario, its free parameters, the variant and the target data.
+
+Trial scenarios are built on the raw scenario data (as written in the file): the free parameters
+are applied first (their paths refer to the file, e.g. ``events.3.seats_per_day``), then the
+variant (another start or end, values set, events outside the new dates dropped, extra events).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tmpsim.calibration.spec import CalibrationSpec, FreeParameter, Target
+from tmpsim.scenario import ScenarioError, load_scenario
+from tmpsim.scenario.loader import load_raw, parse_override
+from tmpsim.validation.indicators import UnknownIndicator, resolve
+from tmpsim.validation.observed import load_observed
+
+
+class CalibrationError(ValueError):
+    """A calibration that cannot run; the message names the scenario key or target at fault."""
+
+
+def _key(node: Any, key: str) -> Any:
+    if isinstance(node, list):
+        if not key.isdigit() or int(key) >= len(node):
+            raise KeyError(key)
+        return int(key)
+    if isinstance(node, dict):
+        if key in node:
+            return key
+        if key.lstrip("-").isdigit() and int(key) in node:
+            return int(key)
+    raise KeyError(key)
+
+
+def get_path(data: dict[str, Any], dotted: str) -> Any:
+    """The value at a dotted path (``programme.stages.0.continue_prob``); KeyError if absent."""
+    node: Any = data
+    for key in dotted.split("."):
+        node = node[_key(node, key)]
+    return node
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set the value at a dotted path whose parent exists (a new dict key may be added)."""
+    keys = dotted.split(".")
+    parent = get_path(data, ".".join(keys[:-1])) if len(keys) > 1 else data
+    last = keys[-1]
+    try:
+        parent[_key(parent, last)] = value
+    except KeyError:
+        if not isinstance(parent, dict):
+            raise
+        parent[int(last) if last.isdigit() else last] = value
+
+
+@dataclass
+class Problem:
+    """Everything needed to build and score trial scenarios."""
+
+    spec: CalibrationSpec
+    raw: dict[str, Any]
+    source: str
+    observed: pd.DataFrame
+    """Target observations: date, indicator, origin, value, source, plus ``target`` (name)."""
+    targets: dict[str, float]
+    """Target name -> weight."""
+
+    @property
+    def parameters(self) -> list[FreeParameter]:
+        """The free parameters."""
+        return self.spec.parameters
+
+    def base_values(self) -> dict[str, float]:
+        """Each parameter's value in the scenario as written (1.0 for scale parameters)."""
+        out = {}
+        for p in self.parameters:
+            out[p.name] = 1.0 if p.scale else float(get_path(self.raw, p.paths[0]))
+        return out
+
+    def scenario(self, values: dict[str, float], variant: bool = True) -> dict[str, Any]:
+        """Raw scenario data with parameter values applied (and the variant, by default)."""
+        data = copy.deepcopy(self.raw)
+        for p in self.parameters:
+            value = values[p.name]
+            for path in p.paths:
+                new = float(get_path(self.raw, path)) * value if p.scale else value
+                set_path(data, path, int(round(new)) if p.integer else new)
+        if variant:
+            data = apply_variant(data, self.spec)
+        data["calibration"] = None
+        return data
+
+
+def apply_variant(data: dict[str, Any], spec: CalibrationSpec) -> dict[str, Any]:
+    """Apply the spec's variant to raw scenario data (a modified copy)."""
+    v = spec.variant
+    data = copy.deepcopy(data)
+    for path, value in v.set.items():
+        try:
+            set_path(data, path, copy.deepcopy(value))
+        except (KeyError, TypeError):
+            raise CalibrationError(f"calibration.variant.set: no key {path!r} in the scenario")
+    if v.start is not None:
+        data["start"] = v.start
+    if v.end is not None:
+        data["end"] = v.end
+    start, end = _date(data["start"]), _date(data["end"])
+    events = [e for e in data.get("events", []) if start <= _date(e["date"]) <= end]
+    data["events"] = events + copy.deepcopy(v.events)
+    return data
+
+
+def _date(x: Any) -> dt.date:
+    return x if isinstance(x, dt.date) else dt.date.fromisoformat(str(x))
+
+
+def build_problem(
+    scenario: str | Path,
+    observed_files: list[str | Path] | None = None,
+    overrides: dict[str, Any] | list[str] | None = None,
+) -> Problem:
+    """Load a scenario with a ``calibration:`` section and check it against the data."""
+    sc = load_scenario(scenario, overrides)
+    if sc.calibration is None:
+        raise CalibrationError(f"{scenario}: the scenario has no calibration: section")
+    spec = sc.calibration
+    raw, source = load_raw(scenario)
+    if overrides:
+        items = overrides if isinstance(overrides, dict) else dict(map(parse_override, overrides))
+        for k, v in items.items():
+            set_path(raw, k, v)
+    for p in spec.parameters:
+        for path in p.paths:
+            try:
+                value = get_path(raw, path)
+            except (KeyError, TypeError):
+                raise CalibrationError(
+                    f"{source}: calibration.parameters {p.name}: no key {path!r} in the scenario"
+                ) from None
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise CalibrationError(
+                    f"{source}: calibration.parameters {p.name}: {path} is not a number"
+                )
+    observed = load_observed(observed_files)
+    selected, weights = select_targets(spec, observed, set(sc.origins), source)
+    problem = Problem(spec, raw, source, selected, weights)
+    for values in (problem.base_values(),):
+        try:
+            load_scenario(problem.scenario(values))
+        except ScenarioError as exc:
+            raise CalibrationError(f"{source}: the calibration variant is not valid: {exc}")
+    return problem
+
+
+def target_name(t: Target, origin: str | None) -> str:
+    """The name a target is reported under."""
+    return f"{t.indicator}:{origin}" if origin else f"{t.indicator}:{'+'.join(t.origins)}"
+
+
+def select_targets(
+    spec: CalibrationSpec, observed: pd.DataFrame, origins: set[str], source: str
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The observations each target uses, tagged with the target's name, and the weights."""
+    frames, weights = [], {}
+    window = spec.window
+    for i, t in enumerate(spec.targets):
+        where = f"{source}: calibration.targets[{i}] ({t.indicator})"
+        try:
+            resolve(t.indicator)
+        except UnknownIndicator as exc:
+            raise CalibrationError(f"{where}: {exc}") from None
+        bad = [o for o in t.origins if o != "all" and o not in origins]
+        if bad:
+            raise CalibrationError(f"{where}: origin(s) {bad} not in the scenario")
+        start = t.start or (window.start if window else None)
+        end = t.end or (window.end if window else None)
+        sel = observed[(observed["indicator"] == t.indicator) & observed["origin"].isin(t.origins)]
+        if start is not None:
+            sel = sel[sel["date"] >= pd.Timestamp(start)]
+        if end is not None:
+            sel = sel[sel["date"] <= pd.Timestamp(end)]
+        if sel.empty:
+            raise CalibrationError(f"{where}: no observations for {t.origins} in {start}..{end}")
+        for origin in (t.origins if t.per_origin else [None]):
+            part = sel if origin is None else sel[sel["origin"] == origin]
+            if part.empty:
+                continue
+            name = target_name(t, origin)
+            if name in weights:
+                raise CalibrationError(f"{where}: target {name} is declared twice")
+            weights[name] = t.weight
+            frames.append(part.assign(target=name))
+    return pd.concat(frames, ignore_index=True), weights

@@ -1,0 +1,126 @@
+"""``tmpsim validate`` and ``tmpsim calibrate`` (registered as top-level commands)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def validate(
+    source: Annotated[
+        Path, typer.Argument(help="A run folder, or an experiment/ensemble folder of runs.")
+    ],
+    observed: Annotated[
+        list[Path] | None,
+        typer.Option("--observed", help="Observed CSV (date,indicator,origin,value,source); "
+                     "repeatable. Default: the packaged official statistics."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for validation.csv and figures (default: SOURCE).")
+    ] = None,
+    band: Annotated[float, typer.Option(help="Central band of an ensemble (0-1).")] = 0.9,
+    figures: Annotated[bool, typer.Option(help="Write one figure per indicator.")] = True,
+) -> None:
+    """Compare a run or an ensemble with observed statistics; write validation.csv and figures."""
+    from tmpsim.validation.compare import summarise, validate_run
+    from tmpsim.validation.observed import ObservedDataError
+    from tmpsim.validation.report import status_counts, summary_table, write_validation
+    from tmpsim.validation.rundata import RunSourceError
+
+    if not 0 < band < 1:
+        _fail(f"--band must be between 0 and 1, got {band}")
+    try:
+        table = validate_run(source, observed or None, band=band)
+    except (ObservedDataError, RunSourceError) as exc:
+        _fail(str(exc))
+    target = out or (source if source.is_dir() else source.parent)
+    if figures:
+        paths = write_validation(table, target)
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        table.to_csv(target / "validation.csv", index=False)
+        paths = [target / "validation.csv"]
+    console.print(summary_table(summarise(table)))
+    counts = ", ".join(f"{n} {s}" for s, n in status_counts(table).items())
+    runs = int(table["n_runs"].max()) if "n_runs" in table else 1
+    console.print(f"{len(table)} observations ({counts}); {runs} run(s). Wrote {paths[0]}"
+                  + (f" and {len(paths) - 1} more files" if len(paths) > 1 else ""))
+
+
+def calibrate(
+    scenario: Annotated[str, typer.Argument(help="Scenario name or YAML file with calibration:.")],
+    out: Annotated[Path, typer.Option(help="Folder for the results.")] = Path("calibration"),
+    trials: Annotated[int | None, typer.Option(help="Trials (default: the scenario's).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampler seed (default: the scenario's).")] = None,
+    scale: Annotated[float | None, typer.Option(help="Scale of the trial runs.")] = None,
+    batch: Annotated[int | None, typer.Option(help="Trials proposed at once.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Local worker processes (0: inline).")] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (tcp://host:port).")
+    ] = None,
+    observed: Annotated[
+        list[Path] | None, typer.Option("--observed", help="Observed CSV instead of the packaged.")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a parameter: path.to.key=value.")
+    ] = None,
+) -> None:
+    """Fit the scenario's declared free parameters to observed series (Optuna TPE)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tmpsim.calibration.optimise import calibrate as run_calibration
+    from tmpsim.calibration.problem import CalibrationError
+    from tmpsim.scenario import ScenarioError
+    from tmpsim.validation.observed import ObservedDataError
+
+    if scale is not None and not 0 < scale <= 100:
+        _fail(f"--scale must be in (0, 100], got {scale}")
+    if trials is not None and trials < 1:
+        _fail(f"--trials must be at least 1, got {trials}")
+    bar = Progress(
+        TextColumn("[bold]calibrating"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TextColumn("best loss {task.fields[best]}"), TimeElapsedColumn(), console=err_console,
+    )
+    try:
+        with bar:
+            task = bar.add_task("trials", total=trials or 1, best="-")
+
+            def progress(done: int, total: int, best: float) -> None:
+                bar.update(task, completed=done, total=total, best=f"{best:.4f}")
+
+            result = run_calibration(
+                scenario, out, trials=trials, seed=seed, scale=scale, batch=batch,
+                workers=workers, scheduler=scheduler, observed_files=observed,
+                overrides=set_ or None, progress=progress,
+            )
+    except (CalibrationError, ScenarioError, ObservedDataError) as exc:
+        _fail(str(exc))
+    (Path(out) / "command.txt").write_text(
+        "tmpsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n", encoding="utf-8"
+    )
+    console.print(f"best loss {result.best_loss:.4f}"
+                  + ("" if result.base_loss is None else
+                     f" (scenario as written: {result.base_loss:.4f})"))
+    for name, value in result.best.items():
+        console.print(f"  {name} = {value:.6g}")
+    console.print(f"Results in [bold]{out}[/] (best.yaml, trials.csv, fit.csv, scenario.yaml, "
+                  "diagnostics.png)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``validate`` and ``calibrate`` to the top-level command line."""
+    app.command()(validate)
+    app.command()(calibrate)

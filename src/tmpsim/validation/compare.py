@@ -1,0 +1,210 @@
+"""Compare simulated with observed values: the validation table and its error measures.
+
+For each observation the simulation is aggregated the way the indicator is defined (see
+:mod:`tmpsim.validation.indicators`). Errors: ``abs_error = |simulated - observed|`` and
+``rel_error = (simulated - observed) / |observed|`` (signed: positive means the model is above).
+Per series (indicator and origin): MAPE, the mean of ``|rel_error|``. Per indicator across origins:
+Flee's averaged relative difference (Suleimenova et al. 2017), the mean over dates of
+``sum_o |sim_o - obs_o| / sum_o obs_o``. With an ensemble, ``simulated`` is the mean over runs and
+``sim_lo``/``sim_hi`` bound the central band (90% by default); ``in_band`` says whether the
+observation lies inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tmpsim.validation.indicators import PERIOD_MONTHS, Indicator, resolve
+from tmpsim.validation.observed import PACKAGED_HOST, ObservedDataError, load_observed
+from tmpsim.validation.rundata import RunData, load_runs
+
+OK = "ok"
+OUTSIDE = "outside run"
+NO_ORIGIN = "origin not simulated"
+NO_DATA = "not recorded by the run"
+
+
+def needed_metrics(observed: pd.DataFrame) -> set[str]:
+    """Series metrics needed to compute the observed indicators."""
+    out = set()
+    for name in observed["indicator"].unique():
+        ind = resolve(str(name))
+        if not ind.uses_agents:
+            out.add(ind.source)
+    return out
+
+
+def window(ind: Indicator, date: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last simulated day an observation of ``ind`` on ``date`` depends on."""
+    if ind.kind in PERIOD_MONTHS:
+        first = date - pd.DateOffset(months=PERIOD_MONTHS[ind.kind]) + pd.Timedelta(days=1)
+        return first, date
+    return date, date
+
+
+def simulate_one(ind: Indicator, origin: str, date: pd.Timestamp, run: RunData) -> tuple[float, str]:
+    """The simulated value of one observation in one run, and its status."""
+    if origin != "all" and origin not in run.origins:
+        return np.nan, NO_ORIGIN
+    first, last = window(ind, date)
+    if first < run.start or last > run.end:
+        return np.nan, OUTSIDE
+    if ind.uses_agents:
+        return _agents_value(ind, origin, date, run)
+    series = run.metric(ind.source, origin)
+    if series is None:
+        return np.nan, NO_DATA
+    if ind.kind == "stock":
+        value = series.get(date, np.nan)
+        return float(value), OK if np.isfinite(value) else NO_DATA
+    return float(series.loc[first:last].sum()), OK
+
+
+def _agents_value(ind: Indicator, origin: str, date: pd.Timestamp, run: RunData) -> tuple[float, str]:
+    agents = run.agents
+    if agents is None:
+        return np.nan, NO_DATA
+    entered = pd.to_datetime(agents["entered"])
+    exited = pd.to_datetime(agents["exited"])
+    here = (entered <= date) & (exited.isna() | (exited > date))
+    if origin != "all":
+        here &= agents["origin"] == origin
+    values = agents.loc[here, ind.source].to_numpy(dtype=float)
+    if values.size == 0:
+        return np.nan, NO_DATA
+    positive = values[values > 0]
+    if ind.kind == "agents_share":
+        return float(positive.size / values.size), OK
+    return (float(positive.mean()), OK) if positive.size else (np.nan, NO_DATA)
+
+
+def compare(observed: pd.DataFrame, runs: list[RunData], band: float = 0.9) -> pd.DataFrame:
+    """The validation table for observations against one run or an ensemble of runs."""
+    if not runs:
+        raise ValueError("no runs to compare")
+    rows = []
+    for obs in observed.itertuples(index=False):
+        ind = resolve(str(obs.indicator))
+        date = pd.Timestamp(obs.date)
+        values, statuses = [], []
+        for run in runs:
+            v, s = simulate_one(ind, str(obs.origin), date, run)
+            values.append(v)
+            statuses.append(s)
+        rows.append((obs, np.array(values, dtype=float), statuses[0]))
+    table = pd.DataFrame(
+        {
+            "indicator": [str(o.indicator) for o, _, _ in rows],
+            "origin": [str(o.origin) for o, _, _ in rows],
+            "date": [pd.Timestamp(o.date).date() for o, _, _ in rows],
+            "observed": [float(o.value) for o, _, _ in rows],
+        }
+    )
+    sims = np.vstack([v for _, v, _ in rows]) if rows else np.empty((0, len(runs)))
+    with np.errstate(all="ignore"):
+        table["simulated"] = np.nanmean(sims, axis=1) if len(runs) > 1 else sims[:, 0]
+    table["abs_error"] = (table["simulated"] - table["observed"]).abs()
+    table["rel_error"] = (table["simulated"] - table["observed"]) / table["observed"].abs()
+    if len(runs) > 1:
+        lo_q, hi_q = (1 - band) / 2, 1 - (1 - band) / 2
+        with np.errstate(all="ignore"):
+            table["sim_lo"] = np.nanquantile(sims, lo_q, axis=1) if sims.size else []
+            table["sim_hi"] = np.nanquantile(sims, hi_q, axis=1) if sims.size else []
+        inside = (table["observed"] >= table["sim_lo"]) & (table["observed"] <= table["sim_hi"])
+        table["in_band"] = inside.where(table["simulated"].notna())
+        table["n_runs"] = np.isfinite(sims).sum(axis=1)
+    table["status"] = [s for _, _, s in rows]
+    table["source"] = [str(o.source) for o, _, _ in rows]
+    return table
+
+
+def check_origins(observed: pd.DataFrame, runs: list[RunData]) -> None:
+    """Raise ObservedDataError naming observed origins that no run simulates."""
+    known = set(runs[0].origins) | {"all"}
+    bad = observed[~observed["origin"].isin(known)]
+    if bad.empty:
+        return
+    names = ", ".join(sorted(set(bad["origin"])))
+    files = ", ".join(sorted(set(bad["file"]))) if "file" in bad else "observed data"
+    raise ObservedDataError(
+        f"{files}: origin(s) {names} not in the run (origins: {', '.join(sorted(known))})"
+    )
+
+
+def validate_run(
+    source: Any,
+    observed_files: Iterable[str | Path] | str | Path | None = None,
+    *,
+    observed: pd.DataFrame | None = None,
+    band: float = 0.9,
+) -> pd.DataFrame:
+    """Validate a run folder, an experiment folder, a Result (or a list of them).
+
+    Against the packaged statistics by default, or the given files / table. Returns the
+    validation table (see the module docstring); observations outside the run's dates or for
+    origins it does not simulate (packaged data only) stay in the table with their ``status``.
+    A user file naming an origin the run does not simulate is an ObservedDataError.
+    """
+    user = observed is not None or observed_files is not None
+    if observed is None:
+        observed = load_observed(observed_files)
+    runs = load_runs(source, needed_metrics(observed))
+    if user:
+        check_origins(observed, runs)
+    elif runs[0].host not in (None, PACKAGED_HOST):
+        raise ObservedDataError(
+            f"the packaged observed data describe {PACKAGED_HOST}; this run's host is "
+            f"{runs[0].host}: pass your own file with --observed"
+        )
+    return compare(observed, runs, band)
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """Error measures per series (indicator, origin), and Flee's ARD per indicator.
+
+    Rows with origin ``*`` aggregate an indicator over its origins other than ``all``; their
+    ``ard`` is Flee's averaged relative difference. For a single series the ARD equals its MAPE.
+    """
+    ok = table[(table["status"] == OK) & table["simulated"].notna()].copy()
+    if ok.empty:
+        return pd.DataFrame(
+            columns=["indicator", "origin", "n", "first", "last", "mape", "max_abs_rel_error",
+                     "mean_abs_error", "ard"]
+        )
+    ok["abs_rel"] = ok["rel_error"].abs()
+    rows = []
+    for (ind, origin), g in ok.groupby(["indicator", "origin"], sort=True):
+        row = _stats(g, ind, origin)
+        row["ard"] = row["mape"]
+        rows.append(row)
+    for ind, g in ok[ok["origin"] != "all"].groupby("indicator", sort=True):
+        if g["origin"].nunique() < 2:
+            continue
+        row = _stats(g, ind, "*")
+        per_date = g.groupby("date").apply(
+            lambda d: d["abs_error"].sum() / d["observed"].abs().sum(), include_groups=False
+        )
+        row["ard"] = float(per_date.mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _stats(g: pd.DataFrame, ind: str, origin: str) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "indicator": ind,
+        "origin": origin,
+        "n": len(g),
+        "first": g["date"].min(),
+        "last": g["date"].max(),
+        "mape": float(g["abs_rel"].mean()),
+        "max_abs_rel_error": float(g["abs_rel"].max()),
+        "mean_abs_error": float(g["abs_error"].mean()),
+    }
+    if "in_band" in g:
+        row["in_band_share"] = float(g["in_band"].astype(float).mean())
+    return row

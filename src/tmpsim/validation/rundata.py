@@ -1,0 +1,197 @@
+"""What validation needs from a run, whatever it comes from.
+
+A run can be a run folder (``series.parquet``, ``agents.parquet``, ``scenario.yaml``), an experiment
+or ensemble folder holding many run folders, a :class:`tmpsim.Result`, or a finished
+:class:`tmpsim.simulation.Simulation` (calibration uses this one and skips building the tidy table).
+Each becomes a :class:`RunData`: daily metrics by origin (full-population scale) and, when
+available, the agents table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import yaml
+
+AgentsLoader = Callable[[], pd.DataFrame | None]
+
+
+class RunSourceError(ValueError):
+    """A path or object that holds no run to validate."""
+
+
+@dataclass
+class RunData:
+    """Daily metrics of one run, by origin, and a lazy loader of its agents."""
+
+    label: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    origins: list[str]
+    host: str | None
+    metrics: dict[str, pd.DataFrame]
+    """metric -> wide frame: daily DatetimeIndex, one column per origin plus ``all``."""
+    load_agents: AgentsLoader = field(default=lambda: None, repr=False)
+    _agents: Any = field(default=None, init=False, repr=False)
+
+    def metric(self, name: str, origin: str) -> pd.Series | None:
+        """A daily series, or None when the run did not record it."""
+        wide = self.metrics.get(name)
+        if wide is None or origin not in wide.columns:
+            return None
+        return wide[origin]
+
+    @property
+    def agents(self) -> pd.DataFrame | None:
+        """The agents table (loaded on first use), or None when the run has none."""
+        if self._agents is None:
+            self._agents = self.load_agents()
+            if self._agents is None:
+                self._agents = False
+        return self._agents if self._agents is not False else None
+
+
+def _wide(tidy: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    out = {}
+    for name, grp in tidy.groupby("metric", sort=False, observed=True):
+        wide = grp.pivot(index="date", columns="origin", values="value")
+        wide.index = pd.DatetimeIndex(pd.to_datetime(wide.index))
+        out[str(name)] = wide.sort_index()
+    return out
+
+
+def from_tidy(
+    series: pd.DataFrame,
+    label: str,
+    host: str | None,
+    agents: AgentsLoader,
+    metrics: Iterable[str] | None = None,
+    origins: list[str] | None = None,
+) -> RunData:
+    """RunData from a tidy series table (date, metric, origin, value)."""
+    if metrics is not None:
+        series = series[series["metric"].isin(list(metrics))]
+    dates = pd.to_datetime(series["date"])
+    if series.empty:
+        raise RunSourceError(f"{label}: the run has none of the metrics needed")
+    found = sorted(set(series["origin"].astype(str)) - {"all"})
+    return RunData(
+        label=label,
+        start=dates.min(),
+        end=dates.max(),
+        origins=origins or found,
+        host=host,
+        metrics=_wide(series),
+        load_agents=agents,
+    )
+
+
+def _scenario_info(folder: Path) -> tuple[str | None, list[str] | None, tuple[str, str] | None]:
+    path = folder / "scenario.yaml"
+    if not path.is_file():
+        return None, None, None
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    origins = list((data.get("origins") or {}).keys()) or None
+    window = (str(data["start"]), str(data["end"])) if "start" in data and "end" in data else None
+    return data.get("host"), origins, window
+
+
+def from_run_dir(folder: str | Path, metrics: Iterable[str] | None = None) -> RunData:
+    """RunData from a run folder written by ``tmpsim run`` or ``Result.write``."""
+    folder = Path(folder)
+    path = folder / "series.parquet"
+    if not path.is_file():
+        raise RunSourceError(f"{folder}: not a run folder (no series.parquet)")
+    filters = [("metric", "in", sorted(set(metrics)))] if metrics is not None else None
+    series = pq.read_table(path, filters=filters).to_pandas()
+    host, origins, window = _scenario_info(folder)
+    agents_path = folder / "agents.parquet"
+
+    def agents() -> pd.DataFrame | None:
+        if not agents_path.is_file():
+            return None
+        return pq.read_table(
+            agents_path, columns=["origin", "entered", "exited", "fee", "debt_at_departure"]
+        ).to_pandas()
+
+    run = from_tidy(series, str(folder), host, agents, origins=origins)
+    if window is not None:
+        run.start, run.end = pd.Timestamp(window[0]), pd.Timestamp(window[1])
+    return run
+
+
+def from_result(result: Any, metrics: Iterable[str] | None = None) -> RunData:
+    """RunData from a :class:`tmpsim.Result`."""
+    sc = result.scenario
+    run = from_tidy(
+        result.series,
+        f"{sc.name} seed {result.seed}",
+        sc.host,
+        lambda: result.agents,
+        metrics,
+        origins=list(sc.origins),
+    )
+    run.start, run.end = pd.Timestamp(sc.start), pd.Timestamp(sc.end)
+    return run
+
+
+def from_simulation(sim: Any, metrics: Iterable[str] | None = None) -> RunData:
+    """RunData straight from a finished Simulation (no tidy table, agents built on demand)."""
+    from tmpsim.results import build_agents, metric_arrays
+
+    arrays = metric_arrays(sim)
+    wanted = set(arrays) if metrics is None else set(metrics) & set(arrays)
+    dates = pd.date_range(sim.scenario.start, periods=sim.n_days, freq="D")
+    cols = [*sim.origins, "all"]
+    wide = {}
+    for name in wanted:
+        arr = arrays[name]
+        full = np.concatenate([arr, np.nansum(arr, axis=1, keepdims=True)], axis=1) / sim.scale
+        wide[name] = pd.DataFrame(full, index=dates, columns=cols)
+    return RunData(
+        label=f"{sim.scenario.name} seed {sim.seed}",
+        start=pd.Timestamp(sim.scenario.start),
+        end=pd.Timestamp(sim.scenario.end),
+        origins=list(sim.origins),
+        host=sim.scenario.host,
+        metrics=wide,
+        load_agents=lambda: build_agents(sim),
+    )
+
+
+def run_folders(path: str | Path) -> list[Path]:
+    """Run folders in ``path``: itself if it is one, else every folder below holding a run."""
+    path = Path(path)
+    if not path.exists():
+        raise RunSourceError(f"{path}: no such file or folder")
+    if (path / "series.parquet").is_file():
+        return [path]
+    found = sorted(p.parent for p in path.rglob("series.parquet") if p.is_file())
+    if not found:
+        raise RunSourceError(
+            f"{path}: neither a run folder nor an experiment holding run folders "
+            "(no series.parquet found)"
+        )
+    return found
+
+
+def load_runs(source: Any, metrics: Iterable[str] | None = None) -> list[RunData]:
+    """Every run of a source: a Result, a Simulation, a run folder or an experiment folder."""
+    metrics = None if metrics is None else sorted(set(metrics))
+    if isinstance(source, RunData):
+        return [source]
+    if isinstance(source, list | tuple):
+        return [run for item in source for run in load_runs(item, metrics)]
+    if hasattr(source, "series") and hasattr(source, "scenario"):
+        return [from_result(source, metrics)]
+    if hasattr(source, "recorder") and hasattr(source, "scenario"):
+        return [from_simulation(source, metrics)]
+    if isinstance(source, str | Path):
+        return [from_run_dir(p, metrics) for p in run_folders(source)]
+    raise RunSourceError(f"cannot validate a {type(source).__name__}")
