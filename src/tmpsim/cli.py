@@ -30,6 +30,7 @@ SUBCOMMANDS = {
     "validate": "tmpsim.validation.cli",
     "report": "tmpsim.reports.cli",
     "serve": "tmpsim.web.cli",
+    "compare": "tmpsim.policy.cli",
 }
 
 

@@ -1,0 +1,174 @@
+"""``tmpsim compare`` and ``tmpsim levers``: policy variants against a base on common seeds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tmpsim.policy.levers import LEVERS, LeverError, parse_levers, variant_label
+from tmpsim.scenario import ScenarioError
+
+console = Console()
+if not console.is_terminal:  # piped or captured: keep the table readable
+    console = Console(width=120)
+err_console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _date(text: str | None, option: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{option} {text!r}: expected a date YYYY-MM-DD")
+    return None
+
+
+def _fmt(value: float, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def comparison_tables(comparison, confidence: float = 0.95) -> list[Table]:
+    """One rich table per variant: base, variant, paired difference with its interval."""
+    from tmpsim.policy.compare import METRICS
+
+    digits = {m.key: (2 if "{:,.2f}" in m.fmt else 0) for m in METRICS}
+    tables = []
+    frame = comparison.table(confidence)
+    pct = round(confidence * 100)
+    for variant in comparison.variants:
+        t = Table(
+            title=f"{variant}  vs  base ({comparison.base}); {len(comparison.seeds)} seeds, "
+            f"scale {comparison.scale:g}",
+            title_justify="left",
+        )
+        t.add_column("figure")
+        t.add_column("base", justify="right")
+        t.add_column("variant", justify="right")
+        t.add_column("difference", justify="right")
+        t.add_column(f"{pct}% interval", justify="right")
+        t.add_column("change", justify="right")
+        for row in frame[frame.variant == variant].itertuples():
+            d = digits[row.metric]
+            interval = "n/a (1 seed)"
+            if not math.isnan(row.low):
+                interval = f"[{_fmt(row.low, d)}, {_fmt(row.high, d)}]"
+            change = "" if math.isnan(row.relative) else f"{row.relative:+.1%}"
+            t.add_row(
+                row.label,
+                _fmt(row.base, d),
+                _fmt(row.value, d),
+                f"{row.difference:+,.{d}f}",
+                interval,
+                change,
+            )
+        tables.append(t)
+    return tables
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``compare`` and ``levers`` to the top-level ``tmpsim`` command."""
+
+    @app.command()
+    def compare(
+        base: Annotated[str, typer.Argument(help="Shipped scenario name or a YAML file.")],
+        lever: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--lever",
+                "-l",
+                help="A variant: NAME[=VALUE], several levers joined by commas (repeatable). "
+                "See `tmpsim levers`.",
+            ),
+        ] = None,
+        seeds: Annotated[int, typer.Option(help="Seeds (1..N), shared by base and variants.")] = 3,
+        scale: Annotated[float, typer.Option(help="Fraction of people simulated.")] = 0.01,
+        combined: Annotated[
+            bool, typer.Option(help="Also run all the given levers together as one variant.")
+        ] = False,
+        set_: Annotated[
+            list[str] | None,
+            typer.Option("--set", help="Override a base parameter: path.to.key=value."),
+        ] = None,
+        from_: Annotated[
+            str | None, typer.Option("--from", help="First day of the figures (YYYY-MM-DD).")
+        ] = None,
+        to: Annotated[
+            str | None, typer.Option(help="Last day of the figures (YYYY-MM-DD).")
+        ] = None,
+        confidence: Annotated[float, typer.Option(help="Confidence of the intervals.")] = 0.95,
+        out: Annotated[Path | None, typer.Option(help="Folder for runs.csv and table.csv.")] = None,
+        quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
+    ) -> None:
+        """Run BASE and each lever variant on the same seeds; print paired differences."""
+        from tmpsim.policy.compare import compare as run_compare
+        from tmpsim.scenario import load_scenario
+
+        if not lever:
+            _fail(f"name at least one --lever; levers are {', '.join(LEVERS)}")
+        if seeds < 1:
+            _fail(f"--seeds must be at least 1, got {seeds}")
+        if not 0 < scale <= 100:
+            _fail(f"--scale must be in (0, 100], got {scale}")
+        if not 0 < confidence < 1:
+            _fail(f"--confidence must be between 0 and 1, got {confidence}")
+        window = (_date(from_, "--from"), _date(to, "--to"))
+        try:
+            variants = [parse_levers(text) for text in lever]
+            if combined and len(variants) > 1:
+                merged: dict = {}
+                for v in variants:
+                    merged.update(v)
+                variants.append(merged)
+            labelled = {variant_label(v): v for v in variants}
+            base_sc = load_scenario(base, set_ or [])
+            for bound in window:
+                if bound is not None and not base_sc.start <= bound <= base_sc.end:
+                    _fail(f"date {bound} is outside the run {base_sc.start}..{base_sc.end}")
+
+            def progress(label: str, seed: int) -> None:
+                if not quiet:
+                    err_console.print(f"seed {seed}: {label}", highlight=False)
+
+            result = run_compare(
+                base_sc, labelled, seeds=seeds, scale=scale, window=window, progress=progress
+            )
+        except (LeverError, ScenarioError, ValueError) as exc:
+            _fail(str(exc))
+        for table in comparison_tables(result, confidence):
+            console.print(table)
+        if out is not None:
+            result.write(out)
+            console.print(f"Per-seed figures and the table: [bold]{out}[/]")
+
+    @app.command()
+    def levers(
+        as_json: Annotated[bool, typer.Option("--json", help="Print the levers as JSON.")] = False,
+    ) -> None:
+        """List the policy levers that `tmpsim compare --lever` accepts."""
+        if as_json:
+            sys.stdout.write(json.dumps([lv.to_dict() for lv in LEVERS.values()], indent=2) + "\n")
+            return
+        t = Table(title="Policy levers (NAME[=VALUE]; without a value: the 'on' value)")
+        for col in ("name", "type", "default", "on", "range", "label"):
+            t.add_column(col, overflow="fold", no_wrap=col == "name")
+        for lv in LEVERS.values():
+            rng = "" if lv.type == "bool" else f"{lv.minimum:g}..{lv.maximum:g} {lv.unit}"
+            t.add_row(lv.name, lv.type, str(lv.default), str(lv.on), rng, lv.label)
+        console.print(t)
+        console.print("Descriptions: `tmpsim levers --json`.")
