@@ -31,9 +31,8 @@ def test_flagship_same_seed_byte_identical_from_python_and_cli(flagship, tmp_pat
     _, result, _ = flagship
     a = result.write(tmp_path / "python")
     b = tmp_path / "cli"
-    proc = tmpsim_cli(
-        "run", FLAGSHIP, "--seed", "1", "--scale", "0.005", "--out", str(b), "--quiet"
-    )
+    # No scenario argument: `tmpsim run` runs the flagship.
+    proc = tmpsim_cli("run", "--seed", "1", "--scale", "0.005", "--out", str(b), "--quiet")
     assert proc.returncode == 0, proc.stderr
     _same_folders(a, b)
 
