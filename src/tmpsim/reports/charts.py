@@ -418,3 +418,23 @@ def effects_figure(effects: pd.DataFrame, output: str, title: str, ytitle: str) 
     layout["hovermode"] = "closest"
     layout["showlegend"] = True
     return {"data": data, "layout": layout}
+
+
+def compare_figure(
+    series_a: pd.DataFrame, series_b: pd.DataFrame, metric: str, title: str,
+    label_a: str, label_b: str,
+) -> Figure:
+    """Plot one metric of two runs on the same axes (A solid, B dashed)."""
+    data = []
+    for series, label, color, dash in ((series_a, label_a, COLORS[0], "solid"),
+                                       (series_b, label_b, COLORS[1], "dash")):
+        table = wide(series, [metric])
+        if table.empty:
+            continue
+        data.append({
+            "type": "scatter", "mode": "lines", "name": label, "x": _dates(table.index),
+            "y": _clean(table[metric], 0), "line": {"color": color, "dash": dash, "width": 2},
+        })
+    if not data:
+        return empty_figure(f"{title}: A and B", f"no {metric} in these runs")
+    return {"data": data, "layout": _layout(f"{title}: A and B", "people")}

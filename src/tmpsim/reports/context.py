@@ -43,8 +43,8 @@ def is_run_folder(path: Path) -> bool:
 
 
 def is_experiment_folder(path: Path) -> bool:
-    """Tell whether a folder is an experiment folder (it holds catalog.duckdb)."""
-    return (Path(path) / "catalog.duckdb").is_file()
+    """Tell whether a folder was written by ``tmpsim experiment run`` (experiment.json)."""
+    return (Path(path) / "experiment.json").is_file()
 
 
 def format_value(value: Any, unit: str, currency: str = "JPY") -> str:

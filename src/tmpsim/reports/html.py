@@ -162,33 +162,54 @@ def validation_html(table: pd.DataFrame | None, note: str) -> str:
     """Render the validation table from tmpsim.validation, or why there is none."""
     if table is None:
         return notes_html([note])
-    if table.empty:
-        return notes_html(["No observed figure falls inside this run's window."])
-    frame = table.copy()
-    if "date" in frame:
-        frame["date"] = pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
-    if "rel_error" in frame:
-        frame["rel_error"] = frame["rel_error"] * 100
-    cols = [c for c in frame.columns]
-    numeric = [c for c in cols if pd.api.types.is_numeric_dtype(frame[c])]
-    formats = {c: "{:,.0f}" for c in ("observed", "simulated", "abs_error") if c in cols}
-    if "rel_error" in cols:
-        formats["rel_error"] = "{:+.1f}%"
-    summary = ""
-    if {"indicator", "rel_error"} <= set(cols):
-        by = frame.assign(abs_rel=frame["rel_error"].abs()).groupby("indicator")["abs_rel"]
-        mape = by.mean().reset_index().rename(columns={"abs_rel": "mean absolute % error"})
-        mape["observations"] = by.size().to_numpy()
-        summary = "<h3>By indicator</h3>" + table_html(
-            mape, numeric=["mean absolute % error", "observations"],
-            formats={"mean absolute % error": "{:.1f}%"}, css_class="validation-summary",
+    status = table["status"] if "status" in table else pd.Series("ok", index=table.index)
+    ok = table[status == "ok"].copy()
+    others = status[status != "ok"].value_counts()
+    skipped = "; ".join(f"{n} {s}" for s, n in others.items())
+    parts = [notes_html([note])] if note else []
+    if ok.empty:
+        return "".join(parts) + notes_html(
+            ["No observed figure can be compared with this run" + (f" ({skipped})." if skipped
+                                                                   else ".")])
+    try:
+        from tmpsim.validation import summarise
+
+        per_series = summarise(table)
+    except ImportError:
+        per_series = None
+    if per_series is not None and not per_series.empty:
+        shown = per_series.copy()
+        pct = [c for c in ("mape", "max_abs_rel_error", "ard", "in_band_share") if c in shown]
+        for c in pct:
+            shown[c] = shown[c] * 100
+        for c in ("first", "last"):
+            if c in shown:
+                shown[c] = pd.to_datetime(shown[c]).dt.strftime("%Y-%m-%d")
+        formats = {c: "{:.1f}%" for c in pct}
+        formats["mean_abs_error"] = "{:,.0f}"
+        parts.append(
+            "<h3>By series</h3><p>MAPE: mean absolute percentage error; ARD: Flee's averaged "
+            "relative difference (origin * aggregates an indicator over its origins).</p>"
+            + table_html(shown, numeric=[*pct, "n", "mean_abs_error"], formats=formats,
+                         css_class="validation-summary")
         )
-    body = table_html(frame, cols, numeric=numeric, css_class="validation", formats=formats)
-    note = (
-        "<p>rel_error is (simulated - observed) / observed. Observations after 2020 are forecasts, "
-        "not fitted.</p>"
+    ok["date"] = pd.to_datetime(ok["date"]).dt.strftime("%Y-%m-%d")
+    ok["rel_error"] = ok["rel_error"] * 100
+    if "source" in ok:
+        ok["source"] = ok["source"].astype(str).map(lambda s: s if len(s) <= 90 else s[:87] + "...")
+    cols = [c for c in ("indicator", "origin", "date", "observed", "simulated", "sim_lo", "sim_hi",
+                        "in_band", "abs_error", "rel_error", "source") if c in ok]
+    formats = {c: "{:,.0f}" for c in ("observed", "simulated", "sim_lo", "sim_hi", "abs_error")}
+    formats["rel_error"] = "{:+.1f}%"
+    numeric = [c for c in cols if c in formats]
+    body = table_html(ok, cols, numeric=numeric, css_class="validation", formats=formats)
+    parts.append(
+        f"<h3>Every observation compared ({len(ok)})</h3>"
+        "<p>rel_error is (simulated - observed) / observed. Observations after 2020 are "
+        "forecasts, not fitted." + (f" Not compared: {esc(skipped)}." if skipped else "")
+        + f'</p><div class="scroll">{body}</div>'
     )
-    return summary + "<h3>Every observation</h3>" + note + f'<div class="scroll">{body}</div>'
+    return "".join(parts)
 
 
 def parameters_html(scenario: dict[str, Any]) -> str:
@@ -227,7 +248,8 @@ def parameters_html(scenario: dict[str, Any]) -> str:
     )
 
 
-def _info_html(items: Iterable[tuple[str, Any]]) -> str:
+def info_list_html(items: Iterable[tuple[str, Any]]) -> str:
+    """Render (name, value) pairs as a definition list, leaving out empty values."""
     return '<dl class="info">' + "".join(
         f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items if v not in (None, "")
     ) + "</dl>"
@@ -263,7 +285,7 @@ def run_report_html(run: RunData) -> str:
     validation, val_note = validation_safe(run.path)
     summary = pd.DataFrame(summary_rows(run.summary, run.currency), columns=["figure", "value"])
     info = run.run_info
-    info_html = _info_html(
+    info_html = info_list_html(
         [
             ("scenario", run.title),
             ("window", f"{info.get('start', run.scenario.get('start'))} to "
@@ -308,7 +330,7 @@ def build_report(source: str | Path, out: str | Path | None = None) -> Path:
     else:
         raise FileNotFoundError(
             f"{source}: neither a run folder (series.parquet) nor an experiment folder "
-            "(catalog.duckdb)"
+            "(experiment.json)"
         )
     path = Path(out) if out is not None else source / REPORT_NAME
     from tmpsim.results import atomic_write_bytes

@@ -1,0 +1,255 @@
+"""The HTML report of an experiment folder: bands across seeds, effects of each point, validation.
+
+The folder is read through ``tmpsim.experiments`` (its storage layout and summaries); the bands
+are quantiles across replicates computed by DuckDB over the hive-partitioned series dataset,
+restricted to the few metrics the figures show.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from tmpsim.reports import charts
+from tmpsim.reports.context import load_observed_safe
+
+# Figures of bands: metric -> (title, y axis title).
+BAND_FIGURES = {
+    "stranded": ("Stranded workers across seeds", "people"),
+    "destitute": ("Destitute across seeds", "people"),
+    "unmet_shelter_need": ("Unmet shelter need across seeds", "people"),
+    "sheltered": ("In a shelter across seeds", "people"),
+    "titp_stock": ("Programme stock across seeds", "people"),
+}
+# Headline outputs whose effect per point is shown: key -> (title, unit).
+EFFECT_OUTPUTS = {
+    "person_days_stranded": ("Person-days stranded", "person-days"),
+    "peak_stranded": ("Peak stranded", "people"),
+    "peak_destitute": ("Peak destitute", "people"),
+    "unmet_shelter_nights": ("Unmet shelter nights", "person-nights"),
+    "mean_debt_at_return": ("Mean debt at return", "currency"),
+    "missing": ("Missing (left the employer)", "people"),
+}
+MAX_BAND_POINTS = 6  # more points than this: one band pooling every run
+MAX_EFFECT_POINTS = 40
+MAX_VALIDATION_RUNS = 50
+
+
+@dataclass
+class ExperimentData:
+    """What the report shows of an experiment folder."""
+
+    path: Path
+    info: dict[str, Any]
+    spec: Any
+    points: pd.DataFrame
+    runs: pd.DataFrame
+    bands: pd.DataFrame
+    effects: pd.DataFrame
+    sensitivity: pd.DataFrame | None
+    method: str | None
+    scenario: dict[str, Any]
+    labels: dict[int, str]
+    notes: list[str] = field(default_factory=list)
+
+
+def point_labels(points: pd.DataFrame, columns: dict[str, str]) -> dict[int, str]:
+    """Name each point by its parameter values (``welfare_eligible=True, ...``)."""
+    short = {col: path.split(".")[-1] for path, col in columns.items()}
+    out = {}
+    for _, row in points.iterrows():
+        parts = [f"{short.get(c, c)}={_fmt(row[c])}" for c in points.columns if c != "point"]
+        out[int(row["point"])] = ", ".join(parts) or "ensemble"
+    return out
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def series_bands(folder: Any, metrics: list[str], pooled: bool) -> pd.DataFrame:
+    """Return per point (or pooled) and date the 5/50/95% quantiles and n (origin all)."""
+    if not folder.has_series():
+        return pd.DataFrame(columns=["point", "date", "metric", "q05", "q50", "q95", "n"])
+    import duckdb
+
+    from tmpsim.experiments.storage import series_view_sql
+
+    point = "-1 AS point" if pooled else "point"
+    names = ", ".join("'" + m.replace("'", "''") + "'" for m in metrics)
+    con = duckdb.connect()
+    try:
+        view = series_view_sql(folder.series_glob())
+        con.execute(view.replace("CREATE VIEW", "CREATE TEMP VIEW"))
+        frame = con.execute(
+            f"""SELECT {point}, date, metric, quantile_cont(value, 0.05) AS q05,
+                       quantile_cont(value, 0.5) AS q50, quantile_cont(value, 0.95) AS q95,
+                       count(*) AS n
+                FROM series WHERE origin = 'all' AND metric IN ({names})
+                GROUP BY ALL ORDER BY point, metric, date"""
+        ).df()
+    finally:
+        con.close()
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame
+
+
+def load_experiment_data(path: str | Path) -> ExperimentData:
+    """Read an experiment folder for the report."""
+    from tmpsim.experiments.storage import ExperimentDir
+    from tmpsim.experiments.summarize import scalar_bands, sensitivity
+
+    folder = ExperimentDir(path)
+    info = folder.info()
+    spec = folder.spec()
+    points = folder.points()
+    runs = folder.runs_frame()
+    outputs = folder.outputs_frame()
+    labels = point_labels(points, info.get("columns", {}))
+    notes: list[str] = []
+    pooled = len(points) > MAX_BAND_POINTS
+    bands = series_bands(folder, list(BAND_FIGURES), pooled)
+    if pooled:
+        labels = {**labels, -1: "all runs"}
+        notes.append(f"{len(points)} points: the bands pool every run (at most {MAX_BAND_POINTS} "
+                     "points are drawn one by one).")
+    bands["point"] = bands["point"].map(lambda p: labels.get(int(p), str(p)))
+    effects = scalar_bands(outputs, points).rename(columns={"p05": "q05", "p95": "q95"})
+    if not effects.empty:
+        effects["point"] = effects["point"].map(lambda p: f"{int(p)}: {labels.get(int(p), p)}")
+    sens, method = sensitivity(spec, outputs, notes) if len(outputs) else (None, None)
+    scen_file = folder.path / "scenario.yaml"
+    scenario = yaml.safe_load(scen_file.read_text(encoding="utf-8")) if scen_file.is_file() else {}
+    return ExperimentData(Path(path), info, spec, points, runs, bands, effects, sens, method,
+                          scenario or {}, labels, notes)
+
+
+def ensemble_validation(data: ExperimentData) -> tuple[pd.DataFrame | None, str]:
+    """Validate the first point's runs as an ensemble (tmpsim.validation), or say why not."""
+    try:
+        from tmpsim.validation import load_observed, validate_run
+        from tmpsim.validation.compare import needed_metrics
+        from tmpsim.validation.rundata import from_tidy
+    except ImportError:
+        return None, "No validation table: tmpsim.validation is not available in this installation."
+    from tmpsim.experiments.storage import ExperimentDir
+
+    folder = ExperimentDir(data.path)
+    done = data.runs[(data.runs["status"] == "done") & (data.runs["point"] == 0)]
+    done = done.head(MAX_VALIDATION_RUNS)
+    if done.empty:
+        return None, "No validation table: no finished run at point 0."
+    try:
+        observed = load_observed()
+        metrics = sorted(needed_metrics(observed))
+        host = data.scenario.get("host")
+        origins = list((data.scenario.get("origins") or {}).keys()) or None
+        runs = []
+        for _, row in done.iterrows():
+            path = folder.series_path(int(row["point"]), int(row["rep"]))
+            if not path.is_file():
+                continue
+            series = pd.read_parquet(path, filters=[("metric", "in", metrics)])
+            if series.empty:
+                continue
+            runs.append(from_tidy(series, f"run {int(row['run'])}", host, lambda: None,
+                                  origins=origins))
+        if not runs:
+            return None, ("No validation table: the experiment kept none of the series the "
+                          "observed data need (outputs.series).")
+        for run in runs:
+            run.start = pd.Timestamp(data.scenario.get("start", run.start))
+            run.end = pd.Timestamp(data.scenario.get("end", run.end))
+        with warnings.catch_warnings():  # all-NaN slices where no run covers a date
+            warnings.simplefilter("ignore", RuntimeWarning)
+            table = validate_run(runs)
+    except (OSError, ValueError, KeyError) as exc:
+        return None, f"Validation could not be computed: {exc}"
+    label = data.labels.get(0, "point 0")
+    return table, f"Ensemble of {len(runs)} run(s) at point 0 ({label}); the band is 5-95%."
+
+
+def experiment_report_html(path: str | Path) -> str:
+    """Render the HTML of an experiment report."""
+    from tmpsim.reports.html import (
+        esc,
+        figure_html,
+        info_list_html,
+        notes_html,
+        page,
+        parameters_html,
+        table_html,
+        validation_html,
+    )
+
+    data = load_experiment_data(path)
+    observed, obs_note = load_observed_safe()
+    currency = str(data.scenario.get("currency", "JPY"))
+    figures: dict[str, Any] = {}
+    for metric, (title, ytitle) in BAND_FIGURES.items():
+        figures[f"band-{metric}"] = charts.band_figure(data.bands, metric, title, ytitle, observed)
+    effect_ids = []
+    if len(data.points) <= MAX_EFFECT_POINTS and not data.effects.empty:
+        for key, (title, unit) in EFFECT_OUTPUTS.items():
+            if key in set(data.effects["output"]):
+                shown = currency if unit == "currency" else unit
+                figures[f"effect-{key}"] = charts.effects_figure(data.effects, key, title, shown)
+                effect_ids.append(f"effect-{key}")
+    counts = data.runs["status"].value_counts().to_dict()
+    spec = data.spec
+    info_html = info_list_html([
+        ("experiment", data.info.get("name")),
+        ("design", f"{data.info.get('design')}, {data.info.get('n_points')} point(s) x "
+                   f"{spec.seeds} seed(s) = {data.info.get('n_runs')} runs"),
+        ("runs", ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))),
+        ("scale", f"{spec.scale} (figures scaled to the full population)"),
+        ("common random numbers", "yes" if spec.common_random_numbers else "no"),
+        ("overrides", ", ".join(f"{k}={v}" for k, v in spec.overrides.items())),
+        ("folder", str(data.path)),
+    ])
+    points = data.points.copy()
+    points.insert(1, "label", points["point"].map(lambda p: data.labels.get(int(p), "")))
+    band_grid = "".join(
+        figure_html(k, "Median (line) and 5-95% band across seeds; diamonds are observed figures.")
+        for k in figures if k.startswith("band-")
+    )
+    effect_grid = "".join(
+        figure_html(k, "Mean across seeds with the 5-95% interval, per experiment point.")
+        for k in effect_ids
+    )
+    effects_html = (f'<div class="grid">{effect_grid}</div>' if effect_ids else
+                    notes_html(["No effect figures: no finished runs, or too many points."]))
+    effects_table = ""
+    if not data.effects.empty:
+        keys = [k for k in EFFECT_OUTPUTS if k in set(data.effects["output"])]
+        table = data.effects[data.effects["output"].isin(keys)][
+            ["point", "output", "mean", "q05", "q95", "n"]]
+        effects_table = "<h3>Headline figures per point</h3>" + table_html(
+            table, numeric=["mean", "q05", "q95", "n"],
+            formats={c: "{:,.1f}" for c in ("mean", "q05", "q95")}, css_class="effects")
+    sens_html = ""
+    if data.sensitivity is not None and not data.sensitivity.empty:
+        numeric = [c for c in data.sensitivity.columns if c not in ("output", "parameter")]
+        sens_html = (f"<h3>Sensitivity indices ({esc(data.method)})</h3>" + table_html(
+            data.sensitivity, numeric=numeric, formats={c: "{:.3f}" for c in numeric},
+            css_class="sensitivity"))
+    validation, val_note = ensemble_validation(data)
+    sections = [
+        ("points", "Experiment points", table_html(points, css_class="points")),
+        ("bands", "Bands across seeds",
+         notes_html([obs_note, *data.notes]) + f'<div class="grid">{band_grid}</div>'),
+        ("effects", "Lever and parameter effects", effects_html + effects_table + sens_html),
+        ("validation", "Validation against observed data", validation_html(validation, val_note)),
+        ("parameters", "Base scenario: parameters and their sources",
+         parameters_html(data.scenario)),
+    ]
+    return page(f"tmpsim experiment report: {data.info.get('name', data.path.name)}", sections,
+                figures, lead=str(spec.description or data.scenario.get("description", "")),
+                info=info_html)

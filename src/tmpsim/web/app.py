@@ -1,0 +1,373 @@
+"""The dashboard's HTTP API and page (FastAPI).
+
+Routes (all JSON unless stated):
+
+- ``GET /`` the page; ``GET /static/{name}`` its script, style and plotly.js (from the installed
+  ``plotly`` package, so the dashboard works offline).
+- ``GET /api/options`` shipped scenarios, limits, policy levers.
+- ``GET /api/scenarios/{name}`` a shipped scenario's window and key parameters.
+- ``POST /api/uploads`` (multipart ``file``) check an uploaded scenario with the scenario schema.
+- ``POST /api/runs`` start a run; ``GET /api/runs`` list them; ``GET /api/runs/{id}`` progress;
+  ``DELETE /api/runs/{id}`` stop it; ``GET /api/runs/{id}/charts`` figures;
+  ``GET /api/runs/{id}/series.csv|series.parquet|scenario.yaml|report.html`` downloads.
+- ``GET /api/compare?a=ID&b=ID`` differences of two runs, with overlaid figures.
+
+Every run id is checked against the runs this server created; nothing else becomes a path.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+import uuid
+from collections import OrderedDict
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tmpsim.reports import charts
+from tmpsim.reports.context import SUMMARY_ROWS, format_value, load_observed_safe, summary_rows
+from tmpsim.scenario import ScenarioError, shipped_scenarios
+from tmpsim.web.controls import (
+    MAX_UPLOAD_BYTES,
+    BaseScenario,
+    RequestError,
+    build_scenario,
+    lever_controls,
+    parse_upload,
+    shipped_base,
+)
+from tmpsim.web.jobs import CapacityError, Job, JobManager
+
+STATIC_FILES = {
+    "app.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+}
+COMPARE_METRICS = {
+    "stranded": "Stranded",
+    "destitute": "Destitute",
+    "unmet_shelter_need": "Unmet shelter need",
+    "titp_stock": "Programme stock",
+}
+MAX_UPLOADS = 20
+MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # an upload plus its multipart envelope
+
+
+@dataclass
+class Settings:
+    """Limits and places of one dashboard server."""
+
+    runs_dir: Path | None = None  # None: a temporary folder removed at shutdown
+    max_scale: float = 1.0
+    min_scale: float = 0.0001
+    max_active_runs: int = 2
+    max_kept_runs: int = 40
+    keep_runs: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RunRequest(BaseModel):
+    """What the page sends to start a run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str = Field(min_length=1, max_length=200, description="Shipped name or upload id.")
+    seed: int = Field(1, ge=0, le=2**31 - 1)
+    scale: float = Field(gt=0, le=100)
+    end: str | None = Field(None, max_length=10)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    levers: dict[str, Any] = Field(default_factory=dict)
+    label: str = Field("", max_length=120)
+
+
+def error(status: int, message: str) -> JSONResponse:
+    """Return a JSON error that the page shows as is."""
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def static_dir() -> Path:
+    """Return the folder of the page's files inside the package."""
+    return Path(str(resources.files("tmpsim.web") / "static"))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the dashboard application with its own run registry and limits."""
+    settings = settings or Settings()
+    own_tmp = settings.runs_dir is None
+    runs_dir = Path(tempfile.mkdtemp(prefix="tmpsim-serve-")) if own_tmp else settings.runs_dir
+    manager = JobManager(runs_dir, settings.max_active_runs, settings.max_kept_runs)
+    uploads: OrderedDict[str, BaseScenario] = OrderedDict()
+    lock = threading.Lock()
+    cache: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        manager.shutdown()
+        if own_tmp and not settings.keep_runs:
+            shutil.rmtree(runs_dir, ignore_errors=True)
+
+    app = FastAPI(title="tmpsim dashboard", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.manager = manager
+    app.state.settings = settings
+    app.state.runs_dir = runs_dir
+
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next: Any) -> Response:
+        if request.method in ("POST", "PUT", "PATCH"):
+            length = request.headers.get("content-length")
+            if length is None or not length.isdigit():
+                return error(411, "the request must state its length")
+            if int(length) > MAX_BODY_BYTES:
+                return error(413, f"request too large ({int(length):,} bytes; at most "
+                                  f"{MAX_BODY_BYTES:,})")
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for e in exc.errors():
+            loc = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path"))
+            parts.append(f"{loc or 'request'}: {e.get('msg')}")
+        return error(422, "; ".join(parts))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error(exc.status_code, str(exc.detail))
+
+    def observed() -> pd.DataFrame | None:
+        if "observed" not in cache:
+            cache["observed"], cache["observed_note"] = load_observed_safe()
+        return cache["observed"]
+
+    def job_or_404(run_id: str) -> Job:
+        job = manager.get(run_id)
+        if job is None:
+            raise HTTPException(404, "no such run on this server")
+        return job
+
+    def done_job(run_id: str) -> Job:
+        job = job_or_404(run_id)
+        state = job.status()["state"]
+        if state != "done":
+            raise HTTPException(409, f"run {run_id} is {state}, not done")
+        return job
+
+    def base_for(key: str) -> BaseScenario:
+        if key.startswith("upload:"):
+            with lock:
+                base = uploads.get(key)
+            if base is None:
+                raise RequestError("that uploaded scenario is no longer on the server; upload "
+                                   "it again")
+            return base
+        return shipped_base(key)
+
+    # ---- page and static files ---------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        return HTMLResponse((static_dir() / "index.html").read_text(encoding="utf-8"))
+
+    @app.get("/static/plotly.min.js")
+    def plotly_js() -> Response:
+        if "plotly" not in cache:
+            from plotly.offline import get_plotlyjs
+
+            cache["plotly"] = get_plotlyjs().encode("utf-8")
+        return Response(cache["plotly"], media_type="text/javascript; charset=utf-8",
+                        headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/static/{name}")
+    def static(name: str) -> Response:
+        if name not in STATIC_FILES:  # a fixed list: no path ever comes from the request
+            raise HTTPException(404, "no such file")
+        return FileResponse(static_dir() / name, media_type=STATIC_FILES[name])
+
+    # ---- scenarios -------------------------------------------------------------------------
+
+    @app.get("/api/options")
+    def options() -> dict[str, Any]:
+        return {
+            "scenarios": [{"name": k, "description": v} for k, v in shipped_scenarios().items()],
+            "levers": [c.to_json() for c in lever_controls()],
+            "levers_note": "" if lever_controls() else (
+                "Policy levers are not available in this installation (tmpsim.policy missing); "
+                "the key parameters below still apply."
+            ),
+            "limits": {
+                "min_scale": settings.min_scale,
+                "max_scale": settings.max_scale,
+                "max_active_runs": settings.max_active_runs,
+                "max_seed": 2**31 - 1,
+            },
+        }
+
+    @app.get("/api/scenarios/{name}")
+    def scenario_info(name: str) -> Any:
+        try:
+            return base_for(name).describe()
+        except RequestError as exc:
+            return error(404, str(exc))
+
+    @app.post("/api/uploads")
+    async def upload(file: Annotated[UploadFile, File()]) -> Any:
+        content = await file.read(MAX_UPLOAD_BYTES + 1)
+        try:
+            name, data = parse_upload(file.filename, content)
+        except (ScenarioError, RequestError) as exc:
+            return error(422, str(exc))
+        key = f"upload:{uuid.uuid4().hex}"
+        base = BaseScenario(key=key, source=name, data=data, label=f"{name} (uploaded)")
+        with lock:
+            uploads[key] = base
+            while len(uploads) > MAX_UPLOADS:
+                uploads.popitem(last=False)
+        return base.describe()
+
+    # ---- runs ------------------------------------------------------------------------------
+
+    @app.post("/api/runs", status_code=202)
+    def start_run(req: RunRequest) -> Any:
+        if not settings.min_scale <= req.scale <= settings.max_scale:
+            return error(422, f"scale must be between {settings.min_scale:g} and "
+                              f"{settings.max_scale:g} on this server, got {req.scale:g}")
+        try:
+            base = base_for(req.scenario)
+            scenario, notes = build_scenario(base, req.parameters, req.levers, req.end)
+        except (RequestError, ScenarioError) as exc:
+            return error(422, str(exc))
+        config = {
+            "scenario": base.label,
+            "seed": req.seed,
+            "scale": req.scale,
+            "currency": scenario.currency,
+            "start": str(scenario.start),
+            "end": str(scenario.end),
+            "parameters": req.parameters,
+            "levers": req.levers,
+        }
+        label = req.label.strip() or _auto_label(base.label, req)
+        try:
+            job = manager.submit(scenario.model_dump(mode="json"), req.seed, req.scale, label,
+                                 config, notes)
+        except CapacityError as exc:
+            return error(429, str(exc))
+        return job.status()
+
+    @app.get("/api/runs")
+    def list_runs() -> dict[str, Any]:
+        return {"runs": [job_or_404(j.id).status() for j in manager.jobs()]}
+
+    @app.get("/api/runs/{run_id}")
+    def run_status(run_id: str) -> dict[str, Any]:
+        return job_or_404(run_id).status()
+
+    @app.delete("/api/runs/{run_id}")
+    def cancel_run(run_id: str) -> dict[str, Any]:
+        job = job_or_404(run_id)
+        manager.cancel(run_id)
+        return job.status()
+
+    @app.get("/api/runs/{run_id}/charts")
+    def run_charts(run_id: str) -> Response:
+        job = done_job(run_id)
+        path = job.dir / "charts.json"
+        if not path.is_file():
+            series = pd.read_parquet(job.dir / "series.parquet")
+            currency = job.config.get("currency", "JPY")
+            body = {
+                "figures": charts.run_figures(series, observed(), currency),
+                "summary": summary_rows(job.status().get("summary", {}), currency),
+                "observed_note": cache.get("observed_note", ""),
+            }
+            text = json.dumps(body, separators=(",", ":"), allow_nan=False, default=str)
+            from tmpsim.results import atomic_write_bytes
+
+            atomic_write_bytes(path, text.encode())
+        return FileResponse(path, media_type="application/json")
+
+    @app.get("/api/runs/{run_id}/series.parquet")
+    def series_parquet(run_id: str) -> Response:
+        job = done_job(run_id)
+        return FileResponse(job.dir / "series.parquet", media_type="application/vnd.apache.parquet",
+                            filename=f"tmpsim-{run_id[:8]}-series.parquet")
+
+    @app.get("/api/runs/{run_id}/series.csv")
+    def series_csv(run_id: str) -> Response:
+        job = done_job(run_id)
+        path = job.dir / "series.csv"
+        if not path.is_file():
+            from tmpsim.results import atomic_write_bytes
+
+            frame = pd.read_parquet(job.dir / "series.parquet")
+            atomic_write_bytes(path, frame.to_csv(index=False).encode())
+        return FileResponse(path, media_type="text/csv; charset=utf-8",
+                            filename=f"tmpsim-{run_id[:8]}-series.csv")
+
+    @app.get("/api/runs/{run_id}/scenario.yaml")
+    def scenario_yaml(run_id: str) -> Response:
+        job = done_job(run_id)
+        return FileResponse(job.dir / "scenario.yaml", media_type="application/x-yaml",
+                            filename=f"tmpsim-{run_id[:8]}-scenario.yaml")
+
+    @app.get("/api/runs/{run_id}/report.html")
+    def report(run_id: str) -> Response:
+        job = done_job(run_id)
+        path = job.dir / "report.html"
+        if not path.is_file():
+            from tmpsim.reports.html import build_report
+
+            build_report(job.dir, path)
+        return FileResponse(path, media_type="text/html; charset=utf-8",
+                            filename=f"tmpsim-{run_id[:8]}-report.html")
+
+    @app.get("/api/compare")
+    def compare(a: str = Query(max_length=64), b: str = Query(max_length=64)) -> dict[str, Any]:
+        ja, jb = done_job(a), done_job(b)
+        sa, sb = ja.status(), jb.status()
+        currency = ja.config.get("currency", "JPY")
+        rows = []
+        for label, key, unit in SUMMARY_ROWS:
+            va, vb = sa["summary"].get(key), sb["summary"].get(key)
+            if va is None or vb is None:
+                continue
+            row = {"figure": label, "a": format_value(va, unit, currency),
+                   "b": format_value(vb, unit, currency), "difference": "", "percent": ""}
+            if unit != "date":
+                diff = vb - va
+                row["difference"] = f"{diff:+,.0f}" if abs(diff) >= 100 else f"{diff:+,.2f}"
+                row["percent"] = f"{(vb - va) / va * 100:+.1f}%" if va else ""
+            rows.append(row)
+        series_a = pd.read_parquet(ja.dir / "series.parquet")
+        series_b = pd.read_parquet(jb.dir / "series.parquet")
+        figures = {
+            metric: charts.compare_figure(series_a, series_b, metric, title, "A: " + sa["label"],
+                                          "B: " + sb["label"])
+            for metric, title in COMPARE_METRICS.items()
+        }
+        return {"a": sa, "b": sb, "rows": rows, "figures": figures}
+
+    return app
+
+
+def _auto_label(base: str, req: RunRequest) -> str:
+    changes = [f"{k.split('.')[-1]}={v}" for k, v in {**req.parameters, **req.levers}.items()]
+    text = f"{base}, seed {req.seed}, scale {req.scale:g}"
+    if req.end:
+        text += f", to {req.end}"
+    if changes:
+        text += "; " + ", ".join(changes)
+    return text[:120]

@@ -1,0 +1,58 @@
+"""``tmpsim serve``: start the local web dashboard (127.0.0.1 by default)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``serve`` command to the top-level CLI."""
+    app.command(name="serve")(serve)
+
+
+def serve(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; other than 127.0.0.1 exposes the dashboard.")
+    ] = "127.0.0.1",
+    max_scale: Annotated[float, typer.Option(help="Largest scale a run may ask for.")] = 1.0,
+    max_runs: Annotated[int, typer.Option(help="Runs allowed in progress at once.")] = 2,
+    runs_dir: Annotated[
+        Path | None,
+        typer.Option(help="Keep run folders here (default: a temporary folder, removed on exit)."),
+    ] = None,
+) -> None:
+    """Start the web dashboard: pick or upload a scenario, move levers, run, compare, download."""
+    from tmpsim.cli import console, fail
+
+    try:
+        import uvicorn
+
+        from tmpsim.web.app import Settings, create_app
+    except ImportError as exc:
+        fail(f"the dashboard needs the web extras ({exc.name} is missing): "
+             "pip install 'tmpsim[web]'")
+    if not 0 < port < 65536:
+        fail(f"--port must be in 1..65535, got {port}")
+    if not 0 < max_scale <= 100:
+        fail(f"--max-scale must be in (0, 100], got {max_scale}")
+    if max_runs < 1:
+        fail(f"--max-runs must be at least 1, got {max_runs}")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host != "localhost":
+            fail(f"--host must be an IP address or localhost, got {host!r}")
+        address = ipaddress.ip_address("127.0.0.1")
+    if not address.is_loopback:
+        console.print(f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this "
+                      "address can start runs.")
+    settings = Settings(runs_dir=runs_dir, max_scale=max_scale, max_active_runs=max_runs,
+                        keep_runs=runs_dir is not None)
+    console.print(f"tmpsim dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C stops it)",
+                  highlight=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

@@ -1,0 +1,200 @@
+"""Background runs for the dashboard: one process per run, progress through a small JSON file.
+
+A run is started in its own process (``spawn``), so a long simulation never blocks the server and
+can be stopped. The worker writes ``progress.json`` as it goes, the run folder when it is done, and
+``error.json`` if it fails. Run ids are random hex strings made here; only ids in the registry are
+ever turned into paths.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import re
+import shutil
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class CapacityError(RuntimeError):
+    """Too many runs in progress."""
+
+
+def _write_json(path: Path, obj: dict[str, Any]) -> None:
+    from tmpsim.results import atomic_write_bytes
+
+    atomic_write_bytes(path, json.dumps(obj, default=str).encode())
+
+
+def execute(run_dir: str, scenario: dict[str, Any], seed: int, scale: float) -> None:
+    """Run one simulation in a worker process and write its run folder (no agents)."""
+    out = Path(run_dir)
+    try:
+        from tmpsim.results import build_result
+        from tmpsim.scenario import load_scenario
+        from tmpsim.simulation import Simulation
+
+        sc = load_scenario(scenario)
+        sim = Simulation(sc, seed=seed, scale=scale)
+        _write_json(out / "progress.json", {"done": 0, "total": sim.n_days, "phase": "simulating"})
+
+        def progress(done: int, total: int) -> None:
+            state = {"done": done, "total": total, "phase": "simulating"}
+            _write_json(out / "progress.json", state)
+
+        sim.run(progress)
+        _write_json(out / "progress.json",
+                    {"done": sim.n_days, "total": sim.n_days, "phase": "writing results"})
+        build_result(sim, with_agents=False).write(out)
+        _write_json(out / "progress.json",
+                    {"done": sim.n_days, "total": sim.n_days, "phase": "done"})
+    except BaseException as exc:  # report every failure to the page, then exit non-zero
+        _write_json(out / "error.json", {
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(limit=8),
+        })
+        raise SystemExit(1) from None
+
+
+@dataclass
+class Job:
+    """One dashboard run."""
+
+    id: str
+    dir: Path
+    label: str
+    config: dict[str, Any]
+    notes: list[str]
+    created: float = field(default_factory=time.time)
+    process: Any = None
+    finished: float | None = None
+    cancelled: bool = False
+
+    def status(self) -> dict[str, Any]:
+        """Read state, progress and any error from the worker's files."""
+        progress = _read_json(self.dir / "progress.json")
+        done, total = int(progress.get("done", 0)), int(progress.get("total", 0))
+        alive = self.process is not None and self.process.is_alive()
+        if self.cancelled:
+            state = "cancelled"
+        elif alive:
+            state = "running" if progress else "starting"
+        elif (self.dir / "series.parquet").is_file() and progress.get("phase") == "done":
+            state = "done"
+        else:
+            state = "failed"
+        out: dict[str, Any] = {
+            "id": self.id,
+            "label": self.label,
+            "config": self.config,
+            "notes": self.notes,
+            "state": state,
+            "phase": progress.get("phase", "starting a worker process"),
+            "done": done,
+            "total": total,
+            "fraction": round(done / total, 4) if total else 0.0,
+            "elapsed": round((self.finished or time.time()) - self.created, 1),
+        }
+        if state == "failed":
+            err = _read_json(self.dir / "error.json")
+            code = None if self.process is None else self.process.exitcode
+            out["error"] = err.get("error") or f"the worker process stopped (exit code {code})"
+        if state == "done":
+            out["summary"] = _read_json(self.dir / "summary.json")
+        return out
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+class JobManager:
+    """Start, track, cap and clean up the dashboard's runs."""
+
+    def __init__(self, runs_dir: Path, max_active: int = 2, max_kept: int = 40) -> None:
+        self.runs_dir = Path(runs_dir)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.max_active = max_active
+        self.max_kept = max_kept
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._ctx = mp.get_context("spawn")
+
+    def active(self) -> int:
+        """Count the runs starting or running now."""
+        return sum(1 for j in self._jobs.values() if j.process is not None and j.process.is_alive())
+
+    def submit(
+        self, scenario: dict[str, Any], seed: int, scale: float, label: str,
+        config: dict[str, Any], notes: list[str],
+    ) -> Job:
+        """Start a run in a new process; CapacityError when the cap on active runs is reached."""
+        with self._lock:
+            if self.active() >= self.max_active:
+                raise CapacityError(
+                    f"{self.max_active} run(s) already in progress (the limit); wait for one to "
+                    "finish or stop it"
+                )
+            self._prune()
+            run_id = uuid.uuid4().hex
+            run_dir = self.runs_dir / run_id
+            run_dir.mkdir()
+            job = Job(run_id, run_dir, label, config, notes)
+            job.process = self._ctx.Process(
+                target=execute, args=(str(run_dir), scenario, seed, scale), daemon=True,
+                name=f"tmpsim-run-{run_id[:8]}",
+            )
+            job.process.start()
+            self._jobs[run_id] = job
+            return job
+
+    def get(self, run_id: str) -> Job | None:
+        """Return the job with this id if this server created it (any other string: None)."""
+        if not isinstance(run_id, str) or not RUN_ID.match(run_id):
+            return None
+        job = self._jobs.get(run_id)
+        if job is not None and job.finished is None and not job.process.is_alive():
+            job.finished = time.time()
+        return job
+
+    def jobs(self) -> list[Job]:
+        """Return every job, oldest first."""
+        return sorted(self._jobs.values(), key=lambda j: j.created)
+
+    def cancel(self, run_id: str) -> bool:
+        """Stop a run in progress; False if it was not running."""
+        job = self.get(run_id)
+        if job is None or not job.process.is_alive():
+            return False
+        job.cancelled = True
+        job.process.terminate()
+        job.process.join(5)
+        job.finished = time.time()
+        return True
+
+    def _prune(self) -> None:
+        finished = [j for j in self.jobs() if not j.process.is_alive()]
+        while len(self._jobs) >= self.max_kept and finished:
+            old = finished.pop(0)
+            self._jobs.pop(old.id, None)
+            shutil.rmtree(old.dir, ignore_errors=True)
+
+    def shutdown(self) -> None:
+        """Stop every run still going (the server is stopping)."""
+        for job in list(self._jobs.values()):
+            if job.process is not None and job.process.is_alive():
+                job.process.terminate()
+                job.process.join(5)
+                if job.process.is_alive():
+                    job.process.kill()
+                    job.process.join(1)
