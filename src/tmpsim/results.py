@@ -146,31 +146,32 @@ def metric_arrays(sim) -> dict[str, np.ndarray]:
 
 
 def build_series(sim) -> pd.DataFrame:
-    """The tidy series table: one row per (date, metric, origin), scaled to full population."""
+    """The tidy series table: one row per (date, metric, origin), scaled to full population.
+
+    Rows are sorted by date, metric and origin; month-end-only metrics have rows on month ends.
+    """
     arrays = metric_arrays(sim)
-    dates = pd.date_range(sim.scenario.start, periods=sim.n_days, freq="D").date
-    origins = np.array([*sim.origins, "all"], dtype=object)
-    n_days, n_o = sim.n_days, len(origins)
-    frames = []
-    for name in sorted(arrays):
+    names = sorted(arrays)
+    labels = np.array([*sim.origins, "all"], dtype=object)
+    order = np.argsort(labels.astype(str), kind="stable")
+    n_days, n_m, n_o = sim.n_days, len(names), labels.size
+    cube = np.empty((n_days, n_m, n_o))
+    for j, name in enumerate(names):
         arr = arrays[name]
-        full = np.concatenate([arr, np.nansum(arr, axis=1, keepdims=True)], axis=1)
-        if np.isnan(arr).all(axis=1).any():  # month-end only metrics
-            full[np.isnan(arr).all(axis=1), -1] = np.nan
-        values = (full / sim.scale).ravel()
-        frame = pd.DataFrame(
-            {
-                "date": np.repeat(dates, n_o),
-                "metric": name,
-                "origin": np.tile(origins, n_days),
-                "value": values,
-            }
-        )
-        frames.append(frame[~np.isnan(values)])
-    df = pd.concat(frames, ignore_index=True)
-    df = df.sort_values(["date", "metric", "origin"], kind="stable", ignore_index=True)
-    df["metric"] = df["metric"].astype(str)
-    return df
+        cube[:, j, :-1] = arr
+        missing = np.isnan(arr).all(axis=1)  # days a month-end metric was not recorded
+        cube[:, j, -1] = np.where(missing, np.nan, np.nansum(arr, axis=1))
+    values = (cube[:, :, order] / sim.scale).ravel()
+    keep = ~np.isnan(values)
+    dates = pd.date_range(sim.scenario.start, periods=n_days, freq="D").date
+    return pd.DataFrame(
+        {
+            "date": np.repeat(dates, n_m * n_o)[keep],
+            "metric": np.tile(np.repeat(np.array(names, dtype=object), n_o), n_days)[keep],
+            "origin": np.tile(labels[order], n_days * n_m)[keep],
+            "value": values[keep],
+        }
+    )
 
 
 def build_summary(sim, series: pd.DataFrame) -> dict[str, Any]:
