@@ -39,6 +39,9 @@ class Recruitment:
         self.lead = np.array([o.training_days + o.clearance_days for o in self.origin_params])
         self.pool: list[list[np.ndarray]] = [[] for _ in range(sim.n_origins)]
         self.carry = np.zeros(sim.n_origins)
+        # Demand by day (and a lead time beyond the end), computed once.
+        horizon = sim.n_days + int(self.lead.max()) + 1
+        self._demand = np.array([self._demand_on(d) for d in range(horizon)])
 
     # ---- demand ---------------------------------------------------------------------------
     def shares(self, when: dt.date) -> np.ndarray:
@@ -53,7 +56,12 @@ class Recruitment:
 
     def daily_demand(self, day: int) -> np.ndarray:
         """Entries per day that employers want, by origin, on a run day (full scale)."""
-        when = self.sim.scenario.start + dt.timedelta(days=int(day))
+        if not 0 <= day < self._demand.shape[0]:
+            return self._demand_on(int(day))
+        return self._demand[day]
+
+    def _demand_on(self, day: int) -> np.ndarray:
+        when = self.sim.scenario.start + dt.timedelta(days=day)
         return self.sim.demand_total(when.year) / 365.25 * self.shares(when)
 
     # ---- agents ---------------------------------------------------------------------------
