@@ -127,18 +127,25 @@ class Hazards:
                 r = self.job_rate(ids) * (open_ + special)
                 r = r * tl.hazard_multiplier("job_finding", day, origin, sector)
             elif kind is Hazard.STATUS_SWITCH:
-                r = np.full(ids.size, tl.status_switch_rate(state, day) / YEAR)
+                rate = tl.status_switch_rate(state, day)
+                if rate == 0:
+                    continue  # no route open today: the column stays zero
+                r = np.full(ids.size, rate / YEAR)
                 r = r * tl.hazard_multiplier("status_switch", day, origin, sector)
             elif kind is Hazard.APPREHENSION:
                 r = np.full(ids.size, beh.apprehension_rate_per_year / YEAR)
                 r = r * tl.hazard_multiplier("apprehension", day, origin, sector)
                 r = np.where(pop.queued[ids] != NEVER, 0.0, r)  # already caught, waiting for a seat
             elif kind is Hazard.CANCELLATION:
+                if self.cancel_rate == 0:
+                    continue
                 female = pop.female[ids]
                 r = np.where(female, self.cancel_rate, self.cancel_rate - self.cancel_rate_f)
                 r = r * tl.hazard_multiplier("cancellation", day, origin, sector)
             else:  # VOLUNTARY_CHANGE
                 jc = sim.scenario.programme.job_change
+                if sim.rules["job_change_mode"] != "free" or jc.voluntary_rate_per_year == 0:
+                    continue
                 r = np.zeros(ids.size)
                 if sim.rules["job_change_mode"] == "free":
                     allowed = self.change_wait(ids, day) <= 0

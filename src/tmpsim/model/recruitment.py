@@ -37,7 +37,7 @@ class Recruitment:
         self.origin_params = list(sc.origins.values())
         self.sector_share = np.array([s.share for s in sc.sectors.values()])
         self.lead = np.array([o.training_days + o.clearance_days for o in self.origin_params])
-        self.pool: list[list[np.ndarray]] = [[] for _ in range(sim.n_origins)]
+        self.pool: list[np.ndarray] = []  # chunks of applicants, all origins
         self.carry = np.zeros(sim.n_origins)
         # Demand by day (and a lead time beyond the end), computed once.
         horizon = sim.n_days + int(self.lead.max()) + 1
@@ -165,50 +165,59 @@ class Recruitment:
         if day % interval:
             return
         mult = sim.timeline.recruitment_multiplier(day)
-        for o_idx in range(sim.n_origins):
-            target = self.daily_demand(day + int(self.lead[o_idx]))[o_idx]
-            want = target * interval * sim.scale * mult / (1 - self.rec.training_dropout)
-            total = want + self.carry[o_idx]
-            n = int(np.floor(total))
-            self.carry[o_idx] = total - n
-            if n == 0:
-                continue
-            self._select(o_idx, n, day)
+        target = self._demand_ahead(day)
+        want = target * interval * sim.scale * mult / (1 - self.rec.training_dropout)
+        total = want + self.carry
+        places = np.floor(total).astype(np.int64)
+        self.carry = total - places
+        if places.sum() > 0:
+            self._select(places, day)
 
-    def _select(self, o_idx: int, n: int, day: int) -> None:
+    def _demand_ahead(self, day: int) -> np.ndarray:
+        """Each origin's demand one lead time ahead (selection now fills entries then)."""
+        return np.array(
+            [self.daily_demand(day + int(self.lead[o]))[o] for o in range(self.sim.n_origins)]
+        )
+
+    def _select(self, places: np.ndarray, day: int) -> None:
+        """Fill ``places`` (per origin) from the pool: the best eligible applicants by aptitude."""
         sim, pop = self.sim, self.sim.pop
         rec = self.rec
         # Each round's demand brings forward applicants_per_place applicants per place; those
         # not selected stay in the pool (another chance next round) until they give up.
-        applicants = int(np.ceil(n * rec.applicants_per_place))
-        if applicants > 0:
-            new = self._new_agents(np.full(applicants, o_idx, dtype=np.int8), day, State.POOL)
+        applicants = np.ceil(places * rec.applicants_per_place).astype(np.int64)
+        if applicants.sum() > 0:
+            origin = np.repeat(np.arange(places.size, dtype=np.int8), applicants)
+            new = self._new_agents(origin, day, State.POOL)
             sim.recorder.create(int(State.POOL), pop.origin[new])
             sim.money.set_rates(new, State.POOL, day)
             sim.lifecycle.set_timer(new, Timer.POOL_TIMEOUT, day + rec.pool_wait_days)
-            self.pool[o_idx].append(new)
-        cand = self._pool_members(o_idx)
+            self.pool.append(new)
+        cand = self._pool_members()
         age = pop.age0[cand] + (day - pop.created[cand]) / 365.25
         ok = (age >= rec.age_min) & (age <= rec.age_max) & (pop.aptitude[cand] >= rec.aptitude_min)
         cand = cand[ok]
         if cand.size == 0:
             return
-        best = cand[np.argsort(-pop.aptitude[cand], kind="stable")[:n]]
-        best.sort()
+        # Rank candidates within their origin by aptitude (best first) and take the places.
+        origin = pop.origin[cand].astype(np.int64)
+        order = np.lexsort((-pop.aptitude[cand], origin))
+        cand, origin = cand[order], origin[order]
+        first = np.searchsorted(origin, np.arange(places.size))
+        rank = np.arange(cand.size) - first[origin]
+        best = np.sort(cand[rank < places[origin]])
         pop.selected[best] = day
         sim.timers.cancel(best)
         self._charge_fees(best)
         sim.move(best, State.TRAINING)
-        o = self.origin_params[o_idx]
-        days = np.round(
-            (o.training_days + o.clearance_days) * self.stream.uniform(0.8, 1.2, best.size)
-        ).astype(np.int64)
+        lead = self.lead[pop.origin[best]]
+        days = np.round(lead * self.stream.uniform(0.8, 1.2, best.size)).astype(np.int64)
         sim.lifecycle.set_timer(best, Timer.TRAINING_END, day + np.maximum(days, 1))
 
-    def _pool_members(self, o_idx: int) -> np.ndarray:
-        chunks = [c[self.sim.pop.state[c] == State.POOL] for c in self.pool[o_idx]]
-        self.pool[o_idx] = [c for c in chunks if c.size]
-        return np.concatenate(self.pool[o_idx]) if self.pool[o_idx] else np.empty(0, np.int64)
+    def _pool_members(self) -> np.ndarray:
+        chunks = [c[self.sim.pop.state[c] == State.POOL] for c in self.pool]
+        self.pool = [c for c in chunks if c.size]
+        return np.concatenate(self.pool) if self.pool else np.empty(0, np.int64)
 
     def training_over(self, ids: np.ndarray, day: int) -> None:
         """Training and clearance done: a few drop out, the rest wait to enter."""
