@@ -29,9 +29,12 @@ def scenario_file(name: str) -> Path:
     return path
 
 
-def build(name: str, overrides: dict[str, Any] | None = None, seed: int = 1) -> Simulation:
-    """A Simulation of a test scenario at scale 1, checking its invariants every day."""
-    return Simulation(load_scenario(scenario_file(name), overrides), seed=seed, check=True)
+def build(
+    name: str, overrides: dict[str, Any] | None = None, seed: int = 1, scale: float = 1.0
+) -> Simulation:
+    """A Simulation of a test scenario (scale 1 unless asked), checking invariants every day."""
+    sc = load_scenario(scenario_file(name), overrides)
+    return Simulation(sc, seed=seed, scale=scale, check=True)
 
 
 def ids(*values: int) -> np.ndarray:

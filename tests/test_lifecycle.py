@@ -294,3 +294,23 @@ def test_friends_capacity_follows_employment():
     assert capacity[:9].tolist() == [4, 3, 2, 2, 1, 1, 0, 0, 0]
     assert sheltered.tolist() == np.minimum(destitute, capacity).tolist()
     assert sheltered[:9].tolist() == [0, 2, 2, 2, 1, 1, 0, 0, 0]
+
+
+def test_half_scale_keeps_fractions_of_seats_and_reports_people():
+    """At scale 0.5 the ten trainees are five agents and 3 seats a day are 1.5 agent-seats.
+
+    The half seat carries to the next day: 1, 2, 1, 2 agents may fly on days 20-23. Stranded on
+    days 3 (two), 5, 6 and 8; home on day 20 (1), 21 (2), 22 (1), 23 (1, the last one).
+    Reported figures count people: each agent stands for two.
+    """
+    sim = build("stranding", scale=0.5)
+    assert sim.pop.n == 5
+    set_timers(sim, Timer.CONTRACT_END, [3, 3, 5, 6, 8])
+    run_days(sim)
+    assert daily_flow_into(sim, S.RETURNED)[19:25] == [0, 1, 2, 1, 1, 0]
+    result = build_result(sim, with_agents=False)
+    assert result.metric("titp_stock").iloc[0] == 10.0
+    assert result.metric("returns").tolist()[19:25] == [0.0, 2.0, 4.0, 2.0, 2.0, 0.0]
+    stranded = result.metric("stranded").tolist()
+    assert stranded[:9] == [0.0, 0.0, 0.0, 4.0, 4.0, 6.0, 8.0, 8.0, 10.0]
+    assert stranded[19:24] == [10.0, 8.0, 4.0, 2.0, 0.0]
