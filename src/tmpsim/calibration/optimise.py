@@ -172,6 +172,9 @@ def calibrate(
             seconds = sum(o.seconds for o in mine)  # type: ignore[union-attr]
             rows.append({**row, "loss": loss, "status": "ok", "seconds": round(seconds, 2),
                          **{f"err:{n}": e for n, e in errs.items()}})
+        if out is not None:  # the history so far, to follow a long calibration
+            Path(out).mkdir(parents=True, exist_ok=True)
+            pd.DataFrame(rows).to_csv(Path(out) / "trials.csv", index=False)
         if progress is not None:
             done = [r["loss"] for r in rows if r["status"] == "ok"]
             progress(len(rows), n_trials, min(done) if done else math.nan)

@@ -15,9 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from tmpsim.calibration.spec import CalibrationSpec, FreeParameter, Target
+from tmpsim.calibration.spec import CalibrationSpec, FreeParameter, Target, Variant
 from tmpsim.scenario import ScenarioError, load_scenario
 from tmpsim.scenario.loader import load_raw, parse_override
+from tmpsim.validation.compare import window as obs_window
 from tmpsim.validation.indicators import UnknownIndicator, resolve
 from tmpsim.validation.observed import load_observed
 
@@ -93,14 +94,14 @@ class Problem:
                 new = float(get_path(self.raw, path)) * value if p.scale else value
                 set_path(data, path, int(round(new)) if p.integer else new)
         if variant:
-            data = apply_variant(data, self.spec)
+            # Read the variant from the data: free parameters may drive its values too.
+            data = apply_variant(data, Variant.model_validate(data["calibration"]["variant"]))
         data["calibration"] = None
         return data
 
 
-def apply_variant(data: dict[str, Any], spec: CalibrationSpec) -> dict[str, Any]:
-    """Apply the spec's variant to raw scenario data (a modified copy)."""
-    v = spec.variant
+def apply_variant(data: dict[str, Any], v: Variant) -> dict[str, Any]:
+    """Apply a calibration variant to raw scenario data (a modified copy)."""
     data = copy.deepcopy(data)
     for path, value in v.set.items():
         try:
@@ -149,7 +150,8 @@ def build_problem(
                     f"{source}: calibration.parameters {p.name}: {path} is not a number"
                 )
     observed = load_observed(observed_files)
-    selected, weights = select_targets(spec, observed, set(sc.origins), source)
+    run = (spec.variant.start or sc.start, spec.variant.end or sc.end)
+    selected, weights = select_targets(spec, observed, set(sc.origins), source, run)
     problem = Problem(spec, raw, source, selected, weights)
     for values in (problem.base_values(),):
         try:
@@ -165,10 +167,26 @@ def target_name(t: Target, origin: str | None) -> str:
 
 
 def select_targets(
-    spec: CalibrationSpec, observed: pd.DataFrame, origins: set[str], source: str
+    spec: CalibrationSpec,
+    observed: pd.DataFrame,
+    origins: set[str],
+    source: str,
+    run: tuple[dt.date, dt.date] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
-    """The observations each target uses, tagged with the target's name, and the weights."""
+    """Select the observations of each target (tagged with its name) and the targets' weights.
+
+    A target uses the observations of its indicator and origins between its start and end (by
+    default the calibration window) that the calibration runs cover (``run``: first and last day).
+    """
     frames, weights = [], {}
+    if run is not None:
+        first, last = pd.Timestamp(run[0]), pd.Timestamp(run[1])
+        spans = [
+            obs_window(resolve(str(r.indicator)), pd.Timestamp(r.date))
+            for r in observed.itertuples()
+        ]
+        inside = [first <= a and b <= last for a, b in spans]
+        observed = observed[inside]
     window = spec.window
     for i, t in enumerate(spec.targets):
         where = f"{source}: calibration.targets[{i}] ({t.indicator})"

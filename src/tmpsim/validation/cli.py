@@ -33,6 +33,9 @@ def validate(
     ] = None,
     band: Annotated[float, typer.Option(help="Central band of an ensemble (0-1).")] = 0.9,
     figures: Annotated[bool, typer.Option(help="Write one figure per indicator.")] = True,
+    point: Annotated[
+        int | None, typer.Option(help="Experiment with several points: the one to validate.")
+    ] = None,
 ) -> None:
     """Compare a run or an ensemble with observed statistics; write validation.csv and figures."""
     from tmpsim.validation.compare import summarise, validate_run
@@ -43,7 +46,7 @@ def validate(
     if not 0 < band < 1:
         _fail(f"--band must be between 0 and 1, got {band}")
     try:
-        table = validate_run(source, observed or None, band=band)
+        table = validate_run(source, observed or None, band=band, point=point)
     except (ObservedDataError, RunSourceError) as exc:
         _fail(str(exc))
     target = out or (source if source.is_dir() else source.parent)
@@ -53,6 +56,8 @@ def validate(
         target.mkdir(parents=True, exist_ok=True)
         table.to_csv(target / "validation.csv", index=False)
         paths = [target / "validation.csv"]
+    if not console.is_terminal:
+        console.width = max(console.width, 110)  # logs and pipes: room for the whole table
     console.print(summary_table(summarise(table)))
     counts = ", ".join(f"{n} {s}" for s, n in status_counts(table).items())
     runs = int(table["n_runs"].max()) if "n_runs" in table else 1
@@ -100,6 +105,8 @@ def calibrate(
 
             def progress(done: int, total: int, best: float) -> None:
                 bar.update(task, completed=done, total=total, best=f"{best:.4f}")
+                if not err_console.is_terminal:  # a log file: one line per batch
+                    err_console.print(f"trials {done}/{total}, best loss {best:.4f}")
 
             result = run_calibration(
                 scenario, out, trials=trials, seed=seed, scale=scale, batch=batch,

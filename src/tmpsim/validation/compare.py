@@ -42,7 +42,7 @@ def needed_metrics(observed: pd.DataFrame) -> set[str]:
 def window(ind: Indicator, date: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last simulated day an observation of ``ind`` on ``date`` depends on."""
     if ind.kind in PERIOD_MONTHS:
-        first = date - pd.DateOffset(months=PERIOD_MONTHS[ind.kind]) + pd.Timedelta(days=1)
+        first = date + pd.Timedelta(days=1) - pd.DateOffset(months=PERIOD_MONTHS[ind.kind])
         return first, date
     return date, date
 
@@ -142,18 +142,20 @@ def validate_run(
     *,
     observed: pd.DataFrame | None = None,
     band: float = 0.9,
+    point: int | None = None,
 ) -> pd.DataFrame:
     """Validate a run folder, an experiment folder, a Result (or a list of them).
 
     Against the packaged statistics by default, or the given files / table. Returns the
     validation table (see the module docstring); observations outside the run's dates or for
     origins it does not simulate (packaged data only) stay in the table with their ``status``.
-    A user file naming an origin the run does not simulate is an ObservedDataError.
+    A user file naming an origin the run does not simulate is an ObservedDataError. For an
+    experiment folder with several points, ``point`` chooses the ensemble to validate.
     """
     user = observed is not None or observed_files is not None
     if observed is None:
         observed = load_observed(observed_files)
-    runs = load_runs(source, needed_metrics(observed))
+    runs = load_runs(source, needed_metrics(observed), point)
     if user:
         check_origins(observed, runs)
     elif runs[0].host not in (None, PACKAGED_HOST):

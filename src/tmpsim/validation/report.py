@@ -74,7 +74,8 @@ def summary_table(summary: pd.DataFrame, title: str = "Validation") -> Table:
     table = Table(title=title, show_header=True)
     band = "in_band_share" in summary.columns
     for col in ["indicator", "origin", "n", "dates", "MAPE", "max |rel|", "ARD"]:
-        table.add_column(col, justify="left" if col in ("indicator", "origin", "dates") else "right")
+        left = col in ("indicator", "origin", "dates")
+        table.add_column(col, justify="left" if left else "right", no_wrap=True)
     if band:
         table.add_column("in 90% band", justify="right")
     for r in summary.itertuples(index=False):
@@ -82,7 +83,7 @@ def summary_table(summary: pd.DataFrame, title: str = "Validation") -> Table:
             str(r.indicator),
             str(r.origin),
             str(r.n),
-            f"{r.first}..{r.last}" if r.first != r.last else str(r.first),
+            _span(r.first, r.last),
             f"{100 * r.mape:.1f}%",
             f"{100 * r.max_abs_rel_error:.1f}%",
             f"{100 * r.ard:.1f}%",
@@ -92,6 +93,11 @@ def summary_table(summary: pd.DataFrame, title: str = "Validation") -> Table:
             cells.append("" if pd.isna(share) else f"{100 * share:.0f}%")
         table.add_row(*cells)
     return table
+
+
+def _span(first: object, last: object) -> str:
+    a, b = pd.Timestamp(first), pd.Timestamp(last)
+    return f"{a:%Y-%m}" if a == b else f"{a:%Y-%m}..{b:%Y-%m}"
 
 
 def status_counts(table: pd.DataFrame) -> dict[str, int]:

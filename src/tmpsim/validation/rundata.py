@@ -165,6 +165,43 @@ def from_simulation(sim: Any, metrics: Iterable[str] | None = None) -> RunData:
     )
 
 
+def is_experiment(path: Path) -> bool:
+    """Whether ``path`` is an experiment folder of ``tmpsim experiment run`` / ``run --seeds``."""
+    return (path / "experiment.json").is_file() and (path / "series").is_dir()
+
+
+def experiment_runs(
+    folder: str | Path, metrics: Iterable[str] | None = None, point: int | None = None
+) -> list[RunData]:
+    """The runs of one point of an experiment folder (every run, if it has a single point)."""
+    folder = Path(folder)
+    files = sorted((folder / "series").glob("point=*/rep=*/*.parquet"))
+    points = sorted({int(f.parent.parent.name.split("=")[1]) for f in files})
+    if not files:
+        raise RunSourceError(f"{folder}: the experiment has no run series (yet)")
+    if point is None and len(points) > 1:
+        raise RunSourceError(
+            f"{folder}: the experiment has {len(points)} points; choose one with --point "
+            f"({', '.join(map(str, points[:10]))}{'...' if len(points) > 10 else ''})"
+        )
+    chosen = points[0] if point is None else point
+    if chosen not in points:
+        raise RunSourceError(f"{folder}: no point {chosen} (points: {points[:10]})")
+    host, origins, window = _scenario_info(folder)
+    filters = [("metric", "in", sorted(set(metrics)))] if metrics is not None else None
+    runs = []
+    for f in files:
+        if int(f.parent.parent.name.split("=")[1]) != chosen:
+            continue
+        series = pq.read_table(f, filters=filters).to_pandas()
+        label = f"{folder} point {chosen} {f.parent.name}"
+        run = from_tidy(series, label, host, lambda: None, origins=origins)
+        if window is not None:
+            run.start, run.end = pd.Timestamp(window[0]), pd.Timestamp(window[1])
+        runs.append(run)
+    return runs
+
+
 def run_folders(path: str | Path) -> list[Path]:
     """Run folders in ``path``: itself if it is one, else every folder below holding a run."""
     path = Path(path)
@@ -181,13 +218,21 @@ def run_folders(path: str | Path) -> list[Path]:
     return found
 
 
-def load_runs(source: Any, metrics: Iterable[str] | None = None) -> list[RunData]:
-    """Every run of a source: a Result, a Simulation, a run folder or an experiment folder."""
+def load_runs(
+    source: Any, metrics: Iterable[str] | None = None, point: int | None = None
+) -> list[RunData]:
+    """Every run of a source: a Result, a Simulation, a run folder or an experiment folder.
+
+    An experiment folder with several points (a sweep) needs ``point``: the runs of one point
+    form the ensemble.
+    """
     metrics = None if metrics is None else sorted(set(metrics))
     if isinstance(source, RunData):
         return [source]
     if isinstance(source, list | tuple):
-        return [run for item in source for run in load_runs(item, metrics)]
+        return [run for item in source for run in load_runs(item, metrics, point)]
+    if isinstance(source, str | Path) and is_experiment(Path(source)):
+        return experiment_runs(source, metrics, point)
     if hasattr(source, "series") and hasattr(source, "scenario"):
         return [from_result(source, metrics)]
     if hasattr(source, "recorder") and hasattr(source, "scenario"):

@@ -1,0 +1,272 @@
+"""Validation: aggregation of runs to indicators, error measures, observed-data checks, the CLI."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import scenario_file, tmpsim_cli
+
+import tmpsim
+from tmpsim.validation import (
+    ObservedDataError,
+    UnknownIndicator,
+    compare,
+    load_observed,
+    resolve,
+    summarise,
+    validate_run,
+)
+from tmpsim.validation.rundata import RunData, from_tidy
+
+ROOT = Path(__file__).resolve().parents[1]
+DATES = pd.date_range("2019-01-01", "2020-12-31", freq="D")
+
+
+def hand_run(stock: dict[str, float], entries_per_day: dict[str, float], label: str = "r") -> RunData:
+    """A run with constant stocks and constant daily entries per origin (A, B and their total)."""
+    rows = []
+    for metric, values in (("titp_stock", stock), ("new_entries", entries_per_day)):
+        total = sum(values.values())
+        for origin, v in [*values.items(), ("all", total)]:
+            rows.append(pd.DataFrame({"date": DATES.date, "metric": metric, "origin": origin,
+                                      "value": float(v)}))
+    agents = pd.DataFrame(
+        {
+            "origin": ["A", "A", "A", "B"],
+            "entered": pd.to_datetime(["2019-02-01", "2019-03-01", "2019-04-01", "2020-11-01"]),
+            "exited": pd.to_datetime([None, None, "2019-06-01", None]),
+            "fee": [100.0, 300.0, 1000.0, 0.0],
+            "debt_at_departure": [0.0, 200.0, 0.0, 0.0],
+        }
+    )
+    return from_tidy(pd.concat(rows), label, "Japan", lambda: agents)
+
+
+def observed(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime([r[0] for r in rows]),
+            "indicator": [r[1] for r in rows],
+            "origin": [r[2] for r in rows],
+            "value": [r[3] for r in rows],
+            "source": "hand-made",
+        }
+    )
+
+
+def test_stock_and_flow_aggregation_with_known_errors():
+    run = hand_run({"A": 110.0, "B": 45.0}, {"A": 2.0, "B": 1.0})
+    obs = observed(
+        [
+            ("2019-06-30", "titp_stock", "A", 100.0),  # +10%
+            ("2019-06-30", "titp_stock", "B", 50.0),  # -10%
+            ("2019-06-30", "titp_stock", "all", 155.0),  # exact
+            ("2019-12-31", "new_entries_year", "all", 1000.0),  # 3 a day * 365 = 1095
+            ("2020-06-30", "new_entries_half_1ro", "A", 400.0),  # 2 a day * 182 days (Jan-Jun 2020)
+            ("2018-12-31", "titp_stock", "all", 1.0),  # before the run
+            ("2020-12-31", "missing_year", "all", 5.0),  # the run has no missing series
+        ]
+    )
+    t = compare(obs, [run]).set_index(["indicator", "origin", "date"])
+    a = t.loc[("titp_stock", "A", pd.Timestamp("2019-06-30").date())]
+    assert a.simulated == 110.0 and a.abs_error == pytest.approx(10.0)
+    assert a.rel_error == pytest.approx(0.10)
+    b = t.loc[("titp_stock", "B", pd.Timestamp("2019-06-30").date())]
+    assert b.rel_error == pytest.approx(-0.10) and b.abs_error == pytest.approx(5.0)
+    year = t.loc[("new_entries_year", "all", pd.Timestamp("2019-12-31").date())]
+    assert year.simulated == 1095.0 and year.rel_error == pytest.approx(0.095)
+    half = t.loc[("new_entries_half_1ro", "A", pd.Timestamp("2020-06-30").date())]
+    assert half.simulated == 2.0 * 182
+    before = t.loc[("titp_stock", "all", pd.Timestamp("2018-12-31").date())]
+    assert before.status == "outside run" and np.isnan(before.simulated)
+    none = t.loc[("missing_year", "all", pd.Timestamp("2020-12-31").date())]
+    assert none.status == "not recorded by the run"
+
+
+def test_mape_and_flee_averaged_relative_difference():
+    run = hand_run({"A": 110.0, "B": 45.0}, {"A": 1.0, "B": 1.0})
+    obs = observed(
+        [
+            ("2019-06-30", "titp_stock", "A", 100.0),
+            ("2019-06-30", "titp_stock", "B", 50.0),
+            ("2019-12-31", "titp_stock", "A", 110.0),
+            ("2019-12-31", "titp_stock", "B", 30.0),
+        ]
+    )
+    s = summarise(compare(obs, [run])).set_index(["indicator", "origin"])
+    # A: |10%| and 0 -> MAPE 5%; B: 10% and 50% -> 30%.
+    assert s.loc[("titp_stock", "A"), "mape"] == pytest.approx(0.05)
+    assert s.loc[("titp_stock", "B"), "mape"] == pytest.approx(0.30)
+    assert s.loc[("titp_stock", "B"), "max_abs_rel_error"] == pytest.approx(0.5)
+    # Flee: mean over dates of sum|sim-obs| / sum obs = ((10+5)/150 + (0+15)/140) / 2.
+    expected = (15 / 150 + 15 / 140) / 2
+    assert s.loc[("titp_stock", "*"), "ard"] == pytest.approx(expected)
+    assert s.loc[("titp_stock", "*"), "mape"] == pytest.approx((0.1 + 0.1 + 0.0 + 0.5) / 4)
+
+
+def test_ensemble_mean_band_and_coverage():
+    runs = [hand_run({"A": v, "B": 0.0}, {"A": 0.0, "B": 0.0}, f"r{v}") for v in range(90, 111)]
+    obs = observed([("2019-06-30", "titp_stock", "A", 100.0), ("2019-06-30", "titp_stock", "B", 5.0)])
+    t = compare(obs, runs, band=0.9).set_index("origin")
+    assert t.loc["A", "simulated"] == pytest.approx(100.0)
+    assert t.loc["A", "sim_lo"] == pytest.approx(np.quantile(np.arange(90, 111), 0.05))
+    assert t.loc["A", "sim_hi"] == pytest.approx(np.quantile(np.arange(90, 111), 0.95))
+    assert bool(t.loc["A", "in_band"]) and not bool(t.loc["B", "in_band"])
+    assert t.loc["A", "n_runs"] == 21
+    s = summarise(compare(obs, runs)).set_index("origin")
+    assert s.loc["A", "in_band_share"] == 1.0 and s.loc["B", "in_band_share"] == 0.0
+
+
+def test_agent_indicators_follow_the_survey_definitions():
+    run = hand_run({"A": 1.0, "B": 1.0}, {"A": 0.0, "B": 0.0})
+    obs = observed(
+        [
+            ("2019-12-31", "fee_paid", "A", 200.0),  # in host: the first two (100, 300) -> 200
+            ("2019-12-31", "fee_paid_share", "all", 1.0),  # both in host paid
+            ("2020-12-31", "fee_paid_share", "all", 1.0),  # B entered and paid nothing -> 2/3
+            ("2019-12-31", "debt_at_departure", "A", 100.0),  # only borrowers: 200
+            ("2019-12-31", "debt_share", "A", 0.5),  # one of two
+        ]
+    )
+    t = compare(obs, [run]).set_index(["indicator", "date"])
+    assert t.loc[("fee_paid", pd.Timestamp("2019-12-31").date()), "simulated"] == 200.0
+    assert t.loc[("fee_paid_share", pd.Timestamp("2019-12-31").date()), "simulated"] == 1.0
+    assert t.loc[("fee_paid_share", pd.Timestamp("2020-12-31").date()), "simulated"] == (
+        pytest.approx(2 / 3)
+    )
+    assert t.loc[("debt_at_departure", pd.Timestamp("2019-12-31").date()), "simulated"] == 200.0
+    assert t.loc[("debt_share", pd.Timestamp("2019-12-31").date()), "simulated"] == 0.5
+
+
+def write_csv(path: Path, rows: list[str]) -> Path:
+    path.write_text("date,indicator,origin,value,source\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_typo_in_indicator_is_named_with_line_and_suggestion(tmp_path):
+    bad = write_csv(
+        tmp_path / "mine.csv",
+        ["2019-12-31,titp_stock,all,10,me", "2019-12-31,titp_stok,all,10,me"],
+    )
+    with pytest.raises(ObservedDataError) as err:
+        load_observed([bad])
+    msg = str(err.value)
+    assert "mine.csv" in msg and "line(s) 3" in msg
+    assert "'titp_stok'" in msg and "did you mean titp_stock" in msg
+
+
+def test_bad_rows_are_reported_not_dropped(tmp_path):
+    bad = write_csv(
+        tmp_path / "mine.csv",
+        ["2019-13-31,titp_stock,all,10,me", "2019-12-31,titp_stock,all,ten,me",
+         "2019-06-30,titp_stock,all,10,"],
+    )
+    with pytest.raises(ObservedDataError) as err:
+        load_observed(bad)
+    msg = str(err.value)
+    assert "mine.csv:2: date '2019-13-31'" in msg
+    assert "mine.csv:3: value 'ten'" in msg
+    assert "mine.csv:4: empty source" in msg
+    dup = write_csv(tmp_path / "dup.csv", ["2019-12-31,titp_stock,all,1,a"] * 2)
+    with pytest.raises(ObservedDataError, match="more than once"):
+        load_observed(dup)
+    with pytest.raises(UnknownIndicator):
+        resolve("new_entry_year")
+
+
+@pytest.fixture(scope="module")
+def mini_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    tmpsim.run(scenario_file("mini"), seed=3, scale=1.0, out=out)
+    return out
+
+
+def test_user_file_with_unknown_origin_is_an_error(mini_run, tmp_path):
+    f = write_csv(tmp_path / "o.csv", ["2019-12-31,titp_stock,A,1000,me", "2019-12-31,titp_stock,C,1,me"])
+    with pytest.raises(ObservedDataError, match=r"origin\(s\) C not in the run"):
+        validate_run(mini_run, [f])
+
+
+def test_run_folder_matches_the_result_it_came_from(mini_run, tmp_path):
+    f = write_csv(
+        tmp_path / "o.csv",
+        ["2019-12-31,titp_stock,A,1000,me", "2020-12-31,missing_year,all,50,me",
+         "2020-06-30,employed,B,300,me", "2020-12-31,fee_paid,A,600000,me"],
+    )
+    table = validate_run(mini_run, [f]).set_index(["indicator", "origin"])
+    series = pd.read_parquet(mini_run / "series.parquet")
+    series["date"] = pd.to_datetime(series["date"])
+    stock = series[(series.metric == "titp_stock") & (series.origin == "A")]
+    assert table.loc[("titp_stock", "A"), "simulated"] == (
+        stock.set_index("date").loc["2019-12-31", "value"]
+    )
+    missing = series[(series.metric == "missing") & (series.origin == "all")]
+    in_2020 = missing[missing.date.dt.year == 2020]["value"].sum()
+    assert table.loc[("missing_year", "all"), "simulated"] == pytest.approx(in_2020)
+    agents = pd.read_parquet(mini_run / "agents.parquet")
+    here = agents[(agents.origin == "A") & (agents.entered <= "2020-12-31")
+                  & (agents.exited.isna() | (agents.exited > "2020-12-31")) & (agents.fee > 0)]
+    assert table.loc[("fee_paid", "A"), "simulated"] == pytest.approx(here.fee.mean())
+    assert (table["status"] == "ok").all()
+
+
+def test_experiment_folder_is_an_ensemble(mini_run, tmp_path):
+    exp = tmp_path / "exp"
+    for seed in (1, 2):
+        tmpsim.run(scenario_file("mini"), seed=seed, scale=1.0, out=exp / f"seed{seed}", agents=False)
+    f = write_csv(tmp_path / "o.csv", ["2020-12-31,titp_stock,all,2000,me"])
+    table = validate_run(exp, [f])
+    assert table.loc[0, "n_runs"] == 2
+    values = [
+        validate_run(exp / f"seed{s}", [f]).loc[0, "simulated"] for s in (1, 2)
+    ]
+    assert table.loc[0, "simulated"] == pytest.approx(np.mean(values))
+    assert table.loc[0, "sim_lo"] <= table.loc[0, "simulated"] <= table.loc[0, "sim_hi"]
+
+
+def test_cli_typo_gives_a_clear_message_and_nonzero_exit(mini_run, tmp_path):
+    bad = write_csv(tmp_path / "bad.csv", ["2019-12-31,titp_stockk,all,10,me"])
+    proc = tmpsim_cli("validate", str(mini_run), "--observed", str(bad))
+    assert proc.returncode != 0
+    assert "titp_stockk" in proc.stderr and "did you mean titp_stock" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_cli_writes_table_and_figures(mini_run, tmp_path):
+    f = write_csv(tmp_path / "o.csv", ["2019-12-31,titp_stock,A,1000,me", "2020-12-31,titp_stock,A,900,me"])
+    out = tmp_path / "val"
+    proc = tmpsim_cli("validate", str(mini_run), "--observed", str(f), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_csv(out / "validation.csv")
+    assert list(table.columns[:7]) == [
+        "indicator", "origin", "date", "observed", "simulated", "abs_error", "rel_error"
+    ]
+    assert (out / "validation" / "titp_stock.png").stat().st_size > 0
+    assert "MAPE" in proc.stdout
+
+
+def test_packaged_data_keep_a_source_and_use_known_indicators():
+    obs = load_observed()
+    assert obs["source"].str.len().min() > 10
+    for name in obs["indicator"].unique():
+        resolve(name)
+    assert {"titp_stock", "new_entries_year", "missing_year", "stranded", "fee_paid",
+            "debt_at_departure"} <= set(obs["indicator"])
+    totals = obs[(obs.indicator == "titp_stock") & (obs.origin == "all")]
+    assert totals["date"].dt.month.isin([6, 12]).all() and len(totals) == 17
+
+
+@pytest.mark.skipif(not Path("/work/shared/data").is_dir(), reason="shared data not present")
+def test_packaged_csv_is_what_the_build_script_makes():
+    spec = importlib.util.spec_from_file_location("build_observed", ROOT / "scripts" / "build_observed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rebuilt = module.build(Path("/work/shared/data"))
+    shipped = pd.read_csv(ROOT / "src" / "tmpsim" / "data" / "observed" / "japan_titp.csv")
+    pd.testing.assert_frame_equal(
+        rebuilt.reset_index(drop=True), shipped, check_dtype=False, check_exact=False, rtol=1e-9
+    )
