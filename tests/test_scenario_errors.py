@@ -203,3 +203,14 @@ def test_overrides_are_validated_like_the_file():
     # A new key under an existing section is still an unknown key.
     with pytest.raises(ScenarioError, match=r"money\.bonus: unknown key"):
         load_scenario(path, {"money.bonus": 5})
+
+
+def test_overrides_into_lists_are_checked():
+    path = scenario_file("stranding")
+    assert load_scenario(path, ["events.0.seats_per_day=7"]).events[0].seats_per_day == 7
+    with pytest.raises(ScenarioError, match=r"--set events\.3\.seats_per_day: '3' is not an index"):
+        load_scenario(path, ["events.3.seats_per_day=7"])
+    with pytest.raises(ScenarioError, match=r"--set events\.first: 'first' is not an index"):
+        load_scenario(path, ["events.first=7"])
+    code, _, err = tmpsim_inprocess("show", str(path), "--set", "events.9.note=x")
+    assert code != 0 and "'9' is not an index of a list of 1 items" in err

@@ -51,7 +51,7 @@ def _set_path(data: dict[str, Any], dotted: str, value: Any, origin: str) -> Non
     node: Any = data
     for i, key in enumerate(keys[:-1]):
         if isinstance(node, list):
-            node = node[int(key)]
+            node = node[_list_index(node, key, dotted, origin)]
             continue
         if not isinstance(node, dict) or key not in node:
             where = ".".join(keys[: i + 1])
@@ -59,11 +59,19 @@ def _set_path(data: dict[str, Any], dotted: str, value: Any, origin: str) -> Non
         node = node[key]
     last = keys[-1]
     if isinstance(node, list):
-        node[int(last)] = value
+        node[_list_index(node, last, dotted, origin)] = value
     elif isinstance(node, dict):
         node[_maybe_int(last)] = value
     else:
         raise ScenarioError(f"{origin}: --set {dotted}: {'.'.join(keys[:-1])} is not a mapping")
+
+
+def _list_index(items: list[Any], key: str, dotted: str, origin: str) -> int:
+    if not key.isdigit() or int(key) >= len(items):
+        raise ScenarioError(
+            f"{origin}: --set {dotted}: {key!r} is not an index of a list of {len(items)} items"
+        )
+    return int(key)
 
 
 def _maybe_int(key: str) -> str | int:
