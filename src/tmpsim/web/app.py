@@ -36,6 +36,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tmpsim.api import DEFAULT_SCENARIO
 from tmpsim.reports import charts
 from tmpsim.reports.context import SUMMARY_ROWS, format_value, load_observed_safe, summary_rows
 from tmpsim.scenario import ScenarioError, shipped_scenarios
@@ -143,6 +144,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             parts.append(f"{loc or 'request'}: {e.get('msg')}")
         return error(422, "; ".join(parts))
 
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        return error(500, f"internal error: {type(exc).__name__}: {exc}")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error(exc.status_code, str(exc.detail))
@@ -202,6 +207,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def options() -> dict[str, Any]:
         return {
             "scenarios": [{"name": k, "description": v} for k, v in shipped_scenarios().items()],
+            "default_scenario": DEFAULT_SCENARIO,
             "levers": [c.to_json() for c in lever_controls()],
             "levers_note": "" if lever_controls() else (
                 "Policy levers are not available in this installation (tmpsim.policy missing); "
@@ -347,9 +353,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             row = {"figure": label, "a": format_value(va, unit, currency),
                    "b": format_value(vb, unit, currency), "difference": "", "percent": ""}
             if unit != "date":
-                diff = vb - va
-                row["difference"] = f"{diff:+,.0f}" if abs(diff) >= 100 else f"{diff:+,.2f}"
-                row["percent"] = f"{(vb - va) / va * 100:+.1f}%" if va else ""
+                row["difference"], row["percent"] = difference(va, vb)
             rows.append(row)
         series_a = pd.read_parquet(ja.dir / "series.parquet")
         series_b = pd.read_parquet(jb.dir / "series.parquet")
@@ -361,6 +365,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"a": sa, "b": sb, "rows": rows, "figures": figures}
 
     return app
+
+
+def difference(a: float, b: float) -> tuple[str, str]:
+    """Format B - A and the relative change (blank when A is 0)."""
+    diff = b - a
+    if diff == 0:
+        return "0", "0%" if a else ""
+    text = f"{diff:+,.0f}" if abs(diff) >= 100 else f"{diff:+,.2f}"
+    return text, f"{diff / a * 100:+.1f}%" if a else ""
 
 
 def _auto_label(base: str, req: RunRequest) -> str:

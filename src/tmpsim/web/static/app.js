@@ -235,9 +235,14 @@ function showProgress(status) {
   panel.dataset.state = status.state;
   $("#progress-label").textContent = status.label;
   $("#progress-bar").value = status.state === "done" ? 1 : status.fraction;
-  let text = status.state + ": " + status.phase;
-  if (status.total) text += " (" + status.done + " of " + status.total + " days)";
-  text += ", " + status.elapsed + " s";
+  let text;
+  if (status.state === "done") {
+    text = "finished: " + status.total + " days simulated in " + status.elapsed + " s";
+  } else {
+    text = status.state + ": " + status.phase;
+    if (status.total) text += " (" + status.done + " of " + status.total + " days)";
+    text += ", " + status.elapsed + " s";
+  }
   if (status.error) text = "failed: " + status.error;
   $("#progress-text").textContent = text;
   $("#cancel").hidden = !(status.state === "starting" || status.state === "running");
@@ -391,6 +396,9 @@ async function init() {
   const select = $("#scenario");
   select.replaceChildren(...state.options.scenarios.map(s =>
     el("option", {value: s.name, text: s.name, title: s.description})));
+  if (state.options.scenarios.some(s => s.name === state.options.default_scenario)) {
+    select.value = state.options.default_scenario;
+  }
   select.addEventListener("change", () => chooseScenario(select.value).catch(err =>
     showError($("#form-error"), err.message)));
   $("#upload-file").addEventListener("change", readChosenFile);

@@ -1,0 +1,333 @@
+"""The dashboard's HTTP API: validation at the server, run lifecycle, downloads, limits."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from tmpsim.scenario import ScenarioError, load_scenario  # noqa: E402
+from tmpsim.scenario.loader import shipped_dir  # noqa: E402
+from tmpsim.web.app import Settings, create_app  # noqa: E402
+from tmpsim.web.controls import lever_module  # noqa: E402
+
+FLAGSHIP = "japan-titp-covid"
+TINY = {"scenario": FLAGSHIP, "scale": 0.001, "end": "2017-03-31", "seed": 3}
+
+
+def wait_done(client: TestClient, run_id: str, timeout: float = 180.0) -> dict:
+    """Poll a run until it stops; fail if it does not stop within the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get(f"/api/runs/{run_id}").json()
+        if status["state"] not in ("starting", "running"):
+            return status
+        time.sleep(0.3)
+    pytest.fail(f"run {run_id} did not finish in {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory):
+    app = create_app(Settings(runs_dir=tmp_path_factory.mktemp("runs"), max_scale=0.01,
+                              max_active_runs=2))
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def done_run(client: TestClient) -> dict:
+    response = client.post("/api/runs", json={**TINY, "label": "tiny"})
+    assert response.status_code == 202, response.text
+    status = wait_done(client, response.json()["id"])
+    assert status["state"] == "done", status
+    return status
+
+
+def broken_flagship_text() -> str:
+    text = (shipped_dir() / f"{FLAGSHIP}.yaml").read_text(encoding="utf-8")
+    assert "grace_days: 90" in text
+    return text.replace("grace_days: 90", "grace_dayz: 90")
+
+
+# ---- options and scenarios ----------------------------------------------------------------
+
+
+def test_options_list_shipped_scenarios_limits_and_levers(client: TestClient) -> None:
+    body = client.get("/api/options").json()
+    assert FLAGSHIP in [s["name"] for s in body["scenarios"]]
+    assert body["limits"]["max_scale"] == 0.01
+    assert body["limits"]["max_active_runs"] == 2
+    if lever_module() is not None:
+        names = {lv["name"] for lv in body["levers"]}
+        assert "welfare_eligible" in names
+        assert all(lv["label"] for lv in body["levers"])
+
+
+def test_scenario_description_has_window_and_parameters_with_its_values(client) -> None:
+    body = client.get(f"/api/scenarios/{FLAGSHIP}").json()
+    assert (body["start"], body["end"]) == ("2017-01-01", "2023-12-31")
+    params = {p["name"]: p for p in body["parameters"]}
+    assert params["programme.grace_days"]["default"] == 90
+    assert params["money.wage_per_month"]["default"] == 160000
+    shelters = [p for p in params if p.startswith("shelters.")]
+    assert shelters and all(params[p]["label"].startswith("Shelter places") for p in shelters)
+
+
+def test_unknown_scenario_name_is_404(client: TestClient) -> None:
+    response = client.get("/api/scenarios/no-such-programme")
+    assert response.status_code == 404
+    assert "not a shipped scenario" in response.json()["error"]
+
+
+# ---- bounds on a run request ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"scale": 0.5}, "scale must be between"),
+        ({"scale": 0}, "scale"),
+        ({"scale": -1}, "scale"),
+        ({"scale": 0.00001}, "scale must be between"),
+        ({"seed": -1}, "seed"),
+        ({"end": "2030-01-01"}, "must lie between"),
+        ({"end": "2017-01-05"}, "must lie between"),
+        ({"end": "next year"}, "not a date"),
+        ({"scenario": "../../etc/passwd"}, "not a shipped scenario"),
+        ({"scenario": "upload:deadbeef"}, "no longer on the server"),
+        ({"parameters": {"recruitment.demand": {}}}, "not a parameter the dashboard can change"),
+        ({"parameters": {"../../x": 1}}, "not a parameter the dashboard can change"),
+        ({"parameters": {"programme.grace_days": 9999}}, "above the maximum"),
+        ({"parameters": {"programme.grace_days": 1.5}}, "whole number"),
+        ({"parameters": {"money.wage_per_month": "lots"}}, "expected a number"),
+        ({"parameters": {"programme.job_change.mode": "sometimes"}}, "expected one of"),
+        ({"levers": {"teleportation": True}}, "not a policy lever"),
+        ({"unexpected": 1}, "unexpected"),
+    ],
+)
+def test_invalid_run_requests_are_refused_with_a_message(client, change, words) -> None:
+    response = client.post("/api/runs", json={**TINY, **change})
+    assert response.status_code == 422, response.text
+    assert words in response.json()["error"]
+
+
+# ---- uploads --------------------------------------------------------------------------------
+
+
+def test_broken_upload_gives_the_cli_message_for_the_same_file(client, tmp_path: Path) -> None:
+    text = broken_flagship_text()
+    on_disk = tmp_path / "broken.yaml"
+    on_disk.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as cli_error:
+        load_scenario(on_disk)
+    response = client.post("/api/uploads",
+                           files={"file": ("broken.yaml", text.encode(), "text/yaml")})
+    assert response.status_code == 422
+    message = response.json()["error"]
+    assert "grace_dayz" in message and "unknown key" in message
+    assert message == str(cli_error.value).replace(str(on_disk), "broken.yaml")
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"name: [unclosed", "not valid YAML"),
+        (b"- just\n- a list\n", "must be a mapping"),
+        (b"", "empty"),
+        (b"\xff\xfe\x00bad", "not a UTF-8 text file"),
+        (b"name: x\n", "start"),
+    ],
+)
+def test_invalid_uploads_are_refused(client, content: bytes, words: str) -> None:
+    response = client.post("/api/uploads", files={"file": ("s.yaml", content, "text/yaml")})
+    assert response.status_code == 422
+    assert words in response.json()["error"]
+
+
+def test_upload_filename_is_reduced_to_a_harmless_name(client) -> None:
+    response = client.post("/api/uploads", files={"file": ("../../etc/<b>x.yaml", b"[1]",
+                                                           "text/yaml")})
+    assert response.status_code == 422
+    assert response.json()["error"].startswith("_b_x.yaml: ")
+
+
+def test_oversized_upload_is_refused_before_parsing(client) -> None:
+    big = b"#" * (2 * 1024 * 1024)
+    response = client.post("/api/uploads", files={"file": ("big.yaml", big, "text/yaml")})
+    assert response.status_code == 413
+    assert "too large" in response.json()["error"]
+
+
+def test_valid_upload_can_be_run_by_its_server_made_key(client) -> None:
+    text = broken_flagship_text().replace("grace_dayz: 90", "grace_days: 45")
+    response = client.post("/api/uploads", files={"file": ("mine.yaml", text.encode(),
+                                                           "text/yaml")})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["key"].startswith("upload:")
+    assert {p["name"]: p["default"] for p in body["parameters"]}["programme.grace_days"] == 45
+    started = client.post("/api/runs", json={**TINY, "scenario": body["key"]})
+    assert started.status_code == 202, started.text
+    status = wait_done(client, started.json()["id"])
+    assert status["state"] == "done"
+    assert status["config"]["scenario"] == "mine.yaml (uploaded)"
+
+
+# ---- run ids, files and paths ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/runs/0123456789abcdef0123456789abcdef",
+        "/api/runs/not-a-run",
+        "/api/runs/..%2F..%2Fetc%2Fpasswd/series.csv",
+        "/api/runs/../../etc/passwd",
+        "/api/runs/0123456789abcdef0123456789abcdef/series.csv",
+        "/static/..%2Fapp.py",
+        "/static/index.html",
+        "/static/../controls.py",
+        "/api/compare?a=../x&b=../y",
+    ],
+)
+def test_unknown_run_ids_and_files_are_not_found(client, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code in (404, 422)
+    assert "root:" not in response.text and "def " not in response.text
+
+
+def test_downloads_before_a_run_is_done_are_refused(tmp_path: Path) -> None:
+    app = create_app(Settings(runs_dir=tmp_path, max_scale=0.01, max_active_runs=1))
+    with TestClient(app) as c:
+        started = c.post("/api/runs", json={**TINY, "end": "2023-12-31", "scale": 0.002})
+        assert started.status_code == 202
+        run_id = started.json()["id"]
+        assert c.get(f"/api/runs/{run_id}/series.csv").status_code == 409
+        # the cap on runs in progress
+        second = c.post("/api/runs", json=TINY)
+        assert second.status_code == 429
+        assert "already in progress" in second.json()["error"]
+        stopped = c.delete(f"/api/runs/{run_id}").json()
+        assert stopped["state"] == "cancelled"
+        third = c.post("/api/runs", json=TINY)
+        assert third.status_code == 202, third.text
+        c.delete(f"/api/runs/{third.json()['id']}")
+
+
+# ---- a finished run -----------------------------------------------------------------------------
+
+
+def test_finished_run_reports_progress_and_summary(done_run: dict) -> None:
+    assert done_run["fraction"] == 1.0
+    assert done_run["total"] == 90  # 2017-01-01..2017-03-31
+    assert done_run["summary"]["new_entries"] > 0
+    assert "later event(s) left out" in " ".join(done_run["notes"])
+
+
+def test_charts_have_data_for_every_figure(client, done_run: dict) -> None:
+    body = client.get(f"/api/runs/{done_run['id']}/charts").json()
+    figures = body["figures"]
+    assert set(figures) == {"states", "stranded", "stock", "destitution", "money", "flows"}
+    states = figures["states"]
+    assert len(states["data"]) >= 5
+    assert all(len(t["x"]) == 90 for t in states["data"])
+    assert states["layout"]["yaxis"]["title"]["text"] == "people"
+    employed = next(t for t in states["data"] if t["name"] == "employed")
+    assert min(employed["y"]) > 100_000  # the 2017 stock, scaled back to the full population
+    labels = dict(body["summary"])
+    assert labels["New entries"].endswith("people")
+
+
+def test_csv_and_parquet_downloads_hold_the_tidy_series(client, done_run: dict) -> None:
+    run_id = done_run["id"]
+    csv = client.get(f"/api/runs/{run_id}/series.csv")
+    assert csv.status_code == 200
+    assert csv.text.splitlines()[0] == "date,metric,origin,value"
+    assert "attachment" in csv.headers["content-disposition"]
+    parquet = client.get(f"/api/runs/{run_id}/series.parquet")
+    frame = pd.read_parquet(io.BytesIO(parquet.content))
+    assert list(frame.columns) == ["date", "metric", "origin", "value"]
+    from_csv = pd.read_csv(io.StringIO(csv.text))
+    assert len(from_csv) == len(frame)
+
+
+def test_resolved_scenario_download_loads_back_with_the_window(client, done_run, tmp_path):
+    text = client.get(f"/api/runs/{done_run['id']}/scenario.yaml").text
+    path = tmp_path / "resolved.yaml"
+    path.write_text(text, encoding="utf-8")
+    sc = load_scenario(path)
+    assert str(sc.end) == "2017-03-31"
+    assert all(str(e.date) <= "2017-03-31" for e in sc.events)
+
+
+def test_parameter_and_lever_changes_reach_the_run(client, tmp_path: Path) -> None:
+    levers = {"welfare_eligible": True} if lever_module() is not None else {}
+    response = client.post("/api/runs", json={
+        **TINY, "parameters": {"programme.grace_days": 30, "shelters.0.capacity": 1234},
+        "levers": levers, "label": "changed"})
+    assert response.status_code == 202, response.text
+    status = wait_done(client, response.json()["id"])
+    assert status["state"] == "done" and status["label"] == "changed"
+    data = yaml.safe_load(client.get(f"/api/runs/{status['id']}/scenario.yaml").text)
+    assert data["programme"]["grace_days"] == 30
+    assert data["shelters"][0]["capacity"] == 1234
+    if levers:
+        assert data["programme"]["welfare_eligible"] is True
+
+
+def test_compare_two_runs(client, done_run: dict) -> None:
+    other = client.post("/api/runs", json={**TINY, "seed": 4})
+    assert other.status_code == 202
+    status = wait_done(client, other.json()["id"])
+    body = client.get(f"/api/compare?a={done_run['id']}&b={status['id']}").json()
+    rows = {r["figure"]: r for r in body["rows"]}
+    assert "New entries" in rows and rows["New entries"]["a"].endswith("people")
+    fig = body["figures"]["stranded"]
+    assert [t["name"][:2] for t in fig["data"]] == ["A:", "B:"]
+
+
+def test_report_download_is_self_contained_html(client, done_run: dict) -> None:
+    response = client.get(f"/api/runs/{done_run['id']}/report.html")
+    assert response.status_code == 200
+    assert response.text.startswith("<!doctype html>")
+    assert "tmpsim-figures" in response.text
+
+
+# ---- page and CLI defaults --------------------------------------------------------------------
+
+
+def test_page_and_its_assets_are_served_locally(client) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert 'src="/static/plotly.min.js"' in page.text
+    assert "http://" not in page.text and "https://" not in page.text
+    js = client.get("/static/plotly.min.js")
+    assert js.status_code == 200 and len(js.content) > 1_000_000
+    assert client.get("/static/app.js").status_code == 200
+
+
+def test_serve_binds_loopback_by_default() -> None:
+    import inspect
+
+    from tmpsim.web.cli import serve
+
+    assert inspect.signature(serve).parameters["host"].default == "127.0.0.1"
+
+
+def test_serve_refuses_bad_options() -> None:
+    from typer.testing import CliRunner
+
+    from tmpsim.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--max-runs", "0"])
+    assert result.exit_code != 0
+    assert "--max-runs" in result.output
