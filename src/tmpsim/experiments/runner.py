@@ -161,7 +161,7 @@ def _iter_dask(fn: Callable[[T], R], items: Sequence[T], scheduler: str) -> Iter
         ]
         index = {f.key: i for i, f in enumerate(futures)}
         try:
-            for fut in as_completed(futures):
+            for fut in as_completed(futures, loop=client.loop):
                 yield index[fut.key], fut.result()
         finally:
             client.cancel(futures)
