@@ -30,6 +30,13 @@ from tmpsim.states import State
 S = State
 
 
+def run_days_after_ends(name: str, ends: list[int]):
+    """Build ``name``, set the contract ends of agents 0.. to ``ends`` and run every day."""
+    sim = build(name)
+    set_timers(sim, Timer.CONTRACT_END, ends)
+    return run_days(sim)
+
+
 def test_quiet_world_has_no_events_of_its_own():
     """Without filed events, the ten trainees of the stranding case just keep working."""
     sim = build("stranding")
@@ -81,13 +88,6 @@ def test_stranded_return_in_order_of_waiting_when_seats_open():
         steps({3: 2, 5: 3, 6: 4, 8: 5, 10: 7, 12: 8, 14: 9, 20: 6, 21: 4, 22: 1, 23: 0}, 31)
     )
     assert result.summary["person_days_stranded"] == by_hand
-
-
-def run_days_after_ends(name: str, ends: list[int]):
-    """Build ``name``, set the contract ends of agents 0.. to ``ends`` and run every day."""
-    sim = build(name)
-    set_timers(sim, Timer.CONTRACT_END, ends)
-    return run_days(sim)
 
 
 def test_dismissal_grace_then_stranded_or_home():
