@@ -357,7 +357,7 @@ def band_figure(
     if sel.empty:
         return empty_figure(title, f"no {metric} in this experiment")
     data: list[dict[str, Any]] = []
-    for i, (point, grp) in enumerate(sel.groupby("point", sort=True)):
+    for i, (point, grp) in enumerate(sel.groupby("point", sort=False)):
         grp = grp.sort_values("date")
         x = _dates(grp["date"])
         color = COLORS[i % len(COLORS)]
@@ -395,7 +395,7 @@ def effects_figure(effects: pd.DataFrame, output: str, title: str, ytitle: str) 
 
     ``effects`` has columns point, output, mean, q05, q95, n.
     """
-    sel = effects[effects["output"] == output].sort_values("point")
+    sel = effects[effects["output"] == output]  # in point order
     if sel.empty:
         return empty_figure(title, f"no {output} in this experiment")
     mean = sel["mean"].to_numpy(dtype=float)

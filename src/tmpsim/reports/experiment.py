@@ -70,7 +70,7 @@ def point_labels(points: pd.DataFrame, columns: dict[str, str]) -> dict[int, str
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:,.0f}" if value.is_integer() else f"{value:.4g}"
     return str(value)
 
 

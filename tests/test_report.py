@@ -1,0 +1,328 @@
+"""The HTML report: figure specifications, parameter sources, the self-contained file, the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import tmpsim
+from tmpsim.cli import app
+from tmpsim.reports import charts
+from tmpsim.reports.context import (
+    flatten_parameters,
+    format_value,
+    parameter_table,
+    source_for,
+    source_kind,
+)
+from tmpsim.reports.html import build_report, plotly_js
+from tmpsim.scenario import to_yaml
+from tmpsim.web.controls import build_scenario, shipped_base
+
+FLAGSHIP = "japan-titp-covid"
+
+
+def short_flagship(end: str):
+    """The flagship scenario cut at ``end`` (later events left out)."""
+    scenario, _ = build_scenario(shipped_base(FLAGSHIP), end=end)
+    return scenario
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small run of the flagship that covers January 2021."""
+    out = tmp_path_factory.mktemp("report-run") / "run"
+    tmpsim.run(short_flagship("2021-02-28"), seed=1, scale=0.001, out=out, agents=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def report_text(run_dir: Path) -> str:
+    return build_report(run_dir).read_text(encoding="utf-8")
+
+
+def embedded_figures(text: str) -> dict:
+    match = re.search(r'<script type="application/json" id="tmpsim-figures">(.*?)</script>', text,
+                      re.S)
+    assert match
+    return json.loads(match.group(1).replace("<\\/", "</"))
+
+
+def tidy(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["date", "metric", "origin", "value"])
+    frame["date"] = pd.to_datetime(frame["date"]).dt.date
+    return frame
+
+
+def daily(metric: str, start: str, days: int, value: float, origin: str = "all"):
+    first = dt.date.fromisoformat(start)
+    return [(str(first + dt.timedelta(days=i)), metric, origin, value) for i in range(days)]
+
+
+# ---- figure specifications ---------------------------------------------------------------------
+
+
+def test_money_at_return_is_the_mean_per_returnee_by_origin() -> None:
+    series = tidy([
+        ("2020-01-01", "returns", "A", 1.0), ("2020-01-02", "returns", "A", 3.0),
+        ("2020-01-01", "returned_debt", "A", 100.0), ("2020-01-02", "returned_debt", "A", 300.0),
+        ("2020-01-01", "returned_savings", "A", 800.0),
+        ("2020-01-01", "returns", "B", 0.0), ("2020-01-01", "returned_debt", "B", 0.0),
+        ("2020-01-01", "returns", "all", 4.0),
+    ])
+    fig = charts.money_at_return_figure(series, currency="JPY")
+    debt, savings = fig["data"]
+    assert debt["x"] == ["A"] and debt["y"] == [100.0]
+    assert savings["y"] == [200.0]
+    assert fig["layout"]["yaxis"]["title"]["text"] == "JPY per returnee"
+    assert fig["layout"]["xaxis"]["title"]["text"] == "origin"
+
+
+def test_flows_are_summed_per_calendar_month() -> None:
+    series = tidy(daily("new_entries", "2020-01-01", 60, 2.0) + daily("returns", "2020-01-01", 60,
+                                                                       1.0))
+    fig = charts.flows_figure(series)
+    entries = next(t for t in fig["data"] if t["name"] == "new entries")
+    assert entries["x"] == ["2020-01-01", "2020-02-01"]
+    assert entries["y"] == [62.0, 58.0]
+    assert fig["layout"]["yaxis"]["title"]["text"] == "people per month"
+
+
+def test_stranded_figure_marks_the_essay_figure_inside_the_window() -> None:
+    series = tidy(daily("stranded", "2020-12-01", 90, 30000.0))
+    fig = charts.stranded_figure(series, observed=None)
+    marker = [t for t in fig["data"] if t.get("meta") == "observed"]
+    assert len(marker) == 1
+    assert marker[0]["x"] == ["2021-01-21"] and marker[0]["y"] == [36000.0]
+    assert "36,000" in marker[0]["name"]
+    assert fig["layout"]["xaxis"]["type"] == "date"
+
+
+def test_stranded_figure_says_when_the_observed_figure_is_outside_the_window() -> None:
+    fig = charts.stranded_figure(tidy(daily("stranded", "2017-01-01", 30, 0.0)), observed=None)
+    assert not [t for t in fig["data"] if t.get("meta") == "observed"]
+    assert "outside this run's window" in fig["layout"]["annotations"][0]["text"]
+
+
+def test_packaged_observed_points_replace_the_essay_figure_and_keep_their_source() -> None:
+    observed = pd.DataFrame({
+        "date": pd.to_datetime(["2020-12-31", "2021-01-21", "2025-01-01"]),
+        "indicator": ["stranded", "stranded", "stranded"],
+        "origin": ["all", "all", "all"],
+        "value": [20000.0, 36000.0, 1.0],
+        "source": ["ministry", "essay", "future"],
+    })
+    fig = charts.stranded_figure(tidy(daily("stranded", "2020-12-01", 90, 1.0)), observed)
+    (marker,) = [t for t in fig["data"] if t.get("meta") == "observed"]
+    assert marker["x"] == ["2020-12-31", "2021-01-21"]  # the 2025 point is outside the window
+    assert marker["text"] == ["observed 20,000: ministry", "observed 36,000: essay"]
+
+
+def test_states_are_stacked_areas_with_one_trace_per_state_present() -> None:
+    series = tidy(daily("state_employed", "2020-01-01", 10, 5.0)
+                  + daily("state_jobless", "2020-01-01", 10, 1.0))
+    fig = charts.states_figure(series)
+    assert [t["name"] for t in fig["data"]] == ["employed", "jobless (status valid)"]
+    assert all(t["stackgroup"] == "states" and len(t["y"]) == 10 for t in fig["data"])
+
+
+def test_a_missing_metric_gives_an_empty_figure_with_a_message() -> None:
+    fig = charts.destitution_figure(tidy(daily("returns", "2020-01-01", 3, 1.0)))
+    assert fig["data"] == []
+    assert "no destitution metrics" in fig["layout"]["annotations"][0]["text"]
+
+
+def test_band_figure_draws_band_and_median_per_point() -> None:
+    dates = pd.date_range("2020-12-01", periods=60)
+    bands = pd.concat([
+        pd.DataFrame({"date": dates, "metric": "stranded", "point": p, "q05": 1.0 + i,
+                      "q50": 2.0 + i, "q95": 3.0 + i, "n": 5})
+        for i, p in enumerate(["base", "welfare"])
+    ])
+    fig = charts.band_figure(bands, "stranded", "Stranded", observed=None)
+    names = [t["name"] for t in fig["data"]]
+    assert "base (5 seeds): 5-95% band" in names and "welfare (5 seeds): median" in names
+    band = next(t for t in fig["data"] if t["name"] == "welfare (5 seeds): 5-95% band")
+    assert band["fill"] == "tonexty" and band["y"][0] == 4.0
+    assert any(t.get("meta") == "observed" for t in fig["data"])
+
+
+def test_effects_figure_error_bars_span_the_interval() -> None:
+    effects = pd.DataFrame({"point": ["0: a", "1: b"], "output": "peak_stranded",
+                            "mean": [10.0, 20.0], "q05": [8.0, 20.0], "q95": [15.0, 21.0],
+                            "n": [3, 3]})
+    (bar,) = charts.effects_figure(effects, "peak_stranded", "Peak", "people")["data"]
+    assert bar["y"] == [10.0, 20.0]
+    assert bar["error_y"]["array"] == [5.0, 1.0]
+    assert bar["error_y"]["arrayminus"] == [2.0, 0.0]
+
+
+# ---- parameters and sources -------------------------------------------------------------------
+
+
+def test_the_most_specific_source_key_wins() -> None:
+    sources = {"programme.stages": "the law", "programme.stages.0.continue_prob": "calibrated: x"}
+    assert source_for("programme.stages.0.continue_prob", sources) == (
+        "calibrated: x", "programme.stages.0.continue_prob")
+    assert source_for("programme.stages.1.months", sources) == ("the law", "programme.stages")
+    assert source_for("programme.stagesX", sources) == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("assumed", "assumed"), ("calibrated: stocks", "calibrated"), ("derived: a / b", "derived"),
+     ("ISA survey 2022", "cited"), ("", "none")],
+)
+def test_source_kinds(text: str, kind: str) -> None:
+    assert source_kind(text) == kind
+
+
+def test_parameters_flatten_to_source_key_paths() -> None:
+    rows = dict(flatten_parameters({
+        "name": "x", "events": [{"type": "border"}], "sources": {"a": "b"},
+        "origins": {"VN": {"demand_share": {2019: 0.5, 2020: 0.6}, "fee_mean": 1.5}},
+        "programme": {"stages": [{"name": "1", "months": 12}]},
+    }))
+    assert rows == {
+        "name": "x",
+        "origins.VN.demand_share": "2019: 0.5, 2020: 0.6",
+        "origins.VN.fee_mean": "1.5",
+        "programme.stages.0.name": "1",
+        "programme.stages.0.months": "12",
+    }
+
+
+def test_flagship_parameter_table_carries_its_sources() -> None:
+    data = yaml.safe_load(to_yaml(tmpsim.load_scenario(FLAGSHIP)))
+    table = parameter_table(data).set_index("parameter")
+    assert "ISA fee survey" in table.loc["origins.Vietnam.fee_mean", "source"]
+    assert table.loc["origins.Vietnam.fee_mean", "kind"] == "cited"
+    assert table.loc["programme.stages.0.continue_prob", "kind"] == "calibrated"
+    assert table.loc["shelters.0.capacity", "kind"] == "assumed"
+
+
+def test_format_value_units() -> None:
+    assert format_value(36000.4, "people") == "36,000 people"
+    assert format_value(0.0, "person-nights") == "0 person-nights"
+    assert format_value(2.654, "years") == "2.65 years"
+    assert format_value(94661.2, "currency", "JPY") == "94,661 JPY"
+    assert format_value("2021-01-21", "date") == "2021-01-21"
+
+
+# ---- the report file ---------------------------------------------------------------------------
+
+
+def test_report_is_one_file_with_no_external_reference(report_text: str) -> None:
+    assert report_text.startswith("<!doctype html>")
+    bundle = plotly_js()
+    assert bundle[:500] in report_text  # plotly.js embedded, not fetched
+    outside = report_text.replace(bundle, "")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", outside)
+    assert "<link" not in outside and "@import" not in outside
+
+
+def test_report_embeds_every_figure_with_data(report_text: str) -> None:
+    figures = embedded_figures(report_text)
+    assert set(figures) == {"states", "stranded", "stock", "destitution", "money", "flows"}
+    for key, fig in figures.items():
+        assert fig["data"], key
+        assert fig["layout"]["title"]["text"], key
+        assert fig["layout"]["yaxis"]["title"]["text"], key
+        assert f'data-figure="{key}"' in report_text
+    stranded = figures["stranded"]
+    line = stranded["data"][0]
+    assert line["x"][0] == "2017-01-01" and line["x"][-1] == "2021-02-28"
+    assert max(v for v in line["y"] if v is not None) > 1000
+    (marker,) = [t for t in stranded["data"] if t.get("meta") == "observed"]
+    assert "2021-01-21" in marker["x"] and 36000.0 in marker["y"]
+
+
+def test_report_has_validation_and_parameter_sections(report_text: str) -> None:
+    assert 'id="validation"' in report_text and 'id="parameters"' in report_text
+    assert "origins.Vietnam.fee_mean" in report_text and "ISA fee survey" in report_text
+    assert "Dated events" in report_text
+    try:
+        import tmpsim.validation  # noqa: F401
+    except ImportError:
+        assert "tmpsim.validation is not available" in report_text
+    else:
+        assert 'class="validation"' in report_text
+        assert "titp_stock" in report_text
+
+
+def test_report_escapes_text_from_the_run_folder(run_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    data = yaml.safe_load((copy / "scenario.yaml").read_text(encoding="utf-8"))
+    data["description"] = "<script>alert('x')</script> & more"
+    (copy / "scenario.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    text = build_report(copy).read_text(encoding="utf-8")
+    assert "<script>alert('x')</script>" not in text
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in text
+
+
+# ---- command line -----------------------------------------------------------------------------
+
+
+def test_cli_report_writes_the_file(run_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "elsewhere.html"
+    result = CliRunner().invoke(app, ["report", str(run_dir), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and str(out) in result.output.replace("\n", "")
+
+
+def test_cli_report_refuses_a_folder_that_is_no_run(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "neither a run folder" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_run_with_report(tmp_path: Path) -> None:
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text(to_yaml(short_flagship("2017-02-28")), encoding="utf-8")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", str(scenario), "--scale", "0.001", "--out", str(out),
+                                      "--quiet", "--report"])
+    assert result.exit_code == 0, result.output
+    figures = embedded_figures((out / "report.html").read_text(encoding="utf-8"))
+    assert len(figures["states"]["data"][0]["x"]) == 59
+
+
+# ---- experiments --------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_experiment_report_shows_bands_and_effects(tmp_path: Path) -> None:
+    pytest.importorskip("tmpsim.experiments.experiment")
+    from tmpsim.experiments.experiment import run_experiment
+
+    spec = {
+        "name": "tiny-fees",
+        "scenario": yaml.safe_load(to_yaml(short_flagship("2018-06-30"))),
+        "scale": 0.0005,
+        "seeds": 2,
+        "parameters": {"origins.Vietnam.debt_mean": {"values": [674480.0, 0.0]}},
+        "outputs": {"series": ["stranded", "destitute", "unmet_shelter_need", "titp_stock",
+                               "sheltered", "missing", "new_entries"]},
+    }
+    report = run_experiment(spec, tmp_path / "exp", workers=1)
+    assert report.counts.done == 4
+    text = build_report(tmp_path / "exp").read_text(encoding="utf-8")
+    figures = embedded_figures(text)
+    band = figures["band-titp_stock"]
+    medians = [t for t in band["data"] if t["name"].endswith("median")]
+    assert [t["name"] for t in medians] == [
+        "debt_mean=674,480 (2 seeds): median", "debt_mean=0 (2 seeds): median"]
+    assert all(len(t["x"]) == 546 for t in medians)  # 2017-01-01..2018-06-30
+    effect = figures["effect-mean_debt_at_return"]["data"][0]
+    assert len(effect["x"]) == 2 and effect["y"][0] > effect["y"][1]
+    assert 'class="points"' in text and "Lever and parameter effects" in text
