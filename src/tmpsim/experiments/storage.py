@@ -32,7 +32,9 @@ from tmpsim.experiments.spec import ExperimentError, ExperimentSpec, parse_spec,
 from tmpsim.results import atomic_write_bytes
 
 RUN_COLUMNS = ["run", "point", "rep", "seed"]
-RECORD_COLUMNS = ["status", "wall_seconds", "error", "worker", "started_at", "finished_at"]
+RECORD_COLUMNS = [
+    "status", "wall_seconds", "cpu_seconds", "error", "worker", "started_at", "finished_at",
+]
 
 
 class ExperimentDir:
