@@ -1,4 +1,4 @@
-"""Calibration: recovering a known parameter, reproducibility, spec checks, the flagship's section."""
+"""Calibration: recovering a known parameter, reproducibility, spec checks, the flagship."""
 
 from __future__ import annotations
 
@@ -47,9 +47,9 @@ SYNTHETIC = {
     ],
     "calibration": {
         "seed": 3,
-        "trials": 16,
+        "trials": 12,
         "batch": 4,
-        "startup_trials": 6,
+        "startup_trials": 4,
         "scale": 1.0,
         "seeds": [11],
         "parameters": [
@@ -95,7 +95,7 @@ def test_recovers_a_known_runaway_rate(synthetic, tmp_path):
     best = result.best["runaway"]
     assert abs(best - TRUE_RUNAWAY) / TRUE_RUNAWAY < 0.2, best
     assert result.base_loss is not None and result.best_loss < result.base_loss
-    assert len(result.trials) == 16 and result.trials.loc[0, "runaway"] == 0.03
+    assert len(result.trials) == 12 and result.trials.loc[0, "runaway"] == 0.03
     written = yaml.safe_load((tmp_path / "out" / "best.yaml").read_text())
     assert written["paths"]["origins.A.runaway_rate_per_year"] == pytest.approx(best)
     calibrated = tmpsim.load_scenario(tmp_path / "out" / "scenario.yaml")
@@ -177,6 +177,7 @@ def test_flagship_declares_a_checked_calibration_and_marks_what_it_calibrates():
 def test_cli_without_calibration_section_fails_cleanly(tmp_path):
     data = copy.deepcopy(SYNTHETIC)
     del data["calibration"]
-    proc = tmpsim_cli("calibrate", str(write_scenario(tmp_path, data)), "--out", str(tmp_path / "o"))
+    path = write_scenario(tmp_path, data)
+    proc = tmpsim_cli("calibrate", str(path), "--out", str(tmp_path / "o"))
     assert proc.returncode != 0
     assert "no calibration: section" in proc.stderr and "Traceback" not in proc.stderr

@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DATES = pd.date_range("2019-01-01", "2020-12-31", freq="D")
 
 
-def hand_run(stock: dict[str, float], entries_per_day: dict[str, float], label: str = "r") -> RunData:
+def hand_run(
+    stock: dict[str, float], entries_per_day: dict[str, float], label: str = "r"
+) -> RunData:
     """A run with constant stocks and constant daily entries per origin (A, B and their total)."""
     rows = []
     for metric, values in (("titp_stock", stock), ("new_entries", entries_per_day)):
@@ -110,7 +112,9 @@ def test_mape_and_flee_averaged_relative_difference():
 
 def test_ensemble_mean_band_and_coverage():
     runs = [hand_run({"A": v, "B": 0.0}, {"A": 0.0, "B": 0.0}, f"r{v}") for v in range(90, 111)]
-    obs = observed([("2019-06-30", "titp_stock", "A", 100.0), ("2019-06-30", "titp_stock", "B", 5.0)])
+    obs = observed(
+        [("2019-06-30", "titp_stock", "A", 100.0), ("2019-06-30", "titp_stock", "B", 5.0)]
+    )
     t = compare(obs, runs, band=0.9).set_index("origin")
     assert t.loc["A", "simulated"] == pytest.approx(100.0)
     assert t.loc["A", "sim_lo"] == pytest.approx(np.quantile(np.arange(90, 111), 0.05))
@@ -186,7 +190,9 @@ def mini_run(tmp_path_factory) -> Path:
 
 
 def test_user_file_with_unknown_origin_is_an_error(mini_run, tmp_path):
-    f = write_csv(tmp_path / "o.csv", ["2019-12-31,titp_stock,A,1000,me", "2019-12-31,titp_stock,C,1,me"])
+    f = write_csv(
+        tmp_path / "o.csv", ["2019-12-31,titp_stock,A,1000,me", "2019-12-31,titp_stock,C,1,me"]
+    )
     with pytest.raises(ObservedDataError, match=r"origin\(s\) C not in the run"):
         validate_run(mini_run, [f])
 
@@ -217,7 +223,8 @@ def test_run_folder_matches_the_result_it_came_from(mini_run, tmp_path):
 def test_experiment_folder_is_an_ensemble(mini_run, tmp_path):
     exp = tmp_path / "exp"
     for seed in (1, 2):
-        tmpsim.run(scenario_file("mini"), seed=seed, scale=1.0, out=exp / f"seed{seed}", agents=False)
+        out = exp / f"seed{seed}"
+        tmpsim.run(scenario_file("mini"), seed=seed, scale=1.0, out=out, agents=False)
     f = write_csv(tmp_path / "o.csv", ["2020-12-31,titp_stock,all,2000,me"])
     table = validate_run(exp, [f])
     assert table.loc[0, "n_runs"] == 2
@@ -237,7 +244,9 @@ def test_cli_typo_gives_a_clear_message_and_nonzero_exit(mini_run, tmp_path):
 
 
 def test_cli_writes_table_and_figures(mini_run, tmp_path):
-    f = write_csv(tmp_path / "o.csv", ["2019-12-31,titp_stock,A,1000,me", "2020-12-31,titp_stock,A,900,me"])
+    f = write_csv(
+        tmp_path / "o.csv", ["2019-12-31,titp_stock,A,1000,me", "2020-12-31,titp_stock,A,900,me"]
+    )
     out = tmp_path / "val"
     proc = tmpsim_cli("validate", str(mini_run), "--observed", str(f), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
@@ -262,7 +271,8 @@ def test_packaged_data_keep_a_source_and_use_known_indicators():
 
 @pytest.mark.skipif(not Path("/work/shared/data").is_dir(), reason="shared data not present")
 def test_packaged_csv_is_what_the_build_script_makes():
-    spec = importlib.util.spec_from_file_location("build_observed", ROOT / "scripts" / "build_observed.py")
+    script = ROOT / "scripts" / "build_observed.py"
+    spec = importlib.util.spec_from_file_location("build_observed", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     rebuilt = module.build(Path("/work/shared/data"))

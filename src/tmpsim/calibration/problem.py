@@ -95,7 +95,8 @@ class Problem:
                 set_path(data, path, int(round(new)) if p.integer else new)
         if variant:
             # Read the variant from the data: free parameters may drive its values too.
-            data = apply_variant(data, Variant.model_validate(data["calibration"]["variant"]))
+            raw_variant = (data.get("calibration") or {}).get("variant") or {}
+            data = apply_variant(data, Variant.model_validate(raw_variant))
         data["calibration"] = None
         return data
 
@@ -107,7 +108,9 @@ def apply_variant(data: dict[str, Any], v: Variant) -> dict[str, Any]:
         try:
             set_path(data, path, copy.deepcopy(value))
         except (KeyError, TypeError):
-            raise CalibrationError(f"calibration.variant.set: no key {path!r} in the scenario")
+            raise CalibrationError(
+                f"calibration.variant.set: no key {path!r} in the scenario"
+            ) from None
     if v.start is not None:
         data["start"] = v.start
     if v.end is not None:
@@ -157,7 +160,9 @@ def build_problem(
         try:
             load_scenario(problem.scenario(values))
         except ScenarioError as exc:
-            raise CalibrationError(f"{source}: the calibration variant is not valid: {exc}")
+            raise CalibrationError(
+                f"{source}: the calibration variant is not valid: {exc}"
+            ) from None
     return problem
 
 

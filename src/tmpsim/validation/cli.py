@@ -69,7 +69,9 @@ def calibrate(
     scenario: Annotated[str, typer.Argument(help="Scenario name or YAML file with calibration:.")],
     out: Annotated[Path, typer.Option(help="Folder for the results.")] = Path("calibration"),
     trials: Annotated[int | None, typer.Option(help="Trials (default: the scenario's).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Sampler seed (default: the scenario's).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampler seed (default: the scenario's).")] = (
+        None
+    ),
     scale: Annotated[float | None, typer.Option(help="Scale of the trial runs.")] = None,
     batch: Annotated[int | None, typer.Option(help="Trials proposed at once.")] = None,
     workers: Annotated[int | None, typer.Option(help="Local worker processes (0: inline).")] = None,
@@ -127,7 +129,62 @@ def calibrate(
                   "diagnostics.png)")
 
 
+def forecast(
+    source: Annotated[
+        Path, typer.Argument(help="An experiment/ensemble folder (or a run folder).")
+    ],
+    start: Annotated[str, typer.Option(help="First date of the forecast (YYYY-MM-DD).")] = (
+        "2021-01-01"
+    ),
+    end: Annotated[str, typer.Option(help="Last date of the forecast (YYYY-MM-DD).")] = (
+        "2023-12-31"
+    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for forecast.csv and forecast.png (default: SOURCE)."),
+    ] = None,
+    band: Annotated[float, typer.Option(help="Central band of the ensemble (0-1).")] = 0.9,
+    point: Annotated[
+        int | None, typer.Option(help="Experiment with several points: the one to use.")
+    ] = None,
+) -> None:
+    """Ensemble forecast of the main indicators after the observed data, with bands."""
+    import datetime as dt
+
+    from tmpsim.validation.forecast import forecast as make_forecast
+    from tmpsim.validation.forecast import forecast_figure
+    from tmpsim.validation.rundata import RunSourceError
+
+    try:
+        first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    except ValueError as exc:
+        _fail(f"--start/--end: {exc}")
+    if not 0 < band < 1:
+        _fail(f"--band must be between 0 and 1, got {band}")
+    try:
+        table = make_forecast(source, first, last, band=band, point=point)
+        target = out or (source if source.is_dir() else source.parent)
+        target.mkdir(parents=True, exist_ok=True)
+        table.to_csv(target / "forecast.csv", index=False)
+        figure = forecast_figure(source, target / "forecast.png", first, band=band, point=point)
+    except RunSourceError as exc:
+        _fail(str(exc))
+    if not console.is_terminal:
+        console.width = max(console.width, 110)
+    from rich.table import Table
+
+    shown = Table(title=f"Forecast {first}..{last} (mean and {int(band * 100)}% band)")
+    for col in ("indicator", "date", "mean", "band"):
+        shown.add_column(col, justify="right" if col in ("mean", "band") else "left")
+    for r in table.itertuples(index=False):
+        lo, hi = getattr(r, "lo", float("nan")), getattr(r, "hi", float("nan"))
+        shown.add_row(r.indicator, str(r.date), f"{r.mean:,.0f}", f"{lo:,.0f} - {hi:,.0f}")
+    console.print(shown)
+    console.print(f"Wrote {target / 'forecast.csv'} and {figure}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``validate`` and ``calibrate`` to the top-level command line."""
+    """Add ``validate``, ``calibrate`` and ``forecast`` to the top-level command line."""
     app.command()(validate)
     app.command()(calibrate)
+    app.command()(forecast)

@@ -47,7 +47,9 @@ def window(ind: Indicator, date: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timesta
     return date, date
 
 
-def simulate_one(ind: Indicator, origin: str, date: pd.Timestamp, run: RunData) -> tuple[float, str]:
+def simulate_one(
+    ind: Indicator, origin: str, date: pd.Timestamp, run: RunData
+) -> tuple[float, str]:
     """The simulated value of one observation in one run, and its status."""
     if origin != "all" and origin not in run.origins:
         return np.nan, NO_ORIGIN
@@ -65,7 +67,9 @@ def simulate_one(ind: Indicator, origin: str, date: pd.Timestamp, run: RunData) 
     return float(series.loc[first:last].sum()), OK
 
 
-def _agents_value(ind: Indicator, origin: str, date: pd.Timestamp, run: RunData) -> tuple[float, str]:
+def _agents_value(
+    ind: Indicator, origin: str, date: pd.Timestamp, run: RunData
+) -> tuple[float, str]:
     agents = run.agents
     if agents is None:
         return np.nan, NO_DATA

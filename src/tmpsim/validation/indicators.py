@@ -5,8 +5,8 @@ An indicator names what an official statistic measures. Each maps to a metric of
 
 - ``stock``: the metric's value on the observation date (residents at the end of June / December,
   the stranded count on the day it was reported);
-- ``year`` / ``half``: a daily flow summed over the 12 / 6 months that end on the date (calendar-year
-  new entries or runaways when the date is 31 December);
+- ``year`` / ``half``: a daily flow summed over the 12 / 6 months that end on the date
+  (calendar-year new entries or runaways when the date is 31 December);
 - ``agents_mean`` / ``agents_share``: over agents in the host on the date (entered on or before it,
   not yet gone), the mean of a column among those with a positive value (fees among payers, debt
   among borrowers) or the share with a positive value (as the ISA survey defines them).

@@ -1,0 +1,102 @@
+"""Forecasts from an ensemble: indicators after the observed data, with their bands.
+
+The same aggregation as validation (:mod:`tmpsim.validation.indicators`) applied to dates that have
+no observation: half-yearly stocks (30 June, 31 December) and calendar-year flows, each with the
+ensemble mean and the central band (90% by default).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from tmpsim.validation.compare import compare, needed_metrics  # noqa: E402
+from tmpsim.validation.indicators import resolve  # noqa: E402
+from tmpsim.validation.observed import load_observed  # noqa: E402
+from tmpsim.validation.rundata import RunData, load_runs  # noqa: E402
+
+DEFAULT_INDICATORS = ("titp_stock", "stranded", "new_entries_year", "missing_year")
+
+
+def forecast_dates(indicator: str, start: dt.date, end: dt.date) -> list[pd.Timestamp]:
+    """Report dates: 31 December for yearly flows, else 30 June and 31 December."""
+    months = (12,) if resolve(indicator).kind == "year" else (6, 12)
+    return [d for d in pd.date_range(start, end, freq="ME") if d.month in months]
+
+
+def forecast(
+    source: Any,
+    start: dt.date,
+    end: dt.date,
+    indicators: tuple[str, ...] = DEFAULT_INDICATORS,
+    origins: tuple[str, ...] = ("all",),
+    band: float = 0.9,
+    point: int | None = None,
+) -> pd.DataFrame:
+    """Ensemble mean and band of indicators at regular dates between ``start`` and ``end``."""
+    rows = [
+        (d, ind, origin)
+        for ind in indicators
+        for origin in origins
+        for d in forecast_dates(ind, start, end)
+    ]
+    frame = pd.DataFrame(rows, columns=["date", "indicator", "origin"]).assign(
+        value=np.nan, source="forecast"
+    )
+    runs = load_runs(source, needed_metrics(frame), point)
+    table = compare(frame, runs, band)
+    keep = ["indicator", "origin", "date", "simulated", "sim_lo", "sim_hi", "n_runs", "status"]
+    table = table[[c for c in keep if c in table.columns]]
+    return table.rename(columns={"simulated": "mean", "sim_lo": "lo", "sim_hi": "hi"})
+
+
+def daily_bands(runs: list[RunData], metric: str, band: float = 0.9) -> pd.DataFrame:
+    """Daily mean and central band of one metric (all origins) over an ensemble."""
+    series = [r.metric(metric, "all") for r in runs]
+    stacked = pd.concat([s for s in series if s is not None], axis=1)
+    q = (1 - band) / 2
+    return pd.DataFrame(
+        {"mean": stacked.mean(axis=1), "lo": stacked.quantile(q, axis=1),
+         "hi": stacked.quantile(1 - q, axis=1)}
+    )
+
+
+def forecast_figure(
+    source: Any,
+    path: Path,
+    start: dt.date,
+    metrics: tuple[str, ...] = ("titp_stock", "stranded"),
+    band: float = 0.9,
+    point: int | None = None,
+) -> Path:
+    """Daily ensemble bands of stock metrics with the observed values, forecast period shaded."""
+    runs = load_runs(source, metrics, point)
+    observed = load_observed()
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(9, 3.2 * len(metrics)), squeeze=False)
+    for ax, metric in zip(axes[:, 0], metrics, strict=True):
+        b = daily_bands(runs, metric, band)
+        ax.fill_between(b.index, b["lo"], b["hi"], color="C0", alpha=0.25,
+                        label=f"{int(band * 100)}% band ({len(runs)} runs)")
+        ax.plot(b.index, b["mean"], color="C0", lw=1.2, label="ensemble mean")
+        obs = observed[(observed.indicator == metric) & (observed.origin == "all")]
+        ax.plot(obs["date"], obs["value"], "s", color="k", mfc="none", ms=5, label="observed")
+        ax.axvspan(pd.Timestamp(start), b.index.max(), color="0.9", zorder=0,
+                   label="forecast (no data used)")
+        ax.set_ylabel("people")
+        ax.set_title(metric)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
