@@ -326,3 +326,16 @@ def test_experiment_report_shows_bands_and_effects(tmp_path: Path) -> None:
     effect = figures["effect-mean_debt_at_return"]["data"][0]
     assert len(effect["x"]) == 2 and effect["y"][0] > effect["y"][1]
     assert 'class="points"' in text and "Lever and parameter effects" in text
+
+
+@pytest.mark.slow
+def test_cli_ensemble_with_report(tmp_path: Path) -> None:
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text(to_yaml(short_flagship("2017-04-30")), encoding="utf-8")
+    out = tmp_path / "ensemble"
+    result = CliRunner().invoke(app, ["run", str(scenario), "--seeds", "2", "--scale", "0.0005",
+                                      "--workers", "1", "--quiet", "--out", str(out), "--report"])
+    assert result.exit_code == 0, result.output
+    figures = embedded_figures((out / "report.html").read_text(encoding="utf-8"))
+    names = [t["name"] for t in figures["band-titp_stock"]["data"]]
+    assert "ensemble (2 seeds): median" in names

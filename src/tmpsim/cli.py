@@ -114,7 +114,12 @@ def run(
         from tmpsim.experiments.cli import run_ensemble
 
         args = (set_ or [], workers, scheduler, quiet)
-        return run_ensemble(scenario, seeds, seed, scale, out, *args)
+        folder = run_ensemble(scenario, seeds, seed, scale, out, *args)
+        if report:
+            from tmpsim.reports.html import build_report
+
+            console.print(f"Report: [bold]{build_report(folder)}[/]")
+        return
     try:
         sc = load_scenario(scenario, set_ or [])
     except ScenarioError as exc:

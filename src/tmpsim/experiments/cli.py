@@ -56,8 +56,11 @@ def execute_with_bar(source, out: Path, workers: int | None, scheduler: str | No
 
 def run_ensemble(scenario: str, seeds: int, seed: int, scale: float, out: Path | None,
                  overrides: list[str], workers: int | None, scheduler: str | None,
-                 quiet: bool = False) -> None:
-    """``tmpsim run SCENARIO --seeds N``: run the ensemble, print bands, exit 1 if a run failed."""
+                 quiet: bool = False) -> Path:
+    """``tmpsim run SCENARIO --seeds N``: run the ensemble, print bands, exit 1 if a run failed.
+
+    Returns the experiment folder.
+    """
     from tmpsim.experiments.experiment import ensemble_spec
     from tmpsim.scenario import ScenarioError
     from tmpsim.scenario.loader import parse_override
@@ -74,6 +77,7 @@ def run_ensemble(scenario: str, seeds: int, seed: int, scale: float, out: Path |
     console.print(report_text(report), highlight=False)
     if report.counts.failed:
         raise typer.Exit(1)
+    return out
 
 
 def _counts_text(c: Counts) -> str:
