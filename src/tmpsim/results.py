@@ -125,6 +125,7 @@ def metric_arrays(sim) -> dict[str, np.ndarray]:
         out[name] = stocks[:, [int(s) for s in states], :].sum(axis=1)
     out["destitute"] = rec.flag_history["destitute"].astype(np.float64)
     out["sheltered"] = rec.flag_history["sheltered"].astype(np.float64)
+    out["stranded"] = rec.flag_history["stranded"].astype(np.float64)
     out["unmet_shelter_need"] = out["destitute"] - out["sheltered"]
     welfare = np.asarray(sim.welfare_by_day, dtype=np.float64)
     out["outside_welfare"] = out["in_host"] * (1.0 - welfare[:, None])

@@ -25,7 +25,7 @@ import numpy as np
 
 from tmpsim.engine.calendar import Calendar
 from tmpsim.engine.population import Population
-from tmpsim.engine.recorder import Recorder
+from tmpsim.engine.recorder import FLAGS, Recorder
 from tmpsim.engine.rng import Streams
 from tmpsim.model.borders import Borders
 from tmpsim.model.civil_society import CivilSociety
@@ -38,6 +38,11 @@ from tmpsim.scenario.schema import Scenario
 from tmpsim.states import N_STATES, State
 
 DAYS_PER_YEAR = 365.25
+# Stranding ends by going home, by another status, by a job under the programme, or by losing
+# status altogether (irregular: counted as such, not as stranded).
+ENDS_STRANDING = frozenset(
+    {State.RETURNED, State.OTHER_STATUS, State.EMPLOYED, State.IRREGULAR, State.DROPPED}
+)
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
 
@@ -127,6 +132,11 @@ class Simulation:
         if ids.size == 0:
             return
         pop = self.pop
+        if new in ENDS_STRANDING:
+            waiting = ids[pop.stranded[ids]]
+            if waiting.size:
+                pop.stranded[waiting] = False
+                self.recorder.flag("stranded", pop.origin[waiting], -1)
         self.recorder.flow(pop.state[ids], int(new), pop.origin[ids])
         self.money.settle(ids, self.day)
         pop.state[ids] = int(new)
@@ -180,7 +190,7 @@ class Simulation:
                 f"day {self.day}: stocks from flows differ from a recount of agents\n"
                 f"{self.recorder.counts - recount}"
             )
-        for flag in ("destitute", "sheltered"):
+        for flag in FLAGS:
             values = getattr(pop, flag)[:n]
             got = np.bincount(pop.origin[:n][values], minlength=self.n_origins)
             if not np.array_equal(got, self.recorder.flags[flag]):

@@ -24,6 +24,9 @@ class State(IntEnum):
 
 
 N_STATES = len(State)
+# "stranded" (the essay's count) is not a sum of states: it counts agents who asked to go home
+# (contract ended, job lost, permit cancelled) and are still in the host waiting for a seat or an
+# exit permit with a status, whatever bridging status (special_idle, special_working) they hold.
 STATE_NAMES = [s.name.lower() for s in State]
 
 IN_HOST = (
@@ -45,9 +48,6 @@ STOCK_METRICS: dict[str, tuple[State, ...]] = {
     "titp_stock": (State.EMPLOYED, State.JOBLESS, State.HOME_VISIT, State.STRANDED),
     "employed": WORKING,
     "jobless": (State.JOBLESS,),
-    # The essay's count: contract ended or job lost, and unable to return home (whatever bridging
-    # status they were given meanwhile).
-    "stranded": (State.STRANDED, State.SPECIAL_IDLE, State.SPECIAL_WORKING),
     "special_status": (State.SPECIAL_IDLE, State.SPECIAL_WORKING),
     "irregular": (State.IRREGULAR,),
     "awaiting_entry": (State.AWAITING_ENTRY,),

@@ -27,6 +27,7 @@ FIELDS: dict[str, tuple[type, float]] = {
     "contract_start": (np.int32, NEVER),
     "dismissed": (np.bool_, 0),  # lost the job through dismissal (not contract end)
     "destitute": (np.bool_, 0),
+    "stranded": (np.bool_, 0),  # asked to go home, still in the host waiting, with a status
     "sheltered": (np.bool_, 0),
     "fee": (np.float64, 0),
     "debt0": (np.float64, 0),  # debt at departure

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-FLAGS = ("destitute", "sheltered")
+FLAGS = ("destitute", "sheltered", "stranded")
 EXTRAS = (
     "job_changes",
     "dismissals",

@@ -38,6 +38,7 @@ class Timer(IntEnum):
     CANCEL = 7
     GRANT = 8
     EXIT_PERMIT = 9
+    SPECIAL_JOB_END = 10
 
 
 class Lifecycle:
@@ -195,6 +196,10 @@ class Lifecycle:
             return
         self.sim.timers.cancel(ids)
         self.sim.move(ids, State.STRANDED)
+        pop = self.sim.pop
+        newly = ids[~pop.stranded[ids]]
+        pop.stranded[newly] = True
+        self.sim.recorder.flag("stranded", pop.origin[newly], +1)
         if self.prog.exit_needs_sponsor:
             mean = max(self.prog.sponsor_exit_delay_days, 1e-9)
             wait = np.ceil(self.stream.exponential(mean, ids.size)).astype(np.int64)
@@ -243,6 +248,8 @@ class Lifecycle:
                 self.grant_status(ids, day)
             elif kind is Timer.STATUS_EXPIRY:
                 self.status_expiry(ids, day)
+            elif kind is Timer.SPECIAL_JOB_END:
+                self.want_home(ids, day)
 
     def grant_status(self, ids: np.ndarray, day: int) -> None:
         """Those still waiting get the special status of the event that granted it."""
@@ -335,12 +342,13 @@ class Lifecycle:
             routes = sim.timeline.job_change_routes(State(int(s)), day)
             if not routes:
                 continue
-            target = STATE_BY_NAME[routes[0].to_state]
+            route = routes[0]
+            sim.move(sel, STATE_BY_NAME[route.to_state])
             if State(int(s)) is State.JOBLESS:
-                sim.timers.cancel(sel)
-            sim.move(sel, target)
-            # A special status bridges the wait for a seat home: they stay in the return queue.
-            sim.borders.queue_return(sel, day)
+                # A job under the special status, for its length; then they go home.
+                days = round(route.months * DAYS_PER_MONTH)
+                self.set_timer(sel, Timer.SPECIAL_JOB_END, day + max(days, 1))
+            # Those already waiting for a seat home keep their place in the queue.
 
     # ---- dated measures -------------------------------------------------------------------
     def apply_events(self, day: int) -> None:

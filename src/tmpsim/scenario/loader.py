@@ -61,7 +61,7 @@ def _set_path(data: dict[str, Any], dotted: str, value: Any, origin: str) -> Non
     if isinstance(node, list):
         node[_list_index(node, last, dotted, origin)] = value
     elif isinstance(node, dict):
-        node[_maybe_int(last)] = value
+        node[last if last in node else _maybe_int(last)] = value
     else:
         raise ScenarioError(f"{origin}: --set {dotted}: {'.'.join(keys[:-1])} is not a mapping")
 
@@ -147,6 +147,9 @@ def load_scenario(
         data, source = load_raw(name_or_path)
     if isinstance(overrides, list):
         overrides = dict(parse_override(o) for o in overrides)
+    if overrides:
+        # Overrides may name keys the file leaves to their defaults: resolve them first.
+        data = validate(data, source).model_dump(mode="json")
     for key, value in (overrides or {}).items():
         _set_path(data, key, value, source)
     return validate(data, source)

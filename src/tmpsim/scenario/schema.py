@@ -315,6 +315,9 @@ class JobChangeEvent(_Event):
     states: list[StateName]
     to_state: StateName
     rate_multiplier: NonNeg = 1.0
+    months: Annotated[float, Field(gt=0)] = Field(
+        12.0, description="Length of the status given to jobless workers who take this route."
+    )
     end: dt.date | None = None
 
 
