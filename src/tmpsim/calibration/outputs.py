@@ -20,7 +20,9 @@ def write_outputs(result: CalibrationResult, out: Path) -> Path:
     ``best.yaml`` (parameter values and the scenario key paths they set), ``trials.csv`` (every
     trial: parameters, loss, error per target), ``fit.csv`` (the best trial against each target
     observation), ``scenario.yaml`` (the scenario with the best values, variant not applied),
-    ``calibration.json`` (settings and headline numbers) and ``diagnostics.png``.
+    ``calibration.json`` (settings and headline numbers) and ``diagnostics.png``. With a variant
+    that starts earlier, ``variant.yaml`` is the calibrated scenario from the variant's start to the
+    scenario's end (to validate the whole calibration window and forecast from the same runs).
     """
     out.mkdir(parents=True, exist_ok=True)
     problem = result.problem
@@ -44,6 +46,15 @@ def write_outputs(result: CalibrationResult, out: Path) -> Path:
         "calibration": problem.raw.get("calibration")
     })
     (out / "scenario.yaml").write_text(to_yaml(calibrated), encoding="utf-8")
+    if problem.spec.variant.start is not None:
+        data = problem.scenario(result.best, keep_end=True)
+        data["name"] = f"{data['name']}-from-{problem.spec.variant.start.year}"
+        data["description"] = (
+            f"{data.get('description', '')} Calibrated parameters; starts "
+            f"{problem.spec.variant.start} as the calibration runs do."
+        ).strip()
+        long = load_scenario(data)
+        (out / "variant.yaml").write_text(to_yaml(long), encoding="utf-8")
     info = {
         **result.settings,
         "best_loss": result.best_loss,

@@ -85,8 +85,14 @@ class Problem:
             out[p.name] = 1.0 if p.scale else float(get_path(self.raw, p.paths[0]))
         return out
 
-    def scenario(self, values: dict[str, float], variant: bool = True) -> dict[str, Any]:
-        """Raw scenario data with parameter values applied (and the variant, by default)."""
+    def scenario(
+        self, values: dict[str, float], variant: bool = True, keep_end: bool = False
+    ) -> dict[str, Any]:
+        """Raw scenario data with parameter values applied (and the variant, by default).
+
+        With ``keep_end`` the variant's other start and values apply but the run keeps the
+        scenario's end and later events (the calibrated model run from the variant's start).
+        """
         data = copy.deepcopy(self.raw)
         for p in self.parameters:
             value = values[p.name]
@@ -96,7 +102,8 @@ class Problem:
         if variant:
             # Read the variant from the data: free parameters may drive its values too.
             raw_variant = (data.get("calibration") or {}).get("variant") or {}
-            data = apply_variant(data, Variant.model_validate(raw_variant))
+            v = Variant.model_validate(raw_variant)
+            data = apply_variant(data, v.model_copy(update={"end": None}) if keep_end else v)
         data["calibration"] = None
         return data
 

@@ -20,7 +20,7 @@ import pandas as pd  # noqa: E402
 
 from tmpsim.validation.compare import compare, needed_metrics  # noqa: E402
 from tmpsim.validation.indicators import resolve  # noqa: E402
-from tmpsim.validation.observed import load_observed  # noqa: E402
+from tmpsim.validation.observed import PACKAGED_HOST, load_observed  # noqa: E402
 from tmpsim.validation.rundata import RunData, load_runs  # noqa: E402
 
 DEFAULT_INDICATORS = ("titp_stock", "stranded", "new_entries_year", "missing_year")
@@ -79,15 +79,18 @@ def forecast_figure(
 ) -> Path:
     """Daily ensemble bands of stock metrics with the observed values, forecast period shaded."""
     runs = load_runs(source, metrics, point)
-    observed = load_observed()
+    observed = load_observed() if runs[0].host in (None, PACKAGED_HOST) else None
     fig, axes = plt.subplots(len(metrics), 1, figsize=(9, 3.2 * len(metrics)), squeeze=False)
     for ax, metric in zip(axes[:, 0], metrics, strict=True):
         b = daily_bands(runs, metric, band)
         ax.fill_between(b.index, b["lo"], b["hi"], color="C0", alpha=0.25,
                         label=f"{int(band * 100)}% band ({len(runs)} runs)")
         ax.plot(b.index, b["mean"], color="C0", lw=1.2, label="ensemble mean")
-        obs = observed[(observed.indicator == metric) & (observed.origin == "all")]
-        ax.plot(obs["date"], obs["value"], "s", color="k", mfc="none", ms=5, label="observed")
+        if observed is not None:
+            obs = observed[(observed.indicator == metric) & (observed.origin == "all")]
+            obs = obs[(obs["date"] >= b.index.min()) & (obs["date"] <= b.index.max())]
+            ax.plot(obs["date"], obs["value"], "s", color="k", mfc="none", ms=5,
+                    label="observed")
         ax.axvspan(pd.Timestamp(start), b.index.max(), color="0.9", zorder=0,
                    label="forecast (no data used)")
         ax.set_ylabel("people")
