@@ -142,6 +142,10 @@ class Hazards:
                 female = pop.female[ids]
                 r = np.where(female, self.cancel_rate, self.cancel_rate - self.cancel_rate_f)
                 r = r * tl.hazard_multiplier("cancellation", day, origin, sector)
+                # A permit already being cancelled (found at the next check) is not cancelled again.
+                from tmpsim.model.lifecycle import Timer
+
+                r = np.where(pop.timer_kind[ids] == Timer.CANCEL, 0.0, r)
             else:  # VOLUNTARY_CHANGE
                 jc = sim.scenario.programme.job_change
                 if sim.rules["job_change_mode"] != "free" or jc.voluntary_rate_per_year == 0:
