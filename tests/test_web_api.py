@@ -82,6 +82,15 @@ def test_scenario_description_has_window_and_parameters_with_its_values(client) 
     assert shelters and all(params[p]["label"].startswith("Shelter places") for p in shelters)
 
 
+def test_every_shipped_scenario_can_be_chosen(client: TestClient) -> None:
+    from tmpsim.scenario import shipped_scenarios
+
+    for name in shipped_scenarios():
+        response = client.get(f"/api/scenarios/{name}")
+        assert response.status_code == 200, (name, response.text)
+        assert response.json()["parameters"], name
+
+
 def test_unknown_scenario_name_is_404(client: TestClient) -> None:
     response = client.get("/api/scenarios/no-such-programme")
     assert response.status_code == 404

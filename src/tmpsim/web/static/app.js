@@ -222,7 +222,7 @@ function poll(id) {
       state.polling.set(id, setTimeout(tick, POLL_MS));
     } else {
       state.polling.delete(id);
-      if (status.state === "done") await showResults(id);
+      if (status.state === "done") await showResults(id).catch(err => showError($("#form-error"), err.message));
       renderCompareChoices();
     }
   };
@@ -263,7 +263,8 @@ function renderRuns() {
   for (const status of state.runs.values()) {
     const show = el("button", {type: "button", class: "secondary show-run", text: "show",
       disabled: status.state !== "done"});
-    show.addEventListener("click", () => showResults(status.id));
+    show.addEventListener("click", () => showResults(status.id).catch(err =>
+      showError($("#form-error"), err.message)));
     rows.push(el("tr", {dataset: {runId: status.id, state: status.state}},
       el("td", {text: status.label}),
       el("td", {class: "state", text: status.state + (status.state === "running"
