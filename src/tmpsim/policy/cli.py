@@ -53,7 +53,8 @@ def comparison_tables(comparison, confidence: float = 0.95) -> list[Table]:
     pct = round(confidence * 100)
     for variant in comparison.variants:
         t = Table(
-            title=f"{variant}  vs  base ({comparison.base}); {len(comparison.seeds)} seeds, "
+            title=f"{variant}  vs  base ({comparison.base}); {len(comparison.seeds)} "
+            f"seed{'s' if len(comparison.seeds) != 1 else ''}, "
             f"scale {comparison.scale:g}",
             title_justify="left",
         )

@@ -1,0 +1,223 @@
+"""Paired comparisons (common random numbers) and the ``tmpsim compare`` / ``tmpsim levers`` CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from tmpsim.cli import app
+from tmpsim.policy import LEVERS
+from tmpsim.policy.compare import METRICS, compare, measure, t_interval
+from tmpsim.scenario import load_scenario
+from tmpsim.simulation import Simulation
+
+runner = CliRunner()
+
+
+def small() -> dict[str, Any]:
+    """A one-year programme with a border shock in the middle (a few hundred agents)."""
+    return {
+        "name": "small",
+        "start": "2020-01-01",
+        "end": "2020-12-31",
+        "origins": {
+            "A": {
+                "initial_stock": {"work": 300},
+                "demand_share": {2020: 1.0},
+                "fee_mean": 500000,
+                "borrow_share": 0.8,
+                "debt_mean": 450000,
+                "runaway_rate_per_year": 0.05,
+                "training_days": 60,
+                "clearance_days": 30,
+            }
+        },
+        "sectors": {"all": {"share": 1.0, "dismissal_rate_per_year": 0.1}},
+        "programme": {"name": "p", "stages": [{"name": "work", "months": 12}], "grace_days": 30},
+        "recruitment": {"demand": {2020: 300}},
+        "money": {"wage_per_month": 150000, "initial_savings_mean": 10000},
+        "borders": {"seats_in_per_day": 50, "seats_out_per_day": 50},
+        "events": [
+            {
+                "type": "border",
+                "date": "2020-04-01",
+                "corridor": "all",
+                "direction": "both",
+                "seats_per_day": 0.2,
+            },
+            {
+                "type": "border",
+                "date": "2020-09-01",
+                "corridor": "all",
+                "direction": "both",
+                "seats_per_day": 50,
+            },
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def welfare() -> Any:
+    return compare(small(), {"welfare": {"welfare_eligible": True}}, seeds=[1, 2, 3], scale=1.0)
+
+
+def test_t_interval() -> None:
+    mean, lo, hi = t_interval(np.array([1.0, 2.0, 3.0]))
+    assert mean == 2.0
+    assert hi - mean == pytest.approx(4.302652729911275 / math.sqrt(3))
+    assert mean - lo == pytest.approx(hi - mean)
+    one = t_interval(np.array([5.0]))
+    assert one[0] == 5.0 and math.isnan(one[1]) and math.isnan(one[2])
+
+
+def test_runs_hold_every_metric_for_every_seed_and_variant(welfare: Any) -> None:
+    runs = welfare.runs
+    assert set(runs.variant) == {"base", "welfare"}
+    assert sorted(runs.seed.unique()) == [1, 2, 3]
+    assert set(runs.metric) == {m.key for m in METRICS}
+    assert len(runs) == 2 * 3 * len(METRICS)
+
+
+def test_paired_differences_are_exactly_zero_where_the_lever_does_not_reach(welfare: Any) -> None:
+    table = welfare.table().set_index("metric")
+    for key in (
+        "person_days_stranded",
+        "missing",
+        "workers_served",
+        "person_years_worked",
+        "years_separated",
+        "mean_debt_at_return",
+    ):
+        row = table.loc[key]
+        assert row.difference == 0 and row.low == 0 and row.high == 0, key
+    need = table.loc["shelter_nights_needed"]
+    assert need.base > 0 and need.value == 0 and need.difference == -need.base
+    assert need.relative == -1.0
+
+
+def test_table_matches_the_runs(welfare: Any) -> None:
+    table = welfare.table().set_index("metric")
+    runs = welfare.runs[welfare.runs.metric == "peak_destitute"].pivot(
+        index="seed", columns="variant", values="value"
+    )
+    diffs = (runs["welfare"] - runs["base"]).to_numpy()
+    mean, lo, hi = t_interval(diffs)
+    row = table.loc["peak_destitute"]
+    assert (row.difference, row.low, row.high) == pytest.approx((mean, lo, hi))
+    assert row.base == pytest.approx(runs["base"].mean())
+
+
+def test_a_variant_equal_to_the_base_differs_by_nothing() -> None:
+    result = compare(small(), [{"charter_flights": 0}], seeds=2, scale=1.0)
+    assert result.variants == ["charter_flights=0"]
+    table = result.table()
+    assert (table.difference == 0).all()
+
+
+def test_measure_counts_the_run_and_a_window() -> None:
+    sim = Simulation(load_scenario(small()), seed=1, scale=1.0).run()
+    whole = measure(sim)
+    spring = measure(sim, (pd.Timestamp("2020-04-01").date(), pd.Timestamp("2020-06-30").date()))
+    assert whole["person_days_stranded"] >= spring["person_days_stranded"] > 0
+    assert whole["workers_served"] >= spring["workers_served"] > 0
+    n = sim.pop.n
+    entered = sim.pop.entered[:n]
+    assert whole["workers_served"] == int((entered != np.iinfo(np.int32).min).sum())
+    # Separated from family all the time spent in the host, working or not.
+    assert whole["years_separated"] >= whole["person_years_worked"] > 0
+
+
+def test_scale_is_undone_in_the_figures() -> None:
+    sim = Simulation(load_scenario(small()), seed=1, scale=0.5).run()
+    figures = measure(sim)
+    served = int((sim.pop.entered[: sim.pop.n] != np.iinfo(np.int32).min).sum())
+    assert figures["workers_served"] == served / 0.5
+
+
+def test_compare_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="at least one variant"):
+        compare(small(), {}, seeds=1, scale=1.0)
+    with pytest.raises(ValueError, match="reserved"):
+        compare(small(), {"base": {"welfare_eligible": True}}, seeds=1, scale=1.0)
+
+
+# ---- command line ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_file(tmp_path: Path) -> Path:
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(small(), sort_keys=False))
+    return path
+
+
+def test_cli_compare_prints_a_table_and_writes_the_runs(small_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            str(small_file),
+            "--lever",
+            "welfare_eligible",
+            "--lever",
+            "charter_flights=30,worker_fee_share=0",
+            "--seeds",
+            "2",
+            "--scale",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "welfare_eligible  vs  base" in result.output
+    assert "worker_fee_share=0+charter_flights=30" in result.output
+    assert "shelter-nights needed" in result.output and "95% interval" in result.output
+    runs = pd.read_csv(out / "runs.csv")
+    assert set(runs.variant) == {
+        "base",
+        "welfare_eligible",
+        "worker_fee_share=0+charter_flights=30",
+    }
+    table = pd.read_csv(out / "table.csv")
+    assert len(table) == 2 * len(METRICS)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--lever", "welfare"], "did you mean welfare_eligible"),
+        ([], "name at least one --lever"),
+        (["--lever", "welfare_eligible", "--seeds", "0"], "--seeds must be at least 1"),
+        (["--lever", "welfare_eligible", "--from", "2031-01-01"], "outside the run"),
+        (["--lever", "welfare_eligible", "--from", "soon"], "expected a date"),
+    ],
+)
+def test_cli_compare_errors_are_clear(small_file: Path, args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["compare", str(small_file), *args, "--scale", "1"])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_compare_unknown_scenario() -> None:
+    result = runner.invoke(app, ["compare", "no-such-programme", "--lever", "welfare_eligible"])
+    assert result.exit_code != 0 and "not a shipped scenario" in result.output
+
+
+def test_cli_levers_lists_every_lever() -> None:
+    result = runner.invoke(app, ["levers", "--json"])
+    assert result.exit_code == 0
+    assert [d["name"] for d in json.loads(result.output)] == list(LEVERS)
+    table = runner.invoke(app, ["levers"])
+    assert table.exit_code == 0 and "charter_flights" in table.output
