@@ -181,3 +181,19 @@ def test_cli_without_calibration_section_fails_cleanly(tmp_path):
     proc = tmpsim_cli("calibrate", str(path), "--out", str(tmp_path / "o"))
     assert proc.returncode != 0
     assert "no calibration: section" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_origin_continue_prob_replaces_the_stage_value():
+    data = copy.deepcopy(SYNTHETIC)
+    del data["calibration"]
+    data["origins"]["B"] = copy.deepcopy(data["origins"]["A"])
+    for name, p in (("A", 1.0), ("B", 0.0)):
+        origin = data["origins"][name]
+        origin.update(runaway_rate_per_year=0.0, initial_stock={"1": 200},
+                      demand_share={2019: 0.5}, continue_prob={"1": p})
+    data["end"] = "2020-06-30"
+    agents = tmpsim.run(data, seed=1, scale=1.0).agents
+    initial = agents[agents["entered"] < pd.Timestamp("2019-01-01")]
+    by_origin = initial.groupby("origin")["stage"].apply(set)
+    assert by_origin["A"] == {"2"}  # all went on to stage 2
+    assert by_origin["B"] == {"1"}  # none did

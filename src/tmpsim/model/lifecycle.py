@@ -49,7 +49,13 @@ class Lifecycle:
         prog = sim.scenario.programme
         self.prog = prog
         self.stage_days = np.array([s.months * DAYS_PER_MONTH for s in prog.stages])
-        self.continue_prob = np.array([s.continue_prob for s in prog.stages])
+        # Continue probability by [origin, stage]: the stage's, unless the origin sets its own.
+        self.continue_prob = np.array(
+            [
+                [o.continue_prob.get(s.name, s.continue_prob) for s in prog.stages]
+                for o in sim.scenario.origins.values()
+            ]
+        )
         self.home_visit = np.array([s.home_visit_days for s in prog.stages])
         self.n_stages = len(prog.stages)
         self.stage_index = {s.name: i for i, s in enumerate(prog.stages)}
@@ -135,7 +141,7 @@ class Lifecycle:
         exists = np.array(
             [s.available_from is None or s.available_from.toordinal() <= today for s in self.prog.stages]
         )
-        go_on = has_next & (u < self.continue_prob[stage]) & exists[nxt]
+        go_on = has_next & (u < self.continue_prob[pop.origin[ids], stage]) & exists[nxt]
         renew = (
             ~has_next
             & (pop.renewals[ids] < self.prog.renewals)

@@ -66,6 +66,11 @@ class Origin(Strict):
     debt_mean: NonNeg = Field(description="Mean debt at departure of those who borrow.")
     loan_interest_per_year: NonNeg = 0.0
     runaway_rate_per_year: NonNeg = Field(description="Base hazard of leaving the employer.")
+    continue_prob: dict[str, Prob] = Field(
+        default_factory=dict,
+        description="Chance of moving on after a stage, by stage name, for this origin "
+        "(replaces the stage's continue_prob).",
+    )
     language_mean: Prob = 0.3
     network_mean: Prob = 0.3
     training_days: PosInt = 150
@@ -409,6 +414,12 @@ class Scenario(Strict):
             if bad:
                 raise ValueError(
                     f"origins.{name}.initial_stock names unknown stage(s) {sorted(bad)}; "
+                    f"stages are {sorted(stage_names)}"
+                )
+            bad = set(o.continue_prob) - stage_names
+            if bad:
+                raise ValueError(
+                    f"origins.{name}.continue_prob names unknown stage(s) {sorted(bad)}; "
                     f"stages are {sorted(stage_names)}"
                 )
         if self.money.remit_share + self.money.repay_share > 1:
