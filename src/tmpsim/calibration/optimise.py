@@ -124,6 +124,7 @@ def calibrate(
         "seeds": list(spec.seeds),
         "loss": spec.loss,
         "observed": [str(f) for f in observed_files] if observed_files else "packaged",
+        "code": _code_version(),
     }
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():
@@ -196,6 +197,22 @@ def calibrate(
 
         result.out = write_outputs(result, Path(out))
     return result
+
+
+def _code_version() -> str:
+    """Return the package version, with the git commit of the source tree if any."""
+    import subprocess
+
+    from tmpsim import __version__
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__}+git.{commit}"
 
 
 def _plain(x: Any) -> float | int:
