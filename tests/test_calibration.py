@@ -123,12 +123,14 @@ def test_scale_parameters_multiply_and_the_variant_trims_events(tmp_path):
     )
     data["events"][1]["multiplier"] = 2.0
     data["calibration"]["variant"] = {"start": "2019-01-01", "end": "2020-03-31"}
+    data["sources"] = {"events.0.multiplier": "first", "events.1.multiplier": "second"}
     problem = build_problem(write_scenario(tmp_path, data))
     built = problem.scenario({"runaway": 0.1, "more": 3.0}, variant=False)
     assert [e["multiplier"] for e in built["events"]] == [3.0, 6.0]
     assert built["origins"]["A"]["runaway_rate_per_year"] == 0.1
     trimmed = tmpsim.load_scenario(problem.scenario({"runaway": 0.1, "more": 3.0}))
     assert str(trimmed.end) == "2020-03-31" and len(trimmed.events) == 1
+    assert trimmed.sources == {"events.0.multiplier": "first"}  # the dropped event's source goes
     # Only observations the shortened runs cover are targets: 2019, not 2020.
     assert list(problem.observed["date"].dt.year.unique()) == [2019]
 

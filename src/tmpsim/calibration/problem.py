@@ -123,9 +123,24 @@ def apply_variant(data: dict[str, Any], v: Variant) -> dict[str, Any]:
     if v.end is not None:
         data["end"] = v.end
     start, end = _date(data["start"]), _date(data["end"])
-    events = [e for e in data.get("events", []) if start <= _date(e["date"]) <= end]
-    data["events"] = events + copy.deepcopy(v.events)
+    kept = [i for i, e in enumerate(data.get("events", [])) if start <= _date(e["date"]) <= end]
+    data["events"] = [data["events"][i] for i in kept] + copy.deepcopy(v.events)
+    data["sources"] = _renumber_event_sources(data.get("sources") or {}, kept)
     return data
+
+
+def _renumber_event_sources(sources: dict[str, str], kept: list[int]) -> dict[str, str]:
+    """Sources of ``events.N...`` keys follow their event when others are dropped."""
+    new_index = {old: new for new, old in enumerate(kept)}
+    out = {}
+    for key, text in sources.items():
+        parts = key.split(".")
+        if parts[0] == "events" and len(parts) > 1 and parts[1].isdigit():
+            if int(parts[1]) not in new_index:
+                continue
+            parts[1] = str(new_index[int(parts[1])])
+        out[".".join(parts)] = text
+    return out
 
 
 def _date(x: Any) -> dt.date:
