@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/experiments.py          # 40 runs at scale 0.1, 1 and 2 workers
     .venv/bin/python benchmarks/experiments.py --scale 0.01 --runs 8 --dask
 
+To time committed code while others edit the tree, run it from a snapshot:
+``git archive HEAD | tar -x -C /tmp/snap && PYTHONPATH=/tmp/snap/src python benchmarks/...``.
+
 Prints a Markdown table and writes benchmarks/results/experiments.json. Figures measured:
 
 - throughput (runs per minute) and speed-up of 2 workers over 1 on the same sweep;
@@ -113,7 +116,10 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="tmpsim-bench-"))
     load0 = os.getloadavg()
     try:
-        rows = [timed_sweep(spec, w, root) for w in args.workers]
+        rows = []
+        for w in args.workers:
+            rows.append(timed_sweep(spec, w, root))
+            print(json.dumps(rows[-1]), flush=True)  # a figure per sweep, as it lands
         overhead = {"local_pool_s": round(task_overhead(200, workers=2), 5)}
         if args.dask:
             overhead["dask_s"] = round(dask_overhead(200), 5)

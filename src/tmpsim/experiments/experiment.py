@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -153,7 +154,7 @@ def ensemble_spec(
     """``tmpsim run SCENARIO --seeds N``: an experiment with one point and N replicates."""
     from tmpsim.scenario import load_scenario
 
-    name = load_scenario(scenario, overrides or {}).name
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", load_scenario(scenario, overrides or {}).name)
     scenario_ref = str(Path(scenario).resolve()) if Path(scenario).is_file() else scenario
     return parse_spec(
         {"name": f"{name}-ensemble", "scenario": scenario_ref, "seeds": seeds, "seed": seed,
