@@ -195,7 +195,14 @@ def without_shocks(
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     drop = set(types)
     data = json.loads(json.dumps(sc.model_dump(mode="json")))
-    data["events"] = [e for e in data.get("events", []) if e["type"] not in drop]
+    kept = [e for e in data.get("events", []) if e["type"] not in drop]
+    if len(kept) != len(data.get("events", [])):
+        # Sources (and calibration paths) that point into the event list by index lose their
+        # meaning once events are removed.
+        data["sources"] = {
+            k: v for k, v in data.get("sources", {}).items() if not k.startswith("events.")
+        }
+    data["events"] = kept
     if not data["name"].endswith("+no-shock"):
         data["name"] = f"{sc.name}+no-shock"
     return load_scenario(data)

@@ -1,0 +1,522 @@
+#!/usr/bin/env python
+"""Regenerate the figures and tables of docs/analyses.md (the essay's four questions).
+
+Usage (from the repository root)::
+
+    .venv/bin/python scripts/analyses.py q1 --seeds 3 --scale 0.01
+    .venv/bin/python scripts/analyses.py all --seeds 3 --scale 0.01
+
+Each question writes ``docs/analyses/qN_*.png``, ``qN.csv`` (per-seed figures) and ``qN.md`` (the
+tables pasted into docs/analyses.md) and prints the tables. Runs are sequential; every variant of
+a question runs on the same seeds as its base (common random numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from tmpsim.policy.compare import METRICS, compare, t_interval  # noqa: E402
+from tmpsim.policy.levers import apply_levers  # noqa: E402
+from tmpsim.policy.shocks import standard_shock, without_shocks  # noqa: E402
+from tmpsim.results import metric_arrays  # noqa: E402
+from tmpsim.scenario import Scenario, load_scenario  # noqa: E402
+from tmpsim.simulation import Simulation  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "analyses"
+YEAR = 365.25
+
+
+def log(message: str) -> None:
+    """Progress on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Programme:
+    """A programme of the comparison: its shipped files and the day its shock starts."""
+
+    label: str
+    base: str
+    covid: str
+    shock: dt.date
+
+
+PROGRAMMES = [
+    Programme("Japan TITP", "japan-titp-covid", "japan-titp-covid", dt.date(2020, 4, 1)),
+    Programme("Japan ESD 2027", "japan-esd-2027", "japan-esd-2027-covid", dt.date(2030, 4, 1)),
+    Programme(
+        "Singapore Work Permit",
+        "singapore-work-permit",
+        "singapore-work-permit-covid",
+        dt.date(2020, 3, 23),
+    ),
+    Programme("Hong Kong FDH", "hongkong-fdh", "hongkong-fdh-covid", dt.date(2020, 3, 25)),
+    Programme("Gulf kafala (stylised)", "gulf-kafala", "gulf-kafala-covid", dt.date(2020, 3, 15)),
+]
+
+
+def no_shock(p: Programme) -> Scenario:
+    """The programme without any pandemic (Japan TITP: its file with the shock events removed)."""
+    return without_shocks(p.base) if p.base == p.covid else load_scenario(p.base)
+
+
+def simulate(sc: Scenario, seed: int, scale: float) -> tuple[Simulation, dict[str, np.ndarray]]:
+    """Run one scenario and return it with its daily metrics scaled to the full population."""
+    t0 = time.perf_counter()
+    sim = Simulation(sc, seed=seed, scale=scale).run()
+    arrays = {k: v / scale for k, v in metric_arrays(sim).items()}
+    log(f"  {sc.name} seed {seed}: {time.perf_counter() - t0:.0f} s")
+    return sim, arrays
+
+
+def total(arrays: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """A daily metric summed over origins."""
+    return np.nansum(arrays[name], axis=1)
+
+
+def dates_of(sc: Scenario) -> pd.DatetimeIndex:
+    """Calendar dates of a run's days."""
+    return pd.date_range(sc.start, sc.end, freq="D")
+
+
+def md_table(frame: pd.DataFrame) -> str:
+    """A DataFrame as a GitHub markdown table."""
+    cols = list(frame.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def interval_text(values: np.ndarray, fmt: str = "{:,.0f}") -> str:
+    """Mean and t interval of per-seed values, as text."""
+    mean, lo, hi = t_interval(np.asarray(values, dtype=float))
+    if math.isnan(lo):
+        return fmt.format(mean)
+    return f"{fmt.format(mean)} [{fmt.format(lo)}, {fmt.format(hi)}]"
+
+
+def write(name: str, text: str, frame: pd.DataFrame | None = None) -> None:
+    """Write a question's markdown tables (and per-seed CSV) and print them."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{name}.md").write_text(text + "\n", encoding="utf-8")
+    if frame is not None:
+        frame.to_csv(OUT / f"{name}.csv", index=False)
+    print(text)
+
+
+# ---- Q1: does the programme return to normal, and how long does it take? ------------------------
+
+
+def months_between(a: dt.date, b: dt.date) -> float:
+    """Months from a to b."""
+    return (b - a).days / (YEAR / 12)
+
+
+def q1(seeds: list[int], scale: float) -> None:
+    """Employed workers under the pandemic, relative to the same programme without it."""
+    rows, curves = [], {}
+    for p in PROGRAMMES:
+        log(f"Q1 {p.label}")
+        covid_sc, calm_sc = load_scenario(p.covid), no_shock(p)
+        ratios = []
+        for seed in seeds:
+            _, a = simulate(covid_sc, seed, scale)
+            _, b = simulate(calm_sc, seed, scale)
+            dates = dates_of(covid_sc)
+            emp_a = pd.Series(total(a, "state_employed"), index=dates).resample("ME").last()
+            emp_b = pd.Series(total(b, "state_employed"), index=dates).resample("ME").last()
+            ratio = emp_a / emp_b
+            ratios.append(ratio)
+            after = ratio[ratio.index >= pd.Timestamp(p.shock)]
+            trough_at = after.idxmin()
+            later = after[after.index >= trough_at]
+            below = later[later < 0.95]
+            if below.empty:
+                back = trough_at
+            elif below.index[-1] == later.index[-1]:
+                back = None  # not back within the run
+            else:
+                back = later.index[later.index > below.index[-1]][0]
+            entries_a = total(a, "new_entries")[covid_sc.day(p.shock) :].sum()
+            entries_b = total(b, "new_entries")[covid_sc.day(p.shock) :].sum()
+            normal_year = (
+                total(b, "new_entries")[: covid_sc.day(p.shock)].sum()
+                / (covid_sc.day(p.shock) / YEAR)
+                if covid_sc.day(p.shock) > 0
+                else np.nan
+            )
+            rows.append(
+                {
+                    "programme": p.label,
+                    "seed": seed,
+                    "trough": float(after.min()),
+                    "trough_months": months_between(p.shock, trough_at.date()),
+                    "back_months": (
+                        months_between(p.shock, back.date()) if back is not None else np.nan
+                    ),
+                    "end_ratio": float(ratio.iloc[-1]),
+                    "run_months": months_between(p.shock, covid_sc.end),
+                    "entries_lost_years": (entries_b - entries_a) / normal_year,
+                }
+            )
+        curves[p.label] = (p.shock, ratios)
+    frame = pd.DataFrame(rows)
+    table = []
+    for label, g in frame.groupby("programme", sort=False):
+        back = g.back_months.to_numpy()
+        back_text = (
+            interval_text(back, "{:.0f}")
+            if np.isfinite(back).all()
+            else f"not within the run ({g.run_months.iloc[0]:.0f} months) in "
+            f"{int(np.isnan(back).sum())} of {len(back)} seeds"
+        )
+        table.append(
+            {
+                "programme": label,
+                "lowest employed, % of no-pandemic": interval_text(
+                    100 * g.trough.to_numpy(), "{:.0f}"
+                ),
+                "months to the lowest point": interval_text(g.trough_months.to_numpy(), "{:.0f}"),
+                "months until back within 5%": back_text,
+                "employed at the run's end, %": interval_text(
+                    100 * g.end_ratio.to_numpy(), "{:.0f}"
+                ),
+                "entries lost, in years of normal recruitment": interval_text(
+                    g.entries_lost_years.to_numpy(), "{:.2f}"
+                ),
+            }
+        )
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for label, (shock, ratios) in curves.items():
+        months = [(r.index - pd.Timestamp(shock)).days / (YEAR / 12) for r in ratios]
+        stack = np.vstack([100 * r.to_numpy() for r in ratios])
+        (line,) = ax.plot(months[0], stack.mean(axis=0), label=label)
+        ax.fill_between(
+            months[0], stack.min(axis=0), stack.max(axis=0), alpha=0.2, color=line.get_color()
+        )
+    ax.axhline(95, color="grey", lw=0.8, ls="--")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlim(-12, 60)
+    ax.set_xlabel("months since the pandemic shock")
+    ax.set_ylabel("employed under the programme, % of the same run without the pandemic")
+    ax.set_title(f"Q1: return to normal ({len(seeds)} seeds, scale {scale:g}; band: seed range)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    OUT.mkdir(parents=True, exist_ok=True)
+    fig.savefig(OUT / "q1_recovery.png", dpi=120)
+    write("q1", md_table(pd.DataFrame(table)), frame)
+
+
+# ---- Q2: more efficient infrastructure: who gains, who bears the next shock? ------------------
+
+
+def faster_selection(sc: Scenario) -> Scenario:
+    """Selection every day, twice the applicants per place, half the training and clearance."""
+    data = sc.model_dump(mode="json")
+    data["recruitment"]["selection_interval_days"] = 1
+    data["recruitment"]["applicants_per_place"] = 2 * data["recruitment"]["applicants_per_place"]
+    for o in data["origins"].values():
+        o["training_days"] = max(1, o["training_days"] // 2)
+        o["clearance_days"] = max(1, o["clearance_days"] // 2)
+    data["name"] = sc.name + "+faster_selection"
+    return load_scenario(data)
+
+
+def q2(seeds: list[int], scale: float) -> None:
+    """Japan TITP with a second shock in 2026: faster sorting, more flights, both."""
+    base = load_scenario("japan-titp-covid", {"end": "2027-12-31"})
+    second = dt.date(2026, 4, 1)
+    base = standard_shock(base, second, keep_events=True)
+    variants: dict[str, Callable[[Scenario], Scenario]] = {
+        "base": lambda s: s,
+        "faster selection": faster_selection,
+        "more flights": lambda s: apply_levers(s, {"charter_flights": 300}),
+        "both": lambda s: apply_levers(faster_selection(s), {"charter_flights": 300}),
+    }
+    reopen = dt.date(2022, 3, 1)
+    windows = {"first": (dt.date(2020, 4, 1), dt.date(2025, 12, 31)), "second": (second, base.end)}
+    rows = []
+    origin_rows = []
+    for label, make in variants.items():
+        sc = make(base)
+        log(f"Q2 {label}")
+        for seed in seeds:
+            sim, a = simulate(sc, seed, scale)
+            d = {k: (sc.day(w[0]), sc.day(w[1]) + 1) for k, w in windows.items()}
+            emp = total(a, "state_employed")
+            level = emp[sc.day(dt.date(2019, 12, 31))]
+            after = np.flatnonzero(emp[sc.day(reopen) : sc.day(second)] >= 0.95 * level)
+            refill = after[0] / (YEAR / 12) if after.size else np.nan
+            w1, w2 = slice(*d["first"]), slice(*d["second"])
+            rows.append(
+                {
+                    "variant": label,
+                    "seed": seed,
+                    "months_to_refill": refill,
+                    "person_years_worked_2020_25": emp[w1].sum() / YEAR,
+                    "stranded_person_days_first": total(a, "stranded")[w1].sum(),
+                    "stranded_person_days_second": total(a, "stranded")[w2].sum(),
+                    "peak_destitute_second": total(a, "destitute")[w2].max(),
+                    "peak_waiting_abroad_second": (
+                        total(a, "awaiting_entry")[w2] + total(a, "in_training")[w2]
+                    ).max(),
+                    "new_entries_2022_25": total(a, "new_entries")[
+                        sc.day(reopen) : sc.day(dt.date(2025, 12, 31)) + 1
+                    ].sum(),
+                }
+            )
+            stranded = np.nansum(a["stranded"][w2], axis=0)
+            for i, origin in enumerate(sim.origins):
+                origin_rows.append(
+                    {
+                        "variant": label,
+                        "seed": seed,
+                        "origin": origin,
+                        "stranded_person_days_second": stranded[i],
+                    }
+                )
+    frame = pd.DataFrame(rows)
+    by_origin = pd.DataFrame(origin_rows)
+    base_rows = frame[frame.variant == "base"].set_index("seed")
+    labels = {
+        "months_to_refill": (
+            "months after reopening (2022-03) until employed is back to 95% of 2019-12",
+            "{:.1f}",
+        ),
+        "new_entries_2022_25": ("new entries 2022-03..2025-12 (employers)", "{:,.0f}"),
+        "person_years_worked_2020_25": (
+            "person-years worked 2020-04..2025-12 (employers)",
+            "{:,.0f}",
+        ),
+        "stranded_person_days_first": ("person-days stranded, 2020 shock (workers)", "{:,.0f}"),
+        "stranded_person_days_second": ("person-days stranded, 2026 shock (workers)", "{:,.0f}"),
+        "peak_destitute_second": ("peak destitute, 2026 shock (workers)", "{:,.0f}"),
+        "peak_waiting_abroad_second": (
+            "peak selected, fees paid, waiting at home, 2026 shock (sending side)",
+            "{:,.0f}",
+        ),
+    }
+    table = []
+    for key, (text, fmt) in labels.items():
+        row = {"figure": text, "base": interval_text(base_rows[key].to_numpy(), fmt)}
+        for v in list(variants)[1:]:
+            other = frame[frame.variant == v].set_index("seed")[key]
+            diff = other - base_rows[key]
+            row[f"{v}: difference"] = interval_text(
+                diff.to_numpy(), "{:+,.1f}" if "months" in key else "{:+,.0f}"
+            )
+        table.append(row)
+    pivot = by_origin.groupby(["variant", "origin"]).stranded_person_days_second.mean().unstack(0)
+    share = pivot.div(pivot.sum(axis=0), axis=1)
+    origin_table = pd.DataFrame(
+        {
+            "origin": pivot.index,
+            **{
+                f"{v}: person-days stranded (2026 shock)": [f"{x:,.0f}" for x in pivot[v]]
+                for v in variants
+            },
+            "base: share": [f"{x:.0%}" for x in share["base"]],
+        }
+    )
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for v in variants:
+        vals = []
+        for seed in seeds:
+            r = frame[(frame.variant == v) & (frame.seed == seed)].iloc[0]
+            vals.append((r.stranded_person_days_second, r.months_to_refill))
+        vals = np.array(vals)
+        ax.scatter(vals[:, 1], vals[:, 0] / 1e6, label=v, s=40)
+    ax.set_xlabel(
+        "months after 2022-03 until employed is back to 95% of 2019 (employers' gain: left)"
+    )
+    ax.set_ylabel("person-days stranded in the 2026 shock, millions")
+    ax.set_title(
+        f"Q2: Japan TITP, faster sorting and more flights ({len(seeds)} seeds, scale {scale:g})"
+    )
+    ax.legend()
+    fig.tight_layout()
+    OUT.mkdir(parents=True, exist_ok=True)
+    fig.savefig(OUT / "q2_efficiency.png", dpi=120)
+    text = md_table(pd.DataFrame(table)) + "\n\n" + md_table(origin_table)
+    write("q2", text, frame)
+
+
+# ---- Q3: changing employer or status -------------------------------------------------------------
+
+
+def q3(seeds: list[int], scale: float) -> None:
+    """Paired comparisons of job-change and status-change levers on two pandemic scenarios."""
+    studies = {
+        "japan-titp-covid": {
+            "free job change": {"free_job_change": True},
+            "status change 0.5/yr": {"status_change": 0.5},
+            "both": {"free_job_change": True, "status_change": 0.5},
+            "welfare (for contrast)": {"welfare_eligible": True},
+        },
+        "gulf-kafala-covid": {
+            "free job change": {"free_job_change": True},
+            "free exit": {"free_exit": True},
+            "both (kafala abolished)": {"free_job_change": True, "free_exit": True},
+        },
+    }
+    keys = [
+        "person_days_stranded",
+        "peak_stranded",
+        "peak_destitute",
+        "shelter_nights_needed",
+        "missing",
+    ]
+    labels = {m.key: m.label for m in METRICS}
+    texts, frames = [], []
+    fig, axes = plt.subplots(1, len(studies), figsize=(11, 4.5))
+    for ax, (base, variants) in zip(axes, studies.items(), strict=True):
+        log(f"Q3 {base}")
+        result = compare(
+            base, variants, seeds=seeds, scale=scale, progress=lambda v, s: log(f"  {v} seed {s}")
+        )
+        t = result.table()
+        runs = result.runs.assign(base=base)
+        frames.append(runs)
+        rows = []
+        for key in keys:
+            sel = t[t.metric == key]
+            row = {"figure": labels[key], "base": f"{sel.base.iloc[0]:,.0f}"}
+            for r in sel.itertuples():
+                row[r.variant] = (
+                    f"{r.relative:+.0%} [{r.low / r.base:+.0%}, {r.high / r.base:+.0%}]"
+                    if r.base
+                    else "n/a"
+                )
+            rows.append(row)
+        texts.append(
+            f"**{base}** (change against the base, 95% interval over paired seeds)\n\n"
+            + md_table(pd.DataFrame(rows))
+        )
+        sub = t[t.metric.isin(["person_days_stranded", "shelter_nights_needed"])]
+        names = list(variants)
+        x = np.arange(len(names))
+        for j, key in enumerate(["person_days_stranded", "shelter_nights_needed"]):
+            s = sub[sub.metric == key].set_index("variant").loc[names]
+            rel = 100 * s.relative.to_numpy()
+            err = np.vstack([rel - 100 * s.low / s.base, 100 * s.high / s.base - rel])
+            ax.bar(x + (j - 0.5) * 0.38, rel, 0.38, yerr=np.abs(err), capsize=3, label=labels[key])
+        ax.set_xticks(x, names, rotation=20, ha="right", fontsize=8)
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_title(base, fontsize=10)
+        ax.set_ylabel("% change against the base")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Q3: changing employer or status ({len(seeds)} seeds, scale {scale:g})")
+    fig.tight_layout()
+    OUT.mkdir(parents=True, exist_ok=True)
+    fig.savefig(OUT / "q3_mobility.png", dpi=120)
+    write("q3", "\n\n".join(texts), pd.concat(frames))
+
+
+# ---- Q4: the same shock under each programme --------------------------------------------------
+
+
+def q4(seeds: list[int], scale: float) -> None:
+    """The standard shock on every programme's no-pandemic file, per 1,000 workers."""
+    horizon = 44  # months after the shock start, the same for every programme
+    rows, curves = [], {}
+    for p in PROGRAMMES:
+        log(f"Q4 {p.label}")
+        sc = standard_shock(no_shock(p), p.shock)
+        per = []
+        for seed in seeds:
+            sim, a = simulate(sc, seed, scale)
+            s0 = sc.day(p.shock)
+            s1 = min(s0 + round(horizon * YEAR / 12), sim.n_days)
+            workers = total(a, "state_employed")[s0 - 1]
+            stranded = total(a, "stranded")
+            spells = total(a, "became_stranded")[s0:s1].sum()
+            pre = stranded[max(0, s0 - 365) : s0].mean()
+            rows.append(
+                {
+                    "programme": p.label,
+                    "seed": seed,
+                    "workers": workers,
+                    "stranded_days_per_worker": stranded[s0:s1].sum() / workers,
+                    "peak_stranded_per_1000": 1000 * stranded[s0:s1].max() / workers,
+                    "peak_destitute_per_1000": 1000 * total(a, "destitute")[s0:s1].max() / workers,
+                    "mean_days_per_spell": stranded[s0:s1].sum() / spells if spells else np.nan,
+                    "stranded_per_1000_before": 1000 * pre / workers,
+                    "missing_per_1000": 1000 * total(a, "missing")[s0:s1].sum() / workers,
+                }
+            )
+            per.append(1000 * stranded[s0 - 365 : s1] / workers)
+        curves[p.label] = per
+    frame = pd.DataFrame(rows)
+    cols = {
+        "stranded_per_1000_before": ("stranded per 1,000, year before the shock", "{:.1f}"),
+        "peak_stranded_per_1000": ("peak stranded per 1,000 workers", "{:.0f}"),
+        "stranded_days_per_worker": ("person-days stranded per worker", "{:.1f}"),
+        "mean_days_per_spell": ("mean days per stranding spell", "{:.0f}"),
+        "peak_destitute_per_1000": ("peak destitute per 1,000", "{:.1f}"),
+        "missing_per_1000": ("missing per 1,000", "{:.0f}"),
+    }
+    table = []
+    for label, g in frame.groupby("programme", sort=False):
+        row = {"programme": label, "workers at the shock": f"{g.workers.mean():,.0f}"}
+        for key, (text, fmt) in cols.items():
+            row[text] = interval_text(g[key].to_numpy(), fmt)
+        table.append(row)
+    table = sorted(table, key=lambda r: -float(r["person-days stranded per worker"].split()[0]))
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for label, per in curves.items():
+        n = min(len(c) for c in per)
+        stack = np.vstack([c[:n] for c in per])
+        months = (np.arange(n) - 365) / (YEAR / 12)
+        (line,) = ax.plot(months, stack.mean(axis=0), label=label)
+        ax.fill_between(
+            months, stack.min(axis=0), stack.max(axis=0), alpha=0.2, color=line.get_color()
+        )
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("months since the shock")
+    ax.set_ylabel("stranded per 1,000 workers employed at the shock")
+    ax.set_title(f"Q4: the same shock under each programme ({len(seeds)} seeds, scale {scale:g})")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    OUT.mkdir(parents=True, exist_ok=True)
+    fig.savefig(OUT / "q4_same_shock.png", dpi=120)
+    write("q4", md_table(pd.DataFrame(table)), frame)
+
+
+QUESTIONS = {"q1": q1, "q2": q2, "q3": q3, "q4": q4}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the questions asked for."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("question", choices=[*QUESTIONS, "all"])
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 1..N (default 3)")
+    parser.add_argument("--scale", type=float, default=0.01, help="fraction simulated (0.01)")
+    args = parser.parse_args(argv)
+    if args.seeds < 1 or not 0 < args.scale <= 1:
+        parser.error("--seeds must be at least 1 and --scale in (0, 1]")
+    seeds = list(range(1, args.seeds + 1))
+    for name in QUESTIONS if args.question == "all" else [args.question]:
+        t0 = time.perf_counter()
+        QUESTIONS[name](seeds, args.scale)
+        log(f"{name}: {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
