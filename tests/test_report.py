@@ -17,8 +17,10 @@ import tmpsim
 from tmpsim.cli import app
 from tmpsim.reports import charts
 from tmpsim.reports.context import (
+    event_table,
     flatten_parameters,
     format_value,
+    load_observed_safe,
     parameter_table,
     source_for,
     source_kind,
@@ -112,6 +114,15 @@ def test_stranded_figure_says_when_the_observed_figure_is_outside_the_window() -
     assert "outside this run's window" in fig["layout"]["annotations"][0]["text"]
 
 
+def test_no_observed_figure_for_a_programme_in_another_country() -> None:
+    series = tidy(daily("stranded", "2020-12-01", 90, 30000.0))
+    fig = charts.stranded_figure(series, observed=None, essay=False)
+    assert not [t for t in fig["data"] if t.get("meta") == "observed"]
+    assert "annotations" not in fig["layout"]
+    observed, note = load_observed_safe("Hong Kong")
+    assert observed is None and "Hong Kong" in note
+
+
 def test_packaged_observed_points_replace_the_essay_figure_and_keep_their_source() -> None:
     observed = pd.DataFrame({
         "date": pd.to_datetime(["2020-12-31", "2021-01-21", "2025-01-01"]),
@@ -200,13 +211,33 @@ def test_parameters_flatten_to_source_key_paths() -> None:
     }
 
 
-def test_flagship_parameter_table_carries_its_sources() -> None:
-    data = yaml.safe_load(to_yaml(tmpsim.load_scenario(FLAGSHIP)))
+def test_parameter_table_gives_each_value_its_source_and_kind() -> None:
+    data = {
+        "name": "x",
+        "origins": {"VN": {"fee_mean": 1.0, "debt_mean": 2.0, "borrow_share": 0.5}},
+        "shelters": [{"name": "npo", "capacity": 10}],
+        "sources": {"origins.VN.fee_mean": "ISA survey 2022", "origins.VN.debt_mean":
+                    "calibrated: tmpsim calibrate", "shelters": "assumed"},
+    }
     table = parameter_table(data).set_index("parameter")
-    assert "ISA fee survey" in table.loc["origins.Vietnam.fee_mean", "source"]
-    assert table.loc["origins.Vietnam.fee_mean", "kind"] == "cited"
-    assert table.loc["programme.stages.0.continue_prob", "kind"] == "calibrated"
-    assert table.loc["shelters.0.capacity", "kind"] == "assumed"
+    assert table.loc["origins.VN.fee_mean", ["source", "kind"]].tolist() == [
+        "ISA survey 2022", "cited"]
+    assert table.loc["origins.VN.debt_mean", "kind"] == "calibrated"
+    assert table.loc["origins.VN.borrow_share", "kind"] == "none"
+    assert table.loc["shelters.0.capacity", ["kind", "source_key"]].tolist() == [
+        "assumed", "shelters"]
+
+
+def test_flagship_sources_all_reach_the_parameter_table() -> None:
+    data = yaml.safe_load(to_yaml(tmpsim.load_scenario(FLAGSHIP)))
+    table = parameter_table(data)
+    events = event_table(data)
+    shown = " | ".join(table["source"]) + " | ".join(events["source"])
+    missing = [k for k, text in data["sources"].items()
+               if k != "events" and str(text) not in shown]
+    assert missing == []
+    fee = table.set_index("parameter").loc["origins.Vietnam.fee_mean", "source"]
+    assert fee == data["sources"]["origins.Vietnam.fee_mean"]
 
 
 def test_format_value_units() -> None:

@@ -340,3 +340,24 @@ def test_serve_refuses_bad_options() -> None:
     result = CliRunner().invoke(app, ["serve", "--max-runs", "0"])
     assert result.exit_code != 0
     assert "--max-runs" in result.output
+
+
+def test_cutting_the_window_keeps_event_sources_on_their_events() -> None:
+    from tmpsim.web.controls import build_scenario, shipped_base
+
+    base = shipped_base(FLAGSHIP)
+    full = base.data
+    scenario, notes = build_scenario(base, end="2020-09-30")
+    data = scenario.model_dump(mode="json")
+    assert data["end"] == "2020-09-30" and "later event(s) left out" in notes[0]
+    assert all(e["date"] <= "2020-09-30" for e in data["events"])
+    for key, text in data["sources"].items():
+        parts = key.split(".")
+        if parts[0] == "events" and len(parts) > 2:
+            event = data["events"][int(parts[1])]
+            assert parts[2] in event
+            # the same source text sat on an event of the same type and date in the full file
+            same = [e for i, e in enumerate(full["events"])
+                    if full["sources"].get(f"events.{i}.{parts[2]}") == text]
+            assert any(str(e["date"]) == event["date"] and e["type"] == event["type"]
+                       for e in same), key

@@ -138,8 +138,14 @@ def _observed_points(
     return out.sort_values("date")
 
 
-def stranded_figure(series: pd.DataFrame, observed: pd.DataFrame | None = None) -> Figure:
-    """Plot stranded workers over time, with the observed figures marked as points."""
+def stranded_figure(
+    series: pd.DataFrame, observed: pd.DataFrame | None = None, essay: bool = True
+) -> Figure:
+    """Plot stranded workers over time, with the observed figures marked as points.
+
+    ``essay`` marks the essay's January 2021 figure when there are no packaged observed data
+    (false for a programme in another host country).
+    """
     table = wide(series, list(STRANDED_TRACES))
     if table.empty:
         return empty_figure("Stranded workers", "no stranded metric in this run")
@@ -155,10 +161,10 @@ def stranded_figure(series: pd.DataFrame, observed: pd.DataFrame | None = None) 
         }
         for i, m in enumerate(table.columns)
     ]
-    markers = stranded_markers(observed, _window(table))
+    markers = stranded_markers(observed, _window(table), essay)
     data.extend(markers)
     layout = _layout("Stranded workers", "people")
-    if not markers:
+    if not markers and (essay or observed is not None):
         _outside_note(layout, "The observed figure (January 2021)")
     return {"data": data, "layout": layout}
 
@@ -194,13 +200,16 @@ def _in_window(points: pd.DataFrame, window: tuple[Any, Any] | None) -> pd.DataF
 
 
 def stranded_markers(
-    observed: pd.DataFrame | None, window: tuple[Any, Any] | None = None
+    observed: pd.DataFrame | None, window: tuple[Any, Any] | None = None, essay: bool = True
 ) -> list[dict[str, Any]]:
     """Return observed stranded figures inside the window as marker traces.
 
-    The packaged observed data are used when there are any; otherwise the essay's figure.
+    The packaged observed data are used when there are any; otherwise the essay's figure
+    (unless ``essay`` is false).
     """
     points = _observed_points(observed, "stranded")
+    if points.empty and not essay:
+        return []
     if points.empty:
         day, value = ESSAY_STRANDED
         essay = pd.DataFrame({"date": [pd.Timestamp(day)], "value": [value], "source": ["essay"]})
@@ -326,12 +335,15 @@ def flows_figure(series: pd.DataFrame) -> Figure:
 
 
 def run_figures(
-    series: pd.DataFrame, observed: pd.DataFrame | None = None, currency: str = "JPY"
+    series: pd.DataFrame,
+    observed: pd.DataFrame | None = None,
+    currency: str = "JPY",
+    essay: bool = True,
 ) -> dict[str, Figure]:
     """Build the standard figures of one run, keyed by a stable id."""
     return {
         "states": states_figure(series),
-        "stranded": stranded_figure(series, observed),
+        "stranded": stranded_figure(series, observed, essay),
         "stock": stock_figure(series, observed),
         "destitution": destitution_figure(series),
         "money": money_at_return_figure(series, currency),
@@ -348,6 +360,7 @@ def band_figure(
     title: str,
     ytitle: str = "people",
     observed: pd.DataFrame | None = None,
+    essay: bool = True,
 ) -> Figure:
     """Plot the median and 5-95% band across seeds of a metric, a colour per experiment point.
 
@@ -380,7 +393,7 @@ def band_figure(
              "legendgroup": str(point)}
         )
     if metric == "stranded":
-        data.extend(stranded_markers(observed, (sel["date"].min(), sel["date"].max())))
+        data.extend(stranded_markers(observed, (sel["date"].min(), sel["date"].max()), essay))
     return {"data": data, "layout": _layout(title, ytitle)}
 
 

@@ -112,7 +112,7 @@ def flatten_parameters(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield prefix, _compact(value)
 
     for key, value in data.items():
-        if key in ("events", "sources", "description"):
+        if key in ("events", "sources", "description", "calibration"):
             continue
         yield from walk(key, value)
 
@@ -143,6 +143,12 @@ def parameter_table(data: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for path, value in flatten_parameters(data):
         source, key = source_for(path, sources)
+        below = [(k[len(path) + 1:], s) for k, s in sources.items() if k.startswith(path + ".")]
+        if below:  # sources of single entries of a one-line table (a year's demand)
+            parts = [source] if source else []
+            parts += [f"{sub}: {s}" for sub, s in below]
+            key = key or path
+            source = "; ".join(parts)
         rows.append(
             {
                 "parameter": path,
@@ -156,35 +162,57 @@ def parameter_table(data: dict[str, Any]) -> pd.DataFrame:
 
 
 def event_table(data: dict[str, Any]) -> pd.DataFrame:
-    """List the scenario's dated events: date, type, details and note."""
+    """List the scenario's dated events: date, type, details, note and own source."""
+    sources = {str(k): str(v) for k, v in (data.get("sources") or {}).items()}
     rows = []
-    for ev in data.get("events") or []:
+    for i, ev in enumerate(data.get("events") or []):
         skip = ("date", "type", "note")
         details = {k: v for k, v in ev.items() if k not in skip and v is not None}
+        prefix = f"events.{i}"
+        own = [(k[len(prefix):].lstrip("."), s) for k, s in sources.items()
+               if k == prefix or k.startswith(prefix + ".")]
         rows.append(
             {
                 "date": str(ev.get("date", "")),
                 "type": str(ev.get("type", "")),
                 "details": _compact(details),
                 "note": str(ev.get("note", "")),
+                "source": "; ".join(f"{sub}: {s}" if sub else s for sub, s in own),
             }
         )
-    frame = pd.DataFrame(rows, columns=["date", "type", "details", "note"])
+    frame = pd.DataFrame(rows, columns=["date", "type", "details", "note", "source"])
     return frame.sort_values("date", kind="stable", ignore_index=True)
 
 
 # ---- optional parts of tmpsim -----------------------------------------------------------------
 
 
-def load_observed_safe() -> tuple[pd.DataFrame | None, str]:
-    """Load the packaged observed data (tmpsim.validation), or return None and why not."""
+ESSAY_HOST = "Japan"  # the essay's figures, and the packaged observed data, describe Japan
+
+
+def essay_applies(host: str | None) -> bool:
+    """Tell whether the essay's figures concern a scenario with this host country."""
+    return host in (None, "", ESSAY_HOST)
+
+
+def load_observed_safe(host: str | None = None) -> tuple[pd.DataFrame | None, str]:
+    """Load the packaged observed data (tmpsim.validation), or return None and why not.
+
+    With a ``host`` other than the one the packaged data describe, there is nothing to mark.
+    """
     try:
         from tmpsim.validation import load_observed
+        from tmpsim.validation.observed import PACKAGED_HOST
     except ImportError:
+        if not essay_applies(host):
+            return None, f"No observed figures for a programme in {host}."
         return None, (
             "Packaged observed data are not available in this installation (tmpsim.validation "
             "is missing); only the essay's January 2021 figure is marked."
         )
+    if host not in (None, "", PACKAGED_HOST):
+        return None, (f"The packaged observed data describe {PACKAGED_HOST}; this scenario's "
+                      f"host is {host}, so no observed figure is marked.")
     try:
         observed = load_observed()
     except (OSError, ValueError) as exc:

@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from tmpsim.reports import charts
-from tmpsim.reports.context import load_observed_safe
+from tmpsim.reports.context import essay_applies, load_observed_safe
 
 # Figures of bands: metric -> (title, y axis title).
 BAND_FIGURES = {
@@ -190,11 +190,13 @@ def experiment_report_html(path: str | Path) -> str:
     )
 
     data = load_experiment_data(path)
-    observed, obs_note = load_observed_safe()
+    host = data.scenario.get("host")
+    observed, obs_note = load_observed_safe(host)
     currency = str(data.scenario.get("currency", "JPY"))
     figures: dict[str, Any] = {}
     for metric, (title, ytitle) in BAND_FIGURES.items():
-        figures[f"band-{metric}"] = charts.band_figure(data.bands, metric, title, ytitle, observed)
+        figures[f"band-{metric}"] = charts.band_figure(data.bands, metric, title, ytitle, observed,
+                                                       essay_applies(host))
     effect_ids = []
     if len(data.points) <= MAX_EFFECT_POINTS and not data.effects.empty:
         for key, (title, unit) in EFFECT_OUTPUTS.items():

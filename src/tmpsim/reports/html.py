@@ -20,6 +20,7 @@ import pandas as pd
 from tmpsim.reports import charts
 from tmpsim.reports.context import (
     RunData,
+    essay_applies,
     event_table,
     is_experiment_folder,
     is_run_folder,
@@ -280,8 +281,9 @@ def page(title: str, sections: list[tuple[str, str, str]], figures: dict[str, An
 
 def run_report_html(run: RunData) -> str:
     """Render the HTML of a run report."""
-    observed, obs_note = load_observed_safe()
-    figures = charts.run_figures(run.series, observed, run.currency)
+    host = run.scenario.get("host")
+    observed, obs_note = load_observed_safe(host)
+    figures = charts.run_figures(run.series, observed, run.currency, essay_applies(host))
     validation, val_note = validation_safe(run.path)
     summary = pd.DataFrame(summary_rows(run.summary, run.currency), columns=["figure", "value"])
     info = run.run_info

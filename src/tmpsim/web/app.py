@@ -38,7 +38,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tmpsim.api import DEFAULT_SCENARIO
 from tmpsim.reports import charts
-from tmpsim.reports.context import SUMMARY_ROWS, format_value, load_observed_safe, summary_rows
+from tmpsim.reports.context import (
+    SUMMARY_ROWS,
+    essay_applies,
+    format_value,
+    load_observed_safe,
+    summary_rows,
+)
 from tmpsim.scenario import ScenarioError, shipped_scenarios
 from tmpsim.web.controls import (
     MAX_UPLOAD_BYTES,
@@ -152,10 +158,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error(exc.status_code, str(exc.detail))
 
-    def observed() -> pd.DataFrame | None:
-        if "observed" not in cache:
-            cache["observed"], cache["observed_note"] = load_observed_safe()
-        return cache["observed"]
+    def observed(host: str | None) -> tuple[pd.DataFrame | None, str]:
+        key = f"observed:{host}"
+        if key not in cache:
+            cache[key] = load_observed_safe(host)
+        return cache[key]
 
     def job_or_404(run_id: str) -> Job:
         job = manager.get(run_id)
@@ -260,6 +267,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "seed": req.seed,
             "scale": req.scale,
             "currency": scenario.currency,
+            "host": scenario.host,
             "start": str(scenario.start),
             "end": str(scenario.end),
             "parameters": req.parameters,
@@ -294,10 +302,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not path.is_file():
             series = pd.read_parquet(job.dir / "series.parquet")
             currency = job.config.get("currency", "JPY")
+            host = job.config.get("host")
+            obs, note = observed(host)
             body = {
-                "figures": charts.run_figures(series, observed(), currency),
+                "figures": charts.run_figures(series, obs, currency, essay_applies(host)),
                 "summary": summary_rows(job.status().get("summary", {}), currency),
-                "observed_note": cache.get("observed_note", ""),
+                "observed_note": note,
             }
             text = json.dumps(body, separators=(",", ":"), allow_nan=False, default=str)
             from tmpsim.results import atomic_write_bytes

@@ -314,11 +314,29 @@ def _with_end(data: dict[str, Any], end: str, source: str) -> tuple[dict[str, An
     data = copy.deepcopy(data)
     data["end"] = new_end.isoformat()
     events = data.get("events") or []
-    kept = [e for e in events if dt.date.fromisoformat(str(e.get("date"))) <= new_end]
-    data["events"] = kept
-    dropped = len(events) - len(kept)
-    note = f"window ends {new_end}; {dropped} later event(s) left out" if dropped else ""
-    return data, note
+    kept = [i for i, e in enumerate(events) if dt.date.fromisoformat(str(e["date"])) <= new_end]
+    data["events"] = [events[i] for i in kept]
+    data["sources"] = _renumber_event_sources(data.get("sources") or {}, kept)
+    notes = []
+    if len(kept) < len(events):
+        notes.append(f"window ends {new_end}; {len(events) - len(kept)} later event(s) left out")
+    if data.pop("calibration", None) is not None:
+        notes.append("the calibration section (for the whole window) left out")
+    return data, "; ".join(notes)
+
+
+def _renumber_event_sources(sources: dict[str, Any], kept: list[int]) -> dict[str, Any]:
+    """Keep the ``events.N...`` sources of the events kept, under their new index."""
+    new_index = {old: new for new, old in enumerate(kept)}
+    out = {}
+    for key, source in sources.items():
+        parts = str(key).split(".")
+        if parts[0] == "events" and len(parts) > 1 and parts[1].isdigit():
+            if int(parts[1]) not in new_index:
+                continue
+            parts[1] = str(new_index[int(parts[1])])
+        out[".".join(parts)] = source
+    return out
 
 
 def _apply_levers(scenario: Scenario, chosen: dict[str, Any]) -> Scenario:
