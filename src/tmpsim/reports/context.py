@@ -234,7 +234,7 @@ def validation_safe(source: Path) -> tuple[pd.DataFrame | None, str]:
     try:
         table = validate_run(source)
     except (OSError, ValueError, KeyError) as exc:
-        return None, f"Validation could not be computed: {exc}"
+        return None, f"No validation table: {exc}"
     return table, ""
 
 

@@ -171,7 +171,7 @@ def ensemble_validation(data: ExperimentData) -> tuple[pd.DataFrame | None, str]
             warnings.simplefilter("ignore", RuntimeWarning)
             table = validate_run(runs)
     except (OSError, ValueError, KeyError) as exc:
-        return None, f"Validation could not be computed: {exc}"
+        return None, f"No validation table: {exc}"
     label = data.labels.get(0, "point 0")
     return table, f"Ensemble of {len(runs)} run(s) at point 0 ({label}); the band is 5-95%."
 
