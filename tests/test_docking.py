@@ -155,6 +155,9 @@ def test_contract_ends_and_destitution_are_identical(both):
     ours = sim.recorder.flag_history["destitute"].astype(np.int64)
     np.testing.assert_array_equal(mm.destitute(model), ours)
     assert ours.max() > 0  # stranded long enough to spend their savings
+    # Without special statuses, tmpsim's stranded flag is the Mesa model's stranded state.
+    stranded = sim.recorder.flag_history["stranded"].astype(np.int64)
+    np.testing.assert_array_equal(mm.stocks(model)[:, int(State.STRANDED), :], stranded)
 
 
 def test_money_at_return_is_identical(both):

@@ -18,7 +18,8 @@ What is in (as in ``src/tmpsim/model/``):
 * the initial population: workers in the host by stage with elapsed contract time and money
   accrued since entry, and the pipeline in training;
 * entry through per-corridor FIFO entry queues with daily seats (fractions of a seat carried over);
-* contract stages with continuation probabilities, stage availability dates, renewals and the
+* contract stages with continuation probabilities (by origin where set), stage availability dates,
+  renewals and the
   longest stay; dismissal (sector rate times dated multipliers), the grace period, finding a new
   employer on the programme's route (language, network, supervising organisation's proactivity),
   leaving the employer (runaway hazard rising with current debt, higher without income),
@@ -283,7 +284,7 @@ class Worker(mesa.Agent):
         has_next = stage + 1 < model.n_stages
         nxt = min(stage + 1, model.n_stages - 1)
         exists = model.stage_exists(nxt, day)
-        go_on = has_next and u < model.continue_prob[stage] and exists
+        go_on = has_next and u < model.continue_prob[self.origin][stage] and exists
         renew = (not has_next) and self.renewals < prog.renewals and u < prog.renewal_prob
         if model.max_stay is not None:
             length = model.stage_days[nxt] if go_on else model.stage_days[stage]
@@ -434,7 +435,11 @@ class DockingModel(mesa.Model):
         # Programme.
         prog = sc.programme
         self.stage_days = [s.months * MONTH for s in prog.stages]
-        self.continue_prob = [s.continue_prob for s in prog.stages]
+        # Continuation by [origin][stage]: the stage's, unless the origin sets its own.
+        self.continue_prob = [
+            [o.continue_prob.get(s.name, s.continue_prob) for s in prog.stages]
+            for o in self.origin_params
+        ]
         self.n_stages = len(prog.stages)
         self.max_stay = None if prog.max_stay_years is None else prog.max_stay_years * YEAR
         self.grace_days = prog.grace_days
