@@ -33,7 +33,7 @@ def test_calendar_pops_each_agent_on_its_day_in_id_order():
     assert cal.pop(5).tolist() == [1, 2, 3, 7]
     assert cal.pop(5).tolist() == []  # popped once
     assert cal.pop(40).tolist() == [9]
-    assert field[[7, 3, 9, 1, 2]].tolist() == [5, 5, 40, 5, 5]
+    assert field[[7, 3, 9, 1, 2]].tolist() == [-1] * 5  # popping consumes the events
 
 
 def test_calendar_rescheduling_and_cancelling_drop_the_old_entry():

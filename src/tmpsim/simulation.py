@@ -161,8 +161,9 @@ class Simulation:
         self.recorder.set_day(day)
         self.borders.apply_events(day)
         self.lifecycle.apply_events(day)
-        if day in self.timeline.regime_days:
-            self.hazards.redraw_all(day)
+        changes = self.timeline.regime_changes.get(day)
+        if changes:
+            self.hazards.redraw_for(changes, day)
         self.recruitment.step(day)
         self.lifecycle.run_timers(day)
         self.hazards.run(day)

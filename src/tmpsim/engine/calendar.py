@@ -34,7 +34,10 @@ def _file(ids, days, field, n_days, head, count, nxt, agent, free, n_free):  # p
 
 @njit(cache=True)
 def _take(day, field, head, count, nxt, agent, free, n_free, out):  # pragma: no cover
-    """Unlink every entry of ``day``; valid ones (field still says ``day``) go to ``out``."""
+    """Unlink every entry of ``day``; valid ones (field still says ``day``) go to ``out``.
+
+    Taken agents have their field cleared, so an agent filed twice for the day is taken once.
+    """
     slot = head[day]
     n = 0
     while slot >= 0:
@@ -42,6 +45,7 @@ def _take(day, field, head, count, nxt, agent, free, n_free, out):  # pragma: no
         if field[i] == day:
             out[n] = i
             n += 1
+            field[i] = -1
         free[n_free] = slot
         n_free += 1
         slot = nxt[slot]
@@ -98,11 +102,14 @@ class Calendar:
         self.field[ids] = -1
 
     def pop(self, day: int) -> np.ndarray:
-        """Ids whose event of this kind is due today (still valid), in ascending id order."""
+        """Ids whose event of this kind is due today (still valid), in ascending id order.
+
+        Popping consumes the events: the agents' day fields are cleared.
+        """
         if self.count[day] == 0:
             return np.empty(0, dtype=np.int64)
         out = np.empty(int(self.count[day]), dtype=np.int64)
         n, self.n_free = _take(
             day, self.field, self.head, self.count, self.nxt, self.agent, self.free, self.n_free, out
         )
-        return np.unique(out[:n])
+        return np.sort(out[:n])

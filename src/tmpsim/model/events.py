@@ -34,15 +34,16 @@ class Timeline:
         self.origin_index = origin_index
         self.sector_index = sector_index
         self.starting: dict[int, list] = defaultdict(list)
-        self.regime_days: set[int] = set()
+        # Days on which rates change, with the events that start or stop then.
+        self.regime_changes: dict[int, list] = defaultdict(list)
         for ev in scenario.events:
             d = scenario.day(ev.date)
             self.starting[d].append(ev)
             if isinstance(ev, REGIME_TYPES):
-                self.regime_days.add(d)
+                self.regime_changes[d].append(ev)
                 end = getattr(ev, "end", None)
                 if end is not None:
-                    self.regime_days.add(scenario.day(end) + 1)
+                    self.regime_changes[scenario.day(end) + 1].append(ev)
         self._events = list(scenario.events)
         self._cache_day = -1
         self._cache: dict[type, list] = {}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tmpsim.engine.population import NEVER
+from tmpsim.scenario.schema import STATE_BY_NAME
 from tmpsim.states import State
 
 if TYPE_CHECKING:
@@ -42,6 +43,16 @@ HAZARDS_BY_STATE: dict[State, tuple[Hazard, ...]] = {
     State.SPECIAL_IDLE: (Hazard.JOB_FOUND, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
     State.SPECIAL_WORKING: (Hazard.DISMISSAL, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
     State.IRREGULAR: (Hazard.APPREHENSION,),
+}
+
+
+HAZARD_BY_NAME = {
+    "dismissal": Hazard.DISMISSAL,
+    "runaway": Hazard.RUNAWAY,
+    "job_finding": Hazard.JOB_FOUND,
+    "status_switch": Hazard.STATUS_SWITCH,
+    "apprehension": Hazard.APPREHENSION,
+    "cancellation": Hazard.CANCELLATION,
 }
 
 
@@ -215,6 +226,31 @@ class Hazards:
         pop = self.sim.pop
         ids = np.flatnonzero(self._has_hazards[pop.state[: pop.n]])
         self.draw(ids, day)
+
+    def redraw_for(self, events: list, day: int) -> None:
+        """Events starting or ending today change some rates: redraw the agents exposed."""
+        exposed = np.zeros(len(State), dtype=bool)
+        for ev in events:
+            exposed |= self._exposed_to(ev)
+        exposed &= self._has_hazards
+        if exposed.any():
+            pop = self.sim.pop
+            self.draw(np.flatnonzero(exposed[pop.state[: pop.n]]), day)
+
+    def _exposed_to(self, ev) -> np.ndarray:
+        """States whose rates an event can change (all states with hazards for a rule change)."""
+        states = getattr(ev, "states", None) or getattr(ev, "from_states", None)
+        hazard = getattr(ev, "hazard", None)
+        mask = np.zeros(len(State), dtype=bool)
+        if states is not None:
+            mask[[int(STATE_BY_NAME[s]) for s in states]] = True
+        elif hazard is not None:
+            kind = HAZARD_BY_NAME[hazard]
+            for state, kinds in HAZARDS_BY_STATE.items():
+                mask[int(state)] |= kind in kinds
+        else:
+            mask[:] = True
+        return mask
 
     def run(self, day: int) -> None:
         """Dispatch the stochastic events due today to the lifecycle."""

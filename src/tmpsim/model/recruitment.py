@@ -201,7 +201,9 @@ class Recruitment:
             return
         # Rank candidates within their origin by aptitude (best first) and take the places.
         origin = pop.origin[cand].astype(np.int64)
-        order = np.lexsort((-pop.aptitude[cand], origin))
+        # One sort key: origin first, then aptitude (best first); aptitude lies in [0, 1).
+        key = origin * 2.0 + (1.0 - pop.aptitude[cand].astype(np.float64))
+        order = np.argsort(key, kind="stable")
         cand, origin = cand[order], origin[order]
         first = np.searchsorted(origin, np.arange(places.size))
         rank = np.arange(cand.size) - first[origin]
