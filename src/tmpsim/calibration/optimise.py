@@ -210,9 +210,13 @@ def _code_version() -> str:
             ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
             capture_output=True, text=True, timeout=5, check=True,
         ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "."], cwd=Path(__file__).parents[1],
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return __version__
-    return f"{__version__}+git.{commit}"
+    return f"{__version__}+git.{commit}" + (".dirty" if dirty else "")
 
 
 def _plain(x: Any) -> float | int:
