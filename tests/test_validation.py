@@ -280,3 +280,21 @@ def test_packaged_csv_is_what_the_build_script_makes():
     pd.testing.assert_frame_equal(
         rebuilt.reset_index(drop=True), shipped, check_dtype=False, check_exact=False, rtol=1e-9
     )
+
+
+def test_forecast_reports_half_years_and_years_with_bands():
+    import datetime as dt
+
+    from tmpsim.validation.forecast import forecast
+
+    runs = [hand_run({"A": v, "B": 0.0}, {"A": v / 100, "B": 0.0}) for v in (100, 200, 300)]
+    table = forecast(runs, dt.date(2019, 1, 1), dt.date(2020, 12, 31),
+                     indicators=("titp_stock", "new_entries_year"))
+    stock = table[table.indicator == "titp_stock"]
+    dates = ["2019-06-30", "2019-12-31", "2020-06-30", "2020-12-31"]
+    assert [str(d) for d in stock["date"]] == dates
+    assert (stock["mean"] == 200.0).all() and (stock["n_runs"] == 3).all()
+    assert stock["lo"].iloc[0] == pytest.approx(np.quantile([100, 200, 300], 0.05))
+    flows = table[table.indicator == "new_entries_year"].set_index("date")
+    assert flows.loc[pd.Timestamp("2019-12-31").date(), "mean"] == pytest.approx(2.0 * 365)
+    assert flows.loc[pd.Timestamp("2020-12-31").date(), "mean"] == pytest.approx(2.0 * 366)
