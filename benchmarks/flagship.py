@@ -62,6 +62,9 @@ def summarise(run: ChildRun, cli: ChildRun | None = None) -> dict[str, float]:
         "agent_days_per_whole_s": r["agent_days"] / run.wall,
         "peak_rss_mib": run.max_rss_mib,
         "population_mib": r["population_mib"],
+        "rss_imports_mib": r["rss_mib"]["imports"],
+        "rss_build_mib": r["rss_mib"]["build"],
+        "rss_simulate_mib": r["rss_mib"]["simulate"],
     }
     if cli is not None:
         out["cli_wall_s"] = cli.wall
@@ -91,6 +94,9 @@ def rows(s: dict[str, float]) -> list[list[object]]:
         ["agent-days per whole-command second", si(s["agent_days_per_whole_s"])],
         ["peak resident memory, MiB", s["peak_rss_mib"]],
         ["  of which agent arrays, MiB", s["population_mib"]],
+        ["  resident after imports, MiB", s["rss_imports_mib"]],
+        ["  resident after population build, MiB", s["rss_build_mib"]],
+        ["  resident after simulation, MiB", s["rss_simulate_mib"]],
         [f"goal: whole command <= {GOAL_SECONDS:g} s", ok],
         [f"goal: peak memory <= {GOAL_MIB:g} MiB", mem_ok],
     ]

@@ -44,6 +44,7 @@ def measure(
                 "cpu_s": run.cpu,
                 "peak_rss_mib": run.max_rss_mib,
                 "population_mib": r["population_mib"],
+                "rss_simulate_mib": r["rss_mib"]["simulate"],
                 "agent_days_per_s": r["agent_days"] / max(r["phases"]["simulate"], 1e-12),
             }
         )
@@ -76,6 +77,7 @@ def rows(results: list[dict[str, float]]) -> list[list[object]]:
                 s["whole_s"],
                 s["cpu_s"],
                 s["peak_rss_mib"],
+                s["rss_simulate_mib"],
                 si(s["agent_days_per_s"]),
                 s["whole_s"] / s["agents"] * 1e6,
                 s["peak_rss_mib"] * 1024 / s["agents"],
@@ -98,6 +100,7 @@ HEADER = [
     "whole s",
     "CPU s",
     "peak MiB",
+    "MiB after sim",
     "agent-days/s",
     "µs/agent",
     "KiB/agent",
