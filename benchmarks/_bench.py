@@ -175,26 +175,26 @@ def machine_table(info: dict[str, str] | None = None) -> str:
 
 
 def table(header: list[str], rows: list[list[Any]]) -> str:
-    """A Markdown table with columns padded to line up in a terminal too."""
+    """A Markdown table, padded to line up in a terminal too; numeric columns right-aligned."""
     cells = [[str(c) for c in header]] + [[_fmt(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    numeric = [
+        i > 0 and all(isinstance(row[i], int | float) or _fmt(row[i])[:1].isdigit() for row in rows)
+        for i in range(len(header))
+    ]
 
     def line(row: list[str]) -> str:
-        return (
-            "| "
-            + " | ".join(
-                c.rjust(w) if i else c.ljust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-            + " |"
+        padded = (
+            c.rjust(w) if num else c.ljust(w)
+            for c, w, num in zip(row, widths, numeric, strict=True)
         )
+        return "| " + " | ".join(padded) + " |"
 
-    sep = (
-        "|"
-        + "|".join("-" * (w + 1) + ":" if i else ":" + "-" * (w + 1) for i, w in enumerate(widths))
-        + "|"
+    sep = "|" + "|".join(
+        "-" * (w + 1) + ":" if num else ":" + "-" * (w + 1)
+        for w, num in zip(widths, numeric, strict=True)
     )
-    return "\n".join([line(cells[0]), sep, *(line(r) for r in cells[1:])])
+    return "\n".join([line(cells[0]), sep + "|", *(line(r) for r in cells[1:])])
 
 
 def _fmt(x: Any) -> str:
