@@ -41,11 +41,17 @@ class ChildRun:
         return self.user + self.system
 
 
-def _spawn(cmd: list[str], timeout: float | None, cwd: Path | None = None) -> ChildRun:
+def _spawn(
+    cmd: list[str],
+    timeout: float | None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> ChildRun:
     """Run ``cmd``, wait for it with ``wait4`` and return its wall time, CPU time and peak RSS."""
+    full_env = {**os.environ, **env} if env else None
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=cwd, env=full_env)
         timer = threading.Timer(timeout, proc.kill) if timeout else None
         if timer:
             timer.start()
@@ -75,6 +81,7 @@ def run_tmpsim(
     scenario: str = FLAGSHIP,
     output: str = "write",
     timeout: float | None = None,
+    env: dict[str, str] | None = None,
 ) -> ChildRun:
     """One tmpsim run in a fresh interpreter with phase timings (see ``_child.py``)."""
     cmd = [
@@ -90,7 +97,7 @@ def run_tmpsim(
         output,
     ]
     t_spawn = time.time()
-    run = _spawn(cmd, timeout)
+    run = _spawn(cmd, timeout, env=env)
     run.report["interpreter_seconds"] = max(run.report.get("wall_start", t_spawn) - t_spawn, 0.0)
     return run
 
@@ -179,7 +186,9 @@ def table(header: list[str], rows: list[list[Any]]) -> str:
     cells = [[str(c) for c in header]] + [[_fmt(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     numeric = [
-        i > 0 and all(isinstance(row[i], int | float) or _fmt(row[i])[:1].isdigit() for row in rows)
+        i > 0
+        and 2 * sum(isinstance(row[i], int | float) or _fmt(row[i])[:1].isdigit() for row in rows)
+        >= len(rows)
         for i in range(len(header))
     ]
 
