@@ -89,7 +89,9 @@ def run(
         str, typer.Argument(help="Shipped scenario name or a YAML file.")
     ] = DEFAULT_SCENARIO,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
-    scale: Annotated[float, typer.Option(help="Fraction of people simulated (0 < x <= 100).")] = 1.0,
+    scale: Annotated[
+        float, typer.Option(help="Fraction of people simulated (0 < x <= 100).")
+    ] = 1.0,
     out: Annotated[Path | None, typer.Option(help="Run folder to write.")] = None,
     set_: Annotated[
         list[str] | None,
@@ -98,11 +100,14 @@ def run(
     agents: Annotated[bool, typer.Option(help="Write agents.parquet.")] = True,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     report: Annotated[bool, typer.Option(help="Also write RUN_FOLDER/report.html.")] = False,
-    seeds: Annotated[int | None, typer.Option(
-        help="Run an ensemble of this many seeds (an experiment with one point).")] = None,
+    seeds: Annotated[
+        int | None,
+        typer.Option(help="Run an ensemble of this many seeds (an experiment with one point)."),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="With --seeds: local workers.")] = None,
-    scheduler: Annotated[str | None, typer.Option(
-        help="With --seeds: Dask scheduler address, tcp://HOST:PORT.")] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="With --seeds: Dask scheduler address, tcp://HOST:PORT.")
+    ] = None,
 ) -> None:
     """Run a scenario, print its summary and write a run folder (or an ensemble's folder)."""
     from tmpsim.results import build_result
@@ -171,7 +176,9 @@ def show(
 @app.command()
 def plot(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by `tmpsim run`.")],
-    out: Annotated[Path | None, typer.Option(help="Folder for the PNGs (default: RUN_DIR/figures).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the PNGs (default: RUN_DIR/figures).")
+    ] = None,
 ) -> None:
     """Write PNG figures of a run."""
     from tmpsim.reports.figures import write_figures

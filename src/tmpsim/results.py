@@ -20,7 +20,12 @@ from tmpsim.scenario import Scenario, scenario_hash, to_yaml
 from tmpsim.states import STATE_NAMES, STOCK_METRICS, State
 
 SERIES_SCHEMA = pa.schema(
-    [("date", pa.date32()), ("metric", pa.string()), ("origin", pa.string()), ("value", pa.float64())]
+    [
+        ("date", pa.date32()),
+        ("metric", pa.string()),
+        ("origin", pa.string()),
+        ("value", pa.float64()),
+    ]
 )
 FLOW_METRICS = {
     "new_entries": ([State.AWAITING_ENTRY], [State.EMPLOYED]),
@@ -195,15 +200,15 @@ def build_summary(sim, series: pd.DataFrame) -> dict[str, Any]:
     out["peak_stranded"], out["peak_stranded_date"] = peak("stranded")
     out["person_days_stranded"] = float(stranded.sum())
     jan21 = [
-        i for i in range(sim.n_days) if (start + dt.timedelta(days=i)).strftime("%Y-%m") == "2021-01"
+        i
+        for i in range(sim.n_days)
+        if (start + dt.timedelta(days=i)).strftime("%Y-%m") == "2021-01"
     ]
     if jan21:
         out["stranded_jan_2021"] = float(stranded[jan21].mean())
     out["peak_destitute"], out["peak_destitute_date"] = peak("destitute")
     out["person_days_destitute"] = float(total("destitute").sum())
-    out["peak_unmet_shelter_need"], out["peak_unmet_shelter_need_date"] = peak(
-        "unmet_shelter_need"
-    )
+    out["peak_unmet_shelter_need"], out["peak_unmet_shelter_need_date"] = peak("unmet_shelter_need")
     out["unmet_shelter_nights"] = float(total("unmet_shelter_need").sum())
     out["shelter_nights"] = float(total("sheltered").sum())
     out["mean_debt_at_return"] = float(total("returned_debt").sum() / max(returns, 1e-9))

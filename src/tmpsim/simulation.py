@@ -184,7 +184,8 @@ class Simulation:
         if n and (state.min() < 0 or state.max() >= N_STATES):
             raise InvariantError("an agent is in no valid state")
         recount = np.bincount(
-            state.astype(np.int64) * self.n_origins + pop.origin[:n], minlength=N_STATES * self.n_origins
+            state.astype(np.int64) * self.n_origins + pop.origin[:n],
+            minlength=N_STATES * self.n_origins,
         ).reshape(N_STATES, self.n_origins)
         if not np.array_equal(recount, self.recorder.counts):
             raise InvariantError(

@@ -93,8 +93,16 @@ class Calendar:
         days = np.ascontiguousarray(np.broadcast_to(np.asarray(days, dtype=np.int64), ids.shape))
         self._reserve(ids.size)
         self.n_free = _file(
-            ids, days, self.field, self.n_days, self.head, self.count, self.nxt, self.agent,
-            self.free, self.n_free,
+            ids,
+            days,
+            self.field,
+            self.n_days,
+            self.head,
+            self.count,
+            self.nxt,
+            self.agent,
+            self.free,
+            self.n_free,
         )
 
     def cancel(self, ids: np.ndarray) -> None:
@@ -110,6 +118,14 @@ class Calendar:
             return np.empty(0, dtype=np.int64)
         out = np.empty(int(self.count[day]), dtype=np.int64)
         n, self.n_free = _take(
-            day, self.field, self.head, self.count, self.nxt, self.agent, self.free, self.n_free, out
+            day,
+            self.field,
+            self.head,
+            self.count,
+            self.nxt,
+            self.agent,
+            self.free,
+            self.n_free,
+            out,
         )
         return np.sort(out[:n])

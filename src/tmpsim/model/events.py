@@ -28,7 +28,9 @@ REGIME_TYPES = (HazardEvent, JobChangeEvent, StatusSwitchEvent, RuleEvent)
 class Timeline:
     """The scenario's dated events indexed by day, with "is it active on this day" checks."""
 
-    def __init__(self, scenario: Scenario, origin_index: dict[str, int], sector_index: dict[str, int]):
+    def __init__(
+        self, scenario: Scenario, origin_index: dict[str, int], sector_index: dict[str, int]
+    ):
         self.scenario = scenario
         self.n_days = scenario.n_days
         self.origin_index = origin_index
@@ -95,7 +97,9 @@ class Timeline:
     def status_switch_rate(self, state: State, day: int) -> float:
         """Yearly rate of switching to another status open to people in ``state`` today."""
         name = state.name.lower()
-        return sum(e.rate_per_year for e in self.active(StatusSwitchEvent, day) if name in e.from_states)
+        return sum(
+            e.rate_per_year for e in self.active(StatusSwitchEvent, day) if name in e.from_states
+        )
 
     def grants_for(self, state: State, day: int) -> list[GrantStatusEvent]:
         """Special-status grants that apply to people entering ``state`` today."""

@@ -37,7 +37,12 @@ class Hazard(IntEnum):
 
 
 HAZARDS_BY_STATE: dict[State, tuple[Hazard, ...]] = {
-    State.EMPLOYED: (Hazard.DISMISSAL, Hazard.RUNAWAY, Hazard.CANCELLATION, Hazard.VOLUNTARY_CHANGE),
+    State.EMPLOYED: (
+        Hazard.DISMISSAL,
+        Hazard.RUNAWAY,
+        Hazard.CANCELLATION,
+        Hazard.VOLUNTARY_CHANGE,
+    ),
     State.JOBLESS: (Hazard.JOB_FOUND, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
     State.STRANDED: (Hazard.JOB_FOUND, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
     State.SPECIAL_IDLE: (Hazard.JOB_FOUND, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
@@ -121,7 +126,9 @@ class Hazards:
         beh = sim.scenario.behaviour
         for j, kind in enumerate(kinds):
             if kind is Hazard.DISMISSAL:
-                r = self.dismissal_base[sector] * tl.hazard_multiplier("dismissal", day, origin, sector)
+                r = self.dismissal_base[sector] * tl.hazard_multiplier(
+                    "dismissal", day, origin, sector
+                )
             elif kind is Hazard.RUNAWAY:
                 burden = pop.debt[ids] / self.wage_year
                 e = beh.runaway_debt_elasticity

@@ -1,5 +1,4 @@
-"""The programme's rules in motion: contracts and stages, job loss, wanting to go home,
-special statuses, status switches and cancellations.
+"""The programme's rules in motion: contracts, stages, job loss, going home, special statuses.
 
 Everything here reads the programme's rules from the scenario (stages, renewals, longest stay,
 grace period, job-change mode, onward statuses, cancellations, sponsor-controlled exit) and the
@@ -139,14 +138,13 @@ class Lifecycle:
         nxt = np.minimum(stage + 1, self.n_stages - 1)
         today = self.sim.scenario.start.toordinal() + day
         exists = np.array(
-            [s.available_from is None or s.available_from.toordinal() <= today for s in self.prog.stages]
+            [
+                s.available_from is None or s.available_from.toordinal() <= today
+                for s in self.prog.stages
+            ]
         )
         go_on = has_next & (u < self.continue_prob[pop.origin[ids], stage]) & exists[nxt]
-        renew = (
-            ~has_next
-            & (pop.renewals[ids] < self.prog.renewals)
-            & (u < self.prog.renewal_prob)
-        )
+        renew = ~has_next & (pop.renewals[ids] < self.prog.renewals) & (u < self.prog.renewal_prob)
         if self.max_stay is not None:
             length = np.where(go_on, self.stage_days[nxt], self.stage_days[stage])
             fits = (day - pop.entered[ids]) + length <= self.max_stay + 1
@@ -276,7 +274,9 @@ class Lifecycle:
             if ev in ev_days.active(GrantStatusEvent, day):
                 hit = self.grant_of[ids] == g
                 renewed |= hit
-                self.set_timer(ids[hit], Timer.STATUS_EXPIRY, day + round(ev.months * DAYS_PER_MONTH))
+                self.set_timer(
+                    ids[hit], Timer.STATUS_EXPIRY, day + round(ev.months * DAYS_PER_MONTH)
+                )
         lapsed = ids[~renewed]
         self.sim.move(lapsed, State.IRREGULAR)
 
@@ -326,7 +326,7 @@ class Lifecycle:
         return self.cancel_days[np.minimum(pick, self.cancel_days.size - 1)]
 
     def job_found(self, ids: np.ndarray, state: np.ndarray, day: int) -> None:
-        """A jobless or stranded agent finds an employer: by the programme's route or a special one."""
+        """A jobless or stranded agent finds an employer: the programme's route or a special one."""
         sim, pop = self.sim, self.sim.pop
         sim.recorder.add("job_changes", pop.origin[ids], 1.0)
         jobless = ids[state == State.JOBLESS]

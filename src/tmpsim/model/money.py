@@ -131,7 +131,6 @@ class MoneyModule:
     # ---- daily ----------------------------------------------------------------------------
     def step(self, day: int) -> None:
         """Destitution events due today, and month-end debt and savings totals."""
-        pop = self.sim.pop
         due = self.sim.money_calendar.pop(day)
         if due.size:
             self.settle(due, day)
