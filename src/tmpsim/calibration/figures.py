@@ -11,6 +11,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
+
+from tmpsim.calibration.spec import FreeParameter  # noqa: E402
 
 if TYPE_CHECKING:
     from tmpsim.calibration.optimise import CalibrationResult
@@ -18,8 +22,17 @@ if TYPE_CHECKING:
 
 def diagnostics_figure(result: CalibrationResult, path: Path) -> Path:
     """Loss per trial with the best so far, and one scatter per parameter (best marked)."""
-    trials = result.trials[result.trials["status"] == "ok"]
-    params = [p for p in result.problem.parameters]
+    title = (f"Calibration of {result.problem.raw.get('name', '')}: best loss "
+             f"{result.best_loss:.4f}")
+    return trials_figure(result.trials, result.problem.parameters, result.best, title, path)
+
+
+def trials_figure(
+    trials: pd.DataFrame, params: list[FreeParameter], best: dict[str, float], title: str,
+    path: Path,
+) -> Path:
+    """Draw the diagnostics figure from a trial history (``trials.csv``)."""
+    trials = trials[trials["status"] == "ok"]
     n = len(params) + 1
     cols = min(4, n)
     rows = math.ceil(n / cols)
@@ -36,18 +49,19 @@ def diagnostics_figure(result: CalibrationResult, path: Path) -> Path:
     for i, p in enumerate(params, start=1):
         ax = axes[i // cols][i % cols]
         ax.plot(trials[p.name], trials["loss"], ".", color="C0", alpha=0.6)
-        ax.axvline(result.best[p.name], color="C3", lw=1)
+        ax.axvline(best[p.name], color="C3", lw=1)
         if p.log:
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.tick_params(axis="x", labelsize=7)
         ax.set_yscale("log")
         ax.set_xlabel(p.name + (" (factor)" if p.scale else ""))
         ax.set_ylabel("loss")
         ax.set_title(p.name, fontsize=9)
     for j in range(n, rows * cols):
         axes[j // cols][j % cols].set_visible(False)
-    fig.suptitle(f"Calibration of {result.problem.raw.get('name', '')}: best loss "
-                 f"{result.best_loss:.4f}", fontsize=10)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
