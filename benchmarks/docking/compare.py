@@ -464,6 +464,34 @@ def report(
     return "\n".join(lines)
 
 
+def speed_report(speeds: list[dict[str, float]]) -> str:
+    """Speed rows alone (``--seeds 0``) as Markdown."""
+    header = [
+        "scale",
+        "agent-days",
+        "tmpsim s",
+        "Mesa s",
+        "tmpsim agent-days/s",
+        "Mesa agent-days/s",
+        "ratio (wall)",
+        "ratio (CPU)",
+    ]
+    rows = [
+        [
+            f"{s['scale']:g}",
+            f"{s['agent_days_tmpsim']:,.0f}",
+            f"{s['seconds_tmpsim']:.2f}",
+            f"{s['seconds_mesa']:.1f}",
+            f"{s['speed_tmpsim']:,.0f}",
+            f"{s['speed_mesa']:,.0f}",
+            f"{s['ratio']:.0f}x",
+            f"{s['cpu_ratio']:.0f}x",
+        ]
+        for s in speeds
+    ]
+    return _table(header, rows)
+
+
 def figures(t_runs: list[Run], m_runs: list[Run], start: dt.date, out: Path) -> list[Path]:
     """Bands of the key series, and the distributions of debt and savings at return."""
     import matplotlib
@@ -521,7 +549,9 @@ def figures(t_runs: list[Run], m_runs: list[Run], start: dt.date, out: Path) -> 
 def main(argv: list[str] | None = None) -> int:
     """Run the docking study and write its table, JSON and figures."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", type=int, default=20, help="ensemble size of each implementation")
+    p.add_argument(
+        "--seeds", type=int, default=20, help="ensemble size of each implementation (0: speed only)"
+    )
     p.add_argument("--scale", type=float, default=0.01)
     p.add_argument(
         "--speed-scales",
@@ -541,6 +571,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     sc = tmpsim.load_scenario(SCENARIO, args.set)
+    if args.seeds == 0:  # speed only
+        speeds = speed_rows(args.speed_scales or [args.scale], 1, args.set)
+        text = speed_report(speeds)
+        print(text)
+        (args.out / "speed.md").write_text(text + "\n")
+        (args.out / "speed.json").write_text(json.dumps(speeds, indent=2) + "\n")
+        return 0
     print(f"Docking ensemble: {args.seeds} seeds at scale {args.scale:g}")
     t_runs, m_runs = ensemble(args.scale, list(range(1, args.seeds + 1)), args.set)
     res = analyse(t_runs, m_runs, sc.start)
