@@ -298,3 +298,13 @@ def test_forecast_reports_half_years_and_years_with_bands():
     flows = table[table.indicator == "new_entries_year"].set_index("date")
     assert flows.loc[pd.Timestamp("2019-12-31").date(), "mean"] == pytest.approx(2.0 * 365)
     assert flows.loc[pd.Timestamp("2020-12-31").date(), "mean"] == pytest.approx(2.0 * 366)
+
+
+def test_start_and_end_keep_observations_in_a_window(mini_run, tmp_path):
+    f = write_csv(
+        tmp_path / "o.csv", ["2019-06-30,titp_stock,A,1,me", "2020-06-30,titp_stock,A,1,me"]
+    )
+    table = validate_run(mini_run, [f], start="2020-01-01")
+    assert [str(d) for d in table["date"]] == ["2020-06-30"]
+    with pytest.raises(ObservedDataError, match="no observations"):
+        validate_run(mini_run, [f], start="2020-07-01", end="2020-12-31")

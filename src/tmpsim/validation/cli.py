@@ -36,6 +36,12 @@ def validate(
     point: Annotated[
         int | None, typer.Option(help="Experiment with several points: the one to validate.")
     ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="Only observations dated on or after (YYYY-MM-DD).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Only observations dated on or before (YYYY-MM-DD).")
+    ] = None,
 ) -> None:
     """Compare a run or an ensemble with observed statistics; write validation.csv and figures."""
     from tmpsim.validation.compare import summarise, validate_run
@@ -46,7 +52,9 @@ def validate(
     if not 0 < band < 1:
         _fail(f"--band must be between 0 and 1, got {band}")
     try:
-        table = validate_run(source, observed or None, band=band, point=point)
+        table = validate_run(
+            source, observed or None, band=band, point=point, start=start, end=end
+        )
     except (ObservedDataError, RunSourceError) as exc:
         _fail(str(exc))
     target = out or (source if source.is_dir() else source.parent)

@@ -12,6 +12,7 @@ observation lies inside it.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -110,13 +111,15 @@ def compare(observed: pd.DataFrame, runs: list[RunData], band: float = 0.9) -> p
         }
     )
     sims = np.vstack([v for _, v, _ in rows]) if rows else np.empty((0, len(runs)))
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows no run could compute: NaN
         table["simulated"] = np.nanmean(sims, axis=1) if len(runs) > 1 else sims[:, 0]
     table["abs_error"] = (table["simulated"] - table["observed"]).abs()
     table["rel_error"] = (table["simulated"] - table["observed"]) / table["observed"].abs()
     if len(runs) > 1:
         lo_q, hi_q = (1 - band) / 2, 1 - (1 - band) / 2
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             table["sim_lo"] = np.nanquantile(sims, lo_q, axis=1) if sims.size else []
             table["sim_hi"] = np.nanquantile(sims, hi_q, axis=1) if sims.size else []
         inside = (table["observed"] >= table["sim_lo"]) & (table["observed"] <= table["sim_hi"])
@@ -147,6 +150,8 @@ def validate_run(
     observed: pd.DataFrame | None = None,
     band: float = 0.9,
     point: int | None = None,
+    start: Any = None,
+    end: Any = None,
 ) -> pd.DataFrame:
     """Validate a run folder, an experiment folder, a Result (or a list of them).
 
@@ -155,10 +160,17 @@ def validate_run(
     origins it does not simulate (packaged data only) stay in the table with their ``status``.
     A user file naming an origin the run does not simulate is an ObservedDataError. For an
     experiment folder with several points, ``point`` chooses the ensemble to validate.
+    ``start`` / ``end`` keep only observations dated within them.
     """
     user = observed is not None or observed_files is not None
     if observed is None:
         observed = load_observed(observed_files)
+    if start is not None:
+        observed = observed[observed["date"] >= pd.Timestamp(start)]
+    if end is not None:
+        observed = observed[observed["date"] <= pd.Timestamp(end)]
+    if observed.empty:
+        raise ObservedDataError(f"no observations between {start} and {end}")
     runs = load_runs(source, needed_metrics(observed), point)
     if user:
         check_origins(observed, runs)
