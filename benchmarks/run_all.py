@@ -56,15 +56,17 @@ def docking_agreement() -> list[list[object]]:
         label = f"KS p (runs permuted), {what.replace('_', ' ')}"
         rows.append([tag, label, f"{p:.2f}", "> 0.05", _yes(p > 0.05)])
     sp = res["speed"]
-    rows.append([tag, "speed ratio (agent-days/s)", f"{sp['ratio']:.0f}x", "", "–"])
+    cpu = sp.get("cpu_ratio", sp["ratio"])
+    rows.append([tag, "speed ratio, CPU (wall)", f"{cpu:.0f}x ({sp['ratio']:.0f}x)", "", "–"])
     for s in res.get("speed_by_scale", []):
+        cpu = s.get("cpu_ratio", s["ratio"])
         rows.append(
             [
                 f"docking at {s['scale']:g} (saved)",
-                "speed ratio (agent-days/s)",
-                f"{s['ratio']:.0f}x",
+                "speed ratio, CPU (wall)",
+                f"{cpu:.0f}x ({s['ratio']:.0f}x)",
                 f">= {GOAL_RATIO:g}x",
-                _yes(s["ratio"] >= GOAL_RATIO),
+                _yes(cpu >= GOAL_RATIO),
             ]
         )
     return rows
@@ -164,10 +166,10 @@ def main(argv: list[str] | None = None) -> int:
             [tag, "Mesa agent-days/s", si(dock["speed_mesa"]), "", "–"],
             [
                 tag,
-                "speed ratio",
-                f"{dock['ratio']:.0f}x",
+                "speed ratio, CPU (wall)",
+                f"{dock['cpu_ratio']:.0f}x ({dock['ratio']:.0f}x)",
                 f">= {GOAL_RATIO:g}x",
-                _yes(dock["ratio"] >= GOAL_RATIO),
+                _yes(dock["cpu_ratio"] >= GOAL_RATIO),
             ],
         ]
     rows += docking_agreement()
