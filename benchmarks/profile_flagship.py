@@ -23,6 +23,7 @@ STEPS = (
     ("borders", "apply_events"),
     ("lifecycle", "apply_events"),
     ("hazards", "redraw_all"),
+    ("hazards", "redraw_for"),
     ("recruitment", "step"),
     ("lifecycle", "run_timers"),
     ("hazards", "run"),
