@@ -66,7 +66,8 @@ def summary_table(summary: dict) -> Table:
     ]
     for label, key, fmt in rows:
         if key in summary:
-            table.add_row(label, fmt.format(summary[key]))
+            value = summary[key]
+            table.add_row(label, "–" if value is None else fmt.format(value))
     return table
 
 

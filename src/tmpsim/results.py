@@ -27,6 +27,7 @@ SERIES_SCHEMA = pa.schema(
         ("value", pa.float64()),
     ]
 )
+HOST_METRICS = frozenset({"shelter_capacity"})  # reported for origin "all" only
 FLOW_METRICS = {
     "new_entries": ([State.AWAITING_ENTRY], [State.EMPLOYED]),
     "returns": (None, [State.RETURNED]),
@@ -164,6 +165,10 @@ def build_series(sim) -> pd.DataFrame:
     cube = np.empty((n_days, n_m, n_o))
     for j, name in enumerate(names):
         arr = arrays[name]
+        if name in HOST_METRICS:  # a figure for the host as a whole, not by origin
+            cube[:, j, :-1] = np.nan
+            cube[:, j, -1] = arr[:, 0]
+            continue
         cube[:, j, :-1] = arr
         missing = np.isnan(arr).all(axis=1)  # days a month-end metric was not recorded
         cube[:, j, -1] = np.where(missing, np.nan, np.nansum(arr, axis=1))
@@ -189,10 +194,11 @@ def build_summary(sim, series: pd.DataFrame) -> dict[str, Any]:
     def total(name: str) -> np.ndarray:
         return arrays[name].sum(axis=1) / scale
 
-    def peak(name: str) -> tuple[float, str]:
+    def peak(name: str) -> tuple[float, str | None]:
         s = total(name)
         i = int(np.argmax(s))
-        return float(s[i]), str(start + dt.timedelta(days=i))
+        when = str(start + dt.timedelta(days=i)) if s[i] > 0 else None
+        return float(s[i]), when
 
     stranded = total("stranded")
     returns = total("returns").sum()
@@ -260,6 +266,7 @@ def build_agents(sim) -> pd.DataFrame:
             "debt": pop.debt[:n],
             "savings": pop.savings[:n],
             "remitted": pop.remitted[:n],
+            "emergency_money": pop.emergency[:n],
             "destitute": pop.destitute[:n],
         }
     )

@@ -105,6 +105,7 @@ class CivilSociety:
                 if ids.size:
                     self.fund_budget[i] -= ids.size * fund.amount
                     sim.recorder.add("emergency_paid", pop.origin[ids], fund.amount)
+                    pop.emergency[ids] += fund.amount
                     sim.money.give(ids, fund.amount, day)
         cap = self.capacity(day)
         sim.recorder.extras["shelter_capacity"][day, 0] = cap

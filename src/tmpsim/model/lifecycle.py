@@ -307,8 +307,12 @@ class Lifecycle:
             interval = self.cancel_intervals(ids)
             start = pop.contract_start[ids].astype(np.int64)
             every = np.maximum(interval, 1)
-            when = np.where(interval == 0, day, start + ((day - start) // every + 1) * every)
-            self.set_timer(ids, Timer.CANCEL, np.maximum(when, day + 1))
+            when = np.maximum(
+                np.where(interval == 0, day, start + ((day - start) // every + 1) * every), day + 1
+            )
+            # Found only if the check comes before the contract ends (the end keeps its timer).
+            ends_first = (pop.timer_kind[ids] == Timer.CONTRACT_END) & (pop.t_timer[ids] <= when)
+            self.set_timer(ids[~ends_first], Timer.CANCEL, when[~ends_first])
             sim.hazards.draw(ids, day)
         elif kind is Hazard.VOLUNTARY_CHANGE:
             sim.recorder.add("job_changes", pop.origin[ids], 1.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -86,21 +87,63 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), yaml.safe_load(raw)
 
 
-def format_validation_error(err: ValidationError, source: str) -> str:
-    """One line per problem: file, key path, reason."""
+def format_validation_error(err: ValidationError, source: str, text: str | None = None) -> str:
+    """One line per problem: file (and line, where the YAML text is known), key path, reason."""
+    tree = _yaml_tree(source, text)
     lines = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
+        parts = [str(p) for p in e["loc"] if not str(p).startswith("function-after")]
+        loc = ".".join(parts)
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see `tmpsim show` for valid keys)"
         elif e["type"] == "value_error":
             msg = msg.removeprefix("Value error, ")  # cross-field checks name their keys
-        lines.append(f"{source}: {loc}: {msg}" if loc else f"{source}: {msg}")
+            named = _LEADING_PATH.match(msg)
+            if not parts and named:
+                parts = named.group(1).split(".")
+        where = source
+        line = _line_of(tree, parts)
+        if line is not None:
+            where = f"{source}:{line}"
+        lines.append(f"{where}: {loc}: {msg}" if loc else f"{where}: {msg}")
     return "\n".join(lines)
 
 
-def _check_sources(data: dict[str, Any], source: str) -> None:
+_LEADING_PATH = re.compile(r"^([A-Za-z_][\w]*(?:\.[\w]+)*)")
+
+
+def _yaml_tree(source: str, text: str | None = None) -> yaml.Node | None:
+    """The YAML node tree of a scenario (for line numbers), or None."""
+    try:
+        if text is None:
+            path = Path(source)
+            text = path.read_text(encoding="utf-8") if path.is_file() else None
+        return yaml.compose(text) if text is not None else None
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+
+
+def _line_of(node: yaml.Node | None, parts: list[str]) -> int | None:
+    """Line (1-based) of the deepest key of ``parts`` found in the YAML tree."""
+    line = None
+    for part in parts:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if str(key.value) == part:
+                    line, node = key.start_mark.line + 1, value
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _check_sources(data: dict[str, Any], source: str, text: str | None = None) -> None:
     for dotted in data.get("sources", {}) or {}:
         node: Any = data
         for key in str(dotted).split("."):
@@ -109,7 +152,9 @@ def _check_sources(data: dict[str, Any], source: str) -> None:
             elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
                 node = node[int(key)]
             else:
-                raise ScenarioError(f"{source}: sources.{dotted}: no such key in the scenario")
+                line = _line_of(_yaml_tree(source, text), ["sources", str(dotted)])
+                where = f"{source}:{line}" if line is not None else source
+                raise ScenarioError(f"{where}: sources.{dotted}: no such key in the scenario")
 
 
 def load_raw(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
@@ -124,13 +169,17 @@ def load_raw(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
     return data, str(path)
 
 
-def validate(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
-    """Validate a scenario dict, raising ScenarioError that names the source and key path."""
+def validate(data: dict[str, Any], source: str = "<scenario>", text: str | None = None) -> Scenario:
+    """Validate a scenario dict, raising ScenarioError that names the source and key path.
+
+    ``text``, the YAML the dict was read from, lets messages give line numbers when ``source``
+    is not a file on disk (an upload, say).
+    """
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(format_validation_error(err, source)) from None
-    _check_sources(data, source)
+        raise ScenarioError(format_validation_error(err, source, text)) from None
+    _check_sources(data, source, text)
     return scenario
 
 

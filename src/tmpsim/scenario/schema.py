@@ -434,12 +434,11 @@ class Scenario(Strict):
             end = getattr(ev, "end", None)
             if end is not None and end < ev.date:
                 raise ValueError(f"{where}: end {end} is before date {ev.date}")
-            for key in ("corridor",):
-                c = getattr(ev, key, None)
-                if c is not None and c != "all" and c not in self.origins:
-                    raise ValueError(
-                        f"{where}: {key} {c!r} is not an origin ({', '.join(self.origins)})"
-                    )
+            c = getattr(ev, "corridor", None)
+            if c is not None and not (c in self.origins or (c == "all" and ev.type == "border")):
+                raise ValueError(
+                    f"{where}: corridor {c!r} is not an origin ({', '.join(self.origins)})"
+                )
             for o in getattr(ev, "origins", None) or []:
                 if o not in self.origins:
                     raise ValueError(f"{where}: origin {o!r} is not one of {list(self.origins)}")

@@ -262,7 +262,7 @@ def parse_upload(filename: str | None, content: bytes) -> tuple[str, dict[str, A
         raise ScenarioError(f"{name}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{name}: a scenario must be a mapping of keys to values")
-    validate(copy.deepcopy(data), name)
+    validate(copy.deepcopy(data), name, text)
     return name, data
 
 
