@@ -92,7 +92,7 @@ def forecast_figure(
             ax.plot(obs["date"], obs["value"], "s", color="k", mfc="none", ms=5,
                     label="observed")
         ax.axvspan(pd.Timestamp(start), b.index.max(), color="0.9", zorder=0,
-                   label="forecast (no data used)")
+                   label="forecast (after the data)")
         ax.set_ylabel("people")
         ax.set_title(metric)
         ax.set_ylim(bottom=0)
