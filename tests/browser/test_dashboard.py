@@ -3,6 +3,7 @@ and a broken upload that shows its error and loses nothing."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -169,7 +170,7 @@ def test_broken_upload_shows_the_error_and_keeps_everything(page, dashboard, bro
     error = page.locator("#upload-error")
     error.wait_for(state="visible", timeout=30_000)
     message = error.inner_text()
-    assert message.startswith("broken.yaml: ")
+    assert re.match(r"broken\.yaml:\d+: ", message), message  # file and line
     assert "programme.grace_dayz" in message and "unknown key" in message
     # nothing lost: the file's text, the scenario, the scale and the changed parameter
     assert page.locator("#upload-text").input_value() == broken
