@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +57,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_table(path: Path, table: pa.Table) -> None:
-    """Write a Parquet file atomically."""
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd")
-    atomic_write_bytes(path, sink.getvalue().to_pybytes())
+    """Write a Parquet file atomically (streamed to a temporary file, then renamed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 @dataclass
@@ -71,8 +82,18 @@ class Result:
     scale: float
     series: pd.DataFrame
     summary: dict[str, Any]
-    agents: pd.DataFrame | None
+    agents_source: AgentsSnapshot | None
     run_info: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def agents_table(self) -> pa.Table | None:
+        """Final state of every agent as an Arrow table (None when agents were not kept)."""
+        return None if self.agents_source is None else self.agents_source.table()
+
+    @cached_property
+    def agents(self) -> pd.DataFrame | None:
+        """Final state of every agent as a DataFrame (None when agents were not kept)."""
+        return None if self.agents_table is None else self.agents_table.to_pandas()
 
     def metric(self, name: str, origin: str = "all") -> pd.Series:
         """One daily series indexed by date."""
@@ -87,9 +108,8 @@ class Result:
         table = pa.Table.from_pandas(self.series, schema=SERIES_SCHEMA, preserve_index=False)
         table = table.replace_schema_metadata(None)
         atomic_write_table(out / "series.parquet", table)
-        if self.agents is not None:
-            agents = pa.Table.from_pandas(self.agents, preserve_index=False)
-            atomic_write_table(out / "agents.parquet", agents.replace_schema_metadata(None))
+        if self.agents_source is not None:
+            self.agents_source.write(out / "agents.parquet")
         atomic_write_bytes(out / "summary.json", _json(self.summary))
         atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenario).encode())
         atomic_write_bytes(out / "run.json", _json(self.run_info))
@@ -235,38 +255,112 @@ def build_summary(sim, series: pd.DataFrame) -> dict[str, Any]:
     return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items()}
 
 
-def build_agents(sim) -> pd.DataFrame:
-    """Final state of every agent (dates as calendar dates)."""
-    pop = sim.pop
-    n = pop.n
-    start = np.datetime64(sim.scenario.start, "D")
+class AgentsSnapshot:
+    """The final state of every agent, turned into Arrow columns when asked.
 
-    def dates(name: str) -> pd.Series:
-        d = getattr(pop, name)[:n].astype(np.int64)
-        values = start + np.where(d == NEVER, 0, d).astype("timedelta64[D]")
-        return pd.Series(np.where(d == NEVER, np.datetime64("NaT"), values), dtype="datetime64[s]")
+    Columns are built in slices, so a run folder is written without the whole table in memory.
+    """
 
-    states = np.array(STATE_NAMES, dtype=object)
-    stages = np.array([s.name for s in sim.scenario.programme.stages], dtype=object)
-    return pd.DataFrame(
-        {
-            "id": np.arange(n, dtype=np.int64),
-            "state": states[pop.state[:n]],
-            "origin": np.array(sim.origins, dtype=object)[pop.origin[:n]],
-            "sector": np.array(sim.sectors, dtype=object)[pop.sector[:n]],
-            "stage": stages[pop.stage[:n]],
-            "female": pop.female[:n],
-            "age_at_creation": pop.age0[:n].astype(np.float64),
+    ROWS_PER_GROUP = 262_144
+
+    def __init__(self, sim) -> None:
+        pop = sim.pop
+        self.n = pop.n
+        self.fields = {name: getattr(pop, name)[: pop.n] for name in AGENT_FIELDS}
+        self.start = np.datetime64(sim.scenario.start, "s")
+        self.names = {
+            "state": STATE_NAMES,
+            "origin": list(sim.origins),
+            "sector": list(sim.sectors),
+            "stage": [s.name for s in sim.scenario.programme.stages],
+        }
+
+    def batch(self, lo: int, hi: int) -> pa.RecordBatch:
+        """Agents ``lo`` to ``hi`` (exclusive) as one record batch."""
+        f = {k: v[lo:hi] for k, v in self.fields.items()}
+
+        def dates(name: str) -> pa.Array:
+            d = f[name].astype(np.int64)
+            never = d == NEVER
+            values = self.start + (np.where(never, 0, d) * 86400).astype("timedelta64[s]")
+            return pa.array(values, type=pa.timestamp("s"), mask=never)
+
+        def labels(name: str, codes: str) -> pa.Array:
+            # Dictionary-encode from the codes (no Python objects), then store plain strings.
+            dictionary = pa.array(self.names[name], type=pa.string())
+            return pa.DictionaryArray.from_arrays(f[codes].astype(np.int32), dictionary).cast(
+                pa.string()
+            )
+
+        columns = {
+            "id": pa.array(np.arange(lo, hi, dtype=np.int64)),
+            "state": labels("state", "state"),
+            "origin": labels("origin", "origin"),
+            "sector": labels("sector", "sector"),
+            "stage": labels("stage", "stage"),
+            "female": pa.array(f["female"]),
+            "age_at_creation": pa.array(f["age0"].astype(np.float64)),
             "created": dates("created"),
             "selected": dates("selected"),
             "entered": dates("entered"),
             "exited": dates("exited"),
-            "fee": pop.fee[:n],
-            "debt_at_departure": pop.debt0[:n],
-            "debt": pop.debt[:n],
-            "savings": pop.savings[:n],
-            "remitted": pop.remitted[:n],
-            "emergency_money": pop.emergency[:n],
-            "destitute": pop.destitute[:n],
+            "fee": pa.array(f["fee"]),
+            "debt_at_departure": pa.array(f["debt0"]),
+            "debt": pa.array(f["debt"]),
+            "savings": pa.array(f["savings"]),
+            "remitted": pa.array(f["remitted"]),
+            "emergency_money": pa.array(f["emergency"]),
+            "destitute": pa.array(f["destitute"]),
         }
-    )
+        return pa.RecordBatch.from_pydict(columns)
+
+    def table(self) -> pa.Table:
+        """Every agent as one Arrow table."""
+        return pa.Table.from_batches([self.batch(0, self.n)])
+
+    def write(self, path: Path) -> None:
+        """Write agents.parquet atomically, one row group at a time."""
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            writer = None
+            for lo in range(0, max(self.n, 1), self.ROWS_PER_GROUP):
+                batch = self.batch(lo, min(lo + self.ROWS_PER_GROUP, self.n))
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, batch.schema, compression="zstd")
+                writer.write_batch(batch)
+            writer.close()
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+AGENT_FIELDS = (
+    "state",
+    "origin",
+    "sector",
+    "stage",
+    "female",
+    "age0",
+    "created",
+    "selected",
+    "entered",
+    "exited",
+    "fee",
+    "debt0",
+    "debt",
+    "savings",
+    "remitted",
+    "emergency",
+    "destitute",
+)
+
+
+def build_agents(sim) -> AgentsSnapshot:
+    """The final state of every agent, ready to be written or turned into a table."""
+    return AgentsSnapshot(sim)

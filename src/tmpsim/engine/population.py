@@ -52,24 +52,28 @@ class Population:
     def __init__(self, capacity: int) -> None:
         self.n = 0
         self.capacity = max(int(capacity), 16)
-        for name, (dtype, fill) in FIELDS.items():
-            setattr(self, name, np.full(self.capacity, fill, dtype=dtype))
+        # Zeroed arrays take memory only where written: reserved capacity costs nothing until
+        # agents are added (their non-zero defaults are written then).
+        for name, (dtype, _fill) in FIELDS.items():
+            setattr(self, name, np.zeros(self.capacity, dtype=dtype))
 
     def add(self, count: int) -> np.ndarray:
         """Reserve ``count`` new agents (fields at their defaults) and return their ids."""
         count = int(count)
         if self.n + count > self.capacity:
             self._grow(self.n + count)
-        ids = np.arange(self.n, self.n + count, dtype=np.int64)
-        self.n += count
-        return ids
+        start, stop = self.n, self.n + count
+        for name, (_dtype, fill) in FIELDS.items():
+            if fill:
+                getattr(self, name)[start:stop] = fill
+        self.n = stop
+        return np.arange(start, stop, dtype=np.int64)
 
     def _grow(self, needed: int) -> None:
         new_cap = max(needed, int(self.capacity * 1.5))
-        for name, (dtype, fill) in FIELDS.items():
-            old = getattr(self, name)
-            arr = np.full(new_cap, fill, dtype=dtype)
-            arr[: self.capacity] = old
+        for name, (dtype, _fill) in FIELDS.items():
+            arr = np.zeros(new_cap, dtype=dtype)
+            arr[: self.n] = getattr(self, name)[: self.n]
             setattr(self, name, arr)
         self.capacity = new_cap
 
