@@ -18,6 +18,7 @@ Step order of one day ``t`` (each step sees the results of the ones before it):
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 
@@ -35,7 +36,7 @@ from tmpsim.model.lifecycle import Lifecycle
 from tmpsim.model.money import MoneyModule
 from tmpsim.model.recruitment import Recruitment
 from tmpsim.scenario.schema import Scenario
-from tmpsim.states import N_STATES, State
+from tmpsim.states import N_STATES, STOCK_METRICS, State
 
 DAYS_PER_YEAR = 365.25
 # Stranding ends by going home, by another status, by a job under the programme, or by losing
@@ -44,6 +45,18 @@ ENDS_STRANDING = frozenset(
     {State.RETURNED, State.OTHER_STATUS, State.EMPLOYED, State.IRREGULAR, State.DROPPED}
 )
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
+
+
+def month_ends(start: dt.date, end: dt.date) -> set[int]:
+    """Run-day indices of the last day of each month between ``start`` and ``end``."""
+    days, d = set(), start
+    while d <= end:
+        nxt = dt.date(d.year + d.month // 12, d.month % 12 + 1, 1)
+        last = nxt - dt.timedelta(days=1)
+        if last <= end:
+            days.add((last - start).days)
+        d = nxt
+    return days
 
 
 class InvariantError(AssertionError):
@@ -77,6 +90,7 @@ class Simulation:
         }
         self.day = -1
         self.welfare_by_day = np.zeros(self.n_days, dtype=bool)
+        self.month_ends = month_ends(scenario.start, scenario.end)
         self.pop = Population(self._capacity_estimate())
         self.timers = Calendar(self.n_days, self.pop.t_timer)
         self.hazard_calendar = Calendar(self.n_days, self.pop.t_hazard)
@@ -170,10 +184,33 @@ class Simulation:
         self.borders.step(day)
         self.money.step(day)
         self.civil.step(day)
+        if day in self.month_ends:
+            self.money.month_end(day)
+            self.record_stage_stocks(day)
         self.welfare_by_day[day] = self.rules["welfare_eligible"]
         self.recorder.end_day(day, self.pop, self)
         if self.check:
             self.check_invariants()
+
+    def record_stage_stocks(self, day: int) -> None:
+        """Month end: people holding the programme's status, by stage and origin."""
+        pop, rec = self.pop, self.recorder
+        n = pop.n
+        holding = np.isin(pop.state[:n], STOCK_METRICS["titp_stock"])
+        stage = pop.stage[:n][holding].astype(np.int64)
+        counts = np.bincount(
+            stage * self.n_origins + pop.origin[:n][holding],
+            minlength=len(self.stage_names) * self.n_origins,
+        ).reshape(len(self.stage_names), self.n_origins)
+        for i, name in enumerate(self.stage_names):
+            rec.monthly.setdefault(
+                f"titp_stock_stage_{name}", np.full((self.n_days, self.n_origins), np.nan)
+            )[day] = counts[i]
+
+    @property
+    def stage_names(self) -> list[str]:
+        """Names of the programme's stages."""
+        return [s.name for s in self.scenario.programme.stages]
 
     # ---- invariants -----------------------------------------------------------------------
     def check_invariants(self) -> None:

@@ -130,25 +130,12 @@ class MoneyModule:
 
     # ---- daily ----------------------------------------------------------------------------
     def step(self, day: int) -> None:
-        """Destitution events due today, and month-end debt and savings totals."""
+        """Destitution events due today."""
         due = self.sim.money_calendar.pop(day)
         if due.size:
             self.settle(due, day)
             self.make_destitute(due)
             self.sim.money_calendar.cancel(due)
-        if self.sim.scenario.start.toordinal() + day + 1 in self._month_starts():
-            self.month_end(day)
-
-    def _month_starts(self) -> set[int]:
-        if not hasattr(self, "_ms"):
-            import datetime as dt
-
-            sc = self.sim.scenario
-            d, self._ms = dt.date(sc.start.year, sc.start.month, 1), set()
-            while d <= sc.end + dt.timedelta(days=31):
-                self._ms.add(d.toordinal())
-                d = dt.date(d.year + d.month // 12, d.month % 12 + 1, 1)
-        return self._ms
 
     def month_end(self, day: int) -> None:
         """Settle everyone in the host or pipeline and record debt and savings totals."""
