@@ -53,6 +53,11 @@ def stocks(data: Path) -> list[dict]:
     for r in total.itertuples():
         src = cite(r.source, None, r.note)
         rows.append(row(period_end(r.period), "titp_stock", "all", r.titp_total, src))
+        # By stage (1号, 2号, 3号 = stages 1, 2, 3); 3号 exists from November 2017.
+        for stage, value in (("1", r.titp_1_total), ("2", r.titp_2_total), ("3", r.titp_3_total)):
+            if pd.notna(value):
+                rows.append(row(period_end(r.period), f"titp_stock_stage_{stage}", "all", value,
+                                src + f" | column titp_{stage}_total"))
     nat = pd.read_csv(data / "titp_stock_by_nationality.csv")
     nat["date"] = nat["period"].map(period_end)
     for r in nat[nat.nationality_en.isin(NAMED)].itertuples():

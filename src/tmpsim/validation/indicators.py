@@ -53,6 +53,13 @@ REGISTRY: dict[str, Indicator] = {
             "Residents holding the programme's status on the date (employed, between employers, "
             "on a home visit, or waiting to leave before a special status).",
         ),
+        *(
+            Indicator(
+                f"titp_stock_stage_{k}", "stock", f"titp_stock_stage_{k}",
+                f"Residents holding the programme's status in stage {k} ({k}号), month end.",
+            )
+            for k in ("1", "2", "3")
+        ),
         Indicator(
             "stranded", "stock", "stranded",
             "Contract ended or job lost and unable to return home, whatever bridging status.",
