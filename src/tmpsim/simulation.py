@@ -25,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tmpsim.engine.calendar import Calendar
+from tmpsim.engine.counting import count_pairs
 from tmpsim.engine.population import Population
 from tmpsim.engine.recorder import FLAGS, Recorder
 from tmpsim.engine.rng import Streams
@@ -91,6 +92,8 @@ class Simulation:
         self.day = -1
         self.welfare_by_day = np.zeros(self.n_days, dtype=bool)
         self.month_ends = month_ends(scenario.start, scenario.end)
+        held = [int(s) for s in STOCK_METRICS["titp_stock"]]
+        self._holds_status = np.isin(np.arange(N_STATES), held)
         self.pop = Population(self._capacity_estimate())
         self.timers = Calendar(self.n_days, self.pop.t_timer)
         self.hazard_calendar = Calendar(self.n_days, self.pop.t_hazard)
@@ -195,13 +198,8 @@ class Simulation:
     def record_stage_stocks(self, day: int) -> None:
         """Month end: people holding the programme's status, by stage and origin."""
         pop, rec = self.pop, self.recorder
-        n = pop.n
-        holding = np.isin(pop.state[:n], STOCK_METRICS["titp_stock"])
-        stage = pop.stage[:n][holding].astype(np.int64)
-        counts = np.bincount(
-            stage * self.n_origins + pop.origin[:n][holding],
-            minlength=len(self.stage_names) * self.n_origins,
-        ).reshape(len(self.stage_names), self.n_origins)
+        counts = np.zeros((len(self.stage_names), self.n_origins), dtype=np.int64)
+        count_pairs(pop.n, pop.state, self._holds_status, pop.stage, pop.origin, counts)
         for i, name in enumerate(self.stage_names):
             rec.monthly.setdefault(
                 f"titp_stock_stage_{name}", np.full((self.n_days, self.n_origins), np.nan)

@@ -38,6 +38,9 @@ class MoneyModule:
         )
         self.ticket = np.array([o.return_ticket for o in sc.origins.values()])
         self._no_income = np.array([s in NO_INCOME for s in State])
+        # Settled at month ends: everyone in the pipeline or the host; savings summed in the host.
+        self._active_state = np.array([s <= State.HOME_VISIT for s in State])
+        self._host_state = np.array([State.EMPLOYED <= s <= State.IRREGULAR for s in State])
 
     # ---- closed-form settlement ----------------------------------------------------------
     def settle(self, ids: np.ndarray, day: int) -> None:
@@ -139,16 +142,15 @@ class MoneyModule:
 
     def month_end(self, day: int) -> None:
         """Settle everyone in the host or pipeline and record debt and savings totals."""
-        pop = self.sim.pop
+        pop, rec = self.sim.pop, self.sim.recorder
         n = pop.n
-        active = np.flatnonzero(pop.state[:n] <= State.HOME_VISIT)
+        active = np.flatnonzero(self._active_state[pop.state[:n]])
         self.settle(active, day)
-        rec = self.sim.recorder
         o = pop.origin[active]
         rec.monthly["debt_outstanding"][day] = np.bincount(
             o, weights=pop.debt[active], minlength=rec.O
         )
-        in_host = (pop.state[active] >= State.EMPLOYED) & (pop.state[active] <= State.IRREGULAR)
+        in_host = self._host_state[pop.state[active]]
         rec.monthly["savings_in_host"][day] = np.bincount(
             o[in_host], weights=pop.savings[active][in_host], minlength=rec.O
         )
