@@ -29,6 +29,7 @@ STEPS = (
     ("hazards", "run"),
     ("borders", "step"),
     ("money", "step"),
+    ("money", "month_end"),
     ("civil", "step"),
     ("recorder", "end_day"),
 )
