@@ -39,13 +39,28 @@ FLOW_METRICS = {
 }
 
 
+def file_mode() -> int:
+    """Permissions open() would give a new file (0o666 less the process's umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _temp_beside(path: Path) -> str:
+    """A new temporary file next to ``path`` with ordinary file permissions."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    os.chmod(tmp, file_mode())
+    return tmp
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file so that readers see the old or the new content, never a partial one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = _temp_beside(path)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -60,8 +75,7 @@ def atomic_write_table(path: Path, table: pa.Table) -> None:
     """Write a Parquet file atomically (streamed to a temporary file, then renamed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = _temp_beside(path)
     try:
         pq.write_table(table, tmp, compression="zstd")
         with open(tmp, "rb+") as fh:
@@ -321,8 +335,7 @@ class AgentsSnapshot:
     def write(self, path: Path) -> None:
         """Write agents.parquet atomically, one row group at a time."""
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
+        tmp = _temp_beside(path)
         try:
             writer = None
             for lo in range(0, max(self.n, 1), self.ROWS_PER_GROUP):

@@ -29,7 +29,7 @@ import yaml
 
 from tmpsim.experiments.designs import Plan
 from tmpsim.experiments.spec import ExperimentError, ExperimentSpec, parse_spec, spec_fingerprint
-from tmpsim.results import atomic_write_bytes
+from tmpsim.results import atomic_write_bytes, file_mode
 
 RUN_COLUMNS = ["run", "point", "rep", "seed"]
 RECORD_COLUMNS = [
@@ -230,6 +230,7 @@ def replace_file(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, file_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
