@@ -168,7 +168,8 @@ class Simulation:
             self.step(day)
             if progress is not None and (day % 30 == 0 or day == self.n_days - 1):
                 progress(day + 1, self.n_days)
-        self.money.settle(np.arange(self.pop.n), self.n_days - 1)
+        # Bring balances up to the last day; those who left keep their balance at leaving.
+        self.money.settle(self.money.in_progress(), self.n_days - 1)
         self.wall_seconds = time.perf_counter() - t0
         return self
 

@@ -43,8 +43,12 @@ class MoneyModule:
         self._host_state = np.array([State.EMPLOYED <= s <= State.IRREGULAR for s in State])
 
     # ---- closed-form settlement ----------------------------------------------------------
-    def settle(self, ids: np.ndarray, day: int) -> None:
-        """Bring debt, savings and remittances of ``ids`` up to ``day``."""
+    def settle(self, ids: np.ndarray, day: int, record: bool = True) -> None:
+        """Bring debt, savings and remittances of ``ids`` up to ``day``.
+
+        With ``record`` false the remittances are not booked in the day's series (used when
+        bringing the initial population's balances up to the start: they were sent before it).
+        """
         if ids.size == 0:
             return
         pop = self.sim.pop
@@ -64,7 +68,8 @@ class MoneyModule:
             float(self.m.remit_share),
             remit,
         )
-        self.sim.recorder.extras["remitted"][self.sim.recorder._day] += remit
+        if record:
+            self.sim.recorder.extras["remitted"][self.sim.recorder._day] += remit
 
     def set_rates(self, ids: np.ndarray, state: State, day: int) -> None:
         """Daily income and spending for agents now in ``state``; (re)schedule destitution."""
@@ -140,11 +145,15 @@ class MoneyModule:
             self.make_destitute(due)
             self.sim.money_calendar.cancel(due)
 
+    def in_progress(self) -> np.ndarray:
+        """Ids of everyone between selection and leaving (whose balances still move)."""
+        pop = self.sim.pop
+        return np.flatnonzero(self._active_state[pop.state[: pop.n]])
+
     def month_end(self, day: int) -> None:
         """Settle everyone in the host or pipeline and record debt and savings totals."""
         pop, rec = self.sim.pop, self.sim.recorder
-        n = pop.n
-        active = np.flatnonzero(self._active_state[pop.state[:n]])
+        active = self.in_progress()
         self.settle(active, day)
         o = pop.origin[active]
         rec.monthly["debt_outstanding"][day] = np.bincount(

@@ -153,6 +153,9 @@ class Recruitment:
             self._charge_fees(ids)
             sim.money.set_rates(ids, State.TRAINING, 0)
             lc.set_timer(ids, Timer.TRAINING_END, done)
+        # Balances of those already in the host are brought up to the start (their debt drives
+        # the runaway hazard); remittances sent before the start are not booked in the series.
+        sim.money.settle(np.arange(pop.n), 0, record=False)
         sim.hazards.draw(np.arange(pop.n), 0)
 
     # ---- daily ----------------------------------------------------------------------------
