@@ -6,6 +6,8 @@ import datetime as dt
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -46,45 +48,40 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
-def _temp_beside(path: Path) -> str:
-    """A new temporary file next to ``path`` with ordinary file permissions."""
+@contextmanager
+def atomic_path(path: Path, sync: bool = True) -> Iterator[str]:
+    """Yield a temporary file beside ``path`` to write; on success it replaces ``path`` whole.
+
+    Readers see the old or the new content, never a partial one; on failure the temporary file
+    is removed and ``path`` is untouched. ``sync`` forces the content to disk before the rename.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     os.chmod(tmp, file_mode())
-    return tmp
+    try:
+        yield tmp
+        if sync:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file so that readers see the old or the new content, never a partial one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(path)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write a file atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
 
 
 def atomic_write_table(path: Path, table: pa.Table) -> None:
-    """Write a Parquet file atomically (streamed to a temporary file, then renamed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(path)
-    try:
+    """Write a Parquet file atomically."""
+    with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd")
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 @dataclass
@@ -334,9 +331,7 @@ class AgentsSnapshot:
 
     def write(self, path: Path) -> None:
         """Write agents.parquet atomically, one row group at a time."""
-        path = Path(path)
-        tmp = _temp_beside(path)
-        try:
+        with atomic_path(path) as tmp:
             writer = None
             for lo in range(0, max(self.n, 1), self.ROWS_PER_GROUP):
                 batch = self.batch(lo, min(lo + self.ROWS_PER_GROUP, self.n))
@@ -344,13 +339,6 @@ class AgentsSnapshot:
                     writer = pq.ParquetWriter(tmp, batch.schema, compression="zstd")
                 writer.write_batch(batch)
             writer.close()
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
 
 
 AGENT_FIELDS = (

@@ -29,7 +29,7 @@ import yaml
 
 from tmpsim.experiments.designs import Plan
 from tmpsim.experiments.spec import ExperimentError, ExperimentSpec, parse_spec, spec_fingerprint
-from tmpsim.results import atomic_write_bytes, file_mode
+from tmpsim.results import atomic_path, atomic_write_bytes
 
 RUN_COLUMNS = ["run", "point", "rep", "seed"]
 RECORD_COLUMNS = [
@@ -227,17 +227,8 @@ def replace_file(path: Path, data: bytes) -> None:
     of small toy-model runs from waiting on the disk; after a power cut an unreadable record
     counts as unfinished and its run is redone.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, file_mode())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path, sync=False) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
 
 
 def series_view_sql(glob: str) -> str:
