@@ -8,10 +8,11 @@ target indicators are known is checked by :func:`tmpsim.calibration.problem.buil
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tmpsim.scenario.ranges import check_range
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -40,13 +41,7 @@ class FreeParameter(_Strict):
 
     @model_validator(mode="after")
     def _range(self) -> FreeParameter:
-        if not (math.isfinite(self.low) and math.isfinite(self.high)):
-            raise ValueError("low and high must be finite numbers")
-        if not self.low < self.high:
-            raise ValueError(f"impossible range: low ({self.low:g}) must be below high "
-                             f"({self.high:g})")
-        if self.log and self.low <= 0:
-            raise ValueError(f"log scale needs low > 0, got {self.low:g}")
+        check_range(self.low, self.high, self.log)
         return self
 
 

@@ -34,8 +34,11 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from tmpsim.scenario.ranges import check_range
+
 TMPSIM_MODEL = "tmpsim"
 RANGE_DESIGNS = ("lhs", "sobol", "morris")
+
 
 
 class ExperimentError(ValueError):
@@ -71,13 +74,7 @@ class Parameter(Strict):
         if self.values is None:
             if self.low is None or self.high is None:
                 raise ValueError("needs values, or both low and high")
-            if not (math.isfinite(self.low) and math.isfinite(self.high)):
-                raise ValueError("low and high must be finite numbers")
-            if not self.low < self.high:
-                raise ValueError(f"impossible range: low ({self.low:g}) must be below high "
-                                 f"({self.high:g})")
-            if self.log and self.low <= 0:
-                raise ValueError(f"log scale needs low > 0, got {self.low:g}")
+            check_range(self.low, self.high, self.log)
             if self.integer and math.floor(self.high) < math.ceil(self.low):
                 raise ValueError(f"no whole number between {self.low:g} and {self.high:g}")
         if self.values is not None and self.log:

@@ -95,52 +95,29 @@ def shock_events(scenario: Scenario, start: dt.date, spec: ShockSpec | None = No
 
     events: list[dict[str, Any]] = []
     note = "standard shock"
-    events.append(
-        {
-            "type": "border",
-            "date": start,
-            "corridor": "all",
-            "direction": "in",
-            "seats_per_day": 0.0,
-            "note": f"{note}: new entries stop",
-        }
-    )
+
+    def border(date: dt.date, corridor: str, direction: str, seats: float, what: str) -> None:
+        events.append(
+            {
+                "type": "border",
+                "date": date,
+                "corridor": corridor,
+                "direction": direction,
+                "seats_per_day": seats,
+                "note": f"{note}: {what}",
+            }
+        )
+
+    border(start, "all", "in", 0.0, "new entries stop")
     reopen = _plus_months(start, spec.inbound_closed_months)
     if within(reopen):
-        events.append(
-            {
-                "type": "border",
-                "date": reopen,
-                "corridor": "all",
-                "direction": "in",
-                "seats_per_day": normal_in,
-                "note": f"{note}: entries resume",
-            }
-        )
+        border(reopen, "all", "in", normal_in, "entries resume")
     for corridor, per_day in normal_daily_returns(scenario, start).items():
         seats = round(spec.outbound_share * per_day, 3)
-        events.append(
-            {
-                "type": "border",
-                "date": start,
-                "corridor": corridor,
-                "direction": "out",
-                "seats_per_day": seats,
-                "note": f"{note}: outbound restricted",
-            }
-        )
+        border(start, corridor, "out", seats, "outbound restricted")
     back = _plus_months(start, spec.outbound_restricted_months)
     if within(back):
-        events.append(
-            {
-                "type": "border",
-                "date": back,
-                "corridor": "all",
-                "direction": "out",
-                "seats_per_day": normal_out,
-                "note": f"{note}: flights back",
-            }
-        )
+        border(back, "all", "out", normal_out, "flights back")
     if spec.dismissal_multiplier != 1.0:
         events.append(
             {
