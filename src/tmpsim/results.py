@@ -6,21 +6,25 @@ import datetime as dt
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tmpsim.engine.population import NEVER
 from tmpsim.scenario import Scenario, scenario_hash, to_yaml
 from tmpsim.states import STATE_NAMES, STOCK_METRICS, State
+
+if TYPE_CHECKING:  # pandas is imported only when a DataFrame is asked for (start-up time)
+    import pandas as pd
 
 SERIES_SCHEMA = pa.schema(
     [
@@ -86,15 +90,24 @@ def atomic_write_table(path: Path, table: pa.Table) -> None:
 
 @dataclass
 class Result:
-    """What a run produced; ``series`` is tidy: date, metric, origin, value (full-population)."""
+    """What a run produced; ``series`` is tidy: date, metric, origin, value (full-population).
+
+    The series is kept as an Arrow table (``series_table``, what series.parquet holds); the
+    DataFrame ``series`` is made from it when first asked for.
+    """
 
     scenario: Scenario
     seed: int
     scale: float
-    series: pd.DataFrame
+    series_table: pa.Table
     summary: dict[str, Any]
     agents_source: AgentsSnapshot | None
     run_info: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def series(self) -> pd.DataFrame:
+        """The tidy series as a DataFrame (dates as ``datetime.date``, labels as str)."""
+        return self.series_table.to_pandas()
 
     @cached_property
     def agents_table(self) -> pa.Table | None:
@@ -113,18 +126,45 @@ class Result:
         return sel.set_index("date")["value"]
 
     def write(self, out: str | Path) -> Path:
-        """Write the run folder (every file atomically)."""
+        """Write the run folder (every file atomically).
+
+        agents.parquet, the largest file, is written in a second thread while the other files
+        are written (Arrow encodes and compresses without holding the GIL).
+        """
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        table = pa.Table.from_pandas(self.series, schema=SERIES_SCHEMA, preserve_index=False)
-        table = table.replace_schema_metadata(None)
-        atomic_write_table(out / "series.parquet", table)
+        errors: list[BaseException] = []
+        thread = None
         if self.agents_source is not None:
-            self.agents_source.write(out / "agents.parquet")
-        atomic_write_bytes(out / "summary.json", _json(self.summary))
-        atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenario).encode())
-        atomic_write_bytes(out / "run.json", _json(self.run_info))
+            thread = threading.Thread(
+                target=_capture(self.agents_source.write, errors),
+                args=(out / "agents.parquet",),
+                name="tmpsim-agents-writer",
+            )
+            thread.start()
+        try:
+            atomic_write_table(out / "series.parquet", self.series_table)
+            atomic_write_bytes(out / "summary.json", _json(self.summary))
+            atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenario).encode())
+            atomic_write_bytes(out / "run.json", _json(self.run_info))
+        finally:
+            if thread is not None:
+                thread.join()
+        if errors:
+            raise errors[0]
         return out
+
+
+def _capture(fn, errors: list[BaseException]):
+    """``fn`` wrapped to store its exception in ``errors`` (for a thread to report back)."""
+
+    def call(*args: Any) -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:  # re-raised by the caller after join
+            errors.append(exc)
+
+    return call
 
 
 def _json(obj: Any) -> bytes:
@@ -135,8 +175,9 @@ def build_result(sim, with_agents: bool = True) -> Result:
     """Turn a finished simulation into a Result."""
     from tmpsim import __version__
 
-    series = build_series(sim)
-    summary = build_summary(sim, series)
+    arrays = metric_arrays(sim)
+    series = build_series_table(sim, arrays)
+    summary = build_summary(sim, arrays=arrays)
     agents = build_agents(sim) if with_agents else None
     info = {
         "scenario": sim.scenario.name,
@@ -184,11 +225,17 @@ def metric_arrays(sim) -> dict[str, np.ndarray]:
 
 
 def build_series(sim) -> pd.DataFrame:
+    """The tidy series table as a DataFrame (see ``build_series_table``)."""
+    return build_series_table(sim).to_pandas()
+
+
+def build_series_table(sim, arrays: dict[str, np.ndarray] | None = None) -> pa.Table:
     """The tidy series table: one row per (date, metric, origin), scaled to full population.
 
     Rows are sorted by date, metric and origin; month-end-only metrics have rows on month ends.
+    Built as Arrow columns straight from codes (no Python objects per row).
     """
-    arrays = metric_arrays(sim)
+    arrays = metric_arrays(sim) if arrays is None else arrays
     names = sorted(arrays)
     labels = np.array([*sim.origins, "all"], dtype=object)
     order = np.argsort(labels.astype(str), kind="stable")
@@ -204,21 +251,33 @@ def build_series(sim) -> pd.DataFrame:
         missing = np.isnan(arr).all(axis=1)  # days a month-end metric was not recorded
         cube[:, j, -1] = np.where(missing, np.nan, np.nansum(arr, axis=1))
     values = (cube[:, :, order] / sim.scale).ravel()
-    keep = ~np.isnan(values)
-    dates = pd.date_range(sim.scenario.start, periods=n_days, freq="D").date
-    return pd.DataFrame(
-        {
-            "date": np.repeat(dates, n_m * n_o)[keep],
-            "metric": np.tile(np.repeat(np.array(names, dtype=object), n_o), n_days)[keep],
-            "origin": np.tile(labels[order], n_days * n_m)[keep],
-            "value": values[keep],
-        }
+    keep = np.flatnonzero(~np.isnan(values))
+    per_day = n_m * n_o
+    day0 = (sim.scenario.start - dt.date(1970, 1, 1)).days
+    date = (keep // per_day + day0).astype(np.int32)
+    metric = ((keep // n_o) % n_m).astype(np.int32)
+    origin = (keep % n_o).astype(np.int32)
+
+    def strings(codes: np.ndarray, values: list[str]) -> pa.Array:
+        dictionary = pa.array(values, type=pa.string())
+        return pa.DictionaryArray.from_arrays(codes, dictionary).cast(pa.string())
+
+    return pa.Table.from_arrays(
+        [
+            pa.array(date, type=pa.date32()),
+            strings(metric, names),
+            strings(origin, [str(x) for x in labels[order]]),
+            pa.array(values[keep], type=pa.float64()),
+        ],
+        schema=SERIES_SCHEMA,
     )
 
 
-def build_summary(sim, series: pd.DataFrame) -> dict[str, Any]:
-    """Headline figures (full-population scale)."""
-    arrays = metric_arrays(sim)
+def build_summary(
+    sim, series: pd.DataFrame | None = None, arrays: dict[str, np.ndarray] | None = None
+) -> dict[str, Any]:
+    """Headline figures (full-population scale); ``series`` is not needed (kept for callers)."""
+    arrays = metric_arrays(sim) if arrays is None else arrays
     scale = sim.scale
     start = sim.scenario.start
 
@@ -273,12 +332,16 @@ class AgentsSnapshot:
     """
 
     ROWS_PER_GROUP = 262_144
+    # Dictionary-encode only the label columns: trying it on the numbers and dates (nearly all
+    # distinct) costs a third of the writing time and falls back to plain encoding anyway.
+    DICTIONARY = ["state", "origin", "sector", "stage"]
 
     def __init__(self, sim) -> None:
         pop = sim.pop
         self.n = pop.n
         self.fields = {name: getattr(pop, name)[: pop.n] for name in AGENT_FIELDS}
         self.start = np.datetime64(sim.scenario.start, "s")
+        self.start_seconds = int(self.start.astype(np.int64))
         self.names = {
             "state": STATE_NAMES,
             "origin": list(sim.origins),
@@ -291,10 +354,11 @@ class AgentsSnapshot:
         f = {k: v[lo:hi] for k, v in self.fields.items()}
 
         def dates(name: str) -> pa.Array:
-            d = f[name].astype(np.int64)
+            # Seconds since the epoch, in integers (no datetime64 arithmetic); nulls for NEVER.
+            d = f[name]
             never = d == NEVER
-            values = self.start + (np.where(never, 0, d) * 86400).astype("timedelta64[s]")
-            return pa.array(values, type=pa.timestamp("s"), mask=never)
+            seconds = d.astype(np.int64) * 86400 + self.start_seconds
+            return pa.array(seconds, type=pa.timestamp("s"), mask=never)
 
         def labels(name: str, codes: str) -> pa.Array:
             # Dictionary-encode from the codes (no Python objects), then store plain strings.
@@ -330,15 +394,31 @@ class AgentsSnapshot:
         return pa.Table.from_batches([self.batch(0, self.n)])
 
     def write(self, path: Path) -> None:
-        """Write agents.parquet atomically, one row group at a time."""
-        with atomic_path(path) as tmp:
+        """Write agents.parquet atomically, one row group at a time.
+
+        The next row group's columns are built in a second thread while the current one is
+        encoded and compressed (both release the GIL for most of their work).
+        """
+        bounds = [
+            (lo, min(lo + self.ROWS_PER_GROUP, self.n))
+            for lo in range(0, max(self.n, 1), self.ROWS_PER_GROUP)
+        ]
+        with atomic_path(path) as tmp, ThreadPoolExecutor(1) as builder:
+            pending = builder.submit(self.batch, *bounds[0])
             writer = None
-            for lo in range(0, max(self.n, 1), self.ROWS_PER_GROUP):
-                batch = self.batch(lo, min(lo + self.ROWS_PER_GROUP, self.n))
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, batch.schema, compression="zstd")
-                writer.write_batch(batch)
-            writer.close()
+            try:
+                for k in range(len(bounds)):
+                    batch = pending.result()
+                    if k + 1 < len(bounds):
+                        pending = builder.submit(self.batch, *bounds[k + 1])
+                    if writer is None:
+                        writer = pq.ParquetWriter(
+                            tmp, batch.schema, compression="zstd", use_dictionary=self.DICTIONARY
+                        )
+                    writer.write_batch(batch)
+            finally:
+                if writer is not None:
+                    writer.close()
 
 
 AGENT_FIELDS = (
