@@ -199,8 +199,12 @@ class Simulation:
     def record_stage_stocks(self, day: int) -> None:
         """Month end: people holding the programme's status, by stage and origin."""
         pop, rec = self.pop, self.recorder
-        counts = np.zeros((len(self.stage_names), self.n_origins), dtype=np.int64)
-        count_pairs(pop.n, pop.state, self._holds_status, pop.stage, pop.origin, counts)
+        done = self.money.stage_counts
+        if done is not None and done[0] == day:  # counted in the month-end money pass
+            counts = done[1]
+        else:
+            counts = np.zeros((len(self.stage_names), self.n_origins), dtype=np.int64)
+            count_pairs(pop.n, pop.state, self._holds_status, pop.stage, pop.origin, counts)
         for i, name in enumerate(self.stage_names):
             rec.monthly.setdefault(
                 f"titp_stock_stage_{name}", np.full((self.n_days, self.n_origins), np.nan)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tmpsim.model.money_kernels import settle_kernel
+from tmpsim.model.money_kernels import month_end_kernel, settle_kernel
 from tmpsim.states import NO_INCOME, State
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ class MoneyModule:
         # Settled at month ends: everyone in the pipeline or the host; savings summed in the host.
         self._active_state = np.array([s <= State.HOME_VISIT for s in State])
         self._host_state = np.array([State.EMPLOYED <= s <= State.IRREGULAR for s in State])
+        # (day, counts by stage and origin) of the last month end's pass over the agents.
+        self.stage_counts: tuple[int, np.ndarray] | None = None
 
     # ---- closed-form settlement ----------------------------------------------------------
     def settle(self, ids: np.ndarray, day: int, record: bool = True) -> None:
@@ -151,18 +153,44 @@ class MoneyModule:
         return np.flatnonzero(self._active_state[pop.state[: pop.n]])
 
     def month_end(self, day: int) -> None:
-        """Settle everyone in the host or pipeline and record debt and savings totals."""
-        pop, rec = self.sim.pop, self.sim.recorder
-        active = self.in_progress()
-        self.settle(active, day)
-        o = pop.origin[active]
-        rec.monthly["debt_outstanding"][day] = np.bincount(
-            o, weights=pop.debt[active], minlength=rec.O
+        """Settle everyone in the host or pipeline and record debt and savings totals.
+
+        The same pass over the agents counts the holders of the programme's status by stage and
+        origin (``stage_counts``, read by ``Simulation.record_stage_stocks`` for that day).
+        """
+        sim = self.sim
+        pop, rec = sim.pop, sim.recorder
+        remit = np.zeros(sim.n_origins)
+        debt = np.zeros(rec.O)
+        savings = np.zeros(rec.O)
+        counts = np.zeros((len(sim.scenario.programme.stages), sim.n_origins), dtype=np.int64)
+        month_end_kernel(
+            pop.n,
+            int(day),
+            pop.state,
+            self._active_state,
+            self._host_state,
+            pop.money_t,
+            pop.debt,
+            pop.savings,
+            pop.remitted,
+            pop.income,
+            pop.cost,
+            pop.origin,
+            self.interest_day,
+            float(self.m.repay_share),
+            float(self.m.remit_share),
+            remit,
+            debt,
+            savings,
+            sim._holds_status,
+            pop.stage,
+            counts,
         )
-        in_host = self._host_state[pop.state[active]]
-        rec.monthly["savings_in_host"][day] = np.bincount(
-            o[in_host], weights=pop.savings[active][in_host], minlength=rec.O
-        )
+        rec.extras["remitted"][rec._day] += remit
+        rec.monthly["debt_outstanding"][day] = debt
+        rec.monthly["savings_in_host"][day] = savings
+        self.stage_counts = (int(day), counts)
 
     def apply_welfare_rule(self, day: int) -> None:
         """Welfare eligibility changed: recompute the rates of everyone without income."""

@@ -1,0 +1,144 @@
+"""The month-end pass (settle, sum debt and savings, count status holders) in one kernel."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import tmpsim
+from tmpsim.engine.counting import count_pairs
+from tmpsim.model.money import MoneyModule
+from tmpsim.model.money_kernels import month_end_kernel, settle_kernel
+from tmpsim.scenario import load_scenario
+from tmpsim.simulation import Simulation
+from tmpsim.states import N_STATES, State
+
+ACTIVE = np.array([s <= State.HOME_VISIT for s in State])
+HOST = np.array([State.EMPLOYED <= s <= State.IRREGULAR for s in State])
+HOLDS = np.isin(
+    np.arange(N_STATES), [State.EMPLOYED, State.JOBLESS, State.HOME_VISIT, State.STRANDED]
+)
+
+
+def _tiny() -> dict[str, np.ndarray]:
+    """Five agents of two origins: working with debt, jobless, in training, returned, irregular."""
+    return {
+        "state": np.array(
+            [State.EMPLOYED, State.JOBLESS, State.TRAINING, State.RETURNED, State.IRREGULAR],
+            dtype=np.int8,
+        ),
+        "money_t": np.array([0, 10, 0, 0, 30], dtype=np.int32),
+        "debt": np.array([1000.0, 500.0, 200.0, 50.0, 0.0]),
+        "savings": np.array([0.0, 100.0, 10.0, 7.0, 40.0]),
+        "remitted": np.zeros(5),
+        "income": np.array([100.0, 0.0, 0.0, 100.0, 60.0]),
+        "cost": np.array([40.0, 20.0, 0.0, 0.0, 50.0]),
+        "origin": np.array([0, 0, 1, 1, 1], dtype=np.int8),
+        "stage": np.array([1, 0, 0, 2, 0], dtype=np.int8),
+    }
+
+
+def _fused(a: dict[str, np.ndarray], day: int, interest: np.ndarray) -> tuple[np.ndarray, ...]:
+    remit, debt, savings = np.zeros(2), np.zeros(2), np.zeros(2)
+    counts = np.zeros((3, 2), dtype=np.int64)
+    month_end_kernel(
+        a["state"].size, day, a["state"], ACTIVE, HOST, a["money_t"], a["debt"], a["savings"],
+        a["remitted"], a["income"], a["cost"], a["origin"], interest, 0.5, 0.25,
+        remit, debt, savings, HOLDS, a["stage"], counts,
+    )  # fmt: skip
+    return remit, debt, savings, counts
+
+
+def _plain(a: dict[str, np.ndarray], day: int, interest: np.ndarray) -> tuple[np.ndarray, ...]:
+    remit = np.zeros(2)
+    ids = np.flatnonzero(ACTIVE[a["state"]])
+    settle_kernel(
+        ids, day, a["money_t"], a["debt"], a["savings"], a["remitted"], a["income"], a["cost"],
+        a["origin"], interest, 0.5, 0.25, remit,
+    )  # fmt: skip
+    o = a["origin"][ids]
+    debt = np.bincount(o, weights=a["debt"][ids], minlength=2)
+    host = HOST[a["state"][ids]]
+    savings = np.bincount(o[host], weights=a["savings"][ids][host], minlength=2)
+    counts = np.zeros((3, 2), dtype=np.int64)
+    count_pairs(a["state"].size, a["state"], HOLDS, a["stage"], a["origin"], counts)
+    return remit, debt, savings, counts
+
+
+def test_fused_month_end_on_a_hand_built_population() -> None:
+    interest = np.array([0.0, 0.001])
+    a = _tiny()
+    remit, debt, savings, counts = _fused(a, 30, interest)
+    # Agent 0: surplus 60/day for 30 days, half repays (900 of 1000), a quarter is sent home
+    # (450) and a quarter saved (450). Agent 1: 20/day from savings for 20 days. Agent 2 (origin
+    # 1): no money moves, interest 0.1% a day for 30 days. Agent 3 has left: untouched. Agent 4
+    # was settled today already: only summed.
+    np.testing.assert_allclose(a["debt"], [100.0, 500.0, 206.0, 50.0, 0.0])
+    np.testing.assert_allclose(a["savings"], [450.0, 0.0, 10.0, 7.0, 40.0])
+    np.testing.assert_allclose(a["remitted"], [450.0, 0.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(a["money_t"], [30, 30, 30, 0, 30])
+    np.testing.assert_allclose(remit, [450.0, 0.0])
+    np.testing.assert_allclose(debt, [600.0, 206.0])  # the returned agent's debt is not summed
+    np.testing.assert_allclose(savings, [450.0, 40.0])  # training is not in the host
+    # Status holders: agent 0 (stage 1, origin 0) and agent 1 (stage 0, origin 0).
+    np.testing.assert_array_equal(counts, [[1, 0], [1, 0], [0, 0]])
+
+
+def test_fused_month_end_matches_settle_bincount_and_count_pairs() -> None:
+    rng = np.random.default_rng(3)
+    n = 500
+    interest = np.array([0.0002, 0.0004])
+    a = {
+        "state": rng.integers(0, N_STATES, n).astype(np.int8),
+        "money_t": rng.integers(0, 60, n).astype(np.int32),
+        "debt": rng.exponential(1000.0, n) * (rng.random(n) < 0.7),
+        "savings": rng.exponential(300.0, n),
+        "remitted": rng.exponential(50.0, n),
+        "income": rng.exponential(80.0, n) * (rng.random(n) < 0.6),
+        "cost": rng.exponential(40.0, n),
+        "origin": rng.integers(0, 2, n).astype(np.int8),
+        "stage": rng.integers(0, 3, n).astype(np.int8),
+    }
+    b = {k: v.copy() for k, v in a.items()}
+    fused = _fused(a, 60, interest)
+    plain = _plain(b, 60, interest)
+    for x, y in zip(fused, plain, strict=True):
+        np.testing.assert_array_equal(x, y)  # same sums in the same order: same bits
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_month_end_counts_are_the_stage_stocks_recorded() -> None:
+    sim = Simulation(load_scenario("japan-titp-covid"), seed=2, scale=0.002)
+    day = min(d for d in sim.month_ends if d > 40)
+    for d in range(day + 1):
+        sim.step(d)
+    pop = sim.pop
+    recount = np.zeros_like(sim.money.stage_counts[1])
+    count_pairs(pop.n, pop.state, sim._holds_status, pop.stage, pop.origin, recount)
+    assert sim.money.stage_counts[0] == day
+    np.testing.assert_array_equal(sim.money.stage_counts[1], recount)
+    for i, name in enumerate(sim.stage_names):
+        np.testing.assert_array_equal(
+            sim.recorder.monthly[f"titp_stock_stage_{name}"][day], recount[i]
+        )
+
+
+def _plain_month_end(self, day: int) -> None:
+    """Month end as three separate steps: settle, sum by origin, count (the reference)."""
+    pop, rec = self.sim.pop, self.sim.recorder
+    active = self.in_progress()
+    self.settle(active, day)
+    o = pop.origin[active]
+    rec.monthly["debt_outstanding"][day] = np.bincount(o, weights=pop.debt[active], minlength=rec.O)
+    host = self._host_state[pop.state[active]]
+    rec.monthly["savings_in_host"][day] = np.bincount(
+        o[host], weights=pop.savings[active][host], minlength=rec.O
+    )
+
+
+def test_run_gives_the_same_series_as_the_plain_month_end(monkeypatch) -> None:
+    fused = tmpsim.run("japan-titp-covid", seed=6, scale=0.002, agents=False)
+    monkeypatch.setattr(MoneyModule, "month_end", _plain_month_end)
+    plain = tmpsim.run("japan-titp-covid", seed=6, scale=0.002, agents=False)
+    assert fused.series_table.equals(plain.series_table)
+    assert fused.summary == plain.summary
