@@ -38,6 +38,17 @@ class Recruitment:
         self.sector_share = np.array([s.share for s in sc.sectors.values()])
         self.lead = np.array([o.training_days + o.clearance_days for o in self.origin_params])
         self.pool: list[np.ndarray] = []  # chunks of applicants, all origins
+        # Attributes of new applicants by origin, looked up by origin code.
+        self._origin_attrs = {
+            name: np.array([getattr(o, attr) for o in self.origin_params])
+            for name, attr in (
+                ("age_mean", "age_mean"),
+                ("age_sd", "age_sd"),
+                ("female", "female_share"),
+                ("language", "language_mean"),
+                ("network", "network_mean"),
+            )
+        }
         self.carry = np.zeros(sim.n_origins)
         # Demand by day (and a lead time beyond the end), computed once.
         horizon = sim.n_days + int(self.lead.max()) + 1
@@ -73,23 +84,23 @@ class Recruitment:
         ids = sim.add_agents(n)
         pop = sim.pop
         sup = sim.scenario.supervision
-        pop.origin[ids] = origin
-        pop.state[ids] = int(state)
-        age_mean = np.array([o.age_mean for o in self.origin_params])[origin]
-        age_sd = np.array([o.age_sd for o in self.origin_params])[origin]
-        pop.age0[ids] = np.clip(rng.normal(age_mean, age_sd), 16, 60)
-        female = np.array([o.female_share for o in self.origin_params])[origin]
-        pop.female[ids] = rng.random(n) < female
-        pop.aptitude[ids] = rng.random(n)
-        lang = np.array([o.language_mean for o in self.origin_params])[origin]
-        net = np.array([o.network_mean for o in self.origin_params])[origin]
-        pop.language[ids] = np.clip(rng.beta(lang * 4 + 1e-3, (1 - lang) * 4 + 1e-3), 0, 1)
-        pop.network[ids] = np.clip(rng.beta(net * 4 + 1e-3, (1 - net) * 4 + 1e-3), 0, 1)
-        pop.proactivity[ids] = _beta(rng, sup.proactivity_mean, sup.proactivity_concentration, n)
-        pop.sector[ids] = rng.choice(self.sector_share.size, size=n, p=self.sector_share)
-        pop.created[ids] = day
-        pop.savings[ids] = rng.exponential(sim.scenario.money.initial_savings_mean, n)
-        pop.money_t[ids] = day
+        # New ids are consecutive: write each field through a slice (no fancy indexing).
+        new = slice(int(ids[0]), int(ids[0]) + n) if n else slice(0, 0)
+        per = self._origin_attrs
+        pop.origin[new] = origin
+        pop.state[new] = int(state)
+        pop.age0[new] = np.clip(rng.normal(per["age_mean"][origin], per["age_sd"][origin]), 16, 60)
+        pop.female[new] = rng.random(n) < per["female"][origin]
+        pop.aptitude[new] = rng.random(n)
+        lang = per["language"][origin]
+        net = per["network"][origin]
+        pop.language[new] = np.clip(rng.beta(lang * 4 + 1e-3, (1 - lang) * 4 + 1e-3), 0, 1)
+        pop.network[new] = np.clip(rng.beta(net * 4 + 1e-3, (1 - net) * 4 + 1e-3), 0, 1)
+        pop.proactivity[new] = _beta(rng, sup.proactivity_mean, sup.proactivity_concentration, n)
+        pop.sector[new] = rng.choice(self.sector_share.size, size=n, p=self.sector_share)
+        pop.created[new] = day
+        pop.savings[new] = rng.exponential(sim.scenario.money.initial_savings_mean, n)
+        pop.money_t[new] = day
         return ids
 
     def _charge_fees(self, ids: np.ndarray) -> None:
@@ -202,15 +213,7 @@ class Recruitment:
         cand = cand[ok]
         if cand.size == 0:
             return
-        # Rank candidates within their origin by aptitude (best first) and take the places.
-        origin = pop.origin[cand].astype(np.int64)
-        # One sort key: origin first, then aptitude (best first); aptitude lies in [0, 1).
-        key = origin * 2.0 + (1.0 - pop.aptitude[cand].astype(np.float64))
-        order = np.argsort(key, kind="stable")
-        cand, origin = cand[order], origin[order]
-        first = np.searchsorted(origin, np.arange(places.size))
-        rank = np.arange(cand.size) - first[origin]
-        best = np.sort(cand[rank < places[origin]])
+        best = best_by_origin(cand, pop.origin[cand], pop.aptitude[cand], places)
         pop.selected[best] = day
         sim.timers.cancel(best)
         self._charge_fees(best)
@@ -233,10 +236,43 @@ class Recruitment:
         self.sim.borders.queue_entry(go)
 
 
+def best_by_origin(
+    cand: np.ndarray, origin: np.ndarray, aptitude: np.ndarray, places: np.ndarray
+) -> np.ndarray:
+    """The ``places[o]`` candidates of each origin ``o`` with the highest aptitude, sorted.
+
+    Among equal aptitudes the candidate earlier in ``cand`` wins (as in a stable sort by
+    aptitude). Only the chosen are found, not a full ranking: a partition finds each origin's
+    cut-off aptitude, then ties at the cut-off are settled by position.
+    """
+    chosen = []
+    # A stable sort of small integer codes: each origin's candidates, still in order.
+    by_origin = np.argsort(origin, kind="stable")
+    bounds = np.searchsorted(origin[by_origin], np.arange(places.size + 1), side="left")
+    for o in range(places.size):
+        k = int(places[o])
+        group = by_origin[bounds[o] : bounds[o + 1]]
+        if k <= 0 or group.size == 0:
+            continue
+        if k >= group.size:
+            chosen.append(cand[group])
+            continue
+        # Lower key = better: the same float64 key as a sort by (origin, -aptitude) would use.
+        key = o * 2.0 + (1.0 - aptitude[group].astype(np.float64))
+        cut = np.partition(key, k - 1)[k - 1]
+        take = key < cut
+        ties = np.flatnonzero(key == cut)[: k - int(take.sum())]
+        take[ties] = True
+        chosen.append(cand[group[take]])
+    if not chosen:
+        return np.empty(0, dtype=cand.dtype)
+    return np.sort(np.concatenate(chosen))
+
+
 def _whole(x: float, rng: np.random.Generator) -> int:
     """Round a scaled count to a whole number of agents without bias."""
     base = int(np.floor(x))
     return base + int(rng.random() < x - base)
 
 
-__all__ = ["DAYS_PER_MONTH", "Recruitment"]
+__all__ = ["DAYS_PER_MONTH", "Recruitment", "best_by_origin"]
