@@ -7,15 +7,66 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from tmpsim.api import DEFAULT_SCENARIO
 from tmpsim.scenario import ScenarioError, load_scenario, shipped_scenarios, to_yaml
 
+# Commands that live with the concern they drive, by name: each module defines ``app`` (a command
+# group of that name) or ``register(app)`` (adding top-level commands). They are imported only
+# when one of their commands is run or help lists them, so that ``tmpsim run`` does not pay for
+# pandas, Dask, FastAPI and the rest at start-up.
+LAZY_COMMANDS = {
+    "validate": "tmpsim.validation.cli",
+    "calibrate": "tmpsim.validation.cli",
+    "forecast": "tmpsim.validation.cli",
+    "report": "tmpsim.reports.cli",
+    "serve": "tmpsim.web.cli",
+    "compare": "tmpsim.policy.cli",
+    "levers": "tmpsim.policy.cli",
+    "experiment": "tmpsim.experiments.cli",  # groups are listed after commands
+}
+
+
+def _lazy_commands(module: str) -> dict[str, click.Command] | None:
+    """The commands a module adds (None when that part of tmpsim is not installed)."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None
+        raise
+    holder = typer.Typer()
+    if hasattr(mod, "app"):
+        name = next(k for k, v in LAZY_COMMANDS.items() if v == module)
+        holder.add_typer(mod.app, name=name)
+    else:
+        mod.register(holder)
+    return dict(typer.main.get_group(holder).commands)
+
+
+class LazyGroup(TyperGroup):
+    """The top-level command group; the commands of ``LAZY_COMMANDS`` are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Built-in commands, then the lazy ones (in registration order)."""
+        return [*super().list_commands(ctx), *(n for n in LAZY_COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A command by name, importing its module if it is a lazy one not loaded yet."""
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            for name, command in (_lazy_commands(LAZY_COMMANDS[cmd_name]) or {}).items():
+                self.commands.setdefault(name, command)
+        return super().get_command(ctx, cmd_name)
+
+
 app = typer.Typer(
+    cls=LazyGroup,
     help="tmpsim: simulate temporary migration programmes and their migration infrastructure.",
     no_args_is_help=True,
     add_completion=False,
@@ -23,15 +74,6 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
-
-# Command groups that live with the concern they drive; each module defines ``app`` (typer).
-SUBCOMMANDS = {
-    "experiment": "tmpsim.experiments.cli",
-    "validate": "tmpsim.validation.cli",
-    "report": "tmpsim.reports.cli",
-    "serve": "tmpsim.web.cli",
-    "compare": "tmpsim.policy.cli",
-}
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -189,20 +231,3 @@ def plot(
     paths = write_figures(run_dir, out or run_dir / "figures")
     for p in paths:
         console.print(str(p))
-
-
-def _register_subcommands() -> None:
-    for name, module in SUBCOMMANDS.items():
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue  # that part of tmpsim is not installed in this tree
-            raise
-        if hasattr(mod, "app"):
-            app.add_typer(mod.app, name=name)
-        elif hasattr(mod, "register"):
-            mod.register(app)
-
-
-_register_subcommands()
