@@ -40,3 +40,13 @@ def test_best_by_origin_is_the_full_sort_with_many_ties() -> None:
             np.testing.assert_array_equal(
                 best_by_origin(cand, origin, aptitude, p), _by_full_sort(cand, origin, aptitude, p)
             )
+
+
+def test_demand_table_is_the_day_by_day_demand() -> None:
+    from tmpsim.scenario import load_scenario, shipped_scenarios
+    from tmpsim.simulation import Simulation
+
+    for name in shipped_scenarios():
+        r = Simulation(load_scenario(name), seed=1, scale=0.0005).recruitment
+        by_day = np.array([r._demand_on(d) for d in range(r._demand.shape[0])])
+        np.testing.assert_array_equal(r._demand, by_day)

@@ -52,7 +52,7 @@ class Recruitment:
         self.carry = np.zeros(sim.n_origins)
         # Demand by day (and a lead time beyond the end), computed once.
         horizon = sim.n_days + int(self.lead.max()) + 1
-        self._demand = np.array([self._demand_on(d) for d in range(horizon)])
+        self._demand = self._demand_table(horizon)
 
     # ---- demand ---------------------------------------------------------------------------
     def shares(self, when: dt.date) -> np.ndarray:
@@ -70,6 +70,25 @@ class Recruitment:
         if not 0 <= day < self._demand.shape[0]:
             return self._demand_on(int(day))
         return self._demand[day]
+
+    def _demand_table(self, horizon: int) -> np.ndarray:
+        """``_demand_on`` for days 0 to ``horizon - 1`` at once, as an array [day, origin].
+
+        The same arithmetic, element by element, as the day-by-day computation.
+        """
+        dates = np.datetime64(self.sim.scenario.start, "D") + np.arange(horizon)
+        first_of_year = dates.astype("datetime64[Y]")
+        year = first_of_year.astype(np.int64) + 1970
+        day_of_year = (dates - first_of_year.astype("datetime64[D]")).astype(np.int64)
+        x = year + day_of_year / 365.25
+        share = np.empty((horizon, self.sim.n_origins))
+        for i, o in enumerate(self.origin_params):
+            years = sorted(o.demand_share)
+            share[:, i] = np.interp(x, [y + 0.5 for y in years], [o.demand_share[y] for y in years])
+        total = share.sum(axis=1, keepdims=True)
+        share = np.divide(share, total, out=share.copy(), where=total > 0)
+        per_year = {int(y): self.sim.demand_total(int(y)) / 365.25 for y in np.unique(year)}
+        return np.array([per_year[int(y)] for y in year])[:, None] * share
 
     def _demand_on(self, day: int) -> np.ndarray:
         when = self.sim.scenario.start + dt.timedelta(days=day)
