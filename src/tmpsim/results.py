@@ -349,8 +349,12 @@ class AgentsSnapshot:
             "stage": [s.name for s in sim.scenario.programme.stages],
         }
 
-    def batch(self, lo: int, hi: int) -> pa.RecordBatch:
-        """Agents ``lo`` to ``hi`` (exclusive) as one record batch."""
+    def batch(self, lo: int, hi: int, dictionary: bool = False) -> pa.RecordBatch:
+        """Agents ``lo`` to ``hi`` (exclusive) as one record batch.
+
+        Labels (state, origin, sector, stage) are strings; with ``dictionary`` they are left
+        dictionary-encoded (codes and names), as the Parquet writer stores them anyway.
+        """
         f = {k: v[lo:hi] for k, v in self.fields.items()}
 
         def dates(name: str) -> pa.Array:
@@ -361,11 +365,10 @@ class AgentsSnapshot:
             return pa.array(seconds, type=pa.timestamp("s"), mask=never)
 
         def labels(name: str, codes: str) -> pa.Array:
-            # Dictionary-encode from the codes (no Python objects), then store plain strings.
-            dictionary = pa.array(self.names[name], type=pa.string())
-            return pa.DictionaryArray.from_arrays(f[codes].astype(np.int32), dictionary).cast(
-                pa.string()
-            )
+            # Dictionary-encoded from the codes (no Python objects); plain strings unless asked.
+            names = pa.array(self.names[name], type=pa.string())
+            encoded = pa.DictionaryArray.from_arrays(f[codes].astype(np.int32), names)
+            return encoded if dictionary else encoded.cast(pa.string())
 
         columns = {
             "id": pa.array(np.arange(lo, hi, dtype=np.int64)),
@@ -397,23 +400,30 @@ class AgentsSnapshot:
         """Write agents.parquet atomically, one row group at a time.
 
         The next row group's columns are built in a second thread while the current one is
-        encoded and compressed (both release the GIL for most of their work).
+        encoded and compressed (both release the GIL for most of their work). Label columns go
+        to the writer dictionary-encoded, as Parquet stores them, and no Arrow schema is stored
+        beside the Parquet one: readers then get the labels as plain strings (the Arrow schema
+        would say "dictionary"), every other column type being the Parquet one anyway.
         """
         bounds = [
             (lo, min(lo + self.ROWS_PER_GROUP, self.n))
             for lo in range(0, max(self.n, 1), self.ROWS_PER_GROUP)
         ]
         with atomic_path(path) as tmp, ThreadPoolExecutor(1) as builder:
-            pending = builder.submit(self.batch, *bounds[0])
+            pending = builder.submit(self.batch, *bounds[0], True)
             writer = None
             try:
                 for k in range(len(bounds)):
                     batch = pending.result()
                     if k + 1 < len(bounds):
-                        pending = builder.submit(self.batch, *bounds[k + 1])
+                        pending = builder.submit(self.batch, *bounds[k + 1], True)
                     if writer is None:
                         writer = pq.ParquetWriter(
-                            tmp, batch.schema, compression="zstd", use_dictionary=self.DICTIONARY
+                            tmp,
+                            batch.schema,
+                            compression="zstd",
+                            use_dictionary=self.DICTIONARY,
+                            store_schema=False,
                         )
                     writer.write_batch(batch)
             finally:
