@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -155,7 +155,7 @@ class Result:
         return out
 
 
-def _capture(fn, errors: list[BaseException]):
+def _capture(fn: Callable[..., Any], errors: list[BaseException]) -> Callable[..., None]:
     """``fn`` wrapped to store its exception in ``errors`` (for a thread to report back)."""
 
     def call(*args: Any) -> None:
