@@ -224,6 +224,50 @@ def metric_arrays(sim) -> dict[str, np.ndarray]:
     return out
 
 
+# Arrow arrays are made from NumPy buffers directly: ``pa.array`` imports pandas (to check for
+# pandas objects) on its first call, a third of a second the run folder does not need.
+
+
+def arrow_array(
+    values: np.ndarray, type_: pa.DataType, valid: np.ndarray | None = None
+) -> pa.Array:
+    """A NumPy array as an Arrow array of ``type_`` (same width), nulls where ``valid`` is False.
+
+    Booleans are packed into bits; other values are shared with NumPy, not copied.
+    """
+    values = np.ascontiguousarray(values)
+    n = values.size
+    if type_ == pa.bool_():
+        data = pa.py_buffer(np.packbits(values.astype(np.bool_), bitorder="little"))
+    else:
+        if values.itemsize * 8 != type_.bit_width:
+            raise TypeError(f"{values.dtype} values cannot be read as {type_}")
+        data = pa.py_buffer(values)
+    if valid is None:
+        return pa.Array.from_buffers(type_, n, [None, data], null_count=0)
+    bitmap = pa.py_buffer(np.packbits(np.asarray(valid, dtype=np.bool_), bitorder="little"))
+    nulls = n - int(np.count_nonzero(valid))
+    return pa.Array.from_buffers(type_, n, [bitmap, data], null_count=nulls)
+
+
+def arrow_strings(values: list[str]) -> pa.Array:
+    """A list of str as an Arrow string array."""
+    encoded = [v.encode() for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    offsets[1:] = np.cumsum([len(b) for b in encoded], dtype=np.int64)
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(pa.string(), len(encoded), buffers, null_count=0)
+
+
+def _labels(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
+    """Codes (int32) into ``names`` as an Arrow dictionary array."""
+    codes = np.ascontiguousarray(codes, dtype=np.int32)
+    kind = pa.dictionary(pa.int32(), pa.string())
+    return pa.DictionaryArray.from_buffers(
+        kind, codes.size, [None, pa.py_buffer(codes)], arrow_strings(names), null_count=0
+    )
+
+
 def build_series(sim) -> pd.DataFrame:
     """The tidy series table as a DataFrame (see ``build_series_table``)."""
     return build_series_table(sim).to_pandas()
@@ -259,15 +303,14 @@ def build_series_table(sim, arrays: dict[str, np.ndarray] | None = None) -> pa.T
     origin = (keep % n_o).astype(np.int32)
 
     def strings(codes: np.ndarray, values: list[str]) -> pa.Array:
-        dictionary = pa.array(values, type=pa.string())
-        return pa.DictionaryArray.from_arrays(codes, dictionary).cast(pa.string())
+        return _labels(codes, values).cast(pa.string())
 
     return pa.Table.from_arrays(
         [
-            pa.array(date, type=pa.date32()),
+            arrow_array(date, pa.date32()),
             strings(metric, names),
             strings(origin, [str(x) for x in labels[order]]),
-            pa.array(values[keep], type=pa.float64()),
+            arrow_array(values[keep], pa.float64()),
         ],
         schema=SERIES_SCHEMA,
     )
@@ -362,35 +405,34 @@ class AgentsSnapshot:
             d = f[name]
             never = d == NEVER
             seconds = d.astype(np.int64) * 86400 + self.start_seconds
-            return pa.array(seconds, type=pa.timestamp("s"), mask=never)
+            return arrow_array(seconds, pa.timestamp("s"), valid=~never)
 
         def labels(name: str, codes: str) -> pa.Array:
             # Dictionary-encoded from the codes (no Python objects); plain strings unless asked.
-            names = pa.array(self.names[name], type=pa.string())
-            encoded = pa.DictionaryArray.from_arrays(f[codes].astype(np.int32), names)
+            encoded = _labels(f[codes].astype(np.int32), self.names[name])
             return encoded if dictionary else encoded.cast(pa.string())
 
         columns = {
-            "id": pa.array(np.arange(lo, hi, dtype=np.int64)),
+            "id": arrow_array(np.arange(lo, hi, dtype=np.int64), pa.int64()),
             "state": labels("state", "state"),
             "origin": labels("origin", "origin"),
             "sector": labels("sector", "sector"),
             "stage": labels("stage", "stage"),
-            "female": pa.array(f["female"]),
-            "age_at_creation": pa.array(f["age0"].astype(np.float64)),
+            "female": arrow_array(f["female"], pa.bool_()),
+            "age_at_creation": arrow_array(f["age0"].astype(np.float64), pa.float64()),
             "created": dates("created"),
             "selected": dates("selected"),
             "entered": dates("entered"),
             "exited": dates("exited"),
-            "fee": pa.array(f["fee"]),
-            "debt_at_departure": pa.array(f["debt0"]),
-            "debt": pa.array(f["debt"]),
-            "savings": pa.array(f["savings"]),
-            "remitted": pa.array(f["remitted"]),
-            "emergency_money": pa.array(f["emergency"]),
-            "destitute": pa.array(f["destitute"]),
+            "fee": arrow_array(f["fee"], pa.float64()),
+            "debt_at_departure": arrow_array(f["debt0"], pa.float64()),
+            "debt": arrow_array(f["debt"], pa.float64()),
+            "savings": arrow_array(f["savings"], pa.float64()),
+            "remitted": arrow_array(f["remitted"], pa.float64()),
+            "emergency_money": arrow_array(f["emergency"], pa.float64()),
+            "destitute": arrow_array(f["destitute"], pa.bool_()),
         }
-        return pa.RecordBatch.from_pydict(columns)
+        return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
 
     def table(self) -> pa.Table:
         """Every agent as one Arrow table."""
