@@ -60,3 +60,19 @@ def test_a_run_folder_is_written_without_pandas(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[-1] == "False"
     assert (tmp_path / "agents.parquet").is_file()
+
+
+def test_an_error_writing_agents_reaches_the_caller(tmp_path: Path, monkeypatch) -> None:
+    import tmpsim
+    from tmpsim.results import AgentsSnapshot
+
+    result = tmpsim.run("japan-titp-covid", seed=1, scale=0.002)
+
+    def fail(self, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(AgentsSnapshot, "write", fail)
+    with pytest.raises(OSError, match="disk full"):
+        result.write(tmp_path / "run")
+    assert (tmp_path / "run" / "series.parquet").is_file()  # the other files were written
+    assert not (tmp_path / "run" / "agents.parquet").exists()
