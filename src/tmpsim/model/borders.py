@@ -97,7 +97,7 @@ class Borders:
         origin = pop.origin[ids]
         self.waiting_home += np.bincount(origin, minlength=self.waiting_home.size)
         for o in np.unique(origin):
-            self.return_queue[o].push(ids[origin == o])
+            self.return_queue[o].push(ids[origin == o], day)
 
     def leave_return_queue(self, ids: np.ndarray) -> None:
         """Agents who no longer wait for a seat home (switched status, ran away...)."""
@@ -132,7 +132,9 @@ class Borders:
         for o in range(n):
             seats = self.out_cap[o].whole((self.seats_out[o] + self.flight_seats[o]) * scale)
             if seats > 0 and self.waiting_home[o] > 0:
-                ids = self.return_queue[o].take(seats, self.in_return_queue)
+                # An agent who left the queue (ran away) and joined again (caught) waits from
+                # the day it joined again: its older entry is skipped.
+                ids = self.return_queue[o].take(seats, self.in_return_queue, self.sim.pop.queued)
                 self.waiting_home[o] -= ids.size
                 leaving.append(ids)
         if leaving:
