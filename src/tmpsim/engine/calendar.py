@@ -27,7 +27,7 @@ def file_entries(
     """Write days into ``field`` and file entries for days inside the run; returns free blocks.
 
     The caller guarantees enough free blocks (``Calendar.reserve``). Kernels that move agents call
-    this directly to file the events they schedule.
+    this once, after their loop, to file the events they scheduled.
     """
     block = agent.size // nxt.size
     for k in range(ids.size):
@@ -51,33 +51,6 @@ def file_entries(
         agent[b * block + fill[d]] = i
         fill[d] += 1
         count[d] += 1
-    return n_free
-
-
-@njit(cache=True)
-def file_one(
-    i, d, field, n_days, first, last, fill, count, agent, nxt, free, n_free
-):  # pragma: no cover
-    """File one agent for day ``d`` (see ``file_entries``); returns free blocks."""
-    field[i] = d
-    if d < 0 or d >= n_days:
-        return n_free
-    block = agent.size // nxt.size
-    b = last[d]
-    if b < 0 or fill[d] == block:
-        n_free -= 1
-        nb = free[n_free]
-        nxt[nb] = -1
-        if b < 0:
-            first[d] = nb
-        else:
-            nxt[b] = nb
-        last[d] = nb
-        fill[d] = 0
-        b = nb
-    agent[b * block + fill[d]] = i
-    fill[d] += 1
-    count[d] += 1
     return n_free
 
 

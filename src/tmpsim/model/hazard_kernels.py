@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tmpsim.engine.calendar import file_one
+from tmpsim.engine.calendar import file_entries
 from tmpsim.engine.jit import njit
 
 
@@ -41,6 +41,9 @@ def draw_kernel(
     """
     n_kinds = kinds.size
     j = 0
+    n_filed = 0
+    filed = np.empty(ids.size, dtype=np.int64)
+    when = np.empty(ids.size, dtype=np.int64)
     for k in range(ids.size):
         i = ids[k]
         if not live[k]:
@@ -65,18 +68,20 @@ def draw_kernel(
             wait = pending[k]
             kind = none_kind
         hazard_kind[i] = kind
-        n_free = file_one(
-            i,
-            day + np.int64(wait),
-            field,
-            n_days,
-            first,
-            last,
-            fill,
-            count,
-            agent,
-            nxt,
-            free,
-            n_free,
-        )
-    return n_free
+        filed[n_filed] = i
+        when[n_filed] = day + np.int64(wait)
+        n_filed += 1
+    return file_entries(
+        filed[:n_filed],
+        when[:n_filed],
+        field,
+        n_days,
+        first,
+        last,
+        fill,
+        count,
+        agent,
+        nxt,
+        free,
+        n_free,
+    )
