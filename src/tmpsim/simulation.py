@@ -149,7 +149,7 @@ class Simulation:
         if ids.size == 0:
             return
         self.money.enter(ids, new, self.day, clear_stranded=new in ENDS_STRANDING)
-        self.hazards.draw(ids, self.day)
+        self.hazards.draw(ids, self.day, new)
 
     # ---- the loop --------------------------------------------------------------------------
     def run(self, progress: Callable[[int, int], None] | None = None) -> Simulation:

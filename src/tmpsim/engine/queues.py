@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import numpy as np
@@ -77,7 +78,7 @@ class Capacity:
 
     def whole(self, amount: float) -> int:
         """Whole units available today from ``amount`` plus yesterday's unused fraction."""
-        total = amount + self.carry
-        n = int(np.floor(total + 1e-9))
+        total = float(amount + self.carry)
+        n = math.floor(total + 1e-9)
         self.carry = total - n
         return n

@@ -197,19 +197,25 @@ class Hazards:
         return np.where(wait > 0, wait, np.inf)
 
     # ---- drawing --------------------------------------------------------------------------
-    def draw(self, ids: np.ndarray, day: int) -> None:
-        """Draw the next stochastic event of each agent from the hazards of its current state."""
+    def draw(self, ids: np.ndarray, day: int, state: State | None = None) -> None:
+        """Draw the next stochastic event of each agent from the hazards of its current state.
+
+        ``state``, when given, is the state all of ``ids`` are in (saves looking it up).
+        """
         if ids.size == 0:
             return
-        pop = self.sim.pop
-        state_of = pop.state[ids]
-        first = state_of[0]
-        groups = [first] if (state_of == first).all() else np.unique(state_of)
+        if state is not None:
+            groups = [int(state)]
+            state_of = None
+        else:
+            state_of = self.sim.pop.state[ids]
+            first = state_of[0]
+            groups = [first] if (state_of == first).all() else np.unique(state_of)
         for s in groups:
-            if not self._has_hazards[s]:
-                self.sim.hazard_calendar.cancel(ids[state_of == s])
-                continue
             sel = ids if len(groups) == 1 else ids[state_of == s]
+            if not self._has_hazards[s]:
+                self.sim.hazard_calendar.cancel(sel)
+                continue
             state = State(int(s))
             rates = self.rates(sel, state, day)
             total = rates.sum(axis=1)

@@ -56,6 +56,15 @@ class Lifecycle:
             ]
         )
         self.home_visit = np.array([s.home_visit_days for s in prog.stages])
+        # Run day from which each stage can be entered (stages added by a reform start later).
+        start = sim.scenario.start.toordinal()
+        self.stage_from = np.array(
+            [
+                -(2**62) if s.available_from is None else s.available_from.toordinal() - start
+                for s in prog.stages
+            ],
+            dtype=np.int64,
+        )
         self.n_stages = len(prog.stages)
         self.stage_index = {s.name: i for i, s in enumerate(prog.stages)}
         self.max_stay = None if prog.max_stay_years is None else prog.max_stay_years * 365.25
@@ -136,13 +145,7 @@ class Lifecycle:
         u = self.stream.random(ids.size)
         has_next = stage + 1 < self.n_stages
         nxt = np.minimum(stage + 1, self.n_stages - 1)
-        today = self.sim.scenario.start.toordinal() + day
-        exists = np.array(
-            [
-                s.available_from is None or s.available_from.toordinal() <= today
-                for s in self.prog.stages
-            ]
-        )
+        exists = self.stage_from <= day
         go_on = has_next & (u < self.continue_prob[pop.origin[ids], stage]) & exists[nxt]
         renew = ~has_next & (pop.renewals[ids] < self.prog.renewals) & (u < self.prog.renewal_prob)
         if self.max_stay is not None:

@@ -41,6 +41,8 @@ class MoneyModule:
         # Settled at month ends: everyone in the pipeline or the host; savings summed in the host.
         self._active_state = np.array([s <= State.HOME_VISIT for s in State])
         self._host_state = np.array([State.EMPLOYED <= s <= State.IRREGULAR for s in State])
+        self._rates: dict[tuple[int, bool], tuple[np.ndarray, float]] = {}  # see rates_for
+        self._buffer = np.empty(0, dtype=np.int64)  # ids the kernel hands back (see enter)
 
     # ---- closed-form settlement ----------------------------------------------------------
     def settle(self, ids: np.ndarray, day: int, record: bool = True) -> None:
@@ -73,17 +75,25 @@ class MoneyModule:
 
     def rates_for(self, state: State) -> tuple[np.ndarray, float]:
         """Daily income by sector and daily spending of agents in ``state``."""
+        welfare = bool(self.sim.rules["welfare_eligible"])
+        key = (int(state), welfare)
+        found = self._rates.get(key)
+        if found is not None:
+            return found
         if state in (State.EMPLOYED, State.SPECIAL_WORKING, State.IRREGULAR):
             factor = {
                 State.EMPLOYED: 1.0,
                 State.SPECIAL_WORKING: self.m.special_wage_factor,
                 State.IRREGULAR: self.m.irregular_wage_factor,
             }[state]
-            return self.wage_day * self.sector_wage * factor, self.living_day
-        if state in NO_INCOME:
-            welfare = self.subsist_day if self.sim.rules["welfare_eligible"] else 0.0
-            return np.full(self.sector_wage.size, welfare), self.subsist_day
-        return np.zeros(self.sector_wage.size), 0.0
+            found = self.wage_day * self.sector_wage * factor, self.living_day
+        elif state in NO_INCOME:
+            income = self.subsist_day if welfare else 0.0
+            found = np.full(self.sector_wage.size, income), self.subsist_day
+        else:
+            found = np.zeros(self.sector_wage.size), 0.0
+        self._rates[key] = found
+        return found
 
     def set_rates(self, ids: np.ndarray, state: State, day: int) -> None:
         """Daily income and spending for agents now in ``state``; (re)schedule destitution."""
@@ -110,8 +120,10 @@ class MoneyModule:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         income, cost = self.rates_for(state)
         remit = np.zeros(sim.n_origins)
-        to_clear = np.empty(ids.size, dtype=np.int64)
-        to_make = np.empty(ids.size, dtype=np.int64)
+        if self._buffer.size < 2 * ids.size:
+            self._buffer = np.empty(max(2 * ids.size, 4096), dtype=np.int64)
+        to_clear = self._buffer[: ids.size]
+        to_make = self._buffer[ids.size : 2 * ids.size]
         cal = sim.money_calendar
         cal.reserve(ids.size)
         cal.n_free, n_clear, n_make = enter_kernel(
@@ -150,9 +162,9 @@ class MoneyModule:
             rec.extras["remitted"][rec._day] += remit
         # Flags change in any order: the sets are disjoint and each change is counted once.
         if n_clear:
-            self.clear_destitute(to_clear[:n_clear])
+            self.clear_destitute(to_clear[:n_clear].copy())
         if n_make:
-            self.make_destitute(to_make[:n_make])
+            self.make_destitute(to_make[:n_make].copy())
 
     def schedule_destitution(self, ids: np.ndarray, day: int) -> None:
         """Agents spending more than they earn become destitute the day savings run out."""
