@@ -22,6 +22,7 @@ from helpers import (
     steps,
 )
 
+from tmpsim.engine.population import NEVER
 from tmpsim.model.hazards import Hazard
 from tmpsim.model.lifecycle import Timer
 from tmpsim.results import build_result
@@ -314,3 +315,20 @@ def test_half_scale_keeps_fractions_of_seats_and_reports_people():
     stranded = result.metric("stranded").tolist()
     assert stranded[:9] == [0.0, 0.0, 0.0, 4.0, 4.0, 6.0, 8.0, 8.0, 10.0]
     assert stranded[19:24] == [10.0, 8.0, 4.0, 2.0, 0.0]
+
+
+def test_runaway_caught_again_waits_from_being_caught_and_flies_once():
+    """A stranded worker who ran away left the return queue; caught, it queues again."""
+    sim = build("stranding")  # invariants checked every day
+    set_timers(sim, Timer.CONTRACT_END, [2, 2] + [999] * 8)
+    run_days(sim, range(3))  # stranded (and queued) on day 2: entering a state redraws hazards
+    file_hazard(sim, ids(0), Hazard.RUNAWAY, 5)
+    run_days(sim, range(3, 6))
+    assert state_of(sim, ids(0, 1)) == [S.IRREGULAR, S.STRANDED]
+    file_hazard(sim, ids(0), Hazard.APPREHENSION, 8)
+    run_days(sim)
+    # Both fly on day 20, when seats open, each once: 1 (waiting since day 2), then 0 (day 8).
+    assert daily_flow_into(sim, S.RETURNED)[18:22] == [0, 0, 2, 0]
+    assert daily(sim, S.RETURNED)[-1] == 2
+    assert sim.pop.exited[[0, 1]].tolist() == [20, 20]
+    assert sim.pop.queued[[0, 1]].tolist() == [NEVER, NEVER]
