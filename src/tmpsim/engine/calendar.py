@@ -144,7 +144,12 @@ class Calendar:
         if ids.size == 0:
             return
         ids = np.ascontiguousarray(ids, dtype=np.int64)
-        days = np.ascontiguousarray(np.broadcast_to(np.asarray(days, dtype=np.int64), ids.shape))
+        if np.ndim(days) == 0:
+            days = np.full(ids.size, days, dtype=np.int64)
+        else:
+            days = np.ascontiguousarray(
+                np.broadcast_to(np.asarray(days, dtype=np.int64), ids.shape)
+            )
         self.reserve(ids.size)
         self.n_free = file_entries(ids, days, *self.arrays(), self.n_free)
 

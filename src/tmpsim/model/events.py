@@ -47,6 +47,7 @@ class Timeline:
                 if end is not None:
                     self.regime_changes[scenario.day(end) + 1].append(ev)
         self._events = list(scenario.events)
+        self._by_kind: dict[type, list] = {}
         self._cache_day = -1
         self._cache: dict[type, list] = {}
         self._mult_day = -1
@@ -64,7 +65,10 @@ class Timeline:
             self._cache_day, self._cache = day, {}
         found = self._cache.get(kind)
         if found is None:
-            found = [e for e in self._events if isinstance(e, kind) and self._active(e, day)]
+            of_kind = self._by_kind.get(kind)
+            if of_kind is None:
+                of_kind = self._by_kind[kind] = [e for e in self._events if isinstance(e, kind)]
+            found = [e for e in of_kind if self._active(e, day)]
             self._cache[kind] = found
         return found
 

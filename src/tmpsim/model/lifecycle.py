@@ -93,9 +93,7 @@ class Lifecycle:
         """File a deterministic event for agents."""
         if ids.size == 0:
             return
-        pop = self.sim.pop
-        days = np.broadcast_to(np.asarray(days, dtype=np.int64), ids.shape)
-        pop.timer_kind[ids] = int(kind)
+        self.sim.pop.timer_kind[ids] = int(kind)
         self.sim.timers.schedule(ids, days)
 
     # ---- contracts ------------------------------------------------------------------------
