@@ -281,9 +281,7 @@ class Hazards:
         due = self.sim.hazard_calendar.pop(day)
         if due.size == 0:
             return
-        pop = self.sim.pop
-        self.sim.hazard_calendar.cancel(due)
-        kinds = pop.hazard_kind[due]
+        kinds = self.sim.pop.hazard_kind[due]  # popping cleared the agents' day fields
         for k in np.unique(kinds):
             if k == Hazard.NONE:  # a rate changes today (see _right_pending): draw again
                 self.draw(due[kinds == k], day)

@@ -228,8 +228,7 @@ class Lifecycle:
         due = self.sim.timers.pop(day)
         if due.size == 0:
             return
-        kinds = pop.timer_kind[due]
-        self.sim.timers.cancel(due)
+        kinds = pop.timer_kind[due]  # popping cleared the agents' day fields
         pop.timer_kind[due] = Timer.NONE
         for k in np.unique(kinds):
             ids = due[kinds == k]

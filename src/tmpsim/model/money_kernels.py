@@ -156,8 +156,9 @@ def enter_kernel(
                     repay_share,
                     remit_share,
                 )
-                remitted[i] += sent
-                remit_by_origin[o] += sent
+                if sent != 0.0:  # adding nothing would only cost a memory access
+                    remitted[i] += sent
+                    remit_by_origin[o] += sent
         if move:
             state[i] = new
         income[i] = income_by_sector[sector[i]]
