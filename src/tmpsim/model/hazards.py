@@ -145,6 +145,8 @@ class Hazards:
             elif kind is Hazard.JOB_FOUND:
                 open_ = self.programme_route_open(ids) if state is State.JOBLESS else False
                 special = sum(e.rate_multiplier for e in tl.job_change_routes(state, day))
+                if special == 0 and not np.any(open_):
+                    continue  # no route to a job open today: the column stays zero
                 r = self.job_rate(ids) * (open_ + special)
                 r = r * tl.hazard_multiplier("job_finding", day, origin, sector)
             elif kind is Hazard.STATUS_SWITCH:
