@@ -212,7 +212,10 @@ class Hazards:
         else:
             state_of = self.sim.pop.state[ids]
             first = state_of[0]
-            groups = [first] if (state_of == first).all() else np.unique(state_of)
+            if (state_of == first).all():
+                groups = [first]
+            else:  # the states present, in ascending order (counting, not sorting)
+                groups = np.flatnonzero(np.bincount(state_of, minlength=len(State)))
         for s in groups:
             sel = ids if len(groups) == 1 else ids[state_of == s]
             if not self._has_hazards[s]:
