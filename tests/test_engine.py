@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers import build, ids, scenario_file
 
-from tmpsim.engine.calendar import Calendar
+from tmpsim.engine.calendar import BLOCK, Calendar
 from tmpsim.engine.population import FIELDS, NEVER, Population
 from tmpsim.engine.queues import Capacity, FifoQueue
 from tmpsim.engine.recorder import Recorder
@@ -75,6 +75,40 @@ def test_calendar_many_agents_many_days():
     assert np.array_equal(seen, days)
 
 
+def test_calendar_blocks_exact_contents_with_rescheduling_and_cancelling():
+    """More entries on one day than a block holds, stale ones among them, all popped right."""
+    n = 3 * BLOCK + 5
+    cal, field = _calendar(n_days=10, n_agents=n)
+    who = np.arange(n, dtype=np.int64)[::-1].copy()  # filed in descending order
+    cal.schedule(who, 4)
+    cal.schedule(ids(7, 8), 6)  # rescheduled: their day-4 entries are stale
+    cal.cancel(ids(9))
+    cal.schedule(ids(9), 4)  # cancelled, then filed again for the same day: taken once
+    assert cal.count[4] == n + 1
+    expected = [i for i in range(n) if i not in (7, 8)]
+    assert cal.pop(4).tolist() == expected
+    assert cal.pop(6).tolist() == [7, 8]
+    assert cal.count.sum() == 0
+    assert cal.n_free == cal.nxt.size  # every block back in the pool
+
+
+def test_calendar_grows_past_its_pool_and_reuses_blocks():
+    rng = np.random.default_rng(1)
+    n, n_days = 20_000, 50
+    cal, field = _calendar(n_days, n)
+    blocks = cal.nxt.size
+    days = rng.integers(0, n_days, n)
+    for part in np.array_split(np.arange(n, dtype=np.int64), 7):
+        cal.schedule(part, days[part])
+    assert cal.nxt.size > blocks  # grew
+    for day in range(n_days):
+        assert cal.pop(day).tolist() == np.flatnonzero(days == day).tolist()
+    size = cal.nxt.size
+    cal.schedule(np.arange(n, dtype=np.int64), days)  # the same again fits in the freed blocks
+    assert cal.nxt.size == size
+    assert sum(cal.pop(d).size for d in range(n_days)) == n
+
+
 # ---- queues and capacities -------------------------------------------------------------------
 
 
@@ -97,6 +131,35 @@ def test_fifo_queue_partial_takes_keep_the_rest_in_order():
     valid = np.ones(10, dtype=bool)
     q.push(np.arange(10, dtype=np.int64))
     assert [q.take(3, valid).tolist() for _ in range(4)] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+
+
+def test_fifo_queue_tags_keep_only_the_latest_joining():
+    """An agent who left and joined again waits from its second joining, and is taken once."""
+    q = FifoQueue(capacity=4)
+    valid = np.zeros(10, dtype=bool)
+    joined = np.full(10, -1, dtype=np.int32)
+    for day, chunk in enumerate((ids(1, 2), ids(3), ids(4, 5, 6))):
+        q.push(chunk, day)
+        valid[chunk] = True
+        joined[chunk] = day
+    valid[2] = False  # left on day 2 ...
+    q.push(ids(2), 3)  # ... and joined again on day 3
+    valid[2], joined[2] = True, 3
+    assert len(q) == 7
+    assert q.take(3, valid, joined).tolist() == [1, 3, 4]
+    assert q.take(10, valid, joined).tolist() == [5, 6, 2]
+    assert len(q) == 0
+
+
+def test_fifo_queue_grows_and_keeps_order():
+    q = FifoQueue(capacity=2)
+    valid = np.ones(1000, dtype=bool)
+    out = []
+    for start in range(0, 1000, 10):
+        q.push(np.arange(start, start + 10, dtype=np.int64))
+        out += q.take(3, valid).tolist()
+    out += q.take(1000, valid).tolist()
+    assert out == list(range(1000))
 
 
 def test_capacity_carries_fractions_of_a_seat():

@@ -22,6 +22,7 @@ from helpers import (
     steps,
 )
 
+from tmpsim.engine.population import NEVER
 from tmpsim.model.hazards import Hazard
 from tmpsim.model.lifecycle import Timer
 from tmpsim.results import build_result
@@ -314,3 +315,50 @@ def test_half_scale_keeps_fractions_of_seats_and_reports_people():
     stranded = result.metric("stranded").tolist()
     assert stranded[:9] == [0.0, 0.0, 0.0, 4.0, 4.0, 6.0, 8.0, 8.0, 10.0]
     assert stranded[19:24] == [10.0, 8.0, 4.0, 2.0, 0.0]
+
+
+def test_runaway_caught_again_waits_from_being_caught_and_flies_once():
+    """A stranded worker who ran away left the return queue; caught, it queues again."""
+    sim = build("stranding")  # invariants checked every day
+    set_timers(sim, Timer.CONTRACT_END, [2, 2] + [999] * 8)
+    run_days(sim, range(3))  # stranded (and queued) on day 2: entering a state redraws hazards
+    file_hazard(sim, ids(0), Hazard.RUNAWAY, 5)
+    run_days(sim, range(3, 6))
+    assert state_of(sim, ids(0, 1)) == [S.IRREGULAR, S.STRANDED]
+    file_hazard(sim, ids(0), Hazard.APPREHENSION, 8)
+    run_days(sim)
+    # Both fly on day 20, when seats open, each once: 1 (waiting since day 2), then 0 (day 8).
+    assert daily_flow_into(sim, S.RETURNED)[18:22] == [0, 0, 2, 0]
+    assert daily(sim, S.RETURNED)[-1] == 2
+    assert sim.pop.exited[[0, 1]].tolist() == [20, 20]
+    assert sim.pop.queued[[0, 1]].tolist() == [NEVER, NEVER]
+
+
+def test_a_move_counts_settles_sets_rates_and_files_destitution():
+    """One move does, for each agent, what the money rules say, and the stocks follow."""
+    sim = build("stranding")  # invariants checked every day
+    run_days(sim, range(3))
+    pop, day = sim.pop, sim.day
+    who = ids(0, 1, 2)
+    sim.money.settle(who, day)
+    burn = sim.money.subsist_day  # stranded without welfare: no income, subsistence spending
+    pop.savings[who] = [0.0, 10.5 * burn, 3 * burn]
+    debt = pop.debt[who].copy()
+    before = sim.recorder.counts.copy()
+    sim.move(who, S.STRANDED)
+    assert pop.state[who].tolist() == [S.STRANDED] * 3
+    assert pop.income[who].tolist() == [0.0] * 3 and pop.cost[who].tolist() == [burn] * 3
+    assert pop.money_t[who].tolist() == [day] * 3
+    assert pop.debt[who].tolist() == debt.tolist()  # settled already: nothing more accrues
+    # Out of savings today: destitute now; the others on the day their savings run out.
+    assert pop.destitute[who].tolist() == [True, False, False]
+    assert pop.t_money[[1, 2]].tolist() == [day + 10, day + 3]
+    assert sim.recorder.flags["destitute"][0] == 1
+    assert (sim.recorder.counts - before)[[S.EMPLOYED, S.STRANDED], 0].tolist() == [-3, 3]
+    assert sim.recorder._flow_today[S.EMPLOYED, S.STRANDED, 0] == 3
+    # Back to work: earning again, nobody is destitute and no day of ruin is pending.
+    sim.move(who, S.EMPLOYED)
+    assert not pop.destitute[who].any() and pop.t_money[who].tolist() == [-1] * 3
+    assert sim.recorder.flags["destitute"][0] == 0
+    sim.check_invariants()
+    assert sim.money_calendar.pop(day + 3).tolist() == []  # the old entry went stale

@@ -148,17 +148,8 @@ class Simulation:
         """Move agents to a state, counting the flow, settling money and redrawing hazards."""
         if ids.size == 0:
             return
-        pop = self.pop
-        if new in ENDS_STRANDING:
-            waiting = ids[pop.stranded[ids]]
-            if waiting.size:
-                pop.stranded[waiting] = False
-                self.recorder.flag("stranded", pop.origin[waiting], -1)
-        self.recorder.flow(pop.state[ids], int(new), pop.origin[ids])
-        self.money.settle(ids, self.day)
-        pop.state[ids] = int(new)
-        self.money.set_rates(ids, new, self.day)
-        self.hazards.draw(ids, self.day)
+        self.money.enter(ids, new, self.day, clear_stranded=new in ENDS_STRANDING)
+        self.hazards.draw(ids, self.day, new)
 
     # ---- the loop --------------------------------------------------------------------------
     def run(self, progress: Callable[[int, int], None] | None = None) -> Simulation:

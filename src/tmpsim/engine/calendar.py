@@ -1,10 +1,14 @@
-"""An event calendar with one list of agents per day and lazy cancellation.
+"""An event calendar with one chain of blocks per day and lazy cancellation.
 
 Each agent holds the day of its next event of each kind in a field (``t_timer``, ``t_hazard``,
-``t_money``). Scheduling writes the day into the field and links the agent into that day's list
-(a singly linked list in preallocated arrays, compiled with numba, so filing costs the same
-whatever mix of days a batch names). Rescheduling just writes a new day in the field; stale
-entries are dropped when their day comes. Uneventful agent-days cost nothing.
+``t_money``). Scheduling writes the day into the field and appends the agent to that day's list;
+rescheduling just writes a new day in the field, and stale entries are dropped when their day
+comes. Uneventful agent-days cost nothing.
+
+A day's list is a chain of fixed-size blocks taken from one pool (compiled with numba): filing
+appends to the day's last block, popping streams the day's blocks in order and returns them to
+the pool. Entries of one day sit together in memory, so popping reads them as a stream instead of
+chasing one pointer per entry.
 """
 
 from __future__ import annotations
@@ -13,71 +17,107 @@ import numpy as np
 
 from tmpsim.engine.jit import njit
 
+BLOCK = 64  # entries per block
+
 
 @njit(cache=True)
-def _file(ids, days, field, n_days, head, count, nxt, agent, free, n_free):  # pragma: no cover
-    """Write days into ``field`` and link entries for days inside the run; returns free slots."""
+def file_entries(
+    ids, days, field, n_days, first, last, fill, count, agent, nxt, free, n_free
+):  # pragma: no cover
+    """Write days into ``field`` and file entries for days inside the run; returns free blocks.
+
+    The caller guarantees enough free blocks (``Calendar.reserve``). Kernels that move agents call
+    this once, after their loop, to file the events they scheduled.
+    """
+    block = agent.size // nxt.size
     for k in range(ids.size):
         i = ids[k]
         d = days[k]
         field[i] = d
         if d < 0 or d >= n_days:
             continue
-        n_free -= 1
-        slot = free[n_free]
-        agent[slot] = i
-        nxt[slot] = head[d]
-        head[d] = slot
+        b = last[d]
+        if b < 0 or fill[d] == block:
+            n_free -= 1
+            nb = free[n_free]
+            nxt[nb] = -1
+            if b < 0:
+                first[d] = nb
+            else:
+                nxt[b] = nb
+            last[d] = nb
+            fill[d] = 0
+            b = nb
+        agent[b * block + fill[d]] = i
+        fill[d] += 1
         count[d] += 1
     return n_free
 
 
 @njit(cache=True)
-def _take(day, field, head, count, nxt, agent, free, n_free, out):  # pragma: no cover
-    """Unlink every entry of ``day``; valid ones (field still says ``day``) go to ``out``.
+def _take(day, field, first, last, fill, count, agent, nxt, free, n_free, out):  # pragma: no cover
+    """Empty ``day``'s blocks; valid entries (field still says ``day``) go to ``out``.
 
     Taken agents have their field cleared, so an agent filed twice for the day is taken once.
+    Returns the number taken, the free blocks, and whether ``out`` came out in ascending order.
     """
-    slot = head[day]
+    block = agent.size // nxt.size
+    b = first[day]
     n = 0
-    while slot >= 0:
-        i = agent[slot]
-        if field[i] == day:
-            out[n] = i
-            n += 1
-            field[i] = -1
-        free[n_free] = slot
+    ascending = True
+    prev = -1
+    while b >= 0:
+        stop = fill[day] if b == last[day] else block
+        base = b * block
+        for k in range(stop):
+            i = agent[base + k]
+            if field[i] == day:
+                out[n] = i
+                n += 1
+                field[i] = -1
+                if i < prev:
+                    ascending = False
+                prev = i
+        free[n_free] = b
         n_free += 1
-        slot = nxt[slot]
-    head[day] = -1
+        b = nxt[b]
+    first[day] = -1
+    last[day] = -1
+    fill[day] = 0
     count[day] = 0
-    return n, n_free
+    return n, n_free, ascending
 
 
 class Calendar:
     """Agents' next event of one kind, filed by day and checked against a day field."""
 
-    def __init__(self, n_days: int, day_field: np.ndarray, slots: int = 1024) -> None:
+    def __init__(self, n_days: int, day_field: np.ndarray, blocks: int = 64) -> None:
         self.n_days = n_days
         self.field = day_field
-        self.head = np.full(n_days, -1, dtype=np.int64)
-        self.count = np.zeros(n_days, dtype=np.int64)
-        self.nxt = np.full(slots, -1, dtype=np.int64)
-        self.agent = np.zeros(slots, dtype=np.int64)
-        self.free = np.arange(slots - 1, -1, -1, dtype=np.int64)  # stack of unused slots
-        self.n_free = slots
+        self.first = np.full(n_days, -1, dtype=np.int64)
+        self.last = np.full(n_days, -1, dtype=np.int64)
+        self.fill = np.zeros(n_days, dtype=np.int64)  # entries in each day's last block
+        self.count = np.zeros(n_days, dtype=np.int64)  # entries (valid or stale) of each day
+        self.agent = np.zeros(blocks * BLOCK, dtype=np.int32)
+        self.nxt = np.full(blocks, -1, dtype=np.int64)
+        self.free = np.arange(blocks - 1, -1, -1, dtype=np.int64)  # stack of unused blocks
+        self.n_free = blocks
 
     def rebind(self, day_field: np.ndarray) -> None:
         """Point at the (grown) field array."""
         self.field = day_field
 
-    def _reserve(self, n: int) -> None:
-        if n <= self.n_free:
+    def reserve(self, n: int) -> None:
+        """Make sure filing ``n`` more entries cannot run out of blocks."""
+        need = min(n, self.n_days) + n // BLOCK + 1
+        if need <= self.n_free:
             return
         old = self.nxt.size
-        new = max(old * 2, old + n)
+        new = max(old * 2, old + need)
+        agent = np.zeros(new * BLOCK, dtype=np.int32)
+        agent[: self.agent.size] = self.agent
+        self.agent = agent
         self.nxt = np.concatenate([self.nxt, np.full(new - old, -1, dtype=np.int64)])
-        self.agent = np.concatenate([self.agent, np.zeros(new - old, dtype=np.int64)])
         free = np.empty(new, dtype=np.int64)
         free[: self.n_free] = self.free[: self.n_free]
         added = np.arange(new - 1, old - 1, -1, dtype=np.int64)
@@ -85,25 +125,33 @@ class Calendar:
         self.free = free
         self.n_free += added.size
 
+    def arrays(self) -> tuple:
+        """The calendar's arrays in the order ``file_entries`` and ``file_one`` take them."""
+        return (
+            self.field,
+            self.n_days,
+            self.first,
+            self.last,
+            self.fill,
+            self.count,
+            self.agent,
+            self.nxt,
+            self.free,
+        )
+
     def schedule(self, ids: np.ndarray, days: np.ndarray | int) -> None:
         """Set each agent's next event day and file it; days past the run are not filed."""
         if ids.size == 0:
             return
         ids = np.ascontiguousarray(ids, dtype=np.int64)
-        days = np.ascontiguousarray(np.broadcast_to(np.asarray(days, dtype=np.int64), ids.shape))
-        self._reserve(ids.size)
-        self.n_free = _file(
-            ids,
-            days,
-            self.field,
-            self.n_days,
-            self.head,
-            self.count,
-            self.nxt,
-            self.agent,
-            self.free,
-            self.n_free,
-        )
+        if np.ndim(days) == 0:
+            days = np.full(ids.size, days, dtype=np.int64)
+        else:
+            days = np.ascontiguousarray(
+                np.broadcast_to(np.asarray(days, dtype=np.int64), ids.shape)
+            )
+        self.reserve(ids.size)
+        self.n_free = file_entries(ids, days, *self.arrays(), self.n_free)
 
     def cancel(self, ids: np.ndarray) -> None:
         """Forget the agents' pending event of this kind."""
@@ -117,15 +165,17 @@ class Calendar:
         if self.count[day] == 0:
             return np.empty(0, dtype=np.int64)
         out = np.empty(int(self.count[day]), dtype=np.int64)
-        n, self.n_free = _take(
+        n, self.n_free, ascending = _take(
             day,
             self.field,
-            self.head,
+            self.first,
+            self.last,
+            self.fill,
             self.count,
-            self.nxt,
             self.agent,
+            self.nxt,
             self.free,
             self.n_free,
             out,
         )
-        return np.sort(out[:n])
+        return out[:n] if ascending else np.sort(out[:n])

@@ -2,62 +2,119 @@
 
 from __future__ import annotations
 
-from collections import deque
+import math
 
 import numpy as np
+
+from tmpsim.engine.jit import njit
+
+
+@njit(cache=True)
+def _take(ids, tags, head, tail, n, valid, current, use_tags, out):  # pragma: no cover
+    """Copy the first ``n`` live entries from ``head`` on to ``out``.
+
+    Returns their count and the new head: stale entries passed over are dropped.
+    """
+    k = 0
+    j = head
+    while j < tail and k < n:
+        i = ids[j]
+        if valid[i] and (not use_tags or current[i] == tags[j]):
+            out[k] = i
+            k += 1
+        j += 1
+    return k, j
+
+
+@njit(cache=True)
+def _compact(ids, tags, head, tail, valid, current, use_tags):  # pragma: no cover
+    """Move the live entries to the front, in order; returns their count."""
+    k = 0
+    for j in range(head, tail):
+        i = ids[j]
+        if valid[i] and (not use_tags or current[i] == tags[j]):
+            ids[k] = i
+            tags[k] = tags[j]
+            k += 1
+    return k
+
+
+_NO_TAGS = np.zeros(1, dtype=np.int32)
 
 
 class FifoQueue:
     """Agents waiting in order of arrival; members that left are skipped lazily.
 
-    ``member`` is a boolean field of the population that says whether an agent is still waiting;
-    agents leave by clearing it, and their stale entries are dropped when reached.
+    ``valid`` is a boolean field of the population that says whether an agent is still waiting;
+    agents leave by clearing it, and their stale entries are dropped when reached. An agent who
+    leaves and joins again has two entries: pushing with a ``tag`` (the day it joined) and taking
+    with the agents' current ``tags`` keeps only the entry of its latest joining.
+
+    Entries sit in one array between a head and a tail (compiled scans, no per-push objects).
     """
 
-    def __init__(self) -> None:
-        self._chunks: deque[np.ndarray] = deque()
-        self._entries = 0  # entries held, stale ones included
+    def __init__(self, capacity: int = 256) -> None:
+        self._ids = np.empty(capacity, dtype=np.int64)
+        self._tags = np.empty(capacity, dtype=np.int32)
+        self._head = 0
+        self._tail = 0
 
-    def push(self, ids: np.ndarray) -> None:
+    def push(self, ids: np.ndarray, tag: int = 0) -> None:
         """Append agents at the back, in the given order."""
-        if ids.size:
-            self._chunks.append(np.asarray(ids, dtype=np.int64))
-            self._entries += ids.size
+        n = ids.size
+        if n == 0:
+            return
+        if self._tail + n > self._ids.size:
+            self._make_room(n)
+        self._ids[self._tail : self._tail + n] = ids
+        self._tags[self._tail : self._tail + n] = tag
+        self._tail += n
 
-    def take(self, n: int, valid: np.ndarray) -> np.ndarray:
+    def _make_room(self, n: int) -> None:
+        live = self._tail - self._head
+        size = self._ids.size
+        if live + n > size // 2:  # grow; otherwise shifting the entries to the front will do
+            size = max(2 * size, 2 * (live + n))
+        ids = np.empty(size, dtype=np.int64)
+        tags = np.empty(size, dtype=np.int32)
+        ids[:live] = self._ids[self._head : self._tail]
+        tags[:live] = self._tags[self._head : self._tail]
+        self._ids, self._tags, self._head, self._tail = ids, tags, 0, live
+
+    def take(self, n: int, valid: np.ndarray, tags: np.ndarray | None = None) -> np.ndarray:
         """Remove and return up to ``n`` waiting agents from the front (``valid[id]`` true)."""
-        out: list[np.ndarray] = []
-        need = int(n)
-        while need > 0 and self._chunks:
-            chunk = self._chunks.popleft()
-            self._entries -= chunk.size
-            chunk = chunk[valid[chunk]]
-            if chunk.size > need:
-                out.append(chunk[:need])
-                self._chunks.appendleft(chunk[need:])
-                self._entries += chunk.size - need
-                need = 0
-            else:
-                out.append(chunk)
-                need -= chunk.size
-        return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
+        n = min(int(n), self._tail - self._head)
+        if n <= 0:
+            return np.empty(0, dtype=np.int64)
+        out = np.empty(n, dtype=np.int64)
+        k, self._head = _take(
+            self._ids,
+            self._tags,
+            self._head,
+            self._tail,
+            n,
+            valid,
+            _NO_TAGS if tags is None else tags,
+            tags is not None,
+            out,
+        )
+        return out[:k]
 
-    def compact(self, valid: np.ndarray) -> int:
+    def compact(self, valid: np.ndarray, tags: np.ndarray | None = None) -> int:
         """Drop stale entries and return how many agents are waiting."""
-        kept = deque()
-        total = 0
-        for chunk in self._chunks:
-            chunk = chunk[valid[chunk]]
-            if chunk.size:
-                kept.append(chunk)
-                total += chunk.size
-        self._chunks = kept
-        self._entries = total
-        return total
+        live = self._ids[self._head : self._tail]
+        kept = self._tags[self._head : self._tail]
+        k = _compact(
+            live, kept, 0, live.size, valid, _NO_TAGS if tags is None else tags, tags is not None
+        )
+        self._ids[:k] = live[:k]
+        self._tags[:k] = kept[:k]
+        self._head, self._tail = 0, k
+        return k
 
     def __len__(self) -> int:
         """Entries held, including agents who left and are not yet skipped."""
-        return self._entries
+        return self._tail - self._head
 
 
 class Capacity:
@@ -68,7 +125,7 @@ class Capacity:
 
     def whole(self, amount: float) -> int:
         """Whole units available today from ``amount`` plus yesterday's unused fraction."""
-        total = amount + self.carry
-        n = int(np.floor(total + 1e-9))
+        total = float(amount + self.carry)
+        n = math.floor(total + 1e-9)
         self.carry = total - n
         return n

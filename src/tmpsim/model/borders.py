@@ -83,9 +83,8 @@ class Borders:
         """Agents ready to enter (or re-enter) join their corridor's entry queue."""
         self._fit()
         self.in_entry_queue[ids] = True
-        origin = self.sim.pop.origin[ids]
-        for o in np.unique(origin):
-            self.entry_queue[o].push(ids[origin == o])
+        for o, group in _by_origin(ids, self.sim.pop.origin[ids], self.sim.n_origins):
+            self.entry_queue[o].push(group)
 
     def queue_return(self, ids: np.ndarray, day: int) -> None:
         """Agents who want to go home join their corridor's return queue, in id order."""
@@ -96,8 +95,8 @@ class Borders:
         pop.queued[ids] = day
         origin = pop.origin[ids]
         self.waiting_home += np.bincount(origin, minlength=self.waiting_home.size)
-        for o in np.unique(origin):
-            self.return_queue[o].push(ids[origin == o])
+        for o, group in _by_origin(ids, origin, self.sim.n_origins):
+            self.return_queue[o].push(group, day)
 
     def leave_return_queue(self, ids: np.ndarray) -> None:
         """Agents who no longer wait for a seat home (switched status, ran away...)."""
@@ -132,7 +131,9 @@ class Borders:
         for o in range(n):
             seats = self.out_cap[o].whole((self.seats_out[o] + self.flight_seats[o]) * scale)
             if seats > 0 and self.waiting_home[o] > 0:
-                ids = self.return_queue[o].take(seats, self.in_return_queue)
+                # An agent who left the queue (ran away) and joined again (caught) waits from
+                # the day it joined again: its older entry is skipped.
+                ids = self.return_queue[o].take(seats, self.in_return_queue, self.sim.pop.queued)
                 self.waiting_home[o] -= ids.size
                 leaving.append(ids)
         if leaving:
@@ -142,6 +143,24 @@ class Borders:
         rec = sim.recorder
         rec.extras["queue_entry"][day] = [len(q) for q in self.entry_queue]
         rec.extras["queue_return"][day] = self.waiting_home
+
+
+def _by_origin(ids: np.ndarray, origin: np.ndarray, n_origins: int) -> list:
+    """Split ids by origin, keeping their order within each: ``[(origin, ids), ...]``."""
+    if ids.size == 0:
+        return []
+    first = origin[0]
+    if (origin == first).all():
+        return [(int(first), ids)]
+    order = np.argsort(origin, kind="stable")
+    ends = np.cumsum(np.bincount(origin, minlength=n_origins))
+    ids = ids[order]
+    out, start = [], 0
+    for o in range(n_origins):
+        if ends[o] > start:
+            out.append((o, ids[start : ends[o]]))
+        start = ends[o]
+    return out
 
 
 def _share(total: int, demand: np.ndarray) -> np.ndarray:

@@ -47,8 +47,11 @@ class Timeline:
                 if end is not None:
                     self.regime_changes[scenario.day(end) + 1].append(ev)
         self._events = list(scenario.events)
+        self._by_kind: dict[type, list] = {}
         self._cache_day = -1
         self._cache: dict[type, list] = {}
+        self._mult_day = -1
+        self._mult: dict[str, np.ndarray | float | None] = {}
 
     def _active(self, ev, day: int) -> bool:
         start = self.scenario.day(ev.date)
@@ -62,7 +65,10 @@ class Timeline:
             self._cache_day, self._cache = day, {}
         found = self._cache.get(kind)
         if found is None:
-            found = [e for e in self._events if isinstance(e, kind) and self._active(e, day)]
+            of_kind = self._by_kind.get(kind)
+            if of_kind is None:
+                of_kind = self._by_kind[kind] = [e for e in self._events if isinstance(e, kind)]
+            found = [e for e in of_kind if self._active(e, day)]
             self._cache[kind] = found
         return found
 
@@ -74,20 +80,42 @@ class Timeline:
         self, hazard: str, day: int, origin: np.ndarray, sector: np.ndarray
     ) -> np.ndarray:
         """Product of the active multipliers of one hazard, per agent."""
-        mult = np.ones(origin.size)
-        for ev in self.active(HazardEvent, day):
-            if ev.hazard != hazard:
-                continue
-            if ev.origins is None and ev.sectors is None:
-                mult *= ev.multiplier
-                continue
-            hit = np.ones(origin.size, dtype=bool)
+        table = self._multiplier_table(hazard, day)
+        if table is None:
+            return np.ones(origin.size)
+        if isinstance(table, float):
+            return np.full(origin.size, table)
+        return table[origin, sector]
+
+    def _multiplier_table(self, hazard: str, day: int) -> np.ndarray | float | None:
+        """The day's multiplier of one hazard by origin and sector (memoised for the day).
+
+        ``None`` when no event applies, a number when it is the same for everyone. The events
+        multiply in their order, as they would agent by agent.
+        """
+        if day != self._mult_day:
+            self._mult_day, self._mult = day, {}
+        if hazard in self._mult:
+            return self._mult[hazard]
+        events = [ev for ev in self.active(HazardEvent, day) if ev.hazard == hazard]
+        table = np.ones((len(self.origin_index), len(self.sector_index)))
+        for ev in events:
+            hit = np.ones(table.shape, dtype=bool)
             if ev.origins is not None:
-                hit &= np.isin(origin, [self.origin_index[o] for o in ev.origins])
+                rows = np.zeros(table.shape[0], dtype=bool)
+                rows[[self.origin_index[o] for o in ev.origins]] = True
+                hit &= rows[:, None]
             if ev.sectors is not None:
-                hit &= np.isin(sector, [self.sector_index[s] for s in ev.sectors])
-            mult[hit] *= ev.multiplier
-        return mult
+                cols = np.zeros(table.shape[1], dtype=bool)
+                cols[[self.sector_index[s] for s in ev.sectors]] = True
+                hit &= cols[None, :]
+            table[hit] *= ev.multiplier
+        if not events:
+            table = None
+        elif (table == table.flat[0]).all():
+            table = float(table.flat[0])
+        self._mult[hazard] = table
+        return table
 
     def job_change_routes(self, state: State, day: int) -> list[JobChangeEvent]:
         """Special job-change routes open to people in ``state`` today."""

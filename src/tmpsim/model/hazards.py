@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tmpsim.engine.population import NEVER
+from tmpsim.model.hazard_kernels import draw_kernel
 from tmpsim.scenario.schema import STATE_BY_NAME
 from tmpsim.states import State
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
 
 YEAR = 365.25
+_EMPTY = np.empty(0)
 
 
 class Hazard(IntEnum):
@@ -88,6 +90,7 @@ class Hazards:
         after = [s.job_change_after_years for s in sc.sectors.values()]
         after = [jc.free_after_years if a is None else a for a in after]
         self.change_after = YEAR * np.array(after)
+        self._kinds = {s: np.array(k, dtype=np.int8) for s, k in HAZARDS_BY_STATE.items()}
 
     # ---- rates ----------------------------------------------------------------------------
     def job_rate(self, ids: np.ndarray) -> np.ndarray:
@@ -142,6 +145,8 @@ class Hazards:
             elif kind is Hazard.JOB_FOUND:
                 open_ = self.programme_route_open(ids) if state is State.JOBLESS else False
                 special = sum(e.rate_multiplier for e in tl.job_change_routes(state, day))
+                if special == 0 and not np.any(open_):
+                    continue  # no route to a job open today: the column stays zero
                 r = self.job_rate(ids) * (open_ + special)
                 r = r * tl.hazard_multiplier("job_finding", day, origin, sector)
             elif kind is Hazard.STATUS_SWITCH:
@@ -186,47 +191,64 @@ class Hazards:
 
         The rates of an employed worker step up on that day under job-change mode free, so the
         competing risks are looked at again then (a redraw, exact because waits are memoryless).
+        Empty where no agent's rates can change that way.
         """
         if state is not State.EMPLOYED or self.sim.rules["job_change_mode"] != "free":
-            return np.full(ids.size, np.inf)
+            return _EMPTY
         wait = self.change_wait(ids, day)
         return np.where(wait > 0, wait, np.inf)
 
     # ---- drawing --------------------------------------------------------------------------
-    def draw(self, ids: np.ndarray, day: int) -> None:
-        """Draw the next stochastic event of each agent from the hazards of its current state."""
+    def draw(self, ids: np.ndarray, day: int, state: State | None = None) -> None:
+        """Draw the next stochastic event of each agent from the hazards of its current state.
+
+        ``state``, when given, is the state all of ``ids`` are in (saves looking it up).
+        """
         if ids.size == 0:
             return
-        pop = self.sim.pop
-        state_of = pop.state[ids]
-        first = state_of[0]
-        groups = [first] if (state_of == first).all() else np.unique(state_of)
+        if state is not None:
+            groups = [int(state)]
+            state_of = None
+        else:
+            state_of = self.sim.pop.state[ids]
+            first = state_of[0]
+            if (state_of == first).all():
+                groups = [first]
+            else:  # the states present, in ascending order (counting, not sorting)
+                groups = np.flatnonzero(np.bincount(state_of, minlength=len(State)))
         for s in groups:
-            if not self._has_hazards[s]:
-                self.sim.hazard_calendar.cancel(ids[state_of == s])
-                continue
             sel = ids if len(groups) == 1 else ids[state_of == s]
+            if not self._has_hazards[s]:
+                self.sim.hazard_calendar.cancel(sel)
+                continue
             state = State(int(s))
             rates = self.rates(sel, state, day)
             total = rates.sum(axis=1)
             pending = self._right_pending(sel, state, day)
-            live = (total > 0) | np.isfinite(pending)
-            self.sim.hazard_calendar.cancel(sel[~live])
-            sel, rates, total, pending = sel[live], rates[live], total[live], pending[live]
-            if sel.size == 0:
-                continue
-            with np.errstate(divide="ignore", invalid="ignore"):
-                wait = np.ceil(self.stream.exponential(1.0, sel.size) / total)
-                wait = np.maximum(wait, 1).clip(max=1e8)
-                cum = np.cumsum(rates, axis=1) / total[:, None]
-            pick = (self.stream.random(sel.size)[:, None] > cum).sum(axis=1)
-            kinds = np.array(HAZARDS_BY_STATE[state], dtype=np.int8)
-            kind_of = kinds[np.minimum(pick, len(kinds) - 1)]
-            later = pending < wait  # rates change first: look again then (Hazard.NONE)
-            wait = np.where(later, pending, wait)
-            kind_of[later] = Hazard.NONE
-            pop.hazard_kind[sel] = kind_of
-            self.sim.hazard_calendar.schedule(sel, day + wait.astype(np.int64))
+            live = total > 0
+            if pending.size:
+                live |= np.isfinite(pending)
+            n_live = int(np.count_nonzero(live))
+            # Same draws in the same order whatever the kernel does with them.
+            expo = self.stream.exponential(1.0, n_live) if n_live else _EMPTY
+            unif = self.stream.random(n_live) if n_live else _EMPTY
+            cal = self.sim.hazard_calendar
+            cal.reserve(n_live)
+            cal.n_free = draw_kernel(
+                np.ascontiguousarray(sel, dtype=np.int64),
+                np.ascontiguousarray(rates),
+                total,
+                live,
+                pending,
+                expo,
+                unif,
+                self._kinds[state],
+                int(Hazard.NONE),
+                int(day),
+                self.sim.pop.hazard_kind,
+                *cal.arrays(),
+                cal.n_free,
+            )
 
     def redraw_all(self, day: int) -> None:
         """A rate changed today: redraw everyone exposed to a hazard."""
@@ -264,9 +286,7 @@ class Hazards:
         due = self.sim.hazard_calendar.pop(day)
         if due.size == 0:
             return
-        pop = self.sim.pop
-        self.sim.hazard_calendar.cancel(due)
-        kinds = pop.hazard_kind[due]
+        kinds = self.sim.pop.hazard_kind[due]  # popping cleared the agents' day fields
         for k in np.unique(kinds):
             if k == Hazard.NONE:  # a rate changes today (see _right_pending): draw again
                 self.draw(due[kinds == k], day)

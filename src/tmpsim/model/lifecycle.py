@@ -56,6 +56,15 @@ class Lifecycle:
             ]
         )
         self.home_visit = np.array([s.home_visit_days for s in prog.stages])
+        # Run day from which each stage can be entered (stages added by a reform start later).
+        start = sim.scenario.start.toordinal()
+        self.stage_from = np.array(
+            [
+                -(2**62) if s.available_from is None else s.available_from.toordinal() - start
+                for s in prog.stages
+            ],
+            dtype=np.int64,
+        )
         self.n_stages = len(prog.stages)
         self.stage_index = {s.name: i for i, s in enumerate(prog.stages)}
         self.max_stay = None if prog.max_stay_years is None else prog.max_stay_years * 365.25
@@ -84,9 +93,7 @@ class Lifecycle:
         """File a deterministic event for agents."""
         if ids.size == 0:
             return
-        pop = self.sim.pop
-        days = np.broadcast_to(np.asarray(days, dtype=np.int64), ids.shape)
-        pop.timer_kind[ids] = int(kind)
+        self.sim.pop.timer_kind[ids] = int(kind)
         self.sim.timers.schedule(ids, days)
 
     # ---- contracts ------------------------------------------------------------------------
@@ -136,13 +143,7 @@ class Lifecycle:
         u = self.stream.random(ids.size)
         has_next = stage + 1 < self.n_stages
         nxt = np.minimum(stage + 1, self.n_stages - 1)
-        today = self.sim.scenario.start.toordinal() + day
-        exists = np.array(
-            [
-                s.available_from is None or s.available_from.toordinal() <= today
-                for s in self.prog.stages
-            ]
-        )
+        exists = self.stage_from <= day
         go_on = has_next & (u < self.continue_prob[pop.origin[ids], stage]) & exists[nxt]
         renew = ~has_next & (pop.renewals[ids] < self.prog.renewals) & (u < self.prog.renewal_prob)
         if self.max_stay is not None:
@@ -227,8 +228,7 @@ class Lifecycle:
         due = self.sim.timers.pop(day)
         if due.size == 0:
             return
-        kinds = pop.timer_kind[due]
-        self.sim.timers.cancel(due)
+        kinds = pop.timer_kind[due]  # popping cleared the agents' day fields
         pop.timer_kind[due] = Timer.NONE
         for k in np.unique(kinds):
             ids = due[kinds == k]

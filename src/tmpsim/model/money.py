@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tmpsim.model.money_kernels import month_end_kernel, settle_kernel
+from tmpsim.model.money_kernels import enter_kernel, month_end_kernel, settle_kernel
 from tmpsim.states import NO_INCOME, State
 
 if TYPE_CHECKING:
@@ -43,6 +43,8 @@ class MoneyModule:
         self._host_state = np.array([State.EMPLOYED <= s <= State.IRREGULAR for s in State])
         # (day, counts by stage and origin) of the last month end's pass over the agents.
         self.stage_counts: tuple[int, np.ndarray] | None = None
+        self._rates: dict[tuple[int, bool], tuple[np.ndarray, float]] = {}  # see rates_for
+        self._buffer = np.empty(0, dtype=np.int64)  # ids the kernel hands back (see enter)
 
     # ---- closed-form settlement ----------------------------------------------------------
     def settle(self, ids: np.ndarray, day: int, record: bool = True) -> None:
@@ -73,25 +75,98 @@ class MoneyModule:
         if record:
             self.sim.recorder.extras["remitted"][self.sim.recorder._day] += remit
 
-    def set_rates(self, ids: np.ndarray, state: State, day: int) -> None:
-        """Daily income and spending for agents now in ``state``; (re)schedule destitution."""
-        pop = self.sim.pop
+    def rates_for(self, state: State) -> tuple[np.ndarray, float]:
+        """Daily income by sector and daily spending of agents in ``state``."""
+        welfare = bool(self.sim.rules["welfare_eligible"])
+        key = (int(state), welfare)
+        found = self._rates.get(key)
+        if found is not None:
+            return found
         if state in (State.EMPLOYED, State.SPECIAL_WORKING, State.IRREGULAR):
             factor = {
                 State.EMPLOYED: 1.0,
                 State.SPECIAL_WORKING: self.m.special_wage_factor,
                 State.IRREGULAR: self.m.irregular_wage_factor,
             }[state]
-            pop.income[ids] = self.wage_day * self.sector_wage[pop.sector[ids]] * factor
-            pop.cost[ids] = self.living_day
+            found = self.wage_day * self.sector_wage * factor, self.living_day
         elif state in NO_INCOME:
-            pop.income[ids] = self.subsist_day if self.sim.rules["welfare_eligible"] else 0.0
-            pop.cost[ids] = self.subsist_day
+            income = self.subsist_day if welfare else 0.0
+            found = np.full(self.sector_wage.size, income), self.subsist_day
         else:
-            pop.income[ids] = 0.0
-            pop.cost[ids] = 0.0
-        pop.money_t[ids] = day
-        self.schedule_destitution(ids, day)
+            found = np.zeros(self.sector_wage.size), 0.0
+        self._rates[key] = found
+        return found
+
+    def set_rates(self, ids: np.ndarray, state: State, day: int) -> None:
+        """Daily income and spending for agents now in ``state``; (re)schedule destitution."""
+        self.enter(ids, state, day, settle=False, move=False)
+
+    def enter(
+        self,
+        ids: np.ndarray,
+        state: State,
+        day: int,
+        settle: bool = True,
+        move: bool = True,
+        clear_stranded: bool = False,
+    ) -> None:
+        """Agents enter ``state``: settle, (count the move,) set rates, reschedule destitution.
+
+        One compiled pass over the agents (``enter_kernel``); with ``move`` it also counts the
+        flow, writes the state and, with ``clear_stranded``, clears the stranded flag.
+        """
+        if ids.size == 0:
+            return
+        sim, pop = self.sim, self.sim.pop
+        rec = sim.recorder
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        income, cost = self.rates_for(state)
+        remit = np.zeros(sim.n_origins)
+        if self._buffer.size < 2 * ids.size:
+            self._buffer = np.empty(max(2 * ids.size, 4096), dtype=np.int64)
+        to_clear = self._buffer[: ids.size]
+        to_make = self._buffer[ids.size : 2 * ids.size]
+        cal = sim.money_calendar
+        cal.reserve(ids.size)
+        cal.n_free, n_clear, n_make = enter_kernel(
+            ids,
+            int(state),
+            int(day),
+            settle,
+            move,
+            clear_stranded,
+            pop.state,
+            pop.origin,
+            pop.sector,
+            pop.stranded,
+            rec.flags["stranded"],
+            rec._flow_today,
+            rec.counts,
+            pop.money_t,
+            pop.debt,
+            pop.savings,
+            pop.remitted,
+            pop.income,
+            pop.cost,
+            self.interest_day,
+            float(self.m.repay_share),
+            float(self.m.remit_share),
+            remit,
+            income,
+            float(cost),
+            pop.destitute,
+            to_clear,
+            to_make,
+            *cal.arrays(),
+            cal.n_free,
+        )
+        if settle:
+            rec.extras["remitted"][rec._day] += remit
+        # Flags change in any order: the sets are disjoint and each change is counted once.
+        if n_clear:
+            self.clear_destitute(to_clear[:n_clear].copy())
+        if n_make:
+            self.make_destitute(to_make[:n_make].copy())
 
     def schedule_destitution(self, ids: np.ndarray, day: int) -> None:
         """Agents spending more than they earn become destitute the day savings run out."""

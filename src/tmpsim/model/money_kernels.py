@@ -4,7 +4,39 @@ from __future__ import annotations
 
 import numpy as np
 
+from tmpsim.engine.calendar import file_entries
 from tmpsim.engine.jit import njit
+
+
+@njit(cache=True)
+def settle_one(
+    d: float,
+    debt: float,
+    savings: float,
+    income: float,
+    cost: float,
+    interest_day: float,
+    repay_share: float,
+    remit_share: float,
+) -> tuple[float, float, float]:  # pragma: no cover
+    """Debt, savings and remittances after ``d`` days with ``income`` and ``cost`` per day.
+
+    With a positive surplus a share repays debt until it is gone, a share is sent home and the
+    rest is saved (the repayment share too once the debt is repaid); with a deficit savings are
+    drawn down, never below zero. Simple interest accrues on the opening debt. Scalars only, so
+    the kernels calling it pay no call overhead.
+    """
+    owed = debt * (1.0 + interest_day * d)
+    surplus = income - cost
+    if surplus > 0.0:
+        repay = repay_share * surplus
+        remit = remit_share * surplus
+        keep = surplus - repay - remit
+        paid = min(owed, repay * d)
+        days_repaying = paid / repay if repay > 0.0 else 0.0
+        save = keep * d + repay * (d - days_repaying)
+        return owed - paid, max(savings + save, 0.0), remit * d
+    return owed, max(savings + surplus * d, 0.0), 0.0
 
 
 @njit(cache=True)
@@ -22,35 +54,148 @@ def settle_kernel(
     repay_share: float,
     remit_share: float,
     remit_by_origin: np.ndarray,
-) -> None:
-    """Bring each agent's debt, savings and remittances from its last settlement up to ``day``.
-
-    With a positive surplus a share repays debt until it is gone, a share is sent home and the
-    rest is saved (the repayment share too once the debt is repaid); with a deficit savings are
-    drawn down, never below zero. Simple interest accrues on the opening debt.
-    """
+) -> None:  # pragma: no cover
+    """Bring each agent's debt, savings and remittances from its last settlement up to ``day``."""
     for k in range(ids.size):
         i = ids[k]
         d = float(day - money_t[i])
         if d <= 0.0:
             continue
-        owed = debt[i] * (1.0 + interest_day[origin[i]] * d)
-        surplus = income[i] - cost[i]
-        if surplus > 0.0:
-            repay = repay_share * surplus
-            remit = remit_share * surplus
-            keep = surplus - repay - remit
-            paid = min(owed, repay * d)
-            days_repaying = paid / repay if repay > 0.0 else 0.0
-            save = keep * d + repay * (d - days_repaying)
-            debt[i] = owed - paid
-            savings[i] = max(savings[i] + save, 0.0)
-            remitted[i] += remit * d
-            remit_by_origin[origin[i]] += remit * d
-        else:
-            debt[i] = owed
-            savings[i] = max(savings[i] + surplus * d, 0.0)
+        debt[i], savings[i], sent = settle_one(
+            d,
+            debt[i],
+            savings[i],
+            income[i],
+            cost[i],
+            interest_day[origin[i]],
+            repay_share,
+            remit_share,
+        )
+        remitted[i] += sent
+        remit_by_origin[origin[i]] += sent
         money_t[i] = day
+
+
+@njit(cache=True)
+def enter_kernel(
+    ids: np.ndarray,
+    new: int,
+    day: int,
+    settle: bool,
+    move: bool,
+    clear_stranded: bool,
+    state: np.ndarray,
+    origin: np.ndarray,
+    sector: np.ndarray,
+    stranded: np.ndarray,
+    stranded_count: np.ndarray,
+    flow_today: np.ndarray,
+    counts: np.ndarray,
+    money_t: np.ndarray,
+    debt: np.ndarray,
+    savings: np.ndarray,
+    remitted: np.ndarray,
+    income: np.ndarray,
+    cost: np.ndarray,
+    interest_day: np.ndarray,
+    repay_share: float,
+    remit_share: float,
+    remit_by_origin: np.ndarray,
+    income_by_sector: np.ndarray,
+    cost_day: float,
+    destitute: np.ndarray,
+    to_clear: np.ndarray,
+    to_make: np.ndarray,
+    m_field: np.ndarray,
+    n_days: int,
+    first: np.ndarray,
+    last: np.ndarray,
+    fill: np.ndarray,
+    count: np.ndarray,
+    agent: np.ndarray,
+    nxt: np.ndarray,
+    free: np.ndarray,
+    n_free: int,
+) -> tuple[int, int, int]:  # pragma: no cover
+    """Agents enter state ``new`` today: one pass doing what a move does to each of them.
+
+    In order, for each agent: with ``move``, clear the stranded flag (``clear_stranded``), count
+    the flow from its old state and write the new one; with ``settle``, settle its money with the
+    old income and spending; set income and spending of the new state; then the day its savings
+    run out goes into the money calendar (``m_field`` and the arrays after it), is cancelled if it
+    earns at least what it spends, or is today: those ids go to ``to_make`` if not yet
+    destitute, and the ones no longer short but flagged destitute to ``to_clear``. Returns the
+    free blocks of the calendar and the counts written to ``to_clear`` and ``to_make``.
+    """
+    n_clear = 0
+    n_make = 0
+    n_later = 0
+    later = np.empty(ids.size, dtype=np.int64)
+    when = np.empty(ids.size, dtype=np.int64)
+    for k in range(ids.size):
+        i = ids[k]
+        o = origin[i]
+        if move:
+            if clear_stranded and stranded[i]:
+                stranded[i] = False
+                stranded_count[o] -= 1
+            old = state[i]
+            flow_today[old, new, o] += 1
+            counts[old, o] -= 1
+            counts[new, o] += 1
+        if settle:
+            d = float(day - money_t[i])
+            if d > 0.0:
+                debt[i], savings[i], sent = settle_one(
+                    d,
+                    debt[i],
+                    savings[i],
+                    income[i],
+                    cost[i],
+                    interest_day[o],
+                    repay_share,
+                    remit_share,
+                )
+                if sent != 0.0:  # adding nothing would only cost a memory access
+                    remitted[i] += sent
+                    remit_by_origin[o] += sent
+        if move:
+            state[i] = new
+        income[i] = income_by_sector[sector[i]]
+        cost[i] = cost_day
+        money_t[i] = day
+        burn = cost[i] - income[i]
+        if burn > 1e-9:
+            days_left = np.int64(np.floor(savings[i] / burn))
+            if days_left <= 0:
+                if not destitute[i]:
+                    to_make[n_make] = i
+                    n_make += 1
+                continue
+            later[n_later] = i
+            when[n_later] = day + days_left
+            n_later += 1
+        else:
+            m_field[i] = -1
+        if destitute[i]:
+            to_clear[n_clear] = i
+            n_clear += 1
+    # Filed in one call after the loop: calling a kernel per agent would cost more than filing.
+    n_free = file_entries(
+        later[:n_later],
+        when[:n_later],
+        m_field,
+        n_days,
+        first,
+        last,
+        fill,
+        count,
+        agent,
+        nxt,
+        free,
+        n_free,
+    )
+    return n_free, n_clear, n_make
 
 
 @njit(cache=True)
@@ -76,40 +221,35 @@ def month_end_kernel(
     holds_status: np.ndarray,
     stage: np.ndarray,
     stage_counts: np.ndarray,
-) -> None:
+) -> None:  # pragma: no cover
     """One pass over the first ``n`` agents at a month end.
 
-    Agents in an ``active_state`` are settled up to ``day`` exactly as ``settle_kernel`` does
-    (the body is repeated here: a call to a compiled helper inside the loop was much slower),
-    then their debt is added to ``debt_by_origin`` and, in a ``host_state``, their savings to
+    Agents in an ``active_state`` are settled up to ``day`` as ``settle_kernel`` does, then their
+    debt is added to ``debt_by_origin`` and, in a ``host_state``, their savings to
     ``savings_by_origin``; agents in a state that ``holds_status`` are counted in
     ``stage_counts[stage, origin]``. Sums are taken in agent order, as ``np.bincount`` does.
     """
     for i in range(n):
         s = state[i]
+        o = origin[i]
         if holds_status[s]:
-            stage_counts[stage[i], origin[i]] += 1
+            stage_counts[stage[i], o] += 1
         if not active_state[s]:
             continue
-        o = origin[i]
         d = float(day - money_t[i])
         if d > 0.0:
-            owed = debt[i] * (1.0 + interest_day[o] * d)
-            surplus = income[i] - cost[i]
-            if surplus > 0.0:
-                repay = repay_share * surplus
-                remit = remit_share * surplus
-                keep = surplus - repay - remit
-                paid = min(owed, repay * d)
-                days_repaying = paid / repay if repay > 0.0 else 0.0
-                save = keep * d + repay * (d - days_repaying)
-                debt[i] = owed - paid
-                savings[i] = max(savings[i] + save, 0.0)
-                remitted[i] += remit * d
-                remit_by_origin[o] += remit * d
-            else:
-                debt[i] = owed
-                savings[i] = max(savings[i] + surplus * d, 0.0)
+            debt[i], savings[i], sent = settle_one(
+                d,
+                debt[i],
+                savings[i],
+                income[i],
+                cost[i],
+                interest_day[o],
+                repay_share,
+                remit_share,
+            )
+            remitted[i] += sent
+            remit_by_origin[o] += sent
             money_t[i] = day
         debt_by_origin[o] += debt[i]
         if host_state[s]:
