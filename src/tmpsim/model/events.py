@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 import numpy as np
@@ -46,12 +47,32 @@ class Timeline:
                 end = getattr(ev, "end", None)
                 if end is not None:
                     self.regime_changes[scenario.day(end) + 1].append(ev)
+        self._add_labour_market_changes(scenario)
         self._events = list(scenario.events)
         self._by_kind: dict[type, list] = {}
         self._cache_day = -1
         self._cache: dict[type, list] = {}
         self._mult_day = -1
         self._mult: dict[str, np.ndarray | float | None] = {}
+
+    def _add_labour_market_changes(self, scenario: Scenario) -> None:
+        """Runaway rates change on 1 January when the yearly labour-market index changes."""
+        market = scenario.behaviour.runaway_labour_market
+        if market is None or market.elasticity == 0:
+            return
+        for year in range(scenario.start.year + 1, scenario.end.year + 1):
+            if market.value(year) == market.value(year - 1):
+                continue
+            first = dt.date(year, 1, 1)
+            # A marker (not a scenario event): it only tells the hazards whom to redraw.
+            marker = HazardEvent(
+                type="hazard",
+                date=first,
+                hazard="runaway",
+                multiplier=1.0,
+                note="labour-market index changes",
+            )
+            self.regime_changes[scenario.day(first)].append(marker)
 
     def _active(self, ev, day: int) -> bool:
         start = self.scenario.day(ev.date)

@@ -136,12 +136,19 @@ class Hazards:
                 burden = pop.debt[ids] / self.wage_year
                 e = beh.runaway_debt_elasticity
                 r = self.runaway_base[origin] * (1 + e * burden) / (1 + e * self.debt_ref[origin])
+                stage_factor = np.array([s.runaway_factor for s in sim.scenario.programme.stages])
+                if (stage_factor != 1).any():  # leaving concentrates in some stages
+                    r = r * stage_factor[pop.stage[ids]]
                 if state is not State.EMPLOYED and state is not State.SPECIAL_WORKING:
                     r = r * beh.runaway_no_income_factor
                 elif sim.rules["job_change_mode"] == "free":
                     allowed = self.change_wait(ids, day) <= 0 if state is State.EMPLOYED else True
                     r = r * (1 - sim.scenario.programme.job_change.runaway_diverted * allowed)
                 r = r * tl.hazard_multiplier("runaway", day, origin, sector)
+                market = beh.runaway_labour_market
+                if market is not None and market.elasticity != 0:
+                    # Irregular work is easier to find in a tight labour market (yearly index).
+                    r = r * market.factor(sim.scenario.date(day).year)
             elif kind is Hazard.JOB_FOUND:
                 open_ = self.programme_route_open(ids) if state is State.JOBLESS else False
                 special = sum(e.rate_multiplier for e in tl.job_change_routes(state, day))

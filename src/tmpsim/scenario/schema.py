@@ -101,6 +101,9 @@ class Stage(Strict):
         0, description="Home visit required before this stage begins."
     )
     available_from: dt.date | None = Field(None, description="Stage exists from this date on.")
+    runaway_factor: NonNeg = Field(
+        1.0, description="Runaway hazard multiplier for people whose current stage is this one."
+    )
 
 
 class OnwardStatus(Strict):
@@ -237,8 +240,47 @@ class EmergencyFund(Strict):
     end: dt.date | None = None
 
 
+class LabourMarket(Strict):
+    """A yearly index of the host's labour market that scales the runaway hazard.
+
+    Leaving the employer pays when irregular work is easy to find: the runaway hazard is
+    multiplied by ``(index[year] / reference) ** elasticity``. Years before the first or after the
+    last of the index take the nearest year's value. With elasticity 0 it has no effect.
+    """
+
+    index: dict[int, Annotated[float, Field(gt=0)]] = Field(
+        min_length=1,
+        description="Index value by calendar year (e.g. the jobs-to-applicants ratio).",
+    )
+    reference: Annotated[float, Field(gt=0)] = Field(
+        1.0, description="Index value at which the base runaway rates apply (factor 1)."
+    )
+    elasticity: NonNeg = Field(
+        0.0, description="How strongly the runaway hazard follows the index (0: not at all)."
+    )
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _years(self) -> LabourMarket:
+        for y in self.index:
+            if not 1900 < y < 2200:
+                raise ValueError(f"index: year {y} is not a plausible year")
+        return self
+
+    def value(self, year: int) -> float:
+        """The index in a calendar year (the nearest year's value outside the series)."""
+        years = sorted(self.index)
+        return self.index[min(max(year, years[0]), years[-1])]
+
+    def factor(self, year: int) -> float:
+        """Multiplier of the runaway hazard in a calendar year."""
+        if self.elasticity == 0:
+            return 1.0
+        return (self.value(year) / self.reference) ** self.elasticity
+
+
 class Behaviour(Strict):
-    """How workers respond to debt, joblessness and enforcement."""
+    """How workers respond to debt, joblessness, the labour market and enforcement."""
 
     runaway_debt_elasticity: NonNeg = Field(
         1.0, description="Runaway hazard rises with debt relative to a year's net wage."
@@ -248,6 +290,10 @@ class Behaviour(Strict):
     )
     apprehension_rate_per_year: NonNeg = Field(
         0.25, description="Rate at which irregular workers are caught and deported."
+    )
+    runaway_labour_market: LabourMarket | None = Field(
+        None,
+        description="Yearly labour-market index scaling the runaway hazard (None: no effect).",
     )
 
 
@@ -458,6 +504,10 @@ class Scenario(Strict):
     def day(self, d: dt.date) -> int:
         """Index of a date in the run (0 = start)."""
         return (d - self.start).days
+
+    def date(self, day: int) -> dt.date:
+        """The date of a day index of the run (the inverse of :meth:`day`)."""
+        return self.start + dt.timedelta(days=day)
 
 
 STATE_BY_NAME = {s.name.lower(): s for s in State}
