@@ -113,3 +113,8 @@ def test_index_needs_positive_values_and_plausible_years():
         load_scenario(scenario_file("runaway"), market(1.0, {2019: 0.0}))
     with pytest.raises(ScenarioError):
         load_scenario(scenario_file("runaway"), market(1.0, {19: 1.0}))
+
+
+def test_index_with_a_missing_year_names_the_year():
+    with pytest.raises(ScenarioError, match="no value for 2020"):
+        load_scenario(scenario_file("runaway"), market(1.0, {2019: 1.0, 2021: 2.0}))

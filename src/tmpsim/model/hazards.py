@@ -91,6 +91,8 @@ class Hazards:
         after = [jc.free_after_years if a is None else a for a in after]
         self.change_after = YEAR * np.array(after)
         self._kinds = {s: np.array(k, dtype=np.int8) for s, k in HAZARDS_BY_STATE.items()}
+        by_stage = np.array([s.runaway_factor for s in sc.programme.stages])
+        self.runaway_by_stage = by_stage if (by_stage != 1).any() else None
 
     # ---- rates ----------------------------------------------------------------------------
     def job_rate(self, ids: np.ndarray) -> np.ndarray:
@@ -136,9 +138,8 @@ class Hazards:
                 burden = pop.debt[ids] / self.wage_year
                 e = beh.runaway_debt_elasticity
                 r = self.runaway_base[origin] * (1 + e * burden) / (1 + e * self.debt_ref[origin])
-                stage_factor = np.array([s.runaway_factor for s in sim.scenario.programme.stages])
-                if (stage_factor != 1).any():  # leaving concentrates in some stages
-                    r = r * stage_factor[pop.stage[ids]]
+                if self.runaway_by_stage is not None:  # leaving concentrates in some stages
+                    r = r * self.runaway_by_stage[pop.stage[ids]]
                 if state is not State.EMPLOYED and state is not State.SPECIAL_WORKING:
                     r = r * beh.runaway_no_income_factor
                 elif sim.rules["job_change_mode"] == "free":

@@ -265,6 +265,10 @@ class LabourMarket(Strict):
         for y in self.index:
             if not 1900 < y < 2200:
                 raise ValueError(f"index: year {y} is not a plausible year")
+        years = sorted(self.index)
+        missing = sorted(set(range(years[0], years[-1] + 1)) - set(years))
+        if missing:
+            raise ValueError(f"index: no value for {missing[0]} (give every year in the range)")
         return self
 
     def value(self, year: int) -> float:
