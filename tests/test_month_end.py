@@ -7,7 +7,7 @@ import numpy as np
 import tmpsim
 from tmpsim.engine.counting import count_pairs
 from tmpsim.model.money import MoneyModule
-from tmpsim.model.money_kernels import month_end_kernel, settle_kernel
+from tmpsim.model.money_kernels import month_end_ids_kernel, month_end_kernel, settle_kernel
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 from tmpsim.states import N_STATES, State
@@ -142,3 +142,51 @@ def test_run_gives_the_same_series_as_the_plain_month_end(monkeypatch) -> None:
     plain = tmpsim.run("japan-titp-covid", seed=6, scale=0.002, agents=False)
     assert fused.series_table.equals(plain.series_table)
     assert fused.summary == plain.summary
+
+
+def test_month_end_visits_exactly_the_active_agents() -> None:
+    """After each month end the kept ids are the agents in an active state, ascending."""
+    sim = Simulation(load_scenario("japan-titp-covid"), seed=3, scale=0.002)
+    ends = sorted(d for d in sim.month_ends if d < 400)
+    for d in range(ends[-1] + 1):
+        sim.step(d)
+        if d in sim.month_ends:
+            pop = sim.pop
+            expected = np.flatnonzero(sim.money._active_state[pop.state[: pop.n]])
+            np.testing.assert_array_equal(sim.money._month_ids, expected)
+            assert sim.money._seen == pop.n
+    assert 0 < sim.money._month_ids.size < sim.pop.n  # some have left and are skipped
+
+
+def test_month_end_ids_kernel_matches_the_full_pass() -> None:
+    """Over a list holding the active agents, same sums, counts and balances as the full pass."""
+    rng = np.random.default_rng(4)
+    n = 400
+    interest = np.array([0.0002, 0.0004])
+    a = {
+        "state": rng.integers(0, N_STATES, n).astype(np.int8),
+        "money_t": rng.integers(0, 60, n).astype(np.int32),
+        "debt": rng.exponential(1000.0, n),
+        "savings": rng.exponential(300.0, n),
+        "remitted": rng.exponential(50.0, n),
+        "income": rng.exponential(80.0, n),
+        "cost": rng.exponential(40.0, n),
+        "origin": rng.integers(0, 2, n).astype(np.int8),
+        "stage": rng.integers(0, 3, n).astype(np.int8),
+    }
+    b = {k: v.copy() for k, v in a.items()}
+    full = _fused(a, 60, interest)
+    # Every agent of the first half plus the active ones of the second: a superset in order.
+    ids = np.concatenate([np.arange(200), 200 + np.flatnonzero(ACTIVE[b["state"][200:]])])
+    remit, debt, savings = np.zeros(2), np.zeros(2), np.zeros(2)
+    counts = np.zeros((3, 2), dtype=np.int64)
+    kept = month_end_ids_kernel(
+        ids, 60, b["state"], ACTIVE, HOST, b["money_t"], b["debt"], b["savings"],
+        b["remitted"], b["income"], b["cost"], b["origin"], interest, 0.5, 0.25,
+        remit, debt, savings, HOLDS, b["stage"], counts,
+    )  # fmt: skip
+    for x, y in zip(full, (remit, debt, savings, counts), strict=True):
+        np.testing.assert_array_equal(x, y)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    np.testing.assert_array_equal(ids[:kept], np.flatnonzero(ACTIVE[a["state"]]))

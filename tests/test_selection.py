@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from tmpsim.model.recruitment import best_by_origin
+from tmpsim.model.recruitment import best_by_origin, eligible_kernel
+from tmpsim.scenario import load_scenario
+from tmpsim.simulation import Simulation
+from tmpsim.states import State
 
 
 def _by_full_sort(cand, origin, aptitude, places) -> np.ndarray:
@@ -50,3 +53,44 @@ def test_demand_table_is_the_day_by_day_demand() -> None:
         r = Simulation(load_scenario(name), seed=1, scale=0.0005).recruitment
         by_day = np.array([r._demand_on(d) for d in range(r._demand.shape[0])])
         np.testing.assert_array_equal(r._demand, by_day)
+
+
+def test_eligible_kernel_keeps_the_pool_and_filters_as_numpy_does() -> None:
+    """Pool compaction and eligibility in one pass equal the NumPy expressions."""
+    rng = np.random.default_rng(8)
+    n = 3000
+    state = rng.integers(0, 3, n).astype(np.int8)
+    age0 = rng.uniform(15, 45, n).astype(np.float32)
+    created = rng.integers(-400, 200, n).astype(np.int32)
+    aptitude = rng.random(n).astype(np.float32)
+    aptitude[:50] = np.float32(0.3)  # at the floor, which float32 cannot hold exactly
+    pool = np.sort(rng.choice(n, 2000, replace=False)).astype(np.int64)
+    day = 250
+    members = pool[state[pool] == 0]
+    age = age0[members] + (day - created[members]) / 365.25
+    ok = (age >= 18) & (age <= 40) & (aptitude[members] >= 0.3)
+    cand = np.empty(pool.size, dtype=np.int64)
+    kept, n_cand = eligible_kernel(
+        pool, day, state, 0, age0, created, aptitude, 18.0, 40.0, np.float32(0.3), cand
+    )
+    np.testing.assert_array_equal(pool[:kept], members)
+    np.testing.assert_array_equal(cand[:n_cand], members[ok])
+    assert 0 < n_cand < kept
+
+
+def test_pool_holds_exactly_the_applicants_in_the_pool() -> None:
+    """After each selection round the kept pool, less those just selected, is every POOL agent."""
+    sim = Simulation(load_scenario("japan-titp-covid"), seed=4, scale=0.002)
+    interval = sim.recruitment.rec.selection_interval_days
+    rounds = 0
+    for d in range(200):
+        sim.step(d)
+        if d % interval == 0:
+            pool = sim.recruitment.pool
+            assert np.all(np.diff(pool) > 0)
+            still = pool[sim.pop.state[pool] == State.POOL]
+            np.testing.assert_array_equal(
+                still, np.flatnonzero(sim.pop.state[: sim.pop.n] == State.POOL)
+            )
+            rounds += 1
+    assert rounds > 10

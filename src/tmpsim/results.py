@@ -378,6 +378,22 @@ class AgentsSnapshot:
     # Dictionary-encode only the label columns: trying it on the numbers and dates (nearly all
     # distinct) costs a third of the writing time and falls back to plain encoding anyway.
     DICTIONARY = ["state", "origin", "sector", "stage"]
+    # Column statistics (min and max per row group) for the numbers and dates only: those of the
+    # labels and flags are a sixth of the writing time and let no reader skip anything.
+    STATISTICS = [
+        "id",
+        "age_at_creation",
+        "created",
+        "selected",
+        "entered",
+        "exited",
+        "fee",
+        "debt_at_departure",
+        "debt",
+        "savings",
+        "remitted",
+        "emergency_money",
+    ]
 
     def __init__(self, sim) -> None:
         pop = sim.pop
@@ -465,6 +481,7 @@ class AgentsSnapshot:
                             batch.schema,
                             compression="zstd",
                             use_dictionary=self.DICTIONARY,
+                            write_statistics=self.STATISTICS,
                             store_schema=False,
                         )
                     writer.write_batch(batch)

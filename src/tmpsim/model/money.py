@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tmpsim.model.money_kernels import enter_kernel, month_end_kernel, settle_kernel
+from tmpsim.model.money_kernels import enter_kernel, month_end_ids_kernel, settle_kernel
 from tmpsim.states import NO_INCOME, State
 
 if TYPE_CHECKING:
@@ -45,6 +45,11 @@ class MoneyModule:
         self.stage_counts: tuple[int, np.ndarray] | None = None
         self._rates: dict[tuple[int, bool], tuple[np.ndarray, float]] = {}  # see rates_for
         self._buffer = np.empty(0, dtype=np.int64)  # ids the kernel hands back (see enter)
+        # Agents to visit at the next month end: those in an active state at the last one
+        # (ascending), then everyone created since (ids from ``_seen`` on). Agents who have left
+        # (returned, other status, dropped) never come back, so they are not visited again.
+        self._month_ids = np.empty(0, dtype=np.int64)
+        self._seen = 0
 
     # ---- closed-form settlement ----------------------------------------------------------
     def settle(self, ids: np.ndarray, day: int, record: bool = True) -> None:
@@ -239,8 +244,9 @@ class MoneyModule:
         debt = np.zeros(rec.O)
         savings = np.zeros(rec.O)
         counts = np.zeros((len(sim.scenario.programme.stages), sim.n_origins), dtype=np.int64)
-        month_end_kernel(
-            pop.n,
+        ids = np.concatenate([self._month_ids, np.arange(self._seen, pop.n, dtype=np.int64)])
+        kept = month_end_ids_kernel(
+            ids,
             int(day),
             pop.state,
             self._active_state,
@@ -262,6 +268,8 @@ class MoneyModule:
             pop.stage,
             counts,
         )
+        self._month_ids = ids[:kept].copy()
+        self._seen = pop.n
         rec.extras["remitted"][rec._day] += remit
         rec.monthly["debt_outstanding"][day] = debt
         rec.monthly["savings_in_host"][day] = savings

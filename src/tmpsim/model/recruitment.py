@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tmpsim.engine.jit import njit
 from tmpsim.model.lifecycle import DAYS_PER_MONTH, Timer
 from tmpsim.states import State
 
@@ -37,7 +38,9 @@ class Recruitment:
         self.origin_params = list(sc.origins.values())
         self.sector_share = np.array([s.share for s in sc.sectors.values()])
         self.lead = np.array([o.training_days + o.clearance_days for o in self.origin_params])
-        self.pool: list[np.ndarray] = []  # chunks of applicants, all origins
+        # Applicants who were in the pool at the last selection round or joined since, all
+        # origins, in the order they joined (ascending ids).
+        self.pool = np.empty(0, dtype=np.int64)
         # Attributes of new applicants by origin, looked up by origin code.
         self._origin_attrs = {
             name: np.array([getattr(o, attr) for o in self.origin_params])
@@ -225,11 +228,8 @@ class Recruitment:
             sim.recorder.create(int(State.POOL), pop.origin[new])
             sim.money.set_rates(new, State.POOL, day)
             sim.lifecycle.set_timer(new, Timer.POOL_TIMEOUT, day + rec.pool_wait_days)
-            self.pool.append(new)
-        cand = self._pool_members()
-        age = pop.age0[cand] + (day - pop.created[cand]) / 365.25
-        ok = (age >= rec.age_min) & (age <= rec.age_max) & (pop.aptitude[cand] >= rec.aptitude_min)
-        cand = cand[ok]
+            self.pool = np.concatenate([self.pool, new])
+        cand = self._eligible(day)
         if cand.size == 0:
             return
         best = best_by_origin(cand, pop.origin[cand], pop.aptitude[cand], places)
@@ -241,10 +241,29 @@ class Recruitment:
         days = np.round(lead * self.stream.uniform(0.8, 1.2, best.size)).astype(np.int64)
         sim.lifecycle.set_timer(best, Timer.TRAINING_END, day + np.maximum(days, 1))
 
-    def _pool_members(self) -> np.ndarray:
-        chunks = [c[self.sim.pop.state[c] == State.POOL] for c in self.pool]
-        self.pool = [c for c in chunks if c.size]
-        return np.concatenate(self.pool) if self.pool else np.empty(0, np.int64)
+    def _eligible(self, day: int) -> np.ndarray:
+        """Pool members eligible today (age and aptitude), in pool order; drops those who left.
+
+        One compiled pass over the pool. The aptitude floor is compared in float32, as NumPy
+        compares the float32 aptitudes with a Python float.
+        """
+        pop, rec = self.sim.pop, self.rec
+        cand = np.empty(self.pool.size, dtype=np.int64)
+        n_pool, n_cand = eligible_kernel(
+            self.pool,
+            int(day),
+            pop.state,
+            int(State.POOL),
+            pop.age0,
+            pop.created,
+            pop.aptitude,
+            float(rec.age_min),
+            float(rec.age_max),
+            np.float32(rec.aptitude_min),
+            cand,
+        )
+        self.pool = self.pool[:n_pool]
+        return cand[:n_cand]
 
     def training_over(self, ids: np.ndarray, day: int) -> None:
         """Training and clearance done: a few drop out, the rest wait to enter."""
@@ -286,6 +305,42 @@ def best_by_origin(
     if not chosen:
         return np.empty(0, dtype=cand.dtype)
     return np.sort(np.concatenate(chosen))
+
+
+@njit(cache=True)
+def eligible_kernel(
+    pool: np.ndarray,
+    day: int,
+    state: np.ndarray,
+    pool_state: int,
+    age0: np.ndarray,
+    created: np.ndarray,
+    aptitude: np.ndarray,
+    age_min: float,
+    age_max: float,
+    aptitude_min: np.float32,
+    cand: np.ndarray,
+) -> tuple[int, int]:  # pragma: no cover - compiled
+    """Compact ``pool`` to its members still in ``pool_state``; write the eligible to ``cand``.
+
+    Kept ids go to the front of ``pool`` in order; of them, those aged ``age_min`` to
+    ``age_max`` today with at least ``aptitude_min`` are written to ``cand``. Returns the
+    counts kept and written. Ages are float32 age at creation plus float64 years since, as
+    NumPy computes them.
+    """
+    kept = 0
+    n = 0
+    for k in range(pool.size):
+        i = pool[k]
+        if state[i] != pool_state:
+            continue
+        pool[kept] = i
+        kept += 1
+        age = age0[i] + (day - created[i]) / 365.25
+        if age >= age_min and age <= age_max and aptitude[i] >= aptitude_min:
+            cand[n] = i
+            n += 1
+    return kept, n
 
 
 def _whole(x: float, rng: np.random.Generator) -> int:
