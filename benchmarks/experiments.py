@@ -64,8 +64,9 @@ def timed_sweep(spec: dict, workers: int, root: Path) -> dict:
         "mean_run_s": round(report.run_seconds / n, 3),
         "mean_run_cpu_s": round(cpu / n, 3),
         "overhead_per_run_s": round((elapsed * workers - report.run_seconds) / n, 3),
-        "dataset_mb": round(sum(p.stat().st_size for p in (out / "series").rglob("*.parquet"))
-                            / 1e6, 2),
+        "dataset_mb": round(
+            sum(p.stat().st_size for p in (out / "series").rglob("*.parquet")) / 1e6, 2
+        ),
     }
 
 
@@ -86,12 +87,35 @@ def dask_overhead(n: int) -> float:
         port = s.getsockname()[1]
     bindir = Path(sys.executable).parent
     addr = f"tcp://127.0.0.1:{port}"
-    procs = [subprocess.Popen([bindir / "dask", "scheduler", "--host", "127.0.0.1", "--port",
-                               str(port), "--no-dashboard"], stderr=subprocess.DEVNULL)]
+    procs = [
+        subprocess.Popen(
+            [
+                bindir / "dask",
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-dashboard",
+            ],
+            stderr=subprocess.DEVNULL,
+        )
+    ]
     try:
-        procs.append(subprocess.Popen([bindir / "dask", "worker", addr, "--nthreads", "1",
-                                       "--no-dashboard", "--no-nanny"],
-                                      stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [
+                    bindir / "dask",
+                    "worker",
+                    addr,
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--no-nanny",
+                ],
+                stderr=subprocess.DEVNULL,
+            )
+        )
         from dask.distributed import Client
 
         with Client(addr, timeout="60s") as client:
@@ -130,20 +154,28 @@ def main() -> None:
     for r in rows:
         r["speedup"] = round(r["runs_per_min"] / base, 2)
     result = {
-        "scale": args.scale, "cpus_usable": default_workers(), "sweeps": rows,
+        "scale": args.scale,
+        "cpus_usable": default_workers(),
+        "sweeps": rows,
         "noop_task_overhead": overhead,
         "load_average_before_after": [round(load0[0], 2), round(load1[0], 2)],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"scale {args.scale}, {rows[0]['runs']} runs, {default_workers()} usable CPUs, "
-          f"load average {load0[0]:.1f} -> {load1[0]:.1f}")
-    print("| workers | elapsed s | runs/min | speed-up | mean run wall s | mean run CPU s "
-          "| overhead/run s |")
+    print(
+        f"scale {args.scale}, {rows[0]['runs']} runs, {default_workers()} usable CPUs, "
+        f"load average {load0[0]:.1f} -> {load1[0]:.1f}"
+    )
+    print(
+        "| workers | elapsed s | runs/min | speed-up | mean run wall s | mean run CPU s "
+        "| overhead/run s |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['workers']} | {r['elapsed_s']} | {r['runs_per_min']} | {r['speedup']} | "
-              f"{r['mean_run_s']} | {r['mean_run_cpu_s']} | {r['overhead_per_run_s']} |")
+        print(
+            f"| {r['workers']} | {r['elapsed_s']} | {r['runs_per_min']} | {r['speedup']} | "
+            f"{r['mean_run_s']} | {r['mean_run_cpu_s']} | {r['overhead_per_run_s']} |"
+        )
     print("no-op task overhead (s/task):", overhead)
 
 

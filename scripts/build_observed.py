@@ -56,8 +56,15 @@ def stocks(data: Path) -> list[dict]:
         # By stage (1号, 2号, 3号 = stages 1, 2, 3); 3号 exists from November 2017.
         for stage, value in (("1", r.titp_1_total), ("2", r.titp_2_total), ("3", r.titp_3_total)):
             if pd.notna(value):
-                rows.append(row(period_end(r.period), f"titp_stock_stage_{stage}", "all", value,
-                                src + f" | column titp_{stage}_total"))
+                rows.append(
+                    row(
+                        period_end(r.period),
+                        f"titp_stock_stage_{stage}",
+                        "all",
+                        value,
+                        src + f" | column titp_{stage}_total",
+                    )
+                )
     nat = pd.read_csv(data / "titp_stock_by_nationality.csv")
     nat["date"] = nat["period"].map(period_end)
     for r in nat[nat.nationality_en.isin(NAMED)].itertuples():
@@ -107,8 +114,13 @@ def entries(data: Path) -> list[dict]:
 def missing(data: Path) -> list[dict]:
     """Collect trainees reported missing (失踪) per calendar year, total and by nationality."""
     rows = []
-    cols = {"vietnam": "Vietnam", "china": "China", "myanmar": "Myanmar", "cambodia": "Cambodia",
-            "indonesia": "Indonesia"}
+    cols = {
+        "vietnam": "Vietnam",
+        "china": "China",
+        "myanmar": "Myanmar",
+        "cambodia": "Cambodia",
+        "indonesia": "Indonesia",
+    }
     for r in pd.read_csv(data / "titp_runaways_annual.csv").itertuples():
         src = cite(r.source, r.quote_or_basis, r.note)
         rows.append(row(f"{r.year}-12-31", "missing_year", "all", r.missing_total, src))
@@ -156,8 +168,13 @@ def essay() -> list[dict]:
 
 def row(date: str, indicator: str, origin: str, value: float, source: str) -> dict:
     """Make one row of the long format."""
-    return {"date": date, "indicator": indicator, "origin": origin, "value": value,
-            "source": source}
+    return {
+        "date": date,
+        "indicator": indicator,
+        "origin": origin,
+        "value": value,
+        "source": source,
+    }
 
 
 def build(data: Path) -> pd.DataFrame:

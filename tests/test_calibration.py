@@ -40,10 +40,20 @@ SYNTHETIC = {
     "recruitment": {"demand": {2019: 1500}},
     "money": {"wage_per_month": 160000},
     "events": [
-        {"type": "hazard", "date": "2019-01-01", "end": "2019-12-31", "hazard": "dismissal",
-         "multiplier": 1.0},
-        {"type": "hazard", "date": "2020-06-01", "end": "2020-12-31", "hazard": "dismissal",
-         "multiplier": 1.0},
+        {
+            "type": "hazard",
+            "date": "2019-01-01",
+            "end": "2019-12-31",
+            "hazard": "dismissal",
+            "multiplier": 1.0,
+        },
+        {
+            "type": "hazard",
+            "date": "2020-06-01",
+            "end": "2020-12-31",
+            "hazard": "dismissal",
+            "multiplier": 1.0,
+        },
     ],
     "calibration": {
         "seed": 3,
@@ -53,8 +63,13 @@ SYNTHETIC = {
         "scale": 1.0,
         "seeds": [11],
         "parameters": [
-            {"name": "runaway", "paths": ["origins.A.runaway_rate_per_year"],
-             "low": 0.01, "high": 0.3, "log": True},
+            {
+                "name": "runaway",
+                "paths": ["origins.A.runaway_rate_per_year"],
+                "low": 0.01,
+                "high": 0.3,
+                "log": True,
+            },
         ],
         "targets": [{"indicator": "missing_year"}],
     },
@@ -74,8 +89,13 @@ def synthetic(tmp_path_factory) -> tuple[Path, Path]:
     scenario = write_scenario(folder, SYNTHETIC)
     rows = []
     runs = [
-        tmpsim.run(scenario, seed=s, scale=1.0, agents=False,
-                   overrides={"origins.A.runaway_rate_per_year": TRUE_RUNAWAY})
+        tmpsim.run(
+            scenario,
+            seed=s,
+            scale=1.0,
+            agents=False,
+            overrides={"origins.A.runaway_rate_per_year": TRUE_RUNAWAY},
+        )
         for s in (1, 2, 3)
     ]
     for year in (2019, 2020):
@@ -118,8 +138,13 @@ def test_same_seed_same_trials_on_any_number_of_workers(synthetic):
 def test_scale_parameters_multiply_and_the_variant_trims_events(tmp_path):
     data = copy.deepcopy(SYNTHETIC)
     data["calibration"]["parameters"].append(
-        {"name": "more", "paths": ["events.0.multiplier", "events.1.multiplier"], "low": 0.5,
-         "high": 4, "scale": True}
+        {
+            "name": "more",
+            "paths": ["events.0.multiplier", "events.1.multiplier"],
+            "low": 0.5,
+            "high": 4,
+            "scale": True,
+        }
     )
     data["events"][1]["multiplier"] = 2.0
     data["calibration"]["variant"] = {"start": "2019-01-01", "end": "2020-03-31"}
@@ -138,8 +163,10 @@ def test_scale_parameters_multiply_and_the_variant_trims_events(tmp_path):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda c: c["parameters"][0].update(paths=["origins.A.runaway_rate"]),
-         "no key 'origins.A.runaway_rate'"),
+        (
+            lambda c: c["parameters"][0].update(paths=["origins.A.runaway_rate"]),
+            "no key 'origins.A.runaway_rate'",
+        ),
         (lambda c: c["targets"][0].update(indicator="missing_yaer"), "did you mean missing_year"),
         (lambda c: c["targets"][0].update(origins=["Z"]), "origin(s) ['Z'] not in the scenario"),
         (lambda c: c["parameters"][0].update(paths=["programme.name"]), "is not a number"),
@@ -191,8 +218,12 @@ def test_origin_continue_prob_replaces_the_stage_value():
     data["origins"]["B"] = copy.deepcopy(data["origins"]["A"])
     for name, p in (("A", 1.0), ("B", 0.0)):
         origin = data["origins"][name]
-        origin.update(runaway_rate_per_year=0.0, initial_stock={"1": 200},
-                      demand_share={2019: 0.5}, continue_prob={"1": p})
+        origin.update(
+            runaway_rate_per_year=0.0,
+            initial_stock={"1": 200},
+            demand_share={2019: 0.5},
+            continue_prob={"1": p},
+        )
     data["end"] = "2020-06-30"
     agents = tmpsim.run(data, seed=1, scale=1.0).agents
     initial = agents[agents["entered"] < pd.Timestamp("2019-01-01")]

@@ -59,19 +59,37 @@ def cluster(tmp_path) -> Cluster:
 
     def start(name: str, *args: str) -> subprocess.Popen:
         log = open(logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen([DASK, *args], stdout=log, stderr=subprocess.STDOUT,
-                                cwd=tmp_path, start_new_session=True)
+        proc = subprocess.Popen(
+            [DASK, *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            start_new_session=True,
+        )
         log.close()
         procs.append(proc)
         return proc
 
     try:
-        scheduler = start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                          "--no-dashboard")
+        scheduler = start(
+            "scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"
+        )
         workers = {
-            name: start(name, "worker", address, "--name", name, "--nthreads", "1",
-                        "--no-nanny", "--no-dashboard", "--host", "127.0.0.1",
-                        "--memory-limit", "0")
+            name: start(
+                name,
+                "worker",
+                address,
+                "--name",
+                name,
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--no-dashboard",
+                "--host",
+                "127.0.0.1",
+                "--memory-limit",
+                "0",
+            )
             for name in ("w0", "w1")
         }
         with Client(address, timeout="120s", set_as_default=False) as client:
@@ -91,8 +109,12 @@ def worker_address(client, name: str) -> str:
 
 def test_map_runs_on_the_cluster_keeps_item_order(cluster):
     seen: list[int] = []
-    out = map_runs(math.factorial, range(12), scheduler=cluster.address,
-                   progress=lambda done, total: seen.append(done))
+    out = map_runs(
+        math.factorial,
+        range(12),
+        scheduler=cluster.address,
+        progress=lambda done, total: seen.append(done),
+    )
     assert out == [math.factorial(i) for i in range(12)]
     assert seen == list(range(1, 13))
 
@@ -103,9 +125,21 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_duplicates_nothing(cluster,
     sweep = write_sweep(tmp_path / "exp")
     out = tmp_path / "on-dask"
     proc = subprocess.Popen(
-        [TMPSIM, "experiment", "run", str(sweep), "--out", str(out), "--scheduler",
-         cluster.address, "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [
+            TMPSIM,
+            "experiment",
+            "run",
+            str(sweep),
+            "--out",
+            str(out),
+            "--scheduler",
+            cluster.address,
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     victim = cluster.workers["w0"]
     try:
@@ -144,9 +178,23 @@ def test_ensemble_on_the_cluster(cluster, tmp_path):
     sweep = write_sweep(tmp_path / "exp")
     out = tmp_path / "ensemble"
     proc = subprocess.run(
-        [TMPSIM, "run", str(sweep.parent / "tiny.yaml"), "--seeds", "4", "--scale", "1",
-         "--scheduler", cluster.address, "--out", str(out), "--quiet"],
-        capture_output=True, text=True, timeout=600,
+        [
+            TMPSIM,
+            "run",
+            str(sweep.parent / "tiny.yaml"),
+            "--seeds",
+            "4",
+            "--scale",
+            "1",
+            "--scheduler",
+            cluster.address,
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
     assert_each_run_once(Path(out), 4)

@@ -37,8 +37,9 @@ def reference(sweep) -> Path:
     return out
 
 
-def wait_for_records(folder: Path, at_least: int, proc: subprocess.Popen,
-                     timeout: float = 300) -> int:
+def wait_for_records(
+    folder: Path, at_least: int, proc: subprocess.Popen, timeout: float = 300
+) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         n = len(list((folder / "runs").glob("*.json"))) if (folder / "runs").is_dir() else 0
@@ -50,8 +51,13 @@ def wait_for_records(folder: Path, at_least: int, proc: subprocess.Popen,
 
 
 def start_cli(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([TMPSIM, "experiment", "run", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [TMPSIM, "experiment", "run", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def test_reference_is_complete_and_seeds_differ(reference):
@@ -95,9 +101,12 @@ def test_resume_after_a_hard_kill_has_no_duplicates_and_identical_results(sweep,
         proc.communicate(timeout=60)
     finished = len(list((out / "runs").glob("*.json")))
     assert 4 <= finished < N_RUNS, "the kill came too late to test anything"
-    again = subprocess.run([TMPSIM, "experiment", "run", str(sweep), "--out", str(out),
-                            "--workers", "2", "--quiet"], capture_output=True, text=True,
-                           timeout=600)
+    again = subprocess.run(
+        [TMPSIM, "experiment", "run", str(sweep), "--out", str(out), "--workers", "2", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert again.returncode == 0, again.stderr
     assert f"{finished} finished earlier, {N_RUNS - finished} run now" in again.stdout
     assert_each_run_once(out, N_RUNS)
@@ -138,8 +147,17 @@ def test_catalog_joins_series_to_parameters_and_the_dataset_reads_everywhere(ref
         points = con.execute("SELECT * FROM points ORDER BY point").df()
     finally:
         con.close()
-    for col in ("run", "point", "rep", "seed", "status", "wall_seconds", "error", "seats_out",
-                "money_wage_per_month"):
+    for col in (
+        "run",
+        "point",
+        "rep",
+        "seed",
+        "status",
+        "wall_seconds",
+        "error",
+        "seats_out",
+        "money_wage_per_month",
+    ):
         assert col in cols
     assert by_seats["seats_out"].tolist() == [1, 2, 3, 4, 5]
     assert len(points) == 10
@@ -149,7 +167,8 @@ def test_catalog_joins_series_to_parameters_and_the_dataset_reads_everywhere(ref
     frame["point"] = frame["point"].astype(int)
     frame = frame.merge(points[["point", "seats_out"]], on="point")
     assert frame.groupby("seats_out")["value"].mean().tolist() == pytest.approx(
-        by_seats["stranded"].tolist())
+        by_seats["stranded"].tolist()
+    )
     lazy = pl.scan_parquet(str(reference / "series" / "**" / "*.parquet"), hive_partitioning=True)
     n = lazy.select(pl.struct("point", "rep").n_unique()).collect().item()
     assert n == N_RUNS
@@ -176,29 +195,46 @@ def test_summarize_gives_means_and_5_95_bands(reference):
 
 
 def test_status_and_summarize_commands(reference):
-    status = subprocess.run([TMPSIM, "experiment", "status", str(reference)],
-                            capture_output=True, text=True, timeout=120)
+    status = subprocess.run(
+        [TMPSIM, "experiment", "status", str(reference)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert status.returncode == 0
     assert "20 done, 0 failed, 0 left of 20" in status.stdout
-    summ = subprocess.run([TMPSIM, "experiment", "summarize", str(reference), "--output",
-                           "peak_stranded"], capture_output=True, text=True, timeout=120)
+    summ = subprocess.run(
+        [TMPSIM, "experiment", "summarize", str(reference), "--output", "peak_stranded"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert summ.returncode == 0, summ.stderr
     assert "peak_stranded" in summ.stdout and "seats_out" in summ.stdout
 
 
 def test_failed_runs_are_recorded_with_their_error_and_the_others_go_on(tmp_path):
-    spec = {"name": "flaky", "model": "tmpsim.experiments.toys:flaky", "seeds": 2,
-            "parameters": {"x": {"values": [0.1, 0.9, 0.3]}}}
+    spec = {
+        "name": "flaky",
+        "model": "tmpsim.experiments.toys:flaky",
+        "seeds": 2,
+        "parameters": {"x": {"values": [0.1, 0.9, 0.3]}},
+    }
     path = tmp_path / "flaky.yaml"
     path.write_text(yaml.safe_dump(spec))
     out = tmp_path / "out"
-    proc = subprocess.run([TMPSIM, "experiment", "run", str(path), "--out", str(out),
-                           "--workers", "2"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [TMPSIM, "experiment", "run", str(path), "--out", str(out), "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1
     for word in ("4 done", "2 failed", "0 left", "ETA"):  # the progress bar's last state
         assert word in proc.stderr
-    status = subprocess.run([TMPSIM, "experiment", "status", str(out)], capture_output=True,
-                            text=True, timeout=120)
+    status = subprocess.run(
+        [TMPSIM, "experiment", "status", str(out)], capture_output=True, text=True, timeout=120
+    )
     assert "ValueError: x=0.9 is above 0.5" in status.stdout
     con = duckdb.connect(str(out / "catalog.duckdb"), read_only=True)
     try:
@@ -217,10 +253,29 @@ def test_failed_runs_are_recorded_with_their_error_and_the_others_go_on(tmp_path
 
 def test_run_seeds_is_an_ensemble_of_one_point(sweep):
     out = sweep.parent / "ensemble"
-    proc = subprocess.run([TMPSIM, "run", str(sweep.parent / "tiny.yaml"), "--seeds", "3",
-                           "--seed", "4", "--scale", "1", "--workers", "2", "--out", str(out),
-                           "--set", "borders.seats_out_per_day=2", "--quiet"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            TMPSIM,
+            "run",
+            str(sweep.parent / "tiny.yaml"),
+            "--seeds",
+            "3",
+            "--seed",
+            "4",
+            "--scale",
+            "1",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--set",
+            "borders.seats_out_per_day=2",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Across seeds: mean and 5-95% band" in proc.stdout
     assert_each_run_once(out, 3)

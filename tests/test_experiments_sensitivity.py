@@ -20,9 +20,13 @@ def write(tmp_path, spec: dict):
 
 
 def ishigami_spec(design: dict) -> dict:
-    return {"name": f"ishigami-{design['type']}", "model": "tmpsim.experiments.toys:ishigami",
-            "seed": 11, "design": design,
-            "parameters": {x: {"low": -PI, "high": PI} for x in ("x1", "x2", "x3")}}
+    return {
+        "name": f"ishigami-{design['type']}",
+        "model": "tmpsim.experiments.toys:ishigami",
+        "seed": 11,
+        "design": design,
+        "parameters": {x: {"low": -PI, "high": PI} for x in ("x1", "x2", "x3")},
+    }
 
 
 def indices(summary, column: str) -> list[float]:
@@ -46,9 +50,13 @@ def test_sobol_indices_of_the_ishigami_function(tmp_path):
 
 
 def test_morris_ranks_the_linear_toy_by_its_coefficients(tmp_path):
-    spec = {"name": "linear-morris", "model": "tmpsim.experiments.toys:linear", "seed": 3,
-            "design": {"type": "morris", "samples": 20, "levels": 4},
-            "parameters": {x: {"low": 0, "high": 1} for x in ("x1", "x2", "x3")}}
+    spec = {
+        "name": "linear-morris",
+        "model": "tmpsim.experiments.toys:linear",
+        "seed": 3,
+        "design": {"type": "morris", "samples": 20, "levels": 4},
+        "parameters": {x: {"low": 0, "high": 1} for x in ("x1", "x2", "x3")},
+    }
     run_experiment(write(tmp_path, spec), tmp_path / "out", workers=0)
     summary = summarize(tmp_path / "out")
     assert summary.method == "morris"
@@ -65,9 +73,13 @@ def test_latin_hypercube_gives_first_order_indices(tmp_path):
 
 
 def test_no_indices_until_every_point_has_a_finished_run(tmp_path):
-    spec = {"name": "flaky-sobol", "model": "tmpsim.experiments.toys:flaky", "seed": 1,
-            "design": {"type": "sobol", "samples": 8},
-            "parameters": {"x": {"low": 0, "high": 1}, "z": {"low": 0, "high": 1}}}
+    spec = {
+        "name": "flaky-sobol",
+        "model": "tmpsim.experiments.toys:flaky",
+        "seed": 1,
+        "design": {"type": "sobol", "samples": 8},
+        "parameters": {"x": {"low": 0, "high": 1}, "z": {"low": 0, "high": 1}},
+    }
     report = run_experiment(write(tmp_path, spec), tmp_path / "out", workers=0)
     assert report.counts.failed > 0
     summary = summarize(tmp_path / "out")

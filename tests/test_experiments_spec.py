@@ -15,8 +15,14 @@ from tmpsim.experiments.designs import make_points
 
 
 def tiny(parameters: dict, design: dict | None = None, **extra) -> dict:
-    return {"name": "t", "scenario": TINY_SCENARIO, "scale": 1, "parameters": parameters,
-            "design": design or {"type": "grid"}, **extra}
+    return {
+        "name": "t",
+        "scenario": TINY_SCENARIO,
+        "scale": 1,
+        "parameters": parameters,
+        "design": design or {"type": "grid"},
+        **extra,
+    }
 
 
 def test_unknown_parameter_path_is_rejected_naming_the_key():
@@ -32,16 +38,18 @@ def test_unknown_intermediate_key_is_rejected_naming_the_key():
 
 
 def test_impossible_range_is_rejected_naming_the_key():
-    spec = tiny({"money.wage_per_month": {"low": 200000, "high": 100000}},
-                {"type": "lhs", "samples": 4})
+    spec = tiny(
+        {"money.wage_per_month": {"low": 200000, "high": 100000}}, {"type": "lhs", "samples": 4}
+    )
     with pytest.raises(ExperimentError, match=r"parameters\.money\.wage_per_month.*low .* below"):
         load_experiment(spec)
 
 
 def test_range_outside_what_the_scenario_allows_is_rejected_naming_the_key():
     # borrow_share is a probability: 1.5 is impossible, found before any run starts.
-    spec = tiny({"origins.A.borrow_share": {"low": 0.2, "high": 1.5}},
-                {"type": "lhs", "samples": 4})
+    spec = tiny(
+        {"origins.A.borrow_share": {"low": 0.2, "high": 1.5}}, {"type": "lhs", "samples": 4}
+    )
     with pytest.raises(ExperimentError, match=r"parameters\.origins\.A\.borrow_share: value 1\.5"):
         load_experiment(spec)
 
@@ -58,21 +66,46 @@ def test_fixed_overrides_are_checked_too():
         ({"name": "t", "scenario": "x", "sedes": 3}, r"sedes: unknown key"),
         ({"name": "t", "scenario": "x", "seeds": 0}, r"seeds: Input should be greater than 0"),
         ({"name": "t", "scenario": "x", "scale": 0}, r"scale: "),
-        ({"name": "t", "scenario": "x", "design": {"type": "sobol", "samples": 8},
-          "parameters": {"a.b": {"values": [1, 2]}}}, r"parameters\.a\.b: design sobol samples"),
-        ({"name": "t", "scenario": "x", "design": {"type": "lhs"},
-          "parameters": {"a.b": {"low": 0, "high": 1}}}, r"design\.samples: required"),
-        ({"name": "t", "scenario": "x", "parameters": {"a.b": {"low": 0, "high": 1}}},
-         r"parameters\.a\.b: a grid needs values"),
-        ({"name": "t", "scenario": "x", "parameters": {"a.b": {"low": -1, "high": 1, "log": True,
-                                                             "num": 3}}},
-         r"parameters\.a\.b.*log scale needs low > 0"),
-        ({"name": "t", "scenario": "x", "parameters": {"a.b": {"values": []}}},
-         r"parameters\.a\.b\.values"),
+        (
+            {
+                "name": "t",
+                "scenario": "x",
+                "design": {"type": "sobol", "samples": 8},
+                "parameters": {"a.b": {"values": [1, 2]}},
+            },
+            r"parameters\.a\.b: design sobol samples",
+        ),
+        (
+            {
+                "name": "t",
+                "scenario": "x",
+                "design": {"type": "lhs"},
+                "parameters": {"a.b": {"low": 0, "high": 1}},
+            },
+            r"design\.samples: required",
+        ),
+        (
+            {"name": "t", "scenario": "x", "parameters": {"a.b": {"low": 0, "high": 1}}},
+            r"parameters\.a\.b: a grid needs values",
+        ),
+        (
+            {
+                "name": "t",
+                "scenario": "x",
+                "parameters": {"a.b": {"low": -1, "high": 1, "log": True, "num": 3}},
+            },
+            r"parameters\.a\.b.*log scale needs low > 0",
+        ),
+        (
+            {"name": "t", "scenario": "x", "parameters": {"a.b": {"values": []}}},
+            r"parameters\.a\.b\.values",
+        ),
         ({"name": "t", "model": "not a function"}, r"model: expected"),
         ({"name": "t"}, r"scenario: required"),
-        ({"name": "t", "scenario": "x", "parameters": {"a.b": {"values": [1], "name": "run"}}},
-         r"reserved"),
+        (
+            {"name": "t", "scenario": "x", "parameters": {"a.b": {"values": [1], "name": "run"}}},
+            r"reserved",
+        ),
     ],
 )
 def test_bad_experiment_files_are_rejected_naming_the_key(data, pattern):
@@ -86,16 +119,21 @@ def test_cli_rejects_a_bad_file_before_any_run_starts(tmp_path):
     data["parameters"]["money.wage_per_mnth"] = {"values": [1, 2]}
     path.write_text(yaml.safe_dump(data))
     out = tmp_path / "out"
-    proc = subprocess.run([TMPSIM, "experiment", "run", str(path), "--out", str(out)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [TMPSIM, "experiment", "run", str(path), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "parameters.money.wage_per_mnth" in proc.stderr
     assert not out.exists()
 
 
 def test_grid_is_the_product_of_the_values():
-    spec = parse_spec(tiny({"a.x": {"values": [1, 2, 3]},
-                            "a.y": {"low": 1, "high": 100, "num": 3, "log": True}}))
+    spec = parse_spec(
+        tiny({"a.x": {"values": [1, 2, 3]}, "a.y": {"low": 1, "high": 100, "num": 3, "log": True}})
+    )
     points, sample, _ = make_points(spec)
     assert sample is None
     assert len(points) == 9
@@ -104,9 +142,12 @@ def test_grid_is_the_product_of_the_values():
 
 
 def test_latin_hypercube_covers_each_stratum_once_and_respects_integer_and_bounds():
-    spec = parse_spec(tiny({"a.x": {"low": 0, "high": 10}, "a.n": {"low": 1, "high": 5,
-                                                                 "integer": True}},
-                           {"type": "lhs", "samples": 10}))
+    spec = parse_spec(
+        tiny(
+            {"a.x": {"low": 0, "high": 10}, "a.n": {"low": 1, "high": 5, "integer": True}},
+            {"type": "lhs", "samples": 10},
+        )
+    )
     points, sample, problem = make_points(spec)
     xs = np.array([p["a.x"] for p in points])
     assert len(points) == 10 and sample.shape == (10, 2)
@@ -117,8 +158,11 @@ def test_latin_hypercube_covers_each_stratum_once_and_respects_integer_and_bound
 
 
 def test_sobol_and_morris_designs_have_saltelli_and_trajectory_sizes():
-    params = {"a.x": {"low": 0, "high": 1}, "a.y": {"low": 0, "high": 1},
-              "a.z": {"low": 1, "high": 10, "log": True}}
+    params = {
+        "a.x": {"low": 0, "high": 1},
+        "a.y": {"low": 0, "high": 1},
+        "a.z": {"low": 1, "high": 10, "log": True},
+    }
     sob = parse_spec(tiny(params, {"type": "sobol", "samples": 16}))
     points, sample, problem = make_points(sob)
     assert len(points) == 16 * (3 + 2)
@@ -131,7 +175,13 @@ def test_sobol_and_morris_designs_have_saltelli_and_trajectory_sizes():
 def test_run_seeds_derive_from_experiment_seed_and_index():
     crn = load_experiment(tiny({"money.wage_per_month": {"values": [1e5, 2e5]}}, seeds=3, seed=9))
     assert [r.seed for r in crn.runs] == [run_seed(9, rep) for _ in range(2) for rep in range(3)]
-    own = load_experiment(tiny({"money.wage_per_month": {"values": [1e5, 2e5]}}, seeds=3, seed=9,
-                               common_random_numbers=False))
+    own = load_experiment(
+        tiny(
+            {"money.wage_per_month": {"values": [1e5, 2e5]}},
+            seeds=3,
+            seed=9,
+            common_random_numbers=False,
+        )
+    )
     assert [r.seed for r in own.runs] == [run_seed(9, i) for i in range(6)]
     assert len({r.seed for r in own.runs}) == 6

@@ -37,15 +37,26 @@ TINY_SCENARIO = {
     "money": {"wage_per_month": 150000},
     "borders": {"seats_in_per_day": 10, "seats_out_per_day": 1},
     "events": [
-        {"type": "border", "date": "2019-06-01", "corridor": "A", "direction": "out",
-         "seats_per_day": 5}
+        {
+            "type": "border",
+            "date": "2019-06-01",
+            "corridor": "A",
+            "direction": "out",
+            "seats_per_day": 5,
+        }
     ],
     "sources": {"borders": "assumed (test case)"},
 }
 
 
-def write_sweep(folder: Path, name: str = "tiny-sweep", scale: float = 2.0, seeds: int = 2,
-                seats: tuple[int, ...] = (1, 2, 3, 4, 5), **extra) -> Path:
+def write_sweep(
+    folder: Path,
+    name: str = "tiny-sweep",
+    scale: float = 2.0,
+    seeds: int = 2,
+    seats: tuple[int, ...] = (1, 2, 3, 4, 5),
+    **extra,
+) -> Path:
     """Write the tiny scenario and a grid sweep over it (len(seats) x 2 points x seeds runs)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "tiny.yaml").write_text(yaml.safe_dump(TINY_SCENARIO, sort_keys=False))
@@ -60,8 +71,10 @@ def write_sweep(folder: Path, name: str = "tiny-sweep", scale: float = 2.0, seed
             "borders.seats_out_per_day": {"values": list(seats), "name": "seats_out"},
             "money.wage_per_month": {"values": [120000, 180000]},
         },
-        "outputs": {"summary": ["peak_stranded", "person_days_stranded", "missing"],
-                    "series": ["stranded", "jobless", "employed"]},
+        "outputs": {
+            "summary": ["peak_stranded", "person_days_stranded", "missing"],
+            "series": ["stranded", "jobless", "employed"],
+        },
         **extra,
     }
     path = folder / f"{name}.yaml"

@@ -52,8 +52,9 @@ def report_text(run_dir: Path) -> str:
 
 
 def embedded_figures(text: str) -> dict:
-    match = re.search(r'<script type="application/json" id="tmpsim-figures">(.*?)</script>', text,
-                      re.S)
+    match = re.search(
+        r'<script type="application/json" id="tmpsim-figures">(.*?)</script>', text, re.S
+    )
     assert match
     return json.loads(match.group(1).replace("<\\/", "</"))
 
@@ -73,13 +74,18 @@ def daily(metric: str, start: str, days: int, value: float, origin: str = "all")
 
 
 def test_money_at_return_is_the_mean_per_returnee_by_origin() -> None:
-    series = tidy([
-        ("2020-01-01", "returns", "A", 1.0), ("2020-01-02", "returns", "A", 3.0),
-        ("2020-01-01", "returned_debt", "A", 100.0), ("2020-01-02", "returned_debt", "A", 300.0),
-        ("2020-01-01", "returned_savings", "A", 800.0),
-        ("2020-01-01", "returns", "B", 0.0), ("2020-01-01", "returned_debt", "B", 0.0),
-        ("2020-01-01", "returns", "all", 4.0),
-    ])
+    series = tidy(
+        [
+            ("2020-01-01", "returns", "A", 1.0),
+            ("2020-01-02", "returns", "A", 3.0),
+            ("2020-01-01", "returned_debt", "A", 100.0),
+            ("2020-01-02", "returned_debt", "A", 300.0),
+            ("2020-01-01", "returned_savings", "A", 800.0),
+            ("2020-01-01", "returns", "B", 0.0),
+            ("2020-01-01", "returned_debt", "B", 0.0),
+            ("2020-01-01", "returns", "all", 4.0),
+        ]
+    )
     fig = charts.money_at_return_figure(series, currency="JPY")
     debt, savings = fig["data"]
     assert debt["x"] == ["A"] and debt["y"] == [100.0]
@@ -89,8 +95,9 @@ def test_money_at_return_is_the_mean_per_returnee_by_origin() -> None:
 
 
 def test_flows_are_summed_per_calendar_month() -> None:
-    series = tidy(daily("new_entries", "2020-01-01", 60, 2.0) + daily("returns", "2020-01-01", 60,
-                                                                       1.0))
+    series = tidy(
+        daily("new_entries", "2020-01-01", 60, 2.0) + daily("returns", "2020-01-01", 60, 1.0)
+    )
     fig = charts.flows_figure(series)
     entries = next(t for t in fig["data"] if t["name"] == "new entries")
     assert entries["x"] == ["2020-01-01", "2020-02-01"]
@@ -124,13 +131,15 @@ def test_no_observed_figure_for_a_programme_in_another_country() -> None:
 
 
 def test_packaged_observed_points_replace_the_essay_figure_and_keep_their_source() -> None:
-    observed = pd.DataFrame({
-        "date": pd.to_datetime(["2020-12-31", "2021-01-21", "2025-01-01"]),
-        "indicator": ["stranded", "stranded", "stranded"],
-        "origin": ["all", "all", "all"],
-        "value": [20000.0, 36000.0, 1.0],
-        "source": ["ministry", "essay", "future"],
-    })
+    observed = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2020-12-31", "2021-01-21", "2025-01-01"]),
+            "indicator": ["stranded", "stranded", "stranded"],
+            "origin": ["all", "all", "all"],
+            "value": [20000.0, 36000.0, 1.0],
+            "source": ["ministry", "essay", "future"],
+        }
+    )
     fig = charts.stranded_figure(tidy(daily("stranded", "2020-12-01", 90, 1.0)), observed)
     (marker,) = [t for t in fig["data"] if t.get("meta") == "observed"]
     assert marker["x"] == ["2020-12-31", "2021-01-21"]  # the 2025 point is outside the window
@@ -138,8 +147,10 @@ def test_packaged_observed_points_replace_the_essay_figure_and_keep_their_source
 
 
 def test_states_are_stacked_areas_with_one_trace_per_state_present() -> None:
-    series = tidy(daily("state_employed", "2020-01-01", 10, 5.0)
-                  + daily("state_jobless", "2020-01-01", 10, 1.0))
+    series = tidy(
+        daily("state_employed", "2020-01-01", 10, 5.0)
+        + daily("state_jobless", "2020-01-01", 10, 1.0)
+    )
     fig = charts.states_figure(series)
     assert [t["name"] for t in fig["data"]] == ["employed", "jobless (status valid)"]
     assert all(t["stackgroup"] == "states" and len(t["y"]) == 10 for t in fig["data"])
@@ -153,11 +164,22 @@ def test_a_missing_metric_gives_an_empty_figure_with_a_message() -> None:
 
 def test_band_figure_draws_band_and_median_per_point() -> None:
     dates = pd.date_range("2020-12-01", periods=60)
-    bands = pd.concat([
-        pd.DataFrame({"date": dates, "metric": "stranded", "point": p, "q05": 1.0 + i,
-                      "q50": 2.0 + i, "q95": 3.0 + i, "n": 5})
-        for i, p in enumerate(["base", "welfare"])
-    ])
+    bands = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "date": dates,
+                    "metric": "stranded",
+                    "point": p,
+                    "q05": 1.0 + i,
+                    "q50": 2.0 + i,
+                    "q95": 3.0 + i,
+                    "n": 5,
+                }
+            )
+            for i, p in enumerate(["base", "welfare"])
+        ]
+    )
     fig = charts.band_figure(bands, "stranded", "Stranded", observed=None)
     names = [t["name"] for t in fig["data"]]
     assert "base (5 seeds): 5-95% band" in names and "welfare (5 seeds): median" in names
@@ -167,9 +189,16 @@ def test_band_figure_draws_band_and_median_per_point() -> None:
 
 
 def test_effects_figure_error_bars_span_the_interval() -> None:
-    effects = pd.DataFrame({"point": ["0: a", "1: b"], "output": "peak_stranded",
-                            "mean": [10.0, 20.0], "q05": [8.0, 20.0], "q95": [15.0, 21.0],
-                            "n": [3, 3]})
+    effects = pd.DataFrame(
+        {
+            "point": ["0: a", "1: b"],
+            "output": "peak_stranded",
+            "mean": [10.0, 20.0],
+            "q05": [8.0, 20.0],
+            "q95": [15.0, 21.0],
+            "n": [3, 3],
+        }
+    )
     (bar,) = charts.effects_figure(effects, "peak_stranded", "Peak", "people")["data"]
     assert bar["y"] == [10.0, 20.0]
     assert bar["error_y"]["array"] == [5.0, 1.0]
@@ -182,26 +211,39 @@ def test_effects_figure_error_bars_span_the_interval() -> None:
 def test_the_most_specific_source_key_wins() -> None:
     sources = {"programme.stages": "the law", "programme.stages.0.continue_prob": "calibrated: x"}
     assert source_for("programme.stages.0.continue_prob", sources) == (
-        "calibrated: x", "programme.stages.0.continue_prob")
+        "calibrated: x",
+        "programme.stages.0.continue_prob",
+    )
     assert source_for("programme.stages.1.months", sources) == ("the law", "programme.stages")
     assert source_for("programme.stagesX", sources) == ("", "")
 
 
 @pytest.mark.parametrize(
     ("text", "kind"),
-    [("assumed", "assumed"), ("calibrated: stocks", "calibrated"), ("derived: a / b", "derived"),
-     ("ISA survey 2022", "cited"), ("", "none")],
+    [
+        ("assumed", "assumed"),
+        ("calibrated: stocks", "calibrated"),
+        ("derived: a / b", "derived"),
+        ("ISA survey 2022", "cited"),
+        ("", "none"),
+    ],
 )
 def test_source_kinds(text: str, kind: str) -> None:
     assert source_kind(text) == kind
 
 
 def test_parameters_flatten_to_source_key_paths() -> None:
-    rows = dict(flatten_parameters({
-        "name": "x", "events": [{"type": "border"}], "sources": {"a": "b"},
-        "origins": {"VN": {"demand_share": {2019: 0.5, 2020: 0.6}, "fee_mean": 1.5}},
-        "programme": {"stages": [{"name": "1", "months": 12}]},
-    }))
+    rows = dict(
+        flatten_parameters(
+            {
+                "name": "x",
+                "events": [{"type": "border"}],
+                "sources": {"a": "b"},
+                "origins": {"VN": {"demand_share": {2019: 0.5, 2020: 0.6}, "fee_mean": 1.5}},
+                "programme": {"stages": [{"name": "1", "months": 12}]},
+            }
+        )
+    )
     assert rows == {
         "name": "x",
         "origins.VN.demand_share": "2019: 0.5, 2020: 0.6",
@@ -216,16 +258,23 @@ def test_parameter_table_gives_each_value_its_source_and_kind() -> None:
         "name": "x",
         "origins": {"VN": {"fee_mean": 1.0, "debt_mean": 2.0, "borrow_share": 0.5}},
         "shelters": [{"name": "npo", "capacity": 10}],
-        "sources": {"origins.VN.fee_mean": "ISA survey 2022", "origins.VN.debt_mean":
-                    "calibrated: tmpsim calibrate", "shelters": "assumed"},
+        "sources": {
+            "origins.VN.fee_mean": "ISA survey 2022",
+            "origins.VN.debt_mean": "calibrated: tmpsim calibrate",
+            "shelters": "assumed",
+        },
     }
     table = parameter_table(data).set_index("parameter")
     assert table.loc["origins.VN.fee_mean", ["source", "kind"]].tolist() == [
-        "ISA survey 2022", "cited"]
+        "ISA survey 2022",
+        "cited",
+    ]
     assert table.loc["origins.VN.debt_mean", "kind"] == "calibrated"
     assert table.loc["origins.VN.borrow_share", "kind"] == "none"
     assert table.loc["shelters.0.capacity", ["kind", "source_key"]].tolist() == [
-        "assumed", "shelters"]
+        "assumed",
+        "shelters",
+    ]
 
 
 def test_flagship_sources_all_reach_the_parameter_table() -> None:
@@ -233,8 +282,7 @@ def test_flagship_sources_all_reach_the_parameter_table() -> None:
     table = parameter_table(data)
     events = event_table(data)
     shown = " | ".join(table["source"]) + " | ".join(events["source"])
-    missing = [k for k, text in data["sources"].items()
-               if k != "events" and str(text) not in shown]
+    missing = [k for k, text in data["sources"].items() if k != "events" and str(text) not in shown]
     assert missing == []
     fee = table.set_index("parameter").loc["origins.Vietnam.fee_mean", "source"]
     assert fee == data["sources"]["origins.Vietnam.fee_mean"]
@@ -321,8 +369,9 @@ def test_cli_run_with_report(tmp_path: Path) -> None:
     scenario = tmp_path / "short.yaml"
     scenario.write_text(to_yaml(short_flagship("2017-02-28")), encoding="utf-8")
     out = tmp_path / "run"
-    result = CliRunner().invoke(app, ["run", str(scenario), "--scale", "0.001", "--out", str(out),
-                                      "--quiet", "--report"])
+    result = CliRunner().invoke(
+        app, ["run", str(scenario), "--scale", "0.001", "--out", str(out), "--quiet", "--report"]
+    )
     assert result.exit_code == 0, result.output
     figures = embedded_figures((out / "report.html").read_text(encoding="utf-8"))
     assert len(figures["states"]["data"][0]["x"]) == 59
@@ -342,8 +391,17 @@ def test_experiment_report_shows_bands_and_effects(tmp_path: Path) -> None:
         "scale": 0.0005,
         "seeds": 2,
         "parameters": {"origins.Vietnam.debt_mean": {"values": [674480.0, 0.0]}},
-        "outputs": {"series": ["stranded", "destitute", "unmet_shelter_need", "titp_stock",
-                               "sheltered", "missing", "new_entries"]},
+        "outputs": {
+            "series": [
+                "stranded",
+                "destitute",
+                "unmet_shelter_need",
+                "titp_stock",
+                "sheltered",
+                "missing",
+                "new_entries",
+            ]
+        },
     }
     report = run_experiment(spec, tmp_path / "exp", workers=1)
     assert report.counts.done == 4
@@ -352,7 +410,9 @@ def test_experiment_report_shows_bands_and_effects(tmp_path: Path) -> None:
     band = figures["band-titp_stock"]
     medians = [t for t in band["data"] if t["name"].endswith("median")]
     assert [t["name"] for t in medians] == [
-        "debt_mean=674,480 (2 seeds): median", "debt_mean=0 (2 seeds): median"]
+        "debt_mean=674,480 (2 seeds): median",
+        "debt_mean=0 (2 seeds): median",
+    ]
     assert all(len(t["x"]) == 546 for t in medians)  # 2017-01-01..2018-06-30
     effect = figures["effect-mean_debt_at_return"]["data"][0]
     assert len(effect["x"]) == 2 and effect["y"][0] > effect["y"][1]
@@ -364,8 +424,23 @@ def test_cli_ensemble_with_report(tmp_path: Path) -> None:
     scenario = tmp_path / "short.yaml"
     scenario.write_text(to_yaml(short_flagship("2017-04-30")), encoding="utf-8")
     out = tmp_path / "ensemble"
-    result = CliRunner().invoke(app, ["run", str(scenario), "--seeds", "2", "--scale", "0.0005",
-                                      "--workers", "1", "--quiet", "--out", str(out), "--report"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(scenario),
+            "--seeds",
+            "2",
+            "--scale",
+            "0.0005",
+            "--workers",
+            "1",
+            "--quiet",
+            "--out",
+            str(out),
+            "--report",
+        ],
+    )
     assert result.exit_code == 0, result.output
     figures = embedded_figures((out / "report.html").read_text(encoding="utf-8"))
     names = [t["name"] for t in figures["band-titp_stock"]["data"]]

@@ -18,10 +18,10 @@ from tmpsim import ScenarioError, load_scenario
 Mutation = Callable[[dict[str, Any]], None]
 
 
-
 def names(path, key: str, text: str) -> bool:
     """Whether an error message names the file, a line in it and the key path."""
     return re.search(rf"{re.escape(str(path))}:\d+: {re.escape(key)}", text) is not None
+
 
 def _base() -> dict[str, Any]:
     return yaml.safe_load(scenario_file("stranding").read_text(encoding="utf-8"))

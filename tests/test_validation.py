@@ -34,8 +34,11 @@ def hand_run(
     for metric, values in (("titp_stock", stock), ("new_entries", entries_per_day)):
         total = sum(values.values())
         for origin, v in [*values.items(), ("all", total)]:
-            rows.append(pd.DataFrame({"date": DATES.date, "metric": metric, "origin": origin,
-                                      "value": float(v)}))
+            rows.append(
+                pd.DataFrame(
+                    {"date": DATES.date, "metric": metric, "origin": origin, "value": float(v)}
+                )
+            )
     agents = pd.DataFrame(
         {
             "origin": ["A", "A", "A", "B"],
@@ -166,8 +169,11 @@ def test_typo_in_indicator_is_named_with_line_and_suggestion(tmp_path):
 def test_bad_rows_are_reported_not_dropped(tmp_path):
     bad = write_csv(
         tmp_path / "mine.csv",
-        ["2019-13-31,titp_stock,all,10,me", "2019-12-31,titp_stock,all,ten,me",
-         "2019-06-30,titp_stock,all,10,"],
+        [
+            "2019-13-31,titp_stock,all,10,me",
+            "2019-12-31,titp_stock,all,ten,me",
+            "2019-06-30,titp_stock,all,10,",
+        ],
     )
     with pytest.raises(ObservedDataError) as err:
         load_observed(bad)
@@ -200,22 +206,31 @@ def test_user_file_with_unknown_origin_is_an_error(mini_run, tmp_path):
 def test_run_folder_matches_the_result_it_came_from(mini_run, tmp_path):
     f = write_csv(
         tmp_path / "o.csv",
-        ["2019-12-31,titp_stock,A,1000,me", "2020-12-31,missing_year,all,50,me",
-         "2020-06-30,employed,B,300,me", "2020-12-31,fee_paid,A,600000,me"],
+        [
+            "2019-12-31,titp_stock,A,1000,me",
+            "2020-12-31,missing_year,all,50,me",
+            "2020-06-30,employed,B,300,me",
+            "2020-12-31,fee_paid,A,600000,me",
+        ],
     )
     table = validate_run(mini_run, [f]).set_index(["indicator", "origin"])
     series = pd.read_parquet(mini_run / "series.parquet")
     series["date"] = pd.to_datetime(series["date"])
     stock = series[(series.metric == "titp_stock") & (series.origin == "A")]
-    assert table.loc[("titp_stock", "A"), "simulated"] == (
-        stock.set_index("date").loc["2019-12-31", "value"]
+    assert (
+        table.loc[("titp_stock", "A"), "simulated"]
+        == (stock.set_index("date").loc["2019-12-31", "value"])
     )
     missing = series[(series.metric == "missing") & (series.origin == "all")]
     in_2020 = missing[missing.date.dt.year == 2020]["value"].sum()
     assert table.loc[("missing_year", "all"), "simulated"] == pytest.approx(in_2020)
     agents = pd.read_parquet(mini_run / "agents.parquet")
-    here = agents[(agents.origin == "A") & (agents.entered <= "2020-12-31")
-                  & (agents.exited.isna() | (agents.exited > "2020-12-31")) & (agents.fee > 0)]
+    here = agents[
+        (agents.origin == "A")
+        & (agents.entered <= "2020-12-31")
+        & (agents.exited.isna() | (agents.exited > "2020-12-31"))
+        & (agents.fee > 0)
+    ]
     assert table.loc[("fee_paid", "A"), "simulated"] == pytest.approx(here.fee.mean())
     assert (table["status"] == "ok").all()
 
@@ -228,9 +243,7 @@ def test_experiment_folder_is_an_ensemble(mini_run, tmp_path):
     f = write_csv(tmp_path / "o.csv", ["2020-12-31,titp_stock,all,2000,me"])
     table = validate_run(exp, [f])
     assert table.loc[0, "n_runs"] == 2
-    values = [
-        validate_run(exp / f"seed{s}", [f]).loc[0, "simulated"] for s in (1, 2)
-    ]
+    values = [validate_run(exp / f"seed{s}", [f]).loc[0, "simulated"] for s in (1, 2)]
     assert table.loc[0, "simulated"] == pytest.approx(np.mean(values))
     assert table.loc[0, "sim_lo"] <= table.loc[0, "simulated"] <= table.loc[0, "sim_hi"]
 
@@ -252,7 +265,13 @@ def test_cli_writes_table_and_figures(mini_run, tmp_path):
     assert proc.returncode == 0, proc.stderr
     table = pd.read_csv(out / "validation.csv")
     assert list(table.columns[:7]) == [
-        "indicator", "origin", "date", "observed", "simulated", "abs_error", "rel_error"
+        "indicator",
+        "origin",
+        "date",
+        "observed",
+        "simulated",
+        "abs_error",
+        "rel_error",
     ]
     assert (out / "validation" / "titp_stock.png").stat().st_size > 0
     assert "MAPE" in proc.stdout
@@ -263,8 +282,14 @@ def test_packaged_data_keep_a_source_and_use_known_indicators():
     assert obs["source"].str.len().min() > 10
     for name in obs["indicator"].unique():
         resolve(name)
-    assert {"titp_stock", "new_entries_year", "missing_year", "stranded", "fee_paid",
-            "debt_at_departure"} <= set(obs["indicator"])
+    assert {
+        "titp_stock",
+        "new_entries_year",
+        "missing_year",
+        "stranded",
+        "fee_paid",
+        "debt_at_departure",
+    } <= set(obs["indicator"])
     totals = obs[(obs.indicator == "titp_stock") & (obs.origin == "all")]
     assert totals["date"].dt.month.isin([6, 12]).all() and len(totals) == 17
 
@@ -288,8 +313,12 @@ def test_forecast_reports_half_years_and_years_with_bands():
     from tmpsim.validation.forecast import forecast
 
     runs = [hand_run({"A": v, "B": 0.0}, {"A": v / 100, "B": 0.0}) for v in (100, 200, 300)]
-    table = forecast(runs, dt.date(2019, 1, 1), dt.date(2020, 12, 31),
-                     indicators=("titp_stock", "new_entries_year"))
+    table = forecast(
+        runs,
+        dt.date(2019, 1, 1),
+        dt.date(2020, 12, 31),
+        indicators=("titp_stock", "new_entries_year"),
+    )
     stock = table[table.indicator == "titp_stock"]
     dates = ["2019-06-30", "2019-12-31", "2020-06-30", "2020-12-31"]
     assert [str(d) for d in stock["date"]] == dates

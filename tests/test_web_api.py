@@ -37,8 +37,9 @@ def wait_done(client: TestClient, run_id: str, timeout: float = 180.0) -> dict:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory):
-    app = create_app(Settings(runs_dir=tmp_path_factory.mktemp("runs"), max_scale=0.01,
-                              max_active_runs=2))
+    app = create_app(
+        Settings(runs_dir=tmp_path_factory.mktemp("runs"), max_scale=0.01, max_active_runs=2)
+    )
     with TestClient(app) as c:
         yield c
 
@@ -138,8 +139,9 @@ def test_broken_upload_gives_the_cli_message_for_the_same_file(client, tmp_path:
     on_disk.write_text(text, encoding="utf-8")
     with pytest.raises(ScenarioError) as cli_error:
         load_scenario(on_disk)
-    response = client.post("/api/uploads",
-                           files={"file": ("broken.yaml", text.encode(), "text/yaml")})
+    response = client.post(
+        "/api/uploads", files={"file": ("broken.yaml", text.encode(), "text/yaml")}
+    )
     assert response.status_code == 422
     message = response.json()["error"]
     assert "grace_dayz" in message and "unknown key" in message
@@ -163,8 +165,9 @@ def test_invalid_uploads_are_refused(client, content: bytes, words: str) -> None
 
 
 def test_upload_filename_is_reduced_to_a_harmless_name(client) -> None:
-    response = client.post("/api/uploads", files={"file": ("../../etc/<b>x.yaml", b"[1]",
-                                                           "text/yaml")})
+    response = client.post(
+        "/api/uploads", files={"file": ("../../etc/<b>x.yaml", b"[1]", "text/yaml")}
+    )
     assert response.status_code == 422
     assert response.json()["error"].startswith("_b_x.yaml: ")
 
@@ -178,8 +181,9 @@ def test_oversized_upload_is_refused_before_parsing(client) -> None:
 
 def test_valid_upload_can_be_run_by_its_server_made_key(client) -> None:
     text = broken_flagship_text().replace("grace_dayz: 90", "grace_days: 45")
-    response = client.post("/api/uploads", files={"file": ("mine.yaml", text.encode(),
-                                                           "text/yaml")})
+    response = client.post(
+        "/api/uploads", files={"file": ("mine.yaml", text.encode(), "text/yaml")}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["key"].startswith("upload:")
@@ -280,9 +284,15 @@ def test_resolved_scenario_download_loads_back_with_the_window(client, done_run,
 
 def test_parameter_and_lever_changes_reach_the_run(client, tmp_path: Path) -> None:
     levers = {"welfare_eligible": True} if lever_module() is not None else {}
-    response = client.post("/api/runs", json={
-        **TINY, "parameters": {"programme.grace_days": 30, "shelters.0.capacity": 1234},
-        "levers": levers, "label": "changed"})
+    response = client.post(
+        "/api/runs",
+        json={
+            **TINY,
+            "parameters": {"programme.grace_days": 30, "shelters.0.capacity": 1234},
+            "levers": levers,
+            "label": "changed",
+        },
+    )
     assert response.status_code == 202, response.text
     status = wait_done(client, response.json()["id"])
     assert status["state"] == "done" and status["label"] == "changed"
@@ -357,7 +367,11 @@ def test_cutting_the_window_keeps_event_sources_on_their_events() -> None:
             event = data["events"][int(parts[1])]
             assert parts[2] in event
             # the same source text sat on an event of the same type and date in the full file
-            same = [e for i, e in enumerate(full["events"])
-                    if full["sources"].get(f"events.{i}.{parts[2]}") == text]
-            assert any(str(e["date"]) == event["date"] and e["type"] == event["type"]
-                       for e in same), key
+            same = [
+                e
+                for i, e in enumerate(full["events"])
+                if full["sources"].get(f"events.{i}.{parts[2]}") == text
+            ]
+            assert any(
+                str(e["date"]) == event["date"] and e["type"] == event["type"] for e in same
+            ), key

@@ -24,6 +24,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
+
 @pytest.fixture(scope="session")
 def playwright_instance():
     if not CHROMIUM.is_file():
@@ -91,11 +92,15 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     uvicorn = pytest.importorskip("uvicorn")
     from tmpsim.web.app import Settings, create_app
 
-    settings = Settings(runs_dir=tmp_path_factory.mktemp("dashboard-runs"), max_scale=0.01,
-                        max_active_runs=2)
+    settings = Settings(
+        runs_dir=tmp_path_factory.mktemp("dashboard-runs"), max_scale=0.01, max_active_runs=2
+    )
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        )
+    )
     thread = threading.Thread(target=server.run, name="dashboard-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

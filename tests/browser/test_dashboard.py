@@ -51,19 +51,23 @@ def run_and_wait(page, label: str) -> str:
     row.wait_for(timeout=30_000)
     page.wait_for_selector("#progress-panel:not([hidden])")
     page.locator("#runs tbody tr[data-state='done']", has_text=label).wait_for(
-        timeout=RUN_TIMEOUT_MS)
+        timeout=RUN_TIMEOUT_MS
+    )
     run_id = row.get_attribute("data-run-id")
-    page.wait_for_selector(f"#results[data-run-id='{run_id}'][data-ready='1']",
-                           timeout=60_000)
+    page.wait_for_selector(f"#results[data-run-id='{run_id}'][data-ready='1']", timeout=60_000)
     return run_id
 
 
-def test_run_charts_lever_compare_and_download(page, dashboard, browser_context, screenshots,
-                                               tmp_path: Path) -> None:
+def test_run_charts_lever_compare_and_download(
+    page, dashboard, browser_context, screenshots, tmp_path: Path
+) -> None:
     open_dashboard(page, dashboard)
     assert page.locator("#scenario").input_value() == FLAGSHIP
-    assert page.locator("label[for='param-programme_grace_days']").inner_text().startswith(
-        "Grace period")
+    assert (
+        page.locator("label[for='param-programme_grace_days']")
+        .inner_text()
+        .startswith("Grace period")
+    )
 
     # 1. a small run of the shipped scenario, up to the first months of the border closures
     configure(page, "0.001", "2020-09-30", "baseline")
@@ -114,8 +118,7 @@ def test_run_charts_lever_compare_and_download(page, dashboard, browser_context,
         assert drawn_traces(page, f"#chart-side-{side}") >= 3
     rows = page.locator("#compare-table tbody tr")
     assert rows.count() >= 10
-    table = {r.locator("th").inner_text(): r.locator("td").all_inner_texts()
-             for r in rows.all()}
+    table = {r.locator("th").inner_text(): r.locator("td").all_inner_texts() for r in rows.all()}
     debt_a, debt_b, debt_diff, _ = table["Mean debt at return"]
     assert debt_a.endswith("JPY") and debt_diff.startswith("-")
     if changed == "worker_fee_share":
@@ -154,8 +157,9 @@ def test_run_charts_lever_compare_and_download(page, dashboard, browser_context,
     assert browser_context.external_requests == []
 
 
-def test_broken_upload_shows_the_error_and_keeps_everything(page, dashboard, browser_context,
-                                                            screenshots) -> None:
+def test_broken_upload_shows_the_error_and_keeps_everything(
+    page, dashboard, browser_context, screenshots
+) -> None:
     open_dashboard(page, dashboard)
     # the user's settings before the upload
     page.fill("#scale", "0.005")
@@ -163,8 +167,10 @@ def test_broken_upload_shows_the_error_and_keeps_everything(page, dashboard, bro
     text = (shipped_dir() / f"{FLAGSHIP}.yaml").read_text(encoding="utf-8")
     broken = text.replace("grace_days: 90", "grace_dayz: 90")
     page.click("#upload-box summary")
-    page.set_input_files("#upload-file", files=[
-        {"name": "broken.yaml", "mimeType": "text/yaml", "buffer": broken.encode()}])
+    page.set_input_files(
+        "#upload-file",
+        files=[{"name": "broken.yaml", "mimeType": "text/yaml", "buffer": broken.encode()}],
+    )
     page.wait_for_function("document.getElementById('upload-text').value.length > 1000")
     page.click("#upload-check")
     error = page.locator("#upload-error")

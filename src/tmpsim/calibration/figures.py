@@ -22,13 +22,15 @@ if TYPE_CHECKING:
 
 def diagnostics_figure(result: CalibrationResult, path: Path) -> Path:
     """Loss per trial with the best so far, and one scatter per parameter (best marked)."""
-    title = (f"Calibration of {result.problem.raw.get('name', '')}: best loss "
-             f"{result.best_loss:.4f}")
+    title = f"Calibration of {result.problem.raw.get('name', '')}: best loss {result.best_loss:.4f}"
     return trials_figure(result.trials, result.problem.parameters, result.best, title, path)
 
 
 def trials_figure(
-    trials: pd.DataFrame, params: list[FreeParameter], best: dict[str, float], title: str,
+    trials: pd.DataFrame,
+    params: list[FreeParameter],
+    best: dict[str, float],
+    title: str,
     path: Path,
 ) -> Path:
     """Draw the diagnostics figure from a trial history (``trials.csv``)."""
@@ -39,8 +41,12 @@ def trials_figure(
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False)
     ax = axes[0][0]
     ax.plot(trials["trial"], trials["loss"], ".", color="0.6", label="trial")
-    ax.plot(trials["trial"], np.minimum.accumulate(trials["loss"].to_numpy()), color="C3",
-            label="best so far")
+    ax.plot(
+        trials["trial"],
+        np.minimum.accumulate(trials["loss"].to_numpy()),
+        color="C3",
+        label="best so far",
+    )
     ax.set_yscale("log")
     ax.set_xlabel("trial")
     ax.set_ylabel("loss (weighted relative error)")

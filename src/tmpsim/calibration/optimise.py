@@ -171,8 +171,15 @@ def calibrate(
             study.tell(t, loss if math.isfinite(loss) else 1e9)
             best_values[t.number] = simulated
             seconds = sum(o.seconds for o in mine)  # type: ignore[union-attr]
-            rows.append({**row, "loss": loss, "status": "ok", "seconds": round(seconds, 2),
-                         **{f"err:{n}": e for n, e in errs.items()}})
+            rows.append(
+                {
+                    **row,
+                    "loss": loss,
+                    "status": "ok",
+                    "seconds": round(seconds, 2),
+                    **{f"err:{n}": e for n, e in errs.items()},
+                }
+            )
         if out is not None:  # the history so far, to follow a long calibration
             Path(out).mkdir(parents=True, exist_ok=True)
             pd.DataFrame(rows).to_csv(Path(out) / "trials.csv", index=False)
@@ -207,12 +214,20 @@ def _code_version() -> str:
 
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
-            capture_output=True, text=True, timeout=5, check=True,
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "."], cwd=Path(__file__).parents[1],
-            capture_output=True, text=True, timeout=5, check=True,
+            ["git", "status", "--porcelain", "--", "."],
+            cwd=Path(__file__).parents[1],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return __version__

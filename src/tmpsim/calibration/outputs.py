@@ -42,9 +42,10 @@ def write_outputs(result: CalibrationResult, out: Path) -> Path:
     (out / "best.yaml").write_text(yaml.safe_dump(best, sort_keys=False), encoding="utf-8")
     result.trials.to_csv(out / "trials.csv", index=False)
     result.fit.to_csv(out / "fit.csv", index=False)
-    calibrated = load_scenario(problem.scenario(result.best, variant=False) | {
-        "calibration": problem.raw.get("calibration")
-    })
+    calibrated = load_scenario(
+        problem.scenario(result.best, variant=False)
+        | {"calibration": problem.raw.get("calibration")}
+    )
     (out / "scenario.yaml").write_text(to_yaml(calibrated), encoding="utf-8")
     if problem.spec.variant.start is not None:
         data = problem.scenario(result.best, keep_end=True)

@@ -233,7 +233,7 @@ def select_targets(
             sel = sel[sel["date"] <= pd.Timestamp(end)]
         if sel.empty:
             raise CalibrationError(f"{where}: no observations for {t.origins} in {start}..{end}")
-        for origin in (t.origins if t.per_origin else [None]):
+        for origin in t.origins if t.per_origin else [None]:
             part = sel if origin is None else sel[sel["origin"] == origin]
             if part.empty:
                 continue

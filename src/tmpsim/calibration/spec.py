@@ -87,7 +87,8 @@ class CalibrationSpec(_Strict):
     seed: Annotated[int, Field(ge=0)] = 1
     trials: Annotated[int, Field(gt=0)] = 200
     batch: Annotated[int, Field(gt=0)] = Field(
-        4, description="Trials proposed together and run in parallel; part of the result's "
+        4,
+        description="Trials proposed together and run in parallel; part of the result's "
         "identity (the same seed and batch give the same trials on any number of workers).",
     )
     startup_trials: Annotated[int, Field(ge=1)] = Field(

@@ -27,8 +27,14 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def execute_with_bar(source, out: Path, workers: int | None, scheduler: str | None,
-                     retry_failed: bool = True, quiet: bool = False) -> Report:
+def execute_with_bar(
+    source,
+    out: Path,
+    workers: int | None,
+    scheduler: str | None,
+    retry_failed: bool = True,
+    quiet: bool = False,
+) -> Report:
     """Plan and run an experiment with a progress bar; exits 2 on an invalid experiment."""
     from tmpsim.experiments.progress import experiment_bar
 
@@ -37,8 +43,11 @@ def execute_with_bar(source, out: Path, workers: int | None, scheduler: str | No
     except ExperimentError as exc:
         _fail(str(exc))
     where = scheduler or f"{workers if workers is not None else 'all'} local workers"
-    err_console.print(f"{plan.spec.name}: {len(plan.points)} points x {plan.spec.seeds} seeds = "
-                      f"{len(plan.runs)} runs on {where} -> {out}", highlight=False)
+    err_console.print(
+        f"{plan.spec.name}: {len(plan.points)} points x {plan.spec.seeds} seeds = "
+        f"{len(plan.runs)} runs on {where} -> {out}",
+        highlight=False,
+    )
     try:
         if quiet:
             return run_experiment(plan, out, workers, scheduler, None, retry_failed)
@@ -48,15 +57,25 @@ def execute_with_bar(source, out: Path, workers: int | None, scheduler: str | No
         _fail(str(exc))
     except KeyboardInterrupt:
         counts, _, _ = status(out)
-        err_console.print(f"interrupted: {_counts_text(counts)}. Run the same command again to "
-                          "resume (finished runs are kept).")
+        err_console.print(
+            f"interrupted: {_counts_text(counts)}. Run the same command again to "
+            "resume (finished runs are kept)."
+        )
         raise typer.Exit(130) from None
     raise AssertionError("unreachable")
 
 
-def run_ensemble(scenario: str, seeds: int, seed: int, scale: float, out: Path | None,
-                 overrides: list[str], workers: int | None, scheduler: str | None,
-                 quiet: bool = False) -> Path:
+def run_ensemble(
+    scenario: str,
+    seeds: int,
+    seed: int,
+    scale: float,
+    out: Path | None,
+    overrides: list[str],
+    workers: int | None,
+    scheduler: str | None,
+    quiet: bool = False,
+) -> Path:
     """``tmpsim run SCENARIO --seeds N``: run the ensemble, print bands, exit 1 if a run failed.
 
     Returns the experiment folder.
@@ -97,12 +116,17 @@ def report_text(report: Report) -> str:
 @app.command("run")
 def run_cmd(
     file: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
-    out: Annotated[Path | None, typer.Option(
-        help="Results folder (default experiments/NAME).")] = None,
-    workers: Annotated[int | None, typer.Option(
-        help="Local worker processes (default: usable CPUs; 0 runs in this process).")] = None,
-    scheduler: Annotated[str | None, typer.Option(
-        help="Run on a Dask cluster: address of its scheduler, tcp://HOST:PORT.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Results folder (default experiments/NAME).")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Local worker processes (default: usable CPUs; 0 runs in this process)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Run on a Dask cluster: address of its scheduler, tcp://HOST:PORT."),
+    ] = None,
     retry_failed: Annotated[bool, typer.Option(help="Run failed runs again.")] = True,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
@@ -120,8 +144,10 @@ def run_cmd(
     report = execute_with_bar(file, out, workers, scheduler, retry_failed, quiet)
     console.print(report_text(report), highlight=False)
     if report.counts.failed:
-        console.print(f"[red]{report.counts.failed} runs failed[/]: `tmpsim experiment status "
-                      f"{out}` lists their errors.")
+        console.print(
+            f"[red]{report.counts.failed} runs failed[/]: `tmpsim experiment status "
+            f"{out}` lists their errors."
+        )
         raise typer.Exit(1)
 
 
@@ -137,11 +163,18 @@ def status_cmd(
         ExperimentDir(directory).build_catalog()
     except ExperimentError as exc:
         _fail(str(exc))
-    console.print(f"[bold]{info['name']}[/] ({info['design']}, {info['n_points']} points): "
-                  f"{_counts_text(counts)}", highlight=False)
+    console.print(
+        f"[bold]{info['name']}[/] ({info['design']}, {info['n_points']} points): "
+        f"{_counts_text(counts)}",
+        highlight=False,
+    )
     for rec in failed[:50]:
-        console.print(f"  run {rec['run']} (point {rec['point']}, rep {rec['rep']}, seed "
-                      f"{rec['seed']}): {rec['error']}", highlight=False, soft_wrap=True)
+        console.print(
+            f"  run {rec['run']} (point {rec['point']}, rep {rec['rep']}, seed "
+            f"{rec['seed']}): {rec['error']}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if len(failed) > 50:
         console.print(f"  ... and {len(failed) - 50} more (see the runs table in catalog.duckdb)")
 
@@ -149,8 +182,10 @@ def status_cmd(
 @app.command("summarize")
 def summarize_cmd(
     directory: Annotated[Path, typer.Argument(help="Experiment results folder.")],
-    output: Annotated[list[str] | None, typer.Option(
-        "--output", help="Headline figure to show (repeatable; all are written).")] = None,
+    output: Annotated[
+        list[str] | None,
+        typer.Option("--output", help="Headline figure to show (repeatable; all are written)."),
+    ] = None,
 ) -> None:
     """Mean and 5-95% bands per output, and sensitivity indices where the design allows."""
     try:
@@ -177,26 +212,34 @@ def print_summary(result: Summary, outputs: list[str] | None = None) -> None:
             table.add_column(col, justify="left" if col == "output" else "right")
         for name in names:
             row = bands[bands["output"] == name].iloc[0]
-            table.add_row(name, _num(row["mean"]), _num(row["p05"]), _num(row["p95"]),
-                          str(int(row["n"])))
+            table.add_row(
+                name, _num(row["mean"]), _num(row["p05"]), _num(row["p95"]), str(int(row["n"]))
+            )
         console.print(table)
     else:
         shown = names[:MAX_OUTPUTS_SHOWN]
-        params = [c for c in bands.columns
-                  if c not in {"point", "output", "mean", "p05", "p95", "n"}]
+        params = [
+            c for c in bands.columns if c not in {"point", "output", "mean", "p05", "p95", "n"}
+        ]
         table = Table(title="Per point: mean [5%, 95%] across seeds")
         for col in ["point", *params, *shown]:
             table.add_column(col, justify="right")
         for point, grp in list(bands.groupby("point"))[:MAX_POINTS_SHOWN]:
             by = grp.set_index("output")
             cells = [str(point), *[_num(grp[p].iloc[0]) for p in params]]
-            cells += [f"{_num(by.at[o, 'mean'])} [{_num(by.at[o, 'p05'])}, {_num(by.at[o, 'p95'])}]"
-                      if o in by.index else "-" for o in shown]
+            cells += [
+                f"{_num(by.at[o, 'mean'])} [{_num(by.at[o, 'p05'])}, {_num(by.at[o, 'p95'])}]"
+                if o in by.index
+                else "-"
+                for o in shown
+            ]
             table.add_row(*cells)
         console.print(table)
         if n_points > MAX_POINTS_SHOWN or len(names) > len(shown):
-            console.print(f"({n_points} points, {len(names)} outputs: all in "
-                          "summary/scalar_bands.parquet; choose outputs with --output)")
+            console.print(
+                f"({n_points} points, {len(names)} outputs: all in "
+                "summary/scalar_bands.parquet; choose outputs with --output)"
+            )
     if result.sensitivity is not None:
         sens = result.sensitivity
         if outputs:

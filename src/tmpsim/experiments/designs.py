@@ -141,8 +141,9 @@ def resolve_scenario(spec: ExperimentSpec, base_dir: Path | None) -> dict[str, A
         raise ExperimentError(f"scenario: {exc}") from None
 
 
-def check_points(spec: ExperimentSpec, scenario: dict[str, Any],
-                 points: list[dict[str, Any]], source: str) -> None:
+def check_points(
+    spec: ExperimentSpec, scenario: dict[str, Any], points: list[dict[str, Any]], source: str
+) -> None:
     """Apply each point's overrides to the scenario; the first failure names its key."""
     try:
         load_scenario(scenario, spec.overrides)
@@ -177,8 +178,9 @@ def _reason(exc: ScenarioError) -> str:
     return text.split(": ", 1)[1] if text.startswith("<") else text
 
 
-def make_plan(spec: ExperimentSpec, base_dir: Path | None = None,
-              source: str = "<experiment>") -> Plan:
+def make_plan(
+    spec: ExperimentSpec, base_dir: Path | None = None, source: str = "<experiment>"
+) -> Plan:
     """Resolve the scenario, draw the points, check them all, and number the runs."""
     scenario = resolve_scenario(spec, base_dir)
     points, sample, problem = make_points(spec)

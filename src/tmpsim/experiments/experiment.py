@@ -68,13 +68,21 @@ def tasks_for(plan: Plan, runs: list[int]) -> list[RunTask]:
     tasks = []
     for i in runs:
         r = plan.runs[i]
-        tasks.append(RunTask(
-            run=r.run, point=r.point, rep=r.rep, seed=r.seed, model=spec.model,
-            scenario=plan.scenario, overrides=plan.overrides(r.point), scale=spec.scale,
-            summary_keys=tuple(out.summary) if out.summary is not None else None,
-            series_metrics=tuple(out.series) if out.series is not None else None,
-            origins=tuple(out.origins) if out.origins is not None else None,
-        ))
+        tasks.append(
+            RunTask(
+                run=r.run,
+                point=r.point,
+                rep=r.rep,
+                seed=r.seed,
+                model=spec.model,
+                scenario=plan.scenario,
+                overrides=plan.overrides(r.point),
+                scale=spec.scale,
+                summary_keys=tuple(out.summary) if out.summary is not None else None,
+                series_metrics=tuple(out.series) if out.series is not None else None,
+                origins=tuple(out.origins) if out.origins is not None else None,
+            )
+        )
     return tasks
 
 
@@ -157,7 +165,13 @@ def ensemble_spec(
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", load_scenario(scenario, overrides or {}).name)
     scenario_ref = str(Path(scenario).resolve()) if Path(scenario).is_file() else scenario
     return parse_spec(
-        {"name": f"{name}-ensemble", "scenario": scenario_ref, "seeds": seeds, "seed": seed,
-         "scale": scale, "overrides": overrides or {}},
+        {
+            "name": f"{name}-ensemble",
+            "scenario": scenario_ref,
+            "seeds": seeds,
+            "seed": seed,
+            "scale": scale,
+            "overrides": overrides or {},
+        },
         f"<ensemble of {scenario}>",
     )

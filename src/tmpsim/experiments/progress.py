@@ -21,8 +21,10 @@ def experiment_bar(description: str, console: Console | None = None) -> Iterator
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.fields[done]} done, [red]{task.fields[failed]} failed[/], "
-                   "{task.fields[left]} left"),
+        TextColumn(
+            "{task.fields[done]} done, [red]{task.fields[failed]} failed[/], "
+            "{task.fields[left]} left"
+        ),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
@@ -34,11 +36,21 @@ def experiment_bar(description: str, console: Console | None = None) -> Iterator
     def hook(counts: Counts) -> None:
         if "task" not in state:
             # The bar counts only this invocation's work, so the ETA uses this invocation's speed.
-            state["task"] = bar.add_task(description, total=counts.left, done=counts.done,
-                                         failed=counts.failed, left=counts.left)
+            state["task"] = bar.add_task(
+                description,
+                total=counts.left,
+                done=counts.done,
+                failed=counts.failed,
+                left=counts.left,
+            )
             state["left0"] = counts.left
-        bar.update(state["task"], completed=state["left0"] - counts.left, done=counts.done,
-                   failed=counts.failed, left=counts.left)
+        bar.update(
+            state["task"],
+            completed=state["left0"] - counts.left,
+            done=counts.done,
+            failed=counts.failed,
+            left=counts.left,
+        )
 
     with bar:
         yield hook

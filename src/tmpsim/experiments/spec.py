@@ -40,7 +40,6 @@ TMPSIM_MODEL = "tmpsim"
 RANGE_DESIGNS = ("lhs", "sobol", "morris")
 
 
-
 class ExperimentError(ValueError):
     """An experiment that cannot be run; the message names the file, the key and the reason."""
 
@@ -138,8 +137,9 @@ class ExperimentSpec(Strict):
             if self.scenario is None:
                 raise ValueError("scenario: required when model is tmpsim")
         elif not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", self.model):
-            raise ValueError(f"model: expected 'tmpsim' or 'package.module:function', got "
-                             f"{self.model!r}")
+            raise ValueError(
+                f"model: expected 'tmpsim' or 'package.module:function', got {self.model!r}"
+            )
         if self.design.type in RANGE_DESIGNS:
             if not self.parameters:
                 raise ValueError(f"design.type {self.design.type} needs parameters to vary")
@@ -162,8 +162,9 @@ class ExperimentSpec(Strict):
         names = [column_name(path, p) for path, p in self.parameters.items()]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
-            raise ValueError(f"parameters: two parameters share the column name {sorted(dupes)}; "
-                             "give one a name")
+            raise ValueError(
+                f"parameters: two parameters share the column name {sorted(dupes)}; give one a name"
+            )
         reserved = {"run", "point", "rep", "seed", "status", "error", "wall_seconds", "worker"}
         clash = reserved & set(names)
         if clash:
@@ -222,7 +223,9 @@ def load_spec(path: str | Path) -> tuple[ExperimentSpec, Path]:
 
 def spec_fingerprint(spec: ExperimentSpec, scenario_data: dict[str, Any] | None) -> str:
     """SHA-256 of everything that decides the runs' results (spec and resolved base scenario)."""
-    blob = {"spec": spec.model_dump(mode="json", exclude={"description"}),
-            "scenario": scenario_data}
+    blob = {
+        "spec": spec.model_dump(mode="json", exclude={"description"}),
+        "scenario": scenario_data,
+    }
     text = json.dumps(blob, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()

@@ -33,7 +33,13 @@ from tmpsim.results import atomic_path, atomic_write_bytes
 
 RUN_COLUMNS = ["run", "point", "rep", "seed"]
 RECORD_COLUMNS = [
-    "status", "wall_seconds", "cpu_seconds", "error", "worker", "started_at", "finished_at",
+    "status",
+    "wall_seconds",
+    "cpu_seconds",
+    "error",
+    "worker",
+    "started_at",
+    "finished_at",
 ]
 
 
@@ -85,13 +91,15 @@ class ExperimentDir:
             return
         self.path.mkdir(parents=True, exist_ok=True)
         spec_json = plan.spec.model_dump(mode="json", exclude_none=True)
-        atomic_write_bytes(self.path / "experiment.yaml",
-                           yaml.safe_dump(spec_json, sort_keys=False).encode())
+        atomic_write_bytes(
+            self.path / "experiment.yaml", yaml.safe_dump(spec_json, sort_keys=False).encode()
+        )
         if plan.scenario is not None:
             from tmpsim.scenario import load_scenario, to_yaml
 
-            atomic_write_bytes(self.path / "scenario.yaml",
-                               to_yaml(load_scenario(plan.scenario)).encode())
+            atomic_write_bytes(
+                self.path / "scenario.yaml", to_yaml(load_scenario(plan.scenario)).encode()
+            )
         atomic_write_bytes(self.path / "points.parquet", _parquet_bytes(points_frame(plan)))
         info = {
             "name": plan.spec.name,
@@ -148,8 +156,7 @@ class ExperimentDir:
         rows = []
         for run in range(n_runs):
             rec = recs.get(run, {})
-            row = {"run": run, "point": run // seeds, "rep": run % seeds,
-                   "seed": rec.get("seed")}
+            row = {"run": run, "point": run // seeds, "rep": run % seeds, "seed": rec.get("seed")}
             for col in RECORD_COLUMNS:
                 row[col] = rec.get(col)
             if not rec:
@@ -164,8 +171,9 @@ class ExperimentDir:
         rows = []
         for run, rec in sorted((self.records() if recs is None else recs).items()):
             if rec.get("status") == "done":
-                rows.append({"run": run, "point": rec["point"], "rep": rec["rep"],
-                             **rec.get("summary", {})})
+                rows.append(
+                    {"run": run, "point": rec["point"], "rep": rec["rep"], **rec.get("summary", {})}
+                )
         return pd.DataFrame(rows)
 
     def has_series(self) -> bool:

@@ -43,9 +43,13 @@ class Summary:
 def numeric_outputs(outputs: pd.DataFrame) -> list[str]:
     """Summary columns holding numbers (dates and labels left out)."""
     skip = {"run", "point", "rep"}
-    return [c for c in outputs.columns
-            if c not in skip and pd.api.types.is_numeric_dtype(outputs[c])
-            and not pd.api.types.is_bool_dtype(outputs[c])]
+    return [
+        c
+        for c in outputs.columns
+        if c not in skip
+        and pd.api.types.is_numeric_dtype(outputs[c])
+        and not pd.api.types.is_bool_dtype(outputs[c])
+    ]
 
 
 def scalar_bands(outputs: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
@@ -55,12 +59,14 @@ def scalar_bands(outputs: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["point", "output", "mean", "p05", "p95", "n"])
     long = outputs.melt(id_vars=["point"], value_vars=cols, var_name="output")
     g = long.groupby(["point", "output"], sort=True)["value"]
-    bands = pd.DataFrame({
-        "mean": g.mean(),
-        "p05": g.quantile(LOW_Q),
-        "p95": g.quantile(HIGH_Q),
-        "n": g.count(),
-    }).reset_index()
+    bands = pd.DataFrame(
+        {
+            "mean": g.mean(),
+            "p05": g.quantile(LOW_Q),
+            "p95": g.quantile(HIGH_Q),
+            "n": g.count(),
+        }
+    ).reset_index()
     return bands.merge(points, on="point", how="left")
 
 
@@ -86,15 +92,18 @@ def series_bands(folder: ExperimentDir) -> pd.DataFrame | None:
         con.close()
 
 
-def sensitivity(spec: ExperimentSpec, outputs: pd.DataFrame,
-                notes: list[str]) -> tuple[pd.DataFrame | None, str | None]:
+def sensitivity(
+    spec: ExperimentSpec, outputs: pd.DataFrame, notes: list[str]
+) -> tuple[pd.DataFrame | None, str | None]:
     """SALib indices for each numeric output, where the design allows; reasons go to ``notes``."""
     kind = spec.design.type
     if not spec.parameters:
         return None, None
     if kind == "grid":
-        notes.append("no sensitivity indices: a grid is not a sampling design; "
-                     "use design sobol, morris or lhs")
+        notes.append(
+            "no sensitivity indices: a grid is not a sampling design; "
+            "use design sobol, morris or lhs"
+        )
         return None, None
     points, x, problem = make_points(spec)
     assert x is not None and problem is not None
@@ -120,16 +129,18 @@ def sensitivity(spec: ExperimentSpec, outputs: pd.DataFrame,
     return frame, method
 
 
-def _indices(method: str, spec: ExperimentSpec, problem: dict, x: np.ndarray, y: np.ndarray,
-             output: str) -> list[dict]:
+def _indices(
+    method: str, spec: ExperimentSpec, problem: dict, x: np.ndarray, y: np.ndarray, output: str
+) -> list[dict]:
     names = problem["names"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if method == "sobol":
             from SALib.analyze import sobol
 
-            res = sobol.analyze(problem, y, calc_second_order=spec.design.second_order,
-                                seed=spec.seed)
+            res = sobol.analyze(
+                problem, y, calc_second_order=spec.design.second_order, seed=spec.seed
+            )
             keys = ["S1", "S1_conf", "ST", "ST_conf"]
         elif method == "morris":
             from SALib.analyze import morris
@@ -141,8 +152,10 @@ def _indices(method: str, spec: ExperimentSpec, problem: dict, x: np.ndarray, y:
 
             res = rbd_fast.analyze(problem, x, y, seed=spec.seed)
             keys = ["S1", "S1_conf"]
-    return [{"output": output, "parameter": name, **{k: float(res[k][i]) for k in keys}}
-            for i, name in enumerate(names)]
+    return [
+        {"output": output, "parameter": name, **{k: float(res[k][i]) for k in keys}}
+        for i, name in enumerate(names)
+    ]
 
 
 def summarize(path: str | Path, write: bool = True) -> Summary:
@@ -160,8 +173,11 @@ def summarize(path: str | Path, write: bool = True) -> Summary:
         import pyarrow as pa
 
         out = folder.path / "summary"
-        for name, frame in (("scalar_bands", bands), ("series_bands", sbands),
-                            ("sensitivity", sens)):
+        for name, frame in (
+            ("scalar_bands", bands),
+            ("series_bands", sbands),
+            ("sensitivity", sens),
+        ):
             if frame is not None:
                 p = out / f"{name}.parquet"
                 atomic_write_table(p, pa.Table.from_pandas(frame, preserve_index=False))

@@ -53,7 +53,10 @@ def execute(task: RunTask) -> RunOutput:
     started = time.time()
     t0, c0 = time.perf_counter(), time.process_time()
     record: dict[str, Any] = {
-        "run": task.run, "point": task.point, "rep": task.rep, "seed": task.seed,
+        "run": task.run,
+        "point": task.point,
+        "rep": task.rep,
+        "seed": task.seed,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
         "started_at": started,
     }
@@ -66,8 +69,9 @@ def execute(task: RunTask) -> RunOutput:
         record.update(status="done", error=None, summary=summary)
     except Exception as exc:  # noqa: BLE001 - any failure of a run is data, not a crash
         tb = traceback.format_exc(limit=-4)
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=tb,
-                      summary={})
+        record.update(
+            status="failed", error=f"{type(exc).__name__}: {exc}", traceback=tb, summary={}
+        )
         series = None
     record["wall_seconds"] = round(time.perf_counter() - t0, 4)
     record["cpu_seconds"] = round(time.process_time() - c0, 4)  # < wall: the CPU was shared
@@ -80,8 +84,9 @@ def _keep(summary: dict[str, Any], keys: tuple[str, ...] | None) -> dict[str, An
         return dict(summary)
     missing = [k for k in keys if k not in summary]
     if missing:
-        raise KeyError(f"outputs.summary: {missing} not in the run's summary "
-                       f"(available: {sorted(summary)})")
+        raise KeyError(
+            f"outputs.summary: {missing} not in the run's summary (available: {sorted(summary)})"
+        )
     return {k: summary[k] for k in keys}
 
 
@@ -89,8 +94,9 @@ def _run_tmpsim(task: RunTask) -> tuple[dict[str, Any], bytes]:
     from tmpsim.api import run as run_scenario
     from tmpsim.results import SERIES_SCHEMA
 
-    result = run_scenario(task.scenario, seed=task.seed, scale=task.scale,
-                          overrides=task.overrides, agents=False)
+    result = run_scenario(
+        task.scenario, seed=task.seed, scale=task.scale, overrides=task.overrides, agents=False
+    )
     s = result.series
     if task.series_metrics is not None:
         unknown = sorted(set(task.series_metrics) - set(s["metric"].unique()))

@@ -52,8 +52,16 @@ BAND_METRICS = {
     "titp_stock": "Programme stock",
 }
 COLORS = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
 ]
 
 
@@ -226,9 +234,16 @@ def _window(table: pd.DataFrame) -> tuple[Any, Any]:
 
 def _outside_note(layout: dict[str, Any], what: str) -> None:
     layout["annotations"] = [
-        {"text": f"{what} lies outside this run's window", "showarrow": False,
-         "xref": "paper", "yref": "paper", "x": 0.99, "y": 0.98, "xanchor": "right",
-         "font": {"size": 11, "color": "#5b6773"}}
+        {
+            "text": f"{what} lies outside this run's window",
+            "showarrow": False,
+            "xref": "paper",
+            "yref": "paper",
+            "x": 0.99,
+            "y": 0.98,
+            "xanchor": "right",
+            "font": {"size": 11, "color": "#5b6773"},
+        }
     ]
 
 
@@ -240,8 +255,14 @@ def stock_figure(series: pd.DataFrame, observed: pd.DataFrame | None = None) -> 
     x = _dates(table.index)
     labels = {"titp_stock": "simulated programme stock", "in_host": "all workers in the host"}
     data: list[dict[str, Any]] = [
-        {"type": "scatter", "mode": "lines", "name": labels[m], "x": x, "y": _clean(table[m], 0),
-         "line": {"color": COLORS[i]}}
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": labels[m],
+            "x": x,
+            "y": _clean(table[m], 0),
+            "line": {"color": COLORS[i]},
+        }
         for i, m in enumerate(table.columns)
     ]
     points = _in_window(_observed_points(observed, "titp_stock"), _window(table))
@@ -377,20 +398,41 @@ def band_figure(
         n = int(grp["n"].max())
         label = f"{point} ({n} seeds)"
         data.append(
-            {"type": "scatter", "mode": "lines", "x": x, "y": _clean(grp["q05"], 0),
-             "line": {"width": 0, "color": color}, "showlegend": False, "hoverinfo": "skip",
-             "legendgroup": str(point), "name": f"{point} 5%"}
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": x,
+                "y": _clean(grp["q05"], 0),
+                "line": {"width": 0, "color": color},
+                "showlegend": False,
+                "hoverinfo": "skip",
+                "legendgroup": str(point),
+                "name": f"{point} 5%",
+            }
         )
         data.append(
-            {"type": "scatter", "mode": "lines", "x": x, "y": _clean(grp["q95"], 0),
-             "fill": "tonexty", "fillcolor": _rgba(color, 0.2),
-             "line": {"width": 0, "color": color},
-             "name": f"{label}: 5-95% band", "legendgroup": str(point)}
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": x,
+                "y": _clean(grp["q95"], 0),
+                "fill": "tonexty",
+                "fillcolor": _rgba(color, 0.2),
+                "line": {"width": 0, "color": color},
+                "name": f"{label}: 5-95% band",
+                "legendgroup": str(point),
+            }
         )
         data.append(
-            {"type": "scatter", "mode": "lines", "x": x, "y": _clean(grp["q50"], 0),
-             "line": {"color": color, "width": 2}, "name": f"{label}: median",
-             "legendgroup": str(point)}
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": x,
+                "y": _clean(grp["q50"], 0),
+                "line": {"color": color, "width": 2},
+                "name": f"{label}: median",
+                "legendgroup": str(point),
+            }
         )
     if metric == "stranded":
         data.extend(stranded_markers(observed, (sel["date"].min(), sel["date"].max()), essay))
@@ -434,20 +476,32 @@ def effects_figure(effects: pd.DataFrame, output: str, title: str, ytitle: str) 
 
 
 def compare_figure(
-    series_a: pd.DataFrame, series_b: pd.DataFrame, metric: str, title: str,
-    label_a: str, label_b: str,
+    series_a: pd.DataFrame,
+    series_b: pd.DataFrame,
+    metric: str,
+    title: str,
+    label_a: str,
+    label_b: str,
 ) -> Figure:
     """Plot one metric of two runs on the same axes (A solid, B dashed)."""
     data = []
-    for series, label, color, dash in ((series_a, label_a, COLORS[0], "solid"),
-                                       (series_b, label_b, COLORS[1], "dash")):
+    for series, label, color, dash in (
+        (series_a, label_a, COLORS[0], "solid"),
+        (series_b, label_b, COLORS[1], "dash"),
+    ):
         table = wide(series, [metric])
         if table.empty:
             continue
-        data.append({
-            "type": "scatter", "mode": "lines", "name": label, "x": _dates(table.index),
-            "y": _clean(table[metric], 0), "line": {"color": color, "dash": dash, "width": 2},
-        })
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": label,
+                "x": _dates(table.index),
+                "y": _clean(table[metric], 0),
+                "line": {"color": color, "dash": dash, "width": 2},
+            }
+        )
     if not data:
         return empty_figure(f"{title}: A and B", f"no {metric} in these runs")
     return {"data": data, "layout": _layout(f"{title}: A and B", "people")}

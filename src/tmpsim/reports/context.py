@@ -89,8 +89,10 @@ def _compact(value: Any) -> str:
 
 def _is_table(value: dict[Any, Any]) -> bool:
     """Tell whether a mapping is keyed by years or stage numbers with scalar values."""
-    return bool(value) and all(_is_scalar(v) for v in value.values()) and all(
-        str(k).lstrip("-").isdigit() for k in value
+    return (
+        bool(value)
+        and all(_is_scalar(v) for v in value.values())
+        and all(str(k).lstrip("-").isdigit() for k in value)
     )
 
 
@@ -143,7 +145,7 @@ def parameter_table(data: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for path, value in flatten_parameters(data):
         source, key = source_for(path, sources)
-        below = [(k[len(path) + 1:], s) for k, s in sources.items() if k.startswith(path + ".")]
+        below = [(k[len(path) + 1 :], s) for k, s in sources.items() if k.startswith(path + ".")]
         if below:  # sources of single entries of a one-line table (a year's demand)
             parts = [source] if source else []
             parts += [f"{sub}: {s}" for sub, s in below]
@@ -169,8 +171,11 @@ def event_table(data: dict[str, Any]) -> pd.DataFrame:
         skip = ("date", "type", "note")
         details = {k: v for k, v in ev.items() if k not in skip and v is not None}
         prefix = f"events.{i}"
-        own = [(k[len(prefix):].lstrip("."), s) for k, s in sources.items()
-               if k == prefix or k.startswith(prefix + ".")]
+        own = [
+            (k[len(prefix) :].lstrip("."), s)
+            for k, s in sources.items()
+            if k == prefix or k.startswith(prefix + ".")
+        ]
         rows.append(
             {
                 "date": str(ev.get("date", "")),
@@ -211,8 +216,10 @@ def load_observed_safe(host: str | None = None) -> tuple[pd.DataFrame | None, st
             "is missing); only the essay's January 2021 figure is marked."
         )
     if host not in (None, "", PACKAGED_HOST):
-        return None, (f"The packaged observed data describe {PACKAGED_HOST}; this scenario's "
-                      f"host is {host}, so no observed figure is marked.")
+        return None, (
+            f"The packaged observed data describe {PACKAGED_HOST}; this scenario's "
+            f"host is {host}, so no observed figure is marked."
+        )
     try:
         observed = load_observed()
     except (OSError, ValueError) as exc:

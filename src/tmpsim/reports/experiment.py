@@ -118,8 +118,10 @@ def load_experiment_data(path: str | Path) -> ExperimentData:
     bands = series_bands(folder, list(BAND_FIGURES), pooled)
     if pooled:
         labels = {**labels, -1: "all runs"}
-        notes.append(f"{len(points)} points: the bands pool every run (at most {MAX_BAND_POINTS} "
-                     "points are drawn one by one).")
+        notes.append(
+            f"{len(points)} points: the bands pool every run (at most {MAX_BAND_POINTS} "
+            "points are drawn one by one)."
+        )
     bands["point"] = bands["point"].map(lambda p: labels.get(int(p), str(p)))
     effects = scalar_bands(outputs, points).rename(columns={"p05": "q05", "p95": "q95"})
     if not effects.empty:
@@ -127,8 +129,20 @@ def load_experiment_data(path: str | Path) -> ExperimentData:
     sens, method = sensitivity(spec, outputs, notes) if len(outputs) else (None, None)
     scen_file = folder.path / "scenario.yaml"
     scenario = yaml.safe_load(scen_file.read_text(encoding="utf-8")) if scen_file.is_file() else {}
-    return ExperimentData(Path(path), info, spec, points, runs, bands, effects, sens, method,
-                          scenario or {}, labels, notes)
+    return ExperimentData(
+        Path(path),
+        info,
+        spec,
+        points,
+        runs,
+        bands,
+        effects,
+        sens,
+        method,
+        scenario or {},
+        labels,
+        notes,
+    )
 
 
 def ensemble_validation(data: ExperimentData) -> tuple[pd.DataFrame | None, str]:
@@ -159,11 +173,14 @@ def ensemble_validation(data: ExperimentData) -> tuple[pd.DataFrame | None, str]
             series = pd.read_parquet(path, filters=[("metric", "in", metrics)])
             if series.empty:
                 continue
-            runs.append(from_tidy(series, f"run {int(row['run'])}", host, lambda: None,
-                                  origins=origins))
+            runs.append(
+                from_tidy(series, f"run {int(row['run'])}", host, lambda: None, origins=origins)
+            )
         if not runs:
-            return None, ("No validation table: the experiment kept none of the series the "
-                          "observed data need (outputs.series).")
+            return None, (
+                "No validation table: the experiment kept none of the series the "
+                "observed data need (outputs.series)."
+            )
         for run in runs:
             run.start = pd.Timestamp(data.scenario.get("start", run.start))
             run.end = pd.Timestamp(data.scenario.get("end", run.end))
@@ -195,8 +212,9 @@ def experiment_report_html(path: str | Path) -> str:
     currency = str(data.scenario.get("currency", "JPY"))
     figures: dict[str, Any] = {}
     for metric, (title, ytitle) in BAND_FIGURES.items():
-        figures[f"band-{metric}"] = charts.band_figure(data.bands, metric, title, ytitle, observed,
-                                                       essay_applies(host))
+        figures[f"band-{metric}"] = charts.band_figure(
+            data.bands, metric, title, ytitle, observed, essay_applies(host)
+        )
     effect_ids = []
     if len(data.points) <= MAX_EFFECT_POINTS and not data.effects.empty:
         for key, (title, unit) in EFFECT_OUTPUTS.items():
@@ -206,52 +224,78 @@ def experiment_report_html(path: str | Path) -> str:
                 effect_ids.append(f"effect-{key}")
     counts = data.runs["status"].value_counts().to_dict()
     spec = data.spec
-    info_html = info_list_html([
-        ("experiment", data.info.get("name")),
-        ("design", f"{data.info.get('design')}, {data.info.get('n_points')} point(s) x "
-                   f"{spec.seeds} seed(s) = {data.info.get('n_runs')} runs"),
-        ("runs", ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))),
-        ("scale", f"{spec.scale} (figures scaled to the full population)"),
-        ("common random numbers", "yes" if spec.common_random_numbers else "no"),
-        ("overrides", ", ".join(f"{k}={v}" for k, v in spec.overrides.items())),
-        ("folder", str(data.path)),
-    ])
+    info_html = info_list_html(
+        [
+            ("experiment", data.info.get("name")),
+            (
+                "design",
+                f"{data.info.get('design')}, {data.info.get('n_points')} point(s) x "
+                f"{spec.seeds} seed(s) = {data.info.get('n_runs')} runs",
+            ),
+            ("runs", ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))),
+            ("scale", f"{spec.scale} (figures scaled to the full population)"),
+            ("common random numbers", "yes" if spec.common_random_numbers else "no"),
+            ("overrides", ", ".join(f"{k}={v}" for k, v in spec.overrides.items())),
+            ("folder", str(data.path)),
+        ]
+    )
     points = data.points.copy()
     points.insert(1, "label", points["point"].map(lambda p: data.labels.get(int(p), "")))
     band_grid = "".join(
         figure_html(k, "Median (line) and 5-95% band across seeds; diamonds are observed figures.")
-        for k in figures if k.startswith("band-")
+        for k in figures
+        if k.startswith("band-")
     )
     effect_grid = "".join(
         figure_html(k, "Mean across seeds with the 5-95% interval, per experiment point.")
         for k in effect_ids
     )
-    effects_html = (f'<div class="grid">{effect_grid}</div>' if effect_ids else
-                    notes_html(["No effect figures: no finished runs, or too many points."]))
+    effects_html = (
+        f'<div class="grid">{effect_grid}</div>'
+        if effect_ids
+        else notes_html(["No effect figures: no finished runs, or too many points."])
+    )
     effects_table = ""
     if not data.effects.empty:
         keys = [k for k in EFFECT_OUTPUTS if k in set(data.effects["output"])]
         table = data.effects[data.effects["output"].isin(keys)][
-            ["point", "output", "mean", "q05", "q95", "n"]]
+            ["point", "output", "mean", "q05", "q95", "n"]
+        ]
         effects_table = "<h3>Headline figures per point</h3>" + table_html(
-            table, numeric=["mean", "q05", "q95", "n"],
-            formats={c: "{:,.1f}" for c in ("mean", "q05", "q95")}, css_class="effects")
+            table,
+            numeric=["mean", "q05", "q95", "n"],
+            formats={c: "{:,.1f}" for c in ("mean", "q05", "q95")},
+            css_class="effects",
+        )
     sens_html = ""
     if data.sensitivity is not None and not data.sensitivity.empty:
         numeric = [c for c in data.sensitivity.columns if c not in ("output", "parameter")]
-        sens_html = (f"<h3>Sensitivity indices ({esc(data.method)})</h3>" + table_html(
-            data.sensitivity, numeric=numeric, formats={c: "{:.3f}" for c in numeric},
-            css_class="sensitivity"))
+        sens_html = f"<h3>Sensitivity indices ({esc(data.method)})</h3>" + table_html(
+            data.sensitivity,
+            numeric=numeric,
+            formats={c: "{:.3f}" for c in numeric},
+            css_class="sensitivity",
+        )
     validation, val_note = ensemble_validation(data)
     sections = [
         ("points", "Experiment points", table_html(points, css_class="points")),
-        ("bands", "Bands across seeds",
-         notes_html([obs_note, *data.notes]) + f'<div class="grid">{band_grid}</div>'),
+        (
+            "bands",
+            "Bands across seeds",
+            notes_html([obs_note, *data.notes]) + f'<div class="grid">{band_grid}</div>',
+        ),
         ("effects", "Lever and parameter effects", effects_html + effects_table + sens_html),
         ("validation", "Validation against observed data", validation_html(validation, val_note)),
-        ("parameters", "Base scenario: parameters and their sources",
-         parameters_html(data.scenario)),
+        (
+            "parameters",
+            "Base scenario: parameters and their sources",
+            parameters_html(data.scenario),
+        ),
     ]
-    return page(f"tmpsim experiment report: {data.info.get('name', data.path.name)}", sections,
-                figures, lead=str(spec.description or data.scenario.get("description", "")),
-                info=info_html)
+    return page(
+        f"tmpsim experiment report: {data.info.get('name', data.path.name)}",
+        sections,
+        figures,
+        lead=str(spec.description or data.scenario.get("description", "")),
+        info=info_html,
+    )

@@ -62,8 +62,13 @@ def write_figures(run_dir: Path, out: Path) -> list[Path]:
     for col in wide.columns:
         ax.plot(wide.index, wide[col], label=col)
     day, value = ESSAY_STRANDED
-    ax.scatter([pd.Timestamp(day)], [value], color="black", zorder=5,
-               label="essay: more than 36,000 unable to return (Jan 2021)")
+    ax.scatter(
+        [pd.Timestamp(day)],
+        [value],
+        color="black",
+        zorder=5,
+        label="essay: more than 36,000 unable to return (Jan 2021)",
+    )
     paths.append(_finish(fig, ax, "Stranded workers", "people", out / "stranded.png"))
 
     fig, ax = plt.subplots(figsize=(10, 5))

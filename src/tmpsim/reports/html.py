@@ -170,8 +170,11 @@ def validation_html(table: pd.DataFrame | None, note: str) -> str:
     parts = [notes_html([note])] if note else []
     if ok.empty:
         return "".join(parts) + notes_html(
-            ["No observed figure can be compared with this run" + (f" ({skipped})." if skipped
-                                                                   else ".")])
+            [
+                "No observed figure can be compared with this run"
+                + (f" ({skipped})." if skipped else ".")
+            ]
+        )
     try:
         from tmpsim.validation import summarise
 
@@ -191,15 +194,34 @@ def validation_html(table: pd.DataFrame | None, note: str) -> str:
         parts.append(
             "<h3>By series</h3><p>MAPE: mean absolute percentage error; ARD: Flee's averaged "
             "relative difference (origin * aggregates an indicator over its origins).</p>"
-            + table_html(shown, numeric=[*pct, "n", "mean_abs_error"], formats=formats,
-                         css_class="validation-summary")
+            + table_html(
+                shown,
+                numeric=[*pct, "n", "mean_abs_error"],
+                formats=formats,
+                css_class="validation-summary",
+            )
         )
     ok["date"] = pd.to_datetime(ok["date"]).dt.strftime("%Y-%m-%d")
     ok["rel_error"] = ok["rel_error"] * 100
     if "source" in ok:
         ok["source"] = ok["source"].astype(str).map(lambda s: s if len(s) <= 90 else s[:87] + "...")
-    cols = [c for c in ("indicator", "origin", "date", "observed", "simulated", "sim_lo", "sim_hi",
-                        "in_band", "abs_error", "rel_error", "source") if c in ok]
+    cols = [
+        c
+        for c in (
+            "indicator",
+            "origin",
+            "date",
+            "observed",
+            "simulated",
+            "sim_lo",
+            "sim_hi",
+            "in_band",
+            "abs_error",
+            "rel_error",
+            "source",
+        )
+        if c in ok
+    ]
     formats = {c: "{:,.0f}" for c in ("observed", "simulated", "sim_lo", "sim_hi", "abs_error")}
     formats["rel_error"] = "{:+.1f}%"
     numeric = [c for c in cols if c in formats]
@@ -207,7 +229,8 @@ def validation_html(table: pd.DataFrame | None, note: str) -> str:
     parts.append(
         f"<h3>Every observation compared ({len(ok)})</h3>"
         "<p>rel_error is (simulated - observed) / observed. Observations after 2020 are "
-        "forecasts, not fitted." + (f" Not compared: {esc(skipped)}." if skipped else "")
+        "forecasts, not fitted."
+        + (f" Not compared: {esc(skipped)}." if skipped else "")
         + f'</p><div class="scroll">{body}</div>'
     )
     return "".join(parts)
@@ -219,14 +242,18 @@ def parameters_html(scenario: dict[str, Any]) -> str:
         return notes_html(["No scenario.yaml in this folder: parameters unknown."])
     params = parameter_table(scenario)
     counts = params["kind"].value_counts()
-    legend = ", ".join(f"{counts.get(k, 0)} {k}" for k in
-                       ("cited", "calibrated", "derived", "assumed", "none"))
+    legend = ", ".join(
+        f"{counts.get(k, 0)} {k}" for k in ("cited", "calibrated", "derived", "assumed", "none")
+    )
     rows = []
     for _, r in params.iterrows():
         kind = r["kind"] if r["kind"] != "none" else "none"
         source = r["source"] or "(no source given: schema default or unstated)"
-        via = f" <small>(via {esc(r['source_key'])})</small>" if r["source_key"] not in (
-            "", r["parameter"]) else ""
+        via = (
+            f" <small>(via {esc(r['source_key'])})</small>"
+            if r["source_key"] not in ("", r["parameter"])
+            else ""
+        )
         rows.append(
             f"<tr><td><code>{esc(r['parameter'])}</code></td><td>{esc(r['value'])}</td>"
             f'<td><span class="kind kind-{esc(kind)}">{esc(kind)}</span></td>'
@@ -251,26 +278,34 @@ def parameters_html(scenario: dict[str, Any]) -> str:
 
 def info_list_html(items: Iterable[tuple[str, Any]]) -> str:
     """Render (name, value) pairs as a definition list, leaving out empty values."""
-    return '<dl class="info">' + "".join(
-        f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items if v not in (None, "")
-    ) + "</dl>"
+    return (
+        '<dl class="info">'
+        + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items if v not in (None, ""))
+        + "</dl>"
+    )
 
 
-def page(title: str, sections: list[tuple[str, str, str]], figures: dict[str, Any],
-         lead: str = "", info: str = "") -> str:
+def page(
+    title: str,
+    sections: list[tuple[str, str, str]],
+    figures: dict[str, Any],
+    lead: str = "",
+    info: str = "",
+) -> str:
     """Render the whole document; sections are (anchor, heading, html)."""
     nav = "".join(f'<a href="#{esc(a)}">{esc(h)}</a>' for a, h, _ in sections)
-    body = "".join(f'<section id="{esc(a)}"><h2>{esc(h)}</h2>{content}</section>'
-                   for a, h, content in sections)
+    body = "".join(
+        f'<section id="{esc(a)}"><h2>{esc(h)}</h2>{content}</section>' for a, h, content in sections
+    )
     from tmpsim import __version__
 
     stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{CSS}</style>"
         f'<script type="text/javascript">{plotly_js()}</script></head><body>'
-        f"<header><h1>{esc(title)}</h1><p class=\"lead\">{esc(lead)}</p>{info}</header>"
+        f'<header><h1>{esc(title)}</h1><p class="lead">{esc(lead)}</p>{info}</header>'
         f"<nav>{nav}</nav>{body}"
         f"<footer>Made by tmpsim {esc(__version__)} on {esc(stamp)}. Self-contained: opens "
         "offline; charts are interactive (hover, zoom, legend toggles, PNG export).</footer>"
@@ -290,13 +325,22 @@ def run_report_html(run: RunData) -> str:
     info_html = info_list_html(
         [
             ("scenario", run.title),
-            ("window", f"{info.get('start', run.scenario.get('start'))} to "
-                       f"{info.get('end', run.scenario.get('end'))}"),
+            (
+                "window",
+                f"{info.get('start', run.scenario.get('start'))} to "
+                f"{info.get('end', run.scenario.get('end'))}",
+            ),
             ("seed", info.get("seed")),
-            ("scale", f"{info.get('scale')} (figures scaled to the full population)"
-             if "scale" in info else None),
-            ("agents simulated",
-             f"{info['agents_created']:,}" if "agents_created" in info else None),
+            (
+                "scale",
+                f"{info.get('scale')} (figures scaled to the full population)"
+                if "scale" in info
+                else None,
+            ),
+            (
+                "agents simulated",
+                f"{info['agents_created']:,}" if "agents_created" in info else None,
+            ),
             ("wall time", f"{info['wall_seconds']} s" if "wall_seconds" in info else None),
             ("scenario hash", info.get("scenario_hash")),
             ("run folder", str(run.path)),
@@ -304,10 +348,16 @@ def run_report_html(run: RunData) -> str:
     )
     grid = "".join(figure_html(k, FIGURE_CAPTIONS.get(k, "")) for k in figures)
     sections = [
-        ("summary", "Headline figures",
-         table_html(summary, numeric=["value"], css_class="summary")),
-        ("figures", "Figures",
-         notes_html([obs_note, *run.notes]) + f'<div class="grid">{grid}</div>'),
+        (
+            "summary",
+            "Headline figures",
+            table_html(summary, numeric=["value"], css_class="summary"),
+        ),
+        (
+            "figures",
+            "Figures",
+            notes_html([obs_note, *run.notes]) + f'<div class="grid">{grid}</div>',
+        ),
         ("validation", "Validation against observed data", validation_html(validation, val_note)),
         ("parameters", "Parameters and their sources", parameters_html(run.scenario)),
     ]

@@ -13,4 +13,3 @@ def check_range(low: float, high: float, log: bool) -> None:
         raise ValueError(f"impossible range: low ({low:g}) must be below high ({high:g})")
     if log and low <= 0:
         raise ValueError(f"log scale needs low > 0, got {low:g}")
-

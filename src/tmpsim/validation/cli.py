@@ -25,8 +25,11 @@ def validate(
     ],
     observed: Annotated[
         list[Path] | None,
-        typer.Option("--observed", help="Observed CSV (date,indicator,origin,value,source); "
-                     "repeatable. Default: the packaged official statistics."),
+        typer.Option(
+            "--observed",
+            help="Observed CSV (date,indicator,origin,value,source); "
+            "repeatable. Default: the packaged official statistics.",
+        ),
     ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Folder for validation.csv and figures (default: SOURCE).")
@@ -52,9 +55,7 @@ def validate(
     if not 0 < band < 1:
         _fail(f"--band must be between 0 and 1, got {band}")
     try:
-        table = validate_run(
-            source, observed or None, band=band, point=point, start=start, end=end
-        )
+        table = validate_run(source, observed or None, band=band, point=point, start=start, end=end)
     except (ObservedDataError, RunSourceError) as exc:
         _fail(str(exc))
     target = out or (source if source.is_dir() else source.parent)
@@ -69,8 +70,10 @@ def validate(
     console.print(summary_table(summarise(table)))
     counts = ", ".join(f"{n} {s}" for s, n in status_counts(table).items())
     runs = int(table["n_runs"].max()) if "n_runs" in table else 1
-    console.print(f"{len(table)} observations ({counts}); {runs} run(s). Wrote {paths[0]}"
-                  + (f" and {len(paths) - 1} more files" if len(paths) > 1 else ""))
+    console.print(
+        f"{len(table)} observations ({counts}); {runs} run(s). Wrote {paths[0]}"
+        + (f" and {len(paths) - 1} more files" if len(paths) > 1 else "")
+    )
 
 
 def calibrate(
@@ -106,8 +109,12 @@ def calibrate(
     if trials is not None and trials < 1:
         _fail(f"--trials must be at least 1, got {trials}")
     bar = Progress(
-        TextColumn("[bold]calibrating"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TextColumn("best loss {task.fields[best]}"), TimeElapsedColumn(), console=err_console,
+        TextColumn("[bold]calibrating"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("best loss {task.fields[best]}"),
+        TimeElapsedColumn(),
+        console=err_console,
     )
     try:
         with bar:
@@ -119,22 +126,33 @@ def calibrate(
                     err_console.print(f"trials {done}/{total}, best loss {best:.4f}")
 
             result = run_calibration(
-                scenario, out, trials=trials, seed=seed, scale=scale, batch=batch,
-                workers=workers, scheduler=scheduler, observed_files=observed,
-                overrides=set_ or None, progress=progress,
+                scenario,
+                out,
+                trials=trials,
+                seed=seed,
+                scale=scale,
+                batch=batch,
+                workers=workers,
+                scheduler=scheduler,
+                observed_files=observed,
+                overrides=set_ or None,
+                progress=progress,
             )
     except (CalibrationError, ScenarioError, ObservedDataError) as exc:
         _fail(str(exc))
     (Path(out) / "command.txt").write_text(
         "tmpsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n", encoding="utf-8"
     )
-    console.print(f"best loss {result.best_loss:.4f}"
-                  + ("" if result.base_loss is None else
-                     f" (scenario as written: {result.base_loss:.4f})"))
+    console.print(
+        f"best loss {result.best_loss:.4f}"
+        + ("" if result.base_loss is None else f" (scenario as written: {result.base_loss:.4f})")
+    )
     for name, value in result.best.items():
         console.print(f"  {name} = {value:.6g}")
-    console.print(f"Results in [bold]{out}[/] (best.yaml, trials.csv, fit.csv, scenario.yaml, "
-                  "diagnostics.png)")
+    console.print(
+        f"Results in [bold]{out}[/] (best.yaml, trials.csv, fit.csv, scenario.yaml, "
+        "diagnostics.png)"
+    )
 
 
 def forecast(

@@ -191,8 +191,17 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     ok = table[(table["status"] == OK) & table["simulated"].notna()].copy()
     if ok.empty:
         return pd.DataFrame(
-            columns=["indicator", "origin", "n", "first", "last", "mape", "max_abs_rel_error",
-                     "mean_abs_error", "ard"]
+            columns=[
+                "indicator",
+                "origin",
+                "n",
+                "first",
+                "last",
+                "mape",
+                "max_abs_rel_error",
+                "mean_abs_error",
+                "ard",
+            ]
         )
     ok["abs_rel"] = ok["rel_error"].abs()
     rows = []

@@ -64,8 +64,11 @@ def daily_bands(runs: list[RunData], metric: str, band: float = 0.9) -> pd.DataF
     stacked = pd.concat([s for s in series if s is not None], axis=1)
     q = (1 - band) / 2
     return pd.DataFrame(
-        {"mean": stacked.mean(axis=1), "lo": stacked.quantile(q, axis=1),
-         "hi": stacked.quantile(1 - q, axis=1)}
+        {
+            "mean": stacked.mean(axis=1),
+            "lo": stacked.quantile(q, axis=1),
+            "hi": stacked.quantile(1 - q, axis=1),
+        }
     )
 
 
@@ -83,16 +86,26 @@ def forecast_figure(
     fig, axes = plt.subplots(len(metrics), 1, figsize=(9, 3.2 * len(metrics)), squeeze=False)
     for ax, metric in zip(axes[:, 0], metrics, strict=True):
         b = daily_bands(runs, metric, band)
-        ax.fill_between(b.index, b["lo"], b["hi"], color="C0", alpha=0.25,
-                        label=f"{int(band * 100)}% band ({len(runs)} runs)")
+        ax.fill_between(
+            b.index,
+            b["lo"],
+            b["hi"],
+            color="C0",
+            alpha=0.25,
+            label=f"{int(band * 100)}% band ({len(runs)} runs)",
+        )
         ax.plot(b.index, b["mean"], color="C0", lw=1.2, label="ensemble mean")
         if observed is not None:
             obs = observed[(observed.indicator == metric) & (observed.origin == "all")]
             obs = obs[(obs["date"] >= b.index.min()) & (obs["date"] <= b.index.max())]
-            ax.plot(obs["date"], obs["value"], "s", color="k", mfc="none", ms=5,
-                    label="observed")
-        ax.axvspan(pd.Timestamp(start), b.index.max(), color="0.9", zorder=0,
-                   label="forecast (after the data)")
+            ax.plot(obs["date"], obs["value"], "s", color="k", mfc="none", ms=5, label="observed")
+        ax.axvspan(
+            pd.Timestamp(start),
+            b.index.max(),
+            color="0.9",
+            zorder=0,
+            label="forecast (after the data)",
+        )
         ax.set_ylabel("people")
         ax.set_title(metric)
         ax.set_ylim(bottom=0)

@@ -49,51 +49,73 @@ REGISTRY: dict[str, Indicator] = {
     i.name: i
     for i in (
         Indicator(
-            "titp_stock", "stock", "titp_stock",
+            "titp_stock",
+            "stock",
+            "titp_stock",
             "Residents holding the programme's status on the date (employed, between employers, "
             "on a home visit, or waiting to leave before a special status).",
         ),
         *(
             Indicator(
-                f"titp_stock_stage_{k}", "stock", f"titp_stock_stage_{k}",
+                f"titp_stock_stage_{k}",
+                "stock",
+                f"titp_stock_stage_{k}",
                 f"Residents holding the programme's status in stage {k} ({k}号), month end.",
             )
             for k in ("1", "2", "3")
         ),
         Indicator(
-            "stranded", "stock", "stranded",
+            "stranded",
+            "stock",
+            "stranded",
             "Contract ended or job lost and unable to return home, whatever bridging status.",
         ),
         Indicator(
-            "new_entries_year", "year", "new_entries",
+            "new_entries_year",
+            "year",
+            "new_entries",
             "First-stage (1号) new entries in the 12 months ending on the date.",
         ),
         Indicator(
-            "new_entries_year_1ro", "year", "new_entries",
+            "new_entries_year_1ro",
+            "year",
+            "new_entries",
             "As new_entries_year; the statistic counts 1号ロ only (about 96% of 1号 in 2019).",
         ),
         Indicator(
-            "new_entries_half_1ro", "half", "new_entries",
+            "new_entries_half_1ro",
+            "half",
+            "new_entries",
             "First-stage new entries in the 6 months ending on the date; statistic is 1号ロ only.",
         ),
         Indicator(
-            "missing_year", "year", "missing",
+            "missing_year",
+            "year",
+            "missing",
             "Trainees who left their employer (失踪) in the 12 months ending on the date.",
         ),
         Indicator(
-            "fee_paid", "agents_mean", "fee",
+            "fee_paid",
+            "agents_mean",
+            "fee",
             "Mean fee paid to sending agencies and brokers, among those who paid.",
         ),
         Indicator(
-            "fee_paid_share", "agents_share", "fee",
+            "fee_paid_share",
+            "agents_share",
+            "fee",
             "Share of trainees who paid a fee before departure.",
         ),
         Indicator(
-            "debt_at_departure", "agents_mean", "debt_at_departure",
+            "debt_at_departure",
+            "agents_mean",
+            "debt_at_departure",
             "Mean debt before departure, among those with debt.",
         ),
         Indicator(
-            "debt_share", "agents_share", "debt_at_departure",
+            "debt_share",
+            "agents_share",
+            "debt_at_departure",
             "Share of trainees with debt before departure.",
         ),
     )
@@ -101,8 +123,16 @@ REGISTRY: dict[str, Indicator] = {
 
 FLOWS = sorted({*FLOW_METRICS, *EXTRAS})
 SERIES_METRICS = sorted(
-    {*STOCK_METRICS, *FLOW_METRICS, *EXTRAS, *(f"state_{s}" for s in STATE_NAMES),
-     "destitute", "sheltered", "unmet_shelter_need", "outside_welfare"}
+    {
+        *STOCK_METRICS,
+        *FLOW_METRICS,
+        *EXTRAS,
+        *(f"state_{s}" for s in STATE_NAMES),
+        "destitute",
+        "sheltered",
+        "unmet_shelter_need",
+        "outside_welfare",
+    }
 )
 
 

@@ -44,8 +44,16 @@ def indicator_figure(table: pd.DataFrame, indicator: str, path: Path) -> Path:
         if band:
             lo = (d["simulated"] - d["sim_lo"]).clip(lower=0)
             hi = (d["sim_hi"] - d["simulated"]).clip(lower=0)
-            ax.errorbar(x, d["simulated"], yerr=[lo, hi], fmt="o-", color="C0", ms=3,
-                        capsize=2, label="simulated (mean, 90% band)")
+            ax.errorbar(
+                x,
+                d["simulated"],
+                yerr=[lo, hi],
+                fmt="o-",
+                color="C0",
+                ms=3,
+                capsize=2,
+                label="simulated (mean, 90% band)",
+            )
         else:
             ax.plot(x, d["simulated"], "o-", color="C0", ms=3, label="simulated")
         ax.plot(x, d["observed"], "s", color="k", ms=4, mfc="none", label="observed")

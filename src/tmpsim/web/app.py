@@ -125,8 +125,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if own_tmp and not settings.keep_runs:
             shutil.rmtree(runs_dir, ignore_errors=True)
 
-    app = FastAPI(title="tmpsim dashboard", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(
+        title="tmpsim dashboard", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.manager = manager
     app.state.settings = settings
     app.state.runs_dir = runs_dir
@@ -138,8 +139,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if length is None or not length.isdigit():
                 return error(411, "the request must state its length")
             if int(length) > MAX_BODY_BYTES:
-                return error(413, f"request too large ({int(length):,} bytes; at most "
-                                  f"{MAX_BODY_BYTES:,})")
+                return error(
+                    413, f"request too large ({int(length):,} bytes; at most {MAX_BODY_BYTES:,})"
+                )
         return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
@@ -182,8 +184,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with lock:
                 base = uploads.get(key)
             if base is None:
-                raise RequestError("that uploaded scenario is no longer on the server; upload "
-                                   "it again")
+                raise RequestError(
+                    "that uploaded scenario is no longer on the server; upload it again"
+                )
             return base
         return shipped_base(key)
 
@@ -199,8 +202,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from plotly.offline import get_plotlyjs
 
             cache["plotly"] = get_plotlyjs().encode("utf-8")
-        return Response(cache["plotly"], media_type="text/javascript; charset=utf-8",
-                        headers={"Cache-Control": "max-age=86400"})
+        return Response(
+            cache["plotly"],
+            media_type="text/javascript; charset=utf-8",
+            headers={"Cache-Control": "max-age=86400"},
+        )
 
     @app.get("/static/{name}")
     def static(name: str) -> Response:
@@ -216,7 +222,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "scenarios": [{"name": k, "description": v} for k, v in shipped_scenarios().items()],
             "default_scenario": DEFAULT_SCENARIO,
             "levers": [c.to_json() for c in lever_controls()],
-            "levers_note": "" if lever_controls() else (
+            "levers_note": ""
+            if lever_controls()
+            else (
                 "Policy levers are not available in this installation (tmpsim.policy missing); "
                 "the key parameters below still apply."
             ),
@@ -255,8 +263,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post("/api/runs", status_code=202)
     def start_run(req: RunRequest) -> Any:
         if not settings.min_scale <= req.scale <= settings.max_scale:
-            return error(422, f"scale must be between {settings.min_scale:g} and "
-                              f"{settings.max_scale:g} on this server, got {req.scale:g}")
+            return error(
+                422,
+                f"scale must be between {settings.min_scale:g} and "
+                f"{settings.max_scale:g} on this server, got {req.scale:g}",
+            )
         try:
             base = base_for(req.scenario)
             scenario, notes = build_scenario(base, req.parameters, req.levers, req.end)
@@ -275,8 +286,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
         label = req.label.strip() or _auto_label(base.label, req)
         try:
-            job = manager.submit(scenario.model_dump(mode="json"), req.seed, req.scale, label,
-                                 config, notes)
+            job = manager.submit(
+                scenario.model_dump(mode="json"), req.seed, req.scale, label, config, notes
+            )
         except CapacityError as exc:
             return error(429, str(exc))
         return job.status()
@@ -318,8 +330,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/api/runs/{run_id}/series.parquet")
     def series_parquet(run_id: str) -> Response:
         job = done_job(run_id)
-        return FileResponse(job.dir / "series.parquet", media_type="application/vnd.apache.parquet",
-                            filename=f"tmpsim-{run_id[:8]}-series.parquet")
+        return FileResponse(
+            job.dir / "series.parquet",
+            media_type="application/vnd.apache.parquet",
+            filename=f"tmpsim-{run_id[:8]}-series.parquet",
+        )
 
     @app.get("/api/runs/{run_id}/series.csv")
     def series_csv(run_id: str) -> Response:
@@ -330,14 +345,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             frame = pd.read_parquet(job.dir / "series.parquet")
             atomic_write_bytes(path, frame.to_csv(index=False).encode())
-        return FileResponse(path, media_type="text/csv; charset=utf-8",
-                            filename=f"tmpsim-{run_id[:8]}-series.csv")
+        return FileResponse(
+            path, media_type="text/csv; charset=utf-8", filename=f"tmpsim-{run_id[:8]}-series.csv"
+        )
 
     @app.get("/api/runs/{run_id}/scenario.yaml")
     def scenario_yaml(run_id: str) -> Response:
         job = done_job(run_id)
-        return FileResponse(job.dir / "scenario.yaml", media_type="application/x-yaml",
-                            filename=f"tmpsim-{run_id[:8]}-scenario.yaml")
+        return FileResponse(
+            job.dir / "scenario.yaml",
+            media_type="application/x-yaml",
+            filename=f"tmpsim-{run_id[:8]}-scenario.yaml",
+        )
 
     @app.get("/api/runs/{run_id}/report.html")
     def report(run_id: str) -> Response:
@@ -347,8 +366,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from tmpsim.reports.html import build_report
 
             build_report(job.dir, path)
-        return FileResponse(path, media_type="text/html; charset=utf-8",
-                            filename=f"tmpsim-{run_id[:8]}-report.html")
+        return FileResponse(
+            path, media_type="text/html; charset=utf-8", filename=f"tmpsim-{run_id[:8]}-report.html"
+        )
 
     @app.get("/api/compare")
     def compare(a: str = Query(max_length=64), b: str = Query(max_length=64)) -> dict[str, Any]:
@@ -360,16 +380,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             va, vb = sa["summary"].get(key), sb["summary"].get(key)
             if va is None or vb is None:
                 continue
-            row = {"figure": label, "a": format_value(va, unit, currency),
-                   "b": format_value(vb, unit, currency), "difference": "", "percent": ""}
+            row = {
+                "figure": label,
+                "a": format_value(va, unit, currency),
+                "b": format_value(vb, unit, currency),
+                "difference": "",
+                "percent": "",
+            }
             if unit != "date":
                 row["difference"], row["percent"] = difference(va, vb)
             rows.append(row)
         series_a = pd.read_parquet(ja.dir / "series.parquet")
         series_b = pd.read_parquet(jb.dir / "series.parquet")
         figures = {
-            metric: charts.compare_figure(series_a, series_b, metric, title, "A: " + sa["label"],
-                                          "B: " + sb["label"])
+            metric: charts.compare_figure(
+                series_a, series_b, metric, title, "A: " + sa["label"], "B: " + sb["label"]
+            )
             for metric, title in COMPARE_METRICS.items()
         }
         return {"a": sa, "b": sb, "rows": rows, "figures": figures}

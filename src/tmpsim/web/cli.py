@@ -34,8 +34,9 @@ def serve(
 
         from tmpsim.web.app import Settings, create_app
     except ImportError as exc:
-        fail(f"the dashboard needs the web extras ({exc.name} is missing): "
-             "pip install 'tmpsim[web]'")
+        fail(
+            f"the dashboard needs the web extras ({exc.name} is missing): pip install 'tmpsim[web]'"
+        )
     if not 0 < port < 65536:
         fail(f"--port must be in 1..65535, got {port}")
     if not 0 < max_scale <= 100:
@@ -49,10 +50,17 @@ def serve(
             fail(f"--host must be an IP address or localhost, got {host!r}")
         address = ipaddress.ip_address("127.0.0.1")
     if not address.is_loopback:
-        console.print(f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this "
-                      "address can start runs.")
-    settings = Settings(runs_dir=runs_dir, max_scale=max_scale, max_active_runs=max_runs,
-                        keep_runs=runs_dir is not None)
-    console.print(f"tmpsim dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C stops it)",
-                  highlight=False)
+        console.print(
+            f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this "
+            "address can start runs."
+        )
+    settings = Settings(
+        runs_dir=runs_dir,
+        max_scale=max_scale,
+        max_active_runs=max_runs,
+        keep_runs=runs_dir is not None,
+    )
+    console.print(
+        f"tmpsim dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C stops it)", highlight=False
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

@@ -73,25 +73,73 @@ class Control:
 
 
 KEY_PARAMETERS: tuple[Control, ...] = (
-    Control("programme.welfare_eligible", "Programme workers eligible for welfare", "bool",
-            "Public assistance open to workers on the programme's status."),
-    Control("programme.job_change.mode", "When workers may change employer", "choice",
-            "forbidden, only after a dismissal, or freely.",
-            choices=("forbidden", "on_dismissal", "free")),
-    Control("programme.grace_days", "Grace period after losing a job", "int",
-            "Days a jobless worker keeps the status while looking for an employer.",
-            0, 365, 1, unit="days"),
-    Control("supervision.proactivity_mean", "Proactivity of supervising organisations", "number",
-            "Mean help a jobless worker gets in finding a new employer (0 none, 1 full).",
-            0, 1, 0.05),
-    Control("information.own_language_info", "Job information in workers' own languages", "bool",
-            "Job information published in the workers' languages."),
-    Control("money.wage_per_month", "Wage per month", "number",
-            "Gross monthly wage under the programme.", 0, 2_000_000, 1000, unit="currency"),
-    Control("money.living_cost_per_month", "Living costs per month", "number",
-            "Rent and food while working.", 0, 1_000_000, 1000, unit="currency"),
-    Control("behaviour.runaway_no_income_factor", "Runaway risk without income (multiplier)",
-            "number", "How much more likely a worker without income is to leave.", 0, 20, 0.5),
+    Control(
+        "programme.welfare_eligible",
+        "Programme workers eligible for welfare",
+        "bool",
+        "Public assistance open to workers on the programme's status.",
+    ),
+    Control(
+        "programme.job_change.mode",
+        "When workers may change employer",
+        "choice",
+        "forbidden, only after a dismissal, or freely.",
+        choices=("forbidden", "on_dismissal", "free"),
+    ),
+    Control(
+        "programme.grace_days",
+        "Grace period after losing a job",
+        "int",
+        "Days a jobless worker keeps the status while looking for an employer.",
+        0,
+        365,
+        1,
+        unit="days",
+    ),
+    Control(
+        "supervision.proactivity_mean",
+        "Proactivity of supervising organisations",
+        "number",
+        "Mean help a jobless worker gets in finding a new employer (0 none, 1 full).",
+        0,
+        1,
+        0.05,
+    ),
+    Control(
+        "information.own_language_info",
+        "Job information in workers' own languages",
+        "bool",
+        "Job information published in the workers' languages.",
+    ),
+    Control(
+        "money.wage_per_month",
+        "Wage per month",
+        "number",
+        "Gross monthly wage under the programme.",
+        0,
+        2_000_000,
+        1000,
+        unit="currency",
+    ),
+    Control(
+        "money.living_cost_per_month",
+        "Living costs per month",
+        "number",
+        "Rent and food while working.",
+        0,
+        1_000_000,
+        1000,
+        unit="currency",
+    ),
+    Control(
+        "behaviour.runaway_no_income_factor",
+        "Runaway risk without income (multiplier)",
+        "number",
+        "How much more likely a worker without income is to leave.",
+        0,
+        20,
+        0.5,
+    ),
 )
 SHELTER_CONTROL = re.compile(r"^shelters\.(\d+)\.capacity$")
 
@@ -140,9 +188,17 @@ def parameter_controls(data: dict[str, Any]) -> list[Control]:
     for i, shelter in enumerate(resolved.get("shelters") or []):
         if shelter.get("capacity", 0) > 0:
             out.append(
-                Control(f"shelters.{i}.capacity", f"Shelter places: {shelter['name']}", "int",
-                        "Beds this provider offers while it runs.", 0, 1_000_000, 10,
-                        unit="places", default=int(shelter["capacity"]))
+                Control(
+                    f"shelters.{i}.capacity",
+                    f"Shelter places: {shelter['name']}",
+                    "int",
+                    "Beds this provider offers while it runs.",
+                    0,
+                    1_000_000,
+                    10,
+                    unit="places",
+                    default=int(shelter["capacity"]),
+                )
             )
     return out
 
@@ -180,8 +236,15 @@ def lever_controls() -> list[Control]:
             hint += f" Typical setting: {spec['on']:g}."
         out.append(
             Control(
-                name=spec["name"], label=spec["label"], kind=kind, help=hint, minimum=lo,
-                maximum=hi, step=step, unit=spec.get("unit", ""), default=spec["default"],
+                name=spec["name"],
+                label=spec["label"],
+                kind=kind,
+                help=hint,
+                minimum=lo,
+                maximum=hi,
+                step=step,
+                unit=spec.get("unit", ""),
+                default=spec["default"],
             )
         )
     return out
@@ -248,8 +311,9 @@ def parse_upload(filename: str | None, content: bytes) -> tuple[str, dict[str, A
     """
     name = safe_filename(filename)
     if len(content) > MAX_UPLOAD_BYTES:
-        raise RequestError(f"{name}: file too large ({len(content):,} bytes; at most "
-                           f"{MAX_UPLOAD_BYTES:,})")
+        raise RequestError(
+            f"{name}: file too large ({len(content):,} bytes; at most {MAX_UPLOAD_BYTES:,})"
+        )
     if not content.strip():
         raise ScenarioError(f"{name}: the file is empty")
     try:
@@ -307,8 +371,10 @@ def _with_end(data: dict[str, Any], end: str, source: str) -> tuple[dict[str, An
     sc = validate(copy.deepcopy(data), source)
     first = sc.start + dt.timedelta(days=MIN_WINDOW_DAYS)
     if not first <= new_end <= sc.end:
-        raise RequestError(f"end date {new_end} must lie between {first} and {sc.end} "
-                           f"(the scenario runs {sc.start} to {sc.end})")
+        raise RequestError(
+            f"end date {new_end} must lie between {first} and {sc.end} "
+            f"(the scenario runs {sc.start} to {sc.end})"
+        )
     if new_end == sc.end:
         return data, ""
     data = copy.deepcopy(data)

@@ -50,16 +50,22 @@ def execute(run_dir: str, scenario: dict[str, Any], seed: int, scale: float) -> 
             _write_json(out / "progress.json", state)
 
         sim.run(progress)
-        _write_json(out / "progress.json",
-                    {"done": sim.n_days, "total": sim.n_days, "phase": "writing results"})
+        _write_json(
+            out / "progress.json",
+            {"done": sim.n_days, "total": sim.n_days, "phase": "writing results"},
+        )
         build_result(sim, with_agents=False).write(out)
-        _write_json(out / "progress.json",
-                    {"done": sim.n_days, "total": sim.n_days, "phase": "done"})
+        _write_json(
+            out / "progress.json", {"done": sim.n_days, "total": sim.n_days, "phase": "done"}
+        )
     except BaseException as exc:  # report every failure to the page, then exit non-zero
-        _write_json(out / "error.json", {
-            "error": f"{type(exc).__name__}: {exc}",
-            "traceback": traceback.format_exc(limit=8),
-        })
+        _write_json(
+            out / "error.json",
+            {
+                "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(limit=8),
+            },
+        )
         raise SystemExit(1) from None
 
 
@@ -135,8 +141,13 @@ class JobManager:
         return sum(1 for j in self._jobs.values() if j.process is not None and j.process.is_alive())
 
     def submit(
-        self, scenario: dict[str, Any], seed: int, scale: float, label: str,
-        config: dict[str, Any], notes: list[str],
+        self,
+        scenario: dict[str, Any],
+        seed: int,
+        scale: float,
+        label: str,
+        config: dict[str, Any],
+        notes: list[str],
     ) -> Job:
         """Start a run in a new process; CapacityError when the cap on active runs is reached."""
         with self._lock:
@@ -151,7 +162,9 @@ class JobManager:
             run_dir.mkdir()
             job = Job(run_id, run_dir, label, config, notes)
             job.process = self._ctx.Process(
-                target=execute, args=(str(run_dir), scenario, seed, scale), daemon=True,
+                target=execute,
+                args=(str(run_dir), scenario, seed, scale),
+                daemon=True,
                 name=f"tmpsim-run-{run_id[:8]}",
             )
             job.process.start()
