@@ -7,7 +7,7 @@ import numpy as np
 import tmpsim
 from tmpsim.engine.counting import count_pairs
 from tmpsim.model.money import MoneyModule
-from tmpsim.model.money_kernels import month_end_ids_kernel, month_end_kernel, settle_kernel
+from tmpsim.model.money_kernels import month_end_ids_kernel, settle_kernel
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 from tmpsim.states import N_STATES, State
@@ -40,10 +40,10 @@ def _tiny() -> dict[str, np.ndarray]:
 def _fused(a: dict[str, np.ndarray], day: int, interest: np.ndarray) -> tuple[np.ndarray, ...]:
     remit, debt, savings = np.zeros(2), np.zeros(2), np.zeros(2)
     counts = np.zeros((3, 2), dtype=np.int64)
-    month_end_kernel(
-        a["state"].size, day, a["state"], ACTIVE, HOST, a["money_t"], a["debt"], a["savings"],
-        a["remitted"], a["income"], a["cost"], a["origin"], interest, 0.5, 0.25,
-        remit, debt, savings, HOLDS, a["stage"], counts,
+    month_end_ids_kernel(
+        np.arange(a["state"].size, dtype=np.int64), day, a["state"], ACTIVE, HOST, a["money_t"],
+        a["debt"], a["savings"], a["remitted"], a["income"], a["cost"], a["origin"], interest,
+        0.5, 0.25, remit, debt, savings, HOLDS, a["stage"], counts,
     )  # fmt: skip
     return remit, debt, savings, counts
 

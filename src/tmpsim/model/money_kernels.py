@@ -199,64 +199,6 @@ def enter_kernel(
 
 
 @njit(cache=True)
-def month_end_kernel(
-    n: int,
-    day: int,
-    state: np.ndarray,
-    active_state: np.ndarray,
-    host_state: np.ndarray,
-    money_t: np.ndarray,
-    debt: np.ndarray,
-    savings: np.ndarray,
-    remitted: np.ndarray,
-    income: np.ndarray,
-    cost: np.ndarray,
-    origin: np.ndarray,
-    interest_day: np.ndarray,
-    repay_share: float,
-    remit_share: float,
-    remit_by_origin: np.ndarray,
-    debt_by_origin: np.ndarray,
-    savings_by_origin: np.ndarray,
-    holds_status: np.ndarray,
-    stage: np.ndarray,
-    stage_counts: np.ndarray,
-) -> None:  # pragma: no cover
-    """One pass over the first ``n`` agents at a month end.
-
-    Agents in an ``active_state`` are settled up to ``day`` as ``settle_kernel`` does, then their
-    debt is added to ``debt_by_origin`` and, in a ``host_state``, their savings to
-    ``savings_by_origin``; agents in a state that ``holds_status`` are counted in
-    ``stage_counts[stage, origin]``. Sums are taken in agent order, as ``np.bincount`` does.
-    """
-    for i in range(n):
-        s = state[i]
-        o = origin[i]
-        if holds_status[s]:
-            stage_counts[stage[i], o] += 1
-        if not active_state[s]:
-            continue
-        d = float(day - money_t[i])
-        if d > 0.0:
-            debt[i], savings[i], sent = settle_one(
-                d,
-                debt[i],
-                savings[i],
-                income[i],
-                cost[i],
-                interest_day[o],
-                repay_share,
-                remit_share,
-            )
-            remitted[i] += sent
-            remit_by_origin[o] += sent
-            money_t[i] = day
-        debt_by_origin[o] += debt[i]
-        if host_state[s]:
-            savings_by_origin[o] += savings[i]
-
-
-@njit(cache=True)
 def month_end_ids_kernel(
     ids: np.ndarray,
     day: int,
@@ -280,12 +222,16 @@ def month_end_ids_kernel(
     stage: np.ndarray,
     stage_counts: np.ndarray,
 ) -> int:  # pragma: no cover
-    """``month_end_kernel`` over the ascending ``ids`` only; keeps the still active ones.
+    """One pass over the ascending ``ids`` at a month end; keeps the still active ones.
 
+    Agents in an ``active_state`` are settled up to ``day`` as ``settle_kernel`` does, then their
+    debt is added to ``debt_by_origin`` and, in a ``host_state``, their savings to
+    ``savings_by_origin``; agents in a state that ``holds_status`` are counted in
+    ``stage_counts[stage, origin]``. Sums are taken in id order, as ``np.bincount`` does.
     Agents in no ``active_state`` neither hold the status nor are settled or summed, so leaving
-    them out changes no sum or its order. The ids of agents still in an ``active_state`` are
-    moved to the front of ``ids`` (in order) and their count returned: the agents to visit at the
-    next month end, with the ones created since.
+    them out of ``ids`` changes no sum or its order. The ids of agents still in an
+    ``active_state`` are moved to the front of ``ids`` (in order) and their count returned: the
+    agents to visit at the next month end, with the ones created since.
     """
     kept = 0
     for k in range(ids.size):
