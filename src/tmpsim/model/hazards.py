@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tmpsim.engine.population import NEVER
-from tmpsim.model.hazard_kernels import draw_kernel
+from tmpsim.model.hazard_kernels import draw_kernel, runaway_column_kernel
 from tmpsim.scenario.schema import STATE_BY_NAME
 from tmpsim.states import State
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 YEAR = 365.25
 _EMPTY = np.empty(0)
+_NO_TABLE = np.ones((1, 1))  # stands for "no multiplier table" in the compiled kernel
 
 
 class Hazard(IntEnum):
@@ -94,6 +95,7 @@ class Hazards:
         by_stage = np.array([s.runaway_factor for s in sc.programme.stages])
         self.runaway_by_stage = by_stage if (by_stage != 1).any() else None
         self._market_cache: dict[int, float] = {}
+        self._by_stage = np.ascontiguousarray(by_stage, dtype=np.float64)
         from tmpsim.model.lifecycle import Timer  # lifecycle imports this module
 
         self._timer_cancel = int(Timer.CANCEL)
@@ -148,6 +150,49 @@ class Hazards:
             f = self._market_cache[year] = market.factor(year)
         return f
 
+    def _runaway_column(
+        self, ids: np.ndarray, state: State, day: int, out: np.ndarray, j: int
+    ) -> None:
+        """Column ``j`` of ``out``: the runaway rates, compiled (``runaway_column_kernel``).
+
+        For every case but working under job-change mode free, whose NumPy expression in
+        :meth:`rates` it reproduces operation by operation.
+        """
+        sim, pop = self.sim, self.sim.pop
+        beh = sim.scenario.behaviour
+        no_income = state is not State.EMPLOYED and state is not State.SPECIAL_WORKING
+        table = sim.timeline._multiplier_table("runaway", day)
+        if table is None:
+            kind, scalar, grid = 0, 1.0, _NO_TABLE
+        elif isinstance(table, float):
+            kind, scalar, grid = 1, table, _NO_TABLE
+        else:
+            kind, scalar, grid = 2, 1.0, table
+        market = beh.runaway_labour_market
+        use_market = market is not None and market.elasticity != 0
+        runaway_column_kernel(
+            np.ascontiguousarray(ids, dtype=np.int64),
+            pop.debt,
+            pop.origin,
+            pop.sector,
+            pop.stage,
+            float(self.wage_year),
+            float(beh.runaway_debt_elasticity),
+            self.runaway_base,
+            self.debt_ref,
+            self._by_stage,
+            self.runaway_by_stage is not None,
+            float(beh.runaway_no_income_factor),
+            no_income,
+            kind,
+            float(scalar),
+            grid,
+            self._market_factor(day) if use_market else 1.0,
+            use_market,
+            out,
+            j,
+        )
+
     def rates(self, ids: np.ndarray, state: State, day: int) -> np.ndarray:
         """Matrix of daily rates, one column per hazard of ``state``."""
         sim, pop = self.sim, self.sim.pop
@@ -160,7 +205,14 @@ class Hazards:
         for j, kind in enumerate(kinds):
             if kind is Hazard.DISMISSAL:
                 r = times(self.dismissal_base[sector], "dismissal", day, origin, sector)
-            elif kind is Hazard.RUNAWAY:
+            elif kind is Hazard.RUNAWAY and (
+                state is not State.EMPLOYED
+                and state is not State.SPECIAL_WORKING
+                or sim.rules["job_change_mode"] != "free"
+            ):
+                self._runaway_column(ids, state, day, out, j)
+                continue
+            elif kind is Hazard.RUNAWAY:  # working under job-change mode free: NumPy
                 burden = pop.debt[ids] / self.wage_year
                 e = beh.runaway_debt_elasticity
                 r = self.runaway_base[origin] * (1 + e * burden) / (1 + e * self.debt_ref[origin])
