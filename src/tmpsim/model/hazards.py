@@ -95,6 +95,7 @@ class Hazards:
         by_stage = np.array([s.runaway_factor for s in sc.programme.stages])
         self.runaway_by_stage = by_stage if (by_stage != 1).any() else None
         self._market_cache: dict[int, float] = {}
+        self._market_day, self._market_today = -1, 1.0
         self._by_stage = np.ascontiguousarray(by_stage, dtype=np.float64)
         from tmpsim.model.lifecycle import Timer  # lifecycle imports this module
 
@@ -143,11 +144,14 @@ class Hazards:
 
     def _market_factor(self, day: int) -> float:
         """The labour-market multiplier of the runaway hazard on ``day`` (memoised by year)."""
+        if day == self._market_day:
+            return self._market_today
         market = self.sim.scenario.behaviour.runaway_labour_market
         year = self.sim.scenario.date(day).year
         f = self._market_cache.get(year)
         if f is None:
             f = self._market_cache[year] = market.factor(year)
+        self._market_day, self._market_today = day, f
         return f
 
     def _runaway_column(
