@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     import tmpsim
-    from tmpsim.results import build_result
+    from tmpsim.results import build_result, write_run
     from tmpsim.simulation import Simulation
     from tmpsim.states import State
 
@@ -79,11 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     rss["simulate"] = _rss_mb()
 
     t = time.perf_counter()
-    if args.output != "none":
+    if args.output == "write":  # as `tmpsim run` does it
+        with tempfile.TemporaryDirectory(prefix="tmpsim-bench-") as tmp:
+            result = write_run(sim, tmp, with_agents=True)
+        del result
+    elif args.output == "result":
         result = build_result(sim, with_agents=True)
-        if args.output == "write":
-            with tempfile.TemporaryDirectory(prefix="tmpsim-bench-") as tmp:
-                result.write(tmp)
         del result
     phases["results"] = time.perf_counter() - t
     rss["results"] = _rss_mb()

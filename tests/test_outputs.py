@@ -150,3 +150,37 @@ def test_python_api_result():
     assert sim.day == sim.n_days - 1 and sim.pop.n == 10
     with pytest.raises(ValueError, match="scale must be in"):
         tmpsim.run(scenario_file("stranding"), scale=0)
+
+
+def test_write_run_writes_the_same_files_as_result_write(tmp_path):
+    """Starting agents.parquet before the series are built changes no byte of any file."""
+    from tmpsim.api import simulate
+    from tmpsim.results import build_result, write_run
+
+    sim = simulate(scenario_file("mini"), seed=3, scale=0.5)
+    a = build_result(sim).write(tmp_path / "a")
+    result = write_run(sim, tmp_path / "b")
+    b = tmp_path / "b"
+    assert {p.name for p in b.iterdir()} == FILES
+    for name in FILES:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    assert result.agents_table.num_rows == sim.pop.n
+    c = tmp_path / "c"
+    write_run(sim, c, with_agents=False)
+    assert {p.name for p in c.iterdir()} == FILES - {"agents.parquet"}
+    assert (c / "series.parquet").read_bytes() == (a / "series.parquet").read_bytes()
+
+
+def test_write_run_reraises_the_agents_writer_error(tmp_path, monkeypatch):
+    """An error while writing agents.parquet in its thread reaches the caller."""
+    from tmpsim.api import simulate
+    from tmpsim.results import AgentsSnapshot, write_run
+
+    def broken(self, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(AgentsSnapshot, "write", broken)
+    sim = simulate(scenario_file("mini"), seed=3, scale=0.5)
+    with pytest.raises(OSError, match="disk full"):
+        write_run(sim, tmp_path / "out")
+    assert (tmp_path / "out" / "series.parquet").exists()  # the other files were written

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tmpsim.results import Result, build_result
+from tmpsim.results import Result, build_result, write_run
 from tmpsim.scenario import Scenario, load_scenario
 from tmpsim.simulation import Simulation
 
@@ -42,7 +42,6 @@ def run(
     full population. With ``out`` the run folder is written there too.
     """
     sim = simulate(scenario, seed, scale, overrides, check, progress)
-    result = build_result(sim, with_agents=agents)
     if out is not None:
-        result.write(out)
-    return result
+        return write_run(sim, out, with_agents=agents)
+    return build_result(sim, with_agents=agents)

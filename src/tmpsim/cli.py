@@ -153,7 +153,7 @@ def run(
     ] = None,
 ) -> None:
     """Run a scenario, print its summary and write a run folder (or an ensemble's folder)."""
-    from tmpsim.results import build_result
+    from tmpsim.results import write_run
     from tmpsim.simulation import Simulation
 
     if not 0 < scale <= 100:
@@ -180,8 +180,7 @@ def run(
         with progress_bar() as bar:
             task = bar.add_task(sc.name, total=sim.n_days)
             sim.run(lambda done, total: bar.update(task, completed=done))
-    result = build_result(sim, with_agents=agents)
-    result.write(out)
+    result = write_run(sim, out, with_agents=agents)
     console.print(summary_table(result.summary))
     console.print(
         f"{result.run_info['agents_created']:,} agents, {sim.n_days} days, "

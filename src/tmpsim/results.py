@@ -133,26 +133,69 @@ class Result:
         """
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        errors: list[BaseException] = []
-        thread = None
-        if self.agents_source is not None:
-            thread = threading.Thread(
-                target=_capture(self.agents_source.write, errors),
-                args=(out / "agents.parquet",),
+        writer = AgentsWriter(self.agents_source, out / "agents.parquet")
+        try:
+            self.write_small_files(out)
+        finally:
+            writer.join()
+        writer.raise_error()
+        return out
+
+    def write_small_files(self, out: Path) -> None:
+        """Write every file of the run folder but agents.parquet."""
+        atomic_write_table(out / "series.parquet", self.series_table)
+        atomic_write_bytes(out / "summary.json", _json(self.summary))
+        atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenario).encode())
+        atomic_write_bytes(out / "run.json", _json(self.run_info))
+
+
+class AgentsWriter:
+    """agents.parquet written in a second thread from the moment this is made.
+
+    Nothing when there is no snapshot. :meth:`join` waits for the file; :meth:`raise_error`
+    then re-raises what went wrong in the thread, if anything.
+    """
+
+    def __init__(self, snapshot: AgentsSnapshot | None, path: Path) -> None:
+        self.errors: list[BaseException] = []
+        self.thread = None
+        if snapshot is not None:
+            self.thread = threading.Thread(
+                target=_capture(snapshot.write, self.errors),
+                args=(path,),
                 name="tmpsim-agents-writer",
             )
-            thread.start()
-        try:
-            atomic_write_table(out / "series.parquet", self.series_table)
-            atomic_write_bytes(out / "summary.json", _json(self.summary))
-            atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenario).encode())
-            atomic_write_bytes(out / "run.json", _json(self.run_info))
-        finally:
-            if thread is not None:
-                thread.join()
-        if errors:
-            raise errors[0]
-        return out
+            self.thread.start()
+
+    def join(self) -> None:
+        """Wait until the file is written (or the writing failed)."""
+        if self.thread is not None:
+            self.thread.join()
+
+    def raise_error(self) -> None:
+        """Re-raise the writer's exception, if it had one."""
+        if self.errors:
+            raise self.errors[0]
+
+
+def write_run(sim, out: str | Path, with_agents: bool = True) -> Result:
+    """Build the Result of a finished simulation and write its run folder.
+
+    The same files as ``build_result(sim, with_agents).write(out)``, but agents.parquet starts
+    being written (in a second thread) before the series and summary are built, so that building
+    them overlaps the longest write instead of preceding it.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    snapshot = build_agents(sim) if with_agents else None
+    writer = AgentsWriter(snapshot, out / "agents.parquet")
+    try:
+        result = build_result(sim, with_agents=with_agents, snapshot=snapshot)
+        result.write_small_files(out)
+    finally:
+        writer.join()
+    writer.raise_error()
+    return result
 
 
 def _capture(fn: Callable[..., Any], errors: list[BaseException]) -> Callable[..., None]:
@@ -171,14 +214,14 @@ def _json(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, default=str, ensure_ascii=False) + "\n").encode()
 
 
-def build_result(sim, with_agents: bool = True) -> Result:
-    """Turn a finished simulation into a Result."""
+def build_result(sim, with_agents: bool = True, snapshot: AgentsSnapshot | None = None) -> Result:
+    """Turn a finished simulation into a Result (``snapshot``: the agents, if already taken)."""
     from tmpsim import __version__
 
     arrays = metric_arrays(sim)
     series = build_series_table(sim, arrays)
     summary = build_summary(sim, arrays=arrays)
-    agents = build_agents(sim) if with_agents else None
+    agents = (snapshot or build_agents(sim)) if with_agents else None
     info = {
         "scenario": sim.scenario.name,
         "scenario_hash": scenario_hash(sim.scenario),

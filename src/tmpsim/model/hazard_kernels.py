@@ -85,3 +85,52 @@ def draw_kernel(
         free,
         n_free,
     )
+
+
+@njit(cache=True)
+def runaway_column_kernel(
+    ids: np.ndarray,
+    debt: np.ndarray,
+    origin_of: np.ndarray,
+    sector_of: np.ndarray,
+    stage_of: np.ndarray,
+    wage_year: float,
+    elasticity: float,
+    base: np.ndarray,
+    debt_ref: np.ndarray,
+    by_stage: np.ndarray,
+    use_stage: bool,
+    factor: float,
+    use_factor: bool,
+    mult_kind: int,
+    mult_scalar: float,
+    mult_table: np.ndarray,
+    market: float,
+    use_market: bool,
+    out: np.ndarray,
+    col: int,
+) -> None:
+    """Write the daily runaway rate of each agent of ``ids`` to column ``col`` of ``out``.
+
+    The operations, and their order, are those of the NumPy expression in ``Hazards.rates`` (so
+    the rates are the same to the bit): base by origin times (1 + elasticity * debt burden),
+    over the origin's reference; times the stage factor (``use_stage``), a state's factor
+    (``use_factor``), the day's event multiplier (``mult_kind`` 0: none, 1: ``mult_scalar``,
+    2: ``mult_table`` by origin and sector) and the labour-market factor (``use_market``).
+    """
+    for k in range(ids.size):
+        i = ids[k]
+        o = origin_of[i]
+        burden = debt[i] / wage_year
+        r = base[o] * (1 + elasticity * burden) / (1 + elasticity * debt_ref[o])
+        if use_stage:
+            r = r * by_stage[stage_of[i]]
+        if use_factor:
+            r = r * factor
+        if mult_kind == 1:
+            r = r * mult_scalar
+        elif mult_kind == 2:
+            r = r * mult_table[o, sector_of[i]]
+        if use_market:
+            r = r * market
+        out[k, col] = r

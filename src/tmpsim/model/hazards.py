@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tmpsim.engine.population import NEVER
-from tmpsim.model.hazard_kernels import draw_kernel
+from tmpsim.model.hazard_kernels import draw_kernel, runaway_column_kernel
 from tmpsim.scenario.schema import STATE_BY_NAME
 from tmpsim.states import State
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 YEAR = 365.25
 _EMPTY = np.empty(0)
+_NO_TABLE = np.ones((1, 1))  # stands for "no multiplier table" in the compiled kernel
 
 
 class Hazard(IntEnum):
@@ -93,6 +94,12 @@ class Hazards:
         self._kinds = {s: np.array(k, dtype=np.int8) for s, k in HAZARDS_BY_STATE.items()}
         by_stage = np.array([s.runaway_factor for s in sc.programme.stages])
         self.runaway_by_stage = by_stage if (by_stage != 1).any() else None
+        self._market_cache: dict[int, float] = {}
+        self._market_day, self._market_today = -1, 1.0
+        self._by_stage = np.ascontiguousarray(by_stage, dtype=np.float64)
+        from tmpsim.model.lifecycle import Timer  # lifecycle imports this module
+
+        self._timer_cancel = int(Timer.CANCEL)
 
     # ---- rates ----------------------------------------------------------------------------
     def job_rate(self, ids: np.ndarray) -> np.ndarray:
@@ -121,6 +128,75 @@ class Hazards:
             return self.sim.pop.dismissed[ids].copy()
         return np.zeros(ids.size, dtype=bool)
 
+    def _times(self, r: np.ndarray, hazard: str, day: int, origin, sector) -> np.ndarray:
+        """``r`` times the day's multiplier of one hazard (untouched when no event applies).
+
+        Multiplying by a number is the same operation, element by element, as multiplying by an
+        array filled with it, and multiplying by one changes nothing, so the rates are the same to
+        the bit as with :meth:`Timeline.hazard_multiplier` while skipping the temporary arrays.
+        """
+        table = self.sim.timeline._multiplier_table(hazard, day)
+        if table is None:
+            return r
+        if isinstance(table, float):
+            return r * table
+        return r * table[origin, sector]
+
+    def _market_factor(self, day: int) -> float:
+        """The labour-market multiplier of the runaway hazard on ``day`` (memoised by year)."""
+        if day == self._market_day:
+            return self._market_today
+        market = self.sim.scenario.behaviour.runaway_labour_market
+        year = self.sim.scenario.date(day).year
+        f = self._market_cache.get(year)
+        if f is None:
+            f = self._market_cache[year] = market.factor(year)
+        self._market_day, self._market_today = day, f
+        return f
+
+    def _runaway_column(
+        self, ids: np.ndarray, state: State, day: int, out: np.ndarray, j: int
+    ) -> None:
+        """Column ``j`` of ``out``: the runaway rates, compiled (``runaway_column_kernel``).
+
+        For every case but working under job-change mode free, whose NumPy expression in
+        :meth:`rates` it reproduces operation by operation.
+        """
+        sim, pop = self.sim, self.sim.pop
+        beh = sim.scenario.behaviour
+        no_income = state is not State.EMPLOYED and state is not State.SPECIAL_WORKING
+        table = sim.timeline._multiplier_table("runaway", day)
+        if table is None:
+            kind, scalar, grid = 0, 1.0, _NO_TABLE
+        elif isinstance(table, float):
+            kind, scalar, grid = 1, table, _NO_TABLE
+        else:
+            kind, scalar, grid = 2, 1.0, table
+        market = beh.runaway_labour_market
+        use_market = market is not None and market.elasticity != 0
+        runaway_column_kernel(
+            np.ascontiguousarray(ids, dtype=np.int64),
+            pop.debt,
+            pop.origin,
+            pop.sector,
+            pop.stage,
+            float(self.wage_year),
+            float(beh.runaway_debt_elasticity),
+            self.runaway_base,
+            self.debt_ref,
+            self._by_stage,
+            self.runaway_by_stage is not None,
+            float(beh.runaway_no_income_factor),
+            no_income,
+            kind,
+            float(scalar),
+            grid,
+            self._market_factor(day) if use_market else 1.0,
+            use_market,
+            out,
+            j,
+        )
+
     def rates(self, ids: np.ndarray, state: State, day: int) -> np.ndarray:
         """Matrix of daily rates, one column per hazard of ``state``."""
         sim, pop = self.sim, self.sim.pop
@@ -129,12 +205,18 @@ class Hazards:
         origin, sector = pop.origin[ids], pop.sector[ids]
         out = np.zeros((ids.size, len(kinds)))
         beh = sim.scenario.behaviour
+        times = self._times
         for j, kind in enumerate(kinds):
             if kind is Hazard.DISMISSAL:
-                r = self.dismissal_base[sector] * tl.hazard_multiplier(
-                    "dismissal", day, origin, sector
-                )
-            elif kind is Hazard.RUNAWAY:
+                r = times(self.dismissal_base[sector], "dismissal", day, origin, sector)
+            elif kind is Hazard.RUNAWAY and (
+                state is not State.EMPLOYED
+                and state is not State.SPECIAL_WORKING
+                or sim.rules["job_change_mode"] != "free"
+            ):
+                self._runaway_column(ids, state, day, out, j)
+                continue
+            elif kind is Hazard.RUNAWAY:  # working under job-change mode free: NumPy
                 burden = pop.debt[ids] / self.wage_year
                 e = beh.runaway_debt_elasticity
                 r = self.runaway_base[origin] * (1 + e * burden) / (1 + e * self.debt_ref[origin])
@@ -145,38 +227,35 @@ class Hazards:
                 elif sim.rules["job_change_mode"] == "free":
                     allowed = self.change_wait(ids, day) <= 0 if state is State.EMPLOYED else True
                     r = r * (1 - sim.scenario.programme.job_change.runaway_diverted * allowed)
-                r = r * tl.hazard_multiplier("runaway", day, origin, sector)
+                r = times(r, "runaway", day, origin, sector)
                 market = beh.runaway_labour_market
                 if market is not None and market.elasticity != 0:
                     # Irregular work is easier to find in a tight labour market (yearly index).
-                    r = r * market.factor(sim.scenario.date(day).year)
+                    r = r * self._market_factor(day)
             elif kind is Hazard.JOB_FOUND:
                 open_ = self.programme_route_open(ids) if state is State.JOBLESS else False
                 special = sum(e.rate_multiplier for e in tl.job_change_routes(state, day))
                 if special == 0 and not np.any(open_):
                     continue  # no route to a job open today: the column stays zero
                 r = self.job_rate(ids) * (open_ + special)
-                r = r * tl.hazard_multiplier("job_finding", day, origin, sector)
+                r = times(r, "job_finding", day, origin, sector)
             elif kind is Hazard.STATUS_SWITCH:
                 rate = tl.status_switch_rate(state, day)
                 if rate == 0:
                     continue  # no route open today: the column stays zero
-                r = np.full(ids.size, rate / YEAR)
-                r = r * tl.hazard_multiplier("status_switch", day, origin, sector)
+                r = times(np.full(ids.size, rate / YEAR), "status_switch", day, origin, sector)
             elif kind is Hazard.APPREHENSION:
                 r = np.full(ids.size, beh.apprehension_rate_per_year / YEAR)
-                r = r * tl.hazard_multiplier("apprehension", day, origin, sector)
+                r = times(r, "apprehension", day, origin, sector)
                 r = np.where(pop.queued[ids] != NEVER, 0.0, r)  # already caught, waiting for a seat
             elif kind is Hazard.CANCELLATION:
                 if self.cancel_rate == 0:
                     continue
                 female = pop.female[ids]
                 r = np.where(female, self.cancel_rate, self.cancel_rate - self.cancel_rate_f)
-                r = r * tl.hazard_multiplier("cancellation", day, origin, sector)
+                r = times(r, "cancellation", day, origin, sector)
                 # A permit already being cancelled (found at the next check) is not cancelled again.
-                from tmpsim.model.lifecycle import Timer
-
-                r = np.where(pop.timer_kind[ids] == Timer.CANCEL, 0.0, r)
+                r = np.where(pop.timer_kind[ids] == self._timer_cancel, 0.0, r)
             else:  # VOLUNTARY_CHANGE
                 jc = sim.scenario.programme.job_change
                 if sim.rules["job_change_mode"] != "free" or jc.voluntary_rate_per_year == 0:
