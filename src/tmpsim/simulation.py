@@ -25,7 +25,6 @@ from collections.abc import Callable
 import numpy as np
 
 from tmpsim.engine.calendar import Calendar
-from tmpsim.engine.counting import count_pairs
 from tmpsim.engine.population import Population
 from tmpsim.engine.recorder import FLAGS, Recorder
 from tmpsim.engine.rng import Streams
@@ -180,22 +179,15 @@ class Simulation:
         self.money.step(day)
         self.civil.step(day)
         if day in self.month_ends:
-            self.money.month_end(day)
-            self.record_stage_stocks(day)
+            self.record_stage_stocks(day, self.money.month_end(day))
         self.welfare_by_day[day] = self.rules["welfare_eligible"]
         self.recorder.end_day(day, self.pop, self)
         if self.check:
             self.check_invariants()
 
-    def record_stage_stocks(self, day: int) -> None:
+    def record_stage_stocks(self, day: int, counts: np.ndarray) -> None:
         """Month end: people holding the programme's status, by stage and origin."""
-        pop, rec = self.pop, self.recorder
-        done = self.money.stage_counts
-        if done is not None and done[0] == day:  # counted in the month-end money pass
-            counts = done[1]
-        else:
-            counts = np.zeros((len(self.stage_names), self.n_origins), dtype=np.int64)
-            count_pairs(pop.n, pop.state, self._holds_status, pop.stage, pop.origin, counts)
+        rec = self.recorder
         for i, name in enumerate(self.stage_names):
             rec.monthly.setdefault(
                 f"titp_stock_stage_{name}", np.full((self.n_days, self.n_origins), np.nan)

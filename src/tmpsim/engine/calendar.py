@@ -126,7 +126,7 @@ class Calendar:
         self.n_free += added.size
 
     def arrays(self) -> tuple:
-        """The calendar's arrays in the order ``file_entries`` and ``file_one`` take them."""
+        """The calendar's arrays in the order ``file_entries`` takes them."""
         return (
             self.field,
             self.n_days,

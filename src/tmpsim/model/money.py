@@ -37,12 +37,9 @@ class MoneyModule:
             [o.loan_interest_per_year / 365.25 for o in sc.origins.values()]
         )
         self.ticket = np.array([o.return_ticket for o in sc.origins.values()])
-        self._no_income = np.array([s in NO_INCOME for s in State])
         # Settled at month ends: everyone in the pipeline or the host; savings summed in the host.
         self._active_state = np.array([s <= State.HOME_VISIT for s in State])
         self._host_state = np.array([State.EMPLOYED <= s <= State.IRREGULAR for s in State])
-        # (day, counts by stage and origin) of the last month end's pass over the agents.
-        self.stage_counts: tuple[int, np.ndarray] | None = None
         self._rates: dict[tuple[int, bool], tuple[np.ndarray, float]] = {}  # see rates_for
         self._buffer = np.empty(0, dtype=np.int64)  # ids the kernel hands back (see enter)
         # Agents to visit at the next month end: those in an active state at the last one
@@ -232,11 +229,11 @@ class MoneyModule:
         pop = self.sim.pop
         return np.flatnonzero(self._active_state[pop.state[: pop.n]])
 
-    def month_end(self, day: int) -> None:
+    def month_end(self, day: int) -> np.ndarray:
         """Settle everyone in the host or pipeline and record debt and savings totals.
 
-        The same pass over the agents counts the holders of the programme's status by stage and
-        origin (``stage_counts``, read by ``Simulation.record_stage_stocks`` for that day).
+        Returns the holders of the programme's status by stage and origin, counted in the same
+        pass over the agents (recorded by ``Simulation.record_stage_stocks``).
         """
         sim = self.sim
         pop, rec = sim.pop, sim.recorder
@@ -273,7 +270,7 @@ class MoneyModule:
         rec.extras["remitted"][rec._day] += remit
         rec.monthly["debt_outstanding"][day] = debt
         rec.monthly["savings_in_host"][day] = savings
-        self.stage_counts = (int(day), counts)
+        return counts
 
     def apply_welfare_rule(self, day: int) -> None:
         """Welfare eligibility changed: recompute the rates of everyone without income."""
@@ -281,5 +278,4 @@ class MoneyModule:
         n = pop.n
         for state in NO_INCOME:
             ids = np.flatnonzero(pop.state[:n] == state)
-            self.settle(ids, day)
-            self.set_rates(ids, state, day)
+            self.enter(ids, state, day, move=False)
