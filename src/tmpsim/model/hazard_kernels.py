@@ -100,7 +100,7 @@ def runaway_column_kernel(
     debt_ref: np.ndarray,
     by_stage: np.ndarray,
     use_stage: bool,
-    factor: float,
+    factor: np.ndarray,
     use_factor: bool,
     mult_kind: int,
     mult_scalar: float,
@@ -112,11 +112,12 @@ def runaway_column_kernel(
 ) -> None:
     """Write the daily runaway rate of each agent of ``ids`` to column ``col`` of ``out``.
 
-    The operations, and their order, are those of the NumPy expression in ``Hazards.rates`` (so
-    the rates are the same to the bit): base by origin times (1 + elasticity * debt burden),
-    over the origin's reference; times the stage factor (``use_stage``), a state's factor
-    (``use_factor``), the day's event multiplier (``mult_kind`` 0: none, 1: ``mult_scalar``,
-    2: ``mult_table`` by origin and sector) and the labour-market factor (``use_market``).
+    The operations, and their order, are those of the NumPy expression the tests hold it to
+    (so the rates are the same to the bit): base by origin times (1 + elasticity * debt burden),
+    over the origin's reference; times the stage factor (``use_stage``), each agent's factor of
+    its state and job-change rights (``use_factor``: ``factor[k]`` for ``ids[k]``), the day's
+    event multiplier (``mult_kind`` 0: none, 1: ``mult_scalar``, 2: ``mult_table`` by origin and
+    sector) and the labour-market factor (``use_market``).
     """
     for k in range(ids.size):
         i = ids[k]
@@ -126,7 +127,7 @@ def runaway_column_kernel(
         if use_stage:
             r = r * by_stage[stage_of[i]]
         if use_factor:
-            r = r * factor
+            r = r * factor[k]
         if mult_kind == 1:
             r = r * mult_scalar
         elif mult_kind == 2:

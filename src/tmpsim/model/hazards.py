@@ -159,12 +159,23 @@ class Hazards:
     ) -> None:
         """Column ``j`` of ``out``: the runaway rates, compiled (``runaway_column_kernel``).
 
-        For every case but working under job-change mode free, whose NumPy expression in
-        :meth:`rates` it reproduces operation by operation.
+        The rate rises with the debt burden and the stage's factor; without income it is
+        multiplied by the no-income factor; working under job-change mode free, by the share not
+        diverted to a legal change once the agent may change employer; then by the day's event
+        multiplier and the labour-market index (irregular work is easier to find in a tight
+        labour market).
         """
         sim, pop = self.sim, self.sim.pop
         beh = sim.scenario.behaviour
-        no_income = state is not State.EMPLOYED and state is not State.SPECIAL_WORKING
+        if state is not State.EMPLOYED and state is not State.SPECIAL_WORKING:
+            factor, use_factor = np.full(ids.size, beh.runaway_no_income_factor), True
+        elif sim.rules["job_change_mode"] == "free":
+            allowed = self.change_wait(ids, day) <= 0 if state is State.EMPLOYED else True
+            diverted = sim.scenario.programme.job_change.runaway_diverted
+            factor = np.broadcast_to(1 - diverted * allowed, ids.shape).astype(np.float64)
+            use_factor = True
+        else:
+            factor, use_factor = _EMPTY, False
         table = sim.timeline._multiplier_table("runaway", day)
         if table is None:
             kind, scalar, grid = 0, 1.0, _NO_TABLE
@@ -186,8 +197,8 @@ class Hazards:
             self.debt_ref,
             self._by_stage,
             self.runaway_by_stage is not None,
-            float(beh.runaway_no_income_factor),
-            no_income,
+            factor,
+            use_factor,
             kind,
             float(scalar),
             grid,
@@ -209,29 +220,9 @@ class Hazards:
         for j, kind in enumerate(kinds):
             if kind is Hazard.DISMISSAL:
                 r = times(self.dismissal_base[sector], "dismissal", day, origin, sector)
-            elif kind is Hazard.RUNAWAY and (
-                state is not State.EMPLOYED
-                and state is not State.SPECIAL_WORKING
-                or sim.rules["job_change_mode"] != "free"
-            ):
+            elif kind is Hazard.RUNAWAY:
                 self._runaway_column(ids, state, day, out, j)
                 continue
-            elif kind is Hazard.RUNAWAY:  # working under job-change mode free: NumPy
-                burden = pop.debt[ids] / self.wage_year
-                e = beh.runaway_debt_elasticity
-                r = self.runaway_base[origin] * (1 + e * burden) / (1 + e * self.debt_ref[origin])
-                if self.runaway_by_stage is not None:  # leaving concentrates in some stages
-                    r = r * self.runaway_by_stage[pop.stage[ids]]
-                if state is not State.EMPLOYED and state is not State.SPECIAL_WORKING:
-                    r = r * beh.runaway_no_income_factor
-                elif sim.rules["job_change_mode"] == "free":
-                    allowed = self.change_wait(ids, day) <= 0 if state is State.EMPLOYED else True
-                    r = r * (1 - sim.scenario.programme.job_change.runaway_diverted * allowed)
-                r = times(r, "runaway", day, origin, sector)
-                market = beh.runaway_labour_market
-                if market is not None and market.elasticity != 0:
-                    # Irregular work is easier to find in a tight labour market (yearly index).
-                    r = r * self._market_factor(day)
             elif kind is Hazard.JOB_FOUND:
                 open_ = self.programme_route_open(ids) if state is State.JOBLESS else False
                 special = sum(e.rate_multiplier for e in tl.job_change_routes(state, day))
