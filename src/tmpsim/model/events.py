@@ -97,18 +97,7 @@ class Timeline:
         """Events of one type that start on ``day``."""
         return [e for e in self.starting.get(day, []) if isinstance(e, kind)]
 
-    def hazard_multiplier(
-        self, hazard: str, day: int, origin: np.ndarray, sector: np.ndarray
-    ) -> np.ndarray:
-        """Product of the active multipliers of one hazard, per agent."""
-        table = self._multiplier_table(hazard, day)
-        if table is None:
-            return np.ones(origin.size)
-        if isinstance(table, float):
-            return np.full(origin.size, table)
-        return table[origin, sector]
-
-    def _multiplier_table(self, hazard: str, day: int) -> np.ndarray | float | None:
+    def multiplier_table(self, hazard: str, day: int) -> np.ndarray | float | None:
         """The day's multiplier of one hazard by origin and sector (memoised for the day).
 
         ``None`` when no event applies, a number when it is the same for everyone. The events

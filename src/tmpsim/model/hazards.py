@@ -133,9 +133,9 @@ class Hazards:
 
         Multiplying by a number is the same operation, element by element, as multiplying by an
         array filled with it, and multiplying by one changes nothing, so the rates are the same to
-        the bit as with :meth:`Timeline.hazard_multiplier` while skipping the temporary arrays.
+        the bit as multiplying by a per-agent array of multipliers, without the temporary arrays.
         """
-        table = self.sim.timeline._multiplier_table(hazard, day)
+        table = self.sim.timeline.multiplier_table(hazard, day)
         if table is None:
             return r
         if isinstance(table, float):
@@ -176,7 +176,7 @@ class Hazards:
             use_factor = True
         else:
             factor, use_factor = _EMPTY, False
-        table = sim.timeline._multiplier_table("runaway", day)
+        table = sim.timeline.multiplier_table("runaway", day)
         if table is None:
             kind, scalar, grid = 0, 1.0, _NO_TABLE
         elif isinstance(table, float):
