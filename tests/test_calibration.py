@@ -230,3 +230,14 @@ def test_origin_continue_prob_replaces_the_stage_value():
     by_origin = initial.groupby("origin")["stage"].apply(set)
     assert by_origin["A"] == {"2"}  # all went on to stage 2
     assert by_origin["B"] == {"1"}  # none did
+
+
+def test_only_fits_the_named_parameters_and_rejects_unknown_names():
+    full = build_problem("japan-titp-covid")
+    part = build_problem("japan-titp-covid", only=["runaway_from_2019_04", "dismissal_2020"])
+    assert [p.name for p in part.parameters] == ["runaway_from_2019_04", "dismissal_2020"]
+    assert len(full.parameters) > 2
+    # The others keep the scenario's values: the trial scenario at the base values is the same.
+    assert part.scenario(part.base_values()) == full.scenario(full.base_values())
+    with pytest.raises(CalibrationError, match="runaway_form_2019_04"):
+        build_problem("japan-titp-covid", only=["runaway_form_2019_04"])

@@ -11,7 +11,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from helpers import build, run_days, scenario_file
+from helpers import build, file_hazard, ids, run_days, scenario_file
 
 from tmpsim.model.events import Timeline
 from tmpsim.model.hazards import HAZARDS_BY_STATE, YEAR, Hazard
@@ -118,3 +118,19 @@ def test_index_needs_positive_values_and_plausible_years():
 def test_index_with_a_missing_year_names_the_year():
     with pytest.raises(ScenarioError, match="no value for 2020"):
         load_scenario(scenario_file("runaway"), market(1.0, {2019: 1.0, 2021: 2.0}))
+
+
+def test_missing_counts_trainees_only_and_became_irregular_everyone():
+    """Two trainees and two holders of the special status leave on day 2: 失踪 counts two."""
+    sim = build("runaway")
+    run_days(sim, [0])
+    sim.move(ids(2, 3), State.SPECIAL_IDLE)
+    file_hazard(sim, ids(0, 1, 2, 3), Hazard.RUNAWAY, 2)
+    run_days(sim, [1, 2])
+    result = build_result(sim, with_agents=False)
+    on_day_2 = result.series[
+        (result.series.origin == "all") & (result.series.date == sim.scenario.date(2))
+    ]
+    counts = dict(zip(on_day_2.metric, on_day_2.value, strict=True))
+    assert (counts["missing"], counts["became_irregular"]) == (2, 4)
+    assert (sim.pop.state[:4] == State.IRREGULAR).all()

@@ -99,7 +99,7 @@ def run_tmpsim(scenario: tmpsim.Scenario, seed: int, scale: float) -> Run:
     flows_in = {
         State.EMPLOYED: arrays["new_entries"],
         State.RETURNED: arrays["returns"],
-        State.IRREGULAR: arrays["missing"],
+        State.IRREGULAR: arrays["became_irregular"],
     }
     series: dict[str, np.ndarray] = {}
     for name, (kind, states) in SERIES.items():

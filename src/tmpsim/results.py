@@ -38,7 +38,9 @@ HOST_METRICS = frozenset({"shelter_capacity"})  # reported for origin "all" only
 FLOW_METRICS = {
     "new_entries": ([State.AWAITING_ENTRY], [State.EMPLOYED]),
     "returns": (None, [State.RETURNED]),
-    "missing": (None, [State.IRREGULAR]),
+    # 失踪 as the statistic counts it: trainees, people holding the programme's status, who left.
+    "missing": (STOCK_METRICS["titp_stock"], [State.IRREGULAR]),
+    "became_irregular": (None, [State.IRREGULAR]),
     "switched_status": (None, [State.OTHER_STATUS]),
     "dropped": (None, [State.DROPPED]),
     "became_stranded": (None, [State.STRANDED]),

@@ -101,6 +101,7 @@ def calibrate(
     scheduler: str | None = None,
     observed_files: list[str | Path] | None = None,
     overrides: dict[str, Any] | list[str] | None = None,
+    only: list[str] | None = None,
     progress: ProgressFn | None = None,
 ) -> CalibrationResult:
     """Calibrate a scenario's declared free parameters; write the results to ``out`` if given.
@@ -111,7 +112,7 @@ def calibrate(
 
     from tmpsim.experiments.runner import map_runs
 
-    problem = build_problem(scenario, observed_files, overrides)
+    problem = build_problem(scenario, observed_files, overrides, only)
     spec = problem.spec
     n_trials = trials or spec.trials
     settings = {
@@ -124,6 +125,7 @@ def calibrate(
         "seeds": list(spec.seeds),
         "loss": spec.loss,
         "observed": [str(f) for f in observed_files] if observed_files else "packaged",
+        "only": list(only) if only else "all declared parameters",
         "code": _code_version(),
     }
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -151,13 +151,27 @@ def build_problem(
     scenario: str | Path,
     observed_files: list[str | Path] | None = None,
     overrides: dict[str, Any] | list[str] | None = None,
+    only: list[str] | None = None,
 ) -> Problem:
-    """Load a scenario with a ``calibration:`` section and check it against the data."""
+    """Load a scenario with a ``calibration:`` section and check it against the data.
+
+    ``only`` names the declared parameters to fit; the others keep the scenario's values.
+    """
     sc = load_scenario(scenario, overrides)
     if sc.calibration is None:
         raise CalibrationError(f"{scenario}: the scenario has no calibration: section")
     spec = sc.calibration
     raw, source = load_raw(scenario)
+    if only:
+        declared = [p.name for p in spec.parameters]
+        unknown = [name for name in only if name not in declared]
+        if unknown:
+            raise CalibrationError(
+                f"{source}: --only names no declared parameter: {', '.join(unknown)} "
+                f"(declared: {', '.join(declared)})"
+            )
+        kept = [p for p in spec.parameters if p.name in only]
+        spec = spec.model_copy(update={"parameters": kept})
     if overrides:
         items = overrides if isinstance(overrides, dict) else dict(map(parse_override, overrides))
         for k, v in items.items():

@@ -95,6 +95,10 @@ def calibrate(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a parameter: path.to.key=value.")
     ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(help="Fit only this declared parameter (repeatable); others stay as written."),
+    ] = None,
 ) -> None:
     """Fit the scenario's declared free parameters to observed series (Optuna TPE)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -136,6 +140,7 @@ def calibrate(
                 scheduler=scheduler,
                 observed_files=observed,
                 overrides=set_ or None,
+                only=only or None,
                 progress=progress,
             )
     except (CalibrationError, ScenarioError, ObservedDataError) as exc:
