@@ -260,3 +260,21 @@ def test_scaled_initial_population_is_unbiased():
     sizes = [Simulation(sc, seed=s, scale=0.25).pop.n for s in range(40)]
     assert set(sizes) == {2, 3}
     assert 10 <= sizes.count(3) <= 30
+
+
+def test_time_into_stage_follows_the_entries_of_the_years_people_came_in():
+    """Flat demand: uniform. Demand doubled in the last year: two thirds are in its half."""
+    u = (np.arange(100_000) + 0.5) / 100_000
+    flat = Simulation(load_scenario(scenario_file("mini")), seed=1, scale=0.01)
+    stage_1 = flat.recruitment._time_into_stage(u, 0, 365.25, 0.0)
+    assert np.allclose(stage_1, u * 365.25, rtol=0, atol=1e-9)
+
+    growing = load_scenario(
+        scenario_file("mini"), {"recruitment.demand": {2016: 1000, 2017: 2000, 2019: 2000}}
+    )
+    sim = Simulation(growing, seed=1, scale=0.01)
+    # Start 2019-01-01. Stage 2 (730.5 days) comes after stage 1 (365.25): those 0-365 days into
+    # it first entered in 2017 (2000), the others in 2016 or before (1000, the first year's).
+    elapsed = sim.recruitment._time_into_stage(u, 0, 730.5, 365.25)
+    assert elapsed.min() >= 0 and elapsed.max() <= 730.5
+    assert np.mean(elapsed < 365) == pytest.approx(2 / 3, abs=0.003)

@@ -74,12 +74,12 @@ class Recruitment:
             return self._demand_on(int(day))
         return self._demand[day]
 
-    def _demand_table(self, horizon: int) -> np.ndarray:
-        """``_demand_on`` for days 0 to ``horizon - 1`` at once, as an array [day, origin].
+    def _demand_table(self, horizon: int, first: int = 0) -> np.ndarray:
+        """``_demand_on`` for days ``first`` to ``first + horizon - 1`` at once: [day, origin].
 
         The same arithmetic, element by element, as the day-by-day computation.
         """
-        dates = np.datetime64(self.sim.scenario.start, "D") + np.arange(horizon)
+        dates = np.datetime64(self.sim.scenario.start, "D") + first + np.arange(horizon)
         first_of_year = dates.astype("datetime64[Y]")
         year = first_of_year.astype(np.int64) + 1970
         day_of_year = (dates - first_of_year.astype("datetime64[D]")).astype(np.int64)
@@ -160,7 +160,7 @@ class Recruitment:
                     continue
                 length = lc.stage_days[stage]
                 before = float(lc.stage_days[:stage].sum())
-                elapsed = rng.random(n) * length
+                elapsed = self._time_into_stage(rng.random(n), o_idx, length, before)
                 entered = -np.floor(elapsed + before).astype(np.int64) - 1
                 ids = self._new_agents(np.full(n, o_idx, dtype=np.int8), 0, State.EMPLOYED)
                 pop.created[ids] = entered - self.lead[o_idx]
@@ -190,6 +190,25 @@ class Recruitment:
         # the runaway hazard); remittances sent before the start are not booked in the series.
         sim.money.settle(np.arange(pop.n), 0, record=False)
         sim.hazards.draw(np.arange(pop.n), 0)
+
+    def _time_into_stage(
+        self, u: np.ndarray, o_idx: int, length: float, before: float
+    ) -> np.ndarray:
+        """Days into the stage of people in it at the start, from uniform draws ``u``.
+
+        Those ``e`` days into the stage first entered ``e + before`` days before the start, so
+        their share follows the origin's entries on that day (employers' demand then, the first
+        year's level before the demand table starts): a growing programme has more people early
+        in a stage than late. The draw inverts that distribution, one uniform number per person.
+        """
+        days = max(round(length), 1)
+        # Entries on each of those days, the most recent first (index j: j days into the stage).
+        entries = self._demand_table(days, first=-days - round(before))[::-1, o_idx]
+        total = entries.sum()
+        if not total > 0:
+            return u * length
+        cdf = np.concatenate(([0.0], np.cumsum(entries) / total))
+        return np.interp(u, cdf, np.linspace(0.0, length, days + 1))
 
     # ---- daily ----------------------------------------------------------------------------
     def step(self, day: int) -> None:
