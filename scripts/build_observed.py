@@ -26,6 +26,8 @@ STRANDED_DATE = "2021-01-21"  # Asahi Shimbun report cited by the essay (note 1)
 ESSAY = (
     "essay: Takaya (2022), shared/seed/000_f117e920fd8533de.txt, citing Asahi Shimbun 2021-01-21"
 )
+# The same ISA tally half a year earlier (Asahi Shimbun 2020-08-03; not in the shared data).
+ASAHI_2020 = "https://digital.asahi.com/articles/ASN825V32N81ULFA00X.html"
 
 
 def period_end(text: str) -> str:
@@ -166,6 +168,25 @@ def essay() -> list[dict]:
     return [row(STRANDED_DATE, "stranded", "all", 36000, cite(ESSAY, quote, "a lower bound"))]
 
 
+def tally_2020() -> list[dict]:
+    """The ISA tally of trainees unable to return on 2020-07-24, and in mid-June (derived)."""
+    july = cite(
+        ASAHI_2020,
+        "同庁によると、7月24日時点で帰国困難なのは1万9600人",
+        "Asahi Shimbun 2020-08-03 citing the ISA tally of trainees unable to return (帰国困難)",
+    )
+    june = cite(
+        ASAHI_2020,
+        "集計し始めた6月中旬から約6千人増えた",
+        "derived: 19,600 on 2020-07-24 less the about 6,000 added since the tally began in "
+        "mid-June; date and value approximate",
+    )
+    return [
+        row("2020-06-15", "stranded", "all", 13600, june),
+        row("2020-07-24", "stranded", "all", 19600, july),
+    ]
+
+
 def row(date: str, indicator: str, origin: str, value: float, source: str) -> dict:
     """Make one row of the long format."""
     return {
@@ -179,7 +200,7 @@ def row(date: str, indicator: str, origin: str, value: float, source: str) -> di
 
 def build(data: Path) -> pd.DataFrame:
     """Collect every packaged observation, sorted."""
-    rows = stocks(data) + entries(data) + missing(data) + survey(data) + essay()
+    rows = stocks(data) + entries(data) + missing(data) + survey(data) + essay() + tally_2020()
     df = pd.DataFrame(rows)
     df["value"] = df["value"].astype(float)
     dup = df.duplicated(["date", "indicator", "origin"], keep=False)
