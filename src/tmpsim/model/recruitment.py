@@ -9,50 +9,17 @@ borrow part of it, and train before departure. Applicants not selected leave the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tmpsim.engine.jit import njit
+from tmpsim.model.applicants import ApplicantDraws, Attributes, draw_attributes
 from tmpsim.model.lifecycle import DAYS_PER_MONTH, Timer
 from tmpsim.states import State
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
-
-
-def _beta(rng: np.random.Generator, mean: float, conc: float, n: int) -> np.ndarray:
-    mean = min(max(mean, 1e-3), 1 - 1e-3)
-    return rng.beta(mean * conc, (1 - mean) * conc, n).astype(np.float32)
-
-
-def _runs(codes: np.ndarray) -> list[tuple[int, int, int]]:
-    """``(code, start, stop)`` of each run of equal consecutive codes, in order."""
-    if codes.size == 0:
-        return []
-    starts = np.flatnonzero(np.diff(codes)) + 1
-    bounds = [0, *starts.tolist(), codes.size]
-    return [(int(codes[lo]), lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
-
-
-def _by_run(runs: list[tuple[int, int, int]], draw: Callable[[int, int], np.ndarray]) -> np.ndarray:
-    """Per-agent draws made run by run: ``draw(code, count)`` for each run, in order.
-
-    A draw with one parameter per agent takes each agent's numbers from the stream in agent
-    order, exactly as drawing each run of agents with the same parameters after the other does,
-    but NumPy's draws with scalar parameters are about twice as fast (the applicants of a round
-    come in one run per origin).
-    """
-    out = np.empty(runs[-1][2] if runs else 0)
-    for code, lo, hi in runs:
-        out[lo:hi] = draw(code, hi - lo)
-    return out
-
-
-def _beta4(rng: np.random.Generator, mean: float, n: int) -> np.ndarray:
-    """Beta draws of concentration 4 around ``mean`` (language, network)."""
-    return rng.beta(mean * 4 + 1e-3, (1 - mean) * 4 + 1e-3, n)
 
 
 class Recruitment:
@@ -81,10 +48,16 @@ class Recruitment:
                 ("network", "network_mean"),
             )
         }
-        self.carry = np.zeros(sim.n_origins)
         # Demand by day (and a lead time beyond the end), computed once.
         horizon = sim.n_days + int(self.lead.max()) + 1
         self._demand = self._demand_table(horizon)
+        # Places by origin on each selection day, and the applicants' attributes, drawn ahead
+        # from their own stream (see ``tmpsim.model.applicants``).
+        self.places = self._places_schedule()
+        rounds = [(day, self._applicant_origins(p)) for day, p in self.places.items()]
+        rounds = [(day, o) for day, o in rounds if o.size]
+        stream = sim.streams["applicants"]
+        self.applicants = ApplicantDraws(rounds, lambda origin: self._draw(stream, origin))
 
     # ---- demand ---------------------------------------------------------------------------
     def shares(self, when: dt.date) -> np.ndarray:
@@ -127,34 +100,34 @@ class Recruitment:
         return self.sim.demand_total(when.year) / 365.25 * self.shares(when)
 
     # ---- agents ---------------------------------------------------------------------------
-    def _new_agents(self, origin: np.ndarray, day: int, state: State) -> np.ndarray:
-        """Create agents of the given origins with drawn attributes."""
-        sim = self.sim
-        rng = self.stream
+    def _draw(self, rng: np.random.Generator, origin: np.ndarray) -> Attributes:
+        """Attributes of new agents of the given origins, drawn from ``rng``."""
+        sup = self.sim.scenario.supervision
+        return draw_attributes(
+            rng,
+            origin,
+            self._origin_attrs,
+            (sup.proactivity_mean, sup.proactivity_concentration),
+            self.sector_share,
+            self.sim.scenario.money.initial_savings_mean,
+        )
+
+    def _new_agents(
+        self, origin: np.ndarray, day: int, state: State, attrs: Attributes | None = None
+    ) -> np.ndarray:
+        """Create agents of the given origins with their attributes (drawn now if not given)."""
+        if attrs is None:
+            attrs = self._draw(self.stream, origin)
         n = origin.size
-        ids = sim.add_agents(n)
-        pop = sim.pop
-        sup = sim.scenario.supervision
+        ids = self.sim.add_agents(n)
+        pop = self.sim.pop
         # New ids are consecutive: write each field through a slice (no fancy indexing).
         new = slice(int(ids[0]), int(ids[0]) + n) if n else slice(0, 0)
-        per = self._origin_attrs
-        runs = _runs(origin)
         pop.origin[new] = origin
         pop.state[new] = int(state)
-        age = _by_run(runs, lambda o, k: rng.normal(per["age_mean"][o], per["age_sd"][o], k))
-        pop.age0[new] = np.clip(age, 16, 60)
-        pop.female[new] = rng.random(n) < per["female"][origin]
-        pop.aptitude[new] = rng.random(n)
-        pop.language[new] = np.clip(
-            _by_run(runs, lambda o, k: _beta4(rng, per["language"][o], k)), 0, 1
-        )
-        pop.network[new] = np.clip(
-            _by_run(runs, lambda o, k: _beta4(rng, per["network"][o], k)), 0, 1
-        )
-        pop.proactivity[new] = _beta(rng, sup.proactivity_mean, sup.proactivity_concentration, n)
-        pop.sector[new] = rng.choice(self.sector_share.size, size=n, p=self.sector_share)
+        for name, values in attrs.items():
+            getattr(pop, name)[new] = values
         pop.created[new] = day
-        pop.savings[new] = rng.exponential(sim.scenario.money.initial_savings_mean, n)
         pop.money_t[new] = day
         return ids
 
@@ -230,17 +203,34 @@ class Recruitment:
         sim = self.sim
         rec = sim.recorder
         rec.add("entry_demand", np.arange(sim.n_origins), self.daily_demand(day) * sim.scale)
-        interval = self.rec.selection_interval_days
-        if day % interval:
-            return
-        mult = sim.timeline.recruitment_multiplier(day)
-        target = self._demand_ahead(day)
-        want = target * interval * sim.scale * mult / (1 - self.rec.training_dropout)
-        total = want + self.carry
-        places = np.floor(total).astype(np.int64)
-        self.carry = total - places
-        if places.sum() > 0:
+        places = self.places.get(day)
+        if places is not None and places.sum() > 0:
             self._select(places, day)
+
+    def _places_schedule(self) -> dict[int, np.ndarray]:
+        """Places by origin on every selection day of the run (fractions carried over)."""
+        sim = self.sim
+        interval = self.rec.selection_interval_days
+        carry = np.zeros(sim.n_origins)
+        out = {}
+        for day in range(0, sim.n_days, interval):
+            mult = sim.timeline.recruitment_multiplier(day)
+            target = self._demand_ahead(day)
+            want = target * interval * sim.scale * mult / (1 - self.rec.training_dropout)
+            total = want + carry
+            places = np.floor(total).astype(np.int64)
+            carry = total - places
+            out[day] = places
+        return out
+
+    def _applicant_origins(self, places: np.ndarray) -> np.ndarray:
+        """Origins of the applicants a round with ``places`` brings (none if no place)."""
+        if places.sum() <= 0:
+            return np.empty(0, dtype=np.int8)
+        # Each round's demand brings forward applicants_per_place applicants per place; those
+        # not selected stay in the pool (another chance next round) until they give up.
+        applicants = np.ceil(places * self.rec.applicants_per_place).astype(np.int64)
+        return np.repeat(np.arange(places.size, dtype=np.int8), applicants)
 
     def _demand_ahead(self, day: int) -> np.ndarray:
         """Each origin's demand one lead time ahead (selection now fills entries then)."""
@@ -252,12 +242,9 @@ class Recruitment:
         """Fill ``places`` (per origin) from the pool: the best eligible applicants by aptitude."""
         sim, pop = self.sim, self.sim.pop
         rec = self.rec
-        # Each round's demand brings forward applicants_per_place applicants per place; those
-        # not selected stay in the pool (another chance next round) until they give up.
-        applicants = np.ceil(places * rec.applicants_per_place).astype(np.int64)
-        if applicants.sum() > 0:
-            origin = np.repeat(np.arange(places.size, dtype=np.int8), applicants)
-            new = self._new_agents(origin, day, State.POOL)
+        origin = self._applicant_origins(places)
+        if origin.size:
+            new = self._new_agents(origin, day, State.POOL, self.applicants.take(day))
             sim.recorder.create(int(State.POOL), pop.origin[new])
             sim.money.set_rates(new, State.POOL, day)
             sim.lifecycle.set_timer(new, Timer.POOL_TIMEOUT, day + rec.pool_wait_days)
