@@ -55,9 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     rss: dict[str, float] = {"interpreter": _rss_mb()}
 
     t = time.perf_counter()
-    from tmpsim.startup import long_lived
+    from tmpsim.startup import long_lived, small_page_allocators
 
-    with long_lived():  # as the command line imports them (tmpsim.cli)
+    small_page_allocators()  # as the command line starts (tmpsim.cli)
+    with long_lived():  # as the command line imports them
         import numpy as np
 
         import tmpsim

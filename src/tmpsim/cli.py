@@ -15,8 +15,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 from typer.core import TyperGroup
 
-from tmpsim.startup import long_lived
+from tmpsim.startup import long_lived, small_page_allocators
 
+small_page_allocators()  # before NumPy and Arrow are imported, which read it
 with long_lived():  # the model's libraries (numba, pydantic, pyarrow): made once, kept to the end
     from tmpsim.api import DEFAULT_SCENARIO
     from tmpsim.scenario import ScenarioError, load_scenario, shipped_scenarios, to_yaml

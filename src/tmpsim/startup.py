@@ -1,8 +1,9 @@
-"""Start-up of the command line: long-lived objects kept out of the garbage collector's way."""
+"""Start-up of the command line: allocators, and long-lived objects out of the collector's way."""
 
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -25,3 +26,17 @@ def long_lived() -> Iterator[None]:
         gc.freeze()
         if collecting:
             gc.enable()
+
+
+def small_page_allocators() -> None:
+    """Ask NumPy and Arrow for ordinary pages, unless the environment already says otherwise.
+
+    NumPy hints that arrays of 4 MiB or more should use transparent huge pages, and Arrow's
+    default allocator (mimalloc) takes its memory in huge pages. A ``tmpsim run`` makes such
+    arrays once (agent arrays, the run folder's tables) and writes them once, so each 2 MiB page
+    is zeroed, and compacted for, to be written once: about 0.2 s of system time, half of it in
+    writing ``agents.parquet``, against no measurable gain. Takes effect only if called before
+    NumPy and pyarrow are imported (they read these variables then); child processes inherit it.
+    """
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
