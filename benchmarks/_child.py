@@ -19,6 +19,7 @@ T_START = time.perf_counter()
 WALL_START = time.time()
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -54,12 +55,16 @@ def main(argv: list[str] | None = None) -> int:
     rss: dict[str, float] = {"interpreter": _rss_mb()}
 
     t = time.perf_counter()
-    import numpy as np
+    from tmpsim.startup import long_lived, small_page_allocators
 
-    import tmpsim
-    from tmpsim.results import build_result, write_run
-    from tmpsim.simulation import Simulation
-    from tmpsim.states import State
+    small_page_allocators()  # as the command line starts (tmpsim.cli)
+    with long_lived():  # as the command line imports them
+        import numpy as np
+
+        import tmpsim
+        from tmpsim.results import build_result, write_run
+        from tmpsim.simulation import Simulation
+        from tmpsim.states import State
 
     phases["imports"] = time.perf_counter() - t
     rss["imports"] = _rss_mb()
@@ -70,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t = time.perf_counter()
     sim = Simulation(scenario, seed=args.seed, scale=args.scale)
+    gc.freeze()  # as `tmpsim run` does once the model is built
     phases["build"] = time.perf_counter() - t
     rss["build"] = _rss_mb()
 

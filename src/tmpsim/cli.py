@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from pathlib import Path
@@ -14,8 +15,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 from typer.core import TyperGroup
 
-from tmpsim.api import DEFAULT_SCENARIO
-from tmpsim.scenario import ScenarioError, load_scenario, shipped_scenarios, to_yaml
+from tmpsim.startup import long_lived, small_page_allocators
+
+small_page_allocators()  # before NumPy and Arrow are imported, which read it
+with long_lived():  # the model's libraries (numba, pydantic, pyarrow): made once, kept to the end
+    from tmpsim.api import DEFAULT_SCENARIO
+    from tmpsim.scenario import ScenarioError, load_scenario, shipped_scenarios, to_yaml
 
 # Commands that live with the concern they drive, by name: each module defines ``app`` (a command
 # group of that name) or ``register(app)`` (adding top-level commands). They are imported only
@@ -174,6 +179,7 @@ def run(
         fail(str(exc))
     out = out or default_out(sc.name, seed, scale)
     sim = Simulation(sc, seed=seed, scale=scale)
+    gc.freeze()  # the model (and numba's compiled kernels, loaded by now) lives until exit
     if quiet:
         sim.run()
     else:

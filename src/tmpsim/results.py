@@ -252,14 +252,15 @@ def metric_arrays(sim) -> dict[str, np.ndarray]:
     out["unmet_shelter_need"] = out["destitute"] - out["sheltered"]
     welfare = np.asarray(sim.welfare_by_day, dtype=np.float64)
     out["outside_welfare"] = out["in_host"] * (1.0 - welfare[:, None])
-    flows = rec.flows.astype(np.float64)
+    # Flows are counted in integers: summed as such (exact, as the float sums were) and only
+    # the sums converted, not the whole [day, from, to, origin] table.
     for name, (src, dst) in FLOW_METRICS.items():
-        f = flows[:, :, [int(s) for s in dst], :].sum(axis=2)
+        f = rec.flows[:, :, [int(s) for s in dst], :].sum(axis=2, dtype=np.int64)
         if src is None:
             keep = [i for i in range(len(State)) if i not in [int(s) for s in dst]]
         else:
             keep = [int(s) for s in src]
-        out[name] = f[:, keep, :].sum(axis=1)
+        out[name] = f[:, keep, :].sum(axis=1).astype(np.float64)
     for name, arr in rec.extras.items():
         out[name] = arr
     for name, arr in rec.monthly.items():

@@ -146,6 +146,8 @@ class Calendar:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if np.ndim(days) == 0:
             days = np.full(ids.size, days, dtype=np.int64)
+        elif np.shape(days) == ids.shape:  # one day per agent (the usual case): no broadcast
+            days = np.ascontiguousarray(days, dtype=np.int64)
         else:
             days = np.ascontiguousarray(
                 np.broadcast_to(np.asarray(days, dtype=np.int64), ids.shape)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
+
+try:  # NumPy's switch for its transparent-huge-page hint (private; absent: nothing to switch)
+    from numpy._core.multiarray import _set_madvise_hugepage
+except ImportError:  # pragma: no cover - other NumPy layouts
+    _set_madvise_hugepage = None
 
 NEVER = np.iinfo(np.int32).min  # a date that has not happened
 
@@ -46,6 +54,25 @@ FIELDS: dict[str, tuple[type, float]] = {
 }
 
 
+@contextmanager
+def small_pages() -> Iterator[None]:
+    """Allocate without NumPy's hint that large arrays should use transparent huge pages.
+
+    The agent arrays are reserved for the whole run and first written a few agents at a time
+    over it. With the hint (and the kernel's usual ``defrag=madvise``) each first write to a 2 MiB
+    stretch can stall on memory compaction: about 0.2-0.5 s of system time in the flagship,
+    against no measurable gain in the kernels' time with ordinary 4 KiB pages.
+    """
+    if _set_madvise_hugepage is None:
+        yield
+        return
+    previous = _set_madvise_hugepage(False)
+    try:
+        yield
+    finally:
+        _set_madvise_hugepage(previous)
+
+
 class Population:
     """Struct-of-arrays agent table; agents are never removed, only flagged by state."""
 
@@ -54,8 +81,9 @@ class Population:
         self.capacity = max(int(capacity), 16)
         # Zeroed arrays take memory only where written: reserved capacity costs nothing until
         # agents are added (their non-zero defaults are written then).
-        for name, (dtype, _fill) in FIELDS.items():
-            setattr(self, name, np.zeros(self.capacity, dtype=dtype))
+        with small_pages():
+            for name, (dtype, _fill) in FIELDS.items():
+                setattr(self, name, np.zeros(self.capacity, dtype=dtype))
 
     def add(self, count: int) -> np.ndarray:
         """Reserve ``count`` new agents (fields at their defaults) and return their ids."""
@@ -72,7 +100,8 @@ class Population:
     def _grow(self, needed: int) -> None:
         new_cap = max(needed, int(self.capacity * 1.5))
         for name, (dtype, _fill) in FIELDS.items():
-            arr = np.zeros(new_cap, dtype=dtype)
+            with small_pages():
+                arr = np.zeros(new_cap, dtype=dtype)
             arr[: self.n] = getattr(self, name)[: self.n]
             setattr(self, name, arr)
         self.capacity = new_cap

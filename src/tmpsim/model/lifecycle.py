@@ -230,7 +230,7 @@ class Lifecycle:
             return
         kinds = pop.timer_kind[due]  # popping cleared the agents' day fields
         pop.timer_kind[due] = Timer.NONE
-        for k in np.unique(kinds):
+        for k in np.flatnonzero(np.bincount(kinds, minlength=len(Timer))):  # kinds present
             ids = due[kinds == k]
             kind = Timer(int(k))
             if kind is Timer.TRAINING_END:

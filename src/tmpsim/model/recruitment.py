@@ -14,16 +14,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tmpsim.engine.jit import njit
+from tmpsim.model.applicants import ApplicantDraws, Attributes, draw_attributes
 from tmpsim.model.lifecycle import DAYS_PER_MONTH, Timer
 from tmpsim.states import State
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
-
-
-def _beta(rng: np.random.Generator, mean: float, conc: float, n: int) -> np.ndarray:
-    mean = min(max(mean, 1e-3), 1 - 1e-3)
-    return rng.beta(mean * conc, (1 - mean) * conc, n).astype(np.float32)
 
 
 class Recruitment:
@@ -52,10 +48,16 @@ class Recruitment:
                 ("network", "network_mean"),
             )
         }
-        self.carry = np.zeros(sim.n_origins)
         # Demand by day (and a lead time beyond the end), computed once.
         horizon = sim.n_days + int(self.lead.max()) + 1
         self._demand = self._demand_table(horizon)
+        # Places by origin on each selection day, and the applicants' attributes, drawn ahead
+        # from their own stream (see ``tmpsim.model.applicants``).
+        self.places = self._places_schedule()
+        rounds = [(day, self._applicant_origins(p)) for day, p in self.places.items()]
+        rounds = [(day, o) for day, o in rounds if o.size]
+        stream = sim.streams["applicants"]
+        self.applicants = ApplicantDraws(rounds, lambda origin: self._draw(stream, origin))
 
     # ---- demand ---------------------------------------------------------------------------
     def shares(self, when: dt.date) -> np.ndarray:
@@ -98,30 +100,34 @@ class Recruitment:
         return self.sim.demand_total(when.year) / 365.25 * self.shares(when)
 
     # ---- agents ---------------------------------------------------------------------------
-    def _new_agents(self, origin: np.ndarray, day: int, state: State) -> np.ndarray:
-        """Create agents of the given origins with drawn attributes."""
-        sim = self.sim
-        rng = self.stream
+    def _draw(self, rng: np.random.Generator, origin: np.ndarray) -> Attributes:
+        """Attributes of new agents of the given origins, drawn from ``rng``."""
+        sup = self.sim.scenario.supervision
+        return draw_attributes(
+            rng,
+            origin,
+            self._origin_attrs,
+            (sup.proactivity_mean, sup.proactivity_concentration),
+            self.sector_share,
+            self.sim.scenario.money.initial_savings_mean,
+        )
+
+    def _new_agents(
+        self, origin: np.ndarray, day: int, state: State, attrs: Attributes | None = None
+    ) -> np.ndarray:
+        """Create agents of the given origins with their attributes (drawn now if not given)."""
+        if attrs is None:
+            attrs = self._draw(self.stream, origin)
         n = origin.size
-        ids = sim.add_agents(n)
-        pop = sim.pop
-        sup = sim.scenario.supervision
+        ids = self.sim.add_agents(n)
+        pop = self.sim.pop
         # New ids are consecutive: write each field through a slice (no fancy indexing).
         new = slice(int(ids[0]), int(ids[0]) + n) if n else slice(0, 0)
-        per = self._origin_attrs
         pop.origin[new] = origin
         pop.state[new] = int(state)
-        pop.age0[new] = np.clip(rng.normal(per["age_mean"][origin], per["age_sd"][origin]), 16, 60)
-        pop.female[new] = rng.random(n) < per["female"][origin]
-        pop.aptitude[new] = rng.random(n)
-        lang = per["language"][origin]
-        net = per["network"][origin]
-        pop.language[new] = np.clip(rng.beta(lang * 4 + 1e-3, (1 - lang) * 4 + 1e-3), 0, 1)
-        pop.network[new] = np.clip(rng.beta(net * 4 + 1e-3, (1 - net) * 4 + 1e-3), 0, 1)
-        pop.proactivity[new] = _beta(rng, sup.proactivity_mean, sup.proactivity_concentration, n)
-        pop.sector[new] = rng.choice(self.sector_share.size, size=n, p=self.sector_share)
+        for name, values in attrs.items():
+            getattr(pop, name)[new] = values
         pop.created[new] = day
-        pop.savings[new] = rng.exponential(sim.scenario.money.initial_savings_mean, n)
         pop.money_t[new] = day
         return ids
 
@@ -216,17 +222,34 @@ class Recruitment:
         sim = self.sim
         rec = sim.recorder
         rec.add("entry_demand", np.arange(sim.n_origins), self.daily_demand(day) * sim.scale)
-        interval = self.rec.selection_interval_days
-        if day % interval:
-            return
-        mult = sim.timeline.recruitment_multiplier(day)
-        target = self._demand_ahead(day)
-        want = target * interval * sim.scale * mult / (1 - self.rec.training_dropout)
-        total = want + self.carry
-        places = np.floor(total).astype(np.int64)
-        self.carry = total - places
-        if places.sum() > 0:
+        places = self.places.get(day)
+        if places is not None and places.sum() > 0:
             self._select(places, day)
+
+    def _places_schedule(self) -> dict[int, np.ndarray]:
+        """Places by origin on every selection day of the run (fractions carried over)."""
+        sim = self.sim
+        interval = self.rec.selection_interval_days
+        carry = np.zeros(sim.n_origins)
+        out = {}
+        for day in range(0, sim.n_days, interval):
+            mult = sim.timeline.recruitment_multiplier(day)
+            target = self._demand_ahead(day)
+            want = target * interval * sim.scale * mult / (1 - self.rec.training_dropout)
+            total = want + carry
+            places = np.floor(total).astype(np.int64)
+            carry = total - places
+            out[day] = places
+        return out
+
+    def _applicant_origins(self, places: np.ndarray) -> np.ndarray:
+        """Origins of the applicants a round with ``places`` brings (none if no place)."""
+        if places.sum() <= 0:
+            return np.empty(0, dtype=np.int8)
+        # Each round's demand brings forward applicants_per_place applicants per place; those
+        # not selected stay in the pool (another chance next round) until they give up.
+        applicants = np.ceil(places * self.rec.applicants_per_place).astype(np.int64)
+        return np.repeat(np.arange(places.size, dtype=np.int8), applicants)
 
     def _demand_ahead(self, day: int) -> np.ndarray:
         """Each origin's demand one lead time ahead (selection now fills entries then)."""
@@ -238,12 +261,9 @@ class Recruitment:
         """Fill ``places`` (per origin) from the pool: the best eligible applicants by aptitude."""
         sim, pop = self.sim, self.sim.pop
         rec = self.rec
-        # Each round's demand brings forward applicants_per_place applicants per place; those
-        # not selected stay in the pool (another chance next round) until they give up.
-        applicants = np.ceil(places * rec.applicants_per_place).astype(np.int64)
-        if applicants.sum() > 0:
-            origin = np.repeat(np.arange(places.size, dtype=np.int8), applicants)
-            new = self._new_agents(origin, day, State.POOL)
+        origin = self._applicant_origins(places)
+        if origin.size:
+            new = self._new_agents(origin, day, State.POOL, self.applicants.take(day))
             sim.recorder.create(int(State.POOL), pop.origin[new])
             sim.money.set_rates(new, State.POOL, day)
             sim.lifecycle.set_timer(new, Timer.POOL_TIMEOUT, day + rec.pool_wait_days)
