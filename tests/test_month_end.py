@@ -43,15 +43,39 @@ def _tiny() -> dict[str, np.ndarray]:
     }
 
 
-def _fused(a: dict[str, np.ndarray], day: int, interest: np.ndarray) -> tuple[np.ndarray, ...]:
+def _random(seed: int, n: int, zeros: bool) -> dict[str, np.ndarray]:
+    """``n`` agents of two origins in random states; with ``zeros`` some owe or earn nothing."""
+    rng = np.random.default_rng(seed)
+    a = {
+        "state": rng.integers(0, N_STATES, n).astype(np.int8),
+        "money_t": rng.integers(0, 60, n).astype(np.int32),
+    }
+    a["debt"] = rng.exponential(1000.0, n) * ((rng.random(n) < 0.7) if zeros else 1.0)
+    a["savings"] = rng.exponential(300.0, n)
+    a["remitted"] = rng.exponential(50.0, n)
+    a["income"] = rng.exponential(80.0, n) * ((rng.random(n) < 0.6) if zeros else 1.0)
+    a["cost"] = rng.exponential(40.0, n)
+    a["origin"] = rng.integers(0, 2, n).astype(np.int8)
+    a["stage"] = rng.integers(0, 3, n).astype(np.int8)
+    return a
+
+
+def _kernel(
+    a: dict[str, np.ndarray], ids: np.ndarray, day: int, interest: np.ndarray
+) -> tuple[tuple[np.ndarray, ...], int]:
+    """The month-end kernel over ``ids``: (remittances, debt, savings, counts) and ids kept."""
     remit, debt, savings = np.zeros(2), np.zeros(2), np.zeros(2)
     counts = np.zeros((3, 2), dtype=np.int64)
-    month_end_ids_kernel(
-        np.arange(a["state"].size, dtype=np.int64), day, a["state"], ACTIVE, HOST, a["money_t"],
-        a["debt"], a["savings"], a["remitted"], a["income"], a["cost"], a["origin"], interest,
-        0.5, 0.25, remit, debt, savings, HOLDS, a["stage"], counts,
+    kept = month_end_ids_kernel(
+        ids, day, a["state"], ACTIVE, HOST, a["money_t"], a["debt"], a["savings"],
+        a["remitted"], a["income"], a["cost"], a["origin"], interest, 0.5, 0.25,
+        remit, debt, savings, HOLDS, a["stage"], counts,
     )  # fmt: skip
-    return remit, debt, savings, counts
+    return (remit, debt, savings, counts), kept
+
+
+def _fused(a: dict[str, np.ndarray], day: int, interest: np.ndarray) -> tuple[np.ndarray, ...]:
+    return _kernel(a, np.arange(a["state"].size, dtype=np.int64), day, interest)[0]
 
 
 def _plain(a: dict[str, np.ndarray], day: int, interest: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -88,20 +112,8 @@ def test_fused_month_end_on_a_hand_built_population() -> None:
 
 
 def test_fused_month_end_matches_settle_bincount_and_count_pairs() -> None:
-    rng = np.random.default_rng(3)
-    n = 500
     interest = np.array([0.0002, 0.0004])
-    a = {
-        "state": rng.integers(0, N_STATES, n).astype(np.int8),
-        "money_t": rng.integers(0, 60, n).astype(np.int32),
-        "debt": rng.exponential(1000.0, n) * (rng.random(n) < 0.7),
-        "savings": rng.exponential(300.0, n),
-        "remitted": rng.exponential(50.0, n),
-        "income": rng.exponential(80.0, n) * (rng.random(n) < 0.6),
-        "cost": rng.exponential(40.0, n),
-        "origin": rng.integers(0, 2, n).astype(np.int8),
-        "stage": rng.integers(0, 3, n).astype(np.int8),
-    }
+    a = _random(3, 500, zeros=True)
     b = {k: v.copy() for k, v in a.items()}
     fused = _fused(a, 60, interest)
     plain = _plain(b, 60, interest)
@@ -170,32 +182,14 @@ def test_month_end_visits_exactly_the_active_agents() -> None:
 
 def test_month_end_ids_kernel_matches_the_full_pass() -> None:
     """Over a list holding the active agents, same sums, counts and balances as the full pass."""
-    rng = np.random.default_rng(4)
-    n = 400
     interest = np.array([0.0002, 0.0004])
-    a = {
-        "state": rng.integers(0, N_STATES, n).astype(np.int8),
-        "money_t": rng.integers(0, 60, n).astype(np.int32),
-        "debt": rng.exponential(1000.0, n),
-        "savings": rng.exponential(300.0, n),
-        "remitted": rng.exponential(50.0, n),
-        "income": rng.exponential(80.0, n),
-        "cost": rng.exponential(40.0, n),
-        "origin": rng.integers(0, 2, n).astype(np.int8),
-        "stage": rng.integers(0, 3, n).astype(np.int8),
-    }
+    a = _random(4, 400, zeros=False)
     b = {k: v.copy() for k, v in a.items()}
     full = _fused(a, 60, interest)
     # Every agent of the first half plus the active ones of the second: a superset in order.
     ids = np.concatenate([np.arange(200), 200 + np.flatnonzero(ACTIVE[b["state"][200:]])])
-    remit, debt, savings = np.zeros(2), np.zeros(2), np.zeros(2)
-    counts = np.zeros((3, 2), dtype=np.int64)
-    kept = month_end_ids_kernel(
-        ids, 60, b["state"], ACTIVE, HOST, b["money_t"], b["debt"], b["savings"],
-        b["remitted"], b["income"], b["cost"], b["origin"], interest, 0.5, 0.25,
-        remit, debt, savings, HOLDS, b["stage"], counts,
-    )  # fmt: skip
-    for x, y in zip(full, (remit, debt, savings, counts), strict=True):
+    part, kept = _kernel(b, ids, 60, interest)
+    for x, y in zip(full, part, strict=True):
         np.testing.assert_array_equal(x, y)
     for k in a:
         np.testing.assert_array_equal(a[k], b[k])
