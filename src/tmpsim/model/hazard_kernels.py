@@ -87,51 +87,154 @@ def draw_kernel(
     )
 
 
+# Column kinds of rates_kernel (the values of hazards.Hazard; 0 is a column that stays zero).
+_DISMISSAL, _RUNAWAY, _JOB_FOUND, _SWITCH, _APPREHENSION, _CANCELLATION, _VOLUNTARY = range(1, 8)
+
+
 @njit(cache=True)
-def runaway_column_kernel(
+def rates_kernel(
     ids: np.ndarray,
-    debt: np.ndarray,
+    kinds: np.ndarray,
+    mult: np.ndarray,
+    value: np.ndarray,
+    day: int,
     origin_of: np.ndarray,
     sector_of: np.ndarray,
     stage_of: np.ndarray,
-    wage_year: float,
-    elasticity: float,
-    base: np.ndarray,
+    debt: np.ndarray,
+    female: np.ndarray,
+    queued: np.ndarray,
+    timer_kind: np.ndarray,
+    contract_start: np.ndarray,
+    language: np.ndarray,
+    network: np.ndarray,
+    proactivity: np.ndarray,
+    dismissed: np.ndarray,
+    job: tuple,
+    job_mode: int,
+    job_open: int,
+    special: float,
+    job_mult_kind: int,
+    dismissal_base: np.ndarray,
+    runaway_base: np.ndarray,
     debt_ref: np.ndarray,
     by_stage: np.ndarray,
     use_stage: bool,
-    factor: np.ndarray,
-    use_factor: bool,
-    mult_kind: int,
-    mult_scalar: float,
-    mult_table: np.ndarray,
+    wage_year: float,
+    elasticity: float,
+    factor_mode: int,
+    factor: float,
+    diverted: float,
+    change_after: np.ndarray,
+    need_tenure: bool,
     market: float,
     use_market: bool,
+    cancel_female: float,
+    cancel_male: float,
+    cancel_timer: int,
+    never: int,
     out: np.ndarray,
-    col: int,
-) -> None:
-    """Write the daily runaway rate of each agent of ``ids`` to column ``col`` of ``out``.
+    total: np.ndarray,
+    pending: np.ndarray,
+    live: np.ndarray,
+) -> int:  # pragma: no cover
+    """Write the daily rate of each hazard (column) of each agent of ``ids`` (row) to ``out``.
 
-    The operations, and their order, are those of the NumPy expression the tests hold it to
-    (so the rates are the same to the bit): base by origin times (1 + elasticity * debt burden),
-    over the origin's reference; times the stage factor (``use_stage``), each agent's factor of
-    its state and job-change rights (``use_factor``: ``factor[k]`` for ``ids[k]``), the day's
-    event multiplier (``mult_kind`` 0: none, 1: ``mult_scalar``, 2: ``mult_table`` by origin and
-    sector) and the labour-market factor (``use_market``).
+    Also each agent's total rate (the columns added in order), where ``need_tenure`` the days
+    until it may change employer if still ahead (``pending``, else infinity: its rates change
+    then), and whether anything can happen to it (``live``: a positive total or a change ahead).
+    Returns how many are live.
+
+    ``kinds[c]`` is the hazard of column ``c`` (0: the column stays zero), ``mult[c]`` its
+    multiplier by origin and sector (ones where no event applies; multiplying by one changes
+    nothing), ``value[c]`` its constant rate (status switch, apprehension, voluntary change).
+
+    The operations and their order are those of the NumPy expressions the tests hold the kernel
+    to, so the rates are the same to the bit:
+
+    - dismissal: the sector's base rate, times the multiplier;
+    - job finding (``job_mode`` 0: no route open, the column stays zero): the rate of hearing of
+      and being helped to an employer (``job``: the float32 constants of ``Hazards`` and the
+      agent's float32 language, network and supervisor's proactivity; float32 arithmetic, as the
+      attributes are stored), times the routes open: with ``job_mode`` 1 (jobless) one for the
+      programme's own route where open (``job_open`` 0: closed, 1: after a dismissal, 2: to
+      all) plus ``special`` (the special routes' multipliers), in float64, times the
+      multiplier; with ``job_mode`` 2 ``special`` only, in float32 until a multiplier by origin
+      and sector (``job_mult_kind`` 1: one number, in float32; 2: by origin and sector);
+    - runaway: the origin's base times (1 + elasticity x debt burden) over the origin's reference,
+      times the stage factor (``use_stage``), the state's factor (``factor_mode`` 1: ``factor``;
+      2: one minus ``diverted`` once the agent may change employer, which ``need_tenure`` must
+      then ask for), the multiplier and the
+      labour-market factor (``use_market``);
+    - status switch: the constant times the multiplier;
+    - apprehension: the constant times the multiplier, zero for someone already caught;
+    - cancellation: the female or male rate times the multiplier, zero while one is pending;
+    - voluntary change: the constant once the agent may change employer, else zero.
     """
+    n_cols = kinds.size
+    n_live = 0
     for k in range(ids.size):
         i = ids[k]
         o = origin_of[i]
-        burden = debt[i] / wage_year
-        r = base[o] * (1 + elasticity * burden) / (1 + elasticity * debt_ref[o])
-        if use_stage:
-            r = r * by_stage[stage_of[i]]
-        if use_factor:
-            r = r * factor[k]
-        if mult_kind == 1:
-            r = r * mult_scalar
-        elif mult_kind == 2:
-            r = r * mult_table[o, sector_of[i]]
-        if use_market:
-            r = r * market
-        out[k, col] = r
+        s = sector_of[i]
+        allowed = False
+        wait = 0.0
+        if need_tenure:  # long enough with the employer to change (job-change mode free)
+            tenure = np.float64(day - np.int64(contract_start[i]))
+            wait = max(np.ceil(change_after[s] - tenure), 0.0)
+            allowed = wait <= 0
+            pending[k] = wait if wait > 0 else np.inf
+        tot = 0.0
+        for c in range(n_cols):
+            kind = kinds[c]
+            r = 0.0
+            if kind == _DISMISSAL:
+                r = dismissal_base[s] * mult[c, o, s]
+            elif kind == _RUNAWAY:
+                burden = debt[i] / wage_year
+                r = runaway_base[o] * (1 + elasticity * burden) / (1 + elasticity * debt_ref[o])
+                if use_stage:
+                    r = r * by_stage[stage_of[i]]
+                if factor_mode == 1:
+                    r = r * factor
+                elif factor_mode == 2:
+                    r = r * (1 - diverted * (1.0 if allowed else 0.0))
+                r = r * mult[c, o, s]
+                if use_market:
+                    r = r * market
+            elif kind == _JOB_FOUND and job_mode != 0:
+                own_info, level, base, w_lang, w_net, floor, lift, per_day, consent, p = job
+                lang = language[i]
+                if own_info:
+                    lang = max(lang, level)
+                hearing = min(np.float32(1.0), base + w_lang * lang + w_net * network[i])
+                rate = per_day * hearing * (floor + lift * proactivity[i])
+                if consent:
+                    rate = rate * p
+                if job_mode == 1:
+                    own = job_open == 2 or job_open == 1 and dismissed[i]
+                    r = np.float64(rate) * ((1.0 if own else 0.0) + special) * mult[c, o, s]
+                else:
+                    r32 = rate * np.float32(special)
+                    if job_mult_kind == 1:
+                        r32 = r32 * np.float32(mult[c, o, s])
+                    r = np.float64(r32)
+                    if job_mult_kind == 2:
+                        r = r * mult[c, o, s]
+            elif kind == _SWITCH:
+                r = value[c] * mult[c, o, s]
+            elif kind == _APPREHENSION:
+                if queued[i] == never:
+                    r = value[c] * mult[c, o, s]
+            elif kind == _CANCELLATION:
+                if timer_kind[i] != cancel_timer:
+                    r = (cancel_female if female[i] else cancel_male) * mult[c, o, s]
+            elif kind == _VOLUNTARY:
+                if allowed:
+                    r = value[c]
+            out[k, c] = r
+            tot += r
+        total[k] = tot
+        live[k] = tot > 0 or wait > 0
+        n_live += live[k]
+    return n_live

@@ -9,12 +9,12 @@ exact.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from tmpsim.engine.population import NEVER
-from tmpsim.model.hazard_kernels import draw_kernel, runaway_column_kernel
+from tmpsim.model.hazard_kernels import draw_kernel, rates_kernel
 from tmpsim.scenario.schema import STATE_BY_NAME
 from tmpsim.states import State
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 YEAR = 365.25
 _EMPTY = np.empty(0)
-_NO_TABLE = np.ones((1, 1))  # stands for "no multiplier table" in the compiled kernel
 
 
 class Hazard(IntEnum):
@@ -54,6 +53,24 @@ HAZARDS_BY_STATE: dict[State, tuple[Hazard, ...]] = {
 }
 
 
+class _Plan(NamedTuple):
+    """What the rates of one state on one day have in common (for ``rates_kernel``)."""
+
+    kinds: np.ndarray  # hazard of each column (NONE: stays zero today)
+    mult: np.ndarray  # event multipliers by column, origin and sector
+    value: np.ndarray  # constant rates by column
+    special: float  # sum of the special job-change routes' multipliers open today
+    job_mode: int  # job finding: 0 no route, 1 jobless (own and special routes), 2 special only
+    job_open: int  # the programme's own route: 0 closed, 1 after a dismissal, 2 open to all
+    job_mult_kind: int  # the job-finding multiplier: 0 none, 1 one number, 2 by origin and sector
+    factor_mode: int  # runaway: 0 no state factor, 1 ``factor``, 2 by the right to change
+    factor: float
+    diverted: float
+    need_tenure: bool
+    market: float
+    use_market: bool
+
+
 HAZARD_BY_NAME = {
     "dismissal": Hazard.DISMISSAL,
     "runaway": Hazard.RUNAWAY,
@@ -62,6 +79,8 @@ HAZARD_BY_NAME = {
     "apprehension": Hazard.APPREHENSION,
     "cancellation": Hazard.CANCELLATION,
 }
+
+HAZARD_NAMES = {kind: name for name, kind in HAZARD_BY_NAME.items()}
 
 
 class Hazards:
@@ -96,29 +115,29 @@ class Hazards:
         self.runaway_by_stage = by_stage if (by_stage != 1).any() else None
         self._market_cache: dict[int, float] = {}
         self._market_day, self._market_today = -1, 1.0
+        self._plans: dict[tuple, _Plan] = {}
+        self._plans_day, self._regime, self._regime_days = -1, 0, None
         self._by_stage = np.ascontiguousarray(by_stage, dtype=np.float64)
         from tmpsim.model.lifecycle import Timer  # lifecycle imports this module
 
         self._timer_cancel = int(Timer.CANCEL)
+        # Constants of the job-finding rate, in float32 like the agents' attributes they weigh.
+        sup, info = sc.supervision, sc.information
+        f32 = np.float32
+        self._job = (
+            bool(info.own_language_info),
+            f32(info.own_language_level),
+            f32(info.base),
+            f32(info.language_weight),
+            f32(info.network_weight),
+            f32(sup.proactivity_floor),
+            f32(1 - sup.proactivity_floor),
+            f32(sup.job_search_rate_per_year / YEAR),
+            bool(jc.needs_sponsor_consent),
+            f32(jc.sponsor_consent_prob),
+        )
 
     # ---- rates ----------------------------------------------------------------------------
-    def job_rate(self, ids: np.ndarray) -> np.ndarray:
-        """Daily rate of finding an employer with the programme's own help and information."""
-        sim, pop = self.sim, self.sim.pop
-        sup, info = sim.scenario.supervision, sim.scenario.information
-        lang = pop.language[ids]
-        if info.own_language_info:
-            lang = np.maximum(lang, info.own_language_level)
-        hearing = np.minimum(
-            1.0, info.base + info.language_weight * lang + info.network_weight * pop.network[ids]
-        )
-        help_ = sup.proactivity_floor + (1 - sup.proactivity_floor) * pop.proactivity[ids]
-        rate = sup.job_search_rate_per_year / YEAR * hearing * help_
-        jc = sim.scenario.programme.job_change
-        if jc.needs_sponsor_consent:
-            rate = rate * jc.sponsor_consent_prob
-        return rate
-
     def programme_route_open(self, ids: np.ndarray) -> np.ndarray:
         """Whether the programme's own rules let each jobless agent take another employer."""
         mode = self.sim.rules["job_change_mode"]
@@ -129,12 +148,7 @@ class Hazards:
         return np.zeros(ids.size, dtype=bool)
 
     def _times(self, r: np.ndarray, hazard: str, day: int, origin, sector) -> np.ndarray:
-        """``r`` times the day's multiplier of one hazard (untouched when no event applies).
-
-        Multiplying by a number is the same operation, element by element, as multiplying by an
-        array filled with it, and multiplying by one changes nothing, so the rates are the same to
-        the bit as multiplying by a per-agent array of multipliers, without the temporary arrays.
-        """
+        """``r`` times the day's multiplier of one hazard (untouched when no event applies)."""
         table = self.sim.timeline.multiplier_table(hazard, day)
         if table is None:
             return r
@@ -154,127 +168,153 @@ class Hazards:
         self._market_day, self._market_today = day, f
         return f
 
-    def _runaway_column(
-        self, ids: np.ndarray, state: State, day: int, out: np.ndarray, j: int
-    ) -> None:
-        """Column ``j`` of ``out``: the runaway rates, compiled (``runaway_column_kernel``).
+    def _plan(self, state: State, day: int) -> _Plan:
+        """What ``rates_kernel`` needs for agents in ``state`` on ``day`` (memoised).
 
-        The rate rises with the debt burden and the stage's factor; without income it is
-        multiplied by the no-income factor; working under job-change mode free, by the share not
-        diverted to a legal change once the agent may change employer; then by the day's event
-        multiplier and the labour-market index (irregular work is easier to find in a tight
-        labour market).
+        Everything here depends on the day, the state and the rules, not on the agents: the
+        hazards that can happen (a column stays zero while its route is closed), their event
+        multipliers by origin and sector, and the constants of the runaway and other rates. It
+        changes only on the timeline's regime changes (events that change rates start or end,
+        the labour-market index changes), so it is kept for the days between two of them.
         """
-        sim, pop = self.sim, self.sim.pop
-        beh = sim.scenario.behaviour
-        if state is not State.EMPLOYED and state is not State.SPECIAL_WORKING:
-            factor, use_factor = np.full(ids.size, beh.runaway_no_income_factor), True
-        elif sim.rules["job_change_mode"] == "free":
-            allowed = self.change_wait(ids, day) <= 0 if state is State.EMPLOYED else True
-            diverted = sim.scenario.programme.job_change.runaway_diverted
-            factor = np.broadcast_to(1 - diverted * allowed, ids.shape).astype(np.float64)
-            use_factor = True
+        if day != self._plans_day:
+            if self._regime_days is None:
+                self._regime_days = np.array(sorted(self.sim.timeline.regime_changes), np.int64)
+            self._plans_day = day
+            self._regime = int(np.searchsorted(self._regime_days, day, side="right"))
+        key = (self._regime, state, self.sim.rules["job_change_mode"])
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._make_plan(state, day, key[2])
+        return plan
+
+    def _make_plan(self, state: State, day: int, mode: str) -> _Plan:
+        sim = self.sim
+        tl, beh = sim.timeline, sim.scenario.behaviour
+        kinds = np.array(HAZARDS_BY_STATE[state], dtype=np.int8)
+        mult = np.ones((kinds.size, sim.n_origins, len(sim.sectors)))
+        value = np.zeros(kinds.size)
+        special, job_mode, job_open, job_mult_kind = 0.0, 0, 0, 0
+        for j, kind in enumerate(HAZARDS_BY_STATE[state]):
+            if kind is Hazard.JOB_FOUND:
+                # The programme's own route (jobless only, by the job-change mode) and the
+                # special routes open today (the sum of their rate multipliers).
+                special = float(sum(e.rate_multiplier for e in tl.job_change_routes(state, day)))
+                if state is State.JOBLESS:
+                    job_mode, job_open = 1, {"forbidden": 0, "on_dismissal": 1, "free": 2}[mode]
+                elif special != 0:
+                    job_mode = 2
+                if job_mode == 0 or job_open == 0 and special == 0:
+                    kinds[j] = Hazard.NONE  # no route open today: the column stays zero
+            if kind is Hazard.VOLUNTARY_CHANGE:
+                rate = sim.scenario.programme.job_change.voluntary_rate_per_year
+                if mode != "free" or rate == 0:
+                    kinds[j] = Hazard.NONE
+                value[j] = rate / YEAR
+                continue  # no event multiplier
+            if kind is Hazard.STATUS_SWITCH:
+                value[j] = tl.status_switch_rate(state, day) / YEAR
+                if value[j] == 0:
+                    kinds[j] = Hazard.NONE  # no route open today: the column stays zero
+            elif kind is Hazard.APPREHENSION:
+                value[j] = beh.apprehension_rate_per_year / YEAR
+            elif kind is Hazard.CANCELLATION and self.cancel_rate == 0:
+                kinds[j] = Hazard.NONE
+            table = tl.multiplier_table(HAZARD_NAMES[kind], day)
+            if table is not None:
+                mult[j] = table
+                if kind is Hazard.JOB_FOUND:
+                    job_mult_kind = 1 if isinstance(table, float) else 2
+        working = state is State.EMPLOYED or state is State.SPECIAL_WORKING
+        diverted = sim.scenario.programme.job_change.runaway_diverted
+        if not working:
+            factor_mode, factor = 1, beh.runaway_no_income_factor
+        elif mode == "free" and state is State.EMPLOYED:
+            factor_mode, factor = 2, 1.0
+        elif mode == "free":
+            factor_mode, factor = 1, 1 - diverted * True  # as the per-agent "allowed" is True
         else:
-            factor, use_factor = _EMPTY, False
-        table = sim.timeline.multiplier_table("runaway", day)
-        if table is None:
-            kind, scalar, grid = 0, 1.0, _NO_TABLE
-        elif isinstance(table, float):
-            kind, scalar, grid = 1, table, _NO_TABLE
-        else:
-            kind, scalar, grid = 2, 1.0, table
+            factor_mode, factor = 0, 1.0
         market = beh.runaway_labour_market
         use_market = market is not None and market.elasticity != 0
-        runaway_column_kernel(
-            np.ascontiguousarray(ids, dtype=np.int64),
-            pop.debt,
-            pop.origin,
-            pop.sector,
-            pop.stage,
-            float(self.wage_year),
-            float(beh.runaway_debt_elasticity),
-            self.runaway_base,
-            self.debt_ref,
-            self._by_stage,
-            self.runaway_by_stage is not None,
-            factor,
-            use_factor,
-            kind,
-            float(scalar),
-            grid,
-            self._market_factor(day) if use_market else 1.0,
-            use_market,
-            out,
-            j,
+        need_tenure = state is State.EMPLOYED and mode == "free"
+        return _Plan(
+            kinds=kinds,
+            mult=mult,
+            value=value,
+            special=special,
+            job_mode=job_mode,
+            job_open=job_open,
+            job_mult_kind=job_mult_kind,
+            factor_mode=factor_mode,
+            factor=float(factor),
+            diverted=float(diverted),
+            need_tenure=need_tenure,
+            market=self._market_factor(day) if use_market else 1.0,
+            use_market=use_market,
         )
 
     def rates(self, ids: np.ndarray, state: State, day: int) -> np.ndarray:
         """Matrix of daily rates, one column per hazard of ``state``."""
-        sim, pop = self.sim, self.sim.pop
-        kinds = HAZARDS_BY_STATE[state]
-        tl = sim.timeline
-        origin, sector = pop.origin[ids], pop.sector[ids]
-        out = np.zeros((ids.size, len(kinds)))
-        beh = sim.scenario.behaviour
-        times = self._times
-        for j, kind in enumerate(kinds):
-            if kind is Hazard.DISMISSAL:
-                r = times(self.dismissal_base[sector], "dismissal", day, origin, sector)
-            elif kind is Hazard.RUNAWAY:
-                self._runaway_column(ids, state, day, out, j)
-                continue
-            elif kind is Hazard.JOB_FOUND:
-                open_ = self.programme_route_open(ids) if state is State.JOBLESS else False
-                special = sum(e.rate_multiplier for e in tl.job_change_routes(state, day))
-                if special == 0 and not np.any(open_):
-                    continue  # no route to a job open today: the column stays zero
-                r = self.job_rate(ids) * (open_ + special)
-                r = times(r, "job_finding", day, origin, sector)
-            elif kind is Hazard.STATUS_SWITCH:
-                rate = tl.status_switch_rate(state, day)
-                if rate == 0:
-                    continue  # no route open today: the column stays zero
-                r = times(np.full(ids.size, rate / YEAR), "status_switch", day, origin, sector)
-            elif kind is Hazard.APPREHENSION:
-                r = np.full(ids.size, beh.apprehension_rate_per_year / YEAR)
-                r = times(r, "apprehension", day, origin, sector)
-                r = np.where(pop.queued[ids] != NEVER, 0.0, r)  # already caught, waiting for a seat
-            elif kind is Hazard.CANCELLATION:
-                if self.cancel_rate == 0:
-                    continue
-                female = pop.female[ids]
-                r = np.where(female, self.cancel_rate, self.cancel_rate - self.cancel_rate_f)
-                r = times(r, "cancellation", day, origin, sector)
-                # A permit already being cancelled (found at the next check) is not cancelled again.
-                r = np.where(pop.timer_kind[ids] == self._timer_cancel, 0.0, r)
-            else:  # VOLUNTARY_CHANGE
-                jc = sim.scenario.programme.job_change
-                if sim.rules["job_change_mode"] != "free" or jc.voluntary_rate_per_year == 0:
-                    continue
-                r = np.zeros(ids.size)
-                if sim.rules["job_change_mode"] == "free":
-                    allowed = self.change_wait(ids, day) <= 0
-                    r = np.where(allowed, jc.voluntary_rate_per_year / YEAR, 0.0)
-            out[:, j] = r
-        return out
+        return self._rates(np.ascontiguousarray(ids, dtype=np.int64), state, day)[0]
 
-    def change_wait(self, ids: np.ndarray, day: int) -> np.ndarray:
-        """Return days until each agent has been with its employer long enough to change."""
-        pop = self.sim.pop
-        tenure = day - pop.contract_start[ids].astype(np.int64)
-        return np.maximum(np.ceil(self.change_after[pop.sector[ids]] - tenure), 0.0)
+    def _rates(self, ids: np.ndarray, state: State, day: int) -> tuple:
+        """Rates, total rates, days until rates change (or empty) and live agents of ``ids``.
 
-    def _right_pending(self, ids: np.ndarray, state: State, day: int) -> np.ndarray:
-        """Return days until the right to change employer starts where still ahead (else inf).
-
-        The rates of an employed worker step up on that day under job-change mode free, so the
-        competing risks are looked at again then (a redraw, exact because waits are memoryless).
-        Empty where no agent's rates can change that way.
+        Also returns how many are live. One compiled pass (``rates_kernel``); ``ids`` int64.
         """
-        if state is not State.EMPLOYED or self.sim.rules["job_change_mode"] != "free":
-            return _EMPTY
-        wait = self.change_wait(ids, day)
-        return np.where(wait > 0, wait, np.inf)
+        sim, pop = self.sim, self.sim.pop
+        plan = self._plan(state, day)
+        n = ids.size
+        out, total, live = np.empty((n, plan.kinds.size)), np.empty(n), np.empty(n, np.bool_)
+        pending = np.empty(n) if plan.need_tenure else _EMPTY
+        n_live = rates_kernel(
+            ids,
+            plan.kinds,
+            plan.mult,
+            plan.value,
+            int(day),
+            pop.origin,
+            pop.sector,
+            pop.stage,
+            pop.debt,
+            pop.female,
+            pop.queued,
+            pop.timer_kind,
+            pop.contract_start,
+            pop.language,
+            pop.network,
+            pop.proactivity,
+            pop.dismissed,
+            self._job,
+            plan.job_mode,
+            plan.job_open,
+            plan.special,
+            plan.job_mult_kind,
+            self.dismissal_base,
+            self.runaway_base,
+            self.debt_ref,
+            self._by_stage,
+            self.runaway_by_stage is not None,
+            float(self.wage_year),
+            float(sim.scenario.behaviour.runaway_debt_elasticity),
+            plan.factor_mode,
+            plan.factor,
+            plan.diverted,
+            self.change_after,
+            plan.need_tenure,
+            plan.market,
+            plan.use_market,
+            float(self.cancel_rate),
+            float(self.cancel_rate - self.cancel_rate_f),
+            self._timer_cancel,
+            NEVER,
+            out,
+            total,
+            pending,
+            live,
+        )
+        return out, total, pending, live, n_live
 
     # ---- drawing --------------------------------------------------------------------------
     def draw(self, ids: np.ndarray, day: int, state: State | None = None) -> None:
@@ -300,21 +340,16 @@ class Hazards:
                 self.sim.hazard_calendar.cancel(sel)
                 continue
             state = State(int(s))
-            rates = self.rates(sel, state, day)
-            total = rates.sum(axis=1)
-            pending = self._right_pending(sel, state, day)
-            live = total > 0
-            if pending.size:
-                live |= np.isfinite(pending)
-            n_live = int(np.count_nonzero(live))
+            sel = np.ascontiguousarray(sel, dtype=np.int64)
+            rates, total, pending, live, n_live = self._rates(sel, state, day)
             # Same draws in the same order whatever the kernel does with them.
             expo = self.stream.exponential(1.0, n_live) if n_live else _EMPTY
             unif = self.stream.random(n_live) if n_live else _EMPTY
             cal = self.sim.hazard_calendar
             cal.reserve(n_live)
             cal.n_free = draw_kernel(
-                np.ascontiguousarray(sel, dtype=np.int64),
-                np.ascontiguousarray(rates),
+                sel,
+                rates,
                 total,
                 live,
                 pending,
@@ -366,7 +401,7 @@ class Hazards:
             return
         kinds = self.sim.pop.hazard_kind[due]  # popping cleared the agents' day fields
         for k in np.unique(kinds):
-            if k == Hazard.NONE:  # a rate changes today (see _right_pending): draw again
+            if k == Hazard.NONE:  # the right to change employer starts: draw again
                 self.draw(due[kinds == k], day)
                 continue
             self.sim.lifecycle.on_hazard(Hazard(int(k)), due[kinds == k], day)
