@@ -171,6 +171,17 @@ def test_capacity_carries_fractions_of_a_seat():
     assert sum(cap.whole(1 / 3) for _ in range(300)) == 100
 
 
+def test_capacities_of_several_corridors_are_each_their_own():
+    amounts = np.array([0.4, 2.5, 1 / 3, 0.0])
+    together, apart = Capacity(4), [Capacity() for _ in amounts]
+    for day in range(50):
+        got = together.whole(amounts * (1 + day % 3))
+        assert got.dtype == np.int64
+        assert got.tolist() == [
+            c.whole(a * (1 + day % 3)) for c, a in zip(apart, amounts, strict=True)
+        ]
+
+
 # ---- random streams --------------------------------------------------------------------------
 
 

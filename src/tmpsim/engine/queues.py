@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from tmpsim.engine.jit import njit
@@ -118,14 +116,17 @@ class FifoQueue:
 
 
 class Capacity:
-    """Fractional daily capacity: scaled-down runs keep fractions of a seat for the next day."""
+    """Fractional daily capacity: scaled-down runs keep fractions of a seat for the next day.
 
-    def __init__(self) -> None:
-        self.carry = 0.0
+    One capacity, or with ``n`` one for each of ``n`` resources (corridors), taken together.
+    """
 
-    def whole(self, amount: float) -> int:
+    def __init__(self, n: int | None = None) -> None:
+        self.carry = 0.0 if n is None else np.zeros(n)
+
+    def whole(self, amount):
         """Whole units available today from ``amount`` plus yesterday's unused fraction."""
-        total = float(amount + self.carry)
-        n = math.floor(total + 1e-9)
-        self.carry = total - n
-        return n
+        total = amount + self.carry
+        units = np.floor(total + 1e-9)
+        self.carry = total - units
+        return units.astype(np.int64) if isinstance(units, np.ndarray) else int(units)

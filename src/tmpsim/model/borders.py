@@ -34,8 +34,8 @@ class Borders:
         self.flight_seats = np.zeros(n)
         self.entry_queue = [FifoQueue() for _ in range(n)]
         self.return_queue = [FifoQueue() for _ in range(n)]
-        self.in_cap = [Capacity() for _ in range(n)]
-        self.out_cap = [Capacity() for _ in range(n)]
+        self.in_cap = Capacity(n)
+        self.out_cap = Capacity(n)
         self.host_cap = Capacity()
         self.waiting_home = np.zeros(n, dtype=np.int64)  # agents in each return queue
         # Queue membership, read by the queues to skip agents who left.
@@ -111,31 +111,28 @@ class Borders:
         """Fill today's inbound and outbound seats from the queues."""
         sim = self.sim
         scale = sim.scale
-        n = sim.n_origins
         # Nobody leaves an entry queue except by entering, so its length is exact.
         waiting_in = np.array([len(q) for q in self.entry_queue])
-        allowed = np.array([self.in_cap[o].whole(self.seats_in[o] * scale) for o in range(n)])
+        allowed = self.in_cap.whole(self.seats_in * scale)
         if self.entry_cap is not None:
             host = self.host_cap.whole(self.entry_cap * scale)
             allowed = np.minimum(allowed, _share(host, np.minimum(allowed, waiting_in)))
         arriving = [
             self.entry_queue[o].take(int(allowed[o]), self.in_entry_queue)
-            for o in range(n)
-            if allowed[o] > 0 and waiting_in[o] > 0
+            for o in np.flatnonzero((allowed > 0) & (waiting_in > 0))
         ]
         if arriving:
             ids = np.concatenate(arriving)
             self.in_entry_queue[ids] = False
             sim.lifecycle.arrive(ids, day)
         leaving = []
-        for o in range(n):
-            seats = self.out_cap[o].whole((self.seats_out[o] + self.flight_seats[o]) * scale)
-            if seats > 0 and self.waiting_home[o] > 0:
-                # An agent who left the queue (ran away) and joined again (caught) waits from
-                # the day it joined again: its older entry is skipped.
-                ids = self.return_queue[o].take(seats, self.in_return_queue, self.sim.pop.queued)
-                self.waiting_home[o] -= ids.size
-                leaving.append(ids)
+        seats = self.out_cap.whole((self.seats_out + self.flight_seats) * scale)
+        for o in np.flatnonzero((seats > 0) & (self.waiting_home > 0)):
+            # An agent who left the queue (ran away) and joined again (caught) waits from the
+            # day it joined again: its older entry is skipped.
+            ids = self.return_queue[o].take(seats[o], self.in_return_queue, self.sim.pop.queued)
+            self.waiting_home[o] -= ids.size
+            leaving.append(ids)
         if leaving:
             ids = np.concatenate(leaving)
             self.in_return_queue[ids] = False

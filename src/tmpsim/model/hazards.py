@@ -325,43 +325,44 @@ class Hazards:
         if ids.size == 0:
             return
         if state is not None:
-            groups = [int(state)]
-            state_of = None
-        else:
-            state_of = self.sim.pop.state[ids]
-            first = state_of[0]
-            if (state_of == first).all():
-                groups = [first]
-            else:  # the states present, in ascending order (counting, not sorting)
-                groups = np.flatnonzero(np.bincount(state_of, minlength=len(State)))
-        for s in groups:
-            sel = ids if len(groups) == 1 else ids[state_of == s]
-            if not self._has_hazards[s]:
-                self.sim.hazard_calendar.cancel(sel)
-                continue
-            state = State(int(s))
-            sel = np.ascontiguousarray(sel, dtype=np.int64)
-            rates, total, pending, live, n_live = self._rates(sel, state, day)
-            # Same draws in the same order whatever the kernel does with them.
-            expo = self.stream.exponential(1.0, n_live) if n_live else _EMPTY
-            unif = self.stream.random(n_live) if n_live else _EMPTY
-            cal = self.sim.hazard_calendar
-            cal.reserve(n_live)
-            cal.n_free = draw_kernel(
-                sel,
-                rates,
-                total,
-                live,
-                pending,
-                expo,
-                unif,
-                self._kinds[state],
-                int(Hazard.NONE),
-                int(day),
-                self.sim.pop.hazard_kind,
-                *cal.arrays(),
-                cal.n_free,
-            )
+            self._draw_state(ids, state, day)
+            return
+        state_of = self.sim.pop.state[ids]
+        first = state_of[0]
+        if (state_of == first).all():
+            self._draw_state(ids, State(int(first)), day)
+            return
+        # The states present, in ascending order (counting, not sorting).
+        for s in np.flatnonzero(np.bincount(state_of, minlength=len(State))):
+            self._draw_state(ids[state_of == s], State(int(s)), day)
+
+    def _draw_state(self, ids: np.ndarray, state: State, day: int) -> None:
+        """Draw the next stochastic event of agents all in ``state``."""
+        if not self._has_hazards[state]:
+            self.sim.hazard_calendar.cancel(ids)
+            return
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        rates, total, pending, live, n_live = self._rates(ids, state, day)
+        # Same draws in the same order whatever the kernel does with them.
+        expo = self.stream.exponential(1.0, n_live) if n_live else _EMPTY
+        unif = self.stream.random(n_live) if n_live else _EMPTY
+        cal = self.sim.hazard_calendar
+        cal.reserve(n_live)
+        cal.n_free = draw_kernel(
+            ids,
+            rates,
+            total,
+            live,
+            pending,
+            expo,
+            unif,
+            self._kinds[state],
+            int(Hazard.NONE),
+            int(day),
+            self.sim.pop.hazard_kind,
+            *cal.arrays(),
+            cal.n_free,
+        )
 
     def redraw_all(self, day: int) -> None:
         """A rate changed today: redraw everyone exposed to a hazard."""
