@@ -1,0 +1,78 @@
+"""Before and after: the flagship command of two versions of tmpsim, run alternately.
+
+On a shared machine the load moves a five-second run by several tenths of a second from one
+minute to the next; running the two versions in turn, each in a fresh interpreter, exposes both
+to the same load. ``--before`` is a git revision, checked out in a temporary worktree and run
+from its ``src`` with this environment's Python and libraries; "after" is the working tree.
+Each version keeps its own numba cache (beside its sources), warmed by one run first.
+
+    .venv/bin/python benchmarks/alternate.py --before HEAD~3 --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed_run(src: Path, args: list[str], out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one ``tmpsim run`` from the sources in ``src``."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    cmd = [sys.executable, "-m", "tmpsim", "run", *args, "--quiet", "--out", str(out)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both versions alternately and print each one's times and medians."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--before", required=True, help="git revision to compare with")
+    p.add_argument("--runs", type=int, default=5, help="runs of each version")
+    p.add_argument("run_args", nargs="*", default=["japan-titp-covid"], help="tmpsim run args")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="tmpsim-alternate-") as tmp:
+        tree = Path(tmp) / "before"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.before],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            versions = {"before": tree / "src", "after": ROOT / "src"}
+            for src in versions.values():  # warm each version's numba cache
+                timed_run(src, [*args.run_args, "--scale", "0.01"], Path(tmp) / "out")
+            times: dict[str, list[tuple[float, float]]] = {k: [] for k in versions}
+            for _ in range(args.runs):
+                for name, src in versions.items():
+                    times[name].append(timed_run(src, args.run_args, Path(tmp) / "out"))
+        finally:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                check=False,
+                capture_output=True,
+            )
+    print(f"load average {os.getloadavg()[0]:.2f} (1 min); {args.runs} runs of each, alternating")
+    for name, runs in times.items():
+        walls = ", ".join(f"{w:.2f}" for w, _ in runs)
+        wall = statistics.median(w for w, _ in runs)
+        cpu = statistics.median(c for _, c in runs)
+        print(f"{name:7s} wall s {walls}  median {wall:.2f}  (CPU median {cpu:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
