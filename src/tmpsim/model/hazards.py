@@ -147,15 +147,6 @@ class Hazards:
             return self.sim.pop.dismissed[ids].copy()
         return np.zeros(ids.size, dtype=bool)
 
-    def _times(self, r: np.ndarray, hazard: str, day: int, origin, sector) -> np.ndarray:
-        """``r`` times the day's multiplier of one hazard (untouched when no event applies)."""
-        table = self.sim.timeline.multiplier_table(hazard, day)
-        if table is None:
-            return r
-        if isinstance(table, float):
-            return r * table
-        return r * table[origin, sector]
-
     def _market_factor(self, day: int) -> float:
         """The labour-market multiplier of the runaway hazard on ``day`` (memoised by year)."""
         if day == self._market_day:
@@ -189,6 +180,7 @@ class Hazards:
         return plan
 
     def _make_plan(self, state: State, day: int, mode: str) -> _Plan:
+        """The plan of ``state`` on ``day`` under job-change ``mode`` (see ``_plan``)."""
         sim = self.sim
         tl, beh = sim.timeline, sim.scenario.behaviour
         kinds = np.array(HAZARDS_BY_STATE[state], dtype=np.int8)
@@ -206,13 +198,13 @@ class Hazards:
                     job_mode = 2
                 if job_mode == 0 or job_open == 0 and special == 0:
                     kinds[j] = Hazard.NONE  # no route open today: the column stays zero
-            if kind is Hazard.VOLUNTARY_CHANGE:
+            elif kind is Hazard.VOLUNTARY_CHANGE:
                 rate = sim.scenario.programme.job_change.voluntary_rate_per_year
                 if mode != "free" or rate == 0:
                     kinds[j] = Hazard.NONE
                 value[j] = rate / YEAR
                 continue  # no event multiplier
-            if kind is Hazard.STATUS_SWITCH:
+            elif kind is Hazard.STATUS_SWITCH:
                 value[j] = tl.status_switch_rate(state, day) / YEAR
                 if value[j] == 0:
                     kinds[j] = Hazard.NONE  # no route open today: the column stays zero
@@ -232,7 +224,7 @@ class Hazards:
         elif mode == "free" and state is State.EMPLOYED:
             factor_mode, factor = 2, 1.0
         elif mode == "free":
-            factor_mode, factor = 1, 1 - diverted * True  # as the per-agent "allowed" is True
+            factor_mode, factor = 1, 1 - diverted  # a special status may always change employer
         else:
             factor_mode, factor = 0, 1.0
         market = beh.runaway_labour_market
