@@ -70,7 +70,7 @@ def numpy_rates(sim: Simulation, ids: np.ndarray, state: State, day: int) -> np.
             e = beh.runaway_debt_elasticity
             r = hz.runaway_base[origin] * (1 + e * (pop.debt[ids] / hz.wage_year))
             r = r / (1 + e * hz.debt_ref[origin])
-            if hz.runaway_by_stage is not None:
+            if hz.use_stage:
                 r = r * hz.runaway_by_stage[pop.stage[ids]]
             if state not in (State.EMPLOYED, State.SPECIAL_WORKING):
                 r = r * np.full(ids.size, beh.runaway_no_income_factor)

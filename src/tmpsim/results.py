@@ -314,11 +314,6 @@ def _labels(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
     )
 
 
-def build_series(sim) -> pd.DataFrame:
-    """The tidy series table as a DataFrame (see ``build_series_table``)."""
-    return build_series_table(sim).to_pandas()
-
-
 def build_series_table(sim, arrays: dict[str, np.ndarray] | None = None) -> pa.Table:
     """The tidy series table: one row per (date, metric, origin), scaled to full population.
 

@@ -111,13 +111,12 @@ class Hazards:
         after = [jc.free_after_years if a is None else a for a in after]
         self.change_after = YEAR * np.array(after)
         self._kinds = {s: np.array(k, dtype=np.int8) for s, k in HAZARDS_BY_STATE.items()}
-        by_stage = np.array([s.runaway_factor for s in sc.programme.stages])
-        self.runaway_by_stage = by_stage if (by_stage != 1).any() else None
+        self.runaway_by_stage = np.array([s.runaway_factor for s in sc.programme.stages], float)
+        self.use_stage = bool((self.runaway_by_stage != 1).any())  # else skip the factor
         self._market_cache: dict[int, float] = {}
         self._market_day, self._market_today = -1, 1.0
         self._plans: dict[tuple, _Plan] = {}
         self._plans_day, self._regime, self._regime_days = -1, 0, None
-        self._by_stage = np.ascontiguousarray(by_stage, dtype=np.float64)
         from tmpsim.model.lifecycle import Timer  # lifecycle imports this module
 
         self._timer_cancel = int(Timer.CANCEL)
@@ -286,8 +285,8 @@ class Hazards:
             self.dismissal_base,
             self.runaway_base,
             self.debt_ref,
-            self._by_stage,
-            self.runaway_by_stage is not None,
+            self.runaway_by_stage,
+            self.use_stage,
             float(self.wage_year),
             float(sim.scenario.behaviour.runaway_debt_elasticity),
             plan.factor_mode,
