@@ -91,7 +91,7 @@ class Simulation:
         self.day = -1
         self.welfare_by_day = np.zeros(self.n_days, dtype=bool)
         self.month_ends = month_ends(scenario.start, scenario.end)
-        held = [int(s) for s in STOCK_METRICS["titp_stock"]]
+        held = [int(s) for s in STOCK_METRICS["programme_stock"]]
         self._holds_status = np.isin(np.arange(N_STATES), held)
         self.pop = Population(self._capacity_estimate())
         self.timers = Calendar(self.n_days, self.pop.t_timer)
@@ -190,7 +190,7 @@ class Simulation:
         rec = self.recorder
         for i, name in enumerate(self.stage_names):
             rec.monthly.setdefault(
-                f"titp_stock_stage_{name}", np.full((self.n_days, self.n_origins), np.nan)
+                f"programme_stock_stage_{name}", np.full((self.n_days, self.n_origins), np.nan)
             )[day] = counts[i]
 
     @property

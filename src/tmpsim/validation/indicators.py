@@ -11,15 +11,21 @@ An indicator names what an official statistic measures. Each maps to a metric of
   not yet gone), the mean of a column among those with a positive value (fees among payers, debt
   among borrowers) or the share with a positive value (as the ISA survey defines them).
 
-Names that are not registered still work when they are a metric of ``series.parquet`` (compared as
-a stock on the date) or a flow metric with ``_year`` / ``_half`` appended.
+The registered indicators, with the host country and programme they describe, are data: the
+packaged observed data's ``indicators.yaml``. Names that are not registered still work when they
+are a metric of ``series.parquet`` (compared as a stock on the date) or a flow metric with
+``_year`` / ``_half`` appended.
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Literal
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
 
 from tmpsim.engine.recorder import EXTRAS
 from tmpsim.results import FLOW_METRICS
@@ -45,80 +51,26 @@ class Indicator:
         return self.kind.startswith("agents")
 
 
+@cache
+def _packaged() -> dict[str, Any]:
+    """The packaged data's indicators file (data/observed/indicators.yaml), read once."""
+    path = resources.files("tmpsim") / "data" / "observed" / "indicators.yaml"
+    return yaml.safe_load(path.read_text("utf-8"))
+
+
+def packaged_host() -> str:
+    """The host country the packaged observed data describe (from their indicators file)."""
+    return str(_packaged()["host"])
+
+
+def forecast_indicators() -> tuple[str, ...]:
+    """The indicators ``tmpsim forecast`` reports by default (from the indicators file)."""
+    return tuple(str(i) for i in _packaged().get("forecast") or ())
+
+
 REGISTRY: dict[str, Indicator] = {
-    i.name: i
-    for i in (
-        Indicator(
-            "titp_stock",
-            "stock",
-            "titp_stock",
-            "Residents holding the programme's status on the date (employed, between employers, "
-            "on a home visit, or waiting to leave before a special status).",
-        ),
-        *(
-            Indicator(
-                f"titp_stock_stage_{k}",
-                "stock",
-                f"titp_stock_stage_{k}",
-                f"Residents holding the programme's status in stage {k} ({k}号), month end.",
-            )
-            for k in ("1", "2", "3")
-        ),
-        Indicator(
-            "stranded",
-            "stock",
-            "stranded",
-            "Contract ended or job lost and unable to return home, whatever bridging status.",
-        ),
-        Indicator(
-            "new_entries_year",
-            "year",
-            "new_entries",
-            "First-stage (1号) new entries in the 12 months ending on the date.",
-        ),
-        Indicator(
-            "new_entries_year_1ro",
-            "year",
-            "new_entries",
-            "As new_entries_year; the statistic counts 1号ロ only (about 96% of 1号 in 2019).",
-        ),
-        Indicator(
-            "new_entries_half_1ro",
-            "half",
-            "new_entries",
-            "First-stage new entries in the 6 months ending on the date; statistic is 1号ロ only.",
-        ),
-        Indicator(
-            "missing_year",
-            "year",
-            "missing",
-            "Trainees who left their employer (失踪) in the 12 months ending on the date.",
-        ),
-        Indicator(
-            "fee_paid",
-            "agents_mean",
-            "fee",
-            "Mean fee paid to sending agencies and brokers, among those who paid.",
-        ),
-        Indicator(
-            "fee_paid_share",
-            "agents_share",
-            "fee",
-            "Share of trainees who paid a fee before departure.",
-        ),
-        Indicator(
-            "debt_at_departure",
-            "agents_mean",
-            "debt_at_departure",
-            "Mean debt before departure, among those with debt.",
-        ),
-        Indicator(
-            "debt_share",
-            "agents_share",
-            "debt_at_departure",
-            "Share of trainees with debt before departure.",
-        ),
-    )
+    str(name): Indicator(str(name), spec["kind"], str(spec["source"]), str(spec["description"]))
+    for name, spec in _packaged()["indicators"].items()
 }
 
 FLOWS = sorted({*FLOW_METRICS, *EXTRAS})
