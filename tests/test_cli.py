@@ -93,7 +93,7 @@ def test_run_prints_the_summary(cli_run):
     proc, out = cli_run
     summary = json.loads((out / "summary.json").read_text())
     for label in ("peak stranded", "person-days stranded", "peak destitute", "missing"):
-        assert label in proc.stdout
+        assert label in proc.stdout.lower()
     assert f"{summary['peak_stranded']:,.0f}" in proc.stdout
     assert str(out) in proc.stdout.replace("\n", "")
 
@@ -114,7 +114,7 @@ def test_run_scale_scales_figures_back(cli_run):
     employed = last[(last.metric == "state_employed") & (last.origin == "all")]["value"].item()
     assert employed == 2 * (agents["state"] == "employed").sum()
     first = series[(series.date == series.date.min()) & (series.origin == "all")]
-    assert first[first.metric == "titp_stock"]["value"].item() == 1800.0
+    assert first[first.metric == "programme_stock"]["value"].item() == 1800.0
 
 
 def test_run_rejects_bad_arguments(tmp_path):
@@ -138,7 +138,20 @@ def test_plot_writes_pngs(cli_run, tmp_path):
     proc = tmpsim_cli("plot", str(out), "--out", str(tmp_path / "figs"))
     assert proc.returncode == 0, proc.stderr
     pngs = sorted(p.name for p in (tmp_path / "figs").glob("*.png"))
-    assert pngs == ["destitution.png", "money_at_return.png", "states.png", "stranded.png"]
+    assert pngs == sorted(
+        f"{k}.png"
+        for k in (
+            "states",
+            "abroad",
+            "stranded",
+            "stranded_by_origin",
+            "special_by_origin",
+            "stock",
+            "destitution",
+            "money",
+            "flows",
+        )
+    )
     for name in pngs:
         data = (tmp_path / "figs" / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 5000

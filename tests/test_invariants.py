@@ -23,7 +23,7 @@ from tmpsim.states import State
 TEST_SCENARIOS = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
 # Flow metrics: people per day; everything else reported is a stock or a sum of money.
 REQUIRED = [
-    "titp_stock",
+    "programme_stock",
     "employed",
     "jobless",
     "stranded",
@@ -77,7 +77,7 @@ def test_flagship_stocks_are_whole_people(flagship):
     """Stocks are counts of agents scaled back: whole multiples of 1/scale."""
     sim, result, _ = flagship
     s = result.series
-    stocks = s[s.metric.isin(["titp_stock", "stranded", "destitute", "sheltered"])]["value"]
+    stocks = s[s.metric.isin(["programme_stock", "stranded", "destitute", "sheltered"])]["value"]
     agents = stocks * sim.scale
     np.testing.assert_allclose(agents, np.round(agents), atol=1e-6)
 

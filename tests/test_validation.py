@@ -31,7 +31,7 @@ def hand_run(
 ) -> RunData:
     """A run with constant stocks and constant daily entries per origin (A, B and their total)."""
     rows = []
-    for metric, values in (("titp_stock", stock), ("new_entries", entries_per_day)):
+    for metric, values in (("programme_stock", stock), ("new_entries", entries_per_day)):
         total = sum(values.values())
         for origin, v in [*values.items(), ("all", total)]:
             rows.append(
@@ -216,7 +216,7 @@ def test_run_folder_matches_the_result_it_came_from(mini_run, tmp_path):
     table = validate_run(mini_run, [f]).set_index(["indicator", "origin"])
     series = pd.read_parquet(mini_run / "series.parquet")
     series["date"] = pd.to_datetime(series["date"])
-    stock = series[(series.metric == "titp_stock") & (series.origin == "A")]
+    stock = series[(series.metric == "programme_stock") & (series.origin == "A")]
     assert (
         table.loc[("titp_stock", "A"), "simulated"]
         == (stock.set_index("date").loc["2019-12-31", "value"])
