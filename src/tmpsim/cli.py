@@ -31,6 +31,7 @@ LAZY_COMMANDS = {
     "calibrate": "tmpsim.validation.cli",
     "forecast": "tmpsim.validation.cli",
     "report": "tmpsim.reports.cli",
+    "export": "tmpsim.reports.cli",
     "serve": "tmpsim.web.cli",
     "compare": "tmpsim.policy.cli",
     "levers": "tmpsim.policy.cli",

@@ -113,7 +113,13 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Last day of the figures (YYYY-MM-DD).")
         ] = None,
         confidence: Annotated[float, typer.Option(help="Confidence of the intervals.")] = 0.95,
-        out: Annotated[Path | None, typer.Option(help="Folder for runs.csv and table.csv.")] = None,
+        out: Annotated[
+            Path | None,
+            typer.Option(
+                help="Folder for the table (table.csv, runs.csv), daily series and "
+                "variant-against-base figures (figures/*.png); `tmpsim plot` redraws them."
+            ),
+        ] = None,
         quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
     ) -> None:
         """Run BASE and each lever variant on the same seeds; print paired differences."""
@@ -155,7 +161,7 @@ def register(app: typer.Typer) -> None:
             console.print(table)
         if out is not None:
             result.write(out)
-            console.print(f"Per-seed figures and the table: [bold]{out}[/]")
+            console.print(f"Table, per-seed figures and PNG figures: [bold]{out}[/]")
 
     @app.command()
     def levers(

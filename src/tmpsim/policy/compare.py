@@ -9,6 +9,7 @@ independent runs. The table reports the mean paired difference with a t interval
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("person_years_worked", "person-years worked", "person-years"),
 )
 """The figures of the comparison table, in order."""
+DAILY_METRICS = ("stranded", "destitute", "unmet_shelter_need", "programme_stock", "in_host")
+"""Metrics kept day by day for the variant-against-base figures."""
 
 
 def _window(sim: Simulation, window: tuple[dt.date | None, dt.date | None] | None) -> slice:
@@ -64,7 +67,9 @@ def _window(sim: Simulation, window: tuple[dt.date | None, dt.date | None] | Non
 
 
 def measure(
-    sim: Simulation, window: tuple[dt.date | None, dt.date | None] | None = None
+    sim: Simulation,
+    window: tuple[dt.date | None, dt.date | None] | None = None,
+    arrays: dict[str, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """Return the comparison figures of a finished run (full-population scale), over a date window.
 
@@ -79,7 +84,7 @@ def measure(
     - workers served: people who were in the host under the programme at some time in the window;
       person-years worked: time employed (regular or special working status).
     """
-    arrays = metric_arrays(sim)
+    arrays = metric_arrays(sim) if arrays is None else arrays
     w = _window(sim, window)
     scale = sim.scale
 
@@ -134,6 +139,10 @@ class Comparison:
     runs: pd.DataFrame
     """Long table: variant, seed, metric, value (the base's rows have variant ``base``)."""
     scenarios: dict[str, Scenario] = field(default_factory=dict, repr=False)
+    daily: pd.DataFrame | None = field(default=None, repr=False)
+    """Daily totals (all origins) of the figures' metrics: variant, seed, date, metric, value."""
+    base_scenario: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The base scenario as data (what figures take their labels and events from)."""
 
     def table(self, confidence: float = 0.95) -> pd.DataFrame:
         """One row per variant and metric: base and variant means, paired difference, interval."""
@@ -160,13 +169,105 @@ class Comparison:
                 )
         return pd.DataFrame(rows)
 
-    def write(self, out: str | Path) -> Path:
-        """Write ``runs.csv`` (per seed) and ``table.csv`` (paired differences) to a folder."""
+    def write(self, out: str | Path, figures: bool = True) -> Path:
+        """Write the comparison folder: per-seed figures, the table, daily series, PNG figures.
+
+        ``runs.csv`` (per seed), ``table.csv`` (paired differences), ``daily.parquet`` (daily
+        totals of the figures' metrics), ``comparison.json`` and ``scenario.yaml`` (the base,
+        for labels and events); with ``figures``, ``figures/*.png`` (variant against base).
+        """
+        from tmpsim import __version__
+        from tmpsim.results import atomic_write_bytes
+        from tmpsim.scenario import to_yaml
+
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         self.runs.to_csv(out / "runs.csv", index=False)
         self.table().to_csv(out / "table.csv", index=False)
+        if self.daily is not None:
+            self.daily.to_parquet(out / "daily.parquet", index=False)
+        if "base" in self.scenarios:
+            atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenarios["base"]).encode())
+        info = {
+            "base": self.base,
+            "variants": self.variants,
+            "seeds": self.seeds,
+            "scale": self.scale,
+            "tmpsim_version": __version__,
+        }
+        atomic_write_bytes(out / "comparison.json", (json.dumps(info, indent=2) + "\n").encode())
+        if figures and self.daily is not None:
+            from tmpsim.reports.figures import write_pngs
+
+            write_pngs(comparison_figures(self), out / "figures")
         return out
+
+
+def read_comparison(folder: str | Path) -> Comparison:
+    """A comparison folder written by :meth:`Comparison.write` (``tmpsim compare --out``)."""
+    import yaml
+
+    folder = Path(folder)
+    info = json.loads((folder / "comparison.json").read_text(encoding="utf-8"))
+    daily = folder / "daily.parquet"
+    scenario = folder / "scenario.yaml"
+    return Comparison(
+        base=info["base"],
+        variants=list(info["variants"]),
+        seeds=[int(s) for s in info["seeds"]],
+        scale=float(info["scale"]),
+        runs=pd.read_csv(folder / "runs.csv"),
+        daily=pd.read_parquet(daily) if daily.is_file() else None,
+        base_scenario=yaml.safe_load(scenario.read_text("utf-8")) if scenario.is_file() else {},
+    )
+
+
+def comparison_bands(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Bands across seeds of each variant (base included), and of variant minus base.
+
+    Returns (bands: date, metric, point, q05, q50, q95, n; diffs: date, metric, point, mean, lo,
+    hi, n), where the differences are paired on seeds and lo/hi are their lowest and highest.
+    """
+    keys = ["date", "metric", "variant"]
+    grouped = daily.groupby(keys, sort=False)["value"]
+    bands = grouped.quantile(0.05).rename("q05").to_frame()
+    bands["q50"] = grouped.quantile(0.5)
+    bands["q95"] = grouped.quantile(0.95)
+    bands["n"] = grouped.count()
+    bands = bands.reset_index().rename(columns={"variant": "point"})
+    wide = daily.pivot_table(index=["date", "metric", "seed"], columns="variant", values="value")
+    diff = wide.drop(columns="base").sub(wide["base"], axis=0).stack().rename("d").reset_index()
+    g = diff.groupby(["date", "metric", "variant"], sort=False)["d"]
+    diffs = pd.DataFrame({"mean": g.mean(), "lo": g.min(), "hi": g.max(), "n": g.count()})
+    diffs = diffs.reset_index().rename(columns={"variant": "point"})
+    return bands, diffs
+
+
+def comparison_figures(comparison: Comparison) -> dict[str, Any]:
+    """Variant against base: each metric's band per variant, and variant minus base."""
+    from tmpsim.reports import charts
+    from tmpsim.reports.glossary import ScenarioWords
+
+    scenario = comparison.base_scenario
+    if not scenario and "base" in comparison.scenarios:
+        scenario = comparison.scenarios["base"].model_dump(mode="json")
+    words = ScenarioWords.of(scenario)
+    caption = charts.Caption(
+        scenario=f"{comparison.base} and {len(comparison.variants)} variant(s)",
+        seeds=charts.seeds_text(comparison.seeds),
+        scale=comparison.scale,
+    )
+    if comparison.daily is None or comparison.daily.empty:
+        return {}
+    bands, diffs = comparison_bands(comparison.daily)
+    figures: dict[str, Any] = {}
+    for metric in DAILY_METRICS:
+        label = words.label(metric).capitalize()
+        figures[f"compare-{metric}"] = charts.band_figure(
+            bands, metric, words, None, caption, title=f"{label}: base and variants"
+        )
+        figures[f"difference-{metric}"] = charts.difference_figure(diffs, metric, words, caption)
+    return figures
 
 
 VariantSpec = Scenario | Mapping[str, Any]
@@ -204,13 +305,16 @@ def compare(
     if not seed_list:
         raise ValueError("compare needs at least one seed")
     rows = []
+    daily = []
     for seed in seed_list:
         for label, sc in scenarios.items():
             if progress is not None:
                 progress(label, seed)
             sim = Simulation(sc, seed=seed, scale=scale).run()
-            for key, value in measure(sim, window).items():
+            arrays = metric_arrays(sim)
+            for key, value in measure(sim, window, arrays).items():
                 rows.append({"variant": label, "seed": seed, "metric": key, "value": value})
+            daily.append(daily_totals(sim, arrays, label, seed))
             del sim
     return Comparison(
         base=base_sc.name,
@@ -219,7 +323,38 @@ def compare(
         scale=scale,
         runs=pd.DataFrame(rows),
         scenarios=scenarios,
+        daily=pd.concat(daily, ignore_index=True),
     )
 
 
-__all__ = ["METRICS", "Comparison", "Metric", "compare", "measure", "t_interval"]
+def daily_totals(
+    sim: Simulation, arrays: dict[str, np.ndarray], variant: str, seed: int
+) -> pd.DataFrame:
+    """Daily totals over origins (full-population scale) of the metrics the figures draw."""
+    dates = pd.date_range(sim.scenario.start, periods=sim.n_days)
+    frames = [
+        pd.DataFrame(
+            {
+                "variant": variant,
+                "seed": seed,
+                "date": dates,
+                "metric": metric,
+                "value": np.nansum(arrays[metric], axis=1) / sim.scale,
+            }
+        )
+        for metric in DAILY_METRICS
+        if metric in arrays
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+__all__ = [
+    "METRICS",
+    "Comparison",
+    "Metric",
+    "compare",
+    "comparison_figures",
+    "measure",
+    "read_comparison",
+    "t_interval",
+]

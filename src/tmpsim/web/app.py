@@ -9,7 +9,8 @@ Routes (all JSON unless stated):
 - ``POST /api/uploads`` (multipart ``file``) check an uploaded scenario with the scenario schema.
 - ``POST /api/runs`` start a run; ``GET /api/runs`` list them; ``GET /api/runs/{id}`` progress;
   ``DELETE /api/runs/{id}`` stop it; ``GET /api/runs/{id}/charts`` figures;
-  ``GET /api/runs/{id}/series.csv|series.parquet|scenario.yaml|report.html`` downloads.
+  ``GET /api/runs/{id}/series.csv|series.parquet|monthly.csv|monthly.xlsx|scenario.yaml|
+  report.html`` downloads (the monthly tables a spreadsheet opens).
 - ``GET /api/compare?a=ID&b=ID`` differences of two runs, with overlaid figures.
 
 Every run id is checked against the runs this server created; nothing else becomes a path.
@@ -349,6 +350,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             atomic_write_bytes(path, frame.to_csv(index=False).encode())
         return FileResponse(
             path, media_type="text/csv; charset=utf-8", filename=f"tmpsim-{run_id[:8]}-series.csv"
+        )
+
+    @app.get("/api/runs/{run_id}/monthly.csv")
+    def monthly_csv(run_id: str) -> Response:
+        job = done_job(run_id)
+        path = job.dir / "monthly.csv"
+        if not path.is_file():
+            from tmpsim.reports.export import write_monthly_csv
+
+            write_monthly_csv(read_series(job.dir), job_words(job), path)
+        return FileResponse(
+            path, media_type="text/csv; charset=utf-8", filename=f"tmpsim-{run_id[:8]}-monthly.csv"
+        )
+
+    @app.get("/api/runs/{run_id}/monthly.xlsx")
+    def monthly_xlsx(run_id: str) -> Response:
+        job = done_job(run_id)
+        path = job.dir / "monthly.xlsx"
+        if not path.is_file():
+            from tmpsim.reports.export import export_run
+
+            export_run(job.dir, job.dir, xlsx=True)
+        return FileResponse(
+            path,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            filename=f"tmpsim-{run_id[:8]}-monthly.xlsx",
         )
 
     @app.get("/api/runs/{run_id}/scenario.yaml")
