@@ -16,6 +16,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from tmpsim.startup import long_lived, small_page_allocators
+from tmpsim.terminal import stdout_console, widen_piped_help
 
 small_page_allocators()  # before NumPy and Arrow are imported, which read it
 with long_lived():  # the model's libraries (numba, pydantic, pyarrow): made once, kept to the end
@@ -78,7 +79,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+console = stdout_console()
+widen_piped_help()
 err_console = Console(stderr=True)
 
 

@@ -15,10 +15,9 @@ from rich.table import Table
 
 from tmpsim.policy.levers import LEVERS, LeverError, parse_levers, variant_label
 from tmpsim.scenario import ScenarioError
+from tmpsim.terminal import stdout_console
 
-console = Console()
-if not console.is_terminal:  # piped or captured: keep the table readable
-    console = Console(width=120)
+console = stdout_console()
 err_console = Console(stderr=True)
 
 

@@ -10,7 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-console = Console()
+from tmpsim.terminal import stdout_console
+
+console = stdout_console()
 err_console = Console(stderr=True)
 
 
