@@ -2,8 +2,9 @@
 
 ``standard_shock`` puts one stylised border shock, modelled on the flagship scenario's 2020-2022
 border timeline, on any scenario at a chosen date, so that programmes can be compared under *the
-same* shock (the essay's fourth question). It closes and restricts borders and raises dismissals; it adds no special
-measure (special statuses, job-change routes, cash): those are each host's policy, not the shock.
+same* shock (the essay's fourth question). It closes and restricts borders and raises dismissals;
+it adds no special measure (special statuses, job-change routes, cash): those are each host's
+policy, not the shock.
 
 ``without_shocks`` removes dated shocks and measures from a scenario (its no-pandemic
 counterfactual), keeping rule changes that are part of the programme's design.
