@@ -1,4 +1,4 @@
-"""Programmes are data: no programme's or country's names in generic code, old folders still read."""
+"""Programmes are data: no programme or country names in generic code; old folders still read."""
 
 from __future__ import annotations
 

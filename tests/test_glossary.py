@@ -68,9 +68,7 @@ def test_summary_rows_take_labels_units_and_currency_from_the_scenario() -> None
     summary = {"peak_stranded": 1234.4, "my_headline": 12.0, "mean_debt_at_return": 5000.0}
     scenario = {
         "currency": "XYZ",
-        "headlines": [
-            {"name": "my_headline", "label": "Stranded in March", "metric": "stranded"}
-        ],
+        "headlines": [{"name": "my_headline", "label": "Stranded in March", "metric": "stranded"}],
     }
     rows = summary_rows(summary, scenario)
     assert rows == [

@@ -93,8 +93,9 @@ def monthly_table(series: pd.DataFrame, words: ScenarioWords, group: str | None 
     table["origin"] = pd.Categorical(table["origin"], origins, ordered=True)
     table = table.sort_values(["origin", "month"]).reset_index(drop=True)
     table["origin"] = table["origin"].astype(str)
-    table = table[["month", "origin", *metrics]]
-    return table.rename(columns=headings(metrics, words))
+    table = table[["month", "origin", *metrics]].rename(columns=headings(metrics, words))
+    table.columns.name = None
+    return table
 
 
 def write_monthly_csv(series: pd.DataFrame, words: ScenarioWords, path: Path) -> Path:
