@@ -160,3 +160,29 @@ def test_plot_writes_pngs(cli_run, tmp_path):
 def test_plot_rejects_a_folder_that_is_not_a_run(tmp_path):
     code, _, err = tmpsim_inprocess("plot", str(tmp_path))
     assert code != 0 and "not a run folder" in err
+
+
+def test_piped_tables_and_help_are_not_cut(monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    from tmpsim.terminal import PIPED_WIDTH, stdout_console
+
+    # As in `tmpsim levers | less`: stdout is a pipe and no COLUMNS (pytest sets one).
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TERMINAL_WIDTH")}
+
+    def piped(*args: str) -> str:
+        cmd = [sys.executable, "-m", "tmpsim", *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    levers = piped("levers")
+    assert "…" not in levers
+    assert "Share of recruitment fees paid by the worker" in levers  # one cell, not folded
+    assert max(len(line) for line in levers.splitlines()) > 80
+    help_text = piped("run", "--help")
+    assert "…" not in help_text and max(len(line) for line in help_text.splitlines()) <= 120
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert stdout_console().width == PIPED_WIDTH  # pytest captures stdout: not a terminal
