@@ -40,15 +40,18 @@ def _known(metric: str) -> bool:
 def monthly_values(series: pd.DataFrame) -> pd.DataFrame:
     """Each metric summarised per calendar month and origin, long: month, origin, metric, value.
 
-    ``month`` is ``YYYY-MM``. Metrics the glossary does not know are left out.
+    ``month`` is ``YYYY-MM``. Metrics the glossary does not know are left out. Labels are
+    worked out once per distinct metric and date, not per row (a run has a million rows).
     """
-    frame = series[series["metric"].map(_known)].copy()
-    frame["month"] = pd.to_datetime(frame["date"]).dt.strftime("%Y-%m")
-    how = {m: term(m).monthly for m in frame["metric"].unique()}
+    known = [m for m in series["metric"].unique() if _known(str(m))]
+    frame = series[series["metric"].isin(known)]
+    months = {d: pd.Timestamp(d).strftime("%Y-%m") for d in frame["date"].unique()}
+    frame = frame.assign(month=frame["date"].map(months))
+    how = {m: term(str(m)).monthly for m in known}
     parts = []
     for kind, agg in (("mean", "mean"), ("sum", "sum"), ("month_end", "last")):
         names = [m for m, h in how.items() if h == kind]
-        sel = frame[frame["metric"].isin(names)].sort_values("date")
+        sel = frame[frame["metric"].isin(names)].sort_values("date", kind="stable")
         if sel.empty:
             continue
         parts.append(sel.groupby(["month", "origin", "metric"], as_index=False)["value"].agg(agg))
@@ -77,13 +80,22 @@ def headings(metrics: list[str], words: ScenarioWords) -> dict[str, str]:
     return out
 
 
-def monthly_table(series: pd.DataFrame, words: ScenarioWords, group: str | None = None):
-    """The wide monthly table: month, origin, then a column per metric (of one group, or all)."""
-    long = monthly_values(series)
+def monthly_table(
+    series: pd.DataFrame,
+    words: ScenarioWords,
+    group: str | None = None,
+    long: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The wide monthly table: month, origin, then a column per metric (of one group, or all).
+
+    ``long`` is ``monthly_values(series)`` when already computed.
+    """
+    long = monthly_values(series) if long is None else long
     if long.empty:
         return pd.DataFrame(columns=["month", "origin"])
     if group is not None:
-        long = long[long["metric"].map(lambda m: term(m).group == group)]
+        members = [m for m in long["metric"].unique() if term(str(m)).group == group]
+        long = long[long["metric"].isin(members)]
     table = long.pivot_table(
         index=["origin", "month"], columns="metric", values="value", aggfunc="first"
     )
@@ -98,9 +110,11 @@ def monthly_table(series: pd.DataFrame, words: ScenarioWords, group: str | None 
     return table
 
 
-def write_monthly_csv(series: pd.DataFrame, words: ScenarioWords, path: Path) -> Path:
+def write_monthly_csv(
+    series: pd.DataFrame, words: ScenarioWords, path: Path, long: pd.DataFrame | None = None
+) -> Path:
     """Write the wide monthly CSV (UTF-8 with a byte-order mark, so spreadsheets read it)."""
-    table = monthly_table(series, words)
+    table = monthly_table(series, words, long=long)
     with atomic_path(Path(path)) as tmp:
         table.to_csv(tmp, index=False, encoding="utf-8-sig")
     return Path(path)
@@ -166,6 +180,7 @@ def write_workbook(
     summary: dict[str, Any] | None = None,
     run_info: dict[str, Any] | None = None,
     scenario: dict[str, Any] | None = None,
+    long: pd.DataFrame | None = None,
 ) -> Path:
     """Write the .xlsx workbook: a sheet per indicator group, headline figures, notes, sources."""
     from openpyxl.utils import get_column_letter
@@ -178,8 +193,9 @@ def write_workbook(
         if summary:
             head = pd.DataFrame(summary_rows(summary, words), columns=["figure", "value"])
             head.to_excel(xl, sheet_name="Headline figures", index=False)
+        long = monthly_values(series) if long is None else long
         for group, sheet in SHEETS.items():
-            table = monthly_table(series, words, group)
+            table = monthly_table(series, words, group, long)
             if len(table.columns) > 2:
                 table.to_excel(xl, sheet_name=sheet, index=False, freeze_panes=(1, 2))
         for ws in xl.book.worksheets:
@@ -203,11 +219,9 @@ def export_run(folder: Path, out: Path, xlsx: bool = False) -> list[Path]:
     words = run.words
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [write_monthly_csv(run.series, words, out / "monthly.csv")]
+    long = monthly_values(run.series)
+    paths = [write_monthly_csv(run.series, words, out / "monthly.csv", long)]
     if xlsx:
-        paths.append(
-            write_workbook(
-                run.series, words, out / "monthly.xlsx", run.summary, run.run_info, run.scenario
-            )
-        )
+        info = (run.summary, run.run_info, run.scenario)
+        paths.append(write_workbook(run.series, words, out / "monthly.xlsx", *info, long=long))
     return paths
