@@ -291,7 +291,43 @@ def test_packaged_data_keep_a_source_and_use_known_indicators():
         "debt_at_departure",
     } <= set(obs["indicator"])
     totals = obs[(obs.indicator == "titp_stock") & (obs.origin == "all")]
-    assert totals["date"].dt.month.isin([6, 12]).all() and len(totals) == 17
+    # Half-yearly 2012-12 ... 2022-12; nothing after 2022 (kept for out-of-sample checks).
+    assert totals["date"].dt.month.isin([6, 12]).all() and len(totals) == 21
+    assert obs["date"].max() <= pd.Timestamp("2022-12-31")
+
+
+def test_packaged_pandemic_years_follow_their_definitions():
+    obs = load_observed().set_index(["indicator", "origin", "date"])["value"]
+    # The rise of 特定活動 is computed against 2019-12 (65,187 in e-Stat), e.g. 103,422 in 2020-12.
+    assert obs["designated_activities_rise", "all", pd.Timestamp("2020-12-31")] == 103422 - 65187
+    assert obs["designated_activities_rise", "Vietnam", pd.Timestamp("2022-12-31")] == 26147 - 6349
+    assert obs["ssw1_stock", "all", pd.Timestamp("2022-12-31")] == 130915
+    assert obs["entry_backlog", "all", pd.Timestamp("2021-10-01")] == 111200
+    assert obs["missing_year", "all", pd.Timestamp("2022-12-31")] == 9006
+    # 2022 has a 1号ロ figure, so the all-stages figure of that year is not used; 2021 has only it.
+    assert ("new_entries_year_all", "all", pd.Timestamp("2022-12-31")) not in obs.index
+    assert obs["new_entries_year_all", "all", pd.Timestamp("2021-12-31")] == 23000
+
+
+def test_stage_indicators_follow_the_scenario_stage_names():
+    ind = resolve("titp_stock_stage_2")
+    assert (ind.kind, ind.source) == ("stock", "titp_stock_stage_2")
+    other = resolve("titp_stock_stage_apprentice")
+    assert other.source == "titp_stock_stage_apprentice" and "apprentice" in other.description
+    with pytest.raises(UnknownIndicator):
+        resolve("titp_stock_stage_")
+
+
+def test_indicator_mapping_file_errors_name_the_entry(tmp_path):
+    from tmpsim.validation.indicators import load_registry
+
+    bad = tmp_path / "indicators.yaml"
+    bad.write_text("- {name: x, kind: weekly, metric: titp_stock}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="entry 1: kind 'weekly'"):
+        load_registry(bad)
+    bad.write_text("- {name: x, metric: titp_stock}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="needs name, kind and metric"):
+        load_registry(bad)
 
 
 @pytest.mark.skipif(not Path("/work/shared/data").is_dir(), reason="shared data not present")
