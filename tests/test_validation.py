@@ -373,3 +373,66 @@ def test_start_and_end_keep_observations_in_a_window(mini_run, tmp_path):
     assert [str(d) for d in table["date"]] == ["2020-06-30"]
     with pytest.raises(ObservedDataError, match="no observations"):
         validate_run(mini_run, [f], start="2020-07-01", end="2020-12-31")
+
+
+def goals_table() -> pd.DataFrame:
+    """A hand-made validation table: two stock dates, one ratio series, one row not computed."""
+    rows = [
+        ("titp_stock", "all", "2021-06-30", 100.0, 90.0, "ok"),
+        ("titp_stock", "all", "2021-12-31", 100.0, 104.0, "ok"),
+        ("ssw1_stock", "all", "2022-12-31", 1000.0, 400.0, "ok"),
+        ("titp_stock", "all", "2023-06-30", 100.0, np.nan, "outside run"),
+    ]
+    t = pd.DataFrame(
+        rows, columns=["indicator", "origin", "date", "observed", "simulated", "status"]
+    )
+    t["rel_error"] = (t["simulated"] - t["observed"]) / t["observed"]
+    return t
+
+
+def test_goals_measure_mape_each_and_ratio_exactly():
+    from tmpsim.validation.goals import check_goals
+
+    goals = [
+        {"goal": "mape", "indicators": ["titp_stock"], "measure": "mape", "max": 0.07},
+        {"goal": "each", "indicators": ["titp_stock"], "measure": "each", "max": 0.07},
+        {
+            "goal": "dec",
+            "indicators": ["titp_stock"],
+            "months": [12],
+            "measure": "each",
+            "max": 0.05,
+        },
+        {"goal": "ssw", "indicators": ["ssw1_stock"], "measure": "ratio", "low": 0.5, "high": 1.0},
+        {"goal": "none", "indicators": ["stranded"], "measure": "mape", "max": 0.1},
+    ]
+    out = check_goals(goals_table(), goals).set_index("goal")
+    assert out.loc["mape", "value"] == pytest.approx(0.07) and out.loc["mape", "n"] == 2
+    assert bool(
+        out.loc["mape", "met"]
+    )  # (0.10 + 0.04) / 2 = 0.07, the row outside the run left out
+    assert out.loc["each", "value"] == pytest.approx(-0.10) and not out.loc["each", "met"]
+    assert out.loc["dec", "value"] == pytest.approx(0.04) and bool(out.loc["dec", "met"])
+    assert out.loc["ssw", "ratio_min"] == pytest.approx(0.4) and not out.loc["ssw", "met"]
+    assert out.loc["none", "n"] == 0
+
+
+def test_goals_file_errors_name_the_goal(tmp_path):
+    from tmpsim.validation.goals import GoalsError, load_goals
+
+    path = tmp_path / "goals.yaml"
+    path.write_text("- {goal: g, indicators: [titp_stock], measure: ratio, low: 0.5}\n")
+    with pytest.raises(GoalsError, match="goal 1: measure ratio needs a number high"):
+        load_goals(path)
+    path.write_text("- {goal: g, indicators: [titp_stock], measure: mape, max: 0.1, maximum: 2}\n")
+    with pytest.raises(GoalsError, match="unknown key"):
+        load_goals(path)
+    assert len(load_goals()) >= 10  # the packaged goals load
+
+
+def test_packaged_goals_name_known_indicators():
+    from tmpsim.validation.goals import load_goals
+
+    for g in load_goals():
+        for name in g["indicators"]:
+            resolve(name)
