@@ -202,10 +202,10 @@ def forecast(
         Path, typer.Argument(help="An experiment/ensemble folder (or a run folder).")
     ],
     start: Annotated[str, typer.Option(help="First date of the forecast (YYYY-MM-DD).")] = (
-        "2021-01-01"
+        "2023-01-01"
     ),
     end: Annotated[str, typer.Option(help="Last date of the forecast (YYYY-MM-DD).")] = (
-        "2023-12-31"
+        "2025-12-31"
     ),
     out: Annotated[
         Path | None,
