@@ -48,6 +48,21 @@ KEYS = {
 }
 
 
+COLUMNS = [
+    "goal",
+    "indicator",
+    "origin",
+    "n",
+    "measure",
+    "value",
+    "ratio_min",
+    "ratio_max",
+    "bound",
+    "met",
+    "details",
+]
+
+
 class GoalsError(ValueError):
     """A goals file that cannot be used; the message names the file, entry and reason."""
 
@@ -139,4 +154,4 @@ def check_goals(table: pd.DataFrame, goals: list[dict[str, Any]]) -> pd.DataFram
                 )
             )
             rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).reindex(columns=COLUMNS)
