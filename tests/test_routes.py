@@ -205,3 +205,47 @@ def test_bad_route_specs_say_what_is_wrong():
                           "source": "x"}]),  # fmt: skip
             STAGES, SECTORS, [None] * 3, [False] * 3,
         )  # fmt: skip
+
+
+def test_flagship_routes_block_fits_the_flagship():
+    from pathlib import Path
+
+    import yaml
+
+    from tmpsim.scenario import load_scenario
+
+    block = yaml.safe_load(
+        (Path(__file__).parent / "scenarios" / "routes-japan-titp.yaml").read_text("utf-8")
+    )
+    routes = RoutesSpec.model_validate(block)
+    sc = load_scenario("japan-titp-covid")
+    stages = sc.programme.stages
+    ch = RouteChooser(
+        routes,
+        [s.name for s in stages],
+        list(sc.sectors),
+        [s.available_from for s in stages],
+        [s.home_visit_days > 0 for s in stages],
+    )
+    assert "specified_skilled_worker_i" in ch.names and "cannot_return_working" in ch.names
+    for r in [routes.home, routes.next_stage, routes.irregular, *ch.dated]:
+        assert r.source.strip()
+
+
+def test_people_from_reads_the_agent_arrays():
+    from tmpsim.engine.population import Population
+    from tmpsim.model.routes import people_from
+
+    pop = Population(4)
+    ids = pop.add(3)
+    pop.savings[ids] = [0.0, 1.0, 2.0]
+    pop.debt[ids] = [5.0, 6.0, 7.0]
+    pop.proactivity[ids] = [0.1, 0.2, 0.3]
+    pop.sector[ids] = [2, 1, 0]
+    pick = np.array([2, 0])
+    ones = np.ones(2)
+    p = people_from(pop, pick, seat=ones > 0, offer=ones, years_left=ones, passed_exam=ones > 0,
+                    completed=np.array([1, -1]))  # fmt: skip
+    assert p.savings.tolist() == [2.0, 0.0] and p.debt.tolist() == [7.0, 5.0]
+    assert p.support.tolist() == pytest.approx([0.3, 0.1]) and p.sector.tolist() == [0, 2]
+    assert p.n == 2

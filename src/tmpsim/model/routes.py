@@ -21,9 +21,21 @@ organisation's support, the employer's offer), and is chosen with probability
 ``exp(V_r) / sum over open routes s of exp(V_s)``. Closed routes have probability zero. Every
 parameter comes from the scenario's ``routes`` section (:class:`RoutesSpec`) with its source.
 
-This module is self-contained: the lifecycle asks :meth:`RouteChooser.choose` at each turning
-point with the people's features (built from the agent arrays by :func:`people_from`) and moves
-each person along the chosen route. Whole-array operations only; no loop over people.
+This module is self-contained and not yet called by the simulation. It plugs in as follows:
+
+1. the scenario gains an optional ``routes`` section of type :class:`RoutesSpec` (the flagship's
+   is ready in ``tests/scenarios/routes-japan-titp.yaml``);
+2. a route module builds one :class:`RouteChooser` from the programme's stages and sectors and
+   takes its own random stream;
+3. at each turning point (contract end, dismissal, stranded, status expiry) the lifecycle builds
+   :class:`People` with :func:`people_from` (the seat from the borders, the offer from the
+   employer, years left from the longest stay, the last completed stage), draws one uniform per
+   person and moves each along the route :meth:`RouteChooser.choose` returns: home joins the
+   return queue; the next stage starts a contract or the home visit; an onward route switches
+   status; a bridge grants the special status (working or idle) until
+   :meth:`RouteChooser.bridge_ends`; a job-change route starts the special job; irregular leaves.
+   With a ``routes`` section these decisions replace the fixed onward probabilities and the dated
+   grant, job-change and status-switch events. Whole-array operations only; no loop over people.
 """
 
 from __future__ import annotations
