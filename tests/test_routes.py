@@ -215,7 +215,7 @@ def test_flagship_routes_block_fits_the_flagship():
     from tmpsim.scenario import load_scenario
 
     block = yaml.safe_load(
-        (Path(__file__).parent / "scenarios" / "routes-japan-titp.yaml").read_text("utf-8")
+        (Path(__file__).parent / "routes" / "japan-titp.yaml").read_text("utf-8")
     )
     routes = RoutesSpec.model_validate(block)
     sc = load_scenario("japan-titp-covid")

@@ -24,7 +24,7 @@ parameter comes from the scenario's ``routes`` section (:class:`RoutesSpec`) wit
 This module is self-contained and not yet called by the simulation. It plugs in as follows:
 
 1. the scenario gains an optional ``routes`` section of type :class:`RoutesSpec` (the flagship's
-   is ready in ``tests/scenarios/routes-japan-titp.yaml``);
+   is ready in ``tests/routes/japan-titp.yaml``);
 2. a route module builds one :class:`RouteChooser` from the programme's stages and sectors and
    takes its own random stream;
 3. at each turning point (contract end, dismissal, stranded, status expiry) the lifecycle builds
