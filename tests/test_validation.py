@@ -436,3 +436,22 @@ def test_packaged_goals_name_known_indicators():
     for g in load_goals():
         for name in g["indicators"]:
             resolve(name)
+
+
+def test_cli_checks_goals_and_rejects_a_bad_goals_file(mini_run, tmp_path):
+    f = write_csv(
+        tmp_path / "o.csv", ["2019-12-31,titp_stock,A,1000,me", "2020-12-31,titp_stock,A,900,me"]
+    )
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("- {goal: stock, indicators: [titp_stock], measure: mape, max: 100}\n")
+    out = tmp_path / "val"
+    args = ["validate", str(mini_run), "--observed", str(f), "--out", str(out), "--no-figures"]
+    proc = tmpsim_cli(*args, "--goals", str(goals))
+    assert proc.returncode == 0, proc.stderr
+    checked = pd.read_csv(out / "goals.csv")
+    assert checked.loc[0, "n"] == 2 and bool(checked.loc[0, "met"])
+    assert "met  stock: titp_stock A mape" in proc.stdout
+    goals.write_text("- {goal: stock, indicators: [titp_stock], measure: median}\n")
+    proc = tmpsim_cli(*args, "--goals", str(goals))
+    assert proc.returncode == 2 and "goal 1: measure 'median'" in proc.stderr
+    assert "Traceback" not in proc.stderr
