@@ -455,3 +455,27 @@ def test_cli_checks_goals_and_rejects_a_bad_goals_file(mini_run, tmp_path):
     proc = tmpsim_cli(*args, "--goals", str(goals))
     assert proc.returncode == 2 and "goal 1: measure 'median'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_forecast_expands_stages_and_gives_stocks_by_origin():
+    import datetime as dt
+
+    from tmpsim.validation.forecast import forecast
+
+    run = hand_run({"A": 30.0, "B": 10.0}, {"A": 1.0, "B": 0.0})
+    for stage, share in (("1", 0.25), ("2", 0.75)):  # the run's programme has stages 1 and 2
+        wide = run.metrics["titp_stock"] * share
+        run.metrics[f"titp_stock_stage_{stage}"] = wide
+    table = forecast(
+        [run],
+        dt.date(2020, 1, 1),
+        dt.date(2020, 12, 31),
+        indicators=("titp_stock", "titp_stock_stage_{stage}"),
+        by_origin=("titp_stock",),
+    )
+    got = table.set_index(["indicator", "origin", "date"])["mean"]
+    end = dt.date(2020, 12, 31)
+    assert got["titp_stock", "A", end] == 30.0 and got["titp_stock", "all", end] == 40.0
+    assert got["titp_stock_stage_2", "all", end] == 30.0
+    assert set(table.indicator) == {"titp_stock", "titp_stock_stage_1", "titp_stock_stage_2"}
+    assert set(table[table.indicator != "titp_stock"].origin) == {"all"}

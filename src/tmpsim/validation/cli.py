@@ -230,7 +230,9 @@ def forecast(
     if not 0 < band < 1:
         _fail(f"--band must be between 0 and 1, got {band}")
     try:
-        table = make_forecast(source, first, last, band=band, point=point)
+        table = make_forecast(
+            source, first, last, band=band, point=point, by_origin=("titp_stock",)
+        )
         target = out or (source if source.is_dir() else source.parent)
         target.mkdir(parents=True, exist_ok=True)
         table.to_csv(target / "forecast.csv", index=False)
@@ -246,7 +248,8 @@ def forecast(
         shown.add_column(col, justify="right" if col in ("mean", "band") else "left")
     for r in table.itertuples(index=False):
         lo, hi = getattr(r, "lo", float("nan")), getattr(r, "hi", float("nan"))
-        shown.add_row(r.indicator, str(r.date), f"{r.mean:,.0f}", f"{lo:,.0f} - {hi:,.0f}")
+        name = r.indicator if r.origin == "all" else f"{r.indicator} {r.origin}"
+        shown.add_row(name, str(r.date), f"{r.mean:,.0f}", f"{lo:,.0f} - {hi:,.0f}")
     console.print(shown)
     console.print(f"Wrote {target / 'forecast.csv'} and {figure}")
 
