@@ -69,8 +69,10 @@ def people(n: int = 1, **values) -> People:
         "debt": 0.0,
         "language": 0.0,
         "network": 0.0,
+        "age": 25.0,
         "years_left": 0.0,
         "support": 0.0,
+        "information": 0.0,
         "offer": 0.0,
         "sector": 0,
         "stage": 0,
@@ -242,10 +244,39 @@ def test_people_from_reads_the_agent_arrays():
     pop.debt[ids] = [5.0, 6.0, 7.0]
     pop.proactivity[ids] = [0.1, 0.2, 0.3]
     pop.sector[ids] = [2, 1, 0]
+    pop.age0[ids] = [20.0, 22.0, 30.0]
+    pop.created[ids] = [0, 0, -365]
     pick = np.array([2, 0])
     ones = np.ones(2)
-    p = people_from(pop, pick, seat=ones > 0, offer=ones, years_left=ones, passed_exam=ones > 0,
-                    completed=np.array([1, -1]))  # fmt: skip
+    p = people_from(pop, pick, 730, information=ones, seat=ones > 0, offer=ones, years_left=ones,
+                    passed_exam=ones > 0, completed=np.array([1, -1]))  # fmt: skip
+    assert p.age == pytest.approx([30.0 + 1095 / 365.25, 20.0 + 730 / 365.25])
     assert p.savings.tolist() == [2.0, 0.0] and p.debt.tolist() == [7.0, 5.0]
     assert p.support.tolist() == pytest.approx([0.3, 0.1]) and p.sector.tolist() == [0, 2]
     assert p.n == 2
+
+
+def test_each_route_leads_to_its_state():
+    from tmpsim.states import State
+
+    ch = chooser()
+    want = {
+        "home": State.STRANDED,  # waits in the return queue until a seat
+        "next_stage": State.EMPLOYED,
+        "skilled_worker": State.OTHER_STATUS,
+        "cannot_return": State.SPECIAL_IDLE,  # a bridge without work
+        "special_job_change": State.SPECIAL_WORKING,
+        "irregular": State.IRREGULAR,
+    }
+    got = ch.destinations(np.arange(len(ch.names)))
+    assert {n: State(int(s)) for n, s in zip(ch.names, got, strict=True)} == want
+
+
+def test_age_and_information_enter_the_utilities():
+    ch = chooser(spec(irregular={"intercept": -3.0, "coef": {"age": -0.1, "information": 1.0},
+                                 "source": "x"}))  # fmt: skip
+    p = people(2, age=30.0)
+    p.information = np.array([0.0, 1.0])
+    prob = ch.probabilities(TurningPoint.STRANDED, D(2020, 8, 1), p)
+    odds = prob[:, -1] / prob[:, ch.index("cannot_return")]
+    assert odds == pytest.approx([math.exp(-6.0), math.exp(-5.0)])

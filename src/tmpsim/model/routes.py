@@ -16,8 +16,9 @@ the rules in force open some routes and close others:
 
 Among the open routes the person chooses by a multinomial logit: route ``r`` has utility
 ``intercept_r + sum_f coef_{r,f} * x_f`` over the person's features ``x`` (savings and debt in
-months of a stated unit, language, network, years left of the longest stay, the supervising
-organisation's support, the employer's offer), and is chosen with probability
+months of a stated unit, language, network, age, years left of the longest stay, the supervising
+organisation's support, the information the person has, the employer's offer), and is chosen
+with probability
 ``exp(V_r) / sum over open routes s of exp(V_s)``. Closed routes have probability zero. Every
 parameter comes from the scenario's ``routes`` section (:class:`RoutesSpec`) with its source.
 
@@ -48,9 +49,13 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tmpsim.states import State
+
 Prob = Annotated[float, Field(ge=0, le=1)]
 TurningPointName = Literal["contract_end", "dismissal", "stranded", "status_expiry"]
-Feature = Literal["savings", "debt", "language", "network", "years_left", "support", "offer"]
+Feature = Literal[
+    "savings", "debt", "language", "network", "age", "years_left", "support", "information", "offer"
+]
 FEATURES: tuple[str, ...] = Feature.__args__  # type: ignore[attr-defined]
 
 
@@ -156,8 +161,12 @@ class People:
     debt: np.ndarray
     language: np.ndarray
     network: np.ndarray
+    age: np.ndarray
     years_left: np.ndarray
     support: np.ndarray
+    """The supervising organisation's proactivity (0-1)."""
+    information: np.ndarray
+    """Chance of hearing of a route (the information module's, from language and network)."""
     offer: np.ndarray
     """1 when the employer offers to keep the person (next stage, or the onward status)."""
     sector: np.ndarray
@@ -183,8 +192,10 @@ class People:
             "debt": self.debt / spec.debt_unit,
             "language": self.language,
             "network": self.network,
+            "age": self.age,
             "years_left": self.years_left,
             "support": self.support,
+            "information": self.information,
             "offer": self.offer,
         }
         return np.column_stack([np.asarray(cols[f], dtype=np.float64) for f in FEATURES])
@@ -207,6 +218,22 @@ class RouteChooser:
         utilities: list[Utility] = [spec.home, spec.next_stage, *self.dated, spec.irregular]
         self.intercept = np.array([u.intercept for u in utilities])
         self.coef = np.array([[u.coef.get(f, 0.0) for f in FEATURES] for u in utilities])
+        self.destination = np.array(
+            [
+                State.STRANDED,
+                State.EMPLOYED,
+                *(
+                    State.OTHER_STATUS
+                    if isinstance(r, Onward)
+                    else State.SPECIAL_IDLE
+                    if isinstance(r, Bridge) and not r.working
+                    else State.SPECIAL_WORKING
+                    for r in self.dated
+                ),
+                State.IRREGULAR,
+            ],
+            dtype=np.int8,
+        )
         self.n_stages = len(stage_names)
         self.stage_from = stage_from
         self.stage_visit = np.array(stage_visit, dtype=bool)
@@ -276,6 +303,14 @@ class RouteChooser:
         pick = (np.asarray(u)[:, None] >= cum).sum(axis=1)
         return np.minimum(pick, len(self.names) - 1)
 
+    def destinations(self, choice: np.ndarray) -> np.ndarray:
+        """The state each chosen route leads to.
+
+        Home: stranded, in the return queue until a seat; next stage: employed (the lifecycle sends
+        to the home visit first where the stage needs one and travel allows).
+        """
+        return self.destination[np.asarray(choice, dtype=np.int64)]
+
     def bridge_ends(self, name: str, granted: dt.date) -> dt.date:
         """Last day of a bridging status granted on ``granted``: its length or the measure's end."""
         bridge = next(b for b in self.spec.bridges if b.name == name)
@@ -291,21 +326,25 @@ def _in_force(route: Dated, date: dt.date) -> bool:
 def people_from(
     pop: object,
     ids: np.ndarray,
+    day: int,
     *,
+    information: np.ndarray,
     seat: np.ndarray,
     offer: np.ndarray,
     years_left: np.ndarray,
     passed_exam: np.ndarray,
     completed: np.ndarray,
 ) -> People:
-    """People from the agent arrays (``tmpsim.engine.population.Population``) and today's facts."""
+    """People from the agent arrays (``tmpsim.engine.population.Population``) on run day ``day``."""
     return People(
         savings=pop.savings[ids],
         debt=pop.debt[ids],
         language=pop.language[ids],
         network=pop.network[ids],
+        age=pop.age0[ids] + (day - pop.created[ids]) / 365.25,
         years_left=years_left,
         support=pop.proactivity[ids],
+        information=information,
         offer=offer,
         sector=pop.sector[ids],
         stage=pop.stage[ids],
