@@ -280,3 +280,14 @@ def test_age_and_information_enter_the_utilities():
     prob = ch.probabilities(TurningPoint.STRANDED, D(2020, 8, 1), p)
     odds = prob[:, -1] / prob[:, ch.index("cannot_return")]
     assert odds == pytest.approx([math.exp(-6.0), math.exp(-5.0)])
+
+
+def test_next_stage_intercept_by_the_stage_entered():
+    ch = chooser(spec(next_stage={"by_stage": {"3": -2.0}, "source": "x"}))
+    p = people(2, seat=True, savings=60000.0)
+    p.stage = np.array([0, 1])  # entering stage 2 and stage 3
+    prob = ch.probabilities(TurningPoint.CONTRACT_END, D(2021, 1, 1), p)
+    odds = prob[:, 1] / prob[:, 0]  # next stage against home: utilities 0 + bonus vs 0.3
+    assert odds == pytest.approx([math.exp(-0.3), math.exp(-2.3)])
+    with pytest.raises(ValueError, match="unknown stage"):
+        chooser(spec(next_stage={"by_stage": {"4": 1.0}, "source": "x"}))

@@ -99,6 +99,10 @@ class NextStage(Utility):
     visit_deferred_when_closed: bool = Field(
         True, description="A stage needing a home visit stays open without a seat (visit later)."
     )
+    by_stage: dict[str, float] = Field(
+        default_factory=dict,
+        description="Added to the intercept when the stage entered has this name.",
+    )
 
 
 class Dated(Utility):
@@ -238,6 +242,10 @@ class RouteChooser:
         self.stage_from = stage_from
         self.stage_visit = np.array(stage_visit, dtype=bool)
         stage_index = {s: i for i, s in enumerate(stage_names)}
+        unknown_stages = sorted(set(spec.next_stage.by_stage) - set(stage_index))
+        if unknown_stages:
+            raise ValueError(f"next_stage.by_stage: unknown stage(s) {unknown_stages}")
+        self.next_bonus = np.array([spec.next_stage.by_stage.get(s, 0.0) for s in stage_names])
         sector_index = {s: i for i, s in enumerate(sector_names)}
         self.onward_stage: list[int] = []
         self.onward_fields: list[np.ndarray] = []
@@ -290,6 +298,8 @@ class RouteChooser:
     def probabilities(self, point: TurningPoint, date: dt.date, people: People) -> np.ndarray:
         """Multinomial-logit probabilities over the open routes: float [person, route]."""
         util = self.intercept[None, :] + people.features(self.spec) @ self.coef.T
+        nxt = np.minimum(np.asarray(people.stage, dtype=np.int64) + 1, self.n_stages - 1)
+        util[:, 1] += self.next_bonus[nxt]
         util = np.where(self.open_routes(point, date, people), util, -np.inf)
         util -= util.max(axis=1, keepdims=True)  # irregular is always open: the max is finite
         w = np.exp(util)
