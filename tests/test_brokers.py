@@ -109,3 +109,13 @@ def test_unknown_names_are_rejected_with_the_key():
     cfg = toy(**{"origins.A.currency": "XXX"})
     with pytest.raises(KeyError, match="exchange_rates.csv: no series for 'XXX'"):
         SendingMarket(OriginsConfig.model_validate(cfg), 2019, 2020)
+
+
+def test_recruits_wait_for_a_closed_destination_before_switching():
+    cfg = toy(**{"origins.A.switch_months": 2.0})
+    cfg["destinations"]["X"]["borders"] = [{"date": "2019-03-01", "open_share": 0.0}]
+    _, (_, _, mar) = run(cfg, [JAN, FEB, MAR])
+    # Half of X's 400 switch this month; the other half keep their place in the queue.
+    assert mar.released.tolist() == [200]
+    assert mar.chose.tolist() == [[0, 675, 225]]
+    assert mar.queue.tolist() == [[200, 400 + 675 - 100]]

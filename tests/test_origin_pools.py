@@ -8,6 +8,7 @@ from importlib import resources
 
 import numpy as np
 import pytest
+import yaml
 from origins_toy import JAN, toy
 
 from tmpsim.model.origin_inputs import fx_per_usd, gdp_per_capita_usd
@@ -150,3 +151,21 @@ def test_every_figure_says_where_it_comes_from(name):
             assert row["source"] and row["quote_or_basis"], (name, i)
         else:
             assert row["note"], (name, i)  # the reason
+
+
+def test_a_common_reference_value_compares_origins():
+    cfg = toy(**{"origins.A.attractiveness_elasticity": 1.0})
+    iv = SendingMarket(OriginsConfig.model_validate(cfg), 2019, 2020).step(JAN).inclusive_value
+    cfg["origins"]["A"]["reference_value"] = float(iv[0] + np.log(2))
+    month = SendingMarket(OriginsConfig.model_validate(cfg), 2019, 2020).step(JAN)
+    assert month.entrants.tolist() == [350]  # half as attractive as the reference: half the entry
+
+
+def test_the_bundled_corridors_configuration_runs_and_keeps_everyone():
+    text = (resources.files("tmpsim") / "data/origins/asia-corridors.origins.yaml").read_text()
+    market = SendingMarket(OriginsConfig.model_validate(yaml.safe_load(text)), 2019, 2020, seed=2)
+    for when in months(3):
+        m = market.step(when)
+        assert np.array_equal(m.chose.sum(axis=1), m.entrants + m.released)
+        assert np.all(m.departed.sum(axis=0) <= m.seats)
+    assert market.by_origin(m.departed)[list(market.origins).index("Cambodia"), 2:].sum() == 0

@@ -37,6 +37,7 @@ class OriginPools:
         self.net_scale = np.array([o.network_scale for o in p])
         self.savings_months = np.array([o.savings_months for o in p])
         self.patience = np.array([o.patience_months for o in p])
+        self.switch = np.array([o.switch_months for o in p])
         self.reference_year = np.array([o.reference_year for o in p])
         # GDP per capita (US dollars) and exchange rate, [origin, year of ``years``].
         items = list(cfg.origins.items())

@@ -5,7 +5,7 @@ Order of one month (``SendingMarket.step``):
 1. the year's inputs: wage gap in each origin's own terms, seats per destination (demand within
    the quota, times the border's open share), fee caps and licence crackdowns in force;
 2. recruits queued for a destination that has no seat for them any more (closed, unserved) are
-   released and choose again, with the new entrants to the pool;
+   released, after a mean wait of ``switch_months``, and choose again with the new entrants;
 3. choosers pick a destination or stay home (``destination_choice``), then a broker;
 4. employers' orders are filled from the brokers' ready recruits; those placed leave, paying the
    broker's fee (capped) and owing what their savings did not cover, with interest;
@@ -93,7 +93,12 @@ class SendingMarket:
         self.abroad = np.zeros((n_o, n_d))
         self.seat_carry = np.zeros(n_d)
         self.iv_ref = np.array(
-            [self._reference_value(i, int(y)) for i, y in enumerate(self.pools.reference_year)]
+            [
+                o.reference_value
+                if o.reference_value is not None
+                else self._reference_value(i, o.reference_year)
+                for i, o in enumerate(cfg.origins.values())
+            ]
         )
 
     # ---- inputs on a date ------------------------------------------------------------------
@@ -183,9 +188,14 @@ class SendingMarket:
         )
         expected_fee = (shares * fee).reshape(n_o, b.per_origin, n_d).sum(axis=1)
 
-        # Queues that lost their seats are released to choose again.
+        # Queues that lost their seats are released to choose again, after a wait.
         lost = seat_chance[b.origin] == 0
-        released_bd = np.where(lost, self.queue, 0)
+        switch = np.minimum(1.0, 1.0 / self.pools.switch[b.origin])[:, None]
+        if rng is None:
+            leaving = np.floor(self.queue * switch + 1e-9).astype(np.int64)
+        else:
+            leaving = rng.binomial(self.queue, np.broadcast_to(switch, self.queue.shape))
+        released_bd = np.where(lost, leaving, 0)
         released = np.bincount(b.origin, weights=released_bd.sum(axis=1), minlength=n_o)
         released = released.astype(np.int64)
         self.queue -= released_bd

@@ -54,6 +54,11 @@ class OriginPool(Strict):
         "attractiveness and with no network."
     )
     reference_year: Year = Field(description="Year whose attractiveness is the reference.")
+    reference_value: float | None = Field(
+        None,
+        description="Inclusive value at which entry_share applies, the same for every origin "
+        "so that origins compare (None: this origin's own value in reference_year).",
+    )
     attractiveness_elasticity: NonNeg = Field(
         1.0, description="Pool entry ∝ exp(elasticity × (inclusive value − reference value))."
     )
@@ -66,6 +71,11 @@ class OriginPool(Strict):
     )
     patience_months: Positive = Field(
         12.0, description="Mean months a recruit waits in a broker's queue before giving up."
+    )
+    switch_months: Positive = Field(
+        1.0,
+        description="Mean months a recruit queued for a destination with no seats any more "
+        "(closed, or its broker shut) waits before choosing again (1: at once).",
     )
     events: list[HomeEvent] = Field(default_factory=list)
 
