@@ -80,6 +80,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--host", default="Japan")
     ap.add_argument("--others-open", type=float, default=0.3, help="others' open share")
+    ap.add_argument("--per-origin", type=int, help="brokers per origin (default: the config's)")
     args = ap.parse_args()
     if args.config:
         text = Path(args.config).read_text("utf-8")
@@ -87,7 +88,10 @@ def main() -> None:
         text = (resources.files("tmpsim") / "data/origins/asia-corridors.origins.yaml").read_text(
             "utf-8"
         )
-    cfg = OriginsConfig.model_validate(yaml.safe_load(text))
+    data = yaml.safe_load(text)
+    if args.per_origin:
+        data["brokers"]["per_origin"] = args.per_origin
+    cfg = OriginsConfig.model_validate(data)
     first, last = 2017, 2023
     base, secs, months = run(cfg, args.seed, first, last)
     shut, _, _ = run(closed(cfg, args.host, args.others_open), args.seed, first, last)
