@@ -18,9 +18,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from tmpsim.validation.compare import compare, needed_metrics  # noqa: E402
+from tmpsim.validation.compare import compare  # noqa: E402
 from tmpsim.validation.indicators import (  # noqa: E402
     REGISTRY,
+    STAGE,
     forecast_indicators,
     packaged_host,
     resolve,
@@ -28,13 +29,29 @@ from tmpsim.validation.indicators import (  # noqa: E402
 from tmpsim.validation.observed import load_observed  # noqa: E402
 from tmpsim.validation.rundata import RunData, load_runs  # noqa: E402
 
-DEFAULT_INDICATORS = forecast_indicators()
+DEFAULT_INDICATORS, BY_ORIGIN = forecast_indicators()
+"""Reported by default (the packaged data's about.yaml); ``{stage}`` stands for every stage of the
+run's programme; those in BY_ORIGIN are also given for each origin."""
 
 
 def forecast_dates(indicator: str, start: dt.date, end: dt.date) -> list[pd.Timestamp]:
     """Report dates: 31 December for yearly flows, else 30 June and 31 December."""
     months = (12,) if resolve(indicator).kind == "year" else (6, 12)
     return [d for d in pd.date_range(start, end, freq="ME") if d.month in months]
+
+
+def expand_stages(indicators: tuple[str, ...], runs: list[RunData]) -> list[str]:
+    """Indicators with ``{stage}`` replaced by each stage the runs recorded (in their order)."""
+    out = []
+    for ind in indicators:
+        if STAGE not in ind:
+            out.append(ind)
+            continue
+        # The stages the runs recorded, read from the names of the metric the indicator counts.
+        prefix = REGISTRY[ind].source.split(STAGE)[0] if ind in REGISTRY else ind.split(STAGE)[0]
+        stages = [m[len(prefix) :] for m in runs[0].metrics if m.startswith(prefix)]
+        out += [ind.replace(STAGE, stage) for stage in stages]
+    return out
 
 
 def forecast(
@@ -45,18 +62,22 @@ def forecast(
     origins: tuple[str, ...] = ("all",),
     band: float = 0.9,
     point: int | None = None,
+    by_origin: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Ensemble mean and band of indicators at regular dates between ``start`` and ``end``."""
-    rows = [
-        (d, ind, origin)
-        for ind in indicators
-        for origin in origins
-        for d in forecast_dates(ind, start, end)
-    ]
+    """Ensemble mean and band of indicators at regular dates between ``start`` and ``end``.
+
+    ``origins`` apply to every indicator; those in ``by_origin`` are also given for each origin
+    of the runs.
+    """
+    runs = load_runs(source, None, point)
+    rows = []
+    for ind in expand_stages(indicators, runs):
+        wanted = [*origins, *(o for o in runs[0].origins if o not in origins)]
+        for origin in wanted if ind in by_origin else origins:
+            rows += [(d, ind, origin) for d in forecast_dates(ind, start, end)]
     frame = pd.DataFrame(rows, columns=["date", "indicator", "origin"]).assign(
         value=np.nan, source="forecast"
     )
-    runs = load_runs(source, needed_metrics(frame), point)
     table = compare(frame, runs, band)
     keep = ["indicator", "origin", "date", "simulated", "sim_lo", "sim_hi", "n_runs", "status"]
     table = table[[c for c in keep if c in table.columns]]

@@ -1,7 +1,8 @@
 """Observed indicators and how a simulation is aggregated to match each one.
 
 An indicator names what an official statistic measures. Each maps to a metric of ``series.parquet``
-(or to columns of ``agents.parquet``) and an aggregation that follows the statistic's definition:
+(or to columns of ``agents.parquet``) and an aggregation that follows the statistic's definition;
+the mapping is data, ``tmpsim/data/observed/indicators.yaml``, read into :data:`REGISTRY`:
 
 - ``stock``: the metric's value on the observation date (residents at the end of June / December,
   the stranded count on the day it was reported);
@@ -11,19 +12,18 @@ An indicator names what an official statistic measures. Each maps to a metric of
   not yet gone), the mean of a column among those with a positive value (fees among payers, debt
   among borrowers) or the share with a positive value (as the ISA survey defines them).
 
-The registered indicators, with the host country and programme they describe, are data: the
-packaged observed data's ``indicators.yaml``. Names that are not registered still work when they
-are a metric of ``series.parquet`` (compared as a stock on the date) or a flow metric with
-``_year`` / ``_half`` appended.
+Names that are not registered still work when they are a metric of ``series.parquet`` (compared as
+a stock on the date) or a flow metric with ``_year`` / ``_half`` appended.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
-from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from pathlib import Path
+from typing import Literal, get_args
 
 import yaml
 
@@ -32,6 +32,7 @@ from tmpsim.results import FLOW_METRICS
 from tmpsim.states import STATE_NAMES, STOCK_METRICS
 
 Kind = Literal["stock", "year", "half", "agents_mean", "agents_share"]
+KINDS = get_args(Kind)
 PERIOD_MONTHS = {"year": 12, "half": 6}
 
 
@@ -51,27 +52,75 @@ class Indicator:
         return self.kind.startswith("agents")
 
 
-@cache
-def _packaged() -> dict[str, Any]:
-    """The packaged data's indicators file (data/observed/indicators.yaml), read once."""
-    path = resources.files("tmpsim") / "data" / "observed" / "indicators.yaml"
-    return yaml.safe_load(path.read_text("utf-8"))
+INDICATORS_FILE = "indicators.yaml"
+"""The packaged file (next to the observed CSVs) that maps each indicator to a simulated metric."""
+STAGE = "{stage}"
+"""Placeholder for a stage name of the scenario's programme in an indicator's name and metric."""
+
+
+def load_registry(path: Path | None = None) -> dict[str, Indicator]:
+    """Read the indicator-to-metric mapping (the packaged ``indicators.yaml`` by default)."""
+    if path is None:
+        path = Path(str(resources.files("tmpsim") / "data" / "observed" / INDICATORS_FILE))
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    out: dict[str, Indicator] = {}
+    for i, entry in enumerate(entries):
+        where = f"{path}: entry {i + 1}"
+        if not isinstance(entry, dict) or not {"name", "kind", "metric"} <= set(entry):
+            raise ValueError(f"{where}: needs name, kind and metric")
+        if entry["kind"] not in KINDS:
+            raise ValueError(f"{where}: kind {entry['kind']!r} is not one of {', '.join(KINDS)}")
+        name = str(entry["name"])
+        if name in out:
+            raise ValueError(f"{where}: indicator {name!r} appears twice")
+        out[name] = Indicator(
+            name,
+            entry["kind"],
+            str(entry["metric"]),
+            " ".join(str(entry.get("description", "")).split()),
+        )
+    return out
+
+
+def _about() -> dict:
+    """What the packaged observed data describe (``data/observed/about.yaml``)."""
+    path = resources.files("tmpsim") / "data" / "observed" / "about.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def packaged_host() -> str:
-    """The host country the packaged observed data describe (from their indicators file)."""
-    return str(_packaged()["host"])
+    """The host country the packaged observed data describe (from ``about.yaml``)."""
+    return str(_about()["host"])
 
 
-def forecast_indicators() -> tuple[str, ...]:
-    """The indicators ``tmpsim forecast`` reports by default (from the indicators file)."""
-    return tuple(str(i) for i in _packaged().get("forecast") or ())
+def forecast_indicators() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Indicators ``tmpsim forecast`` reports by default, and those also given by origin."""
+    spec = _about().get("forecast") or {}
+    return tuple(spec.get("indicators") or ()), tuple(spec.get("by_origin") or ())
 
 
-REGISTRY: dict[str, Indicator] = {
-    str(name): Indicator(str(name), spec["kind"], str(spec["source"]), str(spec["description"]))
-    for name, spec in _packaged()["indicators"].items()
+REGISTRY: dict[str, Indicator] = load_registry()
+PATTERNS = {
+    re.compile(re.escape(name).replace(re.escape(STAGE), r"(?P<stage>\w+)") + "$"): ind
+    for name, ind in REGISTRY.items()
+    if STAGE in name
 }
+
+
+def _for_stage(name: str) -> Indicator | None:
+    """The indicator of a name that fills a ``{stage}`` pattern with a stage name, if any."""
+    for pattern, ind in PATTERNS.items():
+        m = pattern.match(name)
+        if m:
+            stage = m.group("stage")
+            return Indicator(
+                name,
+                ind.kind,
+                ind.source.replace(STAGE, stage),
+                ind.description.replace(STAGE, stage),
+            )
+    return None
+
 
 FLOWS = sorted({*FLOW_METRICS, *EXTRAS})
 SERIES_METRICS = sorted(
@@ -103,8 +152,11 @@ def known_names() -> list[str]:
 
 def resolve(name: str) -> Indicator:
     """The Indicator for a name, or UnknownIndicator naming the closest valid names."""
-    if name in REGISTRY:
+    if name in REGISTRY and STAGE not in name:
         return REGISTRY[name]
+    staged = _for_stage(name)
+    if staged is not None:
+        return staged
     if name in SERIES_METRICS:
         return Indicator(name, "stock", name, f"series metric {name} on the date")
     for period in PERIOD_MONTHS:
