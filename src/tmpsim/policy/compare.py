@@ -141,8 +141,6 @@ class Comparison:
     scenarios: dict[str, Scenario] = field(default_factory=dict, repr=False)
     daily: pd.DataFrame | None = field(default=None, repr=False)
     """Daily totals (all origins) of the figures' metrics: variant, seed, date, metric, value."""
-    base_scenario: dict[str, Any] = field(default_factory=dict, repr=False)
-    """The base scenario as data (what figures take their labels and events from)."""
 
     def table(self, confidence: float = 0.95) -> pd.DataFrame:
         """One row per variant and metric: base and variant means, paired difference, interval."""
@@ -197,77 +195,13 @@ class Comparison:
         }
         atomic_write_bytes(out / "comparison.json", (json.dumps(info, indent=2) + "\n").encode())
         if figures and self.daily is not None:
+            from tmpsim.reports.comparison import comparison_figures
             from tmpsim.reports.figures import write_pngs
 
-            write_pngs(comparison_figures(self), out / "figures")
+            base = self.scenarios.get("base")
+            scenario = base.model_dump(mode="json") if base is not None else {}
+            write_pngs(comparison_figures(self.daily, scenario, info), out / "figures")
         return out
-
-
-def read_comparison(folder: str | Path) -> Comparison:
-    """A comparison folder written by :meth:`Comparison.write` (``tmpsim compare --out``)."""
-    import yaml
-
-    folder = Path(folder)
-    info = json.loads((folder / "comparison.json").read_text(encoding="utf-8"))
-    daily = folder / "daily.parquet"
-    scenario = folder / "scenario.yaml"
-    return Comparison(
-        base=info["base"],
-        variants=list(info["variants"]),
-        seeds=[int(s) for s in info["seeds"]],
-        scale=float(info["scale"]),
-        runs=pd.read_csv(folder / "runs.csv"),
-        daily=pd.read_parquet(daily) if daily.is_file() else None,
-        base_scenario=yaml.safe_load(scenario.read_text("utf-8")) if scenario.is_file() else {},
-    )
-
-
-def comparison_bands(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Bands across seeds of each variant (base included), and of variant minus base.
-
-    Returns (bands: date, metric, point, q05, q50, q95, n; diffs: date, metric, point, mean, lo,
-    hi, n), where the differences are paired on seeds and lo/hi are their lowest and highest.
-    """
-    keys = ["date", "metric", "variant"]
-    grouped = daily.groupby(keys, sort=False)["value"]
-    bands = grouped.quantile(0.05).rename("q05").to_frame()
-    bands["q50"] = grouped.quantile(0.5)
-    bands["q95"] = grouped.quantile(0.95)
-    bands["n"] = grouped.count()
-    bands = bands.reset_index().rename(columns={"variant": "point"})
-    wide = daily.pivot_table(index=["date", "metric", "seed"], columns="variant", values="value")
-    diff = wide.drop(columns="base").sub(wide["base"], axis=0).stack().rename("d").reset_index()
-    g = diff.groupby(["date", "metric", "variant"], sort=False)["d"]
-    diffs = pd.DataFrame({"mean": g.mean(), "lo": g.min(), "hi": g.max(), "n": g.count()})
-    diffs = diffs.reset_index().rename(columns={"variant": "point"})
-    return bands, diffs
-
-
-def comparison_figures(comparison: Comparison) -> dict[str, Any]:
-    """Variant against base: each metric's band per variant, and variant minus base."""
-    from tmpsim.reports import charts
-    from tmpsim.reports.glossary import ScenarioWords
-
-    scenario = comparison.base_scenario
-    if not scenario and "base" in comparison.scenarios:
-        scenario = comparison.scenarios["base"].model_dump(mode="json")
-    words = ScenarioWords.of(scenario)
-    caption = charts.Caption(
-        scenario=f"{comparison.base} and {len(comparison.variants)} variant(s)",
-        seeds=charts.seeds_text(comparison.seeds),
-        scale=comparison.scale,
-    )
-    if comparison.daily is None or comparison.daily.empty:
-        return {}
-    bands, diffs = comparison_bands(comparison.daily)
-    figures: dict[str, Any] = {}
-    for metric in DAILY_METRICS:
-        label = words.label(metric).capitalize()
-        figures[f"compare-{metric}"] = charts.band_figure(
-            bands, metric, words, None, caption, title=f"{label}: base and variants"
-        )
-        figures[f"difference-{metric}"] = charts.difference_figure(diffs, metric, words, caption)
-    return figures
 
 
 VariantSpec = Scenario | Mapping[str, Any]
@@ -353,8 +287,6 @@ __all__ = [
     "Comparison",
     "Metric",
     "compare",
-    "comparison_figures",
     "measure",
-    "read_comparison",
     "t_interval",
 ]

@@ -95,6 +95,17 @@ def seeds_text(seeds: Sequence[int]) -> str:
     return f"seeds {span or ', '.join(map(str, seeds[:6]))} ({len(seeds)} runs)"
 
 
+def run_caption(run_info: dict[str, Any], words: ScenarioWords) -> Caption:
+    """The caption of a run's figures, from its run.json and scenario."""
+    seed = run_info.get("seed")
+    return Caption(
+        scenario=str(run_info.get("scenario") or words.name),
+        seeds=seeds_text([seed]) if seed is not None else "",
+        scale=run_info.get("scale"),
+        version=str(run_info.get("tmpsim_version") or ""),
+    )
+
+
 def _clean(values: Iterable[Any], digits: int = 1) -> list[float | None]:
     """Round floats for a compact payload; NaN and inf become ``None`` (JSON null)."""
     out: list[float | None] = []

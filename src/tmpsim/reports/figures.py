@@ -20,7 +20,6 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from tmpsim.reports import charts  # noqa: E402
-from tmpsim.reports.glossary import ScenarioWords  # noqa: E402
 
 _DASHES = {"dash": (0, (5, 3)), "dot": (0, (1, 2)), "solid": "-"}
 
@@ -154,17 +153,6 @@ def write_pngs(figures: dict[str, charts.Figure], out: Path) -> list[Path]:
 # ---- figures of each kind of folder -----------------------------------------------------------
 
 
-def run_caption(run_info: dict[str, Any], words: ScenarioWords) -> charts.Caption:
-    """The caption of a run's figures, from its run.json and scenario."""
-    seed = run_info.get("seed")
-    return charts.Caption(
-        scenario=str(run_info.get("scenario") or words.name),
-        seeds=charts.seeds_text([seed]) if seed is not None else "",
-        scale=run_info.get("scale"),
-        version=str(run_info.get("tmpsim_version") or ""),
-    )
-
-
 def run_folder_figures(folder: Path) -> dict[str, charts.Figure]:
     """The standard figures of a run folder (what its report shows)."""
     from tmpsim.reports.context import load_observed_safe, load_run
@@ -172,7 +160,7 @@ def run_folder_figures(folder: Path) -> dict[str, charts.Figure]:
     run = load_run(folder)
     words = run.words
     observed, _ = load_observed_safe(words.host)
-    return charts.run_figures(run.series, words, observed, run_caption(run.run_info, words))
+    return charts.run_figures(run.series, words, observed, charts.run_caption(run.run_info, words))
 
 
 def experiment_folder_figures(folder: Path) -> dict[str, charts.Figure]:
@@ -184,9 +172,9 @@ def experiment_folder_figures(folder: Path) -> dict[str, charts.Figure]:
 
 def comparison_folder_figures(folder: Path) -> dict[str, charts.Figure]:
     """Variant against base of a folder written by ``tmpsim compare --out``."""
-    from tmpsim.policy.compare import comparison_figures, read_comparison
+    from tmpsim.reports.comparison import folder_figures
 
-    return comparison_figures(read_comparison(folder))
+    return folder_figures(folder)
 
 
 def folder_kind(folder: Path) -> str | None:

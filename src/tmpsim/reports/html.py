@@ -28,7 +28,6 @@ from tmpsim.reports.context import (
     parameter_table,
     validation_safe,
 )
-from tmpsim.reports.figures import run_caption
 from tmpsim.reports.glossary import summary_rows
 
 REPORT_NAME = "report.html"
@@ -321,7 +320,7 @@ def run_report_html(run: RunData) -> str:
     """Render the HTML of a run report."""
     words = run.words
     observed, obs_note = load_observed_safe(words.host)
-    caption = run_caption(run.run_info, words)
+    caption = charts.run_caption(run.run_info, words)
     figures = charts.run_figures(run.series, words, observed, caption)
     validation, val_note = validation_safe(run.path)
     summary = pd.DataFrame(summary_rows(run.summary, words), columns=["figure", "value"])

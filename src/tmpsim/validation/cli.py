@@ -232,9 +232,7 @@ def forecast(
     if not 0 < band < 1:
         _fail(f"--band must be between 0 and 1, got {band}")
     try:
-        table = make_forecast(
-            source, first, last, band=band, point=point, by_origin=BY_ORIGIN
-        )
+        table = make_forecast(source, first, last, band=band, point=point, by_origin=BY_ORIGIN)
         target = out or (source if source.is_dir() else source.parent)
         target.mkdir(parents=True, exist_ok=True)
         table.to_csv(target / "forecast.csv", index=False)

@@ -41,7 +41,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tmpsim.api import DEFAULT_SCENARIO
 from tmpsim.reports import charts
 from tmpsim.reports.context import load_observed_safe
-from tmpsim.reports.figures import run_caption
 from tmpsim.reports.glossary import ScenarioWords, format_value, summary_items, summary_rows
 from tmpsim.results import read_series
 from tmpsim.scenario import ScenarioError, shipped_scenarios
@@ -318,7 +317,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             series = read_series(job.dir)
             words = job_words(job)
             obs, note = observed(words.host)
-            caption = run_caption(job_run_info(job), words)
+            caption = charts.run_caption(job_run_info(job), words)
             body = {
                 "figures": charts.run_figures(series, words, obs, caption),
                 "summary": summary_rows(job.status().get("summary", {}), words),
