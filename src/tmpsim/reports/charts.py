@@ -276,7 +276,6 @@ def abroad_figure(
     table = wide(series, ABROAD_STATES)
     if table.empty:
         return empty_figure(title, "no state_* metrics in this run", caption)
-    table.columns = list(table.columns)
     return _lines_figure(table, title, words, caption)
 
 
