@@ -39,7 +39,7 @@ HOST_METRICS = frozenset({"shelter_capacity"})  # reported for origin "all" only
 FLOW_METRICS = {
     "new_entries": ([State.AWAITING_ENTRY], [State.EMPLOYED]),
     "returns": (None, [State.RETURNED]),
-    # 失踪 as the statistic counts it: trainees, people holding the programme's status, who left.
+    # 'Missing' as official statistics count it: people holding the programme's status who left.
     "missing": (STOCK_METRICS["programme_stock"], [State.IRREGULAR]),
     "became_irregular": (None, [State.IRREGULAR]),
     "switched_status": (None, [State.OTHER_STATUS]),
