@@ -249,7 +249,19 @@ def test_finished_run_reports_progress_and_summary(done_run: dict) -> None:
 def test_charts_have_data_for_every_figure(client, done_run: dict) -> None:
     body = client.get(f"/api/runs/{done_run['id']}/charts").json()
     figures = body["figures"]
-    assert set(figures) == {"states", "stranded", "stock", "destitution", "money", "flows"}
+    assert set(figures) == {
+        "states",
+        "abroad",
+        "stranded",
+        "stranded_by_origin",
+        "special_by_origin",
+        "stock",
+        "destitution",
+        "money",
+        "flows",
+    }
+    for fig in figures.values():  # every figure says what it shows the result of
+        assert "Scenario japan-titp-covid" in fig["layout"]["meta"]["caption"]
     states = figures["states"]
     assert len(states["data"]) >= 5
     assert all(len(t["x"]) == 90 for t in states["data"])
