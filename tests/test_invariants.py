@@ -5,8 +5,6 @@ states. Checked on the flagship (scale 0.005, full 2017-2023 window) and on ever
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pytest
 from helpers import (
