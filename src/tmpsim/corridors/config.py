@@ -83,7 +83,9 @@ def parse_corridors(text: str, source: str = "<corridors>") -> CorridorsConfig:
     try:
         return CorridorsConfig.model_validate(data)
     except ValidationError as exc:
-        raise CorridorsError(format_validation_error(exc, source, text)) from None
+        message = format_validation_error(exc, source, text)
+        hint = "see `tmpsim show` for valid keys"  # the scenario's hint; ours are documented
+        raise CorridorsError(message.replace(hint, "see docs/origins.md for valid keys")) from None
 
 
 def read_rows(name: str, text: str | None = None) -> list[dict[str, str]]:
