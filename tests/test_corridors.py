@@ -187,3 +187,17 @@ def test_bad_years_and_rules_are_errors():
         parse_rules(cfg, "X,2020-13-01,2020-02-01,0")
     with pytest.raises(CorridorsError, match=r"rules.csv:2: "):
         parse_rules(cfg, "X,2020-01-01,2020-02-01,1.5")
+
+
+def test_the_closure_command_writes_its_comparison(tmp_path):
+    code, _, err = tmpsim_inprocess(
+        "corridors", "closure", "--scale", "0.05", "--out", str(tmp_path)
+    )
+    assert code == 0, err
+    rows = pd.read_csv(tmp_path / "closure_vs_sources.csv")
+    korea = rows[(rows.destination == "Korea EPS") & (rows.period == "2020..2021")].iloc[0]
+    assert korea.observed == 6500
+    assert korea.all_rules < korea.open  # Korea's own cap binds in the run with every rule
+    entries = pd.read_csv(tmp_path / "closure_entries.csv")
+    japan_2021 = entries[(entries.destination == "Japan TITP") & (entries.year == 2021)].iloc[0]
+    assert japan_2021.japan_closed == 0 and japan_2021.open > 0

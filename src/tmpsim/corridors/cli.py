@@ -6,6 +6,7 @@ Registered by ``tmpsim.cli``; every bad input exits 2 with the file, line, key a
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -122,21 +123,22 @@ def closure(
     from tmpsim.corridors.closure import compare_intake, run_variants, yearly_entries
 
     cfg = _load(config, scale, seed, rules=False)
+    if out is not None:
+        _out_dir(out)  # before the runs, not after
     runs = run_variants(cfg, scale, seed)
     yearly = yearly_entries(runs, range(2019, cfg.last_year + 1))
     intake = compare_intake(runs)
     for name, rows in (("closure_entries.csv", yearly), ("closure_vs_sources.csv", intake)):
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(
+            {k: round(v, 1) if isinstance(v, float) else v for k, v in r.items()} for r in rows
+        )
         if out is None:
-            writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
+            sys.stdout.write(text.getvalue())
         else:
             from tmpsim.results import atomic_write_bytes
 
-            _out_dir(out)
-            lines = [",".join(rows[0])] + [
-                ",".join(f"{v:.0f}" if isinstance(v, float) else f'"{v}"' for v in r.values())
-                for r in rows
-            ]
-            atomic_write_bytes(out / name, ("\n".join(lines) + "\n").encode())
+            atomic_write_bytes(out / name, text.getvalue().encode())
             console.print(str(out / name))
