@@ -16,7 +16,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from tmpsim import __version__
-from tmpsim.extras import MissingExtra
+from tmpsim.extras import MissingExtra, require
 from tmpsim.startup import announce_compilation, long_lived, small_page_allocators
 
 small_page_allocators()  # before NumPy and Arrow are imported, which read it
@@ -194,6 +194,7 @@ def run(
     if seeds is not None:
         from tmpsim.experiments.cli import run_ensemble
 
+        require("duckdb", "an ensemble (--seeds)")  # before the runs, not after them
         args = (set_ or [], workers, scheduler, quiet)
         folder = run_ensemble(scenario, seeds, seed, scale, out, *args)
         if report:

@@ -1,9 +1,9 @@
 """Optional parts of tmpsim and the extras that install them.
 
-The base install runs scenarios, writes reports and figures, validates, compares and runs ensembles
-on local processes. Experiment designs that need SALib, Dask clusters, calibration (Optuna) and the
-dashboard (FastAPI) come with pip extras; ``require`` imports such a module or says which extra
-brings it.
+The base install runs a scenario, writes its report and figures, validates it and compares policy
+variants. Ensembles and experiments (DuckDB catalogs, SALib designs, Dask clusters), calibration
+(Optuna) and the dashboard (FastAPI) come with pip extras; ``require`` imports such a module or
+says which extra brings it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import importlib
 from types import ModuleType
 
 EXTRA_OF = {
+    "duckdb": "experiments",
     "SALib": "experiments",
     "dask": "experiments",
     "distributed": "experiments",

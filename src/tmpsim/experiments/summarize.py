@@ -75,9 +75,9 @@ def series_bands(folder: ExperimentDir) -> pd.DataFrame | None:
     """Per point, date, metric and origin: mean, p05, p95 and n across replicates (DuckDB)."""
     if not folder.has_series():
         return None
-    import duckdb
-
     from tmpsim.experiments.storage import series_view_sql
+
+    duckdb = require("duckdb", "an experiment's series bands")
 
     con = duckdb.connect()
     try:
