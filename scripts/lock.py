@@ -4,12 +4,13 @@
 Usage (from the repository root, after ``./scripts/setup dev`` and a passing ``./scripts/test``)::
 
     .venv/bin/python scripts/lock.py            # rewrite constraints.txt
-    .venv/bin/python scripts/lock.py --check    # exit 1 if constraints.txt would change
+    .venv/bin/python scripts/lock.py --check    # exit 1 if this environment differs from it
 
 The tree is read from pyproject.toml (the base dependencies and every extra) and followed through
 the installed packages' metadata; packages of the environment outside it (pip itself, anything
 installed by hand) are left out. ``./scripts/setup`` and so ``.ci/run`` install with
-``pip install -c constraints.txt``: the versions the tests passed with.
+``pip install -c constraints.txt``: the versions the tests passed with. ``--check`` allows extras
+that are not installed, as long as what they need is pinned.
 """
 
 from __future__ import annotations
@@ -56,30 +57,47 @@ def applies(req: Requirement, extras: set[str]) -> bool:
     return any(req.marker.evaluate({**env, "extra": e}) for e in (extras or {""}))
 
 
-def pinned_tree() -> dict[str, str]:
-    """Installed name -> version for every package the project's requirements reach."""
+def pinned_tree() -> tuple[dict[str, str], set[str]]:
+    """Installed name -> version for every package the requirements reach, and those missing."""
     own, todo = project_requirements()
     seen: dict[str, set[str]] = {}
     versions: dict[str, str] = {}
+    missing: set[str] = set()
     while todo:
         req = todo.pop()
         key = canonical(req.name)
-        if key == own:
-            continue
         extras = set(req.extras)
-        if key in seen and extras <= seen[key]:
+        if key == own or (key in seen and extras <= seen[key]):
             continue
+        seen[key] = seen.get(key, set()) | extras
         try:
             dist = metadata.distribution(req.name)
         except metadata.PackageNotFoundError:
-            sys.exit(f"{req.name} is required but not installed: run ./scripts/setup dev first")
-        seen[key] = seen.get(key, set()) | extras
+            missing.add(key)
+            continue
         versions[dist.metadata["Name"]] = dist.version
         for text in dist.requires or []:
             sub = Requirement(text)
             if applies(sub, extras):
                 todo.append(sub)
-    return versions
+    return versions, missing
+
+
+def problems(text: str, versions: dict[str, str], missing: set[str]) -> list[str]:
+    """How a constraints file disagrees with this environment (extras not installed allowed)."""
+    pins = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[canonical(name)] = version.strip()
+    found = []
+    for name, version in versions.items():
+        pinned = pins.get(canonical(name))
+        if pinned != version:
+            found.append(f"{name}: installed {version}, pinned {pinned or 'nowhere'}")
+    for name in sorted(missing - set(pins)):
+        found.append(f"{name}: required, neither installed nor pinned")
+    return found
 
 
 def render(versions: dict[str, str]) -> str:
@@ -89,17 +107,22 @@ def render(versions: dict[str, str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write constraints.txt, or with --check compare it with what would be written."""
+    """Write constraints.txt, or with --check compare it with this environment."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     args = parser.parse_args(argv)
-    text = render(pinned_tree())
+    versions, missing = pinned_tree()
     if args.check:
-        same = OUT.is_file() and OUT.read_text("utf-8") == text
-        print(f"{OUT.name}: {'up to date' if same else 'differs from this environment'}")
-        return 0 if same else 1
+        found = problems(OUT.read_text("utf-8") if OUT.is_file() else "", versions, missing)
+        print(f"{OUT.name}: " + ("agrees with this environment" if not found else "differs:"))
+        for line in found:
+            print("   ", line)
+        return 1 if found else 0
+    if missing:
+        sys.exit(f"not installed: {', '.join(sorted(missing))}; run ./scripts/setup dev first")
+    text = render(versions)
     OUT.write_text(text, "utf-8")
-    print(f"{OUT.name}: {text.count(chr(10)) - HEADER.count(chr(10))} packages")
+    print(f"{OUT.name}: {len(versions)} packages")
     return 0
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from typer.core import TyperGroup
@@ -77,7 +78,7 @@ class LazyGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except MissingExtra as exc:
-            fail(str(exc))
+            fail(escape(str(exc)))  # the extra's [brackets] are not markup
 
 
 app = typer.Typer(
