@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import shutil
 import subprocess
 import sys
@@ -225,3 +226,23 @@ def test_default_output_folders_are_ignored_by_git() -> None:
         text=True,
     )
     assert sorted(proc.stdout.split()) == sorted(paths)
+
+
+def test_readme_lists_every_document() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    listed = readme[readme.index("## Documentation") :]
+    documents = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "docs" / "tutorial.ipynb"]
+    for doc in documents:
+        assert f"](docs/{doc.name})" in listed, f"README's Documentation does not list {doc.name}"
+
+
+def test_readme_snippets_read_the_folder_the_quick_start_writes() -> None:
+    """The Reading outputs snippets open the folder `./scripts/run` writes, not another one."""
+    script = (ROOT / "scripts" / "run").read_text("utf-8")
+    quick_start_folder = re.search(r"out=\$\{OUT:-([^}]+)\}", script).group(1)
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme[readme.index("## Reading outputs") : readme.index("## Scenarios")]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    folders = {m for b in blocks for m in re.findall(r"""["'](runs/[^"'/{]+)""", b)}
+    assert folders == {quick_start_folder}
+    assert f"`./scripts/run --scale 0.1` (seed 1,\n`{quick_start_folder}`)" in readme
