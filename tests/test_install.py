@@ -146,6 +146,8 @@ def test_version_is_declared_once() -> None:
 
 
 def test_require_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in sys.modules if n.startswith("SALib.")]:
+        monkeypatch.delitem(sys.modules, name)  # imported by earlier tests
     monkeypatch.setitem(sys.modules, "SALib", None)  # as if not installed
     with pytest.raises(MissingExtra, match=r"the sobol design needs SALib.*tmpsim\[experiments\]"):
         require("SALib.sample.sobol", "the sobol design")
@@ -153,6 +155,8 @@ def test_require_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_missing_extra_is_a_clear_cli_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in sys.modules if n.startswith("duckdb.")]:
+        monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "duckdb", None)
     code, _, err = tmpsim_inprocess("run", "japan-titp-covid", "--seeds", "2", "--scale", "0.001")
     assert code == 2
