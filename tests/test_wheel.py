@@ -1,5 +1,6 @@
 """The package as users get it: an sdist and a wheel that build, and a wheel that installs into a
-clean environment and runs the flagship (about a minute: pip installs from its cache or index)."""
+clean environment, runs the flagship and stays under 800 MiB (about a minute: pip installs from
+its cache or index)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,17 @@ def test_wheel_installs_into_a_clean_venv_and_runs_the_flagship(tmp_path: Path) 
     assert summary["peak_stranded"] > 0
     assert (folder / "report.html").stat().st_size > 100_000
     assert list((folder / "figures").glob("*.png"))
+    # What running needs stays light: the base install, after a run, under 800 MiB on disk.
+    assert disk_usage(venv) < 800 * 2**20, f"{disk_usage(venv) / 2**20:.0f} MiB"
+
+
+def disk_usage(folder: Path) -> int:
+    """Bytes a folder takes on disk, as ``du`` counts them (hard links once)."""
+    seen, total = set(), 0
+    for root, dirs, files in os.walk(folder):
+        for name in [*dirs, *files]:
+            st = os.lstat(os.path.join(root, name))
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_blocks * 512
+    return total
