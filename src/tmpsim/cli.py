@@ -261,7 +261,7 @@ def plot(
         fail(f"{folder}: no such folder")
     try:
         paths = write_folder_figures(folder, out or folder / "figures")
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, MissingExtra) as exc:
         fail(str(exc))
     for p in paths:
         console.print(str(p), highlight=False, soft_wrap=True)

@@ -165,6 +165,9 @@ def run_folder_figures(folder: Path) -> dict[str, charts.Figure]:
 
 def experiment_folder_figures(folder: Path) -> dict[str, charts.Figure]:
     """Bands across seeds (and effects per point) of an ensemble or experiment folder."""
+    from tmpsim.extras import require
+
+    require("duckdb", "figures of an ensemble or experiment")
     from tmpsim.reports.experiment import experiment_figures, load_experiment_data
 
     return experiment_figures(load_experiment_data(folder))
