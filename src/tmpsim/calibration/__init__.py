@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# The scenario package first: its schema imports our spec, whose range check imports it back.
+import tmpsim.scenario  # noqa: F401, I001
 from tmpsim.calibration.spec import CalibrationSpec, FreeParameter, Target, Variant, Window
 
 if TYPE_CHECKING:

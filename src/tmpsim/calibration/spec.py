@@ -80,10 +80,38 @@ class Variant(_Strict):
     note: str = ""
 
 
+class AbcSettings(_Strict):
+    """ABC-SMC settings (``method: abc-smc``): particles, generations, stopping rules."""
+
+    population: Annotated[int, Field(ge=10)] = Field(
+        100, description="Accepted parameter sets per generation (the posterior's size)."
+    )
+    generations: Annotated[int, Field(ge=1)] = Field(
+        8, description="Most generations (tolerance steps) after the prior's."
+    )
+    min_acceptance: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.02, description="Stop when a generation accepts fewer of its proposals than this."
+    )
+    min_epsilon: Annotated[float, Field(ge=0)] = Field(
+        0.0, description="Stop when the tolerance (a loss value) falls to this."
+    )
+    batch: Annotated[int, Field(ge=1)] = Field(
+        8,
+        description="Fewest proposals simulated together; part of the result's identity (the "
+        "same seed and batch give the same posterior on any number of workers).",
+    )
+
+
 class CalibrationSpec(_Strict):
     """Everything ``tmpsim calibrate`` needs, declared in the scenario file."""
 
-    method: Literal["optuna-tpe"] = "optuna-tpe"
+    method: Literal["optuna-tpe", "abc-smc"] = "optuna-tpe"
+    posterior: str | None = Field(
+        None,
+        description="Posterior file (Parquet) of the free parameters, relative to the scenario "
+        "file's folder; ensembles draw parameter sets from it (see docs/calibration.md).",
+    )
+    abc: AbcSettings = Field(default_factory=AbcSettings)
     seed: Annotated[int, Field(ge=0)] = 1
     trials: Annotated[int, Field(gt=0)] = 200
     batch: Annotated[int, Field(gt=0)] = Field(
