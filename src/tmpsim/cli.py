@@ -156,6 +156,14 @@ def run(
     scheduler: Annotated[
         str | None, typer.Option(help="With --seeds: Dask scheduler address, tcp://HOST:PORT.")
     ] = None,
+    posterior: Annotated[
+        bool | None,
+        typer.Option(
+            "--posterior/--no-posterior",
+            help="With --seeds: draw each seed's free parameters from the scenario's posterior "
+            "(default: where it has one).",
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario, print its summary and write a run folder (or an ensemble's folder)."""
     from tmpsim.results import write_run
@@ -166,7 +174,7 @@ def run(
     if seeds is not None:
         from tmpsim.experiments.cli import run_ensemble
 
-        args = (set_ or [], workers, scheduler, quiet)
+        args = (set_ or [], workers, scheduler, quiet, posterior)
         folder = run_ensemble(scenario, seeds, seed, scale, out, *args)
         if report:
             from tmpsim.reports.html import build_report

@@ -159,9 +159,7 @@ def _simulate_seeded(item: tuple[str, bytes, tuple[int, ...]]) -> Any:
         random.setstate(py_state)
 
 
-def map_runs_sampler(
-    seed: int, batch: int, workers: int | None, scheduler: str | None
-) -> Any:
+def map_runs_sampler(seed: int, batch: int, workers: int | None, scheduler: str | None) -> Any:
     """A pyabc sampler that runs proposals through ``tmpsim.experiments.runner.map_runs``."""
     import cloudpickle
     from pyabc.sampler import Sampler

@@ -127,6 +127,12 @@ class ExperimentSpec(Strict):
         "are then not sampling noise); false gives every run its own seed.",
     )
     overrides: dict[str, Any] = Field(default_factory=dict)
+    posterior: bool | None = Field(
+        None,
+        description="Draw replicate r's free parameters from the scenario's posterior "
+        "(calibration.posterior), the same draw at every point: true requires one, false "
+        "ignores it (seed noise only), unset uses it where the scenario has one.",
+    )
     design: Design = Field(default_factory=Design)
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     outputs: Outputs = Field(default_factory=Outputs)

@@ -75,7 +75,9 @@ class Posterior:
 
     def quantile(self, q: float) -> dict[str, float]:
         """Weighted quantile ``q`` of each parameter."""
-        return {c: weighted_quantile(self.values[c].to_numpy(), self.weights, q) for c in self.values}
+        return {
+            c: weighted_quantile(self.values[c].to_numpy(), self.weights, q) for c in self.values
+        }
 
     def row(self, index: int) -> dict[str, float]:
         """Parameter values of particle ``index``."""
@@ -105,9 +107,7 @@ def write_posterior(posterior: Posterior, path: str | Path) -> Path:
     return path
 
 
-def load_posterior(
-    path: str | Path, parameters: list[FreeParameter] | None = None
-) -> Posterior:
+def load_posterior(path: str | Path, parameters: list[FreeParameter] | None = None) -> Posterior:
     """Read and validate a posterior file.
 
     With ``parameters`` (the scenario's declared free parameters), every column must be one of
@@ -165,7 +165,9 @@ def check_posterior(
     if w.shape != (len(values),):
         raise PosteriorError(f"{where}: {w.size} weights for {len(values)} parameter sets")
     if not np.isfinite(w).all():
-        raise PosteriorError(f"{where}: weight of row {int(np.argmin(np.isfinite(w)))} is not finite")
+        raise PosteriorError(
+            f"{where}: weight of row {int(np.argmin(np.isfinite(w)))} is not finite"
+        )
     if (w < 0).any():
         raise PosteriorError(f"{where}: weight of row {int(np.argmax(w < 0))} is negative")
     total = float(w.sum())
