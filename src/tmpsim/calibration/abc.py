@@ -8,9 +8,10 @@ kernels, importance weights, a record of each generation); this module only plug
 runner in as its sampler and the calibration loss in as its distance.
 
 Reproducibility: every proposal ``i`` of a sampling round draws its parameters and its simulation
-seed from a NumPy state seeded by ``SeedSequence([seed, stream, round, i])``; proposals run in
-batches whose size depends only on earlier results, and a generation keeps the first ``n``
-accepted in proposal order. The posterior is then the same on any number of workers.
+seed from a NumPy state seeded by ``SeedSequence([seed, stream, round, i])``; proposals are made
+in this process in batches whose size depends only on earlier results, only their simulations go
+to the workers, and a generation keeps the first ``n`` accepted in proposal order. The posterior
+is then the same on any number of workers, and workers need tmpsim but not pyabc.
 
 The model side is anything with ``parameters``, ``observed``, ``simulate(values, seed)`` and
 ``distance(simulated)`` (:class:`AbcModel`): the scenario (:class:`ScenarioModel`) or a toy with a
@@ -19,7 +20,6 @@ known posterior (tests).
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 import tempfile
@@ -95,7 +95,7 @@ class ScenarioModel:
         return total_loss(self.problem, target_errors(self.problem, simulated))
 
 
-# -- pyabc adapters (top-level classes: cloudpickled to the workers) ---------------------------
+# -- pyabc adapters --------------------------------------------------------------------------
 def to_internal(p: FreeParameter, value: float) -> float:
     """Coordinates pyabc works in: log for log-scaled parameters (kernels then move by factors)."""
     return math.log(value) if p.log else float(value)
@@ -109,19 +109,33 @@ def from_internal(p: FreeParameter, x: float) -> float:
 
 
 class _PyabcSimulator:
-    """pyabc model: parameters -> {"y": simulated}; the seed comes from the seeded global state."""
+    """pyabc model: parameters -> {"y": simulated}, in two passes over each batch of proposals.
+
+    Pass ``record`` notes each proposal's parameter set and simulation seed (drawn from the seeded
+    global state) and answers "failed"; the simulations then run on the workers; pass ``replay``
+    repeats the proposals from the same states and answers with their results. The workers thus
+    need only the model (not pyabc), and the proposals never leave this process.
+    """
 
     def __init__(self, model: AbcModel) -> None:
         self.model = model
+        self.mode = "record"
+        self.recorded: list[tuple[dict[str, float], int]] = []
+        self.results: list[np.ndarray] = []
+        self.pending: list[np.ndarray] = []
 
     def __call__(self, pars: dict[str, float]) -> dict[str, np.ndarray]:
         values = {p.name: from_internal(p, pars[p.name]) for p in self.model.parameters}
         seed = int(np.random.randint(0, 2**31 - 1))
-        try:
-            y = np.asarray(self.model.simulate(values, seed), dtype=float)
-        except Exception:  # noqa: BLE001 - a failed simulation is a rejected proposal
-            y = np.full(len(self.model.observed), np.nan)
-        return {"y": y}
+        if self.mode == "record":
+            self.recorded.append((values, seed))
+            return {"y": np.full(len(self.model.observed), np.nan)}
+        want, want_seed = self.recorded[len(self.results) - len(self.pending)]
+        if want != values or want_seed != seed:
+            raise RuntimeError(
+                "ABC-SMC proposals differ between passes: the sampling is not seeded"
+            )
+        return {"y": self.pending.pop(0)}
 
 
 class _PyabcDistance:
@@ -136,32 +150,36 @@ class _PyabcDistance:
         return d if math.isfinite(d) else FAILED_DISTANCE
 
 
-_CACHE: dict[str, Any] = {}
+def _simulate(item: tuple[AbcModel, dict[str, float], int]) -> np.ndarray:
+    """One simulation of a proposal (worker side); a failure gives NaN (a rejected proposal)."""
+    model, values, seed = item
+    try:
+        return np.asarray(model.simulate(values, seed), dtype=float)
+    except Exception:  # noqa: BLE001 - a failed simulation is a rejected proposal
+        return np.full(len(model.observed), np.nan)
 
 
-def _simulate_seeded(item: tuple[str, bytes, tuple[int, ...]]) -> Any:
-    """Run one pyabc proposal with the global random state seeded from ``item`` (worker side)."""
-    import cloudpickle
-
-    key, blob, entropy = item
-    fn = _CACHE.get(key)
-    if fn is None:  # one unpickling per sampling round and process
-        _CACHE.clear()
-        fn = _CACHE[key] = cloudpickle.loads(blob)
+def _seeded_call(fn: Callable[[], Any], entropy: tuple[int, ...]) -> Any:
+    """Call ``fn`` with NumPy's and Python's global random states seeded from ``entropy``."""
     np_state, py_state = np.random.get_state(), random.getstate()
     state = np.random.SeedSequence(list(entropy)).generate_state(4)
     np.random.seed(state)
     random.seed(int(state[0]))
     try:
         return fn()
-    finally:  # an inline run must not change the caller's state
+    finally:  # the caller's random state is left as it was
         np.random.set_state(np_state)
         random.setstate(py_state)
 
 
-def map_runs_sampler(seed: int, batch: int, workers: int | None, scheduler: str | None) -> Any:
-    """A pyabc sampler that runs proposals through ``tmpsim.experiments.runner.map_runs``."""
-    import cloudpickle
+def map_runs_sampler(
+    simulator: _PyabcSimulator,
+    seed: int,
+    batch: int,
+    workers: int | None,
+    scheduler: str | None,
+) -> Any:
+    """A pyabc sampler that runs the simulations through ``tmpsim.experiments.runner.map_runs``."""
     from pyabc.sampler import Sampler
 
     from tmpsim.experiments.runner import map_runs
@@ -176,8 +194,6 @@ def map_runs_sampler(seed: int, batch: int, workers: int | None, scheduler: str 
         def sample_until_n_accepted(
             self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None
         ):
-            blob = cloudpickle.dumps(simulate_one)
-            key = hashlib.sha256(blob).hexdigest()
             self.rounds += 1
             sample = self._create_empty_sample()
             accepted = evaluated = 0
@@ -188,10 +204,17 @@ def map_runs_sampler(seed: int, batch: int, workers: int | None, scheduler: str 
                 size = max(batch, math.ceil((n - accepted) / rate))
                 if math.isfinite(max_eval):
                     size = min(size, int(max_eval) - evaluated)
-                items = [
-                    (key, blob, (seed, STREAM, self.rounds, evaluated + i)) for i in range(size)
-                ]
-                for particle in map_runs(_simulate_seeded, items, workers, scheduler):
+                entropies = [(seed, STREAM, self.rounds, evaluated + i) for i in range(size)]
+                simulator.mode, simulator.recorded = "record", []
+                for e in entropies:
+                    _seeded_call(simulate_one, e)
+                if len(simulator.recorded) != size:
+                    raise RuntimeError("each ABC-SMC proposal must call the model once")
+                items = [(simulator.model, v, s) for v, s in simulator.recorded]
+                simulator.results = map_runs(_simulate, items, workers, scheduler)
+                simulator.mode, simulator.pending = "replay", list(simulator.results)
+                for e in entropies:
+                    particle = _seeded_call(simulate_one, e)
                     evaluated += 1
                     sample.append(particle)
                     if particle.accepted:
@@ -241,12 +264,13 @@ def run_abc(
     for p in params:
         lo, hi = to_internal(p, p.low), to_internal(p, p.high)
         priors[p.name] = pyabc.RV("uniform", lo, hi - lo)
+    simulator = _PyabcSimulator(model)
     abc = pyabc.ABCSMC(
-        _PyabcSimulator(model),
+        simulator,
         pyabc.Distribution(**priors),
         _PyabcDistance(model),
         population_size=settings.population,
-        sampler=map_runs_sampler(seed, settings.batch, workers, scheduler),
+        sampler=map_runs_sampler(simulator, seed, settings.batch, workers, scheduler),
     )
     with tempfile.TemporaryDirectory() as tmp:
         db = database or Path(tmp) / "abc.db"

@@ -87,7 +87,7 @@ class AbcSettings(_Strict):
         100, description="Accepted parameter sets per generation (the posterior's size)."
     )
     generations: Annotated[int, Field(ge=1)] = Field(
-        8, description="Most generations (tolerance steps) after the prior's."
+        8, description="Most generations, the first proposed from the prior."
     )
     min_acceptance: Annotated[float, Field(ge=0, lt=1)] = Field(
         0.02, description="Stop when a generation accepts fewer of its proposals than this."
