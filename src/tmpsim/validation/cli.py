@@ -316,8 +316,66 @@ def forecast(
     console.print(f"Wrote {target / 'forecast.csv'} and {figure}")
 
 
+def coverage(
+    source: Annotated[Path, typer.Argument(help="An experiment/ensemble folder.")],
+    observed: Annotated[
+        list[Path] | None,
+        typer.Option("--observed", help="Observed CSV instead of the packaged statistics."),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="Only observations dated on or after (YYYY-MM-DD).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Only observations dated on or before (YYYY-MM-DD).")
+    ] = None,
+    point: Annotated[
+        int | None, typer.Option(help="Experiment with several points: the one to check.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write coverage.csv and bands.csv to this folder.")
+    ] = None,
+) -> None:
+    """How many observations fall inside the ensemble's 50% and 90% bands, by indicator."""
+    from rich.table import Table
+
+    from tmpsim.uncertainty.coverage import bands_shown
+    from tmpsim.uncertainty.coverage import coverage as measure
+    from tmpsim.validation.observed import ObservedDataError
+    from tmpsim.validation.rundata import RunSourceError
+
+    try:
+        bands, table = measure(source, observed or None, start=start, end=end, point=point)
+    except (ObservedDataError, RunSourceError, ValueError) as exc:
+        _fail(str(exc))
+    runs = int(bands["n_runs"].max()) if len(bands) else 0
+    t = Table(
+        title=f"Coverage of {source} ({runs} runs; bands show {bands_shown(source)})",
+        title_justify="left",
+    )
+    for col in ("indicator", "n", "in 50%", "in 90%", "50% width", "90% width", "median |error|"):
+        t.add_column(col, justify="left" if col == "indicator" else "right")
+    for r in table.itertuples():
+        t.add_row(
+            r.indicator,
+            str(r.n),
+            f"{r.in_50} ({r.share_50:.0%})",
+            f"{r.in_90} ({r.share_90:.0%})",
+            f"{r.width_50:.1%}",
+            f"{r.width_90:.1%}",
+            f"{r.median_abs_rel_error:.1%}",
+        )
+    console.print(t)
+    console.print("Widths: median over observations of (upper - lower) / |observed|.")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "coverage.csv", index=False)
+        bands.to_csv(out / "bands.csv", index=False)
+        console.print(f"Tables in [bold]{out}[/] (coverage.csv, bands.csv)")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``validate``, ``calibrate`` and ``forecast`` to the top-level command line."""
+    """Add ``validate``, ``calibrate``, ``forecast`` and ``coverage`` to the command line."""
     app.command()(validate)
     app.command()(calibrate)
     app.command()(forecast)
+    app.command()(coverage)
