@@ -207,3 +207,47 @@ def test_no_posterior_means_seed_noise_only_and_a_missing_one_is_an_error(
     other.write_text(yaml.safe_dump(data, sort_keys=False))
     with pytest.raises(ExperimentError, match="nowhere.parquet: no such posterior file"):
         ensemble(other)
+
+
+def test_coverage_counts_observations_inside_each_band():
+    from tmpsim.uncertainty.coverage import coverage_table
+
+    bands = pd.DataFrame(
+        {
+            "indicator": ["a", "a", "a", "b"],
+            "observed": [100.0, 100.0, 100.0, 50.0],
+            "simulated": [100.0, 110.0, 130.0, 50.0],
+            "in_50": [True, False, False, True],
+            "in_90": [True, True, False, True],
+            "width_50": [0.1, 0.2, 0.3, 0.5],
+            "width_90": [0.4, 0.5, 0.6, 1.0],
+        }
+    )
+    table = coverage_table(bands).set_index("indicator")
+    assert table.loc["a", ["n", "in_50", "in_90"]].tolist() == [3, 1, 2]
+    assert table.loc["a", "width_50"] == pytest.approx(0.2)
+    assert table.loc["a", "median_abs_rel_error"] == pytest.approx(0.1)
+    assert table.loc["all", ["n", "in_50", "in_90"]].tolist() == [4, 2, 3]
+    assert table.loc["all", "share_90"] == 0.75
+
+
+def test_coverage_of_an_ensemble_against_observations(scenario_with_posterior, tmp_path):
+    from helpers import tmpsim_cli
+
+    from tmpsim.uncertainty.coverage import coverage
+
+    path, _ = scenario_with_posterior
+    plan = ensemble(path, seeds=4, posterior=False, outputs={"summary": ["peak_stranded"]})
+    run_experiment(plan, tmp_path / "e", workers=0)
+    obs = tmp_path / "obs.csv"
+    obs.write_text(
+        "date,indicator,origin,value,source\n"
+        "2019-12-31,missing_year,all,1,far below any run\n"
+        "2019-12-31,titp_stock,all,100000000,far above any run\n"
+    )
+    bands, table = coverage(tmp_path / "e", [obs])
+    assert len(bands) == 2 and (~bands["in_90"]).all() and (bands["n_runs"] == 4).all()
+    assert table.set_index("indicator").loc["all", "in_90"] == 0
+    proc = tmpsim_cli("coverage", str(tmp_path / "e"), "--observed", str(obs))
+    assert proc.returncode == 0, proc.stderr
+    assert "seed) uncertainty only" in proc.stdout and "0 (0%)" in proc.stdout

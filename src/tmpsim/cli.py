@@ -30,6 +30,7 @@ LAZY_COMMANDS = {
     "validate": "tmpsim.validation.cli",
     "calibrate": "tmpsim.validation.cli",
     "forecast": "tmpsim.validation.cli",
+    "coverage": "tmpsim.validation.cli",
     "report": "tmpsim.reports.cli",
     "serve": "tmpsim.web.cli",
     "compare": "tmpsim.policy.cli",

@@ -352,8 +352,9 @@ def coverage(
         title=f"Coverage of {source} ({runs} runs; bands show {bands_shown(source)})",
         title_justify="left",
     )
-    for col in ("indicator", "n", "in 50%", "in 90%", "50% width", "90% width", "median |error|"):
-        t.add_column(col, justify="left" if col == "indicator" else "right")
+    t.add_column("indicator", no_wrap=True)
+    for col in ("n", "in 50%", "in 90%", "50% width", "90% width", "median |error|"):
+        t.add_column(col, justify="right")
     for r in table.itertuples():
         t.add_row(
             r.indicator,
