@@ -251,3 +251,20 @@ def test_coverage_of_an_ensemble_against_observations(scenario_with_posterior, t
     proc = tmpsim_cli("coverage", str(tmp_path / "e"), "--observed", str(obs))
     assert proc.returncode == 0, proc.stderr
     assert "seed) uncertainty only" in proc.stdout and "0 (0%)" in proc.stdout
+
+
+def test_cli_ensemble_says_what_its_bands_show(scenario_with_posterior, tmp_path):
+    from helpers import tmpsim_cli
+
+    path, _ = scenario_with_posterior
+    common = ("run", str(path), "--seeds", "2", "--scale", "1", "--workers", "0", "--quiet")
+    on = tmpsim_cli(*common, "--out", str(tmp_path / "on"))
+    assert on.returncode == 0, on.stderr
+    text = " ".join(on.stdout.split())
+    assert "Bands show parameter and stochastic uncertainty" in text
+    assert "synthetic.posterior.parquet" in text
+    off = tmpsim_cli(*common, "--no-posterior", "--out", str(tmp_path / "off"))
+    assert off.returncode == 0, off.stderr
+    assert "Bands show stochastic (seed) uncertainty only" in " ".join(off.stdout.split())
+    bad = tmpsim_cli("calibrate", str(path), "--method", "mcmc")
+    assert bad.returncode == 2 and "--method must be optuna-tpe or abc-smc" in bad.stderr
