@@ -1,8 +1,10 @@
 """Calibration: fit a scenario's declared free parameters to observed series.
 
 The scenario file declares the free parameters, their ranges and the targets in a ``calibration:``
-section (:class:`CalibrationSpec`); :func:`calibrate` searches with Optuna's TPE sampler, running
-the simulations through :func:`tmpsim.experiments.runner.map_runs`. This ``__init__`` stays
+section (:class:`CalibrationSpec`); :func:`calibrate` searches for one best point with Optuna's
+TPE sampler and :func:`tmpsim.calibration.abc.calibrate_posterior` makes a posterior by ABC-SMC
+(pyabc, optional), both running the simulations through
+:func:`tmpsim.experiments.runner.map_runs`. This ``__init__`` stays
 light because the scenario schema imports the spec.
 """
 
