@@ -258,11 +258,17 @@ def scenario_file(spec: ExperimentSpec, base_dir: Path | None) -> Path | None:
 def plan_draws(
     spec: ExperimentSpec, base_dir: Path | None, scenario: dict[str, Any] | None, source: str
 ) -> PosteriorDraws | None:
-    """Load the scenario's posterior and draw one parameter set per replicate, if asked for."""
-    calibration = (scenario or {}).get("calibration") or {}
-    reference = calibration.get("posterior")
+    """Load the scenario's posterior and draw one parameter set per replicate, if asked for.
+
+    The experiment's overrides apply first (``--set calibration.posterior=FILE`` names one; a
+    scale parameter multiplies the overridden value).
+    """
     if spec.posterior is False or scenario is None:
         return None
+    if spec.overrides:
+        scenario = load_scenario(scenario, spec.overrides).model_dump(mode="python")
+    calibration = scenario.get("calibration") or {}
+    reference = calibration.get("posterior")
     if reference is None:
         if spec.posterior:
             raise ExperimentError(
@@ -288,7 +294,7 @@ def plan_draws(
     draws = PosteriorDraws(posterior, path, rows, parameters, scenario)
     for row in sorted(set(rows.tolist())):
         try:
-            load_scenario(scenario, {**draws.overrides(row), **spec.overrides})
+            load_scenario(scenario, draws.overrides(row))
         except ScenarioError as exc:
             raise ExperimentError(
                 f"{source}: posterior row {row} of {path} rejected: {_reason(exc)}"
