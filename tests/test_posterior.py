@@ -268,3 +268,16 @@ def test_cli_ensemble_says_what_its_bands_show(scenario_with_posterior, tmp_path
     assert "Bands show stochastic (seed) uncertainty only" in " ".join(off.stdout.split())
     bad = tmpsim_cli("calibrate", str(path), "--method", "mcmc")
     assert bad.returncode == 2 and "--method must be optuna-tpe or abc-smc" in bad.stderr
+
+
+def test_unset_posterior_and_abc_keys_leave_the_resolved_scenario_as_it_was():
+    import tmpsim
+    from tmpsim.scenario import load_scenario
+
+    flagship = tmpsim.load_scenario("japan-titp-covid").model_dump(mode="json")
+    assert "posterior" not in flagship["calibration"] and "abc" not in flagship["calibration"]
+    data = copy.deepcopy(flagship)
+    data["calibration"]["posterior"] = "x.posterior.parquet"
+    data["calibration"]["abc"] = {"population": 50}
+    back = load_scenario(load_scenario(data).model_dump(mode="json")).calibration
+    assert back.posterior == "x.posterior.parquet" and back.abc.population == 50

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from tmpsim.scenario.ranges import check_range
 
@@ -135,6 +135,20 @@ class CalibrationSpec(_Strict):
     parameters: list[FreeParameter] = Field(min_length=1)
     targets: list[Target] = Field(min_length=1)
     note: str = ""
+
+    @model_serializer(mode="wrap")
+    def _leave_out_defaults(self, handler: Any) -> dict[str, Any]:
+        """Leave ``posterior`` and ``abc`` out while unset.
+
+        Scenarios written before these keys existed keep the same resolved YAML and hash.
+        """
+        data = handler(self)
+        if isinstance(data, dict):
+            if data.get("posterior") is None:
+                data.pop("posterior", None)
+            if self.abc == AbcSettings():
+                data.pop("abc", None)
+        return data
 
     @model_validator(mode="after")
     def _unique(self) -> CalibrationSpec:
