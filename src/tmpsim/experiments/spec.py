@@ -229,8 +229,10 @@ def load_spec(path: str | Path) -> tuple[ExperimentSpec, Path]:
 
 def spec_fingerprint(spec: ExperimentSpec, scenario_data: dict[str, Any] | None) -> str:
     """SHA-256 of everything that decides the runs' results (spec and resolved base scenario)."""
+    # An unset posterior key leaves the fingerprint of experiments made before it existed.
+    skip = {"description"} | ({"posterior"} if spec.posterior is None else set())
     blob = {
-        "spec": spec.model_dump(mode="json", exclude={"description"}),
+        "spec": spec.model_dump(mode="json", exclude=skip),
         "scenario": scenario_data,
     }
     text = json.dumps(blob, sort_keys=True, default=str)
