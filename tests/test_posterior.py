@@ -157,6 +157,7 @@ def test_calibrate_posterior_writes_a_valid_file_with_its_metadata(scenario_with
     assert len(post) == 10 and post.metadata["window"] == ["2019-12-31", "2019-12-31"]
     assert post.metadata["scenario"] == "synthetic" and post.metadata["generations"] == 1
     assert "rmsre" in post.metadata["distance"]
+    assert (path.parent / "abc" / "posterior.png").stat().st_size > 0
     assert len(result.generations) == 1
 
 

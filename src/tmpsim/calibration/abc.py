@@ -343,7 +343,8 @@ def calibrate_posterior(
     """ABC-SMC posterior of a scenario's declared free parameters; written to ``out`` if given.
 
     ``out/posterior.parquet`` is the posterior file (copy it next to the scenario and point
-    ``calibration.posterior`` at it), ``out/generations.csv`` the record of the generations.
+    ``calibration.posterior`` at it), ``out/generations.csv`` the record of the generations,
+    ``out/posterior.png`` its marginals and pairs.
     """
     from tmpsim.calibration.optimise import _code_version
 
@@ -378,4 +379,15 @@ def calibrate_posterior(
         out = Path(out)
         write_posterior(result.posterior, out / "posterior.parquet")
         result.generations.to_csv(out / "generations.csv", index=False)
+        from tmpsim.calibration.figures import posterior_figure
+
+        post = result.posterior
+        gens = result.generations
+        title = (
+            f"Posterior of {meta['scenario']}: {len(post)} sets "
+            f"(effective {post.effective_size():.0f}), {len(gens)} generations, "
+            f"tolerance {gens['epsilon'].iloc[-1]:.4f}"
+        )
+        log = {p.name for p in problem.parameters if p.log}
+        posterior_figure(post, title, out / "posterior.png", log)
     return result
