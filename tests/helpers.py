@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from tmpsim.model.hazards import Hazard
-from tmpsim.model.lifecycle import Timer
+from tmpsim.kinds import Hazard, Timer
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 from tmpsim.states import IN_HOST, N_STATES, NO_INCOME, State

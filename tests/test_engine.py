@@ -12,7 +12,7 @@ from tmpsim.engine.population import FIELDS, NEVER, Population
 from tmpsim.engine.queues import Capacity, FifoQueue
 from tmpsim.engine.recorder import Recorder
 from tmpsim.engine.rng import Streams, run_seed
-from tmpsim.model.lifecycle import Timer
+from tmpsim.kinds import Timer
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 from tmpsim.states import State

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from tmpsim.engine.population import NEVER
-from tmpsim.model.hazards import HAZARD_NAMES, HAZARDS_BY_STATE, YEAR, Hazard
-from tmpsim.model.lifecycle import Timer
+from tmpsim.kinds import HAZARD_NAMES, HAZARDS_BY_STATE, Hazard, Timer
+from tmpsim.model.hazards import YEAR
 from tmpsim.scenario import load_scenario
 from tmpsim.scenario.schema import HazardEvent
 from tmpsim.simulation import Simulation
@@ -81,7 +81,7 @@ def numpy_rates(sim: Simulation, ids: np.ndarray, state: State, day: int) -> np.
             market = beh.runaway_labour_market
             if market is not None and market.elasticity != 0:
                 r = r * market.factor(sim.scenario.date(day).year)
-        elif kind is Hazard.JOB_FOUND:
+        elif kind is Hazard.JOB_FINDING:
             if state is not State.JOBLESS:
                 open_ = False
             elif mode == "forbidden":
@@ -195,7 +195,7 @@ def test_some_rates_under_test_are_not_trivial(sim: Simulation) -> None:
         for state, kinds in HAZARDS_BY_STATE.items():
             positive = (sim.hazards.rates(ids, state, day) > 0).any(axis=0)
             seen |= {k for k, p in zip(kinds, positive, strict=True) if p}
-    expected = {Hazard.DISMISSAL, Hazard.RUNAWAY, Hazard.JOB_FOUND, Hazard.APPREHENSION}
+    expected = {Hazard.DISMISSAL, Hazard.RUNAWAY, Hazard.JOB_FINDING, Hazard.APPREHENSION}
     expected.add(Hazard.CANCELLATION)
     if sim.scenario.programme.job_change.voluntary_rate_per_year > 0:
         expected.add(Hazard.VOLUNTARY_CHANGE)

@@ -23,8 +23,7 @@ from helpers import (
 )
 
 from tmpsim.engine.population import NEVER
-from tmpsim.model.hazards import Hazard
-from tmpsim.model.lifecycle import Timer
+from tmpsim.kinds import Hazard, Timer
 from tmpsim.results import build_result
 from tmpsim.states import State
 

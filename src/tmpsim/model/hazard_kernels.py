@@ -6,6 +6,20 @@ import numpy as np
 
 from tmpsim.engine.calendar import file_entries
 from tmpsim.engine.jit import njit
+from tmpsim.engine.population import NEVER
+from tmpsim.kinds import Hazard, Timer
+
+# The kinds as plain integers: numba compiles module-level integers in as constants.
+_NONE = int(Hazard.NONE)  # a column that stays zero; a filed event that only redraws
+_DISMISSAL = int(Hazard.DISMISSAL)
+_RUNAWAY = int(Hazard.RUNAWAY)
+_JOB_FINDING = int(Hazard.JOB_FINDING)
+_SWITCH = int(Hazard.STATUS_SWITCH)
+_APPREHENSION = int(Hazard.APPREHENSION)
+_CANCELLATION = int(Hazard.CANCELLATION)
+_VOLUNTARY = int(Hazard.VOLUNTARY_CHANGE)
+_CANCEL_TIMER = int(Timer.CANCEL)
+_NEVER = int(NEVER)
 
 
 @njit(cache=True)
@@ -18,7 +32,6 @@ def draw_kernel(
     expo: np.ndarray,
     unif: np.ndarray,
     kinds: np.ndarray,
-    none_kind: int,
     day: int,
     hazard_kind: np.ndarray,
     field: np.ndarray,
@@ -36,7 +49,7 @@ def draw_kernel(
 
     The ``j``-th live agent waits ``ceil(expo[j] / total)`` days (at least one, at most 1e8) for
     the hazard whose share of the cumulated rates first reaches ``unif[j]``. Where its rates
-    change before that (``pending``, empty if never) it is filed for that day with ``none_kind``
+    change before that (``pending``, empty if never) it is filed for that day with ``Hazard.NONE``
     instead, to be drawn again then.
     """
     n_kinds = kinds.size
@@ -66,7 +79,7 @@ def draw_kernel(
         kind = kinds[min(pick, n_kinds - 1)]
         if pending.size and pending[k] < wait:
             wait = pending[k]
-            kind = none_kind
+            kind = _NONE
         hazard_kind[i] = kind
         filed[n_filed] = i
         when[n_filed] = day + np.int64(wait)
@@ -85,10 +98,6 @@ def draw_kernel(
         free,
         n_free,
     )
-
-
-# Column kinds of rates_kernel (the values of hazards.Hazard; 0 is a column that stays zero).
-_DISMISSAL, _RUNAWAY, _JOB_FOUND, _SWITCH, _APPREHENSION, _CANCELLATION, _VOLUNTARY = range(1, 8)
 
 
 @njit(cache=True)
@@ -131,8 +140,6 @@ def rates_kernel(
     use_market: bool,
     cancel_female: float,
     cancel_male: float,
-    cancel_timer: int,
-    never: int,
     out: np.ndarray,
     total: np.ndarray,
     pending: np.ndarray,
@@ -202,7 +209,7 @@ def rates_kernel(
                 r = r * mult[c, o, s]
                 if use_market:
                     r = r * market
-            elif kind == _JOB_FOUND and job_mode != 0:
+            elif kind == _JOB_FINDING and job_mode != 0:
                 own_info, level, base, w_lang, w_net, floor, lift, per_day, consent, p = job
                 lang = language[i]
                 if own_info:
@@ -224,10 +231,10 @@ def rates_kernel(
             elif kind == _SWITCH:
                 r = value[c] * mult[c, o, s]
             elif kind == _APPREHENSION:
-                if queued[i] == never:
+                if queued[i] == _NEVER:
                     r = value[c] * mult[c, o, s]
             elif kind == _CANCELLATION:
-                if timer_kind[i] != cancel_timer:
+                if timer_kind[i] != _CANCEL_TIMER:
                     r = (cancel_female if female[i] else cancel_male) * mult[c, o, s]
             elif kind == _VOLUNTARY:
                 if allowed:

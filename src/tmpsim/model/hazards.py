@@ -8,49 +8,25 @@ exact.
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from tmpsim.engine.population import NEVER
+from tmpsim.kinds import (
+    HAZARD_BY_NAME,
+    HAZARD_NAMES,
+    HAZARDS_BY_STATE,
+    STATE_BY_NAME,
+    Hazard,
+    State,
+)
 from tmpsim.model.hazard_kernels import draw_kernel, rates_kernel
-from tmpsim.scenario.schema import STATE_BY_NAME
-from tmpsim.states import State
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
 
 YEAR = 365.25
 _EMPTY = np.empty(0)
-
-
-class Hazard(IntEnum):
-    """Kinds of stochastic events."""
-
-    NONE = 0
-    DISMISSAL = 1
-    RUNAWAY = 2
-    JOB_FOUND = 3
-    STATUS_SWITCH = 4
-    APPREHENSION = 5
-    CANCELLATION = 6
-    VOLUNTARY_CHANGE = 7
-
-
-HAZARDS_BY_STATE: dict[State, tuple[Hazard, ...]] = {
-    State.EMPLOYED: (
-        Hazard.DISMISSAL,
-        Hazard.RUNAWAY,
-        Hazard.CANCELLATION,
-        Hazard.VOLUNTARY_CHANGE,
-    ),
-    State.JOBLESS: (Hazard.JOB_FOUND, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
-    State.STRANDED: (Hazard.JOB_FOUND, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
-    State.SPECIAL_IDLE: (Hazard.JOB_FOUND, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
-    State.SPECIAL_WORKING: (Hazard.DISMISSAL, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
-    State.IRREGULAR: (Hazard.APPREHENSION,),
-}
 
 
 class _Plan(NamedTuple):
@@ -69,18 +45,6 @@ class _Plan(NamedTuple):
     need_tenure: bool
     market: float
     use_market: bool
-
-
-HAZARD_BY_NAME = {
-    "dismissal": Hazard.DISMISSAL,
-    "runaway": Hazard.RUNAWAY,
-    "job_finding": Hazard.JOB_FOUND,
-    "status_switch": Hazard.STATUS_SWITCH,
-    "apprehension": Hazard.APPREHENSION,
-    "cancellation": Hazard.CANCELLATION,
-}
-
-HAZARD_NAMES = {kind: name for name, kind in HAZARD_BY_NAME.items()}
 
 
 class Hazards:
@@ -117,9 +81,6 @@ class Hazards:
         self._market_day, self._market_today = -1, 1.0
         self._plans: dict[tuple, _Plan] = {}
         self._plans_day, self._regime, self._regime_days = -1, 0, None
-        from tmpsim.model.lifecycle import Timer  # lifecycle imports this module
-
-        self._timer_cancel = int(Timer.CANCEL)
         # Constants of the job-finding rate, in float32 like the agents' attributes they weigh.
         sup, info = sc.supervision, sc.information
         f32 = np.float32
@@ -187,7 +148,7 @@ class Hazards:
         value = np.zeros(kinds.size)
         special, job_mode, job_open, job_mult_kind = 0.0, 0, 0, 0
         for j, kind in enumerate(HAZARDS_BY_STATE[state]):
-            if kind is Hazard.JOB_FOUND:
+            if kind is Hazard.JOB_FINDING:
                 # The programme's own route (jobless only, by the job-change mode) and the
                 # special routes open today (the sum of their rate multipliers).
                 special = float(sum(e.rate_multiplier for e in tl.job_change_routes(state, day)))
@@ -214,7 +175,7 @@ class Hazards:
             table = tl.multiplier_table(HAZARD_NAMES[kind], day)
             if table is not None:
                 mult[j] = table
-                if kind is Hazard.JOB_FOUND:
+                if kind is Hazard.JOB_FINDING:
                     job_mult_kind = 1 if isinstance(table, float) else 2
         working = state is State.EMPLOYED or state is State.SPECIAL_WORKING
         diverted = sim.scenario.programme.job_change.runaway_diverted
@@ -298,8 +259,6 @@ class Hazards:
             plan.use_market,
             float(self.cancel_rate),
             float(self.cancel_rate - self.cancel_rate_f),
-            self._timer_cancel,
-            NEVER,
             out,
             total,
             pending,
@@ -348,7 +307,6 @@ class Hazards:
             expo,
             unif,
             self._kinds[state],
-            int(Hazard.NONE),
             int(day),
             self.sim.pop.hazard_kind,
             *cal.arrays(),

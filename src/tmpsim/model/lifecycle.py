@@ -7,37 +7,18 @@ dated measures from the timeline; nothing is specific to one country.
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tmpsim.engine.population import NEVER
+from tmpsim.kinds import STATE_BY_NAME, Hazard, State, Timer
 from tmpsim.model.events import CashPaymentEvent, GrantStatusEvent, RuleEvent
-from tmpsim.model.hazards import Hazard
-from tmpsim.scenario.schema import STATE_BY_NAME
-from tmpsim.states import State
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
 
 DAYS_PER_MONTH = 365.25 / 12
-
-
-class Timer(IntEnum):
-    """Kinds of deterministic events."""
-
-    NONE = 0
-    TRAINING_END = 1
-    CONTRACT_END = 2
-    GRACE_END = 3
-    STATUS_EXPIRY = 4
-    HOME_VISIT_END = 5
-    POOL_TIMEOUT = 6
-    CANCEL = 7
-    GRANT = 8
-    EXIT_PERMIT = 9
-    SPECIAL_JOB_END = 10
 
 
 class Lifecycle:
@@ -296,7 +277,7 @@ class Lifecycle:
             sim.timers.cancel(ids)
             sim.borders.leave_return_queue(ids)
             sim.move(ids, State.IRREGULAR)
-        elif kind is Hazard.JOB_FOUND:
+        elif kind is Hazard.JOB_FINDING:
             self.job_found(ids, state, day)
         elif kind is Hazard.STATUS_SWITCH:
             self.switch_status(ids, day)

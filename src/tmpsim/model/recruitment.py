@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tmpsim.engine.jit import njit
+from tmpsim.kinds import Timer
 from tmpsim.model.applicants import ApplicantDraws, Attributes, draw_attributes
-from tmpsim.model.lifecycle import DAYS_PER_MONTH, Timer
+from tmpsim.model.lifecycle import DAYS_PER_MONTH
 from tmpsim.states import State
 
 if TYPE_CHECKING:
@@ -292,7 +293,6 @@ class Recruitment:
             self.pool,
             int(day),
             pop.state,
-            int(State.POOL),
             pop.age0,
             pop.created,
             pop.aptitude,
@@ -346,12 +346,14 @@ def best_by_origin(
     return np.sort(np.concatenate(chosen))
 
 
+_POOL = int(State.POOL)  # a compile-time constant of the kernel
+
+
 @njit(cache=True)
 def eligible_kernel(
     pool: np.ndarray,
     day: int,
     state: np.ndarray,
-    pool_state: int,
     age0: np.ndarray,
     created: np.ndarray,
     aptitude: np.ndarray,
@@ -360,7 +362,7 @@ def eligible_kernel(
     aptitude_min: np.float32,
     cand: np.ndarray,
 ) -> tuple[int, int]:  # pragma: no cover - compiled
-    """Compact ``pool`` to its members still in ``pool_state``; write the eligible to ``cand``.
+    """Compact ``pool`` to its members still in the pool; write the eligible to ``cand``.
 
     Kept ids go to the front of ``pool`` in order; of them, those aged ``age_min`` to
     ``age_max`` today with at least ``aptitude_min`` are written to ``cand``. Returns the
@@ -371,7 +373,7 @@ def eligible_kernel(
     n = 0
     for k in range(pool.size):
         i = pool[k]
-        if state[i] != pool_state:
+        if state[i] != _POOL:
             continue
         pool[kept] = i
         kept += 1
