@@ -8,7 +8,7 @@ import pytest
 from helpers import build, ids, scenario_file
 
 from tmpsim.engine.calendar import BLOCK, Calendar
-from tmpsim.engine.population import FIELDS, NEVER, Population
+from tmpsim.engine.population import NEVER, Population
 from tmpsim.engine.queues import Capacity, FifoQueue
 from tmpsim.engine.recorder import Recorder
 from tmpsim.engine.rng import Streams, run_seed
@@ -207,7 +207,8 @@ def test_run_seed_depends_on_experiment_seed_and_index():
 
 
 def test_population_grows_keeping_values_and_defaults():
-    pop = Population(16)
+    fields = {"state": (np.int8, 0), "entered": (np.int32, NEVER), "grant": (np.int16, -1)}
+    pop = Population(16, fields)
     first = pop.add(10)
     assert first.tolist() == list(range(10))
     pop.state[first] = 3
@@ -217,10 +218,10 @@ def test_population_grows_keeping_values_and_defaults():
     assert pop.capacity >= 30 and pop.n == 30
     assert pop.state[:10].tolist() == [3] * 10 and pop.entered[:10].tolist() == [42] * 10
     assert (pop.entered[10:30] == NEVER).all()
-    for name, (dtype, fill) in FIELDS.items():
+    for name, (dtype, fill) in fields.items():
         arr = getattr(pop, name)
         assert arr.dtype == dtype and arr.size == pop.capacity, name
-        assert (arr[30:] == fill).all(), name
+        assert (arr[30:] == 0).all() and (arr[:30][10:] == fill).all(), name
     assert pop.view("state").size == 30
 
 
@@ -231,7 +232,10 @@ def test_simulation_keeps_calendars_on_grown_arrays():
     assert sim.pop.capacity > before
     sim.lifecycle.set_timer(new[-1:], Timer.CONTRACT_END, 5)
     assert sim.pop.t_timer[new[-1]] == 5
-    assert sim.timers.pop(5).tolist() == [int(new[-1])]
+    assert sim.lifecycle.calendar.field is sim.pop.t_timer
+    assert sim.hazards.calendar.field is sim.pop.t_hazard
+    assert sim.money.calendar.field is sim.pop.t_money
+    assert sim.lifecycle.calendar.pop(5).tolist() == [int(new[-1])]
 
 
 def test_recorder_counts_flows_and_creations():
@@ -244,14 +248,14 @@ def test_recorder_counts_flows_and_creations():
     rec.set_day(0)
     rec.flow(np.array([State.EMPLOYED] * 3), int(State.STRANDED), np.array([0, 1, 1]))
     rec.create(int(State.POOL), np.array([1, 1]))
-    rec.end_day(0, pop, None)
+    rec.end_day(0)
     assert rec.stocks[0, State.EMPLOYED].tolist() == [1, 0]
     assert rec.stocks[0, State.STRANDED].tolist() == [1, 2]
     assert rec.stocks[0, State.POOL].tolist() == [0, 2]
     assert rec.flows[0, State.EMPLOYED, State.STRANDED].tolist() == [1, 2]
     assert rec.created[0].tolist() == [0, 2]
     rec.set_day(1)
-    rec.end_day(1, pop, None)
+    rec.end_day(1)
     assert rec.flows[1].sum() == 0  # flows are per day
     assert np.array_equal(rec.stocks[1], rec.stocks[0])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import tmpsim
+from tmpsim.engine.recorder import HOLDS_STATUS
 from tmpsim.model.money import MoneyModule
 from tmpsim.model.money_kernels import month_end_ids_kernel, settle_kernel
 from tmpsim.scenario import load_scenario
@@ -131,7 +132,7 @@ def test_month_end_counts_are_the_stage_stocks_recorded() -> None:
     pop = sim.pop
     n = pop.n
     recount = _holders(
-        pop.state[:n], pop.stage[:n], pop.origin[:n], sim._holds_status,
+        pop.state[:n], pop.stage[:n], pop.origin[:n], HOLDS_STATUS,
         len(sim.stage_names), sim.n_origins,
     )  # fmt: skip
     for i, name in enumerate(sim.stage_names):
@@ -140,7 +141,7 @@ def test_month_end_counts_are_the_stage_stocks_recorded() -> None:
         )
 
 
-def _plain_month_end(self, day: int) -> np.ndarray:
+def _plain_month_end(self, day: int) -> None:
     """Month end as three separate steps: settle, sum by origin, count (the reference)."""
     pop, rec = self.sim.pop, self.sim.recorder
     active = self.in_progress()
@@ -152,10 +153,10 @@ def _plain_month_end(self, day: int) -> np.ndarray:
         o[host], weights=pop.savings[active][host], minlength=rec.O
     )
     n, sim = pop.n, self.sim
-    return _holders(
-        pop.state[:n], pop.stage[:n], pop.origin[:n], sim._holds_status,
+    rec.stage_stocks(day, _holders(
+        pop.state[:n], pop.stage[:n], pop.origin[:n], HOLDS_STATUS,
         len(sim.stage_names), sim.n_origins,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def test_run_gives_the_same_series_as_the_plain_month_end(monkeypatch) -> None:

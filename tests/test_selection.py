@@ -71,7 +71,7 @@ def test_eligible_kernel_keeps_the_pool_and_filters_as_numpy_does() -> None:
     ok = (age >= 18) & (age <= 40) & (aptitude[members] >= 0.3)
     cand = np.empty(pool.size, dtype=np.int64)
     kept, n_cand = eligible_kernel(
-        pool, day, state, 0, age0, created, aptitude, 18.0, 40.0, np.float32(0.3), cand
+        pool, day, state, age0, created, aptitude, 18.0, 40.0, np.float32(0.3), cand
     )
     np.testing.assert_array_equal(pool[:kept], members)
     np.testing.assert_array_equal(cand[:n_cand], members[ok])

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from tmpsim.engine.module import Module
 from tmpsim.kinds import (
     HAZARD_BY_NAME,
     HAZARD_NAMES,
@@ -21,6 +22,7 @@ from tmpsim.kinds import (
     State,
 )
 from tmpsim.model.hazard_kernels import draw_kernel, rates_kernel
+from tmpsim.model.money import net_wage_per_day
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
@@ -47,18 +49,24 @@ class _Plan(NamedTuple):
     use_market: bool
 
 
-class Hazards:
+class Hazards(Module):
     """Per-agent hazard rates, drawing of waiting times, and dispatch of due events."""
 
+    fields = {
+        "t_hazard": (np.int32, -1),  # next stochastic event (competing hazards)
+        "hazard_kind": (np.int8, 0),
+    }
+
     def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
+        super().__init__(sim)
+        self.calendar = sim.pop.calendar("t_hazard", sim.n_days)
         sc = sim.scenario
         self.stream = sim.streams["hazards"]
         self.runaway_base = np.array([o.runaway_rate_per_year for o in sc.origins.values()]) / YEAR
         self.dismissal_base = (
             np.array([s.dismissal_rate_per_year for s in sc.sectors.values()]) / YEAR
         )
-        wage_year = sim.money.wage_day * YEAR
+        wage_year = net_wage_per_day(sc.money) * YEAR
         self.wage_year = wage_year
         ref = np.array(
             [o.fee_pay_share * o.borrow_share * o.debt_mean for o in sc.origins.values()]
@@ -289,14 +297,14 @@ class Hazards:
     def _draw_state(self, ids: np.ndarray, state: State, day: int) -> None:
         """Draw the next stochastic event of agents all in ``state``."""
         if not self._has_hazards[state]:
-            self.sim.hazard_calendar.cancel(ids)
+            self.calendar.cancel(ids)
             return
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         rates, total, pending, live, n_live = self._rates(ids, state, day)
         # Same draws in the same order whatever the kernel does with them.
         expo = self.stream.exponential(1.0, n_live) if n_live else _EMPTY
         unif = self.stream.random(n_live) if n_live else _EMPTY
-        cal = self.sim.hazard_calendar
+        cal = self.calendar
         cal.reserve(n_live)
         cal.n_free = draw_kernel(
             ids,
@@ -313,11 +321,15 @@ class Hazards:
             cal.n_free,
         )
 
-    def redraw_all(self, day: int) -> None:
-        """A rate changed today: redraw everyone exposed to a hazard."""
-        pop = self.sim.pop
-        ids = np.flatnonzero(self._has_hazards[pop.state[: pop.n]])
-        self.draw(ids, day)
+    def on_move(self, ids: np.ndarray, new: State, day: int) -> None:
+        """Agents entering a state draw their next stochastic event from its hazards."""
+        self.draw(ids, day, new)
+
+    def events(self, day: int) -> None:
+        """Rates change today (events start or end): redraw the agents exposed."""
+        changes = self.sim.timeline.regime_changes.get(day)
+        if changes:
+            self.redraw_for(changes, day)
 
     def redraw_for(self, events: list, day: int) -> None:
         """Events starting or ending today change some rates: redraw the agents exposed."""
@@ -344,14 +356,15 @@ class Hazards:
             mask[:] = True
         return mask
 
-    def run(self, day: int) -> None:
-        """Dispatch the stochastic events due today to the lifecycle."""
-        due = self.sim.hazard_calendar.pop(day)
+    def step(self, day: int) -> None:
+        """Dispatch the stochastic events due today to their handlers (in the kinds' order)."""
+        due = self.calendar.pop(day)
         if due.size == 0:
             return
         kinds = self.sim.pop.hazard_kind[due]  # popping cleared the agents' day fields
+        table = self.sim.hazard_handlers
         for k in np.unique(kinds):
             if k == Hazard.NONE:  # the right to change employer starts: draw again
                 self.draw(due[kinds == k], day)
                 continue
-            self.sim.lifecycle.on_hazard(Hazard(int(k)), due[kinds == k], day)
+            table[Hazard(int(k))](due[kinds == k], day)

@@ -12,7 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tmpsim.engine.module import Module
+from tmpsim.engine.recorder import HOLDS_STATUS
+from tmpsim.model.lifecycle import ENDS_STRANDING
 from tmpsim.model.money_kernels import enter_kernel, month_end_ids_kernel, settle_kernel
+from tmpsim.scenario.schema import Money
 from tmpsim.states import NO_INCOME, State
 
 if TYPE_CHECKING:
@@ -21,15 +25,41 @@ if TYPE_CHECKING:
 DAYS_PER_MONTH = 365.25 / 12
 
 
-class MoneyModule:
-    """Wages, spending, debt and savings of every agent, and who is destitute."""
+def net_wage_per_day(m: Money) -> float:
+    """The programme's net wage per day (before the sector's factor)."""
+    return m.wage_per_month * m.net_share / DAYS_PER_MONTH
+
+
+class MoneyModule(Module):
+    """Wages, spending, debt and savings of every agent, and who is destitute.
+
+    Its ``on_move`` is the move itself: one compiled pass writes the new state, counts the flow,
+    clears the stranded flag where the move ends stranding, and settles each agent's money.
+    """
+
+    fields = {
+        "debt": (np.float64, 0),
+        "savings": (np.float64, 0),
+        "remitted": (np.float64, 0),
+        "money_t": (np.int32, 0),  # day money was last settled
+        "income": (np.float64, 0),  # net income per day in the current state
+        "cost": (np.float64, 0),  # spending per day in the current state
+        "emergency": (np.float64, 0),  # emergency money received
+        "destitute": (np.bool_, 0),
+        "t_money": (np.int32, -1),  # day savings run out
+    }
+    flags = ("destitute",)
+    writes_state = True
 
     def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
+        super().__init__(sim)
+        self.calendar = sim.pop.calendar("t_money", sim.n_days)
+        self.destitute = sim.pop.flags["destitute"]
+        self.stranded = sim.pop.flags["stranded"]
         sc = sim.scenario
         m = sc.money
         self.m = m
-        self.wage_day = m.wage_per_month * m.net_share / DAYS_PER_MONTH
+        self.wage_day = net_wage_per_day(m)
         self.living_day = m.living_cost_per_month / DAYS_PER_MONTH
         self.subsist_day = m.subsistence_cost_per_month / DAYS_PER_MONTH
         self.sector_wage = np.array([s.wage_factor for s in sc.sectors.values()])
@@ -75,7 +105,7 @@ class MoneyModule:
             remit,
         )
         if record:
-            self.sim.recorder.extras["remitted"][self.sim.recorder._day] += remit
+            self.sim.recorder.add_by_origin("remitted", remit)
 
     def rates_for(self, state: State) -> tuple[np.ndarray, float]:
         """Daily income by sector and daily spending of agents in ``state``."""
@@ -103,6 +133,10 @@ class MoneyModule:
         """Daily income and spending for agents now in ``state``; (re)schedule destitution."""
         self.enter(ids, state, day, settle=False, move=False)
 
+    def on_move(self, ids: np.ndarray, new: State, day: int) -> None:
+        """The move: state, flow and stranded flag written, money settled (``enter``)."""
+        self.enter(ids, new, day, clear_stranded=new in ENDS_STRANDING)
+
     def enter(
         self,
         ids: np.ndarray,
@@ -128,7 +162,7 @@ class MoneyModule:
             self._buffer = np.empty(max(2 * ids.size, 4096), dtype=np.int64)
         to_clear = self._buffer[: ids.size]
         to_make = self._buffer[ids.size : 2 * ids.size]
-        cal = sim.money_calendar
+        cal = self.calendar
         cal.reserve(ids.size)
         cal.n_free, n_clear, n_make = enter_kernel(
             ids,
@@ -140,9 +174,9 @@ class MoneyModule:
             pop.state,
             pop.origin,
             pop.sector,
-            pop.stranded,
-            rec.flags["stranded"],
-            rec._flow_today,
+            self.stranded.values,
+            self.stranded.counts,
+            rec.flow_today,
             rec.counts,
             pop.money_t,
             pop.debt,
@@ -163,7 +197,7 @@ class MoneyModule:
             cal.n_free,
         )
         if settle:
-            rec.extras["remitted"][rec._day] += remit
+            rec.add_by_origin("remitted", remit)
         # Flags change in any order: the sets are disjoint and each change is counted once.
         if n_clear:
             self.clear_destitute(to_clear[:n_clear].copy())
@@ -177,7 +211,7 @@ class MoneyModule:
         short = burn > 1e-9
         ok = ids[~short]
         self.clear_destitute(ok)
-        self.sim.money_calendar.cancel(ok)
+        self.calendar.cancel(ok)
         ids, burn = ids[short], burn[short]
         if ids.size == 0:
             return
@@ -186,27 +220,15 @@ class MoneyModule:
         self.make_destitute(ids[now])
         later = ids[~now]
         self.clear_destitute(later)
-        self.sim.money_calendar.schedule(later, day + days_left[~now])
+        self.calendar.schedule(later, day + days_left[~now])
 
     def make_destitute(self, ids: np.ndarray) -> None:
-        """Set the destitute flag (no income, no savings, no welfare) and ask for a bed."""
-        pop = self.sim.pop
-        ids = ids[~pop.destitute[ids]]
-        if ids.size == 0:
-            return
-        pop.destitute[ids] = True
-        self.sim.recorder.flag("destitute", pop.origin[ids], +1)
-        self.sim.civil.need(ids)
+        """Set the destitute flag (no income, no savings, no welfare); listeners ask for a bed."""
+        self.destitute.set(ids)
 
     def clear_destitute(self, ids: np.ndarray) -> None:
-        """Clear the destitute flag (and free any shelter place)."""
-        pop = self.sim.pop
-        ids = ids[pop.destitute[ids]]
-        if ids.size == 0:
-            return
-        pop.destitute[ids] = False
-        self.sim.recorder.flag("destitute", pop.origin[ids], -1)
-        self.sim.civil.release(ids)
+        """Clear the destitute flag (listeners free any shelter place)."""
+        self.destitute.clear(ids)
 
     def give(self, ids: np.ndarray, amount: float | np.ndarray, day: int) -> None:
         """Pay money to agents (cash payments, emergency funds) and reschedule destitution."""
@@ -218,22 +240,22 @@ class MoneyModule:
     # ---- daily ----------------------------------------------------------------------------
     def step(self, day: int) -> None:
         """Destitution events due today."""
-        due = self.sim.money_calendar.pop(day)
+        due = self.calendar.pop(day)
         if due.size:
             self.settle(due, day)
             self.make_destitute(due)
-            self.sim.money_calendar.cancel(due)
+            self.calendar.cancel(due)
 
     def in_progress(self) -> np.ndarray:
         """Ids of everyone between selection and leaving (whose balances still move)."""
         pop = self.sim.pop
         return np.flatnonzero(self._active_state[pop.state[: pop.n]])
 
-    def month_end(self, day: int) -> np.ndarray:
+    def month_end(self, day: int) -> None:
         """Settle everyone in the host or pipeline and record debt and savings totals.
 
-        Returns the holders of the programme's status by stage and origin, counted in the same
-        pass over the agents (recorded by ``Simulation.record_stage_stocks``).
+        The holders of the programme's status by stage and origin are counted in the same pass
+        over the agents and recorded too.
         """
         sim = self.sim
         pop, rec = sim.pop, sim.recorder
@@ -261,16 +283,16 @@ class MoneyModule:
             remit,
             debt,
             savings,
-            sim._holds_status,
+            HOLDS_STATUS,
             pop.stage,
             counts,
         )
         self._month_ids = ids[:kept].copy()
         self._seen = pop.n
-        rec.extras["remitted"][rec._day] += remit
+        rec.add_by_origin("remitted", remit)
         rec.monthly["debt_outstanding"][day] = debt
         rec.monthly["savings_in_host"][day] = savings
-        return counts
+        rec.stage_stocks(day, counts)
 
     def apply_welfare_rule(self, day: int) -> None:
         """Welfare eligibility changed: recompute the rates of everyone without income."""

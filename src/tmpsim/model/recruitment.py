@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tmpsim.engine.jit import njit
+from tmpsim.engine.module import Module
+from tmpsim.engine.population import NEVER
 from tmpsim.kinds import Timer
 from tmpsim.model.applicants import ApplicantDraws, Attributes, draw_attributes
 from tmpsim.model.lifecycle import DAYS_PER_MONTH
@@ -23,11 +25,21 @@ if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
 
 
-class Recruitment:
+class Recruitment(Module):
     """Demand, pool, selection, fees and debt, pre-departure training."""
 
+    fields = {
+        "aptitude": (np.float32, 0),
+        "language": (np.float32, 0),
+        "network": (np.float32, 0),
+        "proactivity": (np.float32, 0),  # of the supervising organisation
+        "selected": (np.int32, NEVER),
+        "fee": (np.float64, 0),
+        "debt0": (np.float64, 0),  # debt at departure
+    }
+
     def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
+        super().__init__(sim)
         sc = sim.scenario
         self.rec = sc.recruitment
         self.stream = sim.streams["recruitment"]
@@ -153,6 +165,18 @@ class Recruitment:
         # What they could not borrow they paid from their own savings.
         pop.savings[ids] = np.maximum(pop.savings[ids] - (fee - debt), 0.0)
 
+    def start(self) -> None:
+        """The initial population (see ``initial_population``)."""
+        self.initial_population()
+
+    def timers(self) -> dict:
+        """Training ends; applicants not selected give up."""
+        return {Timer.TRAINING_END: self.training_over, Timer.POOL_TIMEOUT: self.give_up}
+
+    def give_up(self, ids: np.ndarray, day: int) -> None:
+        """Applicants who waited in the pool too long leave it."""
+        self.sim.move(ids, State.DROPPED)
+
     def initial_population(self) -> None:
         """Workers in the host at the start (by stage) and the pipeline already in training."""
         sim = self.sim
@@ -274,7 +298,7 @@ class Recruitment:
             return
         best = best_by_origin(cand, pop.origin[cand], pop.aptitude[cand], places)
         pop.selected[best] = day
-        sim.timers.cancel(best)
+        sim.lifecycle.cancel_timer(best)
         self._charge_fees(best)
         sim.move(best, State.TRAINING)
         lead = self.lead[pop.origin[best]]
