@@ -130,6 +130,13 @@ class Population:
         cal = self._calendars[field] = Calendar(n_days, getattr(self, field))
         return cal
 
+    def flag_of(self, name: str) -> Flag:
+        """The flag kept in the field ``name`` (declared by a module's ``flags``)."""
+        found = self.flags.get(name)
+        if found is None:
+            raise KeyError(f"no module declares the flag {name!r} (flags: {sorted(self.flags)})")
+        return found
+
     def flag(self, name: str, n_origins: int) -> Flag:
         """The flag kept in the boolean field ``name`` (one per field)."""
         if name not in self.flags:

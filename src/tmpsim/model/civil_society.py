@@ -33,9 +33,9 @@ class CivilSociety(Module):
 
     def __init__(self, sim: Simulation) -> None:
         super().__init__(sim)
-        self.sheltered = sim.pop.flags["sheltered"]
+        self.sheltered = sim.pop.flag_of("sheltered")
         # Those who become destitute ask for help; those who stop being so leave their place.
-        sim.pop.flags["destitute"].listen(on_set=self.need, on_clear=self.release)
+        sim.pop.flag_of("destitute").listen(on_set=self.need, on_clear=self.release)
         sc = sim.scenario
         self.funds = sc.emergency_funds
         self.shelters = sc.shelters

@@ -47,7 +47,7 @@ class Lifecycle(Module):
     def __init__(self, sim: Simulation) -> None:
         super().__init__(sim)
         self.calendar = sim.pop.calendar("t_timer", sim.n_days)
-        self.stranded = sim.pop.flags["stranded"]
+        self.stranded = sim.pop.flag_of("stranded")
         prog = sim.scenario.programme
         self.prog = prog
         self.stage_days = np.array([s.months * DAYS_PER_MONTH for s in prog.stages])

@@ -54,8 +54,8 @@ class MoneyModule(Module):
     def __init__(self, sim: Simulation) -> None:
         super().__init__(sim)
         self.calendar = sim.pop.calendar("t_money", sim.n_days)
-        self.destitute = sim.pop.flags["destitute"]
-        self.stranded = sim.pop.flags["stranded"]
+        self.destitute = sim.pop.flag_of("destitute")
+        self.stranded = sim.pop.flag_of("stranded")
         sc = sim.scenario
         m = sc.money
         self.m = m
