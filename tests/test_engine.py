@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from helpers import build, ids, scenario_file
 
-from tmpsim.engine.calendar import BLOCK, Calendar
+from tmpsim.engine.calendar import BLOCK, Calendar, due_reference
 from tmpsim.engine.population import NEVER, Population
-from tmpsim.engine.queues import Capacity, FifoQueue
+from tmpsim.engine.queues import Capacity, FifoQueue, take_reference
 from tmpsim.engine.recorder import Recorder
 from tmpsim.engine.rng import Streams, run_seed
 from tmpsim.kinds import Timer
@@ -109,6 +109,18 @@ def test_calendar_grows_past_its_pool_and_reuses_blocks():
     assert sum(cal.pop(d).size for d in range(n_days)) == n
 
 
+def test_calendar_pops_what_its_reference_says_under_random_filing() -> None:
+    rng = np.random.default_rng(3)
+    cal, field = _calendar(n_days=60, n_agents=400)
+    for day in range(60):
+        who = rng.choice(400, 40, replace=False).astype(np.int64)
+        cal.schedule(who, day + rng.integers(0, 30, who.size))  # today included
+        cal.cancel(rng.choice(400, 10, replace=False))
+        want = due_reference(field, day)
+        assert cal.pop(day).tolist() == want.tolist()
+        assert (field[want] == -1).all()
+
+
 # ---- queues and capacities -------------------------------------------------------------------
 
 
@@ -149,6 +161,24 @@ def test_fifo_queue_tags_keep_only_the_latest_joining():
     assert q.take(3, valid, joined).tolist() == [1, 3, 4]
     assert q.take(10, valid, joined).tolist() == [5, 6, 2]
     assert len(q) == 0
+
+
+def test_fifo_queue_takes_what_its_reference_says_with_leaving_and_joining_again() -> None:
+    rng = np.random.default_rng(5)
+    q = FifoQueue(capacity=8)
+    valid = np.zeros(300, dtype=bool)
+    joined = np.full(300, -1, dtype=np.int32)
+    for day in range(80):
+        who = rng.choice(300, 6, replace=False).astype(np.int64)
+        who = who[~valid[who]]  # only those not waiting join (again)
+        q.push(who, day)
+        valid[who], joined[who] = True, day
+        valid[rng.choice(300, 3, replace=False)] = False  # some leave
+        entries = q.entries()
+        want = take_reference(*entries, 4, valid, joined)
+        got = q.take(4, valid, joined)
+        assert got.tolist() == want
+        valid[got] = False
 
 
 def test_fifo_queue_grows_and_keeps_order():

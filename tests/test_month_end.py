@@ -7,7 +7,7 @@ import numpy as np
 import tmpsim
 from tmpsim.engine.recorder import HOLDS_STATUS
 from tmpsim.model.money import MoneyModule
-from tmpsim.model.money_kernels import month_end_ids_kernel, settle_kernel
+from tmpsim.model.money_kernels import month_end_ids_kernel, settle_kernel, settle_reference
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 from tmpsim.states import N_STATES, State
@@ -141,30 +141,41 @@ def test_month_end_counts_are_the_stage_stocks_recorded() -> None:
         )
 
 
-def _plain_month_end(self, day: int) -> None:
-    """Month end as three separate steps: settle, sum by origin, count (the reference)."""
-    pop, rec = self.sim.pop, self.sim.recorder
-    active = self.in_progress()
-    self.settle(active, day)
-    o = pop.origin[active]
-    rec.monthly["debt_outstanding"][day] = np.bincount(o, weights=pop.debt[active], minlength=rec.O)
-    host = self._host_state[pop.state[active]]
-    rec.monthly["savings_in_host"][day] = np.bincount(
-        o[host], weights=pop.savings[active][host], minlength=rec.O
-    )
-    n, sim = pop.n, self.sim
-    rec.stage_stocks(day, _holders(
-        pop.state[:n], pop.stage[:n], pop.origin[:n], HOLDS_STATUS,
-        len(sim.stage_names), sim.n_origins,
-    ))  # fmt: skip
-
-
 def test_run_gives_the_same_series_as_the_plain_month_end(monkeypatch) -> None:
     fused = tmpsim.run("japan-titp-covid", seed=6, scale=0.002, agents=False)
-    monkeypatch.setattr(MoneyModule, "month_end", _plain_month_end)
+    monkeypatch.setattr(MoneyModule, "month_end", MoneyModule.month_end_reference)
     plain = tmpsim.run("japan-titp-covid", seed=6, scale=0.002, agents=False)
     assert fused.series_table.equals(plain.series_table)
     assert fused.summary == plain.summary
+
+
+def test_run_gives_the_same_series_with_the_numpy_move(monkeypatch) -> None:
+    """The move's compiled pass (``enter_kernel``) against its NumPy reference, whole runs."""
+    fused = tmpsim.run("japan-titp-covid", seed=6, scale=0.002, agents=False)
+    monkeypatch.setattr(MoneyModule, "enter", MoneyModule.enter_reference)
+    plain = tmpsim.run("japan-titp-covid", seed=6, scale=0.002, agents=False)
+    assert fused.series_table.equals(plain.series_table)
+    assert fused.summary == plain.summary
+
+
+def test_settlement_kernel_matches_its_numpy_reference() -> None:
+    interest = np.array([0.0002, 0.0004])
+    a = _random(5, 2000, zeros=True)
+    ids = np.flatnonzero(np.random.default_rng(1).random(2000) < 0.8)
+    remit = np.zeros(2)
+    d = (90 - a["money_t"][ids]).astype(np.float64)
+    o = a["origin"][ids]
+    want = settle_reference(
+        d, a["debt"][ids], a["savings"][ids], a["income"][ids], a["cost"][ids], interest[o],
+        0.5, 0.25,
+    )  # fmt: skip
+    settle_kernel(
+        ids, 90, a["money_t"], a["debt"], a["savings"], a["remitted"], a["income"], a["cost"],
+        a["origin"], interest, 0.5, 0.25, remit,
+    )  # fmt: skip
+    np.testing.assert_array_equal(a["debt"][ids], want[0])
+    np.testing.assert_array_equal(a["savings"][ids], want[1])
+    assert (want[2] > 0).any() and (a["money_t"][ids] == 90).all()
 
 
 def test_month_end_visits_exactly_the_active_agents() -> None:

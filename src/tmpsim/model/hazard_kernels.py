@@ -1,13 +1,25 @@
-"""Compiled kernel of the hazards module: turn rates and random numbers into filed events."""
+"""Compiled kernels of the hazards module, each with its NumPy reference.
+
+``rates_kernel`` computes every hazard's daily rate for agents in one state (its reference:
+``rates_reference``, the model's formulas as NumPy expressions); ``draw_kernel`` turns the rates
+and random numbers into filed events (its reference: ``draw_reference``). The tests hold each
+kernel to its reference bit for bit.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tmpsim.engine.calendar import file_entries
 from tmpsim.engine.jit import njit
 from tmpsim.engine.population import NEVER
-from tmpsim.kinds import Hazard, Timer
+from tmpsim.kinds import HAZARD_NAMES, HAZARDS_BY_STATE, Hazard, State, Timer
+
+if TYPE_CHECKING:
+    from tmpsim.model.hazards import Hazards
+    from tmpsim.simulation import Simulation
 
 # The kinds as plain integers: numba compiles module-level integers in as constants.
 _NONE = int(Hazard.NONE)  # a column that stays zero; a filed event that only redraws
@@ -245,3 +257,133 @@ def rates_kernel(
         live[k] = tot > 0 or wait > 0
         n_live += live[k]
     return n_live
+
+
+# ---- references ----------------------------------------------------------------------------
+def draw_reference(
+    rates: np.ndarray,
+    total: np.ndarray,
+    live: np.ndarray,
+    pending: np.ndarray,
+    expo: np.ndarray,
+    unif: np.ndarray,
+    kinds: np.ndarray,
+    day: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What ``draw_kernel`` files, with NumPy: (kind, day) of each agent, day -1 if not live.
+
+    A live agent waits ``ceil(expo / total)`` days (at least 1, at most 1e8) for the first hazard
+    whose share of the cumulated rates reaches its uniform number; a change of rates due sooner
+    (``pending``) replaces it by a redraw (``Hazard.NONE``) on that day.
+    """
+    n = total.size
+    kind = np.zeros(n, dtype=np.int8)
+    when = np.full(n, -1, dtype=np.int64)
+    tot = total[live]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wait = np.where(tot > 0, np.ceil(expo / tot), np.inf)
+        share = np.cumsum(rates[live], axis=1) / tot[:, None]
+    wait = np.minimum(np.maximum(wait, 1.0), 1e8)
+    pick = np.where(tot > 0, (unif[:, None] > share).sum(axis=1), 0)
+    k = kinds[np.minimum(pick, kinds.size - 1)]
+    if pending.size:
+        sooner = pending[live] < wait
+        wait = np.where(sooner, pending[live], wait)
+        k = np.where(sooner, _NONE, k)
+    kind[live] = k
+    when[live] = day + wait.astype(np.int64)
+    return kind, when
+
+
+def change_wait(hz: Hazards, ids: np.ndarray, day: int) -> np.ndarray:
+    """Days until each agent has been with its employer long enough to change."""
+    tenure = day - hz.sim.pop.contract_start[ids].astype(np.int64)
+    return np.maximum(np.ceil(hz.change_after[hz.sim.pop.sector[ids]] - tenure), 0.0)
+
+
+def job_rate(sim: Simulation, ids: np.ndarray) -> np.ndarray:
+    """Daily rate of finding an employer with the programme's own help and information."""
+    pop, sup, info = sim.pop, sim.scenario.supervision, sim.scenario.information
+    lang = pop.language[ids]
+    if info.own_language_info:
+        lang = np.maximum(lang, info.own_language_level)
+    hearing = np.minimum(
+        1.0, info.base + info.language_weight * lang + info.network_weight * pop.network[ids]
+    )
+    help_ = sup.proactivity_floor + (1 - sup.proactivity_floor) * pop.proactivity[ids]
+    rate = sup.job_search_rate_per_year / 365.25 * hearing * help_
+    jc = sim.scenario.programme.job_change
+    if jc.needs_sponsor_consent:
+        rate = rate * jc.sponsor_consent_prob
+    return rate
+
+
+def rates_reference(hz: Hazards, ids: np.ndarray, state: State, day: int) -> np.ndarray:
+    """Each hazard's daily rate of ``ids`` in ``state`` on ``day``, with NumPy (``rates_kernel``).
+
+    One column per hazard of the state (``HAZARDS_BY_STATE``), zero where a route is closed.
+    """
+    sim = hz.sim
+    pop, tl = sim.pop, sim.timeline
+    beh, jc = sim.scenario.behaviour, sim.scenario.programme.job_change
+    mode = sim.rules["job_change_mode"]
+    origin, sector = pop.origin[ids], pop.sector[ids]
+    kinds = HAZARDS_BY_STATE[state]
+    out = np.zeros((ids.size, len(kinds)))
+
+    def times(r, kind):
+        table = tl.multiplier_table(HAZARD_NAMES[kind], day)
+        if table is None:
+            return r
+        return r * table if isinstance(table, float) else r * table[origin, sector]
+
+    wait = change_wait(hz, ids, day)
+    for j, kind in enumerate(kinds):
+        if kind is Hazard.DISMISSAL:
+            r = times(hz.dismissal_base[sector], kind)
+        elif kind is Hazard.RUNAWAY:
+            e = beh.runaway_debt_elasticity
+            r = hz.runaway_base[origin] * (1 + e * (pop.debt[ids] / hz.wage_year))
+            r = r / (1 + e * hz.debt_ref[origin])
+            if hz.use_stage:
+                r = r * hz.runaway_by_stage[pop.stage[ids]]
+            if state not in (State.EMPLOYED, State.SPECIAL_WORKING):
+                r = r * np.full(ids.size, beh.runaway_no_income_factor)
+            elif mode == "free":
+                allowed = wait <= 0 if state is State.EMPLOYED else True
+                r = r * np.broadcast_to(1 - jc.runaway_diverted * allowed, ids.shape)
+            r = times(r, kind)
+            market = beh.runaway_labour_market
+            if market is not None and market.elasticity != 0:
+                r = r * market.factor(sim.scenario.date(day).year)
+        elif kind is Hazard.JOB_FINDING:
+            if state is not State.JOBLESS:
+                open_ = False
+            elif mode == "forbidden":
+                open_ = np.zeros(ids.size, bool)
+            else:
+                open_ = np.ones(ids.size, bool) if mode == "free" else pop.dismissed[ids].copy()
+            special = sum(e.rate_multiplier for e in tl.job_change_routes(state, day))
+            if special == 0 and not np.any(open_):
+                continue
+            r = times(job_rate(sim, ids) * (open_ + special), kind)
+        elif kind is Hazard.STATUS_SWITCH:
+            rate = tl.status_switch_rate(state, day)
+            if rate == 0:
+                continue
+            r = times(np.full(ids.size, rate / 365.25), kind)
+        elif kind is Hazard.APPREHENSION:
+            r = times(np.full(ids.size, beh.apprehension_rate_per_year / 365.25), kind)
+            r = np.where(pop.queued[ids] != NEVER, 0.0, r)
+        elif kind is Hazard.CANCELLATION:
+            if hz.cancel_rate == 0:
+                continue
+            r = np.where(pop.female[ids], hz.cancel_rate, hz.cancel_rate - hz.cancel_rate_f)
+            r = times(r, kind)
+            r = np.where(pop.timer_kind[ids] == int(Timer.CANCEL), 0.0, r)
+        else:  # VOLUNTARY_CHANGE
+            if mode != "free" or jc.voluntary_rate_per_year == 0:
+                continue
+            r = np.where(wait <= 0, jc.voluntary_rate_per_year / 365.25, 0.0)
+        out[:, j] = r
+    return out

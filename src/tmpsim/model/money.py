@@ -15,7 +15,12 @@ import numpy as np
 from tmpsim.engine.module import Module
 from tmpsim.engine.recorder import HOLDS_STATUS
 from tmpsim.model.lifecycle import ENDS_STRANDING
-from tmpsim.model.money_kernels import enter_kernel, month_end_ids_kernel, settle_kernel
+from tmpsim.model.money_kernels import (
+    enter_kernel,
+    month_end_ids_kernel,
+    settle_kernel,
+    settle_reference,
+)
 from tmpsim.scenario.schema import Money
 from tmpsim.states import NO_INCOME, State
 
@@ -204,6 +209,58 @@ class MoneyModule(Module):
         if n_make:
             self.make_destitute(to_make[:n_make].copy())
 
+    def enter_reference(
+        self,
+        ids: np.ndarray,
+        state: State,
+        day: int,
+        settle: bool = True,
+        move: bool = True,
+        clear_stranded: bool = False,
+    ) -> None:
+        """``enter`` in NumPy, step by step (the specification of ``enter_kernel``)."""
+        if ids.size == 0:
+            return
+        pop, rec = self.sim.pop, self.sim.recorder
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if move:
+            if clear_stranded:
+                self.stranded.clear(ids)
+            rec.flow(pop.state[ids], int(state), pop.origin[ids])
+        if settle:
+            self.settle_reference(ids, day)
+        if move:
+            pop.state[ids] = int(state)
+        income, cost = self.rates_for(state)
+        pop.income[ids] = income[pop.sector[ids]]
+        pop.cost[ids] = cost
+        pop.money_t[ids] = day
+        self.schedule_destitution(ids, day)
+
+    def settle_reference(self, ids: np.ndarray, day: int) -> None:
+        """``settle`` with NumPy (``settle_reference``); remittances summed in id order."""
+        pop = self.sim.pop
+        d = (day - pop.money_t[ids]).astype(np.float64)
+        due = ids[d > 0]
+        d = d[d > 0]
+        origin = pop.origin[due]
+        pop.debt[due], pop.savings[due], sent = settle_reference(
+            d,
+            pop.debt[due],
+            pop.savings[due],
+            pop.income[due],
+            pop.cost[due],
+            self.interest_day[origin],
+            float(self.m.repay_share),
+            float(self.m.remit_share),
+        )
+        pop.remitted[due] += sent
+        remit = np.zeros(self.sim.n_origins)
+        for o, amount in zip(origin, sent, strict=True):  # the kernels' order of additions
+            remit[o] += amount
+        pop.money_t[due] = day
+        self.sim.recorder.add_by_origin("remitted", remit)
+
     def schedule_destitution(self, ids: np.ndarray, day: int) -> None:
         """Agents spending more than they earn become destitute the day savings run out."""
         pop = self.sim.pop
@@ -293,6 +350,27 @@ class MoneyModule(Module):
         rec.monthly["debt_outstanding"][day] = debt
         rec.monthly["savings_in_host"][day] = savings
         rec.stage_stocks(day, counts)
+
+    def month_end_reference(self, day: int) -> None:
+        """``month_end`` as separate NumPy steps: settle, sum by origin, count status holders."""
+        sim = self.sim
+        pop, rec = sim.pop, sim.recorder
+        active = self.in_progress()
+        self.settle(active, day)
+        o = pop.origin[active]
+        rec.monthly["debt_outstanding"][day] = np.bincount(
+            o, weights=pop.debt[active], minlength=rec.O
+        )
+        host = self._host_state[pop.state[active]]
+        rec.monthly["savings_in_host"][day] = np.bincount(
+            o[host], weights=pop.savings[active][host], minlength=rec.O
+        )
+        n = pop.n
+        held = HOLDS_STATUS[pop.state[:n]]
+        flat = pop.stage[:n][held].astype(np.int64) * sim.n_origins + pop.origin[:n][held]
+        n_stages = len(sim.scenario.programme.stages)
+        counts = np.bincount(flat, minlength=n_stages * sim.n_origins)
+        rec.stage_stocks(day, counts.reshape(n_stages, sim.n_origins))
 
     def apply_welfare_rule(self, day: int) -> None:
         """Welfare eligibility changed: recompute the rates of everyone without income."""

@@ -408,6 +408,24 @@ def eligible_kernel(
     return kept, n
 
 
+def eligible_reference(
+    pool: np.ndarray,
+    day: int,
+    state: np.ndarray,
+    age0: np.ndarray,
+    created: np.ndarray,
+    aptitude: np.ndarray,
+    age_min: float,
+    age_max: float,
+    aptitude_min: np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``eligible_kernel`` with NumPy: (pool members still in the pool, the eligible of them)."""
+    members = pool[state[pool] == _POOL]
+    age = age0[members] + (day - created[members]) / 365.25
+    ok = (age >= age_min) & (age <= age_max) & (aptitude[members] >= aptitude_min)
+    return members, members[ok]
+
+
 def _whole(x: float, rng: np.random.Generator) -> int:
     """Round a scaled count to a whole number of agents without bias."""
     base = int(np.floor(x))
