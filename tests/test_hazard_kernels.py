@@ -138,7 +138,7 @@ def test_draw_kernel_files_what_the_reference_draws(with_pending: bool) -> None:
     cal = Calendar(n_days, field)
     cal.reserve(n)
     cal.n_free = draw_kernel(
-        ids, rates, total, live, pending, expo, unif, kinds, day, hazard_kind, *cal.arrays(),
+        ids, rates, total, live, pending, expo, unif, kinds, day, hazard_kind, cal.arrays(),
         cal.n_free,
     )  # fmt: skip
     kind, when = draw_reference(rates, total, live, pending, expo, unif, kinds, day)

@@ -7,7 +7,12 @@ import numpy as np
 import tmpsim
 from tmpsim.engine.recorder import HOLDS_STATUS
 from tmpsim.model.money import MoneyModule
-from tmpsim.model.money_kernels import month_end_ids_kernel, settle_kernel, settle_reference
+from tmpsim.model.money_kernels import (
+    MoneyAgents,
+    month_end_ids_kernel,
+    settle_kernel,
+    settle_reference,
+)
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 from tmpsim.states import N_STATES, State
@@ -61,17 +66,19 @@ def _random(seed: int, n: int, zeros: bool) -> dict[str, np.ndarray]:
     return a
 
 
+def _agents(a: dict[str, np.ndarray]) -> tuple:
+    """The money fields of ``a`` as the kernels take them (``MoneyAgents`` as a tuple)."""
+    return tuple(MoneyAgents(*(a[f] for f in MoneyAgents._fields)))
+
+
 def _kernel(
     a: dict[str, np.ndarray], ids: np.ndarray, day: int, interest: np.ndarray
 ) -> tuple[tuple[np.ndarray, ...], int]:
     """The month-end kernel over ``ids``: (remittances, debt, savings, counts) and ids kept."""
     remit, debt, savings = np.zeros(2), np.zeros(2), np.zeros(2)
     counts = np.zeros((3, 2), dtype=np.int64)
-    kept = month_end_ids_kernel(
-        ids, day, a["state"], ACTIVE, HOST, a["money_t"], a["debt"], a["savings"],
-        a["remitted"], a["income"], a["cost"], a["origin"], interest, 0.5, 0.25,
-        remit, debt, savings, HOLDS, a["stage"], counts,
-    )  # fmt: skip
+    month = (a["state"], a["stage"], ACTIVE, HOST, HOLDS, remit, debt, savings, counts)
+    kept = month_end_ids_kernel(ids, day, _agents(a), (interest, 0.5, 0.25), month)
     return (remit, debt, savings, counts), kept
 
 
@@ -82,10 +89,7 @@ def _fused(a: dict[str, np.ndarray], day: int, interest: np.ndarray) -> tuple[np
 def _plain(a: dict[str, np.ndarray], day: int, interest: np.ndarray) -> tuple[np.ndarray, ...]:
     remit = np.zeros(2)
     ids = np.flatnonzero(ACTIVE[a["state"]])
-    settle_kernel(
-        ids, day, a["money_t"], a["debt"], a["savings"], a["remitted"], a["income"], a["cost"],
-        a["origin"], interest, 0.5, 0.25, remit,
-    )  # fmt: skip
+    settle_kernel(ids, day, _agents(a), (interest, 0.5, 0.25), remit)
     o = a["origin"][ids]
     debt = np.bincount(o, weights=a["debt"][ids], minlength=2)
     host = HOST[a["state"][ids]]
@@ -169,10 +173,7 @@ def test_settlement_kernel_matches_its_numpy_reference() -> None:
         d, a["debt"][ids], a["savings"][ids], a["income"][ids], a["cost"][ids], interest[o],
         0.5, 0.25,
     )  # fmt: skip
-    settle_kernel(
-        ids, 90, a["money_t"], a["debt"], a["savings"], a["remitted"], a["income"], a["cost"],
-        a["origin"], interest, 0.5, 0.25, remit,
-    )  # fmt: skip
+    settle_kernel(ids, 90, _agents(a), (interest, 0.5, 0.25), remit)
     np.testing.assert_array_equal(a["debt"][ids], want[0])
     np.testing.assert_array_equal(a["savings"][ids], want[1])
     assert (want[2] > 0).any() and (a["money_t"][ids] == 90).all()

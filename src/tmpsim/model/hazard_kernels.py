@@ -8,7 +8,7 @@ kernel to its reference bit for bit.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -34,6 +34,61 @@ _CANCEL_TIMER = int(Timer.CANCEL)
 _NEVER = int(NEVER)
 
 
+class RateAgents(NamedTuple):
+    """The agent fields the rates read (the population's current arrays)."""
+
+    origin: np.ndarray
+    sector: np.ndarray
+    stage: np.ndarray
+    debt: np.ndarray
+    female: np.ndarray
+    queued: np.ndarray
+    timer_kind: np.ndarray
+    contract_start: np.ndarray
+    language: np.ndarray
+    network: np.ndarray
+    proactivity: np.ndarray
+    dismissed: np.ndarray
+
+
+class RateConstants(NamedTuple):
+    """What the rates have in common for the whole run (from the scenario)."""
+
+    job: tuple  # job finding's float32 constants (see ``rates_kernel``)
+    dismissal_base: np.ndarray  # by sector, per day
+    runaway_base: np.ndarray  # by origin, per day
+    debt_ref: np.ndarray  # mean debt burden at departure, by origin
+    by_stage: np.ndarray  # runaway factor by stage
+    use_stage: bool  # whether any stage factor differs from one
+    wage_year: float
+    elasticity: float  # runaway's debt elasticity
+    change_after: np.ndarray  # days with one employer before a change is allowed, by sector
+    cancel_female: float  # cancellation rate per day of a woman, of a man
+    cancel_male: float
+
+
+class RatePlan(NamedTuple):
+    """What the rates of one state on one day have in common (see ``Hazards._plan``)."""
+
+    kinds: np.ndarray  # hazard of each column (NONE: stays zero today)
+    mult: np.ndarray  # event multipliers by column, origin and sector
+    value: np.ndarray  # constant rates by column
+    special: float  # sum of the special job-change routes' multipliers open today
+    job_mode: int  # job finding: 0 no route, 1 jobless (own and special routes), 2 special only
+    job_open: int  # the programme's own route: 0 closed, 1 after a dismissal, 2 open to all
+    job_mult_kind: int  # the job-finding multiplier: 0 none, 1 one number, 2 by origin and sector
+    factor_mode: int  # runaway: 0 no state factor, 1 ``factor``, 2 by the right to change
+    factor: float
+    diverted: float
+    need_tenure: bool
+    market: float
+    use_market: bool
+
+
+# The kernels take these bundles as plain tuples (numba reads a tuple's items as cheaply as
+# separate arguments, a NamedTuple's more slowly) and unpack them in the fields' order.
+
+
 @njit(cache=True)
 def draw_kernel(
     ids: np.ndarray,
@@ -46,15 +101,7 @@ def draw_kernel(
     kinds: np.ndarray,
     day: int,
     hazard_kind: np.ndarray,
-    field: np.ndarray,
-    n_days: int,
-    first: np.ndarray,
-    last: np.ndarray,
-    fill: np.ndarray,
-    count: np.ndarray,
-    agent: np.ndarray,
-    nxt: np.ndarray,
-    free: np.ndarray,
+    calendar: tuple,
     n_free: int,
 ) -> int:  # pragma: no cover
     """File each live agent's next stochastic event; cancel the others' (returns free blocks).
@@ -64,6 +111,7 @@ def draw_kernel(
     change before that (``pending``, empty if never) it is filed for that day with ``Hazard.NONE``
     instead, to be drawn again then.
     """
+    field, n_days, first, last, fill, count, agent, nxt, free = calendar  # Calendar.arrays()
     n_kinds = kinds.size
     j = 0
     n_filed = 0
@@ -115,43 +163,10 @@ def draw_kernel(
 @njit(cache=True)
 def rates_kernel(
     ids: np.ndarray,
-    kinds: np.ndarray,
-    mult: np.ndarray,
-    value: np.ndarray,
     day: int,
-    origin_of: np.ndarray,
-    sector_of: np.ndarray,
-    stage_of: np.ndarray,
-    debt: np.ndarray,
-    female: np.ndarray,
-    queued: np.ndarray,
-    timer_kind: np.ndarray,
-    contract_start: np.ndarray,
-    language: np.ndarray,
-    network: np.ndarray,
-    proactivity: np.ndarray,
-    dismissed: np.ndarray,
-    job: tuple,
-    job_mode: int,
-    job_open: int,
-    special: float,
-    job_mult_kind: int,
-    dismissal_base: np.ndarray,
-    runaway_base: np.ndarray,
-    debt_ref: np.ndarray,
-    by_stage: np.ndarray,
-    use_stage: bool,
-    wage_year: float,
-    elasticity: float,
-    factor_mode: int,
-    factor: float,
-    diverted: float,
-    change_after: np.ndarray,
-    need_tenure: bool,
-    market: float,
-    use_market: bool,
-    cancel_female: float,
-    cancel_male: float,
+    agents: RateAgents,
+    plan: RatePlan,
+    const: RateConstants,
     out: np.ndarray,
     total: np.ndarray,
     pending: np.ndarray,
@@ -190,6 +205,18 @@ def rates_kernel(
     - cancellation: the female or male rate times the multiplier, zero while one is pending;
     - voluntary change: the constant once the agent may change employer, else zero.
     """
+    (
+        origin_of, sector_of, stage_of, debt, female, queued, timer_kind, contract_start,
+        language, network, proactivity, dismissed,
+    ) = agents  # fmt: skip
+    (
+        kinds, mult, value, special, job_mode, job_open, job_mult_kind, factor_mode, factor,
+        diverted, need_tenure, market, use_market,
+    ) = plan  # fmt: skip
+    (
+        job, dismissal_base, runaway_base, debt_ref, by_stage, use_stage, wage_year, elasticity,
+        change_after, cancel_female, cancel_male,
+    ) = const  # fmt: skip
     n_cols = kinds.size
     n_live = 0
     for k in range(ids.size):

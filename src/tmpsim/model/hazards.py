@@ -8,7 +8,7 @@ exact.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,7 +21,13 @@ from tmpsim.kinds import (
     Hazard,
     State,
 )
-from tmpsim.model.hazard_kernels import draw_kernel, rates_kernel
+from tmpsim.model.hazard_kernels import (
+    RateAgents,
+    RateConstants,
+    RatePlan,
+    draw_kernel,
+    rates_kernel,
+)
 from tmpsim.model.money import net_wage_per_day
 
 if TYPE_CHECKING:
@@ -29,24 +35,6 @@ if TYPE_CHECKING:
 
 YEAR = 365.25
 _EMPTY = np.empty(0)
-
-
-class _Plan(NamedTuple):
-    """What the rates of one state on one day have in common (for ``rates_kernel``)."""
-
-    kinds: np.ndarray  # hazard of each column (NONE: stays zero today)
-    mult: np.ndarray  # event multipliers by column, origin and sector
-    value: np.ndarray  # constant rates by column
-    special: float  # sum of the special job-change routes' multipliers open today
-    job_mode: int  # job finding: 0 no route, 1 jobless (own and special routes), 2 special only
-    job_open: int  # the programme's own route: 0 closed, 1 after a dismissal, 2 open to all
-    job_mult_kind: int  # the job-finding multiplier: 0 none, 1 one number, 2 by origin and sector
-    factor_mode: int  # runaway: 0 no state factor, 1 ``factor``, 2 by the right to change
-    factor: float
-    diverted: float
-    need_tenure: bool
-    market: float
-    use_market: bool
 
 
 class Hazards(Module):
@@ -87,7 +75,7 @@ class Hazards(Module):
         self.use_stage = bool((self.runaway_by_stage != 1).any())  # else skip the factor
         self._market_cache: dict[int, float] = {}
         self._market_day, self._market_today = -1, 1.0
-        self._plans: dict[tuple, _Plan] = {}
+        self._plans: dict[tuple, tuple[RatePlan, tuple]] = {}  # the plan, and as a tuple
         self._plans_day, self._regime, self._regime_days = -1, 0, None
         # Constants of the job-finding rate, in float32 like the agents' attributes they weigh.
         sup, info = sc.supervision, sc.information
@@ -104,6 +92,22 @@ class Hazards(Module):
             bool(jc.needs_sponsor_consent),
             f32(jc.sponsor_consent_prob),
         )
+        self.constants = RateConstants(
+            job=self._job,
+            dismissal_base=self.dismissal_base,
+            runaway_base=self.runaway_base,
+            debt_ref=self.debt_ref,
+            by_stage=self.runaway_by_stage,
+            use_stage=self.use_stage,
+            wage_year=float(self.wage_year),
+            elasticity=float(sc.behaviour.runaway_debt_elasticity),
+            change_after=self.change_after,
+            cancel_female=float(self.cancel_rate),
+            cancel_male=float(self.cancel_rate - self.cancel_rate_f),
+        )
+        self._constants = tuple(self.constants)
+        self._agents: tuple = ()  # RateAgents as a tuple, bundled again when the arrays grow
+        self._agents_capacity = -1
 
     # ---- rates ----------------------------------------------------------------------------
     def programme_route_open(self, ids: np.ndarray) -> np.ndarray:
@@ -127,7 +131,11 @@ class Hazards(Module):
         self._market_day, self._market_today = day, f
         return f
 
-    def _plan(self, state: State, day: int) -> _Plan:
+    def _plan(self, state: State, day: int) -> RatePlan:
+        """The rates' plan of ``state`` on ``day`` (see ``_plans_of``)."""
+        return self._plans_of(state, day)[0]
+
+    def _plans_of(self, state: State, day: int) -> tuple[RatePlan, tuple]:
         """What ``rates_kernel`` needs for agents in ``state`` on ``day`` (memoised).
 
         Everything here depends on the day, the state and the rules, not on the agents: the
@@ -142,12 +150,13 @@ class Hazards(Module):
             self._plans_day = day
             self._regime = int(np.searchsorted(self._regime_days, day, side="right"))
         key = (self._regime, state, self.sim.rules["job_change_mode"])
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = self._make_plan(state, day, key[2])
-        return plan
+        found = self._plans.get(key)
+        if found is None:
+            plan = self._make_plan(state, day, key[2])
+            found = self._plans[key] = (plan, tuple(plan))
+        return found
 
-    def _make_plan(self, state: State, day: int, mode: str) -> _Plan:
+    def _make_plan(self, state: State, day: int, mode: str) -> RatePlan:
         """The plan of ``state`` on ``day`` under job-change ``mode`` (see ``_plan``)."""
         sim = self.sim
         tl, beh = sim.timeline, sim.scenario.behaviour
@@ -198,7 +207,7 @@ class Hazards(Module):
         market = beh.runaway_labour_market
         use_market = market is not None and market.elasticity != 0
         need_tenure = state is State.EMPLOYED and mode == "free"
-        return _Plan(
+        return RatePlan(
             kinds=kinds,
             mult=mult,
             value=value,
@@ -223,54 +232,16 @@ class Hazards(Module):
 
         Also returns how many are live. One compiled pass (``rates_kernel``); ``ids`` int64.
         """
-        sim, pop = self.sim, self.sim.pop
-        plan = self._plan(state, day)
+        pop = self.sim.pop
+        plan, plan_tuple = self._plans_of(state, day)
         n = ids.size
         out, total, live = np.empty((n, plan.kinds.size)), np.empty(n), np.empty(n, np.bool_)
         pending = np.empty(n) if plan.need_tenure else _EMPTY
+        if self._agents_capacity != pop.capacity:  # the arrays were replaced: bundle them again
+            self._agents = tuple(RateAgents(*(getattr(pop, f) for f in RateAgents._fields)))
+            self._agents_capacity = pop.capacity
         n_live = rates_kernel(
-            ids,
-            plan.kinds,
-            plan.mult,
-            plan.value,
-            int(day),
-            pop.origin,
-            pop.sector,
-            pop.stage,
-            pop.debt,
-            pop.female,
-            pop.queued,
-            pop.timer_kind,
-            pop.contract_start,
-            pop.language,
-            pop.network,
-            pop.proactivity,
-            pop.dismissed,
-            self._job,
-            plan.job_mode,
-            plan.job_open,
-            plan.special,
-            plan.job_mult_kind,
-            self.dismissal_base,
-            self.runaway_base,
-            self.debt_ref,
-            self.runaway_by_stage,
-            self.use_stage,
-            float(self.wage_year),
-            float(sim.scenario.behaviour.runaway_debt_elasticity),
-            plan.factor_mode,
-            plan.factor,
-            plan.diverted,
-            self.change_after,
-            plan.need_tenure,
-            plan.market,
-            plan.use_market,
-            float(self.cancel_rate),
-            float(self.cancel_rate - self.cancel_rate_f),
-            out,
-            total,
-            pending,
-            live,
+            ids, int(day), self._agents, plan_tuple, self._constants, out, total, pending, live
         )
         return out, total, pending, live, n_live
 
@@ -317,7 +288,7 @@ class Hazards(Module):
             self._kinds[state],
             int(day),
             self.sim.pop.hazard_kind,
-            *cal.arrays(),
+            cal.arrays(),
             cal.n_free,
         )
 

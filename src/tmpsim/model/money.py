@@ -16,6 +16,8 @@ from tmpsim.engine.module import Module
 from tmpsim.engine.recorder import HOLDS_STATUS
 from tmpsim.model.lifecycle import ENDS_STRANDING
 from tmpsim.model.money_kernels import (
+    MoneyAgents,
+    SettleTerms,
     enter_kernel,
     month_end_ids_kernel,
     settle_kernel,
@@ -72,6 +74,11 @@ class MoneyModule(Module):
             [o.loan_interest_per_year / 365.25 for o in sc.origins.values()]
         )
         self.ticket = np.array([o.return_ticket for o in sc.origins.values()])
+        self._terms = tuple(
+            SettleTerms(self.interest_day, float(m.repay_share), float(m.remit_share))
+        )
+        self._agents_tuple: tuple = ()
+        self._agents_capacity = -1
         # Settled at month ends: everyone in the pipeline or the host; savings summed in the host.
         self._active_state = np.array([s <= State.HOME_VISIT for s in State])
         self._host_state = np.array([State.EMPLOYED <= s <= State.IRREGULAR for s in State])
@@ -92,25 +99,20 @@ class MoneyModule(Module):
         """
         if ids.size == 0:
             return
-        pop = self.sim.pop
         remit = np.zeros(self.sim.n_origins)
         settle_kernel(
-            np.ascontiguousarray(ids, dtype=np.int64),
-            int(day),
-            pop.money_t,
-            pop.debt,
-            pop.savings,
-            pop.remitted,
-            pop.income,
-            pop.cost,
-            pop.origin,
-            self.interest_day,
-            float(self.m.repay_share),
-            float(self.m.remit_share),
-            remit,
+            np.ascontiguousarray(ids, dtype=np.int64), int(day), self._agents(), self._terms, remit
         )
         if record:
             self.sim.recorder.add_by_origin("remitted", remit)
+
+    def _agents(self) -> tuple:
+        """``MoneyAgents`` as the tuple the kernels take (bundled again when arrays grow)."""
+        pop = self.sim.pop
+        if self._agents_capacity != pop.capacity:
+            self._agents_tuple = tuple(MoneyAgents(*(getattr(pop, f) for f in MoneyAgents._fields)))
+            self._agents_capacity = pop.capacity
+        return self._agents_tuple
 
     def rates_for(self, state: State) -> tuple[np.ndarray, float]:
         """Daily income by sector and daily spending of agents in ``state``."""
@@ -169,38 +171,14 @@ class MoneyModule(Module):
         to_make = self._buffer[ids.size : 2 * ids.size]
         cal = self.calendar
         cal.reserve(ids.size)
+        moved = (
+            pop.state, pop.sector, pop.destitute, self.stranded.values, self.stranded.counts,
+            rec.flow_today, rec.counts,
+        )  # MoveArrays  # fmt: skip
         cal.n_free, n_clear, n_make = enter_kernel(
-            ids,
-            int(state),
-            int(day),
-            settle,
-            move,
-            clear_stranded,
-            pop.state,
-            pop.origin,
-            pop.sector,
-            self.stranded.values,
-            self.stranded.counts,
-            rec.flow_today,
-            rec.counts,
-            pop.money_t,
-            pop.debt,
-            pop.savings,
-            pop.remitted,
-            pop.income,
-            pop.cost,
-            self.interest_day,
-            float(self.m.repay_share),
-            float(self.m.remit_share),
-            remit,
-            income,
-            float(cost),
-            pop.destitute,
-            to_clear,
-            to_make,
-            *cal.arrays(),
-            cal.n_free,
-        )
+            ids, int(state), int(day), settle, move, clear_stranded, self._agents(), moved,
+            self._terms, income, float(cost), remit, to_clear, to_make, cal.arrays(), cal.n_free,
+        )  # fmt: skip
         if settle:
             rec.add_by_origin("remitted", remit)
         # Flags change in any order: the sets are disjoint and each change is counted once.
@@ -321,29 +299,11 @@ class MoneyModule(Module):
         savings = np.zeros(rec.O)
         counts = np.zeros((len(sim.scenario.programme.stages), sim.n_origins), dtype=np.int64)
         ids = np.concatenate([self._month_ids, np.arange(self._seen, pop.n, dtype=np.int64)])
-        kept = month_end_ids_kernel(
-            ids,
-            int(day),
-            pop.state,
-            self._active_state,
-            self._host_state,
-            pop.money_t,
-            pop.debt,
-            pop.savings,
-            pop.remitted,
-            pop.income,
-            pop.cost,
-            pop.origin,
-            self.interest_day,
-            float(self.m.repay_share),
-            float(self.m.remit_share),
-            remit,
-            debt,
-            savings,
-            HOLDS_STATUS,
-            pop.stage,
-            counts,
-        )
+        month = (
+            pop.state, pop.stage, self._active_state, self._host_state, HOLDS_STATUS, remit, debt,
+            savings, counts,
+        )  # MonthEndArrays  # fmt: skip
+        kept = month_end_ids_kernel(ids, int(day), self._agents(), self._terms, month)
         self._month_ids = ids[:kept].copy()
         self._seen = pop.n
         rec.add_by_origin("remitted", remit)
