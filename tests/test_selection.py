@@ -51,7 +51,7 @@ def test_demand_table_is_the_day_by_day_demand() -> None:
 
     for name in shipped_scenarios():
         r = Simulation(load_scenario(name), seed=1, scale=0.0005).recruitment
-        by_day = np.array([r._demand_on(d) for d in range(r._demand.shape[0])])
+        by_day = np.array([r.demand_reference(d) for d in range(r._demand.shape[0])])
         np.testing.assert_array_equal(r._demand, by_day)
 
 

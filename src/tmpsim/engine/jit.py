@@ -37,7 +37,7 @@ else:
         """Load numba's NumPy support now, without importing scipy.linalg for it.
 
         numba loads its NumPy support on the first kernel call (or cache load), and that module
-        checks for a BLAS by importing scipy.linalg: about 0.2 s of start-up for something no
+        checks for a BLAS by importing scipy.linalg: a good share of start-up for something no
         tmpsim kernel uses (no dot products in the kernels). Hiding scipy.linalg during that one
         import makes the check answer "no BLAS", which only changes the fallback of
         ``np.correlate``/``np.convolve`` inside kernels; numba's linear-algebra functions still

@@ -38,8 +38,8 @@ def small_pages() -> Iterator[None]:
 
     The agent arrays are reserved for the whole run and first written a few agents at a time
     over it. With the hint (and the kernel's usual ``defrag=madvise``) each first write to a 2 MiB
-    stretch can stall on memory compaction: about 0.2-0.5 s of system time in the flagship,
-    against no measurable gain in the kernels' time with ordinary 4 KiB pages.
+    stretch can stall on memory compaction (system time; see docs/performance.md), against no
+    measurable gain in the kernels' time with ordinary 4 KiB pages.
     """
     if _set_madvise_hugepage is None:
         yield

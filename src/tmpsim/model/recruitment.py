@@ -85,12 +85,10 @@ class Recruitment(Module):
 
     def daily_demand(self, day: int) -> np.ndarray:
         """Entries per day that employers want, by origin, on a run day (full scale)."""
-        if not 0 <= day < self._demand.shape[0]:
-            return self._demand_on(int(day))
-        return self._demand[day]
+        return self._demand[day]  # the table reaches a lead time past the end
 
     def _demand_table(self, horizon: int, first: int = 0) -> np.ndarray:
-        """``_demand_on`` for days ``first`` to ``first + horizon - 1`` at once: [day, origin].
+        """``demand_reference`` of days ``first`` to ``first + horizon - 1`` at once: [day, origin].
 
         The same arithmetic, element by element, as the day-by-day computation.
         """
@@ -108,7 +106,8 @@ class Recruitment(Module):
         per_year = {int(y): self.sim.demand_total(int(y)) / 365.25 for y in np.unique(year)}
         return np.array([per_year[int(y)] for y in year])[:, None] * share
 
-    def _demand_on(self, day: int) -> np.ndarray:
+    def demand_reference(self, day: int) -> np.ndarray:
+        """One day's demand computed on its own (the table's specification)."""
         when = self.sim.scenario.start + dt.timedelta(days=day)
         return self.sim.demand_total(when.year) / 365.25 * self.shares(when)
 
