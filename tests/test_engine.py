@@ -269,16 +269,22 @@ def test_simulation_keeps_calendars_on_grown_arrays():
 
 
 def test_recorder_counts_flows_and_creations():
-    rec = Recorder(n_days=3, n_states=len(State), n_origins=2)
+    rec = Recorder(n_days=3, n_states=len(State), n_origins=2, n_sectors=2)
     pop = Population(8)
     who = pop.add(4)
     pop.state[who] = State.EMPLOYED
     pop.origin[who] = [0, 0, 1, 1]
+    pop.sector[who] = [0, 1, 1, 0]
     rec.start(pop)
     rec.set_day(0)
-    rec.flow(np.array([State.EMPLOYED] * 3), int(State.STRANDED), np.array([0, 1, 1]))
-    rec.create(int(State.POOL), np.array([1, 1]))
+    emp = np.array([State.EMPLOYED] * 3)
+    rec.flow(emp, int(State.STRANDED), np.array([0, 1, 1]), np.array([0, 1, 0]))
+    rec.create(int(State.POOL), np.array([1, 1]), np.array([1, 1]))
     rec.end_day(0)
+    # By origin (rows) and sector (columns): who is left working, stranded, in the pool.
+    assert rec.sector_stocks[0, State.EMPLOYED].tolist() == [[0, 1], [0, 0]]
+    assert rec.sector_stocks[0, State.STRANDED].tolist() == [[1, 0], [1, 1]]
+    assert rec.sector_stocks[0, State.POOL].tolist() == [[0, 0], [0, 2]]
     assert rec.stocks[0, State.EMPLOYED].tolist() == [1, 0]
     assert rec.stocks[0, State.STRANDED].tolist() == [1, 2]
     assert rec.stocks[0, State.POOL].tolist() == [0, 2]

@@ -74,12 +74,14 @@ def _agents(a: dict[str, np.ndarray]) -> tuple:
 def _kernel(
     a: dict[str, np.ndarray], ids: np.ndarray, day: int, interest: np.ndarray
 ) -> tuple[tuple[np.ndarray, ...], int]:
-    """The month-end kernel over ``ids``: (remittances, debt, savings, counts) and ids kept."""
+    """The month-end kernel over ``ids``: (remittances, debt, savings, holders by stage and
+    origin) and ids kept; the counts by state, stage and origin go to ``a["by_state"]``."""
     remit, debt, savings = np.zeros(2), np.zeros(2), np.zeros(2)
-    counts = np.zeros((3, 2), dtype=np.int64)
-    month = (a["state"], a["stage"], ACTIVE, HOST, HOLDS, remit, debt, savings, counts)
+    counts = np.zeros((N_STATES, 3, 2), dtype=np.int64)
+    month = (a["state"], a["stage"], ACTIVE, HOST, remit, debt, savings, counts)
     kept = month_end_ids_kernel(ids, day, _agents(a), (interest, 0.5, 0.25), month)
-    return (remit, debt, savings, counts), kept
+    a["by_state"] = counts
+    return (remit, debt, savings, counts[HOLDS].sum(axis=0)), kept
 
 
 def _fused(a: dict[str, np.ndarray], day: int, interest: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -114,6 +116,10 @@ def test_fused_month_end_on_a_hand_built_population() -> None:
     np.testing.assert_allclose(savings, [450.0, 40.0])  # training is not in the host
     # Status holders: agent 0 (stage 1, origin 0) and agent 1 (stage 0, origin 0).
     np.testing.assert_array_equal(counts, [[1, 0], [1, 0], [0, 0]])
+    # By state, stage and origin: every agent in a state that still moves (not the returned).
+    by_state = a["by_state"]
+    assert by_state.sum() == 4 and by_state[State.RETURNED].sum() == 0
+    assert by_state[State.TRAINING, 0, 1] == 1 and by_state[State.IRREGULAR, 0, 1] == 1
 
 
 def test_fused_month_end_matches_settle_bincount_and_count_pairs() -> None:
@@ -124,7 +130,7 @@ def test_fused_month_end_matches_settle_bincount_and_count_pairs() -> None:
     plain = _plain(b, 60, interest)
     for x, y in zip(fused, plain, strict=True):
         np.testing.assert_array_equal(x, y)  # same sums in the same order: same bits
-    for k in a:
+    for k in b:
         np.testing.assert_array_equal(a[k], b[k])
 
 

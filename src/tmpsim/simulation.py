@@ -116,7 +116,9 @@ class Simulation:
         for _name, cls in kinds:
             for flag in cls.flags:
                 self.pop.flag(flag, self.n_origins)
-        self.recorder = Recorder(self.n_days, N_STATES, self.n_origins, self.stage_names)
+        self.recorder = Recorder(
+            self.n_days, N_STATES, self.n_origins, self.stage_names, len(self.sectors)
+        )
         self.recorder.track(self.pop.flags)
         # Built from the scenario alone, in any order; connected to each other in ``start``.
         self.modules: list[Module] = []
@@ -233,6 +235,8 @@ class Simulation:
                 raise InvariantError(f"day {self.day}: {name} counter differs from the agents")
         if (self.recorder.counts < 0).any():
             raise InvariantError("negative count")
+        if not np.array_equal(self.recorder.by_sector(pop), self.recorder.sector_counts):
+            raise InvariantError(f"day {self.day}: stocks by sector differ from the agents")
         for module in self.modules:
             problem = module.check()
             if problem:

@@ -36,11 +36,22 @@ class Recorder:
     """
 
     def __init__(
-        self, n_days: int, n_states: int, n_origins: int, stages: list[str] | None = None
+        self,
+        n_days: int,
+        n_states: int,
+        n_origins: int,
+        stages: list[str] | None = None,
+        n_sectors: int = 1,
     ) -> None:
         self.n_days, self.S, self.O = n_days, n_states, n_origins
         self.stages = list(stages or [])
         self.counts = np.zeros((n_states, n_origins), dtype=np.int64)
+        # Grouping beyond origin: stocks by state, origin and sector every day (kept by the
+        # moves, as ``counts``), and by state, stage and origin at month ends (counted then).
+        self.n_sectors = n_sectors
+        self.sector_counts = np.zeros((n_states, n_origins, n_sectors), dtype=np.int64)
+        self.sector_stocks = np.zeros((n_days, n_states, n_origins, n_sectors), dtype=np.int32)
+        self.stage_by_state: dict[int, np.ndarray] = {}  # month-end day -> [state, stage, origin]
         self.initial = self.counts.copy()
         self.flags: dict[str, Flag] = {}
         self.stocks = np.zeros((n_days, n_states, n_origins), dtype=np.int32)
@@ -64,22 +75,39 @@ class Recorder:
         idx = pop.state[:n].astype(np.int64) * self.O + pop.origin[:n]
         self.counts[:] = np.bincount(idx, minlength=self.S * self.O).reshape(self.S, self.O)
         self.initial = self.counts.copy()
+        self.sector_counts[:] = self.by_sector(pop)
         for flag in self.flags.values():
             flag.counts[:] = flag.recount()
 
-    def flow(self, old: np.ndarray, new: int, origin: np.ndarray) -> None:
-        """Count agents moving from their states ``old`` to ``new``."""
+    def by_sector(self, pop: Population) -> np.ndarray:
+        """A recount of the agents by state, origin and sector."""
+        n = pop.n
+        idx = (pop.state[:n].astype(np.int64) * self.O + pop.origin[:n]) * self.n_sectors
+        size = self.S * self.O * self.n_sectors
+        counts = np.bincount(idx + pop.sector[:n], minlength=size)
+        return counts.reshape(self.S, self.O, self.n_sectors)
+
+    def flow(self, old: np.ndarray, new: int, origin: np.ndarray, sector: np.ndarray) -> None:
+        """Count agents (of these origins, sectors) moving from their states ``old`` to ``new``."""
         out = np.bincount(old.astype(np.int64) * self.O + origin, minlength=self.S * self.O)
         out = out.reshape(self.S, self.O)
         self.flow_today[:, new, :] += out
         self.counts -= out
         self.counts[new] += out.sum(axis=0)
+        cell = (old.astype(np.int64) * self.O + origin) * self.n_sectors + sector
+        by = np.bincount(cell, minlength=self.S * self.O * self.n_sectors)
+        by = by.reshape(self.S, self.O, self.n_sectors)
+        self.sector_counts -= by
+        self.sector_counts[new] += by.sum(axis=0)
 
-    def create(self, state: int, origin: np.ndarray) -> None:
-        """Count agents created today in ``state``."""
+    def create(self, state: int, origin: np.ndarray, sector: np.ndarray) -> None:
+        """Count agents (of these origins and sectors) created today in ``state``."""
         add = np.bincount(origin, minlength=self.O)
         self.counts[state] += add
         self.created[self.day] += add.astype(np.int32)
+        cell = origin.astype(np.int64) * self.n_sectors + sector
+        by = np.bincount(cell, minlength=self.O * self.n_sectors)
+        self.sector_counts[state] += by.reshape(self.O, self.n_sectors)
 
     def add(self, name: str, origin: np.ndarray, values: np.ndarray | float) -> None:
         """Add per-agent amounts to today's extra metric ``name``."""
@@ -94,11 +122,16 @@ class Recorder:
         self.extras[name][self.day] += amounts
 
     def stage_stocks(self, day: int, counts: np.ndarray) -> None:
-        """Month end: people holding the programme's status, by stage (rows) and origin."""
+        """Month end: agents by state, stage and origin (those in states that still move).
+
+        Also the people holding the programme's status by stage, as monthly metrics.
+        """
+        self.stage_by_state[day] = counts
+        holders = counts[HOLDS_STATUS].sum(axis=0)
         for i, name in enumerate(self.stages):
             self.monthly.setdefault(
                 f"titp_stock_stage_{name}", np.full((self.n_days, self.O), np.nan)
-            )[day] = counts[i]
+            )[day] = holders[i]
 
     def set_day(self, day: int) -> None:
         """Start recording a new day."""
@@ -107,6 +140,7 @@ class Recorder:
     def end_day(self, day: int) -> None:
         """Store today's stocks, flows and flags."""
         self.stocks[day] = self.counts
+        self.sector_stocks[day] = self.sector_counts
         self.flows[day] = self.flow_today
         self.flow_today[:] = 0
         for name, flag in self.flags.items():

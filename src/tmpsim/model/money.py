@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tmpsim.engine.module import Module
-from tmpsim.engine.recorder import HOLDS_STATUS
 from tmpsim.model.lifecycle import ENDS_STRANDING
 from tmpsim.model.money_kernels import (
     MoneyAgents,
@@ -24,7 +23,7 @@ from tmpsim.model.money_kernels import (
     settle_reference,
 )
 from tmpsim.scenario.schema import Money
-from tmpsim.states import NO_INCOME, State
+from tmpsim.states import N_STATES, NO_INCOME, State
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
@@ -173,7 +172,7 @@ class MoneyModule(Module):
         cal.reserve(ids.size)
         moved = (
             pop.state, pop.sector, pop.destitute, self.stranded.values, self.stranded.counts,
-            rec.flow_today, rec.counts,
+            rec.flow_today, rec.counts, rec.sector_counts,
         )  # MoveArrays  # fmt: skip
         cal.n_free, n_clear, n_make = enter_kernel(
             ids, int(state), int(day), settle, move, clear_stranded, self._agents(), moved,
@@ -204,7 +203,7 @@ class MoneyModule(Module):
         if move:
             if clear_stranded:
                 self.stranded.clear(ids)
-            rec.flow(pop.state[ids], int(state), pop.origin[ids])
+            rec.flow(pop.state[ids], int(state), pop.origin[ids], pop.sector[ids])
         if settle:
             self.settle_reference(ids, day)
         if move:
@@ -297,11 +296,11 @@ class MoneyModule(Module):
         remit = np.zeros(sim.n_origins)
         debt = np.zeros(rec.O)
         savings = np.zeros(rec.O)
-        counts = np.zeros((len(sim.scenario.programme.stages), sim.n_origins), dtype=np.int64)
+        counts = np.zeros((N_STATES, len(sim.scenario.programme.stages), sim.n_origins), np.int64)
         ids = np.concatenate([self._month_ids, np.arange(self._seen, pop.n, dtype=np.int64)])
         month = (
-            pop.state, pop.stage, self._active_state, self._host_state, HOLDS_STATUS, remit, debt,
-            savings, counts,
+            pop.state, pop.stage, self._active_state, self._host_state, remit, debt, savings,
+            counts,
         )  # MonthEndArrays  # fmt: skip
         kept = month_end_ids_kernel(ids, int(day), self._agents(), self._terms, month)
         self._month_ids = ids[:kept].copy()
@@ -326,11 +325,13 @@ class MoneyModule(Module):
             o[host], weights=pop.savings[active][host], minlength=rec.O
         )
         n = pop.n
-        held = HOLDS_STATUS[pop.state[:n]]
-        flat = pop.stage[:n][held].astype(np.int64) * sim.n_origins + pop.origin[:n][held]
         n_stages = len(sim.scenario.programme.stages)
-        counts = np.bincount(flat, minlength=n_stages * sim.n_origins)
-        rec.stage_stocks(day, counts.reshape(n_stages, sim.n_origins))
+        state = pop.state[:n].astype(np.int64)
+        flat = (state * n_stages + pop.stage[:n]) * sim.n_origins + pop.origin[:n]
+        counts = np.bincount(flat, minlength=N_STATES * n_stages * sim.n_origins)
+        counts = counts.reshape(N_STATES, n_stages, sim.n_origins)
+        counts[~self._active_state] = 0  # stages are counted in the active states
+        rec.stage_stocks(day, counts)
 
     def apply_welfare_rule(self, day: int) -> None:
         """Welfare eligibility changed: recompute the rates of everyone without income."""

@@ -46,6 +46,7 @@ class MoveArrays(NamedTuple):
     stranded_count: np.ndarray  # by origin
     flow_today: np.ndarray  # [old, new, origin]
     counts: np.ndarray  # [state, origin]
+    sector_counts: np.ndarray  # [state, origin, sector]
 
 
 class MonthEndArrays(NamedTuple):
@@ -55,11 +56,10 @@ class MonthEndArrays(NamedTuple):
     stage: np.ndarray
     active_state: np.ndarray  # by state: settled and summed
     host_state: np.ndarray  # by state: savings summed
-    holds_status: np.ndarray  # by state: counted by stage
     remit_by_origin: np.ndarray
     debt_by_origin: np.ndarray
     savings_by_origin: np.ndarray
-    stage_counts: np.ndarray  # [stage, origin]
+    stage_counts: np.ndarray  # [state, stage, origin] of the agents in an active state
 
 
 # The kernels take these bundles as plain tuples (numba reads a tuple's items as cheaply as
@@ -160,7 +160,7 @@ def enter_kernel(
     free blocks of the calendar and the counts written to ``to_clear`` and ``to_make``.
     """
     origin, money_t, debt, savings, remitted, income, cost = agents
-    state, sector, destitute, stranded, stranded_count, flow_today, counts = moved
+    state, sector, destitute, stranded, stranded_count, flow_today, counts, sector_counts = moved
     interest_day, repay_share, remit_share = terms
     m_field, n_days, first, last, fill, count, agent, nxt, free = calendar
     n_clear = 0
@@ -179,6 +179,8 @@ def enter_kernel(
             flow_today[old, new, o] += 1
             counts[old, o] -= 1
             counts[new, o] += 1
+            sector_counts[old, o, sector[i]] -= 1
+            sector_counts[new, o, sector[i]] += 1
         if settle:
             d = float(day - money_t[i])
             if d > 0.0:
@@ -246,17 +248,16 @@ def month_end_ids_kernel(
 
     Agents in an ``active_state`` are settled up to ``day`` as ``settle_kernel`` does, then their
     debt is added to ``debt_by_origin`` and, in a ``host_state``, their savings to
-    ``savings_by_origin``; agents in a state that ``holds_status`` are counted in
-    ``stage_counts[stage, origin]``. Sums are taken in id order, as ``np.bincount`` does.
-    Agents in no ``active_state`` neither hold the status nor are settled or summed, so leaving
-    them out of ``ids`` changes no sum or its order. The ids of agents still in an
-    ``active_state`` are moved to the front of ``ids`` (in order) and their count returned: the
-    agents to visit at the next month end, with the ones created since.
+    ``savings_by_origin``, and they are counted in ``stage_counts[state, stage, origin]``. Sums
+    are taken in id order, as ``np.bincount`` does. Agents in no ``active_state`` are neither
+    counted, settled nor summed, so leaving them out of ``ids`` changes no sum or its order. The
+    ids of agents still in an ``active_state`` are moved to the front of ``ids`` (in order) and
+    their count returned: the agents to visit at the next month end, with the ones created since.
     """
     origin, money_t, debt, savings, remitted, income, cost = agents
     interest_day, repay_share, remit_share = terms
     (
-        state, stage, active_state, host_state, holds_status, remit_by_origin, debt_by_origin,
+        state, stage, active_state, host_state, remit_by_origin, debt_by_origin,
         savings_by_origin, stage_counts,
     ) = month  # fmt: skip
     kept = 0
@@ -264,10 +265,9 @@ def month_end_ids_kernel(
         i = ids[k]
         s = state[i]
         o = origin[i]
-        if holds_status[s]:
-            stage_counts[stage[i], o] += 1
         if not active_state[s]:
             continue
+        stage_counts[s, stage[i], o] += 1
         ids[kept] = i
         kept += 1
         d = float(day - money_t[i])

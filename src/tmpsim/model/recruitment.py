@@ -288,7 +288,7 @@ class Recruitment(Module):
         origin = self._applicant_origins(places)
         if origin.size:
             new = self._new_agents(origin, day, State.POOL, self.applicants.take(day))
-            sim.recorder.create(int(State.POOL), pop.origin[new])
+            sim.recorder.create(int(State.POOL), pop.origin[new], pop.sector[new])
             sim.money.set_rates(new, State.POOL, day)
             sim.lifecycle.set_timer(new, Timer.POOL_TIMEOUT, day + rec.pool_wait_days)
             self.pool = np.concatenate([self.pool, new])
