@@ -209,7 +209,7 @@ def run(
         args = (set_ or [], workers, scheduler, quiet, posterior)
         folder = run_ensemble(scenario, seeds, seed, scale, out, *args)
         if report:
-            from tmpsim.reports.html import build_report
+            from tmpsim.reports.build import build_report
 
             console.print(f"Report: [bold]{build_report(folder)}[/]")
         return
@@ -233,7 +233,7 @@ def run(
         f"{sim.wall_seconds:.1f} s simulated. Run folder: [bold]{out}[/]"
     )
     if report:
-        from tmpsim.reports.html import build_report
+        from tmpsim.reports.build import build_report
 
         console.print(f"Report: [bold]{build_report(out)}[/]")
 
