@@ -18,6 +18,16 @@ import yaml
 from tmpsim.reports import charts
 from tmpsim.reports.context import load_observed_safe
 from tmpsim.reports.glossary import ScenarioWords
+from tmpsim.reports.html import (
+    esc,
+    figure_html,
+    info_list_html,
+    notes_html,
+    page,
+    parameters_html,
+    table_html,
+    validation_html,
+)
 from tmpsim.results import current_metric_name, metric_names_to_read
 
 # Headline outputs whose effect per point is shown: key -> (title, unit).
@@ -222,17 +232,6 @@ def experiment_figures(data: ExperimentData) -> dict[str, Any]:
 
 def experiment_report_html(path: str | Path) -> str:
     """Render the HTML of an experiment report."""
-    from tmpsim.reports.html import (
-        esc,
-        figure_html,
-        info_list_html,
-        notes_html,
-        page,
-        parameters_html,
-        table_html,
-        validation_html,
-    )
-
     data = load_experiment_data(path)
     _, obs_note = load_observed_safe(ScenarioWords.of(data.scenario).host)
     figures = experiment_figures(data)
