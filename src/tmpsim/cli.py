@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import importlib
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +21,14 @@ from tmpsim.startup import long_lived, small_page_allocators
 small_page_allocators()  # before NumPy and Arrow are imported, which read it
 with long_lived():  # the model's libraries (numba, pydantic, pyarrow): made once, kept to the end
     from tmpsim.api import DEFAULT_SCENARIO
-    from tmpsim.scenario import ScenarioError, load_scenario, shipped_scenarios, to_yaml
+    from tmpsim.scenario import (
+        Scenario,
+        ScenarioError,
+        load_scenario,
+        scenario_hash,
+        shipped_scenarios,
+        to_yaml,
+    )
 
 # Commands that live with the concern they drive, by name: each module defines ``app`` (a command
 # group of that name) or ``register(app)`` (adding top-level commands). They are imported only
@@ -81,15 +89,33 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one plain line on stderr (no source line), as errors are shown."""
+    err_console.print(f"[bold yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+
+
+warnings.showwarning = _show_warning
+
+
 def fail(message: str, code: int = 2) -> None:
     """Print an error (no traceback) and exit non-zero."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
-def default_out(name: str, seed: int, scale: float) -> Path:
-    """Where a run folder goes when --out is not given."""
-    return Path("runs") / f"{name}_seed{seed}_scale{scale:g}"
+def default_out(scenario: Scenario, seed: int, scale: float, overridden: bool = False) -> Path:
+    """Where a run folder goes when --out is not given: ``runs/NAME_seedS_scaleX[_HASH]``.
+
+    The name is made safe as one folder name (a scenario's ``name`` never leads outside
+    ``runs/``). With overrides (``--set``) the first 8 hex digits of the resolved scenario's hash
+    are added, so a variant never lands in its base's folder.
+    """
+    from tmpsim.runfolder import safe_name
+
+    folder = f"{safe_name(scenario.name)}_seed{seed}_scale{scale:g}"
+    if overridden:
+        folder += f"_{scenario_hash(scenario)[:8]}"
+    return Path("runs") / folder
 
 
 def summary_table(summary: dict) -> Table:
@@ -140,7 +166,13 @@ def run(
     scale: Annotated[
         float, typer.Option(help="Fraction of people simulated (0 < x <= 100).")
     ] = 1.0,
-    out: Annotated[Path | None, typer.Option(help="Run folder to write.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Run folder to write (must be new or empty unless --force)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Replace the run folder --out if it already holds a run.")
+    ] = False,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="Override a parameter: path.to.key=value (repeatable)."),
@@ -159,6 +191,7 @@ def run(
 ) -> None:
     """Run a scenario, print its summary and write a run folder (or an ensemble's folder)."""
     from tmpsim.results import write_run
+    from tmpsim.runfolder import RunFolderError, check_target
     from tmpsim.simulation import Simulation
 
     if not 0 < scale <= 100:
@@ -167,6 +200,8 @@ def run(
         from tmpsim.experiments.cli import run_ensemble
 
         args = (set_ or [], workers, scheduler, quiet)
+        if force:
+            fail("--force applies to a single run; an ensemble resumes in its folder")
         folder = run_ensemble(scenario, seeds, seed, scale, out, *args)
         if report:
             from tmpsim.reports.html import build_report
@@ -177,7 +212,11 @@ def run(
         sc = load_scenario(scenario, set_ or [])
     except ScenarioError as exc:
         fail(str(exc))
-    out = out or default_out(sc.name, seed, scale)
+    out = out or default_out(sc, seed, scale, overridden=bool(set_))
+    try:
+        check_target(out, force)  # before simulating: a refused folder costs nothing
+    except RunFolderError as exc:
+        fail(str(exc))
     sim = Simulation(sc, seed=seed, scale=scale)
     gc.freeze()  # the model (and numba's compiled kernels, loaded by now) lives until exit
     if quiet:
@@ -186,7 +225,10 @@ def run(
         with progress_bar() as bar:
             task = bar.add_task(sc.name, total=sim.n_days)
             sim.run(lambda done, total: bar.update(task, completed=done))
-    result = write_run(sim, out, with_agents=agents)
+    try:
+        result = write_run(sim, out, with_agents=agents, force=force)
+    except (RunFolderError, OSError) as exc:
+        fail(f"{out}: the run folder could not be written: {exc}")
     console.print(summary_table(result.summary))
     console.print(
         f"{result.run_info['agents_created']:,} agents, {sim.n_days} days, "
@@ -230,9 +272,12 @@ def plot(
 ) -> None:
     """Write PNG figures of a run."""
     from tmpsim.reports.figures import write_figures
+    from tmpsim.runfolder import RunFolderError, check_run_folder
 
-    if not (run_dir / "series.parquet").is_file():
-        fail(f"{run_dir}: not a run folder (no series.parquet)")
+    try:
+        check_run_folder(run_dir)
+    except RunFolderError as exc:
+        fail(str(exc))
     paths = write_figures(run_dir, out or run_dir / "figures")
     for p in paths:
         console.print(str(p))

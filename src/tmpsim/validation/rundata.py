@@ -104,10 +104,14 @@ def _scenario_info(folder: Path) -> tuple[str | None, list[str] | None, tuple[st
 
 def from_run_dir(folder: str | Path, metrics: Iterable[str] | None = None) -> RunData:
     """RunData from a run folder written by ``tmpsim run`` or ``Result.write``."""
+    from tmpsim.runfolder import RunFolderError, check_run_folder
+
     folder = Path(folder)
     path = folder / "series.parquet"
-    if not path.is_file():
-        raise RunSourceError(f"{folder}: not a run folder (no series.parquet)")
+    try:
+        check_run_folder(folder)
+    except RunFolderError as exc:
+        raise RunSourceError(str(exc)) from None
     filters = [("metric", "in", sorted(set(metrics)))] if metrics is not None else None
     series = pq.read_table(path, filters=filters).to_pandas()
     host, origins, window = _scenario_info(folder)
@@ -209,7 +213,11 @@ def run_folders(path: str | Path) -> list[Path]:
         raise RunSourceError(f"{path}: no such file or folder")
     if (path / "series.parquet").is_file():
         return [path]
-    found = sorted(p.parent for p in path.rglob("series.parquet") if p.is_file())
+    found = sorted(
+        p.parent
+        for p in path.rglob("series.parquet")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )  # hidden folders are runs still being written (or left by a killed process)
     if not found:
         raise RunSourceError(
             f"{path}: neither a run folder nor an experiment holding run folders "
