@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +30,28 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: stop the workers, keep what finished, exit."""
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises Terminated (a KeyboardInterrupt) in the main thread."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def execute_with_bar(
     source,
     out: Path,
@@ -49,19 +74,21 @@ def execute_with_bar(
         highlight=False,
     )
     try:
-        if quiet:
-            return run_experiment(plan, out, workers, scheduler, None, retry_failed)
-        with experiment_bar(plan.spec.name, err_console) as hook:
-            return run_experiment(plan, out, workers, scheduler, hook, retry_failed)
+        with sigterm_as_interrupt():
+            if quiet:
+                return run_experiment(plan, out, workers, scheduler, None, retry_failed)
+            with experiment_bar(plan.spec.name, err_console) as hook:
+                return run_experiment(plan, out, workers, scheduler, hook, retry_failed)
     except ExperimentError as exc:
         _fail(str(exc))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         counts, _, _ = status(out)
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
         err_console.print(
-            f"interrupted: {_counts_text(counts)}. Run the same command again to "
+            f"{what}: {_counts_text(counts)}. Run the same command again to "
             "resume (finished runs are kept)."
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
     raise AssertionError("unreachable")
 
 
