@@ -134,6 +134,9 @@ def report_text(report: Report) -> str:
     """One line on what a run_experiment call did."""
     c = report.counts
     line = f"{_counts_text(c)} ({c.skipped} finished earlier, {report.ran} run now"
+    if c.damaged:
+        runs = ", ".join(map(str, sorted(c.damaged)[:20]))
+        line += f", {len(c.damaged)} damaged and redone: runs {runs}"
     if report.ran:
         rate = report.ran / report.elapsed_seconds
         line += f" in {report.elapsed_seconds:.1f} s, {rate:.2f} runs/s"
@@ -195,6 +198,14 @@ def status_cmd(
         f"{_counts_text(counts)}",
         highlight=False,
     )
+    if counts.damaged:
+        console.print(
+            f"[red]{len(counts.damaged)} damaged run(s)[/], not counted as done "
+            "(`tmpsim experiment run` redoes them):",
+            highlight=False,
+        )
+        for run, why in sorted(counts.damaged.items())[:50]:
+            console.print(f"  run {run}: {why}", highlight=False, soft_wrap=True)
     for rec in failed[:50]:
         console.print(
             f"  run {rec['run']} (point {rec['point']}, rep {rec['rep']}, seed "

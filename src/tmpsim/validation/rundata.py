@@ -179,7 +179,9 @@ def experiment_runs(
 ) -> list[RunData]:
     """The runs of one point of an experiment folder (every run, if it has a single point)."""
     folder = Path(folder)
-    files = sorted((folder / "series").glob("point=*/rep=*/*.parquet"))
+    from tmpsim.experiments.storage import ExperimentDir
+
+    files = [Path(f) for f in ExperimentDir(folder).series_files()]  # sound runs only
     points = sorted({int(f.parent.parent.name.split("=")[1]) for f in files})
     if not files:
         raise RunSourceError(f"{folder}: the experiment has no run series (yet)")
