@@ -48,7 +48,8 @@ class LegacyRunFolderWarning(UserWarning):
 
 def safe_name(name: str, fallback: str = "scenario") -> str:
     """A scenario name made safe as one path part (no separators, no leading dots), at most 80."""
-    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(name)).strip(".-")[:80].strip(".-")
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+|\.{2,}", "-", str(name))
+    cleaned = re.sub(r"-{2,}", "-", cleaned).strip(".-")[:80].strip(".-")
     return cleaned or fallback
 
 

@@ -117,13 +117,29 @@ def run_ensemble(
         spec = ensemble_spec(scenario, seeds, seed, scale, dict(map(parse_override, overrides)))
     except (ScenarioError, ExperimentError) as exc:
         _fail(str(exc))
-    out = out or Path("runs") / f"{spec.name}{seeds}_seed{seed}_scale{scale:g}"
+    out = out or default_ensemble_out(spec, seeds, seed, scale)
     report = execute_with_bar(spec, out, workers, scheduler, True, quiet)
     print_summary(summarize(out), None)
     console.print(report_text(report), highlight=False)
     if report.counts.failed:
         raise typer.Exit(1)
     return out
+
+
+def default_ensemble_out(spec, seeds: int, seed: int, scale: float) -> Path:
+    """``runs/NAME-ensembleN_seedS_scaleX[_HASH]``, where an ensemble goes by default.
+
+    The hash (of the resolved scenario) is added when overrides are given, so that a variant
+    never resumes in (or is refused by) its base's folder.
+    """
+    from tmpsim.runfolder import safe_name
+    from tmpsim.scenario import load_scenario, scenario_hash
+
+    folder = f"{safe_name(spec.name)}{seeds}_seed{seed}_scale{scale:g}"
+    if spec.overrides:
+        resolved = load_scenario(spec.scenario, dict(spec.overrides))
+        folder += f"_{scenario_hash(resolved)[:8]}"
+    return Path("runs") / folder
 
 
 def _counts_text(c: Counts) -> str:
@@ -170,7 +186,9 @@ def run_cmd(
             spec, _ = load_spec(file)
         except ExperimentError as exc:
             _fail(str(exc))
-        out = Path("experiments") / spec.name
+        from tmpsim.runfolder import safe_name
+
+        out = Path("experiments") / safe_name(spec.name, "experiment")
     report = execute_with_bar(file, out, workers, scheduler, retry_failed, quiet)
     console.print(report_text(report), highlight=False)
     if report.counts.failed:

@@ -38,6 +38,11 @@ from tmpsim.experiments.designs import Plan
 from tmpsim.experiments.spec import ExperimentError, ExperimentSpec, parse_spec, spec_fingerprint
 from tmpsim.results import atomic_path, atomic_write_bytes
 
+EXPERIMENT_FILES = frozenset(
+    ["experiment.yaml", "experiment.json", "scenario.yaml", "points.parquet", "runs", "series"]
+    + ["catalog.duckdb", "summary", "report.html", "figures"]
+)
+"""What an experiment folder may hold (written by ``run``, ``summarize``, ``report``)."""
 RUN_COLUMNS = ["run", "point", "rep", "seed"]
 RECORD_COLUMNS = [
     "status",
@@ -96,6 +101,7 @@ class ExperimentDir:
                     "choose another output folder or delete this one"
                 )
             return
+        self.refuse_foreign()
         self.path.mkdir(parents=True, exist_ok=True)
         spec_json = plan.spec.model_dump(mode="json", exclude_none=True)
         atomic_write_bytes(
@@ -118,6 +124,30 @@ class ExperimentDir:
             "created_at": time.time(),
         }
         atomic_write_bytes(self.path / "experiment.json", _json(info))
+
+    def refuse_foreign(self) -> None:
+        """ExperimentError if the folder holds something else than an experiment being set up."""
+        from tmpsim.runfolder import holds_run
+
+        if not self.path.exists():
+            return
+        if not self.path.is_dir():
+            raise ExperimentError(f"{self.path}: exists and is not a folder; choose another --out")
+        if holds_run(self.path):
+            raise ExperimentError(
+                f"{self.path}: holds a run of `tmpsim run` (run.json), not an experiment; "
+                "choose another --out"
+            )
+        foreign = sorted(
+            p.name
+            for p in self.path.iterdir()
+            if p.name not in EXPERIMENT_FILES and not p.name.startswith(".")
+        )
+        if foreign:
+            raise ExperimentError(
+                f"{self.path}: holds other files ({', '.join(foreign[:5])}); an experiment "
+                "needs a new or empty folder"
+            )
 
     def info(self) -> dict[str, Any]:
         """Read experiment.json."""
