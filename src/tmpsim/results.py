@@ -23,6 +23,7 @@ from tmpsim.engine.population import NEVER
 from tmpsim.runfolder import (
     RunFolderError,
     check_run_folder,
+    describe_file,
     staged_run_folder,
     write_manifest,
 )
@@ -150,7 +151,7 @@ class Result:
             finally:
                 writer.join()
             writer.raise_error()
-            self.write_manifest(staged)
+            self.write_manifest(staged, writer.described)
         return out
 
     def write_small_files(self, out: Path) -> None:
@@ -159,9 +160,9 @@ class Result:
         atomic_write_bytes(out / "summary.json", _json(self.summary))
         atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenario).encode())
 
-    def write_manifest(self, out: Path) -> None:
+    def write_manifest(self, out: Path, known: dict[str, dict[str, Any]] | None = None) -> None:
         """Write run.json last: the run's description, its files' sizes and digests."""
-        self.run_info = write_manifest(out, self.run_info)
+        self.run_info = write_manifest(out, self.run_info, known)
 
     @classmethod
     def read(cls, folder: str | Path) -> Result:
@@ -206,14 +207,21 @@ class AgentsWriter:
 
     def __init__(self, snapshot: AgentsSnapshot | None, path: Path) -> None:
         self.errors: list[BaseException] = []
+        self.described: dict[str, dict[str, Any]] = {}
+        """The file's size and SHA-256 for the manifest, hashed here while the page cache is warm
+        and the main thread builds the other files."""
         self.thread = None
         if snapshot is not None:
             self.thread = threading.Thread(
-                target=_capture(snapshot.write, self.errors),
-                args=(path,),
+                target=_capture(self._write, self.errors),
+                args=(snapshot, Path(path)),
                 name="tmpsim-agents-writer",
             )
             self.thread.start()
+
+    def _write(self, snapshot: AgentsSnapshot, path: Path) -> None:
+        snapshot.write(path)
+        self.described[path.name] = describe_file(path)
 
     def join(self) -> None:
         """Wait until the file is written (or the writing failed)."""
@@ -242,7 +250,7 @@ def write_run(sim, out: str | Path, with_agents: bool = True, force: bool = Fals
         finally:
             writer.join()
         writer.raise_error()
-        result.write_manifest(staged)
+        result.write_manifest(staged, writer.described)
     return result
 
 

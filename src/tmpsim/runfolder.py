@@ -73,22 +73,35 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def describe_files(folder: Path) -> dict[str, dict[str, Any]]:
-    """The run files present in ``folder``: name -> bytes and sha256."""
+def describe_file(path: Path) -> dict[str, Any]:
+    """A file's size in bytes and SHA-256, as the manifest lists it."""
+    return {"bytes": Path(path).stat().st_size, "sha256": sha256_file(path)}
+
+
+def describe_files(
+    folder: Path, known: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The run files present in ``folder``: name -> bytes and sha256 (``known``: taken as is)."""
+    known = known or {}
     out = {}
     for name in RUN_FILES:
         path = Path(folder) / name
         if path.is_file():
-            out[name] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+            out[name] = known.get(name) or describe_file(path)
     return out
 
 
-def write_manifest(folder: Path, info: dict[str, Any]) -> dict[str, Any]:
-    """Write run.json (last): ``info`` plus the format and every run file's size and digest."""
+def write_manifest(
+    folder: Path, info: dict[str, Any], known: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Write run.json (last): ``info`` plus the format and every run file's size and digest.
+
+    ``known``: descriptions already made (agents.parquet is hashed by the thread that wrote it).
+    """
     from tmpsim.results import atomic_write_bytes
 
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, **info}
-    manifest["files"] = describe_files(folder)
+    manifest["files"] = describe_files(folder, known)
     text = json.dumps(manifest, indent=2, default=str, ensure_ascii=False) + "\n"
     atomic_write_bytes(Path(folder) / MANIFEST, text.encode())
     return manifest
