@@ -74,6 +74,7 @@ def survivors(processes: list[psutil.Process]) -> list[psutil.Process]:
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_killing_the_coordinator_ends_its_workers(tmp_path: Path, sig: signal.Signals) -> None:
     proc, out = start_slow_experiment(tmp_path)
+    processes: list[psutil.Process] = []
     try:
         processes = busy_workers(proc)
         assert len(processes) >= 2, processes
@@ -81,11 +82,14 @@ def test_killing_the_coordinator_ends_its_workers(tmp_path: Path, sig: signal.Si
         _, stderr = proc.communicate(timeout=60)
         left = survivors(processes)
         assert left == [], f"still running {GONE_WITHIN} s after {sig.name}: {left}"
-    finally:
+    finally:  # whatever happened, nothing this test started outlives it
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-        for p in psutil.Process().children(recursive=True):
-            p.kill()
+        for p in processes:
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
     if sig == signal.SIGTERM:  # handled as Ctrl-C: a clean stop, a resumable folder
         assert proc.returncode == 143, stderr
         assert "terminated:" in stderr and "resume" in stderr
