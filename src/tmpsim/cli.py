@@ -235,7 +235,7 @@ def run(
             fail("--force applies to a single run; an ensemble resumes in its folder")
         folder = run_ensemble(scenario, seeds, seed, scale, out, *args)
         if report:
-            from tmpsim.reports.html import build_report
+            from tmpsim.reports.build import build_report
 
             console.print(f"Report: [bold]{build_report(folder)}[/]")
         return
@@ -266,7 +266,7 @@ def run(
         f"{sim.wall_seconds:.1f} s simulated. Run folder: [bold]{out}[/]"
     )
     if report:
-        from tmpsim.reports.html import build_report
+        from tmpsim.reports.build import build_report
 
         console.print(f"Report: [bold]{build_report(out)}[/]")
 

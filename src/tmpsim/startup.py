@@ -15,7 +15,7 @@ def long_lived() -> Iterator[None]:
 
     Importing numba, pydantic and pyarrow makes about 100,000 objects that live as long as the
     process. The collector would traverse them again and again while they are being made, and
-    once more when the interpreter exits (about 0.15 s in all for ``tmpsim run``). Frozen, they
+    once more when the interpreter exits (see docs/performance.md). Frozen, they
     are left out of every later collection (``gc.freeze``); objects made afterwards are
     collected as usual. Meant for the command line, which owns its process.
     """
@@ -35,9 +35,10 @@ def small_page_allocators() -> None:
     NumPy hints that arrays of 4 MiB or more should use transparent huge pages, and Arrow's
     default allocator (mimalloc) takes its memory in huge pages. A ``tmpsim run`` makes such
     arrays once (agent arrays, the run folder's tables) and writes them once, so each 2 MiB page
-    is zeroed, and compacted for, to be written once: about 0.2 s of system time, half of it in
-    writing ``agents.parquet``, against no measurable gain. Takes effect only if called before
-    NumPy and pyarrow are imported (they read these variables then); child processes inherit it.
+    is zeroed, and compacted for, to be written once: system time spent mostly in writing
+    ``agents.parquet``, against no measurable gain (see docs/performance.md). Takes effect only
+    if called before NumPy and pyarrow are imported (they read these variables then); child
+    processes inherit it.
     """
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")

@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tmpsim.scenario.ranges import check_range
+from tmpsim.ranges import check_range
 
 TMPSIM_MODEL = "tmpsim"
 RANGE_DESIGNS = ("lhs", "sobol", "morris")

@@ -17,6 +17,16 @@ import yaml
 
 from tmpsim.reports import charts
 from tmpsim.reports.context import essay_applies, load_observed_safe
+from tmpsim.reports.html import (
+    esc,
+    figure_html,
+    info_list_html,
+    notes_html,
+    page,
+    parameters_html,
+    table_html,
+    validation_html,
+)
 
 # Figures of bands: metric -> (title, y axis title).
 BAND_FIGURES = {
@@ -197,17 +207,6 @@ def ensemble_validation(data: ExperimentData) -> tuple[pd.DataFrame | None, str]
 
 def experiment_report_html(path: str | Path) -> str:
     """Render the HTML of an experiment report."""
-    from tmpsim.reports.html import (
-        esc,
-        figure_html,
-        info_list_html,
-        notes_html,
-        page,
-        parameters_html,
-        table_html,
-        validation_html,
-    )
-
     data = load_experiment_data(path)
     host = data.scenario.get("host")
     observed, obs_note = load_observed_safe(host)
