@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,8 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tmpsim.engine.population import NEVER
-from tmpsim.runfolder import (
+from tmpsim.runfolder import (  # atomic_*: kept importable from here for their callers
     RunFolderError,
+    atomic_path,
+    atomic_write_bytes,
     check_run_folder,
     describe_file,
     staged_run_folder,
@@ -52,43 +51,6 @@ FLOW_METRICS = {
     "dropped": (None, [State.DROPPED]),
     "became_stranded": (None, [State.STRANDED]),
 }
-
-
-def file_mode() -> int:
-    """Permissions open() would give a new file (0o666 less the process's umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-@contextmanager
-def atomic_path(path: Path, sync: bool = True) -> Iterator[str]:
-    """Yield a temporary file beside ``path`` to write; on success it replaces ``path`` whole.
-
-    Readers see the old or the new content, never a partial one; on failure the temporary file
-    is removed and ``path`` is untouched. ``sync`` forces the content to disk before the rename.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    os.chmod(tmp, file_mode())
-    try:
-        yield tmp
-        if sync:
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file atomically."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        fh.write(data)
 
 
 def atomic_write_table(path: Path, table: pa.Table) -> None:

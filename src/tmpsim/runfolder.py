@@ -98,8 +98,6 @@ def write_manifest(
 
     ``known``: descriptions already made (agents.parquet is hashed by the thread that wrote it).
     """
-    from tmpsim.results import atomic_write_bytes
-
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, **info}
     manifest["files"] = describe_files(folder, known)
     text = json.dumps(manifest, indent=2, default=str, ensure_ascii=False) + "\n"
@@ -108,6 +106,47 @@ def write_manifest(
 
 
 # ---- writing ---------------------------------------------------------------------------------
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """Permissions open() would give a new file (0o666 less the process's umask)."""
+    return 0o666 & ~_umask()
+
+
+@contextmanager
+def atomic_path(path: Path, sync: bool = True) -> Iterator[str]:
+    """Yield a temporary file beside ``path`` to write; on success it replaces ``path`` whole.
+
+    Readers see the old or the new content, never a partial one; on failure the temporary file
+    is removed and ``path`` is untouched. ``sync`` forces the content to disk before the rename.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    os.chmod(tmp, file_mode())
+    try:
+        yield tmp
+        if sync:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
 
 
 def check_target(out: Path, force: bool = False) -> None:
@@ -165,7 +204,7 @@ def staged_run_folder(out: str | Path, force: bool = False) -> Iterator[Path]:
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_dead_partials(out)
     staged = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-{os.getpid()}-"))
-    os.chmod(staged, 0o777 & ~_umask())
+    os.chmod(staged, 0o777 & ~_umask())  # as mkdir would make it (mkdtemp makes it 0o700)
     try:
         yield staged
         _fsync_dir(staged)
@@ -228,12 +267,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _fsync_dir(path: Path) -> None:
