@@ -41,6 +41,7 @@ from tmpsim.results import atomic_path, atomic_write_bytes
 EXPERIMENT_FILES = frozenset(
     ["experiment.yaml", "experiment.json", "scenario.yaml", "points.parquet", "runs", "series"]
     + ["catalog.duckdb", "summary", "report.html", "figures"]
+    + ["uncertainty.json", "posterior_draws.parquet"]
 )
 """What an experiment folder may hold (written by ``run``, ``summarize``, ``report``)."""
 RUN_COLUMNS = ["run", "point", "rep", "seed"]
