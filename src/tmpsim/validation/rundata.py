@@ -179,9 +179,7 @@ def experiment_runs(
 ) -> list[RunData]:
     """The runs of one point of an experiment folder (every run, if it has a single point)."""
     folder = Path(folder)
-    from tmpsim.experiments.storage import ExperimentDir
-
-    files = [Path(f) for f in ExperimentDir(folder).series_files()]  # sound runs only
+    files = _sound_series_files(folder)
     points = sorted({int(f.parent.parent.name.split("=")[1]) for f in files})
     if not files:
         raise RunSourceError(f"{folder}: the experiment has no run series (yet)")
@@ -250,3 +248,36 @@ def load_runs(
     if isinstance(source, str | Path):
         return [from_run_dir(p, metrics) for p in run_folders(source)]
     raise RunSourceError(f"cannot validate a {type(source).__name__}")
+
+
+def _sound_series_files(folder: Path) -> list[Path]:
+    """Series files of done runs whose record's size and SHA-256 they match (damaged left out).
+
+    The records' own check is ``ExperimentDir.scan``; this reads only what it needs (importing the
+    experiments package here would make an import cycle through calibration).
+    """
+    import json
+
+    from tmpsim.runfolder import sha256_file
+
+    out = []
+    for record in sorted((folder / "runs").glob("[0-9]*.json")):
+        try:
+            rec = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(rec, dict) or rec.get("status") != "done":
+            continue
+        if not record.stem.isdigit() or rec.get("run") != int(record.stem):
+            continue  # another run's record
+        part = f"point={rec.get('point')}/rep={rec.get('rep')}/part-0.parquet"
+        path = folder / "series" / part
+        meta = rec.get("series_file")
+        if not path.is_file():
+            continue
+        if meta is not None and (
+            path.stat().st_size != meta.get("bytes") or sha256_file(path) != meta.get("sha256")
+        ):
+            continue
+        out.append(path)
+    return sorted(out)
