@@ -172,7 +172,8 @@ def test_write_run_writes_the_same_files_as_result_write(tmp_path):
 
 
 def test_write_run_reraises_the_agents_writer_error(tmp_path, monkeypatch):
-    """An error while writing agents.parquet in its thread reaches the caller."""
+    """An error while writing agents.parquet in its thread reaches the caller, and nothing of
+    the run is left: neither the target folder nor its staged copy."""
     from tmpsim.api import simulate
     from tmpsim.results import AgentsSnapshot, write_run
 
@@ -183,4 +184,4 @@ def test_write_run_reraises_the_agents_writer_error(tmp_path, monkeypatch):
     sim = simulate(scenario_file("mini"), seed=3, scale=0.5)
     with pytest.raises(OSError, match="disk full"):
         write_run(sim, tmp_path / "out")
-    assert (tmp_path / "out" / "series.parquet").exists()  # the other files were written
+    assert list(tmp_path.iterdir()) == []

@@ -407,6 +407,7 @@ def test_report_escapes_text_from_the_run_folder(run_dir: Path, tmp_path: Path) 
     data = yaml.safe_load((copy / "scenario.yaml").read_text(encoding="utf-8"))
     data["description"] = "<script>alert('x')</script> & more"
     (copy / "scenario.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    reseal(copy)  # as if the run had been made from that scenario
     text = build_report(copy).read_text(encoding="utf-8")
     assert "<script>alert('x')</script>" not in text
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in text
@@ -509,3 +510,13 @@ def test_cli_ensemble_with_report(tmp_path: Path) -> None:
     figures = embedded_figures((out / "report.html").read_text(encoding="utf-8"))
     names = [t["name"] for t in figures["band-programme_stock"]["data"]]
     assert "ensemble (2 seeds): median" in names
+
+
+def reseal(folder: Path) -> None:
+    """Rewrite a run folder's manifest after a test changed one of its files on purpose."""
+    import json
+
+    from tmpsim.runfolder import write_manifest
+
+    info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    write_manifest(folder, {k: v for k, v in info.items() if k not in ("files", "format")})

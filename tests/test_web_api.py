@@ -40,7 +40,7 @@ def client(tmp_path_factory: pytest.TempPathFactory):
     app = create_app(
         Settings(runs_dir=tmp_path_factory.mktemp("runs"), max_scale=0.01, max_active_runs=2)
     )
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1") as c:
         yield c
 
 
@@ -220,7 +220,7 @@ def test_unknown_run_ids_and_files_are_not_found(client, path: str) -> None:
 
 def test_downloads_before_a_run_is_done_are_refused(tmp_path: Path) -> None:
     app = create_app(Settings(runs_dir=tmp_path, max_scale=0.01, max_active_runs=1))
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1") as c:
         started = c.post("/api/runs", json={**TINY, "end": "2023-12-31", "scale": 0.002})
         assert started.status_code == 202
         run_id = started.json()["id"]

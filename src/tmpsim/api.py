@@ -35,13 +35,15 @@ def run(
     agents: bool = True,
     check: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    force: bool = False,
 ) -> Result:
     """Run a scenario (shipped name, YAML file, dict or Scenario) and return its Result.
 
     ``scale`` simulates that fraction of the people; every reported figure is scaled back to the
-    full population. With ``out`` the run folder is written there too.
+    full population. With ``out`` the run folder is written there too: a new or empty folder,
+    or (with ``force``) a run folder, which is replaced whole.
     """
     sim = simulate(scenario, seed, scale, overrides, check, progress)
     if out is not None:
-        return write_run(sim, out, with_agents=agents)
+        return write_run(sim, out, with_agents=agents, force=force)
     return build_result(sim, with_agents=agents)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import importlib
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +25,14 @@ from tmpsim.terminal import stdout_console, widen_piped_help
 small_page_allocators()  # before NumPy and Arrow are imported, which read it
 with long_lived():  # the model's libraries (numba, pydantic, pyarrow): made once, kept to the end
     from tmpsim.api import DEFAULT_SCENARIO
-    from tmpsim.scenario import ScenarioError, load_scenario, shipped_scenarios, to_yaml
+    from tmpsim.scenario import (
+        Scenario,
+        ScenarioError,
+        load_scenario,
+        scenario_hash,
+        shipped_scenarios,
+        to_yaml,
+    )
 announce_compilation()
 
 # Commands that live with the concern they drive, by name: each module defines ``app`` (a command
@@ -97,6 +105,14 @@ widen_piped_help()
 err_console = Console(stderr=True)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one plain line on stderr (no source line), as errors are shown."""
+    err_console.print(f"[bold yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+
+
+warnings.showwarning = _show_warning
+
+
 def _print_version(value: bool) -> None:
     if value:
         console.print(f"tmpsim {__version__}", highlight=False)
@@ -121,9 +137,19 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def default_out(name: str, seed: int, scale: float) -> Path:
-    """Where a run folder goes when --out is not given."""
-    return Path("runs") / f"{name}_seed{seed}_scale{scale:g}"
+def default_out(scenario: Scenario, seed: int, scale: float, overridden: bool = False) -> Path:
+    """Where a run folder goes when --out is not given: ``runs/NAME_seedS_scaleX[_HASH]``.
+
+    The name is made safe as one folder name (a scenario's ``name`` never leads outside
+    ``runs/``). With overrides (``--set``) the first 8 hex digits of the resolved scenario's hash
+    are added, so a variant never lands in its base's folder.
+    """
+    from tmpsim.runfolder import safe_name
+
+    folder = f"{safe_name(scenario.name)}_seed{seed}_scale{scale:g}"
+    if overridden:
+        folder += f"_{scenario_hash(scenario)[:8]}"
+    return Path("runs") / folder
 
 
 def summary_table(summary: dict, scenario=None) -> Table:
@@ -160,7 +186,13 @@ def run(
     scale: Annotated[
         float, typer.Option(help="Fraction of people simulated (0 < x <= 100).")
     ] = 1.0,
-    out: Annotated[Path | None, typer.Option(help="Run folder to write.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Run folder to write (must be new or empty unless --force)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Replace the run folder --out if it already holds a run.")
+    ] = False,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="Override a parameter: path.to.key=value (repeatable)."),
@@ -187,6 +219,7 @@ def run(
 ) -> None:
     """Run a scenario, print its summary and write a run folder (or an ensemble's folder)."""
     from tmpsim.results import write_run
+    from tmpsim.runfolder import RunFolderError, check_target
     from tmpsim.simulation import Simulation
 
     if not 0 < scale <= 100:
@@ -196,6 +229,8 @@ def run(
 
         require("duckdb", "an ensemble (--seeds)")  # before the runs, not after them
         args = (set_ or [], workers, scheduler, quiet, posterior)
+        if force:
+            fail("--force applies to a single run; an ensemble resumes in its folder")
         folder = run_ensemble(scenario, seeds, seed, scale, out, *args)
         if report:
             from tmpsim.reports.build import build_report
@@ -206,7 +241,11 @@ def run(
         sc = load_scenario(scenario, set_ or [])
     except ScenarioError as exc:
         fail(str(exc))
-    out = out or default_out(sc.name, seed, scale)
+    out = out or default_out(sc, seed, scale, overridden=bool(set_))
+    try:
+        check_target(out, force)  # before simulating: a refused folder costs nothing
+    except RunFolderError as exc:
+        fail(str(exc))
     sim = Simulation(sc, seed=seed, scale=scale)
     gc.freeze()  # the model (and numba's compiled kernels, loaded by now) lives until exit
     if quiet:
@@ -215,7 +254,10 @@ def run(
         with progress_bar() as bar:
             task = bar.add_task(sc.name, total=sim.n_days)
             sim.run(lambda done, total: bar.update(task, completed=done))
-    result = write_run(sim, out, with_agents=agents)
+    try:
+        result = write_run(sim, out, with_agents=agents, force=force)
+    except (RunFolderError, OSError) as exc:
+        fail(f"{out}: the run folder could not be written: {exc}")
     console.print(summary_table(result.summary, sc))
     console.print(
         f"{result.run_info['agents_created']:,} agents, {sim.n_days} days, "
@@ -265,12 +307,15 @@ def plot(
 ) -> None:
     """Write PNG figures of a run, an ensemble, an experiment or a comparison."""
     from tmpsim.reports.figures import write_folder_figures
+    from tmpsim.runfolder import RunFolderError, check_run_folder
 
     if not folder.is_dir():
         fail(f"{folder}: no such folder")
     try:
+        if (folder / "series.parquet").is_file():
+            check_run_folder(folder)  # a run folder: complete and unmixed
         paths = write_folder_figures(folder, out or folder / "figures")
-    except (FileNotFoundError, ValueError, MissingExtra) as exc:
+    except (FileNotFoundError, ValueError, MissingExtra, RunFolderError) as exc:
         fail(str(exc))
     for p in paths:
         console.print(str(p), highlight=False, soft_wrap=True)

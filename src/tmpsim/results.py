@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
@@ -21,6 +18,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tmpsim.engine.population import NEVER
+from tmpsim.runfolder import (  # atomic_*: kept importable from here for their callers
+    RunFolderError,
+    atomic_path,
+    atomic_write_bytes,
+    check_run_folder,
+    describe_file,
+    staged_run_folder,
+    write_manifest,
+)
 from tmpsim.scenario import Scenario, scenario_hash, to_yaml
 from tmpsim.states import STATE_NAMES, STOCK_METRICS, State
 
@@ -102,43 +108,6 @@ def read_series(folder: str | Path, metrics: Iterable[str] | None = None) -> pd.
     series["metric"] = series["metric"].astype(str)
     series["origin"] = series["origin"].astype(str)
     return with_current_metric_names(series)
-
-
-def file_mode() -> int:
-    """Permissions open() would give a new file (0o666 less the process's umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-@contextmanager
-def atomic_path(path: Path, sync: bool = True) -> Iterator[str]:
-    """Yield a temporary file beside ``path`` to write; on success it replaces ``path`` whole.
-
-    Readers see the old or the new content, never a partial one; on failure the temporary file
-    is removed and ``path`` is untouched. ``sync`` forces the content to disk before the rename.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    os.chmod(tmp, file_mode())
-    try:
-        yield tmp
-        if sync:
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file atomically."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        fh.write(data)
 
 
 def atomic_write_table(path: Path, table: pa.Table) -> None:
@@ -227,28 +196,68 @@ class Result:
             f"metrics={len(self.metric_names)})"
         )
 
-    def write(self, out: str | Path) -> Path:
-        """Write the run folder (every file atomically).
+    def write(self, out: str | Path, force: bool = False) -> Path:
+        """Write the run folder ``out`` as a whole (see :mod:`tmpsim.runfolder`).
 
-        agents.parquet, the largest file, is written in a second thread while the other files
-        are written (Arrow encodes and compresses without holding the GIL).
+        The files are written into a staged folder beside ``out``, run.json (the manifest) last,
+        and the folder is then renamed into place. An existing run folder is refused unless
+        ``force``, which replaces it whole. agents.parquet, the largest file, is written in a
+        second thread while the other files are written (Arrow encodes and compresses without
+        holding the GIL).
         """
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        writer = AgentsWriter(self.agents_source, out / "agents.parquet")
-        try:
-            self.write_small_files(out)
-        finally:
-            writer.join()
-        writer.raise_error()
+        with staged_run_folder(out, force) as staged:
+            writer = AgentsWriter(self.agents_source, staged / "agents.parquet")
+            try:
+                self.write_small_files(staged)
+            finally:
+                writer.join()
+            writer.raise_error()
+            self.write_manifest(staged, writer.described)
         return out
 
     def write_small_files(self, out: Path) -> None:
-        """Write every file of the run folder but agents.parquet."""
+        """Write every file of the run folder but agents.parquet and the manifest."""
         atomic_write_table(out / "series.parquet", self.series_table)
         atomic_write_bytes(out / "summary.json", _json(self.summary))
         atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenario).encode())
-        atomic_write_bytes(out / "run.json", _json(self.run_info))
+
+    def write_manifest(self, out: Path, known: dict[str, dict[str, Any]] | None = None) -> None:
+        """Write run.json last: the run's description, its files' sizes and digests."""
+        self.run_info = write_manifest(out, self.run_info, known)
+
+    @classmethod
+    def read(cls, folder: str | Path) -> Result:
+        """Read a run folder, checked against its manifest (RunFolderError if it does not hold).
+
+        The series and summary are read now, agents.parquet (if any) when first asked for.
+        """
+        from tmpsim.scenario import load_scenario
+
+        folder = Path(folder)
+        info = check_run_folder(folder)
+        try:
+            scenario = load_scenario(folder / "scenario.yaml")
+            summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+            series = pq.read_table(folder / "series.parquet")
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            raise RunFolderError(f"{folder}: cannot be read: {exc}") from None
+        series = series.replace_schema_metadata(None).cast(SERIES_SCHEMA)
+        agents_path = folder / "agents.parquet"
+        agents = StoredAgents(agents_path) if agents_path.is_file() else None
+        seed, scale = int(info.get("seed", 0)), float(info.get("scale", summary.get("scale", 1)))
+        return cls(scenario, seed, scale, series, summary, agents, info)
+
+
+class StoredAgents:
+    """agents.parquet of a run folder, read when its table is first asked for."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def table(self) -> pa.Table:
+        """Every agent as one Arrow table."""
+        return pq.read_table(self.path)
 
 
 class AgentsWriter:
@@ -260,14 +269,21 @@ class AgentsWriter:
 
     def __init__(self, snapshot: AgentsSnapshot | None, path: Path) -> None:
         self.errors: list[BaseException] = []
+        self.described: dict[str, dict[str, Any]] = {}
+        """The file's size and SHA-256 for the manifest, hashed here while the page cache is warm
+        and the main thread builds the other files."""
         self.thread = None
         if snapshot is not None:
             self.thread = threading.Thread(
-                target=_capture(snapshot.write, self.errors),
-                args=(path,),
+                target=_capture(self._write, self.errors),
+                args=(snapshot, Path(path)),
                 name="tmpsim-agents-writer",
             )
             self.thread.start()
+
+    def _write(self, snapshot: AgentsSnapshot, path: Path) -> None:
+        snapshot.write(path)
+        self.described[path.name] = describe_file(path)
 
     def join(self) -> None:
         """Wait until the file is written (or the writing failed)."""
@@ -280,23 +296,23 @@ class AgentsWriter:
             raise self.errors[0]
 
 
-def write_run(sim, out: str | Path, with_agents: bool = True) -> Result:
+def write_run(sim, out: str | Path, with_agents: bool = True, force: bool = False) -> Result:
     """Build the Result of a finished simulation and write its run folder.
 
-    The same files as ``build_result(sim, with_agents).write(out)``, but agents.parquet starts
-    being written (in a second thread) before the series and summary are built, so that building
-    them overlaps the longest write instead of preceding it.
+    The same folder as ``build_result(sim, with_agents).write(out, force)``, but agents.parquet
+    starts being written (in a second thread) before the series and summary are built, so that
+    building them overlaps the longest write instead of preceding it.
     """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    snapshot = build_agents(sim) if with_agents else None
-    writer = AgentsWriter(snapshot, out / "agents.parquet")
-    try:
-        result = build_result(sim, with_agents=with_agents, snapshot=snapshot)
-        result.write_small_files(out)
-    finally:
-        writer.join()
-    writer.raise_error()
+    with staged_run_folder(Path(out), force) as staged:
+        snapshot = build_agents(sim) if with_agents else None
+        writer = AgentsWriter(snapshot, staged / "agents.parquet")
+        try:
+            result = build_result(sim, with_agents=with_agents, snapshot=snapshot)
+            result.write_small_files(staged)
+        finally:
+            writer.join()
+        writer.raise_error()
+        result.write_manifest(staged, writer.described)
     return result
 
 

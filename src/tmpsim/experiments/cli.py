@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +30,28 @@ MAX_OUTPUTS_SHOWN = 4
 def _fail(message: str, code: int = 2) -> None:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: stop the workers, keep what finished, exit."""
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM raises Terminated (a KeyboardInterrupt) in the main thread."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def execute_with_bar(
@@ -62,19 +87,21 @@ def execute_with_bar(
         highlight=False,
     )
     try:
-        if quiet:
-            return run_experiment(plan, out, workers, scheduler, None, retry_failed)
-        with experiment_bar(plan.spec.name, err_console) as hook:
-            return run_experiment(plan, out, workers, scheduler, hook, retry_failed)
+        with sigterm_as_interrupt():
+            if quiet:
+                return run_experiment(plan, out, workers, scheduler, None, retry_failed)
+            with experiment_bar(plan.spec.name, err_console) as hook:
+                return run_experiment(plan, out, workers, scheduler, hook, retry_failed)
     except ExperimentError as exc:
         _fail(str(exc))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         counts, _, _ = status(out)
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
         err_console.print(
-            f"interrupted: {_counts_text(counts)}. Run the same command again to "
+            f"{what}: {_counts_text(counts)}. Run the same command again to "
             "resume (finished runs are kept)."
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
     raise AssertionError("unreachable")
 
 
@@ -106,7 +133,7 @@ def run_ensemble(
         )
     except (ScenarioError, ExperimentError) as exc:
         _fail(str(exc))
-    out = out or Path("runs") / f"{spec.name}{seeds}_seed{seed}_scale{scale:g}"
+    out = out or default_ensemble_out(spec, seeds, seed, scale)
     report = execute_with_bar(spec, out, workers, scheduler, True, quiet)
     print_summary(summarize(out), None)
     console.print(report_text(report), highlight=False)
@@ -114,6 +141,22 @@ def run_ensemble(
     if report.counts.failed:
         raise typer.Exit(1)
     return out
+
+
+def default_ensemble_out(spec, seeds: int, seed: int, scale: float) -> Path:
+    """``runs/NAME-ensembleN_seedS_scaleX[_HASH]``, where an ensemble goes by default.
+
+    The hash (of the resolved scenario) is added when overrides are given, so that a variant
+    never resumes in (or is refused by) its base's folder.
+    """
+    from tmpsim.runfolder import safe_name
+    from tmpsim.scenario import load_scenario, scenario_hash
+
+    folder = f"{safe_name(spec.name)}{seeds}_seed{seed}_scale{scale:g}"
+    if spec.overrides:
+        resolved = load_scenario(spec.scenario, dict(spec.overrides))
+        folder += f"_{scenario_hash(resolved)[:8]}"
+    return Path("runs") / folder
 
 
 def uncertainty_text(folder: Path) -> str:
@@ -137,6 +180,9 @@ def report_text(report: Report) -> str:
     """One line on what a run_experiment call did."""
     c = report.counts
     line = f"{_counts_text(c)} ({c.skipped} finished earlier, {report.ran} run now"
+    if c.damaged:
+        runs = ", ".join(map(str, sorted(c.damaged)[:20]))
+        line += f", {len(c.damaged)} damaged and redone: runs {runs}"
     if report.ran:
         rate = report.ran / report.elapsed_seconds
         line += f" in {report.elapsed_seconds:.1f} s, {rate:.2f} runs/s"
@@ -178,7 +224,9 @@ def run_cmd(
             spec, _ = load_spec(file)
         except ExperimentError as exc:
             _fail(str(exc))
-        out = Path("experiments") / spec.name
+        from tmpsim.runfolder import safe_name
+
+        out = Path("experiments") / safe_name(spec.name, "experiment")
     report = execute_with_bar(file, out, workers, scheduler, retry_failed, quiet, posterior)
     console.print(f"Bands show {uncertainty_text(out)}.", highlight=False)
     console.print(report_text(report), highlight=False)
@@ -207,6 +255,14 @@ def status_cmd(
         f"{_counts_text(counts)}",
         highlight=False,
     )
+    if counts.damaged:
+        console.print(
+            f"[red]{len(counts.damaged)} damaged run(s)[/], not counted as done "
+            "(`tmpsim experiment run` redoes them):",
+            highlight=False,
+        )
+        for run, why in sorted(counts.damaged.items())[:50]:
+            console.print(f"  run {run}: {why}", highlight=False, soft_wrap=True)
     for rec in failed[:50]:
         console.print(
             f"  run {rec['run']} (point {rec['point']}, rep {rec['rep']}, seed "

@@ -10,7 +10,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ class Counts:
     failed: int = 0
     skipped: int = 0
     """Runs finished by an earlier invocation (included in done/failed)."""
+    damaged: dict[int, str] = field(default_factory=dict)
+    """Runs whose stored outputs failed their checks, and why (redone by ``run``)."""
 
     @property
     def left(self) -> int:
@@ -100,8 +102,9 @@ def run_experiment(
 ) -> Report:
     """Run every run of the experiment not yet finished in ``out``; return what happened.
 
-    Runs already done are skipped; runs with no record (never started, or interrupted) are run;
-    failed runs are run again unless ``retry_failed`` is false. The whole plan is checked before
+    Runs already done are skipped; runs with no record (never started, or interrupted) or a
+    damaged one (see :meth:`ExperimentDir.scan`) are run; failed runs are run again unless
+    ``retry_failed`` is false. The whole plan is checked before
     the first run starts. The catalog is rebuilt at the end (also after Ctrl-C).
     """
     plan = source if isinstance(source, Plan) else load_experiment(source)
@@ -109,10 +112,10 @@ def run_experiment(
     check_uncertainty(folder, plan)
     folder.init(plan)
     write_uncertainty(folder, plan)
-    records = folder.records()
+    records, damaged = folder.scan()
     keep = {"done", "failed"} if not retry_failed else {"done"}
     finished = {run for run, rec in records.items() if rec.get("status") in keep}
-    counts = Counts(total=len(plan.runs))
+    counts = Counts(total=len(plan.runs), damaged=damaged)
     for run in finished:
         if records[run]["status"] == "done":
             counts.done += 1
@@ -190,8 +193,8 @@ def status(path: str | Path) -> tuple[Counts, dict[str, Any], list[dict[str, Any
     """Return counts, experiment.json contents and the failed runs' records of a folder."""
     folder = ExperimentDir(path)
     info = folder.info()
-    recs = folder.records()
-    counts = Counts(total=int(info["n_runs"]))
+    recs, damaged = folder.scan()
+    counts = Counts(total=int(info["n_runs"]), damaged=damaged)
     failed = []
     for rec in recs.values():
         if rec.get("status") == "done":

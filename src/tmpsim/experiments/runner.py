@@ -13,14 +13,23 @@
   worker (``distributed.scheduler.allowed-failures``); ``fn`` must therefore be idempotent
   (experiment runs write their outputs atomically: a rerun overwrites, never duplicates).
 
+Local workers never outlive their coordinator: each one asks the kernel to kill it when its parent
+(the fork server) dies (Linux ``PR_SET_PDEATHSIG``) and watches the coordinating process from a
+thread, exiting within about a second once it is gone, so a SIGKILLed ``tmpsim experiment run``
+leaves no worker computing for nobody.
+
 Results always come back in item order, whatever order they finish in. An exception raised by ``fn``
 cancels what is left and is re-raised here; callers that want "record and go on" wrap ``fn``.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -39,6 +48,11 @@ MAX_POOL_RESTARTS = 3
 
 FORKSERVER_PRELOAD = ["tmpsim.api", "tmpsim.experiments.worker"]
 """Modules the local pool's fork server imports once, so that each worker starts warm."""
+
+
+WATCH_SECONDS = 0.5
+"""How often a local worker checks that its coordinator is still there."""
+PR_SET_PDEATHSIG = 1
 
 
 class WorkerLost(RuntimeError):
@@ -106,7 +120,12 @@ def _iter_local(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Itera
     # costs a fork, not seconds of imports (takes effect when the server first starts).
     ctx.set_forkserver_preload(FORKSERVER_PRELOAD)
     while pending:
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=ctx)
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(pending)),
+            mp_context=ctx,
+            initializer=die_with_coordinator,
+            initargs=(os.getpid(),),
+        )
         futures: dict[Future, int] = {}
         try:
             for i in sorted(pending):
@@ -138,6 +157,38 @@ def _iter_local(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Itera
                     f"local worker processes died {restarts} times; unfinished items: "
                     f"{sorted(pending)[:20]}"
                 )
+
+
+def die_with_coordinator(coordinator: int) -> None:
+    """Worker initializer: end this process when the coordinator (or the fork server) dies."""
+    try:  # Linux: SIGKILL from the kernel when the parent (the fork server) exits
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    parent = os.getppid()
+
+    def watch() -> None:
+        while _alive(coordinator) and os.getppid() == parent:
+            time.sleep(WATCH_SECONDS)
+        os._exit(1)  # nobody will collect this worker's results: stop now
+
+    threading.Thread(target=watch, name="tmpsim-coordinator-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    """Tell whether a process exists (and is not a zombie waiting to be collected)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:  # no /proc: existence is all we can tell
+        return True
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:

@@ -13,10 +13,17 @@ Layout::
 A run's series file is written before its record, each atomically (temporary file + rename), so a
 record means the run is complete; a run without a record is redone on the next ``run``. Files are
 named by (point, rep), so a rerun replaces, never duplicates. Only the coordinating process writes.
+
+Each record carries the size and SHA-256 of its series file. Readers take a run as done only when
+its record is readable, names its own run, point and replicate, and its series file matches the
+digest; any other run is *damaged* (a truncated file, another run's file copied in, a record from
+another run): ``status`` and ``summarize`` report it and leave it out, and the next ``run`` redoes
+it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -31,6 +38,12 @@ from tmpsim.experiments.designs import Plan
 from tmpsim.experiments.spec import ExperimentError, ExperimentSpec, parse_spec, spec_fingerprint
 from tmpsim.results import atomic_path, atomic_write_bytes
 
+EXPERIMENT_FILES = frozenset(
+    ["experiment.yaml", "experiment.json", "scenario.yaml", "points.parquet", "runs", "series"]
+    + ["catalog.duckdb", "summary", "report.html", "figures"]
+    + ["uncertainty.json", "posterior_draws.parquet"]
+)
+"""What an experiment folder may hold (written by ``run``, ``summarize``, ``report``)."""
 RUN_COLUMNS = ["run", "point", "rep", "seed"]
 RECORD_COLUMNS = [
     "status",
@@ -89,6 +102,7 @@ class ExperimentDir:
                     "choose another output folder or delete this one"
                 )
             return
+        self.refuse_foreign()
         self.path.mkdir(parents=True, exist_ok=True)
         spec_json = plan.spec.model_dump(mode="json", exclude_none=True)
         atomic_write_bytes(
@@ -112,6 +126,30 @@ class ExperimentDir:
         }
         atomic_write_bytes(self.path / "experiment.json", _json(info))
 
+    def refuse_foreign(self) -> None:
+        """ExperimentError if the folder holds something else than an experiment being set up."""
+        from tmpsim.runfolder import holds_run
+
+        if not self.path.exists():
+            return
+        if not self.path.is_dir():
+            raise ExperimentError(f"{self.path}: exists and is not a folder; choose another --out")
+        if holds_run(self.path):
+            raise ExperimentError(
+                f"{self.path}: holds a run of `tmpsim run` (run.json), not an experiment; "
+                "choose another --out"
+            )
+        foreign = sorted(
+            p.name
+            for p in self.path.iterdir()
+            if p.name not in EXPERIMENT_FILES and not p.name.startswith(".")
+        )
+        if foreign:
+            raise ExperimentError(
+                f"{self.path}: holds other files ({', '.join(foreign[:5])}); an experiment "
+                "needs a new or empty folder"
+            )
+
     def info(self) -> dict[str, Any]:
         """Read experiment.json."""
         if not self.exists():
@@ -129,21 +167,88 @@ class ExperimentDir:
 
     # -- runs -------------------------------------------------------------------------------
     def write_run(self, record: dict[str, Any], series: bytes | None) -> None:
-        """Store a finished run: series first, record last (the record marks it complete)."""
+        """Store a finished run: series first, record last (the record marks it complete).
+
+        The record gets the series file's size and SHA-256, checked by every reader.
+        """
         if series is not None:
-            replace_file(self.series_path(record["point"], record["rep"]), series)
+            path = self.series_path(record["point"], record["rep"])
+            replace_file(path, series)
+            record = {
+                **record,
+                "series_file": {
+                    "path": path.relative_to(self.path).as_posix(),
+                    "bytes": len(series),
+                    "sha256": hashlib.sha256(series).hexdigest(),
+                },
+            }
         replace_file(self.record_path(record["run"]), _json(record))
 
     def records(self) -> dict[int, dict[str, Any]]:
-        """Every stored run record, by run index."""
-        out = {}
-        if self.runs_dir.is_dir():
-            for path in sorted(self.runs_dir.glob("[0-9]*.json")):
-                try:
-                    rec = json.loads(path.read_text(encoding="utf-8"))
-                except (OSError, ValueError):
-                    continue  # unreadable (e.g. emptied by a power cut): the run is redone
-                out[int(rec["run"])] = rec
+        """Every sound run record, by run index (damaged runs left out: see :meth:`scan`)."""
+        return self.scan()[0]
+
+    def scan(self) -> tuple[dict[int, dict[str, Any]], dict[int, str]]:
+        """Sound records by run index, and what is wrong with each damaged run."""
+        sound: dict[int, dict[str, Any]] = {}
+        damaged: dict[int, str] = {}
+        if not self.runs_dir.is_dir():
+            return sound, damaged
+        seeds = self._seeds()
+        for path in sorted(self.runs_dir.glob("[0-9]*.json")):
+            run = int(path.stem) if path.stem.isdigit() else -1
+            try:
+                rec = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                damaged[run] = f"record {path.name} is unreadable"
+                continue
+            problem = self.check_record(run, rec, seeds)
+            if problem:
+                damaged[run] = problem
+            else:
+                sound[run] = rec
+        return sound, damaged
+
+    def _seeds(self) -> int | None:
+        try:
+            info = self.info()
+            return int(info["n_runs"]) // max(int(info["n_points"]), 1)
+        except (ExperimentError, KeyError, ValueError, TypeError):
+            return None
+
+    def check_record(self, run: int, rec: Any, seeds: int | None) -> str | None:
+        """What is wrong with run ``run``'s record and its series file (None: nothing)."""
+        if not isinstance(rec, dict) or rec.get("run") != run:
+            return f"record {run:06d}.json belongs to another run"
+        if seeds is not None and (rec.get("point"), rec.get("rep")) != divmod(run, seeds):
+            return f"record {run:06d}.json names point {rec.get('point')}, rep {rec.get('rep')}"
+        if rec.get("status") != "done":
+            return None
+        meta = rec.get("series_file")
+        path = self.series_path(rec["point"], rec["rep"])
+        if meta is None:
+            if path.is_file() and not _readable_parquet(path):  # an earlier, unsigned record
+                return f"series file {path.relative_to(self.path)} is not readable Parquet"
+            return None
+        if not path.is_file():
+            return f"series file {meta.get('path')} is missing"
+        size = path.stat().st_size
+        if size != meta.get("bytes"):
+            said = meta.get("bytes")
+            return f"series file {meta.get('path')} has {size:,} bytes, the record says {said}"
+        if _sha256(path) != meta.get("sha256"):
+            return f"series file {meta.get('path')} does not match the record's SHA-256"
+        return None
+
+    def series_files(self, recs: dict[int, dict[str, Any]] | None = None) -> list[str]:
+        """The series files of sound, done runs (absolute paths), in run order."""
+        recs = self.records() if recs is None else recs
+        out = []
+        for _, rec in sorted(recs.items()):
+            if rec.get("status") == "done":
+                path = self.series_path(rec["point"], rec["rep"])
+                if path.is_file():
+                    out.append(str(path.resolve()))
         return out
 
     def runs_frame(self, recs: dict[int, dict[str, Any]] | None = None) -> pd.DataFrame:
@@ -185,8 +290,8 @@ class ExperimentDir:
         return str(self.series_dir.resolve() / "*" / "*" / "*.parquet")
 
     # -- catalog ----------------------------------------------------------------------------
-    def build_catalog(self) -> Path:
-        """(Re)write catalog.duckdb from the records; replaced atomically.
+    def build_catalog(self, recs: dict[int, dict[str, Any]] | None = None) -> Path:
+        """(Re)write catalog.duckdb from the sound records; replaced atomically.
 
         The views read the series dataset by absolute path: after moving the folder, any
         ``tmpsim experiment status`` or ``summarize`` rebuilds them.
@@ -194,7 +299,8 @@ class ExperimentDir:
         from tmpsim.extras import require
 
         duckdb = require("duckdb", "an ensemble or experiment (its catalog.duckdb)")
-        recs = self.records()
+        recs = self.records() if recs is None else recs
+        files = self.series_files(recs)
         runs = self.runs_frame(recs)
         outputs = self.outputs_frame(recs)
         points = self.points()
@@ -213,8 +319,8 @@ class ExperimentDir:
                     con.execute("CREATE TABLE outputs AS SELECT * FROM outputs_df ORDER BY run")
                 else:
                     con.execute("CREATE TABLE outputs (run INTEGER, point INTEGER, rep INTEGER)")
-                if self.has_series():
-                    con.execute(series_view_sql(self.series_glob()))
+                if files:
+                    con.execute(series_view_sql(files))
                     con.execute(
                         "CREATE VIEW series_runs AS SELECT s.date, s.metric, s.origin, s.value, "
                         "r.* FROM series s JOIN runs r USING (point, rep)"
@@ -240,14 +346,34 @@ def replace_file(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-def series_view_sql(glob: str) -> str:
-    """Return SQL creating the ``series`` view over the hive-partitioned dataset."""
-    quoted = glob.replace("'", "''")
+def series_view_sql(files: str | list[str]) -> str:
+    """Return SQL creating the ``series`` view over the hive-partitioned dataset.
+
+    ``files``: a glob, or a list of files (the sound runs' files, from ``series_files``).
+    """
+    names = [files] if isinstance(files, str) else files
+    quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in names)
     return (
         "CREATE VIEW series AS SELECT * FROM read_parquet("
-        f"'{quoted}', hive_partitioning = true, "
+        f"[{quoted}], hive_partitioning = true, "
         "hive_types = {'point': INTEGER, 'rep': INTEGER})"
     )
+
+
+def _sha256(path: Path) -> str:
+    from tmpsim.runfolder import sha256_file
+
+    return sha256_file(path)
+
+
+def _readable_parquet(path: Path) -> bool:
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def points_frame(plan: Plan) -> pd.DataFrame:

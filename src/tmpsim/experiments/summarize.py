@@ -39,6 +39,8 @@ class Summary:
     method: str | None
     notes: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    damaged: dict[int, str] = field(default_factory=dict)
+    """Runs left out because their stored outputs failed their checks, and why."""
 
 
 def numeric_outputs(outputs: pd.DataFrame) -> list[str]:
@@ -71,9 +73,13 @@ def scalar_bands(outputs: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
     return bands.merge(points, on="point", how="left")
 
 
-def series_bands(folder: ExperimentDir) -> pd.DataFrame | None:
-    """Per point, date, metric and origin: mean, p05, p95 and n across replicates (DuckDB)."""
-    if not folder.has_series():
+def series_bands(folder: ExperimentDir, files: list[str] | None = None) -> pd.DataFrame | None:
+    """Per point, date, metric and origin: mean, p05, p95 and n across replicates (DuckDB).
+
+    Only the series of sound, done runs are read (a damaged file never reaches a band).
+    """
+    files = folder.series_files() if files is None else files
+    if not files:
         return None
     from tmpsim.experiments.storage import series_view_sql
 
@@ -81,7 +87,7 @@ def series_bands(folder: ExperimentDir) -> pd.DataFrame | None:
 
     con = duckdb.connect()
     try:
-        view = series_view_sql(folder.series_glob())
+        view = series_view_sql(files)
         con.execute(view.replace("CREATE VIEW", "CREATE TEMP VIEW"))
         return con.execute(
             f"""SELECT point, date, metric, origin, avg(value) AS mean,
@@ -159,14 +165,18 @@ def _indices(
 def summarize(path: str | Path, write: bool = True) -> Summary:
     """Summarize an experiment folder (rebuilding its catalog) and write ``summary/*.parquet``."""
     folder = ExperimentDir(path)
-    folder.build_catalog()
+    recs, damaged = folder.scan()  # once: every series file is checked against its digest
+    folder.build_catalog(recs)
     spec = folder.spec()
-    outputs = folder.outputs_frame()
-    notes: list[str] = []
+    outputs = folder.outputs_frame(recs)
+    notes: list[str] = [
+        f"run {run} left out, damaged: {why} (`tmpsim experiment run` redoes it)"
+        for run, why in sorted(damaged.items())
+    ]
     bands = scalar_bands(outputs, folder.points())
-    sbands = series_bands(folder)
+    sbands = series_bands(folder, folder.series_files(recs))
     sens, method = sensitivity(spec, outputs, notes)
-    result = Summary(bands, sbands, sens, method, notes)
+    result = Summary(bands, sbands, sens, method, notes, damaged=damaged)
     if write:
         import pyarrow as pa
 

@@ -21,8 +21,10 @@ from tmpsim.results import read_series
 
 
 def is_run_folder(path: Path) -> bool:
-    """Tell whether a folder was written by ``tmpsim run`` (it holds series.parquet)."""
-    return (Path(path) / "series.parquet").is_file()
+    """Tell whether a folder was written by ``tmpsim run`` (run.json or series.parquet)."""
+    from tmpsim.runfolder import holds_run
+
+    return holds_run(Path(path))
 
 
 def is_experiment_folder(path: Path) -> bool:
@@ -240,9 +242,10 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def load_run(path: str | Path) -> RunData:
     """Read a run folder (series.parquet, summary.json, run.json, scenario.yaml)."""
+    from tmpsim.runfolder import check_run_folder
+
     path = Path(path)
-    if not is_run_folder(path):
-        raise FileNotFoundError(f"{path}: not a run folder (no series.parquet)")
+    check_run_folder(path)  # RunFolderError (a ValueError) saying what is wrong
     series = read_series(path)
     scenario_file = path / "scenario.yaml"
     scenario = (

@@ -80,7 +80,8 @@ def _fmt(value: Any) -> str:
 
 def series_bands(folder: Any, metrics: list[str], pooled: bool) -> pd.DataFrame:
     """Return per point (or pooled) and date the 5/50/95% quantiles and n (origin all)."""
-    if not folder.has_series():
+    files = folder.series_files()  # sound runs only
+    if not files:
         return pd.DataFrame(columns=["point", "date", "metric", "q05", "q50", "q95", "n"])
     from tmpsim.experiments.storage import series_view_sql
     from tmpsim.extras import require
@@ -91,7 +92,7 @@ def series_bands(folder: Any, metrics: list[str], pooled: bool) -> pd.DataFrame:
     names = ", ".join("'" + m.replace("'", "''") + "'" for m in metric_names_to_read(metrics))
     con = duckdb.connect()
     try:
-        view = series_view_sql(folder.series_glob())
+        view = series_view_sql(files)
         con.execute(view.replace("CREATE VIEW", "CREATE TEMP VIEW"))
         frame = con.execute(
             f"""SELECT {point}, date, metric, quantile_cont(value, 0.05) AS q05,

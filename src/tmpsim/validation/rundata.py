@@ -106,10 +106,13 @@ def _scenario_info(folder: Path) -> tuple[str | None, list[str] | None, tuple[st
 
 def from_run_dir(folder: str | Path, metrics: Iterable[str] | None = None) -> RunData:
     """RunData from a run folder written by ``tmpsim run`` or ``Result.write``."""
+    from tmpsim.runfolder import RunFolderError, check_run_folder
+
     folder = Path(folder)
-    path = folder / "series.parquet"
-    if not path.is_file():
-        raise RunSourceError(f"{folder}: not a run folder (no series.parquet)")
+    try:
+        check_run_folder(folder)
+    except RunFolderError as exc:
+        raise RunSourceError(str(exc)) from None
     series = read_series(folder, metrics)
     host, origins, window = _scenario_info(folder)
     agents_path = folder / "agents.parquet"
@@ -176,7 +179,7 @@ def experiment_runs(
 ) -> list[RunData]:
     """The runs of one point of an experiment folder (every run, if it has a single point)."""
     folder = Path(folder)
-    files = sorted((folder / "series").glob("point=*/rep=*/*.parquet"))
+    files = _sound_series_files(folder)
     points = sorted({int(f.parent.parent.name.split("=")[1]) for f in files})
     if not files:
         raise RunSourceError(f"{folder}: the experiment has no run series (yet)")
@@ -210,7 +213,11 @@ def run_folders(path: str | Path) -> list[Path]:
         raise RunSourceError(f"{path}: no such file or folder")
     if (path / "series.parquet").is_file():
         return [path]
-    found = sorted(p.parent for p in path.rglob("series.parquet") if p.is_file())
+    found = sorted(
+        p.parent
+        for p in path.rglob("series.parquet")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )  # hidden folders are runs still being written (or left by a killed process)
     if not found:
         raise RunSourceError(
             f"{path}: neither a run folder nor an experiment holding run folders "
@@ -241,3 +248,36 @@ def load_runs(
     if isinstance(source, str | Path):
         return [from_run_dir(p, metrics) for p in run_folders(source)]
     raise RunSourceError(f"cannot validate a {type(source).__name__}")
+
+
+def _sound_series_files(folder: Path) -> list[Path]:
+    """Series files of done runs whose record's size and SHA-256 they match (damaged left out).
+
+    The records' own check is ``ExperimentDir.scan``; this reads only what it needs (importing the
+    experiments package here would make an import cycle through calibration).
+    """
+    import json
+
+    from tmpsim.runfolder import sha256_file
+
+    out = []
+    for record in sorted((folder / "runs").glob("[0-9]*.json")):
+        try:
+            rec = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(rec, dict) or rec.get("status") != "done":
+            continue
+        if not record.stem.isdigit() or rec.get("run") != int(record.stem):
+            continue  # another run's record
+        part = f"point={rec.get('point')}/rep={rec.get('rep')}/part-0.parquet"
+        path = folder / "series" / part
+        meta = rec.get("series_file")
+        if not path.is_file():
+            continue
+        if meta is not None and (
+            path.stat().st_size != meta.get("bytes") or sha256_file(path) != meta.get("sha256")
+        ):
+            continue
+        out.append(path)
+    return sorted(out)

@@ -14,11 +14,18 @@ Routes (all JSON unless stated):
 - ``GET /api/compare?a=ID&b=ID`` differences of two runs, with overlaid figures.
 
 Every run id is checked against the runs this server created; nothing else becomes a path.
+Requests must name a trusted host (``Host:`` header; 127.0.0.1 and localhost by default), which
+stops DNS-rebinding pages from driving the dashboard. Limits, cheapest first: the cap on runs in
+progress, the request's size, the scale, the run's days and agents (``tmpsim.web.limits``), and
+the memory of each run's process (``tmpsim.web.jobs``). Uploads are parsed in a worker thread, at
+most ``MAX_PARSING`` at once, so a slow file never stalls the other endpoints.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import shutil
 import tempfile
 import threading
@@ -36,7 +43,9 @@ from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from tmpsim.api import DEFAULT_SCENARIO
 from tmpsim.reports import charts
@@ -54,6 +63,9 @@ from tmpsim.web.controls import (
     shipped_base,
 )
 from tmpsim.web.jobs import CapacityError, Job, JobManager
+from tmpsim.web.limits import DEFAULT_MAX_DAYS, RunLimits
+
+log = logging.getLogger("tmpsim.web")
 
 STATIC_FILES = {
     "app.js": "text/javascript; charset=utf-8",
@@ -62,6 +74,10 @@ STATIC_FILES = {
 COMPARE_METRICS = ["stranded", "destitute", "unmet_shelter_need", "programme_stock"]
 MAX_UPLOADS = 20
 MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # an upload plus its multipart envelope
+MAX_PARSING = 2
+"""Uploads parsed at once; more are refused (429) rather than queued."""
+DEFAULT_HOSTS = ("127.0.0.1", "localhost")
+GIB = 1024**3
 
 
 @dataclass
@@ -74,6 +90,10 @@ class Settings:
     max_active_runs: int = 2
     max_kept_runs: int = 40
     keep_runs: bool = False
+    max_days: int = DEFAULT_MAX_DAYS
+    max_agents: int | None = None  # None: twice the largest shipped scenario at max_scale
+    max_run_memory: int | None = 4 * GIB  # address space of each run's process (RLIMIT_AS)
+    allowed_hosts: list[str] = field(default_factory=lambda: list(DEFAULT_HOSTS))
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -106,7 +126,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     own_tmp = settings.runs_dir is None
     runs_dir = Path(tempfile.mkdtemp(prefix="tmpsim-serve-")) if own_tmp else settings.runs_dir
-    manager = JobManager(runs_dir, settings.max_active_runs, settings.max_kept_runs)
+    manager = JobManager(
+        runs_dir, settings.max_active_runs, settings.max_kept_runs, settings.max_run_memory
+    )
+    limits = RunLimits(settings.max_scale, settings.max_days, settings.max_agents)
+    parsing = asyncio.Semaphore(MAX_PARSING)
     uploads: OrderedDict[str, BaseScenario] = OrderedDict()
     lock = threading.Lock()
     cache: dict[str, Any] = {}
@@ -124,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.manager = manager
     app.state.settings = settings
     app.state.runs_dir = runs_dir
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
 
     @app.middleware("http")
     async def _limit_body(request: Request, call_next: Any) -> Response:
@@ -147,7 +172,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        return error(500, f"internal error: {type(exc).__name__}: {exc}")
+        # The details go to the server's log, never to the client.
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return error(500, "internal error; the server's log has the details")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -235,6 +262,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "max_scale": settings.max_scale,
                 "max_active_runs": settings.max_active_runs,
                 "max_seed": 2**31 - 1,
+                "max_days": settings.max_days,
             },
         }
 
@@ -247,11 +275,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/api/uploads")
     async def upload(file: Annotated[UploadFile, File()]) -> Any:
-        content = await file.read(MAX_UPLOAD_BYTES + 1)
-        try:
-            name, data = parse_upload(file.filename, content)
-        except (ScenarioError, RequestError) as exc:
-            return error(422, str(exc))
+        if parsing.locked():
+            return error(429, f"{MAX_PARSING} uploads are being checked already; try again")
+        async with parsing:
+            content = await file.read(MAX_UPLOAD_BYTES + 1)
+            try:  # off the event loop: other requests are served meanwhile
+                name, data = await run_in_threadpool(parse_upload, file.filename, content)
+            except (ScenarioError, RequestError) as exc:
+                return error(422, str(exc))
+            except RecursionError:
+                return error(422, f"{file.filename}: nested too deeply to be a scenario")
         key = f"upload:{uuid.uuid4().hex}"
         base = BaseScenario(key=key, source=name, data=data, label=f"{name} (uploaded)")
         with lock:
@@ -264,6 +297,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/api/runs", status_code=202)
     def start_run(req: RunRequest) -> Any:
+        if manager.full():  # first: a refused request costs nothing
+            return error(
+                429,
+                f"{settings.max_active_runs} run(s) already in progress (the limit); wait for "
+                "one to finish or stop it",
+            )
         if not settings.min_scale <= req.scale <= settings.max_scale:
             return error(
                 422,
@@ -273,6 +312,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             base = base_for(req.scenario)
             scenario, notes = build_scenario(base, req.parameters, req.levers, req.end)
+            limits.check(scenario, req.scale)
         except (RequestError, ScenarioError) as exc:
             return error(422, str(exc))
         config = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -61,8 +62,8 @@ class Control:
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise RequestError(f"{where}: expected a number, got {value!r}")
-        if value != value:  # NaN
-            raise RequestError(f"{where}: expected a number, got NaN")
+        if not math.isfinite(value):  # NaN, or JSON's 1e400 read as infinity
+            raise RequestError(f"{where}: expected a finite number, got {value!r}")
         if self.kind == "int" and int(value) != value:
             raise RequestError(f"{where}: expected a whole number, got {value}")
         if self.minimum is not None and value < self.minimum:

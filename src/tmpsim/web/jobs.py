@@ -1,9 +1,11 @@
 """Background runs for the dashboard: one process per run, progress through a small JSON file.
 
 A run is started in its own process (``spawn``), so a long simulation never blocks the server and
-can be stopped. The worker writes ``progress.json`` as it goes, the run folder when it is done, and
-``error.json`` if it fails. Run ids are random hex strings made here; only ids in the registry are
-ever turned into paths.
+can be stopped; the process's address space is capped (``RLIMIT_AS``), so a run that grows beyond
+the server's memory budget fails alone instead of exhausting the machine. The worker writes
+``ID.state/progress.json`` as it goes, ``ID.state/error.json`` if it fails, and the run folder
+``ID/`` as a whole when it is done (staged and renamed into place, see :mod:`tmpsim.runfolder`).
+Run ids are random hex strings made here; only ids in the registry are ever turned into paths.
 """
 
 from __future__ import annotations
@@ -33,10 +35,29 @@ def _write_json(path: Path, obj: dict[str, Any]) -> None:
     atomic_write_bytes(path, json.dumps(obj, default=str).encode())
 
 
-def execute(run_dir: str, scenario: dict[str, Any], seed: int, scale: float) -> None:
+def limit_memory(max_bytes: int | None) -> None:
+    """Cap this process's address space (Linux/Unix); allocations beyond it raise MemoryError."""
+    if not max_bytes:
+        return
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = max_bytes if hard == resource.RLIM_INFINITY else min(max_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard if hard != resource.RLIM_INFINITY else cap))
+
+
+def execute(
+    run_dir: str,
+    state_dir: str,
+    scenario: dict[str, Any],
+    seed: int,
+    scale: float,
+    max_memory: int | None = None,
+) -> None:
     """Run one simulation in a worker process and write its run folder (no agents)."""
-    out = Path(run_dir)
+    out = Path(state_dir)
     try:
+        limit_memory(max_memory)
         from tmpsim.results import build_result
         from tmpsim.scenario import load_scenario
         from tmpsim.simulation import Simulation
@@ -54,19 +75,27 @@ def execute(run_dir: str, scenario: dict[str, Any], seed: int, scale: float) -> 
             out / "progress.json",
             {"done": sim.n_days, "total": sim.n_days, "phase": "writing results"},
         )
-        build_result(sim, with_agents=False).write(out)
+        build_result(sim, with_agents=False).write(run_dir)
         _write_json(
             out / "progress.json", {"done": sim.n_days, "total": sim.n_days, "phase": "done"}
         )
     except BaseException as exc:  # report every failure to the page, then exit non-zero
         _write_json(
             out / "error.json",
-            {
-                "error": f"{type(exc).__name__}: {exc}",
-                "traceback": traceback.format_exc(limit=8),
-            },
+            {"error": public_error(exc), "traceback": traceback.format_exc(limit=8)},
         )
         raise SystemExit(1) from None
+
+
+def public_error(exc: BaseException) -> str:
+    """What the page is told about a failed run: the reason, not the server's internals."""
+    if isinstance(exc, MemoryError):
+        return "the run needed more memory than this server allows a run; try a smaller scale"
+    from tmpsim.scenario import ScenarioError
+
+    if isinstance(exc, ScenarioError | ValueError):
+        return str(exc)
+    return f"the run failed ({type(exc).__name__}); the server's log has the details"
 
 
 @dataclass
@@ -74,7 +103,8 @@ class Job:
     """One dashboard run."""
 
     id: str
-    dir: Path
+    dir: Path  # the run folder, there once the run is done
+    state_dir: Path  # progress.json and error.json while it runs
     label: str
     config: dict[str, Any]
     notes: list[str]
@@ -85,14 +115,14 @@ class Job:
 
     def status(self) -> dict[str, Any]:
         """Read state, progress and any error from the worker's files."""
-        progress = _read_json(self.dir / "progress.json")
+        progress = _read_json(self.state_dir / "progress.json")
         done, total = int(progress.get("done", 0)), int(progress.get("total", 0))
         alive = self.process is not None and self.process.is_alive()
         if self.cancelled:
             state = "cancelled"
         elif alive:
             state = "running" if progress else "starting"
-        elif (self.dir / "series.parquet").is_file() and progress.get("phase") == "done":
+        elif (self.dir / "run.json").is_file() and progress.get("phase") == "done":
             state = "done"
         else:
             state = "failed"
@@ -109,7 +139,7 @@ class Job:
             "elapsed": round((self.finished or time.time()) - self.created, 1),
         }
         if state == "failed":
-            err = _read_json(self.dir / "error.json")
+            err = _read_json(self.state_dir / "error.json")
             code = None if self.process is None else self.process.exitcode
             out["error"] = err.get("error") or f"the worker process stopped (exit code {code})"
         if state == "done":
@@ -127,14 +157,25 @@ def _read_json(path: Path) -> dict[str, Any]:
 class JobManager:
     """Start, track, cap and clean up the dashboard's runs."""
 
-    def __init__(self, runs_dir: Path, max_active: int = 2, max_kept: int = 40) -> None:
+    def __init__(
+        self,
+        runs_dir: Path,
+        max_active: int = 2,
+        max_kept: int = 40,
+        max_memory: int | None = None,
+    ) -> None:
         self.runs_dir = Path(runs_dir)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.max_active = max_active
+        self.max_memory = max_memory
         self.max_kept = max_kept
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._ctx = mp.get_context("spawn")
+
+    def full(self) -> bool:
+        """Tell whether the cap on runs in progress is reached (cheap: checked first)."""
+        return self.active() >= self.max_active
 
     def active(self) -> int:
         """Count the runs starting or running now."""
@@ -159,11 +200,12 @@ class JobManager:
             self._prune()
             run_id = uuid.uuid4().hex
             run_dir = self.runs_dir / run_id
-            run_dir.mkdir()
-            job = Job(run_id, run_dir, label, config, notes)
+            state_dir = self.runs_dir / f"{run_id}.state"
+            state_dir.mkdir()
+            job = Job(run_id, run_dir, state_dir, label, config, notes)
             job.process = self._ctx.Process(
                 target=execute,
-                args=(str(run_dir), scenario, seed, scale),
+                args=(str(run_dir), str(state_dir), scenario, seed, scale, self.max_memory),
                 daemon=True,
                 name=f"tmpsim-run-{run_id[:8]}",
             )
@@ -201,6 +243,7 @@ class JobManager:
             old = finished.pop(0)
             self._jobs.pop(old.id, None)
             shutil.rmtree(old.dir, ignore_errors=True)
+            shutil.rmtree(old.state_dir, ignore_errors=True)
 
     def shutdown(self) -> None:
         """Stop every run still going (the server is stopping)."""
