@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -79,6 +80,11 @@ def old_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     old = pc.replace_substring_regex(metric, "^programme_stock", "titp_stock")
     table = table.set_column(table.schema.get_field_index("metric"), "metric", old)
     pq.write_table(table, out / "series.parquet")
+    # Earlier versions wrote no manifest: run.json without its list of files.
+    info = json.loads((out / "run.json").read_text("utf-8"))
+    for key in ("format", "format_version", "files"):
+        info.pop(key, None)
+    (out / "run.json").write_text(json.dumps(info), "utf-8")
     return out
 
 
