@@ -1,0 +1,149 @@
+"""Dotted key paths into scenario data: read, write, and crop the data to a date window.
+
+A path names mapping keys and list items, separated by dots: ``money.wage_per_month``,
+``recruitment.demand.2021``, ``programme.stages.0.months``. An item of a list of named mappings
+(events, stages, shelters, emergency funds) is addressed by its ``name``
+(``events.vietnam_flights.seats_per_day``) or by its position (``events.3.seats_per_day``).
+
+This is the one implementation used by ``--set``, the policy levers, calibration, experiments and
+the dashboard; every caller gets the same resolution rules and the same messages.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+from typing import Any
+
+
+class PathError(LookupError):
+    """A path that does not exist in the data; the message names the missing part."""
+
+    def __str__(self) -> str:  # LookupError would quote the message like a dict key
+        return str(self.args[0]) if self.args else ""
+
+
+def split(dotted: str) -> list[str]:
+    """The parts of a dotted path (PathError for an empty path or an empty part)."""
+    parts = str(dotted).split(".")
+    if not all(p.strip() for p in parts):
+        raise PathError(f"{dotted!r} is not a key path (expected names separated by dots)")
+    return [p.strip() for p in parts]
+
+
+def _names(items: list[Any]) -> list[str]:
+    return [str(i["name"]) for i in items if isinstance(i, dict) and i.get("name") is not None]
+
+
+def suggest(key: str, candidates: list[str]) -> str:
+    """`` (did you mean X?)`` for the nearest candidate, or an empty string."""
+    close = difflib.get_close_matches(str(key), [str(c) for c in candidates], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _choices(node: Any) -> str:
+    keys = [str(k) for k in node] if isinstance(node, dict) else _names(node)
+    shown = ", ".join(keys[:12]) + (", ..." if len(keys) > 12 else "")
+    return f"; valid keys: {shown}" if keys else ""
+
+
+def child_key(node: Any, key: str, where: str) -> str | int:
+    """The key of ``node`` that path part ``key`` names; PathError naming ``where`` if none."""
+    if isinstance(node, list):
+        if key.isdigit():
+            if int(key) < len(node):
+                return int(key)
+            raise PathError(f"{where}: no item {key} in a list of {len(node)}")
+        for i, item in enumerate(node):
+            if isinstance(item, dict) and str(item.get("name")) == key:
+                return i
+        names = _names(node)
+        if not names:
+            raise PathError(f"{where}: {key!r} is not a position in a list of {len(node)}")
+        raise PathError(f"{where}: no item named {key!r}{suggest(key, names)}{_choices(node)}")
+    if isinstance(node, dict):
+        if key in node:
+            return key
+        if key.lstrip("-").isdigit() and int(key) in node:
+            return int(key)
+        raise PathError(f"{where}: no key {key!r}{suggest(key, list(node))}{_choices(node)}")
+    raise PathError(f"{where}: not a mapping or a list, cannot hold {key!r}")
+
+
+def get_path(data: Any, dotted: str) -> Any:
+    """The value at a dotted path; PathError naming the first part that does not exist."""
+    node, done = data, []
+    for key in split(dotted):
+        where = ".".join(done) or "the top level"
+        node = node[child_key(node, key, where)]
+        done.append(key)
+    return node
+
+
+def path_exists(data: Any, dotted: str) -> bool:
+    """Whether the dotted path exists in the data."""
+    try:
+        get_path(data, dotted)
+    except PathError:
+        return False
+    return True
+
+
+def set_path(data: Any, dotted: str, value: Any, add: bool = True) -> None:
+    """Set the value at a dotted path whose parent exists.
+
+    With ``add`` a mapping may gain the last key (a year of a demand series, a key left to its
+    default); without it the key must exist already. A list item must exist either way.
+    """
+    parts = split(dotted)
+    parent = get_path(data, ".".join(parts[:-1])) if len(parts) > 1 else data
+    where = ".".join(parts[:-1]) or "the top level"
+    last = parts[-1]
+    try:
+        parent[child_key(parent, last, where)] = value
+    except PathError:
+        if not (add and isinstance(parent, dict)):
+            raise
+        parent[int(last) if last.isdigit() else last] = value
+
+
+def _date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def crop_window(
+    data: dict[str, Any], start: Any = None, end: Any = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A copy of scenario data run from ``start`` to ``end``: events outside the window dropped.
+
+    ``None`` keeps the data's own start or end. Sources of ``events.N...`` keys follow their
+    event to its new position (and go with it when it is dropped); sources naming an event by
+    name stay while the event does. Returns the new data and the events dropped.
+    """
+    data = copy.deepcopy(data)
+    if start is not None:
+        data["start"] = start
+    if end is not None:
+        data["end"] = end
+    first, last = _date(data["start"]), _date(data["end"])
+    events = data.get("events") or []
+    kept = [i for i, e in enumerate(events) if first <= _date(e["date"]) <= last]
+    dropped = [events[i] for i in range(len(events)) if i not in kept]
+    data["events"] = [events[i] for i in kept]
+    gone = set(_names(dropped)) - set(_names(data["events"]))
+    new_index = {old: new for new, old in enumerate(kept)}
+    sources = {}
+    for key, text in (data.get("sources") or {}).items():
+        parts = str(key).split(".")
+        if parts[0] == "events" and len(parts) > 1:
+            if parts[1].isdigit():
+                if int(parts[1]) not in new_index:
+                    continue
+                parts[1] = str(new_index[int(parts[1])])
+            elif parts[1] in gone:
+                continue
+        sources[".".join(parts)] = text
+    if "sources" in data or sources:
+        data["sources"] = sources
+    return data, dropped
