@@ -26,10 +26,13 @@ MAX_SEATS_PER_DAY = 1e7
 """Most seats (or entries) per day on a corridor."""
 MAX_MONEY = 1e13
 """Largest amount of money in the host currency (fees, wages, budgets)."""
-MAX_RATE_PER_YEAR = 1000.0
-"""Largest hazard rate per year (about three events a day)."""
-MAX_FACTOR = 1000.0
-"""Largest multiplier, weight or elasticity."""
+MAX_RATE_PER_YEAR = 1e6
+"""Largest hazard rate per year: a million a year is "within the day" (used to force an event)."""
+MAX_FACTOR = 1e6
+"""Largest multiplier, weight or elasticity (a million makes a hazard certain within the day)."""
+MAX_HAZARD_MULTIPLIER = 1e15
+"""Largest multiplier of a hazard in a dated window: huge values make an event certain there
+(with a negligible base rate outside it); rates stay far from overflow."""
 MAX_DAYS = 36_525
 """Longest span in days (a century)."""
 MAX_MONTHS = 1200.0
@@ -64,6 +67,7 @@ Seats = Annotated[float, Field(ge=0, le=MAX_SEATS_PER_DAY)]
 Amount = Annotated[float, Field(ge=0, le=MAX_MONEY)]
 RatePerYear = Annotated[float, Field(ge=0, le=MAX_RATE_PER_YEAR)]
 Factor = Annotated[float, Field(ge=0, le=MAX_FACTOR)]
+HazardMultiplier = Annotated[float, Field(ge=0, le=MAX_HAZARD_MULTIPLIER)]
 PositiveFactor = Annotated[float, Field(gt=0, le=MAX_FACTOR)]
 Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
 PositiveDays = Annotated[int, Field(gt=0, le=MAX_DAYS)]

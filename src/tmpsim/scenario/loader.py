@@ -86,9 +86,10 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise ScenarioError(f"--set {text!r}: expected path.to.key=value")
     try:
-        return key.strip(), parse_yaml(raw, f"--set {key.strip()}")
+        return key.strip(), parse_yaml(raw, "")
     except YamlError as exc:
-        raise ScenarioError(str(exc).replace(":1:", ":", 1)) from None
+        reason = str(exc).split(": ", 1)[-1]
+        raise ScenarioError(f"--set {key.strip()}={raw}: {reason}") from None
 
 
 def format_validation_error(
@@ -116,6 +117,7 @@ def format_validation_error(
             named = _LEADING_PATH.match(msg)
             if not parts and named:
                 parts = named.group(1).split(".")
+                msg = msg[len(named.group(1)) :].lstrip(": ")  # the message starts with its path
         loc = ".".join(parts)
         where = source
         given = _override_for(parts, overrides or {})
@@ -139,7 +141,7 @@ def _override_for(parts: list[str], overrides: dict[str, Any]) -> str | None:
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value, default=str)
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -221,20 +223,35 @@ def _load_raw(path: Path, chain: list[Path]) -> tuple[dict[str, Any], str]:
         raise ScenarioError(str(exc)) from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: a scenario must be a mapping of keys to values")
+    return resolve_extends(data, str(path), path.parent, [*chain, path]), str(path)
+
+
+def resolve_extends(
+    data: dict[str, Any], source: str, folder: Path | None = None, chain: list[Path] | None = None
+) -> dict[str, Any]:
+    """Scenario data with its ``extends`` resolved (data without one is returned as it is).
+
+    The base is a shipped scenario, or (with ``folder``, the folder of the file being read) a
+    YAML file relative to it; an upload, which has no folder, may extend shipped scenarios only.
+    """
     if "extends" not in data:
-        return data, str(path)
+        return data
+    data = dict(data)
     base_name = data.pop("extends")
     if not isinstance(base_name, str) or not base_name.strip():
-        raise ScenarioError(f"{path}: extends: expected the name or file of a scenario")
-    relative = path.parent / base_name
+        raise ScenarioError(f"{source}: extends: expected the name or file of a scenario")
+    is_file = Path(base_name).suffix in (".yaml", ".yml")
+    if is_file and folder is None:
+        raise ScenarioError(f"{source}: extends: {base_name}: only shipped scenarios here")
     try:
-        base_path = _locate(relative if relative.suffix in (".yaml", ".yml") else base_name)
+        base_path = _locate(folder / base_name if is_file and folder else base_name)
     except ScenarioError as exc:
-        raise ScenarioError(f"{path}: extends: {exc}") from None
-    if base_path.resolve() in [p.resolve() for p in [*chain, path]]:
-        raise ScenarioError(f"{path}: extends: {base_name} extends this file again (a cycle)")
-    base, _ = _load_raw(base_path, [*chain, path])
-    return overlay(base, data), str(path)
+        raise ScenarioError(f"{source}: extends: {exc}") from None
+    chain = chain or []
+    if base_path.resolve() in [p.resolve() for p in chain]:
+        raise ScenarioError(f"{source}: extends: {base_name} extends this file again (a cycle)")
+    base, _ = _load_raw(base_path, chain)
+    return overlay(base, data)
 
 
 def overlay(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -281,14 +298,16 @@ def load_scenario(
         data, source = json.loads(json.dumps(name_or_path, default=str)), "<dict>"
     else:
         data, source = load_raw(name_or_path)
+    shown: dict[str, Any] = {}  # what messages quote: the text given on the command line
     if isinstance(overrides, list):
+        shown = {o.partition("=")[0].strip(): o.partition("=")[2] for o in overrides}
         overrides = dict(parse_override(o) for o in overrides)
     if overrides:
         # Overrides may name keys the file leaves to their defaults: resolve them first.
         data = validate(data, source).model_dump(mode="json")
     for key, value in (overrides or {}).items():
         apply_override(data, key, value)
-    return validate(data, source, overrides=overrides)
+    return validate(data, source, overrides={**(overrides or {}), **shown})
 
 
 def to_yaml(scenario: Scenario) -> str:

@@ -60,7 +60,10 @@ def child_key(node: Any, key: str, where: str) -> str | int:
                 return i
         names = _names(node)
         if not names:
-            raise PathError(f"{where}: {key!r} is not a position in a list of {len(node)}")
+            raise PathError(
+                f"{where}: no item named {key!r} (the items have no names; give a position "
+                f"0..{len(node) - 1} or add name: to the item)"
+            )
         raise PathError(f"{where}: no item named {key!r}{suggest(key, names)}{_choices(node)}")
     if isinstance(node, dict):
         if key in node:
@@ -115,11 +118,13 @@ def _date(value: Any) -> dt.date:
 def crop_window(
     data: dict[str, Any], start: Any = None, end: Any = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A copy of scenario data run from ``start`` to ``end``: events outside the window dropped.
+    """A copy of scenario data run from ``start`` to ``end``, without what falls outside it.
 
-    ``None`` keeps the data's own start or end. Sources of ``events.N...`` keys follow their
-    event to its new position (and go with it when it is dropped); sources naming an event by
-    name stay while the event does. Returns the new data and the events dropped.
+    ``None`` keeps the data's own start or end. Events dated outside the window are dropped, and
+    so are shelters and emergency funds that would start after it ends. Sources of ``events.N...``
+    (``shelters.N...``) keys follow their item to its new position, and go with it when it is
+    dropped; sources naming an item by name stay while the item does. Returns the new data and
+    the events dropped.
     """
     data = copy.deepcopy(data)
     if start is not None:
@@ -127,16 +132,26 @@ def crop_window(
     if end is not None:
         data["end"] = end
     first, last = _date(data["start"]), _date(data["end"])
-    events = data.get("events") or []
-    kept = [i for i, e in enumerate(events) if first <= _date(e["date"]) <= last]
-    dropped = [events[i] for i in range(len(events)) if i not in kept]
-    data["events"] = [events[i] for i in kept]
-    gone = set(_names(dropped)) - set(_names(data["events"]))
+    dropped = _keep(data, "events", lambda e: first <= _date(e["date"]) <= last)
+    for section in ("shelters", "emergency_funds"):
+        _keep(data, section, lambda x: x.get("start") is None or _date(x["start"]) <= last)
+    return data, dropped
+
+
+def _keep(data: dict[str, Any], section: str, keep: Any) -> list[dict[str, Any]]:
+    """Keep the items of a list section for which ``keep`` is true, moving their sources along."""
+    items = data.get(section) or []
+    kept = [i for i, item in enumerate(items) if keep(item)]
+    if len(kept) == len(items):
+        return []
+    dropped = [items[i] for i in range(len(items)) if i not in kept]
+    data[section] = [items[i] for i in kept]
+    gone = {*_names(dropped)} - {*_names(data[section])}
     new_index = {old: new for new, old in enumerate(kept)}
     sources = {}
     for key, text in (data.get("sources") or {}).items():
         parts = str(key).split(".")
-        if parts[0] == "events" and len(parts) > 1:
+        if parts[0] == section and len(parts) > 1:
             if parts[1].isdigit():
                 if int(parts[1]) not in new_index:
                     continue
@@ -144,6 +159,6 @@ def crop_window(
             elif parts[1] in gone:
                 continue
         sources[".".join(parts)] = text
-    if "sources" in data or sources:
+    if "sources" in data:
         data["sources"] = sources
-    return data, dropped
+    return dropped

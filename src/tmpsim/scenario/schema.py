@@ -22,6 +22,7 @@ from tmpsim.scenario.bounds import (
     Days,
     DaysFloat,
     Factor,
+    HazardMultiplier,
     Months,
     People,
     PositiveDays,
@@ -65,7 +66,9 @@ class Origin(Strict):
         description="Workers in the host at the start, by stage name.",
     )
     demand_share: dict[Year, Prob] = Field(
-        description="Share of the programme's new entries from this origin, by year (interpolated)."
+        min_length=1,
+        description="Share of the programme's new entries from this origin, by year "
+        "(interpolated).",
     )
     female_share: Prob = 0.4
     age_mean: Annotated[float, Field(ge=15, le=60)] = 24.0
@@ -182,7 +185,9 @@ class Programme(Strict):
 class Recruitment(Strict):
     """Demand for new workers and how the sending side fills it."""
 
-    demand: dict[Year, People] = Field(description="Entries employers demand per year.")
+    demand: dict[Year, People] = Field(
+        min_length=1, description="Entries employers demand per year."
+    )
     applicants_per_place: Annotated[float, Field(ge=1, le=1000)] = 1.5
     pool_wait_days: PositiveDays = 180
     selection_interval_days: PositiveDays = 7
@@ -358,7 +363,7 @@ class HazardEvent(_Event):
 
     type: Literal["hazard"]
     hazard: HazardName
-    multiplier: Factor
+    multiplier: HazardMultiplier
     end: Date | None = None
     sectors: list[str] | None = None
     origins: list[str] | None = None
