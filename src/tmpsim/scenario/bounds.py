@@ -43,6 +43,12 @@ MAX_COUNT = 1000
 """Most repetitions of a rule (renewals)."""
 FIRST_YEAR, LAST_YEAR = 1900, 2200
 """Dates and years must fall in this range."""
+MIN_SCALE = 1e-4
+"""Smallest fraction of people a run may simulate (``--scale``; the server's lower limit too)."""
+MAX_SCALE = 100.0
+"""Largest fraction of people a run may simulate."""
+MAX_SEED = 2**63 - 1
+"""Largest random seed (seeds are whole numbers from 0)."""
 MAX_ORIGINS = 127
 """Most origins in one scenario (agents store their origin in one signed byte)."""
 
