@@ -83,8 +83,20 @@ err_console = Console(stderr=True)
 
 def fail(message: str, code: int = 2) -> None:
     """Print an error (no traceback) and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    # Escaped: messages quote user input, whose [brackets] must not be read as markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def check_run_options(**options: float | None) -> None:
+    """Refuse option values no run can use, naming the option (exit status 2)."""
+    from tmpsim.scenario.bounds import run_option_problem
+
+    problem = run_option_problem(**options)
+    if problem:
+        fail(problem)
 
 
 def default_out(name: str, seed: int, scale: float) -> Path:
@@ -161,8 +173,7 @@ def run(
     from tmpsim.results import write_run
     from tmpsim.simulation import Simulation
 
-    if not 0 < scale <= 100:
-        fail(f"--scale must be in (0, 100], got {scale}")
+    check_run_options(seed=seed, scale=scale, seeds=seeds, workers=workers)
     if seeds is not None:
         from tmpsim.experiments.cli import run_ensemble
 

@@ -33,14 +33,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from tmpsim.scenario.bounds import MAX_SEED, Strict
+from tmpsim.scenario.bounds import MAX_SEED, MAX_SEEDS, Strict
 from tmpsim.scenario.ranges import check_range
 from tmpsim.scenario.yamlfile import YamlError, read_yaml
 
 TMPSIM_MODEL = "tmpsim"
 RANGE_DESIGNS = ("lhs", "sobol", "morris")
-MAX_SEEDS = 10_000
-"""Most replicates per point."""
 MAX_RUNS = 100_000
 """Most runs in one experiment (points times seeds): more is a mistake or needs several files."""
 MODEL_ENTRY_POINTS = "tmpsim.models"

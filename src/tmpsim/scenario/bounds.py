@@ -49,8 +49,28 @@ MAX_SCALE = 100.0
 """Largest fraction of people a run may simulate."""
 MAX_SEED = 2**63 - 1
 """Largest random seed (seeds are whole numbers from 0)."""
+MAX_SEEDS = 10_000
+"""Most replicates of one scenario (``--seeds``, an experiment's ``seeds``)."""
 MAX_ORIGINS = 127
 """Most origins in one scenario (agents store their origin in one signed byte)."""
+
+
+def run_option_problem(
+    seed: float | None = None,
+    scale: float | None = None,
+    seeds: float | None = None,
+    workers: float | None = None,
+) -> str | None:
+    """What is wrong with run options given on a command line (or None), naming the option."""
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        return f"--seed must be a whole number from 0 to {MAX_SEED}, got {seed}"
+    if scale is not None and not MIN_SCALE <= scale <= MAX_SCALE:
+        return f"--scale must be between {MIN_SCALE:g} and {MAX_SCALE:g}, got {scale:g}"
+    if seeds is not None and not 1 <= seeds <= MAX_SEEDS:
+        return f"--seeds must be from 1 to {MAX_SEEDS:,}, got {seeds}"
+    if workers is not None and workers < 0:
+        return f"--workers must be 0 (run in this process) or more, got {workers}"
+    return None
 
 
 def _plausible_date(d: dt.date) -> dt.date:

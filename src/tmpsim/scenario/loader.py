@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from tmpsim.scenario import paths
 from tmpsim.scenario.bounds import _item_annotation, _kinds
-from tmpsim.scenario.schema import Scenario
+from tmpsim.scenario.schema import EVENT_TYPES, Scenario
 from tmpsim.scenario.yamlfile import YamlError, compose_yaml, parse_yaml, read_yaml
 
 
@@ -106,6 +106,8 @@ def format_validation_error(
     lines = []
     for e in err.errors():
         parts = [str(p) for p in e["loc"] if not str(p).startswith("function-after")]
+        if len(parts) > 2 and parts[0] == "events" and parts[2] in EVENT_TYPES:
+            del parts[2]  # the event's type, which pydantic puts in the location
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see `tmpsim show` for valid keys)"

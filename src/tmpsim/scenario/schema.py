@@ -8,6 +8,7 @@ cancellations, special measures) are data here, so a new programme is a new file
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -440,6 +441,13 @@ Event = Annotated[
     | RuleEvent,
     Field(discriminator="type"),
 ]
+
+
+EVENT_TYPES = frozenset(
+    t.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    for t in typing.get_args(typing.get_args(Event)[0])
+)
+"""The ``type`` names of dated events."""
 
 
 class Scenario(Strict):

@@ -106,11 +106,38 @@ def parse_yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
     except _Refused as exc:
-        raise YamlError(_where(source, exc)) from None
+        key = _key_path_at(text, exc.problem_mark)
+        raise YamlError(_where(source, exc, f"{key}: " if key else "")) from None
     except yaml.YAMLError as exc:
         raise YamlError(_where(source, exc, "not valid YAML: ")) from None
     except RecursionError:
         raise YamlError(f"{source}: nested too deeply") from None
+
+
+def _key_path_at(text: str, mark: Any) -> str:
+    """The dotted key path of the node starting at ``mark`` (a key's path for a key), or ''."""
+    if mark is None:
+        return ""
+    root = compose_yaml(text)
+
+    def walk(node: Any, path: list[str]) -> list[str] | None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.start_mark.index == mark.index:
+                    return path  # a duplicate key: the path of its mapping
+                found = walk(value, [*path, str(key.value)])
+                if found is not None:
+                    return found
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                found = walk(item, [*path, str(i)])
+                if found is not None:
+                    return found
+        elif node is not None and node.start_mark.index == mark.index:
+            return path
+        return None
+
+    return ".".join(walk(root, []) or [])
 
 
 def compose_yaml(text: str) -> yaml.Node | None:
