@@ -38,7 +38,9 @@ def _names(items: list[Any]) -> list[str]:
 
 def suggest(key: str, candidates: list[str]) -> str:
     """`` (did you mean X?)`` for the nearest candidate, or an empty string."""
-    close = difflib.get_close_matches(str(key), [str(c) for c in candidates], n=1, cutoff=0.6)
+    names = [str(c) for c in candidates]
+    close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
+    close = close or [c for c in names if str(key).lower() in c.lower()][:1]
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
