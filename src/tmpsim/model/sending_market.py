@@ -1,0 +1,274 @@
+"""The sending side in one monthly step: pools choose destinations, brokers queue and place them.
+
+Order of one month (``SendingMarket.step``):
+
+1. the year's inputs: wage gap in each origin's own terms, seats per destination (demand within
+   the quota, times the border's open share), fee caps and licence crackdowns in force;
+2. recruits queued for a destination that has no seat for them any more (closed, unserved) are
+   released, after a mean wait of ``switch_months``, and choose again with the new entrants;
+3. choosers pick a destination or stay home (``destination_choice``), then a broker;
+4. employers' orders are filled from the brokers' ready recruits; those placed leave, paying the
+   broker's fee (capped) and owing what their savings did not cover, with interest;
+5. some of those still waiting give up; people abroad return at the end of their contracts.
+
+Every person is in exactly one place: entrants + released = chose a destination + stayed home,
+and each broker's queue changes only by those who joined, left for abroad, gave up or were
+released. ``step`` takes the stock abroad from the caller when the simulation knows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from tmpsim.model import brokers as bk
+from tmpsim.model import destination_choice as dc
+from tmpsim.model.origin_inputs import fx_per_usd
+from tmpsim.model.origin_pools import OriginPools, earnings_ratio
+from tmpsim.scenario.origins_schema import OriginsConfig
+
+
+@dataclass
+class Month:
+    """What happened in one month; ``[origin, destination]`` unless named otherwise."""
+
+    entrants: np.ndarray  # [O] new people in the pools
+    released: np.ndarray  # [O] left a queue that lost its seats, choosing again
+    chose: np.ndarray  # [O, D + 1] the last column stayed home
+    joined: np.ndarray  # [B, D] joined a broker's queue
+    departed: np.ndarray  # [B, D] left for abroad
+    gave_up: np.ndarray  # [B, D]
+    queue: np.ndarray  # [B, D] waiting at the end of the month
+    fee_paid: np.ndarray  # [B, D] sum of fees of those who departed (US dollars)
+    debt: np.ndarray  # [B, D] sum of debt at departure (US dollars)
+    seats: np.ndarray  # [D] seats offered this month
+    inclusive_value: np.ndarray  # [O]
+
+
+def _by_year(values: dict[int, float] | None, years: np.ndarray, missing: float) -> np.ndarray:
+    """A yearly dict on ``years`` (nearest given year), or ``missing`` when there is none."""
+    if not values:
+        return np.full(years.size, missing)
+    known = np.array(sorted(values))
+    pick = known[np.abs(years[:, None] - known[None, :]).argmin(axis=1)]
+    return np.array([values[int(y)] for y in pick], dtype=np.float64)
+
+
+class SendingMarket:
+    """Origin pools, brokers and destinations, with their state, stepped month by month."""
+
+    def __init__(
+        self, cfg: OriginsConfig, first_year: int, last_year: int, seed: int | None = None
+    ) -> None:
+        self.cfg = cfg
+        self.years = np.arange(first_year, last_year + 1)
+        self.origins, self.destinations = list(cfg.origins), list(cfg.destinations)
+        n_o, n_d = len(self.origins), len(self.destinations)
+        root = np.random.SeedSequence(0 if seed is None else seed)
+        agents_ss, flows_ss = root.spawn(2)
+        self.rng = np.random.default_rng(flows_ss) if cfg.stochastic else None
+        self.pools = OriginPools(cfg, self.years)
+        self.brokers = bk.draw_brokers(
+            cfg.brokers, self.origins, self.destinations, np.random.default_rng(agents_ss)
+        )
+        d = list(cfg.destinations.values())
+        self.wage = np.array([_by_year(x.wage_per_month, self.years, 0.0) for x in d]).T  # [Y, D]
+        self.fx_dest = np.array([fx_per_usd(x.currency, self.years) for x in d]).T
+        seats_year = np.array(
+            [
+                np.minimum(
+                    _by_year(x.demand_per_year, self.years, 0.0),
+                    _by_year(x.quota_per_year, self.years, np.inf),
+                )
+                for x in d
+            ]
+        ).T
+        self.seats_per_month = seats_year / 12.0  # [Y, D]
+        self.contract = np.array([x.contract_months for x in d])
+        self.living = np.array([x.living_cost_share for x in d])
+        self.constant = np.array([x.constant for x in d])
+        self.queue = np.zeros((self.brokers.n, n_d), dtype=np.int64)
+        self.abroad = np.zeros((n_o, n_d))
+        self.seat_carry = np.zeros(n_d)
+        self.iv_ref = np.array(
+            [
+                o.reference_value
+                if o.reference_value is not None
+                else self._reference_value(i, o.reference_year)
+                for i, o in enumerate(cfg.origins.values())
+            ]
+        )
+
+    # ---- inputs on a date ------------------------------------------------------------------
+    def _y(self, year: int) -> int:
+        return int(np.clip(year - self.years[0], 0, self.years.size - 1))
+
+    def open_share(self, when: dt.date) -> np.ndarray:
+        """Share of each destination's entry seats open on ``when`` (the last window in force)."""
+        out = np.ones(len(self.destinations))
+        for j, dest in enumerate(self.cfg.destinations.values()):
+            for w in dest.borders:  # a few dated windows per destination
+                if w.date <= when and (w.end is None or when < w.end):
+                    out[j] = w.open_share
+        return out
+
+    def caps(self, when: dt.date) -> np.ndarray:
+        """Legal fee cap (US dollars) by origin and destination on ``when`` (inf: none)."""
+        cap = np.full((len(self.origins), len(self.destinations)), np.inf)
+        for c in self.cfg.fee_caps:
+            if c.date <= when:
+                i, j = self.origins.index(c.origin), self.destinations.index(c.destination)
+                cap[i, j] = min(cap[i, j], c.amount)
+        return cap
+
+    def active(self, when: dt.date) -> np.ndarray:
+        """Brokers allowed to work on ``when``: licensed, or of an origin with no crackdown yet."""
+        cracked = np.zeros(len(self.origins), dtype=bool)
+        for c in self.cfg.crackdowns:
+            if c.date <= when:
+                cracked[self.origins.index(c.origin)] = True
+        return self.brokers.licensed | ~cracked[self.brokers.origin]
+
+    def _earnings(self, year: int) -> tuple[np.ndarray, np.ndarray]:
+        y = self._y(year)
+        gdp = self.pools.gdp_in(year)
+        ratio = earnings_ratio(self.wage[y], self.fx_dest[y], self.contract, self.living, gdp)
+        return ratio, gdp
+
+    def _reference_value(self, origin: int, year: int) -> float:
+        """Inclusive value of an origin in its reference year: all open, base fees, no network."""
+        ratio, gdp = self._earnings(year)
+        b = self.brokers
+        mine = b.origin == origin
+        served = b.serves[mine].any(axis=0)
+        fee = np.where(b.serves[mine], b.base_fee[mine], np.nan)
+        mean_fee = np.where(served, np.nanmean(np.where(served, fee, 0.0), axis=0), 0.0)
+        seat = served.astype(float)[None, :]
+        u = dc.utilities(
+            self.cfg.choice,
+            ratio[origin : origin + 1],
+            mean_fee[None, :] / gdp[origin],
+            np.zeros((1, len(self.destinations))),
+            seat,
+            self.constant,
+        )
+        return float(dc.inclusive_value(u, np.zeros(1))[0])
+
+    # ---- one month -------------------------------------------------------------------------
+    def step(self, when: dt.date, abroad: np.ndarray | None = None) -> Month:
+        """Advance one month ending on ``when``; ``abroad`` [O, D] overrides the kept stock."""
+        cfg, b, rng = self.cfg, self.brokers, self.rng
+        n_o, n_d = len(self.origins), len(self.destinations)
+        net = self.abroad if abroad is None else np.asarray(abroad, dtype=float)
+        ratio, gdp = self._earnings(when.year)
+        seats_d = self.seats_per_month[self._y(when.year)] * self.open_share(when)
+        active = self.active(when)
+        usable = b.serves & active[:, None]
+        served = usable.reshape(n_o, b.per_origin, n_d).any(axis=1)  # [O, D]
+        queue_d = self.queue.sum(axis=0)
+        patience = self.pools.patience
+        seat_chance = np.where(
+            served & (seats_d[None, :] > 0),
+            np.minimum(1.0, seats_d[None, :] * patience[:, None] / (queue_d[None, :] + 1.0)),
+            0.0,
+        )
+        short = bk.scarcity(queue_d, seats_d)  # [D]
+        cap_bd = self.caps(when)[b.origin]
+        fee = bk.prices(b.base_fee, short[None, :], cfg.brokers.fee_scarcity_elasticity, cap_bd)
+        shares = bk.recruit_shares(
+            fee,
+            b.quality,
+            gdp[b.origin],
+            usable,
+            cfg.brokers.recruit_fee_weight,
+            cfg.brokers.recruit_quality_weight,
+            b.per_origin,
+        )
+        expected_fee = (shares * fee).reshape(n_o, b.per_origin, n_d).sum(axis=1)
+
+        # Queues that lost their seats are released to choose again, after a wait.
+        lost = seat_chance[b.origin] == 0
+        switch = np.minimum(1.0, 1.0 / self.pools.switch[b.origin])[:, None]
+        if rng is None:
+            leaving = np.floor(self.queue * switch + 1e-9).astype(np.int64)
+        else:
+            leaving = rng.binomial(self.queue, np.broadcast_to(switch, self.queue.shape))
+        released_bd = np.where(lost, leaving, 0)
+        released = np.bincount(b.origin, weights=released_bd.sum(axis=1), minlength=n_o)
+        released = released.astype(np.int64)
+        self.queue -= released_bd
+
+        # Who enters the pools, and where the choosers go.
+        u = dc.utilities(
+            cfg.choice,
+            ratio,
+            expected_fee / gdp[:, None],
+            net / self.pools.net_scale[:, None],
+            seat_chance,
+            self.constant,
+        )
+        banned, penalised, penalty = self.pools.home_events(when)
+        iv = dc.inclusive_value(u, np.zeros(n_o))
+        entrants = self.pools.draw_entries(
+            self.pools.expected_entries(iv, self.iv_ref, net.sum(axis=1), banned), rng
+        )
+        p = (1 - penalised)[:, None] * dc.probabilities(u, np.zeros(n_o)) + penalised[
+            :, None
+        ] * dc.probabilities(u, -penalty)
+        choosers = entrants + released
+        chose = dc.split_exact(choosers, p) if rng is None else dc.split_random(rng, choosers, p)
+        joined = bk.split_among_brokers(chose[:, :n_d], shares, b.per_origin, rng)
+        self.queue += joined
+
+        # Employers' orders filled from ready recruits; the placed pay and leave.
+        seats_int = self._whole_seats(seats_d)
+        ready = np.where(active[:, None], bk.ready_recruits(self.queue, b.capacity), 0)
+        departed = bk.fill_orders(seats_int, ready, b.quality, cfg.brokers.employer_quality_weight)
+        self.queue -= departed
+        savings = self.pools.savings_months * gdp / 12.0
+        rate = (
+            b.interest[:, None] * (1.0 + short[None, :]) ** cfg.brokers.interest_scarcity_elasticity
+        )
+        debt_each = bk.debt_at_departure(
+            fee, savings[b.origin][:, None], rate, cfg.brokers.training_months
+        )
+
+        # Some of those waiting give up; people abroad come home after their contracts.
+        leave = self.queue / patience[b.origin][:, None]
+        gave_up = (
+            np.floor(leave).astype(np.int64)
+            if rng is None
+            else rng.binomial(self.queue, np.minimum(1.0, 1.0 / patience[b.origin])[:, None])
+        )
+        self.queue -= gave_up
+        placed_od = departed.reshape(n_o, b.per_origin, n_d).sum(axis=1)
+        self.abroad += placed_od - self.abroad / self.contract[None, :]
+        return Month(
+            entrants=entrants,
+            released=released,
+            chose=chose,
+            joined=joined,
+            departed=departed,
+            gave_up=gave_up,
+            queue=self.queue.copy(),
+            fee_paid=departed * fee,
+            debt=departed * debt_each,
+            seats=seats_int,
+            inclusive_value=iv,
+        )
+
+    def _whole_seats(self, seats: np.ndarray) -> np.ndarray:
+        """Whole seats this month: Poisson draws, or exact with the remainder carried."""
+        if self.rng is not None:
+            return self.rng.poisson(seats)
+        total = seats + self.seat_carry
+        whole = np.floor(total + 1e-9)
+        self.seat_carry = total - whole
+        return whole.astype(np.int64)
+
+    def by_origin(self, values_bd: np.ndarray) -> np.ndarray:
+        """Sum a ``[broker, destination]`` array to ``[origin, destination]``."""
+        n_d = values_bd.shape[1]
+        return values_bd.reshape(len(self.origins), self.brokers.per_origin, n_d).sum(axis=1)

@@ -1,0 +1,203 @@
+"""Parameters of the sending side: origin pools, brokers, fee rules and competing destinations.
+
+A scenario may carry one ``OriginsConfig`` (see docs/origins.md). Money is in US dollars unless a
+field says otherwise: fees, caps and savings compare across origins and destinations only in one
+currency, and the sourced exchange rates (``tmpsim/data/origins/exchange_rates.csv``) convert each
+destination's wage from its own currency. Values not taken from a source say so in ``sources``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from tmpsim.scenario.schema import NonNeg, PosInt, Prob, Strict
+
+Positive = Annotated[float, Field(gt=0)]
+Year = Annotated[int, Field(gt=1900, lt=2200)]
+
+
+class HomeEvent(Strict):
+    """A dated event at home that changes who can or wants to leave.
+
+    ``exit_ban``: a share of the pool may not leave (e.g. Myanmar's suspension of overseas work
+    permits for men from 2024-05-01). ``stay_penalty``: staying home loses ``utility`` for a share
+    of the pool (e.g. conscription), which raises the chance of choosing any destination.
+    """
+
+    type: Literal["exit_ban", "stay_penalty"]
+    date: dt.date
+    end: dt.date | None = None
+    share: Prob = Field(description="Share of the pool the event applies to.")
+    utility: float = Field(0.0, description="stay_penalty: utility lost by staying home.")
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _dates(self) -> HomeEvent:
+        if self.end is not None and self.end < self.date:
+            raise ValueError(f"end {self.end} is before date {self.date}")
+        return self
+
+
+class OriginPool(Strict):
+    """People in one sending country who would go abroad, and what moves their number."""
+
+    country: str | None = Field(
+        None, description="Country name in gdp_per_capita.csv (default: the origin's key)."
+    )
+    currency: str = Field(description="ISO code of the origin's currency (exchange_rates.csv).")
+    population: Positive = Field(description="People in the age band who might go abroad.")
+    entry_share_per_year: Prob = Field(
+        description="Share of the population entering the pool in a year at the reference "
+        "attractiveness and with no network."
+    )
+    reference_year: Year = Field(description="Year whose attractiveness is the reference.")
+    reference_value: float | None = Field(
+        None,
+        description="Inclusive value at which entry_share applies, the same for every origin "
+        "so that origins compare (None: this origin's own value in reference_year).",
+    )
+    attractiveness_elasticity: NonNeg = Field(
+        1.0, description="Pool entry ∝ exp(elasticity × (inclusive value − reference value))."
+    )
+    network_elasticity: NonNeg = Field(
+        0.0, description="Pool entry ∝ (1 + people abroad / network_scale) ** elasticity."
+    )
+    network_scale: Positive = Field(1000.0, description="People abroad that double the term.")
+    savings_months: NonNeg = Field(
+        3.0, description="Savings of a recruit, in months of GDP per capita; the rest is borrowed."
+    )
+    patience_months: Positive = Field(
+        12.0, description="Mean months a recruit waits in a broker's queue before giving up."
+    )
+    switch_months: Positive = Field(
+        1.0,
+        description="Mean months a recruit queued for a destination with no seats any more "
+        "(closed, or its broker shut) waits before choosing again (1: at once).",
+    )
+    events: list[HomeEvent] = Field(default_factory=list)
+
+
+class BorderWindow(Strict):
+    """A destination's entry seats open at ``open_share`` of normal from ``date`` to ``end``."""
+
+    date: dt.date
+    end: dt.date | None = None
+    open_share: Prob
+
+
+class Destination(Strict):
+    """A competing destination: its wage, contract, quota and border status, as data."""
+
+    programme: str
+    currency: str
+    wage_per_month: dict[Year, NonNeg] = Field(
+        min_length=1, description="Wage in the destination's currency, by year (nearest year)."
+    )
+    contract_months: Positive = 36.0
+    living_cost_share: Prob = Field(0.4, description="Share of the wage spent at destination.")
+    demand_per_year: dict[Year, NonNeg] = Field(
+        min_length=1, description="Workers employers order per year (all origins)."
+    )
+    quota_per_year: dict[Year, NonNeg] | None = Field(
+        None, description="Legal ceiling on entries per year (None: no national quota)."
+    )
+    constant: float = Field(0.0, description="Alternative-specific constant of the choice.")
+    borders: list[BorderWindow] = Field(default_factory=list)
+
+
+class FeeCap(Strict):
+    """A legal cap on what a worker may be charged (0 is a no-fee rule)."""
+
+    origin: str
+    destination: str
+    amount: NonNeg = Field(description="Cap in US dollars per contract.")
+    date: dt.date
+    source: str = ""
+
+
+class LicenceCrackdown(Strict):
+    """From ``date`` the unlicensed brokers of an origin stop taking recruits and orders."""
+
+    origin: str
+    date: dt.date
+    note: str = ""
+
+
+class Brokers(Strict):
+    """Sending agencies: drawn per origin, then agents that price, lend and compete."""
+
+    per_origin: PosInt = 20
+    capacity_per_month: Positive = Field(description="Mean recruits a broker can place a month.")
+    capacity_cv: NonNeg = 0.5
+    base_fee: dict[str, dict[str, NonNeg]] = Field(
+        description="Mean fee (US dollars) by origin and destination served."
+    )
+    fee_cv: NonNeg = 0.3
+    serve_prob: Prob = Field(1.0, description="Chance a broker serves a destination it may.")
+    licensed_share: Prob = 1.0
+    quality_mean: Prob = 0.5
+    quality_concentration: Positive = 4.0
+    interest_per_year: NonNeg = Field(0.2, description="Loan rate with no scarcity.")
+    fee_scarcity_elasticity: NonNeg = Field(
+        0.0, description="Fee × (1 + scarcity) ** elasticity; scarcity = queue / seats − 1."
+    )
+    interest_scarcity_elasticity: NonNeg = 0.0
+    employer_quality_weight: NonNeg = Field(
+        1.0, description="Employers' orders ∝ ready recruits × quality ** weight."
+    )
+    recruit_fee_weight: NonNeg = Field(
+        1.0, description="Recruits' broker choice: utility −weight × fee / GDP per capita."
+    )
+    recruit_quality_weight: NonNeg = 1.0
+    training_months: NonNeg = Field(6.0, description="Months a loan runs before departure.")
+
+
+class Choice(Strict):
+    """Coefficients of the destination choice (multinomial logit with staying home)."""
+
+    earnings: NonNeg = Field(1.0, description="On log(net earnings abroad / GDP per capita).")
+    fee: NonNeg = Field(1.0, description="On fee / GDP per capita.")
+    network: NonNeg = Field(0.5, description="On log(1 + people there / network_scale).")
+    seat: NonNeg = Field(1.0, description="On log(chance of a seat).")
+
+
+class OriginsConfig(Strict):
+    """The sending side and the destinations it chooses among."""
+
+    origins: dict[str, OriginPool] = Field(min_length=1)
+    destinations: dict[str, Destination] = Field(min_length=1)
+    brokers: Brokers
+    choice: Choice = Field(default_factory=Choice)
+    fee_caps: list[FeeCap] = Field(default_factory=list)
+    crackdowns: list[LicenceCrackdown] = Field(default_factory=list)
+    stochastic: bool = Field(
+        True, description="Draw counts (False: split expected counts exactly, for toy cases)."
+    )
+    sources: dict[str, str] = Field(
+        default_factory=dict, description="Key path -> source, or 'assumed: why'."
+    )
+
+    @model_validator(mode="after")
+    def _names(self) -> OriginsConfig:
+        o_names, d_names = set(self.origins), set(self.destinations)
+        for o, fees in self.brokers.base_fee.items():
+            if o not in o_names:
+                raise ValueError(f"brokers.base_fee: {o!r} is not an origin ({sorted(o_names)})")
+            bad = set(fees) - d_names
+            if bad:
+                raise ValueError(
+                    f"brokers.base_fee.{o}: unknown destination(s) {sorted(bad)}; "
+                    f"destinations are {sorted(d_names)}"
+                )
+        for i, rule in enumerate([*self.fee_caps, *self.crackdowns]):
+            if rule.origin not in o_names:
+                raise ValueError(
+                    f"rule {i}: origin {rule.origin!r} is not one of {sorted(o_names)}"
+                )
+            d = getattr(rule, "destination", None)
+            if d is not None and d not in d_names:
+                raise ValueError(f"rule {i}: destination {d!r} is not one of {sorted(d_names)}")
+        return self
