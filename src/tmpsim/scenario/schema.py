@@ -38,6 +38,11 @@ from tmpsim.scenario.bounds import (
 )
 from tmpsim.states import State
 
+# Kinds without an upper bound (finite all the same: Strict refuses NaN and infinity), for
+# sections that bound their values themselves.
+NonNeg = Annotated[float, Field(ge=0)]
+PosInt = Annotated[int, Field(gt=0)]
+
 # States an event or rule may name (lower-case names of State).
 StateName = Literal[
     "pool",
