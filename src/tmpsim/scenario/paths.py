@@ -134,14 +134,17 @@ def crop_window(
     if end is not None:
         data["end"] = end
     first, last = _date(data["start"]), _date(data["end"])
-    dropped = _keep(data, "events", lambda e: first <= _date(e["date"]) <= last)
+    dropped = keep_items(data, "events", lambda e: first <= _date(e["date"]) <= last)
     for section in ("shelters", "emergency_funds"):
-        _keep(data, section, lambda x: x.get("start") is None or _date(x["start"]) <= last)
+        keep_items(data, section, lambda x: x.get("start") is None or _date(x["start"]) <= last)
     return data, dropped
 
 
-def _keep(data: dict[str, Any], section: str, keep: Any) -> list[dict[str, Any]]:
-    """Keep the items of a list section for which ``keep`` is true, moving their sources along."""
+def keep_items(data: dict[str, Any], section: str, keep: Any) -> list[dict[str, Any]]:
+    """Keep the items of a list section for which ``keep`` is true, moving their sources along.
+
+    Changes ``data`` in place; returns the items dropped.
+    """
     items = data.get(section) or []
     kept = [i for i, item in enumerate(items) if keep(item)]
     if len(kept) == len(items):
