@@ -108,7 +108,7 @@ def format_validation_error(
         parts = [str(p) for p in e["loc"] if not str(p).startswith("function-after")]
         if len(parts) > 2 and parts[0] == "events" and parts[2] in EVENT_TYPES:
             del parts[2]  # the event's type, which pydantic puts in the location
-        msg = e["msg"]
+        msg, stated = e["msg"], False
         if e["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see `tmpsim show` for valid keys)"
         elif e["type"] == "loose_type":
@@ -119,8 +119,8 @@ def format_validation_error(
             named = _LEADING_PATH.match(msg)
             if not parts and named:
                 parts = named.group(1).split(".")
-                msg = msg[len(named.group(1)) :].lstrip(": ")  # the message starts with its path
-        loc = ".".join(parts)
+                stated = True  # the message starts with its key path
+        loc = "" if stated else ".".join(parts)
         where = source
         given = _override_for(parts, overrides or {})
         if given is not None:
