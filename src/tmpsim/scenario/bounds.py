@@ -105,26 +105,26 @@ Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 Age = Annotated[float, Field(ge=0, le=100)]
 
 
-def _kinds(annotation: Any) -> set[type]:
+def kinds_of(annotation: Any) -> set[type]:
     """The plain types a field annotation admits (through Annotated, Optional and unions)."""
     origin = typing.get_origin(annotation)
     if origin is Annotated:
-        return _kinds(typing.get_args(annotation)[0])
+        return kinds_of(typing.get_args(annotation)[0])
     if origin in (Union, types.UnionType):
-        return set().union(*(_kinds(a) for a in typing.get_args(annotation)))
+        return set().union(*(kinds_of(a) for a in typing.get_args(annotation)))
     if origin is typing.Literal:
         return {type(a) for a in typing.get_args(annotation)}
     return {origin or annotation}
 
 
-def _item_annotation(annotation: Any) -> tuple[str, Any] | None:
+def item_annotation(annotation: Any) -> tuple[str, Any] | None:
     """('dict' or 'list', the item annotation) for a mapping or list field, else None."""
     origin = typing.get_origin(annotation)
     if origin is Annotated:
-        return _item_annotation(typing.get_args(annotation)[0])
+        return item_annotation(typing.get_args(annotation)[0])
     if origin in (Union, types.UnionType):
         for a in typing.get_args(annotation):
-            found = _item_annotation(a)
+            found = item_annotation(a)
             if found:
                 return found
         return None
@@ -150,7 +150,7 @@ def refuse_loose(value: Any, annotation: Any, path: list[str] | None = None) -> 
     Mappings and lists are checked item by item.
     """
     path = path or []
-    kinds = _kinds(annotation)
+    kinds = kinds_of(annotation)
     if isinstance(value, bool):
         if bool not in kinds and kinds & {int, float}:
             raise LooseValue(path, f"expected a number, got {str(value).lower()}")
@@ -162,7 +162,7 @@ def refuse_loose(value: Any, annotation: Any, path: list[str] | None = None) -> 
         return
     if isinstance(value, int | float) and bool in kinds and not kinds & {int, float}:
         raise LooseValue(path, f"expected true or false, got {value!r}")
-    items = _item_annotation(annotation)
+    items = item_annotation(annotation)
     if items is None:
         return
     kind, inner = items

@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from tmpsim.scenario import paths
-from tmpsim.scenario.bounds import _item_annotation, _kinds
+from tmpsim.scenario.bounds import item_annotation, kinds_of
 from tmpsim.scenario.schema import EVENT_TYPES, Scenario
 from tmpsim.scenario.yamlfile import YamlError, compose_yaml, parse_yaml, read_yaml
 
@@ -58,13 +58,15 @@ def _may_add(parts: list[str]) -> bool:
     """
     annotation: Any = Scenario
     for part in [*parts, None]:
-        items = _item_annotation(annotation)
+        items = item_annotation(annotation)
         if part is None:
             return items is not None and items[0] == "dict"
         if items is not None:
             annotation = items[1]
             continue
-        models = [k for k in _kinds(annotation) if isinstance(k, type) and issubclass(k, BaseModel)]
+        models = [
+            k for k in kinds_of(annotation) if isinstance(k, type) and issubclass(k, BaseModel)
+        ]
         if len(models) != 1 or part not in models[0].model_fields:
             return False  # one of several kinds (an event): its keys are fixed
         annotation = models[0].model_fields[part].annotation

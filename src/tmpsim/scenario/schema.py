@@ -335,6 +335,7 @@ class _Event(Strict):
     name: str | None = Field(
         None,
         pattern=EVENT_NAME,
+        exclude_if=lambda v: v is None,  # unnamed events resolve as they did before names
         description="Name by which key paths address the event (events.NAME.seats_per_day).",
     )
     note: str = ""
