@@ -35,6 +35,7 @@ LAZY_COMMANDS = {
     "compare": "tmpsim.policy.cli",
     "levers": "tmpsim.policy.cli",
     "experiment": "tmpsim.experiments.cli",  # groups are listed after commands
+    "corridors": "tmpsim.corridors.cli",
 }
 
 
