@@ -23,6 +23,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CHILD = HERE / "_child.py"
 FLAGSHIP = "japan-titp-covid"
+# The reference loop every speed figure is divided by (machines differ by 2x or more): a naive
+# whole-array NumPy lifecycle, ``numpy_life.py 400000 365``. Set TMPSIM_REFERENCE_LOOP to its path
+# if it is not beside the repository (``../shared/bench/numpy_life.py``).
+REFERENCE = Path(
+    os.environ.get("TMPSIM_REFERENCE_LOOP", ROOT.parent / "shared" / "bench" / "numpy_life.py")
+)
+REFERENCE_ARGS = ("400000", "365")
 
 
 @dataclass
@@ -121,6 +128,24 @@ def run_cli(
             str(Path(tmp) / "run"),
         ]
         return _spawn(cmd, timeout, cwd=Path(tmp))
+
+
+def reference_seconds() -> float:
+    """Seconds of the reference loop, as it reports them, in a fresh interpreter."""
+    if not REFERENCE.is_file():
+        raise FileNotFoundError(
+            f"reference loop not found at {REFERENCE}; set TMPSIM_REFERENCE_LOOP to numpy_life.py"
+        )
+    out = subprocess.run(
+        [sys.executable, str(REFERENCE), *REFERENCE_ARGS],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for word in out.split():
+        if word.startswith("time="):
+            return float(word[len("time=") : -1])
+    raise ValueError(f"no time= in the reference loop's output: {out!r}")
 
 
 def startup_seconds(run: ChildRun) -> float:

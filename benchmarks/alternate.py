@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _bench import reference_seconds  # noqa: E402
 
 
 def timed_run(src: Path, args: list[str], out: Path) -> tuple[float, float]:
@@ -56,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
             for src in versions.values():  # warm each version's numba cache
                 timed_run(src, [*args.run_args, "--scale", "0.01"], Path(tmp) / "out")
             times: dict[str, list[tuple[float, float]]] = {k: [] for k in versions}
+            refs = []
             for _ in range(args.runs):
+                refs.append(reference_seconds())
                 for name, src in versions.items():
                     times[name].append(timed_run(src, args.run_args, Path(tmp) / "out"))
         finally:
@@ -66,11 +70,15 @@ def main(argv: list[str] | None = None) -> int:
                 capture_output=True,
             )
     print(f"load average {os.getloadavg()[0]:.2f} (1 min); {args.runs} runs of each, alternating")
+    ref = statistics.median(refs)
+    print(f"reference loop s {', '.join(f'{r:.2f}' for r in refs)}  median {ref:.2f}")
     for name, runs in times.items():
         walls = ", ".join(f"{w:.2f}" for w, _ in runs)
         wall = statistics.median(w for w, _ in runs)
         cpu = statistics.median(c for _, c in runs)
+        ratios = ", ".join(f"{w / r:.2f}" for (w, _), r in zip(runs, refs, strict=True))
         print(f"{name:7s} wall s {walls}  median {wall:.2f}  (CPU median {cpu:.2f})")
+        print(f"{'':7s} ratio to the reference loop, run by run {ratios}  median {wall / ref:.2f}x")
     return 0
 
 

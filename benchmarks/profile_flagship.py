@@ -1,8 +1,8 @@
 """Where the time goes: the flagship under pyinstrument, by step of the day and by function.
 
-Prints the seconds spent in each step of ``Simulation.step`` (events, recruitment, timers,
-hazards, borders, money, civil society, recording: measured by wrapping each module's daily method
-with a timer) and pyinstrument's call tree of the whole run. ``--html`` saves the tree as HTML.
+Prints the seconds spent in each step of ``Simulation.step`` (each module's hook of each phase of
+the day, and the recording: measured by wrapping them with a timer) and pyinstrument's call tree
+of the whole run. ``--html`` saves the tree as HTML.
 
     .venv/bin/python benchmarks/profile_flagship.py --scale 1
 """
@@ -17,22 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from _bench import FLAGSHIP, table
-
-# Daily methods of the simulation's modules, as (attribute of Simulation, method name).
-STEPS = (
-    ("borders", "apply_events"),
-    ("lifecycle", "apply_events"),
-    ("hazards", "redraw_all"),
-    ("hazards", "redraw_for"),
-    ("recruitment", "step"),
-    ("lifecycle", "run_timers"),
-    ("hazards", "run"),
-    ("borders", "step"),
-    ("money", "step"),
-    ("money", "month_end"),
-    ("civil", "step"),
-    ("recorder", "end_day"),
-)
 
 
 def _timed(fn: Callable[..., Any], key: str, acc: dict[str, float]) -> Callable[..., Any]:
@@ -53,10 +37,10 @@ def step_times(scale: float, seed: int) -> tuple[dict[str, float], float]:
 
     sim = Simulation(tmpsim.load_scenario(FLAGSHIP), seed=seed, scale=scale)
     acc: dict[str, float] = defaultdict(float)
-    for attr, name in STEPS:
-        obj = getattr(sim, attr, None)
-        if obj is not None and hasattr(obj, name):
-            setattr(obj, name, _timed(getattr(obj, name), f"{attr}.{name}", acc))
+    names = {id(m): attr for attr, _cls in sim.MODULES for m in [getattr(sim, attr)]}
+    for hook, calls in sim.phases.items():  # every module's hook in the day's order
+        calls[:] = [_timed(f, f"{names[id(f.__self__)]}.{hook}", acc) for f in calls]
+    sim.recorder.end_day = _timed(sim.recorder.end_day, "recorder.end_day", acc)
     t = time.perf_counter()
     sim.run()
     return dict(acc), time.perf_counter() - t

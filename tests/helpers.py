@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from tmpsim.model.hazards import Hazard
-from tmpsim.model.lifecycle import Timer
+from tmpsim.kinds import Hazard, Timer
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 from tmpsim.states import IN_HOST, N_STATES, NO_INCOME, State
@@ -51,7 +50,7 @@ def set_timers(sim: Simulation, kind: Timer, days: Sequence[int], first: int = 0
 def file_hazard(sim: Simulation, who: np.ndarray, kind: Hazard, day: int) -> None:
     """Make agents' next stochastic event ``kind`` on ``day`` (replacing any drawn one)."""
     sim.pop.hazard_kind[who] = int(kind)
-    sim.hazard_calendar.schedule(who, np.full(who.size, day, dtype=np.int64))
+    sim.hazards.calendar.schedule(who, np.full(who.size, day, dtype=np.int64))
 
 
 def run_days(sim: Simulation, days: Iterable[int] | None = None) -> Simulation:
@@ -158,8 +157,8 @@ def agent_rule_violations(sim: Simulation) -> list[str]:
     if (destitute & ~no_income).any():
         bad = sorted({State(int(s)).name for s in state[destitute & ~no_income]})
         out.append(f"destitute in states with income: {bad}")
-    waiting_home = sim.borders.in_return_queue[:n]
-    waiting_in = sim.borders.in_entry_queue[:n]
+    waiting_home = sim.pop.in_return_queue[:n]
+    waiting_in = sim.pop.in_entry_queue[:n]
     if (
         not sim.scenario.programme.exit_needs_sponsor
         and ((state == State.STRANDED) & ~waiting_home).any()

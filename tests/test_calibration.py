@@ -12,7 +12,7 @@ import yaml
 from helpers import tmpsim_cli
 
 import tmpsim
-from tmpsim.calibration import calibrate
+from tmpsim.calibration.optimise import calibrate
 from tmpsim.calibration.problem import CalibrationError, build_problem
 from tmpsim.scenario import ScenarioError
 

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from helpers import build, ids, scenario_file
 
-from tmpsim.engine.calendar import BLOCK, Calendar
-from tmpsim.engine.population import FIELDS, NEVER, Population
-from tmpsim.engine.queues import Capacity, FifoQueue
+from tmpsim.engine.calendar import BLOCK, Calendar, due_reference
+from tmpsim.engine.population import NEVER, Population
+from tmpsim.engine.queues import Capacity, FifoQueue, take_reference
 from tmpsim.engine.recorder import Recorder
 from tmpsim.engine.rng import Streams, run_seed
-from tmpsim.model.lifecycle import Timer
+from tmpsim.kinds import Timer
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 from tmpsim.states import State
@@ -109,6 +109,18 @@ def test_calendar_grows_past_its_pool_and_reuses_blocks():
     assert sum(cal.pop(d).size for d in range(n_days)) == n
 
 
+def test_calendar_pops_what_its_reference_says_under_random_filing() -> None:
+    rng = np.random.default_rng(3)
+    cal, field = _calendar(n_days=60, n_agents=400)
+    for day in range(60):
+        who = rng.choice(400, 40, replace=False).astype(np.int64)
+        cal.schedule(who, day + rng.integers(0, 30, who.size))  # today included
+        cal.cancel(rng.choice(400, 10, replace=False))
+        want = due_reference(field, day)
+        assert cal.pop(day).tolist() == want.tolist()
+        assert (field[want] == -1).all()
+
+
 # ---- queues and capacities -------------------------------------------------------------------
 
 
@@ -149,6 +161,24 @@ def test_fifo_queue_tags_keep_only_the_latest_joining():
     assert q.take(3, valid, joined).tolist() == [1, 3, 4]
     assert q.take(10, valid, joined).tolist() == [5, 6, 2]
     assert len(q) == 0
+
+
+def test_fifo_queue_takes_what_its_reference_says_with_leaving_and_joining_again() -> None:
+    rng = np.random.default_rng(5)
+    q = FifoQueue(capacity=8)
+    valid = np.zeros(300, dtype=bool)
+    joined = np.full(300, -1, dtype=np.int32)
+    for day in range(80):
+        who = rng.choice(300, 6, replace=False).astype(np.int64)
+        who = who[~valid[who]]  # only those not waiting join (again)
+        q.push(who, day)
+        valid[who], joined[who] = True, day
+        valid[rng.choice(300, 3, replace=False)] = False  # some leave
+        entries = q.entries()
+        want = take_reference(*entries, 4, valid, joined)
+        got = q.take(4, valid, joined)
+        assert got.tolist() == want
+        valid[got] = False
 
 
 def test_fifo_queue_grows_and_keeps_order():
@@ -207,7 +237,8 @@ def test_run_seed_depends_on_experiment_seed_and_index():
 
 
 def test_population_grows_keeping_values_and_defaults():
-    pop = Population(16)
+    fields = {"state": (np.int8, 0), "entered": (np.int32, NEVER), "grant": (np.int16, -1)}
+    pop = Population(16, fields)
     first = pop.add(10)
     assert first.tolist() == list(range(10))
     pop.state[first] = 3
@@ -217,10 +248,10 @@ def test_population_grows_keeping_values_and_defaults():
     assert pop.capacity >= 30 and pop.n == 30
     assert pop.state[:10].tolist() == [3] * 10 and pop.entered[:10].tolist() == [42] * 10
     assert (pop.entered[10:30] == NEVER).all()
-    for name, (dtype, fill) in FIELDS.items():
+    for name, (dtype, fill) in fields.items():
         arr = getattr(pop, name)
         assert arr.dtype == dtype and arr.size == pop.capacity, name
-        assert (arr[30:] == fill).all(), name
+        assert (arr[30:] == 0).all() and (arr[:30][10:] == fill).all(), name
     assert pop.view("state").size == 30
 
 
@@ -231,27 +262,36 @@ def test_simulation_keeps_calendars_on_grown_arrays():
     assert sim.pop.capacity > before
     sim.lifecycle.set_timer(new[-1:], Timer.CONTRACT_END, 5)
     assert sim.pop.t_timer[new[-1]] == 5
-    assert sim.timers.pop(5).tolist() == [int(new[-1])]
+    assert sim.lifecycle.calendar.field is sim.pop.t_timer
+    assert sim.hazards.calendar.field is sim.pop.t_hazard
+    assert sim.money.calendar.field is sim.pop.t_money
+    assert sim.lifecycle.calendar.pop(5).tolist() == [int(new[-1])]
 
 
 def test_recorder_counts_flows_and_creations():
-    rec = Recorder(n_days=3, n_states=len(State), n_origins=2)
+    rec = Recorder(n_days=3, n_states=len(State), n_origins=2, n_sectors=2)
     pop = Population(8)
     who = pop.add(4)
     pop.state[who] = State.EMPLOYED
     pop.origin[who] = [0, 0, 1, 1]
+    pop.sector[who] = [0, 1, 1, 0]
     rec.start(pop)
     rec.set_day(0)
-    rec.flow(np.array([State.EMPLOYED] * 3), int(State.STRANDED), np.array([0, 1, 1]))
-    rec.create(int(State.POOL), np.array([1, 1]))
-    rec.end_day(0, pop, None)
+    emp = np.array([State.EMPLOYED] * 3)
+    rec.flow(emp, int(State.STRANDED), np.array([0, 1, 1]), np.array([0, 1, 0]))
+    rec.create(int(State.POOL), np.array([1, 1]), np.array([1, 1]))
+    rec.end_day(0)
+    # By origin (rows) and sector (columns): who is left working, stranded, in the pool.
+    assert rec.sector_stocks[0, State.EMPLOYED].tolist() == [[0, 1], [0, 0]]
+    assert rec.sector_stocks[0, State.STRANDED].tolist() == [[1, 0], [1, 1]]
+    assert rec.sector_stocks[0, State.POOL].tolist() == [[0, 0], [0, 2]]
     assert rec.stocks[0, State.EMPLOYED].tolist() == [1, 0]
     assert rec.stocks[0, State.STRANDED].tolist() == [1, 2]
     assert rec.stocks[0, State.POOL].tolist() == [0, 2]
     assert rec.flows[0, State.EMPLOYED, State.STRANDED].tolist() == [1, 2]
     assert rec.created[0].tolist() == [0, 2]
     rec.set_day(1)
-    rec.end_day(1, pop, None)
+    rec.end_day(1)
     assert rec.flows[1].sum() == 0  # flows are per day
     assert np.array_equal(rec.stocks[1], rec.stocks[0])
 

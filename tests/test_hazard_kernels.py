@@ -1,8 +1,9 @@
 """The compiled rates give the NumPy rates to the bit, in every state, mode and scenario.
 
-``numpy_rates`` is the NumPy expression of each hazard's daily rate, operation by operation, as
-the model defines it (docs/ODD.md, section 7). ``Hazards.rates`` computes the same in one
-compiled pass (``rates_kernel``); any difference, even in the last bit, would change the draws.
+``rates_reference`` (beside the kernel) is the NumPy expression of each hazard's daily rate,
+operation by operation, as the model defines it (docs/ODD.md, section 7). ``Hazards.rates``
+computes the same in one compiled pass (``rates_kernel``); any difference, even in the last bit,
+would change the draws. ``draw_kernel`` files what ``draw_reference`` computes.
 """
 
 from __future__ import annotations
@@ -12,9 +13,15 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from tmpsim.engine.calendar import Calendar
 from tmpsim.engine.population import NEVER
-from tmpsim.model.hazards import HAZARD_NAMES, HAZARDS_BY_STATE, YEAR, Hazard
-from tmpsim.model.lifecycle import Timer
+from tmpsim.kinds import HAZARDS_BY_STATE, Hazard, Timer
+from tmpsim.model.hazard_kernels import (
+    change_wait,
+    draw_kernel,
+    draw_reference,
+    rates_reference,
+)
 from tmpsim.scenario import load_scenario
 from tmpsim.scenario.schema import HazardEvent
 from tmpsim.simulation import Simulation
@@ -22,96 +29,6 @@ from tmpsim.states import State
 
 SCENARIOS = ["japan-titp-covid", "japan-esd-2027-covid", "gulf-kafala-covid"]
 MODES = ["forbidden", "on_dismissal", "free"]
-
-
-def change_wait(sim: Simulation, ids: np.ndarray, day: int) -> np.ndarray:
-    """Days until each agent has been with its employer long enough to change."""
-    tenure = day - sim.pop.contract_start[ids].astype(np.int64)
-    return np.maximum(np.ceil(sim.hazards.change_after[sim.pop.sector[ids]] - tenure), 0.0)
-
-
-def job_rate(sim: Simulation, ids: np.ndarray) -> np.ndarray:
-    """Daily rate of finding an employer with the programme's own help and information."""
-    pop, sup, info = sim.pop, sim.scenario.supervision, sim.scenario.information
-    lang = pop.language[ids]
-    if info.own_language_info:
-        lang = np.maximum(lang, info.own_language_level)
-    hearing = np.minimum(
-        1.0, info.base + info.language_weight * lang + info.network_weight * pop.network[ids]
-    )
-    help_ = sup.proactivity_floor + (1 - sup.proactivity_floor) * pop.proactivity[ids]
-    rate = sup.job_search_rate_per_year / YEAR * hearing * help_
-    jc = sim.scenario.programme.job_change
-    if jc.needs_sponsor_consent:
-        rate = rate * jc.sponsor_consent_prob
-    return rate
-
-
-def numpy_rates(sim: Simulation, ids: np.ndarray, state: State, day: int) -> np.ndarray:
-    """Each hazard's daily rate of ``ids`` in ``state`` on ``day``, with NumPy."""
-    hz, pop, tl = sim.hazards, sim.pop, sim.timeline
-    beh, jc = sim.scenario.behaviour, sim.scenario.programme.job_change
-    mode = sim.rules["job_change_mode"]
-    origin, sector = pop.origin[ids], pop.sector[ids]
-    kinds = HAZARDS_BY_STATE[state]
-    out = np.zeros((ids.size, len(kinds)))
-
-    def times(r, kind):
-        table = tl.multiplier_table(HAZARD_NAMES[kind], day)
-        if table is None:
-            return r
-        return r * table if isinstance(table, float) else r * table[origin, sector]
-
-    wait = change_wait(sim, ids, day)
-    for j, kind in enumerate(kinds):
-        if kind is Hazard.DISMISSAL:
-            r = times(hz.dismissal_base[sector], kind)
-        elif kind is Hazard.RUNAWAY:
-            e = beh.runaway_debt_elasticity
-            r = hz.runaway_base[origin] * (1 + e * (pop.debt[ids] / hz.wage_year))
-            r = r / (1 + e * hz.debt_ref[origin])
-            if hz.use_stage:
-                r = r * hz.runaway_by_stage[pop.stage[ids]]
-            if state not in (State.EMPLOYED, State.SPECIAL_WORKING):
-                r = r * np.full(ids.size, beh.runaway_no_income_factor)
-            elif mode == "free":
-                allowed = wait <= 0 if state is State.EMPLOYED else True
-                r = r * np.broadcast_to(1 - jc.runaway_diverted * allowed, ids.shape)
-            r = times(r, kind)
-            market = beh.runaway_labour_market
-            if market is not None and market.elasticity != 0:
-                r = r * market.factor(sim.scenario.date(day).year)
-        elif kind is Hazard.JOB_FOUND:
-            if state is not State.JOBLESS:
-                open_ = False
-            elif mode == "forbidden":
-                open_ = np.zeros(ids.size, bool)
-            else:
-                open_ = np.ones(ids.size, bool) if mode == "free" else pop.dismissed[ids].copy()
-            special = sum(e.rate_multiplier for e in tl.job_change_routes(state, day))
-            if special == 0 and not np.any(open_):
-                continue
-            r = times(job_rate(sim, ids) * (open_ + special), kind)
-        elif kind is Hazard.STATUS_SWITCH:
-            rate = tl.status_switch_rate(state, day)
-            if rate == 0:
-                continue
-            r = times(np.full(ids.size, rate / YEAR), kind)
-        elif kind is Hazard.APPREHENSION:
-            r = times(np.full(ids.size, beh.apprehension_rate_per_year / YEAR), kind)
-            r = np.where(pop.queued[ids] != NEVER, 0.0, r)
-        elif kind is Hazard.CANCELLATION:
-            if hz.cancel_rate == 0:
-                continue
-            r = np.where(pop.female[ids], hz.cancel_rate, hz.cancel_rate - hz.cancel_rate_f)
-            r = times(r, kind)
-            r = np.where(pop.timer_kind[ids] == int(Timer.CANCEL), 0.0, r)
-        else:  # VOLUNTARY_CHANGE
-            if mode != "free" or jc.voluntary_rate_per_year == 0:
-                continue
-            r = np.where(wait <= 0, jc.voluntary_rate_per_year / YEAR, 0.0)
-        out[:, j] = r
-    return out
 
 
 @pytest.fixture(scope="module", params=SCENARIOS)
@@ -170,13 +87,13 @@ def test_compiled_rates_equal_numpy_rates_to_the_bit(sim: Simulation, mode: str)
     for day in days:
         for state in HAZARDS_BY_STATE:
             got, total, pending, live, n_live = sim.hazards._rates(ids, state, day)
-            want = numpy_rates(sim, ids, state, day)
+            want = rates_reference(sim.hazards, ids, state, day)
             assert got.shape == want.shape
             if not np.array_equal(got, want):
                 differing.append((day, state.name))
             assert np.array_equal(total, got.sum(axis=1))
             if state is State.EMPLOYED and mode == "free":
-                wait = change_wait(sim, ids, day)
+                wait = change_wait(sim.hazards, ids, day)
                 assert np.array_equal(pending, np.where(wait > 0, wait, np.inf))
                 assert np.array_equal(live, (total > 0) | (wait > 0))
             else:
@@ -195,10 +112,37 @@ def test_some_rates_under_test_are_not_trivial(sim: Simulation) -> None:
         for state, kinds in HAZARDS_BY_STATE.items():
             positive = (sim.hazards.rates(ids, state, day) > 0).any(axis=0)
             seen |= {k for k, p in zip(kinds, positive, strict=True) if p}
-    expected = {Hazard.DISMISSAL, Hazard.RUNAWAY, Hazard.JOB_FOUND, Hazard.APPREHENSION}
+    expected = {Hazard.DISMISSAL, Hazard.RUNAWAY, Hazard.JOB_FINDING, Hazard.APPREHENSION}
     expected.add(Hazard.CANCELLATION)
     if sim.scenario.programme.job_change.voluntary_rate_per_year > 0:
         expected.add(Hazard.VOLUNTARY_CHANGE)
     if any(e.type == "status_switch" for e in sim.scenario.events):
         expected.add(Hazard.STATUS_SWITCH)
     assert expected <= seen
+
+
+@pytest.mark.parametrize("with_pending", [False, True])
+def test_draw_kernel_files_what_the_reference_draws(with_pending: bool) -> None:
+    rng = np.random.default_rng(4)
+    n, n_days, day = 500, 400, 7
+    rates = rng.exponential(0.01, (n, 3)) * (rng.random((n, 3)) < 0.7)
+    rates[:20] = 0.0  # nothing can happen to them (live only with a change ahead)
+    total = rates.sum(axis=1)
+    pending = np.where(rng.random(n) < 0.5, rng.integers(1, 300, n), np.inf)
+    live = (total > 0) | (with_pending & (pending < np.inf))
+    pending = pending if with_pending else np.empty(0)
+    expo, unif = rng.exponential(1.0, live.sum()), rng.random(live.sum())
+    kinds = np.array([Hazard.DISMISSAL, Hazard.RUNAWAY, Hazard.CANCELLATION], dtype=np.int8)
+    ids = rng.permutation(n).astype(np.int64)
+    field, hazard_kind = np.full(n, -5, np.int32), np.zeros(n, np.int8)
+    cal = Calendar(n_days, field)
+    cal.reserve(n)
+    cal.n_free = draw_kernel(
+        ids, rates, total, live, pending, expo, unif, kinds, day, hazard_kind, cal.arrays(),
+        cal.n_free,
+    )  # fmt: skip
+    kind, when = draw_reference(rates, total, live, pending, expo, unif, kinds, day)
+    assert np.array_equal(field[ids], when) and np.array_equal(hazard_kind[ids[live]], kind[live])
+    assert (when[~live] == -1).all() and (when[live] > day).all()
+    filed = sorted(i for d in range(n_days) for i in cal.pop(d).tolist())
+    assert filed == sorted(ids[live & (when < n_days)].tolist())

@@ -135,7 +135,7 @@ def test_check_catches_a_flag_set_behind_the_books():
 def test_identity_helper_catches_a_lost_flow():
     """The identity check from outputs is not vacuous: drop one recorded flow and it fails."""
     sim = build("stranding")
-    from tmpsim.model.lifecycle import Timer
+    from tmpsim.kinds import Timer
 
     sim.lifecycle.set_timer(np.arange(10), Timer.CONTRACT_END, np.full(10, 2))
     for day in range(4):

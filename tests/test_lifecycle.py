@@ -23,8 +23,7 @@ from helpers import (
 )
 
 from tmpsim.engine.population import NEVER
-from tmpsim.model.hazards import Hazard
-from tmpsim.model.lifecycle import Timer
+from tmpsim.kinds import Hazard, Timer
 from tmpsim.results import build_result
 from tmpsim.states import State
 
@@ -353,12 +352,12 @@ def test_a_move_counts_settles_sets_rates_and_files_destitution():
     # Out of savings today: destitute now; the others on the day their savings run out.
     assert pop.destitute[who].tolist() == [True, False, False]
     assert pop.t_money[[1, 2]].tolist() == [day + 10, day + 3]
-    assert sim.recorder.flags["destitute"][0] == 1
+    assert sim.pop.flags["destitute"].counts[0] == 1
     assert (sim.recorder.counts - before)[[S.EMPLOYED, S.STRANDED], 0].tolist() == [-3, 3]
-    assert sim.recorder._flow_today[S.EMPLOYED, S.STRANDED, 0] == 3
+    assert sim.recorder.flow_today[S.EMPLOYED, S.STRANDED, 0] == 3
     # Back to work: earning again, nobody is destitute and no day of ruin is pending.
     sim.move(who, S.EMPLOYED)
     assert not pop.destitute[who].any() and pop.t_money[who].tolist() == [-1] * 3
-    assert sim.recorder.flags["destitute"][0] == 0
+    assert sim.pop.flags["destitute"].counts[0] == 0
     sim.check_invariants()
-    assert sim.money_calendar.pop(day + 3).tolist() == []  # the old entry went stale
+    assert sim.money.calendar.pop(day + 3).tolist() == []  # the old entry went stale

@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 import tmpsim
+from tmpsim.engine.recorder import HOLDS_STATUS
 from tmpsim.model.money import MoneyModule
-from tmpsim.model.money_kernels import month_end_ids_kernel, settle_kernel
+from tmpsim.model.money_kernels import (
+    MoneyAgents,
+    month_end_ids_kernel,
+    settle_kernel,
+    settle_reference,
+)
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 from tmpsim.states import N_STATES, State
@@ -60,18 +66,22 @@ def _random(seed: int, n: int, zeros: bool) -> dict[str, np.ndarray]:
     return a
 
 
+def _agents(a: dict[str, np.ndarray]) -> tuple:
+    """The money fields of ``a`` as the kernels take them (``MoneyAgents`` as a tuple)."""
+    return tuple(MoneyAgents(*(a[f] for f in MoneyAgents._fields)))
+
+
 def _kernel(
     a: dict[str, np.ndarray], ids: np.ndarray, day: int, interest: np.ndarray
 ) -> tuple[tuple[np.ndarray, ...], int]:
-    """The month-end kernel over ``ids``: (remittances, debt, savings, counts) and ids kept."""
+    """The month-end kernel over ``ids``: (remittances, debt, savings, holders by stage and
+    origin) and ids kept; the counts by state, stage and origin go to ``a["by_state"]``."""
     remit, debt, savings = np.zeros(2), np.zeros(2), np.zeros(2)
-    counts = np.zeros((3, 2), dtype=np.int64)
-    kept = month_end_ids_kernel(
-        ids, day, a["state"], ACTIVE, HOST, a["money_t"], a["debt"], a["savings"],
-        a["remitted"], a["income"], a["cost"], a["origin"], interest, 0.5, 0.25,
-        remit, debt, savings, HOLDS, a["stage"], counts,
-    )  # fmt: skip
-    return (remit, debt, savings, counts), kept
+    counts = np.zeros((N_STATES, 3, 2), dtype=np.int64)
+    month = (a["state"], a["stage"], ACTIVE, HOST, remit, debt, savings, counts)
+    kept = month_end_ids_kernel(ids, day, _agents(a), (interest, 0.5, 0.25), month)
+    a["by_state"] = counts
+    return (remit, debt, savings, counts[HOLDS].sum(axis=0)), kept
 
 
 def _fused(a: dict[str, np.ndarray], day: int, interest: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -81,10 +91,7 @@ def _fused(a: dict[str, np.ndarray], day: int, interest: np.ndarray) -> tuple[np
 def _plain(a: dict[str, np.ndarray], day: int, interest: np.ndarray) -> tuple[np.ndarray, ...]:
     remit = np.zeros(2)
     ids = np.flatnonzero(ACTIVE[a["state"]])
-    settle_kernel(
-        ids, day, a["money_t"], a["debt"], a["savings"], a["remitted"], a["income"], a["cost"],
-        a["origin"], interest, 0.5, 0.25, remit,
-    )  # fmt: skip
+    settle_kernel(ids, day, _agents(a), (interest, 0.5, 0.25), remit)
     o = a["origin"][ids]
     debt = np.bincount(o, weights=a["debt"][ids], minlength=2)
     host = HOST[a["state"][ids]]
@@ -109,6 +116,10 @@ def test_fused_month_end_on_a_hand_built_population() -> None:
     np.testing.assert_allclose(savings, [450.0, 40.0])  # training is not in the host
     # Status holders: agent 0 (stage 1, origin 0) and agent 1 (stage 0, origin 0).
     np.testing.assert_array_equal(counts, [[1, 0], [1, 0], [0, 0]])
+    # By state, stage and origin: every agent in a state that still moves (not the returned).
+    by_state = a["by_state"]
+    assert by_state.sum() == 4 and by_state[State.RETURNED].sum() == 0
+    assert by_state[State.TRAINING, 0, 1] == 1 and by_state[State.IRREGULAR, 0, 1] == 1
 
 
 def test_fused_month_end_matches_settle_bincount_and_count_pairs() -> None:
@@ -119,7 +130,7 @@ def test_fused_month_end_matches_settle_bincount_and_count_pairs() -> None:
     plain = _plain(b, 60, interest)
     for x, y in zip(fused, plain, strict=True):
         np.testing.assert_array_equal(x, y)  # same sums in the same order: same bits
-    for k in a:
+    for k in b:
         np.testing.assert_array_equal(a[k], b[k])
 
 
@@ -131,7 +142,7 @@ def test_month_end_counts_are_the_stage_stocks_recorded() -> None:
     pop = sim.pop
     n = pop.n
     recount = _holders(
-        pop.state[:n], pop.stage[:n], pop.origin[:n], sim._holds_status,
+        pop.state[:n], pop.stage[:n], pop.origin[:n], HOLDS_STATUS,
         len(sim.stage_names), sim.n_origins,
     )  # fmt: skip
     for i, name in enumerate(sim.stage_names):
@@ -140,30 +151,38 @@ def test_month_end_counts_are_the_stage_stocks_recorded() -> None:
         )
 
 
-def _plain_month_end(self, day: int) -> np.ndarray:
-    """Month end as three separate steps: settle, sum by origin, count (the reference)."""
-    pop, rec = self.sim.pop, self.sim.recorder
-    active = self.in_progress()
-    self.settle(active, day)
-    o = pop.origin[active]
-    rec.monthly["debt_outstanding"][day] = np.bincount(o, weights=pop.debt[active], minlength=rec.O)
-    host = self._host_state[pop.state[active]]
-    rec.monthly["savings_in_host"][day] = np.bincount(
-        o[host], weights=pop.savings[active][host], minlength=rec.O
-    )
-    n, sim = pop.n, self.sim
-    return _holders(
-        pop.state[:n], pop.stage[:n], pop.origin[:n], sim._holds_status,
-        len(sim.stage_names), sim.n_origins,
-    )  # fmt: skip
-
-
 def test_run_gives_the_same_series_as_the_plain_month_end(monkeypatch) -> None:
     fused = tmpsim.run("japan-titp-covid", seed=6, scale=0.002, agents=False)
-    monkeypatch.setattr(MoneyModule, "month_end", _plain_month_end)
+    monkeypatch.setattr(MoneyModule, "month_end", MoneyModule.month_end_reference)
     plain = tmpsim.run("japan-titp-covid", seed=6, scale=0.002, agents=False)
     assert fused.series_table.equals(plain.series_table)
     assert fused.summary == plain.summary
+
+
+def test_run_gives_the_same_series_with_the_numpy_move(monkeypatch) -> None:
+    """The move's compiled pass (``enter_kernel``) against its NumPy reference, whole runs."""
+    fused = tmpsim.run("japan-titp-covid", seed=6, scale=0.002, agents=False)
+    monkeypatch.setattr(MoneyModule, "enter", MoneyModule.enter_reference)
+    plain = tmpsim.run("japan-titp-covid", seed=6, scale=0.002, agents=False)
+    assert fused.series_table.equals(plain.series_table)
+    assert fused.summary == plain.summary
+
+
+def test_settlement_kernel_matches_its_numpy_reference() -> None:
+    interest = np.array([0.0002, 0.0004])
+    a = _random(5, 2000, zeros=True)
+    ids = np.flatnonzero(np.random.default_rng(1).random(2000) < 0.8)
+    remit = np.zeros(2)
+    d = (90 - a["money_t"][ids]).astype(np.float64)
+    o = a["origin"][ids]
+    want = settle_reference(
+        d, a["debt"][ids], a["savings"][ids], a["income"][ids], a["cost"][ids], interest[o],
+        0.5, 0.25,
+    )  # fmt: skip
+    settle_kernel(ids, 90, _agents(a), (interest, 0.5, 0.25), remit)
+    np.testing.assert_array_equal(a["debt"][ids], want[0])
+    np.testing.assert_array_equal(a["savings"][ids], want[1])
+    assert (want[2] > 0).any() and (a["money_t"][ids] == 90).all()
 
 
 def test_month_end_visits_exactly_the_active_agents() -> None:

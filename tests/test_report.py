@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 import tmpsim
 from tmpsim.cli import app
 from tmpsim.reports import charts
+from tmpsim.reports.build import build_report
 from tmpsim.reports.context import (
     event_table,
     flatten_parameters,
@@ -25,7 +26,7 @@ from tmpsim.reports.context import (
     source_for,
     source_kind,
 )
-from tmpsim.reports.html import build_report, plotly_js
+from tmpsim.reports.html import plotly_js
 from tmpsim.scenario import to_yaml
 from tmpsim.web.controls import build_scenario, shipped_base
 

@@ -237,8 +237,9 @@ def test_flagship_routes_block_fits_the_flagship():
 def test_people_from_reads_the_agent_arrays():
     from tmpsim.engine.population import Population
     from tmpsim.model.routes import people_from
+    from tmpsim.simulation import Simulation
 
-    pop = Population(4)
+    pop = Population(4, Simulation.agent_fields())
     ids = pop.add(3)
     pop.savings[ids] = [0.0, 1.0, 2.0]
     pop.debt[ids] = [5.0, 6.0, 7.0]

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from helpers import build, file_hazard, ids, run_days, scenario_file
 
+from tmpsim.kinds import HAZARDS_BY_STATE, Hazard
 from tmpsim.model.events import Timeline
-from tmpsim.model.hazards import HAZARDS_BY_STATE, YEAR, Hazard
+from tmpsim.model.hazards import YEAR
 from tmpsim.results import build_result
 from tmpsim.scenario import ScenarioError, load_scenario
 from tmpsim.states import State

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tmpsim.model.recruitment import best_by_origin, eligible_kernel
+from tmpsim.model.recruitment import best_by_origin, eligible_kernel, eligible_reference
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 from tmpsim.states import State
@@ -51,7 +51,7 @@ def test_demand_table_is_the_day_by_day_demand() -> None:
 
     for name in shipped_scenarios():
         r = Simulation(load_scenario(name), seed=1, scale=0.0005).recruitment
-        by_day = np.array([r._demand_on(d) for d in range(r._demand.shape[0])])
+        by_day = np.array([r.demand_reference(d) for d in range(r._demand.shape[0])])
         np.testing.assert_array_equal(r._demand, by_day)
 
 
@@ -66,15 +66,15 @@ def test_eligible_kernel_keeps_the_pool_and_filters_as_numpy_does() -> None:
     aptitude[:50] = np.float32(0.3)  # at the floor, which float32 cannot hold exactly
     pool = np.sort(rng.choice(n, 2000, replace=False)).astype(np.int64)
     day = 250
-    members = pool[state[pool] == 0]
-    age = age0[members] + (day - created[members]) / 365.25
-    ok = (age >= 18) & (age <= 40) & (aptitude[members] >= 0.3)
+    members, eligible = eligible_reference(
+        pool, day, state, age0, created, aptitude, 18.0, 40.0, np.float32(0.3)
+    )
     cand = np.empty(pool.size, dtype=np.int64)
     kept, n_cand = eligible_kernel(
-        pool, day, state, 0, age0, created, aptitude, 18.0, 40.0, np.float32(0.3), cand
+        pool, day, state, age0, created, aptitude, 18.0, 40.0, np.float32(0.3), cand
     )
     np.testing.assert_array_equal(pool[:kept], members)
-    np.testing.assert_array_equal(cand[:n_cand], members[ok])
+    np.testing.assert_array_equal(cand[:n_cand], eligible)
     assert 0 < n_cand < kept
 
 

@@ -1,19 +1,25 @@
 """The simulation: agent arrays, the modules of the model, and the order of one day.
 
-Step order of one day ``t`` (each step sees the results of the ones before it):
+The day's order is the list ``Simulation.MODULES`` (see ``tmpsim.engine.module`` for the hooks):
+each phase runs through the modules in that order, each step seeing the results of the ones
+before it.
 
-1. ``events``      dated events starting today: border seats, entry caps, rules, cash payments;
-                   on regime-change days every pending waiting time is redrawn.
-2. ``recruitment`` selection days: applicants join the pool, the best eligible are selected,
-                   pay fees and borrow, and start pre-departure training.
-3. ``timers``      deterministic events due today: training over, contract or stage ends, grace
-                   periods and special statuses expire, home visits end, permits cancelled.
-4. ``hazards``     stochastic events due today: dismissal, leaving the employer, finding a job,
-                   switching status, apprehension, cancellation.
-5. ``borders``     entry queues fill today's inbound seats; return queues fill outbound seats and
-                   repatriation flights, first come first served.
-6. ``money``       savings run out (destitution); welfare; emergency funds; shelter places.
-7. ``record``      the day's stocks, flows and flags are stored.
+``events``     dated events starting today: the programme's rules, special statuses and cash
+               payments (lifecycle); rates that change today, whose pending waiting times are
+               redrawn (hazards); border seats, entry caps and flights (borders).
+``step``       recruitment: on selection days applicants join the pool, the best eligible are
+               selected, pay fees and borrow, and start pre-departure training;
+               lifecycle: deterministic events due today (training over, contract or stage ends,
+               grace periods and special statuses expire, home visits end, permits cancelled);
+               hazards: stochastic events due today (dismissal, leaving the employer, finding a
+               job, switching status, apprehension, cancellation);
+               borders: entry queues fill today's inbound seats, return queues the outbound seats
+               and repatriation flights, first come first served;
+               money: savings run out (destitution);
+               civil society: emergency funds, then shelter places.
+``month_end``  money: everyone's balances settled; debt and savings totals and the programme's
+               status holders by stage recorded.
+``record``     the day's stocks, flows and flags are stored.
 """
 
 from __future__ import annotations
@@ -24,9 +30,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tmpsim.engine.calendar import Calendar
-from tmpsim.engine.population import Population
-from tmpsim.engine.recorder import FLAGS, Recorder
+from tmpsim.engine.module import Module, handlers, merge_fields, overrides
+from tmpsim.engine.population import CORE_FIELDS, Population
+from tmpsim.engine.recorder import Recorder
 from tmpsim.engine.rng import Streams
 from tmpsim.model.borders import Borders
 from tmpsim.model.civil_society import CivilSociety
@@ -36,14 +42,9 @@ from tmpsim.model.lifecycle import Lifecycle
 from tmpsim.model.money import MoneyModule
 from tmpsim.model.recruitment import Recruitment
 from tmpsim.scenario.schema import Scenario
-from tmpsim.states import N_STATES, STOCK_METRICS, State
+from tmpsim.states import N_STATES, State
 
 DAYS_PER_YEAR = 365.25
-# Stranding ends by going home, by another status, by a job under the programme, or by losing
-# status altogether (irregular: counted as such, not as stranded).
-ENDS_STRANDING = frozenset(
-    {State.RETURNED, State.OTHER_STATUS, State.EMPLOYED, State.IRREGULAR, State.DROPPED}
-)
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
 
@@ -66,8 +67,23 @@ class InvariantError(AssertionError):
 class Simulation:
     """One run of a scenario at a seed and a scale."""
 
+    # The mechanisms, in the order they act within each phase of the day: (attribute, class).
+    MODULES: tuple[tuple[str, type[Module]], ...] = (
+        ("recruitment", Recruitment),
+        ("lifecycle", Lifecycle),
+        ("hazards", Hazards),
+        ("borders", Borders),
+        ("money", MoneyModule),
+        ("civil", CivilSociety),
+    )
+
     def __init__(
-        self, scenario: Scenario, seed: int = 1, scale: float = 1.0, check: bool = False
+        self,
+        scenario: Scenario,
+        seed: int = 1,
+        scale: float = 1.0,
+        check: bool = False,
+        modules: tuple[tuple[str, type[Module]], ...] | None = None,
     ) -> None:
         if not 0 < scale <= 100:
             raise ValueError(f"scale must be in (0, 100], got {scale}")
@@ -83,6 +99,7 @@ class Simulation:
         self.sector_index = {s: i for i, s in enumerate(self.sectors)}
         self.streams = Streams(self.seed)
         self.timeline = Timeline(scenario, self.origin_index, self.sector_index)
+        # The rules in force (dated rule events change them; modules read them).
         self.rules = {
             "welfare_eligible": scenario.programme.welfare_eligible,
             "job_change_mode": scenario.programme.job_change.mode,
@@ -91,22 +108,42 @@ class Simulation:
         self.day = -1
         self.welfare_by_day = np.zeros(self.n_days, dtype=bool)
         self.month_ends = month_ends(scenario.start, scenario.end)
-        held = [int(s) for s in STOCK_METRICS["titp_stock"]]
-        self._holds_status = np.isin(np.arange(N_STATES), held)
-        self.pop = Population(self._capacity_estimate())
-        self.timers = Calendar(self.n_days, self.pop.t_timer)
-        self.hazard_calendar = Calendar(self.n_days, self.pop.t_hazard)
-        self.money_calendar = Calendar(self.n_days, self.pop.t_money)
-        self.recorder = Recorder(self.n_days, N_STATES, self.n_origins)
-        self.money = MoneyModule(self)
-        self.hazards = Hazards(self)
-        self.borders = Borders(self)
-        self.lifecycle = Lifecycle(self)
-        self.civil = CivilSociety(self)
-        self.recruitment = Recruitment(self)
+        kinds = self.MODULES if modules is None else modules
+        self.pop = Population(self._capacity_estimate(), self.agent_fields(kinds))
+        for _name, cls in kinds:
+            for flag in cls.flags:
+                self.pop.flag(flag, self.n_origins)
+        self.recorder = Recorder(
+            self.n_days, N_STATES, self.n_origins, self.stage_names, len(self.sectors)
+        )
+        self.recorder.track(self.pop.flags)
+        # Built from the scenario alone, in any order; connected to each other in ``start``.
+        self.modules: list[Module] = []
+        for name, cls in kinds:
+            module = cls(self)
+            setattr(self, name, module)
+            self.modules.append(module)
+        self.timer_handlers = handlers(self.modules, "timers")
+        self.hazard_handlers = handlers(self.modules, "hazards")
+        movers = [m for m in self.modules if overrides(m, "on_move")]
+        writers = [m for m in movers if m.writes_state]
+        if len(writers) != 1:
+            raise ValueError("exactly one module must write the state when agents move")
+        self._on_move = [m.on_move for m in writers + [m for m in movers if m not in writers]]
+        self.phases = {
+            hook: [getattr(m, hook) for m in self.modules if overrides(m, hook)]
+            for hook in ("events", "step", "month_end")
+        }
         self.wall_seconds = 0.0
-        self.recruitment.initial_population()
+        for module in self.modules:
+            module.start()
         self.recorder.start(self.pop)
+
+    @classmethod
+    def agent_fields(cls, modules: tuple[tuple[str, type[Module]], ...] | None = None) -> dict:
+        """Every agent field: the population's own and those the modules declare."""
+        kinds = cls.MODULES if modules is None else modules
+        return merge_fields(("population", CORE_FIELDS), *((n, c.fields) for n, c in kinds))
 
     # ---- sizes ---------------------------------------------------------------------------
     def _capacity_estimate(self) -> int:
@@ -128,27 +165,22 @@ class Simulation:
             return float(table[years[-1]])
         return float(np.interp(year, years, [table[y] for y in years]))
 
-    def grow_hook(self) -> None:
-        """Re-point calendars at the population arrays after they grew."""
-        self.timers.rebind(self.pop.t_timer)
-        self.hazard_calendar.rebind(self.pop.t_hazard)
-        self.money_calendar.rebind(self.pop.t_money)
-
     def add_agents(self, count: int) -> np.ndarray:
-        """New agents (ids), keeping the calendars bound to the arrays."""
-        cap = self.pop.capacity
-        ids = self.pop.add(count)
-        if self.pop.capacity != cap:
-            self.grow_hook()
-        return ids
+        """New agents (ids); the population keeps its calendars and flags bound as it grows."""
+        return self.pop.add(count)
 
     # ---- the one way an agent changes state ------------------------------------------------
     def move(self, ids: np.ndarray, new: State) -> None:
-        """Move agents to a state, counting the flow, settling money and redrawing hazards."""
+        """Move agents to a state and announce it to the modules that listen (``on_move``).
+
+        The first listener writes the state, counts the flow and clears the flags the move ends
+        (the money module, in the same compiled pass as its settlement); the others follow in the
+        modules' order.
+        """
         if ids.size == 0:
             return
-        self.money.enter(ids, new, self.day, clear_stranded=new in ENDS_STRANDING)
-        self.hazards.draw(ids, self.day, new)
+        for react in self._on_move:
+            react(ids, new, self.day)
 
     # ---- the loop --------------------------------------------------------------------------
     def run(self, progress: Callable[[int, int], None] | None = None) -> Simulation:
@@ -164,34 +196,20 @@ class Simulation:
         return self
 
     def step(self, day: int) -> None:
-        """Advance one day, in the documented order."""
+        """Advance one day: each phase through the modules in their order, then record."""
         self.day = day
         self.recorder.set_day(day)
-        self.borders.apply_events(day)
-        self.lifecycle.apply_events(day)
-        changes = self.timeline.regime_changes.get(day)
-        if changes:
-            self.hazards.redraw_for(changes, day)
-        self.recruitment.step(day)
-        self.lifecycle.run_timers(day)
-        self.hazards.run(day)
-        self.borders.step(day)
-        self.money.step(day)
-        self.civil.step(day)
+        for hook in self.phases["events"]:
+            hook(day)
+        for hook in self.phases["step"]:
+            hook(day)
         if day in self.month_ends:
-            self.record_stage_stocks(day, self.money.month_end(day))
+            for hook in self.phases["month_end"]:
+                hook(day)
         self.welfare_by_day[day] = self.rules["welfare_eligible"]
-        self.recorder.end_day(day, self.pop, self)
+        self.recorder.end_day(day)
         if self.check:
             self.check_invariants()
-
-    def record_stage_stocks(self, day: int, counts: np.ndarray) -> None:
-        """Month end: people holding the programme's status, by stage and origin."""
-        rec = self.recorder
-        for i, name in enumerate(self.stage_names):
-            rec.monthly.setdefault(
-                f"titp_stock_stage_{name}", np.full((self.n_days, self.n_origins), np.nan)
-            )[day] = counts[i]
 
     @property
     def stage_names(self) -> list[str]:
@@ -215,15 +233,14 @@ class Simulation:
                 f"day {self.day}: stocks from flows differ from a recount of agents\n"
                 f"{self.recorder.counts - recount}"
             )
-        for flag in FLAGS:
-            values = getattr(pop, flag)[:n]
-            got = np.bincount(pop.origin[:n][values], minlength=self.n_origins)
-            if not np.array_equal(got, self.recorder.flags[flag]):
-                raise InvariantError(f"day {self.day}: {flag} counter differs from the agents")
+        for name, flag in pop.flags.items():
+            if not np.array_equal(flag.recount(), flag.counts):
+                raise InvariantError(f"day {self.day}: {name} counter differs from the agents")
         if (self.recorder.counts < 0).any():
             raise InvariantError("negative count")
-        queued = np.bincount(
-            pop.origin[:n][self.borders.in_return_queue[:n]], minlength=self.n_origins
-        )
-        if not np.array_equal(queued, self.borders.waiting_home):
-            raise InvariantError(f"day {self.day}: return-queue counters differ from the agents")
+        if not np.array_equal(self.recorder.by_sector(pop), self.recorder.sector_counts):
+            raise InvariantError(f"day {self.day}: stocks by sector differ from the agents")
+        for module in self.modules:
+            problem = module.check()
+            if problem:
+                raise InvariantError(f"day {self.day}: {problem}")

@@ -1,33 +1,14 @@
-"""The lifecycle states an agent can be in, and how the reported metrics are built from them."""
+"""How the reported metrics are built from the lifecycle states (the states are in ``kinds``)."""
 
 from __future__ import annotations
 
-from enum import IntEnum
+from tmpsim.kinds import N_STATES, STATE_NAMES, State
 
+__all__ = ["IN_HOST", "N_STATES", "NO_INCOME", "STATE_NAMES", "STOCK_METRICS", "WORKING", "State"]
 
-class State(IntEnum):
-    """Where an agent is in the migration lifecycle; every agent is in exactly one."""
-
-    POOL = 0  # standby applicant in the sending country
-    TRAINING = 1  # selected, fee paid, in pre-departure training
-    AWAITING_ENTRY = 2  # cleared to go, waiting for a visa, a seat or an open border
-    EMPLOYED = 3  # working under the programme's status, on a contract
-    JOBLESS = 4  # lost the job, status still valid, looking for another employer
-    STRANDED = 5  # contract over or job lost, wants to go home, cannot (no seat / border closed)
-    SPECIAL_IDLE = 6  # special bridging status granted to those who cannot return, not working
-    SPECIAL_WORKING = 7  # special bridging status, working
-    IRREGULAR = 8  # left the employer (missing) or overstayed
-    HOME_VISIT = 9  # programme-required home visit between stages (re-entry permit held)
-    RETURNED = 10  # back home
-    OTHER_STATUS = 11  # moved to another residence status (e.g. Specified Skilled Worker)
-    DROPPED = 12  # left the pool or the pipeline before entering
-
-
-N_STATES = len(State)
 # "stranded" (the essay's count) is not a sum of states: it counts agents who asked to go home
 # (contract ended, job lost, permit cancelled) and are still in the host waiting for a seat or an
 # exit permit with a status, whatever bridging status (special_idle, special_working) they hold.
-STATE_NAMES = [s.name.lower() for s in State]
 
 IN_HOST = (
     State.EMPLOYED,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import tmpsim
-from tmpsim.reports.html import build_report
+from tmpsim.reports.build import build_report
 from tmpsim.web.controls import build_scenario, shipped_base
 
 pytestmark = pytest.mark.browser

@@ -1,26 +1,14 @@
 """Calibration: fit a scenario's declared free parameters to observed series.
 
 The scenario file declares the free parameters, their ranges and the targets in a ``calibration:``
-section (:class:`CalibrationSpec`); :func:`calibrate` searches with Optuna's TPE sampler, running
-the simulations through :func:`tmpsim.experiments.runner.map_runs`. This ``__init__`` stays
-light because the scenario schema imports the spec.
+section (:class:`CalibrationSpec`); :func:`tmpsim.calibration.optimise.calibrate` searches with
+Optuna's TPE sampler, running the simulations through :func:`tmpsim.experiments.runner.map_runs`.
+This ``__init__`` holds only the spec: the scenario schema imports it, and the search needs the
+scenario, so the package itself must not lead back to the search.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from tmpsim.calibration.spec import CalibrationSpec, FreeParameter, Target, Variant, Window
 
-if TYPE_CHECKING:
-    from tmpsim.calibration.optimise import CalibrationResult
-
-
-def calibrate(*args: Any, **kwargs: Any) -> CalibrationResult:
-    """Run a calibration; see :func:`tmpsim.calibration.optimise.calibrate`."""
-    from tmpsim.calibration.optimise import calibrate as _calibrate
-
-    return _calibrate(*args, **kwargs)
-
-
-__all__ = ["CalibrationSpec", "FreeParameter", "Target", "Variant", "Window", "calibrate"]
+__all__ = ["CalibrationSpec", "FreeParameter", "Target", "Variant", "Window"]

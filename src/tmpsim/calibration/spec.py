@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tmpsim.scenario.ranges import check_range
+from tmpsim.ranges import check_range
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 

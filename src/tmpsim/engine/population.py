@@ -1,11 +1,17 @@
-"""Agent state as a struct of arrays, preallocated for everyone who will exist in the run."""
+"""Agent state as a struct of arrays, preallocated for everyone who will exist in the run.
+
+The population holds the fields every module declared, grows them together, and keeps the
+calendars and flags built on them bound to the current arrays.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
+
+from tmpsim.engine.calendar import Calendar
 
 try:  # NumPy's switch for its transparent-huge-page hint (private; absent: nothing to switch)
     from numpy._core.multiarray import _set_madvise_hugepage
@@ -14,43 +20,15 @@ except ImportError:  # pragma: no cover - other NumPy layouts
 
 NEVER = np.iinfo(np.int32).min  # a date that has not happened
 
-# name -> (dtype, fill value for new agents)
-FIELDS: dict[str, tuple[type, float]] = {
+# The fields every agent has whatever the modules (the others are declared by the modules that
+# own them, see ``tmpsim.engine.module``): name -> (dtype, value of new agents).
+CORE_FIELDS: dict[str, tuple[type, float]] = {
     "state": (np.int8, 0),
     "origin": (np.int8, 0),
     "sector": (np.int8, 0),
     "female": (np.bool_, 0),
-    "stage": (np.int8, 0),
-    "renewals": (np.int8, 0),
     "age0": (np.float32, 0),  # age when created
-    "aptitude": (np.float32, 0),
-    "language": (np.float32, 0),
-    "network": (np.float32, 0),
-    "proactivity": (np.float32, 0),  # of the supervising organisation
     "created": (np.int32, NEVER),
-    "selected": (np.int32, NEVER),
-    "entered": (np.int32, NEVER),  # first entry into the host
-    "exited": (np.int32, NEVER),  # return home or switch out
-    "queued": (np.int32, NEVER),  # day the agent asked to go home (return queue order)
-    "contract_start": (np.int32, NEVER),
-    "dismissed": (np.bool_, 0),  # lost the job through dismissal (not contract end)
-    "destitute": (np.bool_, 0),
-    "stranded": (np.bool_, 0),  # asked to go home, still in the host waiting, with a status
-    "sheltered": (np.bool_, 0),
-    "fee": (np.float64, 0),
-    "debt0": (np.float64, 0),  # debt at departure
-    "debt": (np.float64, 0),
-    "savings": (np.float64, 0),
-    "remitted": (np.float64, 0),
-    "money_t": (np.int32, 0),  # day money was last settled
-    "income": (np.float64, 0),  # net income per day in the current state
-    "cost": (np.float64, 0),  # spending per day in the current state
-    "emergency": (np.float64, 0),  # emergency money received
-    "t_timer": (np.int32, -1),  # next deterministic event (contract end, expiry...)
-    "timer_kind": (np.int8, 0),
-    "t_hazard": (np.int32, -1),  # next stochastic event (competing hazards)
-    "hazard_kind": (np.int8, 0),
-    "t_money": (np.int32, -1),  # day savings run out
 }
 
 
@@ -60,8 +38,8 @@ def small_pages() -> Iterator[None]:
 
     The agent arrays are reserved for the whole run and first written a few agents at a time
     over it. With the hint (and the kernel's usual ``defrag=madvise``) each first write to a 2 MiB
-    stretch can stall on memory compaction: about 0.2-0.5 s of system time in the flagship,
-    against no measurable gain in the kernels' time with ordinary 4 KiB pages.
+    stretch can stall on memory compaction (system time; see docs/performance.md), against no
+    measurable gain in the kernels' time with ordinary 4 KiB pages.
     """
     if _set_madvise_hugepage is None:
         yield
@@ -73,17 +51,99 @@ def small_pages() -> Iterator[None]:
         _set_madvise_hugepage(previous)
 
 
+class Flag:
+    """A boolean field of the agents that keeps its count per origin.
+
+    Setting and clearing go through the flag, so the count cannot drift from the agents; modules
+    that care hear of each change (``listen``). A compiled kernel may change the field and the
+    count together (``values`` and ``counts``) when it keeps them in step itself.
+    """
+
+    def __init__(self, pop: Population, name: str, n_origins: int) -> None:
+        self.pop = pop
+        self.name = name
+        self.counts = np.zeros(n_origins, dtype=np.int64)
+        self._on_set: list[Callable[[np.ndarray], None]] = []
+        self._on_clear: list[Callable[[np.ndarray], None]] = []
+
+    @property
+    def values(self) -> np.ndarray:
+        """The agents' field (the current array, also after the population grew)."""
+        return getattr(self.pop, self.name)
+
+    def listen(
+        self,
+        on_set: Callable[[np.ndarray], None] | None = None,
+        on_clear: Callable[[np.ndarray], None] | None = None,
+    ) -> None:
+        """Be told the ids whose flag was set, or cleared (in the order of the calls)."""
+        if on_set is not None:
+            self._on_set.append(on_set)
+        if on_clear is not None:
+            self._on_clear.append(on_clear)
+
+    def set(self, ids: np.ndarray) -> np.ndarray:
+        """Set the flag of ``ids``; returns (and announces) those not set before."""
+        values = self.values
+        ids = ids[~values[ids]]
+        if ids.size:
+            values[ids] = True
+            self.counts += np.bincount(self.pop.origin[ids], minlength=self.counts.size)
+            for listener in self._on_set:
+                listener(ids)
+        return ids
+
+    def clear(self, ids: np.ndarray) -> np.ndarray:
+        """Clear the flag of ``ids``; returns (and announces) those that had it set."""
+        values = self.values
+        ids = ids[values[ids]]
+        if ids.size:
+            values[ids] = False
+            self.counts -= np.bincount(self.pop.origin[ids], minlength=self.counts.size)
+            for listener in self._on_clear:
+                listener(ids)
+        return ids
+
+    def recount(self) -> np.ndarray:
+        """The count per origin from the agents themselves."""
+        n = self.pop.n
+        return np.bincount(self.pop.origin[:n][self.values[:n]], minlength=self.counts.size)
+
+
 class Population:
     """Struct-of-arrays agent table; agents are never removed, only flagged by state."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, fields: dict[str, tuple[type, float]] | None = None) -> None:
         self.n = 0
         self.capacity = max(int(capacity), 16)
+        self.fields = dict(CORE_FIELDS if fields is None else fields)
+        self.flags: dict[str, Flag] = {}
+        self._calendars: dict[str, Calendar] = {}  # day field -> calendar filed by it
         # Zeroed arrays take memory only where written: reserved capacity costs nothing until
         # agents are added (their non-zero defaults are written then).
         with small_pages():
-            for name, (dtype, _fill) in FIELDS.items():
+            for name, (dtype, _fill) in self.fields.items():
                 setattr(self, name, np.zeros(self.capacity, dtype=dtype))
+
+    def calendar(self, field: str, n_days: int) -> Calendar:
+        """An event calendar filed by the day field ``field`` (kept bound when arrays grow)."""
+        cal = self._calendars[field] = Calendar(n_days, getattr(self, field))
+        return cal
+
+    def flag_of(self, name: str) -> Flag:
+        """The flag kept in the field ``name`` (declared by a module's ``flags``)."""
+        found = self.flags.get(name)
+        if found is None:
+            raise KeyError(f"no module declares the flag {name!r} (flags: {sorted(self.flags)})")
+        return found
+
+    def flag(self, name: str, n_origins: int) -> Flag:
+        """The flag kept in the boolean field ``name`` (one per field)."""
+        if name not in self.flags:
+            if self.fields.get(name, (None,))[0] is not np.bool_:
+                raise ValueError(f"flag {name!r} needs a boolean agent field of that name")
+            self.flags[name] = Flag(self, name, n_origins)
+        return self.flags[name]
 
     def add(self, count: int) -> np.ndarray:
         """Reserve ``count`` new agents (fields at their defaults) and return their ids."""
@@ -91,7 +151,7 @@ class Population:
         if self.n + count > self.capacity:
             self._grow(self.n + count)
         start, stop = self.n, self.n + count
-        for name, (_dtype, fill) in FIELDS.items():
+        for name, (_dtype, fill) in self.fields.items():
             if fill:
                 getattr(self, name)[start:stop] = fill
         self.n = stop
@@ -99,12 +159,14 @@ class Population:
 
     def _grow(self, needed: int) -> None:
         new_cap = max(needed, int(self.capacity * 1.5))
-        for name, (dtype, _fill) in FIELDS.items():
+        for name, (dtype, _fill) in self.fields.items():
             with small_pages():
                 arr = np.zeros(new_cap, dtype=dtype)
             arr[: self.n] = getattr(self, name)[: self.n]
             setattr(self, name, arr)
         self.capacity = new_cap
+        for field, cal in self._calendars.items():
+            cal.rebind(getattr(self, field))
 
     def view(self, name: str) -> np.ndarray:
         """The live part of one field."""
@@ -112,4 +174,4 @@ class Population:
 
     def nbytes(self) -> int:
         """Memory held by the arrays."""
-        return sum(getattr(self, f).nbytes for f in FIELDS)
+        return sum(getattr(self, f).nbytes for f in self.fields)

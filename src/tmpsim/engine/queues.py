@@ -110,9 +110,28 @@ class FifoQueue:
         self._head, self._tail = 0, k
         return k
 
+    def entries(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the entries held (ids and tags), front first, stale ones included."""
+        return self._ids[self._head : self._tail].copy(), self._tags[self._head : self._tail].copy()
+
     def __len__(self) -> int:
         """Entries held, including agents who left and are not yet skipped."""
         return self._tail - self._head
+
+
+def take_reference(
+    ids: np.ndarray, tags: np.ndarray, n: int, valid: np.ndarray, current: np.ndarray | None = None
+) -> list[int]:
+    """What ``FifoQueue.take`` returns from entries ``ids``/``tags``, in plain Python.
+
+    The first ``n`` agents still waiting (``valid``), each at the entry of its latest joining
+    (tag equal to ``current``) when tags are used.
+    """
+    waiting = [
+        int(i) for i, t in zip(ids, tags, strict=True)
+        if valid[i] and (current is None or current[i] == t)
+    ]  # fmt: skip
+    return waiting[:n]
 
 
 class Capacity:

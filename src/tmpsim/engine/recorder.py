@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-FLAGS = ("destitute", "sheltered", "stranded")
+from tmpsim.engine.population import Flag, Population
+from tmpsim.states import N_STATES, STOCK_METRICS
+
 EXTRAS = (
     "job_changes",
     "dismissals",
@@ -22,51 +24,90 @@ EXTRAS = (
     "queue_entry",
 )
 MONTHLY = ("debt_outstanding", "savings_in_host")
+# States whose agents hold the programme's status (counted by stage at month ends).
+HOLDS_STATUS = np.isin(np.arange(N_STATES), [int(s) for s in STOCK_METRICS["titp_stock"]])
 
 
 class Recorder:
-    """Running stocks kept by flows, and the history of every day."""
+    """Running stocks kept by flows, and the history of every day.
 
-    def __init__(self, n_days: int, n_states: int, n_origins: int) -> None:
+    ``counts`` and ``flow_today`` are changed by the move (``flow`` or a compiled kernel doing
+    the same); flags keep their own counts (``Flag``) and the recorder stores them each day.
+    """
+
+    def __init__(
+        self,
+        n_days: int,
+        n_states: int,
+        n_origins: int,
+        stages: list[str] | None = None,
+        n_sectors: int = 1,
+    ) -> None:
         self.n_days, self.S, self.O = n_days, n_states, n_origins
+        self.stages = list(stages or [])
         self.counts = np.zeros((n_states, n_origins), dtype=np.int64)
+        # Grouping beyond origin: stocks by state, origin and sector every day (kept by the
+        # moves, as ``counts``), and by state, stage and origin at month ends (counted then).
+        self.n_sectors = n_sectors
+        self.sector_counts = np.zeros((n_states, n_origins, n_sectors), dtype=np.int64)
+        self.sector_stocks = np.zeros((n_days, n_states, n_origins, n_sectors), dtype=np.int32)
+        self.stage_by_state: dict[int, np.ndarray] = {}  # month-end day -> [state, stage, origin]
         self.initial = self.counts.copy()
-        self.flags = {f: np.zeros(n_origins, dtype=np.int64) for f in FLAGS}
+        self.flags: dict[str, Flag] = {}
         self.stocks = np.zeros((n_days, n_states, n_origins), dtype=np.int32)
         self.flows = np.zeros((n_days, n_states, n_states, n_origins), dtype=np.int32)
         self.created = np.zeros((n_days, n_origins), dtype=np.int32)
-        self.flag_history = {f: np.zeros((n_days, n_origins), dtype=np.int32) for f in FLAGS}
+        self.flag_history: dict[str, np.ndarray] = {}
         self.extras = {e: np.zeros((n_days, n_origins)) for e in EXTRAS}
         self.monthly = {m: np.full((n_days, n_origins), np.nan) for m in MONTHLY}
-        self._flow_today = np.zeros((n_states, n_states, n_origins), dtype=np.int64)
-        self._day = 0
+        self.flow_today = np.zeros((n_states, n_states, n_origins), dtype=np.int64)
+        self.day = 0
 
-    def start(self, pop) -> None:
-        """Count the initial population (created before the first day)."""
+    def track(self, flags: dict[str, Flag]) -> None:
+        """Store these flags' counts every day (in name order)."""
+        for name in sorted(flags):
+            self.flags[name] = flags[name]
+            self.flag_history[name] = np.zeros((self.n_days, self.O), dtype=np.int32)
+
+    def start(self, pop: Population) -> None:
+        """Count the initial population (created before the first day) and its flags."""
         n = pop.n
         idx = pop.state[:n].astype(np.int64) * self.O + pop.origin[:n]
         self.counts[:] = np.bincount(idx, minlength=self.S * self.O).reshape(self.S, self.O)
         self.initial = self.counts.copy()
-        for f in FLAGS:
-            self.flags[f][:] = np.bincount(pop.origin[:n][getattr(pop, f)[:n]], minlength=self.O)
+        self.sector_counts[:] = self.by_sector(pop)
+        for flag in self.flags.values():
+            flag.counts[:] = flag.recount()
 
-    def flow(self, old: np.ndarray, new: int, origin: np.ndarray) -> None:
-        """Count agents moving from their states ``old`` to ``new``."""
+    def by_sector(self, pop: Population) -> np.ndarray:
+        """A recount of the agents by state, origin and sector."""
+        n = pop.n
+        idx = (pop.state[:n].astype(np.int64) * self.O + pop.origin[:n]) * self.n_sectors
+        size = self.S * self.O * self.n_sectors
+        counts = np.bincount(idx + pop.sector[:n], minlength=size)
+        return counts.reshape(self.S, self.O, self.n_sectors)
+
+    def flow(self, old: np.ndarray, new: int, origin: np.ndarray, sector: np.ndarray) -> None:
+        """Count agents (of these origins, sectors) moving from their states ``old`` to ``new``."""
         out = np.bincount(old.astype(np.int64) * self.O + origin, minlength=self.S * self.O)
         out = out.reshape(self.S, self.O)
-        self._flow_today[:, new, :] += out
+        self.flow_today[:, new, :] += out
         self.counts -= out
         self.counts[new] += out.sum(axis=0)
+        cell = (old.astype(np.int64) * self.O + origin) * self.n_sectors + sector
+        by = np.bincount(cell, minlength=self.S * self.O * self.n_sectors)
+        by = by.reshape(self.S, self.O, self.n_sectors)
+        self.sector_counts -= by
+        self.sector_counts[new] += by.sum(axis=0)
 
-    def create(self, state: int, origin: np.ndarray) -> None:
-        """Count agents created today in ``state``."""
+    def create(self, state: int, origin: np.ndarray, sector: np.ndarray) -> None:
+        """Count agents (of these origins and sectors) created today in ``state``."""
         add = np.bincount(origin, minlength=self.O)
         self.counts[state] += add
-        self.created[self._day] += add.astype(np.int32)
-
-    def flag(self, name: str, origin: np.ndarray, delta: int) -> None:
-        """Agents (by origin) whose flag was set (+1) or cleared (-1)."""
-        self.flags[name] += delta * np.bincount(origin, minlength=self.O)
+        self.created[self.day] += add.astype(np.int32)
+        cell = origin.astype(np.int64) * self.n_sectors + sector
+        by = np.bincount(cell, minlength=self.O * self.n_sectors)
+        self.sector_counts[state] += by.reshape(self.O, self.n_sectors)
 
     def add(self, name: str, origin: np.ndarray, values: np.ndarray | float) -> None:
         """Add per-agent amounts to today's extra metric ``name``."""
@@ -74,18 +115,33 @@ class Recorder:
             counts = np.bincount(origin, minlength=self.O) * float(values)
         else:
             counts = np.bincount(origin, weights=values, minlength=self.O)
-        self.extras[name][self._day] += counts
+        self.extras[name][self.day] += counts
+
+    def add_by_origin(self, name: str, amounts: np.ndarray) -> None:
+        """Add amounts already summed by origin to today's extra metric ``name``."""
+        self.extras[name][self.day] += amounts
+
+    def stage_stocks(self, day: int, counts: np.ndarray) -> None:
+        """Month end: agents by state, stage and origin (those in states that still move).
+
+        Also the people holding the programme's status by stage, as monthly metrics.
+        """
+        self.stage_by_state[day] = counts
+        holders = counts[HOLDS_STATUS].sum(axis=0)
+        for i, name in enumerate(self.stages):
+            self.monthly.setdefault(
+                f"titp_stock_stage_{name}", np.full((self.n_days, self.O), np.nan)
+            )[day] = holders[i]
 
     def set_day(self, day: int) -> None:
         """Start recording a new day."""
-        self._day = day
+        self.day = day
 
-    def end_day(self, day: int, pop, sim) -> None:
+    def end_day(self, day: int) -> None:
         """Store today's stocks, flows and flags."""
         self.stocks[day] = self.counts
-        self.flows[day] = self._flow_today
-        self._flow_today[:] = 0
-        for f in FLAGS:
-            self.flag_history[f][day] = self.flags[f]
-        if day + 1 < self.n_days:
-            self._day = day + 1
+        self.sector_stocks[day] = self.sector_counts
+        self.flows[day] = self.flow_today
+        self.flow_today[:] = 0
+        for name, flag in self.flags.items():
+            self.flag_history[name][day] = flag.counts

@@ -33,8 +33,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from tmpsim.ranges import check_range
 from tmpsim.scenario.bounds import MAX_SEED, MAX_SEEDS, Strict
-from tmpsim.scenario.ranges import check_range
 from tmpsim.scenario.yamlfile import YamlError, read_yaml
 
 TMPSIM_MODEL = "tmpsim"

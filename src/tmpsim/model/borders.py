@@ -11,20 +11,28 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tmpsim.engine.module import Module
 from tmpsim.engine.population import NEVER
 from tmpsim.engine.queues import Capacity, FifoQueue
+from tmpsim.kinds import Timer
 from tmpsim.model.events import BorderEvent, EntryCapEvent, FlightEvent
-from tmpsim.states import State
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
 
 
-class Borders:
+class Borders(Module):
     """Seat capacities and the entry and return queues of every corridor."""
 
+    fields = {
+        "queued": (np.int32, NEVER),  # day the agent asked to go home (return queue order)
+        # Queue membership, read by the queues to skip agents who left.
+        "in_entry_queue": (np.bool_, 0),
+        "in_return_queue": (np.bool_, 0),
+    }
+
     def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
+        super().__init__(sim)
         b = sim.scenario.borders
         n = sim.n_origins
         self.seats_in = np.full(n, b.seats_in_per_day)
@@ -38,21 +46,25 @@ class Borders:
         self.out_cap = Capacity(n)
         self.host_cap = Capacity()
         self.waiting_home = np.zeros(n, dtype=np.int64)  # agents in each return queue
-        # Queue membership, read by the queues to skip agents who left.
-        self.in_entry_queue = np.zeros(sim.pop.capacity, dtype=bool)
-        self.in_return_queue = np.zeros(sim.pop.capacity, dtype=bool)
 
-    def _fit(self) -> None:
-        cap = self.sim.pop.capacity
-        if self.in_entry_queue.size < cap:
-            for name in ("in_entry_queue", "in_return_queue"):
-                old = getattr(self, name)
-                new = np.zeros(cap, dtype=bool)
-                new[: old.size] = old
-                setattr(self, name, new)
+    def timers(self) -> dict:
+        """Home visits end (back to the entry queue); exit permits come (to the return queue)."""
+        return {
+            Timer.HOME_VISIT_END: lambda ids, day: self.queue_entry(ids),
+            Timer.EXIT_PERMIT: self.queue_return,
+        }
+
+    def check(self) -> str | None:
+        """The return queues' counters against the agents flagged as waiting."""
+        pop = self.sim.pop
+        n = pop.n
+        queued = np.bincount(pop.origin[:n][pop.in_return_queue[:n]], minlength=self.sim.n_origins)
+        if not np.array_equal(queued, self.waiting_home):
+            return "return-queue counters differ from the agents"
+        return None
 
     # ---- events ---------------------------------------------------------------------------
-    def apply_events(self, day: int) -> None:
+    def events(self, day: int) -> None:
         """Border openings and closures, entry caps and flights starting today."""
         tl = self.sim.timeline
         self.flight_seats[:] = 0
@@ -81,17 +93,15 @@ class Borders:
     # ---- queues ---------------------------------------------------------------------------
     def queue_entry(self, ids: np.ndarray) -> None:
         """Agents ready to enter (or re-enter) join their corridor's entry queue."""
-        self._fit()
-        self.in_entry_queue[ids] = True
+        self.sim.pop.in_entry_queue[ids] = True
         for o, group in _by_origin(ids, self.sim.pop.origin[ids], self.sim.n_origins):
             self.entry_queue[o].push(group)
 
     def queue_return(self, ids: np.ndarray, day: int) -> None:
         """Agents who want to go home join their corridor's return queue, in id order."""
-        self._fit()
         pop = self.sim.pop
-        ids = ids[~self.in_return_queue[ids]]
-        self.in_return_queue[ids] = True
+        ids = ids[~pop.in_return_queue[ids]]
+        pop.in_return_queue[ids] = True
         pop.queued[ids] = day
         origin = pop.origin[ids]
         self.waiting_home += np.bincount(origin, minlength=self.waiting_home.size)
@@ -100,16 +110,16 @@ class Borders:
 
     def leave_return_queue(self, ids: np.ndarray) -> None:
         """Agents who no longer wait for a seat home (switched status, ran away...)."""
-        self._fit()
-        was = ids[self.in_return_queue[ids]]
-        self.waiting_home -= np.bincount(self.sim.pop.origin[was], minlength=self.waiting_home.size)
-        self.in_return_queue[ids] = False
-        self.sim.pop.queued[ids] = NEVER
+        pop = self.sim.pop
+        was = ids[pop.in_return_queue[ids]]
+        self.waiting_home -= np.bincount(pop.origin[was], minlength=self.waiting_home.size)
+        pop.in_return_queue[ids] = False
+        pop.queued[ids] = NEVER
 
     # ---- daily ----------------------------------------------------------------------------
     def step(self, day: int) -> None:
         """Fill today's inbound and outbound seats from the queues."""
-        sim = self.sim
+        sim, pop = self.sim, self.sim.pop
         scale = sim.scale
         # Nobody leaves an entry queue except by entering, so its length is exact.
         waiting_in = np.array([len(q) for q in self.entry_queue])
@@ -118,24 +128,24 @@ class Borders:
             host = self.host_cap.whole(self.entry_cap * scale)
             allowed = np.minimum(allowed, _share(host, np.minimum(allowed, waiting_in)))
         arriving = [
-            self.entry_queue[o].take(int(allowed[o]), self.in_entry_queue)
+            self.entry_queue[o].take(int(allowed[o]), pop.in_entry_queue)
             for o in np.flatnonzero((allowed > 0) & (waiting_in > 0))
         ]
         if arriving:
             ids = np.concatenate(arriving)
-            self.in_entry_queue[ids] = False
+            pop.in_entry_queue[ids] = False
             sim.lifecycle.arrive(ids, day)
         leaving = []
         seats = self.out_cap.whole((self.seats_out + self.flight_seats) * scale)
         for o in np.flatnonzero((seats > 0) & (self.waiting_home > 0)):
             # An agent who left the queue (ran away) and joined again (caught) waits from the
             # day it joined again: its older entry is skipped.
-            ids = self.return_queue[o].take(seats[o], self.in_return_queue, self.sim.pop.queued)
+            ids = self.return_queue[o].take(seats[o], pop.in_return_queue, pop.queued)
             self.waiting_home[o] -= ids.size
             leaving.append(ids)
         if leaving:
             ids = np.concatenate(leaving)
-            self.in_return_queue[ids] = False
+            pop.in_return_queue[ids] = False
             sim.lifecycle.depart(ids, day)
         rec = sim.recorder
         rec.extras["queue_entry"][day] = [len(q) for q in self.entry_queue]
@@ -171,8 +181,3 @@ def _share(total: int, demand: np.ndarray) -> np.ndarray:
     order = np.argsort(-(exact - base), kind="stable")
     base[order[:rest]] += 1
     return base
-
-
-def in_host(state: np.ndarray) -> np.ndarray:
-    """Whether agents are physically in the host country."""
-    return (state >= State.EMPLOYED) & (state <= State.IRREGULAR)

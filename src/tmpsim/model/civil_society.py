@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tmpsim.engine.module import Module
 from tmpsim.engine.queues import Capacity, FifoQueue
 from tmpsim.states import WORKING
 
@@ -21,45 +22,40 @@ if TYPE_CHECKING:
 DAYS_PER_MONTH = 365.25 / 12
 
 
-class CivilSociety:
+class CivilSociety(Module):
     """Emergency funds and shelter places for the destitute."""
 
+    fields = {
+        "sheltered": (np.bool_, 0),
+        "awaiting_bed": (np.bool_, 0),  # in the shelter queue (the queue skips the others)
+    }
+    flags = ("sheltered",)
+
     def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
+        super().__init__(sim)
+        self.sheltered = sim.pop.flag_of("sheltered")
+        # Those who become destitute ask for help; those who stop being so leave their place.
+        sim.pop.flag_of("destitute").listen(on_set=self.need, on_clear=self.release)
         sc = sim.scenario
         self.funds = sc.emergency_funds
         self.shelters = sc.shelters
         self.fund_budget = np.zeros(len(self.funds))
         self.fund_queue = FifoQueue()
         self.shelter_queue = FifoQueue()
-        self.awaiting_bed = np.zeros(sim.pop.capacity, dtype=bool)
         self.occupied = 0
         self.bed_cap = Capacity()
 
-    def _fit(self) -> None:
-        cap = self.sim.pop.capacity
-        if self.awaiting_bed.size < cap:
-            new = np.zeros(cap, dtype=bool)
-            new[: self.awaiting_bed.size] = self.awaiting_bed
-            self.awaiting_bed = new
-
     def need(self, ids: np.ndarray) -> None:
         """Newly destitute agents ask for emergency money and a bed."""
-        self._fit()
         self.fund_queue.push(ids)
-        self.awaiting_bed[ids] = True
+        self.sim.pop.awaiting_bed[ids] = True
         self.shelter_queue.push(ids)
 
     def release(self, ids: np.ndarray) -> None:
         """Agents no longer destitute leave their shelter place (or the waiting list)."""
-        pop = self.sim.pop
-        self._fit()
-        self.awaiting_bed[ids] = False
-        housed = ids[pop.sheltered[ids]]
-        if housed.size:
-            pop.sheltered[housed] = False
-            self.occupied -= housed.size
-            self.sim.recorder.flag("sheltered", pop.origin[housed], -1)
+        self.sim.pop.awaiting_bed[ids] = False
+        housed = self.sheltered.clear(ids)
+        self.occupied -= housed.size
 
     def _active(self, item, date) -> bool:
         return (item.start is None or item.start <= date) and (item.end is None or date <= item.end)
@@ -83,10 +79,9 @@ class CivilSociety:
         """
         pop = self.sim.pop
         out = np.flatnonzero(pop.sheltered[: pop.n])[-count:]
-        pop.sheltered[out] = False
+        self.sheltered.clear(out)
         self.occupied -= out.size
-        self.sim.recorder.flag("sheltered", pop.origin[out], -1)
-        self.awaiting_bed[out] = True
+        pop.awaiting_bed[out] = True
         self.shelter_queue.push(out)
 
     def step(self, day: int) -> None:
@@ -113,9 +108,7 @@ class CivilSociety:
         if free < 0:
             self._evict(-free)
         if free > 0:
-            ids = self.shelter_queue.take(free, self.awaiting_bed)
+            ids = self.shelter_queue.take(free, pop.awaiting_bed)
             if ids.size:
-                self.awaiting_bed[ids] = False
-                pop.sheltered[ids] = True
-                self.occupied += ids.size
-                sim.recorder.flag("sheltered", pop.origin[ids], +1)
+                pop.awaiting_bed[ids] = False
+                self.occupied += self.sheltered.set(ids).size

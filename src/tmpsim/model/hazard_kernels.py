@@ -1,11 +1,92 @@
-"""Compiled kernel of the hazards module: turn rates and random numbers into filed events."""
+"""Compiled kernels of the hazards module, each with its NumPy reference.
+
+``rates_kernel`` computes every hazard's daily rate for agents in one state (its reference:
+``rates_reference``, the model's formulas as NumPy expressions); ``draw_kernel`` turns the rates
+and random numbers into filed events (its reference: ``draw_reference``). The tests hold each
+kernel to its reference bit for bit.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from tmpsim.engine.calendar import file_entries
 from tmpsim.engine.jit import njit
+from tmpsim.engine.population import NEVER
+from tmpsim.kinds import HAZARD_NAMES, HAZARDS_BY_STATE, Hazard, State, Timer
+
+if TYPE_CHECKING:
+    from tmpsim.model.hazards import Hazards
+    from tmpsim.simulation import Simulation
+
+# The kinds as plain integers: numba compiles module-level integers in as constants.
+_NONE = int(Hazard.NONE)  # a column that stays zero; a filed event that only redraws
+_DISMISSAL = int(Hazard.DISMISSAL)
+_RUNAWAY = int(Hazard.RUNAWAY)
+_JOB_FINDING = int(Hazard.JOB_FINDING)
+_SWITCH = int(Hazard.STATUS_SWITCH)
+_APPREHENSION = int(Hazard.APPREHENSION)
+_CANCELLATION = int(Hazard.CANCELLATION)
+_VOLUNTARY = int(Hazard.VOLUNTARY_CHANGE)
+_CANCEL_TIMER = int(Timer.CANCEL)
+_NEVER = int(NEVER)
+
+
+class RateAgents(NamedTuple):
+    """The agent fields the rates read (the population's current arrays)."""
+
+    origin: np.ndarray
+    sector: np.ndarray
+    stage: np.ndarray
+    debt: np.ndarray
+    female: np.ndarray
+    queued: np.ndarray
+    timer_kind: np.ndarray
+    contract_start: np.ndarray
+    language: np.ndarray
+    network: np.ndarray
+    proactivity: np.ndarray
+    dismissed: np.ndarray
+
+
+class RateConstants(NamedTuple):
+    """What the rates have in common for the whole run (from the scenario)."""
+
+    job: tuple  # job finding's float32 constants (see ``rates_kernel``)
+    dismissal_base: np.ndarray  # by sector, per day
+    runaway_base: np.ndarray  # by origin, per day
+    debt_ref: np.ndarray  # mean debt burden at departure, by origin
+    by_stage: np.ndarray  # runaway factor by stage
+    use_stage: bool  # whether any stage factor differs from one
+    wage_year: float
+    elasticity: float  # runaway's debt elasticity
+    change_after: np.ndarray  # days with one employer before a change is allowed, by sector
+    cancel_female: float  # cancellation rate per day of a woman, of a man
+    cancel_male: float
+
+
+class RatePlan(NamedTuple):
+    """What the rates of one state on one day have in common (see ``Hazards._plan``)."""
+
+    kinds: np.ndarray  # hazard of each column (NONE: stays zero today)
+    mult: np.ndarray  # event multipliers by column, origin and sector
+    value: np.ndarray  # constant rates by column
+    special: float  # sum of the special job-change routes' multipliers open today
+    job_mode: int  # job finding: 0 no route, 1 jobless (own and special routes), 2 special only
+    job_open: int  # the programme's own route: 0 closed, 1 after a dismissal, 2 open to all
+    job_mult_kind: int  # the job-finding multiplier: 0 none, 1 one number, 2 by origin and sector
+    factor_mode: int  # runaway: 0 no state factor, 1 ``factor``, 2 by the right to change
+    factor: float
+    diverted: float
+    need_tenure: bool
+    market: float
+    use_market: bool
+
+
+# The kernels take these bundles as plain tuples (numba reads a tuple's items as cheaply as
+# separate arguments, a NamedTuple's more slowly) and unpack them in the fields' order.
 
 
 @njit(cache=True)
@@ -18,27 +99,19 @@ def draw_kernel(
     expo: np.ndarray,
     unif: np.ndarray,
     kinds: np.ndarray,
-    none_kind: int,
     day: int,
     hazard_kind: np.ndarray,
-    field: np.ndarray,
-    n_days: int,
-    first: np.ndarray,
-    last: np.ndarray,
-    fill: np.ndarray,
-    count: np.ndarray,
-    agent: np.ndarray,
-    nxt: np.ndarray,
-    free: np.ndarray,
+    calendar: tuple,
     n_free: int,
 ) -> int:  # pragma: no cover
     """File each live agent's next stochastic event; cancel the others' (returns free blocks).
 
     The ``j``-th live agent waits ``ceil(expo[j] / total)`` days (at least one, at most 1e8) for
     the hazard whose share of the cumulated rates first reaches ``unif[j]``. Where its rates
-    change before that (``pending``, empty if never) it is filed for that day with ``none_kind``
+    change before that (``pending``, empty if never) it is filed for that day with ``Hazard.NONE``
     instead, to be drawn again then.
     """
+    field, n_days, first, last, fill, count, agent, nxt, free = calendar  # Calendar.arrays()
     n_kinds = kinds.size
     j = 0
     n_filed = 0
@@ -66,7 +139,7 @@ def draw_kernel(
         kind = kinds[min(pick, n_kinds - 1)]
         if pending.size and pending[k] < wait:
             wait = pending[k]
-            kind = none_kind
+            kind = _NONE
         hazard_kind[i] = kind
         filed[n_filed] = i
         when[n_filed] = day + np.int64(wait)
@@ -87,52 +160,13 @@ def draw_kernel(
     )
 
 
-# Column kinds of rates_kernel (the values of hazards.Hazard; 0 is a column that stays zero).
-_DISMISSAL, _RUNAWAY, _JOB_FOUND, _SWITCH, _APPREHENSION, _CANCELLATION, _VOLUNTARY = range(1, 8)
-
-
 @njit(cache=True)
 def rates_kernel(
     ids: np.ndarray,
-    kinds: np.ndarray,
-    mult: np.ndarray,
-    value: np.ndarray,
     day: int,
-    origin_of: np.ndarray,
-    sector_of: np.ndarray,
-    stage_of: np.ndarray,
-    debt: np.ndarray,
-    female: np.ndarray,
-    queued: np.ndarray,
-    timer_kind: np.ndarray,
-    contract_start: np.ndarray,
-    language: np.ndarray,
-    network: np.ndarray,
-    proactivity: np.ndarray,
-    dismissed: np.ndarray,
-    job: tuple,
-    job_mode: int,
-    job_open: int,
-    special: float,
-    job_mult_kind: int,
-    dismissal_base: np.ndarray,
-    runaway_base: np.ndarray,
-    debt_ref: np.ndarray,
-    by_stage: np.ndarray,
-    use_stage: bool,
-    wage_year: float,
-    elasticity: float,
-    factor_mode: int,
-    factor: float,
-    diverted: float,
-    change_after: np.ndarray,
-    need_tenure: bool,
-    market: float,
-    use_market: bool,
-    cancel_female: float,
-    cancel_male: float,
-    cancel_timer: int,
-    never: int,
+    agents: RateAgents,
+    plan: RatePlan,
+    const: RateConstants,
     out: np.ndarray,
     total: np.ndarray,
     pending: np.ndarray,
@@ -171,6 +205,18 @@ def rates_kernel(
     - cancellation: the female or male rate times the multiplier, zero while one is pending;
     - voluntary change: the constant once the agent may change employer, else zero.
     """
+    (
+        origin_of, sector_of, stage_of, debt, female, queued, timer_kind, contract_start,
+        language, network, proactivity, dismissed,
+    ) = agents  # fmt: skip
+    (
+        kinds, mult, value, special, job_mode, job_open, job_mult_kind, factor_mode, factor,
+        diverted, need_tenure, market, use_market,
+    ) = plan  # fmt: skip
+    (
+        job, dismissal_base, runaway_base, debt_ref, by_stage, use_stage, wage_year, elasticity,
+        change_after, cancel_female, cancel_male,
+    ) = const  # fmt: skip
     n_cols = kinds.size
     n_live = 0
     for k in range(ids.size):
@@ -202,7 +248,7 @@ def rates_kernel(
                 r = r * mult[c, o, s]
                 if use_market:
                     r = r * market
-            elif kind == _JOB_FOUND and job_mode != 0:
+            elif kind == _JOB_FINDING and job_mode != 0:
                 own_info, level, base, w_lang, w_net, floor, lift, per_day, consent, p = job
                 lang = language[i]
                 if own_info:
@@ -224,10 +270,10 @@ def rates_kernel(
             elif kind == _SWITCH:
                 r = value[c] * mult[c, o, s]
             elif kind == _APPREHENSION:
-                if queued[i] == never:
+                if queued[i] == _NEVER:
                     r = value[c] * mult[c, o, s]
             elif kind == _CANCELLATION:
-                if timer_kind[i] != cancel_timer:
+                if timer_kind[i] != _CANCEL_TIMER:
                     r = (cancel_female if female[i] else cancel_male) * mult[c, o, s]
             elif kind == _VOLUNTARY:
                 if allowed:
@@ -238,3 +284,133 @@ def rates_kernel(
         live[k] = tot > 0 or wait > 0
         n_live += live[k]
     return n_live
+
+
+# ---- references ----------------------------------------------------------------------------
+def draw_reference(
+    rates: np.ndarray,
+    total: np.ndarray,
+    live: np.ndarray,
+    pending: np.ndarray,
+    expo: np.ndarray,
+    unif: np.ndarray,
+    kinds: np.ndarray,
+    day: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What ``draw_kernel`` files, with NumPy: (kind, day) of each agent, day -1 if not live.
+
+    A live agent waits ``ceil(expo / total)`` days (at least 1, at most 1e8) for the first hazard
+    whose share of the cumulated rates reaches its uniform number; a change of rates due sooner
+    (``pending``) replaces it by a redraw (``Hazard.NONE``) on that day.
+    """
+    n = total.size
+    kind = np.zeros(n, dtype=np.int8)
+    when = np.full(n, -1, dtype=np.int64)
+    tot = total[live]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wait = np.where(tot > 0, np.ceil(expo / tot), np.inf)
+        share = np.cumsum(rates[live], axis=1) / tot[:, None]
+    wait = np.minimum(np.maximum(wait, 1.0), 1e8)
+    pick = np.where(tot > 0, (unif[:, None] > share).sum(axis=1), 0)
+    k = kinds[np.minimum(pick, kinds.size - 1)]
+    if pending.size:
+        sooner = pending[live] < wait
+        wait = np.where(sooner, pending[live], wait)
+        k = np.where(sooner, _NONE, k)
+    kind[live] = k
+    when[live] = day + wait.astype(np.int64)
+    return kind, when
+
+
+def change_wait(hz: Hazards, ids: np.ndarray, day: int) -> np.ndarray:
+    """Days until each agent has been with its employer long enough to change."""
+    tenure = day - hz.sim.pop.contract_start[ids].astype(np.int64)
+    return np.maximum(np.ceil(hz.change_after[hz.sim.pop.sector[ids]] - tenure), 0.0)
+
+
+def job_rate(sim: Simulation, ids: np.ndarray) -> np.ndarray:
+    """Daily rate of finding an employer with the programme's own help and information."""
+    pop, sup, info = sim.pop, sim.scenario.supervision, sim.scenario.information
+    lang = pop.language[ids]
+    if info.own_language_info:
+        lang = np.maximum(lang, info.own_language_level)
+    hearing = np.minimum(
+        1.0, info.base + info.language_weight * lang + info.network_weight * pop.network[ids]
+    )
+    help_ = sup.proactivity_floor + (1 - sup.proactivity_floor) * pop.proactivity[ids]
+    rate = sup.job_search_rate_per_year / 365.25 * hearing * help_
+    jc = sim.scenario.programme.job_change
+    if jc.needs_sponsor_consent:
+        rate = rate * jc.sponsor_consent_prob
+    return rate
+
+
+def rates_reference(hz: Hazards, ids: np.ndarray, state: State, day: int) -> np.ndarray:
+    """Each hazard's daily rate of ``ids`` in ``state`` on ``day``, with NumPy (``rates_kernel``).
+
+    One column per hazard of the state (``HAZARDS_BY_STATE``), zero where a route is closed.
+    """
+    sim = hz.sim
+    pop, tl = sim.pop, sim.timeline
+    beh, jc = sim.scenario.behaviour, sim.scenario.programme.job_change
+    mode = sim.rules["job_change_mode"]
+    origin, sector = pop.origin[ids], pop.sector[ids]
+    kinds = HAZARDS_BY_STATE[state]
+    out = np.zeros((ids.size, len(kinds)))
+
+    def times(r, kind):
+        table = tl.multiplier_table(HAZARD_NAMES[kind], day)
+        if table is None:
+            return r
+        return r * table if isinstance(table, float) else r * table[origin, sector]
+
+    wait = change_wait(hz, ids, day)
+    for j, kind in enumerate(kinds):
+        if kind is Hazard.DISMISSAL:
+            r = times(hz.dismissal_base[sector], kind)
+        elif kind is Hazard.RUNAWAY:
+            e = beh.runaway_debt_elasticity
+            r = hz.runaway_base[origin] * (1 + e * (pop.debt[ids] / hz.wage_year))
+            r = r / (1 + e * hz.debt_ref[origin])
+            if hz.use_stage:
+                r = r * hz.runaway_by_stage[pop.stage[ids]]
+            if state not in (State.EMPLOYED, State.SPECIAL_WORKING):
+                r = r * np.full(ids.size, beh.runaway_no_income_factor)
+            elif mode == "free":
+                allowed = wait <= 0 if state is State.EMPLOYED else True
+                r = r * np.broadcast_to(1 - jc.runaway_diverted * allowed, ids.shape)
+            r = times(r, kind)
+            market = beh.runaway_labour_market
+            if market is not None and market.elasticity != 0:
+                r = r * market.factor(sim.scenario.date(day).year)
+        elif kind is Hazard.JOB_FINDING:
+            if state is not State.JOBLESS:
+                open_ = False
+            elif mode == "forbidden":
+                open_ = np.zeros(ids.size, bool)
+            else:
+                open_ = np.ones(ids.size, bool) if mode == "free" else pop.dismissed[ids].copy()
+            special = sum(e.rate_multiplier for e in tl.job_change_routes(state, day))
+            if special == 0 and not np.any(open_):
+                continue
+            r = times(job_rate(sim, ids) * (open_ + special), kind)
+        elif kind is Hazard.STATUS_SWITCH:
+            rate = tl.status_switch_rate(state, day)
+            if rate == 0:
+                continue
+            r = times(np.full(ids.size, rate / 365.25), kind)
+        elif kind is Hazard.APPREHENSION:
+            r = times(np.full(ids.size, beh.apprehension_rate_per_year / 365.25), kind)
+            r = np.where(pop.queued[ids] != NEVER, 0.0, r)
+        elif kind is Hazard.CANCELLATION:
+            if hz.cancel_rate == 0:
+                continue
+            r = np.where(pop.female[ids], hz.cancel_rate, hz.cancel_rate - hz.cancel_rate_f)
+            r = times(r, kind)
+            r = np.where(pop.timer_kind[ids] == int(Timer.CANCEL), 0.0, r)
+        else:  # VOLUNTARY_CHANGE
+            if mode != "free" or jc.voluntary_rate_per_year == 0:
+                continue
+            r = np.where(wait <= 0, jc.voluntary_rate_per_year / 365.25, 0.0)
+        out[:, j] = r
+    return out

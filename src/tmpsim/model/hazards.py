@@ -8,15 +8,27 @@ exact.
 
 from __future__ import annotations
 
-from enum import IntEnum
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tmpsim.engine.population import NEVER
-from tmpsim.model.hazard_kernels import draw_kernel, rates_kernel
-from tmpsim.scenario.schema import STATE_BY_NAME
-from tmpsim.states import State
+from tmpsim.engine.module import Module
+from tmpsim.kinds import (
+    HAZARD_BY_NAME,
+    HAZARD_NAMES,
+    HAZARDS_BY_STATE,
+    STATE_BY_NAME,
+    Hazard,
+    State,
+)
+from tmpsim.model.hazard_kernels import (
+    RateAgents,
+    RateConstants,
+    RatePlan,
+    draw_kernel,
+    rates_kernel,
+)
+from tmpsim.model.money import net_wage_per_day
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
@@ -25,76 +37,24 @@ YEAR = 365.25
 _EMPTY = np.empty(0)
 
 
-class Hazard(IntEnum):
-    """Kinds of stochastic events."""
-
-    NONE = 0
-    DISMISSAL = 1
-    RUNAWAY = 2
-    JOB_FOUND = 3
-    STATUS_SWITCH = 4
-    APPREHENSION = 5
-    CANCELLATION = 6
-    VOLUNTARY_CHANGE = 7
-
-
-HAZARDS_BY_STATE: dict[State, tuple[Hazard, ...]] = {
-    State.EMPLOYED: (
-        Hazard.DISMISSAL,
-        Hazard.RUNAWAY,
-        Hazard.CANCELLATION,
-        Hazard.VOLUNTARY_CHANGE,
-    ),
-    State.JOBLESS: (Hazard.JOB_FOUND, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
-    State.STRANDED: (Hazard.JOB_FOUND, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
-    State.SPECIAL_IDLE: (Hazard.JOB_FOUND, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
-    State.SPECIAL_WORKING: (Hazard.DISMISSAL, Hazard.RUNAWAY, Hazard.STATUS_SWITCH),
-    State.IRREGULAR: (Hazard.APPREHENSION,),
-}
-
-
-class _Plan(NamedTuple):
-    """What the rates of one state on one day have in common (for ``rates_kernel``)."""
-
-    kinds: np.ndarray  # hazard of each column (NONE: stays zero today)
-    mult: np.ndarray  # event multipliers by column, origin and sector
-    value: np.ndarray  # constant rates by column
-    special: float  # sum of the special job-change routes' multipliers open today
-    job_mode: int  # job finding: 0 no route, 1 jobless (own and special routes), 2 special only
-    job_open: int  # the programme's own route: 0 closed, 1 after a dismissal, 2 open to all
-    job_mult_kind: int  # the job-finding multiplier: 0 none, 1 one number, 2 by origin and sector
-    factor_mode: int  # runaway: 0 no state factor, 1 ``factor``, 2 by the right to change
-    factor: float
-    diverted: float
-    need_tenure: bool
-    market: float
-    use_market: bool
-
-
-HAZARD_BY_NAME = {
-    "dismissal": Hazard.DISMISSAL,
-    "runaway": Hazard.RUNAWAY,
-    "job_finding": Hazard.JOB_FOUND,
-    "status_switch": Hazard.STATUS_SWITCH,
-    "apprehension": Hazard.APPREHENSION,
-    "cancellation": Hazard.CANCELLATION,
-}
-
-HAZARD_NAMES = {kind: name for name, kind in HAZARD_BY_NAME.items()}
-
-
-class Hazards:
+class Hazards(Module):
     """Per-agent hazard rates, drawing of waiting times, and dispatch of due events."""
 
+    fields = {
+        "t_hazard": (np.int32, -1),  # next stochastic event (competing hazards)
+        "hazard_kind": (np.int8, 0),
+    }
+
     def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
+        super().__init__(sim)
+        self.calendar = sim.pop.calendar("t_hazard", sim.n_days)
         sc = sim.scenario
         self.stream = sim.streams["hazards"]
         self.runaway_base = np.array([o.runaway_rate_per_year for o in sc.origins.values()]) / YEAR
         self.dismissal_base = (
             np.array([s.dismissal_rate_per_year for s in sc.sectors.values()]) / YEAR
         )
-        wage_year = sim.money.wage_day * YEAR
+        wage_year = net_wage_per_day(sc.money) * YEAR
         self.wage_year = wage_year
         ref = np.array(
             [o.fee_pay_share * o.borrow_share * o.debt_mean for o in sc.origins.values()]
@@ -115,11 +75,8 @@ class Hazards:
         self.use_stage = bool((self.runaway_by_stage != 1).any())  # else skip the factor
         self._market_cache: dict[int, float] = {}
         self._market_day, self._market_today = -1, 1.0
-        self._plans: dict[tuple, _Plan] = {}
+        self._plans: dict[tuple, tuple[RatePlan, tuple]] = {}  # the plan, and as a tuple
         self._plans_day, self._regime, self._regime_days = -1, 0, None
-        from tmpsim.model.lifecycle import Timer  # lifecycle imports this module
-
-        self._timer_cancel = int(Timer.CANCEL)
         # Constants of the job-finding rate, in float32 like the agents' attributes they weigh.
         sup, info = sc.supervision, sc.information
         f32 = np.float32
@@ -135,6 +92,22 @@ class Hazards:
             bool(jc.needs_sponsor_consent),
             f32(jc.sponsor_consent_prob),
         )
+        self.constants = RateConstants(
+            job=self._job,
+            dismissal_base=self.dismissal_base,
+            runaway_base=self.runaway_base,
+            debt_ref=self.debt_ref,
+            by_stage=self.runaway_by_stage,
+            use_stage=self.use_stage,
+            wage_year=float(self.wage_year),
+            elasticity=float(sc.behaviour.runaway_debt_elasticity),
+            change_after=self.change_after,
+            cancel_female=float(self.cancel_rate),
+            cancel_male=float(self.cancel_rate - self.cancel_rate_f),
+        )
+        self._constants = tuple(self.constants)
+        self._agents: tuple = ()  # RateAgents as a tuple, bundled again when the arrays grow
+        self._agents_capacity = -1
 
     # ---- rates ----------------------------------------------------------------------------
     def programme_route_open(self, ids: np.ndarray) -> np.ndarray:
@@ -158,7 +131,11 @@ class Hazards:
         self._market_day, self._market_today = day, f
         return f
 
-    def _plan(self, state: State, day: int) -> _Plan:
+    def _plan(self, state: State, day: int) -> RatePlan:
+        """The rates' plan of ``state`` on ``day`` (see ``_plans_of``)."""
+        return self._plans_of(state, day)[0]
+
+    def _plans_of(self, state: State, day: int) -> tuple[RatePlan, tuple]:
         """What ``rates_kernel`` needs for agents in ``state`` on ``day`` (memoised).
 
         Everything here depends on the day, the state and the rules, not on the agents: the
@@ -173,12 +150,13 @@ class Hazards:
             self._plans_day = day
             self._regime = int(np.searchsorted(self._regime_days, day, side="right"))
         key = (self._regime, state, self.sim.rules["job_change_mode"])
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = self._make_plan(state, day, key[2])
-        return plan
+        found = self._plans.get(key)
+        if found is None:
+            plan = self._make_plan(state, day, key[2])
+            found = self._plans[key] = (plan, tuple(plan))
+        return found
 
-    def _make_plan(self, state: State, day: int, mode: str) -> _Plan:
+    def _make_plan(self, state: State, day: int, mode: str) -> RatePlan:
         """The plan of ``state`` on ``day`` under job-change ``mode`` (see ``_plan``)."""
         sim = self.sim
         tl, beh = sim.timeline, sim.scenario.behaviour
@@ -187,7 +165,7 @@ class Hazards:
         value = np.zeros(kinds.size)
         special, job_mode, job_open, job_mult_kind = 0.0, 0, 0, 0
         for j, kind in enumerate(HAZARDS_BY_STATE[state]):
-            if kind is Hazard.JOB_FOUND:
+            if kind is Hazard.JOB_FINDING:
                 # The programme's own route (jobless only, by the job-change mode) and the
                 # special routes open today (the sum of their rate multipliers).
                 special = float(sum(e.rate_multiplier for e in tl.job_change_routes(state, day)))
@@ -214,7 +192,7 @@ class Hazards:
             table = tl.multiplier_table(HAZARD_NAMES[kind], day)
             if table is not None:
                 mult[j] = table
-                if kind is Hazard.JOB_FOUND:
+                if kind is Hazard.JOB_FINDING:
                     job_mult_kind = 1 if isinstance(table, float) else 2
         working = state is State.EMPLOYED or state is State.SPECIAL_WORKING
         diverted = sim.scenario.programme.job_change.runaway_diverted
@@ -229,7 +207,7 @@ class Hazards:
         market = beh.runaway_labour_market
         use_market = market is not None and market.elasticity != 0
         need_tenure = state is State.EMPLOYED and mode == "free"
-        return _Plan(
+        return RatePlan(
             kinds=kinds,
             mult=mult,
             value=value,
@@ -254,56 +232,16 @@ class Hazards:
 
         Also returns how many are live. One compiled pass (``rates_kernel``); ``ids`` int64.
         """
-        sim, pop = self.sim, self.sim.pop
-        plan = self._plan(state, day)
+        pop = self.sim.pop
+        plan, plan_tuple = self._plans_of(state, day)
         n = ids.size
         out, total, live = np.empty((n, plan.kinds.size)), np.empty(n), np.empty(n, np.bool_)
         pending = np.empty(n) if plan.need_tenure else _EMPTY
+        if self._agents_capacity != pop.capacity:  # the arrays were replaced: bundle them again
+            self._agents = tuple(RateAgents(*(getattr(pop, f) for f in RateAgents._fields)))
+            self._agents_capacity = pop.capacity
         n_live = rates_kernel(
-            ids,
-            plan.kinds,
-            plan.mult,
-            plan.value,
-            int(day),
-            pop.origin,
-            pop.sector,
-            pop.stage,
-            pop.debt,
-            pop.female,
-            pop.queued,
-            pop.timer_kind,
-            pop.contract_start,
-            pop.language,
-            pop.network,
-            pop.proactivity,
-            pop.dismissed,
-            self._job,
-            plan.job_mode,
-            plan.job_open,
-            plan.special,
-            plan.job_mult_kind,
-            self.dismissal_base,
-            self.runaway_base,
-            self.debt_ref,
-            self.runaway_by_stage,
-            self.use_stage,
-            float(self.wage_year),
-            float(sim.scenario.behaviour.runaway_debt_elasticity),
-            plan.factor_mode,
-            plan.factor,
-            plan.diverted,
-            self.change_after,
-            plan.need_tenure,
-            plan.market,
-            plan.use_market,
-            float(self.cancel_rate),
-            float(self.cancel_rate - self.cancel_rate_f),
-            self._timer_cancel,
-            NEVER,
-            out,
-            total,
-            pending,
-            live,
+            ids, int(day), self._agents, plan_tuple, self._constants, out, total, pending, live
         )
         return out, total, pending, live, n_live
 
@@ -330,14 +268,14 @@ class Hazards:
     def _draw_state(self, ids: np.ndarray, state: State, day: int) -> None:
         """Draw the next stochastic event of agents all in ``state``."""
         if not self._has_hazards[state]:
-            self.sim.hazard_calendar.cancel(ids)
+            self.calendar.cancel(ids)
             return
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         rates, total, pending, live, n_live = self._rates(ids, state, day)
         # Same draws in the same order whatever the kernel does with them.
         expo = self.stream.exponential(1.0, n_live) if n_live else _EMPTY
         unif = self.stream.random(n_live) if n_live else _EMPTY
-        cal = self.sim.hazard_calendar
+        cal = self.calendar
         cal.reserve(n_live)
         cal.n_free = draw_kernel(
             ids,
@@ -348,18 +286,21 @@ class Hazards:
             expo,
             unif,
             self._kinds[state],
-            int(Hazard.NONE),
             int(day),
             self.sim.pop.hazard_kind,
-            *cal.arrays(),
+            cal.arrays(),
             cal.n_free,
         )
 
-    def redraw_all(self, day: int) -> None:
-        """A rate changed today: redraw everyone exposed to a hazard."""
-        pop = self.sim.pop
-        ids = np.flatnonzero(self._has_hazards[pop.state[: pop.n]])
-        self.draw(ids, day)
+    def on_move(self, ids: np.ndarray, new: State, day: int) -> None:
+        """Agents entering a state draw their next stochastic event from its hazards."""
+        self.draw(ids, day, new)
+
+    def events(self, day: int) -> None:
+        """Rates change today (events start or end): redraw the agents exposed."""
+        changes = self.sim.timeline.regime_changes.get(day)
+        if changes:
+            self.redraw_for(changes, day)
 
     def redraw_for(self, events: list, day: int) -> None:
         """Events starting or ending today change some rates: redraw the agents exposed."""
@@ -386,14 +327,15 @@ class Hazards:
             mask[:] = True
         return mask
 
-    def run(self, day: int) -> None:
-        """Dispatch the stochastic events due today to the lifecycle."""
-        due = self.sim.hazard_calendar.pop(day)
+    def step(self, day: int) -> None:
+        """Dispatch the stochastic events due today to their handlers (in the kinds' order)."""
+        due = self.calendar.pop(day)
         if due.size == 0:
             return
         kinds = self.sim.pop.hazard_kind[due]  # popping cleared the agents' day fields
+        table = self.sim.hazard_handlers
         for k in np.unique(kinds):
             if k == Hazard.NONE:  # the right to change employer starts: draw again
                 self.draw(due[kinds == k], day)
                 continue
-            self.sim.lifecycle.on_hazard(Hazard(int(k)), due[kinds == k], day)
+            table[Hazard(int(k))](due[kinds == k], day)

@@ -7,44 +7,47 @@ dated measures from the timeline; nothing is specific to one country.
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tmpsim.engine.module import Module
 from tmpsim.engine.population import NEVER
+from tmpsim.kinds import STATE_BY_NAME, Hazard, State, Timer
 from tmpsim.model.events import CashPaymentEvent, GrantStatusEvent, RuleEvent
-from tmpsim.model.hazards import Hazard
-from tmpsim.scenario.schema import STATE_BY_NAME
-from tmpsim.states import State
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
 
 DAYS_PER_MONTH = 365.25 / 12
+# Stranding ends by going home, by another status, by a job under the programme, or by losing
+# status altogether (irregular: counted as such, not as stranded).
+ENDS_STRANDING = frozenset(
+    {State.RETURNED, State.OTHER_STATUS, State.EMPLOYED, State.IRREGULAR, State.DROPPED}
+)
 
 
-class Timer(IntEnum):
-    """Kinds of deterministic events."""
+class Lifecycle(Module):
+    """Moves agents through the programme according to its rules; owns the timers."""
 
-    NONE = 0
-    TRAINING_END = 1
-    CONTRACT_END = 2
-    GRACE_END = 3
-    STATUS_EXPIRY = 4
-    HOME_VISIT_END = 5
-    POOL_TIMEOUT = 6
-    CANCEL = 7
-    GRANT = 8
-    EXIT_PERMIT = 9
-    SPECIAL_JOB_END = 10
-
-
-class Lifecycle:
-    """Moves agents through the programme according to its rules."""
+    fields = {
+        "stage": (np.int8, 0),
+        "renewals": (np.int8, 0),
+        "entered": (np.int32, NEVER),  # first entry into the host
+        "exited": (np.int32, NEVER),  # return home or switch out
+        "contract_start": (np.int32, NEVER),
+        "dismissed": (np.bool_, 0),  # lost the job through dismissal (not contract end)
+        "stranded": (np.bool_, 0),  # asked to go home, still in the host waiting, with a status
+        "t_timer": (np.int32, -1),  # next deterministic event (contract end, expiry...)
+        "timer_kind": (np.int8, 0),
+        "grant_of": (np.int16, -1),  # the special-status event in force (index), -1 if none
+    }
+    flags = ("stranded",)
 
     def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
+        super().__init__(sim)
+        self.calendar = sim.pop.calendar("t_timer", sim.n_days)
+        self.stranded = sim.pop.flag_of("stranded")
         prog = sim.scenario.programme
         self.prog = prog
         self.stage_days = np.array([s.months * DAYS_PER_MONTH for s in prog.stages])
@@ -79,22 +82,41 @@ class Lifecycle:
         )
         self.cancel_rates = np.array([c.rate_per_year for c in prog.cancellations])
         self.cancel_females = np.array([c.females_only for c in prog.cancellations], dtype=bool)
-        # Per-agent special-status event in force (index into the grant events), -1 if none.
-        self.grant_of = np.full(sim.pop.capacity, -1, dtype=np.int16)
         self.grants = [e for e in sim.scenario.events if isinstance(e, GrantStatusEvent)]
 
-    def _fit(self) -> None:
-        if self.grant_of.size < self.sim.pop.capacity:
-            new = np.full(self.sim.pop.capacity, -1, dtype=np.int16)
-            new[: self.grant_of.size] = self.grant_of
-            self.grant_of = new
+    def timers(self) -> dict:
+        """The programme's own deterministic events."""
+        return {
+            Timer.CONTRACT_END: self.on_contract_end,
+            Timer.GRACE_END: self.want_home,
+            Timer.CANCEL: self.cancelled,
+            Timer.GRANT: self.grant_status,
+            Timer.STATUS_EXPIRY: self.status_expiry,
+            Timer.SPECIAL_JOB_END: self.want_home,
+        }
+
+    def hazards(self) -> dict:
+        """What each stochastic event does to the agents it happens to."""
+        return {
+            Hazard.DISMISSAL: self.dismissal,
+            Hazard.RUNAWAY: self.runaway,
+            Hazard.JOB_FINDING: self.job_found,
+            Hazard.STATUS_SWITCH: self.switch_status,
+            Hazard.APPREHENSION: self.apprehension,
+            Hazard.CANCELLATION: self.cancellation_found,
+            Hazard.VOLUNTARY_CHANGE: self.voluntary_change,
+        }
 
     def set_timer(self, ids: np.ndarray, kind: Timer, days: np.ndarray | int) -> None:
         """File a deterministic event for agents."""
         if ids.size == 0:
             return
         self.sim.pop.timer_kind[ids] = int(kind)
-        self.sim.timers.schedule(ids, days)
+        self.calendar.schedule(ids, days)
+
+    def cancel_timer(self, ids: np.ndarray) -> None:
+        """Forget the agents' pending deterministic event."""
+        self.calendar.cancel(ids)
 
     # ---- contracts ------------------------------------------------------------------------
     def start_contract(self, ids: np.ndarray, stage: np.ndarray, day: int) -> None:
@@ -125,7 +147,7 @@ class Lifecycle:
         origin = pop.origin[ids]
         pop.savings[ids] = np.maximum(pop.savings[ids] - sim.money.ticket[origin], 0.0)
         sim.money.clear_destitute(ids)
-        self.sim.timers.cancel(ids)
+        self.calendar.cancel(ids)
         pop.exited[ids] = day
         rec = sim.recorder
         rec.add("returned_debt", origin, pop.debt[ids])
@@ -183,7 +205,7 @@ class Lifecycle:
     def switch_status(self, ids: np.ndarray, day: int) -> None:
         """Agents move to another residence status and leave the programme's counts."""
         self.sim.borders.leave_return_queue(ids)
-        self.sim.timers.cancel(ids)
+        self.calendar.cancel(ids)
         self.sim.money.clear_destitute(ids)
         self.sim.pop.exited[ids] = day
         self.sim.move(ids, State.OTHER_STATUS)
@@ -199,12 +221,9 @@ class Lifecycle:
         """Agents whose stay is over want to go home; until a seat comes they are stranded."""
         if ids.size == 0:
             return
-        self.sim.timers.cancel(ids)
+        self.calendar.cancel(ids)
         self.sim.move(ids, State.STRANDED)
-        pop = self.sim.pop
-        newly = ids[~pop.stranded[ids]]
-        pop.stranded[newly] = True
-        self.sim.recorder.flag("stranded", pop.origin[newly], +1)
+        self.stranded.set(ids)
         if self.prog.exit_needs_sponsor:
             mean = max(self.prog.sponsor_exit_delay_days, 1e-9)
             wait = np.ceil(self.stream.exponential(mean, ids.size)).astype(np.int64)
@@ -216,50 +235,34 @@ class Lifecycle:
     def _grant(self, ids: np.ndarray, state: State, day: int) -> None:
         """Special statuses that apply to people entering ``state`` today."""
         for ev in self.sim.timeline.grants_for(state, day):
-            self._fit()
             pending = ids[self.sim.pop.timer_kind[ids] != Timer.EXIT_PERMIT]
-            self.grant_of[pending] = self.grants.index(ev)
+            self.sim.pop.grant_of[pending] = self.grants.index(ev)
             self.set_timer(pending, Timer.GRANT, day + max(ev.delay_days, 1))
 
     # ---- timers ---------------------------------------------------------------------------
-    def run_timers(self, day: int) -> None:
-        """Dispatch deterministic events due today."""
+    def step(self, day: int) -> None:
+        """Dispatch the deterministic events due today, kind by kind (in the kinds' order)."""
         pop = self.sim.pop
-        due = self.sim.timers.pop(day)
+        due = self.calendar.pop(day)
         if due.size == 0:
             return
         kinds = pop.timer_kind[due]  # popping cleared the agents' day fields
         pop.timer_kind[due] = Timer.NONE
+        table = self.sim.timer_handlers
         for k in np.flatnonzero(np.bincount(kinds, minlength=len(Timer))):  # kinds present
-            ids = due[kinds == k]
-            kind = Timer(int(k))
-            if kind is Timer.TRAINING_END:
-                self.sim.recruitment.training_over(ids, day)
-            elif kind is Timer.POOL_TIMEOUT:
-                self.sim.move(ids, State.DROPPED)
-            elif kind is Timer.CONTRACT_END:
-                self.on_contract_end(ids, day)
-            elif kind is Timer.GRACE_END:
-                self.want_home(ids, day)
-            elif kind is Timer.HOME_VISIT_END:
-                self.sim.borders.queue_entry(ids)
-            elif kind is Timer.CANCEL:
-                self.sim.recorder.add("cancellations", pop.origin[ids], 1.0)
-                self.want_home(ids, day)
-            elif kind is Timer.EXIT_PERMIT:
-                self.sim.borders.queue_return(ids, day)
-            elif kind is Timer.GRANT:
-                self.grant_status(ids, day)
-            elif kind is Timer.STATUS_EXPIRY:
-                self.status_expiry(ids, day)
-            elif kind is Timer.SPECIAL_JOB_END:
-                self.want_home(ids, day)
+            table[Timer(int(k))](due[kinds == k], day)
+
+    def cancelled(self, ids: np.ndarray, day: int) -> None:
+        """A permit cancellation is found: counted, and the agents want to go home."""
+        self.sim.recorder.add("cancellations", self.sim.pop.origin[ids], 1.0)
+        self.want_home(ids, day)
 
     def grant_status(self, ids: np.ndarray, day: int) -> None:
         """Those still waiting get the special status of the event that granted it."""
         pop = self.sim.pop
-        for g in np.unique(self.grant_of[ids]):
-            sel = ids[self.grant_of[ids] == g]
+        grant_of = pop.grant_of[ids]
+        for g in np.unique(grant_of):
+            sel = ids[grant_of == g]
             ev = self.grants[int(g)]
             sel = sel[np.isin(pop.state[sel], [STATE_BY_NAME[s] for s in ev.from_states])]
             self.sim.move(sel, STATE_BY_NAME[ev.to_state])
@@ -269,10 +272,11 @@ class Lifecycle:
         """A special status runs out: renewed while the measure lasts, else overstay."""
         ev_days = self.sim.timeline
         renewed = np.zeros(ids.size, dtype=bool)
-        for g in np.unique(self.grant_of[ids]):
+        grant_of = self.sim.pop.grant_of[ids]
+        for g in np.unique(grant_of):
             ev = self.grants[int(g)]
             if ev in ev_days.active(GrantStatusEvent, day):
-                hit = self.grant_of[ids] == g
+                hit = grant_of == g
                 renewed |= hit
                 self.set_timer(
                     ids[hit], Timer.STATUS_EXPIRY, day + round(ev.months * DAYS_PER_MONTH)
@@ -281,43 +285,48 @@ class Lifecycle:
         self.sim.move(lapsed, State.IRREGULAR)
 
     # ---- stochastic events ----------------------------------------------------------------
-    def on_hazard(self, kind: Hazard, ids: np.ndarray, day: int) -> None:
-        """Apply one kind of stochastic event to agents."""
+    def dismissal(self, ids: np.ndarray, day: int) -> None:
+        """Dismissed: a special-status worker becomes idle; an employee jobless."""
         sim, pop = self.sim, self.sim.pop
         state = pop.state[ids]
-        if kind is Hazard.DISMISSAL:
-            sim.recorder.add("dismissals", pop.origin[ids], 1.0)
-            special = ids[state == State.SPECIAL_WORKING]
-            sim.move(special, State.SPECIAL_IDLE)
-            emp = ids[state == State.EMPLOYED]
-            sim.timers.cancel(emp)
-            self.lose_job(emp, day)
-        elif kind is Hazard.RUNAWAY:
-            sim.timers.cancel(ids)
-            sim.borders.leave_return_queue(ids)
-            sim.move(ids, State.IRREGULAR)
-        elif kind is Hazard.JOB_FOUND:
-            self.job_found(ids, state, day)
-        elif kind is Hazard.STATUS_SWITCH:
-            self.switch_status(ids, day)
-        elif kind is Hazard.APPREHENSION:
-            sim.borders.queue_return(ids, day)
-            sim.hazards.draw(ids, day)
-        elif kind is Hazard.CANCELLATION:
-            interval = self.cancel_intervals(ids)
-            start = pop.contract_start[ids].astype(np.int64)
-            every = np.maximum(interval, 1)
-            when = np.maximum(
-                np.where(interval == 0, day, start + ((day - start) // every + 1) * every), day + 1
-            )
-            # Found only if the check comes before the contract ends (the end keeps its timer).
-            ends_first = (pop.timer_kind[ids] == Timer.CONTRACT_END) & (pop.t_timer[ids] <= when)
-            self.set_timer(ids[~ends_first], Timer.CANCEL, when[~ends_first])
-            sim.hazards.draw(ids, day)
-        elif kind is Hazard.VOLUNTARY_CHANGE:
-            sim.recorder.add("job_changes", pop.origin[ids], 1.0)
-            pop.contract_start[ids] = day
-            sim.hazards.draw(ids, day)
+        sim.recorder.add("dismissals", pop.origin[ids], 1.0)
+        special = ids[state == State.SPECIAL_WORKING]
+        sim.move(special, State.SPECIAL_IDLE)
+        emp = ids[state == State.EMPLOYED]
+        self.calendar.cancel(emp)
+        self.lose_job(emp, day)
+
+    def runaway(self, ids: np.ndarray, day: int) -> None:
+        """Left the employer (or stopped waiting): irregular."""
+        self.calendar.cancel(ids)
+        self.sim.borders.leave_return_queue(ids)
+        self.sim.move(ids, State.IRREGULAR)
+
+    def apprehension(self, ids: np.ndarray, day: int) -> None:
+        """Caught: queued for removal home."""
+        self.sim.borders.queue_return(ids, day)
+        self.sim.hazards.draw(ids, day)
+
+    def cancellation_found(self, ids: np.ndarray, day: int) -> None:
+        """A cause for cancelling the permit arises; it is found at the rule's next check."""
+        pop = self.sim.pop
+        interval = self.cancel_intervals(ids)
+        start = pop.contract_start[ids].astype(np.int64)
+        every = np.maximum(interval, 1)
+        when = np.maximum(
+            np.where(interval == 0, day, start + ((day - start) // every + 1) * every), day + 1
+        )
+        # Found only if the check comes before the contract ends (the end keeps its timer).
+        ends_first = (pop.timer_kind[ids] == Timer.CONTRACT_END) & (pop.t_timer[ids] <= when)
+        self.set_timer(ids[~ends_first], Timer.CANCEL, when[~ends_first])
+        self.sim.hazards.draw(ids, day)
+
+    def voluntary_change(self, ids: np.ndarray, day: int) -> None:
+        """A worker free to change employer does: a new contract start, same contract end."""
+        pop = self.sim.pop
+        self.sim.recorder.add("job_changes", pop.origin[ids], 1.0)
+        pop.contract_start[ids] = day
+        self.sim.hazards.draw(ids, day)
 
     def cancel_intervals(self, ids: np.ndarray) -> np.ndarray:
         """Return the detection interval (days) of the rule that cancels each agent's permit."""
@@ -329,16 +338,17 @@ class Lifecycle:
         pick = (self.stream.random(ids.size)[:, None] * cum[:, -1:] >= cum).sum(axis=1)
         return self.cancel_days[np.minimum(pick, self.cancel_days.size - 1)]
 
-    def job_found(self, ids: np.ndarray, state: np.ndarray, day: int) -> None:
+    def job_found(self, ids: np.ndarray, day: int) -> None:
         """A jobless or stranded agent finds an employer: the programme's route or a special one."""
         sim, pop = self.sim, self.sim.pop
+        state = pop.state[ids]
         sim.recorder.add("job_changes", pop.origin[ids], 1.0)
         jobless = ids[state == State.JOBLESS]
         own = sim.hazards.programme_route_open(jobless)
         if own.any():
             # Same stage, remaining time of the contract (at least a month) with a new employer.
             back = jobless[own]
-            sim.timers.cancel(back)
+            self.calendar.cancel(back)
             remaining = pop.contract_start[back] + np.round(
                 self.stage_days[pop.stage[back]]
             ).astype(np.int64)
@@ -361,7 +371,7 @@ class Lifecycle:
             # Those already waiting for a seat home keep their place in the queue.
 
     # ---- dated measures -------------------------------------------------------------------
-    def apply_events(self, day: int) -> None:
+    def events(self, day: int) -> None:
         """Rules, special statuses and cash payments starting today."""
         sim, pop = self.sim, self.sim.pop
         tl = sim.timeline
@@ -377,8 +387,7 @@ class Lifecycle:
             states = [STATE_BY_NAME[s] for s in ev.from_states]
             ids = np.flatnonzero(np.isin(pop.state[: pop.n], states))
             ids = ids[pop.timer_kind[ids] != Timer.EXIT_PERMIT]
-            self._fit()
-            self.grant_of[ids] = self.grants.index(ev)
+            pop.grant_of[ids] = self.grants.index(ev)
             self.set_timer(ids, Timer.GRANT, day + max(ev.delay_days, 1))
         for ev in tl.on(day, CashPaymentEvent):
             states = [STATE_BY_NAME[s] for s in ev.states]

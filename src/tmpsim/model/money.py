@@ -12,8 +12,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tmpsim.model.money_kernels import enter_kernel, month_end_ids_kernel, settle_kernel
-from tmpsim.states import NO_INCOME, State
+from tmpsim.engine.module import Module
+from tmpsim.model.lifecycle import ENDS_STRANDING
+from tmpsim.model.money_kernels import (
+    MoneyAgents,
+    SettleTerms,
+    enter_kernel,
+    month_end_ids_kernel,
+    settle_kernel,
+    settle_reference,
+)
+from tmpsim.scenario.schema import Money
+from tmpsim.states import N_STATES, NO_INCOME, State
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
@@ -21,15 +31,41 @@ if TYPE_CHECKING:
 DAYS_PER_MONTH = 365.25 / 12
 
 
-class MoneyModule:
-    """Wages, spending, debt and savings of every agent, and who is destitute."""
+def net_wage_per_day(m: Money) -> float:
+    """The programme's net wage per day (before the sector's factor)."""
+    return m.wage_per_month * m.net_share / DAYS_PER_MONTH
+
+
+class MoneyModule(Module):
+    """Wages, spending, debt and savings of every agent, and who is destitute.
+
+    Its ``on_move`` is the move itself: one compiled pass writes the new state, counts the flow,
+    clears the stranded flag where the move ends stranding, and settles each agent's money.
+    """
+
+    fields = {
+        "debt": (np.float64, 0),
+        "savings": (np.float64, 0),
+        "remitted": (np.float64, 0),
+        "money_t": (np.int32, 0),  # day money was last settled
+        "income": (np.float64, 0),  # net income per day in the current state
+        "cost": (np.float64, 0),  # spending per day in the current state
+        "emergency": (np.float64, 0),  # emergency money received
+        "destitute": (np.bool_, 0),
+        "t_money": (np.int32, -1),  # day savings run out
+    }
+    flags = ("destitute",)
+    writes_state = True
 
     def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
+        super().__init__(sim)
+        self.calendar = sim.pop.calendar("t_money", sim.n_days)
+        self.destitute = sim.pop.flag_of("destitute")
+        self.stranded = sim.pop.flag_of("stranded")
         sc = sim.scenario
         m = sc.money
         self.m = m
-        self.wage_day = m.wage_per_month * m.net_share / DAYS_PER_MONTH
+        self.wage_day = net_wage_per_day(m)
         self.living_day = m.living_cost_per_month / DAYS_PER_MONTH
         self.subsist_day = m.subsistence_cost_per_month / DAYS_PER_MONTH
         self.sector_wage = np.array([s.wage_factor for s in sc.sectors.values()])
@@ -37,6 +73,11 @@ class MoneyModule:
             [o.loan_interest_per_year / 365.25 for o in sc.origins.values()]
         )
         self.ticket = np.array([o.return_ticket for o in sc.origins.values()])
+        self._terms = tuple(
+            SettleTerms(self.interest_day, float(m.repay_share), float(m.remit_share))
+        )
+        self._agents_tuple: tuple = ()
+        self._agents_capacity = -1
         # Settled at month ends: everyone in the pipeline or the host; savings summed in the host.
         self._active_state = np.array([s <= State.HOME_VISIT for s in State])
         self._host_state = np.array([State.EMPLOYED <= s <= State.IRREGULAR for s in State])
@@ -57,25 +98,20 @@ class MoneyModule:
         """
         if ids.size == 0:
             return
-        pop = self.sim.pop
         remit = np.zeros(self.sim.n_origins)
         settle_kernel(
-            np.ascontiguousarray(ids, dtype=np.int64),
-            int(day),
-            pop.money_t,
-            pop.debt,
-            pop.savings,
-            pop.remitted,
-            pop.income,
-            pop.cost,
-            pop.origin,
-            self.interest_day,
-            float(self.m.repay_share),
-            float(self.m.remit_share),
-            remit,
+            np.ascontiguousarray(ids, dtype=np.int64), int(day), self._agents(), self._terms, remit
         )
         if record:
-            self.sim.recorder.extras["remitted"][self.sim.recorder._day] += remit
+            self.sim.recorder.add_by_origin("remitted", remit)
+
+    def _agents(self) -> tuple:
+        """``MoneyAgents`` as the tuple the kernels take (bundled again when arrays grow)."""
+        pop = self.sim.pop
+        if self._agents_capacity != pop.capacity:
+            self._agents_tuple = tuple(MoneyAgents(*(getattr(pop, f) for f in MoneyAgents._fields)))
+            self._agents_capacity = pop.capacity
+        return self._agents_tuple
 
     def rates_for(self, state: State) -> tuple[np.ndarray, float]:
         """Daily income by sector and daily spending of agents in ``state``."""
@@ -103,6 +139,10 @@ class MoneyModule:
         """Daily income and spending for agents now in ``state``; (re)schedule destitution."""
         self.enter(ids, state, day, settle=False, move=False)
 
+    def on_move(self, ids: np.ndarray, new: State, day: int) -> None:
+        """The move: state, flow and stranded flag written, money settled (``enter``)."""
+        self.enter(ids, new, day, clear_stranded=new in ENDS_STRANDING)
+
     def enter(
         self,
         ids: np.ndarray,
@@ -128,47 +168,75 @@ class MoneyModule:
             self._buffer = np.empty(max(2 * ids.size, 4096), dtype=np.int64)
         to_clear = self._buffer[: ids.size]
         to_make = self._buffer[ids.size : 2 * ids.size]
-        cal = sim.money_calendar
+        cal = self.calendar
         cal.reserve(ids.size)
+        moved = (
+            pop.state, pop.sector, pop.destitute, self.stranded.values, self.stranded.counts,
+            rec.flow_today, rec.counts, rec.sector_counts,
+        )  # MoveArrays  # fmt: skip
         cal.n_free, n_clear, n_make = enter_kernel(
-            ids,
-            int(state),
-            int(day),
-            settle,
-            move,
-            clear_stranded,
-            pop.state,
-            pop.origin,
-            pop.sector,
-            pop.stranded,
-            rec.flags["stranded"],
-            rec._flow_today,
-            rec.counts,
-            pop.money_t,
-            pop.debt,
-            pop.savings,
-            pop.remitted,
-            pop.income,
-            pop.cost,
-            self.interest_day,
-            float(self.m.repay_share),
-            float(self.m.remit_share),
-            remit,
-            income,
-            float(cost),
-            pop.destitute,
-            to_clear,
-            to_make,
-            *cal.arrays(),
-            cal.n_free,
-        )
+            ids, int(state), int(day), settle, move, clear_stranded, self._agents(), moved,
+            self._terms, income, float(cost), remit, to_clear, to_make, cal.arrays(), cal.n_free,
+        )  # fmt: skip
         if settle:
-            rec.extras["remitted"][rec._day] += remit
+            rec.add_by_origin("remitted", remit)
         # Flags change in any order: the sets are disjoint and each change is counted once.
         if n_clear:
             self.clear_destitute(to_clear[:n_clear].copy())
         if n_make:
             self.make_destitute(to_make[:n_make].copy())
+
+    def enter_reference(
+        self,
+        ids: np.ndarray,
+        state: State,
+        day: int,
+        settle: bool = True,
+        move: bool = True,
+        clear_stranded: bool = False,
+    ) -> None:
+        """``enter`` in NumPy, step by step (the specification of ``enter_kernel``)."""
+        if ids.size == 0:
+            return
+        pop, rec = self.sim.pop, self.sim.recorder
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if move:
+            if clear_stranded:
+                self.stranded.clear(ids)
+            rec.flow(pop.state[ids], int(state), pop.origin[ids], pop.sector[ids])
+        if settle:
+            self.settle_reference(ids, day)
+        if move:
+            pop.state[ids] = int(state)
+        income, cost = self.rates_for(state)
+        pop.income[ids] = income[pop.sector[ids]]
+        pop.cost[ids] = cost
+        pop.money_t[ids] = day
+        self.schedule_destitution(ids, day)
+
+    def settle_reference(self, ids: np.ndarray, day: int) -> None:
+        """``settle`` with NumPy (``settle_reference``); remittances summed in id order."""
+        pop = self.sim.pop
+        d = (day - pop.money_t[ids]).astype(np.float64)
+        due = ids[d > 0]
+        d = d[d > 0]
+        origin = pop.origin[due]
+        pop.debt[due], pop.savings[due], sent = settle_reference(
+            d,
+            pop.debt[due],
+            pop.savings[due],
+            pop.income[due],
+            pop.cost[due],
+            self.interest_day[origin],
+            float(self.m.repay_share),
+            float(self.m.remit_share),
+        )
+        pop.remitted[due] += sent
+        remit = np.zeros(self.sim.n_origins)
+        for o, amount in zip(origin, sent, strict=True):  # the kernels' order of additions
+            remit[o] += amount
+        pop.money_t[due] = day
+        self.sim.recorder.add_by_origin("remitted", remit)
 
     def schedule_destitution(self, ids: np.ndarray, day: int) -> None:
         """Agents spending more than they earn become destitute the day savings run out."""
@@ -177,7 +245,7 @@ class MoneyModule:
         short = burn > 1e-9
         ok = ids[~short]
         self.clear_destitute(ok)
-        self.sim.money_calendar.cancel(ok)
+        self.calendar.cancel(ok)
         ids, burn = ids[short], burn[short]
         if ids.size == 0:
             return
@@ -186,27 +254,15 @@ class MoneyModule:
         self.make_destitute(ids[now])
         later = ids[~now]
         self.clear_destitute(later)
-        self.sim.money_calendar.schedule(later, day + days_left[~now])
+        self.calendar.schedule(later, day + days_left[~now])
 
     def make_destitute(self, ids: np.ndarray) -> None:
-        """Set the destitute flag (no income, no savings, no welfare) and ask for a bed."""
-        pop = self.sim.pop
-        ids = ids[~pop.destitute[ids]]
-        if ids.size == 0:
-            return
-        pop.destitute[ids] = True
-        self.sim.recorder.flag("destitute", pop.origin[ids], +1)
-        self.sim.civil.need(ids)
+        """Set the destitute flag (no income, no savings, no welfare); listeners ask for a bed."""
+        self.destitute.set(ids)
 
     def clear_destitute(self, ids: np.ndarray) -> None:
-        """Clear the destitute flag (and free any shelter place)."""
-        pop = self.sim.pop
-        ids = ids[pop.destitute[ids]]
-        if ids.size == 0:
-            return
-        pop.destitute[ids] = False
-        self.sim.recorder.flag("destitute", pop.origin[ids], -1)
-        self.sim.civil.release(ids)
+        """Clear the destitute flag (listeners free any shelter place)."""
+        self.destitute.clear(ids)
 
     def give(self, ids: np.ndarray, amount: float | np.ndarray, day: int) -> None:
         """Pay money to agents (cash payments, emergency funds) and reschedule destitution."""
@@ -218,59 +274,64 @@ class MoneyModule:
     # ---- daily ----------------------------------------------------------------------------
     def step(self, day: int) -> None:
         """Destitution events due today."""
-        due = self.sim.money_calendar.pop(day)
+        due = self.calendar.pop(day)
         if due.size:
             self.settle(due, day)
             self.make_destitute(due)
-            self.sim.money_calendar.cancel(due)
+            self.calendar.cancel(due)
 
     def in_progress(self) -> np.ndarray:
         """Ids of everyone between selection and leaving (whose balances still move)."""
         pop = self.sim.pop
         return np.flatnonzero(self._active_state[pop.state[: pop.n]])
 
-    def month_end(self, day: int) -> np.ndarray:
+    def month_end(self, day: int) -> None:
         """Settle everyone in the host or pipeline and record debt and savings totals.
 
-        Returns the holders of the programme's status by stage and origin, counted in the same
-        pass over the agents (recorded by ``Simulation.record_stage_stocks``).
+        The holders of the programme's status by stage and origin are counted in the same pass
+        over the agents and recorded too.
         """
         sim = self.sim
         pop, rec = sim.pop, sim.recorder
         remit = np.zeros(sim.n_origins)
         debt = np.zeros(rec.O)
         savings = np.zeros(rec.O)
-        counts = np.zeros((len(sim.scenario.programme.stages), sim.n_origins), dtype=np.int64)
+        counts = np.zeros((N_STATES, len(sim.scenario.programme.stages), sim.n_origins), np.int64)
         ids = np.concatenate([self._month_ids, np.arange(self._seen, pop.n, dtype=np.int64)])
-        kept = month_end_ids_kernel(
-            ids,
-            int(day),
-            pop.state,
-            self._active_state,
-            self._host_state,
-            pop.money_t,
-            pop.debt,
-            pop.savings,
-            pop.remitted,
-            pop.income,
-            pop.cost,
-            pop.origin,
-            self.interest_day,
-            float(self.m.repay_share),
-            float(self.m.remit_share),
-            remit,
-            debt,
-            savings,
-            sim._holds_status,
-            pop.stage,
+        month = (
+            pop.state, pop.stage, self._active_state, self._host_state, remit, debt, savings,
             counts,
-        )
+        )  # MonthEndArrays  # fmt: skip
+        kept = month_end_ids_kernel(ids, int(day), self._agents(), self._terms, month)
         self._month_ids = ids[:kept].copy()
         self._seen = pop.n
-        rec.extras["remitted"][rec._day] += remit
+        rec.add_by_origin("remitted", remit)
         rec.monthly["debt_outstanding"][day] = debt
         rec.monthly["savings_in_host"][day] = savings
-        return counts
+        rec.stage_stocks(day, counts)
+
+    def month_end_reference(self, day: int) -> None:
+        """``month_end`` as separate NumPy steps: settle, sum by origin, count status holders."""
+        sim = self.sim
+        pop, rec = sim.pop, sim.recorder
+        active = self.in_progress()
+        self.settle(active, day)
+        o = pop.origin[active]
+        rec.monthly["debt_outstanding"][day] = np.bincount(
+            o, weights=pop.debt[active], minlength=rec.O
+        )
+        host = self._host_state[pop.state[active]]
+        rec.monthly["savings_in_host"][day] = np.bincount(
+            o[host], weights=pop.savings[active][host], minlength=rec.O
+        )
+        n = pop.n
+        n_stages = len(sim.scenario.programme.stages)
+        state = pop.state[:n].astype(np.int64)
+        flat = (state * n_stages + pop.stage[:n]) * sim.n_origins + pop.origin[:n]
+        counts = np.bincount(flat, minlength=N_STATES * n_stages * sim.n_origins)
+        counts = counts.reshape(N_STATES, n_stages, sim.n_origins)
+        counts[~self._active_state] = 0  # stages are counted in the active states
+        rec.stage_stocks(day, counts)
 
     def apply_welfare_rule(self, day: int) -> None:
         """Welfare eligibility changed: recompute the rates of everyone without income."""

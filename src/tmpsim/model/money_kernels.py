@@ -1,11 +1,69 @@
-"""Compiled kernels of the money module (one pass over the agents concerned)."""
+"""Compiled kernels of the money module (one pass over the agents concerned).
+
+``settle_reference`` is the closed-form settlement in NumPy, the specification ``settle_one`` and
+the kernels using it are held to; ``MoneyModule.enter_reference`` and
+``MoneyModule.month_end_reference`` are the NumPy versions of ``enter_kernel`` and
+``month_end_ids_kernel`` (the tests run the model with each and compare the outputs).
+"""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
 from tmpsim.engine.calendar import file_entries
 from tmpsim.engine.jit import njit
+
+
+class MoneyAgents(NamedTuple):
+    """The agent fields the money kernels read and write (the population's current arrays)."""
+
+    origin: np.ndarray
+    money_t: np.ndarray  # day last settled
+    debt: np.ndarray
+    savings: np.ndarray
+    remitted: np.ndarray
+    income: np.ndarray  # per day in the current state
+    cost: np.ndarray  # per day in the current state
+
+
+class SettleTerms(NamedTuple):
+    """The terms of the settlement (from the scenario)."""
+
+    interest_day: np.ndarray  # simple interest per day on debt, by origin
+    repay_share: float  # of a surplus, repaying debt
+    remit_share: float  # of a surplus, sent home
+
+
+class MoveArrays(NamedTuple):
+    """What a move changes besides money: the state, its counts, and the flags it touches."""
+
+    state: np.ndarray
+    sector: np.ndarray
+    destitute: np.ndarray
+    stranded: np.ndarray
+    stranded_count: np.ndarray  # by origin
+    flow_today: np.ndarray  # [old, new, origin]
+    counts: np.ndarray  # [state, origin]
+    sector_counts: np.ndarray  # [state, origin, sector]
+
+
+class MonthEndArrays(NamedTuple):
+    """What the month-end pass reads besides money, and the sums it writes (by origin)."""
+
+    state: np.ndarray
+    stage: np.ndarray
+    active_state: np.ndarray  # by state: settled and summed
+    host_state: np.ndarray  # by state: savings summed
+    remit_by_origin: np.ndarray
+    debt_by_origin: np.ndarray
+    savings_by_origin: np.ndarray
+    stage_counts: np.ndarray  # [state, stage, origin] of the agents in an active state
+
+
+# The kernels take these bundles as plain tuples (numba reads a tuple's items as cheaply as
+# separate arguments, a NamedTuple's more slowly) and unpack them in the fields' order.
 
 
 @njit(cache=True)
@@ -24,9 +82,9 @@ def settle_one(
     With a positive surplus a share repays debt until it is gone, a share is sent home and the
     rest is saved (the repayment share too once the debt is repaid); with a deficit savings are
     drawn down, never below zero. Simple interest accrues on the opening debt. Scalars only, so
-    the kernels calling it pay no call overhead. The few lines around each call (read the
-    agent's fields, write them back) stay written out in each kernel: a helper taking the agent
-    arrays instead made the flagship's simulation about twice as slow, even inlined.
+    the kernels calling it pay no call overhead; the few lines around each call (read the
+    agent's fields, write them back) stay written out in each kernel, as a helper taking the
+    agent arrays was much slower even inlined. ``settle_reference`` is the same in NumPy.
     """
     owed = debt * (1.0 + interest_day * d)
     surplus = income - cost
@@ -45,19 +103,13 @@ def settle_one(
 def settle_kernel(
     ids: np.ndarray,
     day: int,
-    money_t: np.ndarray,
-    debt: np.ndarray,
-    savings: np.ndarray,
-    remitted: np.ndarray,
-    income: np.ndarray,
-    cost: np.ndarray,
-    origin: np.ndarray,
-    interest_day: np.ndarray,
-    repay_share: float,
-    remit_share: float,
+    agents: MoneyAgents,
+    terms: SettleTerms,
     remit_by_origin: np.ndarray,
 ) -> None:  # pragma: no cover
     """Bring each agent's debt, savings and remittances from its last settlement up to ``day``."""
+    origin, money_t, debt, savings, remitted, income, cost = agents
+    interest_day, repay_share, remit_share = terms
     for k in range(ids.size):
         i = ids[k]
         d = float(day - money_t[i])
@@ -86,37 +138,15 @@ def enter_kernel(
     settle: bool,
     move: bool,
     clear_stranded: bool,
-    state: np.ndarray,
-    origin: np.ndarray,
-    sector: np.ndarray,
-    stranded: np.ndarray,
-    stranded_count: np.ndarray,
-    flow_today: np.ndarray,
-    counts: np.ndarray,
-    money_t: np.ndarray,
-    debt: np.ndarray,
-    savings: np.ndarray,
-    remitted: np.ndarray,
-    income: np.ndarray,
-    cost: np.ndarray,
-    interest_day: np.ndarray,
-    repay_share: float,
-    remit_share: float,
-    remit_by_origin: np.ndarray,
+    agents: MoneyAgents,
+    moved: MoveArrays,
+    terms: SettleTerms,
     income_by_sector: np.ndarray,
     cost_day: float,
-    destitute: np.ndarray,
+    remit_by_origin: np.ndarray,
     to_clear: np.ndarray,
     to_make: np.ndarray,
-    m_field: np.ndarray,
-    n_days: int,
-    first: np.ndarray,
-    last: np.ndarray,
-    fill: np.ndarray,
-    count: np.ndarray,
-    agent: np.ndarray,
-    nxt: np.ndarray,
-    free: np.ndarray,
+    calendar: tuple,
     n_free: int,
 ) -> tuple[int, int, int]:  # pragma: no cover
     """Agents enter state ``new`` today: one pass doing what a move does to each of them.
@@ -124,11 +154,15 @@ def enter_kernel(
     In order, for each agent: with ``move``, clear the stranded flag (``clear_stranded``), count
     the flow from its old state and write the new one; with ``settle``, settle its money with the
     old income and spending; set income and spending of the new state; then the day its savings
-    run out goes into the money calendar (``m_field`` and the arrays after it), is cancelled if it
+    run out goes into the money calendar (``calendar``: ``Calendar.arrays()``), is cancelled if it
     earns at least what it spends, or is today: those ids go to ``to_make`` if not yet
     destitute, and the ones no longer short but flagged destitute to ``to_clear``. Returns the
     free blocks of the calendar and the counts written to ``to_clear`` and ``to_make``.
     """
+    origin, money_t, debt, savings, remitted, income, cost = agents
+    state, sector, destitute, stranded, stranded_count, flow_today, counts, sector_counts = moved
+    interest_day, repay_share, remit_share = terms
+    m_field, n_days, first, last, fill, count, agent, nxt, free = calendar
     n_clear = 0
     n_make = 0
     n_later = 0
@@ -145,6 +179,8 @@ def enter_kernel(
             flow_today[old, new, o] += 1
             counts[old, o] -= 1
             counts[new, o] += 1
+            sector_counts[old, o, sector[i]] -= 1
+            sector_counts[new, o, sector[i]] += 1
         if settle:
             d = float(day - money_t[i])
             if d > 0.0:
@@ -204,46 +240,34 @@ def enter_kernel(
 def month_end_ids_kernel(
     ids: np.ndarray,
     day: int,
-    state: np.ndarray,
-    active_state: np.ndarray,
-    host_state: np.ndarray,
-    money_t: np.ndarray,
-    debt: np.ndarray,
-    savings: np.ndarray,
-    remitted: np.ndarray,
-    income: np.ndarray,
-    cost: np.ndarray,
-    origin: np.ndarray,
-    interest_day: np.ndarray,
-    repay_share: float,
-    remit_share: float,
-    remit_by_origin: np.ndarray,
-    debt_by_origin: np.ndarray,
-    savings_by_origin: np.ndarray,
-    holds_status: np.ndarray,
-    stage: np.ndarray,
-    stage_counts: np.ndarray,
+    agents: MoneyAgents,
+    terms: SettleTerms,
+    month: MonthEndArrays,
 ) -> int:  # pragma: no cover
     """One pass over the ascending ``ids`` at a month end; keeps the still active ones.
 
     Agents in an ``active_state`` are settled up to ``day`` as ``settle_kernel`` does, then their
     debt is added to ``debt_by_origin`` and, in a ``host_state``, their savings to
-    ``savings_by_origin``; agents in a state that ``holds_status`` are counted in
-    ``stage_counts[stage, origin]``. Sums are taken in id order, as ``np.bincount`` does.
-    Agents in no ``active_state`` neither hold the status nor are settled or summed, so leaving
-    them out of ``ids`` changes no sum or its order. The ids of agents still in an
-    ``active_state`` are moved to the front of ``ids`` (in order) and their count returned: the
-    agents to visit at the next month end, with the ones created since.
+    ``savings_by_origin``, and they are counted in ``stage_counts[state, stage, origin]``. Sums
+    are taken in id order, as ``np.bincount`` does. Agents in no ``active_state`` are neither
+    counted, settled nor summed, so leaving them out of ``ids`` changes no sum or its order. The
+    ids of agents still in an ``active_state`` are moved to the front of ``ids`` (in order) and
+    their count returned: the agents to visit at the next month end, with the ones created since.
     """
+    origin, money_t, debt, savings, remitted, income, cost = agents
+    interest_day, repay_share, remit_share = terms
+    (
+        state, stage, active_state, host_state, remit_by_origin, debt_by_origin,
+        savings_by_origin, stage_counts,
+    ) = month  # fmt: skip
     kept = 0
     for k in range(ids.size):
         i = ids[k]
         s = state[i]
         o = origin[i]
-        if holds_status[s]:
-            stage_counts[stage[i], o] += 1
         if not active_state[s]:
             continue
+        stage_counts[s, stage[i], o] += 1
         ids[kept] = i
         kept += 1
         d = float(day - money_t[i])
@@ -265,3 +289,29 @@ def month_end_ids_kernel(
         if host_state[s]:
             savings_by_origin[o] += savings[i]
     return kept
+
+
+def settle_reference(
+    d: np.ndarray,
+    debt: np.ndarray,
+    savings: np.ndarray,
+    income: np.ndarray,
+    cost: np.ndarray,
+    interest_day: np.ndarray,
+    repay_share: float,
+    remit_share: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``settle_one`` for arrays of agents, with NumPy: (debt, savings, sent home)."""
+    owed = debt * (1.0 + interest_day * d)
+    surplus = income - cost
+    gain = surplus > 0.0
+    repay = repay_share * surplus
+    remit = remit_share * surplus
+    keep = surplus - repay - remit
+    paid = np.minimum(owed, repay * d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        days_repaying = np.where(repay > 0.0, paid / repay, 0.0)
+    save = keep * d + repay * (d - days_repaying)
+    new_debt = np.where(gain, owed - paid, owed)
+    new_savings = np.maximum(np.where(gain, savings + save, savings + surplus * d), 0.0)
+    return new_debt, new_savings, np.where(gain, remit * d, 0.0)

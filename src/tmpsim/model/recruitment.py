@@ -14,19 +14,32 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tmpsim.engine.jit import njit
+from tmpsim.engine.module import Module
+from tmpsim.engine.population import NEVER
+from tmpsim.kinds import Timer
 from tmpsim.model.applicants import ApplicantDraws, Attributes, draw_attributes
-from tmpsim.model.lifecycle import DAYS_PER_MONTH, Timer
+from tmpsim.model.lifecycle import DAYS_PER_MONTH
 from tmpsim.states import State
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
 
 
-class Recruitment:
+class Recruitment(Module):
     """Demand, pool, selection, fees and debt, pre-departure training."""
 
+    fields = {
+        "aptitude": (np.float32, 0),
+        "language": (np.float32, 0),
+        "network": (np.float32, 0),
+        "proactivity": (np.float32, 0),  # of the supervising organisation
+        "selected": (np.int32, NEVER),
+        "fee": (np.float64, 0),
+        "debt0": (np.float64, 0),  # debt at departure
+    }
+
     def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
+        super().__init__(sim)
         sc = sim.scenario
         self.rec = sc.recruitment
         self.stream = sim.streams["recruitment"]
@@ -72,12 +85,10 @@ class Recruitment:
 
     def daily_demand(self, day: int) -> np.ndarray:
         """Entries per day that employers want, by origin, on a run day (full scale)."""
-        if not 0 <= day < self._demand.shape[0]:
-            return self._demand_on(int(day))
-        return self._demand[day]
+        return self._demand[day]  # the table reaches a lead time past the end
 
     def _demand_table(self, horizon: int, first: int = 0) -> np.ndarray:
-        """``_demand_on`` for days ``first`` to ``first + horizon - 1`` at once: [day, origin].
+        """``demand_reference`` of days ``first`` to ``first + horizon - 1`` at once: [day, origin].
 
         The same arithmetic, element by element, as the day-by-day computation.
         """
@@ -95,7 +106,8 @@ class Recruitment:
         per_year = {int(y): self.sim.demand_total(int(y)) / 365.25 for y in np.unique(year)}
         return np.array([per_year[int(y)] for y in year])[:, None] * share
 
-    def _demand_on(self, day: int) -> np.ndarray:
+    def demand_reference(self, day: int) -> np.ndarray:
+        """One day's demand computed on its own (the table's specification)."""
         when = self.sim.scenario.start + dt.timedelta(days=day)
         return self.sim.demand_total(when.year) / 365.25 * self.shares(when)
 
@@ -151,6 +163,18 @@ class Recruitment:
         pop.debt[ids] = debt
         # What they could not borrow they paid from their own savings.
         pop.savings[ids] = np.maximum(pop.savings[ids] - (fee - debt), 0.0)
+
+    def start(self) -> None:
+        """The initial population (see ``initial_population``)."""
+        self.initial_population()
+
+    def timers(self) -> dict:
+        """Training ends; applicants not selected give up."""
+        return {Timer.TRAINING_END: self.training_over, Timer.POOL_TIMEOUT: self.give_up}
+
+    def give_up(self, ids: np.ndarray, day: int) -> None:
+        """Applicants who waited in the pool too long leave it."""
+        self.sim.move(ids, State.DROPPED)
 
     def initial_population(self) -> None:
         """Workers in the host at the start (by stage) and the pipeline already in training."""
@@ -264,7 +288,7 @@ class Recruitment:
         origin = self._applicant_origins(places)
         if origin.size:
             new = self._new_agents(origin, day, State.POOL, self.applicants.take(day))
-            sim.recorder.create(int(State.POOL), pop.origin[new])
+            sim.recorder.create(int(State.POOL), pop.origin[new], pop.sector[new])
             sim.money.set_rates(new, State.POOL, day)
             sim.lifecycle.set_timer(new, Timer.POOL_TIMEOUT, day + rec.pool_wait_days)
             self.pool = np.concatenate([self.pool, new])
@@ -273,7 +297,7 @@ class Recruitment:
             return
         best = best_by_origin(cand, pop.origin[cand], pop.aptitude[cand], places)
         pop.selected[best] = day
-        sim.timers.cancel(best)
+        sim.lifecycle.cancel_timer(best)
         self._charge_fees(best)
         sim.move(best, State.TRAINING)
         lead = self.lead[pop.origin[best]]
@@ -292,7 +316,6 @@ class Recruitment:
             self.pool,
             int(day),
             pop.state,
-            int(State.POOL),
             pop.age0,
             pop.created,
             pop.aptitude,
@@ -346,12 +369,14 @@ def best_by_origin(
     return np.sort(np.concatenate(chosen))
 
 
+_POOL = int(State.POOL)  # a compile-time constant of the kernel
+
+
 @njit(cache=True)
 def eligible_kernel(
     pool: np.ndarray,
     day: int,
     state: np.ndarray,
-    pool_state: int,
     age0: np.ndarray,
     created: np.ndarray,
     aptitude: np.ndarray,
@@ -360,7 +385,7 @@ def eligible_kernel(
     aptitude_min: np.float32,
     cand: np.ndarray,
 ) -> tuple[int, int]:  # pragma: no cover - compiled
-    """Compact ``pool`` to its members still in ``pool_state``; write the eligible to ``cand``.
+    """Compact ``pool`` to its members still in the pool; write the eligible to ``cand``.
 
     Kept ids go to the front of ``pool`` in order; of them, those aged ``age_min`` to
     ``age_max`` today with at least ``aptitude_min`` are written to ``cand``. Returns the
@@ -371,7 +396,7 @@ def eligible_kernel(
     n = 0
     for k in range(pool.size):
         i = pool[k]
-        if state[i] != pool_state:
+        if state[i] != _POOL:
             continue
         pool[kept] = i
         kept += 1
@@ -380,6 +405,24 @@ def eligible_kernel(
             cand[n] = i
             n += 1
     return kept, n
+
+
+def eligible_reference(
+    pool: np.ndarray,
+    day: int,
+    state: np.ndarray,
+    age0: np.ndarray,
+    created: np.ndarray,
+    aptitude: np.ndarray,
+    age_min: float,
+    age_max: float,
+    aptitude_min: np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``eligible_kernel`` with NumPy: (pool members still in the pool, the eligible of them)."""
+    members = pool[state[pool] == _POOL]
+    age = age0[members] + (day - created[members]) / 365.25
+    ok = (age >= age_min) & (age <= age_max) & (aptitude[members] >= aptitude_min)
+    return members, members[ok]
 
 
 def _whole(x: float, rng: np.random.Generator) -> int:

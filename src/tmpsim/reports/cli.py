@@ -21,7 +21,7 @@ def report(
 ) -> None:
     """Write one self-contained HTML report (opens offline) of a run or an experiment."""
     from tmpsim.cli import console, fail
-    from tmpsim.reports.html import build_report
+    from tmpsim.reports.build import build_report
 
     if not source.is_dir():
         fail(f"{source}: no such folder")

@@ -17,6 +17,16 @@ import yaml
 
 from tmpsim.reports import charts
 from tmpsim.reports.context import essay_applies, load_observed_safe
+from tmpsim.reports.html import (
+    esc,
+    figure_html,
+    info_list_html,
+    notes_html,
+    page,
+    parameters_html,
+    table_html,
+    validation_html,
+)
 
 # Figures of bands: metric -> (title, y axis title).
 BAND_FIGURES = {
@@ -78,9 +88,10 @@ def series_bands(folder: Any, metrics: list[str], pooled: bool) -> pd.DataFrame:
     """Return per point (or pooled) and date the 5/50/95% quantiles and n (origin all)."""
     if not folder.has_series():
         return pd.DataFrame(columns=["point", "date", "metric", "q05", "q50", "q95", "n"])
-    import duckdb
-
     from tmpsim.experiments.storage import series_view_sql
+    from tmpsim.extras import require
+
+    duckdb = require("duckdb", "the report of an experiment")
 
     point = "-1 AS point" if pooled else "point"
     names = ", ".join("'" + m.replace("'", "''") + "'" for m in metrics)
@@ -195,17 +206,6 @@ def ensemble_validation(data: ExperimentData) -> tuple[pd.DataFrame | None, str]
 
 def experiment_report_html(path: str | Path) -> str:
     """Render the HTML of an experiment report."""
-    from tmpsim.reports.html import (
-        esc,
-        figure_html,
-        info_list_html,
-        notes_html,
-        page,
-        parameters_html,
-        table_html,
-        validation_html,
-    )
-
     data = load_experiment_data(path)
     host = data.scenario.get("host")
     observed, obs_note = load_observed_safe(host)

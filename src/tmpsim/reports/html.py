@@ -1,9 +1,10 @@
 """One self-contained HTML report of a run or an experiment (opens offline: plotly.js is embedded).
 
-``build_report(DIR)`` writes ``DIR/report.html``: the headline figures, interactive charts (people
-by state, stranded with the observed figures marked, destitution and shelter, debt and savings at
-return by origin, new entries and returns; for experiments, bands across seeds and the effect of
-each point), the validation table, the dated events and every parameter with its source.
+``tmpsim.reports.build.build_report(DIR)`` writes ``DIR/report.html`` from these pages: the
+headline figures, interactive charts (people by state, stranded with the observed figures marked,
+destitution and shelter, debt and savings at return by origin, new entries and returns; for
+experiments, bands across seeds and the effect of each point), the validation table, the dated
+events and every parameter with its source.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import datetime as dt
 import html
 import json
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -22,16 +22,11 @@ from tmpsim.reports.context import (
     RunData,
     essay_applies,
     event_table,
-    is_experiment_folder,
-    is_run_folder,
     load_observed_safe,
-    load_run,
     parameter_table,
     summary_rows,
     validation_safe,
 )
-
-REPORT_NAME = "report.html"
 
 FIGURE_CAPTIONS = {
     "states": "Everyone in the programme's pipeline and in the host, by lifecycle state, each day.",
@@ -368,24 +363,3 @@ def run_report_html(run: RunData) -> str:
         lead=str(run.scenario.get("description", "")),
         info=info_html,
     )
-
-
-def build_report(source: str | Path, out: str | Path | None = None) -> Path:
-    """Write the HTML report of a run folder or an experiment folder; return its path."""
-    source = Path(source)
-    if is_experiment_folder(source):
-        from tmpsim.reports.experiment import experiment_report_html
-
-        text = experiment_report_html(source)
-    elif is_run_folder(source):
-        text = run_report_html(load_run(source))
-    else:
-        raise FileNotFoundError(
-            f"{source}: neither a run folder (series.parquet) nor an experiment folder "
-            "(experiment.json)"
-        )
-    path = Path(out) if out is not None else source / REPORT_NAME
-    from tmpsim.results import atomic_write_bytes
-
-    atomic_write_bytes(path, text.encode("utf-8"))
-    return path

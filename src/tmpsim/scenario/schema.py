@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from tmpsim.calibration.spec import CalibrationSpec
+from tmpsim.kinds import HAZARD_BY_NAME, STATE_BY_NAME, STATE_NAMES  # noqa: F401 (re-exported)
 from tmpsim.scenario.bounds import (
     MAX_ORIGINS,
     Age,
@@ -36,32 +37,15 @@ from tmpsim.scenario.bounds import (
     Year,
     Years,
 )
-from tmpsim.states import State
 
 # Kinds without an upper bound (finite all the same: Strict refuses NaN and infinity), for
 # sections that bound their values themselves.
 NonNeg = Annotated[float, Field(ge=0)]
 PosInt = Annotated[int, Field(gt=0)]
 
-# States an event or rule may name (lower-case names of State).
-StateName = Literal[
-    "pool",
-    "training",
-    "awaiting_entry",
-    "employed",
-    "jobless",
-    "stranded",
-    "special_idle",
-    "special_working",
-    "irregular",
-    "home_visit",
-    "returned",
-    "other_status",
-    "dropped",
-]
-HazardName = Literal[
-    "dismissal", "runaway", "job_finding", "status_switch", "apprehension", "cancellation"
-]
+# States and hazards an event or rule may name (derived from the kinds).
+StateName = Literal[tuple(STATE_NAMES)]  # type: ignore[valid-type]
+HazardName = Literal[tuple(HAZARD_BY_NAME)]  # type: ignore[valid-type]
 
 
 class Origin(Strict):
@@ -553,6 +537,3 @@ class Scenario(Strict):
     def date(self, day: int) -> dt.date:
         """The date of a day index of the run (the inverse of :meth:`day`)."""
         return self.start + dt.timedelta(days=day)
-
-
-STATE_BY_NAME = {s.name.lower(): s for s in State}

@@ -363,7 +363,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         job = done_job(run_id)
         path = job.dir / "report.html"
         if not path.is_file():
-            from tmpsim.reports.html import build_report
+            from tmpsim.reports.build import build_report
 
             build_report(job.dir, path)
         return FileResponse(

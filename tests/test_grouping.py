@@ -1,0 +1,39 @@
+"""The stock metrics by sector and by stage add up to the series' figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.compute as pc
+
+from tmpsim.grouping import ALL, group_table
+from tmpsim.results import build_series_table
+from tmpsim.scenario import load_scenario
+from tmpsim.simulation import Simulation
+
+
+def test_sectors_and_stages_add_up_to_the_series() -> None:
+    sim = Simulation(load_scenario("japan-titp-covid"), seed=4, scale=0.002).run()
+    groups = group_table(sim).to_pandas()
+    series = build_series_table(sim).to_pandas()
+    assert set(groups["sector"]) == {*sim.sectors, ALL}
+    assert set(groups["stage"]) == {*sim.stage_names, ALL}
+    by_sector = groups[groups["stage"] == ALL]
+    summed = by_sector.groupby(["date", "metric", "origin"])["value"].sum()
+    want = series.set_index(["date", "metric", "origin"])["value"]
+    common = summed.index.intersection(want.index)
+    assert len(common) == len(summed)  # every stock metric, day and origin of the series
+    np.testing.assert_allclose(summed[common], want[common], rtol=0, atol=1e-6)
+    assert by_sector["value"].sum() > 0
+    by_stage = groups[groups["sector"] == ALL]
+    assert by_stage["date"].nunique() == len(sim.month_ends)
+    summed = by_stage.groupby(["date", "metric", "origin"])["value"].sum()
+    np.testing.assert_allclose(summed, want[summed.index], rtol=0, atol=1e-6)
+    # The programme's status holders by stage are the monthly stage metrics of the series.
+    holders = by_stage[(by_stage["metric"] == "titp_stock") & (by_stage["origin"] == ALL)]
+    for name in sim.stage_names:
+        got = holders[holders["stage"] == name].set_index("date")["value"]
+        metric = series[
+            (series["metric"] == f"titp_stock_stage_{name}") & (series["origin"] == ALL)
+        ].set_index("date")["value"]
+        np.testing.assert_allclose(got, metric[got.index], rtol=0, atol=1e-6)
+    assert pc.min(group_table(sim).column("value")).as_py() >= 0
