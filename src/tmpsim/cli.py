@@ -11,7 +11,6 @@ from typing import Annotated
 import click
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from typer.core import TyperGroup
@@ -80,7 +79,7 @@ class LazyGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except MissingExtra as exc:
-            fail(escape(str(exc)))  # the extra's [brackets] are not markup
+            fail(str(exc))  # fail() prints plain text: the extra's [brackets] stay
 
 
 app = typer.Typer(
@@ -114,10 +113,10 @@ def _options(
 
 def fail(message: str, code: int = 2) -> None:
     """Print an error (no traceback) and exit non-zero."""
-    from rich.markup import escape
+    from rich.text import Text
 
-    # Escaped: messages quote user input, whose [brackets] must not be read as markup.
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    # Plain text: messages quote user input, whose [brackets] must not be read as markup.
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
     raise typer.Exit(code)
 
 

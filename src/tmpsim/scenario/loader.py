@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from tmpsim.scenario import paths
+import tmpsim.scenario.paths as paths
 from tmpsim.scenario.bounds import item_annotation, kinds_of
 from tmpsim.scenario.schema import EVENT_TYPES, Scenario
 from tmpsim.scenario.yamlfile import YamlError, compose_yaml, parse_yaml, read_yaml
