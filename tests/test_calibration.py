@@ -165,7 +165,7 @@ def test_scale_parameters_multiply_and_the_variant_trims_events(tmp_path):
     [
         (
             lambda c: c["parameters"][0].update(paths=["origins.A.runaway_rate"]),
-            "no key 'origins.A.runaway_rate'",
+            "origins.A.runaway_rate: origins.A: no key 'runaway_rate' (did you mean",
         ),
         (lambda c: c["targets"][0].update(indicator="missing_yaer"), "did you mean missing_year"),
         (lambda c: c["targets"][0].update(origins=["Z"]), "origin(s) ['Z'] not in the scenario"),

@@ -244,7 +244,10 @@ def test_cli_compare_prints_a_table_and_writes_the_runs(small_file: Path, tmp_pa
     [
         (["--lever", "welfare"], "did you mean welfare_eligible"),
         ([], "name at least one --lever"),
-        (["--lever", "welfare_eligible", "--seeds", "0"], "--seeds must be at least 1"),
+        (
+            ["--lever", "welfare_eligible", "--seeds", "0"],
+            "--seeds must be from 1 to 10,000, got 0",
+        ),
         (["--lever", "welfare_eligible", "--from", "2031-01-01"], "outside the run"),
         (["--lever", "welfare_eligible", "--from", "soon"], "expected a date"),
     ],

@@ -12,6 +12,7 @@ from test_experiments_support import TINY_SCENARIO, TMPSIM, write_sweep
 from tmpsim.engine.rng import run_seed
 from tmpsim.experiments import ExperimentError, load_experiment, parse_spec
 from tmpsim.experiments.designs import make_points
+from tmpsim.experiments.spec import load_spec
 
 
 def tiny(parameters: dict, design: dict | None = None, **extra) -> dict:
@@ -101,6 +102,21 @@ def test_fixed_overrides_are_checked_too():
             r"parameters\.a\.b\.values",
         ),
         ({"name": "t", "model": "not a function"}, r"model: expected"),
+        (
+            {"name": "t", "model": "subprocess:run"},
+            r"model: subprocess:run is not a registered model .*tmpsim\.models",
+        ),
+        ({"name": "t", "scenario": "x", "seeds": 1e9}, r"seeds: Input should be less than"),
+        ({"name": "t", "scenario": "x", "seeds": "10"}, r"seeds: expected a number"),
+        (
+            {
+                "name": "t",
+                "scenario": "x",
+                "seeds": 10,
+                "parameters": {f"p{i}.x": {"values": list(range(10))} for i in range(6)},
+            },
+            r"design: 1,000,000 points x 10 seeds = 10,000,000 runs, more than 100,000",
+        ),
         ({"name": "t"}, r"scenario: required"),
         (
             {"name": "t", "scenario": "x", "parameters": {"a.b": {"values": [1], "name": "run"}}},
@@ -185,3 +201,37 @@ def test_run_seeds_derive_from_experiment_seed_and_index():
     )
     assert [r.seed for r in own.runs] == [run_seed(9, i) for i in range(6)]
     assert len({r.seed for r in own.runs}) == 6
+
+
+def test_unknown_outputs_and_origins_are_refused_before_any_run():
+    with pytest.raises(ExperimentError, match=r"outputs\.origins: 'Atlantis' not an origin"):
+        load_experiment(tiny({}, outputs={"origins": ["Atlantis"]}))
+    with pytest.raises(
+        ExperimentError, match=r"outputs\.summary: no figure 'peak_strandd' \(did you mean"
+    ):
+        load_experiment(tiny({}, outputs={"summary": ["peak_strandd"]}))
+    with pytest.raises(ExperimentError, match=r"outputs\.series: no metric 'strand'"):
+        load_experiment(tiny({}, outputs={"series": ["strand"]}))
+    plan = load_experiment(tiny({}, outputs={"summary": ["peak_stranded"], "origins": ["A"]}))
+    assert len(plan.runs) == 1
+
+
+def test_a_parameter_given_twice_is_refused_with_both_lines(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text(
+        "name: t\nscenario: x\nparameters:\n  a.b: {values: [1]}\n  a.b: {values: [2]}\n"
+    )
+    with pytest.raises(
+        ExperimentError, match=r"twice.yaml:5: parameters: key 'a.b' is given twice"
+    ):
+        load_spec(path)
+
+
+def test_ensembles_accept_the_scenario_names_single_runs_accept(tmp_path):
+    from tmpsim.experiments.experiment import ensemble_spec
+
+    for name in ("my programme (2020)", " -- odd", "東京"):
+        data = {**TINY_SCENARIO, "name": name}
+        path = tmp_path / "named.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        assert ensemble_spec(str(path), 2).name.endswith("-ensemble")

@@ -464,3 +464,21 @@ def test_shocked_scenarios_copy_nothing_back() -> None:
     apply_levers(sc, {"charter_flights": 10, "free_job_change": True})
     standard_shock(sc, "2020-04-01")
     assert data == before and load_scenario(before) == sc
+
+
+def test_every_plain_key_a_lever_writes_exists_in_a_resolved_scenario():
+    """``changes`` lists key paths (checked here) or descriptions of edits ([...], *, +=)."""
+    from tmpsim.policy.levers import LEVERS
+    from tmpsim.scenario import load_scenario
+    from tmpsim.scenario.paths import get_path
+
+    data = load_scenario("japan-titp-covid").model_dump(mode="json")
+    plain = [
+        path
+        for lever in LEVERS.values()
+        for path in lever.changes
+        if not any(mark in path for mark in "[*+ ")
+    ]
+    assert len(plain) >= 8
+    for path in plain:
+        get_path(data, path)  # PathError naming the missing part if a lever's key moved

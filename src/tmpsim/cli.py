@@ -12,7 +12,6 @@ from typing import Annotated
 import click
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from typer.core import TyperGroup
@@ -90,7 +89,7 @@ class LazyGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except MissingExtra as exc:
-            fail(escape(str(exc)))  # the extra's [brackets] are not markup
+            fail(str(exc))  # fail() prints plain text: the extra's [brackets] stay
 
 
 app = typer.Typer(
@@ -133,8 +132,20 @@ def _options(
 
 def fail(message: str, code: int = 2) -> None:
     """Print an error (no traceback) and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    from rich.text import Text
+
+    # Plain text: messages quote user input, whose [brackets] must not be read as markup.
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
     raise typer.Exit(code)
+
+
+def check_run_options(**options: float | None) -> None:
+    """Refuse option values no run can use, naming the option (exit status 2)."""
+    from tmpsim.scenario.bounds import run_option_problem
+
+    problem = run_option_problem(**options)
+    if problem:
+        fail(problem)
 
 
 def default_out(scenario: Scenario, seed: int, scale: float, overridden: bool = False) -> Path:
@@ -222,8 +233,7 @@ def run(
     from tmpsim.runfolder import RunFolderError, check_target
     from tmpsim.simulation import Simulation
 
-    if not 0 < scale <= 100:
-        fail(f"--scale must be in (0, 100], got {scale}")
+    check_run_options(seed=seed, scale=scale, seeds=seeds, workers=workers)
     if seeds is not None:
         from tmpsim.experiments.cli import run_ensemble
 

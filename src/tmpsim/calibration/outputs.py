@@ -75,6 +75,6 @@ def write_outputs(result: CalibrationResult, out: Path) -> Path:
 
 def problem_value(problem, path: str, value: float, scale: bool) -> float:
     """The value a parameter gives one scenario path (scale parameters multiply the original)."""
-    from tmpsim.calibration.problem import get_path
+    from tmpsim.scenario.paths import get_path
 
     return float(get_path(problem.raw, path)) * value if scale else value

@@ -1,8 +1,9 @@
 """A calibration problem: the scenario, its free parameters, the variant and the target data.
 
 Trial scenarios are built on the raw scenario data (as written in the file): the free parameters
-are applied first (their paths refer to the file, e.g. ``events.3.seats_per_day``), then the
-variant (another start or end, values set, events outside the new dates dropped, extra events).
+are applied first (their paths refer to the file, e.g. ``events.entry_cap_2020.per_day``), then
+the variant (another start or end, values set, events outside the new dates dropped, extra
+events).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 from tmpsim.calibration.spec import CalibrationSpec, FreeParameter, Target, Variant
 from tmpsim.scenario import ScenarioError, load_scenario
 from tmpsim.scenario.loader import load_raw, parse_override
+from tmpsim.scenario.paths import PathError, crop_window, get_path, set_path
 from tmpsim.validation.compare import window as obs_window
 from tmpsim.validation.indicators import UnknownIndicator, resolve
 from tmpsim.validation.observed import load_observed
@@ -25,40 +27,6 @@ from tmpsim.validation.observed import load_observed
 
 class CalibrationError(ValueError):
     """A calibration that cannot run; the message names the scenario key or target at fault."""
-
-
-def _key(node: Any, key: str) -> Any:
-    if isinstance(node, list):
-        if not key.isdigit() or int(key) >= len(node):
-            raise KeyError(key)
-        return int(key)
-    if isinstance(node, dict):
-        if key in node:
-            return key
-        if key.lstrip("-").isdigit() and int(key) in node:
-            return int(key)
-    raise KeyError(key)
-
-
-def get_path(data: dict[str, Any], dotted: str) -> Any:
-    """The value at a dotted path (``programme.stages.0.continue_prob``); KeyError if absent."""
-    node: Any = data
-    for key in dotted.split("."):
-        node = node[_key(node, key)]
-    return node
-
-
-def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set the value at a dotted path whose parent exists (a new dict key may be added)."""
-    keys = dotted.split(".")
-    parent = get_path(data, ".".join(keys[:-1])) if len(keys) > 1 else data
-    last = keys[-1]
-    try:
-        parent[_key(parent, last)] = value
-    except KeyError:
-        if not isinstance(parent, dict):
-            raise
-        parent[int(last) if last.isdigit() else last] = value
 
 
 @dataclass
@@ -114,37 +82,11 @@ def apply_variant(data: dict[str, Any], v: Variant) -> dict[str, Any]:
     for path, value in v.set.items():
         try:
             set_path(data, path, copy.deepcopy(value))
-        except (KeyError, TypeError):
-            raise CalibrationError(
-                f"calibration.variant.set: no key {path!r} in the scenario"
-            ) from None
-    if v.start is not None:
-        data["start"] = v.start
-    if v.end is not None:
-        data["end"] = v.end
-    start, end = _date(data["start"]), _date(data["end"])
-    kept = [i for i, e in enumerate(data.get("events", [])) if start <= _date(e["date"]) <= end]
-    data["events"] = [data["events"][i] for i in kept] + copy.deepcopy(v.events)
-    data["sources"] = _renumber_event_sources(data.get("sources") or {}, kept)
+        except PathError as exc:
+            raise CalibrationError(f"calibration.variant.set: {path}: {exc}") from None
+    data, _ = crop_window(data, v.start, v.end)
+    data["events"] = data["events"] + copy.deepcopy(v.events)
     return data
-
-
-def _renumber_event_sources(sources: dict[str, str], kept: list[int]) -> dict[str, str]:
-    """Sources of ``events.N...`` keys follow their event when others are dropped."""
-    new_index = {old: new for new, old in enumerate(kept)}
-    out = {}
-    for key, text in sources.items():
-        parts = key.split(".")
-        if parts[0] == "events" and len(parts) > 1 and parts[1].isdigit():
-            if int(parts[1]) not in new_index:
-                continue
-            parts[1] = str(new_index[int(parts[1])])
-        out[".".join(parts)] = text
-    return out
-
-
-def _date(x: Any) -> dt.date:
-    return x if isinstance(x, dt.date) else dt.date.fromisoformat(str(x))
 
 
 def build_problem(
@@ -175,14 +117,17 @@ def build_problem(
     if overrides:
         items = overrides if isinstance(overrides, dict) else dict(map(parse_override, overrides))
         for k, v in items.items():
-            set_path(raw, k, v)
+            try:
+                set_path(raw, k, v)
+            except PathError as exc:
+                raise CalibrationError(f"--set {k}: {exc}") from None
     for p in spec.parameters:
         for path in p.paths:
             try:
                 value = get_path(raw, path)
-            except (KeyError, TypeError):
+            except PathError as exc:
                 raise CalibrationError(
-                    f"{source}: calibration.parameters {p.name}: no key {path!r} in the scenario"
+                    f"{source}: calibration.parameters {p.name}: {path}: {exc}"
                 ) from None
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise CalibrationError(

@@ -18,6 +18,7 @@ from tmpsim.engine.rng import run_seed
 from tmpsim.experiments.spec import ExperimentError, ExperimentSpec, Parameter
 from tmpsim.extras import require
 from tmpsim.scenario import ScenarioError, load_scenario
+from tmpsim.scenario.paths import suggest
 from tmpsim.uncertainty.posterior import Posterior, overrides_for
 
 
@@ -182,6 +183,41 @@ def check_points(
             ) from None
 
 
+def check_outputs(spec: ExperimentSpec, scenario: dict[str, Any], source: str) -> None:
+    """Refuse outputs no run would produce, before any run starts.
+
+    Origins are checked against the scenario. Summary figures and series metrics are checked
+    against a probe: the base scenario run at the smallest scale (about a second).
+    """
+    known = ["all", *scenario["origins"]]
+    unknown = [o for o in spec.outputs.origins or [] if o not in known]
+    if unknown:
+        raise ExperimentError(
+            f"{source}: outputs.origins: {', '.join(map(repr, unknown))} not an origin of the "
+            f"scenario ({', '.join(known)})"
+        )
+    if spec.outputs.summary is None and spec.outputs.series is None:
+        return
+    from tmpsim.api import run as run_scenario
+    from tmpsim.scenario.bounds import MIN_SCALE
+
+    probe = run_scenario(
+        load_scenario(scenario, spec.overrides), seed=spec.seed, scale=MIN_SCALE, agents=False
+    )
+    for key, have in (
+        ("summary", sorted(probe.summary)),
+        ("series", sorted(probe.series["metric"].unique())),
+    ):
+        asked = getattr(spec.outputs, key) or []
+        missing = [name for name in asked if name not in have]
+        if missing:
+            hint = suggest(missing[0], have)
+            raise ExperimentError(
+                f"{source}: outputs.{key}: no {'figure' if key == 'summary' else 'metric'} "
+                f"{missing[0]!r}{hint} (available: {', '.join(have)})"
+            )
+
+
 def _reason(exc: ScenarioError) -> str:
     text = str(exc)
     return text.split(": ", 1)[1] if text.startswith("<") else text
@@ -195,6 +231,7 @@ def make_plan(
     points, sample, problem = make_points(spec)
     if scenario is not None:
         check_points(spec, scenario, points, source)
+        check_outputs(spec, scenario, source)
     draws = plan_draws(spec, base_dir, scenario, source)
     runs = []
     for point in range(len(points)):

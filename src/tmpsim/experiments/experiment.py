@@ -217,6 +217,7 @@ def ensemble_spec(
     from tmpsim.scenario import load_scenario
 
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", load_scenario(scenario, overrides or {}).name)
+    name = name.lstrip("-_.") or "scenario"  # the names single runs accept, made safe
     scenario_ref = str(Path(scenario).resolve()) if Path(scenario).is_file() else scenario
     return parse_spec(
         {

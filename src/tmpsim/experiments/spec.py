@@ -31,23 +31,41 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from tmpsim.ranges import check_range
+from tmpsim.scenario.bounds import MAX_SEED, MAX_SEEDS, Strict
+from tmpsim.scenario.yamlfile import YamlError, read_yaml
 
 TMPSIM_MODEL = "tmpsim"
 RANGE_DESIGNS = ("lhs", "sobol", "morris")
+MAX_RUNS = 100_000
+"""Most runs in one experiment (points times seeds): more is a mistake or needs several files."""
+MODEL_ENTRY_POINTS = "tmpsim.models"
+"""Entry-point group under which packages register function models for experiments."""
+BUILTIN_MODELS = ("ishigami", "linear", "flaky")
+"""Toy models shipped with tmpsim (``tmpsim.experiments.toys:NAME``)."""
 
 
 class ExperimentError(ValueError):
     """An experiment that cannot be run; the message names the file, the key and the reason."""
 
 
-class Strict(BaseModel):
-    """Unknown keys are errors."""
+def registered_models() -> dict[str, str]:
+    """Function models an experiment may name: ``package.module:function`` -> where it is from.
 
-    model_config = ConfigDict(extra="forbid")
+    An experiment file is data that may come from someone else (or travel to a Dask cluster), so
+    ``model:`` may name only functions that an installed package registered for the purpose (the
+    ``tmpsim.models`` entry-point group) or tmpsim's own toy models: never any importable callable.
+    """
+    from importlib.metadata import entry_points
+
+    out = {f"tmpsim.experiments.toys:{name}": "tmpsim" for name in BUILTIN_MODELS}
+    for ep in entry_points(group=MODEL_ENTRY_POINTS):
+        out[ep.value.replace(" ", "")] = (
+            f"entry point {ep.name} of {ep.dist.name if ep.dist else '?'}"
+        )
+    return out
 
 
 class Parameter(Strict):
@@ -56,7 +74,7 @@ class Parameter(Strict):
     values: list[Any] | None = Field(None, min_length=1, description="Grid values, any YAML type.")
     low: float | None = Field(None, description="Lower end of the range.")
     high: float | None = Field(None, description="Upper end of the range.")
-    num: Annotated[int, Field(ge=2)] | None = Field(
+    num: Annotated[int, Field(ge=2, le=MAX_RUNS)] | None = Field(
         None, description="Grid over a range: this many evenly spaced values from low to high."
     )
     log: bool = Field(False, description="Sample (or space grid values) on a log scale.")
@@ -90,12 +108,12 @@ class Design(Strict):
     """How points are chosen from the parameters."""
 
     type: Literal["grid", "lhs", "sobol", "morris"] = "grid"
-    samples: Annotated[int, Field(gt=0)] | None = Field(
+    samples: Annotated[int, Field(gt=0, le=MAX_RUNS)] | None = Field(
         None,
         description="lhs: number of points; sobol: base sample N (points = N*(D+2), or "
         "N*(2D+2) with second_order); morris: number of trajectories (points = N*(D+1)).",
     )
-    levels: Annotated[int, Field(ge=2)] = Field(4, description="morris: grid levels.")
+    levels: Annotated[int, Field(ge=2, le=1000)] = Field(4, description="morris: grid levels.")
     second_order: bool = Field(False, description="sobol: also estimate second-order indices.")
 
 
@@ -119,8 +137,8 @@ class ExperimentSpec(Strict):
     )
     scenario: str | dict[str, Any] | None = None
     scale: Annotated[float, Field(gt=0, le=100)] = 0.1
-    seed: Annotated[int, Field(ge=0)] = 1
-    seeds: Annotated[int, Field(gt=0)] = Field(1, description="Replicates per point.")
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 1
+    seeds: Annotated[int, Field(gt=0, le=MAX_SEEDS)] = Field(1, description="Replicates per point.")
     common_random_numbers: bool = Field(
         True,
         description="Replicate r uses the same seed at every point (differences between points "
@@ -146,6 +164,12 @@ class ExperimentSpec(Strict):
             raise ValueError(
                 f"model: expected 'tmpsim' or 'package.module:function', got {self.model!r}"
             )
+        elif self.model not in registered_models():
+            raise ValueError(
+                f"model: {self.model} is not a registered model (registered: "
+                f"{', '.join(registered_models())}); a package registers a function under the "
+                f"'{MODEL_ENTRY_POINTS}' entry-point group (docs/experiments.md)"
+            )
         if self.design.type in RANGE_DESIGNS:
             if not self.parameters:
                 raise ValueError(f"design.type {self.design.type} needs parameters to vary")
@@ -165,6 +189,12 @@ class ExperimentSpec(Strict):
                     raise ValueError(
                         f"parameters.{path}: a grid needs values, or low, high and num"
                     )
+        runs = self.n_points() * self.seeds
+        if runs > MAX_RUNS:
+            raise ValueError(
+                f"design: {self.n_points():,} points x {self.seeds:,} seeds = {runs:,} runs, more "
+                f"than {MAX_RUNS:,}; use fewer values, samples or seeds, or split the experiment"
+            )
         names = [column_name(path, p) for path, p in self.parameters.items()]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
@@ -176,6 +206,22 @@ class ExperimentSpec(Strict):
         if clash:
             raise ValueError(f"parameters: column name {sorted(clash)} is reserved; give a name")
         return self
+
+    def n_points(self) -> int:
+        """Points the design will have (counted without drawing them)."""
+        d, n = len(self.parameters), self.design.samples or 0
+        if not self.parameters:
+            return 1
+        if self.design.type == "grid":
+            return math.prod(
+                len(p.values) if p.values is not None else (p.num or 1)
+                for p in self.parameters.values()
+            )
+        if self.design.type == "lhs":
+            return n
+        if self.design.type == "sobol":
+            return n * (2 * d + 2 if self.design.second_order else d + 2)
+        return n * (d + 1)
 
     @property
     def uses_tmpsim(self) -> bool:
@@ -221,9 +267,9 @@ def load_spec(path: str | Path) -> tuple[ExperimentSpec, Path]:
     if not path.is_file():
         raise ExperimentError(f"{path}: no such experiment file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ExperimentError(f"{path}: not valid YAML: {exc}") from None
+        data, _ = read_yaml(path)  # duplicate keys (a parameter given twice) are refused
+    except YamlError as exc:
+        raise ExperimentError(str(exc)) from None
     return parse_spec(data, str(path)), path.resolve().parent
 
 

@@ -161,10 +161,11 @@ def register(app: typer.Typer) -> None:
 
         if not lever:
             _fail(f"name at least one --lever; levers are {', '.join(LEVERS)}")
-        if seeds < 1:
-            _fail(f"--seeds must be at least 1, got {seeds}")
-        if not 0 < scale <= 100:
-            _fail(f"--scale must be in (0, 100], got {scale}")
+        from tmpsim.scenario.bounds import run_option_problem
+
+        problem = run_option_problem(seeds=seeds, scale=scale)
+        if problem:
+            _fail(problem)
         if not 0 < confidence < 1:
             _fail(f"--confidence must be between 0 and 1, got {confidence}")
         window = (_date(from_, "--from"), _date(to, "--to"))

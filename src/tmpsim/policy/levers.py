@@ -6,7 +6,8 @@ data, and the result is validated like a scenario file. Levers compose: ``apply_
 several in the fixed order of ``LEVERS``, whatever order they are given in.
 
 ``LEVERS`` is plain, introspectable data (name, label, type, bounds, default, the value used when
-a lever is named without one, the scenario keys it writes), so a dashboard can build its controls
+a lever is named without one, the scenario keys it writes, as key paths of
+:mod:`tmpsim.scenario.paths` where a single key is meant), so a dashboard can build its controls
 from ``[lever.to_dict() for lever in LEVERS.values()]``.
 
 What each lever leaves alone matters as much as what it changes: runs of a base and a variant on
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tmpsim.scenario import Scenario, ScenarioError, load_scenario
+from tmpsim.scenario.paths import get_path, set_path
 
 DAYS_PER_MONTH = 365.25 / 12
 NO_INCOME_STATES = ["jobless", "stranded", "special_idle", "special_working"]
@@ -149,7 +151,7 @@ def outbound_restrictions(data: Data) -> dict[str, list[tuple[dt.date, dt.date]]
 
 
 def _welfare(data: Data, value: bool) -> None:
-    data["programme"]["welfare_eligible"] = value
+    set_path(data, "programme.welfare_eligible", value, add=False)
     for ev in _events(data, "rule"):
         if ev.get("welfare_eligible") is not None:
             ev["welfare_eligible"] = value
@@ -213,17 +215,17 @@ def _charter_flights(data: Data, seats_per_week: float) -> None:
 
 
 def _proactive(data: Data, floor: float) -> None:
-    sup = data.setdefault("supervision", {})
-    sup["proactivity_floor"] = max(float(sup.get("proactivity_floor", 0.2)), floor)
+    key = "supervision.proactivity_floor"
+    set_path(data, key, max(float(get_path(data, key)), floor), add=False)
 
 
 def _own_language(data: Data, value: bool) -> None:
     if value:
-        data.setdefault("information", {})["own_language_info"] = True
+        set_path(data, "information.own_language_info", True, add=False)
 
 
 def _stay_cap(data: Data, years: float) -> None:
-    data["programme"]["max_stay_years"] = years
+    set_path(data, "programme.max_stay_years", years, add=False)
 
 
 def _remove_stay_cap(data: Data, prob: float) -> None:
@@ -247,7 +249,7 @@ def _status_change(data: Data, rate: float) -> None:
 
 def _free_exit(data: Data, value: bool) -> None:
     if value:
-        data["programme"]["exit_needs_sponsor"] = False
+        set_path(data, "programme.exit_needs_sponsor", False, add=False)
 
 
 LEVERS: dict[str, Lever] = {

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from tmpsim.scenario import Scenario, load_scenario
+from tmpsim.scenario.paths import keep_items
 
 SHOCK_EVENT_TYPES = (
     "border",
@@ -173,14 +174,8 @@ def without_shocks(
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     drop = set(types)
     data = json.loads(json.dumps(sc.model_dump(mode="json")))
-    kept = [e for e in data.get("events", []) if e["type"] not in drop]
-    if len(kept) != len(data.get("events", [])):
-        # Sources (and calibration paths) that point into the event list by index lose their
-        # meaning once events are removed.
-        data["sources"] = {
-            k: v for k, v in data.get("sources", {}).items() if not k.startswith("events.")
-        }
-    data["events"] = kept
+    # The sources of the events kept follow them to their new positions.
+    keep_items(data, "events", lambda e: e["type"] not in drop)
     if not data["name"].endswith("+no-shock"):
         data["name"] = f"{sc.name}+no-shock"
     return load_scenario(data)

@@ -132,9 +132,11 @@ def event_table(data: dict[str, Any]) -> pd.DataFrame:
     for i, ev in enumerate(data.get("events") or []):
         skip = ("date", "type", "note")
         details = {k: v for k, v in ev.items() if k not in skip and v is not None}
-        prefix = f"events.{i}"
+        # A source names its event by position or by name (scenario key paths).
+        prefixes = [f"events.{i}"] + ([f"events.{ev['name']}"] if ev.get("name") else [])
         own = [
             (k[len(prefix) :].lstrip("."), s)
+            for prefix in prefixes
             for k, s in sources.items()
             if k == prefix or k.startswith(prefix + ".")
         ]

@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from tmpsim.scenario.schema import Scenario
+import tmpsim.scenario.paths as paths
+from tmpsim.scenario.bounds import item_annotation, kinds_of
+from tmpsim.scenario.schema import EVENT_TYPES, Scenario
+from tmpsim.scenario.yamlfile import YamlError, compose_yaml, parse_yaml, read_yaml
 
 
 class ScenarioError(ValueError):
@@ -28,7 +31,7 @@ def shipped_scenarios() -> dict[str, str]:
     """Shipped scenario names with their one-line description."""
     out = {}
     for path in sorted(shipped_dir().glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_raw(path)[0]
         out[path.stem] = str(data.get("description", "")).strip().splitlines()[0:1]
         out[path.stem] = out[path.stem][0] if out[path.stem] else ""
     return out
@@ -47,67 +50,103 @@ def _locate(name_or_path: str | Path) -> Path:
     raise ScenarioError(f"{name_or_path}: not a shipped scenario ({known}) nor a file")
 
 
-def _set_path(data: dict[str, Any], dotted: str, value: Any, origin: str) -> None:
-    keys = dotted.split(".")
-    node: Any = data
-    for i, key in enumerate(keys[:-1]):
-        if isinstance(node, list):
-            node = node[_list_index(node, key, dotted, origin)]
+def _may_add(parts: list[str]) -> bool:
+    """Whether the mapping at key path ``parts`` takes keys of the user's choosing.
+
+    Origins and the years of a series are the user's to name; a section's keys are fixed (and
+    all present once defaults are filled in), so a key missing there is a typo.
+    """
+    annotation: Any = Scenario
+    for part in [*parts, None]:
+        items = item_annotation(annotation)
+        if part is None:
+            return items is not None and items[0] == "dict"
+        if items is not None:
+            annotation = items[1]
             continue
-        if not isinstance(node, dict) or key not in node:
-            where = ".".join(keys[: i + 1])
-            raise ScenarioError(f"{origin}: --set {dotted}: no key {where!r} in the scenario")
-        node = node[key]
-    last = keys[-1]
-    if isinstance(node, list):
-        node[_list_index(node, last, dotted, origin)] = value
-    elif isinstance(node, dict):
-        node[last if last in node else _maybe_int(last)] = value
-    else:
-        raise ScenarioError(f"{origin}: --set {dotted}: {'.'.join(keys[:-1])} is not a mapping")
+        models = [
+            k for k in kinds_of(annotation) if isinstance(k, type) and issubclass(k, BaseModel)
+        ]
+        if len(models) != 1 or part not in models[0].model_fields:
+            return False  # one of several kinds (an event): its keys are fixed
+        annotation = models[0].model_fields[part].annotation
+    return False
 
 
-def _list_index(items: list[Any], key: str, dotted: str, origin: str) -> int:
-    if not key.isdigit() or int(key) >= len(items):
-        raise ScenarioError(
-            f"{origin}: --set {dotted}: {key!r} is not an index of a list of {len(items)} items"
-        )
-    return int(key)
-
-
-def _maybe_int(key: str) -> str | int:
-    return int(key) if key.isdigit() else key
+def apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set one ``--set`` value in resolved scenario data; ScenarioError naming ``--set``."""
+    try:
+        parts = paths.split(dotted)
+        paths.set_path(data, dotted, value, add=_may_add(parts[:-1]))
+    except paths.PathError as exc:
+        raise ScenarioError(f"--set {dotted}: {exc}") from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
     """Split ``path.to.key=value``; the value is read as YAML (numbers, booleans, lists)."""
-    if "=" not in text:
+    key, sep, raw = str(text).partition("=")
+    if not sep or not key.strip():
         raise ScenarioError(f"--set {text!r}: expected path.to.key=value")
-    key, raw = text.split("=", 1)
-    return key.strip(), yaml.safe_load(raw)
+    try:
+        return key.strip(), parse_yaml(raw, "")
+    except YamlError as exc:
+        reason = str(exc).split(": ", 1)[-1]
+        raise ScenarioError(f"--set {key.strip()}={raw}: {reason}") from None
 
 
-def format_validation_error(err: ValidationError, source: str, text: str | None = None) -> str:
-    """One line per problem: file (and line, where the YAML text is known), key path, reason."""
+def format_validation_error(
+    err: ValidationError,
+    source: str,
+    text: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> str:
+    """One line per problem: file (and line, where the YAML text is known), key path, reason.
+
+    A problem at (or inside) a key given with ``--set`` names the ``--set`` instead of the file.
+    """
     tree = _yaml_tree(source, text)
     lines = []
     for e in err.errors():
         parts = [str(p) for p in e["loc"] if not str(p).startswith("function-after")]
-        loc = ".".join(parts)
-        msg = e["msg"]
+        if len(parts) > 2 and parts[0] == "events" and parts[2] in EVENT_TYPES:
+            del parts[2]  # the event's type, which pydantic puts in the location
+        msg, stated = e["msg"], False
         if e["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see `tmpsim show` for valid keys)"
+        elif e["type"] == "loose_type":
+            parts += str(e["ctx"]["path"]).split(".")
+            msg = str(e["ctx"]["reason"])
         elif e["type"] == "value_error":
             msg = msg.removeprefix("Value error, ")  # cross-field checks name their keys
             named = _LEADING_PATH.match(msg)
             if not parts and named:
                 parts = named.group(1).split(".")
+                stated = True  # the message starts with its key path
+        loc = "" if stated else ".".join(parts)
         where = source
-        line = _line_of(tree, parts)
-        if line is not None:
-            where = f"{source}:{line}"
+        given = _override_for(parts, overrides or {})
+        if given is not None:
+            where = f"--set {given}={_short((overrides or {})[given])}"
+        else:
+            line = _line_of(tree, parts)
+            if line is not None:
+                where = f"{source}:{line}"
         lines.append(f"{where}: {loc}: {msg}" if loc else f"{where}: {msg}")
     return "\n".join(lines)
+
+
+def _override_for(parts: list[str], overrides: dict[str, Any]) -> str | None:
+    """The ``--set`` key that wrote key path ``parts`` (or a key inside it), if any."""
+    for key in overrides:
+        k = key.split(".")
+        if parts[: len(k)] == k or (parts and k[: len(parts)] == parts):
+            return key
+    return None
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 _LEADING_PATH = re.compile(r"^([A-Za-z_][\w]*(?:\.[\w]+)*)")
@@ -115,17 +154,20 @@ _LEADING_PATH = re.compile(r"^([A-Za-z_][\w]*(?:\.[\w]+)*)")
 
 def _yaml_tree(source: str, text: str | None = None) -> yaml.Node | None:
     """The YAML node tree of a scenario (for line numbers), or None."""
-    try:
-        if text is None:
+    if text is None:
+        try:
             path = Path(source)
             text = path.read_text(encoding="utf-8") if path.is_file() else None
-        return yaml.compose(text) if text is not None else None
-    except (OSError, ValueError, yaml.YAMLError):
-        return None
+        except (OSError, ValueError):
+            return None
+    return compose_yaml(text) if text is not None else None
 
 
 def _line_of(node: yaml.Node | None, parts: list[str]) -> int | None:
-    """Line (1-based) of the deepest key of ``parts`` found in the YAML tree."""
+    """Line (1-based) of the deepest key of ``parts`` found in the YAML tree.
+
+    List items are found by position or by name, as in key paths.
+    """
     line = None
     for part in parts:
         if isinstance(node, yaml.MappingNode):
@@ -135,50 +177,116 @@ def _line_of(node: yaml.Node | None, parts: list[str]) -> int | None:
                     break
             else:
                 return line
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            node = node.value[int(part)]
-            line = node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            item = _item_node(node, part)
+            if item is None:
+                return line
+            node, line = item, item.start_mark.line + 1
         else:
             return line
     return line
 
 
+def _item_node(node: yaml.SequenceNode, part: str) -> yaml.Node | None:
+    if part.isdigit():
+        return node.value[int(part)] if int(part) < len(node.value) else None
+    for item in node.value:
+        if isinstance(item, yaml.MappingNode) and any(
+            str(k.value) == "name" and str(v.value) == part for k, v in item.value
+        ):
+            return item
+    return None
+
+
 def _check_sources(data: dict[str, Any], source: str, text: str | None = None) -> None:
     for dotted in data.get("sources", {}) or {}:
-        node: Any = data
-        for key in str(dotted).split("."):
-            if isinstance(node, dict) and (key in node or _maybe_int(key) in node):
-                node = node[key] if key in node else node[_maybe_int(key)]
-            elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-                node = node[int(key)]
-            else:
-                line = _line_of(_yaml_tree(source, text), ["sources", str(dotted)])
-                where = f"{source}:{line}" if line is not None else source
-                raise ScenarioError(f"{where}: sources.{dotted}: no such key in the scenario")
+        try:
+            paths.get_path(data, str(dotted))
+        except paths.PathError as exc:
+            line = _line_of(_yaml_tree(source, text), ["sources", str(dotted)])
+            where = f"{source}:{line}" if line is not None else source
+            raise ScenarioError(
+                f"{where}: sources.{dotted}: no such key in the scenario ({exc})"
+            ) from None
 
 
 def load_raw(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
-    """Read a scenario's YAML as a dict, with the file it came from."""
-    path = _locate(name_or_path)
+    """Read a scenario's YAML as a dict, with the file it came from.
+
+    A file that ``extends`` another scenario (a shipped name, or a file relative to its own
+    folder) is that scenario's data with this file's keys laid over it: mappings merge key by
+    key, any other value (a list of events, a date) replaces the base's.
+    """
+    return _load_raw(_locate(name_or_path), [])
+
+
+def _load_raw(path: Path, chain: list[Path]) -> tuple[dict[str, Any], str]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+        data, _ = read_yaml(path)
+    except YamlError as exc:
+        raise ScenarioError(str(exc)) from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: a scenario must be a mapping of keys to values")
-    return data, str(path)
+    return resolve_extends(data, str(path), path.parent, [*chain, path]), str(path)
 
 
-def validate(data: dict[str, Any], source: str = "<scenario>", text: str | None = None) -> Scenario:
+def resolve_extends(
+    data: dict[str, Any], source: str, folder: Path | None = None, chain: list[Path] | None = None
+) -> dict[str, Any]:
+    """Scenario data with its ``extends`` resolved (data without one is returned as it is).
+
+    The base is a shipped scenario, or (with ``folder``, the folder of the file being read) a
+    YAML file relative to it; an upload, which has no folder, may extend shipped scenarios only.
+    """
+    if "extends" not in data:
+        return data
+    data = dict(data)
+    base_name = data.pop("extends")
+    if not isinstance(base_name, str) or not base_name.strip():
+        raise ScenarioError(f"{source}: extends: expected the name or file of a scenario")
+    is_file = Path(base_name).suffix in (".yaml", ".yml")
+    if is_file and folder is None:
+        raise ScenarioError(f"{source}: extends: {base_name}: only shipped scenarios here")
+    try:
+        base_path = _locate(folder / base_name if is_file and folder else base_name)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source}: extends: {exc}") from None
+    chain = chain or []
+    if base_path.resolve() in [p.resolve() for p in chain]:
+        raise ScenarioError(f"{source}: extends: {base_name} extends this file again (a cycle)")
+    base, _ = _load_raw(base_path, chain)
+    return overlay(base, data)
+
+
+def overlay(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` laid over it: mappings merge key by key, other values replace."""
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = overlay(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def validate(
+    data: dict[str, Any],
+    source: str = "<scenario>",
+    text: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Scenario:
     """Validate a scenario dict, raising ScenarioError that names the source and key path.
 
     ``text``, the YAML the dict was read from, lets messages give line numbers when ``source``
-    is not a file on disk (an upload, say).
+    is not a file on disk (an upload, say). ``overrides``, the ``--set`` values applied, let
+    messages name the ``--set`` a bad value came from.
     """
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(format_validation_error(err, source, text)) from None
+        raise ScenarioError(format_validation_error(err, source, text, overrides)) from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: nested too deeply") from None
     _check_sources(data, source, text)
     return scenario
 
@@ -194,14 +302,16 @@ def load_scenario(
         data, source = json.loads(json.dumps(name_or_path, default=str)), "<dict>"
     else:
         data, source = load_raw(name_or_path)
+    shown: dict[str, Any] = {}  # what messages quote: the text given on the command line
     if isinstance(overrides, list):
+        shown = {o.partition("=")[0].strip(): o.partition("=")[2] for o in overrides}
         overrides = dict(parse_override(o) for o in overrides)
     if overrides:
         # Overrides may name keys the file leaves to their defaults: resolve them first.
         data = validate(data, source).model_dump(mode="json")
     for key, value in (overrides or {}).items():
-        _set_path(data, key, value, source)
-    return validate(data, source)
+        apply_override(data, key, value)
+    return validate(data, source, overrides={**(overrides or {}), **shown})
 
 
 def to_yaml(scenario: Scenario) -> str:

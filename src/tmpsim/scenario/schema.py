@@ -8,15 +8,38 @@ cancellations, special measures) are data here, so a new programme is a new file
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from tmpsim.calibration.spec import CalibrationSpec
 from tmpsim.kinds import HAZARD_BY_NAME, STATE_BY_NAME, STATE_NAMES  # noqa: F401 (re-exported)
+from tmpsim.scenario.bounds import (
+    MAX_ORIGINS,
+    Age,
+    Amount,
+    Count,
+    Date,
+    Days,
+    DaysFloat,
+    Factor,
+    HazardMultiplier,
+    Months,
+    People,
+    PositiveDays,
+    PositiveFactor,
+    PositiveYears,
+    Prob,
+    RatePerYear,
+    Seats,
+    Strict,
+    Year,
+    Years,
+)
 
-NonNeg = Annotated[float, Field(ge=0)]
-Prob = Annotated[float, Field(ge=0, le=1)]
+# Kinds without an upper bound (finite all the same: Strict refuses NaN and infinity), for
+# sections that bound their values themselves.
 PosInt = Annotated[int, Field(gt=0)]
 
 # States and hazards an event or rule may name (derived from the kinds).
@@ -24,32 +47,28 @@ StateName = Literal[tuple(STATE_NAMES)]  # type: ignore[valid-type]
 HazardName = Literal[tuple(HAZARD_BY_NAME)]  # type: ignore[valid-type]
 
 
-class Strict(BaseModel):
-    """Base model: unknown keys are errors, values are not silently coerced across types."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
 class Origin(Strict):
     """A sending country and its corridor to the host."""
 
-    initial_stock: dict[str, NonNeg] = Field(
+    initial_stock: dict[str, People] = Field(
         default_factory=dict,
         description="Workers in the host at the start, by stage name.",
     )
-    demand_share: dict[int, Prob] = Field(
-        description="Share of the programme's new entries from this origin, by year (interpolated)."
+    demand_share: dict[Year, Prob] = Field(
+        min_length=1,
+        description="Share of the programme's new entries from this origin, by year "
+        "(interpolated).",
     )
     female_share: Prob = 0.4
     age_mean: Annotated[float, Field(ge=15, le=60)] = 24.0
-    age_sd: NonNeg = 4.0
+    age_sd: Annotated[float, Field(ge=0, le=30)] = 4.0
     fee_pay_share: Prob = Field(0.85, description="Share who pay the sending agency and brokers.")
-    fee_mean: NonNeg = Field(description="Mean fee paid by those who pay (host currency).")
-    fee_cv: NonNeg = 0.5
+    fee_mean: Amount = Field(description="Mean fee paid by those who pay (host currency).")
+    fee_cv: Factor = 0.5
     borrow_share: Prob = Field(description="Share of fee payers who borrow.")
-    debt_mean: NonNeg = Field(description="Mean debt at departure of those who borrow.")
-    loan_interest_per_year: NonNeg = 0.0
-    runaway_rate_per_year: NonNeg = Field(description="Base hazard of leaving the employer.")
+    debt_mean: Amount = Field(description="Mean debt at departure of those who borrow.")
+    loan_interest_per_year: Factor = 0.0
+    runaway_rate_per_year: RatePerYear = Field(description="Base hazard of leaving the employer.")
     continue_prob: dict[str, Prob] = Field(
         default_factory=dict,
         description="Chance of moving on after a stage, by stage name, for this origin "
@@ -57,18 +76,18 @@ class Origin(Strict):
     )
     language_mean: Prob = 0.3
     network_mean: Prob = 0.3
-    training_days: PosInt = 150
-    clearance_days: PosInt = 60
-    return_ticket: NonNeg = 50000.0
+    training_days: PositiveDays = 150
+    clearance_days: PositiveDays = 60
+    return_ticket: Amount = 50000.0
 
 
 class Sector(Strict):
     """An employer sector: share of demand, wage level and dismissal risk."""
 
     share: Prob
-    wage_factor: NonNeg = 1.0
-    dismissal_rate_per_year: NonNeg = 0.02
-    job_change_after_years: NonNeg | None = Field(
+    wage_factor: Factor = 1.0
+    dismissal_rate_per_year: RatePerYear = 0.02
+    job_change_after_years: Years | None = Field(
         None,
         description="With job-change mode free: years with one employer before a voluntary "
         "change in this sector (field-specific rules); None uses programme.job_change.",
@@ -79,13 +98,11 @@ class Stage(Strict):
     """One stage of the programme's contract ladder."""
 
     name: str
-    months: Annotated[float, Field(gt=0)]
+    months: Months
     continue_prob: Prob = Field(0.0, description="Chance of moving on to the next stage.")
-    home_visit_days: Annotated[int, Field(ge=0)] = Field(
-        0, description="Home visit required before this stage begins."
-    )
-    available_from: dt.date | None = Field(None, description="Stage exists from this date on.")
-    runaway_factor: NonNeg = Field(
+    home_visit_days: Days = Field(0, description="Home visit required before this stage begins.")
+    available_from: Date | None = Field(None, description="Stage exists from this date on.")
+    runaway_factor: Factor = Field(
         1.0, description="Runaway hazard multiplier for people whose current stage is this one."
     )
 
@@ -95,16 +112,16 @@ class OnwardStatus(Strict):
 
     after_stage: str
     prob: Prob
-    start: dt.date | None = None
+    start: Date | None = None
 
 
 class Cancellation(Strict):
     """A rule that cancels the permit (pregnancy, marriage without approval...)."""
 
     name: str
-    rate_per_year: NonNeg
+    rate_per_year: RatePerYear
     females_only: bool = False
-    detection_interval_days: Annotated[int, Field(ge=0)] = Field(
+    detection_interval_days: Days = Field(
         0, description="Found at the next periodic check (0 = at once)."
     )
 
@@ -113,8 +130,8 @@ class JobChange(Strict):
     """When a worker may change employer."""
 
     mode: Literal["forbidden", "on_dismissal", "free"] = "on_dismissal"
-    free_after_years: NonNeg = Field(0.0, description="With mode free: years before changing.")
-    voluntary_rate_per_year: NonNeg = Field(
+    free_after_years: Years = Field(0.0, description="With mode free: years before changing.")
+    voluntary_rate_per_year: RatePerYear = Field(
         0.0, description="With mode free: rate of voluntary changes once allowed."
     )
     runaway_diverted: Prob = Field(
@@ -129,12 +146,10 @@ class Programme(Strict):
 
     name: str
     stages: list[Stage] = Field(min_length=1)
-    renewals: Annotated[int, Field(ge=0)] = Field(
-        0, description="Times the last stage may be renewed."
-    )
+    renewals: Count = Field(0, description="Times the last stage may be renewed.")
     renewal_prob: Prob = 0.0
-    max_stay_years: Annotated[float, Field(gt=0)] | None = None
-    grace_days: Annotated[int, Field(ge=0)] = Field(
+    max_stay_years: PositiveYears | None = None
+    grace_days: Days = Field(
         90, description="Days a jobless worker keeps status while looking for an employer."
     )
     job_change: JobChange = Field(default_factory=JobChange)
@@ -143,7 +158,7 @@ class Programme(Strict):
     onward: list[OnwardStatus] = Field(default_factory=list)
     cancellations: list[Cancellation] = Field(default_factory=list)
     exit_needs_sponsor: bool = False
-    sponsor_exit_delay_days: NonNeg = Field(0.0, description="Mean days for an exit permit.")
+    sponsor_exit_delay_days: DaysFloat = Field(0.0, description="Mean days for an exit permit.")
     stock_label: str = Field(
         "",
         description="Plain-language name of the programme_stock metric, as official statistics "
@@ -164,12 +179,14 @@ class Programme(Strict):
 class Recruitment(Strict):
     """Demand for new workers and how the sending side fills it."""
 
-    demand: dict[int, NonNeg] = Field(description="Entries employers demand per year.")
-    applicants_per_place: Annotated[float, Field(ge=1)] = 1.5
-    pool_wait_days: PosInt = 180
-    selection_interval_days: PosInt = 7
-    age_min: float = 18.0
-    age_max: float = 40.0
+    demand: dict[Year, People] = Field(
+        min_length=1, description="Entries employers demand per year."
+    )
+    applicants_per_place: Annotated[float, Field(ge=1, le=1000)] = 1.5
+    pool_wait_days: PositiveDays = 180
+    selection_interval_days: PositiveDays = 7
+    age_min: Age = 18.0
+    age_max: Age = 40.0
     aptitude_min: Prob = 0.0
     training_dropout: Prob = 0.02
 
@@ -178,8 +195,8 @@ class Supervision(Strict):
     """Supervising organisations: how much they help a jobless worker."""
 
     proactivity_mean: Prob = 0.4
-    proactivity_concentration: Annotated[float, Field(gt=0)] = 4.0
-    job_search_rate_per_year: NonNeg = Field(
+    proactivity_concentration: PositiveFactor = 4.0
+    job_search_rate_per_year: RatePerYear = Field(
         4.0, description="Rate of finding an employer with full help and full information."
     )
     proactivity_floor: Prob = 0.2
@@ -189,8 +206,8 @@ class Information(Strict):
     """Chance of hearing of a job: language, network and policy."""
 
     base: Prob = 0.2
-    language_weight: NonNeg = 0.5
-    network_weight: NonNeg = 0.3
+    language_weight: Factor = 0.5
+    network_weight: Factor = 0.3
     own_language_info: bool = Field(False, description="Job information in workers' languages.")
     own_language_level: Prob = 0.8
 
@@ -198,35 +215,35 @@ class Information(Strict):
 class Money(Strict):
     """Wages, costs, remittances and savings (host currency per month unless stated)."""
 
-    wage_per_month: NonNeg
+    wage_per_month: Amount
     net_share: Prob = 0.8
-    living_cost_per_month: NonNeg = 70000.0
-    subsistence_cost_per_month: NonNeg = 50000.0
+    living_cost_per_month: Amount = 70000.0
+    subsistence_cost_per_month: Amount = 50000.0
     remit_share: Prob = 0.6
     repay_share: Prob = 0.4  # with remit_share's default, at most 1 as _consistent requires
-    irregular_wage_factor: NonNeg = 0.7
-    special_wage_factor: NonNeg = 0.9
-    initial_savings_mean: NonNeg = 30000.0
+    irregular_wage_factor: Factor = 0.7
+    special_wage_factor: Factor = 0.9
+    initial_savings_mean: Amount = 30000.0
 
 
 class Shelter(Strict):
     """A provider of housing for destitute workers, with a capacity."""
 
     name: str
-    capacity: NonNeg = 0.0
-    per_employed: NonNeg = Field(0.0, description="Extra places per employed worker (friends).")
-    start: dt.date | None = None
-    end: dt.date | None = None
+    capacity: People = 0.0
+    per_employed: Factor = Field(0.0, description="Extra places per employed worker (friends).")
+    start: Date | None = None
+    end: Date | None = None
 
 
 class EmergencyFund(Strict):
     """Civil-society emergency money paid to destitute workers."""
 
     name: str
-    amount: NonNeg
-    budget_per_month: NonNeg
-    start: dt.date | None = None
-    end: dt.date | None = None
+    amount: Amount
+    budget_per_month: Amount
+    start: Date | None = None
+    end: Date | None = None
 
 
 class LabourMarket(Strict):
@@ -237,23 +254,20 @@ class LabourMarket(Strict):
     last of the index take the nearest year's value. With elasticity 0 it has no effect.
     """
 
-    index: dict[int, Annotated[float, Field(gt=0)]] = Field(
+    index: dict[Year, PositiveFactor] = Field(
         min_length=1,
         description="Index value by calendar year (e.g. the jobs-to-applicants ratio).",
     )
-    reference: Annotated[float, Field(gt=0)] = Field(
+    reference: PositiveFactor = Field(
         1.0, description="Index value at which the base runaway rates apply (factor 1)."
     )
-    elasticity: NonNeg = Field(
+    elasticity: Factor = Field(
         0.0, description="How strongly the runaway hazard follows the index (0: not at all)."
     )
     source: str = ""
 
     @model_validator(mode="after")
     def _years(self) -> LabourMarket:
-        for y in self.index:
-            if not 1900 < y < 2200:
-                raise ValueError(f"index: year {y} is not a plausible year")
         years = sorted(self.index)
         missing = sorted(set(range(years[0], years[-1] + 1)) - set(years))
         if missing:
@@ -275,13 +289,13 @@ class LabourMarket(Strict):
 class Behaviour(Strict):
     """How workers respond to debt, joblessness, the labour market and enforcement."""
 
-    runaway_debt_elasticity: NonNeg = Field(
+    runaway_debt_elasticity: Factor = Field(
         1.0, description="Runaway hazard rises with debt relative to a year's net wage."
     )
-    runaway_no_income_factor: NonNeg = Field(
+    runaway_no_income_factor: Factor = Field(
         3.0, description="Runaway hazard multiplier while without income."
     )
-    apprehension_rate_per_year: NonNeg = Field(
+    apprehension_rate_per_year: RatePerYear = Field(
         0.25, description="Rate at which irregular workers are caught and deported."
     )
     runaway_labour_market: LabourMarket | None = Field(
@@ -293,16 +307,25 @@ class Behaviour(Strict):
 class Borders(Strict):
     """Normal daily seat capacity per corridor and direction, before any event."""
 
-    seats_in_per_day: NonNeg = 5000.0
-    seats_out_per_day: NonNeg = 5000.0
-    entry_cap_per_day: NonNeg | None = None
+    seats_in_per_day: Seats = 5000.0
+    seats_out_per_day: Seats = 5000.0
+    entry_cap_per_day: Seats | None = None
 
 
 # ---- dated events -------------------------------------------------------------------------
 
 
+EVENT_NAME = r"^[A-Za-z_][A-Za-z0-9_-]*$"
+
+
 class _Event(Strict):
-    date: dt.date
+    date: Date
+    name: str | None = Field(
+        None,
+        pattern=EVENT_NAME,
+        exclude_if=lambda v: v is None,  # unnamed events resolve as they did before names
+        description="Name by which key paths address the event (events.NAME.seats_per_day).",
+    )
     note: str = ""
     label: str = Field(
         "",
@@ -316,14 +339,14 @@ class BorderEvent(_Event):
     type: Literal["border"]
     corridor: str = "all"
     direction: Literal["in", "out", "both"] = "both"
-    seats_per_day: NonNeg
+    seats_per_day: Seats
 
 
 class EntryCapEvent(_Event):
     """A host-wide cap on the programme's new entries per day (None lifts it)."""
 
     type: Literal["entry_cap"]
-    per_day: NonNeg | None
+    per_day: Seats | None
 
 
 class FlightEvent(_Event):
@@ -331,7 +354,7 @@ class FlightEvent(_Event):
 
     type: Literal["flight"]
     corridor: str
-    seats: NonNeg
+    seats: Seats
 
 
 class HazardEvent(_Event):
@@ -339,8 +362,8 @@ class HazardEvent(_Event):
 
     type: Literal["hazard"]
     hazard: HazardName
-    multiplier: NonNeg
-    end: dt.date | None = None
+    multiplier: HazardMultiplier
+    end: Date | None = None
     sectors: list[str] | None = None
     origins: list[str] | None = None
 
@@ -351,9 +374,9 @@ class GrantStatusEvent(_Event):
     type: Literal["grant_status"]
     from_states: list[StateName]
     to_state: StateName
-    delay_days: Annotated[int, Field(ge=0)] = 0
-    months: Annotated[float, Field(gt=0)] = 6.0
-    end: dt.date | None = None
+    delay_days: Days = 0
+    months: Months = 6.0
+    end: Date | None = None
 
 
 class JobChangeEvent(_Event):
@@ -362,11 +385,11 @@ class JobChangeEvent(_Event):
     type: Literal["job_change"]
     states: list[StateName]
     to_state: StateName
-    rate_multiplier: NonNeg = 1.0
-    months: Annotated[float, Field(gt=0)] = Field(
+    rate_multiplier: Factor = 1.0
+    months: Months = Field(
         12.0, description="Length of the status given to jobless workers who take this route."
     )
-    end: dt.date | None = None
+    end: Date | None = None
 
 
 class StatusSwitchEvent(_Event):
@@ -374,15 +397,15 @@ class StatusSwitchEvent(_Event):
 
     type: Literal["status_switch"]
     from_states: list[StateName]
-    rate_per_year: NonNeg
-    end: dt.date | None = None
+    rate_per_year: RatePerYear
+    end: Date | None = None
 
 
 class CashPaymentEvent(_Event):
     """A one-off payment to every registered resident in the listed states."""
 
     type: Literal["cash_payment"]
-    amount: NonNeg
+    amount: Amount
     states: list[StateName]
 
 
@@ -390,8 +413,8 @@ class RecruitmentEvent(_Event):
     """Scale recruitment (selection of new workers) from `date` to `end`."""
 
     type: Literal["recruitment"]
-    multiplier: NonNeg
-    end: dt.date | None = None
+    multiplier: Factor
+    end: Date | None = None
 
 
 class RuleEvent(_Event):
@@ -400,7 +423,7 @@ class RuleEvent(_Event):
     type: Literal["rule"]
     welfare_eligible: bool | None = None
     job_change_mode: Literal["forbidden", "on_dismissal", "free"] | None = None
-    grace_days: Annotated[int, Field(ge=0)] | None = None
+    grace_days: Days | None = None
 
 
 Event = Annotated[
@@ -418,6 +441,13 @@ Event = Annotated[
 ]
 
 
+EVENT_TYPES = frozenset(
+    t.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    for t in typing.get_args(typing.get_args(Event)[0])
+)
+"""The ``type`` names of dated events."""
+
+
 class Headline(Strict):
     """A headline figure: the mean of a daily metric over a window, and what was observed.
 
@@ -428,10 +458,10 @@ class Headline(Strict):
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     label: str = Field(description="Plain-language label of the figure in tables.")
     metric: str = Field(description="A daily metric of series.parquet (all origins).")
-    start: dt.date
-    end: dt.date
-    reference: NonNeg | None = Field(None, description="Observed value to compare with.")
-    reference_date: dt.date | None = None
+    start: Date
+    end: Date
+    reference: People | None = Field(None, description="Observed value to compare with.")
+    reference_date: Date | None = None
     reference_label: str = ""
     source: str = ""
 
@@ -449,13 +479,13 @@ class Scenario(Strict):
 
     name: str
     description: str = ""
-    start: dt.date
-    end: dt.date
+    start: Date
+    end: Date
     host: str = Field("", description="Host country, as observed data name it (empty: unnamed).")
     currency: str = Field(
         "currency units", description="Currency of every money amount, as figures print it."
     )
-    origins: dict[str, Origin] = Field(min_length=1)
+    origins: dict[str, Origin] = Field(min_length=1, max_length=MAX_ORIGINS)
     sectors: dict[str, Sector] = Field(min_length=1)
     programme: Programme
     recruitment: Recruitment
@@ -503,8 +533,12 @@ class Scenario(Strict):
         share = sum(s.share for s in self.sectors.values())
         if abs(share - 1.0) > 1e-6:
             raise ValueError(f"sectors: shares must sum to 1, they sum to {share:.6f}")
+        names = [ev.name for ev in self.events if ev.name is not None]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"events: names must be unique, {twice[0]!r} is used twice")
         for i, ev in enumerate(self.events):
-            where = f"events.{i} ({ev.type} on {ev.date})"
+            where = f"events.{ev.name or i} ({ev.type} on {ev.date})"
             if not (self.start <= ev.date <= self.end):
                 raise ValueError(f"{where}: date is outside the run {self.start}..{self.end}")
             end = getattr(ev, "end", None)
@@ -521,9 +555,15 @@ class Scenario(Strict):
             for s in getattr(ev, "sectors", None) or []:
                 if s not in self.sectors:
                     raise ValueError(f"{where}: sector {s!r} is not one of {list(self.sectors)}")
-        for y in self.recruitment.demand:
-            if not 1900 < y < 2200:
-                raise ValueError(f"recruitment.demand: year {y} is not a plausible year")
+        for section in ("shelters", "emergency_funds"):
+            for i, item in enumerate(getattr(self, section)):
+                first, last = item.start or self.start, item.end or self.end
+                if first > self.end:
+                    raise ValueError(
+                        f"{section}.{i}.start: {first} is after the run ends ({self.end})"
+                    )
+                if last < first:
+                    raise ValueError(f"{section}.{i}.end: {last} is before its start {first}")
         return self
 
     @property

@@ -172,10 +172,12 @@ def calibrate(
     from tmpsim.calibration.optimise import calibrate as run_calibration
     from tmpsim.calibration.problem import CalibrationError
     from tmpsim.scenario import ScenarioError
+    from tmpsim.scenario.bounds import run_option_problem
     from tmpsim.validation.observed import ObservedDataError
 
-    if scale is not None and not 0 < scale <= 100:
-        _fail(f"--scale must be in (0, 100], got {scale}")
+    problem = run_option_problem(seed=seed, scale=scale, workers=workers)
+    if problem:
+        _fail(problem)
     if trials is not None and trials < 1:
         _fail(f"--trials must be at least 1, got {trials}")
     bar = Progress(

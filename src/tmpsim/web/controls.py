@@ -15,10 +15,10 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import yaml
-
 from tmpsim.scenario import Scenario, ScenarioError
-from tmpsim.scenario.loader import load_raw, shipped_scenarios, validate
+from tmpsim.scenario.loader import load_raw, resolve_extends, shipped_scenarios, validate
+from tmpsim.scenario.paths import PathError, crop_window, get_path, set_path
+from tmpsim.scenario.yamlfile import YamlError, decode, parse_yaml
 
 MAX_UPLOAD_BYTES = 512 * 1024
 MIN_WINDOW_DAYS = 30
@@ -145,34 +145,6 @@ KEY_PARAMETERS: tuple[Control, ...] = (
 SHELTER_CONTROL = re.compile(r"^shelters\.(\d+)\.capacity$")
 
 
-def get_path(data: dict[str, Any], dotted: str) -> Any:
-    """Read a dotted key path (list indices as numbers); KeyError if it is absent."""
-    node: Any = data
-    for key in dotted.split("."):
-        if isinstance(node, list) and key.isdigit() and int(key) < len(node):
-            node = node[int(key)]
-        elif isinstance(node, dict) and key in node:
-            node = node[key]
-        else:
-            raise KeyError(dotted)
-    return node
-
-
-def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set a dotted key path that exists (or whose last key is a schema default)."""
-    keys = dotted.split(".")
-    node: Any = data
-    for key in keys[:-1]:
-        if isinstance(node, list):
-            node = node[int(key)]
-        else:
-            node = node.setdefault(key, {})
-    if isinstance(node, list):
-        node[int(keys[-1])] = value
-    else:
-        node[keys[-1]] = value
-
-
 def parameter_controls(data: dict[str, Any]) -> list[Control]:
     """List the key parameters that apply to a scenario, with its values as defaults."""
     resolved = validate(copy.deepcopy(data), "<scenario>").model_dump(mode="json")
@@ -183,7 +155,7 @@ def parameter_controls(data: dict[str, Any]) -> list[Control]:
             continue
         try:
             value = get_path(resolved, control.name)
-        except KeyError:
+        except PathError:
             continue
         out.append(Control(**{**asdict(control), "default": value}))
     for i, shelter in enumerate(resolved.get("shelters") or []):
@@ -318,16 +290,13 @@ def parse_upload(filename: str | None, content: bytes) -> tuple[str, dict[str, A
     if not content.strip():
         raise ScenarioError(f"{name}: the file is empty")
     try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{name}: not a UTF-8 text file") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{name}: not valid YAML: {exc}") from None
+        data = parse_yaml(decode(content, name), name)
+    except YamlError as exc:
+        raise ScenarioError(str(exc)) from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{name}: a scenario must be a mapping of keys to values")
-    validate(copy.deepcopy(data), name, text)
+    data = resolve_extends(data, name)
+    validate(copy.deepcopy(data), name, content.decode("utf-8-sig"))
     return name, data
 
 
@@ -348,6 +317,8 @@ def build_scenario(
     data = copy.deepcopy(base.data)
     notes: list[str] = []
     allowed = {c.name: c for c in parameter_controls(base.data)}
+    if parameters:  # a control may set a key the file leaves to its default
+        data = validate(data, base.source).model_dump(mode="json")
     for path, value in (parameters or {}).items():
         if path not in allowed:
             raise RequestError(f"{path!r} is not a parameter the dashboard can change")
@@ -378,32 +349,13 @@ def _with_end(data: dict[str, Any], end: str, source: str) -> tuple[dict[str, An
         )
     if new_end == sc.end:
         return data, ""
-    data = copy.deepcopy(data)
-    data["end"] = new_end.isoformat()
-    events = data.get("events") or []
-    kept = [i for i, e in enumerate(events) if dt.date.fromisoformat(str(e["date"])) <= new_end]
-    data["events"] = [events[i] for i in kept]
-    data["sources"] = _renumber_event_sources(data.get("sources") or {}, kept)
+    data, dropped = crop_window(data, end=new_end.isoformat())
     notes = []
-    if len(kept) < len(events):
-        notes.append(f"window ends {new_end}; {len(events) - len(kept)} later event(s) left out")
+    if dropped:
+        notes.append(f"window ends {new_end}; {len(dropped)} later event(s) left out")
     if data.pop("calibration", None) is not None:
         notes.append("the calibration section (for the whole window) left out")
     return data, "; ".join(notes)
-
-
-def _renumber_event_sources(sources: dict[str, Any], kept: list[int]) -> dict[str, Any]:
-    """Keep the ``events.N...`` sources of the events kept, under their new index."""
-    new_index = {old: new for new, old in enumerate(kept)}
-    out = {}
-    for key, source in sources.items():
-        parts = str(key).split(".")
-        if parts[0] == "events" and len(parts) > 1 and parts[1].isdigit():
-            if int(parts[1]) not in new_index:
-                continue
-            parts[1] = str(new_index[int(parts[1])])
-        out[".".join(parts)] = source
-    return out
 
 
 def _apply_levers(scenario: Scenario, chosen: dict[str, Any]) -> Scenario:
