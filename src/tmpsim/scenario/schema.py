@@ -40,6 +40,7 @@ from tmpsim.scenario.bounds import (
 
 # Kinds without an upper bound (finite all the same: Strict refuses NaN and infinity), for
 # sections that bound their values themselves.
+NonNeg = Annotated[float, Field(ge=0)]
 PosInt = Annotated[int, Field(gt=0)]
 
 # States and hazards an event or rule may name (derived from the kinds).
