@@ -28,6 +28,11 @@ ESSAY = (
 )
 # The same ISA tally half a year earlier (Asahi Shimbun 2020-08-03; not in the shared data).
 ASAHI_2020 = "https://digital.asahi.com/articles/ASN825V32N81ULFA00X.html"
+TOTAL_FILE = "titp_stock_japan_total.csv"
+BRIDGE_FILE = "designated_activities_ssw_by_nationality.csv"
+BRIDGE_BASE = "2019-12-31"  # the last count before the pandemic's special statuses
+ALL_TITP = "技能実習 (all"  # entries of every stage (1号 and 3号 after the home visit)
+NEW_ARRIVALS = "technical intern trainees (new arrivals)"  # nippon.com: every stage, as ALL_TITP
 
 
 def period_end(text: str) -> str:
@@ -51,7 +56,7 @@ def cite(source: str, quote: object = None, note: object = None) -> str:
 def stocks(data: Path) -> list[dict]:
     """Collect half-yearly TITP stocks, total and by nationality, 'Other' computed as the rest."""
     rows = []
-    total = pd.read_csv(data / "titp_stock_japan_total.csv")
+    total = pd.read_csv(data / TOTAL_FILE)
     for r in total.itertuples():
         src = cite(r.source, None, r.note)
         rows.append(row(period_end(r.period), "titp_stock", "all", r.titp_total, src))
@@ -67,6 +72,12 @@ def stocks(data: Path) -> list[dict]:
                         src + f" | column titp_{stage}_total",
                     )
                 )
+        if pd.notna(r.specified_skilled_1):
+            col = " | column specified_skilled_1"
+            rows.append(
+                row(period_end(r.period), "ssw1_stock", "all", r.specified_skilled_1, src + col)
+            )
+    rows += designated_rise(total, "all", "designated_activities_tokutei_katsudo", TOTAL_FILE)
     nat = pd.read_csv(data / "titp_stock_by_nationality.csv")
     nat["date"] = nat["period"].map(period_end)
     for r in nat[nat.nationality_en.isin(NAMED)].itertuples():
@@ -87,29 +98,87 @@ def stocks(data: Path) -> list[dict]:
     return rows
 
 
+def bridges(data: Path) -> list[dict]:
+    """Specified Skilled Worker (i) holders and the rise of 特定活動 by nationality, 2019-12 on."""
+    rows = []
+    by_nat = pd.read_csv(data / BRIDGE_FILE)
+    for origin, grp in by_nat[by_nat.nationality.isin(NAMED)].groupby("nationality", sort=True):
+        for r in grp.itertuples():
+            src = cite(r.source, None, r.note) + " | column specified_skilled_worker_1"
+            rows.append(
+                row(period_end(r.period), "ssw1_stock", origin, r.specified_skilled_worker_1, src)
+            )
+        rows += designated_rise(grp, origin, "designated_activities_tokutei_katsudo", BRIDGE_FILE)
+    return rows
+
+
+def designated_rise(table: pd.DataFrame, origin: str, column: str, file: str) -> list[dict]:
+    """特定活動 holders above their number at the last count before the pandemic (computed)."""
+    dates = table["period"].map(period_end)
+    base = table.loc[dates == BRIDGE_BASE, column]
+    if len(base) != 1:
+        raise SystemExit(f"{file}: no single {BRIDGE_BASE} row of {column} for {origin}")
+    rows = []
+    for r, date in zip(table.itertuples(), dates, strict=True):
+        if date <= BRIDGE_BASE:
+            continue
+        value = getattr(r, column) - base.iloc[0]
+        src = (
+            f"computed: {file} {column} on the date minus its value on {BRIDGE_BASE} "
+            f"({int(base.iloc[0])}) | {cite(r.source, None, r.note)}"
+        )
+        rows.append(row(date, "designated_activities_rise", origin, value, src))
+    return rows
+
+
 def entries(data: Path) -> list[dict]:
     """Collect first-stage (1号) entries per calendar year, and 1号ロ where that is all there is."""
     rows = []
     annual = pd.read_csv(data / "titp_new_entries_annual.csv")
+    calendar = annual[annual.period == "calendar year"]
+    first_stage = {
+        (y, "all")
+        for y, c in zip(calendar.year, calendar.status_category, strict=True)
+        if str(c).startswith("技能実習1号")
+    }
+    first_1go = set(calendar.year[calendar.status_category.str.split(" ").str[0] == "技能実習1号"])
     for r in annual.itertuples():
         cat, period = str(r.status_category), str(r.period)
         src = cite(r.source, r.quote_or_basis, r.note)
         if period == "calendar year" and cat.split(" ")[0] == "技能実習1号":
             rows.append(row(f"{r.year}-12-31", "new_entries_year", "all", r.new_entries, src))
-        elif period == "calendar year" and cat == "技能実習1号ロ" and r.year == 2020:
+        elif period == "calendar year" and cat == "技能実習1号ロ" and r.year not in first_1go:
             rows.append(row(f"{r.year}-12-31", "new_entries_year_1ro", "all", r.new_entries, src))
         elif period.startswith("Jan-Jun") and cat == "技能実習1号ロ":
             rows.append(row(f"{r.year}-06-30", "new_entries_half_1ro", "all", r.new_entries, src))
+        elif (
+            period == "calendar year"
+            and cat.startswith(ALL_TITP)
+            and (r.year, "all") not in first_stage
+        ):
+            rows.append(row(f"{r.year}-12-31", "new_entries_year_all", "all", r.new_entries, src))
     by_nat = pd.read_csv(data / "titp_new_entries_by_nationality.csv")
+    by_nat = by_nat[by_nat.nationality.isin(NAMED)]
+    nat_first = {
+        (y, n)
+        for y, n, c, p in zip(
+            by_nat.year, by_nat.nationality, by_nat.status_category, by_nat.period, strict=True
+        )
+        if p == "calendar year" and str(c).startswith("技能実習1号")
+    }
     for r in by_nat.itertuples():
-        if r.nationality not in NAMED:
-            continue
         src = cite(r.source, r.quote_or_basis, r.note)
         nat, value = r.nationality, r.new_entries
         if r.period == "calendar year" and r.status_category == "技能実習1号":
             rows.append(row(f"{r.year}-12-31", "new_entries_year", nat, value, src))
         elif str(r.period).startswith("Jan-Jun") and r.status_category == "技能実習1号ロ":
             rows.append(row(f"{r.year}-06-30", "new_entries_half_1ro", nat, value, src))
+        elif (
+            r.period == "calendar year"
+            and r.status_category == NEW_ARRIVALS
+            and (r.year, nat) not in nat_first
+        ):
+            rows.append(row(f"{r.year}-12-31", "new_entries_year_all", nat, value, src))
     return rows
 
 
@@ -187,6 +256,27 @@ def tally_2020() -> list[dict]:
     ]
 
 
+def pandemic_tallies(data: Path) -> list[dict]:
+    """The stranded tally of 2020-08-21 and the backlog awaiting entry (2021-10, 2022-01)."""
+    wanted = {
+        "technical trainees stranded in Japan": "stranded",
+        "persons with certificate of eligibility not yet able to enter: total / technical intern": (
+            "entry_backlog"
+        ),
+        "persons with approved status not yet entered: technical intern": "entry_backlog",
+    }
+    rows = []
+    for r in pd.read_csv(data / "covid_stranded_dismissed.csv").itertuples():
+        indicator = wanted.get(str(r.indicator))
+        if indicator is None:
+            continue
+        src = cite(
+            r.source, r.quote_or_basis, f"{r.unit}; {r.note}" if pd.notna(r.note) else r.unit
+        )
+        rows.append(row(str(r.date), indicator, "all", r.value, src))
+    return rows
+
+
 def row(date: str, indicator: str, origin: str, value: float, source: str) -> dict:
     """Make one row of the long format."""
     return {
@@ -200,7 +290,16 @@ def row(date: str, indicator: str, origin: str, value: float, source: str) -> di
 
 def build(data: Path) -> pd.DataFrame:
     """Collect every packaged observation, sorted."""
-    rows = stocks(data) + entries(data) + missing(data) + survey(data) + essay() + tally_2020()
+    rows = (
+        stocks(data)
+        + bridges(data)
+        + entries(data)
+        + missing(data)
+        + survey(data)
+        + essay()
+        + tally_2020()
+        + pandemic_tallies(data)
+    )
     df = pd.DataFrame(rows)
     df["value"] = df["value"].astype(float)
     dup = df.duplicated(["date", "indicator", "origin"], keep=False)

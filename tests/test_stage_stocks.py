@@ -14,7 +14,7 @@ def test_stage_stocks_sum_to_titp_stock_at_month_ends() -> None:
     by_stage = stages.groupby(["date", "origin"]).value.sum()
     total = series[series.metric == "titp_stock"].set_index(["date", "origin"]).value
     month_ends = total.loc[by_stage.index]
-    assert len(by_stage) == 84 * (8 + 1)  # 84 month ends, 8 origins and "all"
+    assert len(by_stage) == 108 * (8 + 1)  # 108 month ends 2017-01..2025-12, 8 origins and "all"
     np.testing.assert_allclose(by_stage.to_numpy(), month_ends.to_numpy(), rtol=1e-12)
     # Stage 3 exists only from November 2017 on.
     early = stages[(stages.metric == "titp_stock_stage_3") & (stages.date.astype(str) < "2017-11")]

@@ -291,7 +291,43 @@ def test_packaged_data_keep_a_source_and_use_known_indicators():
         "debt_at_departure",
     } <= set(obs["indicator"])
     totals = obs[(obs.indicator == "titp_stock") & (obs.origin == "all")]
-    assert totals["date"].dt.month.isin([6, 12]).all() and len(totals) == 17
+    # Half-yearly 2012-12 ... 2022-12; nothing after 2022 (kept for out-of-sample checks).
+    assert totals["date"].dt.month.isin([6, 12]).all() and len(totals) == 21
+    assert obs["date"].max() <= pd.Timestamp("2022-12-31")
+
+
+def test_packaged_pandemic_years_follow_their_definitions():
+    obs = load_observed().set_index(["indicator", "origin", "date"])["value"]
+    # The rise of 特定活動 is computed against 2019-12 (65,187 in e-Stat), e.g. 103,422 in 2020-12.
+    assert obs["designated_activities_rise", "all", pd.Timestamp("2020-12-31")] == 103422 - 65187
+    assert obs["designated_activities_rise", "Vietnam", pd.Timestamp("2022-12-31")] == 26147 - 6349
+    assert obs["ssw1_stock", "all", pd.Timestamp("2022-12-31")] == 130915
+    assert obs["entry_backlog", "all", pd.Timestamp("2021-10-01")] == 111200
+    assert obs["missing_year", "all", pd.Timestamp("2022-12-31")] == 9006
+    # 2022 has a 1号ロ figure, so the all-stages figure of that year is not used; 2021 has only it.
+    assert ("new_entries_year_all", "all", pd.Timestamp("2022-12-31")) not in obs.index
+    assert obs["new_entries_year_all", "all", pd.Timestamp("2021-12-31")] == 23000
+
+
+def test_stage_indicators_follow_the_scenario_stage_names():
+    ind = resolve("titp_stock_stage_2")
+    assert (ind.kind, ind.source) == ("stock", "titp_stock_stage_2")
+    other = resolve("titp_stock_stage_apprentice")
+    assert other.source == "titp_stock_stage_apprentice" and "apprentice" in other.description
+    with pytest.raises(UnknownIndicator):
+        resolve("titp_stock_stage_")
+
+
+def test_indicator_mapping_file_errors_name_the_entry(tmp_path):
+    from tmpsim.validation.indicators import load_registry
+
+    bad = tmp_path / "indicators.yaml"
+    bad.write_text("- {name: x, kind: weekly, metric: titp_stock}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="entry 1: kind 'weekly'"):
+        load_registry(bad)
+    bad.write_text("- {name: x, metric: titp_stock}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="needs name, kind and metric"):
+        load_registry(bad)
 
 
 @pytest.mark.skipif(not Path("/work/shared/data").is_dir(), reason="shared data not present")
@@ -337,3 +373,109 @@ def test_start_and_end_keep_observations_in_a_window(mini_run, tmp_path):
     assert [str(d) for d in table["date"]] == ["2020-06-30"]
     with pytest.raises(ObservedDataError, match="no observations"):
         validate_run(mini_run, [f], start="2020-07-01", end="2020-12-31")
+
+
+def goals_table() -> pd.DataFrame:
+    """A hand-made validation table: two stock dates, one ratio series, one row not computed."""
+    rows = [
+        ("titp_stock", "all", "2021-06-30", 100.0, 90.0, "ok"),
+        ("titp_stock", "all", "2021-12-31", 100.0, 104.0, "ok"),
+        ("ssw1_stock", "all", "2022-12-31", 1000.0, 400.0, "ok"),
+        ("titp_stock", "all", "2023-06-30", 100.0, np.nan, "outside run"),
+    ]
+    t = pd.DataFrame(
+        rows, columns=["indicator", "origin", "date", "observed", "simulated", "status"]
+    )
+    t["rel_error"] = (t["simulated"] - t["observed"]) / t["observed"]
+    return t
+
+
+def test_goals_measure_mape_each_and_ratio_exactly():
+    from tmpsim.validation.goals import check_goals
+
+    goals = [
+        {"goal": "mape", "indicators": ["titp_stock"], "measure": "mape", "max": 0.07},
+        {"goal": "each", "indicators": ["titp_stock"], "measure": "each", "max": 0.07},
+        {
+            "goal": "dec",
+            "indicators": ["titp_stock"],
+            "months": [12],
+            "measure": "each",
+            "max": 0.05,
+        },
+        {"goal": "ssw", "indicators": ["ssw1_stock"], "measure": "ratio", "low": 0.5, "high": 1.0},
+        {"goal": "none", "indicators": ["stranded"], "measure": "mape", "max": 0.1},
+    ]
+    out = check_goals(goals_table(), goals).set_index("goal")
+    assert out.loc["mape", "value"] == pytest.approx(0.07) and out.loc["mape", "n"] == 2
+    assert bool(
+        out.loc["mape", "met"]
+    )  # (0.10 + 0.04) / 2 = 0.07, the row outside the run left out
+    assert out.loc["each", "value"] == pytest.approx(-0.10) and not out.loc["each", "met"]
+    assert out.loc["dec", "value"] == pytest.approx(0.04) and bool(out.loc["dec", "met"])
+    assert out.loc["ssw", "ratio_min"] == pytest.approx(0.4) and not out.loc["ssw", "met"]
+    assert out.loc["none", "n"] == 0
+
+
+def test_goals_file_errors_name_the_goal(tmp_path):
+    from tmpsim.validation.goals import GoalsError, load_goals
+
+    path = tmp_path / "goals.yaml"
+    path.write_text("- {goal: g, indicators: [titp_stock], measure: ratio, low: 0.5}\n")
+    with pytest.raises(GoalsError, match="goal 1: measure ratio needs a number high"):
+        load_goals(path)
+    path.write_text("- {goal: g, indicators: [titp_stock], measure: mape, max: 0.1, maximum: 2}\n")
+    with pytest.raises(GoalsError, match="unknown key"):
+        load_goals(path)
+    assert len(load_goals()) >= 10  # the packaged goals load
+
+
+def test_packaged_goals_name_known_indicators():
+    from tmpsim.validation.goals import load_goals
+
+    for g in load_goals():
+        for name in g["indicators"]:
+            resolve(name)
+
+
+def test_cli_checks_goals_and_rejects_a_bad_goals_file(mini_run, tmp_path):
+    f = write_csv(
+        tmp_path / "o.csv", ["2019-12-31,titp_stock,A,1000,me", "2020-12-31,titp_stock,A,900,me"]
+    )
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("- {goal: stock, indicators: [titp_stock], measure: mape, max: 100}\n")
+    out = tmp_path / "val"
+    args = ["validate", str(mini_run), "--observed", str(f), "--out", str(out), "--no-figures"]
+    proc = tmpsim_cli(*args, "--goals", str(goals))
+    assert proc.returncode == 0, proc.stderr
+    checked = pd.read_csv(out / "goals.csv")
+    assert checked.loc[0, "n"] == 2 and bool(checked.loc[0, "met"])
+    assert "met  stock: titp_stock A mape" in proc.stdout
+    goals.write_text("- {goal: stock, indicators: [titp_stock], measure: median}\n")
+    proc = tmpsim_cli(*args, "--goals", str(goals))
+    assert proc.returncode == 2 and "goal 1: measure 'median'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_forecast_expands_stages_and_gives_stocks_by_origin():
+    import datetime as dt
+
+    from tmpsim.validation.forecast import forecast
+
+    run = hand_run({"A": 30.0, "B": 10.0}, {"A": 1.0, "B": 0.0})
+    for stage, share in (("1", 0.25), ("2", 0.75)):  # the run's programme has stages 1 and 2
+        wide = run.metrics["titp_stock"] * share
+        run.metrics[f"titp_stock_stage_{stage}"] = wide
+    table = forecast(
+        [run],
+        dt.date(2020, 1, 1),
+        dt.date(2020, 12, 31),
+        indicators=("titp_stock", "titp_stock_stage_{stage}"),
+        by_origin=("titp_stock",),
+    )
+    got = table.set_index(["indicator", "origin", "date"])["mean"]
+    end = dt.date(2020, 12, 31)
+    assert got["titp_stock", "A", end] == 30.0 and got["titp_stock", "all", end] == 40.0
+    assert got["titp_stock_stage_2", "all", end] == 30.0
+    assert set(table.indicator) == {"titp_stock", "titp_stock_stage_1", "titp_stock_stage_2"}
+    assert set(table[table.indicator != "titp_stock"].origin) == {"all"}

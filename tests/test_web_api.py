@@ -75,7 +75,7 @@ def test_options_list_shipped_scenarios_limits_and_levers(client: TestClient) ->
 
 def test_scenario_description_has_window_and_parameters_with_its_values(client) -> None:
     body = client.get(f"/api/scenarios/{FLAGSHIP}").json()
-    assert (body["start"], body["end"]) == ("2017-01-01", "2023-12-31")
+    assert (body["start"], body["end"]) == ("2017-01-01", "2025-12-31")
     params = {p["name"]: p for p in body["parameters"]}
     assert params["programme.grace_days"]["default"] == 90
     assert params["money.wage_per_month"]["default"] == 160000

@@ -45,6 +45,13 @@ def validate(
     end: Annotated[
         str | None, typer.Option(help="Only observations dated on or before (YYYY-MM-DD).")
     ] = None,
+    goals: Annotated[
+        str | None,
+        typer.Option(
+            help="Check acceptance criteria: a goals YAML file, or 'packaged' for the shipped "
+            "goals of the calibration window; writes goals.csv."
+        ),
+    ] = None,
 ) -> None:
     """Compare a run or an ensemble with observed statistics; write validation.csv and figures."""
     from tmpsim.validation.compare import summarise, validate_run
@@ -74,6 +81,36 @@ def validate(
         f"{len(table)} observations ({counts}); {runs} run(s). Wrote {paths[0]}"
         + (f" and {len(paths) - 1} more files" if len(paths) > 1 else "")
     )
+    if goals is not None:
+        _check_goals(table, goals, target)
+
+
+def _check_goals(table, goals: str, target: Path) -> None:
+    from tmpsim.validation.goals import GoalsError, check_goals, load_goals
+
+    try:
+        checked = check_goals(table, load_goals(None if goals == "packaged" else goals))
+    except GoalsError as exc:
+        _fail(str(exc))
+    checked.to_csv(target / "goals.csv", index=False)
+    for r in checked.itertuples():
+        mark = {True: "met", False: "NOT met", None: "no data"}[r.met if r.n else None]
+        if not r.n:
+            console.print(f"{mark:>8}  {r.goal}", highlight=False)
+            continue
+        value = (
+            f"{r.ratio_min:.2f}-{r.ratio_max:.2f}x"
+            if r.measure == "ratio"
+            else f"{r.value:.1%}"
+            if r.measure == "mape"
+            else f"{r.value:+.1%}"
+        )
+        console.print(
+            f"{mark:>8}  {r.goal}: {r.indicator} {r.origin} {r.measure} {value} ({r.bound})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print(f"Wrote {target / 'goals.csv'}")
 
 
 def calibrate(
@@ -165,10 +202,10 @@ def forecast(
         Path, typer.Argument(help="An experiment/ensemble folder (or a run folder).")
     ],
     start: Annotated[str, typer.Option(help="First date of the forecast (YYYY-MM-DD).")] = (
-        "2021-01-01"
+        "2023-01-01"
     ),
     end: Annotated[str, typer.Option(help="Last date of the forecast (YYYY-MM-DD).")] = (
-        "2023-12-31"
+        "2025-12-31"
     ),
     out: Annotated[
         Path | None,
@@ -193,7 +230,9 @@ def forecast(
     if not 0 < band < 1:
         _fail(f"--band must be between 0 and 1, got {band}")
     try:
-        table = make_forecast(source, first, last, band=band, point=point)
+        table = make_forecast(
+            source, first, last, band=band, point=point, by_origin=("titp_stock",)
+        )
         target = out or (source if source.is_dir() else source.parent)
         target.mkdir(parents=True, exist_ok=True)
         table.to_csv(target / "forecast.csv", index=False)
@@ -209,7 +248,8 @@ def forecast(
         shown.add_column(col, justify="right" if col in ("mean", "band") else "left")
     for r in table.itertuples(index=False):
         lo, hi = getattr(r, "lo", float("nan")), getattr(r, "hi", float("nan"))
-        shown.add_row(r.indicator, str(r.date), f"{r.mean:,.0f}", f"{lo:,.0f} - {hi:,.0f}")
+        name = r.indicator if r.origin == "all" else f"{r.indicator} {r.origin}"
+        shown.add_row(name, str(r.date), f"{r.mean:,.0f}", f"{lo:,.0f} - {hi:,.0f}")
     console.print(shown)
     console.print(f"Wrote {target / 'forecast.csv'} and {figure}")
 

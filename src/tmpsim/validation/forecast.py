@@ -18,18 +18,39 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from tmpsim.validation.compare import compare, needed_metrics  # noqa: E402
-from tmpsim.validation.indicators import resolve  # noqa: E402
+from tmpsim.validation.compare import compare  # noqa: E402
+from tmpsim.validation.indicators import STAGE, resolve  # noqa: E402
 from tmpsim.validation.observed import PACKAGED_HOST, load_observed  # noqa: E402
 from tmpsim.validation.rundata import RunData, load_runs  # noqa: E402
 
-DEFAULT_INDICATORS = ("titp_stock", "stranded", "new_entries_year", "missing_year")
+DEFAULT_INDICATORS = (
+    "titp_stock",
+    "titp_stock_stage_{stage}",
+    "designated_activities_rise",
+    "ssw1_stock",
+    "stranded",
+    "new_entries_year",
+    "missing_year",
+)
+"""Reported by default; ``{stage}`` stands for every stage of the run's programme."""
 
 
 def forecast_dates(indicator: str, start: dt.date, end: dt.date) -> list[pd.Timestamp]:
     """Report dates: 31 December for yearly flows, else 30 June and 31 December."""
     months = (12,) if resolve(indicator).kind == "year" else (6, 12)
     return [d for d in pd.date_range(start, end, freq="ME") if d.month in months]
+
+
+def expand_stages(indicators: tuple[str, ...], runs: list[RunData]) -> list[str]:
+    """Indicators with ``{stage}`` replaced by each stage the runs recorded (in their order)."""
+    out = []
+    for ind in indicators:
+        if STAGE not in ind:
+            out.append(ind)
+            continue
+        prefix = ind.split(STAGE)[0]
+        out += [m for m in runs[0].metrics if m.startswith(prefix)]
+    return out
 
 
 def forecast(
@@ -40,18 +61,22 @@ def forecast(
     origins: tuple[str, ...] = ("all",),
     band: float = 0.9,
     point: int | None = None,
+    by_origin: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Ensemble mean and band of indicators at regular dates between ``start`` and ``end``."""
-    rows = [
-        (d, ind, origin)
-        for ind in indicators
-        for origin in origins
-        for d in forecast_dates(ind, start, end)
-    ]
+    """Ensemble mean and band of indicators at regular dates between ``start`` and ``end``.
+
+    ``origins`` apply to every indicator; those in ``by_origin`` are also given for each origin
+    of the runs.
+    """
+    runs = load_runs(source, None, point)
+    rows = []
+    for ind in expand_stages(indicators, runs):
+        wanted = [*origins, *(o for o in runs[0].origins if o not in origins)]
+        for origin in wanted if ind in by_origin else origins:
+            rows += [(d, ind, origin) for d in forecast_dates(ind, start, end)]
     frame = pd.DataFrame(rows, columns=["date", "indicator", "origin"]).assign(
         value=np.nan, source="forecast"
     )
-    runs = load_runs(source, needed_metrics(frame), point)
     table = compare(frame, runs, band)
     keep = ["indicator", "origin", "date", "simulated", "sim_lo", "sim_hi", "n_runs", "status"]
     table = table[[c for c in keep if c in table.columns]]

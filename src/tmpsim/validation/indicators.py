@@ -1,7 +1,8 @@
 """Observed indicators and how a simulation is aggregated to match each one.
 
 An indicator names what an official statistic measures. Each maps to a metric of ``series.parquet``
-(or to columns of ``agents.parquet``) and an aggregation that follows the statistic's definition:
+(or to columns of ``agents.parquet``) and an aggregation that follows the statistic's definition;
+the mapping is data, ``tmpsim/data/observed/indicators.yaml``, read into :data:`REGISTRY`:
 
 - ``stock``: the metric's value on the observation date (residents at the end of June / December,
   the stranded count on the day it was reported);
@@ -18,14 +19,20 @@ a stock on the date) or a flow metric with ``_year`` / ``_half`` appended.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
-from typing import Literal
+from importlib import resources
+from pathlib import Path
+from typing import Literal, get_args
+
+import yaml
 
 from tmpsim.engine.recorder import EXTRAS
 from tmpsim.results import FLOW_METRICS
 from tmpsim.states import STATE_NAMES, STOCK_METRICS
 
 Kind = Literal["stock", "year", "half", "agents_mean", "agents_share"]
+KINDS = get_args(Kind)
 PERIOD_MONTHS = {"year": 12, "half": 6}
 
 
@@ -45,81 +52,58 @@ class Indicator:
         return self.kind.startswith("agents")
 
 
-REGISTRY: dict[str, Indicator] = {
-    i.name: i
-    for i in (
-        Indicator(
-            "titp_stock",
-            "stock",
-            "titp_stock",
-            "Residents holding the programme's status on the date (employed, between employers, "
-            "on a home visit, or waiting to leave before a special status).",
-        ),
-        *(
-            Indicator(
-                f"titp_stock_stage_{k}",
-                "stock",
-                f"titp_stock_stage_{k}",
-                f"Residents holding the programme's status in stage {k} ({k}号), month end.",
-            )
-            for k in ("1", "2", "3")
-        ),
-        Indicator(
-            "stranded",
-            "stock",
-            "stranded",
-            "Contract ended or job lost and unable to return home, whatever bridging status.",
-        ),
-        Indicator(
-            "new_entries_year",
-            "year",
-            "new_entries",
-            "First-stage (1号) new entries in the 12 months ending on the date.",
-        ),
-        Indicator(
-            "new_entries_year_1ro",
-            "year",
-            "new_entries",
-            "As new_entries_year; the statistic counts 1号ロ only (about 96% of 1号 in 2019).",
-        ),
-        Indicator(
-            "new_entries_half_1ro",
-            "half",
-            "new_entries",
-            "First-stage new entries in the 6 months ending on the date; statistic is 1号ロ only.",
-        ),
-        Indicator(
-            "missing_year",
-            "year",
-            "missing",
-            "Trainees who left their employer (失踪) in the 12 months ending on the date.",
-        ),
-        Indicator(
-            "fee_paid",
-            "agents_mean",
-            "fee",
-            "Mean fee paid to sending agencies and brokers, among those who paid.",
-        ),
-        Indicator(
-            "fee_paid_share",
-            "agents_share",
-            "fee",
-            "Share of trainees who paid a fee before departure.",
-        ),
-        Indicator(
-            "debt_at_departure",
-            "agents_mean",
-            "debt_at_departure",
-            "Mean debt before departure, among those with debt.",
-        ),
-        Indicator(
-            "debt_share",
-            "agents_share",
-            "debt_at_departure",
-            "Share of trainees with debt before departure.",
-        ),
-    )
+INDICATORS_FILE = "indicators.yaml"
+"""The packaged file (next to the observed CSVs) that maps each indicator to a simulated metric."""
+STAGE = "{stage}"
+"""Placeholder for a stage name of the scenario's programme in an indicator's name and metric."""
+
+
+def load_registry(path: Path | None = None) -> dict[str, Indicator]:
+    """Read the indicator-to-metric mapping (the packaged ``indicators.yaml`` by default)."""
+    if path is None:
+        path = Path(str(resources.files("tmpsim") / "data" / "observed" / INDICATORS_FILE))
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    out: dict[str, Indicator] = {}
+    for i, entry in enumerate(entries):
+        where = f"{path}: entry {i + 1}"
+        if not isinstance(entry, dict) or not {"name", "kind", "metric"} <= set(entry):
+            raise ValueError(f"{where}: needs name, kind and metric")
+        if entry["kind"] not in KINDS:
+            raise ValueError(f"{where}: kind {entry['kind']!r} is not one of {', '.join(KINDS)}")
+        name = str(entry["name"])
+        if name in out:
+            raise ValueError(f"{where}: indicator {name!r} appears twice")
+        out[name] = Indicator(
+            name,
+            entry["kind"],
+            str(entry["metric"]),
+            " ".join(str(entry.get("description", "")).split()),
+        )
+    return out
+
+
+REGISTRY: dict[str, Indicator] = load_registry()
+PATTERNS = {
+    re.compile(re.escape(name).replace(re.escape(STAGE), r"(?P<stage>\w+)") + "$"): ind
+    for name, ind in REGISTRY.items()
+    if STAGE in name
 }
+
+
+def _for_stage(name: str) -> Indicator | None:
+    """The indicator of a name that fills a ``{stage}`` pattern with a stage name, if any."""
+    for pattern, ind in PATTERNS.items():
+        m = pattern.match(name)
+        if m:
+            stage = m.group("stage")
+            return Indicator(
+                name,
+                ind.kind,
+                ind.source.replace(STAGE, stage),
+                ind.description.replace(STAGE, stage),
+            )
+    return None
+
 
 FLOWS = sorted({*FLOW_METRICS, *EXTRAS})
 SERIES_METRICS = sorted(
@@ -151,8 +135,11 @@ def known_names() -> list[str]:
 
 def resolve(name: str) -> Indicator:
     """The Indicator for a name, or UnknownIndicator naming the closest valid names."""
-    if name in REGISTRY:
+    if name in REGISTRY and STAGE not in name:
         return REGISTRY[name]
+    staged = _for_stage(name)
+    if staged is not None:
+        return staged
     if name in SERIES_METRICS:
         return Indicator(name, "stock", name, f"series metric {name} on the date")
     for period in PERIOD_MONTHS:

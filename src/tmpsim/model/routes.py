@@ -1,0 +1,364 @@
+"""Decisions at the turning points: which way out a person takes when the rules open several.
+
+At a turning point (a contract ends, the job is lost, the person is stranded, or a status runs out)
+the rules in force open some routes and close others:
+
+- ``home``: fly home, if a seat is available and the ticket is paid (by the sponsor where the rules
+  say so, else from savings);
+- ``next_stage``: the programme's next stage, only when a stage's contract ends, the next stage
+  exists on the date and the exam is passed; a stage that needs a home visit first is open without
+  a seat when the rules defer the visit;
+- ``onward``: another status (e.g. a skilled-worker status) from its start date, for those who
+  completed the stated stage in one of the fields where the status exists;
+- bridging statuses (any number, each named, dated, for stated turning points, with or without
+  work, optionally only for those who cannot leave), and special job-change routes likewise;
+- ``irregular``: leave the rules (always open).
+
+Among the open routes the person chooses by a multinomial logit: route ``r`` has utility
+``intercept_r + sum_f coef_{r,f} * x_f`` over the person's features ``x`` (savings and debt in
+months of a stated unit, language, network, age, years left of the longest stay, the supervising
+organisation's support, the information the person has, the employer's offer), and is chosen
+with probability
+``exp(V_r) / sum over open routes s of exp(V_s)``. Closed routes have probability zero. Every
+parameter comes from the scenario's ``routes`` section (:class:`RoutesSpec`) with its source.
+
+This module is self-contained and not yet called by the simulation. It plugs in as follows:
+
+1. the scenario gains an optional ``routes`` section of type :class:`RoutesSpec` (the flagship's
+   is ready in ``tests/routes/japan-titp.yaml``);
+2. a route module builds one :class:`RouteChooser` from the programme's stages and sectors and
+   takes its own random stream;
+3. at each turning point (contract end, dismissal, stranded, status expiry) the lifecycle builds
+   :class:`People` with :func:`people_from` (the seat from the borders, the offer from the
+   employer, years left from the longest stay, the last completed stage), draws one uniform per
+   person and moves each along the route :meth:`RouteChooser.choose` returns: home joins the
+   return queue; the next stage starts a contract or the home visit; an onward route switches
+   status; a bridge grants the special status (working or idle) until
+   :meth:`RouteChooser.bridge_ends`; a job-change route starts the special job; irregular leaves.
+   With a ``routes`` section these decisions replace the fixed onward probabilities and the dated
+   grant, job-change and status-switch events. Whole-array operations only; no loop over people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tmpsim.states import State
+
+Prob = Annotated[float, Field(ge=0, le=1)]
+TurningPointName = Literal["contract_end", "dismissal", "stranded", "status_expiry"]
+Feature = Literal[
+    "savings", "debt", "language", "network", "age", "years_left", "support", "information", "offer"
+]
+FEATURES: tuple[str, ...] = Feature.__args__  # type: ignore[attr-defined]
+
+
+class TurningPoint(IntEnum):
+    """When a person decides."""
+
+    CONTRACT_END = 0
+    DISMISSAL = 1
+    STRANDED = 2
+    STATUS_EXPIRY = 3
+
+
+POINT_BY_NAME = {p.name.lower(): p for p in TurningPoint}
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Utility(_Spec):
+    """A route's utility: an intercept and coefficients on the person's features, with a source."""
+
+    intercept: float = 0.0
+    coef: dict[Feature, float] = Field(default_factory=dict)
+    source: str = Field(
+        min_length=1,
+        description="Where the values come from: a citation, 'assumed: why' or 'calibrated: how'.",
+    )
+
+
+class Home(Utility):
+    """Going home: needs a seat, and the ticket (paid by the sponsor or from savings)."""
+
+    ticket_paid_by_sponsor: bool = False
+    ticket: float = Field(0.0, ge=0, description="Ticket price, when the person pays it.")
+
+
+class NextStage(Utility):
+    """The programme's next stage at the end of a stage's contract."""
+
+    visit_deferred_when_closed: bool = Field(
+        True, description="A stage needing a home visit stays open without a seat (visit later)."
+    )
+    by_stage: dict[str, float] = Field(
+        default_factory=dict,
+        description="Added to the intercept when the stage entered has this name.",
+    )
+
+
+class Dated(Utility):
+    """A route that the rules open between two dates, at stated turning points."""
+
+    name: str = Field(min_length=1)
+    start: dt.date | None = None
+    end: dt.date | None = Field(None, description="Last day the route is open (inclusive).")
+    at: list[TurningPointName] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _dates(self) -> Dated:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise ValueError(f"route {self.name}: end {self.end} is before start {self.start}")
+        return self
+
+
+class Onward(Dated):
+    """Another status for those who completed a stage in one of its fields."""
+
+    after_stage: str
+    fields: list[str] = Field(min_length=1, description="Sectors where the status exists.")
+
+
+class Bridge(Dated):
+    """A bridging status: a stated length, ending at the latest on the measure's end."""
+
+    months: float = Field(gt=0)
+    working: bool
+    only_without_seat: bool = Field(True, description="Only for those who cannot leave.")
+
+
+class RoutesSpec(_Spec):
+    """The ``routes`` section of a scenario: every route's rule and utility."""
+
+    savings_unit: float = Field(gt=0, description="Savings are counted in months of this amount.")
+    debt_unit: float = Field(gt=0, description="Debt is counted in months of this amount.")
+    home: Home
+    next_stage: NextStage
+    irregular: Utility
+    onward: list[Onward] = Field(default_factory=list)
+    bridges: list[Bridge] = Field(default_factory=list)
+    job_changes: list[Dated] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> RoutesSpec:
+        names = [r.name for r in [*self.onward, *self.bridges, *self.job_changes]]
+        fixed = {"home", "next_stage", "irregular"}
+        dup = sorted({n for n in names if names.count(n) > 1 or n in fixed})
+        if dup:
+            raise ValueError(f"route names must be unique and not home/next_stage/irregular: {dup}")
+        return self
+
+
+@dataclass
+class People:
+    """The people deciding at one turning point, as arrays of equal length."""
+
+    savings: np.ndarray
+    debt: np.ndarray
+    language: np.ndarray
+    network: np.ndarray
+    age: np.ndarray
+    years_left: np.ndarray
+    support: np.ndarray
+    """The supervising organisation's proactivity (0-1)."""
+    information: np.ndarray
+    """Chance of hearing of a route (the information module's, from language and network)."""
+    offer: np.ndarray
+    """1 when the employer offers to keep the person (next stage, or the onward status)."""
+    sector: np.ndarray
+    """Sector codes, in the order of the scenario's sectors."""
+    stage: np.ndarray
+    """Current stage index."""
+    completed: np.ndarray
+    """Index of the last stage completed (-1 for none)."""
+    seat: np.ndarray
+    """Whether a seat home is available to the person today."""
+    passed_exam: np.ndarray
+    """Whether the person passed the exam the next stage needs."""
+
+    @property
+    def n(self) -> int:
+        """Number of people."""
+        return int(self.savings.size)
+
+    def features(self, spec: RoutesSpec) -> np.ndarray:
+        """The feature matrix [person, feature] in the order of FEATURES."""
+        cols = {
+            "savings": self.savings / spec.savings_unit,
+            "debt": self.debt / spec.debt_unit,
+            "language": self.language,
+            "network": self.network,
+            "age": self.age,
+            "years_left": self.years_left,
+            "support": self.support,
+            "information": self.information,
+            "offer": self.offer,
+        }
+        return np.column_stack([np.asarray(cols[f], dtype=np.float64) for f in FEATURES])
+
+
+class RouteChooser:
+    """The routes' rules and utilities, ready to decide for whole arrays of people."""
+
+    def __init__(
+        self,
+        spec: RoutesSpec,
+        stage_names: list[str],
+        sector_names: list[str],
+        stage_from: list[dt.date | None],
+        stage_visit: list[bool],
+    ) -> None:
+        self.spec = spec
+        self.dated: list[Dated] = [*spec.onward, *spec.bridges, *spec.job_changes]
+        self.names = ["home", "next_stage", *(r.name for r in self.dated), "irregular"]
+        utilities: list[Utility] = [spec.home, spec.next_stage, *self.dated, spec.irregular]
+        self.intercept = np.array([u.intercept for u in utilities])
+        self.coef = np.array([[u.coef.get(f, 0.0) for f in FEATURES] for u in utilities])
+        self.destination = np.array(
+            [
+                State.STRANDED,
+                State.EMPLOYED,
+                *(
+                    State.OTHER_STATUS
+                    if isinstance(r, Onward)
+                    else State.SPECIAL_IDLE
+                    if isinstance(r, Bridge) and not r.working
+                    else State.SPECIAL_WORKING
+                    for r in self.dated
+                ),
+                State.IRREGULAR,
+            ],
+            dtype=np.int8,
+        )
+        self.n_stages = len(stage_names)
+        self.stage_from = stage_from
+        self.stage_visit = np.array(stage_visit, dtype=bool)
+        stage_index = {s: i for i, s in enumerate(stage_names)}
+        unknown_stages = sorted(set(spec.next_stage.by_stage) - set(stage_index))
+        if unknown_stages:
+            raise ValueError(f"next_stage.by_stage: unknown stage(s) {unknown_stages}")
+        self.next_bonus = np.array([spec.next_stage.by_stage.get(s, 0.0) for s in stage_names])
+        sector_index = {s: i for i, s in enumerate(sector_names)}
+        self.onward_stage: list[int] = []
+        self.onward_fields: list[np.ndarray] = []
+        for r in spec.onward:
+            if r.after_stage not in stage_index:
+                raise ValueError(f"route {r.name}: after_stage {r.after_stage!r} is not a stage")
+            unknown = [f for f in r.fields if f not in sector_index]
+            if unknown:
+                raise ValueError(
+                    f"route {r.name}: unknown field(s) {unknown} (sectors: {sector_names})"
+                )
+            self.onward_stage.append(stage_index[r.after_stage])
+            self.onward_fields.append(np.array([sector_index[f] for f in r.fields]))
+
+    def index(self, name: str) -> int:
+        """Column of a route in the probability matrix."""
+        return self.names.index(name)
+
+    def open_routes(self, point: TurningPoint, date: dt.date, people: People) -> np.ndarray:
+        """Which routes the rules in force open to each person: bool [person, route]."""
+        n = people.n
+        out = np.zeros((n, len(self.names)), dtype=bool)
+        seat = np.asarray(people.seat, dtype=bool)
+        home = self.spec.home
+        ticket = home.ticket_paid_by_sponsor or np.asarray(people.savings) >= home.ticket
+        out[:, 0] = seat & ticket
+        if point is TurningPoint.CONTRACT_END:
+            stage = np.asarray(people.stage, dtype=np.int64)
+            nxt = np.minimum(stage + 1, self.n_stages - 1)
+            exists = np.array([f is None or f <= date for f in self.stage_from], dtype=bool)
+            visit_ok = (
+                ~self.stage_visit[nxt] | seat | self.spec.next_stage.visit_deferred_when_closed
+            )
+            out[:, 1] = (stage + 1 < self.n_stages) & exists[nxt] & people.passed_exam & visit_ok
+        for j, r in enumerate(self.dated, start=2):
+            if point.name.lower() not in r.at or not _in_force(r, date):
+                continue
+            col = np.ones(n, dtype=bool)
+            if isinstance(r, Onward):
+                k = j - 2
+                col = (people.completed >= self.onward_stage[k]) & np.isin(
+                    people.sector, self.onward_fields[k]
+                )
+            elif isinstance(r, Bridge) and r.only_without_seat:
+                col = ~seat
+            out[:, j] = col
+        out[:, -1] = True
+        return out
+
+    def probabilities(self, point: TurningPoint, date: dt.date, people: People) -> np.ndarray:
+        """Multinomial-logit probabilities over the open routes: float [person, route]."""
+        util = self.intercept[None, :] + people.features(self.spec) @ self.coef.T
+        nxt = np.minimum(np.asarray(people.stage, dtype=np.int64) + 1, self.n_stages - 1)
+        util[:, 1] += self.next_bonus[nxt]
+        util = np.where(self.open_routes(point, date, people), util, -np.inf)
+        util -= util.max(axis=1, keepdims=True)  # irregular is always open: the max is finite
+        w = np.exp(util)
+        return w / w.sum(axis=1, keepdims=True)
+
+    def choose(
+        self, point: TurningPoint, date: dt.date, people: People, u: np.ndarray
+    ) -> np.ndarray:
+        """The route each person takes, given one uniform draw per person (route indices)."""
+        cum = np.cumsum(self.probabilities(point, date, people), axis=1)
+        pick = (np.asarray(u)[:, None] >= cum).sum(axis=1)
+        return np.minimum(pick, len(self.names) - 1)
+
+    def destinations(self, choice: np.ndarray) -> np.ndarray:
+        """The state each chosen route leads to.
+
+        Home: stranded, in the return queue until a seat; next stage: employed (the lifecycle sends
+        to the home visit first where the stage needs one and travel allows).
+        """
+        return self.destination[np.asarray(choice, dtype=np.int64)]
+
+    def bridge_ends(self, name: str, granted: dt.date) -> dt.date:
+        """Last day of a bridging status granted on ``granted``: its length or the measure's end."""
+        bridge = next(b for b in self.spec.bridges if b.name == name)
+        days = round(bridge.months * 365.25 / 12)
+        last = granted + dt.timedelta(days=days - 1)
+        return min(last, bridge.end) if bridge.end is not None else last
+
+
+def _in_force(route: Dated, date: dt.date) -> bool:
+    return (route.start is None or route.start <= date) and (route.end is None or date <= route.end)
+
+
+def people_from(
+    pop: object,
+    ids: np.ndarray,
+    day: int,
+    *,
+    information: np.ndarray,
+    seat: np.ndarray,
+    offer: np.ndarray,
+    years_left: np.ndarray,
+    passed_exam: np.ndarray,
+    completed: np.ndarray,
+) -> People:
+    """People from the agent arrays (``tmpsim.engine.population.Population``) on run day ``day``."""
+    return People(
+        savings=pop.savings[ids],
+        debt=pop.debt[ids],
+        language=pop.language[ids],
+        network=pop.network[ids],
+        age=pop.age0[ids] + (day - pop.created[ids]) / 365.25,
+        years_left=years_left,
+        support=pop.proactivity[ids],
+        information=information,
+        offer=offer,
+        sector=pop.sector[ids],
+        stage=pop.stage[ids],
+        completed=completed,
+        seat=seat,
+        passed_exam=passed_exam,
+    )

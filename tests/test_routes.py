@@ -1,0 +1,293 @@
+"""Route choice at the turning points: each rule that opens or closes a route, and the logit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from tmpsim.model.routes import People, RouteChooser, RoutesSpec, TurningPoint
+
+D = dt.date
+SECTORS = ["construction", "agriculture", "textiles"]
+STAGES = ["1", "2", "3"]
+
+
+def spec(**change) -> RoutesSpec:
+    data = {
+        "savings_unit": 100000,
+        "debt_unit": 160000,
+        "home": {"ticket": 60000, "coef": {"savings": 0.5, "debt": -1.0}, "source": "assumed"},
+        "next_stage": {"intercept": 1.0, "coef": {"offer": 2.0}, "source": "assumed"},
+        "irregular": {"intercept": -3.0, "coef": {"network": 1.0}, "source": "assumed"},
+        "onward": [
+            {
+                "name": "skilled_worker",
+                "start": "2019-04-01",
+                "at": ["contract_end", "stranded", "status_expiry"],
+                "after_stage": "2",
+                "fields": ["construction", "agriculture"],
+                "intercept": 0.5,
+                "source": "assumed",
+            }
+        ],
+        "bridges": [
+            {
+                "name": "cannot_return",
+                "start": "2020-05-21",
+                "end": "2023-03-31",
+                "months": 6,
+                "working": False,
+                "at": ["stranded", "status_expiry"],
+                "source": "assumed",
+            }
+        ],
+        "job_changes": [
+            {
+                "name": "special_job_change",
+                "start": "2020-04-17",
+                "at": ["dismissal"],
+                "intercept": 0.2,
+                "source": "assumed",
+            }
+        ],
+    }
+    data.update(change)
+    return RoutesSpec.model_validate(data)
+
+
+def chooser(s: RoutesSpec | None = None, visit=(False, False, True)) -> RouteChooser:
+    return RouteChooser(s or spec(), STAGES, SECTORS, [None, None, D(2018, 7, 1)], list(visit))
+
+
+def people(n: int = 1, **values) -> People:
+    base = {
+        "savings": 0.0,
+        "debt": 0.0,
+        "language": 0.0,
+        "network": 0.0,
+        "age": 25.0,
+        "years_left": 0.0,
+        "support": 0.0,
+        "information": 0.0,
+        "offer": 0.0,
+        "sector": 0,
+        "stage": 0,
+        "completed": -1,
+        "seat": False,
+        "passed_exam": True,
+    }
+    base.update(values)
+    return People(**{k: np.full(n, v) for k, v in base.items()})
+
+
+def test_no_savings_and_no_seat_bridges():
+    ch = chooser()
+    p = people()  # stranded in the first stage: no seat, no savings, no completed stage
+    prob = ch.probabilities(TurningPoint.STRANDED, D(2020, 8, 1), p)[0]
+    names = dict(zip(ch.names, prob, strict=True))
+    assert names["home"] == 0 and names["next_stage"] == 0 and names["skilled_worker"] == 0
+    assert names["special_job_change"] == 0  # only on dismissal
+    bridge = 1 / (1 + math.exp(-3.0))  # utilities: bridge 0, irregular -3
+    assert names["cannot_return"] == pytest.approx(bridge, abs=1e-15)
+    assert names["irregular"] == pytest.approx(1 - bridge, abs=1e-15)
+    pick = ch.choose(TurningPoint.STRANDED, D(2020, 8, 1), p, np.array([0.5]))
+    assert ch.names[pick[0]] == "cannot_return"
+    assert ch.names[ch.choose(TurningPoint.STRANDED, D(2020, 8, 1), p, np.array([0.99]))[0]] == (
+        "irregular"
+    )
+
+
+def test_bridging_status_ends_on_its_date():
+    ch = chooser()
+    assert ch.bridge_ends("cannot_return", D(2023, 1, 15)) == D(2023, 3, 31)
+    assert ch.bridge_ends("cannot_return", D(2020, 6, 1)) == D(2020, 6, 1) + dt.timedelta(days=182)
+    col = ch.index("cannot_return")
+    for date, is_open in ((D(2020, 5, 20), False), (D(2020, 5, 21), True), (D(2023, 3, 31), True)):
+        assert ch.open_routes(TurningPoint.STATUS_EXPIRY, date, people())[0, col] == is_open
+    # After its end nobody can renew it: those whose status runs out choose among the rest.
+    prob = ch.probabilities(TurningPoint.STATUS_EXPIRY, D(2023, 4, 1), people())[0]
+    assert prob[col] == 0 and prob[ch.index("irregular")] == 1.0
+
+
+def test_onward_status_needs_the_completed_stage_in_the_same_field():
+    ch = chooser()
+    col = ch.index("skilled_worker")
+    p = people(3, completed=1, stage=1)
+    p.sector = np.array([0, 1, 2])  # construction, agriculture: status exists; textiles: not
+    opened = ch.open_routes(TurningPoint.CONTRACT_END, D(2021, 1, 1), p)[:, col]
+    assert opened.tolist() == [True, True, False]
+    first_stage_only = people(completed=0)
+    assert not ch.open_routes(TurningPoint.STRANDED, D(2021, 1, 1), first_stage_only)[0, col]
+    before = ch.open_routes(TurningPoint.CONTRACT_END, D(2019, 3, 31), people(completed=1))
+    assert not before[0, col]
+
+
+def test_home_needs_a_seat_and_the_ticket():
+    ch = chooser()
+    date = D(2020, 8, 1)
+    seat_poor = people(seat=True, savings=50000.0)
+    seat_rich = people(seat=True, savings=60000.0)
+    assert not ch.open_routes(TurningPoint.STRANDED, date, seat_poor)[0, 0]
+    assert ch.open_routes(TurningPoint.STRANDED, date, seat_rich)[0, 0]
+    paid = chooser(spec(home={"ticket_paid_by_sponsor": True, "source": "x"}))
+    assert paid.open_routes(TurningPoint.STRANDED, date, seat_poor)[0, 0]
+    # With a seat, the bridge for those who cannot return is closed.
+    assert not ch.open_routes(TurningPoint.STRANDED, date, seat_rich)[0, ch.index("cannot_return")]
+
+
+def test_next_stage_rules():
+    ch = chooser()
+    end = TurningPoint.CONTRACT_END
+    assert ch.open_routes(end, D(2021, 1, 1), people(stage=0))[0, 1]
+    assert not ch.open_routes(TurningPoint.DISMISSAL, D(2021, 1, 1), people(stage=0))[0, 1]
+    assert not ch.open_routes(end, D(2021, 1, 1), people(stage=2))[0, 1]  # no stage after the last
+    assert not ch.open_routes(end, D(2018, 6, 30), people(stage=1))[0, 1]  # stage 3 not yet there
+    assert ch.open_routes(end, D(2018, 7, 1), people(stage=1))[0, 1]
+    assert not ch.open_routes(end, D(2021, 1, 1), people(stage=0, passed_exam=False))[0, 1]
+    strict = chooser(spec(next_stage={"visit_deferred_when_closed": False, "source": "x"}))
+    # Stage 3 needs a home visit: without a seat it is closed unless the visit can be deferred.
+    assert not strict.open_routes(end, D(2021, 1, 1), people(stage=1))[0, 1]
+    assert strict.open_routes(end, D(2021, 1, 1), people(stage=1, seat=True))[0, 1]
+    assert strict.open_routes(end, D(2021, 1, 1), people(stage=0))[0, 1]  # stage 2: no visit
+
+
+def test_special_job_change_only_on_dismissal_from_its_date():
+    ch = chooser()
+    col = ch.index("special_job_change")
+    assert ch.open_routes(TurningPoint.DISMISSAL, D(2020, 4, 17), people())[0, col]
+    assert not ch.open_routes(TurningPoint.DISMISSAL, D(2020, 4, 16), people())[0, col]
+    assert not ch.open_routes(TurningPoint.CONTRACT_END, D(2020, 5, 1), people())[0, col]
+
+
+def test_logit_odds_follow_the_utilities_and_closed_routes_get_nothing():
+    ch = chooser()
+    rng = np.random.default_rng(5)
+    n = 500
+    p = people(
+        n,
+        savings=rng.uniform(0, 300000, n),
+        debt=rng.uniform(0, 800000, n),
+        network=rng.uniform(0, 1, n),
+        offer=rng.integers(0, 2, n).astype(float),
+        stage=rng.integers(0, 3, n),
+        completed=rng.integers(-1, 3, n),
+        seat=rng.random(n) < 0.5,
+    )
+    p.sector = rng.integers(0, 3, n)
+    prob = ch.probabilities(TurningPoint.CONTRACT_END, D(2021, 1, 1), p)
+    opened = ch.open_routes(TurningPoint.CONTRACT_END, D(2021, 1, 1), p)
+    assert np.allclose(prob.sum(axis=1), 1.0) and (prob[~opened] == 0).all()
+    both = opened[:, 0] & opened[:, -1]
+    v_home = 0.5 * p.savings / 100000 - p.debt / 160000
+    v_irr = -3.0 + p.network
+    assert np.allclose(prob[both, 0] / prob[both, -1], np.exp(v_home - v_irr)[both])
+    u = rng.random(n)
+    same = ch.choose(TurningPoint.CONTRACT_END, D(2021, 1, 1), p, u)
+    assert (same == ch.choose(TurningPoint.CONTRACT_END, D(2021, 1, 1), p, u)).all()
+    assert opened[np.arange(n), same].all()  # nobody takes a closed route
+
+
+def test_bad_route_specs_say_what_is_wrong():
+    with pytest.raises(ValidationError, match="source"):
+        spec(irregular={"intercept": -3.0})
+    with pytest.raises(ValidationError, match="end 2020-01-01 is before start"):
+        spec(bridges=[{"name": "b", "start": "2020-05-21", "end": "2020-01-01", "months": 6,
+                       "working": True, "at": ["stranded"], "source": "x"}])  # fmt: skip
+    with pytest.raises(ValidationError, match="unique"):
+        spec(job_changes=[{"name": "cannot_return", "at": ["dismissal"], "source": "x"}])
+    with pytest.raises(ValidationError, match="coef"):
+        spec(irregular={"coef": {"wealth": 1.0}, "source": "x"})
+    with pytest.raises(ValueError, match="unknown field"):
+        RouteChooser(
+            spec(onward=[{"name": "o", "at": ["stranded"], "after_stage": "2", "fields": ["mining"],
+                          "source": "x"}]),  # fmt: skip
+            STAGES, SECTORS, [None] * 3, [False] * 3,
+        )  # fmt: skip
+
+
+def test_flagship_routes_block_fits_the_flagship():
+    from pathlib import Path
+
+    import yaml
+
+    from tmpsim.scenario import load_scenario
+
+    block = yaml.safe_load(
+        (Path(__file__).parent / "routes" / "japan-titp.yaml").read_text("utf-8")
+    )
+    routes = RoutesSpec.model_validate(block)
+    sc = load_scenario("japan-titp-covid")
+    stages = sc.programme.stages
+    ch = RouteChooser(
+        routes,
+        [s.name for s in stages],
+        list(sc.sectors),
+        [s.available_from for s in stages],
+        [s.home_visit_days > 0 for s in stages],
+    )
+    assert "specified_skilled_worker_i" in ch.names and "cannot_return_working" in ch.names
+    for r in [routes.home, routes.next_stage, routes.irregular, *ch.dated]:
+        assert r.source.strip()
+
+
+def test_people_from_reads_the_agent_arrays():
+    from tmpsim.engine.population import Population
+    from tmpsim.model.routes import people_from
+
+    pop = Population(4)
+    ids = pop.add(3)
+    pop.savings[ids] = [0.0, 1.0, 2.0]
+    pop.debt[ids] = [5.0, 6.0, 7.0]
+    pop.proactivity[ids] = [0.1, 0.2, 0.3]
+    pop.sector[ids] = [2, 1, 0]
+    pop.age0[ids] = [20.0, 22.0, 30.0]
+    pop.created[ids] = [0, 0, -365]
+    pick = np.array([2, 0])
+    ones = np.ones(2)
+    p = people_from(pop, pick, 730, information=ones, seat=ones > 0, offer=ones, years_left=ones,
+                    passed_exam=ones > 0, completed=np.array([1, -1]))  # fmt: skip
+    assert p.age == pytest.approx([30.0 + 1095 / 365.25, 20.0 + 730 / 365.25])
+    assert p.savings.tolist() == [2.0, 0.0] and p.debt.tolist() == [7.0, 5.0]
+    assert p.support.tolist() == pytest.approx([0.3, 0.1]) and p.sector.tolist() == [0, 2]
+    assert p.n == 2
+
+
+def test_each_route_leads_to_its_state():
+    from tmpsim.states import State
+
+    ch = chooser()
+    want = {
+        "home": State.STRANDED,  # waits in the return queue until a seat
+        "next_stage": State.EMPLOYED,
+        "skilled_worker": State.OTHER_STATUS,
+        "cannot_return": State.SPECIAL_IDLE,  # a bridge without work
+        "special_job_change": State.SPECIAL_WORKING,
+        "irregular": State.IRREGULAR,
+    }
+    got = ch.destinations(np.arange(len(ch.names)))
+    assert {n: State(int(s)) for n, s in zip(ch.names, got, strict=True)} == want
+
+
+def test_age_and_information_enter_the_utilities():
+    ch = chooser(spec(irregular={"intercept": -3.0, "coef": {"age": -0.1, "information": 1.0},
+                                 "source": "x"}))  # fmt: skip
+    p = people(2, age=30.0)
+    p.information = np.array([0.0, 1.0])
+    prob = ch.probabilities(TurningPoint.STRANDED, D(2020, 8, 1), p)
+    odds = prob[:, -1] / prob[:, ch.index("cannot_return")]
+    assert odds == pytest.approx([math.exp(-6.0), math.exp(-5.0)])
+
+
+def test_next_stage_intercept_by_the_stage_entered():
+    ch = chooser(spec(next_stage={"by_stage": {"3": -2.0}, "source": "x"}))
+    p = people(2, seat=True, savings=60000.0)
+    p.stage = np.array([0, 1])  # entering stage 2 and stage 3
+    prob = ch.probabilities(TurningPoint.CONTRACT_END, D(2021, 1, 1), p)
+    odds = prob[:, 1] / prob[:, 0]  # next stage against home: utilities 0 + bonus vs 0.3
+    assert odds == pytest.approx([math.exp(-0.3), math.exp(-2.3)])
+    with pytest.raises(ValueError, match="unknown stage"):
+        chooser(spec(next_stage={"by_stage": {"4": 1.0}, "source": "x"}))
