@@ -126,13 +126,16 @@ def test_onward_status_needs_the_completed_stage_in_the_same_field():
     assert not before[0, col]
 
 
-def test_home_needs_a_seat_and_the_ticket():
+def test_home_needs_the_ticket_and_waits_without_a_seat():
     ch = chooser()
     date = D(2020, 8, 1)
     seat_poor = people(seat=True, savings=50000.0)
     seat_rich = people(seat=True, savings=60000.0)
     assert not ch.open_routes(TurningPoint.STRANDED, date, seat_poor)[0, 0]
     assert ch.open_routes(TurningPoint.STRANDED, date, seat_rich)[0, 0]
+    # Without a seat, home is still open: it means waiting in the return queue.
+    no_seat_rich = people(seat=False, savings=60000.0)
+    assert ch.open_routes(TurningPoint.CONTRACT_END, date, no_seat_rich)[0, 0]
     paid = chooser(spec(home={"ticket_paid_by_sponsor": True, "source": "x"}))
     assert paid.open_routes(TurningPoint.STRANDED, date, seat_poor)[0, 0]
     # With a seat, the bridge for those who cannot return is closed.
@@ -235,10 +238,20 @@ def test_flagship_routes_block_fits_the_flagship():
 
 
 def test_people_from_reads_the_agent_arrays():
-    from tmpsim.engine.population import Population
+    from tmpsim.engine.module import merge_fields
+    from tmpsim.engine.population import CORE_FIELDS, Population
+    from tmpsim.model.lifecycle import Lifecycle
+    from tmpsim.model.money import MoneyModule
+    from tmpsim.model.recruitment import Recruitment
     from tmpsim.model.routes import people_from
 
-    pop = Population(4)
+    fields = merge_fields(
+        ("population", CORE_FIELDS),
+        ("money", MoneyModule.fields),
+        ("r", Recruitment.fields),
+        ("life", Lifecycle.fields),
+    )
+    pop = Population(4, fields)
     ids = pop.add(3)
     pop.savings[ids] = [0.0, 1.0, 2.0]
     pop.debt[ids] = [5.0, 6.0, 7.0]

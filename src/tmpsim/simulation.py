@@ -41,6 +41,7 @@ from tmpsim.model.hazards import Hazards
 from tmpsim.model.lifecycle import Lifecycle
 from tmpsim.model.money import MoneyModule
 from tmpsim.model.recruitment import Recruitment
+from tmpsim.model.turning_points import Routes
 from tmpsim.scenario.schema import Scenario
 from tmpsim.states import N_STATES, State
 
@@ -71,6 +72,7 @@ class Simulation:
     MODULES: tuple[tuple[str, type[Module]], ...] = (
         ("recruitment", Recruitment),
         ("lifecycle", Lifecycle),
+        ("routes", Routes),
         ("hazards", Hazards),
         ("borders", Borders),
         ("money", MoneyModule),

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tmpsim.calibration.spec import CalibrationSpec
 from tmpsim.kinds import HAZARD_BY_NAME, STATE_BY_NAME, STATE_NAMES  # noqa: F401 (re-exported)
+from tmpsim.scenario.routes_schema import BacklogSpec, RoutesSpec
 
 NonNeg = Annotated[float, Field(ge=0)]
 Prob = Annotated[float, Field(ge=0, le=1)]
@@ -430,6 +431,12 @@ class Scenario(Strict):
     shelters: list[Shelter] = Field(default_factory=list)
     emergency_funds: list[EmergencyFund] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
+    routes: RoutesSpec | None = Field(
+        None, description="Decisions at turning points (contract end, dismissal, stranded, expiry)."
+    )
+    backlog: BacklogSpec | None = Field(
+        None, description="Those cleared to enter who wait, and give up at a stated rate."
+    )
     calibration: CalibrationSpec | None = Field(
         None, description="Free parameters, ranges and targets for `tmpsim calibrate`."
     )
@@ -479,10 +486,36 @@ class Scenario(Strict):
             for s in getattr(ev, "sectors", None) or []:
                 if s not in self.sectors:
                     raise ValueError(f"{where}: sector {s!r} is not one of {list(self.sectors)}")
+        if self.routes is not None:
+            self._routes_replace()
         for y in self.recruitment.demand:
             if not 1900 < y < 2200:
                 raise ValueError(f"recruitment.demand: year {y} is not a plausible year")
         return self
+
+    def _routes_replace(self) -> None:
+        """With ``routes``, decisions replace the fixed onward rules and the dated status events."""
+        replaced = [
+            f"events.{i} ({ev.type})"
+            for i, ev in enumerate(self.events)
+            if isinstance(ev, GrantStatusEvent | JobChangeEvent | StatusSwitchEvent)
+        ]
+        if self.programme.onward:
+            replaced.insert(0, "programme.onward")
+        if replaced:
+            raise ValueError(
+                "routes: the routes section replaces the fixed onward probabilities and the "
+                f"grant_status, job_change and status_switch events; remove {', '.join(replaced)}"
+            )
+        if self.programme.renewals:
+            raise ValueError("routes: programmes with renewals are not supported with routes yet")
+        stages = [s.name for s in self.programme.stages]
+        for r in self.routes.onward:
+            if r.after_stage not in stages:
+                raise ValueError(f"routes.onward {r.name}: after_stage {r.after_stage!r} is not a stage")
+            bad = [f for f in r.fields if f not in self.sectors]
+            if bad:
+                raise ValueError(f"routes.onward {r.name}: fields {bad} are not sectors")
 
     @property
     def n_days(self) -> int:
