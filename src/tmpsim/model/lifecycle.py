@@ -188,8 +188,11 @@ class Lifecycle(Module):
         self.want_home(rest, day)
 
     def next_stage(self, ids: np.ndarray, day: int) -> None:
-        """Agents go on to their next stage, with a home visit first where the rules ask for one
-        and travel is possible (otherwise the visit is deferred, as it was in 2020)."""
+        """Agents go on to their next stage.
+
+        A home visit comes first where the rules ask for one and travel is possible (otherwise
+        the visit is deferred, as it was in 2020).
+        """
         pop = self.sim.pop
         nstage = (pop.stage[ids] + 1).astype(np.int8)
         visit = (self.home_visit[nstage] > 0) & self.sim.borders.open_both_ways(pop.origin[ids])

@@ -153,4 +153,6 @@ class BacklogSpec(_Spec):
         ge=0, description="Rate (per year) at which those waiting longer than after_days give up."
     )
     after_days: int = Field(0, ge=0, description="Days of waiting before anyone gives up.")
-    source: str = Field(min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'.")
+    source: str = Field(
+        min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
+    )

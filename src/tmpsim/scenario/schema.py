@@ -512,7 +512,9 @@ class Scenario(Strict):
         stages = [s.name for s in self.programme.stages]
         for r in self.routes.onward:
             if r.after_stage not in stages:
-                raise ValueError(f"routes.onward {r.name}: after_stage {r.after_stage!r} is not a stage")
+                raise ValueError(
+                    f"routes.onward {r.name}: after_stage {r.after_stage!r} is not a stage"
+                )
             bad = [f for f in r.fields if f not in self.sectors]
             if bad:
                 raise ValueError(f"routes.onward {r.name}: fields {bad} are not sectors")
