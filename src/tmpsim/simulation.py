@@ -34,6 +34,7 @@ from tmpsim.engine.module import Module, handlers, merge_fields, overrides
 from tmpsim.engine.population import CORE_FIELDS, Population
 from tmpsim.engine.recorder import Recorder
 from tmpsim.engine.rng import Streams
+from tmpsim.model.backlog import Backlog
 from tmpsim.model.borders import Borders
 from tmpsim.model.civil_society import CivilSociety
 from tmpsim.model.events import Timeline
@@ -77,6 +78,7 @@ class Simulation:
         ("borders", Borders),
         ("money", MoneyModule),
         ("civil", CivilSociety),
+        ("backlog", Backlog),
     )
 
     def __init__(

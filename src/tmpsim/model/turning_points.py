@@ -129,7 +129,7 @@ class Routes(Module):
         """Whether a seat home is available: the return queue clears within seat_wait_days."""
         b = self.sim.borders
         per_day = (b.seats_out + b.flight_seats) * self.sim.scale
-        return (b.waiting_home <= per_day * self.spec.seat_wait_days)[origin]
+        return ((per_day > 0) & (b.waiting_home <= per_day * self.spec.seat_wait_days))[origin]
 
     def _decide(self, point: TurningPoint, ids: np.ndarray, day: int, offer: np.ndarray) -> None:
         if ids.size == 0:
