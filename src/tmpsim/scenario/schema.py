@@ -494,18 +494,15 @@ class Scenario(Strict):
         return self
 
     def _routes_replace(self) -> None:
-        """With ``routes``, decisions replace the fixed onward rules and the dated status events."""
-        replaced = [
-            f"events.{i} ({ev.type})"
-            for i, ev in enumerate(self.events)
-            if isinstance(ev, GrantStatusEvent | JobChangeEvent | StatusSwitchEvent)
-        ]
+        """With ``routes``, decisions replace the fixed onward probabilities.
+
+        Dated grant_status, job_change and status_switch events still act beside the routes (a
+        policy lever or shock may add them); the flagship's routes replace its own.
+        """
         if self.programme.onward:
-            replaced.insert(0, "programme.onward")
-        if replaced:
             raise ValueError(
-                "routes: the routes section replaces the fixed onward probabilities and the "
-                f"grant_status, job_change and status_switch events; remove {', '.join(replaced)}"
+                "routes: the routes section replaces the fixed onward probabilities; "
+                "remove programme.onward (state the onward statuses under routes.onward)"
             )
         if self.programme.renewals:
             raise ValueError("routes: programmes with renewals are not supported with routes yet")
