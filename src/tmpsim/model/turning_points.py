@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 DAYS_PER_MONTH = 365.25 / 12
 ROUTE_KINDS = ("home", "next_stage", "onward", "bridge", "irregular")
+HOME, NEXT, ONWARD, BRIDGE, IRREGULAR = range(len(ROUTE_KINDS))
 
 
 class Routes(Module):
@@ -60,20 +61,16 @@ class Routes(Module):
             [s.home_visit_days > 0 for s in prog.stages],
         )
         self.stream = sim.streams["routes"]
+        # The kind of each route (an index into ROUTE_KINDS): bridges and job changes alike
+        # grant a special status.
         self.kind = np.array(
             [
-                "home",
-                "next_stage",
-                *(
-                    "onward"
-                    if isinstance(r, Onward)
-                    else "bridge"
-                    if isinstance(r, Bridge)
-                    else "job"
-                    for r in self.chooser.dated
-                ),
-                "irregular",
-            ]
+                HOME,
+                NEXT,
+                *(ONWARD if isinstance(r, Onward) else BRIDGE for r in self.chooser.dated),
+                IRREGULAR,
+            ],
+            dtype=np.int64,
         )
         # Months of the remaining stages after each stage (years left of the longest stay).
         months = np.array([s.months for s in prog.stages], dtype=np.float64)
@@ -164,17 +161,25 @@ class Routes(Module):
         sim, pop, life = self.sim, self.sim.pop, self.sim.lifecycle
         kind = self.kind[choice]
         origin = pop.origin[ids]
-        for k in ("home", "next_stage", "onward", "irregular"):
-            self.taken[k] += np.bincount(origin[kind == k], minlength=sim.n_origins)
-        home = ids[kind == "home"]
-        if point is TurningPoint.STRANDED:
-            life.set_timer(home, Timer.REVIEW, day + self.spec.review_days)  # keeps waiting
-        else:
-            pop.route_of[home] = -1
-            life.want_home(home, day)
-        life.next_stage(ids[kind == "next_stage"], day)
-        life.switch_status(ids[kind == "onward"], day)
-        life.runaway(ids[kind == "irregular"], day)
+        present = np.bincount(kind, minlength=len(ROUTE_KINDS)) > 0  # kinds chosen today
+        for k, name in enumerate(ROUTE_KINDS):
+            if present[k] and name != "bridge":
+                self.taken[name] += np.bincount(origin[kind == k], minlength=sim.n_origins)
+        if present[HOME]:
+            home = ids[kind == HOME]
+            if point is TurningPoint.STRANDED:
+                life.set_timer(home, Timer.REVIEW, day + self.spec.review_days)  # keeps waiting
+            else:
+                pop.route_of[home] = -1
+                life.want_home(home, day)
+        if present[NEXT]:
+            life.next_stage(ids[kind == NEXT], day)
+        if present[ONWARD]:
+            life.switch_status(ids[kind == ONWARD], day)
+        if present[IRREGULAR]:
+            life.runaway(ids[kind == IRREGULAR], day)
+        if not present[BRIDGE]:
+            return
         for j, route in enumerate(self.chooser.dated, start=2):
             if isinstance(route, Onward):
                 continue
