@@ -11,16 +11,20 @@ from typing import Annotated
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from typer.core import TyperGroup
 
-from tmpsim.startup import long_lived, small_page_allocators
+from tmpsim import __version__
+from tmpsim.extras import MissingExtra, require
+from tmpsim.startup import announce_compilation, long_lived, small_page_allocators
 
 small_page_allocators()  # before NumPy and Arrow are imported, which read it
 with long_lived():  # the model's libraries (numba, pydantic, pyarrow): made once, kept to the end
     from tmpsim.api import DEFAULT_SCENARIO
     from tmpsim.scenario import ScenarioError, load_scenario, shipped_scenarios, to_yaml
+announce_compilation()
 
 # Commands that live with the concern they drive, by name: each module defines ``app`` (a command
 # group of that name) or ``register(app)`` (adding top-level commands). They are imported only
@@ -35,6 +39,7 @@ LAZY_COMMANDS = {
     "compare": "tmpsim.policy.cli",
     "levers": "tmpsim.policy.cli",
     "experiment": "tmpsim.experiments.cli",  # groups are listed after commands
+    "corridors": "tmpsim.corridors.cli",
 }
 
 
@@ -69,6 +74,13 @@ class LazyGroup(TyperGroup):
                 self.commands.setdefault(name, command)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; a missing optional dependency is an error that names its extra."""
+        try:
+            return super().invoke(ctx)
+        except MissingExtra as exc:
+            fail(escape(str(exc)))  # the extra's [brackets] are not markup
+
 
 app = typer.Typer(
     cls=LazyGroup,
@@ -79,6 +91,24 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"tmpsim {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """tmpsim: simulate temporary migration programmes and their migration infrastructure."""
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -166,6 +196,7 @@ def run(
     if seeds is not None:
         from tmpsim.experiments.cli import run_ensemble
 
+        require("duckdb", "an ensemble (--seeds)")  # before the runs, not after them
         args = (set_ or [], workers, scheduler, quiet)
         folder = run_ensemble(scenario, seeds, seed, scale, out, *args)
         if report:

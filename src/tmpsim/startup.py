@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -41,3 +42,35 @@ def small_page_allocators() -> None:
     """
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+
+
+def announce_compilation(write: Callable[[str], None] | None = None) -> None:
+    """Say once, on stderr, when numba starts compiling tmpsim's kernels.
+
+    Kernels are compiled on first use and cached on disk; the first run on a machine (or after
+    tmpsim or numba changed) spends seconds compiling before its progress bar moves. numba
+    announces a compilation only on a cache miss ("numba:compile"), so a cached start says nothing.
+    """
+    try:
+        from numba.core import event
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return
+    say = write or (lambda text: print(text, file=sys.stderr, flush=True))
+
+    class FirstCompile(event.Listener):
+        announced = False
+
+        def on_start(self, ev: event.Event) -> None:
+            dispatcher = ev.data.get("dispatcher") if isinstance(ev.data, dict) else None
+            module = getattr(getattr(dispatcher, "py_func", None), "__module__", "") or ""
+            if not self.announced and module.startswith("tmpsim."):
+                FirstCompile.announced = True
+                say(
+                    "tmpsim: compiling the model's kernels "
+                    "(first run with this tmpsim and numba; cached for later runs)"
+                )
+
+        def on_end(self, ev: event.Event) -> None:
+            pass
+
+    event.register("numba:compile", FirstCompile())

@@ -28,6 +28,7 @@ import pandas as pd
 
 from tmpsim.calibration.problem import Problem, build_problem
 from tmpsim.calibration.trial import TrialOutput, TrialTask, mean_over_seeds, run_trial
+from tmpsim.extras import require
 
 ProgressFn = Callable[[int, int, float], None]
 """``progress(trials_done, trials_total, best_loss)``."""
@@ -70,7 +71,9 @@ def total_loss(problem: Problem, errors: dict[str, float]) -> float:
 
 
 def _distributions(problem: Problem) -> dict[str, Any]:
-    from optuna.distributions import FloatDistribution, IntDistribution
+    optuna = require("optuna", "tmpsim calibrate")
+    FloatDistribution = optuna.distributions.FloatDistribution
+    IntDistribution = optuna.distributions.IntDistribution
 
     out: dict[str, Any] = {}
     for p in problem.parameters:
@@ -108,7 +111,7 @@ def calibrate(
 
     Arguments left as None take the values of the scenario's ``calibration:`` section.
     """
-    import optuna
+    optuna = require("optuna", "tmpsim calibrate")
 
     from tmpsim.experiments.runner import map_runs
 

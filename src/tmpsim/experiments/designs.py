@@ -16,6 +16,7 @@ import numpy as np
 
 from tmpsim.engine.rng import run_seed
 from tmpsim.experiments.spec import ExperimentError, ExperimentSpec, Parameter
+from tmpsim.extras import require
 from tmpsim.scenario import ScenarioError, load_scenario
 
 
@@ -90,12 +91,10 @@ def sample_matrix(spec: ExperimentSpec, problem: dict[str, Any]) -> np.ndarray:
         b = np.asarray(problem["bounds"], dtype=float)
         return b[:, 0] + unit * (b[:, 1] - b[:, 0])
     if d.type == "sobol":
-        from SALib.sample import sobol
-
+        sobol = require("SALib.sample.sobol", "the sobol design")
         return sobol.sample(problem, n, calc_second_order=d.second_order, seed=spec.seed)
     if d.type == "morris":
-        from SALib.sample import morris
-
+        morris = require("SALib.sample.morris", "the morris design")
         return morris.sample(problem, n, num_levels=d.levels, seed=spec.seed)
     raise ValueError(f"not a sampled design: {d.type}")
 

@@ -151,7 +151,10 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
 
 
 def _iter_dask(fn: Callable[[T], R], items: Sequence[T], scheduler: str) -> Iterator[tuple[int, R]]:
-    from dask.distributed import Client, as_completed
+    from tmpsim.extras import require
+
+    distributed = require("dask.distributed", "running on a Dask cluster (--scheduler)")
+    Client, as_completed = distributed.Client, distributed.as_completed
 
     tag = uuid.uuid4().hex[:8]
     with Client(scheduler, set_as_default=False) as client:

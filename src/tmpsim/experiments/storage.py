@@ -191,8 +191,9 @@ class ExperimentDir:
         The views read the series dataset by absolute path: after moving the folder, any
         ``tmpsim experiment status`` or ``summarize`` rebuilds them.
         """
-        import duckdb
+        from tmpsim.extras import require
 
+        duckdb = require("duckdb", "an ensemble or experiment (its catalog.duckdb)")
         recs = self.records()
         runs = self.runs_frame(recs)
         outputs = self.outputs_frame(recs)

@@ -23,6 +23,7 @@ import pandas as pd
 from tmpsim.experiments.designs import make_points
 from tmpsim.experiments.spec import ExperimentSpec
 from tmpsim.experiments.storage import ExperimentDir
+from tmpsim.extras import require
 from tmpsim.results import atomic_write_table
 
 LOW_Q, HIGH_Q = 0.05, 0.95
@@ -74,9 +75,9 @@ def series_bands(folder: ExperimentDir) -> pd.DataFrame | None:
     """Per point, date, metric and origin: mean, p05, p95 and n across replicates (DuckDB)."""
     if not folder.has_series():
         return None
-    import duckdb
-
     from tmpsim.experiments.storage import series_view_sql
+
+    duckdb = require("duckdb", "an experiment's series bands")
 
     con = duckdb.connect()
     try:
@@ -136,20 +137,17 @@ def _indices(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if method == "sobol":
-            from SALib.analyze import sobol
-
+            sobol = require("SALib.analyze.sobol", "Sobol indices")
             res = sobol.analyze(
                 problem, y, calc_second_order=spec.design.second_order, seed=spec.seed
             )
             keys = ["S1", "S1_conf", "ST", "ST_conf"]
         elif method == "morris":
-            from SALib.analyze import morris
-
+            morris = require("SALib.analyze.morris", "Morris indices")
             res = morris.analyze(problem, x, y, num_levels=spec.design.levels, seed=spec.seed)
             keys = ["mu", "mu_star", "sigma", "mu_star_conf"]
         else:
-            from SALib.analyze import rbd_fast
-
+            rbd_fast = require("SALib.analyze.rbd_fast", "RBD-FAST indices")
             res = rbd_fast.analyze(problem, x, y, seed=spec.seed)
             keys = ["S1", "S1_conf"]
     return [

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tmpsim.policy.levers import LEVERS, LeverError, parse_levers, variant_label
+from tmpsim.policy.levers import LEVERS, Lever, LeverError, parse_levers, variant_label
 from tmpsim.scenario import ScenarioError
 
 console = Console()
@@ -80,6 +80,16 @@ def comparison_tables(comparison, confidence: float = 0.95) -> list[Table]:
             )
         tables.append(t)
     return tables
+
+
+def lever_values(lever: Lever) -> tuple[str, str, str]:
+    """A lever's no-change value, 'on' value and range as shown by ``tmpsim levers``."""
+    if lever.type == "bool":
+        return ("off" if lever.default is False else "on"), str(lever.on).lower(), ""
+    rng = f"{lever.minimum:g}..{lever.maximum:g} {lever.unit}"
+    if lever.floor:
+        return "scenario's own (floor)", f"{lever.on:g}", f"at least: {rng}"
+    return f"{lever.default:g}", f"{lever.on:g}", rng
 
 
 def register(app: typer.Typer) -> None:
@@ -166,10 +176,14 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(json.dumps([lv.to_dict() for lv in LEVERS.values()], indent=2) + "\n")
             return
         t = Table(title="Policy levers (NAME[=VALUE]; without a value: the 'on' value)")
-        for col in ("name", "type", "default", "on", "range", "label"):
+        for col in ("name", "type", "no change at", "on", "range", "label"):
             t.add_column(col, overflow="fold", no_wrap=col == "name")
         for lv in LEVERS.values():
-            rng = "" if lv.type == "bool" else f"{lv.minimum:g}..{lv.maximum:g} {lv.unit}"
-            t.add_row(lv.name, lv.type, str(lv.default), str(lv.on), rng, lv.label)
+            t.add_row(lv.name, lv.type, *lever_values(lv), lv.label)
         console.print(t)
-        console.print("Descriptions: `tmpsim levers --json`.")
+        console.print(
+            "no change at: the value that leaves the scenario as it is. floor: the value is a "
+            "lower bound on the scenario's own; below it the lever changes nothing.\n"
+            "Descriptions: `tmpsim levers --json`.",
+            highlight=False,
+        )

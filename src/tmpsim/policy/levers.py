@@ -52,6 +52,9 @@ class Lever:
     minimum: float | None = None
     maximum: float | None = None
     changes: tuple[str, ...] = ()
+    floor: bool = False
+    """The value is a lower bound on the scenario's own: below the scenario's value it changes
+    nothing, so ``default`` means "the scenario as it is", not a value of the scenario."""
     apply: Callable[[Data, Any], None] = field(repr=False, compare=False, default=lambda d, v: None)
 
     def coerce(self, value: Any) -> bool | float:
@@ -98,6 +101,7 @@ class Lever:
             "minimum": self.minimum,
             "maximum": self.maximum,
             "changes": list(self.changes),
+            "floor": self.floor,
         }
 
 
@@ -324,6 +328,7 @@ LEVERS: dict[str, Lever] = {
             minimum=0.0,
             maximum=1.0,
             changes=("supervision.proactivity_floor",),
+            floor=True,
             apply=_proactive,
         ),
         Lever(

@@ -88,9 +88,10 @@ def series_bands(folder: Any, metrics: list[str], pooled: bool) -> pd.DataFrame:
     """Return per point (or pooled) and date the 5/50/95% quantiles and n (origin all)."""
     if not folder.has_series():
         return pd.DataFrame(columns=["point", "date", "metric", "q05", "q50", "q95", "n"])
-    import duckdb
-
     from tmpsim.experiments.storage import series_view_sql
+    from tmpsim.extras import require
+
+    duckdb = require("duckdb", "the report of an experiment")
 
     point = "-1 AS point" if pooled else "point"
     names = ", ".join("'" + m.replace("'", "''") + "'" for m in metrics)

@@ -1,0 +1,158 @@
+"""A corridors configuration: the sending market, its years, border rules and 2019 targets.
+
+The configuration is a YAML file (the shipped one is ``data/origins/asia-corridors.yaml``)
+whose ``market`` is an ``OriginsConfig``. Dated border rules (``border_rules.csv``) and the
+sourced 2019 stocks (``stocks_2019.csv``) are data beside it, every row with its source.
+Every problem is a ``CorridorsError`` naming the file, the line where known, the key path and
+the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from tmpsim.scenario.loader import format_validation_error
+from tmpsim.scenario.origins_schema import BorderWindow, OriginsConfig
+from tmpsim.scenario.schema import Strict
+
+DATA = "data/origins"
+SHIPPED = {"asia-corridors": "asia-corridors.yaml"}
+Year = Annotated[int, Field(ge=1990, le=2100)]
+
+
+class CorridorsError(ValueError):
+    """A corridors configuration, rule file or command-line value that cannot be used."""
+
+
+class CorridorsConfig(Strict):
+    """A multi-destination run: the market and the years it covers."""
+
+    description: str = ""
+    first_year: Year
+    last_year: Year
+    spinup_years: Annotated[int, Field(ge=0, le=50)] = Field(
+        10,
+        description="Years run at first_year's conditions before first_year and not reported, "
+        "so that stocks abroad and queues start near their level instead of at zero.",
+    )
+    market: OriginsConfig
+
+    @model_validator(mode="after")
+    def _years(self) -> CorridorsConfig:
+        if self.last_year < self.first_year:
+            raise ValueError(f"last_year {self.last_year} is before first_year {self.first_year}")
+        return self
+
+
+def _data_text(name: str) -> str:
+    return (resources.files("tmpsim") / DATA / name).read_text("utf-8")
+
+
+def load_corridors(name_or_path: str | Path) -> CorridorsConfig:
+    """A shipped configuration by name, or a YAML file, validated."""
+    if str(name_or_path) in SHIPPED:
+        source = f"{DATA}/{SHIPPED[str(name_or_path)]}"
+        text = _data_text(SHIPPED[str(name_or_path)])
+    else:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise CorridorsError(
+                f"{path}: no such file and not a shipped configuration "
+                f"({', '.join(sorted(SHIPPED))})"
+            )
+        source, text = str(path), path.read_text("utf-8")
+    return parse_corridors(text, source)
+
+
+def parse_corridors(text: str, source: str = "<corridors>") -> CorridorsConfig:
+    """Validate a configuration's YAML text; errors name ``source``, line and key path."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CorridorsError(f"{source}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise CorridorsError(f"{source}: expected a mapping of keys, got {type(data).__name__}")
+    try:
+        return CorridorsConfig.model_validate(data)
+    except ValidationError as exc:
+        message = format_validation_error(exc, source, text)
+        hint = "see `tmpsim show` for valid keys"  # the scenario's hint; ours are documented
+        raise CorridorsError(message.replace(hint, "see docs/origins.md for valid keys")) from None
+
+
+def read_rows(name: str, text: str | None = None) -> list[dict[str, str]]:
+    """Rows of one CSV of the origins data (or of ``text``), as strings."""
+    return list(csv.DictReader((text if text is not None else _data_text(name)).splitlines()))
+
+
+def border_rules(
+    cfg: CorridorsConfig, text: str | None = None, source: str = f"{DATA}/border_rules.csv"
+) -> dict[str, list[BorderWindow]]:
+    """Dated border windows per destination from ``border_rules.csv`` (or ``text``)."""
+    out: dict[str, list[BorderWindow]] = {}
+    for line, row in enumerate(read_rows("border_rules.csv", text), start=2):
+        where = f"{source}:{line}"
+        name = row.get("destination", "")
+        if name not in cfg.market.destinations:
+            raise CorridorsError(
+                f"{where}: destination: {name!r} is not one of {sorted(cfg.market.destinations)}"
+            )
+        if not row.get("status"):
+            raise CorridorsError(f"{where}: status: every rule says sourced, derived or assumed")
+        try:
+            window = BorderWindow(
+                date=dt.date.fromisoformat(row["from"]),
+                end=dt.date.fromisoformat(row["to"]) if row.get("to") else None,
+                open_share=float(row["open_share"]),
+            )
+        except (ValueError, TypeError, ValidationError) as exc:
+            raise CorridorsError(f"{where}: {exc}".splitlines()[0]) from None
+        out.setdefault(name, []).append(window)
+    return out
+
+
+def with_border_rules(
+    cfg: CorridorsConfig, rules: dict[str, list[BorderWindow]]
+) -> CorridorsConfig:
+    """The configuration with each destination's dated rules after its own windows."""
+    market = cfg.market.model_copy(deep=True)
+    for name, windows in rules.items():
+        dest = market.destinations[name]
+        dest.borders = [*dest.borders, *windows]
+    return cfg.model_copy(update={"market": market})
+
+
+@dataclass(frozen=True)
+class StockTarget:
+    """A sourced stock abroad: at ``destination``, from ``origins`` (all, or one origin)."""
+
+    destination: str
+    origins: str
+    date: dt.date
+    value: float
+    source: str
+
+
+def stock_targets(cfg: CorridorsConfig) -> list[StockTarget]:
+    """The 2019 stocks of ``stocks_2019.csv`` for the destinations of ``cfg``."""
+    out = []
+    for row in read_rows("stocks_2019.csv"):
+        if row["destination"] in cfg.market.destinations:
+            out.append(
+                StockTarget(
+                    destination=row["destination"],
+                    origins=row["origins"],
+                    date=dt.date.fromisoformat(row["date"]),
+                    value=float(row["value"]),
+                    source=row["source"],
+                )
+            )
+    return out

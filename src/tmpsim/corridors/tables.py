@@ -1,0 +1,147 @@
+"""Tidy tables of a corridors run, and writing them atomically as Parquet.
+
+``flows.parquet``: one row per date, origin, destination, programme and metric, value as a
+float (people are full-population equivalents). Monthly ``departures``, ``returns``, ``stock``
+(end of month) and ``queue`` (waiting at brokers at month end) by origin × destination;
+``seats`` by destination (origin ``all``); yearly (dated 31 December) ``fee_mean_usd`` and
+``debt_mean_usd`` at departure by origin × destination.
+
+``brokers.parquet``: the same columns plus ``broker`` (``origin-NN``), yearly, for every broker
+that placed someone that year: ``departures``, ``fee_mean_usd``, ``debt_mean_usd`` and
+``market_share`` (its share of its origin's departures to the destination that year).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from tmpsim.corridors.simulate import CorridorsRun
+from tmpsim.results import atomic_write_table
+
+COLUMNS = ("date", "origin", "destination", "programme", "metric", "value")
+
+
+def _table(cols: dict[str, list], run: CorridorsRun) -> pa.Table:
+    """Columns into an Arrow table with dictionary-encoded names and the run's metadata."""
+    arrays = {
+        "date": pa.array(np.concatenate(cols["date"]), pa.date32()),
+        **{
+            k: pa.array(np.concatenate(cols[k])).dictionary_encode()
+            for k in cols
+            if k not in ("date", "value")
+        },
+        "value": pa.array(np.concatenate(cols["value"]), pa.float64()),
+    }
+    meta = {
+        "configuration": run.cfg.description or "corridors",
+        "scale": repr(run.scale),
+        "seed": str(run.seed),
+    }
+    return pa.table(arrays).replace_schema_metadata({"tmpsim": json.dumps(meta, sort_keys=True)})
+
+
+def _grid(dates: list[dt.date], origins: list[str], dests: list[str], programmes: list[str]):
+    """Long-format keys for a ``[date, origin, destination]`` array, C order."""
+    n_t, n_o, n_d = len(dates), len(origins), len(dests)
+    date = np.repeat(np.array(dates, dtype="datetime64[D]"), n_o * n_d)
+    origin = np.tile(np.repeat(np.array(origins, dtype=object), n_d), n_t)
+    dest = np.tile(np.array(dests, dtype=object), n_t * n_o)
+    prog = np.tile(np.array(programmes, dtype=object), n_t * n_o)
+    return date, origin, dest, prog
+
+
+def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """``total / count``, NaN where nobody departed."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
+
+
+def flows_table(run: CorridorsRun) -> pa.Table:
+    """Flows, stocks, queues, seats, fees and debt of a run, tidy."""
+    cols: dict[str, list] = {k: [] for k in COLUMNS}
+
+    def add(dates, origins, values3d, metric):
+        date, origin, dest, prog = _grid(dates, origins, run.destinations, run.programmes)
+        cols["date"].append(date)
+        cols["origin"].append(origin)
+        cols["destination"].append(dest)
+        cols["programme"].append(prog)
+        cols["metric"].append(np.full(date.size, metric, dtype=object))
+        cols["value"].append(np.asarray(values3d, dtype=np.float64).reshape(-1))
+
+    per = 1.0 / run.scale
+    for metric, arr in (
+        ("departures", run.departures),
+        ("returns", run.returns),
+        ("stock", run.stock),
+        ("queue", run.queue),
+    ):
+        add(run.months, run.origins, arr * per, metric)
+    add(run.months, ["all"], run.seats[:, None, :] * per, "seats")
+    year_ends = [dt.date(y, 12, 31) for y in run.years]
+    n_y, n_o, n_d = len(year_ends), len(run.origins), len(run.destinations)
+    shape = (n_y, n_o, run.per_origin, n_d)
+    dep = run.broker_departed.reshape(shape).sum(axis=2)
+    add(
+        year_ends,
+        run.origins,
+        _mean(run.broker_fee.reshape(shape).sum(axis=2), dep),
+        "fee_mean_usd",
+    )
+    add(
+        year_ends,
+        run.origins,
+        _mean(run.broker_debt.reshape(shape).sum(axis=2), dep),
+        "debt_mean_usd",
+    )
+    return _table(cols, run)
+
+
+def brokers_table(run: CorridorsRun) -> pa.Table:
+    """Yearly departures, fees, debt and market share of every broker that placed someone."""
+    n_y, n_b, n_d = run.broker_departed.shape
+    dep = run.broker_departed
+    origin_of = np.repeat(np.arange(len(run.origins)), run.per_origin)
+    per_origin = dep.reshape(n_y, len(run.origins), run.per_origin, n_d).sum(axis=2)
+    share = _mean(dep, per_origin[:, origin_of, :])
+    y, b, d = np.nonzero(dep)
+    names = np.array(
+        [
+            f"{run.origins[o]}-{k:02d}"
+            for o in range(len(run.origins))
+            for k in range(run.per_origin)
+        ],
+        dtype=object,
+    )
+    dests, progs = np.array(run.destinations, dtype=object), np.array(run.programmes, dtype=object)
+    dates = np.array([dt.date(yr, 12, 31) for yr in run.years], dtype="datetime64[D]")
+    metrics = {
+        "departures": dep[y, b, d] / run.scale,
+        "fee_mean_usd": run.broker_fee[y, b, d] / dep[y, b, d],
+        "debt_mean_usd": run.broker_debt[y, b, d] / dep[y, b, d],
+        "market_share": share[y, b, d],
+    }
+    cols: dict[str, list] = {k: [] for k in (*COLUMNS[:4], "broker", "metric", "value")}
+    for metric, values in metrics.items():
+        cols["date"].append(dates[y])
+        cols["origin"].append(np.array(run.origins, dtype=object)[origin_of[b]])
+        cols["destination"].append(dests[d])
+        cols["programme"].append(progs[d])
+        cols["broker"].append(names[b])
+        cols["metric"].append(np.full(y.size, metric, dtype=object))
+        cols["value"].append(values.astype(np.float64))
+    return _table(cols, run)
+
+
+def write_outputs(run: CorridorsRun, out: Path) -> list[Path]:
+    """Write ``flows.parquet`` and ``brokers.parquet`` into ``out``, each atomically."""
+    out = Path(out)
+    paths = [out / "flows.parquet", out / "brokers.parquet"]
+    for path, table in zip(paths, (flows_table(run), brokers_table(run)), strict=True):
+        atomic_write_table(path, table)
+    return paths
