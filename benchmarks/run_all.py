@@ -97,14 +97,18 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[list[object]] = []
     tag = f"flagship, scale {args.flagship_scale:g}"
+    ratio = fl["whole_command_s"] / fl["reference_s"]
+    goal = flagship.GOAL_RATIO
     rows += [
+        [tag, "reference loop (numpy_life.py 400000 365) s", fl["reference_s"], "", "–"],
         [
             tag,
-            "whole command, wall s",
-            fl["whole_command_s"],
-            "<= 5",
-            _yes(fl["whole_command_s"] <= 5),
+            "whole command / reference loop",
+            f"{ratio:.2f}x",
+            f"<= {goal:g}x",
+            _yes(ratio <= goal),
         ],
+        [tag, "whole command, wall s", fl["whole_command_s"], "", "–"],
         [tag, "  start-up s (interpreter, imports, load, build)", fl["startup_s"], "", "–"],
         [tag, "  simulation s", fl["simulate_s"], "", "–"],
         [tag, "  results s (tables, run folder)", fl["results_s"], "", "–"],
@@ -112,7 +116,13 @@ def main(argv: list[str] | None = None) -> int:
         [tag, "agents created", int(fl["agents"]), "", "–"],
         [tag, "agent-days per simulation second", si(fl["agent_days_per_s"]), "", "–"],
         [tag, "peak memory, MiB", fl["peak_rss_mib"], "<= 1024", _yes(fl["peak_rss_mib"] <= 1024)],
-        ["`tmpsim run --quiet`", "wall s", fl["cli_wall_s"], "<= 5", _yes(fl["cli_wall_s"] <= 5)],
+        [
+            "`tmpsim run --quiet`",
+            "wall s / reference loop",
+            f"{fl['cli_wall_s'] / fl['reference_s']:.2f}x",
+            f"<= {goal:g}x",
+            _yes(fl["cli_wall_s"] / fl["reference_s"] <= goal),
+        ],
         [
             "`tmpsim run --quiet`",
             "peak memory, MiB",
