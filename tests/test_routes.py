@@ -212,18 +212,12 @@ def test_bad_route_specs_say_what_is_wrong():
         )  # fmt: skip
 
 
-def test_flagship_routes_block_fits_the_flagship():
-    from pathlib import Path
-
-    import yaml
-
+def test_flagship_routes_section_fits_the_flagship():
     from tmpsim.scenario import load_scenario
 
-    block = yaml.safe_load(
-        (Path(__file__).parent / "routes" / "japan-titp.yaml").read_text("utf-8")
-    )
-    routes = RoutesSpec.model_validate(block)
     sc = load_scenario("japan-titp-covid")
+    routes = sc.routes
+    assert routes is not None
     stages = sc.programme.stages
     ch = RouteChooser(
         routes,
