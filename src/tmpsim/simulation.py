@@ -76,9 +76,10 @@ class Simulation:
         ("routes", Routes),
         ("hazards", Hazards),
         ("borders", Borders),
+        # Before money: those who give up at a month's end are not in its month-end counts.
+        ("backlog", Backlog),
         ("money", MoneyModule),
         ("civil", CivilSociety),
-        ("backlog", Backlog),
     )
 
     def __init__(
