@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from tmpsim.policy.compare import METRICS, compare, t_interval  # noqa: E402
+from tmpsim.policy.compare import METRICS, compare, mean_interval  # noqa: E402
 from tmpsim.policy.levers import apply_levers  # noqa: E402
 from tmpsim.policy.shocks import standard_shock, without_shocks  # noqa: E402
 from tmpsim.results import metric_arrays  # noqa: E402
@@ -115,8 +115,8 @@ def md_table(frame: pd.DataFrame) -> str:
 
 
 def interval_text(values: np.ndarray, fmt: str = "{:,.0f}") -> str:
-    """Mean and t interval of per-seed values, as text."""
-    mean, lo, hi = t_interval(np.asarray(values, dtype=float))
+    """Mean and percentile bootstrap interval of per-seed values (never below 0), as text."""
+    mean, lo, hi = mean_interval(np.asarray(values, dtype=float))
     if math.isnan(lo):
         return fmt.format(mean)
     return f"{fmt.format(mean)} [{fmt.format(lo)}, {fmt.format(hi)}]"
@@ -413,13 +413,13 @@ def q3(seeds: list[int], scale: float) -> None:
             row = {"figure": labels[key], "base": f"{sel.base.iloc[0]:,.0f}"}
             for r in sel.itertuples():
                 row[r.variant] = (
-                    f"{r.relative:+.0%} [{r.low / r.base:+.0%}, {r.high / r.base:+.0%}]"
-                    if r.base
-                    else "n/a"
+                    f"{r.relative:+.0%} [{r.rel_low:+.0%}, {r.rel_high:+.0%}]"
+                    if np.isfinite(r.relative) and np.isfinite(r.rel_low)
+                    else f"{r.difference:+,.0f} [{r.low:+,.0f}, {r.high:+,.0f}] (small base: no %)"
                 )
             rows.append(row)
         texts.append(
-            f"**{base}** (change against the base, 95% interval over paired seeds)\n\n"
+            f"**{base}** (change against the base, 95% bootstrap interval over paired seeds)\n\n"
             + md_table(pd.DataFrame(rows))
         )
         sub = t[t.metric.isin(["person_days_stranded", "shelter_nights_needed"])]
@@ -427,8 +427,8 @@ def q3(seeds: list[int], scale: float) -> None:
         x = np.arange(len(names))
         for j, key in enumerate(["person_days_stranded", "shelter_nights_needed"]):
             s = sub[sub.metric == key].set_index("variant").loc[names]
-            rel = 100 * s.relative.to_numpy()
-            err = np.vstack([rel - 100 * s.low / s.base, 100 * s.high / s.base - rel])
+            rel = 100 * s.relative.to_numpy()  # NaN (no bar) where the base is too small
+            err = np.vstack([rel - 100 * s.rel_low, 100 * s.rel_high - rel])
             ax.bar(x + (j - 0.5) * 0.38, rel, 0.38, yerr=np.abs(err), capsize=3, label=labels[key])
         ax.set_xticks(x, names, rotation=20, ha="right", fontsize=8)
         ax.axhline(0, color="black", lw=0.8)

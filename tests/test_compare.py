@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,14 @@ from typer.testing import CliRunner
 
 from tmpsim.cli import app
 from tmpsim.policy import LEVERS
-from tmpsim.policy.compare import METRICS, compare, measure, t_interval
+from tmpsim.policy.compare import (
+    METRICS,
+    MIN_BASE_AGENTS,
+    compare,
+    mean_interval,
+    measure,
+    paired_effect,
+)
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 
@@ -69,13 +75,51 @@ def welfare() -> Any:
     return compare(small(), {"welfare": {"welfare_eligible": True}}, seeds=[1, 2, 3], scale=1.0)
 
 
-def test_t_interval() -> None:
-    mean, lo, hi = t_interval(np.array([1.0, 2.0, 3.0]))
-    assert mean == 2.0
-    assert hi - mean == pytest.approx(4.302652729911275 / math.sqrt(3))
-    assert mean - lo == pytest.approx(hi - mean)
-    one = t_interval(np.array([5.0]))
-    assert one[0] == 5.0 and math.isnan(one[1]) and math.isnan(one[2])
+def test_intervals_stay_inside_what_is_possible() -> None:
+    # The case of the issue: a variant that removes everything, on a base of about 3,000.
+    base = np.array([2900.0, 3300.0, 2800.0, 3040.0])
+    effect = paired_effect(base, np.zeros(4), scale=1.0)
+    assert effect.difference == -base.mean()
+    assert -base.mean() <= effect.low <= effect.high <= 0
+    assert effect.relative == -1.0 and effect.rel_low == -1.0 and effect.rel_high == -1.0
+    assert "rough" in effect.note  # 4 runs < 10
+    # Noisy small counts: a t interval would reach below -100%; the bootstrap cannot.
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        b = rng.poisson(40, 3).astype(float)
+        v = rng.poisson(5, 3).astype(float)
+        e = paired_effect(b, v, scale=1.0)
+        assert e.low >= -b.mean() and e.high >= e.low
+        assert e.rel_low >= -1.0
+        lo, hi = mean_interval(v)[1:]
+        assert 0 <= lo <= hi and v.min() <= lo and hi <= v.max()
+
+
+def test_bootstrap_interval_lies_between_the_extreme_paired_differences() -> None:
+    base = np.array([10.0, 12.0, 9.0, 11.0, 13.0, 8.0, 10.0, 12.0, 11.0, 9.0])
+    diffs = np.array([1.0, -2.0, 0.5, 3.0, -1.0, 2.0, 0.0, 1.0, -0.5, 2.5])
+    e = paired_effect(base * 100, base * 100 + diffs * 10, scale=1.0)
+    assert diffs.min() * 10 <= e.low < e.difference < e.high <= diffs.max() * 10
+    assert e.note == ""  # 10 runs: no warning
+    again = paired_effect(base * 100, base * 100 + diffs * 10, scale=1.0)
+    assert again == e  # the bootstrap is seeded
+
+
+def test_relative_change_only_on_a_base_that_supports_it() -> None:
+    base = np.full(10, 20.0)  # 20 people at scale 1: fewer than 30 simulated agents
+    small = paired_effect(base, base / 2, scale=1.0)
+    assert np.isnan(small.relative) and f"base < {MIN_BASE_AGENTS} agents" in small.note
+    assert small.difference == -10.0
+    big = paired_effect(base * 100, base * 50, scale=1.0)
+    assert big.relative == pytest.approx(-0.5)
+    scaled = paired_effect(base * 100, base * 50, scale=0.01)  # 2,000 people = 20 agents
+    assert np.isnan(scaled.relative)
+    zero_at_times = paired_effect(np.array([0.0, 0.0, 500, 0.0]), np.zeros(4), scale=1.0)
+    assert np.isnan(zero_at_times.relative) and "reaches 0" in zero_at_times.note
+    means = paired_effect(base, base * 2, scale=0.01, count=False)  # a mean per person
+    assert means.relative == pytest.approx(1.0)
+    one = paired_effect(np.array([5.0]), np.array([3.0]))
+    assert np.isnan(one.low) and one.note == "1 run: no interval"
 
 
 def test_runs_hold_every_metric_for_every_seed_and_variant(welfare: Any) -> None:
@@ -108,10 +152,12 @@ def test_table_matches_the_runs(welfare: Any) -> None:
     runs = welfare.runs[welfare.runs.metric == "peak_destitute"].pivot(
         index="seed", columns="variant", values="value"
     )
-    diffs = (runs["welfare"] - runs["base"]).to_numpy()
-    mean, lo, hi = t_interval(diffs)
+    effect = paired_effect(runs["base"].to_numpy(), runs["welfare"].to_numpy(), scale=1.0)
     row = table.loc["peak_destitute"]
-    assert (row.difference, row.low, row.high) == pytest.approx((mean, lo, hi))
+    assert (row.difference, row.low, row.high) == pytest.approx(
+        (effect.difference, effect.low, effect.high)
+    )
+    assert row.low >= -row.base
     assert row.base == pytest.approx(runs["base"].mean())
 
 

@@ -232,20 +232,11 @@ def test_flagship_routes_section_fits_the_flagship():
 
 
 def test_people_from_reads_the_agent_arrays():
-    from tmpsim.engine.module import merge_fields
-    from tmpsim.engine.population import CORE_FIELDS, Population
-    from tmpsim.model.lifecycle import Lifecycle
-    from tmpsim.model.money import MoneyModule
-    from tmpsim.model.recruitment import Recruitment
+    from tmpsim.engine.population import Population
     from tmpsim.model.routes import people_from
+    from tmpsim.simulation import Simulation
 
-    fields = merge_fields(
-        ("population", CORE_FIELDS),
-        ("money", MoneyModule.fields),
-        ("r", Recruitment.fields),
-        ("life", Lifecycle.fields),
-    )
-    pop = Population(4, fields)
+    pop = Population(4, Simulation.agent_fields())
     ids = pop.add(3)
     pop.savings[ids] = [0.0, 1.0, 2.0]
     pop.debt[ids] = [5.0, 6.0, 7.0]

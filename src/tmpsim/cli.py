@@ -34,6 +34,7 @@ LAZY_COMMANDS = {
     "validate": "tmpsim.validation.cli",
     "calibrate": "tmpsim.validation.cli",
     "forecast": "tmpsim.validation.cli",
+    "coverage": "tmpsim.validation.cli",
     "report": "tmpsim.reports.cli",
     "serve": "tmpsim.web.cli",
     "compare": "tmpsim.policy.cli",
@@ -186,6 +187,14 @@ def run(
     scheduler: Annotated[
         str | None, typer.Option(help="With --seeds: Dask scheduler address, tcp://HOST:PORT.")
     ] = None,
+    posterior: Annotated[
+        bool | None,
+        typer.Option(
+            "--posterior/--no-posterior",
+            help="With --seeds: draw each seed's free parameters from the scenario's posterior "
+            "(default: where it has one).",
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario, print its summary and write a run folder (or an ensemble's folder)."""
     from tmpsim.results import write_run
@@ -197,7 +206,7 @@ def run(
         from tmpsim.experiments.cli import run_ensemble
 
         require("duckdb", "an ensemble (--seeds)")  # before the runs, not after them
-        args = (set_ or [], workers, scheduler, quiet)
+        args = (set_ or [], workers, scheduler, quiet, posterior)
         folder = run_ensemble(scenario, seeds, seed, scale, out, *args)
         if report:
             from tmpsim.reports.build import build_report

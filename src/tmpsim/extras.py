@@ -2,8 +2,8 @@
 
 The base install runs a scenario, writes its report and figures, validates it and compares policy
 variants. Ensembles and experiments (DuckDB catalogs, SALib designs, Dask clusters), calibration
-(Optuna) and the dashboard (FastAPI) come with pip extras; ``require`` imports such a module or
-says which extra brings it.
+(Optuna; pyabc for a posterior) and the dashboard (FastAPI) come with pip extras; ``require``
+imports such a module or says which extra brings it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ EXTRA_OF = {
     "dask": "experiments",
     "distributed": "experiments",
     "optuna": "calibration",
+    "pyabc": "posterior",
     "fastapi": "web",
     "uvicorn": "web",
 }

@@ -114,10 +114,7 @@ class Simulation:
         self.welfare_by_day = np.zeros(self.n_days, dtype=bool)
         self.month_ends = month_ends(scenario.start, scenario.end)
         kinds = self.MODULES if modules is None else modules
-        self.pop = Population(
-            self._capacity_estimate(),
-            merge_fields(("population", CORE_FIELDS), *((n, c.fields) for n, c in kinds)),
-        )
+        self.pop = Population(self._capacity_estimate(), self.agent_fields(kinds))
         for _name, cls in kinds:
             for flag in cls.flags:
                 self.pop.flag(flag, self.n_origins)
@@ -146,6 +143,12 @@ class Simulation:
         for module in self.modules:
             module.start()
         self.recorder.start(self.pop)
+
+    @classmethod
+    def agent_fields(cls, modules: tuple[tuple[str, type[Module]], ...] | None = None) -> dict:
+        """Every agent field: the population's own and those the modules declare."""
+        kinds = cls.MODULES if modules is None else modules
+        return merge_fields(("population", CORE_FIELDS), *((n, c.fields) for n, c in kinds))
 
     # ---- sizes ---------------------------------------------------------------------------
     def _capacity_estimate(self) -> int:

@@ -1,4 +1,4 @@
-"""Diagnostics figure of a calibration: loss by trial, and each parameter against the loss."""
+"""Figures of a calibration: trials and loss (TPE), marginals and pairs of a posterior (ABC-SMC)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tmpsim.calibration.spec import FreeParameter  # noqa: E402
 
 if TYPE_CHECKING:
     from tmpsim.calibration.optimise import CalibrationResult
+    from tmpsim.uncertainty.posterior import Posterior
 
 
 def diagnostics_figure(result: CalibrationResult, path: Path) -> Path:
@@ -69,5 +70,47 @@ def trials_figure(
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def posterior_figure(posterior: Posterior, title: str, path: Path, log: set[str]) -> Path:
+    """Marginals (weighted histograms, diagonal) and pairs (points sized by weight) of a posterior.
+
+    ``log`` names the parameters drawn on a log axis.
+    """
+    names = posterior.parameters
+    n = len(names)
+    size = max(1.3, min(2.4, 16 / n))
+    fig, axes = plt.subplots(n, n, figsize=(size * n, size * n), squeeze=False)
+    w = posterior.weights
+    for i, yname in enumerate(names):
+        for j, xname in enumerate(names):
+            ax = axes[i][j]
+            x = posterior.values[xname].to_numpy()
+            if i == j:
+                bins = np.geomspace(x.min(), x.max(), 15) if xname in log and x.min() > 0 else 15
+                ax.hist(x, bins=bins, weights=w, color="C0")
+                ax.set_yticks([])
+            elif i > j:
+                y = posterior.values[yname].to_numpy()
+                ax.scatter(x, y, s=4 + 400 * w, alpha=0.5, color="C0", lw=0)
+                if yname in log:
+                    ax.set_yscale("log")
+            else:
+                ax.set_visible(False)
+                continue
+            if xname in log:
+                ax.set_xscale("log")
+            ax.tick_params(labelsize=5)
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            if i == n - 1:
+                ax.set_xlabel(xname, fontsize=6)
+            if j == 0 and i > 0:
+                ax.set_ylabel(yname, fontsize=6)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
     plt.close(fig)
     return path

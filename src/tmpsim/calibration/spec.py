@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from tmpsim.ranges import check_range
 
@@ -80,10 +80,38 @@ class Variant(_Strict):
     note: str = ""
 
 
+class AbcSettings(_Strict):
+    """ABC-SMC settings (``method: abc-smc``): particles, generations, stopping rules."""
+
+    population: Annotated[int, Field(ge=10)] = Field(
+        100, description="Accepted parameter sets per generation (the posterior's size)."
+    )
+    generations: Annotated[int, Field(ge=1)] = Field(
+        8, description="Most generations, the first proposed from the prior."
+    )
+    min_acceptance: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.02, description="Stop when a generation accepts fewer of its proposals than this."
+    )
+    min_epsilon: Annotated[float, Field(ge=0)] = Field(
+        0.0, description="Stop when the tolerance (a loss value) falls to this."
+    )
+    batch: Annotated[int, Field(ge=1)] = Field(
+        8,
+        description="Fewest proposals simulated together; part of the result's identity (the "
+        "same seed and batch give the same posterior on any number of workers).",
+    )
+
+
 class CalibrationSpec(_Strict):
     """Everything ``tmpsim calibrate`` needs, declared in the scenario file."""
 
-    method: Literal["optuna-tpe"] = "optuna-tpe"
+    method: Literal["optuna-tpe", "abc-smc"] = "optuna-tpe"
+    posterior: str | None = Field(
+        None,
+        description="Posterior file (Parquet) of the free parameters, relative to the scenario "
+        "file's folder; ensembles draw parameter sets from it (see docs/calibration.md).",
+    )
+    abc: AbcSettings = Field(default_factory=AbcSettings)
     seed: Annotated[int, Field(ge=0)] = 1
     trials: Annotated[int, Field(gt=0)] = 200
     batch: Annotated[int, Field(gt=0)] = Field(
@@ -107,6 +135,20 @@ class CalibrationSpec(_Strict):
     parameters: list[FreeParameter] = Field(min_length=1)
     targets: list[Target] = Field(min_length=1)
     note: str = ""
+
+    @model_serializer(mode="wrap")
+    def _leave_out_defaults(self, handler: Any) -> dict[str, Any]:
+        """Leave ``posterior`` and ``abc`` out while unset.
+
+        Scenarios written before these keys existed keep the same resolved YAML and hash.
+        """
+        data = handler(self)
+        if isinstance(data, dict):
+            if data.get("posterior") is None:
+                data.pop("posterior", None)
+            if self.abc == AbcSettings():
+                data.pop("abc", None)
+        return data
 
     @model_validator(mode="after")
     def _unique(self) -> CalibrationSpec:

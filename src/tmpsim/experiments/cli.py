@@ -34,12 +34,23 @@ def execute_with_bar(
     scheduler: str | None,
     retry_failed: bool = True,
     quiet: bool = False,
+    posterior: bool | None = None,
 ) -> Report:
-    """Plan and run an experiment with a progress bar; exits 2 on an invalid experiment."""
+    """Plan and run an experiment with a progress bar; exits 2 on an invalid experiment.
+
+    ``posterior`` (the ``--posterior/--no-posterior`` flag), when given, replaces the file's.
+    """
+    from tmpsim.experiments.designs import make_plan
     from tmpsim.experiments.progress import experiment_bar
+    from tmpsim.experiments.spec import load_spec
 
     try:
-        plan = load_experiment(source)
+        if posterior is not None and isinstance(source, str | Path):
+            spec, base = load_spec(source)
+            spec = spec.model_copy(update={"posterior": posterior})
+            plan = make_plan(spec, base, str(source))
+        else:
+            plan = load_experiment(source)
     except ExperimentError as exc:
         _fail(str(exc))
     where = scheduler or f"{workers if workers is not None else 'all'} local workers"
@@ -75,6 +86,7 @@ def run_ensemble(
     workers: int | None,
     scheduler: str | None,
     quiet: bool = False,
+    posterior: bool | None = None,
 ) -> Path:
     """``tmpsim run SCENARIO --seeds N``: run the ensemble, print bands, exit 1 if a run failed.
 
@@ -87,16 +99,32 @@ def run_ensemble(
     if seeds < 1:
         _fail(f"--seeds must be at least 1, got {seeds}")
     try:
-        spec = ensemble_spec(scenario, seeds, seed, scale, dict(map(parse_override, overrides)))
+        spec = ensemble_spec(
+            scenario, seeds, seed, scale, dict(map(parse_override, overrides)), posterior
+        )
     except (ScenarioError, ExperimentError) as exc:
         _fail(str(exc))
     out = out or Path("runs") / f"{spec.name}{seeds}_seed{seed}_scale{scale:g}"
     report = execute_with_bar(spec, out, workers, scheduler, True, quiet)
     print_summary(summarize(out), None)
     console.print(report_text(report), highlight=False)
+    console.print(f"Bands show {uncertainty_text(out)}.", highlight=False)
     if report.counts.failed:
         raise typer.Exit(1)
     return out
+
+
+def uncertainty_text(folder: Path) -> str:
+    """What an experiment's bands show, from its uncertainty.json."""
+    import json
+
+    path = Path(folder) / "uncertainty.json"
+    if not path.is_file():
+        return "stochastic (seed) uncertainty only"
+    info = json.loads(path.read_text(encoding="utf-8"))
+    if not info.get("posterior"):
+        return str(info["bands"])
+    return f"{info['bands']} ({len(set(info['draws']))} parameter sets from {info['posterior']})"
 
 
 def _counts_text(c: Counts) -> str:
@@ -129,6 +157,14 @@ def run_cmd(
     ] = None,
     retry_failed: Annotated[bool, typer.Option(help="Run failed runs again.")] = True,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    posterior: Annotated[
+        bool | None,
+        typer.Option(
+            "--posterior/--no-posterior",
+            help="Draw each replicate's free parameters from the scenario's posterior "
+            "(default: the file's posterior key, else where the scenario has one).",
+        ),
+    ] = None,
 ) -> None:
     """Run an experiment (resumes: finished runs in the folder are skipped)."""
     if workers is not None and workers < 0:
@@ -141,7 +177,8 @@ def run_cmd(
         except ExperimentError as exc:
             _fail(str(exc))
         out = Path("experiments") / spec.name
-    report = execute_with_bar(file, out, workers, scheduler, retry_failed, quiet)
+    report = execute_with_bar(file, out, workers, scheduler, retry_failed, quiet, posterior)
+    console.print(f"Bands show {uncertainty_text(out)}.", highlight=False)
     console.print(report_text(report), highlight=False)
     if report.counts.failed:
         console.print(

@@ -18,6 +18,7 @@ from tmpsim.engine.rng import run_seed
 from tmpsim.experiments.spec import ExperimentError, ExperimentSpec, Parameter
 from tmpsim.extras import require
 from tmpsim.scenario import ScenarioError, load_scenario
+from tmpsim.uncertainty.posterior import Posterior, overrides_for
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class RunSpec:
     point: int
     rep: int
     seed: int
+    draw: int | None = None
+    """Row of the posterior whose parameter set the run uses (None: the scenario's values)."""
 
 
 @dataclass
@@ -44,10 +47,17 @@ class Plan:
     problem: dict[str, Any] | None = None
     """The SALib problem (names are the catalog column names)."""
     columns: dict[str, str] = field(default_factory=dict)
+    draws: PosteriorDraws | None = None
+    """Parameter sets drawn from the scenario's posterior, one per replicate."""
 
     def overrides(self, point: int) -> dict[str, Any]:
         """All overrides of a point: the experiment's fixed ones, then the point's parameters."""
         return {**self.spec.overrides, **self.points[point]}
+
+    def run_overrides(self, run: RunSpec) -> dict[str, Any]:
+        """A run's overrides: its posterior draw's parameter set, then the point's overrides."""
+        drawn = self.draws.overrides(run.draw) if self.draws and run.draw is not None else {}
+        return {**drawn, **self.overrides(run.point)}
 
 
 def grid_values(param: Parameter) -> list[Any]:
@@ -185,10 +195,107 @@ def make_plan(
     points, sample, problem = make_points(spec)
     if scenario is not None:
         check_points(spec, scenario, points, source)
+    draws = plan_draws(spec, base_dir, scenario, source)
     runs = []
     for point in range(len(points)):
         for rep in range(spec.seeds):
             index = point * spec.seeds + rep
             seed = run_seed(spec.seed, rep if spec.common_random_numbers else index)
-            runs.append(RunSpec(run=index, point=point, rep=rep, seed=seed))
-    return Plan(spec, scenario, points, runs, sample, problem, spec.columns())
+            draw = int(draws.rows[rep]) if draws is not None else None
+            runs.append(RunSpec(run=index, point=point, rep=rep, seed=seed, draw=draw))
+    return Plan(spec, scenario, points, runs, sample, problem, spec.columns(), draws)
+
+
+@dataclass
+class PosteriorDraws:
+    """The posterior an experiment draws from, and the row drawn for each replicate."""
+
+    posterior: Posterior
+    path: Path
+    rows: np.ndarray
+    """Posterior row of replicate r (from the experiment seed's ``posterior-draws`` stream)."""
+    parameters: list[Any]
+    scenario: dict[str, Any]
+
+    def overrides(self, row: int) -> dict[str, Any]:
+        """Scenario overrides that apply posterior row ``row``."""
+        return overrides_for(self.posterior.row(row), self.parameters, self.scenario)
+
+    def describe(self) -> dict[str, Any]:
+        """What the bands of this experiment show, for its folder and its printout."""
+        return {
+            "bands": "parameter and stochastic uncertainty",
+            "posterior": str(self.path),
+            "posterior_sha256": file_digest(self.path),
+            "posterior_metadata": self.posterior.metadata,
+            "draws": [int(r) for r in self.rows],
+        }
+
+
+SEED_NOISE_ONLY = {"bands": "stochastic (seed) uncertainty only", "posterior": None}
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def scenario_file(spec: ExperimentSpec, base_dir: Path | None) -> Path | None:
+    """The experiment's scenario file (None when the scenario is given inline)."""
+    from tmpsim.scenario.loader import load_raw
+
+    src = spec.scenario
+    if not isinstance(src, str):
+        return None
+    if base_dir is not None and (base_dir / src).is_file():
+        return base_dir / src
+    return Path(load_raw(src)[1])
+
+
+def plan_draws(
+    spec: ExperimentSpec, base_dir: Path | None, scenario: dict[str, Any] | None, source: str
+) -> PosteriorDraws | None:
+    """Load the scenario's posterior and draw one parameter set per replicate, if asked for.
+
+    The experiment's overrides apply first (``--set calibration.posterior=FILE`` names one; a
+    scale parameter multiplies the overridden value).
+    """
+    if spec.posterior is False or scenario is None:
+        return None
+    if spec.overrides:
+        scenario = load_scenario(scenario, spec.overrides).model_dump(mode="python")
+    calibration = scenario.get("calibration") or {}
+    reference = calibration.get("posterior")
+    if reference is None:
+        if spec.posterior:
+            raise ExperimentError(
+                f"{source}: posterior: true, but the scenario has no calibration.posterior"
+            )
+        return None
+    from tmpsim.calibration.spec import CalibrationSpec
+    from tmpsim.uncertainty.posterior import (
+        PosteriorError,
+        draw_indices,
+        load_posterior,
+        posterior_path,
+    )
+
+    file = scenario_file(spec, base_dir)
+    path = posterior_path(file if file is not None else Path.cwd() / "x", reference)
+    parameters = CalibrationSpec.model_validate(calibration).parameters
+    try:
+        posterior = load_posterior(path, parameters)
+    except PosteriorError as exc:
+        raise ExperimentError(f"{source}: scenario's calibration.posterior: {exc}") from None
+    rows = draw_indices(posterior, spec.seeds, spec.seed)
+    draws = PosteriorDraws(posterior, path, rows, parameters, scenario)
+    for row in sorted(set(rows.tolist())):
+        try:
+            load_scenario(scenario, draws.overrides(row))
+        except ScenarioError as exc:
+            raise ExperimentError(
+                f"{source}: posterior row {row} of {path} rejected: {_reason(exc)}"
+            ) from None
+    return draws

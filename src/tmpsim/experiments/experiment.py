@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -13,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tmpsim.experiments.designs import Plan, make_plan
+import numpy as np
+
+from tmpsim.experiments.designs import SEED_NOISE_ONLY, Plan, make_plan
 from tmpsim.experiments.runner import iter_runs
-from tmpsim.experiments.spec import ExperimentSpec, load_spec, parse_spec
+from tmpsim.experiments.spec import ExperimentError, ExperimentSpec, load_spec, parse_spec
 from tmpsim.experiments.storage import ExperimentDir
 from tmpsim.experiments.worker import RunOutput, RunTask, execute
 
@@ -76,11 +79,12 @@ def tasks_for(plan: Plan, runs: list[int]) -> list[RunTask]:
                 seed=r.seed,
                 model=spec.model,
                 scenario=plan.scenario,
-                overrides=plan.overrides(r.point),
+                overrides=plan.run_overrides(r),
                 scale=spec.scale,
                 summary_keys=tuple(out.summary) if out.summary is not None else None,
                 series_metrics=tuple(out.series) if out.series is not None else None,
                 origins=tuple(out.origins) if out.origins is not None else None,
+                draw=r.draw,
             )
         )
     return tasks
@@ -102,7 +106,9 @@ def run_experiment(
     """
     plan = source if isinstance(source, Plan) else load_experiment(source)
     folder = ExperimentDir(out)
+    check_uncertainty(folder, plan)
     folder.init(plan)
+    write_uncertainty(folder, plan)
     records = folder.records()
     keep = {"done", "failed"} if not retry_failed else {"done"}
     finished = {run for run, rec in records.items() if rec.get("status") in keep}
@@ -136,6 +142,50 @@ def run_experiment(
     return Report(folder.path, counts, ran, time.perf_counter() - t0, run_seconds)
 
 
+UNCERTAINTY_FILE = "uncertainty.json"
+DRAWS_FILE = "posterior_draws.parquet"
+
+
+def uncertainty_info(plan: Plan) -> dict[str, Any]:
+    """What the experiment's bands show: parameter and seed uncertainty, or seed noise only."""
+    return plan.draws.describe() if plan.draws is not None else dict(SEED_NOISE_ONLY)
+
+
+def check_uncertainty(folder: ExperimentDir, plan: Plan) -> None:
+    """Refuse to add runs to a folder whose runs drew from another posterior."""
+    path = folder.path / UNCERTAINTY_FILE
+    if not path.is_file():
+        return
+    before = json.loads(path.read_text(encoding="utf-8"))
+    now = uncertainty_info(plan)
+    if before.get("posterior_sha256") != now.get("posterior_sha256"):
+        was, will = before.get("posterior") or "no posterior", now.get("posterior") or "none"
+        raise ExperimentError(
+            f"{folder.path}: its runs drew from {was}, this experiment from {will}; "
+            "choose another output folder or delete this one"
+        )
+
+
+def write_uncertainty(folder: ExperimentDir, plan: Plan) -> None:
+    """Write uncertainty.json and, with a posterior, the parameter set of every replicate."""
+    from tmpsim.results import atomic_write_bytes
+
+    info = uncertainty_info(plan)
+    text = json.dumps(info, indent=1, sort_keys=True, default=str) + "\n"
+    atomic_write_bytes(folder.path / UNCERTAINTY_FILE, text.encode())
+    if plan.draws is None:
+        return
+    import pyarrow as pa
+
+    from tmpsim.results import atomic_write_table
+
+    rows = plan.draws.rows
+    values = plan.draws.posterior.values.iloc[rows].reset_index(drop=True)
+    frame = values.assign(rep=np.arange(len(rows)), draw=rows.astype(np.int64))
+    frame = frame[["rep", "draw", *values.columns]]
+    atomic_write_table(folder.path / DRAWS_FILE, pa.Table.from_pandas(frame, preserve_index=False))
+
+
 def status(path: str | Path) -> tuple[Counts, dict[str, Any], list[dict[str, Any]]]:
     """Return counts, experiment.json contents and the failed runs' records of a folder."""
     folder = ExperimentDir(path)
@@ -158,6 +208,7 @@ def ensemble_spec(
     seed: int = 1,
     scale: float = 1.0,
     overrides: dict[str, Any] | None = None,
+    posterior: bool | None = None,
 ) -> ExperimentSpec:
     """``tmpsim run SCENARIO --seeds N``: an experiment with one point and N replicates."""
     from tmpsim.scenario import load_scenario
@@ -172,6 +223,7 @@ def ensemble_spec(
             "seed": seed,
             "scale": scale,
             "overrides": overrides or {},
+            "posterior": posterior,
         },
         f"<ensemble of {scenario}>",
     )

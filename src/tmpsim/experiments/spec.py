@@ -127,6 +127,12 @@ class ExperimentSpec(Strict):
         "are then not sampling noise); false gives every run its own seed.",
     )
     overrides: dict[str, Any] = Field(default_factory=dict)
+    posterior: bool | None = Field(
+        None,
+        description="Draw replicate r's free parameters from the scenario's posterior "
+        "(calibration.posterior), the same draw at every point: true requires one, false "
+        "ignores it (seed noise only), unset uses it where the scenario has one.",
+    )
     design: Design = Field(default_factory=Design)
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     outputs: Outputs = Field(default_factory=Outputs)
@@ -223,8 +229,10 @@ def load_spec(path: str | Path) -> tuple[ExperimentSpec, Path]:
 
 def spec_fingerprint(spec: ExperimentSpec, scenario_data: dict[str, Any] | None) -> str:
     """SHA-256 of everything that decides the runs' results (spec and resolved base scenario)."""
+    # An unset posterior key leaves the fingerprint of experiments made before it existed.
+    skip = {"description"} | ({"posterior"} if spec.posterior is None else set())
     blob = {
-        "spec": spec.model_dump(mode="json", exclude={"description"}),
+        "spec": spec.model_dump(mode="json", exclude=skip),
         "scenario": scenario_data,
     }
     text = json.dumps(blob, sort_keys=True, default=str)

@@ -38,6 +38,8 @@ class RunTask:
     summary_keys: tuple[str, ...] | None
     series_metrics: tuple[str, ...] | None
     origins: tuple[str, ...] | None
+    draw: int | None = None
+    """Posterior row of the run's parameter set (recorded; None: the scenario's values)."""
 
 
 @dataclass
@@ -60,6 +62,8 @@ def execute(task: RunTask) -> RunOutput:
         "worker": f"{socket.gethostname()}:{os.getpid()}",
         "started_at": started,
     }
+    if task.draw is not None:
+        record["draw"] = task.draw
     series: bytes | None = None
     try:
         if task.model == TMPSIM_MODEL:

@@ -63,13 +63,17 @@ def comparison_tables(comparison, confidence: float = 0.95) -> list[Table]:
         t.add_column("variant", justify="right")
         t.add_column("difference", justify="right")
         t.add_column(f"{pct}% interval", justify="right")
-        t.add_column("change", justify="right")
+        t.add_column(f"change [{pct}% interval]", justify="right")
         for row in frame[frame.variant == variant].itertuples():
             d = digits[row.metric]
             interval = "n/a (1 seed)"
             if not math.isnan(row.low):
                 interval = f"[{_fmt(row.low, d)}, {_fmt(row.high, d)}]"
-            change = "" if math.isnan(row.relative) else f"{row.relative:+.1%}"
+            change = "n/a (small base)" if row.base else ""
+            if not math.isnan(row.relative):
+                change = f"{row.relative:+.1%}"
+                if not math.isnan(row.rel_low):
+                    change += f" [{row.rel_low:+.0%}, {row.rel_high:+.0%}]"
             t.add_row(
                 row.label,
                 _fmt(row.base, d),
@@ -90,6 +94,26 @@ def lever_values(lever: Lever) -> tuple[str, str, str]:
     if lever.floor:
         return "scenario's own (floor)", f"{lever.on:g}", f"at least: {rng}"
     return f"{lever.default:g}", f"{lever.on:g}", rng
+
+
+def caveats(comparison) -> list[str]:
+    """What the reader of the tables must know about how far they can be trusted."""
+    from tmpsim.policy.compare import MIN_BASE_AGENTS, MIN_RUNS
+
+    n = len(comparison.seeds)
+    lines = [
+        "Intervals: percentile bootstrap over paired seeds, bounded by what is possible "
+        "(a figure cannot fall below 0). A change in % is shown only where the base's interval "
+        f"excludes 0 and, for counts, the base stands on at least {MIN_BASE_AGENTS} simulated "
+        "agents."
+    ]
+    if n < MIN_RUNS:
+        lines.insert(
+            0,
+            f"warning: {n} seed{'s' if n != 1 else ''} (fewer than {MIN_RUNS}): the intervals "
+            "are rough; use --seeds 10 or more for figures to quote.",
+        )
+    return lines
 
 
 def register(app: typer.Typer) -> None:
@@ -163,6 +187,8 @@ def register(app: typer.Typer) -> None:
             _fail(str(exc))
         for table in comparison_tables(result, confidence):
             console.print(table)
+        for line in caveats(result):
+            (err_console if line.startswith("warning") else console).print(line, highlight=False)
         if out is not None:
             result.write(out)
             console.print(f"Per-seed figures and the table: [bold]{out}[/]")

@@ -3,7 +3,13 @@
 Every variant runs on the same seeds as the base. Random draws come from one stream per model
 module (``tmpsim.engine.rng``), so a variant differs from its base only through what its levers
 change, and the paired difference ``variant - base`` on each seed has far less noise than two
-independent runs. The table reports the mean paired difference with a t interval over seeds.
+independent runs.
+
+The table reports the mean paired difference with a percentile bootstrap interval over seeds
+(:func:`paired_effect`). Unlike a t interval it stays inside what is possible: every figure is a
+count or an amount that cannot be negative, so the difference is at least ``-base`` and a relative
+change at least -100%. Below ``MIN_RUNS`` seeds the intervals are rough (the table says so), and a
+relative change is given only where the base supports one (:func:`relative_supported`).
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ class Metric:
     label: str
     unit: str
     fmt: str = "{:,.0f}"
+    count: bool = True
+    """A count of people or person-days (scaled from agents), not a mean per person."""
 
 
 METRICS: tuple[Metric, ...] = (
@@ -42,10 +50,10 @@ METRICS: tuple[Metric, ...] = (
     Metric("peak_stranded", "peak stranded", "people"),
     Metric("peak_destitute", "peak destitute", "people"),
     Metric("shelter_nights_needed", "shelter-nights needed", "nights"),
-    Metric("mean_debt_at_return", "mean debt at return", "currency"),
+    Metric("mean_debt_at_return", "mean debt at return", "currency", count=False),
     Metric("missing", "missing (left the employer)", "people"),
     Metric("years_separated", "person-years separated from family", "person-years"),
-    Metric("years_away_per_return", "years away, per return", "years", "{:,.2f}"),
+    Metric("years_away_per_return", "years away, per return", "years", "{:,.2f}", count=False),
     Metric("workers_served", "workers served", "people"),
     Metric("person_years_worked", "person-years worked", "person-years"),
 )
@@ -110,17 +118,105 @@ def measure(
     }
 
 
-def t_interval(diffs: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean of paired differences and its t interval (NaN bounds with fewer than two seeds)."""
-    diffs = np.asarray(diffs, dtype=float)
-    mean = float(diffs.mean())
-    if diffs.size < 2:
-        return mean, math.nan, math.nan
-    from scipy.stats import t
+MIN_RUNS = 10
+"""Fewer paired runs than this: intervals are flagged as rough."""
+MIN_BASE_AGENTS = 30
+"""A relative change of a count needs a base of at least this many simulated agents (or
+agent-days, agent-nights for the person-day figures): on fewer, a ratio is mostly noise."""
+BOOTSTRAP = 4000
+"""Bootstrap resamples of the seeds."""
 
-    q = float(t.ppf(0.5 + confidence / 2, diffs.size - 1))
-    half = q * float(diffs.std(ddof=1)) / math.sqrt(diffs.size)
-    return mean, mean - half, mean + half
+
+@dataclass(frozen=True)
+class Effect:
+    """A variant's paired effect on one figure, with intervals that respect the figure's bounds."""
+
+    base: float
+    value: float
+    difference: float
+    low: float
+    high: float
+    relative: float
+    """Relative change, NaN where the base does not support one."""
+    rel_low: float
+    rel_high: float
+    n: int
+    note: str = ""
+
+
+def relative_supported(base: np.ndarray, base_low: float, scale: float, count: bool) -> bool:
+    """The rule for giving a relative change: a base large enough to divide by.
+
+    The base's interval must exclude 0 (its lower end above 0), and for a count the mean base must
+    stand on at least ``MIN_BASE_AGENTS`` simulated agents (base x scale).
+    """
+    if not base_low > 0:
+        return False
+    return not count or float(np.mean(base)) * scale >= MIN_BASE_AGENTS
+
+
+def _resampled_means(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return x[idx].mean(axis=1)
+
+
+def paired_effect(
+    base: np.ndarray,
+    variant: np.ndarray,
+    confidence: float = 0.95,
+    *,
+    scale: float = 1.0,
+    count: bool = True,
+    seed: int = 0,
+) -> Effect:
+    """Mean paired difference ``variant - base`` with percentile bootstrap intervals.
+
+    Seeds are resampled in pairs (common random numbers). Both figures are non-negative, so the
+    difference interval is clipped to ``>= -mean(base)`` and the relative interval (ratio of
+    resampled means, minus one) is ``>= -1`` by construction. With one seed there is no interval.
+    """
+    b = np.asarray(base, dtype=float)
+    v = np.asarray(variant, dtype=float)
+    n = b.size
+    bmean, vmean = float(b.mean()), float(v.mean())
+    diff = vmean - bmean
+    nan = math.nan
+    if n < 2:
+        return Effect(bmean, vmean, diff, nan, nan, nan, nan, nan, n, "1 run: no interval")
+    a = (1 - confidence) / 2
+    idx = np.random.default_rng(seed).integers(0, n, size=(BOOTSTRAP, n))
+    bm, vm = _resampled_means(b, idx), _resampled_means(v, idx)
+    low, high = (float(q) for q in np.quantile(vm - bm, [a, 1 - a]))
+    low, high = max(low, -bmean), max(high, -bmean)
+    base_low = float(np.quantile(bm, a))
+    note = f"{n} runs (< {MIN_RUNS}): rough intervals" if n < MIN_RUNS else ""
+    rel = rel_low = rel_high = nan
+    if relative_supported(b, base_low, scale, count):
+        rel = diff / bmean
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = vm / bm - 1.0
+        rel_low, rel_high = (float(q) for q in np.quantile(ratios, [a, 1 - a]))
+    elif bmean != 0:
+        why = "base interval reaches 0" if not base_low > 0 else f"base < {MIN_BASE_AGENTS} agents"
+        note = "; ".join(x for x in (note, f"no relative change ({why})") if x)
+    return Effect(bmean, vmean, diff, low, high, rel, rel_low, rel_high, n, note)
+
+
+def mean_interval(
+    values: np.ndarray, confidence: float = 0.95, seed: int = 0
+) -> tuple[float, float, float]:
+    """Mean of per-run values of a non-negative figure and its percentile bootstrap interval.
+
+    The interval lies between the smallest and the largest value, never below 0 (NaN bounds with
+    fewer than two runs).
+    """
+    x = np.asarray(values, dtype=float)
+    mean = float(x.mean())
+    if x.size < 2:
+        return mean, math.nan, math.nan
+    a = (1 - confidence) / 2
+    idx = np.random.default_rng(seed).integers(0, x.size, size=(BOOTSTRAP, x.size))
+    lo, hi = np.quantile(_resampled_means(x, idx), [a, 1 - a])
+    return mean, max(float(lo), 0.0), max(float(hi), 0.0)
 
 
 @dataclass
@@ -143,21 +239,8 @@ class Comparison:
             for m in METRICS:
                 sel = wide.xs(m.key, level="metric")
                 base, value = sel["base"].to_numpy(), sel[variant].to_numpy()
-                diff, lo, hi = t_interval(value - base, confidence)
-                bmean = float(base.mean())
-                rows.append(
-                    {
-                        "variant": variant,
-                        "metric": m.key,
-                        "label": m.label,
-                        "base": bmean,
-                        "value": float(value.mean()),
-                        "difference": diff,
-                        "low": lo,
-                        "high": hi,
-                        "relative": diff / bmean if bmean else math.nan,
-                    }
-                )
+                e = paired_effect(base, value, confidence, scale=self.scale, count=m.count)
+                rows.append({"variant": variant, "metric": m.key, "label": m.label, **vars(e)})
         return pd.DataFrame(rows)
 
     def write(self, out: str | Path) -> Path:
@@ -222,4 +305,14 @@ def compare(
     )
 
 
-__all__ = ["METRICS", "Comparison", "Metric", "compare", "measure", "t_interval"]
+__all__ = [
+    "METRICS",
+    "Comparison",
+    "Effect",
+    "Metric",
+    "compare",
+    "mean_interval",
+    "measure",
+    "paired_effect",
+    "relative_supported",
+]

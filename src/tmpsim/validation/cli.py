@@ -136,8 +136,35 @@ def calibrate(
         list[str] | None,
         typer.Option(help="Fit only this declared parameter (repeatable); others stay as written."),
     ] = None,
+    method: Annotated[
+        str | None,
+        typer.Option(
+            help="optuna-tpe (best point) or abc-smc (posterior); default: the scenario's."
+        ),
+    ] = None,
+    population: Annotated[
+        int | None, typer.Option(help="abc-smc: parameter sets per generation.")
+    ] = None,
+    generations: Annotated[int | None, typer.Option(help="abc-smc: most generations.")] = None,
 ) -> None:
-    """Fit the scenario's declared free parameters to observed series (Optuna TPE)."""
+    """Fit the scenario's declared free parameters to observed series (TPE or ABC-SMC)."""
+    if method is not None and method not in ("optuna-tpe", "abc-smc"):
+        _fail(f"--method must be optuna-tpe or abc-smc, got {method!r}")
+    if method == "abc-smc" or (method is None and _declared_method(scenario, set_) == "abc-smc"):
+        _calibrate_posterior(
+            scenario,
+            out,
+            population,
+            generations,
+            seed,
+            scale,
+            workers,
+            scheduler,
+            observed,
+            set_,
+            only,
+        )
+        return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tmpsim.calibration.optimise import calibrate as run_calibration
@@ -194,6 +221,83 @@ def calibrate(
     console.print(
         f"Results in [bold]{out}[/] (best.yaml, trials.csv, fit.csv, scenario.yaml, "
         "diagnostics.png)"
+    )
+
+
+def _declared_method(scenario: str, set_: list[str] | None) -> str | None:
+    from tmpsim.scenario import ScenarioError, load_scenario
+
+    try:
+        sc = load_scenario(scenario, set_ or [])
+    except ScenarioError as exc:
+        _fail(str(exc))
+    return sc.calibration.method if sc.calibration is not None else None
+
+
+def _calibrate_posterior(
+    scenario: str,
+    out: Path,
+    population: int | None,
+    generations: int | None,
+    seed: int | None,
+    scale: float | None,
+    workers: int | None,
+    scheduler: str | None,
+    observed: list[Path] | None,
+    set_: list[str] | None,
+    only: list[str] | None,
+) -> None:
+    """``tmpsim calibrate --method abc-smc``: write out/posterior.parquet and generations.csv."""
+    from tmpsim.calibration.abc import calibrate_posterior
+    from tmpsim.calibration.problem import CalibrationError
+    from tmpsim.extras import MissingExtra, require
+    from tmpsim.scenario import ScenarioError
+    from tmpsim.validation.observed import ObservedDataError
+
+    try:
+        require("pyabc", "tmpsim calibrate --method abc-smc")
+    except MissingExtra as exc:
+        _fail(str(exc))
+    if scale is not None and not 0 < scale <= 100:
+        _fail(f"--scale must be in (0, 100], got {scale}")
+    for name, value, least in (("--population", population, 10), ("--generations", generations, 1)):
+        if value is not None and value < least:
+            _fail(f"{name} must be at least {least}, got {value}")
+
+    def progress(t: int, epsilon: float, evaluations: int) -> None:
+        err_console.print(f"generation {t}: tolerance {epsilon:.4f}, {evaluations} simulations")
+
+    try:
+        result = calibrate_posterior(
+            scenario,
+            out,
+            population=population,
+            generations=generations,
+            seed=seed,
+            scale=scale,
+            workers=workers,
+            scheduler=scheduler,
+            observed_files=observed,
+            overrides=set_ or None,
+            only=only or None,
+            progress=progress,
+        )
+    except (CalibrationError, ScenarioError, ObservedDataError) as exc:
+        _fail(str(exc))
+    (Path(out) / "command.txt").write_text(
+        "tmpsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n", encoding="utf-8"
+    )
+    post = result.posterior
+    lo, hi = post.quantile(0.05), post.quantile(0.95)
+    console.print(
+        f"posterior: {len(post)} parameter sets, effective size {post.effective_size():.0f}, "
+        f"{len(result.generations)} generations"
+    )
+    for name, mean in post.mean().items():
+        console.print(f"  {name} = {mean:.6g}  (90%: {lo[name]:.4g} .. {hi[name]:.4g})")
+    console.print(
+        f"Results in [bold]{out}[/] (posterior.parquet, generations.csv). To use it, copy "
+        "posterior.parquet next to the scenario file and set calibration.posterior to its name."
     )
 
 
@@ -254,8 +358,67 @@ def forecast(
     console.print(f"Wrote {target / 'forecast.csv'} and {figure}")
 
 
+def coverage(
+    source: Annotated[Path, typer.Argument(help="An experiment/ensemble folder.")],
+    observed: Annotated[
+        list[Path] | None,
+        typer.Option("--observed", help="Observed CSV instead of the packaged statistics."),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="Only observations dated on or after (YYYY-MM-DD).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Only observations dated on or before (YYYY-MM-DD).")
+    ] = None,
+    point: Annotated[
+        int | None, typer.Option(help="Experiment with several points: the one to check.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write coverage.csv and bands.csv to this folder.")
+    ] = None,
+) -> None:
+    """How many observations fall inside the ensemble's 50% and 90% bands, by indicator."""
+    from rich.table import Table
+
+    from tmpsim.uncertainty.coverage import bands_shown
+    from tmpsim.uncertainty.coverage import coverage as measure
+    from tmpsim.validation.observed import ObservedDataError
+    from tmpsim.validation.rundata import RunSourceError
+
+    try:
+        bands, table = measure(source, observed or None, start=start, end=end, point=point)
+    except (ObservedDataError, RunSourceError, ValueError) as exc:
+        _fail(str(exc))
+    runs = int(bands["n_runs"].max()) if len(bands) else 0
+    t = Table(
+        title=f"Coverage of {source} ({runs} runs; bands show {bands_shown(source)})",
+        title_justify="left",
+    )
+    t.add_column("indicator", no_wrap=True)
+    for col in ("n", "in 50%", "in 90%", "50% width", "90% width", "median |error|"):
+        t.add_column(col, justify="right")
+    for r in table.itertuples():
+        t.add_row(
+            r.indicator,
+            str(r.n),
+            f"{r.in_50} ({r.share_50:.0%})",
+            f"{r.in_90} ({r.share_90:.0%})",
+            f"{r.width_50:.1%}",
+            f"{r.width_90:.1%}",
+            f"{r.median_abs_rel_error:.1%}",
+        )
+    console.print(t)
+    console.print("Widths: median over observations of (upper - lower) / |observed|.")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "coverage.csv", index=False)
+        bands.to_csv(out / "bands.csv", index=False)
+        console.print(f"Tables in [bold]{out}[/] (coverage.csv, bands.csv)")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``validate``, ``calibrate`` and ``forecast`` to the top-level command line."""
+    """Add ``validate``, ``calibrate``, ``forecast`` and ``coverage`` to the command line."""
     app.command()(validate)
     app.command()(calibrate)
     app.command()(forecast)
+    app.command()(coverage)

@@ -1,0 +1,393 @@
+"""ABC-SMC (pyabc) over a scenario's free parameters, its simulations fanned out by ``map_runs``.
+
+Why ABC-SMC: the simulator has no likelihood we can write down, a dozen or more bounded parameters
+of which several are weakly identified, and we want a weighted sample of parameter sets to run
+ensembles over, not only a region where the fit is not implausible (history matching) nor one best
+point (TPE). pyabc gives the sequential Monte Carlo machinery (adaptive tolerance, transition
+kernels, importance weights, a record of each generation); this module only plugs the project's
+runner in as its sampler and the calibration loss in as its distance.
+
+Reproducibility: every proposal ``i`` of a sampling round draws its parameters and its simulation
+seed from a NumPy state seeded by ``SeedSequence([seed, stream, round, i])``; proposals are made
+in this process in batches whose size depends only on earlier results, only their simulations go
+to the workers, and a generation keeps the first ``n`` accepted in proposal order. The posterior
+is then the same on any number of workers, and workers need tmpsim but not pyabc.
+
+The model side is anything with ``parameters``, ``observed``, ``simulate(values, seed)`` and
+``distance(simulated)`` (:class:`AbcModel`): the scenario (:class:`ScenarioModel`) or a toy with a
+known posterior (tests).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import tempfile
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from tmpsim.calibration.problem import Problem, build_problem
+from tmpsim.calibration.spec import AbcSettings, FreeParameter
+from tmpsim.uncertainty.posterior import Posterior, write_posterior
+
+FAILED_DISTANCE = 1e9
+"""Distance of a proposal whose simulation failed or gave no finite value: always rejected."""
+STREAM = zlib.crc32(b"abc-smc")
+
+ProgressFn = Callable[[int, float, int], None]
+"""``progress(generation, epsilon, evaluations)`` after each generation."""
+
+
+class AbcModel(Protocol):
+    """What ABC-SMC calibrates: free parameters, observations, a simulator and a distance."""
+
+    parameters: list[FreeParameter]
+    observed: np.ndarray
+
+    def simulate(self, values: dict[str, float], seed: int) -> np.ndarray:
+        """Simulated values of the observations for one parameter set and simulation seed."""
+        ...
+
+    def distance(self, simulated: np.ndarray) -> float:
+        """Distance of a simulation to the observations (finite, >= 0)."""
+        ...
+
+
+@dataclass
+class ScenarioModel:
+    """A scenario's calibration problem as an ABC model: one simulation per proposal."""
+
+    problem: Problem
+    scale: float
+
+    @property
+    def parameters(self) -> list[FreeParameter]:
+        """The declared free parameters (after ``--only``)."""
+        return self.problem.parameters
+
+    @property
+    def observed(self) -> np.ndarray:
+        """The target observations' values."""
+        return self.problem.observed["value"].to_numpy(dtype=float)
+
+    def simulate(self, values: dict[str, float], seed: int) -> np.ndarray:
+        """Run the scenario with the values at one seed; the simulated target observations."""
+        from tmpsim.calibration.trial import TrialTask, run_trial
+
+        keys = tuple(
+            (str(r.indicator), str(r.origin), pd.Timestamp(r.date).date().isoformat())
+            for r in self.problem.observed.itertuples()
+        )
+        task = TrialTask(0, self.problem.scenario(values), seed, self.scale, keys)
+        return np.asarray(run_trial(task).values, dtype=float)
+
+    def distance(self, simulated: np.ndarray) -> float:
+        """The calibration loss: weighted mean of the targets' relative errors."""
+        from tmpsim.calibration.optimise import target_errors, total_loss
+
+        return total_loss(self.problem, target_errors(self.problem, simulated))
+
+
+# -- pyabc adapters --------------------------------------------------------------------------
+def to_internal(p: FreeParameter, value: float) -> float:
+    """Coordinates pyabc works in: log for log-scaled parameters (kernels then move by factors)."""
+    return math.log(value) if p.log else float(value)
+
+
+def from_internal(p: FreeParameter, x: float) -> float:
+    """Inverse of :func:`to_internal`, clipped to the declared range, rounded if integer."""
+    v = math.exp(x) if p.log else float(x)
+    v = min(max(v, p.low), p.high)
+    return float(round(v)) if p.integer else v
+
+
+class _PyabcSimulator:
+    """pyabc model: parameters -> {"y": simulated}, in two passes over each batch of proposals.
+
+    Pass ``record`` notes each proposal's parameter set and simulation seed (drawn from the seeded
+    global state) and answers "failed"; the simulations then run on the workers; pass ``replay``
+    repeats the proposals from the same states and answers with their results. The workers thus
+    need only the model (not pyabc), and the proposals never leave this process.
+    """
+
+    def __init__(self, model: AbcModel) -> None:
+        self.model = model
+        self.mode = "record"
+        self.recorded: list[tuple[dict[str, float], int]] = []
+        self.results: list[np.ndarray] = []
+        self.pending: list[np.ndarray] = []
+
+    def __call__(self, pars: dict[str, float]) -> dict[str, np.ndarray]:
+        values = {p.name: from_internal(p, pars[p.name]) for p in self.model.parameters}
+        seed = int(np.random.randint(0, 2**31 - 1))
+        if self.mode == "record":
+            self.recorded.append((values, seed))
+            return {"y": np.full(len(self.model.observed), np.nan)}
+        want, want_seed = self.recorded[len(self.results) - len(self.pending)]
+        if want != values or want_seed != seed:
+            raise RuntimeError(
+                "ABC-SMC proposals differ between passes: the sampling is not seeded"
+            )
+        return {"y": self.pending.pop(0)}
+
+
+class _PyabcDistance:
+    def __init__(self, model: AbcModel) -> None:
+        self.model = model
+
+    def __call__(self, x: dict[str, np.ndarray], x0: dict[str, np.ndarray]) -> float:
+        y = x["y"]
+        if not np.isfinite(y).any():
+            return FAILED_DISTANCE
+        d = float(self.model.distance(y))
+        return d if math.isfinite(d) else FAILED_DISTANCE
+
+
+def _simulate(item: tuple[AbcModel, dict[str, float], int]) -> np.ndarray:
+    """One simulation of a proposal (worker side); a failure gives NaN (a rejected proposal)."""
+    model, values, seed = item
+    try:
+        return np.asarray(model.simulate(values, seed), dtype=float)
+    except Exception:  # noqa: BLE001 - a failed simulation is a rejected proposal
+        return np.full(len(model.observed), np.nan)
+
+
+def _seeded_call(fn: Callable[[], Any], entropy: tuple[int, ...]) -> Any:
+    """Call ``fn`` with NumPy's and Python's global random states seeded from ``entropy``."""
+    np_state, py_state = np.random.get_state(), random.getstate()
+    state = np.random.SeedSequence(list(entropy)).generate_state(4)
+    np.random.seed(state)
+    random.seed(int(state[0]))
+    try:
+        return fn()
+    finally:  # the caller's random state is left as it was
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+
+
+def map_runs_sampler(
+    simulator: _PyabcSimulator,
+    seed: int,
+    batch: int,
+    workers: int | None,
+    scheduler: str | None,
+) -> Any:
+    """A pyabc sampler that runs the simulations through ``tmpsim.experiments.runner.map_runs``."""
+    from pyabc.sampler import Sampler
+
+    from tmpsim.experiments.runner import map_runs
+
+    class MapRunsSampler(Sampler):
+        """Batches of seeded proposals; the first ``n`` accepted in proposal order are kept."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.rounds = 0
+
+        def sample_until_n_accepted(
+            self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None
+        ):
+            self.rounds += 1
+            sample = self._create_empty_sample()
+            accepted = evaluated = 0
+            while accepted < n and evaluated < max_eval:
+                # Enough proposals for the acceptances still needed at the rate seen so far
+                # (a function of earlier results only, never of the worker count).
+                rate = (accepted + 1) / (evaluated + 1)
+                size = max(batch, math.ceil((n - accepted) / rate))
+                if math.isfinite(max_eval):
+                    size = min(size, int(max_eval) - evaluated)
+                entropies = [(seed, STREAM, self.rounds, evaluated + i) for i in range(size)]
+                simulator.mode, simulator.recorded = "record", []
+                for e in entropies:
+                    _seeded_call(simulate_one, e)
+                if len(simulator.recorded) != size:
+                    raise RuntimeError("each ABC-SMC proposal must call the model once")
+                items = [(simulator.model, v, s) for v, s in simulator.recorded]
+                simulator.results = map_runs(_simulate, items, workers, scheduler)
+                simulator.mode, simulator.pending = "replay", list(simulator.results)
+                for e in entropies:
+                    particle = _seeded_call(simulate_one, e)
+                    evaluated += 1
+                    sample.append(particle)
+                    if particle.accepted:
+                        accepted += 1
+                        if accepted == n:
+                            break
+            self.nr_evaluations_ = evaluated
+            if sample.n_accepted < n:
+                sample.ok = False
+            return sample
+
+    return MapRunsSampler()
+
+
+@dataclass
+class AbcResult:
+    """A posterior and the record of the generations that made it."""
+
+    posterior: Posterior
+    generations: pd.DataFrame
+    """t, epsilon, evaluations, acceptance, effective size, seconds."""
+
+
+def run_abc(
+    model: AbcModel,
+    settings: AbcSettings,
+    seed: int,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    database: Path | None = None,
+    metadata: dict[str, Any] | None = None,
+    progress: ProgressFn | None = None,
+) -> AbcResult:
+    """Run ABC-SMC on ``model``; return the last generation as a posterior, with its record.
+
+    Priors are uniform on each parameter's range (on the log scale for ``log`` parameters).
+    """
+    import logging
+
+    import pyabc
+
+    for name in ("ABC", "Sampler", "Epsilon", "Distance", "Acceptor", "History", "Transition"):
+        logging.getLogger(f"ABC.{name}" if name != "ABC" else name).setLevel(logging.WARNING)
+    params = model.parameters
+    priors = {}
+    for p in params:
+        lo, hi = to_internal(p, p.low), to_internal(p, p.high)
+        priors[p.name] = pyabc.RV("uniform", lo, hi - lo)
+    simulator = _PyabcSimulator(model)
+    abc = pyabc.ABCSMC(
+        simulator,
+        pyabc.Distribution(**priors),
+        _PyabcDistance(model),
+        population_size=settings.population,
+        sampler=map_runs_sampler(simulator, seed, settings.batch, workers, scheduler),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        db = database or Path(tmp) / "abc.db"
+        if db.exists():
+            db.unlink()  # a fresh history: a rerun must not append to an old one
+        db.parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        abc.new(f"sqlite:///{db}", {"y": np.asarray(model.observed, dtype=float)})
+        history = abc.run(
+            minimum_epsilon=settings.min_epsilon,
+            max_nr_populations=settings.generations,
+            min_acceptance_rate=settings.min_acceptance,
+        )
+        seconds = time.perf_counter() - t0
+        pops = history.get_all_populations()
+        pops = pops[pops["t"] >= 0].reset_index(drop=True)
+        frame, weights = history.get_distribution(m=0, t=history.max_t)
+        ess = []
+        for t in pops["t"]:
+            _, w = history.get_distribution(m=0, t=int(t))
+            ess.append(float(1.0 / np.sum((w / w.sum()) ** 2)))
+    generations = pd.DataFrame(
+        {
+            "t": pops["t"].astype(int),
+            "epsilon": pops["epsilon"].astype(float),
+            "evaluations": pops["samples"].astype(int),
+            "acceptance": settings.population / pops["samples"].astype(float),
+            "effective_size": ess,
+        }
+    )
+    if progress is not None:
+        for row in generations.itertuples():
+            progress(int(row.t), float(row.epsilon), int(row.evaluations))
+    values = pd.DataFrame(
+        {p.name: [from_internal(p, x) for x in frame[p.name].to_numpy()] for p in params}
+    )
+    w = np.asarray(weights, dtype=float)
+    meta = {
+        **(metadata or {}),
+        "method": f"abc-smc (pyabc {pyabc.__version__})",
+        "generations": len(generations),
+        "population": settings.population,
+        "epsilon": [float(e) for e in generations["epsilon"]],
+        "evaluations": int(generations["evaluations"].sum()),
+        "seed": seed,
+        "batch": settings.batch,
+        "wall_seconds": round(seconds, 1),
+    }
+    meta.setdefault("distance", "model distance")
+    meta.setdefault("window", None)
+    meta.setdefault("scenario", None)
+    return AbcResult(Posterior(values, w / w.sum(), meta, "<abc-smc>"), generations)
+
+
+def calibrate_posterior(
+    scenario: str | Path,
+    out: str | Path | None = None,
+    *,
+    population: int | None = None,
+    generations: int | None = None,
+    seed: int | None = None,
+    scale: float | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    observed_files: list[str | Path] | None = None,
+    overrides: dict[str, Any] | list[str] | None = None,
+    only: list[str] | None = None,
+    progress: ProgressFn | None = None,
+) -> AbcResult:
+    """ABC-SMC posterior of a scenario's declared free parameters; written to ``out`` if given.
+
+    ``out/posterior.parquet`` is the posterior file (copy it next to the scenario and point
+    ``calibration.posterior`` at it), ``out/generations.csv`` the record of the generations,
+    ``out/posterior.png`` its marginals and pairs.
+    """
+    from tmpsim.calibration.optimise import _code_version
+
+    problem = build_problem(scenario, observed_files, overrides, only)
+    spec = problem.spec
+    updates = {k: v for k, v in (("population", population), ("generations", generations)) if v}
+    settings = spec.abc.model_copy(update=updates)
+    obs = problem.observed
+    meta = {
+        "scenario": str(problem.raw.get("name", scenario)),
+        "scenario_file": problem.source,
+        "window": [obs["date"].min().date().isoformat(), obs["date"].max().date().isoformat()],
+        "distance": f"weighted mean over targets of the {spec.loss} relative error",
+        "targets": problem.targets,
+        "scale": scale or spec.scale,
+        "log_parameters": [p.name for p in problem.parameters if p.log],
+        "observed": [str(f) for f in observed_files] if observed_files else "packaged",
+        "code": _code_version(),
+    }
+    db = Path(out) / "abc.db" if out is not None else None
+    result = run_abc(
+        ScenarioModel(problem, scale or spec.scale),
+        settings,
+        spec.seed if seed is None else seed,
+        workers=workers,
+        scheduler=scheduler,
+        database=db,
+        metadata=meta,
+        progress=progress,
+    )
+    if out is not None:
+        out = Path(out)
+        write_posterior(result.posterior, out / "posterior.parquet")
+        result.generations.to_csv(out / "generations.csv", index=False)
+        from tmpsim.calibration.figures import posterior_figure
+
+        post = result.posterior
+        gens = result.generations
+        title = (
+            f"Posterior of {meta['scenario']}: {len(post)} sets "
+            f"(effective {post.effective_size():.0f}), {len(gens)} generations, "
+            f"tolerance {gens['epsilon'].iloc[-1]:.4f}"
+        )
+        log = {p.name for p in problem.parameters if p.log}
+        posterior_figure(post, title, out / "posterior.png", log)
+    return result

@@ -1,0 +1,1 @@
+"""Uncertainty: posteriors over free parameters, coverage of ensemble bands, paired intervals."""

@@ -1,0 +1,284 @@
+"""Posteriors: file validated on load, ABC-SMC recovering a known posterior, ensembles over it."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from test_calibration import SYNTHETIC
+
+from tmpsim.calibration.spec import AbcSettings, FreeParameter
+from tmpsim.calibration.toys import NormalMean
+from tmpsim.experiments import load_experiment, run_experiment
+from tmpsim.experiments.spec import ExperimentError
+from tmpsim.experiments.storage import ExperimentDir
+from tmpsim.uncertainty.posterior import (
+    METADATA_KEY,
+    Posterior,
+    PosteriorError,
+    draw_indices,
+    load_posterior,
+    write_posterior,
+)
+
+pytest.importorskip("pyabc")
+
+META = {"scenario": "synthetic", "window": ["2019-12-31", "2020-12-31"], "distance": "d"}
+META["generations"] = 3
+PARAMS = [
+    FreeParameter(name="runaway", paths=["origins.A.runaway_rate_per_year"], low=0.01, high=0.3)
+]
+
+
+def posterior(values=(0.05, 0.08, 0.1), weights=(0.25, 0.5, 0.25)) -> Posterior:
+    return Posterior(pd.DataFrame({"runaway": list(values)}), np.array(weights), dict(META))
+
+
+def raw_file(path, columns: dict, meta=META) -> None:
+    table = pa.table(columns)
+    if meta is not None:
+        table = table.replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()})
+    pq.write_table(table, path)
+
+
+def test_a_written_posterior_loads_back(tmp_path):
+    path = write_posterior(posterior(), tmp_path / "p.parquet")
+    back = load_posterior(path, PARAMS)
+    assert back.parameters == ["runaway"] and back.metadata == META
+    np.testing.assert_allclose(back.weights, [0.25, 0.5, 0.25])
+    assert back.mean()["runaway"] == pytest.approx(0.0775)
+
+
+@pytest.mark.parametrize(
+    ("columns", "meta", "message"),
+    [
+        ({"runaway": [0.05, 0.1], "weight": [1.2, -0.2]}, META, "weight of row 1 is negative"),
+        ({"runaway": [0.05, 0.1], "weight": [0.5, float("nan")]}, META, "row 1 is not finite"),
+        ({"runaway": [0.05, 0.1], "weight": [0.5, 0.4]}, META, "weights sum to 0.9, not 1"),
+        (
+            {"runaway": [0.05], "other": [1.0], "weight": [1.0]},
+            META,
+            "unknown parameter(s) 'other'",
+        ),
+        ({"runaway": ["a", "b"], "weight": [0.5, 0.5]}, META, "column 'runaway' has type string"),
+        ({"runaway": [0.05, 0.9], "weight": [0.5, 0.5]}, META, "outside its declared range"),
+        ({"runaway": [0.05]}, META, "no 'weight' column"),
+        ({"runaway": [0.05], "weight": [1.0]}, None, "no posterior metadata"),
+        ({"runaway": [0.05], "weight": [1.0]}, {"scenario": "x"}, "metadata lacks window"),
+    ],
+)
+def test_a_bad_posterior_file_is_an_error_naming_file_and_problem(tmp_path, columns, meta, message):
+    path = tmp_path / "bad.parquet"
+    raw_file(path, columns, meta)
+    with pytest.raises(PosteriorError) as err:
+        load_posterior(path, PARAMS)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_draws_follow_the_weights_and_keep_earlier_draws():
+    p = posterior(weights=(0.0, 0.9, 0.1))
+    many = draw_indices(p, 2000, seed=5)
+    assert 0 not in many and abs(np.mean(many == 1) - 0.9) < 0.03
+    np.testing.assert_array_equal(draw_indices(p, 10, seed=5), many[:10])
+    assert not np.array_equal(draw_indices(p, 50, seed=6), many[:50])
+
+
+def test_abc_smc_recovers_a_conjugate_posterior():
+    """Normal mean with known sigma, flat prior: the exact posterior is N(xbar, sigma^2/n).
+
+    Tolerance: the mean within 0.1 (under half a posterior sd, about 4 Monte Carlo standard
+    errors at an effective size above 100) and the sd within 25%.
+    """
+    from tmpsim.calibration.abc import run_abc
+
+    toy = NormalMean(xbar=1.3, sigma=1.0, n=20)
+    settings = AbcSettings(population=200, generations=6, batch=50)
+    result = run_abc(toy, settings, seed=1, workers=0)
+    post = result.posterior
+    mean, sd = toy.exact()
+    got_mean = post.mean()["mu"]
+    x = post.values["mu"].to_numpy()
+    got_sd = float(np.sqrt(np.dot(post.weights, (x - got_mean) ** 2)))
+    assert post.effective_size() > 100
+    assert abs(got_mean - mean) < 0.1, got_mean
+    assert abs(got_sd / sd - 1) < 0.25, got_sd
+    assert result.generations["epsilon"].is_monotonic_decreasing
+    assert result.generations["epsilon"].iloc[-1] < 0.15
+
+
+def test_abc_smc_gives_the_same_posterior_on_any_number_of_workers():
+    from tmpsim.calibration.abc import run_abc
+
+    settings = AbcSettings(population=20, generations=2, batch=8)
+    inline = run_abc(NormalMean(), settings, seed=4, workers=0)
+    pooled = run_abc(NormalMean(), settings, seed=4, workers=2)
+    pd.testing.assert_frame_equal(inline.posterior.values, pooled.posterior.values)
+    np.testing.assert_array_equal(inline.posterior.weights, pooled.posterior.weights)
+    other = run_abc(NormalMean(), settings, seed=5, workers=0)
+    assert not inline.posterior.values.equals(other.posterior.values)
+
+
+@pytest.fixture(scope="module")
+def scenario_with_posterior(tmp_path_factory):
+    """The synthetic calibration scenario, its ABC-SMC posterior written beside it and named."""
+    from tmpsim.calibration.abc import calibrate_posterior
+
+    folder = tmp_path_factory.mktemp("posterior")
+    data = copy.deepcopy(SYNTHETIC)
+    data["end"] = "2019-12-31"
+    data["origins"]["A"]["initial_stock"] = {"1": 300, "2": 300}
+    data["recruitment"]["demand"] = {2019: 300}
+    data["events"] = data["events"][:1]
+    data["calibration"]["abc"] = {"population": 10, "generations": 1, "batch": 5}
+    path = folder / "synthetic.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    observed = folder / "observed.csv"
+    observed.write_text(
+        "date,indicator,origin,value,source\n2019-12-31,missing_year,all,40,made up\n"
+    )
+    result = calibrate_posterior(path, folder / "abc", observed_files=[observed], workers=0)
+    (folder / "synthetic.posterior.parquet").write_bytes(
+        (folder / "abc" / "posterior.parquet").read_bytes()
+    )
+    data["calibration"]["posterior"] = "synthetic.posterior.parquet"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path, result
+
+
+def test_calibrate_posterior_writes_a_valid_file_with_its_metadata(scenario_with_posterior):
+    path, result = scenario_with_posterior
+    post = load_posterior(path.parent / "abc" / "posterior.parquet", PARAMS)
+    assert len(post) == 10 and post.metadata["window"] == ["2019-12-31", "2019-12-31"]
+    assert post.metadata["scenario"] == "synthetic" and post.metadata["generations"] == 1
+    assert "rmsre" in post.metadata["distance"]
+    assert (path.parent / "abc" / "posterior.png").stat().st_size > 0
+    assert len(result.generations) == 1
+
+
+def ensemble(path, seeds=6, **extra):
+    spec = {"name": "e", "scenario": str(path), "seeds": seeds, "seed": 9, "scale": 1.0}
+    spec["outputs"] = {"summary": ["peak_stranded"], "series": ["stranded"]}
+    return load_experiment({**spec, **extra})
+
+
+def test_an_ensemble_over_the_posterior_is_reproducible_and_worker_independent(
+    scenario_with_posterior, tmp_path
+):
+    path, _ = scenario_with_posterior
+    plan = ensemble(path)
+    assert plan.draws is not None
+    rows = [r.draw for r in plan.runs]
+    assert rows == [r.draw for r in ensemble(path).runs]
+    assert rows[:4] == [r.draw for r in ensemble(path, seeds=4).runs]
+    post = plan.draws.posterior
+    for r in plan.runs:
+        value = plan.run_overrides(r)["origins.A.runaway_rate_per_year"]
+        assert value == pytest.approx(post.values["runaway"].iloc[r.draw])
+    run_experiment(plan, tmp_path / "w0", workers=0)
+    run_experiment(ensemble(path), tmp_path / "w2", workers=2)
+    a, b = ExperimentDir(tmp_path / "w0"), ExperimentDir(tmp_path / "w2")
+    pd.testing.assert_frame_equal(a.outputs_frame(), b.outputs_frame())
+    assert [a.records()[i]["draw"] for i in range(6)] == rows
+    info = json.loads((tmp_path / "w0" / "uncertainty.json").read_text())
+    assert info["bands"] == "parameter and stochastic uncertainty" and info["draws"] == rows
+    drawn = pd.read_parquet(tmp_path / "w0" / "posterior_draws.parquet")
+    assert drawn["draw"].tolist() == rows and drawn["rep"].tolist() == list(range(6))
+
+
+def test_no_posterior_means_seed_noise_only_and_a_missing_one_is_an_error(
+    scenario_with_posterior, tmp_path
+):
+    path, _ = scenario_with_posterior
+    plan = ensemble(path, posterior=False)
+    assert plan.draws is None and all(r.draw is None for r in plan.runs)
+    run_experiment(plan, tmp_path / "off", workers=0)
+    info = json.loads((tmp_path / "off" / "uncertainty.json").read_text())
+    assert info["bands"] == "stochastic (seed) uncertainty only"
+    with pytest.raises(ExperimentError, match="drew from no posterior"):
+        run_experiment(ensemble(path), tmp_path / "off", workers=0)
+    data = yaml.safe_load(path.read_text())
+    data["calibration"]["posterior"] = "nowhere.parquet"
+    other = path.parent / "broken.yaml"
+    other.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ExperimentError, match="nowhere.parquet: no such posterior file"):
+        ensemble(other)
+
+
+def test_coverage_counts_observations_inside_each_band():
+    from tmpsim.uncertainty.coverage import coverage_table
+
+    bands = pd.DataFrame(
+        {
+            "indicator": ["a", "a", "a", "b"],
+            "observed": [100.0, 100.0, 100.0, 50.0],
+            "simulated": [100.0, 110.0, 130.0, 50.0],
+            "in_50": [True, False, False, True],
+            "in_90": [True, True, False, True],
+            "width_50": [0.1, 0.2, 0.3, 0.5],
+            "width_90": [0.4, 0.5, 0.6, 1.0],
+        }
+    )
+    table = coverage_table(bands).set_index("indicator")
+    assert table.loc["a", ["n", "in_50", "in_90"]].tolist() == [3, 1, 2]
+    assert table.loc["a", "width_50"] == pytest.approx(0.2)
+    assert table.loc["a", "median_abs_rel_error"] == pytest.approx(0.1)
+    assert table.loc["all", ["n", "in_50", "in_90"]].tolist() == [4, 2, 3]
+    assert table.loc["all", "share_90"] == 0.75
+
+
+def test_coverage_of_an_ensemble_against_observations(scenario_with_posterior, tmp_path):
+    from helpers import tmpsim_cli
+
+    from tmpsim.uncertainty.coverage import coverage
+
+    path, _ = scenario_with_posterior
+    plan = ensemble(path, seeds=4, posterior=False, outputs={"summary": ["peak_stranded"]})
+    run_experiment(plan, tmp_path / "e", workers=0)
+    obs = tmp_path / "obs.csv"
+    obs.write_text(
+        "date,indicator,origin,value,source\n"
+        "2019-12-31,missing_year,all,1,far below any run\n"
+        "2019-12-31,titp_stock,all,100000000,far above any run\n"
+    )
+    bands, table = coverage(tmp_path / "e", [obs])
+    assert len(bands) == 2 and (~bands["in_90"]).all() and (bands["n_runs"] == 4).all()
+    assert table.set_index("indicator").loc["all", "in_90"] == 0
+    proc = tmpsim_cli("coverage", str(tmp_path / "e"), "--observed", str(obs))
+    assert proc.returncode == 0, proc.stderr
+    assert "seed) uncertainty only" in proc.stdout and "0 (0%)" in proc.stdout
+
+
+def test_cli_ensemble_says_what_its_bands_show(scenario_with_posterior, tmp_path):
+    from helpers import tmpsim_cli
+
+    path, _ = scenario_with_posterior
+    common = ("run", str(path), "--seeds", "2", "--scale", "1", "--workers", "0", "--quiet")
+    on = tmpsim_cli(*common, "--out", str(tmp_path / "on"))
+    assert on.returncode == 0, on.stderr
+    text = " ".join(on.stdout.split())
+    assert "Bands show parameter and stochastic uncertainty" in text
+    assert "synthetic.posterior.parquet" in text
+    off = tmpsim_cli(*common, "--no-posterior", "--out", str(tmp_path / "off"))
+    assert off.returncode == 0, off.stderr
+    assert "Bands show stochastic (seed) uncertainty only" in " ".join(off.stdout.split())
+    bad = tmpsim_cli("calibrate", str(path), "--method", "mcmc")
+    assert bad.returncode == 2 and "--method must be optuna-tpe or abc-smc" in bad.stderr
+
+
+def test_unset_posterior_and_abc_keys_leave_the_resolved_scenario_as_it_was():
+    import tmpsim
+    from tmpsim.scenario import load_scenario
+
+    flagship = tmpsim.load_scenario("japan-titp-covid").model_dump(mode="json")
+    assert "posterior" not in flagship["calibration"] and "abc" not in flagship["calibration"]
+    data = copy.deepcopy(flagship)
+    data["calibration"]["posterior"] = "x.posterior.parquet"
+    data["calibration"]["abc"] = {"population": 50}
+    back = load_scenario(load_scenario(data).model_dump(mode="json")).calibration
+    assert back.posterior == "x.posterior.parquet" and back.abc.population == 50
