@@ -544,7 +544,7 @@ def calibration(seeds: list[int], scale: float) -> None:
                 pick = [i for i, o in enumerate(names) if o.endswith("_MDW")]
             else:
                 pick = [names.index(o) for o in origins]
-            values.append(a["titp_stock"][day, pick].sum())
+            values.append(a["programme_stock"][day, pick].sum())
         values = np.array(values)
         who = (
             "all"

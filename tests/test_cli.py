@@ -93,7 +93,7 @@ def test_run_prints_the_summary(cli_run):
     proc, out = cli_run
     summary = json.loads((out / "summary.json").read_text())
     for label in ("peak stranded", "person-days stranded", "peak destitute", "missing"):
-        assert label in proc.stdout
+        assert label in proc.stdout.lower()
     assert f"{summary['peak_stranded']:,.0f}" in proc.stdout
     assert str(out) in proc.stdout.replace("\n", "")
 
@@ -114,7 +114,7 @@ def test_run_scale_scales_figures_back(cli_run):
     employed = last[(last.metric == "state_employed") & (last.origin == "all")]["value"].item()
     assert employed == 2 * (agents["state"] == "employed").sum()
     first = series[(series.date == series.date.min()) & (series.origin == "all")]
-    assert first[first.metric == "titp_stock"]["value"].item() == 1800.0
+    assert first[first.metric == "programme_stock"]["value"].item() == 1800.0
 
 
 def test_run_rejects_bad_arguments(tmp_path):
@@ -138,7 +138,20 @@ def test_plot_writes_pngs(cli_run, tmp_path):
     proc = tmpsim_cli("plot", str(out), "--out", str(tmp_path / "figs"))
     assert proc.returncode == 0, proc.stderr
     pngs = sorted(p.name for p in (tmp_path / "figs").glob("*.png"))
-    assert pngs == ["destitution.png", "money_at_return.png", "states.png", "stranded.png"]
+    assert pngs == sorted(
+        f"{k}.png"
+        for k in (
+            "states",
+            "abroad",
+            "stranded",
+            "stranded_by_origin",
+            "special_by_origin",
+            "stock",
+            "destitution",
+            "money",
+            "flows",
+        )
+    )
     for name in pngs:
         data = (tmp_path / "figs" / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 5000
@@ -147,3 +160,29 @@ def test_plot_writes_pngs(cli_run, tmp_path):
 def test_plot_rejects_a_folder_that_is_not_a_run(tmp_path):
     code, _, err = tmpsim_inprocess("plot", str(tmp_path))
     assert code != 0 and "not a run folder" in err
+
+
+def test_piped_tables_and_help_are_not_cut(monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    from tmpsim.terminal import PIPED_WIDTH, stdout_console
+
+    # As in `tmpsim levers | less`: stdout is a pipe and no COLUMNS (pytest sets one).
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TERMINAL_WIDTH")}
+
+    def piped(*args: str) -> str:
+        cmd = [sys.executable, "-m", "tmpsim", *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    levers = piped("levers")
+    assert "…" not in levers
+    assert "Share of recruitment fees paid by the worker" in levers  # one cell, not folded
+    assert max(len(line) for line in levers.splitlines()) > 80
+    help_text = piped("run", "--help")
+    assert "…" not in help_text and max(len(line) for line in help_text.splitlines()) <= 120
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert stdout_console().width == PIPED_WIDTH  # pytest captures stdout: not a terminal

@@ -161,7 +161,7 @@ def test_home_visit_between_stages():
     assert sim.pop.contract_start[:4].tolist() == [8, 8, 11, 15]
     result = build_result(sim, with_agents=False)
     # Home visitors keep the programme's status, and re-entering is not a new entry.
-    assert result.metric("titp_stock").tolist() == [
+    assert result.metric("programme_stock").tolist() == [
         float(v) for v in steps({38: 2, 41: 1, 45: 0}, n, 4)
     ]
     assert result.metric("new_entries").sum() == 0.0
@@ -309,7 +309,7 @@ def test_half_scale_keeps_fractions_of_seats_and_reports_people():
     run_days(sim)
     assert daily_flow_into(sim, S.RETURNED)[19:25] == [0, 1, 2, 1, 1, 0]
     result = build_result(sim, with_agents=False)
-    assert result.metric("titp_stock").iloc[0] == 10.0
+    assert result.metric("programme_stock").iloc[0] == 10.0
     assert result.metric("returns").tolist()[19:25] == [0.0, 2.0, 4.0, 2.0, 2.0, 0.0]
     stranded = result.metric("stranded").tolist()
     assert stranded[:9] == [0.0, 0.0, 0.0, 4.0, 4.0, 6.0, 8.0, 8.0, 10.0]

@@ -147,7 +147,7 @@ def test_month_end_counts_are_the_stage_stocks_recorded() -> None:
     )  # fmt: skip
     for i, name in enumerate(sim.stage_names):
         np.testing.assert_array_equal(
-            sim.recorder.monthly[f"titp_stock_stage_{name}"][day], recount[i]
+            sim.recorder.monthly[f"programme_stock_stage_{name}"][day], recount[i]
         )
 
 

@@ -18,7 +18,7 @@ from tmpsim.states import STATE_NAMES
 
 FILES = {"series.parquet", "summary.json", "run.json", "agents.parquet", "scenario.yaml"}
 DAILY = [
-    "titp_stock", "employed", "jobless", "stranded", "special_status", "irregular",
+    "programme_stock", "employed", "jobless", "stranded", "special_status", "irregular",
     "awaiting_entry", "destitute", "sheltered", "unmet_shelter_need",
 ]  # fmt: skip
 FLOWS = ["new_entries", "returns", "missing"]
@@ -82,7 +82,7 @@ def test_summary_and_run_info(mini_half):
     assert set(SUMMARY) <= set(summary)
     stranded = result.metric("stranded")
     assert summary["peak_stranded"] == stranded.max()
-    assert summary["peak_stranded_date"] == str(stranded.idxmax())
+    assert summary["peak_stranded_date"] == str(stranded.idxmax().date())
     assert summary["person_days_stranded"] == pytest.approx(stranded.sum())
     assert summary["missing"] == pytest.approx(result.metric("missing").sum())
     info = json.loads((out / "run.json").read_text())
@@ -124,15 +124,15 @@ def test_scale_reports_full_population_figures(mini_half):
         row = last[(last.metric == f"state_{state}") & (last.origin == "all")]
         assert row["value"].item() == count / 0.5, state
     # The initial stocks (600 + 600 + 300 + 300 people) are reported as such on day one.
-    assert result.metric("titp_stock").iloc[0] == 1800.0
-    assert result.metric("titp_stock", "B").iloc[0] == 600.0
+    assert result.metric("programme_stock").iloc[0] == 1800.0
+    assert result.metric("programme_stock", "B").iloc[0] == 600.0
 
 
 def test_scaled_run_resembles_the_full_run(mini_half):
     """A half-scale run reports figures of the same size as the full run (not half of them)."""
     half, _ = mini_half
     full = tmpsim.run(scenario_file("mini"), seed=2, agents=False)
-    for metric in ("titp_stock", "employed"):
+    for metric in ("programme_stock", "employed"):
         f, h = full.metric(metric).mean(), half.metric(metric).mean()
         assert h == pytest.approx(f, rel=0.1), metric
     assert half.summary["agents_created"] < 0.6 * full.summary["agents_created"]
@@ -143,8 +143,8 @@ def test_python_api_result():
     assert isinstance(result, tmpsim.Result)
     assert result.agents is None
     assert list(result.series.columns) == ["date", "metric", "origin", "value"]
-    stock = result.metric("titp_stock")
-    assert stock.index[0] == dt.date(2019, 1, 1) and len(stock) == 31
+    stock = result.metric("programme_stock")
+    assert stock.index[0] == pd.Timestamp("2019-01-01") and len(stock) == 31
     assert stock.iloc[0] == 10.0
     sim = tmpsim.simulate(scenario_file("stranding"), seed=1)
     assert sim.day == sim.n_days - 1 and sim.pop.n == 10

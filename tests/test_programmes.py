@@ -337,9 +337,9 @@ def test_hong_kong_calibration_reproduces_the_2019_stock() -> None:
     result = tmpsim.run(
         "hongkong-fdh", seed=3, scale=0.02, agents=False, overrides={"end": "2019-12-31"}
     )
-    stock_2019 = result.metric("titp_stock").iloc[-1]
+    stock_2019 = result.metric("programme_stock").iloc[-1]
     assert abs(stock_2019 / 399_320 - 1) < 0.03
-    philippines = result.metric("titp_stock", "Philippines").iloc[-1]
+    philippines = result.metric("programme_stock", "Philippines").iloc[-1]
     assert abs(philippines / 219_073 - 1) < 0.04
 
 
@@ -350,6 +350,6 @@ def test_singapore_calibration_reproduces_the_domestic_worker_stock() -> None:
         "singapore-work-permit", seed=3, scale=0.005, agents=False, overrides={"end": "2019-12-31"}
     )
     s = result.series
-    last = s[(s.metric == "titp_stock") & (s.date == s.date.max())]
+    last = s[(s.metric == "programme_stock") & (s.date == s.date.max())]
     mdw = last[last.origin.str.endswith("_MDW")].value.sum()
     assert abs(mdw / 261_800 - 1) < 0.08

@@ -20,17 +20,19 @@ from tmpsim.reports.build import build_report
 from tmpsim.reports.context import (
     event_table,
     flatten_parameters,
-    format_value,
     load_observed_safe,
     parameter_table,
     source_for,
     source_kind,
 )
+from tmpsim.reports.glossary import ScenarioWords, format_value
 from tmpsim.reports.html import plotly_js
 from tmpsim.scenario import to_yaml
 from tmpsim.web.controls import build_scenario, shipped_base
 
 FLAGSHIP = "japan-titp-covid"
+# The flagship's own words: currency, stock label, labelled events and its reference figure.
+WORDS = ScenarioWords.of(tmpsim.load_scenario(FLAGSHIP))
 
 
 def short_flagship(end: str):
@@ -87,11 +89,11 @@ def test_money_at_return_is_the_mean_per_returnee_by_origin() -> None:
             ("2020-01-01", "returns", "all", 4.0),
         ]
     )
-    fig = charts.money_at_return_figure(series, currency="JPY")
+    fig = charts.money_at_return_figure(series, ScenarioWords(currency="XYZ"))
     debt, savings = fig["data"]
     assert debt["x"] == ["A"] and debt["y"] == [100.0]
     assert savings["y"] == [200.0]
-    assert fig["layout"]["yaxis"]["title"]["text"] == "JPY per returnee"
+    assert fig["layout"]["yaxis"]["title"]["text"] == "XYZ per returnee"
     assert fig["layout"]["xaxis"]["title"]["text"] == "origin"
 
 
@@ -106,29 +108,30 @@ def test_flows_are_summed_per_calendar_month() -> None:
     assert fig["layout"]["yaxis"]["title"]["text"] == "people per month"
 
 
-def test_stranded_figure_marks_the_essay_figure_inside_the_window() -> None:
+def test_stranded_figure_marks_the_scenarios_reference_figure_inside_the_window() -> None:
     series = tidy(daily("stranded", "2020-12-01", 90, 30000.0))
-    fig = charts.stranded_figure(series, observed=None)
+    fig = charts.stranded_figure(series, WORDS, observed=None)
     marker = [t for t in fig["data"] if t.get("meta") == "observed"]
+    (ref,) = WORDS.references("stranded")
     assert len(marker) == 1
-    assert marker[0]["x"] == ["2021-01-21"] and marker[0]["y"] == [36000.0]
-    assert "36,000" in marker[0]["name"]
+    assert marker[0]["x"] == [ref["date"]] and marker[0]["y"] == [ref["value"]]
+    assert marker[0]["name"] == ref["label"]
     assert fig["layout"]["xaxis"]["type"] == "date"
 
 
-def test_stranded_figure_says_when_the_observed_figure_is_outside_the_window() -> None:
-    fig = charts.stranded_figure(tidy(daily("stranded", "2017-01-01", 30, 0.0)), observed=None)
+def test_stranded_figure_has_no_reference_outside_the_window_or_without_one() -> None:
+    fig = charts.stranded_figure(tidy(daily("stranded", "2017-01-01", 30, 0.0)), WORDS)
     assert not [t for t in fig["data"] if t.get("meta") == "observed"]
-    assert "outside this run's window" in fig["layout"]["annotations"][0]["text"]
+    series = tidy(daily("stranded", "2020-12-01", 90, 30000.0))
+    fig = charts.stranded_figure(series, ScenarioWords(), observed=None)
+    assert not [t for t in fig["data"] if t.get("meta") == "observed"]
 
 
 def test_no_observed_figure_for_a_programme_in_another_country() -> None:
-    series = tidy(daily("stranded", "2020-12-01", 90, 30000.0))
-    fig = charts.stranded_figure(series, observed=None, essay=False)
-    assert not [t for t in fig["data"] if t.get("meta") == "observed"]
-    assert "annotations" not in fig["layout"]
     observed, note = load_observed_safe("Hong Kong")
     assert observed is None and "Hong Kong" in note
+    observed, note = load_observed_safe("")
+    assert observed is None and "names no host" in note
 
 
 def test_packaged_observed_points_replace_the_essay_figure_and_keep_their_source() -> None:
@@ -136,12 +139,13 @@ def test_packaged_observed_points_replace_the_essay_figure_and_keep_their_source
         {
             "date": pd.to_datetime(["2020-12-31", "2021-01-21", "2025-01-01"]),
             "indicator": ["stranded", "stranded", "stranded"],
+            "metric": ["stranded", "stranded", "stranded"],
             "origin": ["all", "all", "all"],
             "value": [20000.0, 36000.0, 1.0],
             "source": ["ministry", "essay", "future"],
         }
     )
-    fig = charts.stranded_figure(tidy(daily("stranded", "2020-12-01", 90, 1.0)), observed)
+    fig = charts.stranded_figure(tidy(daily("stranded", "2020-12-01", 90, 1.0)), WORDS, observed)
     (marker,) = [t for t in fig["data"] if t.get("meta") == "observed"]
     assert marker["x"] == ["2020-12-31", "2021-01-21"]  # the 2025 point is outside the window
     assert marker["text"] == ["observed 20,000: ministry", "observed 36,000: essay"]
@@ -153,8 +157,65 @@ def test_states_are_stacked_areas_with_one_trace_per_state_present() -> None:
         + daily("state_jobless", "2020-01-01", 10, 1.0)
     )
     fig = charts.states_figure(series)
-    assert [t["name"] for t in fig["data"]] == ["employed", "jobless (status valid)"]
-    assert all(t["stackgroup"] == "states" and len(t["y"]) == 10 for t in fig["data"])
+    assert [t["name"] for t in fig["data"]] == ["employed", "jobless"]
+    assert all(t["stackgroup"] == "host" and len(t["y"]) == 10 for t in fig["data"])
+
+
+def test_people_abroad_are_not_stacked_on_people_in_the_host() -> None:
+    series = tidy(
+        daily("state_employed", "2020-01-01", 10, 5.0)
+        + daily("state_home_visit", "2020-01-01", 10, 2.0)
+        + daily("state_awaiting_entry", "2020-01-01", 10, 3.0)
+    )
+    host = charts.states_figure(series)
+    assert [t["name"] for t in host["data"]] == ["employed"]
+    abroad = charts.abroad_figure(series)
+    assert {t["name"] for t in abroad["data"]} == {"state: awaiting entry", "state: home visit"}
+    assert not any("stackgroup" in t for t in abroad["data"])
+
+
+def test_destitute_is_not_hidden_under_sheltered() -> None:
+    series = tidy(
+        daily("destitute", "2020-01-01", 5, 7.0) + daily("sheltered", "2020-01-01", 5, 7.0)
+    )
+    fig = charts.destitution_figure(series)
+    destitute, sheltered = fig["data"][:2]
+    assert destitute["y"] == sheltered["y"]  # equal values: both lines must stay visible
+    assert destitute["line"]["width"] > sheltered["line"]["width"]
+    assert sheltered["line"]["dash"] == "dash" and "stackgroup" not in sheltered
+
+
+def test_time_axes_mark_the_scenarios_labelled_events_in_the_window() -> None:
+    series = tidy(daily("stranded", "2021-12-01", 60, 100.0))
+    fig = charts.stranded_figure(series, WORDS)
+    events = fig["layout"]["meta"]["events"]
+    assert events == [
+        {"date": "2022-01-01", "label": "regular flights resume (the stranded can leave)"}
+    ]
+    assert fig["layout"]["shapes"][0]["x0"] == "2022-01-01"
+
+
+def test_stranded_and_special_status_by_origin() -> None:
+    series = tidy(
+        daily("stranded", "2020-01-01", 5, 3.0, "A")
+        + daily("stranded", "2020-01-01", 5, 9.0, "B")
+        + daily("stranded", "2020-01-01", 5, 12.0, "all")
+    )
+    fig = charts.by_origin_figure(series, "stranded")
+    assert [t["name"] for t in fig["data"]] == ["B", "A"]  # largest first, no "all"
+    assert fig["data"][0]["y"] == [9.0] * 5
+
+
+def test_caption_names_scenario_seed_scale_version_and_source() -> None:
+    caption = charts.Caption("japan-titp-covid", charts.seeds_text([4]), 0.05, "9.9")
+    series = tidy(daily("stranded", "2020-12-01", 90, 30000.0))
+    fig = charts.stranded_figure(series, WORDS, None, caption)
+    text = fig["layout"]["meta"]["caption"]
+    for part in ("Scenario japan-titp-covid", "seed 4", "scale 0.05", "tmpsim 9.9", "Source:"):
+        assert part in text
+    assert WORDS.references("stranded")[0]["source"] in text  # the reference figure's source
+    assert text in fig["layout"]["title"]["text"]
+    assert charts.seeds_text([1, 2, 3]) == "seeds 1-3 (3 runs)"
 
 
 def test_a_missing_metric_gives_an_empty_figure_with_a_message() -> None:
@@ -181,10 +242,12 @@ def test_band_figure_draws_band_and_median_per_point() -> None:
             for i, p in enumerate(["base", "welfare"])
         ]
     )
-    fig = charts.band_figure(bands, "stranded", "Stranded", observed=None)
+    caption = charts.Caption("x", "5 seeds per point", 0.1)
+    fig = charts.band_figure(bands, "stranded", WORDS, None, caption)
     names = [t["name"] for t in fig["data"]]
-    assert "base (5 seeds): 5-95% band" in names and "welfare (5 seeds): median" in names
-    band = next(t for t in fig["data"] if t["name"] == "welfare (5 seeds): 5-95% band")
+    assert "base (5 seeds): 5-95% across seeds" in names and "welfare (5 seeds): median" in names
+    assert charts.BAND_NOTE in fig["layout"]["meta"]["caption"]  # what the band includes
+    band = next(t for t in fig["data"] if t["name"] == "welfare (5 seeds): 5-95% across seeds")
     assert band["fill"] == "tonexty" and band["y"][0] == 4.0
     assert any(t.get("meta") == "observed" for t in fig["data"])
 
@@ -311,9 +374,9 @@ def test_report_is_one_file_with_no_external_reference(report_text: str) -> None
 
 def test_report_embeds_every_figure_with_data(report_text: str) -> None:
     figures = embedded_figures(report_text)
-    assert set(figures) == {"states", "stranded", "stock", "destitution", "money", "flows"}
+    assert set(figures) == set(charts.run_figures(tidy([])))
     for key, fig in figures.items():
-        assert fig["data"], key
+        assert fig["data"] or key == "special_by_origin", key
         assert fig["layout"]["title"]["text"], key
         assert fig["layout"]["yaxis"]["title"]["text"], key
         assert f'data-figure="{key}"' in report_text
@@ -397,7 +460,7 @@ def test_experiment_report_shows_bands_and_effects(tmp_path: Path) -> None:
                 "stranded",
                 "destitute",
                 "unmet_shelter_need",
-                "titp_stock",
+                "programme_stock",
                 "sheltered",
                 "missing",
                 "new_entries",
@@ -408,7 +471,7 @@ def test_experiment_report_shows_bands_and_effects(tmp_path: Path) -> None:
     assert report.counts.done == 4
     text = build_report(tmp_path / "exp").read_text(encoding="utf-8")
     figures = embedded_figures(text)
-    band = figures["band-titp_stock"]
+    band = figures["band-programme_stock"]
     medians = [t for t in band["data"] if t["name"].endswith("median")]
     assert [t["name"] for t in medians] == [
         "debt_mean=674,480 (2 seeds): median",
@@ -444,5 +507,5 @@ def test_cli_ensemble_with_report(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     figures = embedded_figures((out / "report.html").read_text(encoding="utf-8"))
-    names = [t["name"] for t in figures["band-titp_stock"]["data"]]
+    names = [t["name"] for t in figures["band-programme_stock"]["data"]]
     assert "ensemble (2 seeds): median" in names

@@ -31,7 +31,7 @@ def hand_run(
 ) -> RunData:
     """A run with constant stocks and constant daily entries per origin (A, B and their total)."""
     rows = []
-    for metric, values in (("titp_stock", stock), ("new_entries", entries_per_day)):
+    for metric, values in (("programme_stock", stock), ("new_entries", entries_per_day)):
         total = sum(values.values())
         for origin, v in [*values.items(), ("all", total)]:
             rows.append(
@@ -216,7 +216,7 @@ def test_run_folder_matches_the_result_it_came_from(mini_run, tmp_path):
     table = validate_run(mini_run, [f]).set_index(["indicator", "origin"])
     series = pd.read_parquet(mini_run / "series.parquet")
     series["date"] = pd.to_datetime(series["date"])
-    stock = series[(series.metric == "titp_stock") & (series.origin == "A")]
+    stock = series[(series.metric == "programme_stock") & (series.origin == "A")]
     assert (
         table.loc[("titp_stock", "A"), "simulated"]
         == (stock.set_index("date").loc["2019-12-31", "value"])
@@ -311,9 +311,9 @@ def test_packaged_pandemic_years_follow_their_definitions():
 
 def test_stage_indicators_follow_the_scenario_stage_names():
     ind = resolve("titp_stock_stage_2")
-    assert (ind.kind, ind.source) == ("stock", "titp_stock_stage_2")
+    assert (ind.kind, ind.source) == ("stock", "programme_stock_stage_2")
     other = resolve("titp_stock_stage_apprentice")
-    assert other.source == "titp_stock_stage_apprentice" and "apprentice" in other.description
+    assert other.source == "programme_stock_stage_apprentice" and "apprentice" in other.description
     with pytest.raises(UnknownIndicator):
         resolve("titp_stock_stage_")
 
@@ -464,8 +464,8 @@ def test_forecast_expands_stages_and_gives_stocks_by_origin():
 
     run = hand_run({"A": 30.0, "B": 10.0}, {"A": 1.0, "B": 0.0})
     for stage, share in (("1", 0.25), ("2", 0.75)):  # the run's programme has stages 1 and 2
-        wide = run.metrics["titp_stock"] * share
-        run.metrics[f"titp_stock_stage_{stage}"] = wide
+        wide = run.metrics["programme_stock"] * share
+        run.metrics[f"programme_stock_stage_{stage}"] = wide
     table = forecast(
         [run],
         dt.date(2020, 1, 1),

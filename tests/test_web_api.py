@@ -249,7 +249,19 @@ def test_finished_run_reports_progress_and_summary(done_run: dict) -> None:
 def test_charts_have_data_for_every_figure(client, done_run: dict) -> None:
     body = client.get(f"/api/runs/{done_run['id']}/charts").json()
     figures = body["figures"]
-    assert set(figures) == {"states", "stranded", "stock", "destitution", "money", "flows"}
+    assert set(figures) == {
+        "states",
+        "abroad",
+        "stranded",
+        "stranded_by_origin",
+        "special_by_origin",
+        "stock",
+        "destitution",
+        "money",
+        "flows",
+    }
+    for fig in figures.values():  # every figure says what it shows the result of
+        assert "Scenario japan-titp-covid" in fig["layout"]["meta"]["caption"]
     states = figures["states"]
     assert len(states["data"]) >= 5
     assert all(len(t["x"]) == 90 for t in states["data"])
@@ -375,3 +387,23 @@ def test_cutting_the_window_keeps_event_sources_on_their_events() -> None:
             assert any(
                 str(e["date"]) == event["date"] and e["type"] == event["type"] for e in same
             ), key
+
+
+def test_monthly_csv_and_workbook_downloads(client, done_run: dict, tmp_path: Path) -> None:
+    base = f"/api/runs/{done_run['id']}"
+    csv = client.get(f"{base}/monthly.csv")
+    assert csv.status_code == 200, csv.text
+    assert "attachment" in csv.headers["content-disposition"]
+    monthly = pd.read_csv(io.StringIO(csv.content.decode("utf-8-sig")))
+    assert list(monthly.columns[:2]) == ["month", "origin"]
+    book = client.get(f"{base}/monthly.xlsx")
+    assert book.status_code == 200, book.text
+    assert book.headers["content-type"].startswith("application/vnd.openxmlformats")
+    (tmp_path / "m.xlsx").write_bytes(book.content)
+    sheets = pd.read_excel(tmp_path / "m.xlsx", sheet_name=None)
+    assert "Notes and sources" in sheets
+    column = "stranded (cannot return home) (monthly mean, people)"
+    hardship = sheets["Hardship"].set_index(["month", "origin"])[column]
+    assert hardship.to_dict() == pytest.approx(
+        monthly.set_index(["month", "origin"])[column].to_dict()
+    )

@@ -46,7 +46,7 @@ RESULTS = HERE / "results"
 # Series compared: name -> (kind, what). Stocks are summed over states; "cumulative" flows are
 # entries into the listed states from any other state, added up from the first day.
 SERIES: dict[str, tuple[str, tuple[State, ...]]] = {
-    "titp_stock": ("stock", STOCK_METRICS["titp_stock"]),
+    "programme_stock": ("stock", STOCK_METRICS["programme_stock"]),
     "employed": ("stock", STOCK_METRICS["employed"]),
     "jobless": ("stock", STOCK_METRICS["jobless"]),
     # Asked to go home and still waiting in the host: tmpsim's "stranded" flag, which in this

@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 from tmpsim import __version__
 from tmpsim.extras import MissingExtra, require
 from tmpsim.startup import announce_compilation, long_lived, small_page_allocators
+from tmpsim.terminal import stdout_console, widen_piped_help
 
 small_page_allocators()  # before NumPy and Arrow are imported, which read it
 with long_lived():  # the model's libraries (numba, pydantic, pyarrow): made once, kept to the end
@@ -36,6 +37,7 @@ LAZY_COMMANDS = {
     "forecast": "tmpsim.validation.cli",
     "coverage": "tmpsim.validation.cli",
     "report": "tmpsim.reports.cli",
+    "export": "tmpsim.reports.cli",
     "serve": "tmpsim.web.cli",
     "compare": "tmpsim.policy.cli",
     "levers": "tmpsim.policy.cli",
@@ -90,7 +92,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+console = stdout_console()
+widen_piped_help()
 err_console = Console(stderr=True)
 
 
@@ -123,29 +126,15 @@ def default_out(name: str, seed: int, scale: float) -> Path:
     return Path("runs") / f"{name}_seed{seed}_scale{scale:g}"
 
 
-def summary_table(summary: dict) -> Table:
-    """The headline figures as a rich table."""
+def summary_table(summary: dict, scenario=None) -> Table:
+    """The headline figures as a rich table (labels, units and currency from the scenario)."""
+    from tmpsim.reports.glossary import summary_rows
+
     table = Table(title="Summary (scaled to the full population)", show_header=True)
     table.add_column("figure")
     table.add_column("value", justify="right")
-    rows = [
-        ("peak stranded", "peak_stranded", "{:,.0f}"),
-        ("  on", "peak_stranded_date", "{}"),
-        ("stranded, January 2021 mean", "stranded_jan_2021", "{:,.0f}"),
-        ("person-days stranded", "person_days_stranded", "{:,.0f}"),
-        ("peak destitute", "peak_destitute", "{:,.0f}"),
-        ("peak unmet shelter need", "peak_unmet_shelter_need", "{:,.0f}"),
-        ("unmet shelter nights", "unmet_shelter_nights", "{:,.0f}"),
-        ("mean debt at return (JPY)", "mean_debt_at_return", "{:,.0f}"),
-        ("mean savings at return (JPY)", "mean_savings_at_return", "{:,.0f}"),
-        ("missing (left employer)", "missing", "{:,.0f}"),
-        ("new entries", "new_entries", "{:,.0f}"),
-        ("returns", "returns", "{:,.0f}"),
-    ]
-    for label, key, fmt in rows:
-        if key in summary:
-            value = summary[key]
-            table.add_row(label, "–" if value is None else fmt.format(value))
+    for label, value in summary_rows(summary, scenario):
+        table.add_row(label, value)
     return table
 
 
@@ -227,7 +216,7 @@ def run(
             task = bar.add_task(sc.name, total=sim.n_days)
             sim.run(lambda done, total: bar.update(task, completed=done))
     result = write_run(sim, out, with_agents=agents)
-    console.print(summary_table(result.summary))
+    console.print(summary_table(result.summary, sc))
     console.print(
         f"{result.run_info['agents_created']:,} agents, {sim.n_days} days, "
         f"{sim.wall_seconds:.1f} s simulated. Run folder: [bold]{out}[/]"
@@ -263,16 +252,25 @@ def show(
 
 @app.command()
 def plot(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `tmpsim run`.")],
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="A run folder, an ensemble or experiment folder, or a comparison folder "
+            "(`tmpsim compare --out`)."
+        ),
+    ],
     out: Annotated[
-        Path | None, typer.Option(help="Folder for the PNGs (default: RUN_DIR/figures).")
+        Path | None, typer.Option(help="Folder for the PNGs (default: FOLDER/figures).")
     ] = None,
 ) -> None:
-    """Write PNG figures of a run."""
-    from tmpsim.reports.figures import write_figures
+    """Write PNG figures of a run, an ensemble, an experiment or a comparison."""
+    from tmpsim.reports.figures import write_folder_figures
 
-    if not (run_dir / "series.parquet").is_file():
-        fail(f"{run_dir}: not a run folder (no series.parquet)")
-    paths = write_figures(run_dir, out or run_dir / "figures")
+    if not folder.is_dir():
+        fail(f"{folder}: no such folder")
+    try:
+        paths = write_folder_figures(folder, out or folder / "figures")
+    except (FileNotFoundError, ValueError, MissingExtra) as exc:
+        fail(str(exc))
     for p in paths:
-        console.print(str(p))
+        console.print(str(p), highlight=False, soft_wrap=True)

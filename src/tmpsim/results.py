@@ -7,11 +7,12 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,13 +39,69 @@ HOST_METRICS = frozenset({"shelter_capacity"})  # reported for origin "all" only
 FLOW_METRICS = {
     "new_entries": ([State.AWAITING_ENTRY], [State.EMPLOYED]),
     "returns": (None, [State.RETURNED]),
-    # 失踪 as the statistic counts it: trainees, people holding the programme's status, who left.
-    "missing": (STOCK_METRICS["titp_stock"], [State.IRREGULAR]),
+    # 'Missing' as official statistics count it: people holding the programme's status who left.
+    "missing": (STOCK_METRICS["programme_stock"], [State.IRREGULAR]),
     "became_irregular": (None, [State.IRREGULAR]),
     "switched_status": (None, [State.OTHER_STATUS]),
     "dropped": (None, [State.DROPPED]),
     "became_stranded": (None, [State.STRANDED]),
 }
+
+
+@cache
+def _renamed() -> dict[str, str]:
+    """Old metric name (or prefix ending in "*") -> current one, from data/renamed_metrics.yaml."""
+    import yaml
+
+    text = (resources.files("tmpsim") / "data" / "renamed_metrics.yaml").read_text("utf-8")
+    return {str(k): str(v) for k, v in (yaml.safe_load(text)["renamed"] or {}).items()}
+
+
+def current_metric_name(name: str) -> str:
+    """A metric's current name, given a name an earlier version may have written."""
+    renamed = _renamed()
+    if name in renamed:
+        return renamed[name]
+    for old, new in renamed.items():
+        if old.endswith("*") and name.startswith(old[:-1]):
+            return new[:-1] + name[len(old) - 1 :]
+    return name
+
+
+def metric_names_to_read(names: Iterable[str]) -> list[str]:
+    """The names to ask a series file for: ``names`` and what earlier versions called them."""
+    names = set(names)
+    old = set()
+    for before, now in _renamed().items():
+        if before.endswith("*"):
+            old |= {before[:-1] + n[len(now) - 1 :] for n in names if n.startswith(now[:-1])}
+        elif now in names:
+            old.add(before)
+    return sorted(names | old)
+
+
+def with_current_metric_names(series: pd.DataFrame) -> pd.DataFrame:
+    """A tidy series (a run folder's, maybe from an earlier version) with current metric names."""
+    names = series["metric"].unique()
+    mapping = {n: current_metric_name(str(n)) for n in names}
+    if all(k == v for k, v in mapping.items()):
+        return series
+    series = series.copy()
+    series["metric"] = series["metric"].astype(str).map(mapping)
+    return series
+
+
+def read_series(folder: str | Path, metrics: Iterable[str] | None = None) -> pd.DataFrame:
+    """A run folder's series.parquet as a DataFrame, with current metric names.
+
+    ``metrics`` reads only those metrics (by current name; older names are found too). Labels
+    are str, dates ``datetime.date``.
+    """
+    filters = None if metrics is None else [("metric", "in", metric_names_to_read(metrics))]
+    series = pq.read_table(Path(folder) / "series.parquet", filters=filters).to_pandas()
+    series["metric"] = series["metric"].astype(str)
+    series["origin"] = series["origin"].astype(str)
+    return with_current_metric_names(series)
 
 
 def file_mode() -> int:
@@ -122,10 +179,53 @@ class Result:
         return None if self.agents_table is None else self.agents_table.to_pandas()
 
     def metric(self, name: str, origin: str = "all") -> pd.Series:
-        """One daily series indexed by date."""
+        """One metric as a pandas Series with a DatetimeIndex (daily, or month ends).
+
+        ``result.metric("stranded").loc["2021-01-21"]`` and ``.resample("MS").mean()`` work.
+        An unknown metric or origin is a KeyError naming the valid ones.
+        """
+        import pandas as pd
+
         s = self.series
+        if name not in self.metric_names:
+            raise KeyError(f"no metric {name!r}; metrics are: {', '.join(self.metric_names)}")
         sel = s[(s.metric == name) & (s.origin == origin)]
-        return sel.set_index("date")["value"]
+        if sel.empty:
+            origins = sorted(s.loc[s.metric == name, "origin"].unique())
+            raise KeyError(f"no origin {origin!r} for {name}; origins are: {', '.join(origins)}")
+        out = pd.Series(
+            sel["value"].to_numpy(), index=pd.DatetimeIndex(pd.to_datetime(sel["date"])), name=name
+        )
+        out.index.name = "date"
+        return out
+
+    @cached_property
+    def metric_names(self) -> list[str]:
+        """Every metric of the series, sorted."""
+        return sorted(set(self.series_table.column("metric").to_pylist()))
+
+    def _repr_html_(self) -> str:
+        """A summary for Jupyter: what was run and the headline figures."""
+        from html import escape
+
+        from tmpsim.reports.glossary import summary_rows
+
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(v)}</td></tr>"
+            for k, v in summary_rows(self.summary, self.scenario)
+        )
+        head = (
+            f"<b>tmpsim result</b>: {escape(self.scenario.name)}, seed {self.seed}, "
+            f"scale {self.scale:g}, {self.scenario.start} to {self.scenario.end}, "
+            f"{len(self.metric_names)} metrics (<code>result.metric(name)</code>)"
+        )
+        return f"<div>{head}<table>{rows}</table></div>"
+
+    def __repr__(self) -> str:
+        return (
+            f"Result(scenario={self.scenario.name!r}, seed={self.seed}, scale={self.scale:g}, "
+            f"metrics={len(self.metric_names)})"
+        )
 
     def write(self, out: str | Path) -> Path:
         """Write the run folder (every file atomically).
@@ -379,13 +479,7 @@ def build_summary(
     out: dict[str, Any] = {}
     out["peak_stranded"], out["peak_stranded_date"] = peak("stranded")
     out["person_days_stranded"] = float(stranded.sum())
-    jan21 = [
-        i
-        for i in range(sim.n_days)
-        if (start + dt.timedelta(days=i)).strftime("%Y-%m") == "2021-01"
-    ]
-    if jan21:
-        out["stranded_jan_2021"] = float(stranded[jan21].mean())
+    out.update(headline_figures(sim.scenario, total_of=lambda m: _headline_total(arrays, m, scale)))
     out["peak_destitute"], out["peak_destitute_date"] = peak("destitute")
     out["person_days_destitute"] = float(total("destitute").sum())
     out["peak_unmet_shelter_need"], out["peak_unmet_shelter_need_date"] = peak("unmet_shelter_need")
@@ -407,6 +501,30 @@ def build_summary(
     out["agents_created"] = int(sim.pop.n)
     out["scale"] = scale
     return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items()}
+
+
+def _headline_total(arrays: dict[str, np.ndarray], metric: str, scale: float) -> np.ndarray:
+    if metric not in arrays:
+        raise KeyError(
+            f"headlines: metric {metric!r} is not a daily metric of the series "
+            f"(known: {', '.join(sorted(arrays))})"
+        )
+    return np.nansum(arrays[metric], axis=1) / scale
+
+
+def headline_figures(scenario: Scenario, total_of: Callable[[str], np.ndarray]) -> dict[str, float]:
+    """The scenario's headline figures: each metric's mean over its window (days in the run).
+
+    ``total_of(metric)`` gives the metric's daily totals over all origins, one per day of the run.
+    A headline whose window lies outside the run is left out.
+    """
+    out: dict[str, float] = {}
+    for h in scenario.headlines:
+        lo = max(scenario.day(h.start), 0)
+        hi = min(scenario.day(h.end), scenario.n_days - 1)
+        if lo <= hi:
+            out[h.name] = float(total_of(h.metric)[lo : hi + 1].mean())
+    return out
 
 
 class AgentsSnapshot:

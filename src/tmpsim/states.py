@@ -26,7 +26,7 @@ STOCK_METRICS: dict[str, tuple[State, ...]] = {
     # People holding the programme's residence status, as official stock statistics count them:
     # working, between employers, away on a home visit with a re-entry permit, or waiting to leave
     # before any special status is granted.
-    "titp_stock": (State.EMPLOYED, State.JOBLESS, State.HOME_VISIT, State.STRANDED),
+    "programme_stock": (State.EMPLOYED, State.JOBLESS, State.HOME_VISIT, State.STRANDED),
     "employed": WORKING,
     "jobless": (State.JOBLESS,),
     "special_status": (State.SPECIAL_IDLE, State.SPECIAL_WORKING),

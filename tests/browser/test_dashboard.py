@@ -16,7 +16,17 @@ pytestmark = pytest.mark.browser
 
 FLAGSHIP = "japan-titp-covid"
 RUN_TIMEOUT_MS = 180_000
-CHARTS = ["states", "stranded", "destitution", "money", "flows", "stock"]
+CHARTS = [
+    "states",
+    "abroad",
+    "stranded",
+    "stranded_by_origin",
+    "special_by_origin",
+    "destitution",
+    "money",
+    "flows",
+    "stock",
+]
 
 
 def open_dashboard(page, url: str) -> None:
@@ -153,6 +163,29 @@ def test_run_charts_lever_compare_and_download(
         assert all(o["fee_mean"] == 0 for o in resolved["origins"].values())
     else:
         assert resolved["money"]["wage_per_month"] == 80000
+
+    # 5. the monthly tables a spreadsheet opens: a wide CSV and a workbook, same values
+    series = pd.read_csv(csv_path, parse_dates=["date"])
+    stranded = series[(series.metric == "stranded") & (series.origin == "all")]
+    august = stranded[stranded.date.dt.strftime("%Y-%m") == "2020-08"]["value"].mean()
+    with page.expect_download() as info:
+        row.locator("a.download-monthly-csv").click()
+    monthly_path = tmp_path / "monthly.csv"
+    info.value.save_as(monthly_path)
+    monthly = pd.read_csv(monthly_path, encoding="utf-8-sig")
+    column = "stranded (cannot return home) (monthly mean, people)"
+    value = monthly[(monthly.month == "2020-08") & (monthly.origin == "all")][column].item()
+    assert value == pytest.approx(august, abs=0.05)
+    assert len(monthly) < 5_000  # a row per month and origin, not per day
+    with page.expect_download(timeout=90_000) as info:  # built on first request
+        row.locator("a.download-monthly-xlsx").click()
+    book_path = tmp_path / "monthly.xlsx"
+    info.value.save_as(book_path)
+    sheets = pd.read_excel(book_path, sheet_name=None)
+    assert "Notes and sources" in sheets and "Hardship" in sheets
+    hardship = sheets["Hardship"]
+    cell = hardship[(hardship.month == "2020-08") & (hardship.origin == "all")][column].item()
+    assert cell == pytest.approx(value)
 
     assert browser_context.external_requests == []
 

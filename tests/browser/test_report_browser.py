@@ -23,7 +23,7 @@ def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_report_renders_its_charts_offline(page, browser_context, report_path, screenshots):
     page.goto(report_path.as_uri())
-    page.wait_for_selector("body[data-rendered='6']", timeout=60_000)
+    page.wait_for_selector("body[data-rendered='9']", timeout=60_000)  # every figure
     assert page.locator("body").get_attribute("data-render-error") is None
     # every figure drawn by Plotly with its traces, titles and legend
     for fig in ("states", "stranded", "stock", "destitution", "money", "flows"):

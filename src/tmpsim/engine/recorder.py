@@ -25,7 +25,7 @@ EXTRAS = (
 )
 MONTHLY = ("debt_outstanding", "savings_in_host")
 # States whose agents hold the programme's status (counted by stage at month ends).
-HOLDS_STATUS = np.isin(np.arange(N_STATES), [int(s) for s in STOCK_METRICS["titp_stock"]])
+HOLDS_STATUS = np.isin(np.arange(N_STATES), [int(s) for s in STOCK_METRICS["programme_stock"]])
 
 
 class Recorder:
@@ -130,7 +130,7 @@ class Recorder:
         holders = counts[HOLDS_STATUS].sum(axis=0)
         for i, name in enumerate(self.stages):
             self.monthly.setdefault(
-                f"titp_stock_stage_{name}", np.full((self.n_days, self.O), np.nan)
+                f"programme_stock_stage_{name}", np.full((self.n_days, self.O), np.nan)
             )[day] = holders[i]
 
     def set_day(self, day: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,9 +14,10 @@ from rich.table import Table
 from tmpsim.experiments.experiment import Counts, Report, load_experiment, run_experiment, status
 from tmpsim.experiments.spec import ExperimentError
 from tmpsim.experiments.summarize import Summary, summarize
+from tmpsim.terminal import stdout_console
 
 app = typer.Typer(help="Ensembles, sweeps and sensitivity analyses.", no_args_is_help=True)
-console = Console()
+console = stdout_console()
 err_console = Console(stderr=True)
 
 MAX_POINTS_SHOWN = 20
@@ -223,12 +225,22 @@ def summarize_cmd(
         list[str] | None,
         typer.Option("--output", help="Headline figure to show (repeatable; all are written)."),
     ] = None,
+    as_csv: Annotated[
+        bool,
+        typer.Option("--csv", help="Print the bands as CSV: every point and output, full values."),
+    ] = False,
 ) -> None:
     """Mean and 5-95% bands per output, and sensitivity indices where the design allows."""
     try:
         result = summarize(directory)
     except ExperimentError as exc:
         _fail(str(exc))
+    if as_csv:
+        bands = result.scalar_bands
+        if output:
+            bands = bands[bands["output"].isin(output)]
+        sys.stdout.write(bands.to_csv(index=False))
+        return
     print_summary(result, output)
 
 

@@ -15,10 +15,9 @@ from rich.table import Table
 
 from tmpsim.policy.levers import LEVERS, Lever, LeverError, parse_levers, variant_label
 from tmpsim.scenario import ScenarioError
+from tmpsim.terminal import stdout_console
 
-console = Console()
-if not console.is_terminal:  # piped or captured: keep the table readable
-    console = Console(width=120)
+console = stdout_console()
 err_console = Console(stderr=True)
 
 
@@ -147,7 +146,13 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Last day of the figures (YYYY-MM-DD).")
         ] = None,
         confidence: Annotated[float, typer.Option(help="Confidence of the intervals.")] = 0.95,
-        out: Annotated[Path | None, typer.Option(help="Folder for runs.csv and table.csv.")] = None,
+        out: Annotated[
+            Path | None,
+            typer.Option(
+                help="Folder for the table (table.csv, runs.csv), daily series and "
+                "variant-against-base figures (figures/*.png); `tmpsim plot` redraws them."
+            ),
+        ] = None,
         quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
     ) -> None:
         """Run BASE and each lever variant on the same seeds; print paired differences."""
@@ -191,7 +196,7 @@ def register(app: typer.Typer) -> None:
             (err_console if line.startswith("warning") else console).print(line, highlight=False)
         if out is not None:
             result.write(out)
-            console.print(f"Per-seed figures and the table: [bold]{out}[/]")
+            console.print(f"Table, per-seed figures and PNG figures: [bold]{out}[/]")
 
     @app.command()
     def levers(

@@ -15,6 +15,7 @@ relative change is given only where the base supports one (:func:`relative_suppo
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("person_years_worked", "person-years worked", "person-years"),
 )
 """The figures of the comparison table, in order."""
+DAILY_METRICS = ("stranded", "destitute", "unmet_shelter_need", "programme_stock", "in_host")
+"""Metrics kept day by day for the variant-against-base figures."""
 
 
 def _window(sim: Simulation, window: tuple[dt.date | None, dt.date | None] | None) -> slice:
@@ -72,7 +75,9 @@ def _window(sim: Simulation, window: tuple[dt.date | None, dt.date | None] | Non
 
 
 def measure(
-    sim: Simulation, window: tuple[dt.date | None, dt.date | None] | None = None
+    sim: Simulation,
+    window: tuple[dt.date | None, dt.date | None] | None = None,
+    arrays: dict[str, np.ndarray] | None = None,
 ) -> dict[str, float]:
     """Return the comparison figures of a finished run (full-population scale), over a date window.
 
@@ -87,7 +92,7 @@ def measure(
     - workers served: people who were in the host under the programme at some time in the window;
       person-years worked: time employed (regular or special working status).
     """
-    arrays = metric_arrays(sim)
+    arrays = metric_arrays(sim) if arrays is None else arrays
     w = _window(sim, window)
     scale = sim.scale
 
@@ -230,6 +235,8 @@ class Comparison:
     runs: pd.DataFrame
     """Long table: variant, seed, metric, value (the base's rows have variant ``base``)."""
     scenarios: dict[str, Scenario] = field(default_factory=dict, repr=False)
+    daily: pd.DataFrame | None = field(default=None, repr=False)
+    """Daily totals (all origins) of the figures' metrics: variant, seed, date, metric, value."""
 
     def table(self, confidence: float = 0.95) -> pd.DataFrame:
         """One row per variant and metric: base and variant means, paired difference, interval."""
@@ -243,12 +250,40 @@ class Comparison:
                 rows.append({"variant": variant, "metric": m.key, "label": m.label, **vars(e)})
         return pd.DataFrame(rows)
 
-    def write(self, out: str | Path) -> Path:
-        """Write ``runs.csv`` (per seed) and ``table.csv`` (paired differences) to a folder."""
+    def write(self, out: str | Path, figures: bool = True) -> Path:
+        """Write the comparison folder: per-seed figures, the table, daily series, PNG figures.
+
+        ``runs.csv`` (per seed), ``table.csv`` (paired differences), ``daily.parquet`` (daily
+        totals of the figures' metrics), ``comparison.json`` and ``scenario.yaml`` (the base,
+        for labels and events); with ``figures``, ``figures/*.png`` (variant against base).
+        """
+        from tmpsim import __version__
+        from tmpsim.results import atomic_write_bytes
+        from tmpsim.scenario import to_yaml
+
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         self.runs.to_csv(out / "runs.csv", index=False)
         self.table().to_csv(out / "table.csv", index=False)
+        if self.daily is not None:
+            self.daily.to_parquet(out / "daily.parquet", index=False)
+        if "base" in self.scenarios:
+            atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenarios["base"]).encode())
+        info = {
+            "base": self.base,
+            "variants": self.variants,
+            "seeds": self.seeds,
+            "scale": self.scale,
+            "tmpsim_version": __version__,
+        }
+        atomic_write_bytes(out / "comparison.json", (json.dumps(info, indent=2) + "\n").encode())
+        if figures and self.daily is not None:
+            from tmpsim.reports.comparison import comparison_figures
+            from tmpsim.reports.figures import write_pngs
+
+            base = self.scenarios.get("base")
+            scenario = base.model_dump(mode="json") if base is not None else {}
+            write_pngs(comparison_figures(self.daily, scenario, info), out / "figures")
         return out
 
 
@@ -287,13 +322,16 @@ def compare(
     if not seed_list:
         raise ValueError("compare needs at least one seed")
     rows = []
+    daily = []
     for seed in seed_list:
         for label, sc in scenarios.items():
             if progress is not None:
                 progress(label, seed)
             sim = Simulation(sc, seed=seed, scale=scale).run()
-            for key, value in measure(sim, window).items():
+            arrays = metric_arrays(sim)
+            for key, value in measure(sim, window, arrays).items():
                 rows.append({"variant": label, "seed": seed, "metric": key, "value": value})
+            daily.append(daily_totals(sim, arrays, label, seed))
             del sim
     return Comparison(
         base=base_sc.name,
@@ -302,7 +340,29 @@ def compare(
         scale=scale,
         runs=pd.DataFrame(rows),
         scenarios=scenarios,
+        daily=pd.concat(daily, ignore_index=True),
     )
+
+
+def daily_totals(
+    sim: Simulation, arrays: dict[str, np.ndarray], variant: str, seed: int
+) -> pd.DataFrame:
+    """Daily totals over origins (full-population scale) of the metrics the figures draw."""
+    dates = pd.date_range(sim.scenario.start, periods=sim.n_days)
+    frames = [
+        pd.DataFrame(
+            {
+                "variant": variant,
+                "seed": seed,
+                "date": dates,
+                "metric": metric,
+                "value": np.nansum(arrays[metric], axis=1) / sim.scale,
+            }
+        )
+        for metric in DAILY_METRICS
+        if metric in arrays
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
 __all__ = [

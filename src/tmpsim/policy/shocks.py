@@ -1,9 +1,10 @@
 """Shocks as overlays: the same pandemic on any programme, and the counterfactual without one.
 
-``standard_shock`` puts one stylised border shock, modelled on Japan's 2020-2022 timeline, on any
-scenario at a chosen date, so that programmes can be compared under *the same* shock (the essay's
-fourth question). It closes and restricts borders and raises dismissals; it adds no special
-measure (special statuses, job-change routes, cash): those are each host's policy, not the shock.
+``standard_shock`` puts one stylised border shock, modelled on the flagship scenario's 2020-2022
+border timeline, on any scenario at a chosen date, so that programmes can be compared under *the
+same* shock (the essay's fourth question). It closes and restricts borders and raises dismissals;
+it adds no special measure (special statuses, job-change routes, cash): those are each host's
+policy, not the shock.
 
 ``without_shocks`` removes dated shocks and measures from a scenario (its no-pandemic
 counterfactual), keeping rule changes that are part of the programme's design.
@@ -40,9 +41,9 @@ SHOCK_EVENT_TYPES = (
 class ShockSpec:
     """A stylised border shock; durations in months from its start.
 
-    The defaults follow Japan 2020-2022 (border_timeline.csv): new entries stopped for about 23
-    months; outbound travel cut to a trickle for about 21 months; dismissals 2.5 times the normal
-    rate for 9 months; sending agencies selecting at half pace while borders are shut.
+    The defaults follow the flagship's host in 2020-2022 (border_timeline.csv): new entries stopped
+    for about 23 months; outbound travel cut to a trickle for about 21 months; dismissals 2.5 times
+    the normal rate for 9 months; sending agencies selecting at half pace while borders are shut.
     """
 
     inbound_closed_months: float = 23.0

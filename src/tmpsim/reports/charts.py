@@ -1,56 +1,44 @@
-"""Plotly figure specifications (plain JSON-able dicts) shared by the HTML report and the dashboard.
+"""The figures of tmpsim, as Plotly specifications (plain JSON-able dicts): the one plotting layer.
 
-Every builder takes tidy data (the run folder's ``series`` table, or ensemble bands) and returns
-``{"data": [...], "layout": {...}}`` with a title, axis titles carrying units, a date axis and a
-legend. The browser draws them with ``Plotly.newPlot``; nothing here needs a display or network.
+The HTML report and the dashboard draw these with Plotly in the browser; ``tmpsim plot`` renders
+the same specifications to PNG with matplotlib (:mod:`tmpsim.reports.figures`). Every builder
+takes tidy data and :class:`~tmpsim.reports.glossary.ScenarioWords` (labels, currency, dated
+events, reference figures) and returns ``{"data": [...], "layout": {...}}`` with plain-language
+labels from the glossary, units, thousands separators, the scenario's labelled events marked on
+the time axis and a caption saying what was run (``layout.meta.caption``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from tmpsim.reports.glossary import ScenarioWords
+
 Figure = dict[str, Any]
 
-# The essay's figure: more than 36,000 trainees unable to return, reported 2021-01-21.
-ESSAY_STRANDED = (dt.date(2021, 1, 21), 36000.0)
-ESSAY_STRANDED_LABEL = "observed: more than 36,000 unable to return (essay, 21 Jan 2021)"
-
-# Stacked "people by state" figure: metric -> legend label (people in the host or on the way).
-STATE_TRACES: dict[str, str] = {
-    "state_employed": "employed",
-    "state_jobless": "jobless (status valid)",
-    "state_stranded": "stranded (no special status)",
-    "state_special_idle": "special status, not working",
-    "state_special_working": "special status, working",
-    "state_irregular": "irregular (left employer)",
-    "state_home_visit": "home visit",
-    "state_awaiting_entry": "cleared, awaiting entry",
-    "state_training": "in pre-departure training",
-}
-STRANDED_TRACES = {
-    "stranded": "stranded (essay's definition)",
-    "special_status": "of whom on a special status",
-    "jobless": "jobless, status still valid",
-}
-DESTITUTION_TRACES = {
-    "destitute": "destitute (no income, no savings)",
-    "sheltered": "in a shelter",
-    "unmet_shelter_need": "unmet shelter need",
-    "shelter_capacity": "shelter places",
-}
-FLOW_TRACES = {"new_entries": "new entries", "returns": "returns home", "missing": "missing"}
-BAND_METRICS = {
-    "stranded": "Stranded",
-    "destitute": "Destitute",
-    "unmet_shelter_need": "Unmet shelter need",
-    "titp_stock": "Programme stock",
-}
+# People in the host country, stacked: every person is in one of these states.
+HOST_STATES = [
+    "state_employed",
+    "state_jobless",
+    "state_stranded",
+    "state_special_idle",
+    "state_special_working",
+    "state_irregular",
+]
+# People abroad or on the way: drawn as lines, never stacked on people in the host.
+ABROAD_STATES = ["state_training", "state_awaiting_entry", "state_home_visit"]
+STRANDED_METRICS = ["stranded", "special_status", "jobless"]
+DESTITUTION_METRICS = ["destitute", "sheltered", "unmet_shelter_need", "shelter_capacity"]
+FLOW_METRICS = ["new_entries", "returns", "missing"]
+# Metrics drawn as bands across seeds (ensembles, experiments, comparisons).
+BAND_METRICS = ["stranded", "destitute", "unmet_shelter_need", "sheltered", "programme_stock"]
+MAX_ORIGINS = 8  # origins drawn one by one in a by-origin figure; the rest are summed
 COLORS = [
     "#1f77b4",
     "#ff7f0e",
@@ -63,6 +51,59 @@ COLORS = [
     "#bcbd22",
     "#17becf",
 ]
+BAND_NOTE = (
+    "Bands: 5th to 95th percentile across seeds (chance alone); they leave out uncertainty "
+    "about parameters, the model and the data."
+)
+
+
+@dataclass(frozen=True)
+class Caption:
+    """What a figure shows the result of: scenario, seed(s), scale, version and data source."""
+
+    scenario: str = ""
+    seeds: str = ""
+    scale: float | None = None
+    version: str = ""
+    sources: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        """The caption as one line."""
+        from tmpsim import __version__
+
+        parts = [f"Scenario {self.scenario}" if self.scenario else "", self.seeds]
+        if self.scale is not None:
+            parts.append(f"scale {self.scale:g} (scaled to the full population)")
+        parts.append(f"tmpsim {self.version or __version__}")
+        parts.append("Source: tmpsim simulation" + "".join(f"; {s}" for s in self.sources))
+        return " · ".join(p for p in parts if p)
+
+    def with_sources(self, *sources: str) -> Caption:
+        """The same caption with more data sources."""
+        more = tuple(s for s in sources if s and s not in self.sources)
+        return Caption(self.scenario, self.seeds, self.scale, self.version, self.sources + more)
+
+
+def seeds_text(seeds: Sequence[int]) -> str:
+    """``seed 3``, or ``seeds 1-20 (20)`` for an ensemble."""
+    seeds = sorted(int(s) for s in seeds)
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    if not seeds:
+        return ""
+    span = f"{seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) else ""
+    return f"seeds {span or ', '.join(map(str, seeds[:6]))} ({len(seeds)} runs)"
+
+
+def run_caption(run_info: dict[str, Any], words: ScenarioWords) -> Caption:
+    """The caption of a run's figures, from its run.json and scenario."""
+    seed = run_info.get("seed")
+    return Caption(
+        scenario=str(run_info.get("scenario") or words.name),
+        seeds=seeds_text([seed]) if seed is not None else "",
+        scale=run_info.get("scale"),
+        version=str(run_info.get("tmpsim_version") or ""),
+    )
 
 
 def _clean(values: Iterable[Any], digits: int = 1) -> list[float | None]:
@@ -78,23 +119,77 @@ def _dates(index: Iterable[Any]) -> list[str]:
     return [pd.Timestamp(d).strftime("%Y-%m-%d") for d in index]
 
 
-def _layout(title: str, ytitle: str, xtitle: str = "date", **extra: Any) -> dict[str, Any]:
+def _layout(
+    title: str, ytitle: str, caption: Caption | None, xtitle: str = "date", **extra: Any
+) -> dict[str, Any]:
+    cap = caption.text() if caption is not None else ""
     layout: dict[str, Any] = {
-        "title": {"text": title, "x": 0.01, "xanchor": "left"},
+        "title": {
+            "text": f"{title}<br><sup>{cap}</sup>" if cap else title,
+            "x": 0.01,
+            "xanchor": "left",
+        },
         "xaxis": {"title": {"text": xtitle}},
-        "yaxis": {"title": {"text": ytitle}, "rangemode": "tozero", "separatethousands": True},
+        "yaxis": {
+            "title": {"text": ytitle},
+            "rangemode": "tozero",
+            "separatethousands": True,
+            "tickformat": ",.0f",
+            "exponentformat": "none",
+        },
         "legend": {"orientation": "h", "y": -0.2, "yanchor": "top", "x": 0},
-        "margin": {"l": 70, "r": 20, "t": 50, "b": 40},
+        "margin": {"l": 80, "r": 20, "t": 70, "b": 40},
         "hovermode": "x unified",
-        "height": 460,
+        "height": 480,
         "template": None,
         "plot_bgcolor": "#ffffff",
         "paper_bgcolor": "#ffffff",
+        "meta": {"title": title, "caption": cap, "ytitle": ytitle},
+        "separators": ".,",
     }
     if xtitle == "date":
         layout["xaxis"]["type"] = "date"
     layout.update(extra)
     return layout
+
+
+def mark_events(layout: dict[str, Any], words: ScenarioWords, window: tuple[Any, Any]) -> None:
+    """Mark the scenario's labelled events inside the window: a dotted line and the label."""
+    lo, hi = (pd.Timestamp(w) for w in window)
+    inside = [(d, text) for d, text in words.events if lo <= pd.Timestamp(d) <= hi]
+    if not inside:
+        return
+    layout.setdefault("shapes", [])
+    layout.setdefault("annotations", [])
+    for d, text in inside:
+        layout["shapes"].append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": d,
+                "x1": d,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#6b7785", "width": 1, "dash": "dot"},
+            }
+        )
+        layout["annotations"].append(
+            {
+                "x": d,
+                "y": 1,
+                "xref": "x",
+                "yref": "paper",
+                "text": text,
+                "showarrow": False,
+                "textangle": -90,
+                "xanchor": "right",
+                "yanchor": "top",
+                "font": {"size": 10, "color": "#4a5561"},
+                "meta": "event",
+            }
+        )
+    layout["meta"]["events"] = [{"date": d, "label": text} for d, text in inside]
 
 
 def wide(series: pd.DataFrame, metrics: Sequence[str], origin: str = "all") -> pd.DataFrame:
@@ -105,76 +200,95 @@ def wide(series: pd.DataFrame, metrics: Sequence[str], origin: str = "all") -> p
     return table[[m for m in metrics if m in table.columns]].sort_index()
 
 
-def empty_figure(title: str, message: str) -> Figure:
+def empty_figure(title: str, message: str, caption: Caption | None = None) -> Figure:
     """Return a figure with no data and a message in the middle (e.g. a metric is absent)."""
-    layout = _layout(title, "")
+    layout = _layout(title, "", caption)
     layout["annotations"] = [
         {"text": message, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}
     ]
     return {"data": [], "layout": layout}
 
 
-def states_figure(series: pd.DataFrame) -> Figure:
-    """Plot people by lifecycle state over time, stacked."""
-    table = wide(series, list(STATE_TRACES))
+def _line(x: list[str], y: Iterable[Any], name: str, color: str, **extra: Any) -> dict[str, Any]:
+    trace = {
+        "type": "scatter",
+        "mode": "lines",
+        "name": name,
+        "x": x,
+        "y": _clean(y, 0),
+        "line": {"color": color, "width": 1.8},
+        "hovertemplate": "%{y:,.0f}",
+    }
+    trace.update(extra)
+    return trace
+
+
+def _lines_figure(
+    table: pd.DataFrame,
+    title: str,
+    words: ScenarioWords,
+    caption: Caption | None,
+    styles: dict[str, dict[str, Any]] | None = None,
+    ytitle: str = "people",
+) -> Figure:
+    x = _dates(table.index)
+    data = []
+    for i, m in enumerate(table.columns):
+        extra = (styles or {}).get(m, {})
+        data.append(_line(x, table[m], words.label(m), COLORS[i % len(COLORS)], **extra))
+    layout = _layout(title, ytitle, caption)
+    mark_events(layout, words, _window(table))
+    return {"data": data, "layout": layout}
+
+
+def states_figure(
+    series: pd.DataFrame, words: ScenarioWords | None = None, caption: Caption | None = None
+) -> Figure:
+    """People in the host country by situation, stacked (each person in exactly one)."""
+    words = words or ScenarioWords()
+    title = "People in the host country, by situation (stacked)"
+    table = wide(series, HOST_STATES)
     if table.empty:
-        return empty_figure("People by state", "no state_* metrics in this run")
+        return empty_figure(title, "no state_* metrics in this run", caption)
     x = _dates(table.index)
     data = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "stackgroup": "states",
-            "name": STATE_TRACES[m],
-            "x": x,
-            "y": _clean(table[m], 0),
-            "line": {"width": 0.5, "color": COLORS[i % len(COLORS)]},
-        }
+        _line(
+            x,
+            table[m],
+            words.label(m).removeprefix("state: "),
+            COLORS[i % len(COLORS)],
+            stackgroup="host",
+            line={"width": 0.5, "color": COLORS[i % len(COLORS)]},
+        )
         for i, m in enumerate(table.columns)
     ]
-    return {"data": data, "layout": _layout("People by state (stacked)", "people")}
+    layout = _layout(title, "people", caption)
+    mark_events(layout, words, _window(table))
+    return {"data": data, "layout": layout}
+
+
+def abroad_figure(
+    series: pd.DataFrame, words: ScenarioWords | None = None, caption: Caption | None = None
+) -> Figure:
+    """People on the way or away on a home visit (not stacked; not in the host country)."""
+    words = words or ScenarioWords()
+    title = "People on the way or on a home visit (outside the host country)"
+    table = wide(series, ABROAD_STATES)
+    if table.empty:
+        return empty_figure(title, "no state_* metrics in this run", caption)
+    return _lines_figure(table, title, words, caption)
 
 
 def _observed_points(
-    observed: pd.DataFrame | None, indicator: str, origin: str = "all"
+    observed: pd.DataFrame | None, metric: str, origin: str = "all"
 ) -> pd.DataFrame:
-    if observed is None or observed.empty:
+    """Observed values of a metric (observed data carry the metric each indicator measures)."""
+    if observed is None or observed.empty or "metric" not in observed:
         return pd.DataFrame(columns=["date", "value", "source"])
-    sel = observed[(observed["indicator"] == indicator) & (observed["origin"] == origin)]
+    sel = observed[(observed["metric"] == metric) & (observed["origin"] == origin)]
     out = sel[["date", "value"]].copy()
     out["source"] = sel["source"].astype(str) if "source" in sel else ""
     return out.sort_values("date")
-
-
-def stranded_figure(
-    series: pd.DataFrame, observed: pd.DataFrame | None = None, essay: bool = True
-) -> Figure:
-    """Plot stranded workers over time, with the observed figures marked as points.
-
-    ``essay`` marks the essay's January 2021 figure when there are no packaged observed data
-    (false for a programme in another host country).
-    """
-    table = wide(series, list(STRANDED_TRACES))
-    if table.empty:
-        return empty_figure("Stranded workers", "no stranded metric in this run")
-    x = _dates(table.index)
-    data: list[dict[str, Any]] = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": STRANDED_TRACES[m],
-            "x": x,
-            "y": _clean(table[m], 0),
-            "line": {"color": COLORS[i], "width": 2 if m == "stranded" else 1.2},
-        }
-        for i, m in enumerate(table.columns)
-    ]
-    markers = stranded_markers(observed, _window(table), essay)
-    data.extend(markers)
-    layout = _layout("Stranded workers", "people")
-    if not markers and (essay or observed is not None):
-        _outside_note(layout, "The observed figure (January 2021)")
-    return {"data": data, "layout": layout}
 
 
 def _marker_trace(
@@ -193,12 +307,6 @@ def _marker_trace(
     }
 
 
-def _observed_trace(points: pd.DataFrame, name: str) -> dict[str, Any]:
-    pairs = zip(points["value"], points["source"], strict=True)
-    text = [f"observed {v:,.0f}: {s}" for v, s in pairs]
-    return _marker_trace(list(points["date"]), list(points["value"]), name, text)
-
-
 def _in_window(points: pd.DataFrame, window: tuple[Any, Any] | None) -> pd.DataFrame:
     if window is None or points.empty:
         return points
@@ -207,109 +315,150 @@ def _in_window(points: pd.DataFrame, window: tuple[Any, Any] | None) -> pd.DataF
     return points[(dates >= lo) & (dates <= hi)]
 
 
-def stranded_markers(
-    observed: pd.DataFrame | None, window: tuple[Any, Any] | None = None, essay: bool = True
+def observed_markers(
+    metric: str,
+    words: ScenarioWords,
+    observed: pd.DataFrame | None = None,
+    window: tuple[Any, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Return observed stranded figures inside the window as marker traces.
+    """Observed values of a metric inside the window, as marker traces.
 
-    The packaged observed data are used when there are any; otherwise the essay's figure
-    (unless ``essay`` is false).
+    Observed data (when they describe the scenario's programme) are drawn when there are any;
+    otherwise the scenario's own reference figures (``headlines``) for that metric.
     """
-    points = _observed_points(observed, "stranded")
-    if points.empty and not essay:
-        return []
-    if points.empty:
-        day, value = ESSAY_STRANDED
-        essay = pd.DataFrame({"date": [pd.Timestamp(day)], "value": [value], "source": ["essay"]})
-        if _in_window(essay, window).empty:
-            return []
-        return [_marker_trace([day], [value], ESSAY_STRANDED_LABEL, ["more than 36,000 (essay)"])]
-    points = _in_window(points, window)
-    return [_observed_trace(points, "observed stranded (packaged data)")] if len(points) else []
+    points = _in_window(_observed_points(observed, metric), window)
+    if not points.empty:
+        pairs = zip(points["value"], points["source"], strict=True)
+        text = [f"observed {v:,.0f}: {s}" for v, s in pairs]
+        name = f"observed {words.label(metric)} (packaged data)"
+        return [_marker_trace(list(points["date"]), list(points["value"]), name, text)]
+    traces = []
+    for ref in words.references(metric):
+        point = pd.DataFrame({"date": [pd.Timestamp(ref["date"])], "value": [ref["value"]]})
+        if _in_window(point, window).empty:
+            continue
+        text = [f"{ref['label']}: {ref['source']}" if ref["source"] else ref["label"]]
+        traces.append(_marker_trace([ref["date"]], [ref["value"]], ref["label"], text))
+    return traces
 
 
 def _window(table: pd.DataFrame) -> tuple[Any, Any]:
     return table.index.min(), table.index.max()
 
 
-def _outside_note(layout: dict[str, Any], what: str) -> None:
-    layout["annotations"] = [
-        {
-            "text": f"{what} lies outside this run's window",
-            "showarrow": False,
-            "xref": "paper",
-            "yref": "paper",
-            "x": 0.99,
-            "y": 0.98,
-            "xanchor": "right",
-            "font": {"size": 11, "color": "#5b6773"},
-        }
-    ]
+def _sources(markers: list[dict[str, Any]], words: ScenarioWords, metric: str) -> list[str]:
+    if any("packaged data" in m["name"] for m in markers):
+        return ["observed: packaged official statistics (data/observed/MANIFEST.md)"]
+    return [r["source"] for r in words.references(metric) if markers and r["source"]]
 
 
-def stock_figure(series: pd.DataFrame, observed: pd.DataFrame | None = None) -> Figure:
-    """Plot the programme's stock (as official statistics count it) and observed stocks."""
-    table = wide(series, ["titp_stock", "in_host"])
+def stranded_figure(
+    series: pd.DataFrame,
+    words: ScenarioWords | None = None,
+    observed: pd.DataFrame | None = None,
+    caption: Caption | None = None,
+) -> Figure:
+    """Stranded people over time, with observed or reference figures marked as diamonds."""
+    words = words or ScenarioWords()
+    title = "Stranded: people who want to go home and cannot"
+    table = wide(series, STRANDED_METRICS)
     if table.empty:
-        return empty_figure("Programme stock", "no titp_stock metric in this run")
+        return empty_figure(title, "no stranded metric in this run", caption)
+    markers = observed_markers("stranded", words, observed, _window(table))
+    if caption is not None:
+        caption = caption.with_sources(*_sources(markers, words, "stranded"))
+    styles = {"stranded": {"line": {"color": COLORS[0], "width": 2.6}}}
+    fig = _lines_figure(table, title, words, caption, styles)
+    fig["data"].extend(markers)
+    return fig
+
+
+def by_origin_figure(
+    series: pd.DataFrame,
+    metric: str,
+    words: ScenarioWords | None = None,
+    caption: Caption | None = None,
+) -> Figure:
+    """One metric by origin (the largest origins one by one, the others summed)."""
+    words = words or ScenarioWords()
+    title = f"{words.label(metric).capitalize()}, by origin"
+    sel = series[(series["metric"] == metric) & (series["origin"] != "all")]
+    if sel.empty:
+        return empty_figure(title, f"no {metric} by origin in this run", caption)
+    table = sel.pivot_table(index="date", columns="origin", values="value", aggfunc="sum")
+    table.index = pd.to_datetime(table.index)
+    order = table.max().sort_values(ascending=False).index.tolist()
+    shown = order[: MAX_ORIGINS - 1] if len(order) > MAX_ORIGINS else order
+    rest = [o for o in order if o not in shown]
+    table = table[shown].assign(**({"other origins": table[rest].sum(axis=1)} if rest else {}))
     x = _dates(table.index)
-    labels = {"titp_stock": "simulated programme stock", "in_host": "all workers in the host"}
-    data: list[dict[str, Any]] = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": labels[m],
-            "x": x,
-            "y": _clean(table[m], 0),
-            "line": {"color": COLORS[i]},
-        }
-        for i, m in enumerate(table.columns)
+    data = [
+        _line(x, table[o], str(o), COLORS[i % len(COLORS)]) for i, o in enumerate(table.columns)
     ]
-    points = _in_window(_observed_points(observed, "titp_stock"), _window(table))
-    if not points.empty:
-        data.append(_observed_trace(points, "observed stock (packaged data)"))
-    return {"data": data, "layout": _layout("Programme stock: simulated and observed", "people")}
-
-
-def destitution_figure(series: pd.DataFrame) -> Figure:
-    """Plot destitution, shelter use, unmet need and shelter places."""
-    table = wide(series, list(DESTITUTION_TRACES))
-    if table.empty:
-        return empty_figure("Destitution and shelter", "no destitution metrics in this run")
-    x = _dates(table.index)
-    data = []
-    for i, m in enumerate(table.columns):
-        trace: dict[str, Any] = {
-            "type": "scatter",
-            "mode": "lines",
-            "name": DESTITUTION_TRACES[m],
-            "x": x,
-            "y": _clean(table[m], 0),
-            "line": {"color": COLORS[i + 3]},
-        }
-        if m == "shelter_capacity":
-            trace["line"] = {"color": "#7f7f7f", "dash": "dot"}
-        data.append(trace)
-    layout = _layout("Destitution, shelter use and unmet need", "people")
+    layout = _layout(title, words.unit(metric) or "people", caption)
+    mark_events(layout, words, _window(table))
     return {"data": data, "layout": layout}
 
 
-def money_at_return_figure(series: pd.DataFrame, currency: str = "JPY") -> Figure:
-    """Plot mean debt and savings at return, by origin (over the whole run)."""
+def stock_figure(
+    series: pd.DataFrame,
+    words: ScenarioWords | None = None,
+    observed: pd.DataFrame | None = None,
+    caption: Caption | None = None,
+) -> Figure:
+    """The programme's stock (as official statistics count it) and observed stocks."""
+    words = words or ScenarioWords()
+    title = f"{words.label('programme_stock').capitalize()}: simulated and observed"
+    table = wide(series, ["programme_stock", "in_host"])
+    if table.empty:
+        return empty_figure(title, "no programme_stock metric in this run", caption)
+    markers = observed_markers("programme_stock", words, observed, _window(table))
+    if caption is not None:
+        caption = caption.with_sources(*_sources(markers, words, "programme_stock"))
+    fig = _lines_figure(table, title, words, caption)
+    fig["data"].extend(markers)
+    return fig
+
+
+def destitution_figure(
+    series: pd.DataFrame, words: ScenarioWords | None = None, caption: Caption | None = None
+) -> Figure:
+    """Destitution, shelter use, unmet need and shelter places (lines, none hidden)."""
+    words = words or ScenarioWords()
+    title = "Destitute people, shelter use and unmet need"
+    table = wide(series, DESTITUTION_METRICS)
+    if table.empty:
+        return empty_figure(title, "no destitution metrics in this run", caption)
+    # Destitute is drawn wide and first, sheltered narrow and dashed on top: where everyone
+    # destitute is sheltered the two lines coincide and both stay visible.
+    styles = {
+        "destitute": {"line": {"color": COLORS[3], "width": 4}},
+        "sheltered": {"line": {"color": COLORS[2], "width": 1.6, "dash": "dash"}},
+        "unmet_shelter_need": {"line": {"color": COLORS[1], "width": 1.6}},
+        "shelter_capacity": {"line": {"color": "#7f7f7f", "width": 1, "dash": "dot"}},
+    }
+    return _lines_figure(table, title, words, caption, styles)
+
+
+def money_at_return_figure(
+    series: pd.DataFrame, words: ScenarioWords | None = None, caption: Caption | None = None
+) -> Figure:
+    """Mean debt and savings at return, by origin (over the whole run)."""
+    words = words or ScenarioWords()
     sel = series[
         series["metric"].isin(["returns", "returned_debt", "returned_savings"])
         & (series["origin"] != "all")
     ]
     title = "Mean debt and savings at return, by origin"
     if sel.empty:
-        return empty_figure(title, "no returns recorded in this run")
+        return empty_figure(title, "no returns recorded in this run", caption)
     agg = sel.groupby(["origin", "metric"])["value"].sum().unstack()
     for col in ("returns", "returned_debt", "returned_savings"):
         if col not in agg:
             agg[col] = 0.0
     agg = agg[agg["returns"] > 0].sort_values("returns", ascending=False)
     if agg.empty:
-        return empty_figure(title, "nobody returned in this run's window")
+        return empty_figure(title, "nobody returned in this run's window", caption)
     origins = [str(o) for o in agg.index]
     returns = agg["returns"]
     data = [
@@ -319,6 +468,7 @@ def money_at_return_figure(series: pd.DataFrame, currency: str = "JPY") -> Figur
             "x": origins,
             "y": _clean(agg["returned_debt"] / returns, 0),
             "marker": {"color": COLORS[3]},
+            "hovertemplate": "%{y:,.0f}",
         },
         {
             "type": "bar",
@@ -326,70 +476,71 @@ def money_at_return_figure(series: pd.DataFrame, currency: str = "JPY") -> Figur
             "x": origins,
             "y": _clean(agg["returned_savings"] / returns, 0),
             "marker": {"color": COLORS[2]},
+            "hovertemplate": "%{y:,.0f}",
         },
     ]
-    layout = _layout(title, f"{currency} per returnee", xtitle="origin", barmode="group")
+    layout = _layout(
+        title, f"{words.currency} per returnee", caption, xtitle="origin", barmode="group"
+    )
     layout["hovermode"] = "closest"
     return {"data": data, "layout": layout}
 
 
-def flows_figure(series: pd.DataFrame) -> Figure:
-    """Plot new entries, returns and missing workers per calendar month."""
-    table = wide(series, list(FLOW_TRACES))
+def flows_figure(
+    series: pd.DataFrame, words: ScenarioWords | None = None, caption: Caption | None = None
+) -> Figure:
+    """New entries, returns and missing workers per calendar month."""
+    words = words or ScenarioWords()
+    title = "New entries and returns, per month"
+    table = wide(series, FLOW_METRICS)
     if table.empty:
-        return empty_figure("New entries and returns", "no flow metrics in this run")
+        return empty_figure(title, "no flow metrics in this run", caption)
     monthly = table.resample("MS").sum(min_count=1)
-    x = _dates(monthly.index)
-    data = [
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": FLOW_TRACES[m],
-            "x": x,
-            "y": _clean(monthly[m], 0),
-            "marker": {"size": 3},
-            "line": {"color": COLORS[i], "shape": "hv"},
-        }
-        for i, m in enumerate(monthly.columns)
-    ]
-    return {"data": data, "layout": _layout("New entries and returns", "people per month")}
+    styles = {m: {"mode": "lines+markers", "marker": {"size": 3}} for m in monthly.columns}
+    return _lines_figure(monthly, title, words, caption, styles, ytitle="people per month")
 
 
 def run_figures(
     series: pd.DataFrame,
+    words: ScenarioWords | None = None,
     observed: pd.DataFrame | None = None,
-    currency: str = "JPY",
-    essay: bool = True,
+    caption: Caption | None = None,
 ) -> dict[str, Figure]:
-    """Build the standard figures of one run, keyed by a stable id."""
+    """The standard figures of one run, keyed by a stable id."""
+    words = words or ScenarioWords()
     return {
-        "states": states_figure(series),
-        "stranded": stranded_figure(series, observed, essay),
-        "stock": stock_figure(series, observed),
-        "destitution": destitution_figure(series),
-        "money": money_at_return_figure(series, currency),
-        "flows": flows_figure(series),
+        "states": states_figure(series, words, caption),
+        "abroad": abroad_figure(series, words, caption),
+        "stranded": stranded_figure(series, words, observed, caption),
+        "stranded_by_origin": by_origin_figure(series, "stranded", words, caption),
+        "special_by_origin": by_origin_figure(series, "special_status", words, caption),
+        "stock": stock_figure(series, words, observed, caption),
+        "destitution": destitution_figure(series, words, caption),
+        "money": money_at_return_figure(series, words, caption),
+        "flows": flows_figure(series, words, caption),
     }
 
 
-# ---- ensembles ------------------------------------------------------------------------------
+# ---- ensembles, experiments, comparisons ---------------------------------------------------
 
 
 def band_figure(
     bands: pd.DataFrame,
     metric: str,
-    title: str,
-    ytitle: str = "people",
+    words: ScenarioWords | None = None,
     observed: pd.DataFrame | None = None,
-    essay: bool = True,
+    caption: Caption | None = None,
+    title: str | None = None,
 ) -> Figure:
-    """Plot the median and 5-95% band across seeds of a metric, a colour per experiment point.
+    """The median and 5-95% band across seeds of a metric, a colour per point (or variant).
 
     ``bands`` has columns date, metric, point, q05, q50, q95 and n (runs in the band).
     """
+    words = words or ScenarioWords()
+    title = title or f"{words.label(metric).capitalize()}: median and band across seeds"
     sel = bands[bands["metric"] == metric]
     if sel.empty:
-        return empty_figure(title, f"no {metric} in this experiment")
+        return empty_figure(title, f"no {metric} in these runs", caption)
     data: list[dict[str, Any]] = []
     for i, (point, grp) in enumerate(sel.groupby("point", sort=False)):
         grp = grp.sort_values("date")
@@ -397,46 +548,49 @@ def band_figure(
         color = COLORS[i % len(COLORS)]
         n = int(grp["n"].max())
         label = f"{point} ({n} seeds)"
+        group = str(point)
         data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": x,
-                "y": _clean(grp["q05"], 0),
-                "line": {"width": 0, "color": color},
-                "showlegend": False,
-                "hoverinfo": "skip",
-                "legendgroup": str(point),
-                "name": f"{point} 5%",
-            }
+            _line(
+                x,
+                grp["q05"],
+                f"{point} 5%",
+                color,
+                line={"width": 0, "color": color},
+                showlegend=False,
+                hoverinfo="skip",
+                legendgroup=group,
+            )
         )
         data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": x,
-                "y": _clean(grp["q95"], 0),
-                "fill": "tonexty",
-                "fillcolor": _rgba(color, 0.2),
-                "line": {"width": 0, "color": color},
-                "name": f"{label}: 5-95% band",
-                "legendgroup": str(point),
-            }
+            _line(
+                x,
+                grp["q95"],
+                f"{label}: 5-95% across seeds",
+                color,
+                fill="tonexty",
+                fillcolor=_rgba(color, 0.2),
+                line={"width": 0, "color": color},
+                legendgroup=group,
+            )
         )
         data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": x,
-                "y": _clean(grp["q50"], 0),
-                "line": {"color": color, "width": 2},
-                "name": f"{label}: median",
-                "legendgroup": str(point),
-            }
+            _line(
+                x,
+                grp["q50"],
+                f"{label}: median",
+                color,
+                legendgroup=group,
+                line={"color": color, "width": 2},
+            )
         )
-    if metric == "stranded":
-        data.extend(stranded_markers(observed, (sel["date"].min(), sel["date"].max()), essay))
-    return {"data": data, "layout": _layout(title, ytitle)}
+    window = (sel["date"].min(), sel["date"].max())
+    markers = observed_markers(metric, words, observed, window)
+    data.extend(markers)
+    if caption is not None:
+        caption = caption.with_sources(*_sources(markers, words, metric), BAND_NOTE)
+    layout = _layout(title, words.unit(metric) or "people", caption)
+    mark_events(layout, words, window)
+    return {"data": data, "layout": layout}
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -445,14 +599,16 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def effects_figure(effects: pd.DataFrame, output: str, title: str, ytitle: str) -> Figure:
-    """Plot a headline output per experiment point: mean and 5-95% interval across seeds.
+def effects_figure(
+    effects: pd.DataFrame, output: str, title: str, ytitle: str, caption: Caption | None = None
+) -> Figure:
+    """A headline output per experiment point: mean and 5-95% interval across seeds.
 
     ``effects`` has columns point, output, mean, q05, q95, n.
     """
     sel = effects[effects["output"] == output]  # in point order
     if sel.empty:
-        return empty_figure(title, f"no {output} in this experiment")
+        return empty_figure(title, f"no {output} in this experiment", caption)
     mean = sel["mean"].to_numpy(dtype=float)
     data = [
         {
@@ -467,9 +623,12 @@ def effects_figure(effects: pd.DataFrame, output: str, title: str, ytitle: str) 
                 "arrayminus": _clean(np.maximum(mean - sel["q05"].to_numpy(dtype=float), 0), 1),
             },
             "marker": {"color": COLORS[0]},
+            "hovertemplate": "%{y:,.0f}",
         }
     ]
-    layout = _layout(title, ytitle, xtitle="experiment point (lever and parameter values)")
+    if caption is not None:
+        caption = caption.with_sources(BAND_NOTE)
+    layout = _layout(title, ytitle, caption, xtitle="experiment point (lever and parameter values)")
     layout["hovermode"] = "closest"
     layout["showlegend"] = True
     return {"data": data, "layout": layout}
@@ -479,12 +638,16 @@ def compare_figure(
     series_a: pd.DataFrame,
     series_b: pd.DataFrame,
     metric: str,
-    title: str,
     label_a: str,
     label_b: str,
+    words: ScenarioWords | None = None,
+    caption: Caption | None = None,
 ) -> Figure:
-    """Plot one metric of two runs on the same axes (A solid, B dashed)."""
+    """One metric of two runs on the same axes (A solid, B dashed)."""
+    words = words or ScenarioWords()
+    title = f"{words.label(metric).capitalize()}: A and B"
     data = []
+    window = None
     for series, label, color, dash in (
         (series_a, label_a, COLORS[0], "solid"),
         (series_b, label_b, COLORS[1], "dash"),
@@ -492,16 +655,82 @@ def compare_figure(
         table = wide(series, [metric])
         if table.empty:
             continue
+        window = _window(table) if window is None else window
         data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": label,
-                "x": _dates(table.index),
-                "y": _clean(table[metric], 0),
-                "line": {"color": color, "dash": dash, "width": 2},
-            }
+            _line(
+                _dates(table.index),
+                table[metric],
+                label,
+                color,
+                line={"color": color, "dash": dash, "width": 2},
+            )
         )
     if not data:
-        return empty_figure(f"{title}: A and B", f"no {metric} in these runs")
-    return {"data": data, "layout": _layout(f"{title}: A and B", "people")}
+        return empty_figure(title, f"no {metric} in these runs", caption)
+    layout = _layout(title, words.unit(metric) or "people", caption)
+    if window is not None:
+        mark_events(layout, words, window)
+    return {"data": data, "layout": layout}
+
+
+def difference_figure(
+    diffs: pd.DataFrame,
+    metric: str,
+    words: ScenarioWords | None = None,
+    caption: Caption | None = None,
+) -> Figure:
+    """Variant minus base on the same seeds: mean paired difference and its range, per variant.
+
+    ``diffs`` has columns date, metric, point (the variant), mean, lo, hi and n.
+    """
+    words = words or ScenarioWords()
+    title = f"{words.label(metric).capitalize()}: variant minus base (same seeds)"
+    sel = diffs[diffs["metric"] == metric]
+    if sel.empty:
+        return empty_figure(title, f"no {metric} in this comparison", caption)
+    data: list[dict[str, Any]] = []
+    for i, (point, grp) in enumerate(sel.groupby("point", sort=False)):
+        grp = grp.sort_values("date")
+        x = _dates(grp["date"])
+        color = COLORS[(i + 1) % len(COLORS)]
+        n = int(grp["n"].max())
+        data.append(
+            _line(
+                x,
+                grp["lo"],
+                f"{point} low",
+                color,
+                line={"width": 0, "color": color},
+                showlegend=False,
+                hoverinfo="skip",
+                legendgroup=str(point),
+            )
+        )
+        data.append(
+            _line(
+                x,
+                grp["hi"],
+                f"{point}: lowest to highest of {n} seeds",
+                color,
+                fill="tonexty",
+                fillcolor=_rgba(color, 0.2),
+                line={"width": 0, "color": color},
+                legendgroup=str(point),
+            )
+        )
+        data.append(
+            _line(
+                x,
+                grp["mean"],
+                f"{point}: mean difference",
+                color,
+                legendgroup=str(point),
+                line={"color": color, "width": 2},
+            )
+        )
+    window = (sel["date"].min(), sel["date"].max())
+    layout = _layout(title, f"difference, {words.unit(metric) or 'people'}", caption)
+    layout["yaxis"]["rangemode"] = "normal"
+    layout["yaxis"]["zeroline"] = True
+    mark_events(layout, words, window)
+    return {"data": data, "layout": layout}

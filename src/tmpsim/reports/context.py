@@ -16,25 +16,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-# Headline figures: (label, summary key, unit). Unit "date" means a calendar date.
-SUMMARY_ROWS: list[tuple[str, str, str]] = [
-    ("Peak stranded", "peak_stranded", "people"),
-    ("Peak stranded on", "peak_stranded_date", "date"),
-    ("Stranded, January 2021 mean", "stranded_jan_2021", "people"),
-    ("Person-days stranded", "person_days_stranded", "person-days"),
-    ("Peak destitute", "peak_destitute", "people"),
-    ("Peak destitute on", "peak_destitute_date", "date"),
-    ("Peak unmet shelter need", "peak_unmet_shelter_need", "people"),
-    ("Unmet shelter nights", "unmet_shelter_nights", "person-nights"),
-    ("Shelter nights used", "shelter_nights", "person-nights"),
-    ("Mean debt at return", "mean_debt_at_return", "currency"),
-    ("Mean savings at return", "mean_savings_at_return", "currency"),
-    ("Years separated from family, per return", "years_separated_from_family_per_return", "years"),
-    ("Missing (left the employer)", "missing", "people"),
-    ("New entries", "new_entries", "people"),
-    ("Returns home", "returns", "people"),
-    ("Emergency money paid", "emergency_money_paid", "currency"),
-]
+from tmpsim.reports.glossary import ScenarioWords
+from tmpsim.results import read_series
 
 
 def is_run_folder(path: Path) -> bool:
@@ -45,29 +28,6 @@ def is_run_folder(path: Path) -> bool:
 def is_experiment_folder(path: Path) -> bool:
     """Tell whether a folder was written by ``tmpsim experiment run`` (experiment.json)."""
     return (Path(path) / "experiment.json").is_file()
-
-
-def format_value(value: Any, unit: str, currency: str = "JPY") -> str:
-    """Format a headline value as text with its unit."""
-    if value is None:
-        return "n/a"
-    if unit == "date":
-        return str(value)
-    if isinstance(value, (int, float)):
-        whole = float(value).is_integer() or abs(value) >= 100 or unit == "people"
-        number = f"{value:,.0f}" if whole else f"{value:,.2f}"
-        shown_unit = currency if unit == "currency" else unit
-        return f"{number} {shown_unit}"
-    return str(value)
-
-
-def summary_rows(summary: dict[str, Any], currency: str = "JPY") -> list[tuple[str, str]]:
-    """Return (label, formatted value) for the headline figures present in a summary."""
-    return [
-        (label, format_value(summary[key], unit, currency))
-        for label, key, unit in SUMMARY_ROWS
-        if key in summary
-    ]
 
 
 # ---- scenario parameters and their sources --------------------------------------------------
@@ -192,33 +152,26 @@ def event_table(data: dict[str, Any]) -> pd.DataFrame:
 # ---- optional parts of tmpsim -----------------------------------------------------------------
 
 
-ESSAY_HOST = "Japan"  # the essay's figures, and the packaged observed data, describe Japan
-
-
-def essay_applies(host: str | None) -> bool:
-    """Tell whether the essay's figures concern a scenario with this host country."""
-    return host in (None, "", ESSAY_HOST)
-
-
 def load_observed_safe(host: str | None = None) -> tuple[pd.DataFrame | None, str]:
     """Load the packaged observed data (tmpsim.validation), or return None and why not.
 
-    With a ``host`` other than the one the packaged data describe, there is nothing to mark.
+    The data describe one host country (named in their indicators file); a scenario of another
+    host, or of none, gets no observed points.
     """
     try:
         from tmpsim.validation import load_observed
-        from tmpsim.validation.observed import PACKAGED_HOST
+        from tmpsim.validation.indicators import packaged_host, resolve
     except ImportError:
-        if not essay_applies(host):
-            return None, f"No observed figures for a programme in {host}."
         return None, (
             "Packaged observed data are not available in this installation (tmpsim.validation "
-            "is missing); only the essay's January 2021 figure is marked."
+            "is missing); only the scenario's own reference figures are marked."
         )
-    if host not in (None, "", PACKAGED_HOST):
+    observed_host = packaged_host()
+    if host != observed_host:
+        where = f"this scenario's host is {host}" if host else "this scenario names no host"
         return None, (
-            f"The packaged observed data describe {PACKAGED_HOST}; this scenario's "
-            f"host is {host}, so no observed figure is marked."
+            f"The packaged observed data describe {observed_host}; {where}, so no observed "
+            "series is marked."
         )
     try:
         observed = load_observed()
@@ -226,6 +179,10 @@ def load_observed_safe(host: str | None = None) -> tuple[pd.DataFrame | None, st
         return None, f"Could not load the packaged observed data: {exc}"
     observed = observed.copy()
     observed["date"] = pd.to_datetime(observed["date"])
+    # The metric each stock indicator is a count of (figures mark observed values by metric).
+    kinds = {name: resolve(str(name)) for name in observed["indicator"].unique()}
+    stocks = {name: i.source for name, i in kinds.items() if i.kind == "stock"}
+    observed["metric"] = observed["indicator"].map(stocks)
     return observed, ""
 
 
@@ -260,9 +217,14 @@ class RunData:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def words(self) -> ScenarioWords:
+        """What the scenario names itself: currency, stock label, headlines, events."""
+        return ScenarioWords.of(self.scenario)
+
+    @property
     def currency(self) -> str:
-        """Return the scenario's currency (JPY for Japan)."""
-        return str(self.scenario.get("currency", "JPY"))
+        """Return the scenario's currency."""
+        return self.words.currency
 
     @property
     def title(self) -> str:
@@ -281,9 +243,7 @@ def load_run(path: str | Path) -> RunData:
     path = Path(path)
     if not is_run_folder(path):
         raise FileNotFoundError(f"{path}: not a run folder (no series.parquet)")
-    series = pd.read_parquet(path / "series.parquet")
-    series["metric"] = series["metric"].astype(str)
-    series["origin"] = series["origin"].astype(str)
+    series = read_series(path)
     scenario_file = path / "scenario.yaml"
     scenario = (
         yaml.safe_load(scenario_file.read_text(encoding="utf-8")) if scenario_file.is_file() else {}

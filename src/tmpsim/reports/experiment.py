@@ -16,7 +16,8 @@ import pandas as pd
 import yaml
 
 from tmpsim.reports import charts
-from tmpsim.reports.context import essay_applies, load_observed_safe
+from tmpsim.reports.context import load_observed_safe
+from tmpsim.reports.glossary import ScenarioWords
 from tmpsim.reports.html import (
     esc,
     figure_html,
@@ -27,15 +28,8 @@ from tmpsim.reports.html import (
     table_html,
     validation_html,
 )
+from tmpsim.results import current_metric_name, metric_names_to_read
 
-# Figures of bands: metric -> (title, y axis title).
-BAND_FIGURES = {
-    "stranded": ("Stranded workers across seeds", "people"),
-    "destitute": ("Destitute across seeds", "people"),
-    "unmet_shelter_need": ("Unmet shelter need across seeds", "people"),
-    "sheltered": ("In a shelter across seeds", "people"),
-    "titp_stock": ("Programme stock across seeds", "people"),
-}
 # Headline outputs whose effect per point is shown: key -> (title, unit).
 EFFECT_OUTPUTS = {
     "person_days_stranded": ("Person-days stranded", "person-days"),
@@ -94,7 +88,7 @@ def series_bands(folder: Any, metrics: list[str], pooled: bool) -> pd.DataFrame:
     duckdb = require("duckdb", "the report of an experiment")
 
     point = "-1 AS point" if pooled else "point"
-    names = ", ".join("'" + m.replace("'", "''") + "'" for m in metrics)
+    names = ", ".join("'" + m.replace("'", "''") + "'" for m in metric_names_to_read(metrics))
     con = duckdb.connect()
     try:
         view = series_view_sql(folder.series_glob())
@@ -109,6 +103,7 @@ def series_bands(folder: Any, metrics: list[str], pooled: bool) -> pd.DataFrame:
     finally:
         con.close()
     frame["date"] = pd.to_datetime(frame["date"])
+    frame["metric"] = frame["metric"].map(current_metric_name)  # folders of earlier versions
     return frame
 
 
@@ -126,7 +121,7 @@ def load_experiment_data(path: str | Path) -> ExperimentData:
     labels = point_labels(points, info.get("columns", {}))
     notes: list[str] = []
     pooled = len(points) > MAX_BAND_POINTS
-    bands = series_bands(folder, list(BAND_FIGURES), pooled)
+    bands = series_bands(folder, charts.BAND_METRICS, pooled)
     if pooled:
         labels = {**labels, -1: "all runs"}
         notes.append(
@@ -204,24 +199,43 @@ def ensemble_validation(data: ExperimentData) -> tuple[pd.DataFrame | None, str]
     return table, f"Ensemble of {len(runs)} run(s) at point 0 ({label}); the band is 5-95%."
 
 
-def experiment_report_html(path: str | Path) -> str:
-    """Render the HTML of an experiment report."""
-    data = load_experiment_data(path)
-    host = data.scenario.get("host")
-    observed, obs_note = load_observed_safe(host)
-    currency = str(data.scenario.get("currency", "JPY"))
-    figures: dict[str, Any] = {}
-    for metric, (title, ytitle) in BAND_FIGURES.items():
-        figures[f"band-{metric}"] = charts.band_figure(
-            data.bands, metric, title, ytitle, observed, essay_applies(host)
-        )
-    effect_ids = []
+def experiment_caption(data: ExperimentData) -> charts.Caption:
+    """The caption of an experiment's figures: scenario, seeds, scale, version."""
+    spec = data.spec
+    seeds = getattr(spec, "seeds", None)
+    return charts.Caption(
+        scenario=str(data.scenario.get("name") or data.info.get("name") or ""),
+        seeds=f"{seeds} seeds per point" if seeds else "",
+        scale=getattr(spec, "scale", None),
+        version=str(data.info.get("tmpsim_version") or ""),
+    )
+
+
+def experiment_figures(data: ExperimentData) -> dict[str, Any]:
+    """Bands across seeds of the main metrics, and the effect of each point on headline outputs."""
+    words = ScenarioWords.of(data.scenario)
+    observed, _ = load_observed_safe(words.host)
+    caption = experiment_caption(data)
+    figures: dict[str, Any] = {
+        f"band-{metric}": charts.band_figure(data.bands, metric, words, observed, caption)
+        for metric in charts.BAND_METRICS
+    }
     if len(data.points) <= MAX_EFFECT_POINTS and not data.effects.empty:
         for key, (title, unit) in EFFECT_OUTPUTS.items():
             if key in set(data.effects["output"]):
-                shown = currency if unit == "currency" else unit
-                figures[f"effect-{key}"] = charts.effects_figure(data.effects, key, title, shown)
-                effect_ids.append(f"effect-{key}")
+                shown = words.currency if unit == "currency" else unit
+                figures[f"effect-{key}"] = charts.effects_figure(
+                    data.effects, key, title, shown, caption
+                )
+    return figures
+
+
+def experiment_report_html(path: str | Path) -> str:
+    """Render the HTML of an experiment report."""
+    data = load_experiment_data(path)
+    _, obs_note = load_observed_safe(ScenarioWords.of(data.scenario).host)
+    figures = experiment_figures(data)
+    effect_ids = [k for k in figures if k.startswith("effect-")]
     counts = data.runs["status"].value_counts().to_dict()
     spec = data.spec
     info_html = info_list_html(
@@ -242,7 +256,11 @@ def experiment_report_html(path: str | Path) -> str:
     points = data.points.copy()
     points.insert(1, "label", points["point"].map(lambda p: data.labels.get(int(p), "")))
     band_grid = "".join(
-        figure_html(k, "Median (line) and 5-95% band across seeds; diamonds are observed figures.")
+        figure_html(
+            k,
+            "Median (line) and 5-95% band across seeds; diamonds are observed figures. "
+            + charts.BAND_NOTE,
+        )
         for k in figures
         if k.startswith("band-")
     )

@@ -20,20 +20,22 @@ import pandas as pd
 from tmpsim.reports import charts
 from tmpsim.reports.context import (
     RunData,
-    essay_applies,
     event_table,
     load_observed_safe,
     parameter_table,
-    summary_rows,
     validation_safe,
 )
+from tmpsim.reports.glossary import summary_rows
 
 FIGURE_CAPTIONS = {
-    "states": "Everyone in the programme's pipeline and in the host, by lifecycle state, each day.",
+    "states": "Everyone in the host country, by situation, each day (each person in one).",
+    "abroad": "People in training, waiting to enter or on a home visit: outside the host country.",
     "stranded": (
-        "Stranded as the essay counts them: contract ended or job lost, and unable to return home "
-        "(whatever bridging status they hold). Black diamonds are observed figures."
+        "Stranded: contract ended or job lost, and unable to return home (whatever bridging "
+        "status they hold). Black diamonds are observed or reference figures."
     ),
+    "stranded_by_origin": "Stranded people by origin (the largest origins; the rest summed).",
+    "special_by_origin": "People on a special bridging status, by origin.",
     "stock": "The programme's stock as official statistics count it; diamonds are observed stocks.",
     "destitution": (
         "Destitute: no income and no savings. Unmet need is destitution beyond the shelter places."
@@ -311,11 +313,12 @@ def page(
 
 def run_report_html(run: RunData) -> str:
     """Render the HTML of a run report."""
-    host = run.scenario.get("host")
-    observed, obs_note = load_observed_safe(host)
-    figures = charts.run_figures(run.series, observed, run.currency, essay_applies(host))
+    words = run.words
+    observed, obs_note = load_observed_safe(words.host)
+    caption = charts.run_caption(run.run_info, words)
+    figures = charts.run_figures(run.series, words, observed, caption)
     validation, val_note = validation_safe(run.path)
-    summary = pd.DataFrame(summary_rows(run.summary, run.currency), columns=["figure", "value"])
+    summary = pd.DataFrame(summary_rows(run.summary, words), columns=["figure", "value"])
     info = run.run_info
     info_html = info_list_html(
         [

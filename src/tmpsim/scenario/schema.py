@@ -145,6 +145,11 @@ class Programme(Strict):
     cancellations: list[Cancellation] = Field(default_factory=list)
     exit_needs_sponsor: bool = False
     sponsor_exit_delay_days: NonNeg = Field(0.0, description="Mean days for an exit permit.")
+    stock_label: str = Field(
+        "",
+        description="Plain-language name of the programme_stock metric, as official statistics "
+        "count the programme's status holders (default: people holding the programme's status).",
+    )
 
     @model_validator(mode="after")
     def _stage_names(self) -> Programme:
@@ -300,6 +305,10 @@ class Borders(Strict):
 class _Event(Strict):
     date: dt.date
     note: str = ""
+    label: str = Field(
+        "",
+        description="Short caption marking the event on the time axes of figures (none: unmarked).",
+    )
 
 
 class BorderEvent(_Event):
@@ -410,6 +419,32 @@ Event = Annotated[
 ]
 
 
+class Headline(Strict):
+    """A headline figure: the mean of a daily metric over a window, and what was observed.
+
+    The summary reports it under ``name`` when the run covers part of the window; figures of the
+    metric mark the ``reference`` value on ``reference_date`` with ``reference_label``.
+    """
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    label: str = Field(description="Plain-language label of the figure in tables.")
+    metric: str = Field(description="A daily metric of series.parquet (all origins).")
+    start: dt.date
+    end: dt.date
+    reference: NonNeg | None = Field(None, description="Observed value to compare with.")
+    reference_date: dt.date | None = None
+    reference_label: str = ""
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _window(self) -> Headline:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        if self.reference is not None and self.reference_date is None:
+            raise ValueError("a reference needs its reference_date")
+        return self
+
+
 class Scenario(Strict):
     """A complete, validated scenario."""
 
@@ -417,8 +452,10 @@ class Scenario(Strict):
     description: str = ""
     start: dt.date
     end: dt.date
-    host: str = "Japan"
-    currency: str = "JPY"
+    host: str = Field("", description="Host country, as observed data name it (empty: unnamed).")
+    currency: str = Field(
+        "currency units", description="Currency of every money amount, as figures print it."
+    )
     origins: dict[str, Origin] = Field(min_length=1)
     sectors: dict[str, Sector] = Field(min_length=1)
     programme: Programme
@@ -436,6 +473,11 @@ class Scenario(Strict):
     )
     backlog: BacklogSpec | None = Field(
         None, description="Those cleared to enter who wait, and give up at a stated rate."
+    )
+    headlines: list[Headline] = Field(
+        default_factory=list,
+        description="Headline figures of the summary: a metric's mean over a window, with an "
+        "observed reference to compare it with.",
     )
     calibration: CalibrationSpec | None = Field(
         None, description="Free parameters, ranges and targets for `tmpsim calibrate`."

@@ -10,7 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-console = Console()
+from tmpsim.terminal import stdout_console
+
+console = stdout_console()
 err_console = Console(stderr=True)
 
 
@@ -323,8 +325,8 @@ def forecast(
     """Ensemble forecast of the main indicators after the observed data, with bands."""
     import datetime as dt
 
+    from tmpsim.validation.forecast import BY_ORIGIN, forecast_figure
     from tmpsim.validation.forecast import forecast as make_forecast
-    from tmpsim.validation.forecast import forecast_figure
     from tmpsim.validation.rundata import RunSourceError
 
     try:
@@ -334,9 +336,7 @@ def forecast(
     if not 0 < band < 1:
         _fail(f"--band must be between 0 and 1, got {band}")
     try:
-        table = make_forecast(
-            source, first, last, band=band, point=point, by_origin=("titp_stock",)
-        )
+        table = make_forecast(source, first, last, band=band, point=point, by_origin=BY_ORIGIN)
         target = out or (source if source.is_dir() else source.parent)
         target.mkdir(parents=True, exist_ok=True)
         table.to_csv(target / "forecast.csv", index=False)

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tmpsim.validation.indicators import PERIOD_MONTHS, Indicator, resolve
-from tmpsim.validation.observed import PACKAGED_HOST, ObservedDataError, load_observed
+from tmpsim.validation.indicators import PERIOD_MONTHS, Indicator, packaged_host, resolve
+from tmpsim.validation.observed import ObservedDataError, load_observed
 from tmpsim.validation.rundata import RunData, load_runs
 
 OK = "ok"
@@ -174,9 +174,9 @@ def validate_run(
     runs = load_runs(source, needed_metrics(observed), point)
     if user:
         check_origins(observed, runs)
-    elif runs[0].host not in (None, PACKAGED_HOST):
+    elif runs[0].host not in (None, "", packaged_host()):
         raise ObservedDataError(
-            f"the packaged observed data describe {PACKAGED_HOST}; this run's host is "
+            f"the packaged observed data describe {packaged_host()}; this run's host is "
             f"{runs[0].host}: pass your own file with --observed"
         )
     return compare(observed, runs, band)

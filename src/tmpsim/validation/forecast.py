@@ -19,20 +19,19 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from tmpsim.validation.compare import compare  # noqa: E402
-from tmpsim.validation.indicators import STAGE, resolve  # noqa: E402
-from tmpsim.validation.observed import PACKAGED_HOST, load_observed  # noqa: E402
+from tmpsim.validation.indicators import (  # noqa: E402
+    REGISTRY,
+    STAGE,
+    forecast_indicators,
+    packaged_host,
+    resolve,
+)
+from tmpsim.validation.observed import load_observed  # noqa: E402
 from tmpsim.validation.rundata import RunData, load_runs  # noqa: E402
 
-DEFAULT_INDICATORS = (
-    "titp_stock",
-    "titp_stock_stage_{stage}",
-    "designated_activities_rise",
-    "ssw1_stock",
-    "stranded",
-    "new_entries_year",
-    "missing_year",
-)
-"""Reported by default; ``{stage}`` stands for every stage of the run's programme."""
+DEFAULT_INDICATORS, BY_ORIGIN = forecast_indicators()
+"""Reported by default (the packaged data's about.yaml); ``{stage}`` stands for every stage of the
+run's programme; those in BY_ORIGIN are also given for each origin."""
 
 
 def forecast_dates(indicator: str, start: dt.date, end: dt.date) -> list[pd.Timestamp]:
@@ -48,8 +47,10 @@ def expand_stages(indicators: tuple[str, ...], runs: list[RunData]) -> list[str]
         if STAGE not in ind:
             out.append(ind)
             continue
-        prefix = ind.split(STAGE)[0]
-        out += [m for m in runs[0].metrics if m.startswith(prefix)]
+        # The stages the runs recorded, read from the names of the metric the indicator counts.
+        prefix = REGISTRY[ind].source.split(STAGE)[0] if ind in REGISTRY else ind.split(STAGE)[0]
+        stages = [m[len(prefix) :] for m in runs[0].metrics if m.startswith(prefix)]
+        out += [ind.replace(STAGE, stage) for stage in stages]
     return out
 
 
@@ -101,13 +102,13 @@ def forecast_figure(
     source: Any,
     path: Path,
     start: dt.date,
-    metrics: tuple[str, ...] = ("titp_stock", "stranded"),
+    metrics: tuple[str, ...] = ("programme_stock", "stranded"),
     band: float = 0.9,
     point: int | None = None,
 ) -> Path:
     """Daily ensemble bands of stock metrics with the observed values, forecast period shaded."""
     runs = load_runs(source, metrics, point)
-    observed = load_observed() if runs[0].host in (None, PACKAGED_HOST) else None
+    observed = load_observed() if runs[0].host in (None, "", packaged_host()) else None
     fig, axes = plt.subplots(len(metrics), 1, figsize=(9, 3.2 * len(metrics)), squeeze=False)
     for ax, metric in zip(axes[:, 0], metrics, strict=True):
         b = daily_bands(runs, metric, band)
@@ -121,7 +122,8 @@ def forecast_figure(
         )
         ax.plot(b.index, b["mean"], color="C0", lw=1.2, label="ensemble mean")
         if observed is not None:
-            obs = observed[(observed.indicator == metric) & (observed.origin == "all")]
+            stocks = [n for n, i in REGISTRY.items() if i.kind == "stock" and i.source == metric]
+            obs = observed[observed.indicator.isin(stocks) & (observed.origin == "all")]
             obs = obs[(obs["date"] >= b.index.min()) & (obs["date"] <= b.index.max())]
             ax.plot(obs["date"], obs["value"], "s", color="k", mfc="none", ms=5, label="observed")
         ax.axvspan(

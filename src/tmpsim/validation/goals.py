@@ -4,7 +4,7 @@ A goals file is a YAML list; each entry selects observations of the validation t
 what their errors must satisfy::
 
     - goal: Stock by stage, half-yearly 2017-06..2022-12, MAPE <= 10% each
-      indicators: [titp_stock_stage_1, titp_stock_stage_2]
+      indicators: [stock_stage_1, stock_stage_2]   # names of the observed data's indicators
       origins: [all]            # default: every origin in the table
       start: 2017-06-30         # optional, inclusive
       end: 2022-12-31           # optional, inclusive

@@ -82,6 +82,23 @@ def load_registry(path: Path | None = None) -> dict[str, Indicator]:
     return out
 
 
+def _about() -> dict:
+    """What the packaged observed data describe (``data/observed/about.yaml``)."""
+    path = resources.files("tmpsim") / "data" / "observed" / "about.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def packaged_host() -> str:
+    """The host country the packaged observed data describe (from ``about.yaml``)."""
+    return str(_about()["host"])
+
+
+def forecast_indicators() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Indicators ``tmpsim forecast`` reports by default, and those also given by origin."""
+    spec = _about().get("forecast") or {}
+    return tuple(spec.get("indicators") or ()), tuple(spec.get("by_origin") or ())
+
+
 REGISTRY: dict[str, Indicator] = load_registry()
 PATTERNS = {
     re.compile(re.escape(name).replace(re.escape(STAGE), r"(?P<stage>\w+)") + "$"): ind

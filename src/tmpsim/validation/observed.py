@@ -1,8 +1,9 @@
 """Observed data: the long CSV format ``date,indicator,origin,value,source`` and its loader.
 
 The packaged files (``tmpsim/data/observed/*.csv``, described in ``MANIFEST.md`` there) hold the
-official statistics for Japan's Technical Intern Training Program; users pass their own files in the
-same format. Loading checks every row and names the file, line and column of each problem.
+official statistics of one programme, named with its host country in ``indicators.yaml`` there;
+users pass their own files in the same format. Loading checks every row and names the file, line
+and column of each problem.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import pandas as pd
 from tmpsim.validation.indicators import UnknownIndicator, resolve
 
 COLUMNS = ["date", "indicator", "origin", "value", "source"]
-PACKAGED_HOST = "Japan"
-"""The host country the packaged statistics describe."""
 
 
 class ObservedDataError(ValueError):

@@ -19,6 +19,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import yaml
 
+from tmpsim.results import metric_names_to_read, read_series, with_current_metric_names
+
 AgentsLoader = Callable[[], pd.DataFrame | None]
 
 
@@ -108,8 +110,7 @@ def from_run_dir(folder: str | Path, metrics: Iterable[str] | None = None) -> Ru
     path = folder / "series.parquet"
     if not path.is_file():
         raise RunSourceError(f"{folder}: not a run folder (no series.parquet)")
-    filters = [("metric", "in", sorted(set(metrics)))] if metrics is not None else None
-    series = pq.read_table(path, filters=filters).to_pandas()
+    series = read_series(folder, metrics)
     host, origins, window = _scenario_info(folder)
     agents_path = folder / "agents.parquet"
 
@@ -188,12 +189,12 @@ def experiment_runs(
     if chosen not in points:
         raise RunSourceError(f"{folder}: no point {chosen} (points: {points[:10]})")
     host, origins, window = _scenario_info(folder)
-    filters = [("metric", "in", sorted(set(metrics)))] if metrics is not None else None
+    filters = [("metric", "in", metric_names_to_read(metrics))] if metrics is not None else None
     runs = []
     for f in files:
         if int(f.parent.parent.name.split("=")[1]) != chosen:
             continue
-        series = pq.read_table(f, filters=filters).to_pandas()
+        series = with_current_metric_names(pq.read_table(f, filters=filters).to_pandas())
         label = f"{folder} point {chosen} {f.parent.name}"
         run = from_tidy(series, label, host, lambda: None, origins=origins)
         if window is not None:

@@ -9,7 +9,8 @@ Routes (all JSON unless stated):
 - ``POST /api/uploads`` (multipart ``file``) check an uploaded scenario with the scenario schema.
 - ``POST /api/runs`` start a run; ``GET /api/runs`` list them; ``GET /api/runs/{id}`` progress;
   ``DELETE /api/runs/{id}`` stop it; ``GET /api/runs/{id}/charts`` figures;
-  ``GET /api/runs/{id}/series.csv|series.parquet|scenario.yaml|report.html`` downloads.
+  ``GET /api/runs/{id}/series.csv|series.parquet|monthly.csv|monthly.xlsx|scenario.yaml|
+  report.html`` downloads (the monthly tables a spreadsheet opens).
 - ``GET /api/compare?a=ID&b=ID`` differences of two runs, with overlaid figures.
 
 Every run id is checked against the runs this server created; nothing else becomes a path.
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
+import yaml
 from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -38,13 +40,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tmpsim.api import DEFAULT_SCENARIO
 from tmpsim.reports import charts
-from tmpsim.reports.context import (
-    SUMMARY_ROWS,
-    essay_applies,
-    format_value,
-    load_observed_safe,
-    summary_rows,
-)
+from tmpsim.reports.context import load_observed_safe
+from tmpsim.reports.glossary import ScenarioWords, format_value, summary_items, summary_rows
+from tmpsim.results import read_series
 from tmpsim.scenario import ScenarioError, shipped_scenarios
 from tmpsim.web.controls import (
     MAX_UPLOAD_BYTES,
@@ -61,12 +59,7 @@ STATIC_FILES = {
     "app.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
-COMPARE_METRICS = {
-    "stranded": "Stranded",
-    "destitute": "Destitute",
-    "unmet_shelter_need": "Unmet shelter need",
-    "titp_stock": "Programme stock",
-}
+COMPARE_METRICS = ["stranded", "destitute", "unmet_shelter_need", "programme_stock"]
 MAX_UPLOADS = 20
 MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # an upload plus its multipart envelope
 
@@ -165,6 +158,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if key not in cache:
             cache[key] = load_observed_safe(host)
         return cache[key]
+
+    def job_words(job: Job) -> ScenarioWords:
+        path = job.dir / "scenario.yaml"
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+        return ScenarioWords.of(data)
+
+    def job_run_info(job: Job) -> dict[str, Any]:
+        path = job.dir / "run.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
     def job_or_404(run_id: str) -> Job:
         job = manager.get(run_id)
@@ -312,13 +314,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         job = done_job(run_id)
         path = job.dir / "charts.json"
         if not path.is_file():
-            series = pd.read_parquet(job.dir / "series.parquet")
-            currency = job.config.get("currency", "JPY")
-            host = job.config.get("host")
-            obs, note = observed(host)
+            series = read_series(job.dir)
+            words = job_words(job)
+            obs, note = observed(words.host)
+            caption = charts.run_caption(job_run_info(job), words)
             body = {
-                "figures": charts.run_figures(series, obs, currency, essay_applies(host)),
-                "summary": summary_rows(job.status().get("summary", {}), currency),
+                "figures": charts.run_figures(series, words, obs, caption),
+                "summary": summary_rows(job.status().get("summary", {}), words),
                 "observed_note": note,
             }
             text = json.dumps(body, separators=(",", ":"), allow_nan=False, default=str)
@@ -343,10 +345,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not path.is_file():
             from tmpsim.results import atomic_write_bytes
 
-            frame = pd.read_parquet(job.dir / "series.parquet")
+            frame = read_series(job.dir)
             atomic_write_bytes(path, frame.to_csv(index=False).encode())
         return FileResponse(
             path, media_type="text/csv; charset=utf-8", filename=f"tmpsim-{run_id[:8]}-series.csv"
+        )
+
+    @app.get("/api/runs/{run_id}/monthly.csv")
+    def monthly_csv(run_id: str) -> Response:
+        job = done_job(run_id)
+        path = job.dir / "monthly.csv"
+        if not path.is_file():
+            from tmpsim.reports.export import write_monthly_csv
+
+            write_monthly_csv(read_series(job.dir), job_words(job), path)
+        return FileResponse(
+            path, media_type="text/csv; charset=utf-8", filename=f"tmpsim-{run_id[:8]}-monthly.csv"
+        )
+
+    @app.get("/api/runs/{run_id}/monthly.xlsx")
+    def monthly_xlsx(run_id: str) -> Response:
+        job = done_job(run_id)
+        path = job.dir / "monthly.xlsx"
+        if not path.is_file():
+            from tmpsim.reports.export import export_run
+
+            export_run(job.dir, job.dir, xlsx=True)
+        return FileResponse(
+            path,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            filename=f"tmpsim-{run_id[:8]}-monthly.xlsx",
         )
 
     @app.get("/api/runs/{run_id}/scenario.yaml")
@@ -374,29 +402,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def compare(a: str = Query(max_length=64), b: str = Query(max_length=64)) -> dict[str, Any]:
         ja, jb = done_job(a), done_job(b)
         sa, sb = ja.status(), jb.status()
-        currency = ja.config.get("currency", "JPY")
+        words = job_words(ja)
         rows = []
-        for label, key, unit in SUMMARY_ROWS:
+        for key, label, unit in summary_items(sa["summary"], words):
             va, vb = sa["summary"].get(key), sb["summary"].get(key)
             if va is None or vb is None:
                 continue
             row = {
                 "figure": label,
-                "a": format_value(va, unit, currency),
-                "b": format_value(vb, unit, currency),
+                "a": format_value(va, unit, words.currency),
+                "b": format_value(vb, unit, words.currency),
                 "difference": "",
                 "percent": "",
             }
             if unit != "date":
                 row["difference"], row["percent"] = difference(va, vb)
             rows.append(row)
-        series_a = pd.read_parquet(ja.dir / "series.parquet")
-        series_b = pd.read_parquet(jb.dir / "series.parquet")
+        series_a = read_series(ja.dir, COMPARE_METRICS)
+        series_b = read_series(jb.dir, COMPARE_METRICS)
         figures = {
             metric: charts.compare_figure(
-                series_a, series_b, metric, title, "A: " + sa["label"], "B: " + sb["label"]
+                series_a, series_b, metric, "A: " + sa["label"], "B: " + sb["label"], words
             )
-            for metric, title in COMPARE_METRICS.items()
+            for metric in COMPARE_METRICS
         }
         return {"a": sa, "b": sb, "rows": rows, "figures": figures}
 

@@ -251,8 +251,9 @@ function showProgress(status) {
 function downloadLinks(status) {
   if (status.state !== "done") return el("span", {text: ""});
   const base = "/api/runs/" + status.id + "/";
-  const links = [["series.csv", "CSV"], ["series.parquet", "Parquet"], ["scenario.yaml", "scenario"],
-                 ["report.html", "report"]];
+  const links = [["monthly.xlsx", "Excel (monthly)"], ["monthly.csv", "CSV (monthly)"],
+                 ["series.csv", "CSV (daily)"], ["series.parquet", "Parquet"],
+                 ["scenario.yaml", "scenario"], ["report.html", "report"]];
   return el("span", {class: "downloads"}, ...links.map(([file, text]) =>
     el("a", {href: base + file, download: "", class: "download-" + file.replace(".", "-"), text})));
 }

@@ -1,0 +1,33 @@
+"""Consoles of the command line: nothing is cut when output goes to a file or a pipe.
+
+On a terminal, rich fits tables to its width. Piped or redirected, rich would assume 80 columns
+and fold or cut cells; there the tables get all the width they need (``COLUMNS`` still wins when
+set), and ``--help`` is laid out 120 columns wide.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from rich.console import Console
+
+PIPED_WIDTH = 100_000  # wider than any table: rows keep their natural width
+HELP_WIDTH = 120
+
+
+def stdout_console() -> Console:
+    """The console for results on standard output."""
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=PIPED_WIDTH)
+    return console
+
+
+def widen_piped_help() -> None:
+    """Lay out ``--help`` wider when it is piped (typer reads this width when it prints)."""
+    if sys.stdout.isatty() or "COLUMNS" in os.environ or "TERMINAL_WIDTH" in os.environ:
+        return
+    from typer import rich_utils
+
+    rich_utils.MAX_WIDTH = HELP_WIDTH
