@@ -126,13 +126,16 @@ def test_onward_status_needs_the_completed_stage_in_the_same_field():
     assert not before[0, col]
 
 
-def test_home_needs_a_seat_and_the_ticket():
+def test_home_needs_the_ticket_and_waits_without_a_seat():
     ch = chooser()
     date = D(2020, 8, 1)
     seat_poor = people(seat=True, savings=50000.0)
     seat_rich = people(seat=True, savings=60000.0)
     assert not ch.open_routes(TurningPoint.STRANDED, date, seat_poor)[0, 0]
     assert ch.open_routes(TurningPoint.STRANDED, date, seat_rich)[0, 0]
+    # Without a seat, home is still open: it means waiting in the return queue.
+    no_seat_rich = people(seat=False, savings=60000.0)
+    assert ch.open_routes(TurningPoint.CONTRACT_END, date, no_seat_rich)[0, 0]
     paid = chooser(spec(home={"ticket_paid_by_sponsor": True, "source": "x"}))
     assert paid.open_routes(TurningPoint.STRANDED, date, seat_poor)[0, 0]
     # With a seat, the bridge for those who cannot return is closed.
@@ -209,18 +212,12 @@ def test_bad_route_specs_say_what_is_wrong():
         )  # fmt: skip
 
 
-def test_flagship_routes_block_fits_the_flagship():
-    from pathlib import Path
-
-    import yaml
-
+def test_flagship_routes_section_fits_the_flagship():
     from tmpsim.scenario import load_scenario
 
-    block = yaml.safe_load(
-        (Path(__file__).parent / "routes" / "japan-titp.yaml").read_text("utf-8")
-    )
-    routes = RoutesSpec.model_validate(block)
     sc = load_scenario("japan-titp-covid")
+    routes = sc.routes
+    assert routes is not None
     stages = sc.programme.stages
     ch = RouteChooser(
         routes,

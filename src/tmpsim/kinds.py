@@ -56,6 +56,7 @@ class Timer(IntEnum):
     GRANT = 8
     EXIT_PERMIT = 9
     SPECIAL_JOB_END = 10
+    REVIEW = 11  # the stranded reconsider their way out (routes)
 
 
 N_STATES = len(State)

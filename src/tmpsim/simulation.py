@@ -34,6 +34,7 @@ from tmpsim.engine.module import Module, handlers, merge_fields, overrides
 from tmpsim.engine.population import CORE_FIELDS, Population
 from tmpsim.engine.recorder import Recorder
 from tmpsim.engine.rng import Streams
+from tmpsim.model.backlog import Backlog
 from tmpsim.model.borders import Borders
 from tmpsim.model.civil_society import CivilSociety
 from tmpsim.model.events import Timeline
@@ -41,6 +42,7 @@ from tmpsim.model.hazards import Hazards
 from tmpsim.model.lifecycle import Lifecycle
 from tmpsim.model.money import MoneyModule
 from tmpsim.model.recruitment import Recruitment
+from tmpsim.model.turning_points import Routes
 from tmpsim.scenario.schema import Scenario
 from tmpsim.states import N_STATES, State
 
@@ -71,8 +73,11 @@ class Simulation:
     MODULES: tuple[tuple[str, type[Module]], ...] = (
         ("recruitment", Recruitment),
         ("lifecycle", Lifecycle),
+        ("routes", Routes),
         ("hazards", Hazards),
         ("borders", Borders),
+        # Before money: those who give up at a month's end are not in its month-end counts.
+        ("backlog", Backlog),
         ("money", MoneyModule),
         ("civil", CivilSociety),
     )

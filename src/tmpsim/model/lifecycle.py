@@ -85,15 +85,21 @@ class Lifecycle(Module):
         self.grants = [e for e in sim.scenario.events if isinstance(e, GrantStatusEvent)]
 
     def timers(self) -> dict:
-        """The programme's own deterministic events."""
-        return {
-            Timer.CONTRACT_END: self.on_contract_end,
-            Timer.GRACE_END: self.want_home,
+        """The programme's own deterministic events.
+
+        With a ``routes`` section the turning points (contract end, grace period over, status
+        expiry) are decisions, handled by the routes module (``tmpsim.model.turning_points``).
+        """
+        table = {
             Timer.CANCEL: self.cancelled,
             Timer.GRANT: self.grant_status,
-            Timer.STATUS_EXPIRY: self.status_expiry,
             Timer.SPECIAL_JOB_END: self.want_home,
         }
+        if self.sim.scenario.routes is None:
+            table[Timer.CONTRACT_END] = self.on_contract_end
+            table[Timer.GRACE_END] = self.want_home
+            table[Timer.STATUS_EXPIRY] = self.status_expiry
+        return table
 
     def hazards(self) -> dict:
         """What each stochastic event does to the agents it happens to."""
@@ -173,22 +179,35 @@ class Lifecycle(Module):
             fits = (day - pop.entered[ids]) + length <= self.max_stay + 1
             go_on &= fits
             renew &= fits
-        # Continue to the next stage, with a home visit first where the rules ask for one and
-        # travel is possible (otherwise the visit is deferred, as it was in 2020).
-        cont = ids[go_on]
-        nstage = nxt[go_on]
-        visit = (self.home_visit[nstage] > 0) & self.sim.borders.open_both_ways(pop.origin[cont])
-        away = cont[visit]
-        pop.stage[away] = nstage[visit]
-        self.sim.move(away, State.HOME_VISIT)
-        self.set_timer(away, Timer.HOME_VISIT_END, day + self.home_visit[nstage[visit]])
-        self.start_contract(cont[~visit], nstage[~visit], day)
+        self.next_stage(ids[go_on], day)
         again = ids[renew]
         pop.renewals[again] += 1
         self.start_contract(again, pop.stage[again], day)
         rest = ids[~go_on & ~renew]
         rest = self._onward(rest, day)
         self.want_home(rest, day)
+
+    def next_stage(self, ids: np.ndarray, day: int) -> None:
+        """Agents go on to their next stage.
+
+        A home visit comes first where the rules ask for one and travel is possible (otherwise
+        the visit is deferred, as it was in 2020).
+        """
+        pop = self.sim.pop
+        nstage = (pop.stage[ids] + 1).astype(np.int8)
+        visit = (self.home_visit[nstage] > 0) & self.sim.borders.open_both_ways(pop.origin[ids])
+        away = ids[visit]
+        pop.stage[away] = nstage[visit]
+        self.sim.move(away, State.HOME_VISIT)
+        self.set_timer(away, Timer.HOME_VISIT_END, day + self.home_visit[nstage[visit]])
+        self.start_contract(ids[~visit], nstage[~visit], day)
+
+    def fits_stay(self, ids: np.ndarray, stage: np.ndarray, day: int) -> np.ndarray:
+        """Whether a stage's contract started today ends within the longest stay."""
+        if self.max_stay is None:
+            return np.ones(ids.size, dtype=bool)
+        length = self.stage_days[stage]
+        return (day - self.sim.pop.entered[ids]) + length <= self.max_stay + 1
 
     def _onward(self, ids: np.ndarray, day: int) -> np.ndarray:
         """Some switch to another status when a stage ends; returns those who do not."""

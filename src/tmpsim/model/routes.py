@@ -3,8 +3,8 @@
 At a turning point (a contract ends, the job is lost, the person is stranded, or a status runs out)
 the rules in force open some routes and close others:
 
-- ``home``: fly home, if a seat is available and the ticket is paid (by the sponsor where the rules
-  say so, else from savings);
+- ``home``: go home, if the ticket is paid (by the sponsor where the rules say so, else from
+  savings); without a seat today that means waiting in the return queue, stranded;
 - ``next_stage``: the programme's next stage, only when a stage's contract ends, the next stage
   exists on the date and the exam is passed; a stage that needs a home visit first is open without
   a seat when the rules defer the visit;
@@ -22,21 +22,10 @@ with probability
 ``exp(V_r) / sum over open routes s of exp(V_s)``. Closed routes have probability zero. Every
 parameter comes from the scenario's ``routes`` section (:class:`RoutesSpec`) with its source.
 
-This module is self-contained and not yet called by the simulation. It plugs in as follows:
-
-1. the scenario gains an optional ``routes`` section of type :class:`RoutesSpec` (the flagship's
-   is ready in ``tests/routes/japan-titp.yaml``);
-2. a route module builds one :class:`RouteChooser` from the programme's stages and sectors and
-   takes its own random stream;
-3. at each turning point (contract end, dismissal, stranded, status expiry) the lifecycle builds
-   :class:`People` with :func:`people_from` (the seat from the borders, the offer from the
-   employer, years left from the longest stay, the last completed stage), draws one uniform per
-   person and moves each along the route :meth:`RouteChooser.choose` returns: home joins the
-   return queue; the next stage starts a contract or the home visit; an onward route switches
-   status; a bridge grants the special status (working or idle) until
-   :meth:`RouteChooser.bridge_ends`; a job-change route starts the special job; irregular leaves.
-   With a ``routes`` section these decisions replace the fixed onward probabilities and the dated
-   grant, job-change and status-switch events. Whole-array operations only; no loop over people.
+``tmpsim.model.turning_points`` asks people to choose at each turning point (the scenario's
+``routes`` section, ``tmpsim.scenario.routes_schema``) and moves them along the chosen route;
+with a ``routes`` section these decisions replace the fixed onward probabilities and the dated
+grant, job-change and status-switch events. Whole-array operations only; no loop over people.
 """
 
 from __future__ import annotations
@@ -44,19 +33,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tmpsim.scenario.routes_schema import (
+    FEATURES,
+    Bridge,
+    Dated,
+    Onward,
+    RoutesSpec,
+    Utility,
+)
 from tmpsim.states import State
 
-Prob = Annotated[float, Field(ge=0, le=1)]
-TurningPointName = Literal["contract_end", "dismissal", "stranded", "status_expiry"]
-Feature = Literal[
-    "savings", "debt", "language", "network", "age", "years_left", "support", "information", "offer"
-]
-FEATURES: tuple[str, ...] = Feature.__args__  # type: ignore[attr-defined]
+__all__ = ["POINT_BY_NAME", "People", "RouteChooser", "RoutesSpec", "TurningPoint", "people_from"]
 
 
 class TurningPoint(IntEnum):
@@ -69,92 +59,6 @@ class TurningPoint(IntEnum):
 
 
 POINT_BY_NAME = {p.name.lower(): p for p in TurningPoint}
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Utility(_Spec):
-    """A route's utility: an intercept and coefficients on the person's features, with a source."""
-
-    intercept: float = 0.0
-    coef: dict[Feature, float] = Field(default_factory=dict)
-    source: str = Field(
-        min_length=1,
-        description="Where the values come from: a citation, 'assumed: why' or 'calibrated: how'.",
-    )
-
-
-class Home(Utility):
-    """Going home: needs a seat, and the ticket (paid by the sponsor or from savings)."""
-
-    ticket_paid_by_sponsor: bool = False
-    ticket: float = Field(0.0, ge=0, description="Ticket price, when the person pays it.")
-
-
-class NextStage(Utility):
-    """The programme's next stage at the end of a stage's contract."""
-
-    visit_deferred_when_closed: bool = Field(
-        True, description="A stage needing a home visit stays open without a seat (visit later)."
-    )
-    by_stage: dict[str, float] = Field(
-        default_factory=dict,
-        description="Added to the intercept when the stage entered has this name.",
-    )
-
-
-class Dated(Utility):
-    """A route that the rules open between two dates, at stated turning points."""
-
-    name: str = Field(min_length=1)
-    start: dt.date | None = None
-    end: dt.date | None = Field(None, description="Last day the route is open (inclusive).")
-    at: list[TurningPointName] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _dates(self) -> Dated:
-        if self.start is not None and self.end is not None and self.end < self.start:
-            raise ValueError(f"route {self.name}: end {self.end} is before start {self.start}")
-        return self
-
-
-class Onward(Dated):
-    """Another status for those who completed a stage in one of its fields."""
-
-    after_stage: str
-    fields: list[str] = Field(min_length=1, description="Sectors where the status exists.")
-
-
-class Bridge(Dated):
-    """A bridging status: a stated length, ending at the latest on the measure's end."""
-
-    months: float = Field(gt=0)
-    working: bool
-    only_without_seat: bool = Field(True, description="Only for those who cannot leave.")
-
-
-class RoutesSpec(_Spec):
-    """The ``routes`` section of a scenario: every route's rule and utility."""
-
-    savings_unit: float = Field(gt=0, description="Savings are counted in months of this amount.")
-    debt_unit: float = Field(gt=0, description="Debt is counted in months of this amount.")
-    home: Home
-    next_stage: NextStage
-    irregular: Utility
-    onward: list[Onward] = Field(default_factory=list)
-    bridges: list[Bridge] = Field(default_factory=list)
-    job_changes: list[Dated] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> RoutesSpec:
-        names = [r.name for r in [*self.onward, *self.bridges, *self.job_changes]]
-        fixed = {"home", "next_stage", "irregular"}
-        dup = sorted({n for n in names if names.count(n) > 1 or n in fixed})
-        if dup:
-            raise ValueError(f"route names must be unique and not home/next_stage/irregular: {dup}")
-        return self
 
 
 @dataclass
@@ -201,6 +105,7 @@ class People:
             "support": self.support,
             "information": self.information,
             "offer": self.offer,
+            "no_seat": 1.0 - np.asarray(self.seat, dtype=np.float64),
         }
         return np.column_stack([np.asarray(cols[f], dtype=np.float64) for f in FEATURES])
 
@@ -270,8 +175,8 @@ class RouteChooser:
         out = np.zeros((n, len(self.names)), dtype=bool)
         seat = np.asarray(people.seat, dtype=bool)
         home = self.spec.home
-        ticket = home.ticket_paid_by_sponsor or np.asarray(people.savings) >= home.ticket
-        out[:, 0] = seat & ticket
+        # Without a seat today, home means waiting in the return queue (stranded).
+        out[:, 0] = home.ticket_paid_by_sponsor or np.asarray(people.savings) >= home.ticket
         if point is TurningPoint.CONTRACT_END:
             stage = np.asarray(people.stage, dtype=np.int64)
             nxt = np.minimum(stage + 1, self.n_stages - 1)
@@ -316,7 +221,7 @@ class RouteChooser:
     def destinations(self, choice: np.ndarray) -> np.ndarray:
         """The state each chosen route leads to.
 
-        Home: stranded, in the return queue until a seat; next stage: employed (the lifecycle sends
+        Home: the return queue (stranded until a seat); next stage: employed (the lifecycle sends
         to the home visit first where the stage needs one and travel allows).
         """
         return self.destination[np.asarray(choice, dtype=np.int64)]

@@ -37,6 +37,7 @@ from tmpsim.scenario.bounds import (
     Year,
     Years,
 )
+from tmpsim.scenario.routes_schema import BacklogSpec, RoutesSpec
 
 # Kinds without an upper bound (finite all the same: Strict refuses NaN and infinity), for
 # sections that bound their values themselves.
@@ -498,6 +499,12 @@ class Scenario(Strict):
     shelters: list[Shelter] = Field(default_factory=list)
     emergency_funds: list[EmergencyFund] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
+    routes: RoutesSpec | None = Field(
+        None, description="Decisions at turning points (contract end, dismissal, stranded, expiry)."
+    )
+    backlog: BacklogSpec | None = Field(
+        None, description="Those cleared to enter who wait, and give up at a stated rate."
+    )
     headlines: list[Headline] = Field(
         default_factory=list,
         description="Headline figures of the summary: a metric's mean over a window, with an "
@@ -556,6 +563,8 @@ class Scenario(Strict):
             for s in getattr(ev, "sectors", None) or []:
                 if s not in self.sectors:
                     raise ValueError(f"{where}: sector {s!r} is not one of {list(self.sectors)}")
+        if self.routes is not None:
+            self._routes_replace()
         for section in ("shelters", "emergency_funds"):
             for i, item in enumerate(getattr(self, section)):
                 first, last = item.start or self.start, item.end or self.end
@@ -566,6 +575,29 @@ class Scenario(Strict):
                 if last < first:
                     raise ValueError(f"{section}.{i}.end: {last} is before its start {first}")
         return self
+
+    def _routes_replace(self) -> None:
+        """With ``routes``, decisions replace the fixed onward probabilities.
+
+        Dated grant_status, job_change and status_switch events still act beside the routes (a
+        policy lever or shock may add them); the flagship's routes replace its own.
+        """
+        if self.programme.onward:
+            raise ValueError(
+                "routes: the routes section replaces the fixed onward probabilities; "
+                "remove programme.onward (state the onward statuses under routes.onward)"
+            )
+        if self.programme.renewals:
+            raise ValueError("routes: programmes with renewals are not supported with routes yet")
+        stages = [s.name for s in self.programme.stages]
+        for r in self.routes.onward:
+            if r.after_stage not in stages:
+                raise ValueError(
+                    f"routes.onward {r.name}: after_stage {r.after_stage!r} is not a stage"
+                )
+            bad = [f for f in r.fields if f not in self.sectors]
+            if bad:
+                raise ValueError(f"routes.onward {r.name}: fields {bad} are not sectors")
 
     @property
     def n_days(self) -> int:

@@ -1,0 +1,210 @@
+"""Turning points: people choose their way out where the rules open several (``routes``).
+
+With a ``routes`` section in the scenario this module owns the programme's turning points:
+
+- a stage's contract ends (``Timer.CONTRACT_END``);
+- the grace period after a dismissal runs out without a new employer (``Timer.GRACE_END``: the
+  dismissal decision is taken when the programme's own job-change route has failed);
+- a person has waited in the return queue for ``review_days`` (``Timer.REVIEW``, filed when the
+  person becomes stranded and again at each review while they wait);
+- a bridging status or a special job runs out (``Timer.STATUS_EXPIRY``).
+
+At each, :class:`tmpsim.model.routes.RouteChooser` says which routes the rules in force open to
+each person and draws one by its multinomial logit; this module moves the person along it through
+the lifecycle's public methods: home joins the return queue (stranded until a seat), the next stage
+starts (or the home visit first), an onward status (e.g. Specified Skilled Worker (i)) leaves the
+programme for ``OTHER_STATUS``, a bridge grants the special status (working or idle) until its
+length or the measure's end, a job-change route a special job, irregular leaves the rules.
+
+Without a ``routes`` section the module does nothing and draws nothing: such scenarios run
+exactly as before.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tmpsim.engine.module import Module
+from tmpsim.kinds import State, Timer
+from tmpsim.model.routes import RouteChooser, TurningPoint, people_from
+from tmpsim.scenario.routes_schema import Bridge, JobChange, Onward
+
+if TYPE_CHECKING:
+    from tmpsim.simulation import Simulation
+
+DAYS_PER_MONTH = 365.25 / 12
+ROUTE_KINDS = ("home", "next_stage", "onward", "bridge", "irregular")
+HOME, NEXT, ONWARD, BRIDGE, IRREGULAR = range(len(ROUTE_KINDS))
+
+
+class Routes(Module):
+    """Decisions at turning points, from the scenario's ``routes`` section."""
+
+    fields = {
+        "completed": (np.int8, -1),  # last stage completed (-1: none recorded)
+        "route_of": (np.int8, -1),  # the dated route (bridge, job change) the person is on
+    }
+
+    def __init__(self, sim: Simulation) -> None:
+        super().__init__(sim)
+        self.spec = sim.scenario.routes
+        if self.spec is None:
+            return
+        prog = sim.scenario.programme
+        self.chooser = RouteChooser(
+            self.spec,
+            [s.name for s in prog.stages],
+            list(sim.scenario.sectors),
+            [s.available_from for s in prog.stages],
+            [s.home_visit_days > 0 for s in prog.stages],
+        )
+        self.stream = sim.streams["routes"]
+        # The kind of each route (an index into ROUTE_KINDS): bridges and job changes alike
+        # grant a special status.
+        self.kind = np.array(
+            [
+                HOME,
+                NEXT,
+                *(ONWARD if isinstance(r, Onward) else BRIDGE for r in self.chooser.dated),
+                IRREGULAR,
+            ],
+            dtype=np.int64,
+        )
+        # Months of the remaining stages after each stage (years left of the longest stay).
+        months = np.array([s.months for s in prog.stages], dtype=np.float64)
+        self.months_after = np.concatenate([np.cumsum(months[::-1])[::-1][1:], [0.0]])
+        info = sim.scenario.information
+        self.info = (info.base, info.language_weight, info.network_weight)
+        self.own_language = info.own_language_level if info.own_language_info else 0.0
+        # People who took each kind of route, by origin, since the start (for diagnostics).
+        self.taken = {k: np.zeros(sim.n_origins, dtype=np.int64) for k in ROUTE_KINDS}
+
+    def timers(self) -> dict:
+        """The turning points, when the scenario has routes (else the lifecycle keeps them)."""
+        if self.spec is None:
+            return {}
+        return {
+            Timer.CONTRACT_END: self.contract_end,
+            Timer.GRACE_END: self.grace_end,
+            Timer.STATUS_EXPIRY: self.status_expiry,
+            Timer.REVIEW: self.review,
+        }
+
+    def on_move(self, ids: np.ndarray, new: State, day: int) -> None:
+        """The stranded reconsider after ``review_days`` in the return queue."""
+        if self.spec is None or new != State.STRANDED:
+            return
+        self.sim.lifecycle.set_timer(ids, Timer.REVIEW, day + self.spec.review_days)
+
+    # ---- the turning points ---------------------------------------------------------------
+    def contract_end(self, ids: np.ndarray, day: int) -> None:
+        """A stage's contract ends: the stage is completed; the employer may offer to keep."""
+        pop = self.sim.pop
+        pop.completed[ids] = pop.stage[ids]
+        offer = self.stream.random(ids.size) < self.spec.offer_rate
+        self._decide(TurningPoint.CONTRACT_END, ids, day, offer)
+
+    def grace_end(self, ids: np.ndarray, day: int) -> None:
+        """Dismissed and no new employer within the grace period."""
+        self._decide(TurningPoint.DISMISSAL, ids, day, np.zeros(ids.size, dtype=bool))
+
+    def review(self, ids: np.ndarray, day: int) -> None:
+        """Still waiting for a seat home: keep waiting, or another way out."""
+        ids = ids[self.sim.pop.state[ids] == State.STRANDED]
+        self._decide(TurningPoint.STRANDED, ids, day, np.zeros(ids.size, dtype=bool))
+
+    def status_expiry(self, ids: np.ndarray, day: int) -> None:
+        """A bridging status or a special job runs out; a working person's employer may offer."""
+        working = self.sim.pop.state[ids] == State.SPECIAL_WORKING
+        offer = working & (self.stream.random(ids.size) < self.spec.offer_rate)
+        self._decide(TurningPoint.STATUS_EXPIRY, ids, day, offer)
+
+    # ---- choosing and moving ----------------------------------------------------------------
+    def seats(self, origin: np.ndarray) -> np.ndarray:
+        """Whether a seat home is available: the return queue clears within seat_wait_days."""
+        b = self.sim.borders
+        per_day = (b.seats_out + b.flight_seats) * self.sim.scale
+        return ((per_day > 0) & (b.waiting_home <= per_day * self.spec.seat_wait_days))[origin]
+
+    def _decide(self, point: TurningPoint, ids: np.ndarray, day: int, offer: np.ndarray) -> None:
+        if ids.size == 0:
+            return
+        sim, pop = self.sim, self.sim.pop
+        stage = pop.stage[ids].astype(np.int64)
+        language = np.maximum(pop.language[ids], self.own_language)
+        base, lw, nw = self.info
+        information = np.minimum(1.0, base + lw * language + nw * pop.network[ids])
+        exam = self.stream.random(ids.size) < self.spec.exam_pass
+        nxt = np.minimum(stage + 1, len(self.months_after) - 1)
+        exam &= sim.lifecycle.fits_stay(ids, nxt, day)
+        people = people_from(
+            pop,
+            ids,
+            day,
+            information=information,
+            seat=self.seats(pop.origin[ids]),
+            offer=offer.astype(np.float64),
+            years_left=self.months_after[stage] / 12.0,
+            passed_exam=exam,
+            completed=np.maximum(pop.completed[ids], stage - 1),
+        )
+        date = sim.scenario.date(day)
+        choice = self.chooser.choose(point, date, people, self.stream.random(ids.size))
+        self._follow(point, ids, choice, people.seat, day)
+
+    def _follow(
+        self, point: TurningPoint, ids: np.ndarray, choice: np.ndarray, seat: np.ndarray, day: int
+    ) -> None:
+        """Move each person along the chosen route."""
+        sim, pop, life = self.sim, self.sim.pop, self.sim.lifecycle
+        kind = self.kind[choice]
+        origin = pop.origin[ids]
+        present = np.bincount(kind, minlength=len(ROUTE_KINDS)) > 0  # kinds chosen today
+        for k, name in enumerate(ROUTE_KINDS):
+            if present[k] and name != "bridge":
+                self.taken[name] += np.bincount(origin[kind == k], minlength=sim.n_origins)
+        if present[HOME]:
+            home = ids[kind == HOME]
+            if point is TurningPoint.STRANDED:
+                life.set_timer(home, Timer.REVIEW, day + self.spec.review_days)  # keeps waiting
+            else:
+                pop.route_of[home] = -1
+                life.want_home(home, day)
+        if present[NEXT]:
+            life.next_stage(ids[kind == NEXT], day)
+        if present[ONWARD]:
+            life.switch_status(ids[kind == ONWARD], day)
+        if present[IRREGULAR]:
+            life.runaway(ids[kind == IRREGULAR], day)
+        if not present[BRIDGE]:
+            return
+        for j, route in enumerate(self.chooser.dated, start=2):
+            if isinstance(route, Onward):
+                continue
+            sel = ids[choice == j]
+            if sel.size == 0:
+                continue
+            self.taken["bridge"] += np.bincount(pop.origin[sel], minlength=sim.n_origins)
+            self._grant(route, j, sel, ~seat[choice == j], day)
+
+    def _grant(
+        self, route: Bridge | JobChange, j: int, ids: np.ndarray, cannot: np.ndarray, day: int
+    ) -> None:
+        """A bridging status or a special job: its state, its end, and who is stranded."""
+        sim, pop, life = self.sim, self.sim.pop, self.sim.lifecycle
+        working = isinstance(route, JobChange) or route.working
+        if working:
+            sim.borders.leave_return_queue(ids)  # at work, not waiting for a seat
+        life.cancel_timer(ids)
+        pop.route_of[ids] = j
+        sim.move(ids, State.SPECIAL_WORKING if working else State.SPECIAL_IDLE)
+        if isinstance(route, Bridge) and route.only_without_seat:
+            life.stranded.set(ids[cannot])  # granted because they cannot return
+        if isinstance(route, Bridge):
+            last = self.chooser.bridge_ends(route.name, sim.scenario.date(day))
+            end = sim.scenario.day(last) + 1
+        else:
+            end = day + max(round(route.months * DAYS_PER_MONTH), 1)
+        life.set_timer(ids, Timer.STATUS_EXPIRY, np.full(ids.size, max(end, day + 1)))

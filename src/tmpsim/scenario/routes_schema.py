@@ -1,0 +1,158 @@
+"""The ``routes`` and ``backlog`` sections of a scenario: decisions at turning points.
+
+The routes' rules and utilities are read by ``tmpsim.model.routes`` (the chooser) and
+``tmpsim.model.turning_points`` (the module that asks people to choose); the backlog's rate by
+``tmpsim.model.backlog``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Prob = Annotated[float, Field(ge=0, le=1)]
+TurningPointName = Literal["contract_end", "dismissal", "stranded", "status_expiry"]
+Feature = Literal[
+    "savings",
+    "debt",
+    "language",
+    "network",
+    "age",
+    "years_left",
+    "support",
+    "information",
+    "offer",
+    "no_seat",
+]
+FEATURES: tuple[str, ...] = Feature.__args__  # type: ignore[attr-defined]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Utility(_Spec):
+    """A route's utility: an intercept and coefficients on the person's features, with a source."""
+
+    intercept: float = 0.0
+    coef: dict[Feature, float] = Field(default_factory=dict)
+    source: str = Field(
+        min_length=1,
+        description="Where the values come from: a citation, 'assumed: why' or 'calibrated: how'.",
+    )
+
+
+class Home(Utility):
+    """Going home: needs the ticket (paid by the sponsor or from savings).
+
+    Without a seat today, going home means joining (or keeping a place in) the return queue:
+    stranded until a seat comes. The ``no_seat`` feature lets waiting weigh against the home route.
+    """
+
+    ticket_paid_by_sponsor: bool = False
+    ticket: float = Field(0.0, ge=0, description="Ticket price, when the person pays it.")
+
+
+class NextStage(Utility):
+    """The programme's next stage at the end of a stage's contract."""
+
+    visit_deferred_when_closed: bool = Field(
+        True, description="A stage needing a home visit stays open without a seat (visit later)."
+    )
+    by_stage: dict[str, float] = Field(
+        default_factory=dict,
+        description="Added to the intercept when the stage entered has this name.",
+    )
+
+
+class Dated(Utility):
+    """A route that the rules open between two dates, at stated turning points."""
+
+    name: str = Field(min_length=1)
+    start: dt.date | None = None
+    end: dt.date | None = Field(None, description="Last day the route is open (inclusive).")
+    at: list[TurningPointName] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _dates(self) -> Dated:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise ValueError(f"route {self.name}: end {self.end} is before start {self.start}")
+        return self
+
+
+class Onward(Dated):
+    """Another status for those who completed a stage in one of its fields."""
+
+    after_stage: str
+    fields: list[str] = Field(min_length=1, description="Sectors where the status exists.")
+
+
+class JobChange(Dated):
+    """A special job-change route: a new employer under a special status, for a stated time."""
+
+    months: float = Field(12.0, gt=0)
+
+
+class Bridge(Dated):
+    """A bridging status: a stated length, ending at the latest on the measure's end."""
+
+    months: float = Field(gt=0)
+    working: bool
+    only_without_seat: bool = Field(True, description="Only for those who cannot leave.")
+
+
+class RoutesSpec(_Spec):
+    """The ``routes`` section of a scenario: every route's rule and utility."""
+
+    savings_unit: float = Field(gt=0, description="Savings are counted in months of this amount.")
+    debt_unit: float = Field(gt=0, description="Debt is counted in months of this amount.")
+    home: Home
+    next_stage: NextStage
+    irregular: Utility
+    onward: list[Onward] = Field(default_factory=list)
+    bridges: list[Bridge] = Field(default_factory=list)
+    job_changes: list[JobChange] = Field(default_factory=list)
+    review_days: int = Field(
+        30,
+        ge=1,
+        description="The stranded decide after this many days in the return queue, and again "
+        "every this many days while they wait.",
+    )
+    seat_wait_days: float = Field(
+        14.0,
+        gt=0,
+        description="A seat home counts as available when the corridor's return queue clears "
+        "within this many days at today's outbound seats.",
+    )
+    offer_rate: Prob = Field(
+        0.5, description="Chance that the employer offers to keep a person whose contract ends."
+    )
+    exam_pass: Prob = Field(1.0, description="Chance of passing the next stage's exam.")
+    rules_source: str = Field(
+        "assumed",
+        min_length=1,
+        description="Source of review_days, seat_wait_days, offer_rate and exam_pass.",
+    )
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> RoutesSpec:
+        names = [r.name for r in [*self.onward, *self.bridges, *self.job_changes]]
+        fixed = {"home", "next_stage", "irregular"}
+        dup = sorted({n for n in names if names.count(n) > 1 or n in fixed})
+        if dup:
+            raise ValueError(f"route names must be unique and not home/next_stage/irregular: {dup}")
+        return self
+
+
+class BacklogSpec(_Spec):
+    """The ``backlog`` section: people cleared to enter who wait and partly give up."""
+
+    give_up_per_year: float = Field(
+        ge=0, description="Rate (per year) at which those waiting longer than after_days give up."
+    )
+    after_days: int = Field(0, ge=0, description="Days of waiting before anyone gives up.")
+    source: str = Field(
+        min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
+    )

@@ -1,0 +1,109 @@
+"""Route choice wired into the simulation: exact toy cases for each rule, and the invariants.
+
+``tests/scenarios/routes.yaml``: ten trainees whose one-month stage ends on a day the tests set, in
+a closed world (no seats), with no savings; a bridging status for those who cannot return from
+day 9 to day 19 (2020-01-10..2020-01-20) and an onward status in the field ``farm`` only. Utilities
+of -50 make a route all but impossible, so every count below is exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from helpers import FLAGSHIP, assert_population_identity, build, daily, run_days, set_timers
+
+from tmpsim.kinds import Timer
+from tmpsim.scenario import load_scenario
+from tmpsim.scenario.loader import ScenarioError
+from tmpsim.simulation import Simulation
+from tmpsim.states import State
+
+S = State
+
+
+def test_no_savings_and_no_seat_bridges_and_the_bridge_ends_on_its_date():
+    sim = build("routes")
+    farm = int((sim.pop.sector[:10] == sim.sector_index["farm"]).sum())
+    set_timers(sim, Timer.CONTRACT_END, [9] * 10)  # 2020-01-10, the bridge's first day
+    run_days(sim, range(15))
+    assert (sim.pop.savings[:10] == 0).all()
+    assert int(sim.pop.stranded[:10].sum()) == 10  # granted because they cannot return
+    run_days(sim)
+    # Bridged on day 9; the status ends with the measure on day 19 (2020-01-20), whatever its
+    # six months; on day 20 they decide again: only the onward status (in its field) or
+    # irregular is open (no ticket, bridge over).
+    assert daily(sim, S.SPECIAL_IDLE) == [0] * 9 + [10] * 11 + [0] * 5
+    assert daily(sim, S.OTHER_STATUS) == [0] * 20 + [farm] * 5
+    assert daily(sim, S.IRREGULAR) == [0] * 20 + [10 - farm] * 5
+    assert_population_identity(sim)
+
+
+def test_onward_status_needs_the_same_field():
+    sim = build("routes")
+    set_timers(sim, Timer.CONTRACT_END, [9] * 10)
+    run_days(sim)
+    farm = sim.pop.sector[:10] == sim.sector_index["farm"]
+    assert 0 < farm.sum() < 10  # both fields present: the rule is tested both ways
+    assert (sim.pop.state[:10][farm] == S.OTHER_STATUS).all()
+    assert (sim.pop.state[:10][~farm] == S.IRREGULAR).all()
+
+
+def test_the_stranded_wait_then_take_the_bridge_when_it_opens():
+    over = {"routes.home.ticket_paid_by_sponsor": True, "routes.bridges.0.intercept": 50}
+    sim = build("routes", over)
+    set_timers(sim, Timer.CONTRACT_END, [3] * 10)  # before the bridge: home means waiting
+    run_days(sim)
+    # Stranded from day 3; reviews every 5 days: day 8 the bridge is not open yet (keep waiting),
+    # day 13 it is (taken), and it ends with the measure on day 19.
+    assert daily(sim, S.STRANDED)[:20] == [0] * 3 + [10] * 10 + [0] * 7
+    assert daily(sim, S.SPECIAL_IDLE) == [0] * 13 + [10] * 7 + [0] * 5
+    # Day 20: back to waiting for a seat (the ticket is paid), or for farm the onward status.
+    farm = sim.pop.sector[:10] == sim.sector_index["farm"]
+    assert (sim.pop.state[:10][~farm] == S.STRANDED).all()
+    assert np.isin(sim.pop.state[:10][farm], [S.STRANDED, S.OTHER_STATUS]).all()
+    assert daily(sim, S.IRREGULAR) == [0] * 25
+
+
+def test_with_a_seat_home_is_taken_and_the_bridge_is_closed():
+    over = {"routes.home.ticket_paid_by_sponsor": True, "borders.seats_out_per_day": 5}
+    sim = build("routes", over)
+    set_timers(sim, Timer.CONTRACT_END, [9] * 10)
+    run_days(sim)
+    assert daily(sim, S.RETURNED) == [0] * 9 + [5] + [10] * 15
+    assert daily(sim, S.SPECIAL_IDLE) == [0] * 25
+
+
+def test_scenarios_with_routes_may_not_keep_the_rules_they_replace():
+    with pytest.raises(ScenarioError, match="routes section replaces"):
+        load_scenario(FLAGSHIP, {"programme.onward": [{"after_stage": "2", "prob": 0.1}]})
+
+
+def test_the_backlog_gives_up_at_the_stated_rate():
+    over = {"backlog": {"give_up_per_year": 2.0, "after_days": 10, "source": "test"}}
+    sim = build("routes", over)
+    n = 20000
+    new = sim.add_agents(n)
+    sim.pop.origin[new] = 0
+    sim.move(new[: n // 2], S.AWAITING_ENTRY)  # cleared on day -1: waiting 10 days by day 9
+    sim.borders.queue_entry(new[: n // 2])
+    sim.day = 20
+    sim.move(new[n // 2 :], S.AWAITING_ENTRY)  # cleared on day 20: not yet in the backlog
+    sim.borders.queue_entry(new[n // 2 :])
+    sim.backlog.month_end(30)  # January: exposed from day 9 to day 30
+    gave_up = np.count_nonzero(sim.pop.state[new] == S.DROPPED)
+    assert np.count_nonzero(sim.pop.state[new[n // 2 :]] == S.DROPPED) == 0
+    p = 1 - np.exp(-2.0 * 21 / 365.25)
+    assert abs(gave_up - p * n / 2) < 4 * np.sqrt(n / 2 * p * (1 - p))
+    assert not sim.pop.in_entry_queue[new][sim.pop.state[new] == S.DROPPED].any()
+
+
+def test_flagship_with_routes_keeps_the_invariants_every_day():
+    sc = load_scenario(FLAGSHIP)
+    assert sc.routes is not None
+    sim = Simulation(sc, seed=2, scale=0.01, check=True)
+    run_days(sim, range(sc.day(dt.date(2021, 3, 31)) + 1))  # through the bridges' first year
+    assert_population_identity(sim)
+    taken = sim.routes.taken
+    assert taken["bridge"].sum() > 0 and taken["onward"].sum() > 0
