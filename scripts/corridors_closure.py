@@ -23,7 +23,7 @@ from tmpsim.corridors.closure import compare_intake, run_variants, yearly_entrie
 from tmpsim.corridors.config import load_corridors  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-LABELS = {"open": "no closures", "japan_closed": "Japan closed only", "all_rules": "all rules"}
+LABELS = {"open": "no closures", "closed": "Japan closed only", "all_rules": "all rules"}
 # Sourced intake (intake_2020_2022.csv) as thousands a year over its period.
 OBSERVED = {
     "Korea EPS": [("2020-01-01", "2021-12-31", 6.5), ("2022-01-01", "2022-12-31", 88.1)],
@@ -91,7 +91,7 @@ def main() -> None:
     ap.add_argument("--figure", type=Path, default=ROOT / "docs/figures/corridors_closure.png")
     args = ap.parse_args()
     cfg = load_corridors("asia-corridors")
-    runs = run_variants(cfg, args.scale, args.seed)
+    runs = run_variants(cfg, args.scale, args.seed, close=("Japan",))
     yearly = yearly_entries(runs, range(2019, 2023))
     print(markdown(yearly, ["destination", "year", *runs]))
     diversion = []
@@ -100,7 +100,7 @@ def main() -> None:
         diversion.append(
             {
                 "destination": d,
-                "Japan closed only": float(np.sum([r["japan_closed"] - r["open"] for r in rows])),
+                "Japan closed only": float(np.sum([r["closed"] - r["open"] for r in rows])),
                 "all rules": float(np.sum([r["all_rules"] - r["open"] for r in rows])),
             }
         )

@@ -20,10 +20,8 @@ PACKAGE = Path(tmpsim.__file__).resolve().parent
 # Programme- and country-specific identifiers that must live in scenario files and observed data.
 FORBIDDEN = ["titp_", "JPY", "¥", "stranded_jan", "36,000", "36000", "Japan", "Vietnam"]
 DATA_FOLDERS = ("scenarios", "data")
-# Known remaining cases, to be made data: the corridors closure experiment closes one destination
-# named in its code (its variant "japan_closed" and the rules it picks). Listed so that the check
-# still catches every new case; remove an entry once its module takes the name from data.
-KNOWN = {("Japan", "corridors/closure.py"), ("Japan", "corridors/cli.py")}
+# Known remaining cases, to be made data (none today; an entry is a file that still names one).
+KNOWN: set[tuple[str, str]] = set()
 
 
 def generic_files() -> list[Path]:

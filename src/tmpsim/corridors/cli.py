@@ -117,15 +117,26 @@ def closure(
     config: ConfigArg = "asia-corridors",
     scale: ScaleOpt = 1.0,
     seed: SeedOpt = 1,
+    close: Annotated[
+        list[str],
+        typer.Option(
+            help="A destination (or the start of its name) whose dated border rules close it in "
+            "the 'closed' run; repeatable."
+        ),
+    ] = ...,
     out: Annotated[Path | None, typer.Option(help="Folder for the comparison CSVs.")] = None,
 ) -> None:
-    """Japan closed 2020-2022, the others under their own rules: entries against sources."""
+    """Entries when the --close destinations close (and under every rule) against sources."""
     from tmpsim.corridors.closure import compare_intake, run_variants, yearly_entries
 
     cfg = _load(config, scale, seed, rules=False)
     if out is not None:
         _out_dir(out)  # before the runs, not after
-    runs = run_variants(cfg, scale, seed)
+    names = set(border_rules(cfg))
+    unknown = [c for c in close if not any(d.startswith(c) for d in names)]
+    if unknown:
+        _fail(f"--close: no destination with dated border rules starts with {', '.join(unknown)}")
+    runs = run_variants(cfg, scale, seed, close)
     yearly = yearly_entries(runs, range(2019, cfg.last_year + 1))
     intake = compare_intake(runs)
     for name, rows in (("closure_entries.csv", yearly), ("closure_vs_sources.csv", intake)):

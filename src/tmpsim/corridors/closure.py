@@ -1,38 +1,41 @@
-"""The closure experiment: who goes where when Japan closes and the others partly close.
+"""The closure experiment: who goes where when some destinations close and the others partly close.
 
 Three runs of one configuration with the same seed: ``open`` (no border rule of
-``border_rules.csv``), ``japan_closed`` (only Japan's dated rules: the diversion the model
-predicts when nothing else closes) and ``all_rules`` (every destination's dated rules: what
-happened, as far as the rules are known). Entries per destination and year from each run,
-beside the sourced intake of ``intake_2020_2022.csv`` where the periods match.
+``border_rules.csv``), ``closed`` (only the dated rules of the destinations named to close: the
+diversion the model predicts when nothing else closes) and ``all_rules`` (every destination's dated
+rules: what happened, as far as the rules are known). Entries per destination and year from each
+run, beside the sourced intake of ``intake_2020_2022.csv`` where the periods match.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import numpy as np
 
 from tmpsim.corridors.config import CorridorsConfig, border_rules, read_rows, with_border_rules
 from tmpsim.corridors.simulate import CorridorsRun, simulate
 
-VARIANTS = ("open", "japan_closed", "all_rules")
+VARIANTS = ("open", "closed", "all_rules")
 
 
-def variants(cfg: CorridorsConfig) -> dict[str, CorridorsConfig]:
-    """The three configurations of the experiment."""
+def variants(cfg: CorridorsConfig, close: Sequence[str]) -> dict[str, CorridorsConfig]:
+    """The three configurations of the experiment; ``close``: destinations (or name prefixes)."""
     rules = border_rules(cfg)
-    japan = {d: w for d, w in rules.items() if d.startswith("Japan")}
+    closing = {d: w for d, w in rules.items() if any(d.startswith(c) for c in close)}
     return {
         "open": cfg,
-        "japan_closed": with_border_rules(cfg, japan),
+        "closed": with_border_rules(cfg, closing),
         "all_rules": with_border_rules(cfg, rules),
     }
 
 
-def run_variants(cfg: CorridorsConfig, scale: float, seed: int) -> dict[str, CorridorsRun]:
+def run_variants(
+    cfg: CorridorsConfig, scale: float, seed: int, close: Sequence[str]
+) -> dict[str, CorridorsRun]:
     """Each variant run with the same scale and seed."""
-    return {name: simulate(c, scale, seed) for name, c in variants(cfg).items()}
+    return {name: simulate(c, scale, seed) for name, c in variants(cfg, close).items()}
 
 
 def entries(run: CorridorsRun, first: dt.date, last: dt.date) -> np.ndarray:

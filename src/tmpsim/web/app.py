@@ -53,6 +53,7 @@ from tmpsim.reports.context import load_observed_safe
 from tmpsim.reports.glossary import ScenarioWords, format_value, summary_items, summary_rows
 from tmpsim.results import read_series
 from tmpsim.scenario import ScenarioError, shipped_scenarios
+from tmpsim.scenario.bounds import MIN_SCALE
 from tmpsim.web.controls import (
     MAX_UPLOAD_BYTES,
     BaseScenario,
@@ -86,7 +87,7 @@ class Settings:
 
     runs_dir: Path | None = None  # None: a temporary folder removed at shutdown
     max_scale: float = 1.0
-    min_scale: float = 0.0001
+    min_scale: float = MIN_SCALE  # the same floor as the command line
     max_active_runs: int = 2
     max_kept_runs: int = 40
     keep_runs: bool = False
