@@ -33,6 +33,11 @@ GONE_WITHIN = 10.0
 
 def start_slow_experiment(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     (tmp_path / "slowmodel.py").write_text(SLOW_MODEL)
+    # Registered as a package would register it (experiment files name only registered models).
+    dist = tmp_path / "slowmodel-0.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: slowmodel\nVersion: 0.0\n")
+    (dist / "entry_points.txt").write_text("[tmpsim.models]\nslow = slowmodel:slow\n")
     spec = {"name": "slow", "model": "slowmodel:slow", "seeds": 4, "seed": 1}
     (tmp_path / "slow.yaml").write_text(yaml.safe_dump(spec))
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
