@@ -10,7 +10,7 @@ from helpers import FLAGSHIP, scenario_file, tmpsim_cli
 
 import tmpsim
 
-IDENTICAL = ("series.parquet", "agents.parquet", "summary.json", "scenario.yaml")
+IDENTICAL = ("series.parquet", "agents.parquet", "groups.parquet", "summary.json", "scenario.yaml")
 
 
 def _same_folders(a, b) -> None:

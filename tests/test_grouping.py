@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.compute as pc
 
+import tmpsim
 from tmpsim.grouping import ALL, group_table
 from tmpsim.results import build_series_table
 from tmpsim.scenario import load_scenario
@@ -29,11 +30,23 @@ def test_sectors_and_stages_add_up_to_the_series() -> None:
     summed = by_stage.groupby(["date", "metric", "origin"])["value"].sum()
     np.testing.assert_allclose(summed, want[summed.index], rtol=0, atol=1e-6)
     # The programme's status holders by stage are the monthly stage metrics of the series.
-    holders = by_stage[(by_stage["metric"] == "titp_stock") & (by_stage["origin"] == ALL)]
+    holders = by_stage[(by_stage["metric"] == "programme_stock") & (by_stage["origin"] == ALL)]
     for name in sim.stage_names:
         got = holders[holders["stage"] == name].set_index("date")["value"]
         metric = series[
-            (series["metric"] == f"titp_stock_stage_{name}") & (series["origin"] == ALL)
+            (series["metric"] == f"programme_stock_stage_{name}") & (series["origin"] == ALL)
         ].set_index("date")["value"]
+        assert len(got) == len(sim.month_ends) and got.sum() > 0
         np.testing.assert_allclose(got, metric[got.index], rtol=0, atol=1e-6)
     assert pc.min(group_table(sim).column("value")).as_py() >= 0
+
+
+def test_the_run_folder_holds_the_groups(tmp_path) -> None:
+    result = tmpsim.run("japan-titp-covid", seed=4, scale=0.002, out=tmp_path / "run", agents=False)
+    assert "groups.parquet" in result.run_info["files"]
+    again = tmpsim.Result.read(tmp_path / "run")
+    assert again.groups_table.equals(result.groups_table)
+    groups = again.groups_table.to_pandas()
+    day = groups[(groups["metric"] == "employed") & (groups["origin"] == ALL)]
+    day = day[(day["stage"] == ALL) & (day["date"] == day["date"].max())]
+    assert day["value"].sum() == again.metric("employed").iloc[-1]

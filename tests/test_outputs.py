@@ -16,7 +16,14 @@ import tmpsim
 from tmpsim.scenario import load_scenario, scenario_hash
 from tmpsim.states import STATE_NAMES
 
-FILES = {"series.parquet", "summary.json", "run.json", "agents.parquet", "scenario.yaml"}
+FILES = {
+    "series.parquet",
+    "summary.json",
+    "run.json",
+    "agents.parquet",
+    "groups.parquet",
+    "scenario.yaml",
+}
 DAILY = [
     "programme_stock", "employed", "jobless", "stranded", "special_status", "irregular",
     "awaiting_entry", "destitute", "sheltered", "unmet_shelter_need",

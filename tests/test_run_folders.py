@@ -30,7 +30,14 @@ from tmpsim.runfolder import (
 )
 
 MINI = str(scenario_file("mini"))
-RUN_FILES = {"series.parquet", "summary.json", "scenario.yaml", "agents.parquet", "run.json"}
+RUN_FILES = {
+    "series.parquet",
+    "summary.json",
+    "scenario.yaml",
+    "agents.parquet",
+    "groups.parquet",
+    "run.json",
+}
 
 
 @pytest.fixture(scope="module")

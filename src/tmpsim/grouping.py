@@ -15,6 +15,7 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
+from tmpsim.arrow import arrow_array, arrow_strings
 from tmpsim.states import STOCK_METRICS, State
 
 ALL = "all"
@@ -39,8 +40,8 @@ def _with_all(by_origin: np.ndarray) -> np.ndarray:
 
 
 def _strings(values: np.ndarray, names: list[str]) -> pa.Array:
-    codes = pa.array(np.ascontiguousarray(values, dtype=np.int32))
-    return pa.DictionaryArray.from_arrays(codes, pa.array(names, pa.string()))
+    codes = arrow_array(np.asarray(values, dtype=np.int32), pa.int32())
+    return pa.DictionaryArray.from_arrays(codes, arrow_strings(names))
 
 
 def _rows(cube: np.ndarray, days: np.ndarray, day0: int) -> dict[str, np.ndarray]:
@@ -95,11 +96,13 @@ def group_table(sim) -> pa.Table:
     stage_names = [*stages, ALL]
     n_a, n_b = a["value"].size, b["value"].size
     columns = [
-        pa.array(np.concatenate([a["date"], b["date"]]), pa.int32()).cast(pa.date32()),
+        arrow_array(np.concatenate([a["date"], b["date"]]).astype(np.int32), pa.date32()),
         _strings(np.concatenate([remap_a[a["metric"]], remap_b[b["metric"]]]), metrics),
         _strings(np.concatenate([a["origin"], b["origin"]]), origins),
         _strings(np.concatenate([a["group"], np.full(n_b, len(sim.sectors))]), sectors),
         _strings(np.concatenate([np.full(n_a, len(stages)), b["group"]]), stage_names),
-        pa.array(np.concatenate([a["value"], b["value"]]).astype(np.float64) / sim.scale),
+        arrow_array(
+            np.concatenate([a["value"], b["value"]]).astype(np.float64) / sim.scale, pa.float64()
+        ),
     ]
     return pa.Table.from_arrays(columns, schema=GROUPS_SCHEMA)

@@ -17,7 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tmpsim.arrow import arrow_array, arrow_strings
 from tmpsim.engine.population import NEVER
+from tmpsim.grouping import group_table
 from tmpsim.runfolder import (  # atomic_*: kept importable from here for their callers
     RunFolderError,
     atomic_path,
@@ -131,6 +133,7 @@ class Result:
     summary: dict[str, Any]
     agents_source: AgentsSnapshot | None
     run_info: dict[str, Any] = field(default_factory=dict)
+    groups_table: pa.Table | None = None  # the stocks by sector and by stage (groups.parquet)
 
     @cached_property
     def series(self) -> pd.DataFrame:
@@ -221,6 +224,8 @@ class Result:
         atomic_write_table(out / "series.parquet", self.series_table)
         atomic_write_bytes(out / "summary.json", _json(self.summary))
         atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenario).encode())
+        if self.groups_table is not None:
+            atomic_write_table(out / "groups.parquet", self.groups_table)
 
     def write_manifest(self, out: Path, known: dict[str, dict[str, Any]] | None = None) -> None:
         """Write run.json last: the run's description, its files' sizes and digests."""
@@ -246,7 +251,9 @@ class Result:
         agents_path = folder / "agents.parquet"
         agents = StoredAgents(agents_path) if agents_path.is_file() else None
         seed, scale = int(info.get("seed", 0)), float(info.get("scale", summary.get("scale", 1)))
-        return cls(scenario, seed, scale, series, summary, agents, info)
+        groups_path = folder / "groups.parquet"
+        groups = pq.read_table(groups_path) if groups_path.is_file() else None
+        return cls(scenario, seed, scale, series, summary, agents, info, groups)
 
 
 class StoredAgents:
@@ -352,7 +359,8 @@ def build_result(sim, with_agents: bool = True, snapshot: AgentsSnapshot | None 
         "start": str(sim.scenario.start),
         "end": str(sim.scenario.end),
     }
-    return Result(sim.scenario, sim.seed, sim.scale, series, summary, agents, info)
+    groups = group_table(sim)
+    return Result(sim.scenario, sim.seed, sim.scale, series, summary, agents, info, groups)
 
 
 def metric_arrays(sim) -> dict[str, np.ndarray]:
@@ -388,37 +396,6 @@ def metric_arrays(sim) -> dict[str, np.ndarray]:
 
 # Arrow arrays are made from NumPy buffers directly: ``pa.array`` imports pandas (to check for
 # pandas objects) on its first call, a third of a second the run folder does not need.
-
-
-def arrow_array(
-    values: np.ndarray, type_: pa.DataType, valid: np.ndarray | None = None
-) -> pa.Array:
-    """A NumPy array as an Arrow array of ``type_`` (same width), nulls where ``valid`` is False.
-
-    Booleans are packed into bits; other values are shared with NumPy, not copied.
-    """
-    values = np.ascontiguousarray(values)
-    n = values.size
-    if type_ == pa.bool_():
-        data = pa.py_buffer(np.packbits(values.astype(np.bool_), bitorder="little"))
-    else:
-        if values.itemsize * 8 != type_.bit_width:
-            raise TypeError(f"{values.dtype} values cannot be read as {type_}")
-        data = pa.py_buffer(values)
-    if valid is None:
-        return pa.Array.from_buffers(type_, n, [None, data], null_count=0)
-    bitmap = pa.py_buffer(np.packbits(np.asarray(valid, dtype=np.bool_), bitorder="little"))
-    nulls = n - int(np.count_nonzero(valid))
-    return pa.Array.from_buffers(type_, n, [bitmap, data], null_count=nulls)
-
-
-def arrow_strings(values: list[str]) -> pa.Array:
-    """A list of str as an Arrow string array."""
-    encoded = [v.encode() for v in values]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
-    offsets[1:] = np.cumsum([len(b) for b in encoded], dtype=np.int64)
-    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
-    return pa.Array.from_buffers(pa.string(), len(encoded), buffers, null_count=0)
 
 
 def _labels(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:

@@ -32,7 +32,7 @@ FORMAT = "tmpsim-run"
 FORMAT_VERSION = 2
 """Version 1: the run folders of earlier releases (run.json without a file list)."""
 MANIFEST = "run.json"
-RUN_FILES = ("series.parquet", "summary.json", "scenario.yaml", "agents.parquet")
+RUN_FILES = ("series.parquet", "summary.json", "scenario.yaml", "agents.parquet", "groups.parquet")
 """Files a run writes (agents.parquet only when agents are kept); run.json comes last."""
 REQUIRED_FILES = ("series.parquet", "summary.json", "scenario.yaml")
 EXPERIMENT_MARKER = "experiment.json"
