@@ -107,7 +107,10 @@ class People:
             "offer": self.offer,
             "no_seat": 1.0 - np.asarray(self.seat, dtype=np.float64),
         }
-        return np.column_stack([np.asarray(cols[f], dtype=np.float64) for f in FEATURES])
+        out = np.empty((self.n, len(FEATURES)))  # filled column by column (no stacking copy)
+        for j, f in enumerate(FEATURES):
+            out[:, j] = cols[f]
+        return out
 
 
 class RouteChooser:
@@ -164,6 +167,14 @@ class RouteChooser:
                 )
             self.onward_stage.append(stage_index[r.after_stage])
             self.onward_fields.append(np.array([sector_index[f] for f in r.fields]))
+        # Where each onward status exists, by sector code (a lookup, not a set search per call).
+        self.onward_in_field = [
+            np.isin(np.arange(len(sector_names)), f) for f in self.onward_fields
+        ]
+        # The turning points at which each dated route is offered.
+        self.dated_at = [frozenset(POINT_BY_NAME[a] for a in r.at) for r in self.dated]
+        self._exists_date: dt.date | None = None
+        self._exists = np.zeros(self.n_stages, dtype=bool)
 
     def index(self, name: str) -> int:
         """Column of a route in the probability matrix."""
@@ -180,25 +191,32 @@ class RouteChooser:
         if point is TurningPoint.CONTRACT_END:
             stage = np.asarray(people.stage, dtype=np.int64)
             nxt = np.minimum(stage + 1, self.n_stages - 1)
-            exists = np.array([f is None or f <= date for f in self.stage_from], dtype=bool)
+            exists = self._stages_exist(date)
             visit_ok = (
                 ~self.stage_visit[nxt] | seat | self.spec.next_stage.visit_deferred_when_closed
             )
             out[:, 1] = (stage + 1 < self.n_stages) & exists[nxt] & people.passed_exam & visit_ok
         for j, r in enumerate(self.dated, start=2):
-            if point.name.lower() not in r.at or not _in_force(r, date):
+            if point not in self.dated_at[j - 2] or not _in_force(r, date):
                 continue
-            col = np.ones(n, dtype=bool)
             if isinstance(r, Onward):
                 k = j - 2
-                col = (people.completed >= self.onward_stage[k]) & np.isin(
-                    people.sector, self.onward_fields[k]
-                )
+                out[:, j] = (people.completed >= self.onward_stage[k]) & self.onward_in_field[k][
+                    people.sector
+                ]
             elif isinstance(r, Bridge) and r.only_without_seat:
-                col = ~seat
-            out[:, j] = col
+                out[:, j] = ~seat
+            else:
+                out[:, j] = True
         out[:, -1] = True
         return out
+
+    def _stages_exist(self, date: dt.date) -> np.ndarray:
+        """Which stages can be entered on ``date`` (kept for the day: asked at every decision)."""
+        if date != self._exists_date:
+            self._exists = np.array([f is None or f <= date for f in self.stage_from], dtype=bool)
+            self._exists_date = date
+        return self._exists
 
     def probabilities(self, point: TurningPoint, date: dt.date, people: People) -> np.ndarray:
         """Multinomial-logit probabilities over the open routes: float [person, route]."""

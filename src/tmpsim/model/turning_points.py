@@ -160,11 +160,12 @@ class Routes(Module):
         """Move each person along the chosen route."""
         sim, pop, life = self.sim, self.sim.pop, self.sim.lifecycle
         kind = self.kind[choice]
-        origin = pop.origin[ids]
-        present = np.bincount(kind, minlength=len(ROUTE_KINDS)) > 0  # kinds chosen today
-        for k, name in enumerate(ROUTE_KINDS):
-            if present[k] and name != "bridge":
-                self.taken[name] += np.bincount(origin[kind == k], minlength=sim.n_origins)
+        n_o = sim.n_origins
+        by_kind = np.bincount(kind * n_o + pop.origin[ids], minlength=len(ROUTE_KINDS) * n_o)
+        by_kind = by_kind.reshape(len(ROUTE_KINDS), n_o)
+        present = by_kind.any(axis=1)  # kinds chosen today
+        for k in np.flatnonzero(present):
+            self.taken[ROUTE_KINDS[k]] += by_kind[k]
         if present[HOME]:
             home = ids[kind == HOME]
             if point is TurningPoint.STRANDED:
@@ -186,7 +187,6 @@ class Routes(Module):
             sel = ids[choice == j]
             if sel.size == 0:
                 continue
-            self.taken["bridge"] += np.bincount(pop.origin[sel], minlength=sim.n_origins)
             self._grant(route, j, sel, ~seat[choice == j], day)
 
     def _grant(
