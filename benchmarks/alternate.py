@@ -29,7 +29,7 @@ from _bench import reference_seconds  # noqa: E402
 def timed_run(src: Path, args: list[str], out: Path) -> tuple[float, float]:
     """Wall and CPU seconds of one ``tmpsim run`` from the sources in ``src``."""
     env = {**os.environ, "PYTHONPATH": str(src)}
-    cmd = [sys.executable, "-m", "tmpsim", "run", *args, "--quiet", "--out", str(out)]
+    cmd = [sys.executable, "-m", "tmpsim", "run", *args, "--quiet", "--force", "--out", str(out)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
