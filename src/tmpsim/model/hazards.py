@@ -334,7 +334,7 @@ class Hazards(Module):
             return
         kinds = self.sim.pop.hazard_kind[due]  # popping cleared the agents' day fields
         table = self.sim.hazard_handlers
-        for k in np.unique(kinds):
+        for k in np.flatnonzero(np.bincount(kinds, minlength=len(Hazard))):  # kinds present
             if k == Hazard.NONE:  # the right to change employer starts: draw again
                 self.draw(due[kinds == k], day)
                 continue
