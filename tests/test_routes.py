@@ -289,3 +289,35 @@ def test_next_stage_intercept_by_the_stage_entered():
     assert odds == pytest.approx([math.exp(-0.3), math.exp(-2.3)])
     with pytest.raises(ValueError, match="unknown stage"):
         chooser(spec(next_stage={"by_stage": {"4": 1.0}, "source": "x"}))
+
+
+def test_people_at_different_turning_points_decide_together_as_each_alone():
+    ch = chooser()
+    rng = np.random.default_rng(9)
+    n = 400
+    p = people(
+        n,
+        savings=rng.uniform(0, 300000, n),
+        debt=rng.uniform(0, 800000, n),
+        network=rng.uniform(0, 1, n),
+        offer=rng.integers(0, 2, n).astype(float),
+        stage=rng.integers(0, 3, n),
+        completed=rng.integers(-1, 3, n),
+        seat=rng.random(n) < 0.5,
+    )
+    p.sector = rng.integers(0, 3, n)
+    points = rng.integers(0, len(TurningPoint), n)
+    u = rng.random(n)
+    date = D(2021, 1, 1)
+    together = ch.probabilities(points, date, p)
+    chosen = ch.choose(points, date, p, u)
+    for point in TurningPoint:
+        at = points == point
+        assert at.any()
+        assert (together[at] == ch.probabilities(point, date, p)[at]).all()
+        assert (chosen[at] == ch.choose(point, date, p, u)[at]).all()
+    # Each kind of turning point opens its own routes: next stage only at a contract's end.
+    assert not together[points != TurningPoint.CONTRACT_END, ch.index("next_stage")].any()
+    job_change = together[:, ch.index("special_job_change")]
+    assert not job_change[points != TurningPoint.DISMISSAL].any()
+    assert job_change[points == TurningPoint.DISMISSAL].all()

@@ -171,8 +171,10 @@ class RouteChooser:
         self.onward_in_field = [
             np.isin(np.arange(len(sector_names)), f) for f in self.onward_fields
         ]
-        # The turning points at which each dated route is offered.
-        self.dated_at = [frozenset(POINT_BY_NAME[a] for a in r.at) for r in self.dated]
+        # Whether each dated route is offered at each turning point: bool [route, point].
+        self.dated_at = np.array(
+            [[p.name.lower() in r.at for p in TurningPoint] for r in self.dated], dtype=bool
+        ).reshape(len(self.dated), len(TurningPoint))
         self._exists_date: dt.date | None = None
         self._exists = np.zeros(self.n_stages, dtype=bool)
 
@@ -180,34 +182,43 @@ class RouteChooser:
         """Column of a route in the probability matrix."""
         return self.names.index(name)
 
-    def open_routes(self, point: TurningPoint, date: dt.date, people: People) -> np.ndarray:
-        """Which routes the rules in force open to each person: bool [person, route]."""
+    def open_routes(
+        self, point: TurningPoint | np.ndarray, date: dt.date, people: People
+    ) -> np.ndarray:
+        """Which routes the rules in force open to each person: bool [person, route].
+
+        ``point`` is the turning point of all the people, or of each (an array of codes).
+        """
         n = people.n
+        points = np.broadcast_to(np.asarray(point, dtype=np.int64), (n,))
         out = np.zeros((n, len(self.names)), dtype=bool)
         seat = np.asarray(people.seat, dtype=bool)
         home = self.spec.home
         # Without a seat today, home means waiting in the return queue (stranded).
         out[:, 0] = home.ticket_paid_by_sponsor or np.asarray(people.savings) >= home.ticket
-        if point is TurningPoint.CONTRACT_END:
+        ends = points == TurningPoint.CONTRACT_END
+        if ends.any():
             stage = np.asarray(people.stage, dtype=np.int64)
             nxt = np.minimum(stage + 1, self.n_stages - 1)
             exists = self._stages_exist(date)
             visit_ok = (
                 ~self.stage_visit[nxt] | seat | self.spec.next_stage.visit_deferred_when_closed
             )
-            out[:, 1] = (stage + 1 < self.n_stages) & exists[nxt] & people.passed_exam & visit_ok
+            out[:, 1] = (
+                ends & (stage + 1 < self.n_stages) & exists[nxt] & people.passed_exam & visit_ok
+            )
         for j, r in enumerate(self.dated, start=2):
-            if point not in self.dated_at[j - 2] or not _in_force(r, date):
+            at = self.dated_at[j - 2][points]
+            if not at.any() or not _in_force(r, date):
                 continue
             if isinstance(r, Onward):
                 k = j - 2
-                out[:, j] = (people.completed >= self.onward_stage[k]) & self.onward_in_field[k][
+                at &= (people.completed >= self.onward_stage[k]) & self.onward_in_field[k][
                     people.sector
                 ]
             elif isinstance(r, Bridge) and r.only_without_seat:
-                out[:, j] = ~seat
-            else:
-                out[:, j] = True
+                at &= ~seat
+            out[:, j] = at
         out[:, -1] = True
         return out
 
@@ -218,7 +229,9 @@ class RouteChooser:
             self._exists_date = date
         return self._exists
 
-    def probabilities(self, point: TurningPoint, date: dt.date, people: People) -> np.ndarray:
+    def probabilities(
+        self, point: TurningPoint | np.ndarray, date: dt.date, people: People
+    ) -> np.ndarray:
         """Multinomial-logit probabilities over the open routes: float [person, route]."""
         util = self.intercept[None, :] + people.features(self.spec) @ self.coef.T
         nxt = np.minimum(np.asarray(people.stage, dtype=np.int64) + 1, self.n_stages - 1)
@@ -229,7 +242,7 @@ class RouteChooser:
         return w / w.sum(axis=1, keepdims=True)
 
     def choose(
-        self, point: TurningPoint, date: dt.date, people: People, u: np.ndarray
+        self, point: TurningPoint | np.ndarray, date: dt.date, people: People, u: np.ndarray
     ) -> np.ndarray:
         """The route each person takes, given one uniform draw per person (route indices)."""
         cum = np.cumsum(self.probabilities(point, date, people), axis=1)

@@ -9,12 +9,15 @@ With a ``routes`` section in the scenario this module owns the programme's turni
   person becomes stranded and again at each review while they wait);
 - a bridging status or a special job runs out (``Timer.STATUS_EXPIRY``).
 
-At each, :class:`tmpsim.model.routes.RouteChooser` says which routes the rules in force open to
-each person and draws one by its multinomial logit; this module moves the person along it through
-the lifecycle's public methods: home joins the return queue (stranded until a seat), the next stage
-starts (or the home visit first), an onward status (e.g. Specified Skilled Worker (i)) leaves the
-programme for ``OTHER_STATUS``, a bridge grants the special status (working or idle) until its
-length or the measure's end, a job-change route a special job, irregular leaves the rules.
+The day's timers only gather the people (and the employers' offers); the module's ``step``, right
+after the lifecycle's, decides for all of them at once (one decision a day, not one per kind of
+turning point): :class:`tmpsim.model.routes.RouteChooser` says which routes the rules in force open
+to each person (at that person's turning point) and draws one by its multinomial logit; this module
+moves the person along it through the lifecycle's public methods: home joins the return queue
+(stranded until a seat), the next stage starts (or the home visit first), an onward status (e.g.
+Specified Skilled Worker (i)) leaves the programme for ``OTHER_STATUS``, a bridge grants the
+special status (working or idle) until its length or the measure's end, a job-change route a
+special job, irregular leaves the rules.
 
 Without a ``routes`` section the module does nothing and draws nothing: such scenarios run
 exactly as before.
@@ -50,6 +53,8 @@ class Routes(Module):
     def __init__(self, sim: Simulation) -> None:
         super().__init__(sim)
         self.spec = sim.scenario.routes
+        # Today's turning points, gathered as their timers fire and decided together in ``step``.
+        self._today: list[tuple[TurningPoint, np.ndarray, np.ndarray]] = []
         if self.spec is None:
             return
         prog = sim.scenario.programme
@@ -104,22 +109,22 @@ class Routes(Module):
         pop = self.sim.pop
         pop.completed[ids] = pop.stage[ids]
         offer = self.stream.random(ids.size) < self.spec.offer_rate
-        self._decide(TurningPoint.CONTRACT_END, ids, day, offer)
+        self._gather(TurningPoint.CONTRACT_END, ids, offer)
 
     def grace_end(self, ids: np.ndarray, day: int) -> None:
         """Dismissed and no new employer within the grace period."""
-        self._decide(TurningPoint.DISMISSAL, ids, day, np.zeros(ids.size, dtype=bool))
+        self._gather(TurningPoint.DISMISSAL, ids, np.zeros(ids.size, dtype=bool))
 
     def review(self, ids: np.ndarray, day: int) -> None:
         """Still waiting for a seat home: keep waiting, or another way out."""
         ids = ids[self.sim.pop.state[ids] == State.STRANDED]
-        self._decide(TurningPoint.STRANDED, ids, day, np.zeros(ids.size, dtype=bool))
+        self._gather(TurningPoint.STRANDED, ids, np.zeros(ids.size, dtype=bool))
 
     def status_expiry(self, ids: np.ndarray, day: int) -> None:
         """A bridging status or a special job runs out; a working person's employer may offer."""
         working = self.sim.pop.state[ids] == State.SPECIAL_WORKING
         offer = working & (self.stream.random(ids.size) < self.spec.offer_rate)
-        self._decide(TurningPoint.STATUS_EXPIRY, ids, day, offer)
+        self._gather(TurningPoint.STATUS_EXPIRY, ids, offer)
 
     # ---- choosing and moving ----------------------------------------------------------------
     def seats(self, origin: np.ndarray) -> np.ndarray:
@@ -128,7 +133,23 @@ class Routes(Module):
         per_day = (b.seats_out + b.flight_seats) * self.sim.scale
         return ((per_day > 0) & (b.waiting_home <= per_day * self.spec.seat_wait_days))[origin]
 
-    def _decide(self, point: TurningPoint, ids: np.ndarray, day: int, offer: np.ndarray) -> None:
+    def _gather(self, point: TurningPoint, ids: np.ndarray, offer: np.ndarray) -> None:
+        """Keep people reaching a turning point today for the day's one decision."""
+        if ids.size:
+            self._today.append((point, ids, offer))
+
+    def step(self, day: int) -> None:
+        """Everyone who reached a turning point today decides, in one pass (after the timers)."""
+        if not self._today:
+            return
+        today, self._today = self._today, []
+        points = np.concatenate([np.full(ids.size, p, dtype=np.int64) for p, ids, _ in today])
+        ids = np.concatenate([ids for _, ids, _ in today])
+        offer = np.concatenate([offer for _, _, offer in today])
+        self._decide(points, ids, day, offer)
+
+    def _decide(self, point: np.ndarray, ids: np.ndarray, day: int, offer: np.ndarray) -> None:
+        """Choose a route for each person (``point``: each one's turning point) and follow it."""
         if ids.size == 0:
             return
         sim, pop = self.sim, self.sim.pop
@@ -155,7 +176,7 @@ class Routes(Module):
         self._follow(point, ids, choice, people.seat, day)
 
     def _follow(
-        self, point: TurningPoint, ids: np.ndarray, choice: np.ndarray, seat: np.ndarray, day: int
+        self, point: np.ndarray, ids: np.ndarray, choice: np.ndarray, seat: np.ndarray, day: int
     ) -> None:
         """Move each person along the chosen route."""
         sim, pop, life = self.sim, self.sim.pop, self.sim.lifecycle
@@ -167,12 +188,12 @@ class Routes(Module):
         for k in np.flatnonzero(present):
             self.taken[ROUTE_KINDS[k]] += by_kind[k]
         if present[HOME]:
-            home = ids[kind == HOME]
-            if point is TurningPoint.STRANDED:
-                life.set_timer(home, Timer.REVIEW, day + self.spec.review_days)  # keeps waiting
-            else:
-                pop.route_of[home] = -1
-                life.want_home(home, day)
+            home = kind == HOME
+            waiting = home & (point == TurningPoint.STRANDED)
+            life.set_timer(ids[waiting], Timer.REVIEW, day + self.spec.review_days)  # keep waiting
+            leave = ids[home & ~waiting]
+            pop.route_of[leave] = -1
+            life.want_home(leave, day)
         if present[NEXT]:
             life.next_stage(ids[kind == NEXT], day)
         if present[ONWARD]:
