@@ -36,6 +36,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from tmpsim.model.route_kernels import choose_kernel, logit_probabilities
 from tmpsim.scenario.routes_schema import (
     FEATURES,
     Bridge,
@@ -229,25 +230,35 @@ class RouteChooser:
             self._exists_date = date
         return self._exists
 
+    def utilities(self, people: People) -> np.ndarray:
+        """Each route's utility for each person, open or not: float [person, route]."""
+        util = self.intercept[None, :] + people.features(self.spec) @ self.coef.T
+        nxt = np.minimum(np.asarray(people.stage, dtype=np.int64) + 1, self.n_stages - 1)
+        util[:, 1] += self.next_bonus[nxt]
+        return util
+
     def probabilities(
         self, point: TurningPoint | np.ndarray, date: dt.date, people: People
     ) -> np.ndarray:
         """Multinomial-logit probabilities over the open routes: float [person, route]."""
-        util = self.intercept[None, :] + people.features(self.spec) @ self.coef.T
-        nxt = np.minimum(np.asarray(people.stage, dtype=np.int64) + 1, self.n_stages - 1)
-        util[:, 1] += self.next_bonus[nxt]
-        util = np.where(self.open_routes(point, date, people), util, -np.inf)
-        util -= util.max(axis=1, keepdims=True)  # irregular is always open: the max is finite
-        w = np.exp(util)
-        return w / w.sum(axis=1, keepdims=True)
+        return logit_probabilities(self.utilities(people), self.open_routes(point, date, people))
 
     def choose(
         self, point: TurningPoint | np.ndarray, date: dt.date, people: People, u: np.ndarray
     ) -> np.ndarray:
-        """The route each person takes, given one uniform draw per person (route indices)."""
-        cum = np.cumsum(self.probabilities(point, date, people), axis=1)
-        pick = (np.asarray(u)[:, None] >= cum).sum(axis=1)
-        return np.minimum(pick, len(self.names) - 1)
+        """The route each person takes, given one uniform draw per person (route indices).
+
+        The draw picks the route where its cumulative probability is first passed
+        (``choose_reference``), in one compiled pass over the people (``choose_kernel``).
+        """
+        out = np.empty(people.n, dtype=np.int64)
+        choose_kernel(
+            self.utilities(people),
+            self.open_routes(point, date, people),
+            np.ascontiguousarray(u, dtype=np.float64),
+            out,
+        )
+        return out
 
     def destinations(self, choice: np.ndarray) -> np.ndarray:
         """The state each chosen route leads to.
