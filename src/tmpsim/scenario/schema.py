@@ -178,11 +178,29 @@ class Programme(Strict):
         return self
 
 
+class DemandResponse(Strict):
+    """Employers' demand after the last year of the demand table follows their labour need.
+
+    For a year after ``base_year`` the entries demanded are the table's ``base_year`` value
+    times ``(index[year] / index[base_year]) ** elasticity`` (the index: the behaviour section's
+    labour-market index, e.g. the jobs-to-applicants ratio). Years up to ``base_year`` keep the
+    table. Demand is known ahead (selection is planned from it), so it does not respond to what
+    happens in the run.
+    """
+
+    base_year: Year
+    elasticity: Factor = 1.0
+    source: str = ""
+
+
 class Recruitment(Strict):
     """Demand for new workers and how the sending side fills it."""
 
     demand: dict[Year, People] = Field(
         min_length=1, description="Entries employers demand per year."
+    )
+    demand_response: DemandResponse | None = Field(
+        None, description="Demand after the table's base year from the labour need (None: table)."
     )
     applicants_per_place: Annotated[float, Field(ge=1, le=1000)] = 1.5
     pool_wait_days: PositiveDays = 180
@@ -288,6 +306,26 @@ class LabourMarket(Strict):
         return (self.value(year) / self.reference) ** self.elasticity
 
 
+class LegalRoute(Strict):
+    """The legal ways out, open or closed, change the pull of leaving the employer.
+
+    While an onward route of the scenario's ``routes`` section (e.g. a skilled-worker status) is
+    in force, people working in one of its fields can reach legal, better-paid work by finishing
+    their stage, so the runaway hazard of the employed in those fields is multiplied by
+    ``1 - relief``. While the way home is closed (the corridor's outbound seats below the normal
+    ``borders.seats_out_per_day``), the end of the stay leads nowhere legal for anyone from that
+    origin, and the runaway hazard of all of them is multiplied by ``1 + home_closed``.
+    """
+
+    relief: Prob = Field(
+        0.0, description="Share of the runaway hazard that an open legal route takes away."
+    )
+    home_closed: Factor = Field(
+        0.0, description="Rise of the runaway hazard while the corridor home is closed."
+    )
+    source: str = ""
+
+
 class Behaviour(Strict):
     """How workers respond to debt, joblessness, the labour market and enforcement."""
 
@@ -303,6 +341,10 @@ class Behaviour(Strict):
     runaway_labour_market: LabourMarket | None = Field(
         None,
         description="Yearly labour-market index scaling the runaway hazard (None: no effect).",
+    )
+    runaway_legal_route: LegalRoute | None = Field(
+        None,
+        description="How an open onward route lowers the runaway hazard (None: no effect).",
     )
 
 
@@ -565,6 +607,17 @@ class Scenario(Strict):
                     raise ValueError(f"{where}: sector {s!r} is not one of {list(self.sectors)}")
         if self.routes is not None:
             self._routes_replace()
+        response = self.recruitment.demand_response
+        if response is not None:
+            if self.behaviour.runaway_labour_market is None:
+                raise ValueError(
+                    "recruitment.demand_response: needs behaviour.runaway_labour_market (its index)"
+                )
+            if response.base_year not in self.recruitment.demand:
+                raise ValueError(
+                    f"recruitment.demand_response.base_year: {response.base_year} is not a year "
+                    "of recruitment.demand"
+                )
         for section in ("shelters", "emergency_funds"):
             for i, item in enumerate(getattr(self, section)):
                 first, last = item.start or self.start, item.end or self.end
