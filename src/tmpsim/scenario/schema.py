@@ -202,6 +202,14 @@ class Recruitment(Strict):
     demand_response: DemandResponse | None = Field(
         None, description="Demand after the table's base year from the labour need (None: table)."
     )
+    backlog_fill_days: PositiveDays | None = Field(
+        None,
+        description=(
+            "Employers count those selected and still waiting to enter against their vacancies: "
+            "each selection round's places fall by the waiting queue times the round's days over "
+            "this many days (None: they do not)."
+        ),
+    )
     applicants_per_place: Annotated[float, Field(ge=1, le=1000)] = 1.5
     pool_wait_days: PositiveDays = 180
     selection_interval_days: PositiveDays = 7
