@@ -192,12 +192,12 @@ class Hazards(Module):
             table = tl.multiplier_table(HAZARD_NAMES[kind], day)
             if table is not None:
                 mult[j] = table
+                if kind is Hazard.JOB_FINDING:
+                    job_mult_kind = 1 if isinstance(table, float) else 2
             if kind is Hazard.RUNAWAY:  # the legal ways out open today (behaviour)
                 mult[j] *= tl.home_closed_push(day)[:, None]  # by origin
                 if state is State.EMPLOYED:
                     mult[j] *= tl.legal_route_relief(day)[None, :]  # by sector
-                if kind is Hazard.JOB_FINDING:
-                    job_mult_kind = 1 if isinstance(table, float) else 2
         working = state is State.EMPLOYED or state is State.SPECIAL_WORKING
         diverted = sim.scenario.programme.job_change.runaway_diverted
         if not working:
