@@ -152,3 +152,22 @@ def test_the_next_stage_after_a_bridge_in_the_toy_world():
     run_days(sim2)
     assert (sim2.pop.state[:10] == State.EMPLOYED).all() and (sim2.pop.stage[:10] == 1).all()
     assert int(sim2.pop.route_of[:10].max()) == -1
+
+
+def test_the_host_currency_fall_raises_the_runaway_pull():
+    market = {
+        "index": {2019: 1.6},
+        "reference": 1.6,
+        "elasticity": 0.8,
+        "host_per_usd": {2019: 100.0, 2020: 100.0, 2021: 100.0, 2022: 125.0},
+        "currency_reference_year": 2019,
+        "currency_elasticity": 2.0,
+        "source": "test",
+    }
+    sim = build("routes", {"behaviour.runaway_labour_market": market})
+    lm = sim.scenario.behaviour.runaway_labour_market
+    assert lm.factor(2019) == 1.0 and lm.factor(2021) == 1.0
+    assert lm.factor(2022) == pytest.approx(1.25**2, rel=1e-15)  # a quarter fewer dollars a yen
+    assert lm.factor(2030) == lm.factor(2022)  # held after the series
+    with pytest.raises(ScenarioError, match="currency_elasticity needs host_per_usd"):
+        build("routes", {"behaviour.runaway_labour_market": {**market, "host_per_usd": {}}})

@@ -17,8 +17,9 @@ before it.
                and repatriation flights, first come first served;
                money: savings run out (destitution);
                civil society: emergency funds, then shelter places.
-``month_end``  money: everyone's balances settled; debt and savings totals and the programme's
-               status holders by stage recorded.
+``month_end``  routes: bridged people with a seat home no longer count as stranded; backlog:
+               those waiting too long to enter give up; money: everyone's balances settled; debt
+               and savings totals and the programme's status holders by stage recorded.
 ``record``     the day's stocks, flows and flags are stored.
 """
 

@@ -59,10 +59,10 @@ class Timeline:
     def _add_labour_market_changes(self, scenario: Scenario) -> None:
         """Runaway rates change on 1 January when the yearly labour-market index changes."""
         market = scenario.behaviour.runaway_labour_market
-        if market is None or market.elasticity == 0:
+        if market is None or not market.active:
             return
         for year in range(scenario.start.year + 1, scenario.end.year + 1):
-            if market.value(year) == market.value(year - 1):
+            if market.factor(year) == market.factor(year - 1):
                 continue
             first = dt.date(year, 1, 1)
             # A marker (not a scenario event): it only tells the hazards whom to redraw.

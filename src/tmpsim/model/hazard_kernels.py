@@ -390,7 +390,7 @@ def rates_reference(hz: Hazards, ids: np.ndarray, state: State, day: int) -> np.
                 mult *= tl.legal_route_relief(day)[None, :]
             r = r * mult[origin, sector]
             market = beh.runaway_labour_market
-            if market is not None and market.elasticity != 0:
+            if market is not None and market.active:
                 r = r * market.factor(sim.scenario.date(day).year)
         elif kind is Hazard.JOB_FINDING:
             if state is not State.JOBLESS:

@@ -209,7 +209,7 @@ class Hazards(Module):
         else:
             factor_mode, factor = 0, 1.0
         market = beh.runaway_labour_market
-        use_market = market is not None and market.elasticity != 0
+        use_market = market is not None and market.active
         need_tenure = state is State.EMPLOYED and mode == "free"
         return RatePlan(
             kinds=kinds,

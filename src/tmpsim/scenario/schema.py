@@ -280,6 +280,11 @@ class LabourMarket(Strict):
     Leaving the employer pays when irregular work is easy to find: the runaway hazard is
     multiplied by ``(index[year] / reference) ** elasticity``. Years before the first or after the
     last of the index take the nearest year's value. With elasticity 0 it has no effect.
+
+    With ``host_per_usd`` (the host currency per US dollar by year) and a ``currency_elasticity``,
+    it is also multiplied by ``(host_per_usd[year] / host_per_usd[currency_reference_year]) **
+    currency_elasticity``: when the host's currency falls, the programme's wage is worth less at
+    home and the debts owed at home cost more of it, so the hold of the programme weakens.
     """
 
     index: dict[Year, PositiveFactor] = Field(
@@ -292,15 +297,34 @@ class LabourMarket(Strict):
     elasticity: Factor = Field(
         0.0, description="How strongly the runaway hazard follows the index (0: not at all)."
     )
+    host_per_usd: dict[Year, PositiveFactor] = Field(
+        default_factory=dict, description="Host currency per US dollar by calendar year."
+    )
+    currency_reference_year: Year | None = None
+    currency_elasticity: Factor = Field(
+        0.0, description="How strongly the runaway hazard follows the host currency's fall."
+    )
     source: str = ""
 
     @model_validator(mode="after")
     def _years(self) -> LabourMarket:
-        years = sorted(self.index)
-        missing = sorted(set(range(years[0], years[-1] + 1)) - set(years))
-        if missing:
-            raise ValueError(f"index: no value for {missing[0]} (give every year in the range)")
+        for name, table in (("index", self.index), ("host_per_usd", self.host_per_usd)):
+            years = sorted(table)
+            missing = sorted(set(range(years[0], years[-1] + 1)) - set(years)) if years else []
+            if missing:
+                raise ValueError(
+                    f"{name}: no value for {missing[0]} (give every year in the range)"
+                )
+        if self.currency_elasticity != 0 and self.currency_reference_year not in self.host_per_usd:
+            raise ValueError(
+                "currency_elasticity needs host_per_usd with a value for currency_reference_year"
+            )
         return self
+
+    @property
+    def active(self) -> bool:
+        """Whether the index or the currency changes the hazard at all."""
+        return self.elasticity != 0 or self.currency_elasticity != 0
 
     def value(self, year: int) -> float:
         """The index in a calendar year (the nearest year's value outside the series)."""
@@ -309,9 +333,14 @@ class LabourMarket(Strict):
 
     def factor(self, year: int) -> float:
         """Multiplier of the runaway hazard in a calendar year."""
-        if self.elasticity == 0:
-            return 1.0
-        return (self.value(year) / self.reference) ** self.elasticity
+        f = 1.0
+        if self.elasticity != 0:
+            f = (self.value(year) / self.reference) ** self.elasticity
+        if self.currency_elasticity != 0:
+            years = sorted(self.host_per_usd)
+            fx = self.host_per_usd[min(max(year, years[0]), years[-1])]
+            f *= (fx / self.host_per_usd[self.currency_reference_year]) ** self.currency_elasticity
+        return f
 
 
 class LegalRoute(Strict):
