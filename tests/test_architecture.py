@@ -85,6 +85,7 @@ def test_two_modules_cannot_declare_the_same_field() -> None:
 def test_the_order_of_the_day_is_the_module_list() -> None:
     sim = build("dismissal")
     order = [f.__self__ for f in sim.phases["step"]]
-    assert order == [sim.recruitment, sim.lifecycle, sim.hazards, sim.borders, sim.money, sim.civil]
+    names = ["recruitment", "lifecycle", "routes", "hazards", "borders", "money", "civil"]
+    assert order == [getattr(sim, name) for name in names]
     assert [f.__self__ for f in sim.phases["events"]] == [sim.lifecycle, sim.hazards, sim.borders]
-    assert [f.__self__ for f in sim.phases["month_end"]] == [sim.backlog, sim.money]
+    assert [f.__self__ for f in sim.phases["month_end"]] == [sim.routes, sim.backlog, sim.money]
