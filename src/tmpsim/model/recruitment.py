@@ -9,7 +9,7 @@ borrow part of it, and train before departure. Applicants not selected leave the
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -312,18 +312,9 @@ class Recruitment(Module):
         """
         pop, rec = self.sim.pop, self.rec
         cand = np.empty(self.pool.size, dtype=np.int64)
-        n_pool, n_cand = eligible_kernel(
-            self.pool,
-            int(day),
-            pop.state,
-            pop.age0,
-            pop.created,
-            pop.aptitude,
-            float(rec.age_min),
-            float(rec.age_max),
-            np.float32(rec.aptitude_min),
-            cand,
-        )
+        agents = PoolAgents(pop.state, pop.age0, pop.created, pop.aptitude)
+        rule = EligibilityRule(float(rec.age_min), float(rec.age_max), np.float32(rec.aptitude_min))
+        n_pool, n_cand = eligible_kernel(self.pool, int(day), tuple(agents), tuple(rule), cand)
         self.pool = self.pool[:n_pool]
         return cand[:n_cand]
 
@@ -372,26 +363,37 @@ def best_by_origin(
 _POOL = int(State.POOL)  # a compile-time constant of the kernel
 
 
+class PoolAgents(NamedTuple):
+    """The agent fields eligibility reads (the population's current arrays)."""
+
+    state: np.ndarray
+    age0: np.ndarray  # age at creation, years (float32)
+    created: np.ndarray  # day of creation
+    aptitude: np.ndarray  # float32
+
+
+class EligibilityRule(NamedTuple):
+    """Who may be selected: an age range on the day and an aptitude floor (float32)."""
+
+    age_min: float
+    age_max: float
+    aptitude_min: np.float32
+
+
 @njit(cache=True)
 def eligible_kernel(
-    pool: np.ndarray,
-    day: int,
-    state: np.ndarray,
-    age0: np.ndarray,
-    created: np.ndarray,
-    aptitude: np.ndarray,
-    age_min: float,
-    age_max: float,
-    aptitude_min: np.float32,
-    cand: np.ndarray,
+    pool: np.ndarray, day: int, agents: tuple, rule: tuple, cand: np.ndarray
 ) -> tuple[int, int]:  # pragma: no cover - compiled
     """Compact ``pool`` to its members still in the pool; write the eligible to ``cand``.
 
-    Kept ids go to the front of ``pool`` in order; of them, those aged ``age_min`` to
+    ``agents`` and ``rule`` are a :class:`PoolAgents` and an :class:`EligibilityRule` as plain
+    tuples. Kept ids go to the front of ``pool`` in order; of them, those aged ``age_min`` to
     ``age_max`` today with at least ``aptitude_min`` are written to ``cand``. Returns the
     counts kept and written. Ages are float32 age at creation plus float64 years since, as
     NumPy computes them.
     """
+    state, age0, created, aptitude = agents
+    age_min, age_max, aptitude_min = rule
     kept = 0
     n = 0
     for k in range(pool.size):
@@ -408,20 +410,16 @@ def eligible_kernel(
 
 
 def eligible_reference(
-    pool: np.ndarray,
-    day: int,
-    state: np.ndarray,
-    age0: np.ndarray,
-    created: np.ndarray,
-    aptitude: np.ndarray,
-    age_min: float,
-    age_max: float,
-    aptitude_min: np.float32,
+    pool: np.ndarray, day: int, agents: PoolAgents, rule: EligibilityRule
 ) -> tuple[np.ndarray, np.ndarray]:
     """``eligible_kernel`` with NumPy: (pool members still in the pool, the eligible of them)."""
-    members = pool[state[pool] == _POOL]
-    age = age0[members] + (day - created[members]) / 365.25
-    ok = (age >= age_min) & (age <= age_max) & (aptitude[members] >= aptitude_min)
+    members = pool[agents.state[pool] == _POOL]
+    age = agents.age0[members] + (day - agents.created[members]) / 365.25
+    ok = (
+        (age >= rule.age_min)
+        & (age <= rule.age_max)
+        & (agents.aptitude[members] >= rule.aptitude_min)
+    )
     return members, members[ok]
 
 
@@ -431,4 +429,10 @@ def _whole(x: float, rng: np.random.Generator) -> int:
     return base + int(rng.random() < x - base)
 
 
-__all__ = ["DAYS_PER_MONTH", "Recruitment", "best_by_origin"]
+__all__ = [
+    "DAYS_PER_MONTH",
+    "EligibilityRule",
+    "PoolAgents",
+    "Recruitment",
+    "best_by_origin",
+]
