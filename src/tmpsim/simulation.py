@@ -42,6 +42,7 @@ from tmpsim.model.hazards import Hazards
 from tmpsim.model.lifecycle import Lifecycle
 from tmpsim.model.money import MoneyModule
 from tmpsim.model.recruitment import Recruitment
+from tmpsim.model.segments import profiles, segment_names
 from tmpsim.model.turning_points import Routes
 from tmpsim.scenario.schema import Scenario
 from tmpsim.states import N_STATES, State
@@ -101,6 +102,10 @@ class Simulation:
         self.sectors = list(scenario.sectors)
         self.n_origins = len(self.origins)
         self.origin_index = {o: i for i, o in enumerate(self.origins)}
+        # Segments and the (origin, segment) profiles whose terms agents are drawn with.
+        self.segments = segment_names(scenario)
+        self.n_segments = len(self.segments)
+        self.profiles = profiles(scenario)
         self.sector_index = {s: i for i, s in enumerate(self.sectors)}
         self.streams = Streams(self.seed)
         self.timeline = Timeline(scenario, self.origin_index, self.sector_index)
@@ -155,7 +160,7 @@ class Simulation:
         sc = self.scenario
         years = np.arange(sc.start.year, sc.end.year + 1)
         demand = sum(self.demand_total(int(y)) for y in years)
-        initial = sum(sum(o.initial_stock.values()) for o in sc.origins.values())
+        initial = sum(sum(p.initial_stock.values()) for p in self.profiles)
         pipeline = demand / max(len(years), 1)
         people = (demand + pipeline) * sc.recruitment.applicants_per_place * 1.1 + initial
         return int(people * self.scale) + 1024

@@ -72,7 +72,7 @@ class MoneyModule(Module):
         self.interest_day = np.array(
             [o.loan_interest_per_year / 365.25 for o in sc.origins.values()]
         )
-        self.ticket = np.array([o.return_ticket for o in sc.origins.values()])
+        self.ticket = np.array([p.terms.return_ticket for p in sim.profiles])  # by profile
         self._terms = tuple(
             SettleTerms(self.interest_day, float(m.repay_share), float(m.remit_share))
         )

@@ -11,7 +11,8 @@ import datetime as dt
 import typing
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+import numpy as np
+from pydantic import Field, create_model, model_validator
 
 from tmpsim.calibration.spec import CalibrationSpec
 from tmpsim.kinds import HAZARD_BY_NAME, STATE_BY_NAME, STATE_NAMES  # noqa: F401 (re-exported)
@@ -81,6 +82,85 @@ class Origin(Strict):
     training_days: PositiveDays = 150
     clearance_days: PositiveDays = 60
     return_ticket: Amount = 50000.0
+    segments: dict[str, OriginSegment] = Field(
+        default_factory=dict,
+        description="With a scenario's segments: each segment's share of this origin's entries, "
+        "its workers at the start and the terms that differ for it (every origin lists its "
+        "segments; its own initial_stock is then empty).",
+    )
+
+
+# ---- segments ------------------------------------------------------------------------------
+
+SEGMENT_TERMS = (
+    "female_share",
+    "age_mean",
+    "age_sd",
+    "fee_pay_share",
+    "fee_mean",
+    "fee_cv",
+    "borrow_share",
+    "debt_mean",
+    "runaway_rate_per_year",
+    "continue_prob",
+    "language_mean",
+    "network_mean",
+    "training_days",
+    "clearance_days",
+    "return_ticket",
+)
+"""The origin's terms a segment may set differently (unset: the origin's)."""
+MAX_SEGMENTS = 127
+"""Most segments in one scenario (agents store their segment in one signed byte)."""
+
+
+def _optional(name: str) -> tuple:
+    field = Origin.model_fields[name]
+    kind = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+    return kind | None, Field(None, description=field.description)
+
+
+SegmentTerms = create_model(
+    "SegmentTerms",
+    __base__=Strict,
+    __doc__="Terms of an origin's workers in a segment that differ from the origin's.",
+    **{name: _optional(name) for name in SEGMENT_TERMS},
+)
+
+
+class Segment(SegmentTerms):
+    """A group of the programme's workers with terms of their own (e.g. domestic workers).
+
+    Its terms apply to its workers of every origin, unless the origin's entry for the segment
+    sets them again.
+    """
+
+    label: str = Field("", description="Plain-language name of the segment in tables.")
+
+
+class OriginSegment(SegmentTerms):
+    """One origin's workers in one segment: their share of its entries, stock and own terms."""
+
+    share: Prob | dict[Year, Prob] = Field(
+        description="Share of the origin's entries in this segment: one number, or by year "
+        "(interpolated as demand_share); an origin's shares sum to one."
+    )
+    initial_stock: dict[str, People] = Field(
+        default_factory=dict, description="Workers of the segment in the host at the start."
+    )
+
+    def share_by_year(self) -> dict[int, float]:
+        """The share as a by-year table (one number holds every year)."""
+        return dict(self.share) if isinstance(self.share, dict) else {2000: float(self.share)}
+
+
+Origin.model_rebuild()
+
+
+def _interpolate(table: dict[int, float], year: float) -> float:
+    """A by-year table's value in ``year`` (linear between years, the nearest outside them)."""
+    years = sorted(table)
+    return float(np.interp(year, years, [table[y] for y in years]))
 
 
 class Sector(Strict):
@@ -488,6 +568,11 @@ class Scenario(Strict):
         "currency units", description="Currency of every money amount, as figures print it."
     )
     origins: dict[str, Origin] = Field(min_length=1, max_length=MAX_ORIGINS)
+    segments: dict[str, Segment] = Field(
+        default_factory=dict,
+        max_length=MAX_SEGMENTS,
+        description="Groups of workers whose terms differ within an origin (none: one group).",
+    )
     sectors: dict[str, Sector] = Field(min_length=1)
     programme: Programme
     recruitment: Recruitment
@@ -536,6 +621,7 @@ class Scenario(Strict):
                     f"origins.{name}.continue_prob names unknown stage(s) {sorted(bad)}; "
                     f"stages are {sorted(stage_names)}"
                 )
+        self._segments(stage_names)
         if self.money.remit_share + self.money.repay_share > 1:
             raise ValueError("money: remit_share + repay_share must be at most 1")
         share = sum(s.share for s in self.sectors.values())
@@ -575,6 +661,49 @@ class Scenario(Strict):
                 if last < first:
                     raise ValueError(f"{section}.{i}.end: {last} is before its start {first}")
         return self
+
+    def _segments(self, stage_names: set[str]) -> None:
+        """Every origin lists the scenario's segments it has, with shares summing to one."""
+        names = list(self.segments)
+        for name, o in self.origins.items():
+            where = f"origins.{name}.segments"
+            if not names:
+                if o.segments:
+                    raise ValueError(f"{where}: the scenario has no segments section")
+                continue
+            if not o.segments:
+                raise ValueError(f"{where}: missing; give this origin's share of {names}")
+            bad = [s for s in o.segments if s not in self.segments]
+            if bad:
+                raise ValueError(f"{where}.{bad[0]}: not a segment ({', '.join(names)})")
+            if o.initial_stock:
+                raise ValueError(
+                    f"origins.{name}.initial_stock: with segments, give the stock of each "
+                    f"segment ({where}.NAME.initial_stock)"
+                )
+            for seg_name, seg in o.segments.items():
+                for key in ("initial_stock", "continue_prob"):
+                    bad = set(getattr(seg, key) or {}) - stage_names
+                    if bad:
+                        raise ValueError(
+                            f"{where}.{seg_name}.{key} names unknown stage(s) {sorted(bad)}; "
+                            f"stages are {sorted(stage_names)}"
+                        )
+            tables = [seg.share_by_year() for seg in o.segments.values()]
+            for year in sorted({y for t in tables for y in t}):
+                total = sum(_interpolate(t, year) for t in tables)
+                if abs(total - 1.0) > 1e-6:
+                    raise ValueError(
+                        f"{where}: shares must sum to 1 in every year, in {year} they sum to "
+                        f"{total:.6f}"
+                    )
+        for seg_name, seg in self.segments.items():
+            bad = set(seg.continue_prob or {}) - stage_names
+            if bad:
+                raise ValueError(
+                    f"segments.{seg_name}.continue_prob names unknown stage(s) {sorted(bad)}; "
+                    f"stages are {sorted(stage_names)}"
+                )
 
     def _routes_replace(self) -> None:
         """With ``routes``, decisions replace the fixed onward probabilities.
