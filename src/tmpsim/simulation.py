@@ -18,7 +18,8 @@ before it.
                money: savings run out (destitution);
                civil society: emergency funds, then shelter places.
 ``month_end``  money: everyone's balances settled; debt and savings totals and the programme's
-               status holders by stage recorded.
+               status holders by stage recorded; then the recorder counts the agents by the
+               fields asked for (segments).
 ``record``     the day's stocks, flows and flags are stored.
 """
 
@@ -216,6 +217,7 @@ class Simulation:
         if day in self.month_ends:
             for hook in self.phases["month_end"]:
                 hook(day)
+            self.recorder.month_end(day, self.pop)
         self.welfare_by_day[day] = self.rules["welfare_eligible"]
         self.recorder.end_day(day)
         if self.check:

@@ -52,6 +52,10 @@ class Recorder:
         self.sector_counts = np.zeros((n_states, n_origins, n_sectors), dtype=np.int64)
         self.sector_stocks = np.zeros((n_days, n_states, n_origins, n_sectors), dtype=np.int32)
         self.stage_by_state: dict[int, np.ndarray] = {}  # month-end day -> [state, stage, origin]
+        # Agent fields counted at month ends (``count_at_month_ends``): field -> its number of
+        # groups, and field -> {month-end day -> [state, group, origin]}.
+        self.month_fields: dict[str, int] = {}
+        self.by_field: dict[str, dict[int, np.ndarray]] = {}
         self.initial = self.counts.copy()
         self.flags: dict[str, Flag] = {}
         self.stocks = np.zeros((n_days, n_states, n_origins), dtype=np.int32)
@@ -132,6 +136,22 @@ class Recorder:
             self.monthly.setdefault(
                 f"programme_stock_stage_{name}", np.full((self.n_days, self.O), np.nan)
             )[day] = holders[i]
+
+    def count_at_month_ends(self, field: str, n_groups: int) -> None:
+        """Count the agents by state, ``field`` and origin at every month end (``month_end``).
+
+        ``field`` holds codes 0 to ``n_groups - 1``; the count is taken after the day's moves.
+        """
+        self.month_fields[field] = n_groups
+        self.by_field[field] = {}
+
+    def month_end(self, day: int, pop: Population) -> None:
+        """The month-end counts of the fields asked for (one pass over every agent each)."""
+        n = pop.n
+        for field, n_groups in self.month_fields.items():
+            cell = (pop.state[:n].astype(np.int64) * n_groups + getattr(pop, field)[:n]) * self.O
+            counts = np.bincount(cell + pop.origin[:n], minlength=self.S * n_groups * self.O)
+            self.by_field[field][day] = counts.reshape(self.S, n_groups, self.O)
 
     def set_day(self, day: int) -> None:
         """Start recording a new day."""

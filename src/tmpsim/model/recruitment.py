@@ -54,6 +54,8 @@ class Recruitment(Module):
         self.terms = [p.terms for p in sim.profiles]  # each profile's terms
         self.profile_origin = np.array([p.origin for p in sim.profiles], dtype=np.int8)
         self.profile_segment = np.array([p.segment for p in sim.profiles], dtype=np.int8)
+        if sim.n_segments > 1:  # the stocks by segment, for the grouped table
+            sim.recorder.count_at_month_ends("segment", sim.n_segments)
         self.sector_share = np.array([s.share for s in sc.sectors.values()])
         self.lead = np.array([t.training_days + t.clearance_days for t in self.terms])
         # Applicants who were in the pool at the last selection round or joined since, all

@@ -690,12 +690,15 @@ class Scenario(Strict):
                             f"stages are {sorted(stage_names)}"
                         )
             tables = [seg.share_by_year() for seg in o.segments.values()]
-            for year in sorted({y for t in tables for y in t}):
-                total = sum(_interpolate(t, year) for t in tables)
+            years = sorted(
+                {y for seg in o.segments.values() if isinstance(seg.share, dict) for y in seg.share}
+            )
+            for year in years or [None]:
+                total = sum(_interpolate(t, year or 2000) for t in tables)
                 if abs(total - 1.0) > 1e-6:
+                    when = f" in {year}" if year else ""
                     raise ValueError(
-                        f"{where}: shares must sum to 1 in every year, in {year} they sum to "
-                        f"{total:.6f}"
+                        f"{where}: shares must sum to 1, they sum to {total:.6f}{when}"
                     )
         for seg_name, seg in self.segments.items():
             bad = set(seg.continue_prob or {}) - stage_names
