@@ -109,7 +109,7 @@ class Simulation:
         self.profiles = profiles(scenario)
         self.sector_index = {s: i for i, s in enumerate(self.sectors)}
         self.streams = Streams(self.seed)
-        self.timeline = Timeline(scenario, self.origin_index, self.sector_index)
+        self.timeline = Timeline(scenario, self.origin_index, self.sector_index, self.segments)
         # The rules in force (dated rule events change them; modules read them).
         self.rules = {
             "welfare_eligible": scenario.programme.welfare_eligible,

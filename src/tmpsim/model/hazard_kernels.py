@@ -354,7 +354,7 @@ def rates_reference(hz: Hazards, ids: np.ndarray, state: State, day: int) -> np.
     pop, tl = sim.pop, sim.timeline
     beh, jc = sim.scenario.behaviour, sim.scenario.programme.job_change
     mode = sim.rules["job_change_mode"]
-    origin, profile, sector = pop.origin[ids], pop.profile[ids], pop.sector[ids]
+    profile, sector = pop.profile[ids], pop.sector[ids]
     kinds = HAZARDS_BY_STATE[state]
     out = np.zeros((ids.size, len(kinds)))
 
@@ -362,7 +362,7 @@ def rates_reference(hz: Hazards, ids: np.ndarray, state: State, day: int) -> np.
         table = tl.multiplier_table(HAZARD_NAMES[kind], day)
         if table is None:
             return r
-        return r * table if isinstance(table, float) else r * table[origin, sector]
+        return r * table if isinstance(table, float) else r * table[profile, sector]
 
     wait = change_wait(hz, ids, day)
     for j, kind in enumerate(kinds):

@@ -52,7 +52,6 @@ class Hazards(Module):
         self.stream = sim.streams["hazards"]
         # By profile (origin and segment): the rates kernel reads each agent's profile.
         terms = [p.terms for p in sim.profiles]
-        self.profile_origin = np.array([p.origin for p in sim.profiles], dtype=np.int64)
         self.runaway_base = np.array([t.runaway_rate_per_year for t in terms]) / YEAR
         self.dismissal_base = (
             np.array([s.dismissal_rate_per_year for s in sc.sectors.values()]) / YEAR
@@ -191,8 +190,8 @@ class Hazards(Module):
             elif kind is Hazard.CANCELLATION and self.cancel_rate == 0:
                 kinds[j] = Hazard.NONE
             table = tl.multiplier_table(HAZARD_NAMES[kind], day)
-            if table is not None:  # by origin and sector: each profile takes its origin's row
-                mult[j] = table if isinstance(table, float) else table[self.profile_origin]
+            if table is not None:
+                mult[j] = table
                 if kind is Hazard.JOB_FINDING:
                     job_mult_kind = 1 if isinstance(table, float) else 2
         working = state is State.EMPLOYED or state is State.SPECIAL_WORKING

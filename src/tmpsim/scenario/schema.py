@@ -84,6 +84,7 @@ class Origin(Strict):
     return_ticket: Amount = 50000.0
     segments: dict[str, OriginSegment] = Field(
         default_factory=dict,
+        exclude_if=lambda v: not v,  # scenarios without segments read as before
         description="With a scenario's segments: each segment's share of this origin's entries, "
         "its workers at the start and the terms that differ for it (every origin lists its "
         "segments; its own initial_stock is then empty).",
@@ -440,7 +441,7 @@ class FlightEvent(_Event):
 
 
 class HazardEvent(_Event):
-    """Multiply a hazard from `date` to `end` (for some sectors or origins)."""
+    """Multiply a hazard from `date` to `end` (for some sectors, origins or segments)."""
 
     type: Literal["hazard"]
     hazard: HazardName
@@ -448,6 +449,7 @@ class HazardEvent(_Event):
     end: Date | None = None
     sectors: list[str] | None = None
     origins: list[str] | None = None
+    segments: list[str] | None = Field(None, exclude_if=lambda v: v is None)
 
 
 class GrantStatusEvent(_Event):
@@ -570,6 +572,7 @@ class Scenario(Strict):
     origins: dict[str, Origin] = Field(min_length=1, max_length=MAX_ORIGINS)
     segments: dict[str, Segment] = Field(
         default_factory=dict,
+        exclude_if=lambda v: not v,
         max_length=MAX_SEGMENTS,
         description="Groups of workers whose terms differ within an origin (none: one group).",
     )
@@ -649,6 +652,9 @@ class Scenario(Strict):
             for s in getattr(ev, "sectors", None) or []:
                 if s not in self.sectors:
                     raise ValueError(f"{where}: sector {s!r} is not one of {list(self.sectors)}")
+            for s in getattr(ev, "segments", None) or []:
+                if s not in self.segments:
+                    raise ValueError(f"{where}: segment {s!r} is not one of {list(self.segments)}")
         if self.routes is not None:
             self._routes_replace()
         for section in ("shelters", "emergency_funds"):
