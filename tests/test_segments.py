@@ -13,7 +13,7 @@ from helpers import scenario_file
 from tmpsim.grouping import ALL, group_table
 from tmpsim.kinds import HAZARDS_BY_STATE, Hazard
 from tmpsim.model.segments import IMPLICIT
-from tmpsim.results import build_series_table
+from tmpsim.results import build_agents, build_series_table
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 from tmpsim.states import STOCK_METRICS, State
@@ -104,3 +104,13 @@ def test_a_programme_without_segments_has_one_implicit_segment() -> None:
     np.testing.assert_array_equal(sim.pop.profile[:n], sim.pop.origin[:n])
     assert sim.recorder.by_field == {}
     assert set(group_table(sim).column("segment").to_pylist()) == {ALL}
+
+
+def test_the_agents_table_names_the_segment_only_where_there_are_segments(finished) -> None:
+    table = build_agents(finished).table()
+    segment = np.array(table.column("segment").to_pylist())
+    np.testing.assert_array_equal(
+        segment, np.array(finished.segments)[finished.pop.segment[: finished.pop.n]]
+    )
+    plain = Simulation(load_scenario(scenario_file("mini")), seed=1, scale=0.1)
+    assert "segment" not in build_agents(plain).table().column_names

@@ -533,7 +533,7 @@ class AgentsSnapshot:
     # values stored as float64) split by byte, which compresses their zero low bytes. The other
     # money columns are nearly all distinct and stay plain.
     DICTIONARY = ["state", "origin", "sector", "stage", "created", "selected", "entered", "exited"]
-    DICTIONARY += ["remitted"]
+    DICTIONARY += ["remitted", "segment"]
     ENCODING = {"id": "DELTA_BINARY_PACKED", "age_at_creation": "BYTE_STREAM_SPLIT"}
     # Column statistics (min and max per row group) for the numbers and dates only: those of the
     # labels and flags are a sixth of the writing time and let no reader skip anything.
@@ -556,6 +556,9 @@ class AgentsSnapshot:
         pop = sim.pop
         self.n = pop.n
         self.fields = {name: getattr(pop, name)[: pop.n] for name in AGENT_FIELDS}
+        # The segment column only in programmes with segments (others' tables are unchanged).
+        self.segmented = sim.n_segments > 1
+        self.fields["segment"] = pop.segment[: pop.n]
         self.start = np.datetime64(sim.scenario.start, "s")
         self.start_seconds = int(self.start.astype(np.int64))
         self.names = {
@@ -563,12 +566,13 @@ class AgentsSnapshot:
             "origin": list(sim.origins),
             "sector": list(sim.sectors),
             "stage": [s.name for s in sim.scenario.programme.stages],
+            "segment": list(sim.segments),
         }
 
     def batch(self, lo: int, hi: int, dictionary: bool = False) -> pa.RecordBatch:
         """Agents ``lo`` to ``hi`` (exclusive) as one record batch.
 
-        Labels (state, origin, sector, stage) are strings; with ``dictionary`` they are left
+        Labels (state, origin, sector, segment, stage) are strings; with ``dictionary`` they are left
         dictionary-encoded (codes and names), as the Parquet writer stores them anyway.
         """
         f = {k: v[lo:hi] for k, v in self.fields.items()}
@@ -590,6 +594,7 @@ class AgentsSnapshot:
             "state": labels("state", "state"),
             "origin": labels("origin", "origin"),
             "sector": labels("sector", "sector"),
+            **({"segment": labels("segment", "segment")} if self.segmented else {}),
             "stage": labels("stage", "stage"),
             "female": arrow_array(f["female"], pa.bool_()),
             "age_at_creation": arrow_array(f["age0"].astype(np.float64), pa.float64()),
