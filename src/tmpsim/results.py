@@ -572,8 +572,8 @@ class AgentsSnapshot:
     def batch(self, lo: int, hi: int, dictionary: bool = False) -> pa.RecordBatch:
         """Agents ``lo`` to ``hi`` (exclusive) as one record batch.
 
-        Labels (state, origin, sector, segment, stage) are strings; with ``dictionary`` they are left
-        dictionary-encoded (codes and names), as the Parquet writer stores them anyway.
+        Labels (state, origin, sector, segment, stage) are strings; with ``dictionary`` they are
+        left dictionary-encoded (codes and names), as the Parquet writer stores them anyway.
         """
         f = {k: v[lo:hi] for k, v in self.fields.items()}
 
