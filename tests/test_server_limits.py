@@ -23,10 +23,9 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from tmpsim.scenario.loader import shipped_dir  # noqa: E402
+from helpers import TINY_RUN, flagship_text, wait_stopped  # noqa: E402
 
-FLAGSHIP = "japan-titp-covid"
-TINY = {"scenario": FLAGSHIP, "scale": 0.001, "end": "2017-03-31", "seed": 3}
+TINY = TINY_RUN
 RUN_MEMORY_GIB = 3
 SERVER_PIDS: dict[str, int] = {}
 
@@ -70,22 +69,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(30)
 
 
-def wait_stopped(url: str, run_id: str, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = httpx.get(f"{url}/api/runs/{run_id}").json()
-        if status["state"] not in ("starting", "running"):
-            return status
-        time.sleep(0.3)
-    pytest.fail(f"run {run_id} did not stop in {timeout} s")
-
-
 def upload(url: str, name: str, text: str) -> httpx.Response:
     return httpx.post(f"{url}/api/uploads", files={"file": (name, text.encode())}, timeout=120)
 
 
 def flagship_data() -> dict:
-    return yaml.safe_load((shipped_dir() / f"{FLAGSHIP}.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load(flagship_text())
 
 
 def test_a_foreign_host_header_is_refused(server: str) -> None:
@@ -169,7 +158,7 @@ def test_the_cap_on_runs_is_checked_before_anything_else(server: str) -> None:
         assert caps == [RUN_MEMORY_GIB * 1024**3]
     finally:
         httpx.delete(f"{server}/api/runs/{run_id}")
-        wait_stopped(server, run_id)
+        wait_stopped(lambda path: httpx.get(server + path), run_id)
 
 
 def run_memory_caps(url: str) -> list[int]:

@@ -161,7 +161,7 @@ class Simulation:
         sc = self.scenario
         years = np.arange(sc.start.year, sc.end.year + 1)
         demand = sum(self.demand_total(int(y)) for y in years)
-        initial = sum(sum(p.initial_stock.values()) for p in self.profiles)
+        initial = sum(sum(p.initial_stock.values()) for p in profiles(sc))
         pipeline = demand / max(len(years), 1)
         people = (demand + pipeline) * sc.recruitment.applicants_per_place * 1.1 + initial
         return int(people * self.scale) + 1024
