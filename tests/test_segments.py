@@ -114,3 +114,17 @@ def test_the_agents_table_names_the_segment_only_where_there_are_segments(finish
     )
     plain = Simulation(load_scenario(scenario_file("mini")), seed=1, scale=0.1)
     assert "segment" not in build_agents(plain).table().column_names
+
+
+def test_the_fee_lever_restates_each_segments_own_fees() -> None:
+    """worker_fee_share reaches fees set by a segment entry (Singapore's other domestic workers)."""
+    from tmpsim.model.segments import profiles
+    from tmpsim.policy.levers import apply_levers
+
+    base = profiles(load_scenario("singapore-work-permit"))
+    half = profiles(apply_levers("singapore-work-permit", {"worker_fee_share": 0.5}))
+    for before, after in zip(base, half, strict=True):
+        assert after.terms.fee_mean == before.terms.fee_mean / 2
+        assert after.terms.debt_mean == before.terms.debt_mean / 2
+    other_mdw = next(p for p in base if p.initial_stock == {"permit": 17200})
+    assert other_mdw.terms.fee_mean == 2500  # the origin's is 3000
