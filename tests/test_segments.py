@@ -73,18 +73,20 @@ def test_entries_follow_the_segment_shares(finished) -> None:
     assert (pop.state[:n][pop.segment[:n] == 1] == State.IRREGULAR).sum() > 10
 
 
-def test_counts_by_segment_add_up_to_the_series_at_every_month_end(finished) -> None:
+def test_counts_by_segment_add_up_to_the_series_every_day(finished) -> None:
     groups = group_table(finished).to_pandas()
     series = build_series_table(finished).to_pandas()
     assert set(groups["segment"]) == {"domestic", "other", ALL}
     by_segment = groups[groups["segment"] != ALL]
     assert (by_segment[["sector", "stage"]] == ALL).all().all()
-    assert by_segment["date"].nunique() == len(finished.month_ends) == 12
+    assert by_segment["date"].nunique() == finished.n_days == 365
     summed = by_segment.groupby(["date", "metric", "origin"])["value"].sum()
     want = series.set_index(["date", "metric", "origin"])["value"]
+    assert len(summed) == 365 * len(STOCK_METRICS) * 3  # every day, stock metric and origin
     np.testing.assert_array_equal(summed.to_numpy(), want[summed.index].to_numpy())
-    assert summed.sum() > 0
-    # The last month end is the last day: the counts are those of the agents.
+    domestic = by_segment[(by_segment["segment"] == "domestic") & (by_segment["origin"] == "B")]
+    assert (domestic["value"] == 0).all() and summed.sum() > 0
+    # The last day: the counts are those of the agents.
     pop, n = finished.pop, finished.pop.n
     last = by_segment[by_segment["date"] == by_segment["date"].max()]
     for segment, code in (("domestic", 0), ("other", 1)):
@@ -102,7 +104,8 @@ def test_a_programme_without_segments_has_one_implicit_segment() -> None:
     assert sim.segments == [IMPLICIT] and len(sim.profiles) == sim.n_origins
     assert not sim.pop.segment[:n].any()
     np.testing.assert_array_equal(sim.pop.profile[:n], sim.pop.origin[:n])
-    assert sim.recorder.by_field == {}
+    assert sim.recorder.segment_stocks.size == 0  # one segment: its stocks are the series'
+    np.testing.assert_array_equal(sim.recorder.segment_counts[:, :, 0], sim.recorder.counts)
     assert set(group_table(sim).column("segment").to_pylist()) == {ALL}
 
 

@@ -1,10 +1,10 @@
-"""The stock metrics grouped beyond origin: by sector (every day), stage and segment (month ends).
+"""The stock metrics grouped beyond origin: by sector and segment (every day), stage (month ends).
 
 A tidy table with one row per (date, metric, origin, sector, stage, segment): the grouping columns
 say which group a row counts, ``"all"`` where it is not split that way. Each row is split one way
 at most. Rows by stage are on month ends, for the metrics whose states still move (pipeline and
-host: a stage means nothing once an agent has left); rows by segment are on month ends, for every
-stock metric, and only in programmes with segments (``tmpsim.model.segments``). Values are scaled
+host: a stage means nothing once an agent has left); rows by segment are there only in
+programmes with segments (``tmpsim.model.segments``). Values are scaled
 to the full population, as in the series. The sums over sectors, over stages and over segments
 are the series' figures (``tests/test_grouping.py``, ``tests/test_segments.py``).
 """
@@ -58,6 +58,14 @@ def _rows(cube: np.ndarray, days: np.ndarray, day0: int) -> dict[str, np.ndarray
     }
 
 
+def _daily(stocks: np.ndarray, metrics: list[str]) -> np.ndarray:
+    """``cube[day, metric, origin (+all), group]`` from daily stocks [day, state, origin, group]."""
+    return np.stack(
+        [_with_all(stocks[:, [int(s) for s in STOCK_METRICS[m]]].sum(axis=1)) for m in metrics],
+        axis=1,
+    )
+
+
 def _by_month_end(
     per_end: dict[int, np.ndarray], metrics: list[str], n_origins: int, n_groups: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -80,33 +88,25 @@ def _by_month_end(
 
 
 def group_table(sim) -> pa.Table:
-    """The stock metrics of a finished run by sector (daily), stage and segment (month ends)."""
+    """The stock metrics of a finished run by sector and segment (daily) and stage (month ends)."""
     rec = sim.recorder
     day0 = (sim.scenario.start - dt.date(1970, 1, 1)).days
     by_sector = sorted(STOCK_METRICS)
     by_stage = sorted(m for m, states in STOCK_METRICS.items() if set(states) <= MOVING)
+    days = np.arange(sim.n_days)
     # Each part: the column it splits, its metrics, days and cube [day, metric, origin, group].
-    sector_cube = np.stack(
-        [
-            _with_all(rec.sector_stocks[:, [int(s) for s in STOCK_METRICS[m]]].sum(axis=1))
-            for m in by_sector
-        ],
-        axis=1,
-    )
-    parts = [("sector", by_sector, np.arange(sim.n_days), sector_cube)]
+    parts = [("sector", by_sector, days, _daily(rec.sector_stocks, by_sector))]
     n_stages = len(sim.stage_names)
     ends, stage_cube = _by_month_end(rec.stage_by_state, by_stage, sim.n_origins, n_stages)
     parts.append(("stage", by_stage, ends, stage_cube))
-    if "segment" in rec.by_field:
-        ends, cube = _by_month_end(
-            rec.by_field["segment"], by_sector, sim.n_origins, sim.n_segments
-        )
-        parts.append(("segment", by_sector, ends, cube))
+    segmented = rec.n_segments > 1
+    if segmented:
+        parts.append(("segment", by_sector, days, _daily(rec.segment_stocks, by_sector)))
     names = {
         "origin": [*sim.origins, ALL],
         "sector": [*sim.sectors, ALL],
         "stage": [*sim.stage_names, ALL],
-        "segment": [*sim.segments, ALL] if "segment" in rec.by_field else [ALL],
+        "segment": [*sim.segments, ALL] if segmented else [ALL],
     }
     metrics = sorted({m for _, part_metrics, _, _ in parts for m in part_metrics})
     code = {m: i for i, m in enumerate(metrics)}

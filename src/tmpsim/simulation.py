@@ -18,8 +18,7 @@ before it.
                money: savings run out (destitution);
                civil society: emergency funds, then shelter places.
 ``month_end``  money: everyone's balances settled; debt and savings totals and the programme's
-               status holders by stage recorded; then the recorder counts the agents by the
-               fields asked for (segments).
+               status holders by stage recorded.
 ``record``     the day's stocks, flows and flags are stored.
 """
 
@@ -125,7 +124,12 @@ class Simulation:
             for flag in cls.flags:
                 self.pop.flag(flag, self.n_origins)
         self.recorder = Recorder(
-            self.n_days, N_STATES, self.n_origins, self.stage_names, len(self.sectors)
+            self.n_days,
+            N_STATES,
+            self.n_origins,
+            self.stage_names,
+            len(self.sectors),
+            self.n_segments,
         )
         self.recorder.track(self.pop.flags)
         # Built from the scenario alone, in any order; connected to each other in ``start``.
@@ -217,7 +221,6 @@ class Simulation:
         if day in self.month_ends:
             for hook in self.phases["month_end"]:
                 hook(day)
-            self.recorder.month_end(day, self.pop)
         self.welfare_by_day[day] = self.rules["welfare_eligible"]
         self.recorder.end_day(day)
         if self.check:
@@ -252,6 +255,8 @@ class Simulation:
             raise InvariantError("negative count")
         if not np.array_equal(self.recorder.by_sector(pop), self.recorder.sector_counts):
             raise InvariantError(f"day {self.day}: stocks by sector differ from the agents")
+        if not np.array_equal(self.recorder.by_segment(pop), self.recorder.segment_counts):
+            raise InvariantError(f"day {self.day}: stocks by segment differ from the agents")
         for module in self.modules:
             problem = module.check()
             if problem:

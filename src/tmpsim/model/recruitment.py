@@ -40,7 +40,6 @@ class Recruitment(Module):
         "selected": (np.int32, NEVER),
         "fee": (np.float64, 0),
         "debt0": (np.float64, 0),  # debt at departure
-        "segment": (np.int8, 0),  # the agent's segment (the implicit one without segments)
         "profile": (np.int16, 0),  # origin * n_segments + segment: the terms drawn with
     }
 
@@ -54,8 +53,6 @@ class Recruitment(Module):
         self.terms = [p.terms for p in sim.profiles]  # each profile's terms
         self.profile_origin = np.array([p.origin for p in sim.profiles], dtype=np.int8)
         self.profile_segment = np.array([p.segment for p in sim.profiles], dtype=np.int8)
-        if sim.n_segments > 1:  # the stocks by segment, for the grouped table
-            sim.recorder.count_at_month_ends("segment", sim.n_segments)
         self.sector_share = np.array([s.share for s in sc.sectors.values()])
         self.lead = np.array([t.training_days + t.clearance_days for t in self.terms])
         # Applicants who were in the pool at the last selection round or joined since, all
@@ -322,7 +319,7 @@ class Recruitment(Module):
         profile = self._applicant_profiles(places)
         if profile.size:
             new = self._new_agents(profile, day, State.POOL, self.applicants.take(day))
-            sim.recorder.create(int(State.POOL), pop.origin[new], pop.sector[new])
+            sim.recorder.create(int(State.POOL), pop.origin[new], pop.sector[new], pop.segment[new])
             sim.money.set_rates(new, State.POOL, day)
             sim.lifecycle.set_timer(new, Timer.POOL_TIMEOUT, day + rec.pool_wait_days)
             self.pool = np.concatenate([self.pool, new])
