@@ -52,6 +52,7 @@ class Hazards(Module):
         self.stream = sim.streams["hazards"]
         # By profile (origin and segment): the rates kernel reads each agent's profile.
         terms = [p.terms for p in sim.profiles]
+        self.profile_origin = np.array([p.origin for p in sim.profiles], dtype=np.int64)
         self.runaway_base = np.array([t.runaway_rate_per_year for t in terms]) / YEAR
         self.dismissal_base = (
             np.array([s.dismissal_rate_per_year for s in sc.sectors.values()]) / YEAR
@@ -194,6 +195,10 @@ class Hazards(Module):
                 mult[j] = table
                 if kind is Hazard.JOB_FINDING:
                     job_mult_kind = 1 if isinstance(table, float) else 2
+            if kind is Hazard.RUNAWAY:  # the legal ways out open today (behaviour)
+                mult[j] *= tl.home_closed_push(day)[self.profile_origin][:, None]  # by origin
+                if state is State.EMPLOYED:
+                    mult[j] *= tl.legal_route_relief(day)[None, :]  # by sector
         working = state is State.EMPLOYED or state is State.SPECIAL_WORKING
         diverted = sim.scenario.programme.job_change.runaway_diverted
         if not working:
@@ -205,7 +210,7 @@ class Hazards(Module):
         else:
             factor_mode, factor = 0, 1.0
         market = beh.runaway_labour_market
-        use_market = market is not None and market.elasticity != 0
+        use_market = market is not None and market.active
         need_tenure = state is State.EMPLOYED and mode == "free"
         return RatePlan(
             kinds=kinds,
