@@ -80,7 +80,9 @@ def toy_yaml(tmp_path: Path, **over) -> Path:
 
 def split(tmp_path: Path, **over):
     scenario = load_scenario(FLAGSHIP)
-    spec = OriginsMarketSpec(corridors=str(toy_yaml(tmp_path, **over)), scale=1.0, source="t")
+    spec = OriginsMarketSpec(
+        corridors=str(toy_yaml(tmp_path, **over)), scale=1.0, host="Japan TITP", source="t"
+    )
     return scenario, host_split(spec, scenario, lambda year: DEMAND)
 
 
@@ -160,7 +162,14 @@ def test_a_host_the_market_does_not_have_is_an_error(tmp_path):
 
 def test_recruitment_takes_its_shares_from_the_market(tmp_path):
     path = toy_yaml(tmp_path)
-    over = {"origins_market": {"corridors": str(path), "scale": 1.0, "source": "t"}}
+    over = {
+        "origins_market": {
+            "corridors": str(path),
+            "scale": 1.0,
+            "host": "Japan TITP",
+            "source": "t",
+        }
+    }
     sim = Simulation(load_scenario(FLAGSHIP, over), seed=1, scale=0.001)
     rec = sim.recruitment
     assert rec.market.years[0] == 2019  # the toy's first year; the scenario's years before

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tmpsim.corridors.config import (
-    CorridorsConfig,
     SHIPPED,
+    CorridorsConfig,
     CorridorsError,
     border_rules,
     load_corridors,
@@ -62,7 +62,9 @@ class HostSplit:
         return {int(y): float(s) for y, s in zip(self.years, self.shares[:, origin], strict=True)}
 
 
-def market_config(spec: OriginsMarketSpec, last_year: int, demand: dict[int, float]) -> CorridorsConfig:
+def market_config(
+    spec: OriginsMarketSpec, last_year: int, demand: dict[int, float]
+) -> CorridorsConfig:
     """The corridors configuration of ``spec``, to ``last_year``, the host asking ``demand``."""
     cfg = load_corridors(spec.corridors)
     if spec.host not in cfg.market.destinations:
@@ -78,9 +80,7 @@ def market_config(spec: OriginsMarketSpec, last_year: int, demand: dict[int, flo
     host.demand_per_year = dict(demand)
     host.quota_per_year = None
     host.borders = []
-    return cfg.model_copy(
-        update={"market": market, "last_year": max(cfg.last_year, last_year)}
-    )
+    return cfg.model_copy(update={"market": market, "last_year": max(cfg.last_year, last_year)})
 
 
 def host_split(
@@ -97,7 +97,9 @@ def host_split(
     month_year = np.array([m.year for m in run.months])
     placed = np.array([run.departures[month_year == y][:, :, j].sum(axis=0) for y in years])
     broker_origin = np.repeat(np.arange(len(run.origins)), run.per_origin)
-    fee_usd = np.array([np.bincount(broker_origin, run.broker_fee[y, :, j]) for y in range(years.size)])
+    fee_usd = np.array(
+        [np.bincount(broker_origin, run.broker_fee[y, :, j]) for y in range(years.size)]
+    )
     debt_usd = np.array(
         [np.bincount(broker_origin, run.broker_debt[y, :, j]) for y in range(years.size)]
     )

@@ -490,7 +490,7 @@ class OriginsMarketSpec(Strict):
     corridors: str = Field(
         "asia-corridors", description="A shipped corridors configuration or a YAML file."
     )
-    host: str = Field("Japan TITP", description="The market's destination this scenario is.")
+    host: str = Field(description="The market's destination that this scenario is.")
     scale: Annotated[float, Field(gt=0, le=1)] = Field(
         0.25, description="Share of the market's people simulated (its cost hardly depends on it)."
     )
