@@ -144,6 +144,56 @@ def recovery_table(closed: CorridorsRun, open_: CorridorsRun) -> str:
     return "\n".join(lines)
 
 
+def forecast_table(run: CorridorsRun, cfg: CorridorsConfig) -> str:
+    """Japan's TITP departures by origin 2022-2025 and what drives them (earnings ratio).
+
+    The share of each origin in the market, and its 2022 share of e-Stat's first-year (1号)
+    stock carried forward by the market's change from 2022 (the market's level is off; its
+    change is the forecast).
+    """
+    from tmpsim.model.sending_market import SendingMarket
+
+    j = run.destinations.index(HOST)
+    market = SendingMarket(cfg.market, cfg.first_year, LAST, seed=0)
+    observed_2022 = {  # 1号 stock at 2022-12, e-Stat (data/observed: titp_stock_stage_1)
+        "Vietnam": 82941,
+        "China": 11411,
+        "Indonesia": 30040,
+        "Philippines": 13686,
+        "Myanmar": 10960,
+        "Cambodia": 6763,
+        "Nepal": 986,
+    }
+    years = [2022, 2023, 2024, 2025]
+    shares = {}
+    for y in years:
+        dep = yearly(run, run.departures[:, :, j], y)
+        shares[y] = dep / max(dep.sum(), 1)
+    obs = np.array([observed_2022[o] for o in run.origins], dtype=float)
+    obs /= obs.sum()
+    lines = [
+        "| origin | earnings ratio 2021 / 2022 / 2023 / 2025 | market share 2022 / 2023 / "
+        "2024 / 2025 (%) | forecast share 2023 / 2024 / 2025 (%) |",
+        "|---|---|---|---|",
+    ]
+    forecast = {}
+    for y in years[1:]:
+        f = obs * np.divide(shares[y], shares[2022], out=np.ones_like(obs), where=shares[2022] > 0)
+        forecast[y] = f / f.sum()
+    for k, origin in enumerate(run.origins):
+        ratios = [market._earnings(y)[0][k, j] for y in (2021, 2022, 2023, 2025)]
+        lines.append(
+            f"| {origin} | "
+            + " / ".join(f"{r:.1f}" for r in ratios)
+            + " | "
+            + " / ".join(f"{100 * shares[y][k]:.1f}" for y in years)
+            + " | "
+            + " / ".join(f"{100 * forecast[y][k]:.1f}" for y in years[1:])
+            + " |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     """Run the variants and print the tables."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -165,6 +215,8 @@ def main() -> None:
     print(host_table(runs, range(2023, LAST + 1)))
     print("\n## Fees and debt at departure to Japan TITP by origin, 2023-2025 (US$)\n")
     print(fees_by_origin(runs, range(2023, LAST + 1)))
+    print("\n## Forecast of Japan's TITP mix 2023-2025 (first-year entries)\n")
+    print(forecast_table(runs["as observed"], cfg))
 
 
 if __name__ == "__main__":

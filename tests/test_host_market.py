@@ -12,6 +12,7 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from origins_toy import WAGE
@@ -21,6 +22,7 @@ from tmpsim.model.host_market import host_split
 from tmpsim.model.origin_inputs import fx_per_usd, gdp_per_capita_usd
 from tmpsim.scenario import load_scenario
 from tmpsim.scenario.schema import OriginsMarketSpec
+from tmpsim.results import Result, write_run
 from tmpsim.simulation import Simulation
 
 FLAGSHIP = "japan-titp-covid"
@@ -176,3 +178,30 @@ def test_recruitment_takes_its_shares_from_the_market(tmp_path):
     k = rec.market.years.tolist().index(2020)  # take the nearest
     np.testing.assert_allclose(rec.shares(dt.date(2020, 7, 2)), rec.market.shares[k], atol=1e-3)
     np.testing.assert_allclose(rec.shares(dt.date(2017, 7, 2)), rec.market.shares[0])
+
+
+def test_a_run_folder_holds_the_markets_tidy_tables(tmp_path):
+    path = toy_yaml(tmp_path)
+    over = {
+        "origins_market": {
+            "corridors": str(path),
+            "scale": 1.0,
+            "host": "Japan TITP",
+            "source": "t",
+        },
+    }
+    sim = Simulation(load_scenario(FLAGSHIP, over), seed=1, scale=0.001)
+    sim.run()
+    out = tmp_path / "run"
+    write_run(sim, out, with_agents=False)
+    flows = pd.read_parquet(out / "origins_flows.parquet")
+    brokers = pd.read_parquet(out / "origins_brokers.parquet")
+    assert set(flows["destination"]) >= {"Japan TITP", "Korea"}
+    dep = flows[(flows.metric == "departures") & (flows.destination == "Japan TITP")]
+    run = sim.recruitment.market.run
+    j = run.destinations.index("Japan TITP")
+    assert dep["value"].sum() == run.departures[:, :, j].sum() > 0
+    shares = brokers[brokers.metric == "market_share"].groupby(["date", "origin", "destination"])
+    np.testing.assert_allclose(shares["value"].sum(), 1.0)
+    again = Result.read(out)  # listed in the manifest, checked and read back
+    assert set(again.origins_tables) == {"origins_flows.parquet", "origins_brokers.parquet"}
