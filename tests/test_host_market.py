@@ -20,9 +20,9 @@ from origins_toy import WAGE
 from tmpsim.corridors.config import CorridorsError
 from tmpsim.model.host_market import host_split
 from tmpsim.model.origin_inputs import fx_per_usd, gdp_per_capita_usd
+from tmpsim.results import Result, write_run
 from tmpsim.scenario import load_scenario
 from tmpsim.scenario.schema import OriginsMarketSpec
-from tmpsim.results import Result, write_run
 from tmpsim.simulation import Simulation
 
 FLAGSHIP = "japan-titp-covid"
