@@ -20,6 +20,8 @@ from origins_toy import WAGE
 from tmpsim.corridors.config import CorridorsError
 from tmpsim.model.host_market import host_split
 from tmpsim.model.origin_inputs import fx_per_usd, gdp_per_capita_usd
+from tmpsim.reports.build import build_report
+from tmpsim.reports.charts import origins_figures_of
 from tmpsim.results import Result, write_run
 from tmpsim.scenario import load_scenario
 from tmpsim.scenario.schema import OriginsMarketSpec
@@ -205,3 +207,19 @@ def test_a_run_folder_holds_the_markets_tidy_tables(tmp_path):
     np.testing.assert_allclose(shares["value"].sum(), 1.0)
     again = Result.read(out)  # listed in the manifest, checked and read back
     assert set(again.origins_tables) == {"origins_flows.parquet", "origins_brokers.parquet"}
+
+
+def test_the_report_shows_the_markets_figures(tmp_path):
+    path = toy_yaml(tmp_path)
+    market = {"corridors": str(path), "scale": 1.0, "host": "Japan TITP", "source": "t"}
+    sim = Simulation(load_scenario(FLAGSHIP, {"origins_market": market}), seed=1, scale=0.001)
+    sim.run()
+    out = tmp_path / "run"
+    write_run(sim, out, with_agents=False)
+    figures = origins_figures_of(out)
+    assert set(figures) == {"origins_departures", "origins_fees", "origins_debt"}
+    names = {trace["name"] for trace in figures["origins_departures"]["data"]}
+    assert names == {"Vietnam", "China"}  # the toy market's origins
+    html = build_report(out).read_text(encoding="utf-8")
+    assert "origins_departures" in html and "Mean fee at departure to Japan TITP" in html
+    assert origins_figures_of(tmp_path) == {}  # a folder without the market's tables
