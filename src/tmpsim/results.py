@@ -391,11 +391,7 @@ def origins_tables(sim) -> dict[str, pa.Table] | None:
     market = getattr(getattr(sim, "recruitment", None), "market", None)
     if market is None:
         return None
-    from tmpsim.corridors.tables import brokers_table, flows_table  # corridors imports results
-
-    return dict(
-        zip(ORIGINS_FILES, (flows_table(market.run), brokers_table(market.run)), strict=True)
-    )
+    return dict(zip(ORIGINS_FILES, market.tables(), strict=True))
 
 
 def metric_arrays(sim) -> dict[str, np.ndarray]:

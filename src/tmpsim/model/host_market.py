@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from tmpsim.corridors.config import (
     SHIPPED,
@@ -37,6 +38,7 @@ from tmpsim.corridors.config import (
     with_border_rules,
 )
 from tmpsim.corridors.simulate import CorridorsRun, simulate
+from tmpsim.corridors.tables import brokers_table, flows_table
 from tmpsim.model.origin_inputs import fx_per_usd
 from tmpsim.scenario.schema import OriginsMarketSpec, Scenario
 
@@ -56,6 +58,10 @@ class HostSplit:
     fee: np.ndarray  # [Y, O]
     debt: np.ndarray  # [Y, O]
     run: CorridorsRun
+
+    def tables(self) -> tuple[pa.Table, pa.Table]:
+        """The market run's tidy flows and brokers tables (``corridors.tables``)."""
+        return flows_table(self.run), brokers_table(self.run)
 
     def demand_share(self, origin: int) -> dict[int, float]:
         """One origin's yearly share, in the form of ``Origin.demand_share``."""
