@@ -109,6 +109,13 @@ def test_an_uploaded_scenario_too_large_for_the_server_is_refused(server: str) -
     )
     assert run.status_code == 422, run.text
     assert "at most 3,660 days" in run.json()["error"]
+    reads = flagship_data()  # a sending market from a file of the server's
+    reads["origins_market"] = {"corridors": "/etc/passwd", "host": "x", "source": "t"}
+    response = upload(server, "reads.yaml", yaml.safe_dump(reads))
+    assert response.status_code == 200, response.text
+    run = httpx.post(f"{server}/api/runs", json={**TINY, "scenario": response.json()["key"]})
+    assert run.status_code == 422, run.text
+    assert "is not a shipped configuration" in run.json()["error"]
     assert httpx.get(f"{server}/api/runs").json()["runs"] == []
 
 

@@ -134,6 +134,9 @@ class Result:
     agents_source: AgentsSnapshot | None
     run_info: dict[str, Any] = field(default_factory=dict)
     groups_table: pa.Table | None = None  # the stocks by sector and by stage (groups.parquet)
+    # With a sending market: its flows, stocks, fees and debt by origin × destination
+    # (origins_flows.parquet) and by broker (origins_brokers.parquet); see corridors.tables.
+    origins_tables: dict[str, pa.Table] | None = None
 
     @cached_property
     def series(self) -> pd.DataFrame:
@@ -226,6 +229,8 @@ class Result:
         atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenario).encode())
         if self.groups_table is not None:
             atomic_write_table(out / "groups.parquet", self.groups_table)
+        for name, table in (self.origins_tables or {}).items():
+            atomic_write_table(out / name, table)
 
     def write_manifest(self, out: Path, known: dict[str, dict[str, Any]] | None = None) -> None:
         """Write run.json last: the run's description, its files' sizes and digests."""
@@ -253,7 +258,12 @@ class Result:
         seed, scale = int(info.get("seed", 0)), float(info.get("scale", summary.get("scale", 1)))
         groups_path = folder / "groups.parquet"
         groups = pq.read_table(groups_path) if groups_path.is_file() else None
-        return cls(scenario, seed, scale, series, summary, agents, info, groups)
+        origins = {
+            name: pq.read_table(folder / name)
+            for name in ORIGINS_FILES
+            if (folder / name).is_file()
+        }
+        return cls(scenario, seed, scale, series, summary, agents, info, groups, origins or None)
 
 
 class StoredAgents:
@@ -360,7 +370,28 @@ def build_result(sim, with_agents: bool = True, snapshot: AgentsSnapshot | None 
         "end": str(sim.scenario.end),
     }
     groups = group_table(sim)
-    return Result(sim.scenario, sim.seed, sim.scale, series, summary, agents, info, groups)
+    return Result(
+        sim.scenario,
+        sim.seed,
+        sim.scale,
+        series,
+        summary,
+        agents,
+        info,
+        groups,
+        origins_tables(sim),
+    )
+
+
+ORIGINS_FILES = ("origins_flows.parquet", "origins_brokers.parquet")
+
+
+def origins_tables(sim) -> dict[str, pa.Table] | None:
+    """The sending market's tidy tables of a run with ``origins_market`` (None without)."""
+    market = getattr(getattr(sim, "recruitment", None), "market", None)
+    if market is None:
+        return None
+    return dict(zip(ORIGINS_FILES, market.tables(), strict=True))
 
 
 def metric_arrays(sim) -> dict[str, np.ndarray]:

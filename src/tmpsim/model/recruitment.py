@@ -22,6 +22,7 @@ from tmpsim.engine.module import Module
 from tmpsim.engine.population import NEVER
 from tmpsim.kinds import Timer
 from tmpsim.model.applicants import ApplicantDraws, Attributes, draw_attributes
+from tmpsim.model.host_market import HostSplit, host_split
 from tmpsim.model.lifecycle import DAYS_PER_MONTH
 from tmpsim.states import State
 
@@ -55,6 +56,14 @@ class Recruitment(Module):
         self.profile_segment = np.array([p.segment for p in sim.profiles], dtype=np.int8)
         self.sector_share = np.array([s.share for s in sc.sectors.values()])
         self.lead = np.array([t.training_days + t.clearance_days for t in self.terms])
+        # Each origin's yearly share of demand: fixed, or from the sending market.
+        self.market: HostSplit | None = None
+        if sc.origins_market is not None:
+            self.market = host_split(sc.origins_market, sc, sim.demand_total)
+        self.demand_share = [
+            self.market.demand_share(i) if self.market is not None else o.demand_share
+            for i, o in enumerate(self.origin_params)
+        ]
         # Applicants who were in the pool at the last selection round or joined since, all
         # origins, in the order they joined (ascending ids).
         self.pool = np.empty(0, dtype=np.int64)
@@ -86,9 +95,9 @@ class Recruitment(Module):
         """Each origin's share of new entries at a date (interpolated by year, normalised)."""
         x = when.year + (when.timetuple().tm_yday - 1) / 365.25
         out = np.empty(self.sim.n_origins)
-        for i, o in enumerate(self.origin_params):
-            years = sorted(o.demand_share)
-            out[i] = np.interp(x, [y + 0.5 for y in years], [o.demand_share[y] for y in years])
+        for i, table in enumerate(self.demand_share):
+            years = sorted(table)
+            out[i] = np.interp(x, [y + 0.5 for y in years], [table[y] for y in years])
         total = out.sum()
         return out / total if total > 0 else out
 
@@ -107,9 +116,9 @@ class Recruitment(Module):
         day_of_year = (dates - first_of_year.astype("datetime64[D]")).astype(np.int64)
         x = year + day_of_year / 365.25
         share = np.empty((horizon, self.sim.n_origins))
-        for i, o in enumerate(self.origin_params):
-            years = sorted(o.demand_share)
-            share[:, i] = np.interp(x, [y + 0.5 for y in years], [o.demand_share[y] for y in years])
+        for i, table in enumerate(self.demand_share):
+            years = sorted(table)
+            share[:, i] = np.interp(x, [y + 0.5 for y in years], [table[y] for y in years])
         total = share.sum(axis=1, keepdims=True)
         share = np.divide(share, total, out=share.copy(), where=total > 0)
         per_year = {int(y): self.sim.demand_total(int(y)) / 365.25 for y in np.unique(year)}
@@ -172,20 +181,44 @@ class Recruitment(Module):
         pop.money_t[new] = day
         return ids
 
-    def _charge_fees(self, ids: np.ndarray) -> None:
+    def fee_terms(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean fee of those who pay, and debt per unit of fee of those who borrow, by profile.
+
+        The profiles' ``fee_mean`` and ``debt_mean``, or, with the market's fees, the year's mean
+        fee and debt at departure of the market's brokers (means over everyone placed: the fee
+        of a payer is that mean over the paying share, the debt of a borrower that mean over
+        the borrowing share, so that the means over everyone are the market's).
+        """
+        p = self.terms  # by profile (origin x segment); the market's figures are by origin
+        mean = np.array([t.fee_mean for t in p], dtype=float)
+        debt = np.array([t.debt_mean for t in p], dtype=float)
+        m = self.market
+        if m is not None and self.sim.scenario.origins_market.fees:
+            year = (self.sim.scenario.start + dt.timedelta(days=int(day))).year
+            k = int(np.clip(year - m.years[0], 0, m.years.size - 1))
+            pay = np.array([max(t.fee_pay_share, 1e-9) for t in p])
+            borrow = pay * np.array([max(t.borrow_share, 1e-9) for t in p])
+            origin = self.profile_origin
+            from_market = (m.covered & ~np.isnan(m.fee[k]))[origin]
+            mean = np.where(from_market, m.fee[k][origin] / pay, mean)
+            debt = np.where(from_market, m.debt[k][origin] / borrow, debt)
+        ratio = np.divide(debt, mean, out=np.zeros_like(mean), where=mean > 0)
+        return mean, ratio
+
+    def _charge_fees(self, ids: np.ndarray, day: int = 0) -> None:
         """Fees to the sending agency and brokers; debt for those who borrow."""
         pop = self.sim.pop
         rng = self.money_stream
         origin = pop.profile[ids]  # the terms are the profile's
         p = self.terms
-        mean = np.array([o.fee_mean for o in p])[origin]
+        mean_p, ratio = self.fee_terms(day)
+        mean = mean_p[origin]
         cv = np.array([o.fee_cv for o in p])[origin]
         sigma2 = np.log1p(cv**2)
         fee = rng.lognormal(np.log(np.maximum(mean, 1e-9)) - sigma2 / 2, np.sqrt(sigma2))
         pays = rng.random(ids.size) < np.array([o.fee_pay_share for o in p])[origin]
         fee = np.where(pays & (mean > 0), fee, 0.0)
         borrows = pays & (rng.random(ids.size) < np.array([o.borrow_share for o in p])[origin])
-        ratio = np.array([o.debt_mean / o.fee_mean if o.fee_mean > 0 else 0.0 for o in p])
         debt = np.where(borrows, fee * np.minimum(ratio[origin], 1.5), 0.0)
         pop.fee[ids] = fee
         pop.debt0[ids] = debt
@@ -348,7 +381,7 @@ class Recruitment(Module):
         best = best_by_origin(cand, pop.profile[cand], pop.aptitude[cand], fill)
         pop.selected[best] = day
         sim.lifecycle.cancel_timer(best)
-        self._charge_fees(best)
+        self._charge_fees(best, day)
         sim.move(best, State.TRAINING)
         lead = self.lead[pop.profile[best]]
         days = np.round(lead * self.stream.uniform(0.8, 1.2, best.size)).astype(np.int64)

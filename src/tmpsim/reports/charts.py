@@ -13,10 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from tmpsim.reports.glossary import ScenarioWords
 
@@ -524,6 +526,59 @@ def run_figures(
         "money": money_at_return_figure(series, words, caption),
         "flows": flows_figure(series, words, caption),
     }
+
+
+def origins_figures(
+    flows: pd.DataFrame, host: str, caption: Caption | None = None
+) -> dict[str, Figure]:
+    """The sending market's view of a run with ``origins_market`` (origins_flows.parquet).
+
+    Departures to the host by origin, per year, and the mean fee and debt at departure there by
+    origin (US dollars).
+    """
+    sel = flows[flows["destination"] == host]
+    out: dict[str, Figure] = {}
+    specs = [
+        (
+            "origins_departures",
+            "departures",
+            f"Departures to {host}, by origin, per year",
+            "people",
+        ),
+        ("origins_fees", "fee_mean_usd", f"Mean fee at departure to {host}, by origin", "US$"),
+        ("origins_debt", "debt_mean_usd", f"Mean debt at departure to {host}, by origin", "US$"),
+    ]
+    for key, metric, title, unit in specs:
+        rows = sel[sel["metric"] == metric]
+        if rows.empty:
+            out[key] = empty_figure(title, f"no {metric} in this run", caption)
+            continue
+        table = rows.pivot_table(index="date", columns="origin", values="value", aggfunc="sum")
+        table.index = pd.to_datetime(table.index)
+        if metric == "departures":
+            table = table.resample("YS").sum(min_count=1)
+        x = _dates(table.index)
+        data = [
+            _line(x, table[o], str(o), COLORS[i % len(COLORS)]) for i, o in enumerate(table.columns)
+        ]
+        out[key] = {"data": data, "layout": _layout(title, unit, caption)}
+    return out
+
+
+def origins_figures_of(folder: str | Path, caption: Caption | None = None) -> dict[str, Figure]:
+    """``origins_figures`` of a run folder that has origins_flows.parquet ({} otherwise)."""
+    folder = Path(folder)
+    path = folder / "origins_flows.parquet"
+    if not path.is_file():
+        return {}
+    scenario = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8")) or {}
+    host = (scenario.get("origins_market") or {}).get("host")
+    if not host:
+        return {}
+    flows = pd.read_parquet(path)
+    for col in ("origin", "destination", "metric"):
+        flows[col] = flows[col].astype(str)
+    return origins_figures(flows, host, caption)
 
 
 # ---- ensembles, experiments, comparisons ---------------------------------------------------

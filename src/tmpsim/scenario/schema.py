@@ -637,6 +637,35 @@ class Headline(Strict):
         return self
 
 
+class OriginsMarketSpec(Strict):
+    """The ``origins_market`` section: each year's split of entries across origins.
+
+    When set, the split follows from a sending market (origin pools, brokers and competing
+    destinations; docs/origins.md) instead of the origins' fixed ``demand_share``: the market
+    of ``corridors`` runs from its first year to the scenario's end, its ``host`` destination
+    asking for the scenario's demand each year, and each origin's share of the market's
+    departures to the host becomes its share of the scenario's demand. Origins the market does
+    not have keep their ``demand_share``; the market's origins share the rest.
+    """
+
+    corridors: str = Field(
+        "asia-corridors", description="A shipped corridors configuration or a YAML file."
+    )
+    host: str = Field(description="The market's destination that this scenario is.")
+    scale: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.25, description="Share of the market's people simulated (its cost hardly depends on it)."
+    )
+    seed: Annotated[int, Field(ge=0)] = Field(1, description="Seed of the market's own run.")
+    fees: bool = Field(
+        True,
+        description="Fees and debt at departure by origin and year from the market's brokers "
+        "(converted at the year's exchange rate) instead of the origins' fee_mean and debt_mean.",
+    )
+    source: str = Field(
+        min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
+    )
+
+
 class Scenario(Strict):
     """A complete, validated scenario."""
 
@@ -671,6 +700,9 @@ class Scenario(Strict):
     )
     backlog: BacklogSpec | None = Field(
         None, description="Those cleared to enter who wait, and give up at a stated rate."
+    )
+    origins_market: OriginsMarketSpec | None = Field(
+        None, description="Split each year's entries across origins by a sending market."
     )
     headlines: list[Headline] = Field(
         default_factory=list,
