@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shlex
 import sys
 from pathlib import Path
@@ -148,10 +149,21 @@ def calibrate(
         int | None, typer.Option(help="abc-smc: parameter sets per generation.")
     ] = None,
     generations: Annotated[int | None, typer.Option(help="abc-smc: most generations.")] = None,
+    holdout_from: Annotated[
+        str | None,
+        typer.Option(
+            help="Hold out the observations dated on or after this day (YYYY-MM-DD): "
+            "calibrate on the years before, check the forecast on the rest."
+        ),
+    ] = None,
 ) -> None:
     """Fit the scenario's declared free parameters to observed series (TPE or ABC-SMC)."""
     if method is not None and method not in ("optuna-tpe", "abc-smc"):
         _fail(f"--method must be optuna-tpe or abc-smc, got {method!r}")
+    try:
+        held = dt.date.fromisoformat(holdout_from) if holdout_from else None
+    except ValueError:
+        _fail(f"--holdout-from must be a date YYYY-MM-DD, got {holdout_from!r}")
     if method == "abc-smc" or (method is None and _declared_method(scenario, set_) == "abc-smc"):
         _calibrate_posterior(
             scenario,
@@ -165,6 +177,7 @@ def calibrate(
             observed,
             set_,
             only,
+            held,
         )
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -209,6 +222,7 @@ def calibrate(
                 observed_files=observed,
                 overrides=set_ or None,
                 only=only or None,
+                holdout_from=held,
                 progress=progress,
             )
     except (CalibrationError, ScenarioError, ObservedDataError) as exc:
@@ -250,6 +264,7 @@ def _calibrate_posterior(
     observed: list[Path] | None,
     set_: list[str] | None,
     only: list[str] | None,
+    holdout_from: dt.date | None,
 ) -> None:
     """``tmpsim calibrate --method abc-smc``: write out/posterior.parquet and generations.csv."""
     from tmpsim.calibration.abc import calibrate_posterior
@@ -284,6 +299,7 @@ def _calibrate_posterior(
             observed_files=observed,
             overrides=set_ or None,
             only=only or None,
+            holdout_from=holdout_from,
             progress=progress,
         )
     except (CalibrationError, ScenarioError, ObservedDataError) as exc:
