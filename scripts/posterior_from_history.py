@@ -1,9 +1,9 @@
 #!/usr/bin/env python
-"""Write the posterior of one finished generation of an ABC-SMC run from its pyabc database.
+r"""Write the posterior of one finished generation of an ABC-SMC run from its pyabc database.
 
 Usage (from the repository root)::
 
-    .venv/bin/python scripts/posterior_from_history.py OUT/abc.db japan-titp-covid \\
+    .venv/bin/python scripts/posterior_from_history.py OUT/abc.db japan-titp-covid \
         --holdout-from 2020-01-01 --set calibration.variant.end=2020-01-31 --scale 0.03
 
 ``tmpsim calibrate --method abc-smc --out OUT`` keeps every finished generation in
