@@ -163,7 +163,7 @@ def report(args: argparse.Namespace) -> pd.DataFrame:
                 if share >= ROBUST
                 else "flips sign"
                 if (d > 0).any() and (d < 0).any()
-                else "robust"
+                else "one sign (some draws 0)"
             )
             table.append(
                 {
@@ -233,8 +233,8 @@ def markdown(frame: pd.DataFrame, n: int) -> str:
         f"{n} posterior draws (each with its own seed, base and lever paired on it).",
         "",
         "| figure | lever | base | lever − base [95%] | change [95%] | draws with this sign |"
-        " verdict |",
-        "|---|---|---:|---|---|---:|---|",
+        " verdict | note |",
+        "|---|---|---:|---|---|---:|---|---|",
     ]
     for r in frame.itertuples():
         rel = (
@@ -244,7 +244,8 @@ def markdown(frame: pd.DataFrame, n: int) -> str:
         )
         lines.append(
             f"| {r.label} | `{r.lever}` | {_num(r.base)} | {_num(r.difference)} "
-            f"[{_num(r.low)}, {_num(r.high)}] | {rel} | {r.draws_same_sign:.0%} | {r.verdict} |"
+            f"[{_num(r.low)}, {_num(r.high)}] | {rel} | {r.draws_same_sign:.0%} | {r.verdict} | "
+            f"{r.note if isinstance(r.note, str) else ''} |"
         )
     return "\n".join(lines) + "\n"
 
