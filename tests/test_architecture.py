@@ -87,4 +87,4 @@ def test_the_order_of_the_day_is_the_module_list() -> None:
     order = [f.__self__ for f in sim.phases["step"]]
     assert order == [sim.recruitment, sim.lifecycle, sim.hazards, sim.borders, sim.money, sim.civil]
     assert [f.__self__ for f in sim.phases["events"]] == [sim.lifecycle, sim.hazards, sim.borders]
-    assert [f.__self__ for f in sim.phases["month_end"]] == [sim.backlog, sim.money]
+    assert [f.__self__ for f in sim.phases["month_end"]] == [sim.routes, sim.backlog, sim.money]

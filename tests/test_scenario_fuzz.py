@@ -100,7 +100,7 @@ def test_mutated_scenarios_load_or_give_a_scenario_error(tmp_path, changes, extr
     for path, value, delete in changes:
         try:
             _set(data, path, value, delete)
-        except (KeyError, IndexError, TypeError, ValueError):
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
             continue  # an earlier change removed or replaced the parent
     if extra is not None:
         data[extra] = 1

@@ -17,8 +17,9 @@ before it.
                and repatriation flights, first come first served;
                money: savings run out (destitution);
                civil society: emergency funds, then shelter places.
-``month_end``  money: everyone's balances settled; debt and savings totals and the programme's
-               status holders by stage recorded.
+``month_end``  routes: bridged people with a seat home no longer count as stranded; backlog:
+               those waiting too long to enter give up; money: everyone's balances settled; debt
+               and savings totals and the programme's status holders by stage recorded.
 ``record``     the day's stocks, flows and flags are stored.
 """
 
@@ -161,8 +162,18 @@ class Simulation:
         return int(people * self.scale) + 1024
 
     def demand_total(self, year: int) -> float:
-        """Entries demanded in a year (the table's last year holds after it, first before)."""
-        table = self.scenario.recruitment.demand
+        """Entries demanded in a year (the table's last year holds after it, first before).
+
+        With ``recruitment.demand_response``, years after its base year follow the labour
+        market: the base year's demand times the index ratio to the power of the elasticity.
+        """
+        rec = self.scenario.recruitment
+        table = rec.demand
+        response = rec.demand_response
+        if response is not None and year > response.base_year:
+            market = self.scenario.behaviour.runaway_labour_market
+            ratio = market.value(year) / market.value(response.base_year)
+            return float(table[response.base_year]) * ratio**response.elasticity
         years = sorted(table)
         if year <= years[0]:
             return float(table[years[0]])

@@ -48,6 +48,7 @@ class Timeline:
                 if end is not None:
                     self.regime_changes[scenario.day(end) + 1].append(ev)
         self._add_labour_market_changes(scenario)
+        self._add_legal_route_changes(scenario)
         self._events = list(scenario.events)
         self._by_kind: dict[type, list] = {}
         self._cache_day = -1
@@ -58,10 +59,10 @@ class Timeline:
     def _add_labour_market_changes(self, scenario: Scenario) -> None:
         """Runaway rates change on 1 January when the yearly labour-market index changes."""
         market = scenario.behaviour.runaway_labour_market
-        if market is None or market.elasticity == 0:
+        if market is None or not market.active:
             return
         for year in range(scenario.start.year + 1, scenario.end.year + 1):
-            if market.value(year) == market.value(year - 1):
+            if market.factor(year) == market.factor(year - 1):
                 continue
             first = dt.date(year, 1, 1)
             # A marker (not a scenario event): it only tells the hazards whom to redraw.
@@ -73,6 +74,81 @@ class Timeline:
                 note="labour-market index changes",
             )
             self.regime_changes[scenario.day(first)].append(marker)
+
+    def _add_legal_route_changes(self, scenario: Scenario) -> None:
+        """Runaway rates change when a legal way out opens or closes (behaviour's legal route).
+
+        That is when an onward route starts or ends, or a border event changes the seats home.
+        """
+        legal = scenario.behaviour.runaway_legal_route
+        if legal is None:
+            return
+        days = []
+        if legal.relief != 0 and scenario.routes is not None:
+            for r in scenario.routes.onward:
+                days += [] if r.start is None else [scenario.day(r.start)]
+                days += [] if r.end is None else [scenario.day(r.end) + 1]
+        if legal.home_closed != 0:
+            days += [scenario.day(ev.date) for ev in self._outbound_events()]
+        for d in sorted(set(days)):
+            if 0 < d < scenario.day(scenario.end) + 1:
+                marker = HazardEvent(
+                    type="hazard",
+                    date=scenario.date(d),
+                    hazard="runaway",
+                    multiplier=1.0,
+                    note=f"onward route {r.name} opens or closes",
+                )
+                self.regime_changes[d].append(marker)
+
+    def legal_route_relief(self, day: int) -> np.ndarray:
+        """Factor of the runaway hazard of the employed, by sector.
+
+        ``1 - relief`` where an onward route (``routes.onward``) is in force today in the
+        sector's field, else one.
+        """
+        sc = self.scenario
+        out = np.ones(len(self.sector_index))
+        legal = sc.behaviour.runaway_legal_route
+        if legal is None or legal.relief == 0 or sc.routes is None:
+            return out
+        date = sc.date(day)
+        for r in sc.routes.onward:
+            if (r.start is None or r.start <= date) and (r.end is None or date <= r.end):
+                out[[self.sector_index[f] for f in r.fields]] = 1.0 - legal.relief
+        return out
+
+    def _outbound_events(self) -> list[BorderEvent]:
+        """Border events that change the seats home, in date order."""
+        events = [
+            ev
+            for ev in self.scenario.events
+            if isinstance(ev, BorderEvent) and ev.direction in ("out", "both")
+        ]
+        return sorted(events, key=lambda ev: ev.date)
+
+    def home_closed_push(self, day: int) -> np.ndarray:
+        """Factor of the runaway hazard by origin.
+
+        ``1 + home_closed`` while the corridor's outbound seats (the last border event on or
+        before ``day``) are below the normal ones, else one.
+        """
+        sc = self.scenario
+        out = np.ones(len(self.origin_index))
+        legal = sc.behaviour.runaway_legal_route
+        if legal is None or legal.home_closed == 0:
+            return out
+        seats = np.full(out.size, sc.borders.seats_out_per_day)
+        date = sc.date(day)
+        for ev in self._outbound_events():
+            if ev.date > date:
+                break
+            if ev.corridor == "all":
+                seats[:] = ev.seats_per_day
+            else:
+                seats[self.origin_index[ev.corridor]] = ev.seats_per_day
+        out[seats < sc.borders.seats_out_per_day] += legal.home_closed
+        return out
 
     def _active(self, ev, day: int) -> bool:
         start = self.scenario.day(ev.date)

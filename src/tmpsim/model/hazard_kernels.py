@@ -198,8 +198,9 @@ def rates_kernel(
     - runaway: the origin's base times (1 + elasticity x debt burden) over the origin's reference,
       times the stage factor (``use_stage``), the state's factor (``factor_mode`` 1: ``factor``;
       2: one minus ``diverted`` once the agent may change employer, which ``need_tenure`` must
-      then ask for), the multiplier and the
-      labour-market factor (``use_market``);
+      then ask for), the multiplier (the events' times the legal ways out: a closed way home
+      by origin, an open onward route by sector for the employed) and the labour-market factor
+      (``use_market``);
     - status switch: the constant times the multiplier;
     - apprehension: the constant times the multiplier, zero for someone already caught;
     - cancellation: the female or male rate times the multiplier, zero while one is pending;
@@ -379,9 +380,17 @@ def rates_reference(hz: Hazards, ids: np.ndarray, state: State, day: int) -> np.
             elif mode == "free":
                 allowed = wait <= 0 if state is State.EMPLOYED else True
                 r = r * np.broadcast_to(1 - jc.runaway_diverted * allowed, ids.shape)
-            r = times(r, kind)
+            # The events' table times the legal ways out (by origin, and by sector if employed).
+            mult = np.ones((sim.n_origins, len(sim.sectors)))
+            table = tl.multiplier_table(HAZARD_NAMES[kind], day)
+            if table is not None:
+                mult[:] = table
+            mult *= tl.home_closed_push(day)[:, None]
+            if state is State.EMPLOYED:
+                mult *= tl.legal_route_relief(day)[None, :]
+            r = r * mult[origin, sector]
             market = beh.runaway_labour_market
-            if market is not None and market.elasticity != 0:
+            if market is not None and market.active:
                 r = r * market.factor(sim.scenario.date(day).year)
         elif kind is Hazard.JOB_FINDING:
             if state is not State.JOBLESS:

@@ -194,6 +194,10 @@ class Hazards(Module):
                 mult[j] = table
                 if kind is Hazard.JOB_FINDING:
                     job_mult_kind = 1 if isinstance(table, float) else 2
+            if kind is Hazard.RUNAWAY:  # the legal ways out open today (behaviour)
+                mult[j] *= tl.home_closed_push(day)[:, None]  # by origin
+                if state is State.EMPLOYED:
+                    mult[j] *= tl.legal_route_relief(day)[None, :]  # by sector
         working = state is State.EMPLOYED or state is State.SPECIAL_WORKING
         diverted = sim.scenario.programme.job_change.runaway_diverted
         if not working:
@@ -205,7 +209,7 @@ class Hazards(Module):
         else:
             factor_mode, factor = 0, 1.0
         market = beh.runaway_labour_market
-        use_market = market is not None and market.elasticity != 0
+        use_market = market is not None and market.active
         need_tenure = state is State.EMPLOYED and mode == "free"
         return RatePlan(
             kinds=kinds,

@@ -248,7 +248,20 @@ class Recruitment(Module):
         rec.add("entry_demand", np.arange(sim.n_origins), self.daily_demand(day) * sim.scale)
         places = self.places.get(day)
         if places is not None and places.sum() > 0:
-            self._select(places, day)
+            fill = places
+            if self.rec.backlog_fill_days is not None:
+                fill = self.places_left(places, rec.counts[State.AWAITING_ENTRY])
+            self._select(places, day, fill)
+
+    def places_left(self, places: np.ndarray, waiting: np.ndarray) -> np.ndarray:
+        """Places of a round once the vacancies that those waiting to enter fill are taken off.
+
+        Each person selected and still waiting stands for a vacancy; the waiting queue is set
+        against the places of the coming ``backlog_fill_days`` (both in the run's agents).
+        """
+        interval = self.rec.selection_interval_days
+        taken = np.floor(waiting * interval / self.rec.backlog_fill_days).astype(np.int64)
+        return np.maximum(places - taken, 0)
 
     def _places_schedule(self) -> dict[int, np.ndarray]:
         """Places by origin on every selection day of the run (fractions carried over)."""
@@ -281,8 +294,12 @@ class Recruitment(Module):
             [self.daily_demand(day + int(self.lead[o]))[o] for o in range(self.sim.n_origins)]
         )
 
-    def _select(self, places: np.ndarray, day: int) -> None:
-        """Fill ``places`` (per origin) from the pool: the best eligible applicants by aptitude."""
+    def _select(self, places: np.ndarray, day: int, fill: np.ndarray) -> None:
+        """Fill ``fill`` places (per origin) from the pool: the best eligible by aptitude.
+
+        The round's applicants come for its planned ``places`` (drawn ahead); employers whose
+        vacancies those waiting to enter fill take fewer (``fill``).
+        """
         sim, pop = self.sim, self.sim.pop
         rec = self.rec
         origin = self._applicant_origins(places)
@@ -295,7 +312,7 @@ class Recruitment(Module):
         cand = self._eligible(day)
         if cand.size == 0:
             return
-        best = best_by_origin(cand, pop.origin[cand], pop.aptitude[cand], places)
+        best = best_by_origin(cand, pop.origin[cand], pop.aptitude[cand], fill)
         pop.selected[best] = day
         sim.lifecycle.cancel_timer(best)
         self._charge_fees(best)

@@ -5,9 +5,10 @@ the rules in force open some routes and close others:
 
 - ``home``: go home, if the ticket is paid (by the sponsor where the rules say so, else from
   savings); without a seat today that means waiting in the return queue, stranded;
-- ``next_stage``: the programme's next stage, only when a stage's contract ends, the next stage
-  exists on the date and the exam is passed; a stage that needs a home visit first is open without
-  a seat when the rules defer the visit;
+- ``next_stage``: the programme's next stage, when a stage's contract ends (or, with
+  ``after_bridge``, when the bridging status of someone who completed the stage runs out), the next
+  stage exists on the date and the exam is passed; a stage that needs a home visit first is open
+  without a seat when the rules defer the visit;
 - ``onward``: another status (e.g. a skilled-worker status) from its start date, for those who
   completed the stated stage in one of the fields where the status exists;
 - bridging statuses (any number, each named, dated, for stated turning points, with or without
@@ -177,14 +178,19 @@ class RouteChooser:
         home = self.spec.home
         # Without a seat today, home means waiting in the return queue (stranded).
         out[:, 0] = home.ticket_paid_by_sponsor or np.asarray(people.savings) >= home.ticket
-        if point is TurningPoint.CONTRACT_END:
+        if point is TurningPoint.CONTRACT_END or (
+            point is TurningPoint.STATUS_EXPIRY and self.spec.next_stage.after_bridge
+        ):
             stage = np.asarray(people.stage, dtype=np.int64)
             nxt = np.minimum(stage + 1, self.n_stages - 1)
             exists = np.array([f is None or f <= date for f in self.stage_from], dtype=bool)
             visit_ok = (
                 ~self.stage_visit[nxt] | seat | self.spec.next_stage.visit_deferred_when_closed
             )
+            done = np.asarray(people.completed, dtype=np.int64) >= stage  # the stage was completed
             out[:, 1] = (stage + 1 < self.n_stages) & exists[nxt] & people.passed_exam & visit_ok
+            if point is TurningPoint.STATUS_EXPIRY:
+                out[:, 1] &= done
         for j, r in enumerate(self.dated, start=2):
             if point.name.lower() not in r.at or not _in_force(r, date):
                 continue

@@ -15,6 +15,8 @@ the lifecycle's public methods: home joins the return queue (stranded until a se
 starts (or the home visit first), an onward status (e.g. Specified Skilled Worker (i)) leaves the
 programme for ``OTHER_STATUS``, a bridge grants the special status (working or idle) until its
 length or the measure's end, a job-change route a special job, irregular leaves the rules.
+Bridged people count as stranded (unable to return) only until a seat home is there for them
+(checked at each month's end).
 
 Without a ``routes`` section the module does nothing and draws nothing: such scenarios run
 exactly as before.
@@ -98,6 +100,23 @@ class Routes(Module):
             return
         self.sim.lifecycle.set_timer(ids, Timer.REVIEW, day + self.spec.review_days)
 
+    def month_end(self, day: int) -> None:
+        """Bridged people stop counting as stranded once a seat home is there for them.
+
+        A bridge granted to those who cannot return keeps them flagged as unable to return; once
+        their corridor has seats again they could leave, so they stay by choice, not stranded.
+        """
+        if self.spec is None:
+            return
+        pop = self.sim.pop
+        n = pop.n
+        state = pop.state[:n]
+        bridged = np.flatnonzero(
+            pop.stranded[:n] & ((state == State.SPECIAL_IDLE) | (state == State.SPECIAL_WORKING))
+        )
+        if bridged.size:
+            self.sim.lifecycle.stranded.clear(bridged[self.seats(pop.origin[bridged])])
+
     # ---- the turning points ---------------------------------------------------------------
     def contract_end(self, ids: np.ndarray, day: int) -> None:
         """A stage's contract ends: the stage is completed; the employer may offer to keep."""
@@ -173,7 +192,11 @@ class Routes(Module):
                 pop.route_of[home] = -1
                 life.want_home(home, day)
         if present[NEXT]:
-            life.next_stage(ids[kind == NEXT], day)
+            nxt = ids[kind == NEXT]
+            if point is TurningPoint.STATUS_EXPIRY:  # from a bridge: off it, out of the queue
+                sim.borders.leave_return_queue(nxt)
+                pop.route_of[nxt] = -1
+            life.next_stage(nxt, day)
         if present[ONWARD]:
             life.switch_status(ids[kind == ONWARD], day)
         if present[IRREGULAR]:

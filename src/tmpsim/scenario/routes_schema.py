@@ -65,6 +65,10 @@ class NextStage(Utility):
         default_factory=dict,
         description="Added to the intercept when the stage entered has this name.",
     )
+    after_bridge: bool = Field(
+        False,
+        description="Also open when a bridging status runs out for someone who completed a stage.",
+    )
 
 
 class Dated(Utility):

@@ -178,11 +178,37 @@ class Programme(Strict):
         return self
 
 
+class DemandResponse(Strict):
+    """Employers' demand after the last year of the demand table follows their labour need.
+
+    For a year after ``base_year`` the entries demanded are the table's ``base_year`` value
+    times ``(index[year] / index[base_year]) ** elasticity`` (the index: the behaviour section's
+    labour-market index, e.g. the jobs-to-applicants ratio). Years up to ``base_year`` keep the
+    table. Demand is known ahead (selection is planned from it), so it does not respond to what
+    happens in the run.
+    """
+
+    base_year: Year
+    elasticity: Factor = 1.0
+    source: str = ""
+
+
 class Recruitment(Strict):
     """Demand for new workers and how the sending side fills it."""
 
     demand: dict[Year, People] = Field(
         min_length=1, description="Entries employers demand per year."
+    )
+    demand_response: DemandResponse | None = Field(
+        None, description="Demand after the table's base year from the labour need (None: table)."
+    )
+    backlog_fill_days: PositiveDays | None = Field(
+        None,
+        description=(
+            "Employers count those selected and still waiting to enter against their vacancies: "
+            "each selection round's places fall by the waiting queue times the round's days over "
+            "this many days (None: they do not)."
+        ),
     )
     applicants_per_place: Annotated[float, Field(ge=1, le=1000)] = 1.5
     pool_wait_days: PositiveDays = 180
@@ -254,6 +280,11 @@ class LabourMarket(Strict):
     Leaving the employer pays when irregular work is easy to find: the runaway hazard is
     multiplied by ``(index[year] / reference) ** elasticity``. Years before the first or after the
     last of the index take the nearest year's value. With elasticity 0 it has no effect.
+
+    With ``host_per_usd`` (the host currency per US dollar by year) and a ``currency_elasticity``,
+    it is also multiplied by ``(host_per_usd[year] / host_per_usd[currency_reference_year]) **
+    currency_elasticity``: when the host's currency falls, the programme's wage is worth less at
+    home and the debts owed at home cost more of it, so the hold of the programme weakens.
     """
 
     index: dict[Year, PositiveFactor] = Field(
@@ -266,15 +297,34 @@ class LabourMarket(Strict):
     elasticity: Factor = Field(
         0.0, description="How strongly the runaway hazard follows the index (0: not at all)."
     )
+    host_per_usd: dict[Year, PositiveFactor] = Field(
+        default_factory=dict, description="Host currency per US dollar by calendar year."
+    )
+    currency_reference_year: Year | None = None
+    currency_elasticity: Factor = Field(
+        0.0, description="How strongly the runaway hazard follows the host currency's fall."
+    )
     source: str = ""
 
     @model_validator(mode="after")
     def _years(self) -> LabourMarket:
-        years = sorted(self.index)
-        missing = sorted(set(range(years[0], years[-1] + 1)) - set(years))
-        if missing:
-            raise ValueError(f"index: no value for {missing[0]} (give every year in the range)")
+        for name, table in (("index", self.index), ("host_per_usd", self.host_per_usd)):
+            years = sorted(table)
+            missing = sorted(set(range(years[0], years[-1] + 1)) - set(years)) if years else []
+            if missing:
+                raise ValueError(
+                    f"{name}: no value for {missing[0]} (give every year in the range)"
+                )
+        if self.currency_elasticity != 0 and self.currency_reference_year not in self.host_per_usd:
+            raise ValueError(
+                "currency_elasticity needs host_per_usd with a value for currency_reference_year"
+            )
         return self
+
+    @property
+    def active(self) -> bool:
+        """Whether the index or the currency changes the hazard at all."""
+        return self.elasticity != 0 or self.currency_elasticity != 0
 
     def value(self, year: int) -> float:
         """The index in a calendar year (the nearest year's value outside the series)."""
@@ -283,9 +333,34 @@ class LabourMarket(Strict):
 
     def factor(self, year: int) -> float:
         """Multiplier of the runaway hazard in a calendar year."""
-        if self.elasticity == 0:
-            return 1.0
-        return (self.value(year) / self.reference) ** self.elasticity
+        f = 1.0
+        if self.elasticity != 0:
+            f = (self.value(year) / self.reference) ** self.elasticity
+        if self.currency_elasticity != 0:
+            years = sorted(self.host_per_usd)
+            fx = self.host_per_usd[min(max(year, years[0]), years[-1])]
+            f *= (fx / self.host_per_usd[self.currency_reference_year]) ** self.currency_elasticity
+        return f
+
+
+class LegalRoute(Strict):
+    """The legal ways out, open or closed, change the pull of leaving the employer.
+
+    While an onward route of the scenario's ``routes`` section (e.g. a skilled-worker status) is
+    in force, people working in one of its fields can reach legal, better-paid work by finishing
+    their stage, so the runaway hazard of the employed in those fields is multiplied by
+    ``1 - relief``. While the way home is closed (the corridor's outbound seats below the normal
+    ``borders.seats_out_per_day``), the end of the stay leads nowhere legal for anyone from that
+    origin, and the runaway hazard of all of them is multiplied by ``1 + home_closed``.
+    """
+
+    relief: Prob = Field(
+        0.0, description="Share of the runaway hazard that an open legal route takes away."
+    )
+    home_closed: Factor = Field(
+        0.0, description="Rise of the runaway hazard while the corridor home is closed."
+    )
+    source: str = ""
 
 
 class Behaviour(Strict):
@@ -303,6 +378,10 @@ class Behaviour(Strict):
     runaway_labour_market: LabourMarket | None = Field(
         None,
         description="Yearly labour-market index scaling the runaway hazard (None: no effect).",
+    )
+    runaway_legal_route: LegalRoute | None = Field(
+        None,
+        description="How an open onward route lowers the runaway hazard (None: no effect).",
     )
 
 
@@ -565,6 +644,17 @@ class Scenario(Strict):
                     raise ValueError(f"{where}: sector {s!r} is not one of {list(self.sectors)}")
         if self.routes is not None:
             self._routes_replace()
+        response = self.recruitment.demand_response
+        if response is not None:
+            if self.behaviour.runaway_labour_market is None:
+                raise ValueError(
+                    "recruitment.demand_response: needs behaviour.runaway_labour_market (its index)"
+                )
+            if response.base_year not in self.recruitment.demand:
+                raise ValueError(
+                    f"recruitment.demand_response.base_year: {response.base_year} is not a year "
+                    "of recruitment.demand"
+                )
         for section in ("shelters", "emergency_funds"):
             for i, item in enumerate(getattr(self, section)):
                 first, last = item.start or self.start, item.end or self.end
