@@ -266,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_run:
         run(args)
     if args.report:
-        print(markdown(report(args), args.draws))
+        frame = report(args)
+        print(markdown(frame, int(frame["draws"].max())))
     return 0
 
 
