@@ -29,6 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from tmpsim.grouping import group_table  # noqa: E402
 from tmpsim.policy.compare import METRICS, compare, mean_interval  # noqa: E402
 from tmpsim.policy.levers import apply_levers  # noqa: E402
 from tmpsim.policy.shocks import standard_shock, without_shocks  # noqa: E402
@@ -514,42 +515,72 @@ def q4(seeds: list[int], scale: float) -> None:
 
 # ---- calibration: pre-2020 counts in shared/data -----------------------------------------------
 
-# (scenario, date, origins (None: all; "*_MDW": names ending so), observed, source)
+SG_MDW = "singapore_work_permit_mdw.csv"
+# (scenario, date, origins (None: all; "segment:NAME": that segment's), observed, source)
 TARGETS = [
     ("hongkong-fdh", "2019-12-31", None, 399_320, "hongkong_fdh.csv (Labour Department)"),
     ("hongkong-fdh", "2019-12-31", ["Philippines"], 219_073, "hongkong_fdh.csv"),
     ("hongkong-fdh", "2019-12-31", ["Indonesia"], 170_828, "hongkong_fdh.csv"),
-    ("singapore-work-permit", "2015-12-31", "*_MDW", 231_500, "singapore_work_permit_mdw.csv"),
-    ("singapore-work-permit", "2016-12-31", "*_MDW", 239_800, "singapore_work_permit_mdw.csv"),
-    ("singapore-work-permit", "2019-12-31", "*_MDW", 261_800, "singapore_work_permit_mdw.csv"),
+    (
+        "singapore-work-permit",
+        "2015-12-31",
+        "segment:mdw",
+        231_500,
+        "singapore_work_permit_mdw.csv",
+    ),
+    (
+        "singapore-work-permit",
+        "2016-12-31",
+        "segment:mdw",
+        239_800,
+        "singapore_work_permit_mdw.csv",
+    ),
+    (
+        "singapore-work-permit",
+        "2019-12-31",
+        "segment:mdw",
+        261_800,
+        "singapore_work_permit_mdw.csv",
+    ),
 ]
+
+
+def segment_stock(groups: pd.DataFrame, metric: str, segment: str, date: str) -> float:
+    """A stock metric of one segment, all origins, on a month end (from the grouped table)."""
+    row = groups[
+        (groups["metric"] == metric)
+        & (groups["segment"] == segment)
+        & (groups["origin"] == "all")
+        & (groups["date"] == pd.Timestamp(date).date())
+    ]
+    return float(row["value"].item())
 
 
 def calibration(seeds: list[int], scale: float) -> None:
     """Programme stocks at the dates of the shared data's counts, and one pandemic check."""
     rows = []
-    cache: dict[tuple[str, int], tuple[Scenario, dict[str, np.ndarray], list[str]]] = {}
+    cache: dict[tuple[str, int], tuple[Scenario, dict[str, np.ndarray], Simulation]] = {}
     for name, date, origins, observed, source in TARGETS:
         values = []
         for seed in seeds:
             if (name, seed) not in cache:
                 sc = load_scenario(name, {"end": "2019-12-31"})
                 sim, a = simulate(sc, seed, scale)
-                cache[(name, seed)] = (sc, a, sim.origins)
-            sc, a, names = cache[(name, seed)]
+                cache[(name, seed)] = (sc, a, sim)
+            sc, a, sim = cache[(name, seed)]
             day = sc.day(dt.date.fromisoformat(date))
-            if origins is None:
-                pick = list(range(len(names)))
-            elif origins == "*_MDW":
-                pick = [i for i, o in enumerate(names) if o.endswith("_MDW")]
-            else:
-                pick = [names.index(o) for o in origins]
-            values.append(a["programme_stock"][day, pick].sum())
+            if isinstance(origins, str):  # a segment
+                groups = group_table(sim).to_pandas()
+                segment = origins.removeprefix("segment:")
+                values.append(segment_stock(groups, "programme_stock", segment, date))
+                continue
+            pick = range(len(sim.origins)) if origins is None else map(sim.origins.index, origins)
+            values.append(a["programme_stock"][day, list(pick)].sum())
         values = np.array(values)
         who = (
             "all"
             if origins is None
-            else ("domestic workers" if origins == "*_MDW" else ", ".join(origins))
+            else ("domestic workers" if origins == "segment:mdw" else ", ".join(origins))
         )
         rows.append(
             {
@@ -570,10 +601,14 @@ def calibration(seeds: list[int], scale: float) -> None:
         sc = load_scenario("singapore-work-permit-covid")
         sim, a = simulate(sc, seed, scale)
         holders = a["state_employed"] + a["state_jobless"]
-        mdw = [i for i, o in enumerate(sim.origins) if o.endswith("_MDW")]
         d0, d1 = sc.day(dt.date(2019, 12, 31)), sc.day(dt.date(2020, 6, 30))
         change.append(holders[d1].sum() / holders[d0].sum() - 1)
-        change_mdw.append(holders[d1, mdw].sum() / holders[d0, mdw].sum() - 1)
+        groups = group_table(sim).to_pandas()
+        mdw = [
+            sum(segment_stock(groups, m, "mdw", d) for m in ("employed", "jobless"))
+            for d in ("2019-12-31", "2020-06-30")
+        ]
+        change_mdw.append(mdw[1] / mdw[0] - 1)
     rows.append(
         {
             "scenario": "singapore-work-permit-covid",

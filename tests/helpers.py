@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +200,46 @@ def tmpsim_inprocess(*args: str) -> tuple[int, str, str]:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"tmpsim {' '.join(args)} raised {result.exception!r}")
     return result.exit_code, result.stdout, result.stderr
+
+
+# ---- the dashboard and the figures of a run -------------------------------------------------
+
+# The figures every run has (``tmpsim plot``, the dashboard's charts), by id.
+RUN_FIGURES = (
+    "states",
+    "abroad",
+    "stranded",
+    "stranded_by_origin",
+    "special_by_origin",
+    "stock",
+    "destitution",
+    "money",
+    "flows",
+)
+# A dashboard run of the flagship small enough for a test (three months at scale 0.001).
+TINY_RUN = {"scenario": FLAGSHIP, "scale": 0.001, "end": "2017-03-31", "seed": 3}
+
+
+def flagship_text() -> str:
+    """The shipped flagship scenario file's text."""
+    from tmpsim.scenario.loader import shipped_dir
+
+    return (shipped_dir() / f"{FLAGSHIP}.yaml").read_text(encoding="utf-8")
+
+
+def wait_stopped(get: Callable[[str], Any], run_id: str, timeout: float = 180.0) -> dict:
+    """Poll a dashboard run until it stops; fail if it does not stop within ``timeout`` s.
+
+    ``get`` is an HTTP GET of a path: the test client's, or ``httpx``'s on a served address.
+    """
+    import time
+
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = get(f"/api/runs/{run_id}").json()
+        if status["state"] not in ("starting", "running"):
+            return status
+        time.sleep(0.3)
+    pytest.fail(f"run {run_id} did not stop in {timeout} s")

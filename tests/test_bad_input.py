@@ -36,6 +36,15 @@ FILES = {
     "give it once",
     "shelter_after_end.yaml": "{f}:36: shelters.0.start: 2019-06-01 is after the run ends "
     "(2019-01-31)",
+    "segment_unknown_key.yaml": "{f}:17: segments.domestic.wage_per_month: unknown key (check "
+    "the spelling; see `tmpsim show` for valid keys)",
+    "segment_bad_value.yaml": "{f}:14: segments.domestic.female_share: "
+    "Input should be less than or equal to 1",
+    "segment_unknown_name.yaml": "{f}:45: origins.B.segments.others: not a segment "
+    "(domestic, other)",
+    "segment_shares.yaml": "{f}:31: origins.A.segments: shares must sum to 1, they sum to 0.950000",
+    "segment_missing.yaml": "{f}:34: origins.B.segments: missing; give this origin's share of "
+    "['domestic', 'other']",
 }
 
 # command-line arguments (after "run SCENARIO") -> the message after "error: "

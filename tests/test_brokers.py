@@ -44,6 +44,23 @@ def test_fees_rise_with_scarcity_and_stop_at_the_cap():
     assert (feb.fee_paid / feb.departed).tolist() == [[2000.0, 1500.0]]
 
 
+def test_scarcity_is_measured_against_the_stated_months_of_seats():
+    cfg = toy(**{"brokers.fee_scarcity_elasticity": 1.0, "brokers.scarcity_months": 0.5})
+    _, (_, feb) = run(cfg, [JAN, FEB])
+    # 200 waiting against half a month of 100 seats: scarcity 200 / 50 - 1 = 3, fee 1,000 × 4.
+    assert (feb.fee_paid / feb.departed).tolist() == [[4000.0, 4000.0]]
+
+
+def test_an_unlicensed_broker_ignores_a_cap_that_binds_only_the_licensed():
+    cfg = toy(**{"brokers.licensed_share": 0.0, "brokers.caps_bind_unlicensed": False})
+    cfg["fee_caps"] = [{"origin": "A", "destination": "X", "amount": 300, "date": "2019-01-01"}]
+    _, (jan,) = run(cfg, [JAN])
+    assert (jan.fee_paid / jan.departed).tolist() == [[1000.0, 1000.0]]
+    cfg["brokers"]["licensed_share"] = 1.0
+    _, (jan,) = run(cfg, [JAN])
+    assert (jan.fee_paid / jan.departed).tolist() == [[300.0, 1000.0]]
+
+
 def test_a_no_fee_rule_means_no_fee_and_no_debt():
     cfg = toy(**{"origins.A.savings_months": 0.0, "brokers.interest_per_year": 0.12})
     cfg["fee_caps"] = [{"origin": "A", "destination": "X", "amount": 0, "date": "2019-01-01"}]

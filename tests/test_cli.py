@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from helpers import FLAGSHIP, scenario_file, tmpsim_cli, tmpsim_inprocess
+from helpers import FLAGSHIP, RUN_FIGURES, scenario_file, tmpsim_cli, tmpsim_inprocess
 
 from tmpsim.scenario import load_scenario, scenario_hash
 
@@ -141,20 +141,7 @@ def test_plot_writes_pngs(cli_run, tmp_path):
     proc = tmpsim_cli("plot", str(out), "--out", str(tmp_path / "figs"))
     assert proc.returncode == 0, proc.stderr
     pngs = sorted(p.name for p in (tmp_path / "figs").glob("*.png"))
-    assert pngs == sorted(
-        f"{k}.png"
-        for k in (
-            "states",
-            "abroad",
-            "stranded",
-            "stranded_by_origin",
-            "special_by_origin",
-            "stock",
-            "destitution",
-            "money",
-            "flows",
-        )
-    )
+    assert pngs == sorted(f"{k}.png" for k in RUN_FIGURES)
     for name in pngs:
         data = (tmp_path / "figs" / name).read_bytes()
         assert data.startswith(PNG) and len(data) > 5000

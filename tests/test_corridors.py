@@ -22,7 +22,7 @@ from tmpsim.corridors.config import (
     with_border_rules,
 )
 from tmpsim.corridors.fit import simulated_stocks
-from tmpsim.corridors.simulate import simulate
+from tmpsim.corridors.simulate import simulate, stock_at
 from tmpsim.corridors.tables import COLUMNS, write_outputs
 
 SHIPPED = "asia-corridors"
@@ -62,6 +62,22 @@ def test_each_destinations_2019_stock_is_within_15_percent_of_its_source():
     sim = simulated_stocks(cfg, targets, scale=0.25, seed=1)
     errors = {t.destination: sim[t.destination] / t.value - 1 for t in targets}
     assert all(abs(e) <= 0.15 for e in errors.values()), errors
+
+
+def test_hong_kongs_helpers_and_japans_vietnamese_trainees_in_2019_within_15_percent():
+    # Calibrated targets (docs/origins.md): the Labour Department's helpers by nationality
+    # (shared data hongkong_fdh.csv) and e-Stat's Vietnamese trainees, end of 2019.
+    cfg = load_corridors(SHIPPED).model_copy(update={"last_year": 2019})
+    run = simulate(cfg, 0.25, 1)
+    end = dt.date(2019, 12, 31)
+    checks = [
+        ("Hong Kong FDH", "Philippines", 219073),
+        ("Hong Kong FDH", "Indonesia", 170828),
+        ("Japan TITP", "Vietnam", 218727),
+    ]
+    for dest, origin, value in checks:
+        got = stock_at(run, end, origin)[run.destinations.index(dest)]
+        assert abs(got / value - 1) <= 0.15, (dest, origin, got, value)
 
 
 def test_toy_counts_and_returns_are_exact():

@@ -18,6 +18,7 @@ def test_sectors_and_stages_add_up_to_the_series() -> None:
     series = build_series_table(sim).to_pandas()
     assert set(groups["sector"]) == {*sim.sectors, ALL}
     assert set(groups["stage"]) == {*sim.stage_names, ALL}
+    assert set(groups["segment"]) == {ALL}  # no segments: one implicit segment, not split
     by_sector = groups[groups["stage"] == ALL]
     summed = by_sector.groupby(["date", "metric", "origin"])["value"].sum()
     want = series.set_index(["date", "metric", "origin"])["value"]

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from tmpsim.model.recruitment import best_by_origin, eligible_kernel, eligible_reference
+from tmpsim.model.recruitment import (
+    EligibilityRule,
+    PoolAgents,
+    best_by_origin,
+    eligible_kernel,
+    eligible_reference,
+)
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 from tmpsim.states import State
@@ -66,13 +72,11 @@ def test_eligible_kernel_keeps_the_pool_and_filters_as_numpy_does() -> None:
     aptitude[:50] = np.float32(0.3)  # at the floor, which float32 cannot hold exactly
     pool = np.sort(rng.choice(n, 2000, replace=False)).astype(np.int64)
     day = 250
-    members, eligible = eligible_reference(
-        pool, day, state, age0, created, aptitude, 18.0, 40.0, np.float32(0.3)
-    )
+    agents = PoolAgents(state, age0, created, aptitude)
+    rule = EligibilityRule(18.0, 40.0, np.float32(0.3))
+    members, eligible = eligible_reference(pool, day, agents, rule)
     cand = np.empty(pool.size, dtype=np.int64)
-    kept, n_cand = eligible_kernel(
-        pool, day, state, age0, created, aptitude, 18.0, 40.0, np.float32(0.3), cand
-    )
+    kept, n_cand = eligible_kernel(pool, day, tuple(agents), tuple(rule), cand)
     np.testing.assert_array_equal(pool[:kept], members)
     np.testing.assert_array_equal(cand[:n_cand], eligible)
     assert 0 < n_cand < kept

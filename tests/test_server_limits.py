@@ -23,10 +23,9 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from tmpsim.scenario.loader import shipped_dir  # noqa: E402
+from helpers import TINY_RUN, flagship_text, wait_stopped  # noqa: E402
 
-FLAGSHIP = "japan-titp-covid"
-TINY = {"scenario": FLAGSHIP, "scale": 0.001, "end": "2017-03-31", "seed": 3}
+TINY = TINY_RUN
 RUN_MEMORY_GIB = 3
 SERVER_PIDS: dict[str, int] = {}
 
@@ -70,22 +69,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(30)
 
 
-def wait_stopped(url: str, run_id: str, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = httpx.get(f"{url}/api/runs/{run_id}").json()
-        if status["state"] not in ("starting", "running"):
-            return status
-        time.sleep(0.3)
-    pytest.fail(f"run {run_id} did not stop in {timeout} s")
-
-
 def upload(url: str, name: str, text: str) -> httpx.Response:
     return httpx.post(f"{url}/api/uploads", files={"file": (name, text.encode())}, timeout=120)
 
 
 def flagship_data() -> dict:
-    return yaml.safe_load((shipped_dir() / f"{FLAGSHIP}.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load(flagship_text())
 
 
 def test_a_foreign_host_header_is_refused(server: str) -> None:
@@ -120,6 +109,13 @@ def test_an_uploaded_scenario_too_large_for_the_server_is_refused(server: str) -
     )
     assert run.status_code == 422, run.text
     assert "at most 3,660 days" in run.json()["error"]
+    reads = flagship_data()  # a sending market from a file of the server's
+    reads["origins_market"] = {"corridors": "/etc/passwd", "host": "x", "source": "t"}
+    response = upload(server, "reads.yaml", yaml.safe_dump(reads))
+    assert response.status_code == 200, response.text
+    run = httpx.post(f"{server}/api/runs", json={**TINY, "scenario": response.json()["key"]})
+    assert run.status_code == 422, run.text
+    assert "is not a shipped configuration" in run.json()["error"]
     assert httpx.get(f"{server}/api/runs").json()["runs"] == []
 
 
@@ -169,7 +165,7 @@ def test_the_cap_on_runs_is_checked_before_anything_else(server: str) -> None:
         assert caps == [RUN_MEMORY_GIB * 1024**3]
     finally:
         httpx.delete(f"{server}/api/runs/{run_id}")
-        wait_stopped(server, run_id)
+        wait_stopped(lambda path: httpx.get(server + path), run_id)
 
 
 def run_memory_caps(url: str) -> list[int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -14,25 +13,18 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient  # noqa: E402
+from helpers import FLAGSHIP, RUN_FIGURES, TINY_RUN, flagship_text, wait_stopped  # noqa: E402
 
 from tmpsim.scenario import ScenarioError, load_scenario  # noqa: E402
-from tmpsim.scenario.loader import shipped_dir  # noqa: E402
 from tmpsim.web.app import Settings, create_app  # noqa: E402
 from tmpsim.web.controls import lever_module  # noqa: E402
 
-FLAGSHIP = "japan-titp-covid"
-TINY = {"scenario": FLAGSHIP, "scale": 0.001, "end": "2017-03-31", "seed": 3}
+TINY = TINY_RUN
 
 
-def wait_done(client: TestClient, run_id: str, timeout: float = 180.0) -> dict:
-    """Poll a run until it stops; fail if it does not stop within the timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get(f"/api/runs/{run_id}").json()
-        if status["state"] not in ("starting", "running"):
-            return status
-        time.sleep(0.3)
-    pytest.fail(f"run {run_id} did not finish in {timeout} s")
+def wait_done(client: TestClient, run_id: str) -> dict:
+    """Poll a run of the test client until it stops."""
+    return wait_stopped(client.get, run_id)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +46,7 @@ def done_run(client: TestClient) -> dict:
 
 
 def broken_flagship_text() -> str:
-    text = (shipped_dir() / f"{FLAGSHIP}.yaml").read_text(encoding="utf-8")
+    text = flagship_text()
     assert "grace_days: 90" in text
     return text.replace("grace_days: 90", "grace_dayz: 90")
 
@@ -249,17 +241,7 @@ def test_finished_run_reports_progress_and_summary(done_run: dict) -> None:
 def test_charts_have_data_for_every_figure(client, done_run: dict) -> None:
     body = client.get(f"/api/runs/{done_run['id']}/charts").json()
     figures = body["figures"]
-    assert set(figures) == {
-        "states",
-        "abroad",
-        "stranded",
-        "stranded_by_origin",
-        "special_by_origin",
-        "stock",
-        "destitution",
-        "money",
-        "flows",
-    }
+    assert set(figures) == set(RUN_FIGURES)
     for fig in figures.values():  # every figure says what it shows the result of
         assert "Scenario japan-titp-covid" in fig["layout"]["meta"]["caption"]
     states = figures["states"]

@@ -1,11 +1,12 @@
-"""The stock metrics grouped beyond origin: by sector (every day) and by stage (month ends).
+"""The stock metrics grouped beyond origin: by sector and segment (every day), stage (month ends).
 
-A tidy table with one row per (date, metric, origin, sector, stage): the grouping columns say
-which group a row counts, ``"all"`` where it is not split that way. Rows by sector have stage
-``"all"``; rows by stage have sector ``"all"`` and are on month ends, for the metrics whose states
-still move (pipeline and host: a stage means nothing once an agent has left). Values are scaled to
-the full population, as in the series. The sums over sectors, and over stages, are the series'
-figures (``tests/test_grouping.py``).
+A tidy table with one row per (date, metric, origin, sector, stage, segment): the grouping columns
+say which group a row counts, ``"all"`` where it is not split that way. Each row is split one way
+at most. Rows by stage are on month ends, for the metrics whose states still move (pipeline and
+host: a stage means nothing once an agent has left); rows by segment are there only in
+programmes with segments (``tmpsim.model.segments``). Values are scaled
+to the full population, as in the series. The sums over sectors, over stages and over segments
+are the series' figures (``tests/test_grouping.py``, ``tests/test_segments.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ GROUPS_SCHEMA = pa.schema(
         ("origin", LABEL),
         ("sector", LABEL),
         ("stage", LABEL),
+        ("segment", LABEL),
         ("value", pa.float64()),
     ]
 )
@@ -56,53 +58,74 @@ def _rows(cube: np.ndarray, days: np.ndarray, day0: int) -> dict[str, np.ndarray
     }
 
 
-def group_table(sim) -> pa.Table:
-    """The stock metrics of a finished run by sector (daily) and by stage (month ends)."""
-    rec = sim.recorder
-    origins = [*sim.origins, ALL]
-    day0 = (sim.scenario.start - dt.date(1970, 1, 1)).days
-    by_sector_names = sorted(STOCK_METRICS)
-    by_stage_names = sorted(m for m, states in STOCK_METRICS.items() if set(states) <= MOVING)
-    # [day, metric, origin, sector]
-    sector = np.stack(
+def _daily(stocks: np.ndarray, metrics: list[str]) -> np.ndarray:
+    """``cube[day, metric, origin (+all), group]`` from daily stocks [day, state, origin, group]."""
+    return np.stack(
+        [_with_all(stocks[:, [int(s) for s in STOCK_METRICS[m]]].sum(axis=1)) for m in metrics],
+        axis=1,
+    )
+
+
+def _by_month_end(
+    per_end: dict[int, np.ndarray], metrics: list[str], n_origins: int, n_groups: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Month-end days and ``cube[end, metric, origin (+all), group]``.
+
+    ``per_end`` holds the counts by [state, group, origin] of each month end.
+    """
+    ends = np.array(sorted(per_end), dtype=np.int64)
+    if not ends.size:
+        return ends, np.zeros((0, len(metrics), n_origins + 1, n_groups))
+    stacked = np.stack([per_end[int(d)] for d in ends])  # [end, state, group, origin]
+    cube = np.stack(
         [
-            _with_all(rec.sector_stocks[:, [int(s) for s in STOCK_METRICS[m]]].sum(axis=1))
-            for m in by_sector_names
+            _with_all(stacked[:, [int(s) for s in STOCK_METRICS[m]]].sum(axis=1).transpose(0, 2, 1))
+            for m in metrics
         ],
         axis=1,
     )
-    ends = np.array(sorted(rec.stage_by_state), dtype=np.int64)
-    stages = sim.stage_names
-    if ends.size:
-        per_end = np.stack([rec.stage_by_state[int(d)] for d in ends])  # [end, state, stage, o]
-        stage = np.stack(
-            [
-                _with_all(
-                    per_end[:, [int(s) for s in STOCK_METRICS[m]]].sum(axis=1).transpose(0, 2, 1)
-                )
-                for m in by_stage_names
-            ],
-            axis=1,
-        )  # [end, metric, origin, stage]
-    else:
-        stage = np.zeros((0, len(by_stage_names), len(origins), len(stages)))
-    a = _rows(sector, np.arange(sim.n_days), day0)
-    b = _rows(stage, ends, day0)
-    metrics = sorted({*by_sector_names, *by_stage_names})
+    return ends, cube
+
+
+def group_table(sim) -> pa.Table:
+    """The stock metrics of a finished run by sector and segment (daily) and stage (month ends)."""
+    rec = sim.recorder
+    day0 = (sim.scenario.start - dt.date(1970, 1, 1)).days
+    by_sector = sorted(STOCK_METRICS)
+    by_stage = sorted(m for m, states in STOCK_METRICS.items() if set(states) <= MOVING)
+    days = np.arange(sim.n_days)
+    # Each part: the column it splits, its metrics, days and cube [day, metric, origin, group].
+    parts = [("sector", by_sector, days, _daily(rec.sector_stocks, by_sector))]
+    n_stages = len(sim.stage_names)
+    ends, stage_cube = _by_month_end(rec.stage_by_state, by_stage, sim.n_origins, n_stages)
+    parts.append(("stage", by_stage, ends, stage_cube))
+    segmented = rec.n_segments > 1
+    if segmented:
+        parts.append(("segment", by_sector, days, _daily(rec.segment_stocks, by_sector)))
+    names = {
+        "origin": [*sim.origins, ALL],
+        "sector": [*sim.sectors, ALL],
+        "stage": [*sim.stage_names, ALL],
+        "segment": [*sim.segments, ALL] if segmented else [ALL],
+    }
+    metrics = sorted({m for _, part_metrics, _, _ in parts for m in part_metrics})
     code = {m: i for i, m in enumerate(metrics)}
-    remap_a = np.array([code[m] for m in by_sector_names])
-    remap_b = np.array([code[m] for m in by_stage_names], dtype=np.int64)
-    sectors = [*sim.sectors, ALL]
-    stage_names = [*stages, ALL]
-    n_a, n_b = a["value"].size, b["value"].size
-    columns = [
-        arrow_array(np.concatenate([a["date"], b["date"]]).astype(np.int32), pa.date32()),
-        _strings(np.concatenate([remap_a[a["metric"]], remap_b[b["metric"]]]), metrics),
-        _strings(np.concatenate([a["origin"], b["origin"]]), origins),
-        _strings(np.concatenate([a["group"], np.full(n_b, len(sim.sectors))]), sectors),
-        _strings(np.concatenate([np.full(n_a, len(stages)), b["group"]]), stage_names),
-        arrow_array(
-            np.concatenate([a["value"], b["value"]]).astype(np.float64) / sim.scale, pa.float64()
-        ),
+    columns: dict[str, list[np.ndarray]] = {k: [] for k in ("date", "metric", *names, "value")}
+    for split, part_metrics, days, cube in parts:
+        rows = _rows(cube, days, day0)
+        n = rows["value"].size
+        columns["date"].append(rows["date"])
+        columns["metric"].append(np.array([code[m] for m in part_metrics])[rows["metric"]])
+        columns["origin"].append(rows["origin"])
+        for column in ("sector", "stage", "segment"):
+            all_code = len(names[column]) - 1
+            columns[column].append(rows["group"] if column == split else np.full(n, all_code))
+        columns["value"].append(rows["value"])
+    joined = {k: np.concatenate(v) for k, v in columns.items()}
+    arrays = [
+        arrow_array(joined["date"].astype(np.int32), pa.date32()),
+        _strings(joined["metric"], metrics),
+        *(_strings(joined[c], names[c]) for c in ("origin", "sector", "stage", "segment")),
+        arrow_array(joined["value"].astype(np.float64) / sim.scale, pa.float64()),
     ]
-    return pa.Table.from_arrays(columns, schema=GROUPS_SCHEMA)
+    return pa.Table.from_arrays(arrays, schema=GROUPS_SCHEMA)

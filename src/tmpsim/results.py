@@ -134,6 +134,9 @@ class Result:
     agents_source: AgentsSnapshot | None
     run_info: dict[str, Any] = field(default_factory=dict)
     groups_table: pa.Table | None = None  # the stocks by sector and by stage (groups.parquet)
+    # With a sending market: its flows, stocks, fees and debt by origin × destination
+    # (origins_flows.parquet) and by broker (origins_brokers.parquet); see corridors.tables.
+    origins_tables: dict[str, pa.Table] | None = None
 
     @cached_property
     def series(self) -> pd.DataFrame:
@@ -226,6 +229,8 @@ class Result:
         atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenario).encode())
         if self.groups_table is not None:
             atomic_write_table(out / "groups.parquet", self.groups_table)
+        for name, table in (self.origins_tables or {}).items():
+            atomic_write_table(out / name, table)
 
     def write_manifest(self, out: Path, known: dict[str, dict[str, Any]] | None = None) -> None:
         """Write run.json last: the run's description, its files' sizes and digests."""
@@ -253,7 +258,12 @@ class Result:
         seed, scale = int(info.get("seed", 0)), float(info.get("scale", summary.get("scale", 1)))
         groups_path = folder / "groups.parquet"
         groups = pq.read_table(groups_path) if groups_path.is_file() else None
-        return cls(scenario, seed, scale, series, summary, agents, info, groups)
+        origins = {
+            name: pq.read_table(folder / name)
+            for name in ORIGINS_FILES
+            if (folder / name).is_file()
+        }
+        return cls(scenario, seed, scale, series, summary, agents, info, groups, origins or None)
 
 
 class StoredAgents:
@@ -360,7 +370,28 @@ def build_result(sim, with_agents: bool = True, snapshot: AgentsSnapshot | None 
         "end": str(sim.scenario.end),
     }
     groups = group_table(sim)
-    return Result(sim.scenario, sim.seed, sim.scale, series, summary, agents, info, groups)
+    return Result(
+        sim.scenario,
+        sim.seed,
+        sim.scale,
+        series,
+        summary,
+        agents,
+        info,
+        groups,
+        origins_tables(sim),
+    )
+
+
+ORIGINS_FILES = ("origins_flows.parquet", "origins_brokers.parquet")
+
+
+def origins_tables(sim) -> dict[str, pa.Table] | None:
+    """The sending market's tidy tables of a run with ``origins_market`` (None without)."""
+    market = getattr(getattr(sim, "recruitment", None), "market", None)
+    if market is None:
+        return None
+    return dict(zip(ORIGINS_FILES, market.tables(), strict=True))
 
 
 def metric_arrays(sim) -> dict[str, np.ndarray]:
@@ -533,7 +564,7 @@ class AgentsSnapshot:
     # values stored as float64) split by byte, which compresses their zero low bytes. The other
     # money columns are nearly all distinct and stay plain.
     DICTIONARY = ["state", "origin", "sector", "stage", "created", "selected", "entered", "exited"]
-    DICTIONARY += ["remitted"]
+    DICTIONARY += ["remitted", "segment"]
     ENCODING = {"id": "DELTA_BINARY_PACKED", "age_at_creation": "BYTE_STREAM_SPLIT"}
     # Column statistics (min and max per row group) for the numbers and dates only: those of the
     # labels and flags are a sixth of the writing time and let no reader skip anything.
@@ -556,6 +587,9 @@ class AgentsSnapshot:
         pop = sim.pop
         self.n = pop.n
         self.fields = {name: getattr(pop, name)[: pop.n] for name in AGENT_FIELDS}
+        # The segment column only in programmes with segments (others' tables are unchanged).
+        self.segmented = sim.n_segments > 1
+        self.fields["segment"] = pop.segment[: pop.n]
         self.start = np.datetime64(sim.scenario.start, "s")
         self.start_seconds = int(self.start.astype(np.int64))
         self.names = {
@@ -563,13 +597,14 @@ class AgentsSnapshot:
             "origin": list(sim.origins),
             "sector": list(sim.sectors),
             "stage": [s.name for s in sim.scenario.programme.stages],
+            "segment": list(sim.segments),
         }
 
     def batch(self, lo: int, hi: int, dictionary: bool = False) -> pa.RecordBatch:
         """Agents ``lo`` to ``hi`` (exclusive) as one record batch.
 
-        Labels (state, origin, sector, stage) are strings; with ``dictionary`` they are left
-        dictionary-encoded (codes and names), as the Parquet writer stores them anyway.
+        Labels (state, origin, sector, segment, stage) are strings; with ``dictionary`` they are
+        left dictionary-encoded (codes and names), as the Parquet writer stores them anyway.
         """
         f = {k: v[lo:hi] for k, v in self.fields.items()}
 
@@ -590,6 +625,7 @@ class AgentsSnapshot:
             "state": labels("state", "state"),
             "origin": labels("origin", "origin"),
             "sector": labels("sector", "sector"),
+            **({"segment": labels("segment", "segment")} if self.segmented else {}),
             "stage": labels("stage", "stage"),
             "female": arrow_array(f["female"], pa.bool_()),
             "age_at_creation": arrow_array(f["age0"].astype(np.float64), pa.float64()),

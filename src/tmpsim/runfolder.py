@@ -32,8 +32,17 @@ FORMAT = "tmpsim-run"
 FORMAT_VERSION = 2
 """Version 1: the run folders of earlier releases (run.json without a file list)."""
 MANIFEST = "run.json"
-RUN_FILES = ("series.parquet", "summary.json", "scenario.yaml", "agents.parquet", "groups.parquet")
-"""Files a run writes (agents.parquet only when agents are kept); run.json comes last."""
+RUN_FILES = (
+    "series.parquet",
+    "summary.json",
+    "scenario.yaml",
+    "agents.parquet",
+    "groups.parquet",
+    "origins_flows.parquet",
+    "origins_brokers.parquet",
+)
+"""Files a run writes (agents.parquet only when agents are kept, origins_*.parquet only with a
+sending market); run.json comes last."""
 REQUIRED_FILES = ("series.parquet", "summary.json", "scenario.yaml")
 EXPERIMENT_MARKER = "experiment.json"
 

@@ -43,6 +43,7 @@ from tmpsim.model.hazards import Hazards
 from tmpsim.model.lifecycle import Lifecycle
 from tmpsim.model.money import MoneyModule
 from tmpsim.model.recruitment import Recruitment
+from tmpsim.model.segments import profiles, segment_names
 from tmpsim.model.turning_points import Routes
 from tmpsim.scenario.schema import Scenario
 from tmpsim.states import N_STATES, State
@@ -102,9 +103,13 @@ class Simulation:
         self.sectors = list(scenario.sectors)
         self.n_origins = len(self.origins)
         self.origin_index = {o: i for i, o in enumerate(self.origins)}
+        # Segments and the (origin, segment) profiles whose terms agents are drawn with.
+        self.segments = segment_names(scenario)
+        self.n_segments = len(self.segments)
+        self.profiles = profiles(scenario)
         self.sector_index = {s: i for i, s in enumerate(self.sectors)}
         self.streams = Streams(self.seed)
-        self.timeline = Timeline(scenario, self.origin_index, self.sector_index)
+        self.timeline = Timeline(scenario, self.origin_index, self.sector_index, self.segments)
         # The rules in force (dated rule events change them; modules read them).
         self.rules = {
             "welfare_eligible": scenario.programme.welfare_eligible,
@@ -120,7 +125,12 @@ class Simulation:
             for flag in cls.flags:
                 self.pop.flag(flag, self.n_origins)
         self.recorder = Recorder(
-            self.n_days, N_STATES, self.n_origins, self.stage_names, len(self.sectors)
+            self.n_days,
+            N_STATES,
+            self.n_origins,
+            self.stage_names,
+            len(self.sectors),
+            self.n_segments,
         )
         self.recorder.track(self.pop.flags)
         # Built from the scenario alone, in any order; connected to each other in ``start``.
@@ -156,7 +166,7 @@ class Simulation:
         sc = self.scenario
         years = np.arange(sc.start.year, sc.end.year + 1)
         demand = sum(self.demand_total(int(y)) for y in years)
-        initial = sum(sum(o.initial_stock.values()) for o in sc.origins.values())
+        initial = sum(sum(p.initial_stock.values()) for p in profiles(sc))
         pipeline = demand / max(len(years), 1)
         people = (demand + pipeline) * sc.recruitment.applicants_per_place * 1.1 + initial
         return int(people * self.scale) + 1024
@@ -256,6 +266,8 @@ class Simulation:
             raise InvariantError("negative count")
         if not np.array_equal(self.recorder.by_sector(pop), self.recorder.sector_counts):
             raise InvariantError(f"day {self.day}: stocks by sector differ from the agents")
+        if not np.array_equal(self.recorder.by_segment(pop), self.recorder.segment_counts):
+            raise InvariantError(f"day {self.day}: stocks by segment differ from the agents")
         for module in self.modules:
             problem = module.check()
             if problem:

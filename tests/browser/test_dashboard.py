@@ -236,3 +236,20 @@ def test_invalid_scale_is_refused_with_a_message_on_the_page(page, dashboard) ->
     error.wait_for(state="visible", timeout=30_000)
     assert "scale must be between" in error.inner_text()
     assert page.locator("#runs tbody tr").count() == 0
+
+
+def test_a_run_with_a_sending_market_draws_its_charts(page, dashboard, browser_context) -> None:
+    open_dashboard(page, dashboard)
+    data = yaml.safe_load((shipped_dir() / f"{FLAGSHIP}.yaml").read_text(encoding="utf-8"))
+    data["origins_market"] = {"host": "Japan TITP", "source": "calibrated (docs/origins.md)"}
+    page.click("#upload-box summary")
+    page.fill("#upload-text", yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    page.click("#upload-check")
+    page.locator("#upload-ok").wait_for(state="visible", timeout=30_000)
+    configure(page, "0.001", "2018-12-31", "with market")
+    run_and_wait(page, "with market")
+    for key in ("origins_departures", "origins_fees", "origins_debt"):
+        assert page.locator(f"#chart-{key}").is_visible()
+        assert drawn_traces(page, f"#chart-{key}") >= 5  # one per origin of the market
+    assert max_y(page, "chart-origins_departures") > 0
+    assert browser_context.external_requests == []

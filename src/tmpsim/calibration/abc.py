@@ -80,13 +80,9 @@ class ScenarioModel:
 
     def simulate(self, values: dict[str, float], seed: int) -> np.ndarray:
         """Run the scenario with the values at one seed; the simulated target observations."""
-        from tmpsim.calibration.trial import TrialTask, run_trial
+        from tmpsim.calibration.trial import run_trial, trial_task
 
-        keys = tuple(
-            (str(r.indicator), str(r.origin), pd.Timestamp(r.date).date().isoformat())
-            for r in self.problem.observed.itertuples()
-        )
-        task = TrialTask(0, self.problem.scenario(values), seed, self.scale, keys)
+        task = trial_task(self.problem, 0, values, seed, self.scale)
         return np.asarray(run_trial(task).values, dtype=float)
 
     def distance(self, simulated: np.ndarray) -> float:

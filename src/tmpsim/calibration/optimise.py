@@ -28,7 +28,13 @@ import numpy as np
 import pandas as pd
 
 from tmpsim.calibration.problem import Problem, build_problem
-from tmpsim.calibration.trial import TrialOutput, TrialTask, mean_over_seeds, run_trial
+from tmpsim.calibration.trial import (
+    TrialOutput,
+    TrialTask,
+    mean_over_seeds,
+    run_trial,
+    trial_task,
+)
 from tmpsim.extras import require
 
 ProgressFn = Callable[[int, int, float], None]
@@ -147,11 +153,6 @@ def calibrate(
     base = problem.base_values()
     if all(d.low <= base[k] <= d.high for k, d in dists.items()):
         study.enqueue_trial(base)  # trial 0: the scenario as written
-    obs = problem.observed
-    keys = tuple(
-        (str(r.indicator), str(r.origin), pd.Timestamp(r.date).date().isoformat())
-        for r in obs.itertuples()
-    )
     rows: list[dict[str, Any]] = []
     best_values: dict[int, np.ndarray] = {}
     t_start = time.perf_counter()
@@ -159,7 +160,7 @@ def calibrate(
         k = min(settings["batch"], n_trials - len(rows))
         asked = [study.ask(dists) for _ in range(k)]
         tasks = [
-            TrialTask(t.number, problem.scenario(t.params), s, settings["scale"], keys)
+            trial_task(problem, t.number, t.params, s, settings["scale"])
             for t in asked
             for s in settings["seeds"]
         ]

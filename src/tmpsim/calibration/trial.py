@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ from tmpsim.simulation import Simulation
 from tmpsim.validation.compare import simulate_one
 from tmpsim.validation.indicators import resolve
 from tmpsim.validation.rundata import from_simulation
+
+if TYPE_CHECKING:
+    from tmpsim.calibration.problem import Problem
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,17 @@ class TrialOutput:
     seed: int
     values: tuple[float, ...]
     seconds: float
+
+
+def trial_task(
+    problem: Problem, trial: int, values: dict[str, float], seed: int, scale: float
+) -> TrialTask:
+    """The task of one trial at one seed: the problem's scenario with ``values`` applied."""
+    keys = tuple(
+        (str(r.indicator), str(r.origin), pd.Timestamp(r.date).date().isoformat())
+        for r in problem.observed.itertuples()
+    )
+    return TrialTask(trial, problem.scenario(values), seed, scale, keys)
 
 
 def run_trial(task: TrialTask) -> TrialOutput:

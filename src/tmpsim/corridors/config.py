@@ -44,11 +44,22 @@ class CorridorsConfig(Strict):
         "so that stocks abroad and queues start near their level instead of at zero.",
     )
     market: OriginsConfig
+    initial_stock: dict[str, dict[str, Annotated[float, Field(ge=0)]]] = Field(
+        default_factory=dict,
+        description="People abroad at the start of first_year, by destination and origin, "
+        "replacing what the spin-up left there (sourced stocks; other cells keep the spin-up's).",
+    )
 
     @model_validator(mode="after")
     def _years(self) -> CorridorsConfig:
         if self.last_year < self.first_year:
             raise ValueError(f"last_year {self.last_year} is before first_year {self.first_year}")
+        for dest, by_origin in self.initial_stock.items():
+            if dest not in self.market.destinations:
+                raise ValueError(f"initial_stock: {dest!r} is not a destination")
+            bad = set(by_origin) - set(self.market.origins)
+            if bad:
+                raise ValueError(f"initial_stock.{dest}: unknown origin(s) {sorted(bad)}")
         return self
 
 

@@ -122,6 +122,10 @@ def simulate(cfg: CorridorsConfig, scale: float = 1.0, seed: int = 1) -> Corrido
         back = _draw_returns(stock, rate, rng, carry)
         month = market.step(when, abroad=stock)
         stock += market.by_origin(month.departed) - back
+    for dest, by_origin in cfg.initial_stock.items():  # sourced stocks replace the spin-up's
+        j = market.destinations.index(dest)
+        for origin, people in by_origin.items():
+            stock[market.origins.index(origin), j] = round(people * scale)
     for t, when in enumerate(months):
         back = _draw_returns(stock, rate, rng, carry)
         month = market.step(when, abroad=stock)

@@ -26,6 +26,7 @@ CORE_FIELDS: dict[str, tuple[type, float]] = {
     "state": (np.int8, 0),
     "origin": (np.int8, 0),
     "sector": (np.int8, 0),
+    "segment": (np.int8, 0),  # group of workers whose terms differ within an origin (or 0)
     "female": (np.bool_, 0),
     "age0": (np.float32, 0),  # age when created
     "created": (np.int32, NEVER),

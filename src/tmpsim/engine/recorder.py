@@ -42,6 +42,7 @@ class Recorder:
         n_origins: int,
         stages: list[str] | None = None,
         n_sectors: int = 1,
+        n_segments: int = 1,
     ) -> None:
         self.n_days, self.S, self.O = n_days, n_states, n_origins
         self.stages = list(stages or [])
@@ -52,6 +53,12 @@ class Recorder:
         self.sector_counts = np.zeros((n_states, n_origins, n_sectors), dtype=np.int64)
         self.sector_stocks = np.zeros((n_days, n_states, n_origins, n_sectors), dtype=np.int32)
         self.stage_by_state: dict[int, np.ndarray] = {}  # month-end day -> [state, stage, origin]
+        # And by state, origin and segment every day, kept as ``sector_counts``; stored only in
+        # programmes with segments (with one, they are ``stocks``).
+        self.n_segments = n_segments
+        self.segment_counts = np.zeros((n_states, n_origins, n_segments), dtype=np.int64)
+        shape = (n_days if n_segments > 1 else 0, n_states, n_origins, n_segments)
+        self.segment_stocks = np.zeros(shape, dtype=np.int32)
         self.initial = self.counts.copy()
         self.flags: dict[str, Flag] = {}
         self.stocks = np.zeros((n_days, n_states, n_origins), dtype=np.int32)
@@ -76,38 +83,67 @@ class Recorder:
         self.counts[:] = np.bincount(idx, minlength=self.S * self.O).reshape(self.S, self.O)
         self.initial = self.counts.copy()
         self.sector_counts[:] = self.by_sector(pop)
+        self.segment_counts[:] = self.by_segment(pop)
         for flag in self.flags.values():
             flag.counts[:] = flag.recount()
 
     def by_sector(self, pop: Population) -> np.ndarray:
         """A recount of the agents by state, origin and sector."""
-        n = pop.n
-        idx = (pop.state[:n].astype(np.int64) * self.O + pop.origin[:n]) * self.n_sectors
-        size = self.S * self.O * self.n_sectors
-        counts = np.bincount(idx + pop.sector[:n], minlength=size)
-        return counts.reshape(self.S, self.O, self.n_sectors)
+        return self._by(pop, pop.sector, self.n_sectors)
 
-    def flow(self, old: np.ndarray, new: int, origin: np.ndarray, sector: np.ndarray) -> None:
-        """Count agents (of these origins, sectors) moving from their states ``old`` to ``new``."""
+    def by_segment(self, pop: Population) -> np.ndarray:
+        """A recount of the agents by state, origin and segment."""
+        return self._by(pop, pop.segment, self.n_segments)
+
+    def _by(self, pop: Population, group: np.ndarray, n_groups: int) -> np.ndarray:
+        n = pop.n
+        idx = (pop.state[:n].astype(np.int64) * self.O + pop.origin[:n]) * n_groups
+        counts = np.bincount(idx + group[:n], minlength=self.S * self.O * n_groups)
+        return counts.reshape(self.S, self.O, n_groups)
+
+    def flow(
+        self,
+        old: np.ndarray,
+        new: int,
+        origin: np.ndarray,
+        sector: np.ndarray,
+        segment: np.ndarray | None = None,
+    ) -> None:
+        """Count agents (of these origins, sectors, segments) moving from states ``old`` to ``new``.
+
+        Without ``segment`` they are all in the first (a programme without segments).
+        """
         out = np.bincount(old.astype(np.int64) * self.O + origin, minlength=self.S * self.O)
         out = out.reshape(self.S, self.O)
         self.flow_today[:, new, :] += out
         self.counts -= out
         self.counts[new] += out.sum(axis=0)
-        cell = (old.astype(np.int64) * self.O + origin) * self.n_sectors + sector
-        by = np.bincount(cell, minlength=self.S * self.O * self.n_sectors)
-        by = by.reshape(self.S, self.O, self.n_sectors)
-        self.sector_counts -= by
-        self.sector_counts[new] += by.sum(axis=0)
+        segment = np.zeros_like(sector) if segment is None else segment
+        for counts, group in ((self.sector_counts, sector), (self.segment_counts, segment)):
+            n_groups = counts.shape[2]
+            cell = (old.astype(np.int64) * self.O + origin) * n_groups + group
+            by = np.bincount(cell, minlength=counts.size).reshape(counts.shape)
+            counts -= by
+            counts[new] += by.sum(axis=0)
 
-    def create(self, state: int, origin: np.ndarray, sector: np.ndarray) -> None:
-        """Count agents (of these origins and sectors) created today in ``state``."""
+    def create(
+        self,
+        state: int,
+        origin: np.ndarray,
+        sector: np.ndarray,
+        segment: np.ndarray | None = None,
+    ) -> None:
+        """Count agents (of these origins, sectors, segments) created today in ``state``."""
         add = np.bincount(origin, minlength=self.O)
         self.counts[state] += add
         self.created[self.day] += add.astype(np.int32)
-        cell = origin.astype(np.int64) * self.n_sectors + sector
-        by = np.bincount(cell, minlength=self.O * self.n_sectors)
-        self.sector_counts[state] += by.reshape(self.O, self.n_sectors)
+        segment = np.zeros_like(sector) if segment is None else segment
+        for counts, group in ((self.sector_counts, sector), (self.segment_counts, segment)):
+            n_groups = counts.shape[2]
+            cell = origin.astype(np.int64) * n_groups + group
+            counts[state] += np.bincount(cell, minlength=self.O * n_groups).reshape(
+                self.O, n_groups
+            )
 
     def add(self, name: str, origin: np.ndarray, values: np.ndarray | float) -> None:
         """Add per-agent amounts to today's extra metric ``name``."""
@@ -141,6 +177,8 @@ class Recorder:
         """Store today's stocks, flows and flags."""
         self.stocks[day] = self.counts
         self.sector_stocks[day] = self.sector_counts
+        if self.n_segments > 1:
+            self.segment_stocks[day] = self.segment_counts
         self.flows[day] = self.flow_today
         self.flow_today[:] = 0
         for name, flag in self.flags.items():

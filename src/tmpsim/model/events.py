@@ -30,12 +30,21 @@ class Timeline:
     """The scenario's dated events indexed by day, with "is it active on this day" checks."""
 
     def __init__(
-        self, scenario: Scenario, origin_index: dict[str, int], sector_index: dict[str, int]
+        self,
+        scenario: Scenario,
+        origin_index: dict[str, int],
+        sector_index: dict[str, int],
+        segments: list[str] | None = None,
     ):
         self.scenario = scenario
         self.n_days = scenario.n_days
         self.origin_index = origin_index
         self.sector_index = sector_index
+        # Hazard multipliers are by profile (origin * n_segments + segment) and sector.
+        self.segment_index = {s: i for i, s in enumerate(segments or ["all"])}
+        n_seg = len(self.segment_index)
+        profiles = np.arange(len(origin_index) * n_seg)
+        self._profile_origin, self._profile_segment = profiles // n_seg, profiles % n_seg
         self.starting: dict[int, list] = defaultdict(list)
         # Days on which rates change, with the events that start or stop then.
         self.regime_changes: dict[int, list] = defaultdict(list)
@@ -174,7 +183,7 @@ class Timeline:
         return [e for e in self.starting.get(day, []) if isinstance(e, kind)]
 
     def multiplier_table(self, hazard: str, day: int) -> np.ndarray | float | None:
-        """The day's multiplier of one hazard by origin and sector (memoised for the day).
+        """The day's multiplier of one hazard by profile and sector (memoised for the day).
 
         ``None`` when no event applies, a number when it is the same for everyone. The events
         multiply in their order, as they would agent by agent.
@@ -184,13 +193,15 @@ class Timeline:
         if hazard in self._mult:
             return self._mult[hazard]
         events = [ev for ev in self.active(HazardEvent, day) if ev.hazard == hazard]
-        table = np.ones((len(self.origin_index), len(self.sector_index)))
+        table = np.ones((self._profile_origin.size, len(self.sector_index)))
         for ev in events:
             hit = np.ones(table.shape, dtype=bool)
             if ev.origins is not None:
-                rows = np.zeros(table.shape[0], dtype=bool)
-                rows[[self.origin_index[o] for o in ev.origins]] = True
-                hit &= rows[:, None]
+                origins = [self.origin_index[o] for o in ev.origins]
+                hit &= np.isin(self._profile_origin, origins)[:, None]
+            if ev.segments is not None:
+                segments = [self.segment_index[s] for s in ev.segments]
+                hit &= np.isin(self._profile_segment, segments)[:, None]
             if ev.sectors is not None:
                 cols = np.zeros(table.shape[1], dtype=bool)
                 cols[[self.sector_index[s] for s in ev.sectors]] = True

@@ -37,7 +37,7 @@ _NEVER = int(NEVER)
 class RateAgents(NamedTuple):
     """The agent fields the rates read (the population's current arrays)."""
 
-    origin: np.ndarray
+    profile: np.ndarray  # origin and segment (``tmpsim.model.segments``)
     sector: np.ndarray
     stage: np.ndarray
     debt: np.ndarray
@@ -56,8 +56,8 @@ class RateConstants(NamedTuple):
 
     job: tuple  # job finding's float32 constants (see ``rates_kernel``)
     dismissal_base: np.ndarray  # by sector, per day
-    runaway_base: np.ndarray  # by origin, per day
-    debt_ref: np.ndarray  # mean debt burden at departure, by origin
+    runaway_base: np.ndarray  # by profile, per day
+    debt_ref: np.ndarray  # mean debt burden at departure, by profile
     by_stage: np.ndarray  # runaway factor by stage
     use_stage: bool  # whether any stage factor differs from one
     wage_year: float
@@ -71,7 +71,7 @@ class RatePlan(NamedTuple):
     """What the rates of one state on one day have in common (see ``Hazards._plan``)."""
 
     kinds: np.ndarray  # hazard of each column (NONE: stays zero today)
-    mult: np.ndarray  # event multipliers by column, origin and sector
+    mult: np.ndarray  # event multipliers by column, profile and sector
     value: np.ndarray  # constant rates by column
     special: float  # sum of the special job-change routes' multipliers open today
     job_mode: int  # job finding: 0 no route, 1 jobless (own and special routes), 2 special only
@@ -180,7 +180,7 @@ def rates_kernel(
     Returns how many are live.
 
     ``kinds[c]`` is the hazard of column ``c`` (0: the column stays zero), ``mult[c]`` its
-    multiplier by origin and sector (ones where no event applies; multiplying by one changes
+    multiplier by profile and sector (ones where no event applies; multiplying by one changes
     nothing), ``value[c]`` its constant rate (status switch, apprehension, voluntary change).
 
     The operations and their order are those of the NumPy expressions the tests hold the kernel
@@ -195,7 +195,7 @@ def rates_kernel(
       all) plus ``special`` (the special routes' multipliers), in float64, times the
       multiplier; with ``job_mode`` 2 ``special`` only, in float32 until a multiplier by origin
       and sector (``job_mult_kind`` 1: one number, in float32; 2: by origin and sector);
-    - runaway: the origin's base times (1 + elasticity x debt burden) over the origin's reference,
+    - runaway: the profile's base times (1 + elasticity x debt burden) over its reference,
       times the stage factor (``use_stage``), the state's factor (``factor_mode`` 1: ``factor``;
       2: one minus ``diverted`` once the agent may change employer, which ``need_tenure`` must
       then ask for), the multiplier (the events' times the legal ways out: a closed way home
@@ -207,7 +207,7 @@ def rates_kernel(
     - voluntary change: the constant once the agent may change employer, else zero.
     """
     (
-        origin_of, sector_of, stage_of, debt, female, queued, timer_kind, contract_start,
+        profile_of, sector_of, stage_of, debt, female, queued, timer_kind, contract_start,
         language, network, proactivity, dismissed,
     ) = agents  # fmt: skip
     (
@@ -222,7 +222,7 @@ def rates_kernel(
     n_live = 0
     for k in range(ids.size):
         i = ids[k]
-        o = origin_of[i]
+        o = profile_of[i]
         s = sector_of[i]
         allowed = False
         wait = 0.0
@@ -355,7 +355,7 @@ def rates_reference(hz: Hazards, ids: np.ndarray, state: State, day: int) -> np.
     pop, tl = sim.pop, sim.timeline
     beh, jc = sim.scenario.behaviour, sim.scenario.programme.job_change
     mode = sim.rules["job_change_mode"]
-    origin, sector = pop.origin[ids], pop.sector[ids]
+    profile, sector = pop.profile[ids], pop.sector[ids]
     kinds = HAZARDS_BY_STATE[state]
     out = np.zeros((ids.size, len(kinds)))
 
@@ -363,7 +363,7 @@ def rates_reference(hz: Hazards, ids: np.ndarray, state: State, day: int) -> np.
         table = tl.multiplier_table(HAZARD_NAMES[kind], day)
         if table is None:
             return r
-        return r * table if isinstance(table, float) else r * table[origin, sector]
+        return r * table if isinstance(table, float) else r * table[profile, sector]
 
     wait = change_wait(hz, ids, day)
     for j, kind in enumerate(kinds):
@@ -371,8 +371,8 @@ def rates_reference(hz: Hazards, ids: np.ndarray, state: State, day: int) -> np.
             r = times(hz.dismissal_base[sector], kind)
         elif kind is Hazard.RUNAWAY:
             e = beh.runaway_debt_elasticity
-            r = hz.runaway_base[origin] * (1 + e * (pop.debt[ids] / hz.wage_year))
-            r = r / (1 + e * hz.debt_ref[origin])
+            r = hz.runaway_base[profile] * (1 + e * (pop.debt[ids] / hz.wage_year))
+            r = r / (1 + e * hz.debt_ref[profile])
             if hz.use_stage:
                 r = r * hz.runaway_by_stage[pop.stage[ids]]
             if state not in (State.EMPLOYED, State.SPECIAL_WORKING):
@@ -380,15 +380,16 @@ def rates_reference(hz: Hazards, ids: np.ndarray, state: State, day: int) -> np.
             elif mode == "free":
                 allowed = wait <= 0 if state is State.EMPLOYED else True
                 r = r * np.broadcast_to(1 - jc.runaway_diverted * allowed, ids.shape)
-            # The events' table times the legal ways out (by origin, and by sector if employed).
-            mult = np.ones((sim.n_origins, len(sim.sectors)))
+            # The events' table (by profile and sector) times the legal ways out (by origin, and
+            # by sector if employed).
+            mult = np.ones((len(sim.profiles), len(sim.sectors)))
             table = tl.multiplier_table(HAZARD_NAMES[kind], day)
             if table is not None:
                 mult[:] = table
-            mult *= tl.home_closed_push(day)[:, None]
+            mult *= tl.home_closed_push(day)[hz.profile_origin][:, None]
             if state is State.EMPLOYED:
                 mult *= tl.legal_route_relief(day)[None, :]
-            r = r * mult[origin, sector]
+            r = r * mult[profile, sector]
             market = beh.runaway_labour_market
             if market is not None and market.active:
                 r = r * market.factor(sim.scenario.date(day).year)

@@ -50,16 +50,17 @@ class Hazards(Module):
         self.calendar = sim.pop.calendar("t_hazard", sim.n_days)
         sc = sim.scenario
         self.stream = sim.streams["hazards"]
-        self.runaway_base = np.array([o.runaway_rate_per_year for o in sc.origins.values()]) / YEAR
+        # By profile (origin and segment): the rates kernel reads each agent's profile.
+        terms = [p.terms for p in sim.profiles]
+        self.profile_origin = np.array([p.origin for p in sim.profiles], dtype=np.int64)
+        self.runaway_base = np.array([t.runaway_rate_per_year for t in terms]) / YEAR
         self.dismissal_base = (
             np.array([s.dismissal_rate_per_year for s in sc.sectors.values()]) / YEAR
         )
         wage_year = net_wage_per_day(sc.money) * YEAR
         self.wage_year = wage_year
-        ref = np.array(
-            [o.fee_pay_share * o.borrow_share * o.debt_mean for o in sc.origins.values()]
-        )
-        self.debt_ref = ref / wage_year  # mean debt burden at departure, per origin
+        ref = np.array([t.fee_pay_share * t.borrow_share * t.debt_mean for t in terms])
+        self.debt_ref = ref / wage_year  # mean debt burden at departure, per profile
         self.cancel_rate = sum(c.rate_per_year for c in sc.programme.cancellations) / YEAR
         self.cancel_rate_f = (
             sum(c.rate_per_year for c in sc.programme.cancellations if c.females_only) / YEAR
@@ -161,7 +162,7 @@ class Hazards(Module):
         sim = self.sim
         tl, beh = sim.timeline, sim.scenario.behaviour
         kinds = np.array(HAZARDS_BY_STATE[state], dtype=np.int8)
-        mult = np.ones((kinds.size, sim.n_origins, len(sim.sectors)))
+        mult = np.ones((kinds.size, len(sim.profiles), len(sim.sectors)))  # [kind, profile, sector]
         value = np.zeros(kinds.size)
         special, job_mode, job_open, job_mult_kind = 0.0, 0, 0, 0
         for j, kind in enumerate(HAZARDS_BY_STATE[state]):
@@ -195,7 +196,7 @@ class Hazards(Module):
                 if kind is Hazard.JOB_FINDING:
                     job_mult_kind = 1 if isinstance(table, float) else 2
             if kind is Hazard.RUNAWAY:  # the legal ways out open today (behaviour)
-                mult[j] *= tl.home_closed_push(day)[:, None]  # by origin
+                mult[j] *= tl.home_closed_push(day)[self.profile_origin][:, None]  # by origin
                 if state is State.EMPLOYED:
                     mult[j] *= tl.legal_route_relief(day)[None, :]  # by sector
         working = state is State.EMPLOYED or state is State.SPECIAL_WORKING

@@ -51,11 +51,12 @@ class Lifecycle(Module):
         prog = sim.scenario.programme
         self.prog = prog
         self.stage_days = np.array([s.months * DAYS_PER_MONTH for s in prog.stages])
-        # Continue probability by [origin, stage]: the stage's, unless the origin sets its own.
+        # Continue probability by [profile, stage]: the stage's, unless the origin (or its
+        # segment) sets its own.
         self.continue_prob = np.array(
             [
-                [o.continue_prob.get(s.name, s.continue_prob) for s in prog.stages]
-                for o in sim.scenario.origins.values()
+                [p.terms.continue_prob.get(s.name, s.continue_prob) for s in prog.stages]
+                for p in sim.profiles
             ]
         )
         self.home_visit = np.array([s.home_visit_days for s in prog.stages])
@@ -151,7 +152,8 @@ class Lifecycle(Module):
         sim, pop = self.sim, self.sim.pop
         sim.money.settle(ids, day)
         origin = pop.origin[ids]
-        pop.savings[ids] = np.maximum(pop.savings[ids] - sim.money.ticket[origin], 0.0)
+        ticket = sim.money.ticket[pop.profile[ids]]
+        pop.savings[ids] = np.maximum(pop.savings[ids] - ticket, 0.0)
         sim.money.clear_destitute(ids)
         self.calendar.cancel(ids)
         pop.exited[ids] = day
@@ -172,7 +174,7 @@ class Lifecycle(Module):
         has_next = stage + 1 < self.n_stages
         nxt = np.minimum(stage + 1, self.n_stages - 1)
         exists = self.stage_from <= day
-        go_on = has_next & (u < self.continue_prob[pop.origin[ids], stage]) & exists[nxt]
+        go_on = has_next & (u < self.continue_prob[pop.profile[ids], stage]) & exists[nxt]
         renew = ~has_next & (pop.renewals[ids] < self.prog.renewals) & (u < self.prog.renewal_prob)
         if self.max_stay is not None:
             length = np.where(go_on, self.stage_days[nxt], self.stage_days[stage])

@@ -72,7 +72,7 @@ class MoneyModule(Module):
         self.interest_day = np.array(
             [o.loan_interest_per_year / 365.25 for o in sc.origins.values()]
         )
-        self.ticket = np.array([o.return_ticket for o in sc.origins.values()])
+        self.ticket = np.array([p.terms.return_ticket for p in sim.profiles])  # by profile
         self._terms = tuple(
             SettleTerms(self.interest_day, float(m.repay_share), float(m.remit_share))
         )
@@ -172,7 +172,7 @@ class MoneyModule(Module):
         cal.reserve(ids.size)
         moved = (
             pop.state, pop.sector, pop.destitute, self.stranded.values, self.stranded.counts,
-            rec.flow_today, rec.counts, rec.sector_counts,
+            rec.flow_today, rec.counts, rec.sector_counts, pop.segment, rec.segment_counts,
         )  # MoveArrays  # fmt: skip
         cal.n_free, n_clear, n_make = enter_kernel(
             ids, int(state), int(day), settle, move, clear_stranded, self._agents(), moved,
@@ -203,7 +203,7 @@ class MoneyModule(Module):
         if move:
             if clear_stranded:
                 self.stranded.clear(ids)
-            rec.flow(pop.state[ids], int(state), pop.origin[ids], pop.sector[ids])
+            rec.flow(pop.state[ids], int(state), pop.origin[ids], pop.sector[ids], pop.segment[ids])
         if settle:
             self.settle_reference(ids, day)
         if move:

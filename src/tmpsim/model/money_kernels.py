@@ -47,6 +47,8 @@ class MoveArrays(NamedTuple):
     flow_today: np.ndarray  # [old, new, origin]
     counts: np.ndarray  # [state, origin]
     sector_counts: np.ndarray  # [state, origin, sector]
+    segment: np.ndarray
+    segment_counts: np.ndarray  # [state, origin, segment]
 
 
 class MonthEndArrays(NamedTuple):
@@ -160,7 +162,10 @@ def enter_kernel(
     free blocks of the calendar and the counts written to ``to_clear`` and ``to_make``.
     """
     origin, money_t, debt, savings, remitted, income, cost = agents
-    state, sector, destitute, stranded, stranded_count, flow_today, counts, sector_counts = moved
+    (
+        state, sector, destitute, stranded, stranded_count, flow_today, counts, sector_counts,
+        segment, segment_counts,
+    ) = moved  # fmt: skip
     interest_day, repay_share, remit_share = terms
     m_field, n_days, first, last, fill, count, agent, nxt, free = calendar
     n_clear = 0
@@ -181,6 +186,8 @@ def enter_kernel(
             counts[new, o] += 1
             sector_counts[old, o, sector[i]] -= 1
             sector_counts[new, o, sector[i]] += 1
+            segment_counts[old, o, segment[i]] -= 1
+            segment_counts[new, o, segment[i]] += 1
         if settle:
             d = float(day - money_t[i])
             if d > 0.0:

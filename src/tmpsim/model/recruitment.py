@@ -1,15 +1,19 @@
 """Sending side: employers' demand, the standby pool, selection, fees, debt and training.
 
-Employers' demand for entries (per year, split by origin) is passed to the sending countries a
-lead time ahead. On selection days applicants join the pool; those eligible (age, aptitude) are
-ranked by aptitude and the best are selected. The selected pay the sending agency and brokers,
-borrow part of it, and train before departure. Applicants not selected leave the pool after a wait.
+Employers' demand for entries (per year, split by origin and by each origin's segments) is
+passed to the sending countries a lead time ahead. On selection days applicants join the pool;
+those eligible (age, aptitude) are ranked by aptitude and the best are selected. The selected pay
+the sending agency and brokers, borrow part of it, and train before departure. Applicants not
+selected leave the pool after a wait.
+
+Everything here is by profile (origin and segment, ``tmpsim.model.segments``): each new agent is
+given its origin, its segment and the profile whose terms it is drawn with.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -18,6 +22,7 @@ from tmpsim.engine.module import Module
 from tmpsim.engine.population import NEVER
 from tmpsim.kinds import Timer
 from tmpsim.model.applicants import ApplicantDraws, Attributes, draw_attributes
+from tmpsim.model.host_market import HostSplit, host_split
 from tmpsim.model.lifecycle import DAYS_PER_MONTH
 from tmpsim.states import State
 
@@ -36,6 +41,7 @@ class Recruitment(Module):
         "selected": (np.int32, NEVER),
         "fee": (np.float64, 0),
         "debt0": (np.float64, 0),  # debt at departure
+        "profile": (np.int16, 0),  # origin * n_segments + segment: the terms drawn with
     }
 
     def __init__(self, sim: Simulation) -> None:
@@ -45,14 +51,25 @@ class Recruitment(Module):
         self.stream = sim.streams["recruitment"]
         self.money_stream = sim.streams["fees"]
         self.origin_params = list(sc.origins.values())
+        self.terms = [p.terms for p in sim.profiles]  # each profile's terms
+        self.profile_origin = np.array([p.origin for p in sim.profiles], dtype=np.int8)
+        self.profile_segment = np.array([p.segment for p in sim.profiles], dtype=np.int8)
         self.sector_share = np.array([s.share for s in sc.sectors.values()])
-        self.lead = np.array([o.training_days + o.clearance_days for o in self.origin_params])
+        self.lead = np.array([t.training_days + t.clearance_days for t in self.terms])
+        # Each origin's yearly share of demand: fixed, or from the sending market.
+        self.market: HostSplit | None = None
+        if sc.origins_market is not None:
+            self.market = host_split(sc.origins_market, sc, sim.demand_total)
+        self.demand_share = [
+            self.market.demand_share(i) if self.market is not None else o.demand_share
+            for i, o in enumerate(self.origin_params)
+        ]
         # Applicants who were in the pool at the last selection round or joined since, all
         # origins, in the order they joined (ascending ids).
         self.pool = np.empty(0, dtype=np.int64)
-        # Attributes of new applicants by origin, looked up by origin code.
-        self._origin_attrs = {
-            name: np.array([getattr(o, attr) for o in self.origin_params])
+        # Attributes of new applicants by profile, looked up by profile code.
+        self._profile_attrs = {
+            name: np.array([getattr(t, attr) for t in self.terms])
             for name, attr in (
                 ("age_mean", "age_mean"),
                 ("age_sd", "age_sd"),
@@ -64,10 +81,11 @@ class Recruitment(Module):
         # Demand by day (and a lead time beyond the end), computed once.
         horizon = sim.n_days + int(self.lead.max()) + 1
         self._demand = self._demand_table(horizon)
-        # Places by origin on each selection day, and the applicants' attributes, drawn ahead
+        self._profile_demand = self._profile_table(self._demand, 0)
+        # Places by profile on each selection day, and the applicants' attributes, drawn ahead
         # from their own stream (see ``tmpsim.model.applicants``).
         self.places = self._places_schedule()
-        rounds = [(day, self._applicant_origins(p)) for day, p in self.places.items()]
+        rounds = [(day, self._applicant_profiles(p)) for day, p in self.places.items()]
         rounds = [(day, o) for day, o in rounds if o.size]
         stream = sim.streams["applicants"]
         self.applicants = ApplicantDraws(rounds, lambda origin: self._draw(stream, origin))
@@ -77,9 +95,9 @@ class Recruitment(Module):
         """Each origin's share of new entries at a date (interpolated by year, normalised)."""
         x = when.year + (when.timetuple().tm_yday - 1) / 365.25
         out = np.empty(self.sim.n_origins)
-        for i, o in enumerate(self.origin_params):
-            years = sorted(o.demand_share)
-            out[i] = np.interp(x, [y + 0.5 for y in years], [o.demand_share[y] for y in years])
+        for i, table in enumerate(self.demand_share):
+            years = sorted(table)
+            out[i] = np.interp(x, [y + 0.5 for y in years], [table[y] for y in years])
         total = out.sum()
         return out / total if total > 0 else out
 
@@ -98,13 +116,31 @@ class Recruitment(Module):
         day_of_year = (dates - first_of_year.astype("datetime64[D]")).astype(np.int64)
         x = year + day_of_year / 365.25
         share = np.empty((horizon, self.sim.n_origins))
-        for i, o in enumerate(self.origin_params):
-            years = sorted(o.demand_share)
-            share[:, i] = np.interp(x, [y + 0.5 for y in years], [o.demand_share[y] for y in years])
+        for i, table in enumerate(self.demand_share):
+            years = sorted(table)
+            share[:, i] = np.interp(x, [y + 0.5 for y in years], [table[y] for y in years])
         total = share.sum(axis=1, keepdims=True)
         share = np.divide(share, total, out=share.copy(), where=total > 0)
         per_year = {int(y): self.sim.demand_total(int(y)) / 365.25 for y in np.unique(year)}
         return np.array([per_year[int(y)] for y in year])[:, None] * share
+
+    def _profile_table(self, by_origin: np.ndarray, first: int) -> np.ndarray:
+        """Demand by [day, profile] from demand by [day, origin] (``first``: the first day).
+
+        Each profile has its origin's demand times the segment's share of the origin's entries
+        (interpolated by year as the origins' shares are; one without segments).
+        """
+        if self.sim.n_segments == 1:
+            return by_origin  # one segment: a profile is an origin
+        days = np.datetime64(self.sim.scenario.start, "D") + first + np.arange(len(by_origin))
+        first_of_year = days.astype("datetime64[Y]")
+        year = first_of_year.astype(np.int64) + 1970
+        x = year + (days - first_of_year.astype("datetime64[D]")).astype(np.int64) / 365.25
+        share = np.empty((x.size, len(self.terms)))
+        for i, p in enumerate(self.sim.profiles):
+            years = sorted(p.share)
+            share[:, i] = np.interp(x, [y + 0.5 for y in years], [p.share[y] for y in years])
+        return by_origin[:, self.profile_origin] * share
 
     def demand_reference(self, day: int) -> np.ndarray:
         """One day's demand computed on its own (the table's specification)."""
@@ -112,30 +148,32 @@ class Recruitment(Module):
         return self.sim.demand_total(when.year) / 365.25 * self.shares(when)
 
     # ---- agents ---------------------------------------------------------------------------
-    def _draw(self, rng: np.random.Generator, origin: np.ndarray) -> Attributes:
-        """Attributes of new agents of the given origins, drawn from ``rng``."""
+    def _draw(self, rng: np.random.Generator, profile: np.ndarray) -> Attributes:
+        """Attributes of new agents of the given profiles, drawn from ``rng``."""
         sup = self.sim.scenario.supervision
         return draw_attributes(
             rng,
-            origin,
-            self._origin_attrs,
+            profile,
+            self._profile_attrs,
             (sup.proactivity_mean, sup.proactivity_concentration),
             self.sector_share,
             self.sim.scenario.money.initial_savings_mean,
         )
 
     def _new_agents(
-        self, origin: np.ndarray, day: int, state: State, attrs: Attributes | None = None
+        self, profile: np.ndarray, day: int, state: State, attrs: Attributes | None = None
     ) -> np.ndarray:
-        """Create agents of the given origins with their attributes (drawn now if not given)."""
+        """Create agents of the given profiles with their attributes (drawn now if not given)."""
         if attrs is None:
-            attrs = self._draw(self.stream, origin)
-        n = origin.size
+            attrs = self._draw(self.stream, profile)
+        n = profile.size
         ids = self.sim.add_agents(n)
         pop = self.sim.pop
         # New ids are consecutive: write each field through a slice (no fancy indexing).
         new = slice(int(ids[0]), int(ids[0]) + n) if n else slice(0, 0)
-        pop.origin[new] = origin
+        pop.origin[new] = self.profile_origin[profile]
+        pop.segment[new] = self.profile_segment[profile]
+        pop.profile[new] = profile
         pop.state[new] = int(state)
         for name, values in attrs.items():
             getattr(pop, name)[new] = values
@@ -143,20 +181,44 @@ class Recruitment(Module):
         pop.money_t[new] = day
         return ids
 
-    def _charge_fees(self, ids: np.ndarray) -> None:
+    def fee_terms(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean fee of those who pay, and debt per unit of fee of those who borrow, by profile.
+
+        The profiles' ``fee_mean`` and ``debt_mean``, or, with the market's fees, the year's mean
+        fee and debt at departure of the market's brokers (means over everyone placed: the fee
+        of a payer is that mean over the paying share, the debt of a borrower that mean over
+        the borrowing share, so that the means over everyone are the market's).
+        """
+        p = self.terms  # by profile (origin x segment); the market's figures are by origin
+        mean = np.array([t.fee_mean for t in p], dtype=float)
+        debt = np.array([t.debt_mean for t in p], dtype=float)
+        m = self.market
+        if m is not None and self.sim.scenario.origins_market.fees:
+            year = (self.sim.scenario.start + dt.timedelta(days=int(day))).year
+            k = int(np.clip(year - m.years[0], 0, m.years.size - 1))
+            pay = np.array([max(t.fee_pay_share, 1e-9) for t in p])
+            borrow = pay * np.array([max(t.borrow_share, 1e-9) for t in p])
+            origin = self.profile_origin
+            from_market = (m.covered & ~np.isnan(m.fee[k]))[origin]
+            mean = np.where(from_market, m.fee[k][origin] / pay, mean)
+            debt = np.where(from_market, m.debt[k][origin] / borrow, debt)
+        ratio = np.divide(debt, mean, out=np.zeros_like(mean), where=mean > 0)
+        return mean, ratio
+
+    def _charge_fees(self, ids: np.ndarray, day: int = 0) -> None:
         """Fees to the sending agency and brokers; debt for those who borrow."""
         pop = self.sim.pop
         rng = self.money_stream
-        origin = pop.origin[ids]
-        p = self.origin_params
-        mean = np.array([o.fee_mean for o in p])[origin]
+        origin = pop.profile[ids]  # the terms are the profile's
+        p = self.terms
+        mean_p, ratio = self.fee_terms(day)
+        mean = mean_p[origin]
         cv = np.array([o.fee_cv for o in p])[origin]
         sigma2 = np.log1p(cv**2)
         fee = rng.lognormal(np.log(np.maximum(mean, 1e-9)) - sigma2 / 2, np.sqrt(sigma2))
         pays = rng.random(ids.size) < np.array([o.fee_pay_share for o in p])[origin]
         fee = np.where(pays & (mean > 0), fee, 0.0)
         borrows = pays & (rng.random(ids.size) < np.array([o.borrow_share for o in p])[origin])
-        ratio = np.array([o.debt_mean / o.fee_mean if o.fee_mean > 0 else 0.0 for o in p])
         debt = np.where(borrows, fee * np.minimum(ratio[origin], 1.5), 0.0)
         pop.fee[ids] = fee
         pop.debt0[ids] = debt
@@ -182,8 +244,8 @@ class Recruitment(Module):
         lc = sim.lifecycle
         rng = self.stream
         pop = sim.pop
-        for o_idx, o in enumerate(self.origin_params):
-            for stage_name, stock in o.initial_stock.items():
+        for o_idx, profile in enumerate(sim.profiles):
+            for stage_name, stock in profile.initial_stock.items():
                 stage = lc.stage_index[stage_name]
                 n = _whole(stock * sim.scale, rng)
                 if n == 0:
@@ -192,7 +254,7 @@ class Recruitment(Module):
                 before = float(lc.stage_days[:stage].sum())
                 elapsed = self._time_into_stage(rng.random(n), o_idx, length, before)
                 entered = -np.floor(elapsed + before).astype(np.int64) - 1
-                ids = self._new_agents(np.full(n, o_idx, dtype=np.int8), 0, State.EMPLOYED)
+                ids = self._new_agents(np.full(n, o_idx, dtype=np.int16), 0, State.EMPLOYED)
                 pop.created[ids] = entered - self.lead[o_idx]
                 self._charge_fees(ids)
                 pop.entered[ids] = entered
@@ -204,12 +266,12 @@ class Recruitment(Module):
                 end = np.maximum(np.round(length - elapsed).astype(np.int64), 1)
                 lc.set_timer(ids, Timer.CONTRACT_END, end)
         # The pipeline: everyone selected within one lead time before the start.
-        demand = self.daily_demand(0) * sim.scale
-        for o_idx in range(sim.n_origins):
+        demand = self._profile_demand[0] * sim.scale
+        for o_idx in range(len(sim.profiles)):
             n = _whole(demand[o_idx] * self.lead[o_idx], rng)
             if n == 0:
                 continue
-            ids = self._new_agents(np.full(n, o_idx, dtype=np.int8), 0, State.TRAINING)
+            ids = self._new_agents(np.full(n, o_idx, dtype=np.int16), 0, State.TRAINING)
             done = rng.integers(1, self.lead[o_idx] + 1, n)
             pop.created[ids] = done - self.lead[o_idx]
             pop.selected[ids] = pop.created[ids]
@@ -227,13 +289,15 @@ class Recruitment(Module):
         """Days into the stage of people in it at the start, from uniform draws ``u``.
 
         Those ``e`` days into the stage first entered ``e + before`` days before the start, so
-        their share follows the origin's entries on that day (employers' demand then, the first
+        their share follows the profile's entries on that day (employers' demand then, the first
         year's level before the demand table starts): a growing programme has more people early
         in a stage than late. The draw inverts that distribution, one uniform number per person.
         """
         days = max(round(length), 1)
         # Entries on each of those days, the most recent first (index j: j days into the stage).
-        entries = self._demand_table(days, first=-days - round(before))[::-1, o_idx]
+        first = -days - round(before)
+        by_origin = self._demand_table(days, first=first)
+        entries = self._profile_table(by_origin, first)[::-1, o_idx]
         total = entries.sum()
         if not total > 0:
             return u * length
@@ -250,7 +314,9 @@ class Recruitment(Module):
         if places is not None and places.sum() > 0:
             fill = places
             if self.rec.backlog_fill_days is not None:
-                fill = self.places_left(places, rec.counts[State.AWAITING_ENTRY])
+                # Those waiting to enter by profile: [origin, segment] in profile order.
+                waiting = rec.segment_counts[State.AWAITING_ENTRY].reshape(-1)
+                fill = self.places_left(places, waiting)
             self._select(places, day, fill)
 
     def places_left(self, places: np.ndarray, waiting: np.ndarray) -> np.ndarray:
@@ -264,10 +330,10 @@ class Recruitment(Module):
         return np.maximum(places - taken, 0)
 
     def _places_schedule(self) -> dict[int, np.ndarray]:
-        """Places by origin on every selection day of the run (fractions carried over)."""
+        """Places by profile on every selection day of the run (fractions carried over)."""
         sim = self.sim
         interval = self.rec.selection_interval_days
-        carry = np.zeros(sim.n_origins)
+        carry = np.zeros(len(self.terms))
         out = {}
         for day in range(0, sim.n_days, interval):
             mult = sim.timeline.recruitment_multiplier(day)
@@ -279,45 +345,45 @@ class Recruitment(Module):
             out[day] = places
         return out
 
-    def _applicant_origins(self, places: np.ndarray) -> np.ndarray:
-        """Origins of the applicants a round with ``places`` brings (none if no place)."""
+    def _applicant_profiles(self, places: np.ndarray) -> np.ndarray:
+        """Profiles of the applicants a round with ``places`` brings (none if no place)."""
         if places.sum() <= 0:
-            return np.empty(0, dtype=np.int8)
+            return np.empty(0, dtype=np.int16)
         # Each round's demand brings forward applicants_per_place applicants per place; those
         # not selected stay in the pool (another chance next round) until they give up.
         applicants = np.ceil(places * self.rec.applicants_per_place).astype(np.int64)
-        return np.repeat(np.arange(places.size, dtype=np.int8), applicants)
+        return np.repeat(np.arange(places.size, dtype=np.int16), applicants)
 
     def _demand_ahead(self, day: int) -> np.ndarray:
-        """Each origin's demand one lead time ahead (selection now fills entries then)."""
+        """Each profile's demand one lead time ahead (selection now fills entries then)."""
         return np.array(
-            [self.daily_demand(day + int(self.lead[o]))[o] for o in range(self.sim.n_origins)]
+            [self._profile_demand[day + int(self.lead[p]), p] for p in range(len(self.terms))]
         )
 
     def _select(self, places: np.ndarray, day: int, fill: np.ndarray) -> None:
-        """Fill ``fill`` places (per origin) from the pool: the best eligible by aptitude.
+        """Fill ``fill`` places (per profile) from the pool: the best eligible by aptitude.
 
         The round's applicants come for its planned ``places`` (drawn ahead); employers whose
         vacancies those waiting to enter fill take fewer (``fill``).
         """
         sim, pop = self.sim, self.sim.pop
         rec = self.rec
-        origin = self._applicant_origins(places)
-        if origin.size:
-            new = self._new_agents(origin, day, State.POOL, self.applicants.take(day))
-            sim.recorder.create(int(State.POOL), pop.origin[new], pop.sector[new])
+        profile = self._applicant_profiles(places)
+        if profile.size:
+            new = self._new_agents(profile, day, State.POOL, self.applicants.take(day))
+            sim.recorder.create(int(State.POOL), pop.origin[new], pop.sector[new], pop.segment[new])
             sim.money.set_rates(new, State.POOL, day)
             sim.lifecycle.set_timer(new, Timer.POOL_TIMEOUT, day + rec.pool_wait_days)
             self.pool = np.concatenate([self.pool, new])
         cand = self._eligible(day)
         if cand.size == 0:
             return
-        best = best_by_origin(cand, pop.origin[cand], pop.aptitude[cand], fill)
+        best = best_by_origin(cand, pop.profile[cand], pop.aptitude[cand], fill)
         pop.selected[best] = day
         sim.lifecycle.cancel_timer(best)
-        self._charge_fees(best)
+        self._charge_fees(best, day)
         sim.move(best, State.TRAINING)
-        lead = self.lead[pop.origin[best]]
+        lead = self.lead[pop.profile[best]]
         days = np.round(lead * self.stream.uniform(0.8, 1.2, best.size)).astype(np.int64)
         sim.lifecycle.set_timer(best, Timer.TRAINING_END, day + np.maximum(days, 1))
 
@@ -329,18 +395,9 @@ class Recruitment(Module):
         """
         pop, rec = self.sim.pop, self.rec
         cand = np.empty(self.pool.size, dtype=np.int64)
-        n_pool, n_cand = eligible_kernel(
-            self.pool,
-            int(day),
-            pop.state,
-            pop.age0,
-            pop.created,
-            pop.aptitude,
-            float(rec.age_min),
-            float(rec.age_max),
-            np.float32(rec.aptitude_min),
-            cand,
-        )
+        agents = PoolAgents(pop.state, pop.age0, pop.created, pop.aptitude)
+        rule = EligibilityRule(float(rec.age_min), float(rec.age_max), np.float32(rec.aptitude_min))
+        n_pool, n_cand = eligible_kernel(self.pool, int(day), tuple(agents), tuple(rule), cand)
         self.pool = self.pool[:n_pool]
         return cand[:n_cand]
 
@@ -389,26 +446,37 @@ def best_by_origin(
 _POOL = int(State.POOL)  # a compile-time constant of the kernel
 
 
+class PoolAgents(NamedTuple):
+    """The agent fields eligibility reads (the population's current arrays)."""
+
+    state: np.ndarray
+    age0: np.ndarray  # age at creation, years (float32)
+    created: np.ndarray  # day of creation
+    aptitude: np.ndarray  # float32
+
+
+class EligibilityRule(NamedTuple):
+    """Who may be selected: an age range on the day and an aptitude floor (float32)."""
+
+    age_min: float
+    age_max: float
+    aptitude_min: np.float32
+
+
 @njit(cache=True)
 def eligible_kernel(
-    pool: np.ndarray,
-    day: int,
-    state: np.ndarray,
-    age0: np.ndarray,
-    created: np.ndarray,
-    aptitude: np.ndarray,
-    age_min: float,
-    age_max: float,
-    aptitude_min: np.float32,
-    cand: np.ndarray,
+    pool: np.ndarray, day: int, agents: tuple, rule: tuple, cand: np.ndarray
 ) -> tuple[int, int]:  # pragma: no cover - compiled
     """Compact ``pool`` to its members still in the pool; write the eligible to ``cand``.
 
-    Kept ids go to the front of ``pool`` in order; of them, those aged ``age_min`` to
+    ``agents`` and ``rule`` are a :class:`PoolAgents` and an :class:`EligibilityRule` as plain
+    tuples. Kept ids go to the front of ``pool`` in order; of them, those aged ``age_min`` to
     ``age_max`` today with at least ``aptitude_min`` are written to ``cand``. Returns the
     counts kept and written. Ages are float32 age at creation plus float64 years since, as
     NumPy computes them.
     """
+    state, age0, created, aptitude = agents
+    age_min, age_max, aptitude_min = rule
     kept = 0
     n = 0
     for k in range(pool.size):
@@ -425,20 +493,16 @@ def eligible_kernel(
 
 
 def eligible_reference(
-    pool: np.ndarray,
-    day: int,
-    state: np.ndarray,
-    age0: np.ndarray,
-    created: np.ndarray,
-    aptitude: np.ndarray,
-    age_min: float,
-    age_max: float,
-    aptitude_min: np.float32,
+    pool: np.ndarray, day: int, agents: PoolAgents, rule: EligibilityRule
 ) -> tuple[np.ndarray, np.ndarray]:
     """``eligible_kernel`` with NumPy: (pool members still in the pool, the eligible of them)."""
-    members = pool[state[pool] == _POOL]
-    age = age0[members] + (day - created[members]) / 365.25
-    ok = (age >= age_min) & (age <= age_max) & (aptitude[members] >= aptitude_min)
+    members = pool[agents.state[pool] == _POOL]
+    age = agents.age0[members] + (day - agents.created[members]) / 365.25
+    ok = (
+        (age >= rule.age_min)
+        & (age <= rule.age_max)
+        & (agents.aptitude[members] >= rule.aptitude_min)
+    )
     return members, members[ok]
 
 
@@ -448,4 +512,10 @@ def _whole(x: float, rng: np.random.Generator) -> int:
     return base + int(rng.random() < x - base)
 
 
-__all__ = ["DAYS_PER_MONTH", "Recruitment", "best_by_origin"]
+__all__ = [
+    "DAYS_PER_MONTH",
+    "EligibilityRule",
+    "PoolAgents",
+    "Recruitment",
+    "best_by_origin",
+]

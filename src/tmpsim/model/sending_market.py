@@ -174,8 +174,10 @@ class SendingMarket:
             np.minimum(1.0, seats_d[None, :] * patience[:, None] / (queue_d[None, :] + 1.0)),
             0.0,
         )
-        short = bk.scarcity(queue_d, seats_d)  # [D]
+        short = bk.scarcity(queue_d, seats_d * cfg.brokers.scarcity_months)  # [D]
         cap_bd = self.caps(when)[b.origin]
+        if not cfg.brokers.caps_bind_unlicensed:  # unlicensed brokers ignore the caps
+            cap_bd = np.where(b.licensed[:, None], cap_bd, np.inf)
         fee = bk.prices(b.base_fee, short[None, :], cfg.brokers.fee_scarcity_elasticity, cap_bd)
         shares = bk.recruit_shares(
             fee,

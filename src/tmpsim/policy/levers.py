@@ -185,15 +185,32 @@ def _worker_fee_share(data: Data, share: float) -> None:
     money = data["money"]
     wage_year = 12.0 * float(money["wage_per_month"]) * float(money.get("net_share", 0.8))
     e = float(data.get("behaviour", {}).get("runaway_debt_elasticity", 1.0))
+    segments = data.get("segments") or {}
     for o in data["origins"].values():
-        ref_old = o.get("fee_pay_share", 0.85) * o["borrow_share"] * o["debt_mean"] / wage_year
-        o["fee_mean"] = o["fee_mean"] * share
-        o["debt_mean"] = o["debt_mean"] * share
-        # The runaway rate is given at the origin's mean debt; restate it at the new mean so
-        # that a worker with a given debt runs away at the same rate as before.
-        o["runaway_rate_per_year"] = (
-            o["runaway_rate_per_year"] * (1 + e * share * ref_old) / (1 + e * ref_old)
-        )
+        # The terms to restate: each of the origin's segment entries', read through what they
+        # inherit (the segment's terms, then the origin's), and the origin's own.
+        entries = [(own, [own, segments[name], o]) for name, own in o.get("segments", {}).items()]
+        entries.append((o, [o]))  # last: the entries above read the origin's terms as they were
+        for target, chain in entries:
+            term = _inherited(chain)
+            ref_old = term("fee_pay_share", 0.85) * term("borrow_share") * term("debt_mean")
+            ref_old /= wage_year
+            target["fee_mean"] = term("fee_mean") * share
+            target["debt_mean"] = term("debt_mean") * share
+            # The runaway rate is given at the mean debt; restate it at the new mean so that a
+            # worker with a given debt runs away at the same rate as before.
+            target["runaway_rate_per_year"] = (
+                term("runaway_rate_per_year") * (1 + e * share * ref_old) / (1 + e * ref_old)
+            )
+
+
+def _inherited(chain: list[Data]):
+    """A term's value: from the first of ``chain`` that sets it, else the default given."""
+
+    def term(key: str, default: float | None = None) -> float:
+        return next((d[key] for d in chain if d.get(key) is not None), default)
+
+    return term
 
 
 def _charter_flights(data: Data, seats_per_week: float) -> None:

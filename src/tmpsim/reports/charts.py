@@ -13,10 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from tmpsim.reports.glossary import ScenarioWords
 
@@ -230,53 +232,72 @@ def _lines_figure(
     caption: Caption | None,
     styles: dict[str, dict[str, Any]] | None = None,
     ytitle: str = "people",
+    stack: str | None = None,
 ) -> Figure:
+    """A line per column of ``table``; with ``stack``, stacked areas (labels without "state: ")."""
     x = _dates(table.index)
     data = []
     for i, m in enumerate(table.columns):
-        extra = (styles or {}).get(m, {})
-        data.append(_line(x, table[m], words.label(m), COLORS[i % len(COLORS)], **extra))
+        color = COLORS[i % len(COLORS)]
+        extra = dict((styles or {}).get(m, {}))
+        name = words.label(m)
+        if stack is not None:
+            name = name.removeprefix("state: ")
+            extra = {"stackgroup": stack, "line": {"width": 0.5, "color": color}, **extra}
+        data.append(_line(x, table[m], name, color, **extra))
     layout = _layout(title, ytitle, caption)
     mark_events(layout, words, _window(table))
     return {"data": data, "layout": layout}
+
+
+def _metrics_figure(
+    series: pd.DataFrame,
+    metrics: Sequence[str],
+    title: str,
+    missing: str,
+    words: ScenarioWords | None,
+    caption: Caption | None,
+    *,
+    observed: pd.DataFrame | None = None,
+    marked: str | None = None,
+    monthly: bool = False,
+    **lines: Any,
+) -> Figure:
+    """Daily metrics of one run as lines (``_lines_figure`` options in ``lines``).
+
+    ``marked``: the metric whose observed or reference figures are drawn as diamonds;
+    ``monthly``: sums per calendar month instead of daily values. "no ``missing`` in this run"
+    stands in for the figure when the run has none of the metrics.
+    """
+    words = words or ScenarioWords()
+    table = wide(series, list(metrics))
+    if table.empty:
+        return empty_figure(title, f"no {missing} in this run", caption)
+    if monthly:
+        table = table.resample("MS").sum(min_count=1)
+    markers = observed_markers(marked, words, observed, _window(table)) if marked else []
+    if caption is not None and marked:
+        caption = caption.with_sources(*_sources(markers, words, marked))
+    fig = _lines_figure(table, title, words, caption, **lines)
+    fig["data"].extend(markers)
+    return fig
 
 
 def states_figure(
     series: pd.DataFrame, words: ScenarioWords | None = None, caption: Caption | None = None
 ) -> Figure:
     """People in the host country by situation, stacked (each person in exactly one)."""
-    words = words or ScenarioWords()
     title = "People in the host country, by situation (stacked)"
-    table = wide(series, HOST_STATES)
-    if table.empty:
-        return empty_figure(title, "no state_* metrics in this run", caption)
-    x = _dates(table.index)
-    data = [
-        _line(
-            x,
-            table[m],
-            words.label(m).removeprefix("state: "),
-            COLORS[i % len(COLORS)],
-            stackgroup="host",
-            line={"width": 0.5, "color": COLORS[i % len(COLORS)]},
-        )
-        for i, m in enumerate(table.columns)
-    ]
-    layout = _layout(title, "people", caption)
-    mark_events(layout, words, _window(table))
-    return {"data": data, "layout": layout}
+    missing = "state_* metrics"
+    return _metrics_figure(series, HOST_STATES, title, missing, words, caption, stack="host")
 
 
 def abroad_figure(
     series: pd.DataFrame, words: ScenarioWords | None = None, caption: Caption | None = None
 ) -> Figure:
     """People on the way or away on a home visit (not stacked; not in the host country)."""
-    words = words or ScenarioWords()
     title = "People on the way or on a home visit (outside the host country)"
-    table = wide(series, ABROAD_STATES)
-    if table.empty:
-        return empty_figure(title, "no state_* metrics in this run", caption)
-    return _lines_figure(table, title, words, caption)
+    return _metrics_figure(series, ABROAD_STATES, title, "state_* metrics", words, caption)
 
 
 def _observed_points(
@@ -359,18 +380,12 @@ def stranded_figure(
     caption: Caption | None = None,
 ) -> Figure:
     """Stranded people over time, with observed or reference figures marked as diamonds."""
-    words = words or ScenarioWords()
     title = "Stranded: people who want to go home and cannot"
-    table = wide(series, STRANDED_METRICS)
-    if table.empty:
-        return empty_figure(title, "no stranded metric in this run", caption)
-    markers = observed_markers("stranded", words, observed, _window(table))
-    if caption is not None:
-        caption = caption.with_sources(*_sources(markers, words, "stranded"))
     styles = {"stranded": {"line": {"color": COLORS[0], "width": 2.6}}}
-    fig = _lines_figure(table, title, words, caption, styles)
-    fig["data"].extend(markers)
-    return fig
+    return _metrics_figure(
+        series, STRANDED_METRICS, title, "stranded metric", words, caption,
+        observed=observed, marked="stranded", styles=styles,
+    )  # fmt: skip
 
 
 def by_origin_figure(
@@ -409,26 +424,17 @@ def stock_figure(
     """The programme's stock (as official statistics count it) and observed stocks."""
     words = words or ScenarioWords()
     title = f"{words.label('programme_stock').capitalize()}: simulated and observed"
-    table = wide(series, ["programme_stock", "in_host"])
-    if table.empty:
-        return empty_figure(title, "no programme_stock metric in this run", caption)
-    markers = observed_markers("programme_stock", words, observed, _window(table))
-    if caption is not None:
-        caption = caption.with_sources(*_sources(markers, words, "programme_stock"))
-    fig = _lines_figure(table, title, words, caption)
-    fig["data"].extend(markers)
-    return fig
+    return _metrics_figure(
+        series, ["programme_stock", "in_host"], title, "programme_stock metric", words, caption,
+        observed=observed, marked="programme_stock",
+    )  # fmt: skip
 
 
 def destitution_figure(
     series: pd.DataFrame, words: ScenarioWords | None = None, caption: Caption | None = None
 ) -> Figure:
     """Destitution, shelter use, unmet need and shelter places (lines, none hidden)."""
-    words = words or ScenarioWords()
     title = "Destitute people, shelter use and unmet need"
-    table = wide(series, DESTITUTION_METRICS)
-    if table.empty:
-        return empty_figure(title, "no destitution metrics in this run", caption)
     # Destitute is drawn wide and first, sheltered narrow and dashed on top: where everyone
     # destitute is sheltered the two lines coincide and both stay visible.
     styles = {
@@ -437,7 +443,10 @@ def destitution_figure(
         "unmet_shelter_need": {"line": {"color": COLORS[1], "width": 1.6}},
         "shelter_capacity": {"line": {"color": "#7f7f7f", "width": 1, "dash": "dot"}},
     }
-    return _lines_figure(table, title, words, caption, styles)
+    missing = "destitution metrics"
+    return _metrics_figure(
+        series, DESTITUTION_METRICS, title, missing, words, caption, styles=styles
+    )
 
 
 def money_at_return_figure(
@@ -490,14 +499,12 @@ def flows_figure(
     series: pd.DataFrame, words: ScenarioWords | None = None, caption: Caption | None = None
 ) -> Figure:
     """New entries, returns and missing workers per calendar month."""
-    words = words or ScenarioWords()
     title = "New entries and returns, per month"
-    table = wide(series, FLOW_METRICS)
-    if table.empty:
-        return empty_figure(title, "no flow metrics in this run", caption)
-    monthly = table.resample("MS").sum(min_count=1)
-    styles = {m: {"mode": "lines+markers", "marker": {"size": 3}} for m in monthly.columns}
-    return _lines_figure(monthly, title, words, caption, styles, ytitle="people per month")
+    styles = {m: {"mode": "lines+markers", "marker": {"size": 3}} for m in FLOW_METRICS}
+    return _metrics_figure(
+        series, FLOW_METRICS, title, "flow metrics", words, caption,
+        monthly=True, styles=styles, ytitle="people per month",
+    )  # fmt: skip
 
 
 def run_figures(
@@ -519,6 +526,59 @@ def run_figures(
         "money": money_at_return_figure(series, words, caption),
         "flows": flows_figure(series, words, caption),
     }
+
+
+def origins_figures(
+    flows: pd.DataFrame, host: str, caption: Caption | None = None
+) -> dict[str, Figure]:
+    """The sending market's view of a run with ``origins_market`` (origins_flows.parquet).
+
+    Departures to the host by origin, per year, and the mean fee and debt at departure there by
+    origin (US dollars).
+    """
+    sel = flows[flows["destination"] == host]
+    out: dict[str, Figure] = {}
+    specs = [
+        (
+            "origins_departures",
+            "departures",
+            f"Departures to {host}, by origin, per year",
+            "people",
+        ),
+        ("origins_fees", "fee_mean_usd", f"Mean fee at departure to {host}, by origin", "US$"),
+        ("origins_debt", "debt_mean_usd", f"Mean debt at departure to {host}, by origin", "US$"),
+    ]
+    for key, metric, title, unit in specs:
+        rows = sel[sel["metric"] == metric]
+        if rows.empty:
+            out[key] = empty_figure(title, f"no {metric} in this run", caption)
+            continue
+        table = rows.pivot_table(index="date", columns="origin", values="value", aggfunc="sum")
+        table.index = pd.to_datetime(table.index)
+        if metric == "departures":
+            table = table.resample("YS").sum(min_count=1)
+        x = _dates(table.index)
+        data = [
+            _line(x, table[o], str(o), COLORS[i % len(COLORS)]) for i, o in enumerate(table.columns)
+        ]
+        out[key] = {"data": data, "layout": _layout(title, unit, caption)}
+    return out
+
+
+def origins_figures_of(folder: str | Path, caption: Caption | None = None) -> dict[str, Figure]:
+    """``origins_figures`` of a run folder that has origins_flows.parquet ({} otherwise)."""
+    folder = Path(folder)
+    path = folder / "origins_flows.parquet"
+    if not path.is_file():
+        return {}
+    scenario = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8")) or {}
+    host = (scenario.get("origins_market") or {}).get("host")
+    if not host:
+        return {}
+    flows = pd.read_parquet(path)
+    for col in ("origin", "destination", "metric"):
+        flows[col] = flows[col].astype(str)
+    return origins_figures(flows, host, caption)
 
 
 # ---- ensembles, experiments, comparisons ---------------------------------------------------
@@ -549,40 +609,8 @@ def band_figure(
         n = int(grp["n"].max())
         label = f"{point} ({n} seeds)"
         group = str(point)
-        data.append(
-            _line(
-                x,
-                grp["q05"],
-                f"{point} 5%",
-                color,
-                line={"width": 0, "color": color},
-                showlegend=False,
-                hoverinfo="skip",
-                legendgroup=group,
-            )
-        )
-        data.append(
-            _line(
-                x,
-                grp["q95"],
-                f"{label}: 5-95% across seeds",
-                color,
-                fill="tonexty",
-                fillcolor=_rgba(color, 0.2),
-                line={"width": 0, "color": color},
-                legendgroup=group,
-            )
-        )
-        data.append(
-            _line(
-                x,
-                grp["q50"],
-                f"{label}: median",
-                color,
-                legendgroup=group,
-                line={"color": color, "width": 2},
-            )
-        )
+        names = (f"{point} 5%", f"{label}: 5-95% across seeds", f"{label}: median")
+        data.extend(_band(x, grp["q05"], grp["q95"], grp["q50"], names, color, group))
     window = (sel["date"].min(), sel["date"].max())
     markers = observed_markers(metric, words, observed, window)
     data.extend(markers)
@@ -591,6 +619,23 @@ def band_figure(
     layout = _layout(title, words.unit(metric) or "people", caption)
     mark_events(layout, words, window)
     return {"data": data, "layout": layout}
+
+
+def _band(
+    x: list[str], lo: Any, hi: Any, mid: Any, names: tuple[str, str, str], color: str, group: str
+) -> list[dict[str, Any]]:
+    """A band (an unseen lower edge, the upper edge filled down to it) and its middle line."""
+    return [
+        _line(
+            x, lo, names[0], color, line={"width": 0, "color": color},
+            showlegend=False, hoverinfo="skip", legendgroup=group,
+        ),
+        _line(
+            x, hi, names[1], color, fill="tonexty", fillcolor=_rgba(color, 0.2),
+            line={"width": 0, "color": color}, legendgroup=group,
+        ),
+        _line(x, mid, names[2], color, legendgroup=group, line={"color": color, "width": 2}),
+    ]  # fmt: skip
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -694,40 +739,12 @@ def difference_figure(
         x = _dates(grp["date"])
         color = COLORS[(i + 1) % len(COLORS)]
         n = int(grp["n"].max())
-        data.append(
-            _line(
-                x,
-                grp["lo"],
-                f"{point} low",
-                color,
-                line={"width": 0, "color": color},
-                showlegend=False,
-                hoverinfo="skip",
-                legendgroup=str(point),
-            )
+        names = (
+            f"{point} low",
+            f"{point}: lowest to highest of {n} seeds",
+            f"{point}: mean difference",
         )
-        data.append(
-            _line(
-                x,
-                grp["hi"],
-                f"{point}: lowest to highest of {n} seeds",
-                color,
-                fill="tonexty",
-                fillcolor=_rgba(color, 0.2),
-                line={"width": 0, "color": color},
-                legendgroup=str(point),
-            )
-        )
-        data.append(
-            _line(
-                x,
-                grp["mean"],
-                f"{point}: mean difference",
-                color,
-                legendgroup=str(point),
-                line={"color": color, "width": 2},
-            )
-        )
+        data.extend(_band(x, grp["lo"], grp["hi"], grp["mean"], names, color, str(point)))
     window = (sel["date"].min(), sel["date"].max())
     layout = _layout(title, f"difference, {words.unit(metric) or 'people'}", caption)
     layout["yaxis"]["rangemode"] = "normal"

@@ -42,6 +42,9 @@ FIGURE_CAPTIONS = {
     ),
     "money": "Means over everyone who returned during the run, by origin.",
     "flows": "Calendar-month totals.",
+    "origins_departures": "The sending market (origins_market): departures to the host by origin.",
+    "origins_fees": "Mean fee paid at departure to the host, by origin (US dollars).",
+    "origins_debt": "Mean debt at departure to the host, by origin (US dollars).",
 }
 
 CSS = """
@@ -317,6 +320,7 @@ def run_report_html(run: RunData) -> str:
     observed, obs_note = load_observed_safe(words.host)
     caption = charts.run_caption(run.run_info, words)
     figures = charts.run_figures(run.series, words, observed, caption)
+    figures.update(charts.origins_figures_of(run.path, caption))
     validation, val_note = validation_safe(run.path)
     summary = pd.DataFrame(summary_rows(run.summary, words), columns=["figure", "value"])
     info = run.run_info

@@ -145,6 +145,16 @@ class Brokers(Strict):
         0.0, description="Fee × (1 + scarcity) ** elasticity; scarcity = queue / seats − 1."
     )
     interest_scarcity_elasticity: NonNeg = 0.0
+    scarcity_months: Positive = Field(
+        1.0,
+        description="Scarcity = recruits queued / (seats a month × scarcity_months) − 1: the "
+        "months of seats a queue is measured against (1: one month's).",
+    )
+    caps_bind_unlicensed: bool = Field(
+        True,
+        description="Legal fee caps bind unlicensed brokers too (False: only licensed brokers "
+        "keep to a cap; the others charge their price).",
+    )
     employer_quality_weight: NonNeg = Field(
         1.0, description="Employers' orders ∝ ready recruits × quality ** weight."
     )

@@ -11,7 +11,8 @@ import datetime as dt
 import typing
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+import numpy as np
+from pydantic import Field, create_model, model_validator
 
 from tmpsim.calibration.spec import CalibrationSpec
 from tmpsim.kinds import HAZARD_BY_NAME, STATE_BY_NAME, STATE_NAMES  # noqa: F401 (re-exported)
@@ -81,6 +82,86 @@ class Origin(Strict):
     training_days: PositiveDays = 150
     clearance_days: PositiveDays = 60
     return_ticket: Amount = 50000.0
+    segments: dict[str, OriginSegment] = Field(
+        default_factory=dict,
+        exclude_if=lambda v: not v,  # scenarios without segments read as before
+        description="With a scenario's segments: each segment's share of this origin's entries, "
+        "its workers at the start and the terms that differ for it (every origin lists its "
+        "segments; its own initial_stock is then empty).",
+    )
+
+
+# ---- segments ------------------------------------------------------------------------------
+
+SEGMENT_TERMS = (
+    "female_share",
+    "age_mean",
+    "age_sd",
+    "fee_pay_share",
+    "fee_mean",
+    "fee_cv",
+    "borrow_share",
+    "debt_mean",
+    "runaway_rate_per_year",
+    "continue_prob",
+    "language_mean",
+    "network_mean",
+    "training_days",
+    "clearance_days",
+    "return_ticket",
+)
+"""The origin's terms a segment may set differently (unset: the origin's)."""
+MAX_SEGMENTS = 127
+"""Most segments in one scenario (agents store their segment in one signed byte)."""
+
+
+def _optional(name: str) -> tuple:
+    field = Origin.model_fields[name]
+    kind = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+    return kind | None, Field(None, description=field.description)
+
+
+SegmentTerms = create_model(
+    "SegmentTerms",
+    __base__=Strict,
+    __doc__="Terms of an origin's workers in a segment that differ from the origin's.",
+    **{name: _optional(name) for name in SEGMENT_TERMS},
+)
+
+
+class Segment(SegmentTerms):
+    """A group of the programme's workers with terms of their own (e.g. domestic workers).
+
+    Its terms apply to its workers of every origin, unless the origin's entry for the segment
+    sets them again.
+    """
+
+    label: str = Field("", description="Plain-language name of the segment in tables.")
+
+
+class OriginSegment(SegmentTerms):
+    """One origin's workers in one segment: their share of its entries, stock and own terms."""
+
+    share: Prob | dict[Year, Prob] = Field(
+        description="Share of the origin's entries in this segment: one number, or by year "
+        "(interpolated as demand_share); an origin's shares sum to one."
+    )
+    initial_stock: dict[str, People] = Field(
+        default_factory=dict, description="Workers of the segment in the host at the start."
+    )
+
+    def share_by_year(self) -> dict[int, float]:
+        """The share as a by-year table (one number holds every year)."""
+        return dict(self.share) if isinstance(self.share, dict) else {2000: float(self.share)}
+
+
+Origin.model_rebuild()
+
+
+def _interpolate(table: dict[int, float], year: float) -> float:
+    """A by-year table's value in ``year`` (linear between years, the nearest outside them)."""
+    years = sorted(table)
+    return float(np.interp(year, years, [table[y] for y in years]))
 
 
 class Sector(Strict):
@@ -439,7 +520,7 @@ class FlightEvent(_Event):
 
 
 class HazardEvent(_Event):
-    """Multiply a hazard from `date` to `end` (for some sectors or origins)."""
+    """Multiply a hazard from `date` to `end` (for some sectors, origins or segments)."""
 
     type: Literal["hazard"]
     hazard: HazardName
@@ -447,6 +528,7 @@ class HazardEvent(_Event):
     end: Date | None = None
     sectors: list[str] | None = None
     origins: list[str] | None = None
+    segments: list[str] | None = Field(None, exclude_if=lambda v: v is None)
 
 
 class GrantStatusEvent(_Event):
@@ -555,6 +637,35 @@ class Headline(Strict):
         return self
 
 
+class OriginsMarketSpec(Strict):
+    """The ``origins_market`` section: each year's split of entries across origins.
+
+    When set, the split follows from a sending market (origin pools, brokers and competing
+    destinations; docs/origins.md) instead of the origins' fixed ``demand_share``: the market
+    of ``corridors`` runs from its first year to the scenario's end, its ``host`` destination
+    asking for the scenario's demand each year, and each origin's share of the market's
+    departures to the host becomes its share of the scenario's demand. Origins the market does
+    not have keep their ``demand_share``; the market's origins share the rest.
+    """
+
+    corridors: str = Field(
+        "asia-corridors", description="A shipped corridors configuration or a YAML file."
+    )
+    host: str = Field(description="The market's destination that this scenario is.")
+    scale: Annotated[float, Field(gt=0, le=1)] = Field(
+        0.25, description="Share of the market's people simulated (its cost hardly depends on it)."
+    )
+    seed: Annotated[int, Field(ge=0)] = Field(1, description="Seed of the market's own run.")
+    fees: bool = Field(
+        True,
+        description="Fees and debt at departure by origin and year from the market's brokers "
+        "(converted at the year's exchange rate) instead of the origins' fee_mean and debt_mean.",
+    )
+    source: str = Field(
+        min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
+    )
+
+
 class Scenario(Strict):
     """A complete, validated scenario."""
 
@@ -567,6 +678,12 @@ class Scenario(Strict):
         "currency units", description="Currency of every money amount, as figures print it."
     )
     origins: dict[str, Origin] = Field(min_length=1, max_length=MAX_ORIGINS)
+    segments: dict[str, Segment] = Field(
+        default_factory=dict,
+        exclude_if=lambda v: not v,
+        max_length=MAX_SEGMENTS,
+        description="Groups of workers whose terms differ within an origin (none: one group).",
+    )
     sectors: dict[str, Sector] = Field(min_length=1)
     programme: Programme
     recruitment: Recruitment
@@ -583,6 +700,9 @@ class Scenario(Strict):
     )
     backlog: BacklogSpec | None = Field(
         None, description="Those cleared to enter who wait, and give up at a stated rate."
+    )
+    origins_market: OriginsMarketSpec | None = Field(
+        None, description="Split each year's entries across origins by a sending market."
     )
     headlines: list[Headline] = Field(
         default_factory=list,
@@ -615,6 +735,7 @@ class Scenario(Strict):
                     f"origins.{name}.continue_prob names unknown stage(s) {sorted(bad)}; "
                     f"stages are {sorted(stage_names)}"
                 )
+        self._segments(stage_names)
         if self.money.remit_share + self.money.repay_share > 1:
             raise ValueError("money: remit_share + repay_share must be at most 1")
         share = sum(s.share for s in self.sectors.values())
@@ -642,6 +763,9 @@ class Scenario(Strict):
             for s in getattr(ev, "sectors", None) or []:
                 if s not in self.sectors:
                     raise ValueError(f"{where}: sector {s!r} is not one of {list(self.sectors)}")
+            for s in getattr(ev, "segments", None) or []:
+                if s not in self.segments:
+                    raise ValueError(f"{where}: segment {s!r} is not one of {list(self.segments)}")
         if self.routes is not None:
             self._routes_replace()
         response = self.recruitment.demand_response
@@ -665,6 +789,52 @@ class Scenario(Strict):
                 if last < first:
                     raise ValueError(f"{section}.{i}.end: {last} is before its start {first}")
         return self
+
+    def _segments(self, stage_names: set[str]) -> None:
+        """Every origin lists the scenario's segments it has, with shares summing to one."""
+        names = list(self.segments)
+        for name, o in self.origins.items():
+            where = f"origins.{name}.segments"
+            if not names:
+                if o.segments:
+                    raise ValueError(f"{where}: the scenario has no segments section")
+                continue
+            if not o.segments:
+                raise ValueError(f"{where}: missing; give this origin's share of {names}")
+            bad = [s for s in o.segments if s not in self.segments]
+            if bad:
+                raise ValueError(f"{where}.{bad[0]}: not a segment ({', '.join(names)})")
+            if o.initial_stock:
+                raise ValueError(
+                    f"origins.{name}.initial_stock: with segments, give the stock of each "
+                    f"segment ({where}.NAME.initial_stock)"
+                )
+            for seg_name, seg in o.segments.items():
+                for key in ("initial_stock", "continue_prob"):
+                    bad = set(getattr(seg, key) or {}) - stage_names
+                    if bad:
+                        raise ValueError(
+                            f"{where}.{seg_name}.{key} names unknown stage(s) {sorted(bad)}; "
+                            f"stages are {sorted(stage_names)}"
+                        )
+            tables = [seg.share_by_year() for seg in o.segments.values()]
+            years = sorted(
+                {y for seg in o.segments.values() if isinstance(seg.share, dict) for y in seg.share}
+            )
+            for year in years or [None]:
+                total = sum(_interpolate(t, year or 2000) for t in tables)
+                if abs(total - 1.0) > 1e-6:
+                    when = f" in {year}" if year else ""
+                    raise ValueError(
+                        f"{where}: shares must sum to 1, they sum to {total:.6f}{when}"
+                    )
+        for seg_name, seg in self.segments.items():
+            bad = set(seg.continue_prob or {}) - stage_names
+            if bad:
+                raise ValueError(
+                    f"segments.{seg_name}.continue_prob names unknown stage(s) {sorted(bad)}; "
+                    f"stages are {sorted(stage_names)}"
+                )
 
     def _routes_replace(self) -> None:
         """With ``routes``, decisions replace the fixed onward probabilities.

@@ -22,32 +22,52 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+# Options several commands share, said once.
+Observed = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--observed",
+        help="Observed CSV (date,indicator,origin,value,source); "
+        "repeatable. Default: the packaged official statistics.",
+    ),
+]
+Start = Annotated[
+    str | None, typer.Option(help="Only observations dated on or after (YYYY-MM-DD).")
+]
+End = Annotated[str | None, typer.Option(help="Only observations dated on or before (YYYY-MM-DD).")]
+Point = Annotated[int | None, typer.Option(help="Experiment with several points: the one to use.")]
+Band = Annotated[float, typer.Option(help="Central band of an ensemble (0-1).")]
+
+
+def _write_command(out: Path) -> None:
+    """Keep the command line that made a calibration beside its results."""
+    (Path(out) / "command.txt").write_text(
+        "tmpsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n", encoding="utf-8"
+    )
+
+
+def _calibration_errors() -> tuple[type[Exception], ...]:
+    """What a calibration reports as a bad input (message and exit status 2)."""
+    from tmpsim.calibration.problem import CalibrationError
+    from tmpsim.scenario import ScenarioError
+    from tmpsim.validation.observed import ObservedDataError
+
+    return CalibrationError, ScenarioError, ObservedDataError
+
+
 def validate(
     source: Annotated[
         Path, typer.Argument(help="A run folder, or an experiment/ensemble folder of runs.")
     ],
-    observed: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--observed",
-            help="Observed CSV (date,indicator,origin,value,source); "
-            "repeatable. Default: the packaged official statistics.",
-        ),
-    ] = None,
+    observed: Observed = None,
     out: Annotated[
         Path | None, typer.Option(help="Folder for validation.csv and figures (default: SOURCE).")
     ] = None,
-    band: Annotated[float, typer.Option(help="Central band of an ensemble (0-1).")] = 0.9,
+    band: Band = 0.9,
     figures: Annotated[bool, typer.Option(help="Write one figure per indicator.")] = True,
-    point: Annotated[
-        int | None, typer.Option(help="Experiment with several points: the one to validate.")
-    ] = None,
-    start: Annotated[
-        str | None, typer.Option(help="Only observations dated on or after (YYYY-MM-DD).")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option(help="Only observations dated on or before (YYYY-MM-DD).")
-    ] = None,
+    point: Point = None,
+    start: Start = None,
+    end: End = None,
     goals: Annotated[
         str | None,
         typer.Option(
@@ -129,9 +149,7 @@ def calibrate(
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address (tcp://host:port).")
     ] = None,
-    observed: Annotated[
-        list[Path] | None, typer.Option("--observed", help="Observed CSV instead of the packaged.")
-    ] = None,
+    observed: Observed = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a parameter: path.to.key=value.")
     ] = None,
@@ -164,29 +182,23 @@ def calibrate(
         held = dt.date.fromisoformat(holdout_from) if holdout_from else None
     except ValueError:
         _fail(f"--holdout-from must be a date YYYY-MM-DD, got {holdout_from!r}")
+    common = {
+        "seed": seed,
+        "scale": scale,
+        "workers": workers,
+        "scheduler": scheduler,
+        "observed_files": observed,
+        "overrides": set_ or None,
+        "only": only or None,
+        "holdout_from": held,
+    }
     if method == "abc-smc" or (method is None and _declared_method(scenario, set_) == "abc-smc"):
-        _calibrate_posterior(
-            scenario,
-            out,
-            population,
-            generations,
-            seed,
-            scale,
-            workers,
-            scheduler,
-            observed,
-            set_,
-            only,
-            held,
-        )
+        _calibrate_posterior(scenario, out, population, generations, common)
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tmpsim.calibration.optimise import calibrate as run_calibration
-    from tmpsim.calibration.problem import CalibrationError
-    from tmpsim.scenario import ScenarioError
     from tmpsim.scenario.bounds import run_option_problem
-    from tmpsim.validation.observed import ObservedDataError
 
     problem = run_option_problem(seed=seed, scale=scale, workers=workers)
     if problem:
@@ -211,25 +223,11 @@ def calibrate(
                     err_console.print(f"trials {done}/{total}, best loss {best:.4f}")
 
             result = run_calibration(
-                scenario,
-                out,
-                trials=trials,
-                seed=seed,
-                scale=scale,
-                batch=batch,
-                workers=workers,
-                scheduler=scheduler,
-                observed_files=observed,
-                overrides=set_ or None,
-                only=only or None,
-                holdout_from=held,
-                progress=progress,
+                scenario, out, trials=trials, batch=batch, progress=progress, **common
             )
-    except (CalibrationError, ScenarioError, ObservedDataError) as exc:
+    except _calibration_errors() as exc:
         _fail(str(exc))
-    (Path(out) / "command.txt").write_text(
-        "tmpsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n", encoding="utf-8"
-    )
+    _write_command(out)
     console.print(
         f"best loss {result.best_loss:.4f}"
         + ("" if result.base_loss is None else f" (scenario as written: {result.base_loss:.4f})")
@@ -257,26 +255,20 @@ def _calibrate_posterior(
     out: Path,
     population: int | None,
     generations: int | None,
-    seed: int | None,
-    scale: float | None,
-    workers: int | None,
-    scheduler: str | None,
-    observed: list[Path] | None,
-    set_: list[str] | None,
-    only: list[str] | None,
-    holdout_from: dt.date | None,
+    common: dict,
 ) -> None:
-    """``tmpsim calibrate --method abc-smc``: write out/posterior.parquet and generations.csv."""
+    """``tmpsim calibrate --method abc-smc``: write out/posterior.parquet and generations.csv.
+
+    ``common``: the options the two methods share, as ``calibrate`` passes them on.
+    """
     from tmpsim.calibration.abc import calibrate_posterior
-    from tmpsim.calibration.problem import CalibrationError
     from tmpsim.extras import MissingExtra, require
-    from tmpsim.scenario import ScenarioError
-    from tmpsim.validation.observed import ObservedDataError
 
     try:
         require("pyabc", "tmpsim calibrate --method abc-smc")
     except MissingExtra as exc:
         _fail(str(exc))
+    scale = common["scale"]
     if scale is not None and not 0 < scale <= 100:
         _fail(f"--scale must be in (0, 100], got {scale}")
     for name, value, least in (("--population", population, 10), ("--generations", generations, 1)):
@@ -292,21 +284,12 @@ def _calibrate_posterior(
             out,
             population=population,
             generations=generations,
-            seed=seed,
-            scale=scale,
-            workers=workers,
-            scheduler=scheduler,
-            observed_files=observed,
-            overrides=set_ or None,
-            only=only or None,
-            holdout_from=holdout_from,
             progress=progress,
+            **common,
         )
-    except (CalibrationError, ScenarioError, ObservedDataError) as exc:
+    except _calibration_errors() as exc:
         _fail(str(exc))
-    (Path(out) / "command.txt").write_text(
-        "tmpsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n", encoding="utf-8"
-    )
+    _write_command(out)
     post = result.posterior
     lo, hi = post.quantile(0.05), post.quantile(0.95)
     console.print(
@@ -335,10 +318,8 @@ def forecast(
         Path | None,
         typer.Option(help="Folder for forecast.csv and forecast.png (default: SOURCE)."),
     ] = None,
-    band: Annotated[float, typer.Option(help="Central band of the ensemble (0-1).")] = 0.9,
-    point: Annotated[
-        int | None, typer.Option(help="Experiment with several points: the one to use.")
-    ] = None,
+    band: Band = 0.9,
+    point: Point = None,
 ) -> None:
     """Ensemble forecast of the main indicators after the observed data, with bands."""
     import datetime as dt
@@ -378,19 +359,10 @@ def forecast(
 
 def coverage(
     source: Annotated[Path, typer.Argument(help="An experiment/ensemble folder.")],
-    observed: Annotated[
-        list[Path] | None,
-        typer.Option("--observed", help="Observed CSV instead of the packaged statistics."),
-    ] = None,
-    start: Annotated[
-        str | None, typer.Option(help="Only observations dated on or after (YYYY-MM-DD).")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option(help="Only observations dated on or before (YYYY-MM-DD).")
-    ] = None,
-    point: Annotated[
-        int | None, typer.Option(help="Experiment with several points: the one to check.")
-    ] = None,
+    observed: Observed = None,
+    start: Start = None,
+    end: End = None,
+    point: Point = None,
     out: Annotated[
         Path | None, typer.Option(help="Write coverage.csv and bands.csv to this folder.")
     ] = None,

@@ -359,8 +359,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             words = job_words(job)
             obs, note = observed(words.host)
             caption = charts.run_caption(job_run_info(job), words)
+            figures = charts.run_figures(series, words, obs, caption)
+            figures.update(charts.origins_figures_of(job.dir, caption))
             body = {
-                "figures": charts.run_figures(series, words, obs, caption),
+                "figures": figures,
                 "summary": summary_rows(job.status().get("summary", {}), words),
                 "observed_note": note,
             }

@@ -52,7 +52,18 @@ class RunLimits:
         return self.max_agents
 
     def check(self, scenario: Scenario, scale: float) -> None:
-        """RequestError when the run would be larger than this server allows."""
+        """RequestError when the run is larger than this server allows or would read its files.
+
+        A sending market's configuration must be a shipped one: a path would read the server's.
+        """
+        from tmpsim.corridors.config import SHIPPED
+
+        market = scenario.origins_market
+        if market is not None and market.corridors not in SHIPPED:
+            raise RequestError(
+                f"origins_market.corridors: {market.corridors!r} is not a shipped configuration "
+                f"({', '.join(sorted(SHIPPED))}); this server reads no other file"
+            )
         if scenario.n_days > self.max_days:
             raise RequestError(
                 f"the scenario runs {scenario.n_days:,} days ({scenario.start} to {scenario.end});"

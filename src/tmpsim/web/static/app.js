@@ -302,9 +302,13 @@ async function showResults(id) {
   fillSummary($("#summary tbody"), payload.summary);
   $("#observed-note").textContent = payload.observed_note || "";
   const jobs = [];
+  // Charts only some runs have (the sending market's) are shown when the run has them.
+  for (const div of document.querySelectorAll("#results .chart.optional")) div.hidden = true;
   for (const [key, figure] of Object.entries(payload.figures)) {
     const div = document.getElementById("chart-" + key);
-    if (div) jobs.push(plot(div, figure));
+    if (!div) continue;
+    div.hidden = false;
+    jobs.push(plot(div, figure));
   }
   await Promise.all(jobs);
   state.shown = id;

@@ -1,0 +1,162 @@
+"""A host programme's split of entries across origins, from the sending market.
+
+With a scenario's ``origins_market`` set, the market of a corridors configuration (origin pools,
+brokers and competing destinations; docs/origins.md) runs once, before the simulation, from its
+first year to the scenario's last. Its ``host`` destination asks each year for the scenario's
+own demand (``Simulation.demand_total``), so that seats there are the scenario's; the other
+destinations keep their configured seats and, in a shipped configuration, their dated border
+rules (``border_rules.csv``).
+The host's own border is left open in the market: the scenario's border module closes it, and
+its recruitment and backlog decide when the selected enter.
+
+What the simulation takes from the market, per year and origin:
+
+* the share of the host's departures (the origins the market does not have keep their fixed
+  ``demand_share``; the market's origins share the rest in proportion to their departures);
+* with ``fees``, the mean fee and debt at departure of those placed in the host, converted from
+  US dollars at the year's exchange rate of the scenario's currency.
+
+The coupling is one way: the market keeps its own stock abroad (its network term) instead of the
+simulation's, so the split can be computed ahead and the selection rounds stay a function of the
+scenario alone (see ``tmpsim.model.applicants``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from tmpsim.corridors.config import (
+    SHIPPED,
+    CorridorsConfig,
+    CorridorsError,
+    border_rules,
+    load_corridors,
+    with_border_rules,
+)
+from tmpsim.corridors.simulate import CorridorsRun, simulate
+from tmpsim.corridors.tables import brokers_table, flows_table
+from tmpsim.model.origin_inputs import fx_per_usd
+from tmpsim.scenario.schema import OriginsMarketSpec, Scenario
+
+
+@dataclass(frozen=True)
+class HostSplit:
+    """Per year (``years``) and scenario origin: entry shares, and fees and debt at departure.
+
+    ``fee`` and ``debt`` are means over all those placed (payers or not), in the scenario's
+    currency; NaN for an origin the market does not have.
+    """
+
+    years: np.ndarray  # [Y]
+    origins: list[str]
+    covered: np.ndarray  # [O] the market has this origin
+    shares: np.ndarray  # [Y, O], each row sums to 1
+    fee: np.ndarray  # [Y, O]
+    debt: np.ndarray  # [Y, O]
+    run: CorridorsRun
+
+    def tables(self) -> tuple[pa.Table, pa.Table]:
+        """The market run's tidy flows and brokers tables (``corridors.tables``)."""
+        return flows_table(self.run), brokers_table(self.run)
+
+    def demand_share(self, origin: int) -> dict[int, float]:
+        """One origin's yearly share, in the form of ``Origin.demand_share``."""
+        return {int(y): float(s) for y, s in zip(self.years, self.shares[:, origin], strict=True)}
+
+
+def market_config(
+    spec: OriginsMarketSpec, last_year: int, demand: dict[int, float]
+) -> CorridorsConfig:
+    """The corridors configuration of ``spec``, to ``last_year``, the host asking ``demand``."""
+    cfg = load_corridors(spec.corridors)
+    if spec.host not in cfg.market.destinations:
+        raise CorridorsError(
+            f"origins_market.host: {spec.host!r} is not a destination of {spec.corridors} "
+            f"({', '.join(cfg.market.destinations)})"
+        )
+    if spec.corridors in SHIPPED:  # the dated rules of border_rules.csv name its destinations
+        rules = {d: w for d, w in border_rules(cfg).items() if d != spec.host}
+        cfg = with_border_rules(cfg, rules)
+    market = cfg.market.model_copy(deep=True)
+    host = market.destinations[spec.host]
+    host.demand_per_year = dict(demand)
+    host.quota_per_year = None
+    host.borders = []
+    return cfg.model_copy(update={"market": market, "last_year": max(cfg.last_year, last_year)})
+
+
+def host_split(
+    spec: OriginsMarketSpec, scenario: Scenario, demand_total: Callable[[int], float]
+) -> HostSplit:
+    """Run the market of ``spec`` for ``scenario`` and take the host's split from it."""
+    first = load_corridors(spec.corridors).first_year
+    last = max(scenario.end.year, first)
+    demand = {y: demand_total(y) for y in range(first, last + 1)}
+    cfg = market_config(spec, last, demand)
+    run = simulate(cfg, scale=spec.scale, seed=spec.seed)
+    j = run.destinations.index(spec.host)
+    years = np.array(run.years)
+    month_year = np.array([m.year for m in run.months])
+    placed = np.array([run.departures[month_year == y][:, :, j].sum(axis=0) for y in years])
+    broker_origin = np.repeat(np.arange(len(run.origins)), run.per_origin)
+    fee_usd = np.array(
+        [np.bincount(broker_origin, run.broker_fee[y, :, j]) for y in range(years.size)]
+    )
+    debt_usd = np.array(
+        [np.bincount(broker_origin, run.broker_debt[y, :, j]) for y in range(years.size)]
+    )
+    names = list(scenario.origins)
+    covered = np.array([n in run.origins for n in names])
+    col = [run.origins.index(n) if n in run.origins else -1 for n in names]
+    shares = np.zeros((years.size, len(names)))
+    fee = np.full((years.size, len(names)), np.nan)
+    debt = np.full((years.size, len(names)), np.nan)
+    fx = fx_per_usd(scenario.currency, years) if spec.fees else np.ones(years.size)
+    previous = None
+    for k, y in enumerate(years):
+        fixed = np.array(
+            [
+                0.0 if covered[i] else _share_in(scenario.origins[n].demand_share, int(y))
+                for i, n in enumerate(names)
+            ]
+        )
+        mine = np.array([placed[k, c] if c >= 0 else 0.0 for c in col], dtype=float)
+        if mine.sum() > 0:
+            split = mine / mine.sum()
+        elif previous is not None:  # no one placed this year: the last year's split holds
+            split = previous
+        else:
+            split = covered / covered.sum()
+        previous = split
+        rest = max(1.0 - fixed.sum(), 0.0)
+        row = fixed + rest * split
+        shares[k] = row / row.sum()
+        for i, c in enumerate(col):
+            if c >= 0 and placed[k, c] > 0:
+                fee[k, i] = fee_usd[k, c] / placed[k, c] * fx[k]
+                debt[k, i] = debt_usd[k, c] / placed[k, c] * fx[k]
+    # A year with nobody placed from an origin takes its nearest year's fees.
+    for i in np.flatnonzero(covered):
+        _fill_nearest(fee[:, i])
+        _fill_nearest(debt[:, i])
+    return HostSplit(years, names, covered, shares, fee, debt, run)
+
+
+def _share_in(table: dict[int, float], year: int) -> float:
+    """A ``demand_share`` table at mid-``year``, as recruitment interpolates it."""
+    years = sorted(table)
+    return float(np.interp(year + 0.5, [y + 0.5 for y in years], [table[y] for y in years]))
+
+
+def _fill_nearest(values: np.ndarray) -> None:
+    """Replace NaN by the nearest known value (in place); all-NaN stays NaN."""
+    known = np.flatnonzero(~np.isnan(values))
+    if known.size == 0:
+        return
+    gaps = np.flatnonzero(np.isnan(values))
+    nearest = known[np.abs(gaps[:, None] - known[None, :]).argmin(axis=1)]
+    values[gaps] = values[nearest]

@@ -1,0 +1,225 @@
+"""A host scenario's split of entries across origins, taken from the sending market.
+
+The toy market has two origins (Vietnam's and China's sourced series), one broker each and two
+destinations paying in US dollars: the host (``Japan TITP``) and an alternative (``Korea``).
+Fees are fixed (no spread, no scarcity pricing, no interest), so fees and debt at departure are
+exact; the scenario is the flagship's, whose other origins the market does not have.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from origins_toy import WAGE
+
+from tmpsim.corridors.config import CorridorsError
+from tmpsim.model.host_market import host_split
+from tmpsim.model.origin_inputs import fx_per_usd, gdp_per_capita_usd
+from tmpsim.reports.build import build_report
+from tmpsim.reports.charts import origins_figures_of
+from tmpsim.results import Result, write_run
+from tmpsim.scenario import load_scenario
+from tmpsim.scenario.schema import OriginsMarketSpec
+from tmpsim.simulation import Simulation
+
+FLAGSHIP = "japan-titp-covid"
+DEMAND = 2400.0  # the host's seats a year
+
+
+def toy_yaml(tmp_path: Path, **over) -> Path:
+    """Two origins, one broker each, the host and Korea; written as a corridors file."""
+    origin = {
+        "currency": "VND",
+        "population": 12000,
+        "entry_share_per_year": 1.0,  # 1,000 entrants a month
+        "reference_year": 2019,
+        "attractiveness_elasticity": 0.0,
+        "patience_months": 1e9,
+        "savings_months": 3,
+    }
+    dest = {
+        "programme": "p",
+        "currency": "USD",
+        "wage_per_month": {2019: WAGE},
+        "contract_months": 36,
+        "living_cost_share": 0.5,
+        "demand_per_year": {2019: 1200},
+    }
+    market = {
+        "origins": {
+            "Vietnam": dict(origin),
+            "China": {**origin, "currency": "CNY", "population": 6000},
+        },
+        "destinations": {"Japan TITP": dict(dest), "Korea": dict(dest)},
+        "brokers": {
+            "per_origin": 1,
+            "capacity_per_month": 1e6,
+            "capacity_cv": 0.0,
+            "base_fee": {
+                "Vietnam": {"Japan TITP": 5000.0, "Korea": 1000.0},
+                "China": {"Japan TITP": 5000.0, "Korea": 1000.0},
+            },
+            "fee_cv": 0.0,
+            "interest_per_year": 0.0,
+        },
+        "choice": {"earnings": 1.0, "fee": 0.0, "network": 0.0, "seat": 1.0},
+        "stochastic": False,
+    }
+    for key, value in over.items():
+        node = market
+        *path, last = key.split(".")
+        for k in path:
+            node = node[k]
+        node[last] = value
+    cfg = {"first_year": 2019, "last_year": 2019, "spinup_years": 1, "market": market}
+    path = tmp_path / "toy-corridors.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def split(tmp_path: Path, **over):
+    scenario = load_scenario(FLAGSHIP)
+    spec = OriginsMarketSpec(
+        corridors=str(toy_yaml(tmp_path, **over)), scale=1.0, host="Japan TITP", source="t"
+    )
+    return scenario, host_split(spec, scenario, lambda year: DEMAND)
+
+
+def test_the_market_origins_share_what_the_others_leave_in_proportion_to_departures(tmp_path):
+    scenario, s = split(tmp_path)
+    names = list(scenario.origins)
+    v, c = names.index("Vietnam"), names.index("China")
+    assert s.covered[v] and s.covered[c] and not s.covered[names.index("Thailand")]
+    np.testing.assert_allclose(s.shares.sum(axis=1), 1.0)
+    for i, name in enumerate(names):  # origins the market lacks keep their table
+        if not s.covered[i]:
+            table = scenario.origins[name].demand_share
+            years = sorted(table)
+            fixed = np.interp(2019.5, [y + 0.5 for y in years], [table[y] for y in years])
+            assert s.shares[0, i] == pytest.approx(fixed)
+    j = s.run.destinations.index("Japan TITP")
+    placed = s.run.departures[:12, :, j].sum(axis=0)  # 2019
+    assert placed.sum() == DEMAND  # the host's seats are the scenario's demand
+    assert s.shares[0, v] / s.shares[0, c] == pytest.approx(placed[0] / placed[1])
+    assert placed[0] > placed[1]  # twice the people, more of them placed
+
+
+def test_fees_and_debt_at_departure_are_the_brokers_in_the_scenarios_currency(tmp_path):
+    scenario, s = split(tmp_path)
+    v = list(scenario.origins).index("Vietnam")
+    yen = fx_per_usd("JPY", np.array([2019]))[0]
+    savings = 3 * gdp_per_capita_usd("Vietnam", np.array([2019]))[0] / 12
+    assert s.fee[0, v] == pytest.approx(5000.0 * yen)
+    assert s.debt[0, v] == pytest.approx((5000.0 - savings) * yen)
+
+
+def test_a_fee_cap_lowers_the_debt_at_departure_by_the_capped_amount(tmp_path):
+    cap = {"origin": "Vietnam", "destination": "Japan TITP", "amount": 3600.0}
+    _, free = split(tmp_path)
+    scenario, capped = split(tmp_path, fee_caps=[{**cap, "date": "2010-01-01"}])
+    v = list(scenario.origins).index("Vietnam")
+    yen = fx_per_usd("JPY", np.array([2019]))[0]
+    assert free.debt[0, v] - capped.debt[0, v] == pytest.approx((5000.0 - 3600.0) * yen)
+    assert capped.fee[0, v] == pytest.approx(3600.0 * yen)
+
+
+def test_a_network_abroad_raises_an_origins_share(tmp_path):
+    _, flat = split(tmp_path)
+    net = {"origins.Vietnam.network_elasticity": 1.0, "origins.Vietnam.network_scale": 100.0}
+    scenario, grown = split(tmp_path, **net)
+    v = list(scenario.origins).index("Vietnam")
+    assert grown.shares[0, v] > flat.shares[0, v]
+
+
+def test_closing_the_alternative_sends_its_queue_to_the_host(tmp_path):
+    # Korea's seats bind; closing it leaves the host's seats as the only ones.
+    closed = [{"date": "2010-01-01", "end": "2030-01-01", "open_share": 0.0}]
+    _, open_ = split(tmp_path)
+    _, shut = split(tmp_path, **{"destinations.Korea.borders": closed})
+    k = open_.run.destinations.index("Korea")
+    assert open_.run.departures[:, :, k].sum() > 0 and shut.run.departures[:, :, k].sum() == 0
+    j = shut.run.destinations.index("Japan TITP")
+    assert shut.run.departures[:12, :, j].sum() == DEMAND  # the host still fills its seats
+    assert shut.run.queue[11, :, j].sum() > open_.run.queue[11, :, j].sum()
+
+
+def test_people_are_conserved_between_pools_brokers_and_destinations(tmp_path):
+    _, s = split(tmp_path)
+    run = s.run
+    stock = run.stock
+    prev = np.concatenate([stock[:1] - run.departures[:1] + run.returns[:1], stock[:-1]])
+    np.testing.assert_array_equal(stock, prev + run.departures - run.returns)
+    assert (run.queue >= 0).all() and (stock >= 0).all()
+
+
+def test_a_host_the_market_does_not_have_is_an_error(tmp_path):
+    scenario = load_scenario(FLAGSHIP)
+    spec = OriginsMarketSpec(corridors=str(toy_yaml(tmp_path)), host="Nowhere", source="t")
+    with pytest.raises(CorridorsError, match="origins_market.host: 'Nowhere'"):
+        host_split(spec, scenario, lambda year: DEMAND)
+
+
+def test_recruitment_takes_its_shares_from_the_market(tmp_path):
+    path = toy_yaml(tmp_path)
+    over = {
+        "origins_market": {
+            "corridors": str(path),
+            "scale": 1.0,
+            "host": "Japan TITP",
+            "source": "t",
+        }
+    }
+    sim = Simulation(load_scenario(FLAGSHIP, over), seed=1, scale=0.001)
+    rec = sim.recruitment
+    assert rec.market.years[0] == 2019  # the toy's first year; the scenario's years before
+    k = rec.market.years.tolist().index(2020)  # take the nearest
+    np.testing.assert_allclose(rec.shares(dt.date(2020, 7, 2)), rec.market.shares[k], atol=1e-3)
+    np.testing.assert_allclose(rec.shares(dt.date(2017, 7, 2)), rec.market.shares[0])
+
+
+def test_a_run_folder_holds_the_markets_tidy_tables(tmp_path):
+    path = toy_yaml(tmp_path)
+    over = {
+        "origins_market": {
+            "corridors": str(path),
+            "scale": 1.0,
+            "host": "Japan TITP",
+            "source": "t",
+        },
+    }
+    sim = Simulation(load_scenario(FLAGSHIP, over), seed=1, scale=0.001)
+    sim.run()
+    out = tmp_path / "run"
+    write_run(sim, out, with_agents=False)
+    flows = pd.read_parquet(out / "origins_flows.parquet")
+    brokers = pd.read_parquet(out / "origins_brokers.parquet")
+    assert set(flows["destination"]) >= {"Japan TITP", "Korea"}
+    dep = flows[(flows.metric == "departures") & (flows.destination == "Japan TITP")]
+    run = sim.recruitment.market.run
+    j = run.destinations.index("Japan TITP")
+    assert dep["value"].sum() == run.departures[:, :, j].sum() > 0
+    shares = brokers[brokers.metric == "market_share"].groupby(["date", "origin", "destination"])
+    np.testing.assert_allclose(shares["value"].sum(), 1.0)
+    again = Result.read(out)  # listed in the manifest, checked and read back
+    assert set(again.origins_tables) == {"origins_flows.parquet", "origins_brokers.parquet"}
+
+
+def test_the_report_shows_the_markets_figures(tmp_path):
+    path = toy_yaml(tmp_path)
+    market = {"corridors": str(path), "scale": 1.0, "host": "Japan TITP", "source": "t"}
+    sim = Simulation(load_scenario(FLAGSHIP, {"origins_market": market}), seed=1, scale=0.001)
+    sim.run()
+    out = tmp_path / "run"
+    write_run(sim, out, with_agents=False)
+    figures = origins_figures_of(out)
+    assert set(figures) == {"origins_departures", "origins_fees", "origins_debt"}
+    names = {trace["name"] for trace in figures["origins_departures"]["data"]}
+    assert names == {"Vietnam", "China"}  # the toy market's origins
+    html = build_report(out).read_text(encoding="utf-8")
+    assert "origins_departures" in html and "Mean fee at departure to Japan TITP" in html
+    assert origins_figures_of(tmp_path) == {}  # a folder without the market's tables
