@@ -97,6 +97,32 @@ def timed_round(spec: dict, workers: int, root: Path, index: int) -> dict:
     }
 
 
+def where_the_rest_goes(rows: list[dict]) -> dict:
+    """Split the gap between the speed-up and 2.0 into its parts (means over rounds).
+
+    * the runs' own slowdown: a run's wall and CPU time with 2 workers over 1 (two runs share
+      the memory bus and caches, and a busy machine gives each less CPU);
+    * the time outside the runs: elapsed minus the runs' wall time per worker (scheduling,
+      moving results, writing the folder, a worker idle at the end of the ensemble);
+    * the speed-up the runs would give if they did not slow each other down.
+    """
+
+    def mean(key: str, k: int) -> float:
+        vals = [r[key] for r in rows if r["workers"] == k]
+        return sum(vals) / len(vals)
+
+    wall1, wall2 = mean("run_wall_s", 1), mean("run_wall_s", 2)
+    outside1 = mean("elapsed_s", 1) - wall1
+    outside2 = mean("elapsed_s", 2) - wall2 / 2
+    return {
+        "run_wall_ratio": round(wall2 / wall1, 3),
+        "run_cpu_ratio": round(mean("run_cpu_s", 2) / mean("run_cpu_s", 1), 3),
+        "outside_runs_s_1": round(outside1, 2),
+        "outside_runs_s_2": round(outside2, 2),
+        "speedup_without_slowdown": round(mean("elapsed_s", 1) / (wall1 / 2 + outside2), 3),
+    }
+
+
 def main() -> None:
     """Alternate 1 and 2 workers; print the table and the speed-up."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -116,12 +142,14 @@ def main() -> None:
     one = [r["elapsed_s"] for r in rows if r["workers"] == 1]
     two = [r["elapsed_s"] for r in rows if r["workers"] == 2]
     speedup = (sum(one) / len(one)) / (sum(two) / len(two))
+    rest = where_the_rest_goes(rows)
     result = {
         "scale": args.scale,
         "runs": args.runs,
         "cpus": os.cpu_count(),
         "rounds": rows,
         "speedup_2_over_1": round(speedup, 3),
+        "where_the_rest_goes": rest,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
@@ -133,6 +161,13 @@ def main() -> None:
             f"{r['run_cpu_s']} | {r['load_before']} |"
         )
     print(f"speed-up of 2 workers over 1: {speedup:.2f}x")
+    print(
+        f"per run, 2 workers against 1: wall x{rest['run_wall_ratio']}, CPU "
+        f"x{rest['run_cpu_ratio']} (the runs slow each other down: shared memory bandwidth and "
+        "caches, other users); outside the runs (scheduling, serialisation, writing results): "
+        f"{rest['outside_runs_s_1']} s with 1 worker, {rest['outside_runs_s_2']} s with 2; "
+        f"the speed-up if the runs did not slow each other: {rest['speedup_without_slowdown']}x"
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -241,3 +242,22 @@ def test_only_fits_the_named_parameters_and_rejects_unknown_names():
     assert part.scenario(part.base_values()) == full.scenario(full.base_values())
     with pytest.raises(CalibrationError, match="runaway_form_2019_04"):
         build_problem("japan-titp-covid", only=["runaway_form_2019_04"])
+
+
+def test_holdout_keeps_only_earlier_observations_and_drops_emptied_targets():
+    full = build_problem("japan-titp-covid")
+    held = build_problem("japan-titp-covid", holdout_from=dt.date(2020, 1, 1))
+    assert held.observed["date"].max() < pd.Timestamp("2020-01-01")
+    assert full.observed["date"].max() >= pd.Timestamp("2020-01-01")
+    # The stranded tally exists only from 2020: its target goes, the others keep their weights.
+    assert "stranded:all" in full.targets and "stranded:all" not in held.targets
+    assert {k: full.targets[k] for k in held.targets} == held.targets
+    early = full.observed[full.observed["date"] < pd.Timestamp("2020-01-01")]
+    assert len(held.observed) == len(early)
+
+
+def test_cli_rejects_a_holdout_that_is_not_a_date(tmp_path):
+    path = write_scenario(tmp_path, copy.deepcopy(SYNTHETIC))
+    proc = tmpsim_cli("calibrate", str(path), "--holdout-from", "2020-13-01")
+    assert proc.returncode == 2
+    assert "--holdout-from must be a date" in proc.stderr and "Traceback" not in proc.stderr

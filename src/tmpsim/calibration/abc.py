@@ -20,6 +20,7 @@ known posterior (tests).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import random
 import tempfile
@@ -281,29 +282,10 @@ def run_abc(
             min_acceptance_rate=settings.min_acceptance,
         )
         seconds = time.perf_counter() - t0
-        pops = history.get_all_populations()
-        pops = pops[pops["t"] >= 0].reset_index(drop=True)
-        frame, weights = history.get_distribution(m=0, t=history.max_t)
-        ess = []
-        for t in pops["t"]:
-            _, w = history.get_distribution(m=0, t=int(t))
-            ess.append(float(1.0 / np.sum((w / w.sum()) ** 2)))
-    generations = pd.DataFrame(
-        {
-            "t": pops["t"].astype(int),
-            "epsilon": pops["epsilon"].astype(float),
-            "evaluations": pops["samples"].astype(int),
-            "acceptance": settings.population / pops["samples"].astype(float),
-            "effective_size": ess,
-        }
-    )
+        generations, values, w = read_history(history, params, settings.population)
     if progress is not None:
         for row in generations.itertuples():
             progress(int(row.t), float(row.epsilon), int(row.evaluations))
-    values = pd.DataFrame(
-        {p.name: [from_internal(p, x) for x in frame[p.name].to_numpy()] for p in params}
-    )
-    w = np.asarray(weights, dtype=float)
     meta = {
         **(metadata or {}),
         "method": f"abc-smc (pyabc {pyabc.__version__})",
@@ -321,6 +303,53 @@ def run_abc(
     return AbcResult(Posterior(values, w / w.sum(), meta, "<abc-smc>"), generations)
 
 
+def read_history(
+    history: Any, params: list[FreeParameter], population: int, t: int | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """The record of generations 0..t and generation t's parameter sets and weights.
+
+    ``history`` is a ``pyabc.History``; ``t`` defaults to its last generation (a run stopped
+    early still has every finished generation in its database).
+    """
+    t = history.max_t if t is None else t
+    pops = history.get_all_populations()
+    pops = pops[(pops["t"] >= 0) & (pops["t"] <= t)].reset_index(drop=True)
+    ess = []
+    for g in pops["t"]:
+        _, w = history.get_distribution(m=0, t=int(g))
+        ess.append(float(1.0 / np.sum((w / w.sum()) ** 2)))
+    generations = pd.DataFrame(
+        {
+            "t": pops["t"].astype(int),
+            "epsilon": pops["epsilon"].astype(float),
+            "evaluations": pops["samples"].astype(int),
+            "acceptance": population / pops["samples"].astype(float),
+            "effective_size": ess,
+        }
+    )
+    frame, weights = history.get_distribution(m=0, t=t)
+    values = pd.DataFrame(
+        {p.name: [from_internal(p, x) for x in frame[p.name].to_numpy()] for p in params}
+    )
+    return generations, values, np.asarray(weights, dtype=float)
+
+
+def write_result(result: AbcResult, out: Path, problem: Problem) -> None:
+    """Write ``posterior.parquet``, ``generations.csv`` and ``posterior.png`` to ``out``."""
+    from tmpsim.calibration.figures import posterior_figure
+
+    write_posterior(result.posterior, out / "posterior.parquet")
+    result.generations.to_csv(out / "generations.csv", index=False)
+    post, gens = result.posterior, result.generations
+    title = (
+        f"Posterior of {post.metadata.get('scenario')}: {len(post)} sets "
+        f"(effective {post.effective_size():.0f}), {len(gens)} generations, "
+        f"tolerance {gens['epsilon'].iloc[-1]:.4f}"
+    )
+    log = {p.name for p in problem.parameters if p.log}
+    posterior_figure(post, title, out / "posterior.png", log)
+
+
 def calibrate_posterior(
     scenario: str | Path,
     out: str | Path | None = None,
@@ -334,6 +363,7 @@ def calibrate_posterior(
     observed_files: list[str | Path] | None = None,
     overrides: dict[str, Any] | list[str] | None = None,
     only: list[str] | None = None,
+    holdout_from: dt.date | None = None,
     progress: ProgressFn | None = None,
 ) -> AbcResult:
     """ABC-SMC posterior of a scenario's declared free parameters; written to ``out`` if given.
@@ -344,7 +374,7 @@ def calibrate_posterior(
     """
     from tmpsim.calibration.optimise import _code_version
 
-    problem = build_problem(scenario, observed_files, overrides, only)
+    problem = build_problem(scenario, observed_files, overrides, only, holdout_from)
     spec = problem.spec
     updates = {k: v for k, v in (("population", population), ("generations", generations)) if v}
     settings = spec.abc.model_copy(update=updates)
@@ -353,6 +383,7 @@ def calibrate_posterior(
         "scenario": str(problem.raw.get("name", scenario)),
         "scenario_file": problem.source,
         "window": [obs["date"].min().date().isoformat(), obs["date"].max().date().isoformat()],
+        "holdout_from": spec.holdout_from.isoformat() if spec.holdout_from else None,
         "distance": f"weighted mean over targets of the {spec.loss} relative error",
         "targets": problem.targets,
         "scale": scale or spec.scale,
@@ -372,18 +403,5 @@ def calibrate_posterior(
         progress=progress,
     )
     if out is not None:
-        out = Path(out)
-        write_posterior(result.posterior, out / "posterior.parquet")
-        result.generations.to_csv(out / "generations.csv", index=False)
-        from tmpsim.calibration.figures import posterior_figure
-
-        post = result.posterior
-        gens = result.generations
-        title = (
-            f"Posterior of {meta['scenario']}: {len(post)} sets "
-            f"(effective {post.effective_size():.0f}), {len(gens)} generations, "
-            f"tolerance {gens['epsilon'].iloc[-1]:.4f}"
-        )
-        log = {p.name for p in problem.parameters if p.log}
-        posterior_figure(post, title, out / "posterior.png", log)
+        write_result(result, Path(out), problem)
     return result

@@ -15,6 +15,7 @@ The loss is a weighted mean over targets of each target's relative error over it
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 import warnings
@@ -111,6 +112,7 @@ def calibrate(
     observed_files: list[str | Path] | None = None,
     overrides: dict[str, Any] | list[str] | None = None,
     only: list[str] | None = None,
+    holdout_from: dt.date | None = None,
     progress: ProgressFn | None = None,
 ) -> CalibrationResult:
     """Calibrate a scenario's declared free parameters; write the results to ``out`` if given.
@@ -121,7 +123,7 @@ def calibrate(
 
     from tmpsim.experiments.runner import map_runs
 
-    problem = build_problem(scenario, observed_files, overrides, only)
+    problem = build_problem(scenario, observed_files, overrides, only, holdout_from)
     spec = problem.spec
     n_trials = trials or spec.trials
     settings = {
@@ -135,6 +137,7 @@ def calibrate(
         "loss": spec.loss,
         "observed": [str(f) for f in observed_files] if observed_files else "packaged",
         "only": list(only) if only else "all declared parameters",
+        "holdout_from": spec.holdout_from.isoformat() if spec.holdout_from else None,
         "code": _code_version(),
     }
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -94,16 +94,20 @@ def build_problem(
     observed_files: list[str | Path] | None = None,
     overrides: dict[str, Any] | list[str] | None = None,
     only: list[str] | None = None,
+    holdout_from: dt.date | None = None,
 ) -> Problem:
     """Load a scenario with a ``calibration:`` section and check it against the data.
 
     ``only`` names the declared parameters to fit; the others keep the scenario's values.
+    ``holdout_from`` (default: the section's) holds out the observations from that day on.
     """
     sc = load_scenario(scenario, overrides)
     if sc.calibration is None:
         raise CalibrationError(f"{scenario}: the scenario has no calibration: section")
     spec = sc.calibration
     raw, source = load_raw(scenario)
+    if holdout_from is not None:
+        spec = spec.model_copy(update={"holdout_from": holdout_from})
     if only:
         declared = [p.name for p in spec.parameters]
         unknown = [name for name in only if name not in declared]
@@ -162,7 +166,8 @@ def select_targets(
     """Select the observations of each target (tagged with its name) and the targets' weights.
 
     A target uses the observations of its indicator and origins between its start and end (by
-    default the calibration window) that the calibration runs cover (``run``: first and last day).
+    default the calibration window) that the calibration runs cover (``run``: first and last day),
+    dated before ``holdout_from`` if set (a target with none left is dropped).
     """
     frames, weights = [], {}
     if run is not None:
@@ -190,6 +195,10 @@ def select_targets(
             sel = sel[sel["date"] >= pd.Timestamp(start)]
         if end is not None:
             sel = sel[sel["date"] <= pd.Timestamp(end)]
+        if spec.holdout_from is not None:
+            sel = sel[sel["date"] < pd.Timestamp(spec.holdout_from)]
+            if sel.empty:  # a target wholly inside the held-out years
+                continue
         if sel.empty:
             raise CalibrationError(f"{where}: no observations for {t.origins} in {start}..{end}")
         for origin in t.origins if t.per_origin else [None]:

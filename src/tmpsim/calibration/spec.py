@@ -131,6 +131,12 @@ class CalibrationSpec(_Strict):
         "rmsre", description="Error of one target: root mean square or mean absolute relative."
     )
     window: Window | None = None
+    holdout_from: dt.date | None = Field(
+        None,
+        description="Observations dated on or after this day are held out of every target (a "
+        "forecast check: calibrate on the years before, compare the forecast with the rest); "
+        "targets left with no observation are dropped.",
+    )
     variant: Variant = Field(default_factory=Variant)
     parameters: list[FreeParameter] = Field(min_length=1)
     targets: list[Target] = Field(min_length=1)
@@ -138,14 +144,15 @@ class CalibrationSpec(_Strict):
 
     @model_serializer(mode="wrap")
     def _leave_out_defaults(self, handler: Any) -> dict[str, Any]:
-        """Leave ``posterior`` and ``abc`` out while unset.
+        """Leave ``posterior``, ``holdout_from`` and ``abc`` out while unset.
 
         Scenarios written before these keys existed keep the same resolved YAML and hash.
         """
         data = handler(self)
         if isinstance(data, dict):
-            if data.get("posterior") is None:
-                data.pop("posterior", None)
+            for key in ("posterior", "holdout_from"):
+                if data.get(key) is None:
+                    data.pop(key, None)
             if self.abc == AbcSettings():
                 data.pop("abc", None)
         return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shlex
 import sys
 from pathlib import Path
@@ -166,10 +167,21 @@ def calibrate(
         int | None, typer.Option(help="abc-smc: parameter sets per generation.")
     ] = None,
     generations: Annotated[int | None, typer.Option(help="abc-smc: most generations.")] = None,
+    holdout_from: Annotated[
+        str | None,
+        typer.Option(
+            help="Hold out the observations dated on or after this day (YYYY-MM-DD): "
+            "calibrate on the years before, check the forecast on the rest."
+        ),
+    ] = None,
 ) -> None:
     """Fit the scenario's declared free parameters to observed series (TPE or ABC-SMC)."""
     if method is not None and method not in ("optuna-tpe", "abc-smc"):
         _fail(f"--method must be optuna-tpe or abc-smc, got {method!r}")
+    try:
+        held = dt.date.fromisoformat(holdout_from) if holdout_from else None
+    except ValueError:
+        _fail(f"--holdout-from must be a date YYYY-MM-DD, got {holdout_from!r}")
     common = {
         "seed": seed,
         "scale": scale,
@@ -178,6 +190,7 @@ def calibrate(
         "observed_files": observed,
         "overrides": set_ or None,
         "only": only or None,
+        "holdout_from": held,
     }
     if method == "abc-smc" or (method is None and _declared_method(scenario, set_) == "abc-smc"):
         _calibrate_posterior(scenario, out, population, generations, common)

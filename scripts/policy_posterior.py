@@ -1,0 +1,275 @@
+#!/usr/bin/env python
+r"""The policy levers the essay raises, on the flagship, over parameter sets drawn from a posterior.
+
+Usage (from the repository root)::
+
+    .venv/bin/python scripts/policy_posterior.py --draws 20 --scale 0.25 \
+        --posterior docs/calibration/posterior-2019/posterior.parquet --out runs/policy-posterior
+    .venv/bin/python scripts/policy_posterior.py --out runs/policy-posterior --report docs/analyses
+
+Draw ``k`` (k = 1..N) takes the parameter set ``draw_indices(posterior, N, seed)[k-1]`` (by weight,
+from the experiment seed's ``posterior-draws`` stream) and the simulation seed ``k``; the base and
+every lever run with that set and that seed (common random numbers), so each draw gives one
+paired difference that carries both parameter and seed uncertainty. ``runs.csv`` gains one draw's
+rows at a time (a rerun skips the draws already there). ``--report`` writes the table
+(``policy_posterior.csv`` and ``.md``) and one figure per question (``policy_posterior_*.png``).
+
+The intervals are :func:`tmpsim.policy.compare.paired_effect`'s (percentile bootstrap over draws,
+clipped to what is possible, a relative change only where the base supports one, a note below
+10 draws). "Robust" means at least 90% of the draws' differences have the sign of the mean; a
+lever whose draws split both ways by more than that "flips sign" across the posterior.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from tmpsim.policy.compare import measure, paired_effect  # noqa: E402
+from tmpsim.policy.levers import apply_levers  # noqa: E402
+from tmpsim.results import metric_arrays  # noqa: E402
+from tmpsim.scenario import load_scenario  # noqa: E402
+from tmpsim.scenario.loader import load_raw  # noqa: E402
+from tmpsim.scenario.paths import crop_window  # noqa: E402
+from tmpsim.simulation import Simulation  # noqa: E402
+from tmpsim.uncertainty.posterior import (  # noqa: E402
+    draw_indices,
+    load_posterior,
+    overrides_for,
+    posterior_path,
+)
+
+SCENARIO = "japan-titp-covid"
+LEVERS: dict[str, dict[str, object]] = {
+    "welfare_eligible": {"welfare_eligible": True},
+    "free_job_change": {"free_job_change": True},
+    "no_recruitment_fees": {"worker_fee_share": 0.0},
+    "charter_flights=300": {"charter_flights": 300},
+    "proactive_supervision=0.8": {"proactive_supervision": 0.8},
+    "own_language_info": {"own_language_info": True},
+    "stay_cap_years=3": {"stay_cap_years": 3},
+    "status_change=0.5": {"status_change": 0.5},
+}
+"""The levers of ``tmpsim levers`` the essay raises, at the values docs/analyses.md discusses.
+
+``remove_stay_cap`` is left out: the flagship has route choice, and programmes with renewals are
+not supported with routes yet (the lever stops with that error).
+"""
+END = "2022-12-31"
+"""The runs stop at the end of the observed years (the essay's period); figures cover 2017-2022."""
+FIGURES: dict[str, tuple[str, bool]] = {
+    "peak_stranded": ("peak stranded (people)", True),
+    "person_days_stranded": ("person-days stranded", True),
+    "peak_destitute": ("peak destitute (people)", True),
+    "unmet_shelter_nights": ("unmet shelter need (person-nights)", True),
+    "mean_debt_at_return": ("mean debt at return (yen)", False),
+    "missing": ("runaways (left the employer)", True),
+}
+"""Figure key -> (label, a count scaled from agents)."""
+ROBUST = 0.9
+
+
+def log(message: str) -> None:
+    """Progress on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def figures_of(sim: Simulation) -> dict[str, float]:
+    """The compared figures of one run (full-population scale)."""
+    arrays = metric_arrays(sim)
+    out = {k: v for k, v in measure(sim, None, arrays).items() if k in FIGURES}
+    out["unmet_shelter_nights"] = float(np.nansum(arrays["unmet_shelter_need"]) / sim.scale)
+    return out
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run the draws not yet in ``runs.csv``; append each draw's rows when it is done."""
+    raw, source = load_raw(SCENARIO)
+    base_sc = load_scenario(SCENARIO)
+    params = base_sc.calibration.parameters
+    path = Path(args.posterior) if args.posterior else None
+    if path is None:
+        ref = base_sc.calibration.posterior
+        if ref is None:
+            raise SystemExit(f"{SCENARIO} names no posterior: give --posterior FILE")
+        path = posterior_path(source, ref)
+    post = load_posterior(path, params)
+    cropped, _ = crop_window(raw, None, END)
+    rows = draw_indices(post, args.draws, args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs_csv = out / "runs.csv"
+    done = set(pd.read_csv(runs_csv)["draw"]) if runs_csv.exists() else set()
+    (out / "settings.txt").write_text(
+        f"posterior {path}\ndraws {args.draws}\nseed {args.seed}\nscale {args.scale}\n",
+        encoding="utf-8",
+    )
+    for k in range(1, args.draws + 1):
+        if k in done:
+            continue
+        row = int(rows[k - 1])
+        base = load_scenario(cropped, overrides_for(post.row(row), params, raw))
+        records = []
+        for label, levers in {"base": {}, **LEVERS}.items():
+            t0 = time.perf_counter()
+            sc = base if not levers else apply_levers(base, levers)
+            sim = Simulation(sc, seed=k, scale=args.scale).run()
+            for metric, value in figures_of(sim).items():
+                records.append(
+                    {
+                        "draw": k,
+                        "row": row,
+                        "seed": k,
+                        "variant": label,
+                        "metric": metric,
+                        "value": value,
+                    }
+                )
+            log(f"draw {k} ({row}) {label}: {time.perf_counter() - t0:.1f} s")
+            del sim
+        frame = pd.DataFrame(records)
+        frame.to_csv(runs_csv, mode="a", header=not runs_csv.exists(), index=False)
+
+
+def report(args: argparse.Namespace) -> pd.DataFrame:
+    """The table of paired effects over draws, and one figure per question."""
+    runs = pd.read_csv(Path(args.out) / "runs.csv")
+    wide = runs.pivot_table(index=["draw", "metric"], columns="variant", values="value")
+    draws = sorted(runs["draw"].unique())
+    table = []
+    for metric, (label, count) in FIGURES.items():
+        sel = wide.xs(metric, level="metric")
+        for lever in LEVERS:
+            if lever not in sel:
+                continue
+            b, v = sel["base"].to_numpy(), sel[lever].to_numpy()
+            e = paired_effect(b, v, scale=args.scale, count=count)
+            d = v - b
+            sign = np.sign(e.difference)
+            share = float(np.mean(np.sign(d) == sign)) if sign else float(np.mean(d == 0))
+            verdict = (
+                "no effect"
+                if np.all(d == 0)
+                else "robust"
+                if share >= ROBUST
+                else "flips sign"
+                if (d > 0).any() and (d < 0).any()
+                else "one sign (some draws 0)"
+            )
+            table.append(
+                {
+                    "metric": metric,
+                    "label": label,
+                    "lever": lever,
+                    "draws": len(d),
+                    "base": e.base,
+                    "difference": e.difference,
+                    "low": e.low,
+                    "high": e.high,
+                    "relative": e.relative,
+                    "rel_low": e.rel_low,
+                    "rel_high": e.rel_high,
+                    "draws_same_sign": share,
+                    "verdict": verdict,
+                    "note": e.note,
+                }
+            )
+    frame = pd.DataFrame(table)
+    rep = Path(args.report)
+    rep.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(rep / "policy_posterior.csv", index=False)
+    (rep / "policy_posterior.md").write_text(markdown(frame, len(draws)), encoding="utf-8")
+    for metric, (label, _) in FIGURES.items():
+        sel = wide.xs(metric, level="metric")
+        fig, ax = plt.subplots(figsize=(7.5, 4.2))
+        levers = [lv for lv in LEVERS if lv in sel]
+        for i, lever in enumerate(levers):
+            d = (sel[lever] - sel["base"]).to_numpy()
+            ax.scatter(
+                d, np.full(d.size, i) + np.linspace(-0.2, 0.2, d.size), s=9, color="0.6", zorder=2
+            )
+            r = frame[(frame.metric == metric) & (frame.lever == lever)].iloc[0]
+            ax.errorbar(
+                r.difference,
+                i,
+                xerr=[[r.difference - r.low], [r.high - r.difference]],
+                fmt="o",
+                color="C3" if r.verdict == "flips sign" else "C0",
+                zorder=3,
+            )
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_yticks(range(len(levers)), levers)
+        ax.invert_yaxis()
+        ax.set_xlabel(f"lever - base, {label}")
+        ax.set_title(
+            f"{label}: mean paired difference and 95% interval over {len(draws)} posterior draws\n"
+            "(grey: each draw; red: the draws split in sign)",
+            fontsize=9,
+        )
+        fig.tight_layout()
+        fig.savefig(rep / f"policy_posterior_{metric}.png", dpi=110)
+        plt.close(fig)
+    return frame
+
+
+def _num(x: float) -> str:
+    if not np.isfinite(x):
+        return "-"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+
+
+def markdown(frame: pd.DataFrame, n: int) -> str:
+    """The table for docs/analyses.md."""
+    lines = [
+        f"{n} posterior draws (each with its own seed, base and lever paired on it).",
+        "",
+        "| figure | lever | base | lever − base [95%] | change [95%] | draws with this sign |"
+        " verdict | note |",
+        "|---|---|---:|---|---|---:|---|---|",
+    ]
+    for r in frame.itertuples():
+        rel = (
+            f"{r.relative:+.0%} [{r.rel_low:+.0%}, {r.rel_high:+.0%}]"
+            if np.isfinite(r.relative)
+            else "-"
+        )
+        lines.append(
+            f"| {r.label} | `{r.lever}` | {_num(r.base)} | {_num(r.difference)} "
+            f"[{_num(r.low)}, {_num(r.high)}] | {rel} | {r.draws_same_sign:.0%} | {r.verdict} | "
+            f"{r.note if isinstance(r.note, str) else ''} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: run the draws, then (with --report) write the table and figures."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--posterior", help="posterior file (default: the flagship's)")
+    ap.add_argument("--draws", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=1, help="experiment seed of the draws")
+    ap.add_argument("--scale", type=float, default=0.25)
+    ap.add_argument("--out", default="runs/policy-posterior")
+    ap.add_argument("--report", help="write the table and figures to this folder")
+    ap.add_argument("--no-run", action="store_true", help="only the report")
+    args = ap.parse_args(argv)
+    if args.draws < 1:
+        ap.error("--draws must be at least 1")
+    if not args.no_run:
+        run(args)
+    if args.report:
+        frame = report(args)
+        print(markdown(frame, int(frame["draws"].max())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
