@@ -14,6 +14,7 @@ import numpy as np
 from tmpsim.model.origin_inputs import gdp_per_capita_usd
 from tmpsim.model.sending_market import SendingMarket
 from tmpsim.scenario.origins_schema import OriginsConfig
+from tmpsim.scenario.paths import set_path
 
 GDP_2019 = float(gdp_per_capita_usd("Vietnam", np.array([2019]))[0])
 WAGE = 3 * GDP_2019 / (36 * 0.5)  # net earnings of a contract = 3 × GDP per capita
@@ -54,11 +55,7 @@ def toy(**over) -> dict:
         "stochastic": False,
     }
     for key, value in over.items():
-        node = cfg
-        *path, last = key.split(".")
-        for k in path:
-            node = node[k]
-        node[last] = value
+        set_path(cfg, key, value)
     return cfg
 
 

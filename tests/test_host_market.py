@@ -24,6 +24,7 @@ from tmpsim.reports.build import build_report
 from tmpsim.reports.charts import origins_figures_of
 from tmpsim.results import Result, write_run
 from tmpsim.scenario import load_scenario
+from tmpsim.scenario.paths import set_path
 from tmpsim.scenario.schema import OriginsMarketSpec
 from tmpsim.simulation import Simulation
 
@@ -71,15 +72,23 @@ def toy_yaml(tmp_path: Path, **over) -> Path:
         "stochastic": False,
     }
     for key, value in over.items():
-        node = market
-        *path, last = key.split(".")
-        for k in path:
-            node = node[k]
-        node[last] = value
+        set_path(market, key, value)
     cfg = {"first_year": 2019, "last_year": 2019, "spinup_years": 1, "market": market}
     path = tmp_path / "toy-corridors.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+def market_on(path: Path) -> dict:
+    """The flagship overlay that takes its origins' shares from the toy market at ``path``."""
+    return {
+        "origins_market": {
+            "corridors": str(path),
+            "scale": 1.0,
+            "host": "Japan TITP",
+            "source": "t",
+        }
+    }
 
 
 def split(tmp_path: Path, **over):
@@ -166,14 +175,7 @@ def test_a_host_the_market_does_not_have_is_an_error(tmp_path):
 
 def test_recruitment_takes_its_shares_from_the_market(tmp_path):
     path = toy_yaml(tmp_path)
-    over = {
-        "origins_market": {
-            "corridors": str(path),
-            "scale": 1.0,
-            "host": "Japan TITP",
-            "source": "t",
-        }
-    }
+    over = market_on(path)
     sim = Simulation(load_scenario(FLAGSHIP, over), seed=1, scale=0.001)
     rec = sim.recruitment
     assert rec.market.years[0] == 2019  # the toy's first year; the scenario's years before
@@ -184,14 +186,7 @@ def test_recruitment_takes_its_shares_from_the_market(tmp_path):
 
 def test_a_run_folder_holds_the_markets_tidy_tables(tmp_path):
     path = toy_yaml(tmp_path)
-    over = {
-        "origins_market": {
-            "corridors": str(path),
-            "scale": 1.0,
-            "host": "Japan TITP",
-            "source": "t",
-        },
-    }
+    over = market_on(path)
     sim = Simulation(load_scenario(FLAGSHIP, over), seed=1, scale=0.001)
     sim.run()
     out = tmp_path / "run"

@@ -166,10 +166,8 @@ def test_special_job_change_only_on_dismissal_from_its_date():
     assert not ch.open_routes(TurningPoint.CONTRACT_END, D(2020, 5, 1), people())[0, col]
 
 
-def test_logit_odds_follow_the_utilities_and_closed_routes_get_nothing():
-    ch = chooser()
-    rng = np.random.default_rng(5)
-    n = 500
+def varied_people(rng: np.random.Generator, n: int):
+    """``n`` people with savings, debt, network, offer, stage, record, seat and sector drawn."""
     p = people(
         n,
         savings=rng.uniform(0, 300000, n),
@@ -181,6 +179,14 @@ def test_logit_odds_follow_the_utilities_and_closed_routes_get_nothing():
         seat=rng.random(n) < 0.5,
     )
     p.sector = rng.integers(0, 3, n)
+    return p
+
+
+def test_logit_odds_follow_the_utilities_and_closed_routes_get_nothing():
+    ch = chooser()
+    rng = np.random.default_rng(5)
+    n = 500
+    p = varied_people(rng, n)
     prob = ch.probabilities(TurningPoint.CONTRACT_END, D(2021, 1, 1), p)
     opened = ch.open_routes(TurningPoint.CONTRACT_END, D(2021, 1, 1), p)
     assert np.allclose(prob.sum(axis=1), 1.0) and (prob[~opened] == 0).all()
@@ -295,17 +301,7 @@ def test_people_at_different_turning_points_decide_together_as_each_alone():
     ch = chooser()
     rng = np.random.default_rng(9)
     n = 400
-    p = people(
-        n,
-        savings=rng.uniform(0, 300000, n),
-        debt=rng.uniform(0, 800000, n),
-        network=rng.uniform(0, 1, n),
-        offer=rng.integers(0, 2, n).astype(float),
-        stage=rng.integers(0, 3, n),
-        completed=rng.integers(-1, 3, n),
-        seat=rng.random(n) < 0.5,
-    )
-    p.sector = rng.integers(0, 3, n)
+    p = varied_people(rng, n)
     points = rng.integers(0, len(TurningPoint), n)
     u = rng.random(n)
     date = D(2021, 1, 1)

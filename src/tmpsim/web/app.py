@@ -372,62 +372,49 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             atomic_write_bytes(path, text.encode())
         return FileResponse(path, media_type="application/json")
 
+    def download(run_id: str, name: str, media_type: str, make=None) -> Response:
+        """A finished run's file ``name``, made on first request by ``make(job, path)``."""
+        job = done_job(run_id)
+        path = job.dir / name
+        if make is not None and not path.is_file():
+            make(job, path)
+        return FileResponse(path, media_type=media_type, filename=f"tmpsim-{run_id[:8]}-{name}")
+
+    def _series_csv(job, path: Path) -> None:
+        from tmpsim.results import atomic_write_bytes
+
+        atomic_write_bytes(path, read_series(job.dir).to_csv(index=False).encode())
+
+    def _monthly_csv(job, path: Path) -> None:
+        from tmpsim.reports.export import write_monthly_csv
+
+        write_monthly_csv(read_series(job.dir), job_words(job), path)
+
+    def _monthly_xlsx(job, path: Path) -> None:
+        from tmpsim.reports.export import export_run
+
+        export_run(job.dir, job.dir, xlsx=True)
+
     @app.get("/api/runs/{run_id}/series.parquet")
     def series_parquet(run_id: str) -> Response:
-        job = done_job(run_id)
-        return FileResponse(
-            job.dir / "series.parquet",
-            media_type="application/vnd.apache.parquet",
-            filename=f"tmpsim-{run_id[:8]}-series.parquet",
-        )
+        return download(run_id, "series.parquet", "application/vnd.apache.parquet")
 
     @app.get("/api/runs/{run_id}/series.csv")
     def series_csv(run_id: str) -> Response:
-        job = done_job(run_id)
-        path = job.dir / "series.csv"
-        if not path.is_file():
-            from tmpsim.results import atomic_write_bytes
-
-            frame = read_series(job.dir)
-            atomic_write_bytes(path, frame.to_csv(index=False).encode())
-        return FileResponse(
-            path, media_type="text/csv; charset=utf-8", filename=f"tmpsim-{run_id[:8]}-series.csv"
-        )
+        return download(run_id, "series.csv", "text/csv; charset=utf-8", _series_csv)
 
     @app.get("/api/runs/{run_id}/monthly.csv")
     def monthly_csv(run_id: str) -> Response:
-        job = done_job(run_id)
-        path = job.dir / "monthly.csv"
-        if not path.is_file():
-            from tmpsim.reports.export import write_monthly_csv
-
-            write_monthly_csv(read_series(job.dir), job_words(job), path)
-        return FileResponse(
-            path, media_type="text/csv; charset=utf-8", filename=f"tmpsim-{run_id[:8]}-monthly.csv"
-        )
+        return download(run_id, "monthly.csv", "text/csv; charset=utf-8", _monthly_csv)
 
     @app.get("/api/runs/{run_id}/monthly.xlsx")
     def monthly_xlsx(run_id: str) -> Response:
-        job = done_job(run_id)
-        path = job.dir / "monthly.xlsx"
-        if not path.is_file():
-            from tmpsim.reports.export import export_run
-
-            export_run(job.dir, job.dir, xlsx=True)
-        return FileResponse(
-            path,
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            filename=f"tmpsim-{run_id[:8]}-monthly.xlsx",
-        )
+        xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return download(run_id, "monthly.xlsx", xlsx, _monthly_xlsx)
 
     @app.get("/api/runs/{run_id}/scenario.yaml")
     def scenario_yaml(run_id: str) -> Response:
-        job = done_job(run_id)
-        return FileResponse(
-            job.dir / "scenario.yaml",
-            media_type="application/x-yaml",
-            filename=f"tmpsim-{run_id[:8]}-scenario.yaml",
-        )
+        return download(run_id, "scenario.yaml", "application/x-yaml")
 
     @app.get("/api/runs/{run_id}/report.html")
     def report(run_id: str) -> Response:
