@@ -107,3 +107,45 @@ def test_flagship_with_routes_keeps_the_invariants_every_day():
     assert_population_identity(sim)
     taken = sim.routes.taken
     assert taken["bridge"].sum() > 0 and taken["onward"].sum() > 0
+
+
+def _renewing(over: dict) -> Simulation:
+    """The routes toy with one one-month stage renewed where the rules allow (continuing wins)."""
+    base = {
+        "end": "2020-03-31",
+        "programme.stages": [{"name": "1", "months": 1}],
+        "routes.next_stage.intercept": 50,
+        "routes.onward": [],
+        "routes.bridges": [],
+    }
+    sim = build("routes", {**base, **over})
+    sim.pop.entered[:10] = 0
+    set_timers(sim, Timer.CONTRACT_END, [3] * 10)
+    return run_days(sim)
+
+
+def test_the_last_stage_is_renewed_as_often_as_the_rules_allow():
+    sim = _renewing({"programme.renewals": 2, "programme.renewal_prob": 1.0})
+    # Renewed on day 3 and day 33 (30-day contracts); on day 63 no renewal is left, and without
+    # a ticket or a seat only irregular is open.
+    assert (sim.pop.renewals[:10] == 2).all()
+    assert daily(sim, S.EMPLOYED)[:63] == [10] * 63
+    assert daily(sim, S.IRREGULAR)[62:64] == [0, 10]
+
+
+def test_a_renewal_must_fit_the_longest_stay_and_be_offered():
+    capped = _renewing(
+        {"programme.renewals": 5, "programme.renewal_prob": 1.0, "programme.max_stay_years": 0.14}
+    )  # 51 days: the day-3 renewal ends on day 33, the next would end on day 63
+    assert (capped.pop.renewals[:10] == 1).all()
+    assert daily(capped, S.IRREGULAR)[32:34] == [0, 10]
+    never = _renewing({"programme.renewals": 5, "programme.renewal_prob": 0.0})
+    assert (never.pop.renewals[:10] == 0).all()
+    assert daily(never, S.IRREGULAR)[2:4] == [0, 10]
+
+
+def test_the_stay_cap_lever_applies_to_the_flagship():
+    from tmpsim.policy.levers import apply_levers
+
+    sc = apply_levers(load_scenario(FLAGSHIP), {"remove_stay_cap": 0.5})
+    assert sc.routes is not None and sc.programme.renewals == 50

@@ -8,7 +8,10 @@ the rules in force open some routes and close others:
 - ``next_stage``: the programme's next stage, when a stage's contract ends (or, with
   ``after_bridge``, when the bridging status of someone who completed the stage runs out), the next
   stage exists on the date and the exam is passed; a stage that needs a home visit first is open
-  without a seat when the rules defer the visit;
+  without a seat when the rules defer the visit; at the end of the last stage's contract the same
+  route is a renewal of that stage, open where the programme allows renewals (renewals left, the
+  renewal offered, within the longest stay), with the utility of continuing (the ``by_stage`` term
+  of the stage renewed);
 - ``onward``: another status (e.g. a skilled-worker status) from its start date, for those who
   completed the stated stage in one of the fields where the status exists;
 - bridging statuses (any number, each named, dated, for stated turning points, with or without
@@ -89,6 +92,8 @@ class People:
     """Whether a seat home is available to the person today."""
     passed_exam: np.ndarray
     """Whether the person passed the exam the next stage needs."""
+    renew: np.ndarray | None = None
+    """Whether the rules let the person renew the last stage today (None: no renewals)."""
 
     @property
     def n(self) -> int:
@@ -218,6 +223,9 @@ class RouteChooser:
                 & visit_ok
                 & (~expiry | done)  # after a bridge: only once the stage was completed
             )
+            if people.renew is not None:  # the last stage's contract renewed, where allowed
+                last = stage + 1 >= self.n_stages
+                out[:, 1] |= (points == TurningPoint.CONTRACT_END) & last & people.renew
         for j, r in enumerate(self.dated, start=2):
             at = self.dated_at[j - 2][points]
             if not at.any() or not _in_force(r, date):
@@ -301,6 +309,7 @@ def people_from(
     years_left: np.ndarray,
     passed_exam: np.ndarray,
     completed: np.ndarray,
+    renew: np.ndarray | None = None,
 ) -> People:
     """People from the agent arrays (``tmpsim.engine.population.Population``) on run day ``day``."""
     return People(
@@ -318,4 +327,5 @@ def people_from(
         completed=completed,
         seat=seat,
         passed_exam=passed_exam,
+        renew=renew,
     )

@@ -14,11 +14,12 @@ after the lifecycle's, decides for all of them at once (one decision a day, not 
 turning point): :class:`tmpsim.model.routes.RouteChooser` says which routes the rules in force open
 to each person (at that person's turning point) and draws one by its multinomial logit; this module
 moves the person along it through the lifecycle's public methods: home joins the return queue
-(stranded until a seat), the next stage starts (or the home visit first), an onward status (e.g.
-Specified Skilled Worker (i)) leaves the programme for ``OTHER_STATUS``, a bridge grants the
-special status (working or idle) until its length or the measure's end, a job-change route a
-special job, irregular leaves the rules. Bridged people count as stranded (unable to return) only
-until a seat home is there for them (checked at each month's end).
+(stranded until a seat), the next stage starts (or the home visit first; at the end of the
+last stage, where the programme allows renewals, the same route renews that stage), an onward
+status (e.g. Specified Skilled Worker (i)) leaves the programme for ``OTHER_STATUS``, a bridge
+grants the special status (working or idle) until its length or the measure's end, a job-change
+route a special job, irregular leaves the rules. Bridged people count as stranded (unable to
+return) only until a seat home is there for them (checked at each month's end).
 
 Without a ``routes`` section the module does nothing and draws nothing: such scenarios run
 exactly as before.
@@ -188,10 +189,26 @@ class Routes(Module):
             years_left=self.months_after[stage] / 12.0,
             passed_exam=exam,
             completed=np.maximum(pop.completed[ids], stage - 1),
+            renew=self._may_renew(ids, stage, day),
         )
         date = sim.scenario.date(day)
         choice = self.chooser.choose(point, date, people, self.stream.random(ids.size))
         self._follow(point, ids, choice, people.seat, day)
+
+    def _may_renew(self, ids: np.ndarray, stage: np.ndarray, day: int) -> np.ndarray | None:
+        """Whether each person may renew the last stage today (None where nobody ever may).
+
+        The programme's rules: renewals left, the renewal offered (``programme.renewal_prob``),
+        and the renewed contract within the longest stay. No draw is made for a programme
+        without renewals, so such scenarios keep their random streams.
+        """
+        prog = self.sim.scenario.programme
+        if not prog.renewals:
+            return None
+        offered = self.stream.random(ids.size) < prog.renewal_prob
+        last = stage == len(self.months_after) - 1
+        left = self.sim.pop.renewals[ids] < prog.renewals
+        return last & left & offered & self.sim.lifecycle.fits_stay(ids, stage, day)
 
     def _follow(
         self, point: np.ndarray, ids: np.ndarray, choice: np.ndarray, seat: np.ndarray, day: int
@@ -217,7 +234,11 @@ class Routes(Module):
             bridged = ids[nxt & (point == TurningPoint.STATUS_EXPIRY)]
             sim.borders.leave_return_queue(bridged)  # from a bridge: off it, out of the queue
             pop.route_of[bridged] = -1
-            life.next_stage(ids[nxt], day)
+            renew = nxt & (pop.stage[ids] == len(self.months_after) - 1)
+            again = ids[renew]  # the last stage: a renewal of its contract
+            pop.renewals[again] += 1
+            life.start_contract(again, pop.stage[again], day)
+            life.next_stage(ids[nxt & ~renew], day)
         if present[ONWARD]:
             life.switch_status(ids[kind == ONWARD], day)
         if present[IRREGULAR]:

@@ -380,7 +380,8 @@ LEVERS: dict[str, Lever] = {
             name="remove_stay_cap",
             label="Remove the cap on the length of stay",
             description="No longest stay; at the end of the last stage a worker renews with at "
-            "least this probability, up to 50 times (0 leaves the programme as it is).",
+            "least this probability, up to 50 times (with routes: a renewal is offered with this "
+            "probability and chosen as the next_stage route; 0 leaves the programme as it is).",
             type="float",
             default=0.0,
             on=0.5,

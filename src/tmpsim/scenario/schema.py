@@ -230,7 +230,11 @@ class Programme(Strict):
     name: str
     stages: list[Stage] = Field(min_length=1)
     renewals: Count = Field(0, description="Times the last stage may be renewed.")
-    renewal_prob: Prob = 0.0
+    renewal_prob: Prob = Field(
+        0.0,
+        description="Chance that the last stage's contract is renewed when it ends (with routes: "
+        "that a renewal is offered; the worker then chooses it as the next_stage route).",
+    )
     max_stay_years: PositiveYears | None = None
     grace_days: Days = Field(
         90, description="Days a jobless worker keeps status while looking for an employer."
@@ -847,8 +851,6 @@ class Scenario(Strict):
                 "routes: the routes section replaces the fixed onward probabilities; "
                 "remove programme.onward (state the onward statuses under routes.onward)"
             )
-        if self.programme.renewals:
-            raise ValueError("routes: programmes with renewals are not supported with routes yet")
         stages = [s.name for s in self.programme.stages]
         for r in self.routes.onward:
             if r.after_stage not in stages:
