@@ -252,6 +252,13 @@ def test_coverage_of_an_ensemble_against_observations(scenario_with_posterior, t
     proc = tmpsim_cli("coverage", str(tmp_path / "e"), "--observed", str(obs))
     assert proc.returncode == 0, proc.stderr
     assert "seed) uncertainty only" in proc.stdout and "0 (0%)" in proc.stdout
+    # Misses this far give a model error that widens the bands to hold both observations.
+    args = ("--discrepancy-until", "2019-12-31", "--out", str(tmp_path / "cov"))
+    proc = tmpsim_cli("coverage", str(tmp_path / "e"), "--observed", str(obs), *args)
+    assert proc.returncode == 0, proc.stderr
+    assert "model discrepancy estimated up to 2019-12-31" in " ".join(proc.stdout.split())
+    widened = pd.read_csv(tmp_path / "cov" / "bands.csv")
+    assert widened["in_90"].all() and (widened["discrepancy"] > 1).all()
 
 
 def test_cli_ensemble_says_what_its_bands_show(scenario_with_posterior, tmp_path):
@@ -282,3 +289,36 @@ def test_unset_posterior_and_abc_keys_leave_the_resolved_scenario_as_it_was():
     data["calibration"]["abc"] = {"population": 50}
     back = load_scenario(load_scenario(data).model_dump(mode="json")).calibration
     assert back.posterior == "x.posterior.parquet" and back.abc.population == 50
+
+
+def test_model_discrepancy_is_the_error_the_runs_spread_does_not_explain():
+    from tmpsim.uncertainty.coverage import discrepancy_table
+
+    # Indicator a: every run at 100, observed at 100 x exp(+-0.2): all of it is model error.
+    # Indicator b: runs at 100 x exp(+-0.3), observed at 100: their spread explains it.
+    a_obs = 100 * np.exp([0.2, -0.2, 0.2, -0.2])
+    b_runs = 100 * np.exp([-0.3, 0.3])
+    sims = np.vstack([np.full((4, 2), 100.0), np.tile(b_runs, (3, 1))])
+    observed = np.concatenate([a_obs, [100.0] * 3])
+    table = discrepancy_table(np.array(["a"] * 4 + ["b"] * 3), observed, sims)
+    t = table.set_index("indicator")
+    assert t.loc["a", "sigma"] == pytest.approx(0.2)
+    assert t.loc["a", "run_sd"] == 0
+    assert t.loc["b", "rms_log_error"] == pytest.approx(0.0, abs=1e-12)
+    assert t.loc["b", "sigma"] == 0  # never negative
+    assert t.loc["all", "n"] == 7
+
+
+def test_bands_with_model_discrepancy_widen_by_the_stated_error_and_stay_positive():
+    from tmpsim.uncertainty.coverage import predictive_bands, sigmas_for
+
+    sims = np.array([[100.0, 100.0, 100.0], [1.0, 2.0, 3.0]])
+    lo, hi = predictive_bands(sims, np.zeros(2), 0.9)
+    assert lo.tolist() == pytest.approx([100.0, 1.1]) and hi.tolist() == pytest.approx([100, 2.9])
+    lo, hi = predictive_bands(sims, np.array([0.1, 1.0]), 0.9)
+    # One value spread log-normally: the band is 100 x exp(+-1.645 x 0.1), within the grid's step.
+    assert lo[0] == pytest.approx(100 * np.exp(-1.645 * 0.1), rel=0.01)
+    assert hi[0] == pytest.approx(100 * np.exp(1.645 * 0.1), rel=0.01)
+    assert 0 < lo[1] < 1.0 and hi[1] > 3.0
+    assert sigmas_for(pd.Series(["a", "b"]), {"a": 0.3, "all": 0.1}).tolist() == [0.3, 0.1]
+    assert sigmas_for(pd.Series(["a"]), None).tolist() == [0.0]

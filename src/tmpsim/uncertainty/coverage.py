@@ -11,8 +11,10 @@ the median over observations of (upper - lower) / |observed|.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,45 @@ LEVELS = (0.5, 0.9)
 COLUMNS = ["indicator", "n", "in_50", "in_90", "share_50", "share_90", "width_50", "width_90"]
 
 
+def ensemble_at_observations(
+    source: Any,
+    observed_files: Iterable[str | Path] | None = None,
+    *,
+    start: Any = None,
+    end: Any = None,
+    point: int | None = None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The observations an ensemble simulates, with its mean, and their value in each run.
+
+    Returns the table (indicator, origin, date, observed, simulated, n_runs) and the values
+    [observation, run]; observations the runs cannot simulate or observed as 0 are left out.
+    """
+    from tmpsim.validation.compare import OK, ensemble_values, observations_and_runs
+
+    observed, runs = observations_and_runs(
+        source, observed_files, point=point, start=start, end=end
+    )
+    if len(runs) < 2:
+        raise ValueError(f"{source}: coverage needs an ensemble (two runs or more), got one run")
+    sims, status = ensemble_values(observed, runs)
+    out = pd.DataFrame(
+        {
+            "indicator": observed["indicator"].astype(str).to_numpy(),
+            "origin": observed["origin"].astype(str).to_numpy(),
+            "date": [pd.Timestamp(d).date() for d in observed["date"]],
+            "observed": observed["value"].astype(float).to_numpy(),
+        }
+    )
+    finite = np.isfinite(sims)
+    with np.errstate(all="ignore"):
+        out["simulated"] = np.where(
+            finite.any(axis=1), np.nansum(sims, axis=1) / finite.sum(axis=1), np.nan
+        )
+    out["n_runs"] = finite.sum(axis=1)
+    keep = ((np.array(status) == OK) & out["simulated"].notna() & (out["observed"] != 0)).to_numpy()
+    return out[keep].reset_index(drop=True), sims[keep]
+
+
 def band_table(
     source: Any,
     observed_files: Iterable[str | Path] | None = None,
@@ -30,30 +71,119 @@ def band_table(
     start: Any = None,
     end: Any = None,
     point: int | None = None,
+    discrepancy: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Per observation the ensemble's median and 50% and 90% bands, and whether each holds it.
+    """Per observation the ensemble's mean and 50% and 90% bands, and whether each holds it.
 
     ``source`` is an experiment or ensemble folder (or what :func:`validate_run` accepts);
     observations the runs cannot simulate (outside their dates, other origins) are left out.
+    ``discrepancy`` (indicator -> relative model error, key ``all`` for the others) widens the
+    bands by a stated model error (:func:`predictive_bands`); without it they are the runs'.
     """
-    from tmpsim.validation.compare import validate_run
-
-    tables = {
-        level: validate_run(source, observed_files, band=level, point=point, start=start, end=end)
-        for level in LEVELS
-    }
-    base = tables[LEVELS[0]]
-    if "sim_lo" not in base:
-        raise ValueError(f"{source}: coverage needs an ensemble (two runs or more), got one run")
-    out = base[["indicator", "origin", "date", "observed", "simulated", "status", "n_runs"]].copy()
+    out, sims = ensemble_at_observations(source, observed_files, start=start, end=end, point=point)
+    sigma = sigmas_for(out["indicator"], discrepancy)
+    if discrepancy is not None:
+        out["discrepancy"] = sigma
     for level in LEVELS:
         pct = round(level * 100)
-        t = tables[level]
-        out[f"lo_{pct}"], out[f"hi_{pct}"] = t["sim_lo"], t["sim_hi"]
-        out[f"in_{pct}"] = (t["observed"] >= t["sim_lo"]) & (t["observed"] <= t["sim_hi"])
-        out[f"width_{pct}"] = (t["sim_hi"] - t["sim_lo"]) / t["observed"].abs()
-    keep = (out["status"] == "ok") & out["simulated"].notna() & (out["observed"] != 0)
-    return out[keep].drop(columns="status").reset_index(drop=True)
+        lo, hi = predictive_bands(sims, sigma, level)
+        out[f"lo_{pct}"], out[f"hi_{pct}"] = lo, hi
+        out[f"in_{pct}"] = (out["observed"] >= lo) & (out["observed"] <= hi)
+        out[f"width_{pct}"] = (hi - lo) / out["observed"].abs()
+    return out
+
+
+NORMAL_NODES = 100
+"""Nodes of the standard normal (its quantiles at (k + 1/2) / 100) that spread each run's value
+by the model error: a fixed grid, so bands with a discrepancy term draw no random numbers."""
+
+
+def predictive_bands(
+    sims: np.ndarray, sigma: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper ends of the central ``level`` band of each row of ``sims`` [obs, run].
+
+    Without model error (``sigma`` 0) these are the runs' quantiles. With a relative model error
+    ``sigma`` (the standard deviation on the log scale: observed = simulated x exp(sigma z),
+    z standard normal, independent of the runs' spread), each run's value is spread over the
+    normal's quantile grid and the band is taken from the pooled values, so it stays positive
+    for counts and widens with ``sigma``.
+    """
+    q = ((1 - level) / 2, 1 - (1 - level) / 2)
+    lo, hi = np.full(sims.shape[0], np.nan), np.full(sims.shape[0], np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows no run could compute: NaN
+        plain = sigma <= 0
+        if plain.any():
+            lo[plain], hi[plain] = np.nanquantile(sims[plain], q, axis=1)
+        if (~plain).any():
+            z = np.array(
+                [NormalDist().inv_cdf((k + 0.5) / NORMAL_NODES) for k in range(NORMAL_NODES)]
+            )
+            spread = sims[~plain][:, :, None] * np.exp(sigma[~plain][:, None, None] * z)
+            pooled = spread.reshape(spread.shape[0], -1)
+            lo[~plain], hi[~plain] = np.nanquantile(pooled, q, axis=1)
+    return lo, hi
+
+
+def sigmas_for(indicators: pd.Series, discrepancy: Mapping[str, float] | None) -> np.ndarray:
+    """Each observation's relative model error: its indicator's, else ``all``'s, else 0."""
+    if not discrepancy:
+        return np.zeros(len(indicators))
+    default = float(discrepancy.get("all", 0.0))
+    return np.array([float(discrepancy.get(str(i), default)) for i in indicators])
+
+
+def estimate_discrepancy(
+    source: Any,
+    observed_files: Iterable[str | Path] | None = None,
+    *,
+    start: Any = None,
+    end: Any = None,
+    point: int | None = None,
+) -> pd.DataFrame:
+    """The model error per indicator, from the ensemble's misses on ``start``..``end``.
+
+    Meant for the calibration window: on the log scale, an observation differs from the runs'
+    mean log value by the runs' spread and the model's own error, independent of each other, so
+    ``sigma^2 = max(0, mean(error^2) - mean(run variance))`` over the indicator's observations
+    (``rms_log_error`` and ``run_sd`` are the two terms); the row ``all`` pools every
+    observation and stands for indicators the window does not have. Observations or runs at
+    zero are left out (no log).
+    """
+    bands, sims = ensemble_at_observations(
+        source, observed_files, start=start, end=end, point=point
+    )
+    return discrepancy_table(bands["indicator"].to_numpy(), bands["observed"].to_numpy(), sims)
+
+
+def discrepancy_table(
+    indicators: np.ndarray, observed: np.ndarray, sims: np.ndarray
+) -> pd.DataFrame:
+    """The model error per indicator (and ``all``) from observations and runs' values [obs, run].
+
+    See :func:`estimate_discrepancy`; rows with a value at or below zero are left out.
+    """
+    usable = (observed > 0) & (np.nan_to_num(sims, nan=0.0) > 0).all(axis=1)
+    logs = np.log(sims[usable])
+    err2 = (np.log(observed[usable]) - logs.mean(axis=1)) ** 2
+    var = logs.var(axis=1, ddof=1)
+    names = np.asarray(indicators)[usable].astype(str)
+    out = []
+    for name in [*sorted(set(names)), "all"]:
+        sel = names == name if name != "all" else np.ones(names.size, dtype=bool)
+        e2 = float(err2[sel].mean()) if sel.any() else np.nan
+        v = float(var[sel].mean()) if sel.any() else np.nan
+        out.append(
+            {
+                "indicator": name,
+                "n": int(sel.sum()),
+                "rms_log_error": np.sqrt(e2),
+                "run_sd": np.sqrt(v),
+                "sigma": np.sqrt(max(0.0, e2 - v)) if sel.any() else 0.0,
+            }
+        )
+    return pd.DataFrame(out)
 
 
 def coverage_table(bands: pd.DataFrame) -> pd.DataFrame:
@@ -84,9 +214,12 @@ def coverage(
     start: Any = None,
     end: Any = None,
     point: int | None = None,
+    discrepancy: Mapping[str, float] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Band table per observation and coverage table per indicator of an ensemble."""
-    bands = band_table(source, observed_files, start=start, end=end, point=point)
+    bands = band_table(
+        source, observed_files, start=start, end=end, point=point, discrepancy=discrepancy
+    )
     return bands, coverage_table(bands)
 
 

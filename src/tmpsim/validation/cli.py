@@ -364,26 +364,48 @@ def coverage(
     end: End = None,
     point: Point = None,
     out: Annotated[
-        Path | None, typer.Option(help="Write coverage.csv and bands.csv to this folder.")
+        Path | None,
+        typer.Option(help="Write coverage.csv and bands.csv (and discrepancy.csv) to this folder."),
+    ] = None,
+    discrepancy_until: Annotated[
+        str | None,
+        typer.Option(
+            help="Add a model-discrepancy term to the bands: a relative error per indicator, "
+            "estimated from the ensemble's misses on the observations dated up to this day "
+            "(YYYY-MM-DD; the calibration window)."
+        ),
     ] = None,
 ) -> None:
     """How many observations fall inside the ensemble's 50% and 90% bands, by indicator."""
     from rich.table import Table
 
-    from tmpsim.uncertainty.coverage import bands_shown
+    from tmpsim.uncertainty.coverage import bands_shown, estimate_discrepancy
     from tmpsim.uncertainty.coverage import coverage as measure
     from tmpsim.validation.observed import ObservedDataError
     from tmpsim.validation.rundata import RunSourceError
 
+    sigma = None
     try:
-        bands, table = measure(source, observed or None, start=start, end=end, point=point)
+        if discrepancy_until is not None:
+            sigma = estimate_discrepancy(
+                source, observed or None, end=discrepancy_until, point=point
+            )
+            by_indicator = sigma.set_index("indicator")["sigma"].to_dict()
+        bands, table = measure(
+            source,
+            observed or None,
+            start=start,
+            end=end,
+            point=point,
+            discrepancy=by_indicator if sigma is not None else None,
+        )
     except (ObservedDataError, RunSourceError, ValueError) as exc:
         _fail(str(exc))
     runs = int(bands["n_runs"].max()) if len(bands) else 0
-    t = Table(
-        title=f"Coverage of {source} ({runs} runs; bands show {bands_shown(source)})",
-        title_justify="left",
-    )
+    what = bands_shown(source)
+    if sigma is not None:
+        what += f", plus model discrepancy estimated up to {discrepancy_until}"
+    t = Table(title=f"Coverage of {source} ({runs} runs; bands show {what})", title_justify="left")
     t.add_column("indicator", no_wrap=True)
     for col in ("n", "in 50%", "in 90%", "50% width", "90% width", "median |error|"):
         t.add_column(col, justify="right")
@@ -399,10 +421,24 @@ def coverage(
         )
     console.print(t)
     console.print("Widths: median over observations of (upper - lower) / |observed|.")
+    if sigma is not None:
+        d = Table(
+            title="Model discrepancy (sd on the log scale; 'all' for indicators without one)",
+            title_justify="left",
+        )
+        for col in ("indicator", "n", "rms log error", "runs' sd", "discrepancy"):
+            d.add_column(col, justify="left" if col == "indicator" else "right")
+        for r in sigma.itertuples():
+            d.add_row(
+                r.indicator, str(r.n), f"{r.rms_log_error:.3f}", f"{r.run_sd:.3f}", f"{r.sigma:.3f}"
+            )
+        console.print(d)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         table.to_csv(out / "coverage.csv", index=False)
         bands.to_csv(out / "bands.csv", index=False)
+        if sigma is not None:
+            sigma.to_csv(out / "discrepancy.csv", index=False)
         console.print(f"Tables in [bold]{out}[/] (coverage.csv, bands.csv)")
 
 

@@ -90,27 +90,15 @@ def _agents_value(
 
 def compare(observed: pd.DataFrame, runs: list[RunData], band: float = 0.9) -> pd.DataFrame:
     """The validation table for observations against one run or an ensemble of runs."""
-    if not runs:
-        raise ValueError("no runs to compare")
-    rows = []
-    for obs in observed.itertuples(index=False):
-        ind = resolve(str(obs.indicator))
-        date = pd.Timestamp(obs.date)
-        values, statuses = [], []
-        for run in runs:
-            v, s = simulate_one(ind, str(obs.origin), date, run)
-            values.append(v)
-            statuses.append(s)
-        rows.append((obs, np.array(values, dtype=float), statuses[0]))
+    sims, status = ensemble_values(observed, runs)
     table = pd.DataFrame(
         {
-            "indicator": [str(o.indicator) for o, _, _ in rows],
-            "origin": [str(o.origin) for o, _, _ in rows],
-            "date": [pd.Timestamp(o.date).date() for o, _, _ in rows],
-            "observed": [float(o.value) for o, _, _ in rows],
+            "indicator": observed["indicator"].astype(str).to_numpy(),
+            "origin": observed["origin"].astype(str).to_numpy(),
+            "date": [pd.Timestamp(d).date() for d in observed["date"]],
+            "observed": observed["value"].astype(float).to_numpy(),
         }
     )
-    sims = np.vstack([v for _, v, _ in rows]) if rows else np.empty((0, len(runs)))
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # rows no run could compute: NaN
         table["simulated"] = np.nanmean(sims, axis=1) if len(runs) > 1 else sims[:, 0]
@@ -125,9 +113,26 @@ def compare(observed: pd.DataFrame, runs: list[RunData], band: float = 0.9) -> p
         inside = (table["observed"] >= table["sim_lo"]) & (table["observed"] <= table["sim_hi"])
         table["in_band"] = inside.where(table["simulated"].notna())
         table["n_runs"] = np.isfinite(sims).sum(axis=1)
-    table["status"] = [s for _, _, s in rows]
-    table["source"] = [str(o.source) for o, _, _ in rows]
+    table["status"] = status
+    table["source"] = observed["source"].astype(str).to_numpy()
     return table
+
+
+def ensemble_values(observed: pd.DataFrame, runs: list[RunData]) -> tuple[np.ndarray, list[str]]:
+    """Each observation's simulated value in each run (float [observation, run]) and its status."""
+    if not runs:
+        raise ValueError("no runs to compare")
+    sims = np.full((len(observed), len(runs)), np.nan)
+    status: list[str] = []
+    for i, obs in enumerate(observed.itertuples(index=False)):
+        ind = resolve(str(obs.indicator))
+        date = pd.Timestamp(obs.date)
+        for j, run in enumerate(runs):
+            v, s = simulate_one(ind, str(obs.origin), date, run)
+            sims[i, j] = v
+            if j == 0:
+                status.append(s)
+    return sims, status
 
 
 def check_origins(observed: pd.DataFrame, runs: list[RunData]) -> None:
@@ -162,6 +167,25 @@ def validate_run(
     experiment folder with several points, ``point`` chooses the ensemble to validate.
     ``start`` / ``end`` keep only observations dated within them.
     """
+    observed, runs = observations_and_runs(
+        source, observed_files, observed=observed, point=point, start=start, end=end
+    )
+    return compare(observed, runs, band)
+
+
+def observations_and_runs(
+    source: Any,
+    observed_files: Iterable[str | Path] | str | Path | None = None,
+    *,
+    observed: pd.DataFrame | None = None,
+    point: int | None = None,
+    start: Any = None,
+    end: Any = None,
+) -> tuple[pd.DataFrame, list[RunData]]:
+    """The observations dated within ``start``..``end`` and the runs to compare them with.
+
+    Checks that the runs can be compared with them (see :func:`validate_run`).
+    """
     user = observed is not None or observed_files is not None
     if observed is None:
         observed = load_observed(observed_files)
@@ -179,7 +203,7 @@ def validate_run(
             f"the packaged observed data describe {packaged_host()}; this run's host is "
             f"{runs[0].host}: pass your own file with --observed"
         )
-    return compare(observed, runs, band)
+    return observed, runs
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
