@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         "evaluations": int(gens["evaluations"].sum()),
         "seed": spec.seed,
         "batch": spec.abc.batch,
+        "quantile": spec.abc.quantile,
     }
     post = Posterior(values, w / w.sum(), meta, str(args.database))
     out = args.out or args.database.parent

@@ -267,6 +267,7 @@ def run_abc(
         pyabc.Distribution(**priors),
         _PyabcDistance(model),
         population_size=settings.population,
+        eps=pyabc.QuantileEpsilon(alpha=settings.quantile),
         sampler=map_runs_sampler(simulator, seed, settings.batch, workers, scheduler),
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -295,6 +296,7 @@ def run_abc(
         "evaluations": int(generations["evaluations"].sum()),
         "seed": seed,
         "batch": settings.batch,
+        "quantile": settings.quantile,
         "wall_seconds": round(seconds, 1),
     }
     meta.setdefault("distance", "model distance")

@@ -95,6 +95,12 @@ class AbcSettings(_Strict):
     min_epsilon: Annotated[float, Field(ge=0)] = Field(
         0.0, description="Stop when the tolerance (a loss value) falls to this."
     )
+    quantile: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.5,
+        description="Quantile of a generation's distances (of the prior sample, for the first) "
+        "that becomes the next tolerance. With one generation and a small quantile this is "
+        "rejection ABC: the prior draws closest to the data, equally weighted.",
+    )
     batch: Annotated[int, Field(ge=1)] = Field(
         8,
         description="Fewest proposals simulated together; part of the result's identity (the "
