@@ -325,3 +325,18 @@ def test_bands_with_model_discrepancy_widen_by_the_stated_error_and_stay_positiv
     assert 0 < lo[1] < 1.0 and hi[1] > 3.0
     assert sigmas_for(pd.Series(["a", "b"]), {"a": 0.3, "all": 0.1}).tolist() == [0.3, 0.0]
     assert sigmas_for(pd.Series(["a"]), None).tolist() == [0.0]
+
+
+def test_the_flagship_names_a_posterior_that_fits_its_free_parameters():
+    import tmpsim
+    from tmpsim.scenario.loader import load_raw
+    from tmpsim.uncertainty.posterior import load_posterior, posterior_path
+
+    sc = tmpsim.load_scenario("japan-titp-covid")
+    _, source = load_raw("japan-titp-covid")
+    post = load_posterior(
+        posterior_path(source, sc.calibration.posterior), sc.calibration.parameters
+    )
+    declared = {p.name for p in sc.calibration.parameters}
+    assert set(post.values.columns) == declared  # made on the flagship's current parameters
+    assert post.metadata["window"][1] == "2022-12-31" and post.metadata["holdout_from"] is None
