@@ -117,3 +117,30 @@ def test_without_the_section_nothing_changes():
 def test_bad_keys_are_errors(value, message):
     with pytest.raises(ScenarioError, match=message):
         build("runaway", {"behaviour.unfilled_places": value})
+
+
+def test_with_pull_while_closed_only_corridors_closed_to_entries_pull():
+    closed = {
+        **PLACES,
+        "behaviour.unfilled_places": {
+            **PLACES["behaviour.unfilled_places"], "pull_while_closed": True
+        },
+        "events": [
+            {"type": "border", "date": "2019-01-20", "corridor": "A", "direction": "in",
+             "seats_per_day": 0},
+            {"type": "border", "date": "2019-02-10", "corridor": "A", "direction": "in",
+             "seats_per_day": 100},
+        ],
+    }  # fmt: skip
+    sim = build("runaway", closed)
+    run_days(sim, range(31))  # 2019-01-31: the only corridor has been closed since 2019-01-20
+    v = sim.vacancies
+    assert v.closed == 1.0 and 0 < v.unfilled < 1
+    assert v.runaway_factor() == 1 + 0.8 * v.unfilled
+    assert v.offer_chance() == 0.5 * v.unfilled  # offers do not depend on the border
+    run_days(sim, range(31, 59))  # 2019-02-28: open again since 2019-02-10
+    assert v.closed == 0.0 and v.runaway_factor() == 1.0
+    assert (_rates(sim, 59)[sim.pop.state[:20] == State.EMPLOYED] == BASE).all()
+    # An entry cap of zero closes every corridor.
+    sim.borders.entry_cap = 0
+    assert v.closed_share(59) == 1.0

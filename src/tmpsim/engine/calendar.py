@@ -152,16 +152,22 @@ class Calendar:
         """Set each agent's next event day and file it; days past the run are not filed."""
         if ids.size == 0:
             return
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
-        if np.ndim(days) == 0:
-            days = np.full(ids.size, days, dtype=np.int64)
-        elif np.shape(days) == ids.shape:  # one day per agent (the usual case): no broadcast
-            days = np.ascontiguousarray(days, dtype=np.int64)
+        if ids.dtype != np.int64 or not ids.flags.c_contiguous:
+            ids = np.ascontiguousarray(ids, dtype=np.int64)
+        n = ids.size
+        if isinstance(days, np.ndarray) and days.shape == ids.shape:  # one day per agent
+            if days.dtype != np.int64 or not days.flags.c_contiguous:
+                days = np.ascontiguousarray(days, dtype=np.int64)
+        elif np.ndim(days) == 0:
+            filled = np.empty(n, dtype=np.int64)
+            filled.fill(days)
+            days = filled
         else:
             days = np.ascontiguousarray(
                 np.broadcast_to(np.asarray(days, dtype=np.int64), ids.shape)
             )
-        self.reserve(ids.size)
+        if self.n_free < min(n, self.n_days) + n // BLOCK + 1:
+            self.reserve(n)
         self.n_free = file_entries(ids, days, *self.arrays(), self.n_free)
 
     def cancel(self, ids: np.ndarray) -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tmpsim.engine.calendar import BLOCK
 from tmpsim.engine.module import Module
 from tmpsim.kinds import (
     HAZARD_BY_NAME,
@@ -280,13 +281,18 @@ class Hazards(Module):
         if not self._has_hazards[state]:
             self.calendar.cancel(ids)
             return
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if ids.dtype != np.int64 or not ids.flags.c_contiguous:
+            ids = np.ascontiguousarray(ids, dtype=np.int64)
         rates, total, pending, live, n_live = self._rates(ids, state, day)
         # Same draws in the same order whatever the kernel does with them.
-        expo = self.stream.exponential(1.0, n_live) if n_live else _EMPTY
-        unif = self.stream.random(n_live) if n_live else _EMPTY
+        if n_live:
+            expo = self.stream.exponential(1.0, n_live)
+            unif = self.stream.random(n_live)
+        else:
+            expo = unif = _EMPTY
         cal = self.calendar
-        cal.reserve(n_live)
+        if cal.n_free < min(n_live, cal.n_days) + n_live // BLOCK + 1:
+            cal.reserve(n_live)
         cal.n_free = draw_kernel(
             ids,
             rates,

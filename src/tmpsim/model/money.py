@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tmpsim.engine.calendar import BLOCK
 from tmpsim.engine.module import Module
 from tmpsim.model.lifecycle import ENDS_STRANDING
 from tmpsim.model.money_kernels import (
@@ -78,6 +79,8 @@ class MoneyModule(Module):
         )
         self._agents_tuple: tuple = ()
         self._agents_capacity = -1
+        self._moved_tuple: tuple = ()
+        self._moved_capacity = -1
         # Settled at month ends: everyone in the pipeline or the host; savings summed in the host.
         self._active_state = np.array([s <= State.HOME_VISIT for s in State])
         self._host_state = np.array([State.EMPLOYED <= s <= State.IRREGULAR for s in State])
@@ -159,24 +162,25 @@ class MoneyModule(Module):
         """
         if ids.size == 0:
             return
-        sim, pop = self.sim, self.sim.pop
+        sim = self.sim
         rec = sim.recorder
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
-        income, cost = self.rates_for(state)
+        if ids.dtype != np.int64 or not ids.flags.c_contiguous:
+            ids = np.ascontiguousarray(ids, dtype=np.int64)
+        found = self._rates.get((state, sim.rules["welfare_eligible"]))
+        income, cost = self.rates_for(state) if found is None else found
         remit = np.zeros(sim.n_origins)
-        if self._buffer.size < 2 * ids.size:
-            self._buffer = np.empty(max(2 * ids.size, 4096), dtype=np.int64)
-        to_clear = self._buffer[: ids.size]
-        to_make = self._buffer[ids.size : 2 * ids.size]
+        n = ids.size
+        if self._buffer.size < 2 * n:
+            self._buffer = np.empty(max(2 * n, 4096), dtype=np.int64)
+        to_clear = self._buffer[:n]
+        to_make = self._buffer[n : 2 * n]
         cal = self.calendar
-        cal.reserve(ids.size)
-        moved = (
-            pop.state, pop.sector, pop.destitute, self.stranded.values, self.stranded.counts,
-            rec.flow_today, rec.counts, rec.sector_counts, pop.segment, rec.segment_counts,
-        )  # MoveArrays  # fmt: skip
+        if cal.n_free < min(n, cal.n_days) + n // BLOCK + 1:
+            cal.reserve(n)
         cal.n_free, n_clear, n_make = enter_kernel(
-            ids, int(state), int(day), settle, move, clear_stranded, self._agents(), moved,
-            self._terms, income, float(cost), remit, to_clear, to_make, cal.arrays(), cal.n_free,
+            ids, int(state), int(day), settle, move, clear_stranded, self._agents(),
+            self._moved(), self._terms, income, float(cost), remit, to_clear, to_make,
+            cal.arrays(), cal.n_free,
         )  # fmt: skip
         if settle:
             rec.add_by_origin("remitted", remit)
@@ -185,6 +189,18 @@ class MoneyModule(Module):
             self.clear_destitute(to_clear[:n_clear].copy())
         if n_make:
             self.make_destitute(to_make[:n_make].copy())
+
+    def _moved(self) -> tuple:
+        """``MoveArrays`` as the tuple ``enter_kernel`` takes (bundled again when arrays grow)."""
+        pop = self.sim.pop
+        if self._moved_capacity != pop.capacity:
+            rec = self.sim.recorder
+            self._moved_tuple = (
+                pop.state, pop.sector, pop.destitute, self.stranded.values, self.stranded.counts,
+                rec.flow_today, rec.counts, rec.sector_counts, pop.segment, rec.segment_counts,
+            )  # MoveArrays  # fmt: skip
+            self._moved_capacity = pop.capacity
+        return self._moved_tuple
 
     def enter_reference(
         self,

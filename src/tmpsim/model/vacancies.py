@@ -10,7 +10,8 @@ demand)`` until the next month's end. Two responses read it:
   person whose contract or working bridge ends (``offer_chance``, read by
   ``tmpsim.model.turning_points``);
 - the same places pull people into irregular work: the runaway hazard's factor
-  (``runaway_factor``, read by ``tmpsim.model.hazards``), which redraws the waiting times of
+  (``runaway_factor``, read by ``tmpsim.model.hazards``; with ``pull_while_closed`` only the share
+  of demand whose corridor is closed to new entries pulls), which redraws the waiting times of
   everyone exposed when it changes.
 
 Without the section the share stays zero, the offer is ``routes.offer_rate`` and the factor one.
@@ -48,6 +49,7 @@ class Vacancies(Module):
         routes = sim.scenario.routes
         self.offer_rate = routes.offer_rate if routes is not None else 0.0
         self.unfilled = 0.0
+        self.closed = 1.0  # share of demand closed to entries (one unless pull_while_closed)
         self.version = 0  # bumped when the runaway factor changes (the hazards' plans depend on it)
 
     def offer_chance(self) -> float:
@@ -59,7 +61,18 @@ class Vacancies(Module):
         """Multiplier of the runaway hazard, today."""
         if self.spec is None:
             return 1.0
-        return 1.0 + self.spec.runaway_pull * self.unfilled
+        return 1.0 + self.spec.runaway_pull * self.unfilled * self.closed
+
+    def closed_share(self, day: int) -> float:
+        """Share of today's demand whose corridor is closed to new entries (no seats in or cap)."""
+        demand = self.sim.recruitment.daily_demand(day)
+        total = float(demand.sum())
+        b = self.sim.borders
+        if total <= 0:
+            return 0.0
+        if b.entry_cap is not None and b.entry_cap <= 0:
+            return 1.0
+        return float(demand[b.seats_in <= 0].sum()) / total
 
     def measure(self, day: int) -> float:
         """The unfilled share of the ``window_days`` ending on run day ``day`` (inclusive)."""
@@ -77,6 +90,8 @@ class Vacancies(Module):
             return
         before = self.runaway_factor()
         self.unfilled = self.measure(day)
+        if self.spec.pull_while_closed:
+            self.closed = self.closed_share(day)
         if self.runaway_factor() != before:
             self.version += 1
             pop = self.sim.pop

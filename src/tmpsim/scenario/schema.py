@@ -458,7 +458,8 @@ class UnfilledPlaces(Strict):
     whose contract (or working bridge) ends is ``offer_rate + (1 - offer_rate) * keep_offer *
     unfilled`` (``routes.offer_rate``). The same unfilled places pull people out of the
     programme into irregular work: the runaway hazard is multiplied by ``1 + runaway_pull *
-    unfilled``.
+    unfilled`` (with ``pull_while_closed``, times the share of demand whose corridor is closed to
+    new entries: employers whose trainees can still come wait for them).
     """
 
     window_days: int = Field(
@@ -469,6 +470,11 @@ class UnfilledPlaces(Strict):
     )
     runaway_pull: Factor = Field(
         0.0, description="Rise of the runaway hazard per unit of the unfilled share."
+    )
+    pull_while_closed: bool = Field(
+        False,
+        description="The pull acts only on the share of demand whose corridor is closed to new "
+        "entries at the month's end (employers wait for trainees who can still come).",
     )
     source: str = Field(min_length=1, description="Where the rule and its parameters come from.")
 
