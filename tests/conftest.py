@@ -10,6 +10,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = Path(__file__).parent / "scenarios"
 
 
+@pytest.fixture(autouse=True)
+def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables are printed 200 columns wide whoever runs the tests (a terminal, a pipe, a worker
+    process of pytest-xdist, which has no COLUMNS); tests of narrow output set their own."""
+    monkeypatch.setenv("COLUMNS", "200")
+
+
 @pytest.fixture
 def scenario_dir() -> Path:
     """Folder of the tiny hand-built test scenarios."""

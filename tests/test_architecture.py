@@ -88,4 +88,5 @@ def test_the_order_of_the_day_is_the_module_list() -> None:
     names = ["recruitment", "lifecycle", "routes", "hazards", "borders", "money", "civil"]
     assert order == [getattr(sim, name) for name in names]
     assert [f.__self__ for f in sim.phases["events"]] == [sim.lifecycle, sim.hazards, sim.borders]
-    assert [f.__self__ for f in sim.phases["month_end"]] == [sim.routes, sim.backlog, sim.money]
+    month_end = [sim.routes, sim.vacancies, sim.backlog, sim.money]
+    assert [f.__self__ for f in sim.phases["month_end"]] == month_end

@@ -17,7 +17,9 @@ before it.
                and repatriation flights, first come first served;
                money: savings run out (destitution);
                civil society: emergency funds, then shelter places.
-``month_end``  routes: bridged people with a seat home no longer count as stranded; backlog:
+``month_end``  routes: bridged people with a seat home no longer count as stranded; vacancies:
+               the unfilled share of employers' demand is measured (offers and the runaway
+               hazard follow it; waiting times are redrawn when it changes); backlog:
                those waiting too long to enter give up; money: everyone's balances settled; debt
                and savings totals and the programme's status holders by stage recorded.
 ``record``     the day's stocks, flows and flags are stored.
@@ -45,6 +47,7 @@ from tmpsim.model.money import MoneyModule
 from tmpsim.model.recruitment import Recruitment
 from tmpsim.model.segments import profiles, segment_names
 from tmpsim.model.turning_points import Routes
+from tmpsim.model.vacancies import Vacancies
 from tmpsim.scenario.schema import Scenario
 from tmpsim.states import N_STATES, State
 
@@ -77,6 +80,7 @@ class Simulation:
         ("lifecycle", Lifecycle),
         ("routes", Routes),
         ("hazards", Hazards),
+        ("vacancies", Vacancies),
         ("borders", Borders),
         # Before money: those who give up at a month's end are not in its month-end counts.
         ("backlog", Backlog),

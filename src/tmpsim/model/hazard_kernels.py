@@ -200,7 +200,7 @@ def rates_kernel(
       2: one minus ``diverted`` once the agent may change employer, which ``need_tenure`` must
       then ask for), the multiplier (the events' times the legal ways out: a closed way home
       by origin, an open onward route by sector for the employed) and the labour-market factor
-      (``use_market``);
+      times the unfilled places' pull (``use_market``);
     - status switch: the constant times the multiplier;
     - apprehension: the constant times the multiplier, zero for someone already caught;
     - cancellation: the female or male rate times the multiplier, zero while one is pending;
@@ -391,8 +391,12 @@ def rates_reference(hz: Hazards, ids: np.ndarray, state: State, day: int) -> np.
                 mult *= tl.legal_route_relief(day)[None, :]
             r = r * mult[profile, sector]
             market = beh.runaway_labour_market
+            factor = 1.0
             if market is not None and market.active:
-                r = r * market.factor(sim.scenario.date(day).year)
+                factor = market.factor(sim.scenario.date(day).year)
+            pull = sim.vacancies.runaway_factor()  # places left unfilled
+            if market is not None and market.active or pull != 1.0:
+                r = r * (factor * pull)
         elif kind is Hazard.JOB_FINDING:
             if state is not State.JOBLESS:
                 open_ = False

@@ -150,7 +150,8 @@ class Hazards(Module):
                 self._regime_days = np.array(sorted(self.sim.timeline.regime_changes), np.int64)
             self._plans_day = day
             self._regime = int(np.searchsorted(self._regime_days, day, side="right"))
-        key = (self._regime, state, self.sim.rules["job_change_mode"])
+        # The unfilled places' factor changes at month ends (``tmpsim.model.vacancies``).
+        key = (self._regime, state, self.sim.rules["job_change_mode"], self.sim.vacancies.version)
         found = self._plans.get(key)
         if found is None:
             plan = self._make_plan(state, day, key[2])
@@ -211,6 +212,10 @@ class Hazards(Module):
             factor_mode, factor = 0, 1.0
         market = beh.runaway_labour_market
         use_market = market is not None and market.active
+        market_factor = self._market_factor(day) if use_market else 1.0
+        pull = sim.vacancies.runaway_factor()  # places left unfilled pull into irregular work
+        if pull != 1.0:
+            use_market, market_factor = True, market_factor * pull
         need_tenure = state is State.EMPLOYED and mode == "free"
         return RatePlan(
             kinds=kinds,
@@ -224,7 +229,7 @@ class Hazards(Module):
             factor=float(factor),
             diverted=float(diverted),
             need_tenure=need_tenure,
-            market=self._market_factor(day) if use_market else 1.0,
+            market=market_factor,
             use_market=use_market,
         )
 

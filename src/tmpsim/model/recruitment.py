@@ -105,6 +105,10 @@ class Recruitment(Module):
         """Entries per day that employers want, by origin, on a run day (full scale)."""
         return self._demand[day]  # the table reaches a lead time past the end
 
+    def daily_demand_between(self, first: int, stop: int) -> np.ndarray:
+        """Entries per day employers want, run days ``first`` to ``stop - 1``: [day, origin]."""
+        return self._demand[first:stop]
+
     def _demand_table(self, horizon: int, first: int = 0) -> np.ndarray:
         """``demand_reference`` of days ``first`` to ``first + horizon - 1`` at once: [day, origin].
 

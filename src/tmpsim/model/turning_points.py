@@ -123,10 +123,14 @@ class Routes(Module):
 
     # ---- the turning points ---------------------------------------------------------------
     def contract_end(self, ids: np.ndarray, day: int) -> None:
-        """A stage's contract ends: the stage is completed; the employer may offer to keep."""
+        """A stage's contract ends: the stage is completed; the employer may offer to keep.
+
+        The chance of an offer rises with the places employers could not fill
+        (``tmpsim.model.vacancies``).
+        """
         pop = self.sim.pop
         pop.completed[ids] = pop.stage[ids]
-        offer = self.stream.random(ids.size) < self.spec.offer_rate
+        offer = self.stream.random(ids.size) < self.sim.vacancies.offer_chance()
         self._gather(TurningPoint.CONTRACT_END, ids, offer)
 
     def grace_end(self, ids: np.ndarray, day: int) -> None:
@@ -141,7 +145,7 @@ class Routes(Module):
     def status_expiry(self, ids: np.ndarray, day: int) -> None:
         """A bridging status or a special job runs out; a working person's employer may offer."""
         working = self.sim.pop.state[ids] == State.SPECIAL_WORKING
-        offer = working & (self.stream.random(ids.size) < self.spec.offer_rate)
+        offer = working & (self.stream.random(ids.size) < self.sim.vacancies.offer_chance())
         self._gather(TurningPoint.STATUS_EXPIRY, ids, offer)
 
     # ---- choosing and moving ----------------------------------------------------------------

@@ -444,6 +444,31 @@ class LegalRoute(Strict):
     source: str = ""
 
 
+class UnfilledPlaces(Strict):
+    """Employers' places the programme leaves unfilled, and what employers and workers do about it.
+
+    The unfilled share is the part of employers' demand for entries over the last
+    ``window_days`` that entries did not meet: ``max(0, 1 - entries / demand)``, both at full
+    scale, measured at each month's end (``tmpsim.model.vacancies``). Employers who cannot get
+    new people keep the ones they have: the chance that the employer offers to keep a person
+    whose contract (or working bridge) ends is ``offer_rate + (1 - offer_rate) * keep_offer *
+    unfilled`` (``routes.offer_rate``). The same unfilled places pull people out of the
+    programme into irregular work: the runaway hazard is multiplied by ``1 + runaway_pull *
+    unfilled``.
+    """
+
+    window_days: int = Field(
+        365, ge=30, le=3650, description="Days of demand and entries the unfilled share covers."
+    )
+    keep_offer: Prob = Field(
+        0.0, description="How far unfilled places raise the chance of an offer toward one."
+    )
+    runaway_pull: Factor = Field(
+        0.0, description="Rise of the runaway hazard per unit of the unfilled share."
+    )
+    source: str = Field(min_length=1, description="Where the rule and its parameters come from.")
+
+
 class Behaviour(Strict):
     """How workers respond to debt, joblessness, the labour market and enforcement."""
 
@@ -463,6 +488,11 @@ class Behaviour(Strict):
     runaway_legal_route: LegalRoute | None = Field(
         None,
         description="How an open onward route lowers the runaway hazard (None: no effect).",
+    )
+    unfilled_places: UnfilledPlaces | None = Field(
+        None,
+        description="Places left unfilled raise employers' offers and the runaway hazard "
+        "(None: no effect).",
     )
 
 
