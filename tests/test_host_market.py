@@ -218,3 +218,58 @@ def test_the_report_shows_the_markets_figures(tmp_path):
     html = build_report(out).read_text(encoding="utf-8")
     assert "origins_departures" in html and "Mean fee at departure to Japan TITP" in html
     assert origins_figures_of(tmp_path) == {}  # a folder without the market's tables
+
+
+def anchored(tmp_path: Path, anchor: int, **spec_over):
+    scenario = load_scenario(FLAGSHIP)
+    spec = OriginsMarketSpec(
+        corridors=str(toy_yaml(tmp_path)),
+        scale=1.0,
+        host="Japan TITP",
+        source="t",
+        anchor_year=anchor,
+        **spec_over,
+    )
+    return scenario, host_split(spec, scenario, lambda year: DEMAND)
+
+
+def test_an_anchor_year_carries_the_scenarios_own_shares_by_the_markets_change(tmp_path):
+    scenario, plain = split(tmp_path)
+    _, anch = anchored(tmp_path, 2020)
+    names = list(scenario.origins)
+    v, c = names.index("Vietnam"), names.index("China")
+
+    def own(name: str, year: int) -> float:  # the table at mid-year, as recruitment reads it
+        t = scenario.origins[name].demand_share
+        return float(np.interp(year + 0.5, [k + 0.5 for k in sorted(t)], [t[k] for k in sorted(t)]))
+
+    years = list(anch.years)
+    for y in (2019, 2020):  # before and at the anchor: the scenario's own ratio
+        k = years.index(y)
+        assert anch.shares[k, v] / anch.shares[k, c] == pytest.approx(
+            own("Vietnam", y) / own("China", y)
+        )
+    k, a = years.index(2022), years.index(2020)  # after: times the market's change since
+    change = (plain.shares[k, v] / plain.shares[a, v]) / (plain.shares[k, c] / plain.shares[a, c])
+    assert anch.shares[k, v] / anch.shares[k, c] == pytest.approx(
+        own("Vietnam", 2020) / own("China", 2020) * change
+    )
+    np.testing.assert_allclose(anch.shares.sum(axis=1), 1.0)
+    with pytest.raises(CorridorsError, match="anchor_year: 2031 is outside"):
+        anchored(tmp_path, 2031)
+
+
+def test_the_hosts_own_closure_applies_in_the_market_only_when_asked(tmp_path):
+    closed = [{"date": "2020-01-01", "end": "2021-01-01", "open_share": 0.0}]
+    scenario = load_scenario(FLAGSHIP)
+    path = toy_yaml(tmp_path, **{"destinations.Japan TITP.borders": closed})
+    runs = {}
+    for flag in (False, True):
+        spec = OriginsMarketSpec(
+            corridors=str(path), scale=1.0, host="Japan TITP", source="t", host_borders=flag
+        )
+        runs[flag] = host_split(spec, scenario, lambda year: DEMAND).run
+    j = runs[True].destinations.index("Japan TITP")
+    in_2020 = [i for i, m in enumerate(runs[True].months) if m.year == 2020]
+    assert runs[False].departures[in_2020, :, j].sum() == DEMAND
+    assert runs[True].departures[in_2020, :, j].sum() == 0

@@ -123,9 +123,18 @@ def border_rules(
                 date=dt.date.fromisoformat(row["from"]),
                 end=dt.date.fromisoformat(row["to"]) if row.get("to") else None,
                 open_share=float(row["open_share"]),
+                cap_per_day=float(row["cap_per_day"]) if row.get("cap_per_day") else None,
+                origins=[o.strip() for o in row["origins"].split(";")]
+                if row.get("origins")
+                else [],
             )
         except (ValueError, TypeError, ValidationError) as exc:
             raise CorridorsError(f"{where}: {exc}".splitlines()[0]) from None
+        bad = set(window.origins) - set(cfg.market.origins)
+        if bad:
+            raise CorridorsError(
+                f"{where}: origins: {sorted(bad)} not among {sorted(cfg.market.origins)}"
+            )
         out.setdefault(name, []).append(window)
     return out
 

@@ -39,7 +39,7 @@ def month_ends(first: int, last: int) -> list[dt.date]:
 
 
 def scaled(market: OriginsConfig, scale: float) -> OriginsConfig:
-    """The market with ``scale`` of its people: populations, demand, quotas, capacities."""
+    """The market with ``scale`` of its people: populations, demand, quotas, caps, capacities."""
     if not 0 < scale <= 100:
         raise CorridorsError(f"scale must be in (0, 100], got {scale}")
     data = market.model_dump(mode="json")
@@ -50,6 +50,9 @@ def scaled(market: OriginsConfig, scale: float) -> OriginsConfig:
         d["demand_per_year"] = {y: v * scale for y, v in d["demand_per_year"].items()}
         if d.get("quota_per_year"):
             d["quota_per_year"] = {y: v * scale for y, v in d["quota_per_year"].items()}
+        for w in d["borders"]:
+            if w.get("cap_per_day") is not None:
+                w["cap_per_day"] *= scale
     data["brokers"]["capacity_per_month"] *= scale
     return OriginsConfig.model_validate(data)
 

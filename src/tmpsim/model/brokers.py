@@ -92,10 +92,21 @@ def prices(
 
 
 def debt_at_departure(
-    fee: np.ndarray, savings: np.ndarray, rate: np.ndarray, months: float
+    fee: np.ndarray, savings: np.ndarray, rate: np.ndarray, months: float | np.ndarray
 ) -> np.ndarray:
     """Owed on leaving: the fee beyond savings, with simple interest for ``months``."""
     return np.maximum(fee - savings, 0.0) * (1.0 + rate * months / 12.0)
+
+
+def expected_wait(queue: np.ndarray, seats: np.ndarray, most: np.ndarray) -> np.ndarray:
+    """Months a recruit joining the queue waits for a seat, ``[1 or B, D]``.
+
+    Queue over seats a month (Little's law), at most ``most`` (recruits give up after their
+    patience); ``most`` broadcasts.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wait = np.where(seats > 0, queue / np.where(seats > 0, seats, 1.0), np.inf)
+    return np.minimum(np.where(queue > 0, wait, 0.0)[None, :], most)
 
 
 def recruit_shares(

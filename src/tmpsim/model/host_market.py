@@ -79,13 +79,14 @@ def market_config(
             f"({', '.join(cfg.market.destinations)})"
         )
     if spec.corridors in SHIPPED:  # the dated rules of border_rules.csv name its destinations
-        rules = {d: w for d, w in border_rules(cfg).items() if d != spec.host}
+        rules = {d: w for d, w in border_rules(cfg).items() if spec.host_borders or d != spec.host}
         cfg = with_border_rules(cfg, rules)
     market = cfg.market.model_copy(deep=True)
     host = market.destinations[spec.host]
     host.demand_per_year = dict(demand)
     host.quota_per_year = None
-    host.borders = []
+    if not spec.host_borders:
+        host.borders = []
     return cfg.model_copy(update={"market": market, "last_year": max(cfg.last_year, last_year)})
 
 
@@ -116,7 +117,9 @@ def host_split(
     fee = np.full((years.size, len(names)), np.nan)
     debt = np.full((years.size, len(names)), np.nan)
     fx = fx_per_usd(scenario.currency, years) if spec.fees else np.ones(years.size)
-    previous = None
+    market_split = _market_split(placed, col)
+    if spec.anchor_year is not None:
+        market_split = _anchored(market_split, years, spec.anchor_year, scenario, names, covered)
     for k, y in enumerate(years):
         fixed = np.array(
             [
@@ -124,16 +127,8 @@ def host_split(
                 for i, n in enumerate(names)
             ]
         )
-        mine = np.array([placed[k, c] if c >= 0 else 0.0 for c in col], dtype=float)
-        if mine.sum() > 0:
-            split = mine / mine.sum()
-        elif previous is not None:  # no one placed this year: the last year's split holds
-            split = previous
-        else:
-            split = covered / covered.sum()
-        previous = split
         rest = max(1.0 - fixed.sum(), 0.0)
-        row = fixed + rest * split
+        row = fixed + rest * market_split[k]
         shares[k] = row / row.sum()
         for i, c in enumerate(col):
             if c >= 0 and placed[k, c] > 0:
@@ -144,6 +139,59 @@ def host_split(
         _fill_nearest(fee[:, i])
         _fill_nearest(debt[:, i])
     return HostSplit(years, names, covered, shares, fee, debt, run)
+
+
+def _market_split(placed: np.ndarray, col: list[int]) -> np.ndarray:
+    """Each year's split of the host's departures among the scenario's origins, ``[Y, O]``.
+
+    0 for an origin the market lacks; a year with nobody placed keeps the year before.
+    """
+    covered = np.array([c >= 0 for c in col], dtype=float)
+    out = np.zeros((placed.shape[0], len(col)))
+    for k in range(placed.shape[0]):
+        mine = np.array([placed[k, c] if c >= 0 else 0.0 for c in col], dtype=float)
+        if mine.sum() > 0:
+            out[k] = mine / mine.sum()
+        else:
+            out[k] = out[k - 1] if k > 0 else covered / covered.sum()
+    return out
+
+
+def _anchored(
+    split: np.ndarray,
+    years: np.ndarray,
+    anchor: int,
+    scenario: Scenario,
+    names: list[str],
+    covered: np.ndarray,
+) -> np.ndarray:
+    """The market's change since ``anchor`` applied to the scenario's own shares of that year.
+
+    Years before ``anchor`` take the scenario's ``demand_share``; from ``anchor`` on, an origin's
+    share is its ``demand_share`` in ``anchor`` times the market's share now over the market's
+    share in ``anchor``; both renormalised among the market's origins.
+    """
+    if not years[0] <= anchor <= years[-1]:
+        raise CorridorsError(
+            f"origins_market.anchor_year: {anchor} is outside the market's years "
+            f"{years[0]}..{years[-1]}"
+        )
+
+    def own(year: int) -> np.ndarray:
+        row = np.array(
+            [
+                _share_in(scenario.origins[n].demand_share, year) if covered[i] else 0.0
+                for i, n in enumerate(names)
+            ]
+        )
+        return row / row.sum() if row.sum() > 0 else split[0]
+
+    a = int(np.flatnonzero(years == anchor)[0])
+    base = own(anchor)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = np.where(split[a] > 0, split / split[a], 1.0)
+    out = np.array([own(int(y)) if y < anchor else base * change[k] for k, y in enumerate(years)])
+    return out / out.sum(axis=1, keepdims=True)
 
 
 def _share_in(table: dict[int, float], year: int) -> float:

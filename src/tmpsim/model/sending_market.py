@@ -8,7 +8,8 @@ Order of one month (``SendingMarket.step``):
    released, after a mean wait of ``switch_months``, and choose again with the new entrants;
 3. choosers pick a destination or stay home (``destination_choice``), then a broker;
 4. employers' orders are filled from the brokers' ready recruits; those placed leave, paying the
-   broker's fee (capped) and owing what their savings did not cover, with interest;
+   broker's fee (capped) and the costs no cap covers, and owing what their savings did not
+   cover, with interest;
 5. some of those still waiting give up; people abroad return at the end of their contracts.
 
 Every person is in exactly one place: entrants + released = chose a destination + stayed home,
@@ -89,6 +90,15 @@ class SendingMarket:
         self.contract = np.array([x.contract_months for x in d])
         self.living = np.array([x.living_cost_share for x in d])
         self.constant = np.array([x.constant for x in d])
+        # Costs outside any cap (training, medical, documents, deposit), [origin, destination].
+        outside = cfg.brokers.costs_outside_cap
+        self.outside_cap = np.array(
+            [
+                [sum(outside.get(o, {}).get(x, {}).values()) for x in self.destinations]
+                for o in self.origins
+            ],
+            dtype=np.float64,
+        ).reshape(n_o, n_d)
         self.queue = np.zeros((self.brokers.n, n_d), dtype=np.int64)
         self.abroad = np.zeros((n_o, n_d))
         self.seat_carry = np.zeros(n_d)
@@ -107,12 +117,27 @@ class SendingMarket:
 
     def open_share(self, when: dt.date) -> np.ndarray:
         """Share of each destination's entry seats open on ``when`` (the last window in force)."""
-        out = np.ones(len(self.destinations))
+        return self.borders_on(when)[0]
+
+    def borders_on(self, when: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Border state on ``when``: open share [D], cap a day [D] (inf: none), stops [O, D].
+
+        Share and cap are the last window in force for every origin; a stop is a window naming
+        the origin.
+        """
+        n_o, n_d = len(self.origins), len(self.destinations)
+        share, cap = np.ones(n_d), np.full(n_d, np.inf)
+        stopped = np.zeros((n_o, n_d), dtype=bool)
         for j, dest in enumerate(self.cfg.destinations.values()):
             for w in dest.borders:  # a few dated windows per destination
-                if w.date <= when and (w.end is None or when < w.end):
-                    out[j] = w.open_share
-        return out
+                if not (w.date <= when and (w.end is None or when < w.end)):
+                    continue
+                if w.origins:
+                    stopped[[self.origins.index(o) for o in w.origins], j] = True
+                else:
+                    share[j] = w.open_share
+                    cap[j] = np.inf if w.cap_per_day is None else w.cap_per_day
+        return share, cap, stopped
 
     def caps(self, when: dt.date) -> np.ndarray:
         """Legal fee cap (US dollars) by origin and destination on ``when`` (inf: none)."""
@@ -163,9 +188,11 @@ class SendingMarket:
         n_o, n_d = len(self.origins), len(self.destinations)
         net = self.abroad if abroad is None else np.asarray(abroad, dtype=float)
         ratio, gdp = self._earnings(when.year)
-        seats_d = self.seats_per_month[self._y(when.year)] * self.open_share(when)
+        share, cap_day, stopped = self.borders_on(when)
+        # Month-end steps: a daily cap allows so many entries for each day of the month.
+        seats_d = np.minimum(self.seats_per_month[self._y(when.year)] * share, cap_day * when.day)
         active = self.active(when)
-        usable = b.serves & active[:, None]
+        usable = b.serves & active[:, None] & ~stopped[b.origin]
         served = usable.reshape(n_o, b.per_origin, n_d).any(axis=1)  # [O, D]
         queue_d = self.queue.sum(axis=0)
         patience = self.pools.patience
@@ -179,6 +206,7 @@ class SendingMarket:
         if not cfg.brokers.caps_bind_unlicensed:  # unlicensed brokers ignore the caps
             cap_bd = np.where(b.licensed[:, None], cap_bd, np.inf)
         fee = bk.prices(b.base_fee, short[None, :], cfg.brokers.fee_scarcity_elasticity, cap_bd)
+        fee = fee + np.where(b.serves, self.outside_cap[b.origin], 0.0)  # what no cap covers
         shares = bk.recruit_shares(
             fee,
             b.quality,
@@ -233,9 +261,12 @@ class SendingMarket:
         rate = (
             b.interest[:, None] * (1.0 + short[None, :]) ** cfg.brokers.interest_scarcity_elasticity
         )
-        debt_each = bk.debt_at_departure(
-            fee, savings[b.origin][:, None], rate, cfg.brokers.training_months
-        )
+        loan_months = np.full(n_d, cfg.brokers.training_months)[None, :]
+        if cfg.brokers.interest_while_queued:
+            loan_months = loan_months + bk.expected_wait(
+                queue_d, seats_d, patience[b.origin][:, None]
+            )
+        debt_each = bk.debt_at_departure(fee, savings[b.origin][:, None], rate, loan_months)
 
         # Some of those waiting give up; people abroad come home after their contracts.
         leave = self.queue / patience[b.origin][:, None]

@@ -81,11 +81,30 @@ class OriginPool(Strict):
 
 
 class BorderWindow(Strict):
-    """A destination's entry seats open at ``open_share`` of normal from ``date`` to ``end``."""
+    """A destination's entry seats open at ``open_share`` of normal from ``date`` to ``end``.
+
+    ``cap_per_day`` also limits entries to so many a day (e.g. Korea's EPS cap during COVID);
+    a window naming ``origins`` is a stop for those origins only (e.g. visas not issued to
+    workers of countries judged high-risk): it must have ``open_share`` 0 and no cap.
+    """
 
     date: dt.date
     end: dt.date | None = None
-    open_share: Prob
+    open_share: Prob = 1.0
+    cap_per_day: NonNeg | None = Field(None, description="Entries a day at most (None: no cap).")
+    origins: list[str] = Field(
+        default_factory=list, description="Origins the window stops (empty: every origin)."
+    )
+
+    @model_validator(mode="after")
+    def _origin_stop(self) -> BorderWindow:
+        if self.end is not None and self.end < self.date:
+            raise ValueError(f"end {self.end} is before date {self.date}")
+        if self.origins and (self.open_share != 0 or self.cap_per_day is not None):
+            raise ValueError(
+                "a window naming origins stops them: open_share must be 0 and cap_per_day unset"
+            )
+        return self
 
 
 class Destination(Strict):
@@ -163,6 +182,18 @@ class Brokers(Strict):
     )
     recruit_quality_weight: NonNeg = 1.0
     training_months: NonNeg = Field(6.0, description="Months a loan runs before departure.")
+    interest_while_queued: bool = Field(
+        False,
+        description="A loan also runs while the recruit waits for a seat: the expected wait is "
+        "the destination's queue over its seats a month (Little's law), at most the origin's "
+        "patience_months (False: training_months only).",
+    )
+    costs_outside_cap: dict[str, dict[str, dict[str, NonNeg]]] = Field(
+        default_factory=dict,
+        description="US dollars a recruit pays, by origin, destination and item (training, "
+        "medical, documents, deposit), on top of the broker's fee and whatever the fee caps: "
+        "a cap or a no-fee rule binds the broker's placement fee only.",
+    )
 
 
 class Choice(Strict):
@@ -202,6 +233,30 @@ class OriginsConfig(Strict):
                     f"brokers.base_fee.{o}: unknown destination(s) {sorted(bad)}; "
                     f"destinations are {sorted(d_names)}"
                 )
+        for o, by_dest in self.brokers.costs_outside_cap.items():
+            if o not in o_names:
+                raise ValueError(
+                    f"brokers.costs_outside_cap: {o!r} is not an origin ({sorted(o_names)})"
+                )
+            for d in by_dest:
+                if d not in d_names:
+                    raise ValueError(
+                        f"brokers.costs_outside_cap.{o}: {d!r} is not a destination "
+                        f"({sorted(d_names)})"
+                    )
+                if d not in self.brokers.base_fee.get(o, {}):
+                    raise ValueError(
+                        f"brokers.costs_outside_cap.{o}.{d}: no broker of {o} serves {d} "
+                        "(add it to brokers.base_fee)"
+                    )
+        for d, dest in self.destinations.items():
+            for k, w in enumerate(dest.borders):
+                bad = set(w.origins) - o_names
+                if bad:
+                    raise ValueError(
+                        f"destinations.{d}.borders.{k}.origins: unknown origin(s) {sorted(bad)}; "
+                        f"origins are {sorted(o_names)}"
+                    )
         for i, rule in enumerate([*self.fee_caps, *self.crackdowns]):
             if rule.origin not in o_names:
                 raise ValueError(

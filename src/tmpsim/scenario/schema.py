@@ -701,6 +701,20 @@ class OriginsMarketSpec(Strict):
         description="Fees and debt at departure by origin and year from the market's brokers "
         "(converted at the year's exchange rate) instead of the origins' fee_mean and debt_mean.",
     )
+    host_borders: bool = Field(
+        False,
+        description="The host's own dated border rules of the corridors configuration apply in "
+        "the market too, so that recruits diverted from other closed destinations are not "
+        "placed in a closed host (False: the host stays open in the market).",
+    )
+    anchor_year: int | None = Field(
+        None,
+        gt=1900,
+        lt=2200,
+        description="From this year on, each market origin's share is its own demand_share of "
+        "this year times the market's change in its share since this year (renormalised); "
+        "before it, the demand_share tables hold. None: the market's shares as they are.",
+    )
     source: str = Field(
         min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
     )
