@@ -20,9 +20,9 @@ GDP_2019 = float(gdp_per_capita_usd("Vietnam", np.array([2019]))[0])
 WAGE = 3 * GDP_2019 / (36 * 0.5)  # net earnings of a contract = 3 × GDP per capita
 
 
-def toy(**over) -> dict:
-    """One origin, one broker, destinations X and Y with 100 seats a month each."""
-    dest = {
+def toy_destination() -> dict:
+    """A destination of the toys: 100 seats a month, a contract worth 3 × GDP per capita."""
+    return {
         "programme": "p",
         "currency": "USD",
         "wage_per_month": {2019: WAGE},
@@ -30,6 +30,10 @@ def toy(**over) -> dict:
         "living_cost_share": 0.5,
         "demand_per_year": {2019: 1200},
     }
+
+
+def toy(**over) -> dict:
+    """One origin, one broker, destinations X and Y with 100 seats a month each."""
     cfg = {
         "origins": {
             "A": {
@@ -42,7 +46,7 @@ def toy(**over) -> dict:
                 "patience_months": 1e9,  # nobody gives up in these cases
             }
         },
-        "destinations": {"X": dict(dest), "Y": dict(dest)},
+        "destinations": {"X": toy_destination(), "Y": toy_destination()},
         "brokers": {
             "per_origin": 1,
             "capacity_per_month": 1e6,

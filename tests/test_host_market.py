@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from origins_toy import WAGE
+from origins_toy import toy_destination
 
 from tmpsim.corridors.config import CorridorsError
 from tmpsim.model.host_market import host_split
@@ -43,20 +43,12 @@ def toy_yaml(tmp_path: Path, **over) -> Path:
         "patience_months": 1e9,
         "savings_months": 3,
     }
-    dest = {
-        "programme": "p",
-        "currency": "USD",
-        "wage_per_month": {2019: WAGE},
-        "contract_months": 36,
-        "living_cost_share": 0.5,
-        "demand_per_year": {2019: 1200},
-    }
     market = {
         "origins": {
             "Vietnam": dict(origin),
             "China": {**origin, "currency": "CNY", "population": 6000},
         },
-        "destinations": {"Japan TITP": dict(dest), "Korea": dict(dest)},
+        "destinations": {"Japan TITP": toy_destination(), "Korea": toy_destination()},
         "brokers": {
             "per_origin": 1,
             "capacity_per_month": 1e6,

@@ -38,7 +38,12 @@ def ensemble_at_observations(
     Returns the table (indicator, origin, date, observed, simulated, n_runs) and the values
     [observation, run]; observations the runs cannot simulate or observed as 0 are left out.
     """
-    from tmpsim.validation.compare import OK, ensemble_values, observations_and_runs
+    from tmpsim.validation.compare import (
+        OK,
+        ensemble_values,
+        observation_frame,
+        observations_and_runs,
+    )
 
     observed, runs = observations_and_runs(
         source, observed_files, point=point, start=start, end=end
@@ -46,14 +51,7 @@ def ensemble_at_observations(
     if len(runs) < 2:
         raise ValueError(f"{source}: coverage needs an ensemble (two runs or more), got one run")
     sims, status = ensemble_values(observed, runs)
-    out = pd.DataFrame(
-        {
-            "indicator": observed["indicator"].astype(str).to_numpy(),
-            "origin": observed["origin"].astype(str).to_numpy(),
-            "date": [pd.Timestamp(d).date() for d in observed["date"]],
-            "observed": observed["value"].astype(float).to_numpy(),
-        }
-    )
+    out = observation_frame(observed)
     finite = np.isfinite(sims)
     with np.errstate(all="ignore"):
         out["simulated"] = np.where(

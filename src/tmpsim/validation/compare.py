@@ -88,10 +88,9 @@ def _agents_value(
     return (float(positive.mean()), OK) if positive.size else (np.nan, NO_DATA)
 
 
-def compare(observed: pd.DataFrame, runs: list[RunData], band: float = 0.9) -> pd.DataFrame:
-    """The validation table for observations against one run or an ensemble of runs."""
-    sims, status = ensemble_values(observed, runs)
-    table = pd.DataFrame(
+def observation_frame(observed: pd.DataFrame) -> pd.DataFrame:
+    """The observations' indicator, origin, date and observed value, one row each, in order."""
+    return pd.DataFrame(
         {
             "indicator": observed["indicator"].astype(str).to_numpy(),
             "origin": observed["origin"].astype(str).to_numpy(),
@@ -99,6 +98,12 @@ def compare(observed: pd.DataFrame, runs: list[RunData], band: float = 0.9) -> p
             "observed": observed["value"].astype(float).to_numpy(),
         }
     )
+
+
+def compare(observed: pd.DataFrame, runs: list[RunData], band: float = 0.9) -> pd.DataFrame:
+    """The validation table for observations against one run or an ensemble of runs."""
+    sims, status = ensemble_values(observed, runs)
+    table = observation_frame(observed)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # rows no run could compute: NaN
         table["simulated"] = np.nanmean(sims, axis=1) if len(runs) > 1 else sims[:, 0]
