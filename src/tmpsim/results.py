@@ -365,6 +365,7 @@ def build_result(sim, with_agents: bool = True, snapshot: AgentsSnapshot | None 
         "tmpsim_version": __version__,
         "wall_seconds": round(sim.wall_seconds, 3),
         "agents_created": int(sim.pop.n),
+        **applicants_outside(sim),
         "days": sim.n_days,
         "start": str(sim.scenario.start),
         "end": str(sim.scenario.end),
@@ -381,6 +382,20 @@ def build_result(sim, with_agents: bool = True, snapshot: AgentsSnapshot | None 
         groups,
         origins_tables(sim),
     )
+
+
+def applicants_outside(sim) -> dict[str, int]:
+    """Applicants never selected, who are counted in the series but are not agents.
+
+    Only the selected become agents (rows of ``agents.parquet``); the others are in the pool
+    state at the end (``applicants_waiting``) or gave up (``applicants_gave_up``, in the dropped
+    state).
+    """
+    outside = sim.outside_counts()
+    return {
+        "applicants_waiting": int(outside[int(State.POOL)].sum()),
+        "applicants_gave_up": int(outside[int(State.DROPPED)].sum()),
+    }
 
 
 ORIGINS_FILES = ("origins_flows.parquet", "origins_brokers.parquet")
