@@ -200,14 +200,13 @@ class StandbyPool:
     def give_up(self, joined_by: int) -> Attributes:
         """Applicants who joined on or before ``joined_by`` and still wait leave the pool.
 
-        Returns their attributes; they are counted in ``gave_up``.
+        Returns their attributes (an empty dict when nobody is due); they are counted in
+        ``gave_up``.
         """
         lo, hi = self.head, self.tail
-        if hi == lo:
-            return {name: values[:0] for name, values in self.columns.items()}
+        if hi == lo or self.columns["joined"][lo] > joined_by:  # most days: nobody is due
+            return {}
         stop = lo + int(np.searchsorted(self.columns["joined"][lo:hi], joined_by, side="right"))
-        if stop == lo:
-            return {name: values[:0] for name, values in self.columns.items()}
         leave = np.flatnonzero(self.waiting[lo:stop]) + lo
         out = {name: values[leave] for name, values in self.columns.items()}
         self.waiting[lo:stop] = False
