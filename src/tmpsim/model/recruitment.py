@@ -442,7 +442,7 @@ def best_by_origin(
     aptitude). Only the chosen are found, not a full ranking: a partition finds each origin's
     cut-off aptitude, then ties at the cut-off are settled by position.
     """
-    chosen = []
+    chosen = np.zeros(cand.size, dtype=bool)  # by position in ``cand``
     # A stable sort of small integer codes: each origin's candidates, still in order.
     by_origin = np.argsort(origin, kind="stable")
     bounds = np.searchsorted(origin[by_origin], np.arange(places.size + 1), side="left")
@@ -452,7 +452,7 @@ def best_by_origin(
         if k <= 0 or group.size == 0:
             continue
         if k >= group.size:
-            chosen.append(cand[group])
+            chosen[group] = True
             continue
         # Lower key = better: the same float64 key as a sort by (origin, -aptitude) would use.
         key = o * 2.0 + (1.0 - aptitude[group].astype(np.float64))
@@ -460,10 +460,11 @@ def best_by_origin(
         take = key < cut
         ties = np.flatnonzero(key == cut)[: k - int(take.sum())]
         take[ties] = True
-        chosen.append(cand[group[take]])
-    if not chosen:
-        return np.empty(0, dtype=cand.dtype)
-    return np.sort(np.concatenate(chosen))
+        chosen[group[take]] = True
+    out = cand[chosen]  # in the candidates' order: already sorted when they are (the pool's)
+    if out.size > 1 and (out[1:] < out[:-1]).any():
+        out = np.sort(out)
+    return out
 
 
 def _whole(x: float, rng: np.random.Generator) -> int:
