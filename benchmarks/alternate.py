@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'':7s} ratio to the reference loop, run by run {ratios}  median {wall / ref:.2f}x")
     if args.save:
         figures = {
-            "before": args.before,
+            "before_revision": args.before,
             "run_args": args.run_args,
             "load_average_at_end": list(load),
             "reference_s": refs,
