@@ -1,4 +1,4 @@
-"""Applicants' attributes: drawn ahead, in a second thread, for the coming selection rounds.
+"""Applicants: their attributes drawn ahead, and the standby pool they wait in.
 
 The selection rounds and how many applicants each brings from each origin follow from the
 scenario alone (demand, the dated recruitment multipliers, the carry of fractional places), not
@@ -7,6 +7,9 @@ the supervising organisation's proactivity, sector, savings) are therefore drawn
 their own, ``applicants``, a block of rounds at a time, in a second thread while the simulation
 runs: NumPy releases the GIL while it draws. The blocks and the order of the draws are fixed, so
 the numbers are the same whatever the threads' timing.
+
+Applicants are not agents while they wait: ``StandbyPool`` keeps them in compact columns of their
+own until they are selected (and become agents) or give up.
 """
 
 from __future__ import annotations
