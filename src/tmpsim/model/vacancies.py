@@ -8,7 +8,9 @@ demand)`` until the next month's end. Two responses read it:
 
 - employers who cannot get new people keep the ones they have: the chance of an offer to keep a
   person whose contract or working bridge ends (``offer_chance``, read by
-  ``tmpsim.model.turning_points``);
+  ``tmpsim.model.turning_points``); with ``routes.plan_lead_days`` the employer decides that many
+  days before the end (the next stage's plan, or the onward status's papers, are filed ahead), so the
+  offer reads the share measured at the last month's end at least that long before;
 - the same places pull people into irregular work: the runaway hazard's factor
   (``runaway_factor``, read by ``tmpsim.model.hazards``; with ``pull_while_closed`` only the share
   of demand whose corridor is closed to new entries pulls), which redraws the waiting times of
@@ -19,6 +21,7 @@ Without the section the share stays zero, the offer is ``routes.offer_rate`` and
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -48,14 +51,28 @@ class Vacancies(Module):
         self.spec = sim.scenario.behaviour.unfilled_places
         routes = sim.scenario.routes
         self.offer_rate = routes.offer_rate if routes is not None else 0.0
+        self.lead = routes.plan_lead_days if routes is not None else 0
         self.unfilled = 0.0
         self.closed = 1.0  # share of demand closed to entries (one unless pull_while_closed)
         self.version = 0  # bumped when the runaway factor changes (the hazards' plans depend on it)
+        # The shares measured so far: month-end run days and their values (for the plan lead).
+        self.measured_days: list[int] = []
+        self.measured: list[float] = []
 
-    def offer_chance(self) -> float:
-        """Chance that an employer offers to keep a person whose contract ends, today."""
+    def share_decided(self, day: int) -> float:
+        """The unfilled share employers act on today: measured ``routes.plan_lead_days`` before.
+
+        The last month end at least that many days before ``day`` (zero before any).
+        """
+        if self.lead == 0:
+            return self.unfilled
+        i = bisect.bisect_right(self.measured_days, day - self.lead)
+        return self.measured[i - 1] if i else 0.0
+
+    def offer_chance(self, day: int) -> float:
+        """Chance that an employer offers to keep a person whose contract ends on ``day``."""
         keep = self.spec.keep_offer if self.spec is not None else 0.0
-        return self.offer_rate + (1.0 - self.offer_rate) * keep * self.unfilled
+        return self.offer_rate + (1.0 - self.offer_rate) * keep * self.share_decided(day)
 
     def runaway_factor(self) -> float:
         """Multiplier of the runaway hazard, today."""
@@ -90,6 +107,8 @@ class Vacancies(Module):
             return
         before = self.runaway_factor()
         self.unfilled = self.measure(day)
+        self.measured_days.append(day)
+        self.measured.append(self.unfilled)
         if self.spec.pull_while_closed:
             self.closed = self.closed_share(day)
         if self.runaway_factor() != before:
