@@ -8,9 +8,10 @@ demand)`` until the next month's end. Two responses read it:
 
 - employers who cannot get new people keep the ones they have: the chance of an offer to keep a
   person whose contract or working bridge ends (``offer_chance``, read by
-  ``tmpsim.model.turning_points``); with ``routes.plan_lead_days`` the employer decides that many
-  days before the end (the next stage's plan, or the onward status's papers, are filed ahead), so the
-  offer reads the share measured at the last month's end at least that long before;
+  ``tmpsim.model.turning_points``); with ``routes.plan_lead_days`` the employer decides that
+  many days before the end (the next stage's plan, or the onward status's papers, are filed
+  ahead), so the offer reads the share measured at the last month's end at least that long
+  before;
 - the same places pull people into irregular work: the runaway hazard's factor
   (``runaway_factor``, read by ``tmpsim.model.hazards``; with ``pull_while_closed`` only the share
   of demand whose corridor is closed to new entries pulls), which redraws the waiting times of

@@ -69,7 +69,9 @@ class Excellent(_Spec):
     share: dict[str, Prob] = Field(
         min_length=1, description="Rated share by date (YYYY-MM-DD keys)."
     )
-    source: str = Field(min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'.")
+    source: str = Field(
+        min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
+    )
 
     @model_validator(mode="after")
     def _dates(self) -> Excellent:
