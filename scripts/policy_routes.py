@@ -62,7 +62,8 @@ LEVERS: dict[str, dict[str, object]] = {
 START, END = "2020-01-01", "2022-12-31"
 OUTCOMES: dict[str, tuple[str, ...]] = {
     "went home": ("route_home",),
-    "next stage (2 or 3)": ("route_next_stage",),
+    "next stage: stage 2": ("route_next_stage_2",),
+    "next stage: stage 3": ("route_next_stage_3",),
     "SSW (i)": ("route_specified_skilled_worker_i",),
     "bridge with work": ("route_cannot_return_working",),
     "bridge without work": ("route_cannot_return_idle",),
@@ -111,8 +112,9 @@ def run(args: argparse.Namespace) -> None:
             sc = base if not levers else apply_levers(base, levers)
             sim = Simulation(sc, seed=k, scale=args.scale).run()
             for outcome, value in outcomes_of(sim).items():
-                records.append({"draw": k, "row": row, "variant": label, "outcome": outcome,
-                                "value": value})  # fmt: skip
+                records.append(
+                    {"draw": k, "row": row, "variant": label, "outcome": outcome, "value": value}
+                )
             log(f"draw {k} ({row}) {label}: {time.perf_counter() - t0:.1f} s")
             del sim
         frame = pd.DataFrame(records)
@@ -128,9 +130,18 @@ def report(args: argparse.Namespace) -> pd.DataFrame:
         sel = wide.xs(outcome, level="outcome")
         for lever in LEVERS:
             e = paired_effect(sel["base"].to_numpy(), sel[lever].to_numpy(), scale=args.scale)
-            table.append({"outcome": outcome, "lever": lever, "draws": len(sel), "base": e.base,
-                          "difference": e.difference, "low": e.low, "high": e.high,
-                          "note": e.note})  # fmt: skip
+            table.append(
+                {
+                    "outcome": outcome,
+                    "lever": lever,
+                    "draws": len(sel),
+                    "base": e.base,
+                    "difference": e.difference,
+                    "low": e.low,
+                    "high": e.high,
+                    "note": e.note,
+                }
+            )
     frame = pd.DataFrame(table)
     rep = Path(args.report)
     rep.mkdir(parents=True, exist_ok=True)
@@ -147,15 +158,15 @@ def figure(frame: pd.DataFrame, path: Path) -> None:
     for i, lever in enumerate(LEVERS):
         sel = frame[frame.lever == lever].set_index("outcome").loc[outcomes]
         y = np.arange(len(outcomes)) + (i - len(LEVERS) / 2) * 0.09
-        ax.errorbar(sel.difference / 1e3, y, xerr=[(sel.difference - sel.low) / 1e3,
-                    (sel.high - sel.difference) / 1e3], fmt="o", ms=3, lw=0.8,
-                    label=lever)  # fmt: skip
+        err = [(sel.difference - sel.low) / 1e3, (sel.high - sel.difference) / 1e3]
+        ax.errorbar(sel.difference / 1e3, y, xerr=err, fmt="o", ms=3, lw=0.8, label=lever)
     ax.axvline(0, color="k", lw=0.8)
     ax.set_yticks(range(len(outcomes)), outcomes)
     ax.invert_yaxis()
     ax.set_xlabel("lever − base, thousands of people (decisions) 2020–2022, 95% interval")
     n = int(frame.draws.max())
-    ax.set_title(f"Who stays, bridges or leaves, per lever ({n} posterior draws, paired)", fontsize=9)
+    title = f"Who stays, bridges or leaves, per lever ({n} posterior draws, paired)"
+    ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

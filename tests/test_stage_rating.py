@@ -84,7 +84,11 @@ def _rated_toy(share: float):
         "supervision.proactivity_mean": 0.5,
         "supervision.proactivity_concentration": 2.0,
         "routes.next_stage.intercept": 50,
-        "routes.next_stage.excellent": {"stage": "2", "share": {"2020-01-01": share}, "source": "t"},
+        "routes.next_stage.excellent": {
+            "stage": "2",
+            "share": {"2020-01-01": share},
+            "source": "t",
+        },
     }
     sim = build("routes", over)
     sim.pop.proactivity[:10] = np.arange(10) / 10 + 0.05
@@ -102,6 +106,7 @@ def test_only_trainees_of_rated_organisations_continue_day_by_day():
     assert extras["route_next_stage"].sum(axis=1).tolist() == [0] * 3 + [5] + [0] * 21
     assert extras["route_irregular"].sum(axis=1).tolist() == [0] * 3 + [5] + [0] * 21
     assert extras["route_home"].sum() == 0
+    assert extras["route_next_stage_2"].sum() == 5 and extras["route_next_stage_1"].sum() == 0
     assert daily(_rated_toy(0.0), State.EMPLOYED) == [10] * 3 + [0] * 22
     assert daily(_rated_toy(1.0), State.EMPLOYED) == [10] * 25
 
@@ -150,3 +155,77 @@ def test_the_flagship_rates_3go_organisations_from_the_act():
     assert rule is not None and rule.stage == "3"
     assert rule.share_on(D(2017, 11, 1)) < 0.05 < rule.share_on(D(2019, 7, 4))
     assert sc.routes.plan_lead_days > 0
+
+
+def kept(**change) -> dict:
+    """The routes toy with employers' demand after a base year and kept places (fresh dicts)."""
+    return {**_kept(), **change}
+
+
+def _kept() -> dict:
+    return {
+        "recruitment.demand": {2019: 365.25},
+        "recruitment.demand_response": {"base_year": 2019, "elasticity": 0.0, "source": "test"},
+        "behaviour.runaway_labour_market": {"index": {2019: 1.0}, "reference": 1.0, "source": "t"},
+        "behaviour.unfilled_places": {"kept_share": 0.5, "source": "test"},
+    }
+
+
+def test_moves_onward_after_the_base_year_owe_half_a_place_each():
+    sim = build("routes", kept())  # starts 2020-01-01, after the base year 2019
+    v = sim.vacancies
+    assert v.kept_from == 0
+    v.on_move(np.arange(5, dtype=np.int64), State.OTHER_STATUS, 3)
+    v.on_move(np.arange(4, dtype=np.int64), State.RETURNED, 3)  # going home keeps no place
+    assert v.owed == 2.5
+    later = build(
+        "routes",
+        kept(
+            **{
+                "recruitment.demand": {2019: 365.25, 2020: 365.25},
+                "recruitment.demand_response.base_year": 2020,
+            }
+        ),
+    )
+    later.vacancies.on_move(np.arange(5, dtype=np.int64), State.OTHER_STATUS, 3)
+    assert later.vacancies.kept_from == 366 and later.vacancies.owed == 0.0  # 2020: base year
+
+
+def test_a_round_fills_the_places_owed_less_split_by_its_places():
+    sim = build("routes", kept())
+    v = sim.vacancies
+    v.owed = 7.6
+    fill = np.array([10], dtype=np.int64)  # the toy has one profile
+    assert v.take_kept_places(fill, 4).tolist() == [3]
+    assert v.owed == pytest.approx(0.6, abs=1e-12)
+    assert sim.recorder.extras["places_kept"][0].tolist() == [7.0]
+    assert v.take_kept_places(fill, 5).tolist() == [10]  # less than a place owed: none taken
+    v.owed = 25.0
+    assert v.take_kept_places(fill, 6).tolist() == [0] and v.owed == 15.0  # at most the round's
+    # Split over several profiles in proportion to their places, largest remainders first.
+    v.profile_origin = np.zeros(3, dtype=np.int64)
+    v.owed = 5.0
+    assert v.take_kept_places(np.array([6, 3, 1]), 7).tolist() == [3, 1, 1]  # 3, 2, 0 taken
+
+
+def test_places_kept_are_demand_met_not_unfilled():
+    sim = build("routes", kept(end="2020-02-05"))
+    demand = float(sim.recruitment.daily_demand_between(0, 31).sum())
+    assert demand == pytest.approx(31.0, rel=1e-12)  # a place a day in January
+    aw, emp = int(State.AWAITING_ENTRY), int(State.EMPLOYED)
+    sim.recorder.flows[10, aw, emp, 0] = 11  # eleven entries on day 10
+    assert sim.vacancies.measure(30) == pytest.approx(1 - 11 / 31, rel=1e-12)
+    sim.recorder.extras["places_kept"][5, 0] = 10.0  # ten places kept filled on day 5
+    assert sim.vacancies.measure(30) == pytest.approx(1 - 11 / 21, rel=1e-12)
+
+
+def test_a_round_with_every_place_kept_selects_nobody():
+    def selected_in_run(owed: float) -> int:
+        sim = build("routes", kept(end="2020-02-05"))
+        sim.vacancies.owed = owed
+        first = sim.pop.n  # the applicants of the run come after the initial population
+        run_days(sim)
+        return int((sim.pop.selected[first : sim.pop.n] >= 0).sum())
+
+    assert selected_in_run(0.0) > 0
+    assert selected_in_run(1e9) == 0

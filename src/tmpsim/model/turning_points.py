@@ -93,7 +93,9 @@ class Routes(Module):
         # Decisions by route, day and origin, as daily metrics ``route_<name>`` (keeping one's
         # place in the return queue is not counted: it is no new way out).
         self.metric = [f"route_{name}" for name in self.chooser.names]
-        for name in self.metric:
+        # And the next-stage route by the stage it leads to (a renewal: the stage renewed).
+        self.stage_metric = [f"route_next_stage_{s.name}" for s in prog.stages]
+        for name in [*self.metric, *self.stage_metric]:
             sim.recorder.extras[name] = np.zeros((sim.n_days, sim.n_origins))
 
     def timers(self) -> dict:
@@ -265,6 +267,9 @@ class Routes(Module):
             sim.borders.leave_return_queue(bridged)  # from a bridge: off it, out of the queue
             pop.route_of[bridged] = -1
             renew = nxt & (pop.stage[ids] == len(self.months_after) - 1)
+            entered = np.where(renew, pop.stage[ids], pop.stage[ids] + 1)[nxt]
+            for st in np.unique(entered):
+                sim.recorder.add(self.stage_metric[st], pop.origin[ids[nxt][entered == st]], 1.0)
             again = ids[renew]  # the last stage: a renewal of its contract
             pop.renewals[again] += 1
             life.start_contract(again, pop.stage[again], day)

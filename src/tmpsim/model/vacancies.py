@@ -17,12 +17,21 @@ demand)`` until the next month's end. Two responses read it:
   of demand whose corridor is closed to new entries pulls), which redraws the waiting times of
   everyone exposed when it changes.
 
+With ``kept_share``, former trainees who move to an onward status (e.g. Specified Skilled Worker
+(i)) after the base year of employers' demand response (``recruitment.demand_response``; the
+demand table up to it is the observed entries, which already hold whatever substitution there
+was) keep places filled: each such move owes ``kept_share`` of a place, and each selection round
+takes the places owed off the places it fills (``take_kept_places``, called by
+``tmpsim.model.recruitment``), split over the profiles in proportion to their places, as many
+as the round has. The places taken count as demand met (metric ``places_kept``), not unfilled.
+
 Without the section the share stays zero, the offer is ``routes.offer_rate`` and the factor one.
 """
 
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -59,6 +68,15 @@ class Vacancies(Module):
         # The shares measured so far: month-end run days and their values (for the plan lead).
         self.measured_days: list[int] = []
         self.measured: list[float] = []
+        # Places kept filled by former trainees on an onward status (kept_share).
+        self.kept_share = self.spec.kept_share if self.spec is not None else 0.0
+        response = sim.scenario.recruitment.demand_response
+        first = None if response is None else dt.date(response.base_year + 1, 1, 1)
+        self.kept_from = 0 if first is None else (first - sim.scenario.start).days
+        self.owed = 0.0  # places (the run's agents) owed and not yet taken off a round
+        if self.kept_share > 0:
+            sim.recorder.extras["places_kept"] = np.zeros((sim.n_days, sim.n_origins))
+            self.profile_origin = np.array([p.origin for p in sim.profiles], dtype=np.int64)
 
     def share_decided(self, day: int) -> float:
         """The unfilled share employers act on today: measured ``routes.plan_lead_days`` before.
@@ -74,6 +92,30 @@ class Vacancies(Module):
         """Chance that an employer offers to keep a person whose contract ends on ``day``."""
         keep = self.spec.keep_offer if self.spec is not None else 0.0
         return self.offer_rate + (1.0 - self.offer_rate) * keep * self.share_decided(day)
+
+    def on_move(self, ids: np.ndarray, new: State, day: int) -> None:
+        """Moves to an onward status after the base year owe places kept filled."""
+        if new == State.OTHER_STATUS and self.kept_share > 0 and day >= self.kept_from:
+            self.owed += self.kept_share * ids.size
+
+    def take_kept_places(self, fill: np.ndarray, day: int) -> np.ndarray:
+        """The places a selection round fills (per profile) once the places owed are taken off.
+
+        As many whole places as are owed (at most the round's), split over the profiles in
+        proportion to their places (largest remainders first); the rest stays owed.
+        """
+        total = int(fill.sum())
+        take_total = min(int(self.owed), total)
+        if take_total <= 0:
+            return fill
+        raw = take_total * fill / total
+        take = np.floor(raw).astype(np.int64)
+        extra = take_total - int(take.sum())
+        take[np.argsort(-(raw - take), kind="stable")[:extra]] += 1
+        self.owed -= take_total
+        by_origin = np.bincount(self.profile_origin, weights=take, minlength=self.sim.n_origins)
+        self.sim.recorder.add_by_origin("places_kept", by_origin)
+        return fill - take
 
     def runaway_factor(self) -> float:
         """Multiplier of the runaway hazard, today."""
@@ -98,6 +140,8 @@ class Vacancies(Module):
         first = max(0, day - self.spec.window_days + 1)
         demand = float(sim.recruitment.daily_demand_between(first, day + 1).sum())
         rec = sim.recorder
+        if self.kept_share > 0:  # places kept filled are demand met
+            demand -= float(rec.extras["places_kept"][first : day + 1].sum()) / sim.scale
         aw, emp = int(State.AWAITING_ENTRY), int(State.EMPLOYED)
         came = rec.flows[first:day, aw, emp, :].sum() + rec.flow_today[aw, emp, :].sum()
         return unfilled_share(demand, float(came) / sim.scale)
