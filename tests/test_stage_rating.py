@@ -9,16 +9,17 @@ decisions recorded as daily metrics ``route_<name>``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pytest
-from helpers import FLAGSHIP, build, daily, run_days, set_timers
+from helpers import FLAGSHIP, build, daily, run_days, scenario_file, set_timers
 from pydantic import ValidationError
 from test_routes import chooser, people, spec
 
 from tmpsim.kinds import Timer
 from tmpsim.model.routes import TurningPoint, rated_excellent
-from tmpsim.scenario import load_scenario
+from tmpsim.scenario import ScenarioError, load_scenario
 from tmpsim.scenario.routes_schema import Excellent
 from tmpsim.states import State
 
@@ -229,3 +230,26 @@ def test_a_round_with_every_place_kept_selects_nobody():
 
     assert selected_in_run(0.0) > 0
     assert selected_in_run(1e9) == 0
+
+
+@pytest.mark.parametrize(
+    ("block", "key", "reason"),
+    [
+        ("      licensed: 1232\n", "routes.next_stage.excellent.licensed", "unknown key"),
+        ('      share: {"July 2019": 0.5}\n', "routes.next_stage.excellent", "not a date"),
+    ],
+)
+def test_a_bad_rating_rule_in_a_file_names_its_line_and_key(tmp_path, block, key, reason):
+    text = scenario_file("routes").read_text(encoding="utf-8")
+    rule = '    excellent:\n      stage: "2"\n      source: test\n'
+    rule += block if "share" in block else block + '      share: {"2020-01-01": 0.5}\n'
+    old = '  next_stage: {intercept: -50, source: "test"}\n'
+    assert old in text
+    new = '  next_stage:\n    intercept: -50\n    source: "test"\n' + rule
+    path = tmp_path / "bad.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    message = str(err.value)
+    assert re.search(rf"{re.escape(str(path))}:\d+: {re.escape(key)}", message), message
+    assert reason in message
