@@ -20,12 +20,7 @@ import datetime as dt
 
 import numpy as np
 
-from tmpsim.corridors.config import (
-    CorridorsConfig,
-    border_rules,
-    load_corridors,
-    with_border_rules,
-)
+from tmpsim.corridors.config import CorridorsConfig, load_corridors, with_all_rules
 from tmpsim.corridors.simulate import CorridorsRun, simulate
 from tmpsim.model.origin_inputs import fx_per_usd
 from tmpsim.scenario.origins_schema import FeeCap, LicenceCrackdown
@@ -38,7 +33,7 @@ LAST = 2025
 def base() -> CorridorsConfig:
     """The shipped configuration with its border rules, to 2025."""
     cfg = load_corridors("asia-corridors")
-    return with_border_rules(cfg, border_rules(cfg)).model_copy(update={"last_year": LAST})
+    return with_all_rules(cfg).model_copy(update={"last_year": LAST})
 
 
 def fee_cap(cfg: CorridorsConfig, amount: float) -> CorridorsConfig:

@@ -20,7 +20,7 @@ from tmpsim.corridors.config import (
     CorridorsError,
     border_rules,
     load_corridors,
-    with_border_rules,
+    with_all_rules,
 )
 
 app = typer.Typer(
@@ -48,7 +48,7 @@ def _load(config: str, scale: float, seed: int, rules: bool = True) -> Corridors
         _fail(f"--seed must be >= 0, got {seed}")
     try:
         cfg = load_corridors(config)
-        return with_border_rules(cfg, border_rules(cfg)) if rules else cfg
+        return with_all_rules(cfg) if rules else cfg
     except CorridorsError as exc:
         _fail(str(exc))
     raise AssertionError  # unreachable: _fail exits

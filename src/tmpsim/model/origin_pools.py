@@ -63,13 +63,17 @@ class OriginPools:
         return self.savings_months * self.savings_base[:, _year_index(self.years, year)] / 12.0
 
     def stops_on(self, when: dt.date) -> tuple[np.ndarray, np.ndarray]:
-        """Share of ready recruits who can leave, and of returns that can travel, per origin."""
+        """Share of ready recruits who can leave, and of returns that can travel, per origin.
+
+        Windows in force together multiply (a permit stop and a flight stop).
+        """
         n = len(self.names)
         depart, back = np.ones(n), np.ones(n)
         for i, o in enumerate(self.cfg.origins.values()):
             for s in o.stops:  # a few dated windows per origin
                 if s.date <= when and (s.end is None or when < s.end):
-                    depart[i], back[i] = s.departures_share, s.returns_share
+                    depart[i] *= s.departures_share
+                    back[i] *= s.returns_share
         return depart, back
 
     def gdp_in_own_currency(self, year: int) -> np.ndarray:

@@ -125,6 +125,7 @@ class SendingMarket:
         self.order_keep = np.where(
             np.isfinite(validity), 1.0 - 1.0 / np.maximum(validity, 1.0), 0.0
         )
+        self.release = 1.0 / np.array([max(x.order_release_months, 1.0) for x in d])
         self.backlog = np.zeros(n_d)
         self.queue = np.zeros((self.brokers.n, n_d), dtype=np.int64)
         self.abroad = np.zeros((n_o, n_d))
@@ -229,7 +230,8 @@ class SendingMarket:
         # Orders of the month and those a border rule held back before; month-end steps: a
         # daily cap allows so many entries for each day of the month.
         nominal = self.seats_per_month[self._y(when.year)]
-        offered = nominal + self.backlog
+        released_orders = self.backlog * self.release
+        offered = nominal + released_orders
         seats_d = np.minimum(offered * share, cap_day * when.day)
         active = self.active(when)
         usable = b.serves & active[:, None] & ~stopped[b.origin]
@@ -300,8 +302,8 @@ class SendingMarket:
         ready = np.floor(ready * can_leave[b.origin][:, None] + 1e-9).astype(np.int64)
         departed = bk.fill_orders(seats_int, ready, b.quality, cfg.brokers.employer_quality_weight)
         self.queue -= departed
-        self.backlog = carried_orders(nominal, offered, seats_d, departed.sum(axis=0))
-        self.backlog *= self.order_keep
+        carried = carried_orders(nominal, offered, seats_d, departed.sum(axis=0))
+        self.backlog = (self.backlog - released_orders + carried) * self.order_keep
         # Where extensions are allowed, employers who cannot bring a replacement keep the worker.
         held = np.clip(1.0 - seats_d / np.where(nominal > 0, nominal, 1.0), 0.0, 1.0)
         return_share = can_return[:, None] * (1.0 - self.extensions_on(when) * held)[None, :]

@@ -180,6 +180,11 @@ class Destination(Strict):
         description="Mean months an employer's order held back by a border rule (a closure, a "
         "share, a daily cap) stays valid and waits for the border to open (None: lost).",
     )
+    order_release_months: Positive = Field(
+        1.0,
+        description="Carried orders are offered again at one in order_release_months a month "
+        "(visas, flights and quarantine to arrange; 1: all at once).",
+    )
     stay_extensions: list[StayExtension] = Field(
         default_factory=list,
         description="Dated rules under which a worker whose contract ends may stay on.",
