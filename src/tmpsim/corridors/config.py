@@ -155,6 +155,15 @@ def _dated_rows(
     return out
 
 
+def _reason(exc: Exception) -> str:
+    """One line: the field and message of a validation error, or the exception's first line."""
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        return f"{field}: {err['msg']}" if field else str(err["msg"])
+    return str(exc).splitlines()[0]
+
+
 def _dates(row: dict[str, str]) -> dict[str, dt.date | None]:
     return {
         "date": dt.date.fromisoformat(row["from"]),
@@ -167,12 +176,14 @@ def stay_extensions(
 ) -> dict[str, list[StayExtension]]:
     """Dated rules keeping on workers whose contract ends, per destination (stay_extensions.csv)."""
     out: dict[str, list[StayExtension]] = {}
-    rows = _dated_rows("stay_extensions.csv", "destination", list(cfg.market.destinations), text, source)
+    rows = _dated_rows(
+        "stay_extensions.csv", "destination", list(cfg.market.destinations), text, source
+    )
     for where, name, row in rows:
         try:
             rule = StayExtension(**_dates(row), note=row.get("note", ""))
         except (ValueError, TypeError, ValidationError) as exc:
-            raise CorridorsError(f"{where}: {exc}".splitlines()[0]) from None
+            raise CorridorsError(f"{where}: {_reason(exc)}") from None
         out.setdefault(name, []).append(rule)
     return out
 
@@ -193,7 +204,7 @@ def origin_stops(
                 note=row.get("note", ""),
             )
         except (KeyError, ValueError, TypeError, ValidationError) as exc:
-            raise CorridorsError(f"{where}: {exc}".splitlines()[0]) from None
+            raise CorridorsError(f"{where}: {_reason(exc)}") from None
         out.setdefault(name, []).append(stop)
     return out
 
@@ -204,8 +215,11 @@ def with_border_rules(
     extensions: dict[str, list[StayExtension]] | None = None,
     stops: dict[str, list[OriginStop]] | None = None,
 ) -> CorridorsConfig:
-    """The configuration with dated rules after its own: destinations' border windows and stay
-    extensions, origins' stops."""
+    """The configuration with dated rules added after its own.
+
+    ``rules``: destinations' border windows; ``extensions``: their stay extensions; ``stops``:
+    origins' own stops.
+    """
     market = cfg.market.model_copy(deep=True)
     for name, windows in rules.items():
         dest = market.destinations[name]

@@ -302,7 +302,11 @@ class SendingMarket:
         ready = np.floor(ready * can_leave[b.origin][:, None] + 1e-9).astype(np.int64)
         departed = bk.fill_orders(seats_int, ready, b.quality, cfg.brokers.employer_quality_weight)
         self.queue -= departed
-        carried = carried_orders(nominal, offered, seats_d, departed.sum(axis=0))
+        # When every whole seat was filled, the month's seats count as filled: a fraction of a
+        # seat (or a Poisson shortfall) is not an order held back.
+        dep_d = departed.sum(axis=0)
+        filled = np.where(dep_d >= seats_int, np.maximum(seats_d, dep_d), dep_d)
+        carried = carried_orders(nominal, offered, seats_d, filled)
         self.backlog = (self.backlog - released_orders + carried) * self.order_keep
         # Where extensions are allowed, employers who cannot bring a replacement keep the worker.
         held = np.clip(1.0 - seats_d / np.where(nominal > 0, nominal, 1.0), 0.0, 1.0)
