@@ -239,3 +239,15 @@ def test_the_shipped_rules_are_read():
     first = stops["Vietnam"][0]
     assert (first.date, first.departures_share) == (dt.date(2020, 3, 25), 0.0)
     assert stops["Indonesia"][0].end == dt.date(2020, 7, 29)
+
+
+def test_the_tables_carry_the_orders_held_back_and_the_share_with_debt():
+    from tmpsim.corridors.tables import flows_table
+
+    cfg = toy_corridors(**{"destinations.X.order_validity_months": 2.0})
+    rules = {"X": [BorderWindow(date=dt.date(2019, 3, 1), end=dt.date(2019, 4, 1), cap_per_day=2)]}
+    flows = flows_table(simulate(with_border_rules(cfg, rules), 1.0, 1)).to_pandas()
+    carried = flows[(flows.metric == "orders_carried") & (flows.destination == "X")]
+    assert carried.set_index("date").value[dt.date(2019, 3, 31)] == 19.0
+    share = flows[flows.metric == "debt_share"]
+    assert share.value.tolist() == [1.0, 1.0]  # fees of 1,000 above 3 months of GDP per capita

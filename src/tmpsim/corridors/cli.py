@@ -67,7 +67,10 @@ def run(
     scale: ScaleOpt = 1.0,
     seed: SeedOpt = 1,
     closures: Annotated[
-        bool, typer.Option(help="Apply the dated border rules of border_rules.csv.")
+        bool,
+        typer.Option(
+            help="Apply the dated rules: border_rules.csv, stay_extensions.csv, origin_stops.csv."
+        ),
     ] = True,
 ) -> None:
     """Run a corridors configuration and write its tidy outputs."""
