@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from tmpsim.corridors.config import (
     CorridorsConfig,
     CorridorsError,
+    border_rules,
     load_corridors,
     origin_stops,
     stay_extensions,
@@ -44,12 +45,12 @@ def toy_corridors(**over) -> CorridorsConfig:
 
 
 # ---- orders held back by a border rule -------------------------------------------------------
-def test_a_daily_cap_holds_orders_back_and_they_enter_when_it_lifts():
-    # Quarantine places: 2 entries a day into X in March. Orders stay valid a mean of 2 months
-    # (half are kept each month) and are all offered again at once.
+def test_a_quarantine_cap_binds_and_the_orders_held_back_enter_when_it_lifts():
+    # 28 quarantine places held 14 days each: 2 entries a day into X in March. Orders stay valid
+    # a mean of 2 months (half are kept each month) and are all offered again at once.
     cfg = toy(**{"destinations.X.order_validity_months": 2.0})
     cfg["destinations"]["X"]["borders"] = [
-        {"date": "2019-03-01", "end": "2019-04-01", "cap_per_day": 2}
+        {"date": "2019-03-01", "end": "2019-04-01", "quarantine_places": 28, "quarantine_days": 14}
     ]
     _, (_, _, mar, apr) = run(cfg, [JAN, FEB, MAR, APR])
     # March: 62 of X's 100 orders are filled; the 38 held back wait, half of them kept (19).
@@ -213,6 +214,19 @@ def test_rule_files_name_file_line_and_field():
 def test_schema_errors_are_clear():
     with pytest.raises(ValidationError, match="before"):
         OriginStop(date=dt.date(2020, 2, 1), end=dt.date(2020, 1, 1))
+    with pytest.raises(ValidationError, match="quarantine_places and quarantine_days go together"):
+        BorderWindow(date=dt.date(2020, 1, 1), quarantine_places=100)
+    with pytest.raises(ValidationError, match="quarantine_places unset"):
+        BorderWindow(
+            date=dt.date(2020, 1, 1),
+            open_share=0,
+            origins=["A"],
+            quarantine_places=100,
+            quarantine_days=14,
+        )
+    assert BorderWindow(
+        date=dt.date(2020, 1, 1), cap_per_day=50, quarantine_places=280, quarantine_days=14
+    ).entries_per_day == pytest.approx(20.0)
     with pytest.raises(ValidationError, match=r"other_intermediaries.A.Z: no broker of A serves"):
         OriginsConfig.model_validate(
             toy(**{"brokers.other_intermediaries": {"A": {"Z": {"share": 0.1, "amount": 1}}}})
@@ -239,6 +253,9 @@ def test_the_shipped_rules_are_read():
     first = stops["Vietnam"][0]
     assert (first.date, first.departures_share) == (dt.date(2020, 3, 25), 0.0)
     assert stops["Indonesia"][0].end == dt.date(2020, 7, 29)
+    taiwan = border_rules(cfg)["Taiwan"]
+    reopened = [w for w in taiwan if w.date == dt.date(2021, 11, 3)][0]
+    assert reopened.entries_per_day == pytest.approx(1700 / 14)  # centralized quarantine beds
 
 
 def test_the_tables_carry_the_orders_held_back_and_the_share_with_debt():

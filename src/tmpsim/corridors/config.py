@@ -104,6 +104,11 @@ def read_rows(name: str, text: str | None = None) -> list[dict[str, str]]:
     return list(csv.DictReader((text if text is not None else _data_text(name)).splitlines()))
 
 
+def _number(text: str | None) -> float | None:
+    """A CSV cell as a number, or None when empty."""
+    return float(text) if text else None
+
+
 def border_rules(
     cfg: CorridorsConfig, text: str | None = None, source: str = f"{DATA}/border_rules.csv"
 ) -> dict[str, list[BorderWindow]]:
@@ -124,6 +129,8 @@ def border_rules(
                 end=dt.date.fromisoformat(row["to"]) if row.get("to") else None,
                 open_share=float(row["open_share"]),
                 cap_per_day=float(row["cap_per_day"]) if row.get("cap_per_day") else None,
+                quarantine_places=_number(row.get("quarantine_places")),
+                quarantine_days=_number(row.get("quarantine_days")),
                 origins=[o.strip() for o in row["origins"].split(";")]
                 if row.get("origins")
                 else [],

@@ -53,6 +53,8 @@ def scaled(market: OriginsConfig, scale: float) -> OriginsConfig:
         for w in d["borders"]:
             if w.get("cap_per_day") is not None:
                 w["cap_per_day"] *= scale
+            if w.get("quarantine_places") is not None:
+                w["quarantine_places"] *= scale
     data["brokers"]["capacity_per_month"] *= scale
     return OriginsConfig.model_validate(data)
 

@@ -164,7 +164,7 @@ class SendingMarket:
                     stopped[[self.origins.index(o) for o in w.origins], j] = True
                 else:
                     share[j] = w.open_share
-                    cap[j] = np.inf if w.cap_per_day is None else w.cap_per_day
+                    cap[j] = w.entries_per_day
         return share, cap, stopped
 
     def extensions_on(self, when: dt.date) -> np.ndarray:

@@ -123,6 +123,12 @@ class BorderWindow(Strict):
     end: dt.date | None = None
     open_share: Prob = 1.0
     cap_per_day: NonNeg | None = Field(None, description="Entries a day at most (None: no cap).")
+    quarantine_places: NonNeg | None = Field(
+        None,
+        description="Quarantine places for arriving workers: with quarantine_days, entries a "
+        "day are at most places / days (each arrival holds a place that long).",
+    )
+    quarantine_days: Positive | None = Field(None, description="Days each arrival is held.")
     origins: list[str] = Field(
         default_factory=list, description="Origins the window stops (empty: every origin)."
     )
@@ -131,11 +137,24 @@ class BorderWindow(Strict):
     def _origin_stop(self) -> BorderWindow:
         if self.end is not None and self.end < self.date:
             raise ValueError(f"end {self.end} is before date {self.date}")
-        if self.origins and (self.open_share != 0 or self.cap_per_day is not None):
+        if (self.quarantine_places is None) != (self.quarantine_days is None):
+            raise ValueError("quarantine_places and quarantine_days go together")
+        if self.origins and (
+            self.open_share != 0 or self.cap_per_day is not None or self.quarantine_places
+        ):
             raise ValueError(
-                "a window naming origins stops them: open_share must be 0 and cap_per_day unset"
+                "a window naming origins stops them: open_share must be 0 and cap_per_day and "
+                "quarantine_places unset"
             )
         return self
+
+    @property
+    def entries_per_day(self) -> float:
+        """Entries a day at most: the cap, or the quarantine places over their days (inf)."""
+        cap = float("inf") if self.cap_per_day is None else self.cap_per_day
+        if self.quarantine_places is not None and self.quarantine_days is not None:
+            cap = min(cap, self.quarantine_places / self.quarantine_days)
+        return cap
 
 
 class StayExtension(Strict):
