@@ -321,6 +321,8 @@ class Recruitment(Module):
                 # Those waiting to enter by profile: [origin, segment] in profile order.
                 waiting = rec.segment_counts[State.AWAITING_ENTRY].reshape(-1)
                 fill = self.places_left(places, waiting)
+            # Employers whose former trainees stay on another status order fewer new ones.
+            fill = sim.vacancies.take_kept_places(fill, day)
             self._select(places, day, fill)
 
     def places_left(self, places: np.ndarray, waiting: np.ndarray) -> np.ndarray:
