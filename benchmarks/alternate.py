@@ -12,6 +12,7 @@ Each version keeps its own numba cache (beside its sources), warmed by one run f
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--before", required=True, help="git revision to compare with")
     p.add_argument("--runs", type=int, default=5, help="runs of each version")
+    p.add_argument("--save", type=Path, default=None, help="also write the figures as JSON here")
     p.add_argument("run_args", nargs="*", default=["japan-titp-covid"], help="tmpsim run args")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tmpsim-alternate-") as tmp:
@@ -69,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
                 check=False,
                 capture_output=True,
             )
-    print(f"load average {os.getloadavg()[0]:.2f} (1 min); {args.runs} runs of each, alternating")
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} (1 min); {args.runs} runs of each, alternating")
     ref = statistics.median(refs)
     print(f"reference loop s {', '.join(f'{r:.2f}' for r in refs)}  median {ref:.2f}")
     for name, runs in times.items():
@@ -79,6 +82,25 @@ def main(argv: list[str] | None = None) -> int:
         ratios = ", ".join(f"{w / r:.2f}" for (w, _), r in zip(runs, refs, strict=True))
         print(f"{name:7s} wall s {walls}  median {wall:.2f}  (CPU median {cpu:.2f})")
         print(f"{'':7s} ratio to the reference loop, run by run {ratios}  median {wall / ref:.2f}x")
+    if args.save:
+        figures = {
+            "before_revision": args.before,
+            "run_args": args.run_args,
+            "load_average_at_end": list(load),
+            "reference_s": refs,
+            **{
+                name: {
+                    "wall_s": [w for w, _ in runs],
+                    "cpu_s": [c for _, c in runs],
+                    "ratio": [w / r for (w, _), r in zip(runs, refs, strict=True)],
+                    "median_wall_s": statistics.median(w for w, _ in runs),
+                    "median_cpu_s": statistics.median(c for _, c in runs),
+                    "median_ratio": statistics.median(w for w, _ in runs) / ref,
+                }
+                for name, runs in times.items()
+            },
+        }
+        args.save.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 
 

@@ -28,11 +28,11 @@ def reference_seconds(path: Path) -> float:
 
 CHILD = """
 import json, sys
-from tmpsim.corridors.config import border_rules, load_corridors, with_border_rules
+from tmpsim.corridors.config import load_corridors, with_all_rules
 from tmpsim.corridors.simulate import simulate
 from tmpsim.corridors.tables import write_outputs
 cfg = load_corridors("asia-corridors")
-run = simulate(with_border_rules(cfg, border_rules(cfg)), float(sys.argv[1]), int(sys.argv[2]))
+run = simulate(with_all_rules(cfg), float(sys.argv[1]), int(sys.argv[2]))
 write_outputs(run, sys.argv[3])
 print(json.dumps({"simulate": run.wall_seconds}))
 """

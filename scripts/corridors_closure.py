@@ -26,7 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 LABELS = {"open": "no closures", "closed": "Japan closed only", "all_rules": "all rules"}
 # Sourced intake (intake_2020_2022.csv) as thousands a year over its period.
 OBSERVED = {
-    "Korea EPS": [("2020-01-01", "2021-12-31", 6.5), ("2022-01-01", "2022-12-31", 88.1)],
+    "Korea EPS": [
+        ("2020-01-01", "2020-12-31", 6.7),
+        ("2021-01-01", "2021-12-31", 6.5),
+        ("2022-01-01", "2022-12-31", 88.1),
+    ],
     "Taiwan": [("2020-08-01", "2020-09-30", 160 * 365.25 / 1000)],
     "Japan TITP": [
         ("2020-01-01", "2020-12-31", 83.8),

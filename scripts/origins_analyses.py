@@ -20,12 +20,7 @@ import datetime as dt
 
 import numpy as np
 
-from tmpsim.corridors.config import (
-    CorridorsConfig,
-    border_rules,
-    load_corridors,
-    with_border_rules,
-)
+from tmpsim.corridors.config import CorridorsConfig, load_corridors, with_all_rules
 from tmpsim.corridors.simulate import CorridorsRun, simulate
 from tmpsim.model.origin_inputs import fx_per_usd
 from tmpsim.scenario.origins_schema import FeeCap, LicenceCrackdown
@@ -38,7 +33,7 @@ LAST = 2025
 def base() -> CorridorsConfig:
     """The shipped configuration with its border rules, to 2025."""
     cfg = load_corridors("asia-corridors")
-    return with_border_rules(cfg, border_rules(cfg)).model_copy(update={"last_year": LAST})
+    return with_all_rules(cfg).model_copy(update={"last_year": LAST})
 
 
 def fee_cap(cfg: CorridorsConfig, amount: float) -> CorridorsConfig:
@@ -194,12 +189,96 @@ def forecast_table(run: CorridorsRun, cfg: CorridorsConfig) -> str:
     return "\n".join(lines)
 
 
+# The ISA survey 2021-22 (shared data titp_predeparture_fees_debt.csv): mean total paid by
+# payers and mean debt of the indebted, yen.
+ISA_FEE = {
+    "Vietnam": 688143,
+    "China": 591777,
+    "Indonesia": 235343,
+    "Philippines": 94821,
+    "Myanmar": 287405,
+    "Cambodia": 573607,
+}
+ISA_DEBT = {"Vietnam": 674480, "China": 528847, "Cambodia": 566889}
+
+
+def isa_table(seeds: list[int], scale: float, year: int = 2021) -> str:
+    """Fees and debt at departure to Japan's TITP by origin against the ISA survey.
+
+    As the flagship takes them with ``origins_market`` (``fees: true``): the market's mean fee
+    and debt over everyone placed in ``year``, in yen at the year's rate, over the flagship's
+    paying share (fee of a payer) and paying × borrowing share (debt of a borrower); mean of
+    ``seeds``.
+    """
+    from types import SimpleNamespace
+
+    from tmpsim.model.host_market import host_split
+    from tmpsim.scenario.loader import load_scenario
+    from tmpsim.scenario.schema import OriginsMarketSpec
+    from tmpsim.simulation import Simulation
+
+    sc = load_scenario("japan-titp-covid")
+    demand = lambda y: Simulation.demand_total(SimpleNamespace(scenario=sc), y)  # noqa: E731
+    fee, debt, own_debt, own_share = [], [], [], []
+    for seed in seeds:
+        spec = OriginsMarketSpec(
+            host=HOST, scale=scale, seed=seed, fees=True, source="calibrated: docs/origins.md"
+        )
+        split = host_split(spec, sc, demand)
+        k = int(np.flatnonzero(split.years == year)[0])
+        fee.append(split.fee[k])
+        debt.append(split.debt[k])
+        run = split.run  # the market's own borrowers: those whose fee exceeded their savings
+        j, r = run.destinations.index(HOST), run.years.index(year)
+        per = run.per_origin
+        b = run.broker_borrowers[r, :, j].reshape(-1, per).sum(axis=1)
+        placed = run.broker_departed[r, :, j].reshape(-1, per).sum(axis=1)
+        owed = run.broker_debt[r, :, j].reshape(-1, per).sum(axis=1)
+        rate = float(fx_per_usd("JPY", np.array([year]))[0])
+        col = [run.origins.index(n) if n in run.origins else -1 for n in split.origins]
+        own_debt.append([owed[c] / max(b[c], 1) * rate if c >= 0 else np.nan for c in col])
+        own_share.append([b[c] / max(placed[c], 1) if c >= 0 else np.nan for c in col])
+    fee_m, debt_m = np.mean(fee, axis=0), np.mean(debt, axis=0)
+    own_d, own_s = np.mean(own_debt, axis=0), np.mean(own_share, axis=0)
+    lines = [
+        "| origin | survey fee (yen) | model fee of a payer | error | survey debt | "
+        "model debt, flagship's borrowing share | error | market's own debt of a borrower "
+        "(share with debt) | error |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for i, name in enumerate(split.origins):
+        if name not in ISA_FEE:
+            continue
+        t = sc.origins[name]
+        f = fee_m[i] / max(t.fee_pay_share, 1e-9)
+        d = debt_m[i] / max(t.fee_pay_share * t.borrow_share, 1e-9)
+        fe = f"{100 * (f / ISA_FEE[name] - 1):+.1f}%"
+        own = f"{own_d[i]:,.0f} ({100 * own_s[i]:.0f}%)"
+        if name in ISA_DEBT:
+            dcell = (
+                f"{ISA_DEBT[name]:,} | {d:,.0f} | {100 * (d / ISA_DEBT[name] - 1):+.1f}% | "
+                f"{own} | {100 * (own_d[i] / ISA_DEBT[name] - 1):+.1f}%"
+            )
+        else:
+            dcell = f" | {d:,.0f} | | {own} | "
+        lines.append(f"| {name} | {ISA_FEE[name]:,} | {f:,.0f} | {fe} | {dcell} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     """Run the variants and print the tables."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=0.25)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--isa",
+        action="store_true",
+        help="only the fees and debt against the ISA survey (seeds 1-3)",
+    )
     args = ap.parse_args()
+    if args.isa:
+        print(isa_table([1, 2, 3], args.scale))
+        return
     cfg = base()
     no_rules = load_corridors("asia-corridors").model_copy(update={"last_year": LAST})
     runs = {

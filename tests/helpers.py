@@ -112,18 +112,19 @@ def assert_population_identity(sim: Simulation) -> None:
     assert bad.size == 0, (
         f"stock != previous + created + in - out at (day, state, origin) {bad[:5]}"
     )
-    # Exactly one state each: the stocks add up to everyone ever created by that day.
+    # Exactly one state each: the stocks add up to everyone ever created by that day (agents,
+    # and the applicants kept outside the agent arrays until selected).
     alive = rec.initial.sum() + np.cumsum(created.sum(axis=1))
     assert np.array_equal(stocks.sum(axis=(1, 2)), alive)
     if days == sim.n_days:
-        assert alive[-1] == sim.pop.n
+        assert alive[-1] == sim.people()
     state = sim.pop.state[: sim.pop.n]
     assert ((state >= 0) & (state < N_STATES)).all()
     recount = np.bincount(
         state.astype(np.int64) * sim.n_origins + sim.pop.origin[: sim.pop.n],
         minlength=N_STATES * sim.n_origins,
     ).reshape(N_STATES, sim.n_origins)
-    assert np.array_equal(recount, stocks[-1])
+    assert np.array_equal(recount + sim.outside_counts().sum(axis=(2, 3)), stocks[-1])
 
 
 def tmpsim_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

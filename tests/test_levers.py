@@ -350,7 +350,13 @@ def test_zero_fees_remove_debt_and_leave_entries_alone(
     n = variant.pop.n
     assert variant.pop.fee[:n].sum() == 0 and variant.pop.debt0[:n].sum() == 0
     assert series(variant, "returned_debt").sum() == 0 < series(base_run, "returned_debt").sum()
-    assert series(variant, "missing").sum() < series(base_run, "missing").sum()
+    # Fewer run away without debt: some 90 a run against 100, a difference one run's noise can
+    # hide, so counted over five seeds (about 440 against 490).
+    fees = apply_levers(base_sc, {"worker_fee_share": 0})
+    seeds = range(7, 12)
+    without = sum(series(Simulation(fees, seed=s).run(), "missing").sum() for s in seeds)
+    with_debt = sum(series(Simulation(base_sc, seed=s).run(), "missing").sum() for s in seeds)
+    assert without < with_debt
 
 
 @pytest.mark.parametrize("lever", [{"proactive_supervision": 1.0}, {"own_language_info": True}])

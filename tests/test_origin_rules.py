@@ -91,13 +91,19 @@ def test_border_rules_csv_reads_caps_and_stops_and_rejects_unknown_origins():
         border_rules(cfg, head + "Korea EPS,2020-04-01,,0,,Atlantis,sourced\n")
 
 
-def test_the_shipped_korea_rules_are_the_sourced_cap_and_visa_stop():
+def test_the_shipped_korea_rules_are_the_sourced_stop_cap_and_visa_stop():
     rules = border_rules(load_corridors("asia-corridors"))["Korea EPS"]
-    assert [(w.cap_per_day, w.origins) for w in rules] == [
-        (50.0, []),
-        (None, ["Philippines", "Myanmar"]),
+    # Every origin stopped until October 2020, then 50 a day; two origins stopped throughout.
+    assert [(w.open_share, w.cap_per_day, w.origins) for w in rules] == [
+        (0.0, None, []),
+        (1.0, 50.0, []),
+        (0.0, None, ["Philippines", "Myanmar"]),
     ]
-    assert {w.end for w in rules} == {dt.date(2021, 11, 30)}
+    assert [w.end for w in rules] == [
+        dt.date(2020, 11, 1),
+        dt.date(2021, 11, 30),
+        dt.date(2021, 11, 30),
+    ]
 
 
 def test_a_no_fee_rule_leaves_what_it_does_not_cover():

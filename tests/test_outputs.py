@@ -123,11 +123,19 @@ def test_scenario_yaml_loads_back_identical(mini_half):
 
 
 def test_scale_reports_full_population_figures(mini_half):
-    """At scale 0.5 each agent stands for two people: stocks are agent counts divided by 0.5."""
+    """At scale 0.5 each agent stands for two people: stocks are agent counts divided by 0.5.
+
+    Applicants never selected are counted in the series but are not agents: those still waiting
+    are the pool, those who gave up are among the dropped (the run's information counts both).
+    """
     result, out = mini_half
     agents = pd.read_parquet(out / "agents.parquet")
     last = result.series[result.series.date == dt.date(2020, 12, 31)]
-    for state, count in agents["state"].value_counts().items():
+    counts = agents["state"].value_counts().to_dict()
+    counts["pool"] = counts.get("pool", 0) + result.run_info["applicants_waiting"]
+    counts["dropped"] = counts.get("dropped", 0) + result.run_info["applicants_gave_up"]
+    assert result.run_info["applicants_gave_up"] > 0
+    for state, count in counts.items():
         row = last[(last.metric == f"state_{state}") & (last.origin == "all")]
         assert row["value"].item() == count / 0.5, state
     # The initial stocks (600 + 600 + 300 + 300 people) are reported as such on day one.

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tmpsim.model.recruitment import (
-    EligibilityRule,
-    PoolAgents,
-    best_by_origin,
-    eligible_kernel,
-    eligible_reference,
-)
+from tmpsim.model.applicants import StandbyPool
+from tmpsim.model.recruitment import best_by_origin
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 from tmpsim.states import State
@@ -61,40 +56,62 @@ def test_demand_table_is_the_day_by_day_demand() -> None:
         np.testing.assert_array_equal(r._demand, by_day)
 
 
-def test_eligible_kernel_keeps_the_pool_and_filters_as_numpy_does() -> None:
-    """Pool compaction and eligibility in one pass equal the NumPy expressions."""
-    rng = np.random.default_rng(8)
-    n = 3000
-    state = rng.integers(0, 3, n).astype(np.int8)
-    age0 = rng.uniform(15, 45, n).astype(np.float32)
-    created = rng.integers(-400, 200, n).astype(np.int32)
-    aptitude = rng.random(n).astype(np.float32)
-    aptitude[:50] = np.float32(0.3)  # at the floor, which float32 cannot hold exactly
-    pool = np.sort(rng.choice(n, 2000, replace=False)).astype(np.int64)
-    day = 250
-    agents = PoolAgents(state, age0, created, aptitude)
-    rule = EligibilityRule(18.0, 40.0, np.float32(0.3))
-    members, eligible = eligible_reference(pool, day, agents, rule)
-    cand = np.empty(pool.size, dtype=np.int64)
-    kept, n_cand = eligible_kernel(pool, day, tuple(agents), tuple(rule), cand)
-    np.testing.assert_array_equal(pool[:kept], members)
-    np.testing.assert_array_equal(cand[:n_cand], eligible)
-    assert 0 < n_cand < kept
+def _applicants(joined: int, age0: list[float], aptitude: list[float], origin: list[int]) -> dict:
+    n = len(age0)
+    return {
+        "age0": np.array(age0, dtype=np.float32),
+        "aptitude": np.array(aptitude, dtype=np.float32),
+        "origin": np.array(origin, dtype=np.int8),
+        "sector": np.zeros(n, dtype=np.int8),
+        "segment": np.zeros(n, dtype=np.int8),
+        "joined": np.full(n, joined, dtype=np.int32),
+    }
 
 
-def test_pool_holds_exactly_the_applicants_in_the_pool() -> None:
-    """After each selection round the kept pool, less those just selected, is every POOL agent."""
-    sim = Simulation(load_scenario("japan-titp-covid"), seed=4, scale=0.002)
-    interval = sim.recruitment.rec.selection_interval_days
-    rounds = 0
-    for d in range(200):
+def test_standby_pool_selects_times_out_and_counts_exactly() -> None:
+    """Eligibility by age on the day and aptitude; the selected and the timed-out leave."""
+    pool = StandbyPool((2, 1, 1))
+    # Day 0: four applicants. Day 7: three more (one joined aged 17.99: 18 four days later).
+    pool.join(_applicants(0, [20, 45, 30, 25], [0.5, 0.9, 0.05, 0.1], [0, 0, 1, 1]))
+    pool.join(_applicants(7, [17.99, 22, 39.98], [0.7, 0.3, 0.6], [1, 0, 0]))
+    assert len(pool) == 7
+    # Day 7, ages 18 to 40, aptitude at least 0.1: not the 45-year-old (1), not aptitude 0.05
+    # (2), not the one aged 17.99 (4); the floor 0.1 is met by 0.1 in float32 (3).
+    np.testing.assert_array_equal(pool.eligible(7, 18.0, 40.0, 0.1), [0, 3, 5, 6])
+    # On day 11 the 17.99-year-old is 18.0009 (and the 39.98-year-old 39.991).
+    np.testing.assert_array_equal(pool.eligible(10, 18.0, 40.0, 0.1), [0, 3, 5, 6])
+    np.testing.assert_array_equal(pool.eligible(11, 18.0, 40.0, 0.1), [0, 3, 4, 5, 6])
+    # On day 15 the 39.98-year-old is 40.002: out.
+    np.testing.assert_array_equal(pool.eligible(15, 18.0, 40.0, 0.1), [0, 3, 4, 5])
+    taken = pool.take(np.array([0, 5]))
+    np.testing.assert_array_equal(taken["joined"], [0, 7])
+    np.testing.assert_array_equal(taken["origin"], [0, 0])
+    assert len(pool) == 5
+    np.testing.assert_array_equal(pool.counts((2, 1, 1))[:, 0, 0], [2, 3])
+    # Those who joined on day 0 and still wait (1, 2, 3) give up; the day-7 ones stay.
+    gone = pool.give_up(0)
+    np.testing.assert_array_equal(gone["aptitude"], np.float32([0.9, 0.05, 0.1]))
+    np.testing.assert_array_equal(pool.gave_up[:, 0, 0], [1, 2])
+    np.testing.assert_array_equal(pool.counts((2, 1, 1))[:, 0, 0], [1, 1])
+    assert pool.give_up(0) == {}
+    np.testing.assert_array_equal(pool.eligible(11, 18.0, 40.0, 0.1), [4, 6])
+    # Compaction (many more applicants than the columns hold) keeps the waiting, in order.
+    for day in range(8, 30):
+        pool.join(_applicants(day, [30.0] * 500, [0.5] * 500, [1] * 500))
+    assert len(pool) == 2 + 22 * 500
+    first = pool.eligible(30, 18.0, 60.0, 0.1)[:2]
+    np.testing.assert_array_equal(pool.columns["joined"][first], [7, 7])
+    np.testing.assert_array_equal(pool.columns["age0"][first], np.float32([17.99, 39.98]))
+
+
+def test_pool_counts_are_the_recorded_stocks() -> None:
+    """Every day the pool's waiting applicants are the recorded pool stock, and no agent is in
+    the pool state; those who gave up are part of the dropped stock (the checks recount both)."""
+    sim = Simulation(load_scenario("japan-titp-covid"), seed=4, scale=0.002, check=True)
+    for d in range(300):
         sim.step(d)
-        if d % interval == 0:
-            pool = sim.recruitment.pool
-            assert np.all(np.diff(pool) > 0)
-            still = pool[sim.pop.state[pool] == State.POOL]
-            np.testing.assert_array_equal(
-                still, np.flatnonzero(sim.pop.state[: sim.pop.n] == State.POOL)
-            )
-            rounds += 1
-    assert rounds > 10
+        waiting = sim.recruitment.outside()[State.POOL].sum(axis=(1, 2))
+        np.testing.assert_array_equal(waiting, sim.recorder.counts[State.POOL])
+        assert not (sim.pop.state[: sim.pop.n] == State.POOL).any()
+    assert sim.recruitment.pool.gave_up.sum() > 0
+    assert len(sim.recruitment.pool) > 0

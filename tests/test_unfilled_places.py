@@ -59,7 +59,7 @@ def test_the_first_month_end_measures_the_share_and_the_pull_follows():
     rates = sim.hazards.rates(employed.astype(np.int64), State.EMPLOYED, 31)[:, COL]
     assert np.allclose(rates, BASE * (1 + 0.8 * unfilled), rtol=1e-15, atol=0)
     # No routes section: the offer starts from zero and rises half-way to one at most.
-    assert sim.vacancies.offer_chance() == 0.5 * unfilled
+    assert sim.vacancies.offer_chance(31) == 0.5 * unfilled
 
 
 def test_entries_recorded_in_the_window_fill_places():
@@ -85,9 +85,9 @@ def test_employers_offer_more_as_places_stay_unfilled():
     sim = build("routes", {"behaviour.unfilled_places": PLACES["behaviour.unfilled_places"]})
     v = sim.vacancies
     assert v.offer_rate == sim.scenario.routes.offer_rate == 0.5
-    assert v.offer_chance() == 0.5
+    assert v.offer_chance(0) == 0.5
     v.unfilled = 0.4
-    assert v.offer_chance() == pytest.approx(0.5 + 0.5 * 0.5 * 0.4, rel=1e-15)
+    assert v.offer_chance(0) == pytest.approx(0.5 + 0.5 * 0.5 * 0.4, rel=1e-15)
     # With keep_offer one and every place unfilled, every employer offers at contract end.
     sim = build("routes", {"behaviour.unfilled_places": {"keep_offer": 1.0, "source": "test"}})
     sim.vacancies.unfilled = 1.0
@@ -137,7 +137,7 @@ def test_with_pull_while_closed_only_corridors_closed_to_entries_pull():
     v = sim.vacancies
     assert v.closed == 1.0 and 0 < v.unfilled < 1
     assert v.runaway_factor() == 1 + 0.8 * v.unfilled
-    assert v.offer_chance() == 0.5 * v.unfilled  # offers do not depend on the border
+    assert v.offer_chance(0) == 0.5 * v.unfilled  # offers do not depend on the border
     run_days(sim, range(31, 59))  # 2019-02-28: open again since 2019-02-10
     assert v.closed == 0.0 and v.runaway_factor() == 1.0
     assert (_rates(sim, 59)[sim.pop.state[:20] == State.EMPLOYED] == BASE).all()

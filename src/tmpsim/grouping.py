@@ -46,16 +46,14 @@ def _strings(values: np.ndarray, names: list[str]) -> pa.Array:
     return pa.DictionaryArray.from_arrays(codes, arrow_strings(names))
 
 
-def _rows(cube: np.ndarray, days: np.ndarray, day0: int) -> dict[str, np.ndarray]:
-    """Codes and values of ``cube[day, metric, origin, group]`` in row order."""
-    idx = np.indices(cube.shape).reshape(4, -1)
-    return {
-        "date": (days[idx[0]] + day0).astype(np.int32),
-        "metric": idx[1],
-        "origin": idx[2],
-        "group": idx[3],
-        "value": cube.reshape(-1),
-    }
+def _codes(shape: tuple[int, ...], axis: int) -> np.ndarray:
+    """The index along ``axis`` of each element of an array of ``shape``, in C order (int32).
+
+    Built by repeating and tiling, without the int64 index arrays ``np.indices`` would make.
+    """
+    inner = int(np.prod(shape[axis + 1 :], dtype=np.int64))
+    outer = int(np.prod(shape[:axis], dtype=np.int64))
+    return np.tile(np.repeat(np.arange(shape[axis], dtype=np.int32), inner), outer)
 
 
 def _daily(stocks: np.ndarray, metrics: list[str]) -> np.ndarray:
@@ -110,22 +108,26 @@ def group_table(sim) -> pa.Table:
     }
     metrics = sorted({m for _, part_metrics, _, _ in parts for m in part_metrics})
     code = {m: i for i, m in enumerate(metrics)}
-    columns: dict[str, list[np.ndarray]] = {k: [] for k in ("date", "metric", *names, "value")}
+    # One table per part, column by column in the smallest types (int32 codes), joined as
+    # chunks: no concatenated copy of the whole table's columns.
+    tables = []
     for split, part_metrics, days, cube in parts:
-        rows = _rows(cube, days, day0)
-        n = rows["value"].size
-        columns["date"].append(rows["date"])
-        columns["metric"].append(np.array([code[m] for m in part_metrics])[rows["metric"]])
-        columns["origin"].append(rows["origin"])
+        shape = cube.shape
+        n = cube.size
+        date = np.repeat((days + day0).astype(np.int32), n // max(shape[0], 1))
+        metric = np.array([code[m] for m in part_metrics], dtype=np.int32)[_codes(shape, 1)]
+        columns = [
+            arrow_array(date, pa.date32()),
+            _strings(metric, metrics),
+            _strings(_codes(shape, 2), names["origin"]),
+        ]
         for column in ("sector", "stage", "segment"):
-            all_code = len(names[column]) - 1
-            columns[column].append(rows["group"] if column == split else np.full(n, all_code))
-        columns["value"].append(rows["value"])
-    joined = {k: np.concatenate(v) for k, v in columns.items()}
-    arrays = [
-        arrow_array(joined["date"].astype(np.int32), pa.date32()),
-        _strings(joined["metric"], metrics),
-        *(_strings(joined[c], names[c]) for c in ("origin", "sector", "stage", "segment")),
-        arrow_array(joined["value"].astype(np.float64) / sim.scale, pa.float64()),
-    ]
-    return pa.Table.from_arrays(arrays, schema=GROUPS_SCHEMA)
+            labels = names[column]
+            if column == split:
+                columns.append(_strings(_codes(shape, 3), labels))
+            else:
+                columns.append(_strings(np.full(n, len(labels) - 1, np.int32), labels))
+        value = cube.reshape(-1).astype(np.float64) / sim.scale
+        columns.append(arrow_array(value, pa.float64()))
+        tables.append(pa.Table.from_arrays(columns, schema=GROUPS_SCHEMA))
+    return pa.concat_tables(tables)

@@ -43,6 +43,15 @@ SERIES_SCHEMA = pa.schema(
         ("value", pa.float64()),
     ]
 )
+# The same with the labels dictionary-encoded, as a finished run keeps them (see Result).
+SERIES_DICTIONARY_SCHEMA = pa.schema(
+    [
+        ("date", pa.date32()),
+        ("metric", pa.dictionary(pa.int32(), pa.string())),
+        ("origin", pa.dictionary(pa.int32(), pa.string())),
+        ("value", pa.float64()),
+    ]
+)
 HOST_METRICS = frozenset({"shelter_capacity"})  # reported for origin "all" only
 FLOW_METRICS = {
     "new_entries": ([State.AWAITING_ENTRY], [State.EMPLOYED]),
@@ -112,24 +121,26 @@ def read_series(folder: str | Path, metrics: Iterable[str] | None = None) -> pd.
     return with_current_metric_names(series)
 
 
-def atomic_write_table(path: Path, table: pa.Table) -> None:
-    """Write a Parquet file atomically."""
+def atomic_write_table(path: Path, table: pa.Table, store_schema: bool = True) -> None:
+    """Write a Parquet file atomically (``store_schema``: also the Arrow schema)."""
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression="zstd", store_schema=store_schema)
 
 
 @dataclass
 class Result:
     """What a run produced; ``series`` is tidy: date, metric, origin, value (full-population).
 
-    The series is kept as an Arrow table (``series_table``, what series.parquet holds); the
-    DataFrame ``series`` is made from it when first asked for.
+    The series is kept as an Arrow table, its labels dictionary-encoded in a finished run
+    (``series_source``: a few names and their codes instead of millions of strings);
+    ``series_table`` (labels as strings, what series.parquet reads back as) and the DataFrame
+    ``series`` are made from it when first asked for.
     """
 
     scenario: Scenario
     seed: int
     scale: float
-    series_table: pa.Table
+    series_source: pa.Table
     summary: dict[str, Any]
     agents_source: AgentsSnapshot | None
     run_info: dict[str, Any] = field(default_factory=dict)
@@ -137,6 +148,12 @@ class Result:
     # With a sending market: its flows, stocks, fees and debt by origin × destination
     # (origins_flows.parquet) and by broker (origins_brokers.parquet); see corridors.tables.
     origins_tables: dict[str, pa.Table] | None = None
+
+    @cached_property
+    def series_table(self) -> pa.Table:
+        """The tidy series as an Arrow table with the labels as strings (``SERIES_SCHEMA``)."""
+        source = self.series_source
+        return source if source.schema.equals(SERIES_SCHEMA) else source.cast(SERIES_SCHEMA)
 
     @cached_property
     def series(self) -> pd.DataFrame:
@@ -177,7 +194,14 @@ class Result:
     @cached_property
     def metric_names(self) -> list[str]:
         """Every metric of the series, sorted."""
-        return sorted(set(self.series_table.column("metric").to_pylist()))
+        metric = self.series_source.column("metric")
+        if not pa.types.is_dictionary(metric.type):
+            return sorted(set(metric.to_pylist()))
+        names: set[str] = set()  # the names present, without a string per row
+        for chunk in metric.chunks:
+            known = chunk.dictionary.to_pylist()
+            names.update(known[i] for i in np.unique(chunk.indices.to_numpy()))
+        return sorted(names)
 
     def _repr_html_(self) -> str:
         """A summary for Jupyter: what was run and the headline figures."""
@@ -224,7 +248,9 @@ class Result:
 
     def write_small_files(self, out: Path) -> None:
         """Write every file of the run folder but agents.parquet and the manifest."""
-        atomic_write_table(out / "series.parquet", self.series_table)
+        # Labels go to the writer as the dictionary Parquet stores anyway, and no Arrow schema is
+        # stored beside the Parquet one: readers get them as strings, as SERIES_SCHEMA says.
+        atomic_write_table(out / "series.parquet", self.series_source, store_schema=False)
         atomic_write_bytes(out / "summary.json", _json(self.summary))
         atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenario).encode())
         if self.groups_table is not None:
@@ -354,7 +380,7 @@ def build_result(sim, with_agents: bool = True, snapshot: AgentsSnapshot | None 
     from tmpsim import __version__
 
     arrays = metric_arrays(sim)
-    series = build_series_table(sim, arrays)
+    series = build_series_table(sim, arrays, dictionary=True)
     summary = build_summary(sim, arrays=arrays)
     agents = (snapshot or build_agents(sim)) if with_agents else None
     info = {
@@ -365,6 +391,7 @@ def build_result(sim, with_agents: bool = True, snapshot: AgentsSnapshot | None 
         "tmpsim_version": __version__,
         "wall_seconds": round(sim.wall_seconds, 3),
         "agents_created": int(sim.pop.n),
+        **applicants_outside(sim),
         "days": sim.n_days,
         "start": str(sim.scenario.start),
         "end": str(sim.scenario.end),
@@ -381,6 +408,20 @@ def build_result(sim, with_agents: bool = True, snapshot: AgentsSnapshot | None 
         groups,
         origins_tables(sim),
     )
+
+
+def applicants_outside(sim) -> dict[str, int]:
+    """Applicants never selected, who are counted in the series but are not agents.
+
+    Only the selected become agents (rows of ``agents.parquet``); the others are in the pool
+    state at the end (``applicants_waiting``) or gave up (``applicants_gave_up``, in the dropped
+    state).
+    """
+    outside = sim.outside_counts()
+    return {
+        "applicants_waiting": int(outside[int(State.POOL)].sum()),
+        "applicants_gave_up": int(outside[int(State.DROPPED)].sum()),
+    }
 
 
 ORIGINS_FILES = ("origins_flows.parquet", "origins_brokers.parquet")
@@ -438,11 +479,15 @@ def _labels(codes: np.ndarray, names: list[str]) -> pa.DictionaryArray:
     )
 
 
-def build_series_table(sim, arrays: dict[str, np.ndarray] | None = None) -> pa.Table:
+def build_series_table(
+    sim, arrays: dict[str, np.ndarray] | None = None, dictionary: bool = False
+) -> pa.Table:
     """The tidy series table: one row per (date, metric, origin), scaled to full population.
 
     Rows are sorted by date, metric and origin; month-end-only metrics have rows on month ends.
-    Built as Arrow columns straight from codes (no Python objects per row).
+    Built as Arrow columns straight from codes (no Python objects per row). With
+    ``dictionary`` the labels stay dictionary-encoded (``SERIES_DICTIONARY_SCHEMA``: the codes
+    and a few names instead of millions of strings); ``cast(SERIES_SCHEMA)`` makes them strings.
     """
     arrays = metric_arrays(sim) if arrays is None else arrays
     names = sorted(arrays)
@@ -468,7 +513,8 @@ def build_series_table(sim, arrays: dict[str, np.ndarray] | None = None) -> pa.T
     origin = (keep % n_o).astype(np.int32)
 
     def strings(codes: np.ndarray, values: list[str]) -> pa.Array:
-        return _labels(codes, values).cast(pa.string())
+        encoded = _labels(codes, values)
+        return encoded if dictionary else encoded.cast(pa.string())
 
     return pa.Table.from_arrays(
         [
@@ -477,7 +523,7 @@ def build_series_table(sim, arrays: dict[str, np.ndarray] | None = None) -> pa.T
             strings(origin, [str(x) for x in labels[order]]),
             arrow_array(values[keep], pa.float64()),
         ],
-        schema=SERIES_SCHEMA,
+        schema=SERIES_DICTIONARY_SCHEMA if dictionary else SERIES_SCHEMA,
     )
 
 

@@ -150,6 +150,7 @@ class Simulation:
         if len(writers) != 1:
             raise ValueError("exactly one module must write the state when agents move")
         self._on_move = [m.on_move for m in writers + [m for m in movers if m not in writers]]
+        self._outside = [m.outside for m in self.modules if overrides(m, "outside")]
         self.phases = {
             hook: [getattr(m, hook) for m in self.modules if overrides(m, hook)]
             for hook in ("events", "step", "month_end")
@@ -172,7 +173,8 @@ class Simulation:
         demand = sum(self.demand_total(int(y)) for y in years)
         initial = sum(sum(p.initial_stock.values()) for p in profiles(sc))
         pipeline = demand / max(len(years), 1)
-        people = (demand + pipeline) * sc.recruitment.applicants_per_place * 1.1 + initial
+        # Only the selected become agents (applicants wait outside the agent arrays).
+        people = (demand + pipeline) * 1.1 / (1 - sc.recruitment.training_dropout) + initial
         return int(people * self.scale) + 1024
 
     def demand_total(self, year: int) -> float:
@@ -241,6 +243,24 @@ class Simulation:
         if self.check:
             self.check_invariants()
 
+    def outside_counts(self) -> np.ndarray:
+        """People kept outside the agent arrays (``Module.outside``).
+
+        By [state, origin, sector, segment].
+        """
+        total = np.zeros(
+            (N_STATES, self.n_origins, len(self.sectors), self.n_segments), dtype=np.int64
+        )
+        for counts in self._outside:
+            found = counts()
+            if found is not None:
+                total += found
+        return total
+
+    def people(self) -> int:
+        """Everyone simulated so far: the agents and the people kept outside their arrays."""
+        return int(self.pop.n + self.outside_counts().sum())
+
     @property
     def stage_names(self) -> list[str]:
         """Names of the programme's stages."""
@@ -248,16 +268,21 @@ class Simulation:
 
     # ---- invariants -----------------------------------------------------------------------
     def check_invariants(self) -> None:
-        """Recount every state and flag from the agent arrays and compare with the flows."""
+        """Recount every state and flag and compare with the flows.
+
+        The counts are of the agents and of the people kept outside their arrays
+        (``outside_counts``).
+        """
         pop = self.pop
         n = pop.n
         state = pop.state[:n]
         if n and (state.min() < 0 or state.max() >= N_STATES):
             raise InvariantError("an agent is in no valid state")
+        outside = self.outside_counts()
         recount = np.bincount(
             state.astype(np.int64) * self.n_origins + pop.origin[:n],
             minlength=N_STATES * self.n_origins,
-        ).reshape(N_STATES, self.n_origins)
+        ).reshape(N_STATES, self.n_origins) + outside.sum(axis=(2, 3))
         if not np.array_equal(recount, self.recorder.counts):
             raise InvariantError(
                 f"day {self.day}: stocks from flows differ from a recount of agents\n"
@@ -268,9 +293,11 @@ class Simulation:
                 raise InvariantError(f"day {self.day}: {name} counter differs from the agents")
         if (self.recorder.counts < 0).any():
             raise InvariantError("negative count")
-        if not np.array_equal(self.recorder.by_sector(pop), self.recorder.sector_counts):
+        by_sector = self.recorder.by_sector(pop) + outside.sum(axis=3)
+        if not np.array_equal(by_sector, self.recorder.sector_counts):
             raise InvariantError(f"day {self.day}: stocks by sector differ from the agents")
-        if not np.array_equal(self.recorder.by_segment(pop), self.recorder.segment_counts):
+        by_segment = self.recorder.by_segment(pop) + outside.sum(axis=2)
+        if not np.array_equal(by_segment, self.recorder.segment_counts):
             raise InvariantError(f"day {self.day}: stocks by segment differ from the agents")
         for module in self.modules:
             problem = module.check()

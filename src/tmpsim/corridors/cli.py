@@ -20,7 +20,7 @@ from tmpsim.corridors.config import (
     CorridorsError,
     border_rules,
     load_corridors,
-    with_border_rules,
+    with_all_rules,
 )
 
 app = typer.Typer(
@@ -48,7 +48,7 @@ def _load(config: str, scale: float, seed: int, rules: bool = True) -> Corridors
         _fail(f"--seed must be >= 0, got {seed}")
     try:
         cfg = load_corridors(config)
-        return with_border_rules(cfg, border_rules(cfg)) if rules else cfg
+        return with_all_rules(cfg) if rules else cfg
     except CorridorsError as exc:
         _fail(str(exc))
     raise AssertionError  # unreachable: _fail exits
@@ -67,7 +67,10 @@ def run(
     scale: ScaleOpt = 1.0,
     seed: SeedOpt = 1,
     closures: Annotated[
-        bool, typer.Option(help="Apply the dated border rules of border_rules.csv.")
+        bool,
+        typer.Option(
+            help="Apply the dated rules: border_rules.csv, stay_extensions.csv, origin_stops.csv."
+        ),
     ] = True,
 ) -> None:
     """Run a corridors configuration and write its tidy outputs."""

@@ -1,9 +1,10 @@
 """The closure experiment: who goes where when some destinations close and the others partly close.
 
 Three runs of one configuration with the same seed: ``open`` (no border rule of
-``border_rules.csv``), ``closed`` (only the dated rules of the destinations named to close: the
-diversion the model predicts when nothing else closes) and ``all_rules`` (every destination's dated
-rules: what happened, as far as the rules are known). Entries per destination and year from each
+``border_rules.csv``), ``closed`` (only the dated rules of the destinations named to close, with
+their stay extensions: the diversion the model predicts when nothing else closes) and
+``all_rules`` (every destination's dated border rules and stay extensions and every origin's
+stops: what happened, as far as the rules are known). Entries per destination and year from each
 run, beside the sourced intake of ``intake_2020_2022.csv`` where the periods match.
 """
 
@@ -14,7 +15,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tmpsim.corridors.config import CorridorsConfig, border_rules, read_rows, with_border_rules
+from tmpsim.corridors.config import (
+    CorridorsConfig,
+    border_rules,
+    read_rows,
+    stay_extensions,
+    with_all_rules,
+    with_border_rules,
+)
 from tmpsim.corridors.simulate import CorridorsRun, simulate
 
 VARIANTS = ("open", "closed", "all_rules")
@@ -22,12 +30,13 @@ VARIANTS = ("open", "closed", "all_rules")
 
 def variants(cfg: CorridorsConfig, close: Sequence[str]) -> dict[str, CorridorsConfig]:
     """The three configurations of the experiment; ``close``: destinations (or name prefixes)."""
-    rules = border_rules(cfg)
+    rules, ext = border_rules(cfg), stay_extensions(cfg)
     closing = {d: w for d, w in rules.items() if any(d.startswith(c) for c in close)}
+    kept = {d: e for d, e in ext.items() if d in closing}
     return {
         "open": cfg,
-        "closed": with_border_rules(cfg, closing),
-        "all_rules": with_border_rules(cfg, rules),
+        "closed": with_border_rules(cfg, closing, kept),
+        "all_rules": with_all_rules(cfg),
     }
 
 
@@ -75,7 +84,8 @@ def _period(text: str) -> tuple[dt.date, dt.date]:
 def compare_intake(runs: dict[str, CorridorsRun]) -> list[dict]:
     """Sourced entries (per year or per day) beside each variant's, on the same periods.
 
-    Stocks are compared at the month-end nearest the sourced date.
+    Stocks and backlogs (orders held back by border rules) are compared at the month-end
+    nearest the sourced date.
     """
     rows = []
     any_run = next(iter(runs.values()))
@@ -88,9 +98,12 @@ def compare_intake(runs: dict[str, CorridorsRun]) -> list[dict]:
         unit, observed = row["unit"], float(row["value"])
         sim = {}
         for k, r in runs.items():
-            if row["indicator"] == "stock":
+            if row["indicator"] in ("stock", "backlog"):
                 t = int(np.argmin([abs((m - last).days) for m in r.months]))
-                sim[k] = float(r.stock[t, :, j].sum() / r.scale)
+                if row["indicator"] == "stock":
+                    sim[k] = float(r.stock[t, :, j].sum() / r.scale)
+                else:  # orders held back by border rules (already full-population)
+                    sim[k] = float(r.backlog[t, j])
                 continue
             # whole months only: the month-ends inside the period
             total = float(entries(r, first, last)[j])

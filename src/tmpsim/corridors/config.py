@@ -20,7 +20,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from tmpsim.scenario.loader import format_validation_error
-from tmpsim.scenario.origins_schema import BorderWindow, OriginsConfig
+from tmpsim.scenario.origins_schema import BorderWindow, OriginsConfig, OriginStop, StayExtension
 from tmpsim.scenario.schema import Strict
 
 DATA = "data/origins"
@@ -104,6 +104,11 @@ def read_rows(name: str, text: str | None = None) -> list[dict[str, str]]:
     return list(csv.DictReader((text if text is not None else _data_text(name)).splitlines()))
 
 
+def _number(text: str | None) -> float | None:
+    """A CSV cell as a number, or None when empty."""
+    return float(text) if text else None
+
+
 def border_rules(
     cfg: CorridorsConfig, text: str | None = None, source: str = f"{DATA}/border_rules.csv"
 ) -> dict[str, list[BorderWindow]]:
@@ -124,6 +129,8 @@ def border_rules(
                 end=dt.date.fromisoformat(row["to"]) if row.get("to") else None,
                 open_share=float(row["open_share"]),
                 cap_per_day=float(row["cap_per_day"]) if row.get("cap_per_day") else None,
+                quarantine_places=_number(row.get("quarantine_places")),
+                quarantine_days=_number(row.get("quarantine_days")),
                 origins=[o.strip() for o in row["origins"].split(";")]
                 if row.get("origins")
                 else [],
@@ -139,15 +146,103 @@ def border_rules(
     return out
 
 
+def _dated_rows(
+    name: str, key: str, known: list[str], text: str | None, source: str | None
+) -> list[tuple[str, str, dict[str, str]]]:
+    """``(where, key value, row)`` of a dated rule file; unknown names and unmarked rows fail."""
+    out = []
+    for line, row in enumerate(read_rows(name, text), start=2):
+        where = f"{source or f'{DATA}/{name}'}:{line}"
+        value = row.get(key, "")
+        if value not in known:
+            raise CorridorsError(f"{where}: {key}: {value!r} is not one of {sorted(known)}")
+        if not row.get("status"):
+            raise CorridorsError(f"{where}: status: every rule says sourced, derived or assumed")
+        out.append((where, value, row))
+    return out
+
+
+def _reason(exc: Exception) -> str:
+    """One line: the field and message of a validation error, or the exception's first line."""
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        return f"{field}: {err['msg']}" if field else str(err["msg"])
+    return str(exc).splitlines()[0]
+
+
+def _dates(row: dict[str, str]) -> dict[str, dt.date | None]:
+    return {
+        "date": dt.date.fromisoformat(row["from"]),
+        "end": dt.date.fromisoformat(row["to"]) if row.get("to") else None,
+    }
+
+
+def stay_extensions(
+    cfg: CorridorsConfig, text: str | None = None, source: str | None = None
+) -> dict[str, list[StayExtension]]:
+    """Dated rules keeping on workers whose contract ends, per destination (stay_extensions.csv)."""
+    out: dict[str, list[StayExtension]] = {}
+    rows = _dated_rows(
+        "stay_extensions.csv", "destination", list(cfg.market.destinations), text, source
+    )
+    for where, name, row in rows:
+        try:
+            rule = StayExtension(**_dates(row), note=row.get("note", ""))
+        except (ValueError, TypeError, ValidationError) as exc:
+            raise CorridorsError(f"{where}: {_reason(exc)}") from None
+        out.setdefault(name, []).append(rule)
+    return out
+
+
+def origin_stops(
+    cfg: CorridorsConfig, text: str | None = None, source: str | None = None
+) -> dict[str, list[OriginStop]]:
+    """Origins' own dated stops of departures and flights home, per origin (origin_stops.csv)."""
+    out: dict[str, list[OriginStop]] = {}
+    for where, name, row in _dated_rows(
+        "origin_stops.csv", "origin", list(cfg.market.origins), text, source
+    ):
+        try:
+            stop = OriginStop(
+                **_dates(row),
+                departures_share=float(row["departures_share"]),
+                returns_share=float(row["returns_share"]),
+                note=row.get("note", ""),
+            )
+        except (KeyError, ValueError, TypeError, ValidationError) as exc:
+            raise CorridorsError(f"{where}: {_reason(exc)}") from None
+        out.setdefault(name, []).append(stop)
+    return out
+
+
 def with_border_rules(
-    cfg: CorridorsConfig, rules: dict[str, list[BorderWindow]]
+    cfg: CorridorsConfig,
+    rules: dict[str, list[BorderWindow]],
+    extensions: dict[str, list[StayExtension]] | None = None,
+    stops: dict[str, list[OriginStop]] | None = None,
 ) -> CorridorsConfig:
-    """The configuration with each destination's dated rules after its own windows."""
+    """The configuration with dated rules added after its own.
+
+    ``rules``: destinations' border windows; ``extensions``: their stay extensions; ``stops``:
+    origins' own stops.
+    """
     market = cfg.market.model_copy(deep=True)
     for name, windows in rules.items():
         dest = market.destinations[name]
         dest.borders = [*dest.borders, *windows]
+    for name, ext in (extensions or {}).items():
+        dest = market.destinations[name]
+        dest.stay_extensions = [*dest.stay_extensions, *ext]
+    for name, windows in (stops or {}).items():
+        origin = market.origins[name]
+        origin.stops = [*origin.stops, *windows]
     return cfg.model_copy(update={"market": market})
+
+
+def with_all_rules(cfg: CorridorsConfig) -> CorridorsConfig:
+    """The configuration with every dated rule of the origins data: borders, extensions, stops."""
+    return with_border_rules(cfg, border_rules(cfg), stay_extensions(cfg), origin_stops(cfg))
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ def scaled(market: OriginsConfig, scale: float) -> OriginsConfig:
         for w in d["borders"]:
             if w.get("cap_per_day") is not None:
                 w["cap_per_day"] *= scale
+            if w.get("quarantine_places") is not None:
+                w["quarantine_places"] *= scale
     data["brokers"]["capacity_per_month"] *= scale
     return OriginsConfig.model_validate(data)
 
@@ -81,6 +83,8 @@ class CorridorsRun:
     broker_departed: np.ndarray
     broker_fee: np.ndarray
     broker_debt: np.ndarray
+    broker_borrowers: np.ndarray
+    backlog: np.ndarray  # [month, destination] orders held back by border rules
     wall_seconds: float
 
     @property
@@ -120,18 +124,21 @@ def simulate(cfg: CorridorsConfig, scale: float = 1.0, seed: int = 1) -> Corrido
     seats = np.zeros((n_t, n_d), dtype=np.int64)
     b_dep = np.zeros((n_y, n_b, n_d), dtype=np.int64)
     b_fee, b_debt = np.zeros((n_y, n_b, n_d)), np.zeros((n_y, n_b, n_d))
+    b_borrow = np.zeros((n_y, n_b, n_d), dtype=np.int64)
+    backlog = np.zeros((n_t, n_d))
     t0 = time.perf_counter()
     for when in spinup:
-        back = _draw_returns(stock, rate, rng, carry)
         month = market.step(when, abroad=stock)
+        back = _draw_returns(stock, rate * month.return_share, rng, carry)
         stock += market.by_origin(month.departed) - back
     for dest, by_origin in cfg.initial_stock.items():  # sourced stocks replace the spin-up's
         j = market.destinations.index(dest)
         for origin, people in by_origin.items():
             stock[market.origins.index(origin), j] = round(people * scale)
     for t, when in enumerate(months):
-        back = _draw_returns(stock, rate, rng, carry)
         month = market.step(when, abroad=stock)
+        # Returns of the month: contracts that end, less those kept on or unable to travel.
+        back = _draw_returns(stock, rate * month.return_share, rng, carry)
         arrived = market.by_origin(month.departed)
         stock += arrived - back
         dep[t], ret[t], stk[t] = arrived, back, stock
@@ -141,6 +148,8 @@ def simulate(cfg: CorridorsConfig, scale: float = 1.0, seed: int = 1) -> Corrido
         b_dep[y] += month.departed
         b_fee[y] += month.fee_paid
         b_debt[y] += month.debt
+        b_borrow[y] += month.borrowers
+        backlog[t] = month.backlog / scale
     wall = time.perf_counter() - t0
     return CorridorsRun(
         cfg=cfg,
@@ -159,6 +168,8 @@ def simulate(cfg: CorridorsConfig, scale: float = 1.0, seed: int = 1) -> Corrido
         broker_departed=b_dep,
         broker_fee=b_fee,
         broker_debt=b_debt,
+        broker_borrowers=b_borrow,
+        backlog=backlog,
         wall_seconds=wall,
     )
 

@@ -83,6 +83,7 @@ def flows_table(run: CorridorsRun) -> pa.Table:
     ):
         add(run.months, run.origins, arr * per, metric)
     add(run.months, ["all"], run.seats[:, None, :] * per, "seats")
+    add(run.months, ["all"], run.backlog[:, None, :], "orders_carried")  # already full-population
     year_ends = [dt.date(y, 12, 31) for y in run.years]
     n_y, n_o, n_d = len(year_ends), len(run.origins), len(run.destinations)
     shape = (n_y, n_o, run.per_origin, n_d)
@@ -99,6 +100,8 @@ def flows_table(run: CorridorsRun) -> pa.Table:
         _mean(run.broker_debt.reshape(shape).sum(axis=2), dep),
         "debt_mean_usd",
     )
+    borrowers = run.broker_borrowers.reshape(shape).sum(axis=2)
+    add(year_ends, run.origins, _mean(borrowers, dep), "debt_share")
     return _table(cols, run)
 
 

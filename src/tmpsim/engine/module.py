@@ -15,6 +15,10 @@ hears every move of agents to a state (after the state is written), ``timers()``
 ``hazards()`` return the handlers of the deterministic and stochastic events the module owns, and
 a module listens to a flag being set or cleared with ``Flag.listen``. A hook a module does not
 override costs nothing: only overridden hooks are called.
+
+A module may keep people outside the agent arrays (applicants waiting to be selected, who need
+none of the agents' fields): it counts them in the recorder itself and reports them with
+``outside()``, so that recounts (invariants, month-end counts by stage) include them.
 """
 
 from __future__ import annotations
@@ -69,6 +73,14 @@ class Module:
         """A problem found by recounting this module's running totals from the agents, or None.
 
         Called after every day when the simulation checks its invariants.
+        """
+        return None
+
+    def outside(self) -> np.ndarray | None:
+        """People this module keeps outside the agent arrays: [state, origin, sector, segment].
+
+        They count in the recorder's stocks like agents (the module records their flows) and
+        are in the first stage. None when the module keeps nobody outside.
         """
         return None
 

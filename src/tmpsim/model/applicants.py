@@ -1,4 +1,4 @@
-"""Applicants' attributes: drawn ahead, in a second thread, for the coming selection rounds.
+"""Applicants: their attributes drawn ahead, and the standby pool they wait in.
 
 The selection rounds and how many applicants each brings from each origin follow from the
 scenario alone (demand, the dated recruitment multipliers, the carry of fractional places), not
@@ -7,6 +7,9 @@ the supervising organisation's proactivity, sector, savings) are therefore drawn
 their own, ``applicants``, a block of rounds at a time, in a second thread while the simulation
 runs: NumPy releases the GIL while it draws. The blocks and the order of the draws are fixed, so
 the numbers are the same whatever the threads' timing.
+
+Applicants are not agents while they wait: ``StandbyPool`` keeps them in compact columns of their
+own until they are selected (and become agents) or give up.
 """
 
 from __future__ import annotations
@@ -126,3 +129,108 @@ class ApplicantDraws:
         lo, self.offset = self.offset, self.offset + n
         self.next_round = k + 1
         return {name: values[lo : self.offset] for name, values in self.drawn.items()}
+
+
+class StandbyPool:
+    """Applicants waiting to be selected, in the order they joined, outside the agent arrays.
+
+    Most applicants are never selected (they give up after a wait), and a waiting applicant needs
+    none of an agent's state: only the attributes selection reads and those an agent is created
+    with. Keeping them in compact columns of their own keeps the agent arrays to the people who
+    are selected, and selection's scans to contiguous memory. Each column holds the applicants
+    from ``head`` to ``tail``; ``waiting`` marks those not yet selected. Those who give up are
+    always the oldest (they joined first), so they leave from the head; the selected leave a gap
+    that is dropped when the columns are next compacted.
+    """
+
+    def __init__(self, shape: tuple[int, int, int]) -> None:
+        self.columns: Attributes = {}
+        self.waiting = np.zeros(0, dtype=bool)
+        self.head = 0
+        self.tail = 0
+        # Those who gave up, by [origin, sector, segment] (they stay counted as dropped).
+        self.gave_up = np.zeros(shape, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return int(self.waiting[self.head : self.tail].sum())
+
+    def join(self, attrs: Attributes) -> None:
+        """Applicants join (their attributes, with ``origin``, ``segment`` and ``joined``)."""
+        n = next(iter(attrs.values())).size
+        if not self.columns:
+            self.columns = {k: np.empty(max(4 * n, 1024), dtype=v.dtype) for k, v in attrs.items()}
+            self.waiting = np.zeros(self.columns["joined"].size, dtype=bool)
+        if self.tail + n > self.waiting.size:
+            self._compact(n)
+        lo, hi = self.tail, self.tail + n
+        for name, values in attrs.items():
+            self.columns[name][lo:hi] = values
+        self.waiting[lo:hi] = True
+        self.tail = hi
+
+    def _compact(self, room: int) -> None:
+        """Drop the gaps and the head; grow so that ``room`` more fit with room to spare."""
+        keep = np.flatnonzero(self.waiting[self.head : self.tail]) + self.head
+        size = max(2 * (keep.size + room), self.waiting.size)
+        for name, values in self.columns.items():
+            grown = np.empty(size, dtype=values.dtype)
+            grown[: keep.size] = values[keep]
+            self.columns[name] = grown
+        self.waiting = np.zeros(size, dtype=bool)
+        self.waiting[: keep.size] = True
+        self.head, self.tail = 0, keep.size
+
+    def eligible(self, day: int, age_min: float, age_max: float, aptitude_min: float) -> np.ndarray:
+        """Positions of the waiting applicants eligible today (age, aptitude), in joining order.
+
+        Ages are the float32 age at joining plus float64 years since; the aptitude floor is
+        compared in float32 (as NumPy compares float32 aptitudes with a float32 scalar).
+        """
+        lo, hi = self.head, self.tail
+        c = self.columns
+        if hi == lo:
+            return np.empty(0, dtype=np.int64)
+        age = c["age0"][lo:hi] + (day - c["joined"][lo:hi]) / 365.25
+        ok = self.waiting[lo:hi] & (age >= age_min) & (age <= age_max)
+        ok &= c["aptitude"][lo:hi] >= np.float32(aptitude_min)
+        return np.flatnonzero(ok) + lo
+
+    def take(self, positions: np.ndarray) -> Attributes:
+        """The attributes of the applicants at ``positions``, who leave the pool (selected)."""
+        self.waiting[positions] = False
+        return {name: values[positions] for name, values in self.columns.items()}
+
+    def give_up(self, joined_by: int) -> Attributes:
+        """Applicants who joined on or before ``joined_by`` and still wait leave the pool.
+
+        Returns their attributes (an empty dict when nobody is due); they are counted in
+        ``gave_up``.
+        """
+        lo, hi = self.head, self.tail
+        if hi == lo or self.columns["joined"][lo] > joined_by:  # most days: nobody is due
+            return {}
+        stop = lo + int(np.searchsorted(self.columns["joined"][lo:hi], joined_by, side="right"))
+        leave = np.flatnonzero(self.waiting[lo:stop]) + lo
+        out = {name: values[leave] for name, values in self.columns.items()}
+        self.waiting[lo:stop] = False
+        self.head = stop
+        self.gave_up += _count(out["origin"], out["sector"], out["segment"], self.gave_up.shape)
+        return out
+
+    def counts(self, shape: tuple[int, int, int]) -> np.ndarray:
+        """Those waiting, by [origin, sector, segment]."""
+        lo, hi = self.head, self.tail
+        if hi == lo:
+            return np.zeros(shape, dtype=np.int64)
+        w = self.waiting[lo:hi]
+        c = self.columns
+        return _count(c["origin"][lo:hi][w], c["sector"][lo:hi][w], c["segment"][lo:hi][w], shape)
+
+
+def _count(
+    origin: np.ndarray, sector: np.ndarray, segment: np.ndarray, shape: tuple[int, ...]
+) -> np.ndarray:
+    """People by [origin, sector, segment]."""
+    _, n_sectors, n_segments = shape
+    cell = (origin.astype(np.int64) * n_sectors + sector) * n_segments + segment
+    return np.bincount(cell, minlength=int(np.prod(shape))).reshape(shape)

@@ -321,6 +321,7 @@ class MoneyModule(Module):
         kept = month_end_ids_kernel(ids, int(day), self._agents(), self._terms, month)
         self._month_ids = ids[:kept].copy()
         self._seen = pop.n
+        self._count_outside(counts)
         rec.add_by_origin("remitted", remit)
         rec.monthly["debt_outstanding"][day] = debt
         rec.monthly["savings_in_host"][day] = savings
@@ -347,7 +348,16 @@ class MoneyModule(Module):
         counts = np.bincount(flat, minlength=N_STATES * n_stages * sim.n_origins)
         counts = counts.reshape(N_STATES, n_stages, sim.n_origins)
         counts[~self._active_state] = 0  # stages are counted in the active states
+        self._count_outside(counts)
         rec.stage_stocks(day, counts)
+
+    def _count_outside(self, counts: np.ndarray) -> None:
+        """Add the people kept outside the agent arrays (in the first stage) to ``counts``.
+
+        They have no money of their own to settle (applicants: no income, spending or debt).
+        """
+        outside = self.sim.outside_counts().sum(axis=(2, 3))
+        counts[:, 0, :] += np.where(self._active_state[:, None], outside, 0)
 
     def apply_welfare_rule(self, day: int) -> None:
         """Welfare eligibility changed: recompute the rates of everyone without income."""

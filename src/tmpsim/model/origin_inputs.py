@@ -49,3 +49,37 @@ def gdp_per_capita_usd(country: str, years: np.ndarray) -> np.ndarray:
     """GDP per capita in current US dollars of ``country`` in each of ``years``."""
     name = "gdp_per_capita.csv"
     return _lookup(name, _table(name, "country", "gdp_per_capita_usd"), country, years)
+
+
+@functools.cache
+def _rural_table() -> dict[str, tuple[str, dict[int, float]]]:
+    """``{country: (currency, {year: income a year per person})}`` of ``rural_income.csv``.
+
+    Rows with no value (``not found``) name the country without a series.
+    """
+    text = (resources.files("tmpsim") / DATA / "rural_income.csv").read_text("utf-8")
+    out: dict[str, tuple[str, dict[int, float]]] = {}
+    for row in csv.DictReader(text.splitlines()):
+        if not row["year"]:
+            continue
+        _, series = out.setdefault(row["country"], (row["currency"], {}))
+        series[int(row["year"])] = float(row["income_per_year"])
+    return out
+
+
+def rural_income_usd(country: str, years: np.ndarray) -> np.ndarray:
+    """Rural income per person a year (US dollars) of ``country`` in each of ``years``.
+
+    Linear between the sourced years in the country's own currency (the nearest year outside
+    them), converted at each year's exchange rate.
+    """
+    table = _rural_table()
+    if country not in table:
+        raise KeyError(
+            f"{DATA}/rural_income.csv: no series for {country!r}; known: {', '.join(sorted(table))}"
+        )
+    currency, series = table[country]
+    known = np.array(sorted(series), dtype=float)
+    years = np.asarray(years, dtype=np.int64)
+    own = np.interp(years.astype(float), known, [series[int(y)] for y in known])
+    return own / fx_per_usd(currency, years)

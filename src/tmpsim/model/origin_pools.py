@@ -18,7 +18,7 @@ import datetime as dt
 
 import numpy as np
 
-from tmpsim.model.origin_inputs import fx_per_usd, gdp_per_capita_usd
+from tmpsim.model.origin_inputs import fx_per_usd, gdp_per_capita_usd, rural_income_usd
 from tmpsim.scenario.origins_schema import OriginsConfig
 
 
@@ -43,11 +43,38 @@ class OriginPools:
         items = list(cfg.origins.items())
         self.gdp = np.array([gdp_per_capita_usd(o.country or n, self.years) for n, o in items])
         self.fx = np.array([fx_per_usd(o.currency, self.years) for _, o in items])
+        # What savings are months of (US dollars a year), [origin, year of ``years``].
+        self.savings_base = np.array(
+            [
+                rural_income_usd(o.country or n, self.years)
+                if o.savings_base == "rural_income"
+                else self.gdp[k]
+                for k, (n, o) in enumerate(items)
+            ]
+        )
         self.carry = np.zeros(len(p))  # fractional entries kept for the next month (exact mode)
 
     def gdp_in(self, year: int) -> np.ndarray:
         """GDP per capita (US dollars) of every origin in ``year`` (nearest year of the run)."""
         return self.gdp[:, _year_index(self.years, year)]
+
+    def savings_in(self, year: int) -> np.ndarray:
+        """Savings of a recruit (US dollars) of every origin in ``year``."""
+        return self.savings_months * self.savings_base[:, _year_index(self.years, year)] / 12.0
+
+    def stops_on(self, when: dt.date) -> tuple[np.ndarray, np.ndarray]:
+        """Share of ready recruits who can leave, and of returns that can travel, per origin.
+
+        Windows in force together multiply (a permit stop and a flight stop).
+        """
+        n = len(self.names)
+        depart, back = np.ones(n), np.ones(n)
+        for i, o in enumerate(self.cfg.origins.values()):
+            for s in o.stops:  # a few dated windows per origin
+                if s.date <= when and (s.end is None or when < s.end):
+                    depart[i] *= s.departures_share
+                    back[i] *= s.returns_share
+        return depart, back
 
     def gdp_in_own_currency(self, year: int) -> np.ndarray:
         """GDP per capita of every origin in its own currency in ``year``."""

@@ -13,15 +13,14 @@ given its origin, its segment and the profile whose terms it is drawn with.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tmpsim.engine.jit import njit
 from tmpsim.engine.module import Module
 from tmpsim.engine.population import NEVER
 from tmpsim.kinds import Timer
-from tmpsim.model.applicants import ApplicantDraws, Attributes, draw_attributes
+from tmpsim.model.applicants import ApplicantDraws, Attributes, StandbyPool, draw_attributes
 from tmpsim.model.host_market import HostSplit, host_split
 from tmpsim.model.lifecycle import DAYS_PER_MONTH
 from tmpsim.states import State
@@ -64,9 +63,9 @@ class Recruitment(Module):
             self.market.demand_share(i) if self.market is not None else o.demand_share
             for i, o in enumerate(self.origin_params)
         ]
-        # Applicants who were in the pool at the last selection round or joined since, all
-        # origins, in the order they joined (ascending ids).
-        self.pool = np.empty(0, dtype=np.int64)
+        # Applicants waiting to be selected, all profiles, in the order they joined: outside the
+        # agent arrays until selected (``tmpsim.model.applicants.StandbyPool``).
+        self.pool = StandbyPool((sim.n_origins, len(sc.sectors), sim.n_segments))
         # Attributes of new applicants by profile, looked up by profile code.
         self._profile_attrs = {
             name: np.array([getattr(t, attr) for t in self.terms])
@@ -235,12 +234,8 @@ class Recruitment(Module):
         self.initial_population()
 
     def timers(self) -> dict:
-        """Training ends; applicants not selected give up."""
-        return {Timer.TRAINING_END: self.training_over, Timer.POOL_TIMEOUT: self.give_up}
-
-    def give_up(self, ids: np.ndarray, day: int) -> None:
-        """Applicants who waited in the pool too long leave it."""
-        self.sim.move(ids, State.DROPPED)
+        """Training ends."""
+        return {Timer.TRAINING_END: self.training_over}
 
     def initial_population(self) -> None:
         """Workers in the host at the start (by stage) and the pipeline already in training."""
@@ -321,7 +316,10 @@ class Recruitment(Module):
                 # Those waiting to enter by profile: [origin, segment] in profile order.
                 waiting = rec.segment_counts[State.AWAITING_ENTRY].reshape(-1)
                 fill = self.places_left(places, waiting)
+            # Employers whose former trainees stay on another status order fewer new ones.
+            fill = sim.vacancies.take_kept_places(fill, day)
             self._select(places, day, fill)
+        self._time_out(day)
 
     def places_left(self, places: np.ndarray, waiting: np.ndarray) -> np.ndarray:
         """Places of a round once the vacancies that those waiting to enter fill are taken off.
@@ -368,42 +366,65 @@ class Recruitment(Module):
         """Fill ``fill`` places (per profile) from the pool: the best eligible by aptitude.
 
         The round's applicants come for its planned ``places`` (drawn ahead); employers whose
-        vacancies those waiting to enter fill take fewer (``fill``).
+        vacancies those waiting to enter fill take fewer (``fill``). The selected become agents
+        (created on the day they joined the pool) and move from the pool to training.
         """
         sim, pop = self.sim, self.sim.pop
         rec = self.rec
         profile = self._applicant_profiles(places)
         if profile.size:
-            new = self._new_agents(profile, day, State.POOL, self.applicants.take(day))
-            sim.recorder.create(int(State.POOL), pop.origin[new], pop.sector[new], pop.segment[new])
-            sim.money.set_rates(new, State.POOL, day)
-            sim.lifecycle.set_timer(new, Timer.POOL_TIMEOUT, day + rec.pool_wait_days)
-            self.pool = np.concatenate([self.pool, new])
-        cand = self._eligible(day)
+            self._join(profile, day)
+        pool = self.pool
+        cand = pool.eligible(day, float(rec.age_min), float(rec.age_max), rec.aptitude_min)
         if cand.size == 0:
             return
-        best = best_by_origin(cand, pop.profile[cand], pop.aptitude[cand], fill)
+        c = pool.columns
+        chosen = best_by_origin(cand, c["profile"][cand], c["aptitude"][cand], fill)
+        attrs = pool.take(chosen)
+        joined = attrs.pop("joined")
+        best = self._new_agents(attrs.pop("profile"), day, State.POOL, attrs)
+        pop.created[best] = joined
         pop.selected[best] = day
-        sim.lifecycle.cancel_timer(best)
         self._charge_fees(best, day)
         sim.move(best, State.TRAINING)
         lead = self.lead[pop.profile[best]]
         days = np.round(lead * self.stream.uniform(0.8, 1.2, best.size)).astype(np.int64)
         sim.lifecycle.set_timer(best, Timer.TRAINING_END, day + np.maximum(days, 1))
 
-    def _eligible(self, day: int) -> np.ndarray:
-        """Pool members eligible today (age and aptitude), in pool order; drops those who left.
+    def _join(self, profile: np.ndarray, day: int) -> None:
+        """The round's applicants (drawn ahead) join the pool, counted in it as created today.
 
-        One compiled pass over the pool. The aptitude floor is compared in float32, as NumPy
-        compares the float32 aptitudes with a Python float.
+        Their attributes are kept in the agent fields' types, so that selection compares what an
+        agent would hold.
         """
-        pop, rec = self.sim.pop, self.rec
-        cand = np.empty(self.pool.size, dtype=np.int64)
-        agents = PoolAgents(pop.state, pop.age0, pop.created, pop.aptitude)
-        rule = EligibilityRule(float(rec.age_min), float(rec.age_max), np.float32(rec.aptitude_min))
-        n_pool, n_cand = eligible_kernel(self.pool, int(day), tuple(agents), tuple(rule), cand)
-        self.pool = self.pool[:n_pool]
-        return cand[:n_cand]
+        fields = self.sim.pop.fields
+        attrs = self.applicants.take(day)
+        cols = {name: np.asarray(v, dtype=fields[name][0]) for name, v in attrs.items()}
+        cols["profile"] = profile
+        cols["origin"] = self.profile_origin[profile]
+        cols["segment"] = self.profile_segment[profile]
+        cols["joined"] = np.full(profile.size, day, dtype=np.int32)
+        self.sim.recorder.create(int(State.POOL), cols["origin"], cols["sector"], cols["segment"])
+        self.pool.join(cols)
+
+    def _time_out(self, day: int) -> None:
+        """Applicants who have waited ``pool_wait_days`` unselected leave the pool (dropped)."""
+        gone = self.pool.give_up(day - self.rec.pool_wait_days)
+        n = gone["origin"].size if gone else 0
+        if n:
+            old = np.full(n, int(State.POOL), dtype=np.int8)
+            self.sim.recorder.flow(
+                old, int(State.DROPPED), gone["origin"], gone["sector"], gone["segment"]
+            )
+
+    def outside(self) -> np.ndarray:
+        """The applicants in the pool, and those who gave up: [state, origin, sector, segment]."""
+        sim = self.sim
+        shape = (sim.n_origins, len(sim.sectors), sim.n_segments)
+        out = np.zeros((len(State), *shape), dtype=np.int64)
+        out[State.POOL] = self.pool.counts(shape)
+        out[State.DROPPED] = self.pool.gave_up
+        return out
 
     def training_over(self, ids: np.ndarray, day: int) -> None:
         """Training and clearance done: a few drop out, the rest wait to enter."""
@@ -423,7 +444,7 @@ def best_by_origin(
     aptitude). Only the chosen are found, not a full ranking: a partition finds each origin's
     cut-off aptitude, then ties at the cut-off are settled by position.
     """
-    chosen = []
+    chosen = np.zeros(cand.size, dtype=bool)  # by position in ``cand``
     # A stable sort of small integer codes: each origin's candidates, still in order.
     by_origin = np.argsort(origin, kind="stable")
     bounds = np.searchsorted(origin[by_origin], np.arange(places.size + 1), side="left")
@@ -433,7 +454,7 @@ def best_by_origin(
         if k <= 0 or group.size == 0:
             continue
         if k >= group.size:
-            chosen.append(cand[group])
+            chosen[group] = True
             continue
         # Lower key = better: the same float64 key as a sort by (origin, -aptitude) would use.
         key = o * 2.0 + (1.0 - aptitude[group].astype(np.float64))
@@ -441,73 +462,11 @@ def best_by_origin(
         take = key < cut
         ties = np.flatnonzero(key == cut)[: k - int(take.sum())]
         take[ties] = True
-        chosen.append(cand[group[take]])
-    if not chosen:
-        return np.empty(0, dtype=cand.dtype)
-    return np.sort(np.concatenate(chosen))
-
-
-_POOL = int(State.POOL)  # a compile-time constant of the kernel
-
-
-class PoolAgents(NamedTuple):
-    """The agent fields eligibility reads (the population's current arrays)."""
-
-    state: np.ndarray
-    age0: np.ndarray  # age at creation, years (float32)
-    created: np.ndarray  # day of creation
-    aptitude: np.ndarray  # float32
-
-
-class EligibilityRule(NamedTuple):
-    """Who may be selected: an age range on the day and an aptitude floor (float32)."""
-
-    age_min: float
-    age_max: float
-    aptitude_min: np.float32
-
-
-@njit(cache=True)
-def eligible_kernel(
-    pool: np.ndarray, day: int, agents: tuple, rule: tuple, cand: np.ndarray
-) -> tuple[int, int]:  # pragma: no cover - compiled
-    """Compact ``pool`` to its members still in the pool; write the eligible to ``cand``.
-
-    ``agents`` and ``rule`` are a :class:`PoolAgents` and an :class:`EligibilityRule` as plain
-    tuples. Kept ids go to the front of ``pool`` in order; of them, those aged ``age_min`` to
-    ``age_max`` today with at least ``aptitude_min`` are written to ``cand``. Returns the
-    counts kept and written. Ages are float32 age at creation plus float64 years since, as
-    NumPy computes them.
-    """
-    state, age0, created, aptitude = agents
-    age_min, age_max, aptitude_min = rule
-    kept = 0
-    n = 0
-    for k in range(pool.size):
-        i = pool[k]
-        if state[i] != _POOL:
-            continue
-        pool[kept] = i
-        kept += 1
-        age = age0[i] + (day - created[i]) / 365.25
-        if age >= age_min and age <= age_max and aptitude[i] >= aptitude_min:
-            cand[n] = i
-            n += 1
-    return kept, n
-
-
-def eligible_reference(
-    pool: np.ndarray, day: int, agents: PoolAgents, rule: EligibilityRule
-) -> tuple[np.ndarray, np.ndarray]:
-    """``eligible_kernel`` with NumPy: (pool members still in the pool, the eligible of them)."""
-    members = pool[agents.state[pool] == _POOL]
-    age = agents.age0[members] + (day - agents.created[members]) / 365.25
-    ok = (
-        (age >= rule.age_min)
-        & (age <= rule.age_max)
-        & (agents.aptitude[members] >= rule.aptitude_min)
-    )
-    return members, members[ok]
+        chosen[group[take]] = True
+    out = cand[chosen]  # in the candidates' order: already sorted when they are (the pool's)
+    if out.size > 1 and (out[1:] < out[:-1]).any():
+        out = np.sort(out)
+    return out
 
 
 def _whole(x: float, rng: np.random.Generator) -> int:
@@ -518,8 +477,6 @@ def _whole(x: float, rng: np.random.Generator) -> int:
 
 __all__ = [
     "DAYS_PER_MONTH",
-    "EligibilityRule",
-    "PoolAgents",
     "Recruitment",
     "best_by_origin",
 ]

@@ -7,7 +7,9 @@ the rules in force open some routes and close others:
   savings); without a seat today that means waiting in the return queue, stranded;
 - ``next_stage``: the programme's next stage, when a stage's contract ends (or, with
   ``after_bridge``, when the bridging status of someone who completed the stage runs out), the next
-  stage exists on the date and the exam is passed; a stage that needs a home visit first is open
+  stage exists on the date, the exam is passed and, for a stage that needs it
+  (``next_stage.excellent``), the person's supervising organisation is rated excellent on the
+  date (:func:`rated_excellent`); a stage that needs a home visit first is open
   without a seat when the rules defer the visit; at the end of the last stage's contract the same
   route is a renewal of that stage, open where the programme allows renewals (renewals left, the
   renewal offered, within the longest stay), with the utility of continuing (the ``by_stage`` term
@@ -39,6 +41,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
+from scipy.special import betaincinv
 
 from tmpsim.model.route_kernels import choose_kernel, logit_probabilities
 from tmpsim.scenario.routes_schema import (
@@ -51,7 +54,15 @@ from tmpsim.scenario.routes_schema import (
 )
 from tmpsim.states import State
 
-__all__ = ["POINT_BY_NAME", "People", "RouteChooser", "RoutesSpec", "TurningPoint", "people_from"]
+__all__ = [
+    "POINT_BY_NAME",
+    "People",
+    "RouteChooser",
+    "RoutesSpec",
+    "TurningPoint",
+    "people_from",
+    "rated_excellent",
+]
 
 
 class TurningPoint(IntEnum):
@@ -94,6 +105,8 @@ class People:
     """Whether the person passed the exam the next stage needs."""
     renew: np.ndarray | None = None
     """Whether the rules let the person renew the last stage today (None: no renewals)."""
+    excellent: np.ndarray | None = None
+    """Whether the person's supervising organisation is rated excellent today (None: all are)."""
 
     @property
     def n(self) -> int:
@@ -161,6 +174,13 @@ class RouteChooser:
         if unknown_stages:
             raise ValueError(f"next_stage.by_stage: unknown stage(s) {unknown_stages}")
         self.next_bonus = np.array([spec.next_stage.by_stage.get(s, 0.0) for s in stage_names])
+        # Stages open only under an organisation rated excellent (next_stage.excellent).
+        self.needs_rating = np.zeros(self.n_stages, dtype=bool)
+        rating = spec.next_stage.excellent
+        if rating is not None:
+            if rating.stage not in stage_index:
+                raise ValueError(f"next_stage.excellent: unknown stage {rating.stage!r}")
+            self.needs_rating[stage_index[rating.stage]] = True
         sector_index = {s: i for i, s in enumerate(sector_names)}
         self.onward_stage: list[int] = []
         self.onward_fields: list[np.ndarray] = []
@@ -215,12 +235,16 @@ class RouteChooser:
                 ~self.stage_visit[nxt] | seat | self.spec.next_stage.visit_deferred_when_closed
             )
             done = np.asarray(people.completed, dtype=np.int64) >= stage  # the stage was completed
+            # A stage that needs the rating is open under a rated organisation only.
+            rated = ~self.needs_rating[nxt]
+            rated |= True if people.excellent is None else np.asarray(people.excellent, bool)
             out[:, 1] = (
                 ends
                 & (stage + 1 < self.n_stages)
                 & exists[nxt]
                 & people.passed_exam
                 & visit_ok
+                & rated
                 & (~expiry | done)  # after a bridge: only once the stage was completed
             )
             if people.renew is not None:  # the last stage's contract renewed, where allowed
@@ -294,6 +318,22 @@ class RouteChooser:
         return min(last, bridge.end) if bridge.end is not None else last
 
 
+def rated_excellent(
+    support: np.ndarray, share: float, mean: float, concentration: float
+) -> np.ndarray:
+    """Whether each organisation (by its proactivity ``support``) is among the top ``share``.
+
+    Proactivity follows the supervision's beta law (``mean``, ``concentration``): the rated are
+    those at or above its ``1 - share`` quantile.
+    """
+    if share >= 1.0:
+        return np.ones(np.shape(support), dtype=bool)
+    if share <= 0.0:
+        return np.zeros(np.shape(support), dtype=bool)
+    a, b = mean * concentration, (1.0 - mean) * concentration
+    return np.asarray(support) >= betaincinv(a, b, 1.0 - share)
+
+
 def _in_force(route: Dated, date: dt.date) -> bool:
     return (route.start is None or route.start <= date) and (route.end is None or date <= route.end)
 
@@ -310,6 +350,7 @@ def people_from(
     passed_exam: np.ndarray,
     completed: np.ndarray,
     renew: np.ndarray | None = None,
+    excellent: np.ndarray | None = None,
 ) -> People:
     """People from the agent arrays (``tmpsim.engine.population.Population``) on run day ``day``."""
     return People(
@@ -328,4 +369,5 @@ def people_from(
         seat=seat,
         passed_exam=passed_exam,
         renew=renew,
+        excellent=excellent,
     )

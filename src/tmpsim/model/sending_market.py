@@ -46,6 +46,22 @@ class Month:
     debt: np.ndarray  # [B, D] sum of debt at departure (US dollars)
     seats: np.ndarray  # [D] seats offered this month
     inclusive_value: np.ndarray  # [O]
+    borrowers: np.ndarray  # [B, D] departed who owed something
+    backlog: np.ndarray  # [D] orders held back by border rules, carried to next month
+    return_share: np.ndarray  # [O, D] share of those whose contract ends who go home
+
+
+def carried_orders(
+    nominal: np.ndarray, offered: np.ndarray, seats: np.ndarray, departed: np.ndarray
+) -> np.ndarray:
+    """Orders carried to next month, [D]: those border rules held back, not those unfilled.
+
+    Of the month's ``offered`` orders (``nominal`` new ones and those carried), ``seats`` were
+    open; an open order of the month that found no recruit is lost (as in a normal month),
+    the rest of what did not leave waits.
+    """
+    lost = np.maximum(np.minimum(nominal, seats) - departed, 0.0)
+    return np.maximum(offered - departed - lost, 0.0)
 
 
 def _by_year(values: dict[int, float] | None, years: np.ndarray, missing: float) -> np.ndarray:
@@ -91,14 +107,26 @@ class SendingMarket:
         self.living = np.array([x.living_cost_share for x in d])
         self.constant = np.array([x.constant for x in d])
         # Costs outside any cap (training, medical, documents, deposit), [origin, destination].
-        outside = cfg.brokers.costs_outside_cap
+        # A second intermediary some recruits pay (as surveyed) adds its expected amount.
+        outside, other = cfg.brokers.costs_outside_cap, cfg.brokers.other_intermediaries
         self.outside_cap = np.array(
             [
-                [sum(outside.get(o, {}).get(x, {}).values()) for x in self.destinations]
+                [
+                    sum(outside.get(o, {}).get(x, {}).values())
+                    + sum(i.share * i.amount for i in [other.get(o, {}).get(x)] if i is not None)
+                    for x in self.destinations
+                ]
                 for o in self.origins
             ],
             dtype=np.float64,
         ).reshape(n_o, n_d)
+        self.licensed_only = np.array([x in cfg.brokers.licensed_only for x in self.destinations])
+        validity = np.array([x.order_validity_months or np.inf for x in d], dtype=np.float64)
+        self.order_keep = np.where(
+            np.isfinite(validity), 1.0 - 1.0 / np.maximum(validity, 1.0), 0.0
+        )
+        self.release = 1.0 / np.array([max(x.order_release_months, 1.0) for x in d])
+        self.backlog = np.zeros(n_d)
         self.queue = np.zeros((self.brokers.n, n_d), dtype=np.int64)
         self.abroad = np.zeros((n_o, n_d))
         self.seat_carry = np.zeros(n_d)
@@ -136,8 +164,17 @@ class SendingMarket:
                     stopped[[self.origins.index(o) for o in w.origins], j] = True
                 else:
                     share[j] = w.open_share
-                    cap[j] = np.inf if w.cap_per_day is None else w.cap_per_day
+                    cap[j] = w.entries_per_day
         return share, cap, stopped
+
+    def extensions_on(self, when: dt.date) -> np.ndarray:
+        """Destinations where a worker whose contract ends may be kept on, on ``when`` [D]."""
+        return np.array(
+            [
+                any(e.date <= when and (e.end is None or when < e.end) for e in x.stay_extensions)
+                for x in self.cfg.destinations.values()
+            ]
+        )
 
     def caps(self, when: dt.date) -> np.ndarray:
         """Legal fee cap (US dollars) by origin and destination on ``when`` (inf: none)."""
@@ -189,16 +226,23 @@ class SendingMarket:
         net = self.abroad if abroad is None else np.asarray(abroad, dtype=float)
         ratio, gdp = self._earnings(when.year)
         share, cap_day, stopped = self.borders_on(when)
-        # Month-end steps: a daily cap allows so many entries for each day of the month.
-        seats_d = np.minimum(self.seats_per_month[self._y(when.year)] * share, cap_day * when.day)
+        can_leave, can_return = self.pools.stops_on(when)
+        # Orders of the month and those a border rule held back before; month-end steps: a
+        # daily cap allows so many entries for each day of the month.
+        nominal = self.seats_per_month[self._y(when.year)]
+        released_orders = self.backlog * self.release
+        offered = nominal + released_orders
+        seats_d = np.minimum(offered * share, cap_day * when.day)
         active = self.active(when)
         usable = b.serves & active[:, None] & ~stopped[b.origin]
+        usable &= b.licensed[:, None] | ~self.licensed_only[None, :]
         served = usable.reshape(n_o, b.per_origin, n_d).any(axis=1)  # [O, D]
         queue_d = self.queue.sum(axis=0)
         patience = self.pools.patience
         seat_chance = np.where(
             served & (seats_d[None, :] > 0),
-            np.minimum(1.0, seats_d[None, :] * patience[:, None] / (queue_d[None, :] + 1.0)),
+            np.minimum(1.0, seats_d[None, :] * patience[:, None] / (queue_d[None, :] + 1.0))
+            * can_leave[:, None],
             0.0,
         )
         short = bk.scarcity(queue_d, seats_d * cfg.brokers.scarcity_months)  # [D]
@@ -255,9 +299,19 @@ class SendingMarket:
         # Employers' orders filled from ready recruits; the placed pay and leave.
         seats_int = self._whole_seats(seats_d)
         ready = np.where(active[:, None], bk.ready_recruits(self.queue, b.capacity), 0)
+        ready = np.floor(ready * can_leave[b.origin][:, None] + 1e-9).astype(np.int64)
         departed = bk.fill_orders(seats_int, ready, b.quality, cfg.brokers.employer_quality_weight)
         self.queue -= departed
-        savings = self.pools.savings_months * gdp / 12.0
+        # When every whole seat was filled, the month's seats count as filled: a fraction of a
+        # seat (or a Poisson shortfall) is not an order held back.
+        dep_d = departed.sum(axis=0)
+        filled = np.where(dep_d >= seats_int, np.maximum(seats_d, dep_d), dep_d)
+        carried = carried_orders(nominal, offered, seats_d, filled)
+        self.backlog = (self.backlog - released_orders + carried) * self.order_keep
+        # Where extensions are allowed, employers who cannot bring a replacement keep the worker.
+        held = np.clip(1.0 - seats_d / np.where(nominal > 0, nominal, 1.0), 0.0, 1.0)
+        return_share = can_return[:, None] * (1.0 - self.extensions_on(when) * held)[None, :]
+        savings = self.pools.savings_in(when.year)
         rate = (
             b.interest[:, None] * (1.0 + short[None, :]) ** cfg.brokers.interest_scarcity_elasticity
         )
@@ -277,7 +331,7 @@ class SendingMarket:
         )
         self.queue -= gave_up
         placed_od = departed.reshape(n_o, b.per_origin, n_d).sum(axis=1)
-        self.abroad += placed_od - self.abroad / self.contract[None, :]
+        self.abroad += placed_od - self.abroad * return_share / self.contract[None, :]
         return Month(
             entrants=entrants,
             released=released,
@@ -290,6 +344,9 @@ class SendingMarket:
             debt=departed * debt_each,
             seats=seats_int,
             inclusive_value=iv,
+            borrowers=np.where(debt_each > 0, departed, 0),
+            backlog=self.backlog.copy(),
+            return_share=return_share,
         )
 
     def _whole_seats(self, seats: np.ndarray) -> np.ndarray:

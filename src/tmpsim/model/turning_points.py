@@ -27,13 +27,14 @@ exactly as before.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tmpsim.engine.module import Module
 from tmpsim.kinds import State, Timer
-from tmpsim.model.routes import RouteChooser, TurningPoint, people_from
+from tmpsim.model.routes import RouteChooser, TurningPoint, people_from, rated_excellent
 from tmpsim.scenario.routes_schema import Bridge, JobChange, Onward
 
 if TYPE_CHECKING:
@@ -82,11 +83,20 @@ class Routes(Module):
         # Months of the remaining stages after each stage (years left of the longest stay).
         months = np.array([s.months for s in prog.stages], dtype=np.float64)
         self.months_after = np.concatenate([np.cumsum(months[::-1])[::-1][1:], [0.0]])
+        sup = sim.scenario.supervision
+        self.proactivity_law = (sup.proactivity_mean, sup.proactivity_concentration)
         info = sim.scenario.information
         self.info = (info.base, info.language_weight, info.network_weight)
         self.own_language = info.own_language_level if info.own_language_info else 0.0
         # People who took each kind of route, by origin, since the start (for diagnostics).
         self.taken = {k: np.zeros(sim.n_origins, dtype=np.int64) for k in ROUTE_KINDS}
+        # Decisions by route, day and origin, as daily metrics ``route_<name>`` (keeping one's
+        # place in the return queue is not counted: it is no new way out).
+        self.metric = [f"route_{name}" for name in self.chooser.names]
+        # And the next-stage route by the stage it leads to (a renewal: the stage renewed).
+        self.stage_metric = [f"route_next_stage_{s.name}" for s in prog.stages]
+        for name in [*self.metric, *self.stage_metric]:
+            sim.recorder.extras[name] = np.zeros((sim.n_days, sim.n_origins))
 
     def timers(self) -> dict:
         """The turning points, when the scenario has routes (else the lifecycle keeps them)."""
@@ -131,7 +141,7 @@ class Routes(Module):
         """
         pop = self.sim.pop
         pop.completed[ids] = pop.stage[ids]
-        offer = self.stream.random(ids.size) < self.sim.vacancies.offer_chance()
+        offer = self.stream.random(ids.size) < self.sim.vacancies.offer_chance(day)
         self._gather(TurningPoint.CONTRACT_END, ids, offer)
 
     def grace_end(self, ids: np.ndarray, day: int) -> None:
@@ -146,7 +156,7 @@ class Routes(Module):
     def status_expiry(self, ids: np.ndarray, day: int) -> None:
         """A bridging status or a special job runs out; a working person's employer may offer."""
         working = self.sim.pop.state[ids] == State.SPECIAL_WORKING
-        offer = working & (self.stream.random(ids.size) < self.sim.vacancies.offer_chance())
+        offer = working & (self.stream.random(ids.size) < self.sim.vacancies.offer_chance(day))
         self._gather(TurningPoint.STATUS_EXPIRY, ids, offer)
 
     # ---- choosing and moving ----------------------------------------------------------------
@@ -196,8 +206,20 @@ class Routes(Module):
             renew=self._may_renew(ids, stage, day),
         )
         date = sim.scenario.date(day)
+        people.excellent = self._rated(ids, date)
         choice = self.chooser.choose(point, date, people, self.stream.random(ids.size))
         self._follow(point, ids, choice, people.seat, day)
+
+    def _rated(self, ids: np.ndarray, date: dt.date) -> np.ndarray | None:
+        """Whether each person's supervising organisation is rated excellent on ``date``.
+
+        None when no stage needs the rating (``routes.next_stage.excellent``).
+        """
+        rating = self.spec.next_stage.excellent
+        if rating is None:
+            return None
+        share = rating.share_on(date)
+        return rated_excellent(self.sim.pop.proactivity[ids], share, *self.proactivity_law)
 
     def _may_renew(self, ids: np.ndarray, stage: np.ndarray, day: int) -> np.ndarray | None:
         """Whether each person may renew the last stage today (None where nobody ever may).
@@ -224,6 +246,12 @@ class Routes(Module):
         by_kind = np.bincount(kind * n_o + pop.origin[ids], minlength=len(ROUTE_KINDS) * n_o)
         by_kind = by_kind.reshape(len(ROUTE_KINDS), n_o)
         present = by_kind.any(axis=1)  # kinds chosen today
+        counted = ~((kind == HOME) & (point == TurningPoint.STRANDED))
+        by_route = np.bincount(
+            choice[counted] * n_o + pop.origin[ids[counted]], minlength=len(self.metric) * n_o
+        ).reshape(len(self.metric), n_o)
+        for j in np.flatnonzero(by_route.any(axis=1)):
+            sim.recorder.add_by_origin(self.metric[j], by_route[j])
         for k in np.flatnonzero(present):
             self.taken[ROUTE_KINDS[k]] += by_kind[k]
         if present[HOME]:
@@ -239,6 +267,9 @@ class Routes(Module):
             sim.borders.leave_return_queue(bridged)  # from a bridge: off it, out of the queue
             pop.route_of[bridged] = -1
             renew = nxt & (pop.stage[ids] == len(self.months_after) - 1)
+            entered = np.where(renew, pop.stage[ids], pop.stage[ids] + 1)[nxt]
+            for st in np.unique(entered):
+                sim.recorder.add(self.stage_metric[st], pop.origin[ids[nxt][entered == st]], 1.0)
             again = ids[renew]  # the last stage: a renewal of its contract
             pop.renewals[again] += 1
             life.start_contract(again, pop.stage[again], day)

@@ -8,17 +8,30 @@ demand)`` until the next month's end. Two responses read it:
 
 - employers who cannot get new people keep the ones they have: the chance of an offer to keep a
   person whose contract or working bridge ends (``offer_chance``, read by
-  ``tmpsim.model.turning_points``);
+  ``tmpsim.model.turning_points``); with ``routes.plan_lead_days`` the employer decides that
+  many days before the end (the next stage's plan, or the onward status's papers, are filed
+  ahead), so the offer reads the share measured at the last month's end at least that long
+  before;
 - the same places pull people into irregular work: the runaway hazard's factor
   (``runaway_factor``, read by ``tmpsim.model.hazards``; with ``pull_while_closed`` only the share
   of demand whose corridor is closed to new entries pulls), which redraws the waiting times of
   everyone exposed when it changes.
+
+With ``kept_share``, former trainees who move to an onward status (e.g. Specified Skilled Worker
+(i)) after the base year of employers' demand response (``recruitment.demand_response``; the
+demand table up to it is the observed entries, which already hold whatever substitution there
+was) keep places filled: each such move owes ``kept_share`` of a place, and each selection round
+takes the places owed off the places it fills (``take_kept_places``, called by
+``tmpsim.model.recruitment``), split over the profiles in proportion to their places, as many
+as the round has. The places taken count as demand met (metric ``places_kept``), not unfilled.
 
 Without the section the share stays zero, the offer is ``routes.offer_rate`` and the factor one.
 """
 
 from __future__ import annotations
 
+import bisect
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -48,14 +61,61 @@ class Vacancies(Module):
         self.spec = sim.scenario.behaviour.unfilled_places
         routes = sim.scenario.routes
         self.offer_rate = routes.offer_rate if routes is not None else 0.0
+        self.lead = routes.plan_lead_days if routes is not None else 0
         self.unfilled = 0.0
         self.closed = 1.0  # share of demand closed to entries (one unless pull_while_closed)
         self.version = 0  # bumped when the runaway factor changes (the hazards' plans depend on it)
+        # The shares measured so far: month-end run days and their values (for the plan lead).
+        self.measured_days: list[int] = []
+        self.measured: list[float] = []
+        # Places kept filled by former trainees on an onward status (kept_share).
+        self.kept_share = self.spec.kept_share if self.spec is not None else 0.0
+        response = sim.scenario.recruitment.demand_response
+        first = None if response is None else dt.date(response.base_year + 1, 1, 1)
+        self.kept_from = 0 if first is None else (first - sim.scenario.start).days
+        self.owed = 0.0  # places (the run's agents) owed and not yet taken off a round
+        if self.kept_share > 0:
+            sim.recorder.extras["places_kept"] = np.zeros((sim.n_days, sim.n_origins))
+            self.profile_origin = np.array([p.origin for p in sim.profiles], dtype=np.int64)
 
-    def offer_chance(self) -> float:
-        """Chance that an employer offers to keep a person whose contract ends, today."""
+    def share_decided(self, day: int) -> float:
+        """The unfilled share employers act on today: measured ``routes.plan_lead_days`` before.
+
+        The last month end at least that many days before ``day`` (zero before any).
+        """
+        if self.lead == 0:
+            return self.unfilled
+        i = bisect.bisect_right(self.measured_days, day - self.lead)
+        return self.measured[i - 1] if i else 0.0
+
+    def offer_chance(self, day: int) -> float:
+        """Chance that an employer offers to keep a person whose contract ends on ``day``."""
         keep = self.spec.keep_offer if self.spec is not None else 0.0
-        return self.offer_rate + (1.0 - self.offer_rate) * keep * self.unfilled
+        return self.offer_rate + (1.0 - self.offer_rate) * keep * self.share_decided(day)
+
+    def on_move(self, ids: np.ndarray, new: State, day: int) -> None:
+        """Moves to an onward status after the base year owe places kept filled."""
+        if new == State.OTHER_STATUS and self.kept_share > 0 and day >= self.kept_from:
+            self.owed += self.kept_share * ids.size
+
+    def take_kept_places(self, fill: np.ndarray, day: int) -> np.ndarray:
+        """The places a selection round fills (per profile) once the places owed are taken off.
+
+        As many whole places as are owed (at most the round's), split over the profiles in
+        proportion to their places (largest remainders first); the rest stays owed.
+        """
+        total = int(fill.sum())
+        take_total = min(int(self.owed), total)
+        if take_total <= 0:
+            return fill
+        raw = take_total * fill / total
+        take = np.floor(raw).astype(np.int64)
+        extra = take_total - int(take.sum())
+        take[np.argsort(-(raw - take), kind="stable")[:extra]] += 1
+        self.owed -= take_total
+        by_origin = np.bincount(self.profile_origin, weights=take, minlength=self.sim.n_origins)
+        self.sim.recorder.add_by_origin("places_kept", by_origin)
+        return fill - take
 
     def runaway_factor(self) -> float:
         """Multiplier of the runaway hazard, today."""
@@ -80,6 +140,8 @@ class Vacancies(Module):
         first = max(0, day - self.spec.window_days + 1)
         demand = float(sim.recruitment.daily_demand_between(first, day + 1).sum())
         rec = sim.recorder
+        if self.kept_share > 0:  # places kept filled are demand met
+            demand -= float(rec.extras["places_kept"][first : day + 1].sum()) / sim.scale
         aw, emp = int(State.AWAITING_ENTRY), int(State.EMPLOYED)
         came = rec.flows[first:day, aw, emp, :].sum() + rec.flow_today[aw, emp, :].sum()
         return unfilled_share(demand, float(came) / sim.scale)
@@ -90,6 +152,8 @@ class Vacancies(Module):
             return
         before = self.runaway_factor()
         self.unfilled = self.measure(day)
+        self.measured_days.append(day)
+        self.measured.append(self.unfilled)
         if self.spec.pull_while_closed:
             self.closed = self.closed_share(day)
         if self.runaway_factor() != before:

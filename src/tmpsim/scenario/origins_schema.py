@@ -41,6 +41,28 @@ class HomeEvent(Strict):
         return self
 
 
+class OriginStop(Strict):
+    """From ``date`` to ``end``, an origin's own border: flights stopped or departures banned.
+
+    ``departures_share``: the share of the origin's recruits ready to leave who can leave
+    (0: none; the queue waits). ``returns_share``: the share of its people abroad whose
+    contract ends who can come home (the rest stay abroad, e.g. with repatriation flights
+    only).
+    """
+
+    date: dt.date
+    end: dt.date | None = None
+    departures_share: Prob = 1.0
+    returns_share: Prob = 1.0
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _dates(self) -> OriginStop:
+        if self.end is not None and self.end < self.date:
+            raise ValueError(f"end {self.end} is before date {self.date}")
+        return self
+
+
 class OriginPool(Strict):
     """People in one sending country who would go abroad, and what moves their number."""
 
@@ -67,7 +89,13 @@ class OriginPool(Strict):
     )
     network_scale: Positive = Field(1000.0, description="People abroad that double the term.")
     savings_months: NonNeg = Field(
-        3.0, description="Savings of a recruit, in months of GDP per capita; the rest is borrowed."
+        3.0,
+        description="Savings of a recruit, in months of savings_base; the rest is borrowed.",
+    )
+    savings_base: Literal["gdp_per_capita", "rural_income"] = Field(
+        "gdp_per_capita",
+        description="What savings are months of: GDP per capita, or the rural income per "
+        "person of rural_income.csv (the sourced series of the origin's country).",
     )
     patience_months: Positive = Field(
         12.0, description="Mean months a recruit waits in a broker's queue before giving up."
@@ -78,6 +106,9 @@ class OriginPool(Strict):
         "(closed, or its broker shut) waits before choosing again (1: at once).",
     )
     events: list[HomeEvent] = Field(default_factory=list)
+    stops: list[OriginStop] = Field(
+        default_factory=list, description="The origin's own dated stops of flights or departures."
+    )
 
 
 class BorderWindow(Strict):
@@ -92,6 +123,12 @@ class BorderWindow(Strict):
     end: dt.date | None = None
     open_share: Prob = 1.0
     cap_per_day: NonNeg | None = Field(None, description="Entries a day at most (None: no cap).")
+    quarantine_places: NonNeg | None = Field(
+        None,
+        description="Quarantine places for arriving workers: with quarantine_days, entries a "
+        "day are at most places / days (each arrival holds a place that long).",
+    )
+    quarantine_days: Positive | None = Field(None, description="Days each arrival is held.")
     origins: list[str] = Field(
         default_factory=list, description="Origins the window stops (empty: every origin)."
     )
@@ -100,10 +137,42 @@ class BorderWindow(Strict):
     def _origin_stop(self) -> BorderWindow:
         if self.end is not None and self.end < self.date:
             raise ValueError(f"end {self.end} is before date {self.date}")
-        if self.origins and (self.open_share != 0 or self.cap_per_day is not None):
+        if (self.quarantine_places is None) != (self.quarantine_days is None):
+            raise ValueError("quarantine_places and quarantine_days go together")
+        if self.origins and (
+            self.open_share != 0 or self.cap_per_day is not None or self.quarantine_places
+        ):
             raise ValueError(
-                "a window naming origins stops them: open_share must be 0 and cap_per_day unset"
+                "a window naming origins stops them: open_share must be 0 and cap_per_day and "
+                "quarantine_places unset"
             )
+        return self
+
+    @property
+    def entries_per_day(self) -> float:
+        """Entries a day at most: the cap, or the quarantine places over their days (inf)."""
+        cap = float("inf") if self.cap_per_day is None else self.cap_per_day
+        if self.quarantine_places is not None and self.quarantine_days is not None:
+            cap = min(cap, self.quarantine_places / self.quarantine_days)
+        return cap
+
+
+class StayExtension(Strict):
+    """From ``date`` to ``end``, a worker whose contract ends may be kept on (extended).
+
+    Employers who cannot bring in a replacement keep the worker: of those whose contract ends,
+    the share kept is the share of the destination's seats the border rules hold back that
+    month (all of them while it is closed, none while it is open).
+    """
+
+    date: dt.date
+    end: dt.date | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _dates(self) -> StayExtension:
+        if self.end is not None and self.end < self.date:
+            raise ValueError(f"end {self.end} is before date {self.date}")
         return self
 
 
@@ -125,6 +194,20 @@ class Destination(Strict):
     )
     constant: float = Field(0.0, description="Alternative-specific constant of the choice.")
     borders: list[BorderWindow] = Field(default_factory=list)
+    order_validity_months: Positive | None = Field(
+        None,
+        description="Mean months an employer's order held back by a border rule (a closure, a "
+        "share, a daily cap) stays valid and waits for the border to open (None: lost).",
+    )
+    order_release_months: Positive = Field(
+        1.0,
+        description="Carried orders are offered again at one in order_release_months a month "
+        "(visas, flights and quarantine to arrange; 1: all at once).",
+    )
+    stay_extensions: list[StayExtension] = Field(
+        default_factory=list,
+        description="Dated rules under which a worker whose contract ends may stay on.",
+    )
 
 
 class FeeCap(Strict):
@@ -143,6 +226,13 @@ class LicenceCrackdown(Strict):
     origin: str
     date: dt.date
     note: str = ""
+
+
+class Intermediary(Strict):
+    """A second intermediary some recruits pay besides their broker (as surveyed)."""
+
+    share: Prob = Field(description="Share of recruits who pay one.")
+    amount: NonNeg = Field(description="Mean paid by those who pay (US dollars).")
 
 
 class Brokers(Strict):
@@ -193,6 +283,15 @@ class Brokers(Strict):
         description="US dollars a recruit pays, by origin, destination and item (training, "
         "medical, documents, deposit), on top of the broker's fee and whatever the fee caps: "
         "a cap or a no-fee rule binds the broker's placement fee only.",
+    )
+    other_intermediaries: dict[str, dict[str, Intermediary]] = Field(
+        default_factory=dict,
+        description="By origin and destination: the share of recruits who also pay an "
+        "intermediary other than their broker, and the mean they pay (US dollars).",
+    )
+    licensed_only: list[str] = Field(
+        default_factory=list,
+        description="Destinations only licensed (accredited) brokers may serve.",
     )
 
 
@@ -249,6 +348,23 @@ class OriginsConfig(Strict):
                         f"brokers.costs_outside_cap.{o}.{d}: no broker of {o} serves {d} "
                         "(add it to brokers.base_fee)"
                     )
+        for o, by_dest in self.brokers.other_intermediaries.items():
+            if o not in o_names:
+                raise ValueError(
+                    f"brokers.other_intermediaries: {o!r} is not an origin ({sorted(o_names)})"
+                )
+            for d in by_dest:
+                if d not in self.brokers.base_fee.get(o, {}):
+                    raise ValueError(
+                        f"brokers.other_intermediaries.{o}.{d}: no broker of {o} serves {d!r} "
+                        "(add it to brokers.base_fee)"
+                    )
+        bad = set(self.brokers.licensed_only) - d_names
+        if bad:
+            raise ValueError(
+                f"brokers.licensed_only: unknown destination(s) {sorted(bad)}; "
+                f"destinations are {sorted(d_names)}"
+            )
         for d, dest in self.destinations.items():
             for k, w in enumerate(dest.borders):
                 bad = set(w.origins) - o_names

@@ -55,6 +55,45 @@ class Home(Utility):
     ticket: float = Field(0.0, ge=0, description="Ticket price, when the person pays it.")
 
 
+class Excellent(_Spec):
+    """Only supervising organisations rated excellent may run a stage.
+
+    ``share`` is the share of supervising organisations holding the rating (the licence to run
+    the stage) on each date, linear between the dates and held before the first and after the
+    last. The organisations rated are the most supportive ones (the rating scores the help given
+    to trainees and their exam results): a person's organisation holds it on a date when its
+    proactivity is in the top ``share`` of the supervision's proactivity law.
+    """
+
+    stage: str = Field(min_length=1, description="The stage that needs the rating.")
+    share: dict[str, Prob] = Field(
+        min_length=1, description="Rated share by date (YYYY-MM-DD keys)."
+    )
+    source: str = Field(
+        min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
+    )
+
+    @model_validator(mode="after")
+    def _dates(self) -> Excellent:
+        for key in self.share:
+            try:
+                dt.date.fromisoformat(key)
+            except ValueError:
+                raise ValueError(f"excellent.share: {key!r} is not a date (YYYY-MM-DD)") from None
+        return self
+
+    def share_on(self, date: dt.date) -> float:
+        """The rated share on ``date`` (linear between the stated dates)."""
+        points = sorted((dt.date.fromisoformat(k), v) for k, v in self.share.items())
+        if date <= points[0][0]:
+            return points[0][1]
+        if date >= points[-1][0]:
+            return points[-1][1]
+        nxt = next(i for i, (d, _) in enumerate(points) if d > date)
+        (a, va), (b, vb) = points[nxt - 1], points[nxt]
+        return va + (date - a).days / (b - a).days * (vb - va)
+
+
 class NextStage(Utility):
     """The programme's next stage at the end of a stage's contract."""
 
@@ -68,6 +107,9 @@ class NextStage(Utility):
     after_bridge: bool = Field(
         False,
         description="Also open when a bridging status runs out for someone who completed a stage.",
+    )
+    excellent: Excellent | None = Field(
+        None, description="A stage open only under a supervising organisation rated excellent."
     )
 
 
@@ -134,10 +176,19 @@ class RoutesSpec(_Spec):
         0.5, description="Chance that the employer offers to keep a person whose contract ends."
     )
     exam_pass: Prob = Field(1.0, description="Chance of passing the next stage's exam.")
+    plan_lead_days: int = Field(
+        0,
+        ge=0,
+        le=730,
+        description="The next stage's plan (and the onward status's papers) are filed this many "
+        "days before the contract ends: the employer's offer reads the unfilled places measured "
+        "that many days before.",
+    )
     rules_source: str = Field(
         "assumed",
         min_length=1,
-        description="Source of review_days, seat_wait_days, offer_rate and exam_pass.",
+        description="Source of review_days, seat_wait_days, offer_rate, exam_pass and "
+        "plan_lead_days.",
     )
 
     @model_validator(mode="after")

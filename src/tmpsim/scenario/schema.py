@@ -476,6 +476,11 @@ class UnfilledPlaces(Strict):
         description="The pull acts only on the share of demand whose corridor is closed to new "
         "entries at the month's end (employers wait for trainees who can still come).",
     )
+    kept_share: Prob = Field(
+        0.0,
+        description="Share of those who move to an onward status (after the demand response's "
+        "base year) whose employer orders one new trainee fewer: the place is kept filled.",
+    )
     source: str = Field(min_length=1, description="Where the rule and its parameters come from.")
 
 
