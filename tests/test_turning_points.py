@@ -80,6 +80,15 @@ def test_scenarios_with_routes_may_not_keep_the_rules_they_replace():
         load_scenario(FLAGSHIP, {"programme.onward": [{"after_stage": "2", "prob": 0.1}]})
 
 
+@pytest.mark.parametrize(
+    "key", ["origins.Vietnam.continue_prob", "programme.stages.1.continue_prob"]
+)
+def test_scenarios_with_routes_refuse_a_continue_prob_they_would_not_read(key):
+    value = {"1": 0.8} if key.startswith("origins") else 0.2
+    with pytest.raises(ScenarioError, match=f"decides who goes on.*{key}.*remove it"):
+        load_scenario(FLAGSHIP, {key: value})
+
+
 def test_the_backlog_gives_up_at_the_stated_rate():
     over = {"backlog": {"give_up_per_year": 2.0, "after_days": 10, "source": "test"}}
     sim = build("routes", over)

@@ -906,6 +906,29 @@ class Scenario(Strict):
                 "routes: the routes section replaces the fixed onward probabilities; "
                 "remove programme.onward (state the onward statuses under routes.onward)"
             )
+        # Going on to the next stage is the next_stage route's choice: a continue_prob would
+        # be silently ignored, so it is refused (as a calibration parameter it would be inert).
+        stated = [
+            f"programme.stages.{i}.continue_prob"
+            for i, st in enumerate(self.programme.stages)
+            if st.continue_prob  # 0, the default, is the only value that says nothing
+        ]
+        stated += [f"origins.{n}.continue_prob" for n, o in self.origins.items() if o.continue_prob]
+        stated += [
+            f"segments.{n}.continue_prob" for n, g in self.segments.items() if g.continue_prob
+        ]
+        stated += [
+            f"origins.{n}.segments.{g}.continue_prob"
+            for n, o in self.origins.items()
+            for g, seg in o.segments.items()
+            if seg.continue_prob
+        ]
+        if stated:
+            raise ValueError(
+                "routes: the routes section decides who goes on to the next stage "
+                f"(routes.next_stage), so {stated[0]} would not be read; remove it"
+                + (f" (and {len(stated) - 1} more continue_prob keys)" if len(stated) > 1 else "")
+            )
         stages = [s.name for s in self.programme.stages]
         for r in self.routes.onward:
             if r.after_stage not in stages:
