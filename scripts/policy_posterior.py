@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -88,53 +89,71 @@ def figures_of(sim: Simulation) -> dict[str, float]:
     return out
 
 
-def run(args: argparse.Namespace) -> None:
-    """Run the draws not yet in ``runs.csv``; append each draw's rows when it is done."""
-    raw, source = load_raw(SCENARIO)
-    base_sc = load_scenario(SCENARIO)
-    params = base_sc.calibration.parameters
-    path = Path(args.posterior) if args.posterior else None
-    if path is None:
-        ref = base_sc.calibration.posterior
-        if ref is None:
-            raise SystemExit(f"{SCENARIO} names no posterior: give --posterior FILE")
-        path = posterior_path(source, ref)
+def run_draws(
+    path: Path,
+    args: argparse.Namespace,
+    levers: dict[str, dict[str, object]],
+    end: str,
+    rows_of: Callable[[int, int, str, Simulation], list[dict[str, object]]],
+) -> None:
+    """Run the draws of ``path``'s posterior not yet in runs.csv, the base and levers paired.
+
+    Draw ``k`` takes row ``draw_indices(posterior, args.draws, args.seed)[k-1]`` and seed ``k``;
+    ``rows_of(k, row, variant, sim)`` gives a finished run's rows, and each draw's rows are
+    appended when the draw is done (a rerun skips the draws already there).
+    """
+    raw, _ = load_raw(SCENARIO)
+    params = load_scenario(SCENARIO).calibration.parameters
     post = load_posterior(path, params)
-    cropped, _ = crop_window(raw, None, END)
+    cropped, _ = crop_window(raw, None, end)
     rows = draw_indices(post, args.draws, args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     runs_csv = out / "runs.csv"
     done = set(pd.read_csv(runs_csv)["draw"]) if runs_csv.exists() else set()
-    (out / "settings.txt").write_text(
-        f"posterior {path}\ndraws {args.draws}\nseed {args.seed}\nscale {args.scale}\n",
-        encoding="utf-8",
-    )
     for k in range(1, args.draws + 1):
         if k in done:
             continue
         row = int(rows[k - 1])
         base = load_scenario(cropped, overrides_for(post.row(row), params, raw))
         records = []
-        for label, levers in {"base": {}, **LEVERS}.items():
+        for label, lever in {"base": {}, **levers}.items():
             t0 = time.perf_counter()
-            sc = base if not levers else apply_levers(base, levers)
+            sc = base if not lever else apply_levers(base, lever)
             sim = Simulation(sc, seed=k, scale=args.scale).run()
-            for metric, value in figures_of(sim).items():
-                records.append(
-                    {
-                        "draw": k,
-                        "row": row,
-                        "seed": k,
-                        "variant": label,
-                        "metric": metric,
-                        "value": value,
-                    }
-                )
+            records += rows_of(k, row, label, sim)
             log(f"draw {k} ({row}) {label}: {time.perf_counter() - t0:.1f} s")
             del sim
         frame = pd.DataFrame(records)
         frame.to_csv(runs_csv, mode="a", header=not runs_csv.exists(), index=False)
+
+
+def flagship_posterior() -> Path:
+    """The posterior file the flagship names."""
+    _, source = load_raw(SCENARIO)
+    ref = load_scenario(SCENARIO).calibration.posterior
+    if ref is None:
+        raise SystemExit(f"{SCENARIO} names no posterior: give --posterior FILE")
+    return posterior_path(source, ref)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run the draws not yet in ``runs.csv``; append each draw's rows when it is done."""
+    path = Path(args.posterior) if args.posterior else flagship_posterior()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "settings.txt").write_text(
+        f"posterior {path}\ndraws {args.draws}\nseed {args.seed}\nscale {args.scale}\n",
+        encoding="utf-8",
+    )
+
+    def rows_of(k: int, row: int, label: str, sim: Simulation) -> list[dict[str, object]]:
+        return [
+            {"draw": k, "row": row, "seed": k, "variant": label, "metric": m, "value": v}
+            for m, v in figures_of(sim).items()
+        ]
+
+    run_draws(path, args, LEVERS, END, rows_of)
 
 
 def report(args: argparse.Namespace) -> pd.DataFrame:

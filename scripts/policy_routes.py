@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import matplotlib
@@ -32,30 +31,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from policy_posterior import LEVERS as ESSAY_LEVERS  # noqa: E402
+from policy_posterior import flagship_posterior, run_draws  # noqa: E402
 
 from tmpsim.policy.compare import paired_effect  # noqa: E402
-from tmpsim.policy.levers import apply_levers  # noqa: E402
 from tmpsim.results import metric_arrays  # noqa: E402
-from tmpsim.scenario import load_scenario  # noqa: E402
-from tmpsim.scenario.loader import load_raw  # noqa: E402
-from tmpsim.scenario.paths import crop_window  # noqa: E402
 from tmpsim.simulation import Simulation  # noqa: E402
-from tmpsim.uncertainty.posterior import (  # noqa: E402
-    draw_indices,
-    load_posterior,
-    overrides_for,
-    posterior_path,
-)
 
-SCENARIO = "japan-titp-covid"
 LEVERS: dict[str, dict[str, object]] = {
-    "welfare_eligible": {"welfare_eligible": True},
-    "free_job_change": {"free_job_change": True},
-    "no_recruitment_fees": {"worker_fee_share": 0.0},
-    "charter_flights=300": {"charter_flights": 300},
-    "proactive_supervision=0.8": {"proactive_supervision": 0.8},
-    "own_language_info": {"own_language_info": True},
-    "status_change=0.5": {"status_change": 0.5},
+    name: lever for name, lever in ESSAY_LEVERS.items() if "stay_cap" not in name
 }
 """The levers of ``tmpsim levers`` that act on the choices of 2020-2022 (not the stay caps; not
 ``free_exit``: the flagship's exit needs no sponsor's permission)."""
@@ -74,11 +58,6 @@ OUTCOMES: dict[str, tuple[str, ...]] = {
 """Way out -> the daily metrics summed over 2020-2022."""
 
 
-def log(message: str) -> None:
-    """Progress on stderr."""
-    print(message, file=sys.stderr, flush=True)
-
-
 def outcomes_of(sim: Simulation) -> dict[str, float]:
     """People (decisions) by way out over 2020-2022, at full-population scale."""
     arrays = metric_arrays(sim)
@@ -91,34 +70,14 @@ def outcomes_of(sim: Simulation) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> None:
     """Run the draws not yet in ``runs.csv``; append each draw's rows when it is done."""
-    raw, source = load_raw(SCENARIO)
-    base_sc = load_scenario(SCENARIO)
-    params = base_sc.calibration.parameters
-    post = load_posterior(posterior_path(source, base_sc.calibration.posterior), params)
-    cropped, _ = crop_window(raw, None, END)
-    rows = draw_indices(post, args.draws, args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    runs_csv = out / "runs.csv"
-    done = set(pd.read_csv(runs_csv)["draw"]) if runs_csv.exists() else set()
-    for k in range(1, args.draws + 1):
-        if k in done:
-            continue
-        row = int(rows[k - 1])
-        base = load_scenario(cropped, overrides_for(post.row(row), params, raw))
-        records = []
-        for label, levers in {"base": {}, **LEVERS}.items():
-            t0 = time.perf_counter()
-            sc = base if not levers else apply_levers(base, levers)
-            sim = Simulation(sc, seed=k, scale=args.scale).run()
-            for outcome, value in outcomes_of(sim).items():
-                records.append(
-                    {"draw": k, "row": row, "variant": label, "outcome": outcome, "value": value}
-                )
-            log(f"draw {k} ({row}) {label}: {time.perf_counter() - t0:.1f} s")
-            del sim
-        frame = pd.DataFrame(records)
-        frame.to_csv(runs_csv, mode="a", header=not runs_csv.exists(), index=False)
+
+    def rows_of(k: int, row: int, label: str, sim: Simulation) -> list[dict[str, object]]:
+        return [
+            {"draw": k, "row": row, "variant": label, "outcome": o, "value": v}
+            for o, v in outcomes_of(sim).items()
+        ]
+
+    run_draws(flagship_posterior(), args, LEVERS, END, rows_of)
 
 
 def report(args: argparse.Namespace) -> pd.DataFrame:
