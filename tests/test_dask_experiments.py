@@ -149,9 +149,13 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_duplicates_nothing(cluster,
             while True:
                 assert time.monotonic() < deadline, "the sweep never got going"
                 assert proc.poll() is None, proc.communicate()
-                finished = len(list((out / "runs").glob("*.json"))) if out.exists() else 0
-                if finished >= 3 and client.processing(workers=[addr])[addr]:
-                    break  # w0 holds a run right now
+                done = list((out / "runs").glob("*.json")) if out.exists() else []
+                finished = len(done)
+                by_victim = any(
+                    json.loads(p.read_text())["worker"].endswith(f":{victim.pid}") for p in done
+                )  # run records are written atomically
+                if finished >= 3 and by_victim and client.processing(workers=[addr])[addr]:
+                    break  # w0 has finished a run and holds another right now
                 time.sleep(0.02)
             victim.send_signal(signal.SIGKILL)
             victim.wait(timeout=30)
