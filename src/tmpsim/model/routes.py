@@ -37,13 +37,22 @@ grant, job-change and status-switch events. Whole-array operations only; no loop
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
 from scipy.special import betaincinv
 
-from tmpsim.model.route_kernels import choose_kernel, logit_probabilities
+from tmpsim.model.route_kernels import (
+    DayRules,
+    Deciders,
+    decide_kernel,
+    decide_reference,
+    logit_probabilities,
+    open_reference,
+    utilities_reference,
+)
 from tmpsim.scenario.routes_schema import (
     FEATURES,
     Bridge,
@@ -75,6 +84,7 @@ class TurningPoint(IntEnum):
 
 
 POINT_BY_NAME = {p.name.lower(): p for p in TurningPoint}
+NO_STAGE = np.iinfo(np.int64).min  # a dated route that needs no stage completed
 
 
 @dataclass
@@ -202,82 +212,85 @@ class RouteChooser:
         self.dated_at = np.array(
             [[p.name.lower() in r.at for p in TurningPoint] for r in self.dated], dtype=bool
         ).reshape(len(self.dated), len(TurningPoint))
-        self._exists_date: dt.date | None = None
-        self._exists = np.zeros(self.n_stages, dtype=bool)
+        # The rules as arrays (``DayRules``); the dated parts are filled in for each date.
+        n_dated, n_sectors = len(self.dated), len(sector_names)
+        in_field = np.ones((n_dated, n_sectors), dtype=bool)
+        for k, fields in enumerate(self.onward_in_field):
+            in_field[k] = fields
+        self._rules = DayRules(
+            intercept=self.intercept,
+            coef=self.coef,
+            next_bonus=self.next_bonus,
+            ticket_free=bool(spec.home.ticket_paid_by_sponsor),
+            ticket=float(spec.home.ticket),
+            next_at=np.array(
+                [
+                    p is TurningPoint.CONTRACT_END
+                    or (p is TurningPoint.STATUS_EXPIRY and spec.next_stage.after_bridge)
+                    for p in TurningPoint
+                ]
+            ),
+            stage_open=np.zeros(self.n_stages, dtype=bool),
+            stage_visit=self.stage_visit,
+            visit_deferred=bool(spec.next_stage.visit_deferred_when_closed),
+            needs_rating=self.needs_rating,
+            offered=np.zeros_like(self.dated_at),
+            min_completed=np.array(
+                [*self.onward_stage, *[NO_STAGE] * (n_dated - len(spec.onward))], dtype=np.int64
+            ),
+            in_field=in_field,
+            without_seat=np.array(
+                [isinstance(r, Bridge) and r.only_without_seat for r in self.dated], dtype=bool
+            ),
+        )
+        self._rules_date: dt.date | None = None
+        self.compiled = True
+        """Decide in the compiled kernel (False: the NumPy reference, for debugging)."""
 
     def index(self, name: str) -> int:
         """Column of a route in the probability matrix."""
         return self.names.index(name)
+
+    def rules_on(self, date: dt.date) -> DayRules:
+        """The rules in force on ``date`` as arrays (kept for the day: asked at every decision)."""
+        if date != self._rules_date:
+            in_force = np.array([_in_force(r, date) for r in self.dated], dtype=bool)
+            self._rules = self._rules._replace(
+                stage_open=np.array([f is None or f <= date for f in self.stage_from], dtype=bool),
+                offered=self.dated_at & in_force[:, None],
+            )
+            self._rules_date = date
+        return self._rules
+
+    def deciders(self, point: TurningPoint | np.ndarray, people: People) -> Deciders:
+        """The people as the kernels read them (``point``: of all of them, or of each)."""
+        n = people.n
+        return Deciders(
+            point=_each(point, n, np.int64),
+            x=people.features(self.spec),
+            savings=_each(people.savings, n, np.float64),
+            stage=_each(people.stage, n, np.int64),
+            completed=_each(people.completed, n, np.int64),
+            sector=_each(people.sector, n, np.int64),
+            seat=_each(people.seat, n, np.bool_),
+            passed_exam=_each(people.passed_exam, n, np.bool_),
+            renew=_each(False if people.renew is None else people.renew, n, np.bool_),
+            excellent=_each(True if people.excellent is None else people.excellent, n, np.bool_),
+        )
 
     def open_routes(
         self, point: TurningPoint | np.ndarray, date: dt.date, people: People
     ) -> np.ndarray:
         """Which routes the rules in force open to each person: bool [person, route].
 
-        ``point`` is the turning point of all the people, or of each (an array of codes).
+        ``point`` is the turning point of all the people, or of each (an array of codes);
+        the rules are ``open_reference``'s.
         """
-        n = people.n
-        points = np.broadcast_to(np.asarray(point, dtype=np.int64), (n,))
-        out = np.zeros((n, len(self.names)), dtype=bool)
-        seat = np.asarray(people.seat, dtype=bool)
-        home = self.spec.home
-        # Without a seat today, home means waiting in the return queue (stranded).
-        out[:, 0] = home.ticket_paid_by_sponsor or np.asarray(people.savings) >= home.ticket
-        ends = points == TurningPoint.CONTRACT_END
-        expiry = points == TurningPoint.STATUS_EXPIRY
-        if self.spec.next_stage.after_bridge:
-            ends = ends | expiry
-        if ends.any():
-            stage = np.asarray(people.stage, dtype=np.int64)
-            nxt = np.minimum(stage + 1, self.n_stages - 1)
-            exists = self._stages_exist(date)
-            visit_ok = (
-                ~self.stage_visit[nxt] | seat | self.spec.next_stage.visit_deferred_when_closed
-            )
-            done = np.asarray(people.completed, dtype=np.int64) >= stage  # the stage was completed
-            # A stage that needs the rating is open under a rated organisation only.
-            rated = ~self.needs_rating[nxt]
-            rated |= True if people.excellent is None else np.asarray(people.excellent, bool)
-            out[:, 1] = (
-                ends
-                & (stage + 1 < self.n_stages)
-                & exists[nxt]
-                & people.passed_exam
-                & visit_ok
-                & rated
-                & (~expiry | done)  # after a bridge: only once the stage was completed
-            )
-            if people.renew is not None:  # the last stage's contract renewed, where allowed
-                last = stage + 1 >= self.n_stages
-                out[:, 1] |= (points == TurningPoint.CONTRACT_END) & last & people.renew
-        for j, r in enumerate(self.dated, start=2):
-            at = self.dated_at[j - 2][points]
-            if not at.any() or not _in_force(r, date):
-                continue
-            if isinstance(r, Onward):
-                k = j - 2
-                at &= (people.completed >= self.onward_stage[k]) & self.onward_in_field[k][
-                    people.sector
-                ]
-            elif isinstance(r, Bridge) and r.only_without_seat:
-                at &= ~seat
-            out[:, j] = at
-        out[:, -1] = True
-        return out
-
-    def _stages_exist(self, date: dt.date) -> np.ndarray:
-        """Which stages can be entered on ``date`` (kept for the day: asked at every decision)."""
-        if date != self._exists_date:
-            self._exists = np.array([f is None or f <= date for f in self.stage_from], dtype=bool)
-            self._exists_date = date
-        return self._exists
+        return open_reference(self.deciders(point, people), self.rules_on(date))
 
     def utilities(self, people: People) -> np.ndarray:
         """Each route's utility for each person, open or not: float [person, route]."""
-        util = self.intercept[None, :] + people.features(self.spec) @ self.coef.T
-        nxt = np.minimum(np.asarray(people.stage, dtype=np.int64) + 1, self.n_stages - 1)
-        util[:, 1] += self.next_bonus[nxt]
-        return util
+        return utilities_reference(people.features(self.spec), people.stage, self._rules)
 
     def probabilities(
         self, point: TurningPoint | np.ndarray, date: dt.date, people: People
@@ -290,16 +303,19 @@ class RouteChooser:
     ) -> np.ndarray:
         """The route each person takes, given one uniform draw per person (route indices).
 
-        The draw picks the route where its cumulative probability is first passed
-        (``choose_reference``), in one compiled pass over the people (``choose_kernel``).
+        Utilities, open routes and the draw's route (``decide_reference``) in one compiled pass
+        over the people (``decide_kernel``).
         """
-        out = np.empty(people.n, dtype=np.int64)
-        choose_kernel(
-            self.utilities(people),
-            self.open_routes(point, date, people),
-            np.ascontiguousarray(u, dtype=np.float64),
-            out,
-        )
+        return self.decide(self.deciders(point, people), date, u)
+
+    def decide(self, d: Deciders, date: dt.date, u: np.ndarray) -> np.ndarray:
+        """``choose`` for people already bundled (``deciders``)."""
+        rules = self.rules_on(date)
+        u = np.ascontiguousarray(u, dtype=np.float64)
+        if not self.compiled:
+            return decide_reference(d, rules, u)
+        out = np.empty(d.point.size, dtype=np.int64)
+        decide_kernel(tuple(d), tuple(rules), u, out)
         return out
 
     def destinations(self, choice: np.ndarray) -> np.ndarray:
@@ -330,8 +346,22 @@ def rated_excellent(
         return np.ones(np.shape(support), dtype=bool)
     if share <= 0.0:
         return np.zeros(np.shape(support), dtype=bool)
+    return np.asarray(support) >= _quantile(share, mean, concentration)
+
+
+@functools.lru_cache(maxsize=256)
+def _quantile(share: float, mean: float, concentration: float) -> float:
+    """The beta law's ``1 - share`` quantile (kept: the share stays the same for long spells)."""
     a, b = mean * concentration, (1.0 - mean) * concentration
-    return np.asarray(support) >= betaincinv(a, b, 1.0 - share)
+    return float(betaincinv(a, b, 1.0 - share))
+
+
+def _each(values: object, n: int, dtype: type) -> np.ndarray:
+    """One value per person as a contiguous array of ``dtype`` (a single value for everyone)."""
+    a = np.asarray(values, dtype=dtype)
+    if a.shape != (n,):
+        a = np.broadcast_to(a, (n,))
+    return np.ascontiguousarray(a)
 
 
 def _in_force(route: Dated, date: dt.date) -> bool:

@@ -34,6 +34,7 @@ import numpy as np
 
 from tmpsim.engine.module import Module
 from tmpsim.kinds import State, Timer
+from tmpsim.model.route_kernels import ENTER_NEXT, LEAVE, RENEW, WAIT, Deciders, tally_kernel
 from tmpsim.model.routes import RouteChooser, TurningPoint, people_from, rated_excellent
 from tmpsim.scenario.routes_schema import Bridge, JobChange, Onward
 
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
 DAYS_PER_MONTH = 365.25 / 12
 ROUTE_KINDS = ("home", "next_stage", "onward", "bridge", "irregular")
 HOME, NEXT, ONWARD, BRIDGE, IRREGULAR = range(len(ROUTE_KINDS))
+# What follows a choice, after ``tally_kernel``'s own actions (keep waiting, go home, renew,
+# the next stage): another status, irregular, and each granting route's own (from GRANT_ACTION).
+ONWARD_ACTION, IRREGULAR_ACTION, GRANT_ACTION = 4, 5, 6
 
 
 class Routes(Module):
@@ -88,15 +92,33 @@ class Routes(Module):
         info = sim.scenario.information
         self.info = (info.base, info.language_weight, info.network_weight)
         self.own_language = info.own_language_level if info.own_language_info else 0.0
+        # What follows each route (``tally_kernel``'s actions after its own four): a dated route
+        # that grants a status has an action of its own, carried out in the routes' order.
+        self.route_action = np.array(
+            [
+                WAIT,
+                ENTER_NEXT,
+                *(ONWARD_ACTION if k == ONWARD else GRANT_ACTION + j for j, k in enumerate(
+                    self.kind[2:-1], start=2)),
+                IRREGULAR_ACTION,
+            ],
+            dtype=np.int64,
+        )  # fmt: skip
+        self.n_actions = GRANT_ACTION + len(self.kind)
         # People who took each kind of route, by origin, since the start (for diagnostics).
-        self.taken = {k: np.zeros(sim.n_origins, dtype=np.int64) for k in ROUTE_KINDS}
+        self._taken = np.zeros((len(ROUTE_KINDS), sim.n_origins), dtype=np.int64)
+        self.taken = {k: self._taken[i] for i, k in enumerate(ROUTE_KINDS)}
         # Decisions by route, day and origin, as daily metrics ``route_<name>`` (keeping one's
-        # place in the return queue is not counted: it is no new way out).
+        # place in the return queue is not counted: it is no new way out), and the next-stage
+        # route by the stage it leads to (a renewal: the stage renewed), ``route_next_stage_*``.
+        # Each metric is a view of one block, so the day's counts are added in one pass.
         self.metric = [f"route_{name}" for name in self.chooser.names]
-        # And the next-stage route by the stage it leads to (a renewal: the stage renewed).
         self.stage_metric = [f"route_next_stage_{s.name}" for s in prog.stages]
-        for name in [*self.metric, *self.stage_metric]:
-            sim.recorder.extras[name] = np.zeros((sim.n_days, sim.n_origins))
+        self._by_route = np.zeros((len(self.metric), sim.n_days, sim.n_origins))
+        self._by_stage = np.zeros((len(self.stage_metric), sim.n_days, sim.n_origins))
+        for block, names in ((self._by_route, self.metric), (self._by_stage, self.stage_metric)):
+            for i, name in enumerate(names):
+                sim.recorder.extras[name] = block[i]
 
     def timers(self) -> dict:
         """The turning points, when the scenario has routes (else the lifecycle keeps them)."""
@@ -187,6 +209,7 @@ class Routes(Module):
             return
         sim, pop = self.sim, self.sim.pop
         stage = pop.stage[ids].astype(np.int64)
+        origin = pop.origin[ids].astype(np.int64)
         language = np.maximum(pop.language[ids], self.own_language)
         base, lw, nw = self.info
         information = np.minimum(1.0, base + lw * language + nw * pop.network[ids])
@@ -198,7 +221,7 @@ class Routes(Module):
             ids,
             day,
             information=information,
-            seat=self.seats(pop.origin[ids]),
+            seat=self.seats(origin),
             offer=offer.astype(np.float64),
             years_left=self.months_after[stage] / 12.0,
             passed_exam=exam,
@@ -207,8 +230,9 @@ class Routes(Module):
         )
         date = sim.scenario.date(day)
         people.excellent = self._rated(ids, date)
-        choice = self.chooser.choose(point, date, people, self.stream.random(ids.size))
-        self._follow(point, ids, choice, people.seat, day)
+        deciders = self.chooser.deciders(point, people)
+        choice = self.chooser.decide(deciders, date, self.stream.random(ids.size))
+        self._follow(deciders, ids, origin, choice, day)
 
     def _rated(self, ids: np.ndarray, date: dt.date) -> np.ndarray | None:
         """Whether each person's supervising organisation is rated excellent on ``date``.
@@ -237,56 +261,55 @@ class Routes(Module):
         return last & left & offered & self.sim.lifecycle.fits_stay(ids, stage, day)
 
     def _follow(
-        self, point: np.ndarray, ids: np.ndarray, choice: np.ndarray, seat: np.ndarray, day: int
+        self, d: Deciders, ids: np.ndarray, origin: np.ndarray, choice: np.ndarray, day: int
     ) -> None:
-        """Move each person along the chosen route."""
+        """Move each person along the chosen route, counting the choices.
+
+        The day's counts and the grouping of the people by what follows come from one compiled
+        pass (``tally_kernel``); each group then moves through the lifecycle, group by group in
+        a fixed order, each in the order the people came.
+        """
         sim, pop, life = self.sim, self.sim.pop, self.sim.lifecycle
-        kind = self.kind[choice]
-        n_o = sim.n_origins
-        by_kind = np.bincount(kind * n_o + pop.origin[ids], minlength=len(ROUTE_KINDS) * n_o)
-        by_kind = by_kind.reshape(len(ROUTE_KINDS), n_o)
-        present = by_kind.any(axis=1)  # kinds chosen today
-        counted = ~((kind == HOME) & (point == TurningPoint.STRANDED))
-        by_route = np.bincount(
-            choice[counted] * n_o + pop.origin[ids[counted]], minlength=len(self.metric) * n_o
-        ).reshape(len(self.metric), n_o)
-        for j in np.flatnonzero(by_route.any(axis=1)):
-            sim.recorder.add_by_origin(self.metric[j], by_route[j])
-        for k in np.flatnonzero(present):
-            self.taken[ROUTE_KINDS[k]] += by_kind[k]
-        if present[HOME]:
-            home = kind == HOME
-            waiting = home & (point == TurningPoint.STRANDED)
-            life.set_timer(ids[waiting], Timer.REVIEW, day + self.spec.review_days)  # keep waiting
-            leave = ids[home & ~waiting]
+        n = ids.size
+        action, order = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        start = np.empty(self.n_actions + 1, dtype=np.int64)
+        tally_kernel(
+            choice, d.point, origin, d.stage, self.kind, self.route_action,
+            len(self.months_after), self._by_route[:, day], self._taken,
+            self._by_stage[:, day], action, order, start,
+        )  # fmt: skip
+
+        def group(first: int, last: int | None = None) -> np.ndarray:
+            """Positions of the people whose action is ``first`` (to ``last``), in order."""
+            return order[start[first] : start[first + 1 if last is None else last + 1]]
+
+        def has(a: int) -> bool:
+            return bool(start[a + 1] > start[a])
+
+        if has(WAIT):
+            life.set_timer(ids[group(WAIT)], Timer.REVIEW, day + self.spec.review_days)
+        if has(LEAVE):
+            leave = ids[group(LEAVE)]
             pop.route_of[leave] = -1
             life.want_home(leave, day)
-        if present[NEXT]:
-            nxt = kind == NEXT
-            bridged = ids[nxt & (point == TurningPoint.STATUS_EXPIRY)]
+        if has(RENEW) or has(ENTER_NEXT):
+            at = group(RENEW, ENTER_NEXT)
+            bridged = ids[at[d.point[at] == TurningPoint.STATUS_EXPIRY]]
             sim.borders.leave_return_queue(bridged)  # from a bridge: off it, out of the queue
             pop.route_of[bridged] = -1
-            renew = nxt & (pop.stage[ids] == len(self.months_after) - 1)
-            entered = np.where(renew, pop.stage[ids], pop.stage[ids] + 1)[nxt]
-            for st in np.unique(entered):
-                sim.recorder.add(self.stage_metric[st], pop.origin[ids[nxt][entered == st]], 1.0)
-            again = ids[renew]  # the last stage: a renewal of its contract
+            again = ids[group(RENEW)]  # the last stage: a renewal of its contract
             pop.renewals[again] += 1
             life.start_contract(again, pop.stage[again], day)
-            life.next_stage(ids[nxt & ~renew], day)
-        if present[ONWARD]:
-            life.switch_status(ids[kind == ONWARD], day)
-        if present[IRREGULAR]:
-            life.runaway(ids[kind == IRREGULAR], day)
-        if not present[BRIDGE]:
-            return
+            life.next_stage(ids[group(ENTER_NEXT)], day)
+        if has(ONWARD_ACTION):
+            life.switch_status(ids[group(ONWARD_ACTION)], day)
+        if has(IRREGULAR_ACTION):
+            life.runaway(ids[group(IRREGULAR_ACTION)], day)
         for j, route in enumerate(self.chooser.dated, start=2):
-            if isinstance(route, Onward):
+            if isinstance(route, Onward) or not has(GRANT_ACTION + j):
                 continue
-            sel = ids[choice == j]
-            if sel.size == 0:
-                continue
-            self._grant(route, j, sel, ~seat[choice == j], day)
+            at = group(GRANT_ACTION + j)
+            self._grant(route, j, ids[at], ~d.seat[at], day)
 
     def _grant(
         self, route: Bridge | JobChange, j: int, ids: np.ndarray, cannot: np.ndarray, day: int
