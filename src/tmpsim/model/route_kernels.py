@@ -161,19 +161,13 @@ def decide_kernel(
     r = intercept.size
     n_dated = r - 3
     n_stages = stage_open.size
-    util = np.empty(r)
+    util = np.zeros(r)
     open_ = np.empty(r, dtype=np.bool_)
     w = np.empty(r)
     for i in range(n):
         p = point[i]
         s = stage[i]
         nxt = min(s + 1, n_stages - 1)
-        for j in range(r):
-            dot = 0.0
-            for f in range(n_feat):
-                dot += x[i, f] * coef[j, f]
-            util[j] = intercept[j] + dot
-        util[1] += next_bonus[nxt]
         open_[0] = ticket_free or savings[i] >= ticket
         open_[1] = (
             next_at[p]
@@ -192,6 +186,13 @@ def decide_kernel(
                 and not (without_seat[k] and seat[i])
             )
         open_[r - 1] = True
+        for j in range(r):  # the utilities of the open routes (the others are not read)
+            if open_[j]:
+                dot = 0.0
+                for f in range(n_feat):
+                    dot += x[i, f] * coef[j, f]
+                util[j] = intercept[j] + dot
+        util[1] += next_bonus[nxt]
         out[i] = _pick(util, open_, u[i], w)
 
 

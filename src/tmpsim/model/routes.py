@@ -340,20 +340,28 @@ def rated_excellent(
     """Whether each organisation (by its proactivity ``support``) is among the top ``share``.
 
     Proactivity follows the supervision's beta law (``mean``, ``concentration``): the rated are
-    those at or above its ``1 - share`` quantile.
+    those at or above its ``1 - share`` quantile (:func:`rated_from`).
+    """
+    return np.asarray(support) >= rated_from(share, mean, concentration)
+
+
+def rated_from(share: float, mean: float, concentration: float) -> np.float64:
+    """The proactivity from which organisations are rated (``rated_excellent``'s threshold).
+
+    -inf where all are rated, inf where none is.
     """
     if share >= 1.0:
-        return np.ones(np.shape(support), dtype=bool)
+        return np.float64(-np.inf)
     if share <= 0.0:
-        return np.zeros(np.shape(support), dtype=bool)
-    return np.asarray(support) >= _quantile(share, mean, concentration)
+        return np.float64(np.inf)
+    return _quantile(share, mean, concentration)
 
 
 @functools.lru_cache(maxsize=256)
-def _quantile(share: float, mean: float, concentration: float) -> float:
+def _quantile(share: float, mean: float, concentration: float) -> np.float64:
     """The beta law's ``1 - share`` quantile (kept: the share stays the same for long spells)."""
     a, b = mean * concentration, (1.0 - mean) * concentration
-    return float(betaincinv(a, b, 1.0 - share))
+    return np.float64(betaincinv(a, b, 1.0 - share))
 
 
 def _each(values: object, n: int, dtype: type) -> np.ndarray:

@@ -27,15 +27,20 @@ exactly as before.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tmpsim.engine.module import Module
 from tmpsim.kinds import State, Timer
+from tmpsim.model.decider_kernels import (
+    DayFacts,
+    DecidingAgents,
+    gather_people,
+    people_reference,
+)
 from tmpsim.model.route_kernels import ENTER_NEXT, LEAVE, RENEW, WAIT, Deciders, tally_kernel
-from tmpsim.model.routes import RouteChooser, TurningPoint, people_from, rated_excellent
+from tmpsim.model.routes import RouteChooser, TurningPoint, rated_from
 from tmpsim.scenario.routes_schema import Bridge, JobChange, Onward
 
 if TYPE_CHECKING:
@@ -73,6 +78,7 @@ class Routes(Module):
             [s.home_visit_days > 0 for s in prog.stages],
         )
         self.stream = sim.streams["routes"]
+        self._agents_capacity = -1  # the agent arrays are bundled on the first decision
         # The kind of each route (an index into ROUTE_KINDS): bridges and job changes alike
         # grant a special status.
         self.kind = np.array(
@@ -152,7 +158,7 @@ class Routes(Module):
             pop.stranded[:n] & ((state == State.SPECIAL_IDLE) | (state == State.SPECIAL_WORKING))
         )
         if bridged.size:
-            self.sim.lifecycle.stranded.clear(bridged[self.seats(pop.origin[bridged])])
+            self.sim.lifecycle.stranded.clear(bridged[self.seats()[pop.origin[bridged]]])
 
     # ---- the turning points ---------------------------------------------------------------
     def contract_end(self, ids: np.ndarray, day: int) -> None:
@@ -182,11 +188,11 @@ class Routes(Module):
         self._gather(TurningPoint.STATUS_EXPIRY, ids, offer)
 
     # ---- choosing and moving ----------------------------------------------------------------
-    def seats(self, origin: np.ndarray) -> np.ndarray:
-        """Whether a seat home is available: the return queue clears within seat_wait_days."""
+    def seats(self) -> np.ndarray:
+        """Whether a seat home is available, by origin (the queue clears within seat_wait_days)."""
         b = self.sim.borders
         per_day = (b.seats_out + b.flight_seats) * self.sim.scale
-        return ((per_day > 0) & (b.waiting_home <= per_day * self.spec.seat_wait_days))[origin]
+        return (per_day > 0) & (b.waiting_home <= per_day * self.spec.seat_wait_days)
 
     def _gather(self, point: TurningPoint, ids: np.ndarray, offer: np.ndarray) -> None:
         """Keep people reaching a turning point today for the day's one decision."""
@@ -204,61 +210,60 @@ class Routes(Module):
         self._decide(points, ids, day, offer)
 
     def _decide(self, point: np.ndarray, ids: np.ndarray, day: int, offer: np.ndarray) -> None:
-        """Choose a route for each person (``point``: each one's turning point) and follow it."""
+        """Choose a route for each person (``point``: each one's turning point) and follow it.
+
+        The draws, in this order: passing the exam, the renewal offered (only where the
+        programme has renewals), the route.
+        """
         if ids.size == 0:
             return
-        sim, pop = self.sim, self.sim.pop
-        stage = pop.stage[ids].astype(np.int64)
-        origin = pop.origin[ids].astype(np.int64)
-        language = np.maximum(pop.language[ids], self.own_language)
-        base, lw, nw = self.info
-        information = np.minimum(1.0, base + lw * language + nw * pop.network[ids])
-        exam = self.stream.random(ids.size) < self.spec.exam_pass
-        nxt = np.minimum(stage + 1, len(self.months_after) - 1)
-        exam &= sim.lifecycle.fits_stay(ids, nxt, day)
-        people = people_from(
-            pop,
-            ids,
-            day,
-            information=information,
-            seat=self.seats(origin),
-            offer=offer.astype(np.float64),
-            years_left=self.months_after[stage] / 12.0,
-            passed_exam=exam,
-            completed=np.maximum(pop.completed[ids], stage - 1),
-            renew=self._may_renew(ids, stage, day),
-        )
-        date = sim.scenario.date(day)
-        people.excellent = self._rated(ids, date)
+        pop = self.sim.pop
+        u_exam = self.stream.random(ids.size)
+        u_renew = self.stream.random(ids.size) if self.sim.scenario.programme.renewals else None
+        facts = self._facts(day)
+        if self.chooser.compiled:
+            people = gather_people(self._agents(), ids, facts, offer, u_exam, u_renew)
+        else:
+            people = people_reference(self._agents(), ids, facts, offer, u_exam, u_renew)
         deciders = self.chooser.deciders(point, people)
+        date = self.sim.scenario.date(day)
         choice = self.chooser.decide(deciders, date, self.stream.random(ids.size))
-        self._follow(deciders, ids, origin, choice, day)
+        self._follow(deciders, ids, pop.origin[ids].astype(np.int64), choice, day)
 
-    def _rated(self, ids: np.ndarray, date: dt.date) -> np.ndarray | None:
-        """Whether each person's supervising organisation is rated excellent on ``date``.
+    def _agents(self) -> DecidingAgents:
+        """The agent arrays a decision reads (bundled again when the population grows)."""
+        pop = self.sim.pop
+        if self._agents_capacity != pop.capacity:
+            self._deciding = DecidingAgents(*(getattr(pop, f) for f in DecidingAgents._fields))
+            self._agents_capacity = pop.capacity
+        return self._deciding
 
-        None when no stage needs the rating (``routes.next_stage.excellent``).
-        """
+    def _facts(self, day: int) -> DayFacts:
+        """What the day's decisions have in common: the rules, seats home, the rating."""
+        sim, life = self.sim, self.sim.lifecycle
+        prog = sim.scenario.programme
+        base, lw, nw = self.info
         rating = self.spec.next_stage.excellent
-        if rating is None:
-            return None
-        share = rating.share_on(date)
-        return rated_excellent(self.sim.pop.proactivity[ids], share, *self.proactivity_law)
-
-    def _may_renew(self, ids: np.ndarray, stage: np.ndarray, day: int) -> np.ndarray | None:
-        """Whether each person may renew the last stage today (None where nobody ever may).
-
-        The programme's rules: renewals left, the renewal offered (``programme.renewal_prob``),
-        and the renewed contract within the longest stay. No draw is made for a programme
-        without renewals, so such scenarios keep their random streams.
-        """
-        prog = self.sim.scenario.programme
-        if not prog.renewals:
-            return None
-        offered = self.stream.random(ids.size) < prog.renewal_prob
-        last = stage == len(self.months_after) - 1
-        left = self.sim.pop.renewals[ids] < prog.renewals
-        return last & left & offered & self.sim.lifecycle.fits_stay(ids, stage, day)
+        threshold = (
+            np.float64(-np.inf)
+            if rating is None
+            else rated_from(rating.share_on(sim.scenario.date(day)), *self.proactivity_law)
+        )
+        return DayFacts(
+            day=day,
+            seat=self.seats(),
+            months_after=self.months_after,
+            stage_days=life.stage_days,
+            max_stay=np.inf if life.max_stay is None else life.max_stay + 1,
+            exam_pass=float(self.spec.exam_pass),
+            renewals=int(prog.renewals),
+            renewal_prob=float(prog.renewal_prob),
+            info_base=np.float32(base),
+            info_language=np.float32(lw),
+            info_network=np.float32(nw),
+            own_language=np.float32(self.own_language),
+            rated_from=threshold,
+        )
 
     def _follow(
         self, d: Deciders, ids: np.ndarray, origin: np.ndarray, choice: np.ndarray, day: int
