@@ -190,7 +190,8 @@ def decide_kernel(
             if open_[j]:
                 dot = 0.0
                 for f in range(n_feat):
-                    dot += x[i, f] * coef[j, f]
+                    if coef[j, f] != 0.0:  # a zero term adds nothing (the features are finite)
+                        dot += x[i, f] * coef[j, f]
                 util[j] = intercept[j] + dot
         util[1] += next_bonus[nxt]
         out[i] = _pick(util, open_, u[i], w)

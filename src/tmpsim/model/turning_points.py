@@ -38,8 +38,18 @@ from tmpsim.model.decider_kernels import (
     DecidingAgents,
     gather_people,
     people_reference,
+    seated_bridged_kernel,
+    seated_bridged_reference,
 )
-from tmpsim.model.route_kernels import ENTER_NEXT, LEAVE, RENEW, WAIT, Deciders, tally_kernel
+from tmpsim.model.route_kernels import (
+    ENTER_NEXT,
+    LEAVE,
+    RENEW,
+    WAIT,
+    Deciders,
+    tally_kernel,
+    tally_reference,
+)
 from tmpsim.model.routes import RouteChooser, TurningPoint, rated_from
 from tmpsim.scenario.routes_schema import Bridge, JobChange, Onward
 
@@ -151,14 +161,15 @@ class Routes(Module):
         """
         if self.spec is None:
             return
+        seat = self.seats()
+        if not seat.any():
+            return
         pop = self.sim.pop
         n = pop.n
-        state = pop.state[:n]
-        bridged = np.flatnonzero(
-            pop.stranded[:n] & ((state == State.SPECIAL_IDLE) | (state == State.SPECIAL_WORKING))
-        )
-        if bridged.size:
-            self.sim.lifecycle.stranded.clear(bridged[self.seats()[pop.origin[bridged]]])
+        find = seated_bridged_kernel if self.chooser.compiled else seated_bridged_reference
+        seated = find(pop.stranded[:n], pop.state[:n], pop.origin[:n], seat)
+        if seated.size:
+            self.sim.lifecycle.stranded.clear(seated)
 
     # ---- the turning points ---------------------------------------------------------------
     def contract_end(self, ids: np.ndarray, day: int) -> None:
@@ -275,14 +286,22 @@ class Routes(Module):
         a fixed order, each in the order the people came.
         """
         sim, pop, life = self.sim, self.sim.pop, self.sim.lifecycle
-        n = ids.size
-        action, order = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-        start = np.empty(self.n_actions + 1, dtype=np.int64)
-        tally_kernel(
-            choice, d.point, origin, d.stage, self.kind, self.route_action,
-            len(self.months_after), self._by_route[:, day], self._taken,
-            self._by_stage[:, day], action, order, start,
-        )  # fmt: skip
+        n, n_stages = ids.size, len(self.months_after)
+        rules = (choice, d.point, origin, d.stage, self.kind, self.route_action, n_stages)
+        if self.chooser.compiled:
+            action, order = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+            start = np.empty(self.n_actions + 1, dtype=np.int64)
+            tally_kernel(
+                *rules, self._by_route[:, day], self._taken, self._by_stage[:, day], action,
+                order, start,
+            )  # fmt: skip
+        else:
+            by_route, by_kind, by_stage, action, order, start = tally_reference(
+                *rules, sim.n_origins, len(ROUTE_KINDS), self.n_actions
+            )
+            self._by_route[:, day] += by_route
+            self._taken += by_kind
+            self._by_stage[:, day] += by_stage
 
         def group(first: int, last: int | None = None) -> np.ndarray:
             """Positions of the people whose action is ``first`` (to ``last``), in order."""
