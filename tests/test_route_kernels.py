@@ -233,21 +233,6 @@ def test_the_people_kernel_gathers_as_its_reference(renewals: int, rated_from: f
         assert got.renew.any() and not got.renew.all()
 
 
-def test_the_seated_bridged_are_found_as_in_the_reference() -> None:
-    from tmpsim.model.decider_kernels import seated_bridged_kernel, seated_bridged_reference
-    from tmpsim.states import State
-
-    rng = np.random.default_rng(3)
-    n = 20000
-    stranded = rng.random(n) < 0.3
-    state = rng.choice([State.SPECIAL_IDLE, State.SPECIAL_WORKING, State.STRANDED], n)
-    origin = rng.integers(0, 4, n).astype(np.int8)
-    seat = np.array([True, False, True, True])
-    want = seated_bridged_reference(stranded, state.astype(np.int8), origin, seat)
-    got = seated_bridged_kernel(stranded, state.astype(np.int8), origin, seat)
-    assert want.size > 100 and np.array_equal(got, want)
-
-
 def test_a_run_decides_the_same_with_the_numpy_references() -> None:
     """``RouteChooser.compiled = False`` (the references, for debugging): the same run."""
     import tmpsim

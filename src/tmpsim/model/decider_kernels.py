@@ -20,7 +20,6 @@ import numpy as np
 
 from tmpsim.engine.jit import njit
 from tmpsim.model.routes import People, people_from
-from tmpsim.states import State
 
 
 class DecidingAgents(NamedTuple):
@@ -205,32 +204,3 @@ def people_kernel(
         o_stage[k] = stage
         o_completed[k] = max(np.int64(completed_of[i]), stage - 1)
         o_seat[k] = seat_of[origin_of[i]]
-
-
-_SPECIAL_IDLE, _SPECIAL_WORKING = int(State.SPECIAL_IDLE), int(State.SPECIAL_WORKING)
-
-
-def seated_bridged_reference(
-    stranded: np.ndarray, state: np.ndarray, origin: np.ndarray, seat: np.ndarray
-) -> np.ndarray:
-    """Ids of the people flagged stranded in a special status whose origin has a seat home."""
-    special = (state == _SPECIAL_IDLE) | (state == _SPECIAL_WORKING)
-    bridged = np.flatnonzero(stranded & special)
-    return bridged[seat[origin[bridged]]]
-
-
-@njit(cache=True)
-def seated_bridged_kernel(
-    stranded: np.ndarray, state: np.ndarray, origin: np.ndarray, seat: np.ndarray
-) -> np.ndarray:  # pragma: no cover
-    """``seated_bridged_reference`` in one pass over the agents (ids in increasing order)."""
-    found = np.empty(64, dtype=np.int64)
-    k = 0
-    for i in range(stranded.size):
-        if stranded[i] and (state[i] == _SPECIAL_IDLE or state[i] == _SPECIAL_WORKING):
-            if seat[origin[i]]:
-                if k == found.size:
-                    found = np.concatenate((found, np.empty(found.size, dtype=np.int64)))
-                found[k] = i
-                k += 1
-    return found[:k]

@@ -38,8 +38,6 @@ from tmpsim.model.decider_kernels import (
     DecidingAgents,
     gather_people,
     people_reference,
-    seated_bridged_kernel,
-    seated_bridged_reference,
 )
 from tmpsim.model.route_kernels import (
     ENTER_NEXT,
@@ -166,10 +164,12 @@ class Routes(Module):
             return
         pop = self.sim.pop
         n = pop.n
-        find = seated_bridged_kernel if self.chooser.compiled else seated_bridged_reference
-        seated = find(pop.stranded[:n], pop.state[:n], pop.origin[:n], seat)
-        if seated.size:
-            self.sim.lifecycle.stranded.clear(seated)
+        state = pop.state[:n]
+        bridged = np.flatnonzero(
+            pop.stranded[:n] & ((state == State.SPECIAL_IDLE) | (state == State.SPECIAL_WORKING))
+        )
+        if bridged.size:
+            self.sim.lifecycle.stranded.clear(bridged[seat[pop.origin[bridged]]])
 
     # ---- the turning points ---------------------------------------------------------------
     def contract_end(self, ids: np.ndarray, day: int) -> None:
