@@ -39,6 +39,7 @@ from tmpsim.model.decider_kernels import (
     gather_people,
     people_reference,
 )
+from tmpsim.model.earnings_gap import earnings_gap_table
 from tmpsim.model.route_kernels import (
     ENTER_NEXT,
     LEAVE,
@@ -87,6 +88,20 @@ class Routes(Module):
         )
         self.stream = sim.streams["routes"]
         self._agents_capacity = -1  # the agent arrays are bundled on the first decision
+        # The earnings gap of each origin in each year of the run (routes.earnings_gap).
+        sc = sim.scenario
+        self.first_year = sc.start.year
+        self.gap = (
+            None
+            if self.spec.earnings_gap is None
+            else earnings_gap_table(
+                self.spec.earnings_gap,
+                list(sc.origins),
+                sc.currency,
+                sc.money.wage_per_month * sc.money.net_share,
+                np.arange(sc.start.year, sc.end.year + 1),
+            )
+        )
         # The kind of each route (an index into ROUTE_KINDS): bridges and job changes alike
         # grant a special status.
         self.kind = np.array(
@@ -236,10 +251,13 @@ class Routes(Module):
             people = gather_people(self._agents(), ids, facts, offer, u_exam, u_renew)
         else:
             people = people_reference(self._agents(), ids, facts, offer, u_exam, u_renew)
-        deciders = self.chooser.deciders(point, people)
+        origin = pop.origin[ids].astype(np.int64)
         date = self.sim.scenario.date(day)
+        if self.gap is not None:
+            people.earnings_gap = self.gap[origin, date.year - self.first_year]
+        deciders = self.chooser.deciders(point, people)
         choice = self.chooser.decide(deciders, date, self.stream.random(ids.size))
-        self._follow(deciders, ids, pop.origin[ids].astype(np.int64), choice, day)
+        self._follow(deciders, ids, origin, choice, day)
 
     def _agents(self) -> DecidingAgents:
         """The agent arrays a decision reads (bundled again when the population grows)."""
