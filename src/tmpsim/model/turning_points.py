@@ -88,6 +88,7 @@ class Routes(Module):
         )
         self.stream = sim.streams["routes"]
         self._agents_capacity = -1  # the agent arrays are bundled on the first decision
+        self._static_facts: DayFacts | None = None
         # The earnings gap of each origin in each year of the run (routes.earnings_gap).
         sc = sim.scenario
         self.first_year = sc.start.year
@@ -269,30 +270,32 @@ class Routes(Module):
 
     def _facts(self, day: int) -> DayFacts:
         """What the day's decisions have in common: the rules, seats home, the rating."""
-        sim, life = self.sim, self.sim.lifecycle
-        prog = sim.scenario.programme
-        base, lw, nw = self.info
+        sim = self.sim
+        if self._static_facts is None:  # the rules of the run, bundled once
+            life, prog = sim.lifecycle, sim.scenario.programme
+            base, lw, nw = self.info
+            self._static_facts = DayFacts(
+                day=0,
+                seat=np.zeros(sim.n_origins, dtype=bool),
+                months_after=self.months_after,
+                stage_days=life.stage_days,
+                max_stay=np.inf if life.max_stay is None else life.max_stay + 1,
+                exam_pass=float(self.spec.exam_pass),
+                renewals=int(prog.renewals),
+                renewal_prob=float(prog.renewal_prob),
+                info_base=np.float32(base),
+                info_language=np.float32(lw),
+                info_network=np.float32(nw),
+                own_language=np.float32(self.own_language),
+                rated_from=np.float64(-np.inf),
+            )
         rating = self.spec.next_stage.excellent
         threshold = (
             np.float64(-np.inf)
             if rating is None
             else rated_from(rating.share_on(sim.scenario.date(day)), *self.proactivity_law)
         )
-        return DayFacts(
-            day=day,
-            seat=self.seats(),
-            months_after=self.months_after,
-            stage_days=life.stage_days,
-            max_stay=np.inf if life.max_stay is None else life.max_stay + 1,
-            exam_pass=float(self.spec.exam_pass),
-            renewals=int(prog.renewals),
-            renewal_prob=float(prog.renewal_prob),
-            info_base=np.float32(base),
-            info_language=np.float32(lw),
-            info_network=np.float32(nw),
-            own_language=np.float32(self.own_language),
-            rated_from=threshold,
-        )
+        return self._static_facts._replace(day=day, seat=self.seats(), rated_from=threshold)
 
     def _follow(
         self, d: Deciders, ids: np.ndarray, origin: np.ndarray, choice: np.ndarray, day: int
