@@ -32,7 +32,8 @@ parameter comes from the scenario's ``routes`` section (:class:`RoutesSpec`) wit
 ``tmpsim.model.turning_points`` asks people to choose at each turning point (the scenario's
 ``routes`` section, ``tmpsim.scenario.routes_schema``) and moves them along the chosen route;
 with a ``routes`` section these decisions replace the fixed onward probabilities and the dated
-grant, job-change and status-switch events. Whole-array operations only; no loop over people.
+grant, job-change and status-switch events. Whole-array operations and compiled passes
+(``tmpsim.model.route_kernels``); no Python loop over people.
 """
 
 from __future__ import annotations

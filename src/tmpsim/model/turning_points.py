@@ -21,6 +21,11 @@ grants the special status (working or idle) until its length or the measure's en
 route a special job, irregular leaves the rules. Bridged people count as stranded (unable to
 return) only until a seat home is there for them (checked at each month's end).
 
+The decision is three compiled passes, each with its NumPy reference: the people read from the
+agent arrays (``tmpsim.model.decider_kernels``), the routes open, their utilities and the choice
+(``tmpsim.model.route_kernels.decide_kernel``), and the day's counts with the people grouped by
+what follows (``tally_kernel``); the moves then go through the lifecycle group by group.
+
 Without a ``routes`` section the module does nothing and draws nothing: such scenarios run
 exactly as before.
 """
@@ -87,7 +92,8 @@ class Routes(Module):
             [s.home_visit_days > 0 for s in prog.stages],
         )
         self.stream = sim.streams["routes"]
-        self._agents_capacity = -1  # the agent arrays are bundled on the first decision
+        self._deciding: DecidingAgents | None = None  # bundled on the first decision
+        self._agents_capacity = -1
         self._static_facts: DayFacts | None = None
         # The earnings gap of each origin in each year of the run (routes.earnings_gap).
         sc = sim.scenario
@@ -124,16 +130,13 @@ class Routes(Module):
         self.own_language = info.own_language_level if info.own_language_info else 0.0
         # What follows each route (``tally_kernel``'s actions after its own four): a dated route
         # that grants a status has an action of its own, carried out in the routes' order.
+        dated = [
+            ONWARD_ACTION if k == ONWARD else GRANT_ACTION + j
+            for j, k in enumerate(self.kind[2:-1], start=2)
+        ]
         self.route_action = np.array(
-            [
-                WAIT,
-                ENTER_NEXT,
-                *(ONWARD_ACTION if k == ONWARD else GRANT_ACTION + j for j, k in enumerate(
-                    self.kind[2:-1], start=2)),
-                IRREGULAR_ACTION,
-            ],
-            dtype=np.int64,
-        )  # fmt: skip
+            [WAIT, ENTER_NEXT, *dated, IRREGULAR_ACTION], dtype=np.int64
+        )  # home and the next stage: the kernel's own actions
         self.n_actions = GRANT_ACTION + len(self.kind)
         # People who took each kind of route, by origin, since the start (for diagnostics).
         self._taken = np.zeros((len(ROUTE_KINDS), sim.n_origins), dtype=np.int64)
@@ -308,17 +311,17 @@ class Routes(Module):
         """
         sim, pop, life = self.sim, self.sim.pop, self.sim.lifecycle
         n, n_stages = ids.size, len(self.months_after)
-        rules = (choice, d.point, origin, d.stage, self.kind, self.route_action, n_stages)
+        inputs = (choice, d.point, origin, d.stage, self.kind, self.route_action, n_stages)
         if self.chooser.compiled:
             action, order = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
             start = np.empty(self.n_actions + 1, dtype=np.int64)
             tally_kernel(
-                *rules, self._by_route[:, day], self._taken, self._by_stage[:, day], action,
+                *inputs, self._by_route[:, day], self._taken, self._by_stage[:, day], action,
                 order, start,
             )  # fmt: skip
         else:
             by_route, by_kind, by_stage, action, order, start = tally_reference(
-                *rules, sim.n_origins, len(ROUTE_KINDS), self.n_actions
+                *inputs, sim.n_origins, len(ROUTE_KINDS), self.n_actions
             )
             self._by_route[:, day] += by_route
             self._taken += by_kind
