@@ -14,6 +14,7 @@ import numpy as np
 from tmpsim.engine.module import Module
 from tmpsim.engine.population import NEVER
 from tmpsim.engine.queues import Capacity, FifoQueue
+from tmpsim.engine.split import split_by
 from tmpsim.kinds import Timer
 from tmpsim.model.events import BorderEvent, EntryCapEvent, FlightEvent
 
@@ -94,7 +95,7 @@ class Borders(Module):
     def queue_entry(self, ids: np.ndarray) -> None:
         """Agents ready to enter (or re-enter) join their corridor's entry queue."""
         self.sim.pop.in_entry_queue[ids] = True
-        for o, group in _by_origin(ids, self.sim.pop.origin[ids], self.sim.n_origins):
+        for o, group in split_by(ids, self.sim.pop.origin[ids], self.sim.n_origins):
             self.entry_queue[o].push(group)
 
     def queue_return(self, ids: np.ndarray, day: int) -> None:
@@ -105,7 +106,7 @@ class Borders(Module):
         pop.queued[ids] = day
         origin = pop.origin[ids]
         self.waiting_home += np.bincount(origin, minlength=self.waiting_home.size)
-        for o, group in _by_origin(ids, origin, self.sim.n_origins):
+        for o, group in split_by(ids, origin, self.sim.n_origins):
             self.return_queue[o].push(group, day)
 
     def leave_return_queue(self, ids: np.ndarray) -> None:
@@ -150,24 +151,6 @@ class Borders(Module):
         rec = sim.recorder
         rec.extras["queue_entry"][day] = [len(q) for q in self.entry_queue]
         rec.extras["queue_return"][day] = self.waiting_home
-
-
-def _by_origin(ids: np.ndarray, origin: np.ndarray, n_origins: int) -> list:
-    """Split ids by origin, keeping their order within each: ``[(origin, ids), ...]``."""
-    if ids.size == 0:
-        return []
-    first = origin[0]
-    if (origin == first).all():
-        return [(int(first), ids)]
-    order = np.argsort(origin, kind="stable")
-    ends = np.cumsum(np.bincount(origin, minlength=n_origins))
-    ids = ids[order]
-    out, start = [], 0
-    for o in range(n_origins):
-        if ends[o] > start:
-            out.append((o, ids[start : ends[o]]))
-        start = ends[o]
-    return out
 
 
 def _share(total: int, demand: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 
 from tmpsim.engine.module import Module
 from tmpsim.engine.population import NEVER
+from tmpsim.engine.split import split_by
 from tmpsim.kinds import STATE_BY_NAME, Hazard, State, Timer
 from tmpsim.model.events import CashPaymentEvent, GrantStatusEvent, RuleEvent
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
 
 DAYS_PER_MONTH = 365.25 / 12
+N_TIMERS = len(Timer)
 # Stranding ends by going home, by another status, by a job under the programme, or by losing
 # status altogether (irregular: counted as such, not as stranded).
 ENDS_STRANDING = frozenset(
@@ -269,9 +271,9 @@ class Lifecycle(Module):
             return
         kinds = pop.timer_kind[due]  # popping cleared the agents' day fields
         pop.timer_kind[due] = Timer.NONE
-        table = self.sim.timer_handlers
-        for k in np.flatnonzero(np.bincount(kinds, minlength=len(Timer))):  # kinds present
-            table[Timer(int(k))](due[kinds == k], day)
+        table = self.sim.timer_handlers  # keyed by Timer: an int finds its member
+        for k, ids in split_by(due, kinds, N_TIMERS):
+            table[k](ids, day)
 
     def cancelled(self, ids: np.ndarray, day: int) -> None:
         """A permit cancellation is found: counted, and the agents want to go home."""
