@@ -51,14 +51,12 @@ def select_kernel(lo, hi, pool, rule, places, out):  # pragma: no cover
     cand = np.empty(n, dtype=np.int64)
     count = np.zeros(n_profiles, dtype=np.int64)
     m = 0
-    for j in range(lo, hi):
-        if not waiting[j]:
-            continue
+    for j in range(lo, hi):  # branch-free: most applicants are eligible
         age = np.float64(age0[j]) + (day - joined[j]) / 365.25
-        if age >= age_min and age <= age_max and aptitude[j] >= aptitude_min:
-            cand[m] = j
-            m += 1
-            count[profile[j]] += 1
+        ok = waiting[j] & (age >= age_min) & (age <= age_max) & (aptitude[j] >= aptitude_min)
+        cand[m] = j
+        m += ok
+        count[profile[j]] += ok
     # Per profile: take all, none, or those below a cut-off key (and the first ties at it).
     take_all = np.zeros(n_profiles, dtype=np.bool_)
     cut = np.zeros(n_profiles)
