@@ -47,6 +47,7 @@ class Borders(Module):
         self.out_cap = Capacity(n)
         self.host_cap = Capacity()
         self.waiting_home = np.zeros(n, dtype=np.int64)  # agents in each return queue
+        self.entry_held = np.zeros(n, dtype=np.int64)  # entries in each entry queue
 
     def timers(self) -> dict:
         """Home visits end (back to the entry queue); exit permits come (to the return queue)."""
@@ -56,12 +57,14 @@ class Borders(Module):
         }
 
     def check(self) -> str | None:
-        """The return queues' counters against the agents flagged as waiting."""
+        """The return queues' counters against the agents waiting; entry queues' held lengths."""
         pop = self.sim.pop
         n = pop.n
         queued = np.bincount(pop.origin[:n][pop.in_return_queue[:n]], minlength=self.sim.n_origins)
         if not np.array_equal(queued, self.waiting_home):
             return "return-queue counters differ from the agents"
+        if self.entry_held.tolist() != [len(q) for q in self.entry_queue]:
+            return "entry-queue lengths differ from the queues"
         return None
 
     # ---- events ---------------------------------------------------------------------------
@@ -97,6 +100,7 @@ class Borders(Module):
         self.sim.pop.in_entry_queue[ids] = True
         for o, group in split_by(ids, self.sim.pop.origin[ids], self.sim.n_origins):
             self.entry_queue[o].push(group)
+            self.entry_held[o] += group.size
 
     def queue_return(self, ids: np.ndarray, day: int) -> None:
         """Agents who want to go home join their corridor's return queue, in id order."""
@@ -122,23 +126,24 @@ class Borders(Module):
         """Fill today's inbound and outbound seats from the queues."""
         sim, pop = self.sim, self.sim.pop
         scale = sim.scale
-        # Nobody leaves an entry queue except by entering, so its length is exact.
-        waiting_in = np.array([len(q) for q in self.entry_queue])
+        # The entries held, stale ones included: those who gave up waiting are skipped later.
+        waiting_in = self.entry_held
         allowed = self.in_cap.whole(self.seats_in * scale)
         if self.entry_cap is not None:
             host = self.host_cap.whole(self.entry_cap * scale)
             allowed = np.minimum(allowed, _share(host, np.minimum(allowed, waiting_in)))
-        arriving = [
-            self.entry_queue[o].take(int(allowed[o]), pop.in_entry_queue)
-            for o in np.flatnonzero((allowed > 0) & (waiting_in > 0))
-        ]
+        arriving = []
+        for o in np.flatnonzero((allowed > 0) & (waiting_in > 0)).tolist():
+            queue = self.entry_queue[o]
+            arriving.append(queue.take(int(allowed[o]), pop.in_entry_queue))
+            self.entry_held[o] = len(queue)
         if arriving:
             ids = np.concatenate(arriving)
             pop.in_entry_queue[ids] = False
             sim.lifecycle.arrive(ids, day)
         leaving = []
         seats = self.out_cap.whole((self.seats_out + self.flight_seats) * scale)
-        for o in np.flatnonzero((seats > 0) & (self.waiting_home > 0)):
+        for o in np.flatnonzero((seats > 0) & (self.waiting_home > 0)).tolist():
             # An agent who left the queue (ran away) and joined again (caught) waits from the
             # day it joined again: its older entry is skipped.
             ids = self.return_queue[o].take(seats[o], pop.in_return_queue, pop.queued)
@@ -149,7 +154,7 @@ class Borders(Module):
             pop.in_return_queue[ids] = False
             sim.lifecycle.depart(ids, day)
         rec = sim.recorder
-        rec.extras["queue_entry"][day] = [len(q) for q in self.entry_queue]
+        rec.extras["queue_entry"][day] = self.entry_held
         rec.extras["queue_return"][day] = self.waiting_home
 
 
