@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 
 import numpy as np
 import pytest
@@ -317,3 +318,97 @@ def test_people_at_different_turning_points_decide_together_as_each_alone():
     job_change = together[:, ch.index("special_job_change")]
     assert not job_change[points != TurningPoint.DISMISSAL].any()
     assert job_change[points == TurningPoint.DISMISSAL].all()
+
+
+# ---- the earnings gap (routes.earnings_gap) ------------------------------------------------
+
+
+def test_two_people_differing_only_in_the_earnings_gap_choose_as_the_logit_says():
+    gap = {"reference": 1.0, "source": "x"}
+    s = spec(
+        earnings_gap=gap,
+        home={"ticket_paid_by_sponsor": True, "source": "x"},
+        next_stage={"intercept": 0.5, "coef": {"earnings_gap": 0.8}, "source": "x"},
+    )
+    ch = chooser(s)
+    p = people(2, seat=True)
+    p.earnings_gap = np.array([-0.5, 1.25])  # e.g. a richer and a poorer home than the reference
+    prob = ch.probabilities(TurningPoint.CONTRACT_END, D(2019, 6, 1), p)
+    odds = prob[:, ch.index("next_stage")] / prob[:, ch.index("home")]
+    assert odds == pytest.approx([math.exp(0.5 - 0.4), math.exp(0.5 + 1.0)], rel=1e-12)
+    # Without the feature's values (None) everyone is at the reference gap.
+    p.earnings_gap = None
+    again = ch.probabilities(TurningPoint.CONTRACT_END, D(2019, 6, 1), p)
+    assert again[:, 1] / again[:, 0] == pytest.approx([math.exp(0.5)] * 2, rel=1e-12)
+
+
+def _series(name: str, key: str, column: str) -> dict[tuple[str, int], float]:
+    import csv
+    from importlib import resources
+
+    text = (resources.files("tmpsim") / "data/origins" / name).read_text("utf-8")
+    return {(r[key], int(r["year"])): float(r[column]) for r in csv.DictReader(text.splitlines())}
+
+
+def test_the_earnings_gap_is_the_log_of_host_pay_over_home_income_in_dollars():
+    from tmpsim.model.earnings_gap import earnings_gap_table
+    from tmpsim.scenario.routes_schema import EarningsGap
+
+    fx = _series("exchange_rates.csv", "currency", "per_usd")
+    gdp = _series("gdp_per_capita.csv", "country", "gdp_per_capita_usd")
+    spec_ = EarningsGap(reference=1.2, countries={"B": "Myanmar", "C": None}, source="x")
+    years = np.array([2019, 2022, 2030])  # 2030: after both series, their last year's values
+    got = earnings_gap_table(spec_, ["China", "B", "C"], "JPY", 136000.0, years)
+    for j, y in enumerate([2019, 2022, 2025]):
+        pay = 12 * 136000.0 / fx[("JPY", y)]
+        assert got[0, j] == pytest.approx(math.log(pay / gdp[("China", y)]) - 1.2, rel=1e-12)
+        assert got[1, j] == pytest.approx(math.log(pay / gdp[("Myanmar", y)]) - 1.2, rel=1e-12)
+    assert (got[2] == 0).all()  # no series: at the reference
+    assert got[0, 1] < got[0, 0]  # the yen's fall and China's rising income narrow the gap
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"routes.next_stage.coef": {"earnings_gap": 1.0}},
+            "routes.next_stage.coef.earnings_gap: the feature needs a routes.earnings_gap",
+        ),
+        (
+            {"routes.earnings_gap": {"reference": 1.0, "countries": {"Z": "China"}, "source": "x"}},
+            "routes.earnings_gap.countries: 'Z' is not an origin",
+        ),
+        (
+            {"routes.earnings_gap": {"reference": 1.0, "source": "x"}},
+            "routes.earnings_gap: origin 'A' has no series in tmpsim/data/origins/gdp_per_capita",
+        ),
+        (
+            {"routes.earnings_gap": {"reference": 1, "countries": {"A": "Oz"}, "source": "x"}},
+            "origin 'A' (countries: A: Oz) has no series",
+        ),
+        (
+            {"routes.earnings_gap": {"reference": 1.0, "countries": {"A": None}, "source": "x"}},
+            "currency: routes.earnings_gap converts the host's pay",
+        ),
+        (
+            {"currency": "JPY", "routes.earnings_gap": {"countries": {"A": None}, "source": "x"}},
+            "routes.earnings_gap.reference",
+        ),
+        (
+            {"currency": "JPY", "routes.earnings_gap": {"reference": "high", "source": "x"}},
+            "routes.earnings_gap.reference",
+        ),
+        (
+            {"currency": "JPY", "routes.earnings_gap": {"reference": 1.0, "source": ""}},
+            "routes.earnings_gap.source",
+        ),
+    ],
+)
+def test_bad_earnings_gap_input_is_refused_with_its_key(change, message):
+    from helpers import scenario_file
+
+    from tmpsim.scenario import load_scenario
+    from tmpsim.scenario.loader import ScenarioError
+
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        load_scenario(scenario_file("routes"), change)

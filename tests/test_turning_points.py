@@ -158,3 +158,40 @@ def test_the_stay_cap_lever_applies_to_the_flagship():
 
     sc = apply_levers(load_scenario(FLAGSHIP), {"remove_stay_cap": 0.5})
     assert sc.routes is not None and sc.programme.renewals == 50
+
+
+def test_two_origins_differing_only_in_the_earnings_gap_continue_as_the_logit_says():
+    # Origins A and B alike but for the country whose income they are compared with: a year's
+    # pay of 600,000 yen in 2020 is below China's GDP per capita and above Myanmar's.
+    n = 4000
+    twin = {
+        "initial_stock": {"1": n},
+        "demand_share": {2020: 0.0},
+        **{k: 0 for k in ("fee_mean", "borrow_share", "debt_mean", "return_ticket")},
+        "runaway_rate_per_year": 0,
+    }
+    over = {
+        "currency": "JPY",
+        "origins.A.initial_stock": {"1": n},
+        "origins.B": twin,
+        "routes.earnings_gap": {
+            "reference": 0.5,
+            "countries": {"A": "China", "B": "Myanmar"},
+            "source": "test",
+        },  # fmt: skip
+        "routes.home.ticket_paid_by_sponsor": True,
+        "routes.next_stage.intercept": 0.0,
+        "routes.next_stage.coef": {"earnings_gap": 1.0},
+    }
+    sim = build("routes", over)
+    set_timers(sim, Timer.CONTRACT_END, [3] * (2 * n))  # before the bridge opens
+    run_days(sim, range(5))
+    gap = sim.routes.gap[:, 0]
+    pay = 12 * 50000 / 106.775  # 2020: yen per US dollar (exchange_rates.csv)
+    assert gap == pytest.approx(np.log(pay / np.array([10408.7, 1490.2])) - 0.5, abs=1e-3)
+    for k in range(2):
+        who = sim.pop.origin[: 2 * n] == k
+        went_on = np.count_nonzero(sim.pop.stage[: 2 * n][who] == 1)
+        p = 1 / (1 + np.exp(-gap[k]))  # next stage against home (utility 0): the only routes
+        assert abs(went_on - p * n) < 4 * np.sqrt(n * p * (1 - p))
+        assert np.count_nonzero(sim.pop.state[: 2 * n][who] == S.STRANDED) == n - went_on

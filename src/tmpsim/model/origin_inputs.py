@@ -45,6 +45,11 @@ def fx_per_usd(currency: str, years: np.ndarray) -> np.ndarray:
     return _lookup(name, _table(name, "currency", "per_usd"), currency, years)
 
 
+def known_countries() -> set[str]:
+    """The countries with a GDP per capita series."""
+    return set(_table("gdp_per_capita.csv", "country", "gdp_per_capita_usd"))
+
+
 def gdp_per_capita_usd(country: str, years: np.ndarray) -> np.ndarray:
     """GDP per capita in current US dollars of ``country`` in each of ``years``."""
     name = "gdp_per_capita.csv"

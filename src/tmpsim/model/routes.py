@@ -23,7 +23,8 @@ the rules in force open some routes and close others:
 Among the open routes the person chooses by a multinomial logit: route ``r`` has utility
 ``intercept_r + sum_f coef_{r,f} * x_f`` over the person's features ``x`` (savings and debt in
 months of a stated unit, language, network, age, years left of the longest stay, the supervising
-organisation's support, the information the person has, the employer's offer), and is chosen
+organisation's support, the information the person has, the employer's offer, the earnings gap
+between the host and home in the person's own terms: ``tmpsim.model.earnings_gap``), and is chosen
 with probability
 ``exp(V_r) / sum over open routes s of exp(V_s)``. Closed routes have probability zero. Every
 parameter comes from the scenario's ``routes`` section (:class:`RoutesSpec`) with its source.
@@ -107,6 +108,8 @@ class People:
     """Whether the rules let the person renew the last stage today (None: no renewals)."""
     excellent: np.ndarray | None = None
     """Whether the person's supervising organisation is rated excellent today (None: all are)."""
+    earnings_gap: np.ndarray | None = None
+    """Log of a year's net pay in the host over income at home, less a reference (None: zero)."""
 
     @property
     def n(self) -> int:
@@ -126,6 +129,7 @@ class People:
             "information": self.information,
             "offer": self.offer,
             "no_seat": 1.0 - np.asarray(self.seat, dtype=np.float64),
+            "earnings_gap": 0.0 if self.earnings_gap is None else self.earnings_gap,
         }
         out = np.empty((self.n, len(FEATURES)))  # filled column by column (no stacking copy)
         for j, f in enumerate(FEATURES):
@@ -351,6 +355,7 @@ def people_from(
     completed: np.ndarray,
     renew: np.ndarray | None = None,
     excellent: np.ndarray | None = None,
+    earnings_gap: np.ndarray | None = None,
 ) -> People:
     """People from the agent arrays (``tmpsim.engine.population.Population``) on run day ``day``."""
     return People(
@@ -370,4 +375,5 @@ def people_from(
         passed_exam=passed_exam,
         renew=renew,
         excellent=excellent,
+        earnings_gap=earnings_gap,
     )

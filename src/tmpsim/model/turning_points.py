@@ -34,6 +34,7 @@ import numpy as np
 
 from tmpsim.engine.module import Module
 from tmpsim.kinds import State, Timer
+from tmpsim.model.earnings_gap import earnings_gap_table
 from tmpsim.model.routes import RouteChooser, TurningPoint, people_from, rated_excellent
 from tmpsim.scenario.routes_schema import Bridge, JobChange, Onward
 
@@ -69,6 +70,20 @@ class Routes(Module):
             [s.home_visit_days > 0 for s in prog.stages],
         )
         self.stream = sim.streams["routes"]
+        # The earnings gap of each origin in each year of the run (routes.earnings_gap).
+        sc = sim.scenario
+        self.first_year = sc.start.year
+        self.gap = (
+            None
+            if self.spec.earnings_gap is None
+            else earnings_gap_table(
+                self.spec.earnings_gap,
+                list(sc.origins),
+                sc.currency,
+                sc.money.wage_per_month * sc.money.net_share,
+                np.arange(sc.start.year, sc.end.year + 1),
+            )
+        )
         # The kind of each route (an index into ROUTE_KINDS): bridges and job changes alike
         # grant a special status.
         self.kind = np.array(
@@ -193,6 +208,8 @@ class Routes(Module):
         exam = self.stream.random(ids.size) < self.spec.exam_pass
         nxt = np.minimum(stage + 1, len(self.months_after) - 1)
         exam &= sim.lifecycle.fits_stay(ids, nxt, day)
+        date = sim.scenario.date(day)
+        gap = None if self.gap is None else self.gap[pop.origin[ids], date.year - self.first_year]
         people = people_from(
             pop,
             ids,
@@ -204,8 +221,8 @@ class Routes(Module):
             passed_exam=exam,
             completed=np.maximum(pop.completed[ids], stage - 1),
             renew=self._may_renew(ids, stage, day),
+            earnings_gap=gap,
         )
-        date = sim.scenario.date(day)
         people.excellent = self._rated(ids, date)
         choice = self.chooser.choose(point, date, people, self.stream.random(ids.size))
         self._follow(point, ids, choice, people.seat, day)

@@ -25,6 +25,7 @@ Feature = Literal[
     "information",
     "offer",
     "no_seat",
+    "earnings_gap",
 ]
 FEATURES: tuple[str, ...] = Feature.__args__  # type: ignore[attr-defined]
 
@@ -149,6 +150,31 @@ class Bridge(Dated):
     only_without_seat: bool = Field(True, description="Only for those who cannot leave.")
 
 
+class EarningsGap(_Spec):
+    """The ``earnings_gap`` feature: what a year at work in the host is worth at home.
+
+    For a person of an origin deciding in a year, the log of a year's net pay in the host
+    (``money.wage_per_month`` times ``money.net_share``, times twelve), converted to US dollars
+    at that year's exchange rate of the scenario's currency, over GDP per capita of the origin's
+    country in US dollars that year (``tmpsim/data/origins``: ``exchange_rates.csv``,
+    ``gdp_per_capita.csv``), minus ``reference``. Zero is the reference gap; a rising home income or
+    a falling host currency lowers it.
+    """
+
+    reference: float = Field(
+        description="The log earnings ratio at which the feature is zero (the utilities' "
+        "intercepts are those of a person at this gap)."
+    )
+    countries: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="Country of gdp_per_capita.csv for an origin whose name is not one, or null "
+        "for an origin without a series (its people are at the reference gap).",
+    )
+    source: str = Field(
+        min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
+    )
+
+
 class RoutesSpec(_Spec):
     """The ``routes`` section of a scenario: every route's rule and utility."""
 
@@ -184,6 +210,10 @@ class RoutesSpec(_Spec):
         "days before the contract ends: the employer's offer reads the unfilled places measured "
         "that many days before.",
     )
+    earnings_gap: EarningsGap | None = Field(
+        None,
+        description="How the earnings_gap feature is computed (needed when a route uses it).",
+    )
     rules_source: str = Field(
         "assumed",
         min_length=1,
@@ -198,6 +228,15 @@ class RoutesSpec(_Spec):
         dup = sorted({n for n in names if names.count(n) > 1 or n in fixed})
         if dup:
             raise ValueError(f"route names must be unique and not home/next_stage/irregular: {dup}")
+        if self.earnings_gap is None:
+            routes = {"home": self.home, "next_stage": self.next_stage, "irregular": self.irregular}
+            routes |= {r.name: r for r in [*self.onward, *self.bridges, *self.job_changes]}
+            using = [n for n, r in routes.items() if "earnings_gap" in r.coef]
+            if using:
+                raise ValueError(
+                    f"routes.{using[0]}.coef.earnings_gap: the feature needs a routes.earnings_gap "
+                    "section (its reference and the origins' countries)"
+                )
         return self
 
 

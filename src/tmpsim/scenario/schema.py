@@ -938,6 +938,22 @@ class Scenario(Strict):
             bad = [f for f in r.fields if f not in self.sectors]
             if bad:
                 raise ValueError(f"routes.onward {r.name}: fields {bad} are not sectors")
+        if self.routes.earnings_gap is not None:
+            self._earnings_gap()
+
+    def _earnings_gap(self) -> None:
+        """The earnings gap needs a series for every origin it names and the host's currency."""
+        from tmpsim.model.earnings_gap import countries_of  # the sourced series' reader
+        from tmpsim.model.origin_inputs import fx_per_usd
+
+        countries_of(self.routes.earnings_gap, list(self.origins))
+        try:
+            fx_per_usd(self.currency, [self.start.year])
+        except KeyError as exc:
+            raise ValueError(
+                f"currency: routes.earnings_gap converts the host's pay at its exchange rate: "
+                f"{exc.args[0]}"
+            ) from None
 
     @property
     def n_days(self) -> int:
