@@ -13,15 +13,11 @@ def split_by(ids: np.ndarray, codes: np.ndarray, n_codes: int) -> list[tuple[int
     """
     if ids.size == 0:
         return []
-    first = codes[0]
-    if (codes == first).all():
-        return [(int(first), ids)]
-    order = np.argsort(codes, kind="stable")
-    ends = np.cumsum(np.bincount(codes, minlength=n_codes))
-    ids = ids[order]
-    out, start = [], 0
-    for code in range(n_codes):
-        if ends[code] > start:
-            out.append((code, ids[start : ends[code]]))
-        start = ends[code]
-    return out
+    counts = np.bincount(codes, minlength=n_codes)
+    present = np.flatnonzero(counts).tolist()
+    if len(present) == 1:
+        return [(present[0], ids)]
+    ids = ids[np.argsort(codes, kind="stable")]
+    ends = np.cumsum(counts).tolist()
+    sizes = counts.tolist()
+    return [(c, ids[ends[c] - sizes[c] : ends[c]]) for c in present]
