@@ -74,7 +74,7 @@ class MoneyModule(Module):
             [o.loan_interest_per_year / 365.25 for o in sc.origins.values()]
         )
         self.ticket = np.array([p.terms.return_ticket for p in sim.profiles])  # by profile
-        self._terms = tuple(
+        self.terms = tuple(  # SettleTerms as the tuple the kernels take
             SettleTerms(self.interest_day, float(m.repay_share), float(m.remit_share))
         )
         self._agents_tuple: tuple = ()
@@ -104,12 +104,12 @@ class MoneyModule(Module):
             return
         remit = np.zeros(self.sim.n_origins)
         settle_kernel(
-            np.ascontiguousarray(ids, dtype=np.int64), int(day), self._agents(), self._terms, remit
+            np.ascontiguousarray(ids, dtype=np.int64), int(day), self.agents(), self.terms, remit
         )
         if record:
             self.sim.recorder.add_by_origin("remitted", remit)
 
-    def _agents(self) -> tuple:
+    def agents(self) -> tuple:
         """``MoneyAgents`` as the tuple the kernels take (bundled again when arrays grow)."""
         pop = self.sim.pop
         if self._agents_capacity != pop.capacity:
@@ -179,8 +179,8 @@ class MoneyModule(Module):
         if cal.n_free < min(n, cal.n_days) + n // BLOCK + 1:
             cal.reserve(n)
         cal.n_free, n_clear, n_make = enter_kernel(
-            ids, int(state), int(day), settle, move, clear_stranded, self._agents(),
-            self._moved(), self._terms, income, float(cost), remit, to_clear, to_make,
+            ids, int(state), int(day), settle, move, clear_stranded, self.agents(),
+            self._moved(), self.terms, income, float(cost), remit, to_clear, to_make,
             cal.arrays(), cal.n_free,
         )  # fmt: skip
         if settle:
@@ -319,7 +319,7 @@ class MoneyModule(Module):
             pop.state, pop.stage, self._active_state, self._host_state, remit, debt, savings,
             counts,
         )  # MonthEndArrays  # fmt: skip
-        kept = month_end_ids_kernel(ids, int(day), self._agents(), self._terms, month)
+        kept = month_end_ids_kernel(ids, int(day), self.agents(), self.terms, month)
         self._month_ids = ids[:kept]
         self._seen = pop.n
         self._count_outside(counts)
