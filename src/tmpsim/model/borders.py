@@ -13,8 +13,7 @@ import numpy as np
 
 from tmpsim.engine.module import Module
 from tmpsim.engine.population import NEVER
-from tmpsim.engine.queues import Capacity, FifoQueue
-from tmpsim.engine.split import split_by
+from tmpsim.engine.queues import Capacity, FifoQueues
 from tmpsim.kinds import Timer
 from tmpsim.model.events import BorderEvent, EntryCapEvent, FlightEvent
 
@@ -41,13 +40,12 @@ class Borders(Module):
         self.normal_in, self.normal_out = b.seats_in_per_day, b.seats_out_per_day
         self.entry_cap = b.entry_cap_per_day
         self.flight_seats = np.zeros(n)
-        self.entry_queue = [FifoQueue() for _ in range(n)]
-        self.return_queue = [FifoQueue() for _ in range(n)]
+        self.entry_queue = FifoQueues(n)  # one queue per corridor
+        self.return_queue = FifoQueues(n)
         self.in_cap = Capacity(n)
         self.out_cap = Capacity(n)
         self.host_cap = Capacity()
         self.waiting_home = np.zeros(n, dtype=np.int64)  # agents in each return queue
-        self.entry_held = np.zeros(n, dtype=np.int64)  # entries in each entry queue
 
     def timers(self) -> dict:
         """Home visits end (back to the entry queue); exit permits come (to the return queue)."""
@@ -57,14 +55,12 @@ class Borders(Module):
         }
 
     def check(self) -> str | None:
-        """The return queues' counters against the agents waiting; entry queues' held lengths."""
+        """The return queues' counters against the agents flagged as waiting."""
         pop = self.sim.pop
         n = pop.n
         queued = np.bincount(pop.origin[:n][pop.in_return_queue[:n]], minlength=self.sim.n_origins)
         if not np.array_equal(queued, self.waiting_home):
             return "return-queue counters differ from the agents"
-        if self.entry_held.tolist() != [len(q) for q in self.entry_queue]:
-            return "entry-queue lengths differ from the queues"
         return None
 
     # ---- events ---------------------------------------------------------------------------
@@ -98,9 +94,7 @@ class Borders(Module):
     def queue_entry(self, ids: np.ndarray) -> None:
         """Agents ready to enter (or re-enter) join their corridor's entry queue."""
         self.sim.pop.in_entry_queue[ids] = True
-        for o, group in split_by(ids, self.sim.pop.origin[ids], self.sim.n_origins):
-            self.entry_queue[o].push(group)
-            self.entry_held[o] += group.size
+        self.entry_queue.push(ids, self.sim.pop.origin[ids])
 
     def queue_return(self, ids: np.ndarray, day: int) -> None:
         """Agents who want to go home join their corridor's return queue, in id order."""
@@ -110,8 +104,7 @@ class Borders(Module):
         pop.queued[ids] = day
         origin = pop.origin[ids]
         self.waiting_home += np.bincount(origin, minlength=self.waiting_home.size)
-        for o, group in split_by(ids, origin, self.sim.n_origins):
-            self.return_queue[o].push(group, day)
+        self.return_queue.push(ids, origin, day)
 
     def leave_return_queue(self, ids: np.ndarray) -> None:
         """Agents who no longer wait for a seat home (switched status, ran away...)."""
@@ -127,34 +120,27 @@ class Borders(Module):
         sim, pop = self.sim, self.sim.pop
         scale = sim.scale
         # The entries held, stale ones included: those who gave up waiting are skipped later.
-        waiting_in = self.entry_held
+        waiting_in = self.entry_queue.lengths()
         allowed = self.in_cap.whole(self.seats_in * scale)
         if self.entry_cap is not None:
             host = self.host_cap.whole(self.entry_cap * scale)
             allowed = np.minimum(allowed, _share(host, np.minimum(allowed, waiting_in)))
-        arriving = []
-        for o in np.flatnonzero((allowed > 0) & (waiting_in > 0)).tolist():
-            queue = self.entry_queue[o]
-            arriving.append(queue.take(int(allowed[o]), pop.in_entry_queue))
-            self.entry_held[o] = len(queue)
-        if arriving:
-            ids = np.concatenate(arriving)
+        # Each corridor's queue in turn, corridors in order.
+        ids, _ = self.entry_queue.take(allowed, pop.in_entry_queue)
+        if ids.size:
             pop.in_entry_queue[ids] = False
             sim.lifecycle.arrive(ids, day)
-        leaving = []
         seats = self.out_cap.whole((self.seats_out + self.flight_seats) * scale)
-        for o in np.flatnonzero((seats > 0) & (self.waiting_home > 0)).tolist():
-            # An agent who left the queue (ran away) and joined again (caught) waits from the
-            # day it joined again: its older entry is skipped.
-            ids = self.return_queue[o].take(seats[o], pop.in_return_queue, pop.queued)
-            self.waiting_home[o] -= ids.size
-            leaving.append(ids)
-        if leaving:
-            ids = np.concatenate(leaving)
+        # An agent who left the queue (ran away) and joined again (caught) waits from the day
+        # it joined again: its older entry is skipped.
+        want = np.where(self.waiting_home > 0, seats, 0)  # a queue of stale entries is left
+        ids, taken = self.return_queue.take(want, pop.in_return_queue, pop.queued)
+        if ids.size:
+            self.waiting_home -= taken
             pop.in_return_queue[ids] = False
             sim.lifecycle.depart(ids, day)
         rec = sim.recorder
-        rec.extras["queue_entry"][day] = self.entry_held
+        rec.extras["queue_entry"][day] = self.entry_queue.lengths()
         rec.extras["queue_return"][day] = self.waiting_home
 
 
