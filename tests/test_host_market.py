@@ -18,7 +18,7 @@ import yaml
 from origins_toy import toy_destination
 
 from tmpsim.corridors.config import CorridorsError
-from tmpsim.model.host_market import host_split
+from tmpsim.model.host_market import _market_split, host_split
 from tmpsim.model.origin_inputs import fx_per_usd, gdp_per_capita_usd
 from tmpsim.reports.build import build_report
 from tmpsim.reports.charts import origins_figures_of
@@ -265,3 +265,15 @@ def test_the_hosts_own_closure_applies_in_the_market_only_when_asked(tmp_path):
     in_2020 = [i for i, m in enumerate(runs[True].months) if m.year == 2020]
     assert runs[False].departures[in_2020, :, j].sum() == DEMAND
     assert runs[True].departures[in_2020, :, j].sum() == 0
+
+
+def test_a_year_with_nobody_placed_takes_the_next_year_with_placements():
+    # Origins 0 and 1 in the market, 2 not: 2013 and 2015 closed; 2015 has no year after it.
+    placed = np.array([[2.0, 2.0], [0.0, 0.0], [1.0, 3.0], [0.0, 0.0]])
+    split = _market_split(placed, [0, 1, -1])
+    assert split.tolist() == [
+        [0.5, 0.5, 0.0],
+        [0.25, 0.75, 0.0],  # recruited while closed, they leave with the next year's split
+        [0.25, 0.75, 0.0],
+        [0.25, 0.75, 0.0],  # none after: the year before
+    ]

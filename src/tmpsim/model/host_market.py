@@ -144,15 +144,22 @@ def host_split(
 def _market_split(placed: np.ndarray, col: list[int]) -> np.ndarray:
     """Each year's split of the host's departures among the scenario's origins, ``[Y, O]``.
 
-    0 for an origin the market lacks; a year with nobody placed keeps the year before.
+    0 for an origin the market lacks. A year with nobody placed (the host closed all year) takes
+    the next year with placements: those recruited while it is closed leave when it reopens, so
+    the split that selects them is the one of the year they depart; with none after, the year
+    before.
     """
     covered = np.array([c >= 0 for c in col], dtype=float)
-    out = np.zeros((placed.shape[0], len(col)))
+    out = np.full((placed.shape[0], len(col)), np.nan)
     for k in range(placed.shape[0]):
         mine = np.array([placed[k, c] if c >= 0 else 0.0 for c in col], dtype=float)
         if mine.sum() > 0:
             out[k] = mine / mine.sum()
-        else:
+    for k in range(placed.shape[0] - 1, -1, -1):  # nobody placed: the next year with placements
+        if np.isnan(out[k, 0]) and k + 1 < placed.shape[0]:
+            out[k] = out[k + 1]
+    for k in range(placed.shape[0]):  # none after either: the year before
+        if np.isnan(out[k, 0]):
             out[k] = out[k - 1] if k > 0 else covered / covered.sum()
     return out
 
