@@ -9,7 +9,7 @@ from helpers import build, ids, scenario_file
 
 from tmpsim.engine.calendar import BLOCK, Calendar, due_reference
 from tmpsim.engine.population import NEVER, Population
-from tmpsim.engine.queues import Capacity, FifoQueue, take_reference
+from tmpsim.engine.queues import Capacity, FifoQueue, FifoQueues, take_reference
 from tmpsim.engine.recorder import Recorder
 from tmpsim.engine.rng import Streams, run_seed
 from tmpsim.kinds import Timer
@@ -190,6 +190,45 @@ def test_fifo_queue_grows_and_keeps_order():
         out += q.take(3, valid).tolist()
     out += q.take(1000, valid).tolist()
     assert out == list(range(1000))
+
+
+def test_fifo_queues_serve_each_group_as_its_own_queue_would() -> None:
+    """Queues of several groups held together take what one ``FifoQueue`` per group takes."""
+    rng = np.random.default_rng(8)
+    n_groups = 4
+    many = FifoQueues(n_groups, capacity=2)  # small: rows are shifted and grown
+    single = [FifoQueue(capacity=2) for _ in range(n_groups)]
+    group = rng.integers(0, n_groups, 400)
+    valid = np.zeros(400, dtype=bool)
+    joined = np.full(400, -1, dtype=np.int32)
+    for day in range(120):
+        who = rng.choice(400, 9, replace=False).astype(np.int64)
+        who = who[~valid[who]]
+        many.push(who, group[who], day)
+        for g in range(n_groups):
+            single[g].push(who[group[who] == g], day)
+        valid[who], joined[who] = True, day
+        valid[rng.choice(400, 4, replace=False)] = False  # some leave
+        want = rng.integers(-1, 5, n_groups)
+        got, taken = many.take(want, valid, joined)
+        expected = [single[g].take(max(int(want[g]), 0), valid, joined) for g in range(n_groups)]
+        assert got.tolist() == np.concatenate(expected).tolist()
+        assert taken.tolist() == [e.size for e in expected]
+        assert many.lengths().tolist() == [len(q) for q in single]
+        for g in range(n_groups):
+            np.testing.assert_array_equal(many.entries(g)[0], single[g].entries()[0])
+        valid[got] = False
+
+
+def test_fifo_queues_without_tags_in_group_order() -> None:
+    q = FifoQueues(3)
+    valid = np.ones(10, dtype=bool)
+    q.push(ids(5, 1, 7, 2, 9), np.array([2, 0, 2, 0, 1]))
+    valid[7] = False
+    got, taken = q.take(np.array([1, 5, 5]), valid)
+    assert got.tolist() == [1, 9, 5]  # group 0 gives one, group 1 all, group 2 skips 7
+    assert taken.tolist() == [1, 1, 1]
+    assert q.lengths().tolist() == [1, 0, 0]
 
 
 def test_capacity_carries_fractions_of_a_seat():

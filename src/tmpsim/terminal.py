@@ -25,9 +25,16 @@ def stdout_console() -> Console:
 
 
 def widen_piped_help() -> None:
-    """Lay out ``--help`` wider when it is piped (typer reads this width when it prints)."""
+    """Lay out ``--help`` wider when it is piped (typer reads this width when it prints).
+
+    typer's rich helpers take the width from ``TERMINAL_WIDTH`` when first imported, which only
+    printing help or an error does: setting the variable (inherited by child processes, which
+    would set the same) spares every other command importing them.
+    """
     if sys.stdout.isatty() or "COLUMNS" in os.environ or "TERMINAL_WIDTH" in os.environ:
         return
-    from typer import rich_utils
-
-    rich_utils.MAX_WIDTH = HELP_WIDTH
+    rich_utils = sys.modules.get("typer.rich_utils")
+    if rich_utils is not None:  # already imported: it has read the environment
+        rich_utils.MAX_WIDTH = HELP_WIDTH
+    else:
+        os.environ["TERMINAL_WIDTH"] = str(HELP_WIDTH)

@@ -158,7 +158,7 @@ class Calendar:
         if isinstance(days, np.ndarray) and days.shape == ids.shape:  # one day per agent
             if days.dtype != np.int64 or not days.flags.c_contiguous:
                 days = np.ascontiguousarray(days, dtype=np.int64)
-        elif np.ndim(days) == 0:
+        elif isinstance(days, (int, np.integer)) or np.ndim(days) == 0:
             filled = np.empty(n, dtype=np.int64)
             filled.fill(days)
             days = filled

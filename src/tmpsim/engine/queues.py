@@ -119,6 +119,119 @@ class FifoQueue:
         return self._tail - self._head
 
 
+@njit(cache=True)
+def _push_groups(ids, groups, tag, held, held_tags, tail):  # pragma: no cover
+    """Append each id at the back of its group's row, in the given order."""
+    for k in range(ids.size):
+        g = groups[k]
+        held[g, tail[g]] = ids[k]
+        held_tags[g, tail[g]] = tag
+        tail[g] += 1
+
+
+@njit(cache=True)
+def _take_groups(
+    want, held, held_tags, head, tail, valid, current, use_tags, out, taken
+):  # pragma: no cover
+    """Take up to ``want[g]`` live entries from the front of each group's row, groups in order.
+
+    As ``_take`` does on each row (stale entries passed over are dropped); the taken go to
+    ``out`` one group after another, their numbers to ``taken``. Returns how many in all.
+    """
+    m = 0
+    for g in range(want.size):
+        n = min(want[g], tail[g] - head[g])
+        taken[g] = 0
+        if n <= 0:
+            continue
+        k = 0
+        j = head[g]
+        while j < tail[g] and k < n:
+            i = held[g, j]
+            if valid[i] and (not use_tags or current[i] == held_tags[g, j]):
+                out[m] = i
+                m += 1
+                k += 1
+            j += 1
+        head[g] = j
+        taken[g] = k
+    return m
+
+
+class FifoQueues:
+    """One ``FifoQueue`` per group (a corridor), held together: one call serves every group.
+
+    Each group's entries sit in its row of one block between a head and a tail; pushing appends
+    each id to its group's row, taking serves the groups in order. ``take`` of the group ``g``
+    alone would return what ``FifoQueue.take`` returns from the same entries.
+    """
+
+    def __init__(self, n_groups: int, capacity: int = 256) -> None:
+        self._ids = np.empty((n_groups, capacity), dtype=np.int64)
+        self._tags = np.empty((n_groups, capacity), dtype=np.int32)
+        self._head = np.zeros(n_groups, dtype=np.int64)
+        self._tail = np.zeros(n_groups, dtype=np.int64)
+
+    def lengths(self) -> np.ndarray:
+        """Entries held in each group, including agents who left and are not yet skipped."""
+        return self._tail - self._head
+
+    def push(self, ids: np.ndarray, groups: np.ndarray, tag: int = 0) -> None:
+        """Append agents at the back of their groups' queues, in the given order."""
+        if ids.size == 0:
+            return
+        adding = np.bincount(groups, minlength=self._head.size)
+        if (self._tail + adding > self._ids.shape[1]).any():
+            self._make_room(adding)
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        _push_groups(ids, groups, np.int32(tag), self._ids, self._tags, self._tail)
+
+    def _make_room(self, adding: np.ndarray) -> None:
+        """Move every row's entries to its front; grow all rows if one would still overflow."""
+        live = self._tail - self._head
+        size = self._ids.shape[1]
+        if (live + adding > size // 2).any():  # as FifoQueue: grow, else shifting will do
+            size = max(2 * size, 2 * int((live + adding).max()))
+        ids = np.empty((self._head.size, size), dtype=np.int64)
+        tags = np.empty((self._head.size, size), dtype=np.int32)
+        for g in range(self._head.size):
+            h, t = self._head[g], self._tail[g]
+            ids[g, : t - h] = self._ids[g, h:t]
+            tags[g, : t - h] = self._tags[g, h:t]
+        self._ids, self._tags = ids, tags
+        self._head[:] = 0
+        self._tail[:] = live
+
+    def take(
+        self, want: np.ndarray, valid: np.ndarray, tags: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Remove up to ``want[g]`` waiting agents from the front of each group's queue.
+
+        Returns them, group after group, and how many came from each group.
+        """
+        want = np.ascontiguousarray(want, dtype=np.int64)
+        out = np.empty(int(np.minimum(want, self.lengths()).clip(0).sum()), dtype=np.int64)
+        taken = np.zeros(want.size, dtype=np.int64)
+        m = _take_groups(
+            want,
+            self._ids,
+            self._tags,
+            self._head,
+            self._tail,
+            valid,
+            _NO_TAGS if tags is None else tags,
+            tags is not None,
+            out,
+            taken,
+        )
+        return out[:m], taken
+
+    def entries(self, group: int) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of one group's entries (ids and tags), front first, stale ones included."""
+        h, t = self._head[group], self._tail[group]
+        return self._ids[group, h:t].copy(), self._tags[group, h:t].copy()
+
+
 def take_reference(
     ids: np.ndarray, tags: np.ndarray, n: int, valid: np.ndarray, current: np.ndarray | None = None
 ) -> list[int]:

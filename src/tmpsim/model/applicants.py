@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tmpsim.model.selection_kernels import Eligibility, PoolColumns, select_kernel
+
 Attributes = dict[str, np.ndarray]
 BLOCK_ROUNDS = (1, 2, 4, 8, 16, 32)  # rounds per block: the first ones small, then 32
 
@@ -150,6 +152,8 @@ class StandbyPool:
         self.tail = 0
         # Those who gave up, by [origin, sector, segment] (they stay counted as dropped).
         self.gave_up = np.zeros(shape, dtype=np.int64)
+        # Those waiting, by [origin, sector, segment], kept as they join and leave.
+        self.waiting_counts = np.zeros(shape, dtype=np.int64)
 
     def __len__(self) -> int:
         return int(self.waiting[self.head : self.tail].sum())
@@ -167,6 +171,8 @@ class StandbyPool:
             self.columns[name][lo:hi] = values
         self.waiting[lo:hi] = True
         self.tail = hi
+        shape = self.waiting_counts.shape
+        self.waiting_counts += _count(attrs["origin"], attrs["sector"], attrs["segment"], shape)
 
     def _compact(self, room: int) -> None:
         """Drop the gaps and the head; grow so that ``room`` more fit with room to spare."""
@@ -195,10 +201,29 @@ class StandbyPool:
         ok &= c["aptitude"][lo:hi] >= np.float32(aptitude_min)
         return np.flatnonzero(ok) + lo
 
+    def select(self, rule: Eligibility, places: np.ndarray) -> tuple[np.ndarray, int]:
+        """Positions of the ``places[p]`` best eligible applicants of each profile ``p``.
+
+        Also returns how many were eligible. One compiled pass (``select_kernel``); the same as
+        ``eligible`` followed by ``tmpsim.model.recruitment.best_by_origin``.
+        """
+        lo, hi = self.head, self.tail
+        if hi == lo:
+            return np.empty(0, dtype=np.int64), 0
+        c = self.columns
+        pool = tuple(PoolColumns(self.waiting, c["age0"], c["joined"], c["aptitude"], c["profile"]))
+        out = np.empty(hi - lo, dtype=np.int64)
+        places = np.ascontiguousarray(places, dtype=np.int64)
+        n, eligible = select_kernel(lo, hi, pool, tuple(rule), places, out)
+        return out[:n], int(eligible)
+
     def take(self, positions: np.ndarray) -> Attributes:
         """The attributes of the applicants at ``positions``, who leave the pool (selected)."""
         self.waiting[positions] = False
-        return {name: values[positions] for name, values in self.columns.items()}
+        out = {name: values[positions] for name, values in self.columns.items()}
+        shape = self.waiting_counts.shape
+        self.waiting_counts -= _count(out["origin"], out["sector"], out["segment"], shape)
+        return out
 
     def give_up(self, joined_by: int) -> Attributes:
         """Applicants who joined on or before ``joined_by`` and still wait leave the pool.
@@ -214,11 +239,16 @@ class StandbyPool:
         out = {name: values[leave] for name, values in self.columns.items()}
         self.waiting[lo:stop] = False
         self.head = stop
-        self.gave_up += _count(out["origin"], out["sector"], out["segment"], self.gave_up.shape)
+        left = _count(out["origin"], out["sector"], out["segment"], self.gave_up.shape)
+        self.gave_up += left
+        self.waiting_counts -= left
         return out
 
     def counts(self, shape: tuple[int, int, int]) -> np.ndarray:
-        """Those waiting, by [origin, sector, segment]."""
+        """Those waiting, by [origin, sector, segment], counted from the columns.
+
+        ``waiting_counts`` holds the same, kept as applicants join and leave.
+        """
         lo, hi = self.head, self.tail
         if hi == lo:
             return np.zeros(shape, dtype=np.int64)

@@ -43,12 +43,11 @@ class Backlog(Module):
         if self.spec is None:
             return
         pop = self.sim.pop
-        n = pop.n
-        waiting = np.flatnonzero(
-            (pop.state[:n] == State.AWAITING_ENTRY)
-            & pop.in_entry_queue[:n]
-            & (pop.awaiting_since[:n] <= day - self.spec.after_days)
-        )
+        queued = np.flatnonzero(pop.in_entry_queue[: pop.n])  # few of all agents: look at them
+        waiting = queued[
+            (pop.state[queued] == State.AWAITING_ENTRY)
+            & (pop.awaiting_since[queued] <= day - self.spec.after_days)
+        ]
         # Days each has been past after_days within this month.
         since = pop.awaiting_since[waiting].astype(np.int64) + self.spec.after_days
         exposed = day - np.maximum(since, self.last)

@@ -13,7 +13,7 @@ import numpy as np
 
 from tmpsim.engine.module import Module
 from tmpsim.engine.population import NEVER
-from tmpsim.engine.queues import Capacity, FifoQueue
+from tmpsim.engine.queues import Capacity, FifoQueues
 from tmpsim.kinds import Timer
 from tmpsim.model.events import BorderEvent, EntryCapEvent, FlightEvent
 
@@ -40,8 +40,8 @@ class Borders(Module):
         self.normal_in, self.normal_out = b.seats_in_per_day, b.seats_out_per_day
         self.entry_cap = b.entry_cap_per_day
         self.flight_seats = np.zeros(n)
-        self.entry_queue = [FifoQueue() for _ in range(n)]
-        self.return_queue = [FifoQueue() for _ in range(n)]
+        self.entry_queue = FifoQueues(n)  # one queue per corridor
+        self.return_queue = FifoQueues(n)
         self.in_cap = Capacity(n)
         self.out_cap = Capacity(n)
         self.host_cap = Capacity()
@@ -102,8 +102,7 @@ class Borders(Module):
         pop.in_entry_queue[ids] = True
         origin = pop.origin[ids]
         self.waiting_in += np.bincount(origin, minlength=self.waiting_in.size)
-        for o, group in _by_origin(ids, origin, self.sim.n_origins):
-            self.entry_queue[o].push(group)
+        self.entry_queue.push(ids, origin)
 
     def leave_entry_queue(self, ids: np.ndarray) -> None:
         """Agents who stop waiting to enter (they gave up): the queue skips them."""
@@ -120,8 +119,7 @@ class Borders(Module):
         pop.queued[ids] = day
         origin = pop.origin[ids]
         self.waiting_home += np.bincount(origin, minlength=self.waiting_home.size)
-        for o, group in _by_origin(ids, origin, self.sim.n_origins):
-            self.return_queue[o].push(group, day)
+        self.return_queue.push(ids, origin, day)
 
     def leave_return_queue(self, ids: np.ndarray) -> None:
         """Agents who no longer wait for a seat home (switched status, ran away...)."""
@@ -143,48 +141,25 @@ class Borders(Module):
             # (as one queue in the order cleared would), then bounded by the corridor's seats.
             host = self.host_cap.whole(self.entry_cap * scale)
             allowed = np.minimum(allowed, _share(host, np.where(allowed > 0, waiting_in, 0)))
-        arriving = [
-            self.entry_queue[o].take(int(allowed[o]), pop.in_entry_queue)
-            for o in np.flatnonzero((allowed > 0) & (waiting_in > 0))
-        ]
-        if arriving:
-            ids = np.concatenate(arriving)
+        # Each corridor's queue in turn, corridors in order.
+        want = np.where(waiting_in > 0, allowed, 0)
+        ids, _ = self.entry_queue.take(want, pop.in_entry_queue)
+        if ids.size:
             pop.in_entry_queue[ids] = False
             self.waiting_in -= np.bincount(pop.origin[ids], minlength=self.waiting_in.size)
             sim.lifecycle.arrive(ids, day)
-        leaving = []
         seats = self.out_cap.whole((self.seats_out + self.flight_seats) * scale)
-        for o in np.flatnonzero((seats > 0) & (self.waiting_home > 0)):
-            # An agent who left the queue (ran away) and joined again (caught) waits from the
-            # day it joined again: its older entry is skipped.
-            ids = self.return_queue[o].take(seats[o], pop.in_return_queue, pop.queued)
-            self.waiting_home[o] -= ids.size
-            leaving.append(ids)
-        if leaving:
-            ids = np.concatenate(leaving)
+        # An agent who left the queue (ran away) and joined again (caught) waits from the day
+        # it joined again: its older entry is skipped.
+        want = np.where(self.waiting_home > 0, seats, 0)  # a queue of stale entries is left
+        ids, taken = self.return_queue.take(want, pop.in_return_queue, pop.queued)
+        if ids.size:
+            self.waiting_home -= taken
             pop.in_return_queue[ids] = False
             sim.lifecycle.depart(ids, day)
         rec = sim.recorder
         rec.extras["queue_entry"][day] = self.waiting_in
         rec.extras["queue_return"][day] = self.waiting_home
-
-
-def _by_origin(ids: np.ndarray, origin: np.ndarray, n_origins: int) -> list:
-    """Split ids by origin, keeping their order within each: ``[(origin, ids), ...]``."""
-    if ids.size == 0:
-        return []
-    first = origin[0]
-    if (origin == first).all():
-        return [(int(first), ids)]
-    order = np.argsort(origin, kind="stable")
-    ends = np.cumsum(np.bincount(origin, minlength=n_origins))
-    ids = ids[order]
-    out, start = [], 0
-    for o in range(n_origins):
-        if ends[o] > start:
-            out.append((o, ids[start : ends[o]]))
-        start = ends[o]
-    return out
 
 
 def _share(total: int, demand: np.ndarray) -> np.ndarray:

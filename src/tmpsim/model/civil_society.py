@@ -44,6 +44,10 @@ class CivilSociety(Module):
         self.shelter_queue = FifoQueue()
         self.occupied = 0
         self.bed_cap = Capacity()
+        # Which funds and shelters are open on each run day, worked out once.
+        self.fund_open = [self._open_days(f) for f in self.funds]
+        self.shelter_open = [self._open_days(s) for s in self.shelters]
+        self.working = np.array(sorted(int(s) for s in WORKING), dtype=np.int64)
 
     def need(self, ids: np.ndarray) -> None:
         """Newly destitute agents ask for emergency money and a bed."""
@@ -60,14 +64,20 @@ class CivilSociety(Module):
     def _active(self, item, date) -> bool:
         return (item.start is None or item.start <= date) and (item.end is None or date <= item.end)
 
+    def _open_days(self, item) -> np.ndarray:
+        """Whether a fund or shelter is open on each run day (``_active`` day by day)."""
+        start = self.sim.scenario.start
+        return np.array(
+            [self._active(item, start + dt.timedelta(days=d)) for d in range(self.sim.n_days)]
+        )
+
     def capacity(self, day: int) -> float:
         """Shelter places available today (scaled)."""
         sim = self.sim
-        d = sim.scenario.start + dt.timedelta(days=day)
-        employed = sim.recorder.counts[list(WORKING)].sum()
+        employed = sim.recorder.counts[self.working].sum()
         cap = 0.0
-        for s in self.shelters:
-            if self._active(s, d):
+        for s, open_days in zip(self.shelters, self.shelter_open, strict=True):
+            if open_days[day]:
                 cap += s.capacity * sim.scale + s.per_employed * employed
         return cap
 
@@ -87,9 +97,8 @@ class CivilSociety(Module):
     def step(self, day: int) -> None:
         """Pay emergency money, then fill free shelter places."""
         sim, pop = self.sim, self.sim.pop
-        d = sim.scenario.start + dt.timedelta(days=day)
         for i, fund in enumerate(self.funds):
-            if not self._active(fund, d):
+            if not self.fund_open[i][day]:
                 continue
             monthly = fund.budget_per_month * sim.scale
             # Unspent money carries over, but never more than a month's budget.

@@ -14,6 +14,7 @@ import numpy as np
 
 from tmpsim.engine.calendar import BLOCK
 from tmpsim.engine.module import Module
+from tmpsim.engine.split import split_by
 from tmpsim.kinds import (
     HAZARD_BY_NAME,
     HAZARD_NAMES,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
 
 YEAR = 365.25
+N_HAZARDS = len(Hazard)
 _EMPTY = np.empty(0)
 
 
@@ -349,9 +351,9 @@ class Hazards(Module):
         if due.size == 0:
             return
         kinds = self.sim.pop.hazard_kind[due]  # popping cleared the agents' day fields
-        table = self.sim.hazard_handlers
-        for k in np.flatnonzero(np.bincount(kinds, minlength=len(Hazard))):  # kinds present
-            if k == Hazard.NONE:  # the right to change employer starts: draw again
-                self.draw(due[kinds == k], day)
+        table = self.sim.hazard_handlers  # keyed by Hazard: an int finds its member
+        for k, ids in split_by(due, kinds, N_HAZARDS):
+            if k == 0:  # Hazard.NONE: the right to change employer starts: draw again
+                self.draw(ids, day)
                 continue
-            table[Hazard(int(k))](due[kinds == k], day)
+            table[k](ids, day)

@@ -13,13 +13,18 @@ import numpy as np
 
 from tmpsim.engine.module import Module
 from tmpsim.engine.population import NEVER
+from tmpsim.engine.split import split_by
 from tmpsim.kinds import STATE_BY_NAME, Hazard, State, Timer
 from tmpsim.model.events import CashPaymentEvent, GrantStatusEvent, RuleEvent
+from tmpsim.model.money_kernels import DepartArrays, depart_kernel
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
 
 DAYS_PER_MONTH = 365.25 / 12
+N_TIMERS = len(Timer)
+# What is summed by origin over those who return home (recorder metrics), in this order.
+RETURN_SUMS = ("returned_debt", "returned_savings", "returned_years_away", "returned_age")
 # Stranding ends by going home, by another status, by a job under the programme, or by losing
 # status altogether (irregular: counted as such, not as stranded).
 ENDS_STRANDING = frozenset(
@@ -146,7 +151,30 @@ class Lifecycle(Module):
         self.start_contract(ids, np.where(first, 0, pop.stage[ids]).astype(np.int8), day)
 
     def depart(self, ids: np.ndarray, day: int) -> None:
-        """Agents fly home: buy the ticket, record debt and savings at return."""
+        """Agents fly home: buy the ticket, record debt and savings at return.
+
+        One compiled pass (``depart_kernel``) does what ``depart_reference`` does step by step,
+        but for the flags and the move, which announce themselves to other modules.
+        """
+        if ids.size == 0:
+            return
+        sim, pop = self.sim, self.sim.pop
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        sums = np.zeros((len(RETURN_SUMS) + 1, sim.n_origins))  # remitted, then RETURN_SUMS
+        departed = DepartArrays(
+            pop.profile, sim.money.ticket, pop.t_timer, pop.exited, pop.queued, pop.entered,
+            pop.created, pop.age0, *sums,
+        )  # fmt: skip
+        depart_kernel(ids, int(day), int(NEVER), sim.money.agents(), sim.money.terms, departed)
+        rec = sim.recorder
+        rec.add_by_origin("remitted", sums[0])
+        sim.money.clear_destitute(ids)
+        for name, by_origin in zip(RETURN_SUMS, sums[1:], strict=True):
+            rec.add_by_origin(name, by_origin)
+        sim.move(ids, State.RETURNED)
+
+    def depart_reference(self, ids: np.ndarray, day: int) -> None:
+        """``depart`` with NumPy, step by step (the specification of ``depart_kernel``)."""
         if ids.size == 0:
             return
         sim, pop = self.sim, self.sim.pop
@@ -269,9 +297,9 @@ class Lifecycle(Module):
             return
         kinds = pop.timer_kind[due]  # popping cleared the agents' day fields
         pop.timer_kind[due] = Timer.NONE
-        table = self.sim.timer_handlers
-        for k in np.flatnonzero(np.bincount(kinds, minlength=len(Timer))):  # kinds present
-            table[Timer(int(k))](due[kinds == k], day)
+        table = self.sim.timer_handlers  # keyed by Timer: an int finds its member
+        for k, ids in split_by(due, kinds, N_TIMERS):
+            table[k](ids, day)
 
     def cancelled(self, ids: np.ndarray, day: int) -> None:
         """A permit cancellation is found: counted, and the agents want to go home."""

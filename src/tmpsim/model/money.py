@@ -74,7 +74,7 @@ class MoneyModule(Module):
             [o.loan_interest_per_year / 365.25 for o in sc.origins.values()]
         )
         self.ticket = np.array([p.terms.return_ticket for p in sim.profiles])  # by profile
-        self._terms = tuple(
+        self.terms = tuple(  # SettleTerms as the tuple the kernels take
             SettleTerms(self.interest_day, float(m.repay_share), float(m.remit_share))
         )
         self._agents_tuple: tuple = ()
@@ -89,7 +89,8 @@ class MoneyModule(Module):
         # Agents to visit at the next month end: those in an active state at the last one
         # (ascending), then everyone created since (ids from ``_seen`` on). Agents who have left
         # (returned, other status, dropped) never come back, so they are not visited again.
-        self._month_ids = np.empty(0, dtype=np.int64)
+        self._month_ids = np.empty(0, dtype=np.int64)  # the front of ``_month_buffer``
+        self._month_buffer = np.empty(0, dtype=np.int64)  # the kernel compacts it in place
         self._seen = 0
 
     # ---- closed-form settlement ----------------------------------------------------------
@@ -103,12 +104,12 @@ class MoneyModule(Module):
             return
         remit = np.zeros(self.sim.n_origins)
         settle_kernel(
-            np.ascontiguousarray(ids, dtype=np.int64), int(day), self._agents(), self._terms, remit
+            np.ascontiguousarray(ids, dtype=np.int64), int(day), self.agents(), self.terms, remit
         )
         if record:
             self.sim.recorder.add_by_origin("remitted", remit)
 
-    def _agents(self) -> tuple:
+    def agents(self) -> tuple:
         """``MoneyAgents`` as the tuple the kernels take (bundled again when arrays grow)."""
         pop = self.sim.pop
         if self._agents_capacity != pop.capacity:
@@ -178,8 +179,8 @@ class MoneyModule(Module):
         if cal.n_free < min(n, cal.n_days) + n // BLOCK + 1:
             cal.reserve(n)
         cal.n_free, n_clear, n_make = enter_kernel(
-            ids, int(state), int(day), settle, move, clear_stranded, self._agents(),
-            self._moved(), self._terms, income, float(cost), remit, to_clear, to_make,
+            ids, int(state), int(day), settle, move, clear_stranded, self.agents(),
+            self._moved(), self.terms, income, float(cost), remit, to_clear, to_make,
             cal.arrays(), cal.n_free,
         )  # fmt: skip
         if settle:
@@ -313,19 +314,31 @@ class MoneyModule(Module):
         debt = np.zeros(rec.O)
         savings = np.zeros(rec.O)
         counts = np.zeros((N_STATES, len(sim.scenario.programme.stages), sim.n_origins), np.int64)
-        ids = np.concatenate([self._month_ids, np.arange(self._seen, pop.n, dtype=np.int64)])
+        ids = self._visit_ids()
         month = (
             pop.state, pop.stage, self._active_state, self._host_state, remit, debt, savings,
             counts,
         )  # MonthEndArrays  # fmt: skip
-        kept = month_end_ids_kernel(ids, int(day), self._agents(), self._terms, month)
-        self._month_ids = ids[:kept].copy()
+        kept = month_end_ids_kernel(ids, int(day), self.agents(), self.terms, month)
+        self._month_ids = ids[:kept]
         self._seen = pop.n
         self._count_outside(counts)
         rec.add_by_origin("remitted", remit)
         rec.monthly["debt_outstanding"][day] = debt
         rec.monthly["savings_in_host"][day] = savings
         rec.stage_stocks(day, counts)
+
+    def _visit_ids(self) -> np.ndarray:
+        """Those active at the last month end, then everyone created since, in one buffer."""
+        kept, n = self._month_ids.size, self.sim.pop.n
+        need = kept + n - self._seen
+        if self._month_buffer.size < need:
+            grown = np.empty(max(need, 2 * self._month_buffer.size), dtype=np.int64)
+            grown[:kept] = self._month_ids
+            self._month_buffer = grown
+        ids = self._month_buffer[:need]  # its front already holds ``_month_ids``
+        ids[kept:] = np.arange(self._seen, n, dtype=np.int64)
+        return ids
 
     def month_end_reference(self, day: int) -> None:
         """``month_end`` as separate NumPy steps: settle, sum by origin, count status holders."""

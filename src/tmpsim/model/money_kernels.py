@@ -64,6 +64,24 @@ class MonthEndArrays(NamedTuple):
     stage_counts: np.ndarray  # [state, stage, origin] of the agents in an active state
 
 
+class DepartArrays(NamedTuple):
+    """What leaving the host changes besides money, and the sums of those who left (by origin)."""
+
+    profile: np.ndarray  # the return ticket is the profile's
+    ticket: np.ndarray  # by profile
+    t_timer: np.ndarray  # pending deterministic event: cancelled (-1)
+    exited: np.ndarray
+    queued: np.ndarray  # day asked to go home: cleared (NEVER)
+    entered: np.ndarray
+    created: np.ndarray
+    age0: np.ndarray
+    remit_by_origin: np.ndarray
+    debt_by_origin: np.ndarray  # at return
+    savings_by_origin: np.ndarray  # at return, after the ticket
+    years_by_origin: np.ndarray  # years since first entry
+    age_by_origin: np.ndarray  # age at return
+
+
 # The kernels take these bundles as plain tuples (numba reads a tuple's items as cheaply as
 # separate arguments, a NamedTuple's more slowly) and unpack them in the fields' order.
 
@@ -130,6 +148,57 @@ def settle_kernel(
         remitted[i] += sent
         remit_by_origin[origin[i]] += sent
         money_t[i] = day
+
+
+@njit(cache=True)
+def depart_kernel(
+    ids: np.ndarray,
+    day: int,
+    never: int,
+    agents: MoneyAgents,
+    terms: SettleTerms,
+    departed: DepartArrays,
+) -> None:  # pragma: no cover
+    """Agents fly home today: one pass doing, agent by agent, what ``depart_reference`` does.
+
+    Settle as ``settle_kernel`` does, pay the ticket from savings (never below zero), cancel the
+    pending timer, mark the day of exit, clear the return-queue day (``never``), and add debt,
+    savings, years since first entry and age to the sums by origin (in id order, as
+    ``np.bincount`` adds).
+    """
+    origin, money_t, debt, savings, remitted, income, cost = agents
+    interest_day, repay_share, remit_share = terms
+    (
+        profile, ticket, t_timer, exited, queued, entered, created, age0, remit_by_origin,
+        debt_by_origin, savings_by_origin, years_by_origin, age_by_origin,
+    ) = departed  # fmt: skip
+    for k in range(ids.size):
+        i = ids[k]
+        o = origin[i]
+        d = float(day - money_t[i])
+        if d > 0.0:
+            debt[i], savings[i], sent = settle_one(
+                d,
+                debt[i],
+                savings[i],
+                income[i],
+                cost[i],
+                interest_day[o],
+                repay_share,
+                remit_share,
+            )
+            remitted[i] += sent
+            remit_by_origin[o] += sent
+            money_t[i] = day
+        left = savings[i] - ticket[profile[i]]
+        savings[i] = left if left >= 0.0 or left != left else 0.0  # as np.maximum(left, 0.0)
+        t_timer[i] = -1
+        exited[i] = day
+        queued[i] = never
+        debt_by_origin[o] += debt[i]
+        savings_by_origin[o] += savings[i]
+        years_by_origin[o] += (day - entered[i]) / 365.25
+        age_by_origin[o] += np.float64(age0[i]) + (day - created[i]) / 365.25
 
 
 @njit(cache=True)

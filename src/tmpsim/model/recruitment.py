@@ -23,6 +23,7 @@ from tmpsim.kinds import Timer
 from tmpsim.model.applicants import ApplicantDraws, Attributes, StandbyPool, draw_attributes
 from tmpsim.model.host_market import HostSplit, host_split
 from tmpsim.model.lifecycle import DAYS_PER_MONTH
+from tmpsim.model.selection_kernels import Eligibility
 from tmpsim.states import State
 
 if TYPE_CHECKING:
@@ -370,17 +371,13 @@ class Recruitment(Module):
         (created on the day they joined the pool) and move from the pool to training.
         """
         sim, pop = self.sim, self.sim.pop
-        rec = self.rec
         profile = self._applicant_profiles(places)
         if profile.size:
             self._join(profile, day)
-        pool = self.pool
-        cand = pool.eligible(day, float(rec.age_min), float(rec.age_max), rec.aptitude_min)
-        if cand.size == 0:
+        chosen, eligible = self.choose(day, fill)
+        if eligible == 0:
             return
-        c = pool.columns
-        chosen = best_by_origin(cand, c["profile"][cand], c["aptitude"][cand], fill)
-        attrs = pool.take(chosen)
+        attrs = self.pool.take(chosen)
         joined = attrs.pop("joined")
         best = self._new_agents(attrs.pop("profile"), day, State.POOL, attrs)
         pop.created[best] = joined
@@ -390,6 +387,22 @@ class Recruitment(Module):
         lead = self.lead[pop.profile[best]]
         days = np.round(lead * self.stream.uniform(0.8, 1.2, best.size)).astype(np.int64)
         sim.lifecycle.set_timer(best, Timer.TRAINING_END, day + np.maximum(days, 1))
+
+    def choose(self, day: int, fill: np.ndarray) -> tuple[np.ndarray, int]:
+        """Pool positions of those selected today, and how many were eligible (compiled)."""
+        rec = self.rec
+        floor = np.float32(rec.aptitude_min)
+        rule = Eligibility(day, float(rec.age_min), float(rec.age_max), floor)
+        return self.pool.select(rule, fill)
+
+    def choose_reference(self, day: int, fill: np.ndarray) -> tuple[np.ndarray, int]:
+        """``choose`` in NumPy: the eligible, then the best of each profile among them."""
+        rec, pool = self.rec, self.pool
+        cand = pool.eligible(day, float(rec.age_min), float(rec.age_max), rec.aptitude_min)
+        if cand.size == 0:
+            return cand, 0
+        c = pool.columns
+        return best_by_origin(cand, c["profile"][cand], c["aptitude"][cand], fill), cand.size
 
     def _join(self, profile: np.ndarray, day: int) -> None:
         """The round's applicants (drawn ahead) join the pool, counted in it as created today.
@@ -422,9 +435,16 @@ class Recruitment(Module):
         sim = self.sim
         shape = (sim.n_origins, len(sim.sectors), sim.n_segments)
         out = np.zeros((len(State), *shape), dtype=np.int64)
-        out[State.POOL] = self.pool.counts(shape)
+        out[State.POOL] = self.pool.waiting_counts
         out[State.DROPPED] = self.pool.gave_up
         return out
+
+    def check(self) -> str | None:
+        """The pool's running counts against a recount of its columns."""
+        pool = self.pool
+        if not np.array_equal(pool.waiting_counts, pool.counts(pool.waiting_counts.shape)):
+            return "standby pool counts differ from its applicants"
+        return None
 
     def training_over(self, ids: np.ndarray, day: int) -> None:
         """Training and clearance done: a few drop out, the rest wait to enter."""

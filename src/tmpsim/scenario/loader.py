@@ -315,9 +315,17 @@ def load_scenario(
 
 
 def to_yaml(scenario: Scenario) -> str:
-    """The fully resolved scenario (defaults filled in) as YAML that loads back to the same."""
-    return yaml.safe_dump(
-        scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100
+    """The fully resolved scenario (defaults filled in) as YAML that loads back to the same.
+
+    Written by libyaml's emitter where PyYAML has it (the same text, several times faster).
+    """
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(
+        scenario.model_dump(mode="json"),
+        Dumper=dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
     )
 
 
