@@ -23,10 +23,19 @@ def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_report_renders_its_charts_offline(page, browser_context, report_path, screenshots):
     page.goto(report_path.as_uri())
-    page.wait_for_selector("body[data-rendered='9']", timeout=60_000)  # every figure
+    # every figure: nine of the run, three of the sending market (the flagship's origins_market)
+    page.wait_for_selector("body[data-rendered='12']", timeout=60_000)
     assert page.locator("body").get_attribute("data-render-error") is None
     # every figure drawn by Plotly with its traces, titles and legend
-    for fig in ("states", "stranded", "stock", "destitution", "money", "flows"):
+    for fig in (
+        "states",
+        "stranded",
+        "stock",
+        "destitution",
+        "money",
+        "flows",
+        "origins_departures",
+    ):
         plot = page.locator(f"#fig-{fig} .plot")
         assert plot.locator(".main-svg").count() >= 1, fig
         assert plot.locator(".scatterlayer .trace, .barlayer .trace").count() >= 1, fig

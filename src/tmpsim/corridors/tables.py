@@ -20,22 +20,30 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from tmpsim.arrow import arrow_array, arrow_strings
 from tmpsim.corridors.simulate import CorridorsRun
 from tmpsim.results import atomic_write_table
 
 COLUMNS = ("date", "origin", "destination", "programme", "metric", "value")
 
 
+def _dictionary(values: np.ndarray) -> pa.DictionaryArray:
+    """Strings as a dictionary array, names in order of first appearance (without pandas)."""
+    names, first, codes = np.unique(values, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty(order.size, dtype=np.int32)
+    rank[order] = np.arange(order.size, dtype=np.int32)
+    indices = arrow_array(rank[codes.reshape(-1)], pa.int32())
+    return pa.DictionaryArray.from_arrays(indices, arrow_strings([str(n) for n in names[order]]))
+
+
 def _table(cols: dict[str, list], run: CorridorsRun) -> pa.Table:
     """Columns into an Arrow table with dictionary-encoded names and the run's metadata."""
+    days = np.concatenate(cols["date"]).astype("datetime64[D]").astype(np.int32)
     arrays = {
-        "date": pa.array(np.concatenate(cols["date"]), pa.date32()),
-        **{
-            k: pa.array(np.concatenate(cols[k])).dictionary_encode()
-            for k in cols
-            if k not in ("date", "value")
-        },
-        "value": pa.array(np.concatenate(cols["value"]), pa.float64()),
+        "date": arrow_array(days, pa.date32()),
+        **{k: _dictionary(np.concatenate(cols[k])) for k in cols if k not in ("date", "value")},
+        "value": arrow_array(np.concatenate(cols["value"]).astype(np.float64), pa.float64()),
     }
     meta = {
         "configuration": run.cfg.description or "corridors",

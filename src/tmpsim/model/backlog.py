@@ -57,6 +57,6 @@ class Backlog(Module):
         self.last = day
         if quit_.size == 0:
             return
-        pop.in_entry_queue[quit_] = False  # the queue skips them
+        self.sim.borders.leave_entry_queue(quit_)  # the queue skips them
         self.gave_up += np.bincount(pop.origin[quit_], minlength=self.gave_up.size)
         self.sim.move(quit_, State.DROPPED)

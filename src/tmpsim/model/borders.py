@@ -46,6 +46,7 @@ class Borders(Module):
         self.out_cap = Capacity(n)
         self.host_cap = Capacity()
         self.waiting_home = np.zeros(n, dtype=np.int64)  # agents in each return queue
+        self.waiting_in = np.zeros(n, dtype=np.int64)  # agents in each entry queue
 
     def timers(self) -> dict:
         """Home visits end (back to the entry queue); exit permits come (to the return queue)."""
@@ -55,12 +56,15 @@ class Borders(Module):
         }
 
     def check(self) -> str | None:
-        """The return queues' counters against the agents flagged as waiting."""
+        """The queues' counters against the agents flagged as waiting."""
         pop = self.sim.pop
         n = pop.n
         queued = np.bincount(pop.origin[:n][pop.in_return_queue[:n]], minlength=self.sim.n_origins)
         if not np.array_equal(queued, self.waiting_home):
             return "return-queue counters differ from the agents"
+        queued = np.bincount(pop.origin[:n][pop.in_entry_queue[:n]], minlength=self.sim.n_origins)
+        if not np.array_equal(queued, self.waiting_in):
+            return "entry-queue counters differ from the agents"
         return None
 
     # ---- events ---------------------------------------------------------------------------
@@ -93,9 +97,20 @@ class Borders(Module):
     # ---- queues ---------------------------------------------------------------------------
     def queue_entry(self, ids: np.ndarray) -> None:
         """Agents ready to enter (or re-enter) join their corridor's entry queue."""
-        self.sim.pop.in_entry_queue[ids] = True
-        for o, group in _by_origin(ids, self.sim.pop.origin[ids], self.sim.n_origins):
+        pop = self.sim.pop
+        ids = ids[~pop.in_entry_queue[ids]]
+        pop.in_entry_queue[ids] = True
+        origin = pop.origin[ids]
+        self.waiting_in += np.bincount(origin, minlength=self.waiting_in.size)
+        for o, group in _by_origin(ids, origin, self.sim.n_origins):
             self.entry_queue[o].push(group)
+
+    def leave_entry_queue(self, ids: np.ndarray) -> None:
+        """Agents who stop waiting to enter (they gave up): the queue skips them."""
+        pop = self.sim.pop
+        was = ids[pop.in_entry_queue[ids]]
+        self.waiting_in -= np.bincount(pop.origin[was], minlength=self.waiting_in.size)
+        pop.in_entry_queue[was] = False
 
     def queue_return(self, ids: np.ndarray, day: int) -> None:
         """Agents who want to go home join their corridor's return queue, in id order."""
@@ -121,12 +136,13 @@ class Borders(Module):
         """Fill today's inbound and outbound seats from the queues."""
         sim, pop = self.sim, self.sim.pop
         scale = sim.scale
-        # Nobody leaves an entry queue except by entering, so its length is exact.
-        waiting_in = np.array([len(q) for q in self.entry_queue])
+        waiting_in = self.waiting_in
         allowed = self.in_cap.whole(self.seats_in * scale)
         if self.entry_cap is not None:
+            # The host's cap is shared in proportion to those waiting on each open corridor
+            # (as one queue in the order cleared would), then bounded by the corridor's seats.
             host = self.host_cap.whole(self.entry_cap * scale)
-            allowed = np.minimum(allowed, _share(host, np.minimum(allowed, waiting_in)))
+            allowed = np.minimum(allowed, _share(host, np.where(allowed > 0, waiting_in, 0)))
         arriving = [
             self.entry_queue[o].take(int(allowed[o]), pop.in_entry_queue)
             for o in np.flatnonzero((allowed > 0) & (waiting_in > 0))
@@ -134,6 +150,7 @@ class Borders(Module):
         if arriving:
             ids = np.concatenate(arriving)
             pop.in_entry_queue[ids] = False
+            self.waiting_in -= np.bincount(pop.origin[ids], minlength=self.waiting_in.size)
             sim.lifecycle.arrive(ids, day)
         leaving = []
         seats = self.out_cap.whole((self.seats_out + self.flight_seats) * scale)
@@ -148,7 +165,7 @@ class Borders(Module):
             pop.in_return_queue[ids] = False
             sim.lifecycle.depart(ids, day)
         rec = sim.recorder
-        rec.extras["queue_entry"][day] = [len(q) for q in self.entry_queue]
+        rec.extras["queue_entry"][day] = self.waiting_in
         rec.extras["queue_return"][day] = self.waiting_home
 
 
