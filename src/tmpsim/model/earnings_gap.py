@@ -10,10 +10,14 @@ has risen, or whose host currency has fallen, than to someone from a poorer coun
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from tmpsim.model.origin_inputs import fx_per_usd, gdp_per_capita_usd, known_countries
-from tmpsim.scenario.routes_schema import EarningsGap
+
+if TYPE_CHECKING:  # the scenario's schema reads this module (no import cycle)
+    from tmpsim.scenario.routes_schema import EarningsGap
 
 
 def countries_of(spec: EarningsGap, origins: list[str]) -> list[str | None]:
