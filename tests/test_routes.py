@@ -367,6 +367,30 @@ def test_the_earnings_gap_is_the_log_of_host_pay_over_home_income_in_dollars():
     assert got[0, 1] < got[0, 0]  # the yen's fall and China's rising income narrow the gap
 
 
+def test_the_expected_gap_is_the_mean_of_the_years_up_to_the_decision():
+    from tmpsim.model.earnings_gap import earnings_gap_table
+    from tmpsim.scenario.routes_schema import EarningsGap
+
+    fx = _series("exchange_rates.csv", "currency", "per_usd")
+    gdp = _series("gdp_per_capita.csv", "country", "gdp_per_capita_usd")
+
+    def ratio(y: int) -> float:
+        return math.log(12 * 136000.0 / fx[("JPY", y)] / gdp[("Indonesia", y)])
+
+    spec_ = EarningsGap(reference=1.0, expectation_years=3, source="x")
+    years = np.array([2012, 2020, 2022])
+    got = earnings_gap_table(spec_, ["Indonesia"], "JPY", 136000.0, years)[0]
+    # 2022: the mean of 2020, 2021 and 2022 (the yen's fall of 2022 counts for a third).
+    assert got[2] == pytest.approx((ratio(2020) + ratio(2021) + ratio(2022)) / 3 - 1.0, rel=1e-12)
+    assert got[1] == pytest.approx((ratio(2018) + ratio(2019) + ratio(2020)) / 3 - 1.0, rel=1e-12)
+    # Before the series (2010, 2011) the first year's values stand in.
+    assert got[0] == pytest.approx(ratio(2012) - 1.0, rel=1e-12)
+    one = EarningsGap(reference=1.0, source="x")  # the default: the year's own gap
+    now = earnings_gap_table(one, ["Indonesia"], "JPY", 136000.0, years)[0]
+    assert now[2] == pytest.approx(ratio(2022) - 1.0, rel=1e-12)
+    assert got[2] > now[2]  # remembering 2020-2021 softens the yen's fall of 2022
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -401,6 +425,20 @@ def test_the_earnings_gap_is_the_log_of_host_pay_over_home_income_in_dollars():
         (
             {"currency": "JPY", "routes.earnings_gap": {"reference": 1.0, "source": ""}},
             "routes.earnings_gap.source",
+        ),
+        (
+            {
+                "currency": "JPY",
+                "routes.earnings_gap": {"reference": 1.0, "expectation_years": 0, "source": "x"},
+            },
+            "routes.earnings_gap.expectation_years",
+        ),
+        (
+            {
+                "currency": "JPY",
+                "routes.earnings_gap": {"reference": 1.0, "expect_years": 3, "source": "x"},
+            },
+            "routes.earnings_gap.expect_years",
         ),
     ],
 )

@@ -53,13 +53,20 @@ def earnings_gap_table(
 ) -> np.ndarray:
     """The feature of each origin in each of ``years``: float [origin, year].
 
-    ``log(12 · net_pay_per_month / host per USD / GDP per capita in USD) − reference``; an origin
-    without a series (``countries: {origin: null}``) is at the reference (zero).
+    ``log(12 · net_pay_per_month / host per USD / GDP per capita in USD) − reference``, averaged
+    over the ``expectation_years`` up to each year (the gap the person has known: adaptive
+    expectations); an origin without a series (``countries: {origin: null}``) is at the
+    reference (zero).
     """
     years = np.asarray(years, dtype=np.int64)
-    pay_usd = 12.0 * net_pay_per_month / fx_per_usd(currency, years)
+    n = spec.expectation_years
+    known = np.arange(years.min() - n + 1, years.max() + 1) if years.size else years
+    pay_usd = 12.0 * net_pay_per_month / fx_per_usd(currency, known)
+    at = np.searchsorted(known, years)  # each year's column in ``known``
     out = np.zeros((len(origins), years.size))
     for k, country in enumerate(countries_of(spec, origins)):
         if country is not None:
-            out[k] = np.log(pay_usd / gdp_per_capita_usd(country, years)) - spec.reference
+            ratio = np.log(pay_usd / gdp_per_capita_usd(country, known))
+            window = np.cumsum(np.concatenate(([0.0], ratio)))
+            out[k] = (window[at + 1] - window[at + 1 - n]) / n - spec.reference
     return out

@@ -170,6 +170,13 @@ class EarningsGap(_Spec):
         description="Country of gdp_per_capita.csv for an origin whose name is not one, or null "
         "for an origin without a series (its people are at the reference gap).",
     )
+    expectation_years: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description="The gap a person expects is the mean of the log ratio over this many years "
+        "up to the year of the decision (1: that year's alone).",
+    )
     source: str = Field(
         min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
     )
