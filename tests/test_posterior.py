@@ -297,12 +297,12 @@ def test_unset_posterior_and_abc_keys_leave_the_resolved_scenario_as_it_was():
 def test_model_discrepancy_is_the_error_the_runs_spread_does_not_explain():
     from tmpsim.uncertainty.coverage import discrepancy_table
 
-    # Indicator a: every run at 100, observed at 100 x exp(+-0.2): all of it is model error.
-    # Indicator b: runs at 100 x exp(+-0.3), observed at 100: their spread explains it.
-    a_obs = 100 * np.exp([0.2, -0.2, 0.2, -0.2])
-    b_runs = 100 * np.exp([-0.3, 0.3])
-    sims = np.vstack([np.full((4, 2), 100.0), np.tile(b_runs, (3, 1))])
-    observed = np.concatenate([a_obs, [100.0] * 3])
+    # Indicator a: every run at 1,000, observed at 1,000 x exp(+-0.2): all of it is model error.
+    # Indicator b: runs at 1,000 x exp(+-0.3), observed at 1,000: their spread explains it.
+    a_obs = 1000 * np.exp([0.2, -0.2, 0.2, -0.2])
+    b_runs = 1000 * np.exp([-0.3, 0.3])
+    sims = np.vstack([np.full((4, 2), 1000.0), np.tile(b_runs, (3, 1))])
+    observed = np.concatenate([a_obs, [1000.0] * 3])
     table = discrepancy_table(np.array(["a"] * 4 + ["b"] * 3), observed, sims)
     t = table.set_index("indicator")
     assert t.loc["a", "sigma"] == pytest.approx(0.2)
@@ -310,6 +310,21 @@ def test_model_discrepancy_is_the_error_the_runs_spread_does_not_explain():
     assert t.loc["b", "rms_log_error"] == pytest.approx(0.0, abs=1e-12)
     assert t.loc["b", "sigma"] == 0  # never negative
     assert t.loc["all", "n"] == 7
+
+
+def test_model_discrepancy_leaves_out_a_status_first_few_holders():
+    from tmpsim.uncertainty.coverage import discrepancy_table
+
+    # A new stage's first weeks: 8 holders observed where the runs have 80 (log error 2.3);
+    # later observations are matched exactly. Only the small one would give a discrepancy.
+    observed = np.array([8.0, 1500.0, 40000.0])
+    sims = np.array([[80.0, 80.0], [1500.0, 1500.0], [40000.0, 40000.0]])
+    names = np.array(["stage_3"] * 3)
+    t = discrepancy_table(names, observed, sims).set_index("indicator")
+    assert t.loc["stage_3", "n"] == 2 and t.loc["stage_3", "sigma"] == 0
+    t = discrepancy_table(names, observed, sims, min_observed=0).set_index("indicator")
+    assert t.loc["stage_3", "n"] == 3
+    assert t.loc["stage_3", "sigma"] == pytest.approx(np.sqrt(np.log(10) ** 2 / 3))
 
 
 def test_bands_with_model_discrepancy_widen_by_the_stated_error_and_stay_positive():

@@ -135,6 +135,10 @@ def sigmas_for(indicators: pd.Series, discrepancy: Mapping[str, float] | None) -
     return np.array([float(discrepancy.get(str(i), 0.0)) for i in indicators])
 
 
+# Smallest observation that informs the model discrepancy (see estimate_discrepancy).
+MIN_OBSERVED = 100.0
+
+
 def estimate_discrepancy(
     source: Any,
     observed_files: Iterable[str | Path] | None = None,
@@ -142,6 +146,7 @@ def estimate_discrepancy(
     start: Any = None,
     end: Any = None,
     point: int | None = None,
+    min_observed: float = MIN_OBSERVED,
 ) -> pd.DataFrame:
     """The model error per indicator, from the ensemble's misses on ``start``..``end``.
 
@@ -150,22 +155,33 @@ def estimate_discrepancy(
     ``sigma^2 = max(0, mean(error^2) - mean(run variance))`` over the indicator's observations
     (``rms_log_error`` and ``run_sd`` are the two terms); the row ``all`` pools every
     observation (a summary: indicators the window does not have get no discrepancy).
-    Observations or runs at zero are left out (no log).
+    Observations or runs at zero are left out (no log), and so are observations below
+    ``min_observed``: a status's first holders (8 in the first weeks of a new stage) differ from
+    the model by the timing of a few people, a log error that would otherwise set the
+    indicator's discrepancy on its own.
     """
     bands, sims = ensemble_at_observations(
         source, observed_files, start=start, end=end, point=point
     )
-    return discrepancy_table(bands["indicator"].to_numpy(), bands["observed"].to_numpy(), sims)
+    return discrepancy_table(
+        bands["indicator"].to_numpy(), bands["observed"].to_numpy(), sims, min_observed
+    )
 
 
 def discrepancy_table(
-    indicators: np.ndarray, observed: np.ndarray, sims: np.ndarray
+    indicators: np.ndarray,
+    observed: np.ndarray,
+    sims: np.ndarray,
+    min_observed: float = MIN_OBSERVED,
 ) -> pd.DataFrame:
     """The model error per indicator (and ``all``) from observations and runs' values [obs, run].
 
-    See :func:`estimate_discrepancy`; rows with a value at or below zero are left out.
+    See :func:`estimate_discrepancy`; rows with a value at or below zero, or an observation
+    below ``min_observed``, are left out.
     """
-    usable = (observed > 0) & (np.nan_to_num(sims, nan=0.0) > 0).all(axis=1)
+    usable = (observed >= max(min_observed, np.finfo(float).tiny)) & (
+        np.nan_to_num(sims, nan=0.0) > 0
+    ).all(axis=1)
     logs = np.log(sims[usable])
     err2 = (np.log(observed[usable]) - logs.mean(axis=1)) ** 2
     var = logs.var(axis=1, ddof=1)

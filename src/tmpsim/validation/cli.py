@@ -375,6 +375,14 @@ def coverage(
             "(YYYY-MM-DD; the calibration window); indicators without observations then get none."
         ),
     ] = None,
+    discrepancy_min_observed: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Leave observations below this count out of the discrepancy estimate "
+            "(a status's first few holders).",
+        ),
+    ] = 100.0,
 ) -> None:
     """How many observations fall inside the ensemble's 50% and 90% bands, by indicator."""
     from rich.table import Table
@@ -388,7 +396,11 @@ def coverage(
     try:
         if discrepancy_until is not None:
             sigma = estimate_discrepancy(
-                source, observed or None, end=discrepancy_until, point=point
+                source,
+                observed or None,
+                end=discrepancy_until,
+                point=point,
+                min_observed=discrepancy_min_observed,
             )
             by_indicator = (
                 sigma[sigma["indicator"] != "all"].set_index("indicator")["sigma"].to_dict()
