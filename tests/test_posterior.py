@@ -252,8 +252,10 @@ def test_coverage_of_an_ensemble_against_observations(scenario_with_posterior, t
     proc = tmpsim_cli("coverage", str(tmp_path / "e"), "--observed", str(obs))
     assert proc.returncode == 0, proc.stderr
     assert "seed) uncertainty only" in proc.stdout and "0 (0%)" in proc.stdout
-    # Misses this far give a model error that widens the bands to hold both observations.
-    args = ("--discrepancy-until", "2019-12-31", "--out", str(tmp_path / "cov"))
+    # Misses this far give a model error that widens the bands to hold both observations (the
+    # observation of 1 counts only with the smallest observation lowered from its 100).
+    args = ("--discrepancy-until", "2019-12-31", "--discrepancy-min-observed", "0")
+    args += ("--out", str(tmp_path / "cov"))
     proc = tmpsim_cli("coverage", str(tmp_path / "e"), "--observed", str(obs), *args)
     assert proc.returncode == 0, proc.stderr
     assert "model discrepancy estimated up to 2019-12-31" in " ".join(proc.stdout.split())
