@@ -44,8 +44,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
-from scipy.special import betaincinv
 
+from tmpsim.model.beta_law import beta_quantile
 from tmpsim.model.route_kernels import (
     DayRules,
     Deciders,
@@ -366,7 +366,7 @@ def rated_from(share: float, mean: float, concentration: float) -> np.float64:
 def _quantile(share: float, mean: float, concentration: float) -> np.float64:
     """The beta law's ``1 - share`` quantile (kept: the share stays the same for long spells)."""
     a, b = mean * concentration, (1.0 - mean) * concentration
-    return np.float64(betaincinv(a, b, 1.0 - share))
+    return np.float64(beta_quantile(1.0 - share, a, b))
 
 
 def _each(values: object, n: int, dtype: type) -> np.ndarray:
