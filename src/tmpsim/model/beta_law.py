@@ -39,24 +39,35 @@ def _continued_fraction(a: float, b: float, x: float) -> float:
 
 def beta_cdf(x: float, a: float, b: float) -> float:
     """P(X <= x) for X ~ Beta(a, b): the regularised incomplete beta function I_x(a, b)."""
+    return _cdf_and_density(x, a, b)[0]
+
+
+def _cdf_and_density(x: float, a: float, b: float) -> tuple[float, float]:
+    """I_x(a, b) and the beta density at x (the density comes almost free with the cdf)."""
     if a <= 0 or b <= 0:
         raise ValueError(f"the beta law needs a > 0 and b > 0, got a={a}, b={b}")
     if x <= 0.0:
-        return 0.0
+        return 0.0, 0.0
     if x >= 1.0:
-        return 1.0
+        return 1.0, 0.0
     log_front = (
         math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
     )
     front = math.exp(log_front)
+    density = front / (x * (1.0 - x))
     # The fraction converges fast below the mean's neighbourhood; use the symmetry above it.
     if x < (a + 1.0) / (a + b + 2.0):
-        return front * _continued_fraction(a, b, x) / a
-    return 1.0 - front * _continued_fraction(b, a, 1.0 - x) / b
+        return front * _continued_fraction(a, b, x) / a, density
+    return 1.0 - front * _continued_fraction(b, a, 1.0 - x) / b, density
 
 
 def beta_quantile(p: float, a: float, b: float) -> float:
-    """The x with P(X <= x) = p for X ~ Beta(a, b) (bisection: the cdf is monotone)."""
+    """The x with P(X <= x) = p for X ~ Beta(a, b).
+
+    Newton's steps kept inside a bracket that shrinks at each evaluation (bisection where a step
+    would leave it): the cdf is monotone, so the bracket always holds the answer, and Newton
+    takes a handful of evaluations where bisection alone takes fifty.
+    """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"a probability is needed, got {p}")
     if p == 0.0:
@@ -64,12 +75,18 @@ def beta_quantile(p: float, a: float, b: float) -> float:
     if p == 1.0:
         return 1.0
     lo, hi = 0.0, 1.0
-    for _ in range(200):  # halves the interval each time: 2**-200 is far below a double's step
-        mid = 0.5 * (lo + hi)
-        if mid in (lo, hi):
-            break
-        if beta_cdf(mid, a, b) < p:
-            lo = mid
+    x = a / (a + b)  # the mean: inside, and near the answer for central p
+    for _ in range(300):
+        cdf, density = _cdf_and_density(x, a, b)
+        if cdf < p:
+            lo = x
         else:
-            hi = mid
-    return 0.5 * (lo + hi)
+            hi = x
+        step = (cdf - p) / density if density > 0.0 else math.inf
+        nxt = x - step
+        if not lo < nxt < hi:
+            nxt = 0.5 * (lo + hi)
+        if nxt in (lo, hi) or abs(nxt - x) <= 1e-15 * max(x, 1e-300):
+            return nxt
+        x = nxt
+    return x
