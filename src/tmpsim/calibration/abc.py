@@ -114,15 +114,20 @@ class _PyabcSimulator:
     need only the model (not pyabc), and the proposals never leave this process.
     """
 
-    def __init__(self, model: AbcModel) -> None:
+    def __init__(self, model: AbcModel, held: dict[str, float] | None = None) -> None:
         self.model = model
+        # Values of the parameters not proposed (prior_only): the targets do not depend on them.
+        self.held = held or {}
         self.mode = "record"
         self.recorded: list[tuple[dict[str, float], int]] = []
         self.results: list[np.ndarray] = []
         self.pending: list[np.ndarray] = []
 
     def __call__(self, pars: dict[str, float]) -> dict[str, np.ndarray]:
-        values = {p.name: from_internal(p, pars[p.name]) for p in self.model.parameters}
+        values = {
+            p.name: self.held[p.name] if p.name in self.held else from_internal(p, pars[p.name])
+            for p in self.model.parameters
+        }
         seed = int(np.random.randint(0, 2**31 - 1))
         if self.mode == "record":
             self.recorded.append((values, seed))
@@ -235,6 +240,43 @@ class AbcResult:
     """t, epsilon, evaluations, acceptance, effective size, seconds."""
 
 
+def split_prior_only(
+    params: list[FreeParameter], prior_only: list[str]
+) -> tuple[list[FreeParameter], list[FreeParameter]]:
+    """The parameters the SMC proposes and those drawn from their prior; unknown names refused."""
+    names = {p.name for p in params}
+    unknown = [n for n in prior_only if n not in names]
+    if unknown:
+        raise ValueError(
+            f"calibration.abc.prior_only: {', '.join(unknown)} not among the free parameters "
+            f"({', '.join(sorted(names))})"
+        )
+    held = set(prior_only)
+    return [p for p in params if p.name not in held], [p for p in params if p.name in held]
+
+
+def with_prior_draws(
+    values: pd.DataFrame, params: list[FreeParameter], held: list[FreeParameter], seed: int
+) -> pd.DataFrame:
+    """``values`` with a column per held parameter, independent draws from its prior.
+
+    The prior is uniform on the range (on the log scale for ``log`` parameters), as in the SMC;
+    the draws come from their own stream of ``seed``, so the posterior stays reproducible.
+    Columns follow the order of ``params``.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, STREAM, zlib.crc32(b"prior-only")]))
+    out = values.copy()
+    for p in held:
+        x = rng.uniform(to_internal(p, p.low), to_internal(p, p.high), size=len(values))
+        out[p.name] = [from_internal(p, v) for v in x]
+    return out[[p.name for p in params]]
+
+
+def _middle(p: FreeParameter) -> float:
+    """The middle of a parameter's prior range (on the log scale for ``log`` parameters)."""
+    return from_internal(p, (to_internal(p, p.low) + to_internal(p, p.high)) / 2)
+
+
 def run_abc(
     model: AbcModel,
     settings: AbcSettings,
@@ -257,16 +299,18 @@ def run_abc(
     for name in ("ABC", "Sampler", "Epsilon", "Distance", "Acceptor", "History", "Transition"):
         logging.getLogger(f"ABC.{name}" if name != "ABC" else name).setLevel(logging.WARNING)
     params = model.parameters
+    proposed, held = split_prior_only(params, settings.prior_only)
     priors = {}
-    for p in params:
+    for p in proposed:
         lo, hi = to_internal(p, p.low), to_internal(p, p.high)
         priors[p.name] = pyabc.RV("uniform", lo, hi - lo)
-    simulator = _PyabcSimulator(model)
+    simulator = _PyabcSimulator(model, {p.name: _middle(p) for p in held})
     abc = pyabc.ABCSMC(
         simulator,
         pyabc.Distribution(**priors),
         _PyabcDistance(model),
         population_size=settings.population,
+        transitions=pyabc.MultivariateNormalTransition(scaling=settings.kernel_scaling),
         eps=pyabc.QuantileEpsilon(alpha=settings.quantile),
         sampler=map_runs_sampler(simulator, seed, settings.batch, workers, scheduler),
     )
@@ -283,7 +327,8 @@ def run_abc(
             min_acceptance_rate=settings.min_acceptance,
         )
         seconds = time.perf_counter() - t0
-        generations, values, w = read_history(history, params, settings.population)
+        generations, values, w = read_history(history, proposed, settings.population)
+        values = with_prior_draws(values, params, held, seed)
     if progress is not None:
         for row in generations.itertuples():
             progress(int(row.t), float(row.epsilon), int(row.evaluations))
@@ -297,6 +342,8 @@ def run_abc(
         "seed": seed,
         "batch": settings.batch,
         "quantile": settings.quantile,
+        "kernel_scaling": settings.kernel_scaling,
+        "prior_only": [p.name for p in held],
         "wall_seconds": round(seconds, 1),
     }
     meta.setdefault("distance", "model distance")

@@ -106,6 +106,20 @@ class AbcSettings(_Strict):
         description="Fewest proposals simulated together; part of the result's identity (the "
         "same seed and batch give the same posterior on any number of workers).",
     )
+    kernel_scaling: Annotated[float, Field(gt=0)] = Field(
+        1.0,
+        description="Factor on the covariance of the proposal kernel (a Gaussian around each "
+        "particle, Silverman's bandwidth times the weighted covariance). Above 1 the proposal "
+        "is smoother and closer to the prior on weakly identified parameters, so the importance "
+        "weights vary less (a larger effective size) at the cost of a lower acceptance rate.",
+    )
+    prior_only: list[str] = Field(
+        default_factory=list,
+        description="Free parameters the window's targets cannot depend on (for example 2020 "
+        "parameters when calibrating on 2012-2019): not proposed (the SMC works in fewer "
+        "dimensions), drawn from their prior into the posterior instead, which is their exact "
+        "posterior when the simulated targets do not depend on them.",
+    )
 
 
 class CalibrationSpec(_Strict):
