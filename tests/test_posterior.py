@@ -124,6 +124,66 @@ def test_abc_smc_gives_the_same_posterior_on_any_number_of_workers():
     assert not inline.posterior.values.equals(other.posterior.values)
 
 
+class _MeanWithInertParameter(NormalMean):
+    """The normal mean plus a parameter ``lag`` its simulation never reads (a log one)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.parameters.append(
+            FreeParameter(name="lag", paths=["toy.lag"], low=0.1, high=10.0, log=True)
+        )
+        self.seen: set[float] = set()
+
+    def simulate(self, values: dict[str, float], seed: int) -> np.ndarray:
+        self.seen.add(values["lag"])
+        return super().simulate(values, seed)
+
+
+def test_prior_only_parameters_are_drawn_from_their_prior_not_proposed():
+    from tmpsim.calibration.abc import run_abc
+
+    toy = _MeanWithInertParameter()
+    settings = AbcSettings(population=100, generations=2, batch=50, prior_only=["lag"])
+    result = run_abc(toy, settings, seed=2, workers=0)
+    post = result.posterior
+    assert list(post.values.columns) == ["mu", "lag"]
+    # Never proposed: every simulation got the middle of the range (1.0 on the log scale).
+    assert len(toy.seen) == 1 and toy.seen.pop() == pytest.approx(1.0)
+    lag = np.log10(post.values["lag"].to_numpy())
+    # Log-uniform on 0.1..10: log10 uniform on -1..1 (mean 0, sd 0.577); 100 draws (the mean's
+    # standard error 0.058, the sd's about 0.026).
+    assert lag.min() >= -1 and lag.max() <= 1
+    assert abs(lag.mean()) < 0.2 and abs(lag.std() - 1 / np.sqrt(3)) < 0.1
+    assert abs(post.mean()["mu"] - 1.3) < 0.15
+    assert post.metadata["prior_only"] == ["lag"]
+    again = run_abc(_MeanWithInertParameter(), settings, seed=2, workers=0).posterior
+    pd.testing.assert_frame_equal(post.values, again.values)
+
+
+def test_prior_only_must_name_free_parameters():
+    from tmpsim.calibration.abc import run_abc
+
+    settings = AbcSettings(population=10, generations=1, prior_only=["lagg"])
+    with pytest.raises(ValueError, match="prior_only: lagg not among the free parameters"):
+        run_abc(_MeanWithInertParameter(), settings, seed=2, workers=0)
+
+
+def test_a_wider_proposal_kernel_changes_the_proposals_and_its_default_does_not():
+    from tmpsim.calibration.abc import run_abc
+
+    base = AbcSettings(population=20, generations=2, batch=8)
+    default = run_abc(NormalMean(), base, seed=4, workers=0).posterior
+    same = run_abc(
+        NormalMean(), base.model_copy(update={"kernel_scaling": 1.0}), seed=4, workers=0
+    ).posterior
+    wide = run_abc(
+        NormalMean(), base.model_copy(update={"kernel_scaling": 4.0}), seed=4, workers=0
+    ).posterior
+    pd.testing.assert_frame_equal(default.values, same.values)
+    assert not default.values.equals(wide.values)
+    assert wide.metadata["kernel_scaling"] == 4.0
+
+
 @pytest.fixture(scope="module")
 def scenario_with_posterior(tmp_path_factory):
     """The synthetic calibration scenario, its ABC-SMC posterior written beside it and named."""
