@@ -11,7 +11,8 @@ Usage (from the repository root)::
 this writes ``posterior.parquet``, ``generations.csv`` and ``posterior.png`` of generation ``--t``
 (default: the last finished) into the database's folder, with the same metadata as the command
 would have written plus ``stopped_after_generation``. Pass the scenario, ``--holdout-from``,
-``--set`` and ``--scale`` of the run: they rebuild its parameters and targets.
+``--set`` and ``--scale`` of the run: they rebuild its parameters and targets (and, with
+``calibration.abc.prior_only``, the prior draws of the parameters it did not propose).
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from pathlib import Path
 
 import pyabc
 
-from tmpsim.calibration.abc import AbcResult, read_history, write_result
+from tmpsim.calibration.abc import (
+    AbcResult,
+    read_history,
+    split_prior_only,
+    with_prior_draws,
+    write_result,
+)
 from tmpsim.calibration.optimise import _code_version
 from tmpsim.calibration.problem import build_problem
 from tmpsim.uncertainty.posterior import Posterior
@@ -43,8 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     problem = build_problem(args.scenario, None, args.overrides or None, None, args.holdout_from)
     history = pyabc.History(f"sqlite:///{args.database.resolve()}", create=False)
     population = int(history.get_all_populations().query("t >= 0")["particles"].iloc[0])
-    gens, values, w = read_history(history, problem.parameters, population, args.t)
     spec, obs = problem.spec, problem.observed
+    proposed, held = split_prior_only(problem.parameters, spec.abc.prior_only)
+    gens, values, w = read_history(history, proposed, population, args.t)
+    values = with_prior_draws(values, problem.parameters, held, spec.seed)
     meta = {
         "scenario": str(problem.raw.get("name", args.scenario)),
         "scenario_file": problem.source,
@@ -66,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         "seed": spec.seed,
         "batch": spec.abc.batch,
         "quantile": spec.abc.quantile,
+        "kernel_scaling": spec.abc.kernel_scaling,
+        "prior_only": [p.name for p in held],
     }
     post = Posterior(values, w / w.sum(), meta, str(args.database))
     out = args.out or args.database.parent
