@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 YEAR = 365.25
 N_HAZARDS = len(Hazard)
 _EMPTY = np.empty(0)
+SCRATCH = 1 << 14  # numbers in the buffers for the rates of a small draw (``Hazards._rates``)
 
 
 class Hazards(Module):
@@ -112,9 +113,9 @@ class Hazards(Module):
         self._constants = tuple(self.constants)
         self._agents: tuple = ()  # RateAgents as a tuple, bundled again when the arrays grow
         self._agents_capacity = -1
-        # Room for the rates of a draw (``_rates`` with ``scratch``), grown as needed.
-        self._scratch = np.empty(4096)
-        self._scratch_live = np.empty(512, np.bool_)
+        # Room for the rates of a small draw (``_rates`` with ``scratch``): a move's few agents.
+        self._scratch = np.empty(SCRATCH)
+        self._scratch_live = np.empty(SCRATCH, np.bool_)
 
     # ---- rates ----------------------------------------------------------------------------
     def programme_route_open(self, ids: np.ndarray) -> np.ndarray:
@@ -247,17 +248,14 @@ class Hazards(Module):
         """Rates, total rates, days until rates change (or empty) and live agents of ``ids``.
 
         Also returns how many are live. One compiled pass (``rates_kernel``); ``ids`` int64.
-        With ``scratch`` the arrays are views of buffers the next call overwrites (a draw uses
-        them at once), which saves allocating them at every move.
+        With ``scratch`` the arrays of a small draw are views of buffers the next call
+        overwrites (a draw uses them at once), which saves allocating them at every move; a
+        large draw (a redraw of everyone exposed) allocates its own, so the buffers stay small.
         """
         pop = self.sim.pop
         plan, plan_tuple = self._plans_of(state, day)
         n, k = ids.size, plan.kinds.size
-        if scratch:
-            if self._scratch.size < n * (k + 2):
-                self._scratch = np.empty(max(n * (k + 2), 2 * self._scratch.size))
-            if self._scratch_live.size < n:
-                self._scratch_live = np.empty(max(n, 2 * self._scratch_live.size), np.bool_)
+        if scratch and n * (k + 2) <= SCRATCH:
             room = self._scratch
             out = room[: n * k].reshape(n, k)
             total = room[n * k : n * (k + 1)]
