@@ -90,3 +90,41 @@ def test_the_order_of_the_day_is_the_module_list() -> None:
     assert [f.__self__ for f in sim.phases["events"]] == [sim.lifecycle, sim.hazards, sim.borders]
     month_end = [sim.routes, sim.vacancies, sim.backlog, sim.money]
     assert [f.__self__ for f in sim.phases["month_end"]] == month_end
+
+
+class Heard(Module):
+    """Toy listener: keeps the states of the moves announced to it."""
+
+    def __init__(self, sim: Simulation) -> None:
+        super().__init__(sim)
+        self.heard: list[State] = []
+
+    def on_move(self, ids: np.ndarray, new: State, day: int) -> None:
+        self.heard.append(new)
+
+
+class HeardJobless(Heard):
+    hears = frozenset({State.JOBLESS})
+
+
+def test_a_module_hears_only_the_moves_it_asks_for() -> None:
+    sc = load_scenario(scenario_file("dismissal"))
+    extra = (("bankrupt", Bankruptcies), ("all_moves", Heard), ("jobless", HeardJobless))
+    sim = Simulation(sc, check=True, modules=(*Simulation.MODULES, *extra))
+    set_timers(sim, Timer.CONTRACT_END, [999] * 10)
+    run_days(sim)
+    # The worked example's run: four jobless on day 3, stranded on day 8, home on days 8, 9.
+    assert sim.all_moves.heard == [State.JOBLESS, State.STRANDED, State.RETURNED, State.RETURNED]
+    assert sim.jobless.heard == [State.JOBLESS]
+    assert sim.pop.exited[:4].tolist() == [8, 8, 9, 9]  # hearing changes nothing else
+
+
+def test_the_module_that_writes_the_state_hears_every_move() -> None:
+    from tmpsim.model.money import MoneyModule
+
+    class Deaf(MoneyModule):
+        hears = frozenset({State.EMPLOYED})
+
+    kinds = tuple((n, Deaf if n == "money" else c) for n, c in Simulation.MODULES)
+    with pytest.raises(ValueError, match="must hear every move"):
+        Simulation(build("dismissal").scenario, modules=kinds)

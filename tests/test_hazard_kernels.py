@@ -146,3 +146,22 @@ def test_draw_kernel_files_what_the_reference_draws(with_pending: bool) -> None:
     assert (when[~live] == -1).all() and (when[live] > day).all()
     filed = sorted(i for d in range(n_days) for i in cal.pop(d).tolist())
     assert filed == sorted(ids[live & (when < n_days)].tolist())
+
+
+def test_small_draws_in_the_reused_buffers_draw_what_fresh_arrays_do(monkeypatch) -> None:
+    """A move's rates go to buffers kept between draws; the run is the same without them."""
+    from tmpsim.model import hazards
+
+    def run() -> Simulation:
+        sim = Simulation(load_scenario("japan-titp-covid"), seed=3, scale=0.002)
+        for day in range(400):
+            sim.step(day)
+        return sim
+
+    kept = run()
+    monkeypatch.setattr(hazards, "SCRATCH", 0)  # every draw in arrays of its own
+    fresh = run()
+    n = kept.pop.n
+    assert n == fresh.pop.n
+    for field in ("state", "t_hazard", "hazard_kind", "t_timer", "savings"):
+        assert np.array_equal(getattr(kept.pop, field)[:n], getattr(fresh.pop, field)[:n]), field

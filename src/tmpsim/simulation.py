@@ -149,7 +149,13 @@ class Simulation:
         writers = [m for m in movers if m.writes_state]
         if len(writers) != 1:
             raise ValueError("exactly one module must write the state when agents move")
-        self._on_move = [m.on_move for m in writers + [m for m in movers if m not in writers]]
+        if writers[0].hears is not None:
+            raise ValueError("the module that writes the state must hear every move")
+        movers = writers + [m for m in movers if m not in writers]
+        # The listeners of each state's moves, in that order (``Module.hears``).
+        self._on_move = [
+            [m.on_move for m in movers if m.hears is None or state in m.hears] for state in State
+        ]
         self._outside = [m.outside for m in self.modules if overrides(m, "outside")]
         self.phases = {
             hook: [getattr(m, hook) for m in self.modules if overrides(m, hook)]
@@ -206,12 +212,12 @@ class Simulation:
         """Move agents to a state and announce it to the modules that listen (``on_move``).
 
         The first listener writes the state, counts the flow and clears the flags the move ends
-        (the money module, in the same compiled pass as its settlement); the others follow in the
-        modules' order.
+        (the money module, in the same compiled pass as its settlement); the others that hear
+        moves to ``new`` (``Module.hears``) follow in the modules' order.
         """
         if ids.size == 0:
             return
-        for react in self._on_move:
+        for react in self._on_move[new]:
             react(ids, new, self.day)
 
     # ---- the loop --------------------------------------------------------------------------

@@ -50,6 +50,10 @@ class Module:
     flags: ClassVar[tuple[str, ...]] = ()  # boolean fields counted per origin (``Flag``)
     # Whether this module's ``on_move`` writes the state (exactly one module does, first).
     writes_state: ClassVar[bool] = False
+    # The states whose moves this module's ``on_move`` hears (None: every state); moves to
+    # other states are not announced to it, so a module listening for one state costs the
+    # others' moves nothing.
+    hears: ClassVar[frozenset[State] | None] = None
 
     def __init__(self, sim: Simulation) -> None:
         self.sim = sim

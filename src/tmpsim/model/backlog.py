@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 class Backlog(Module):
     """Ageing and giving up of those awaiting entry."""
 
+    hears = frozenset({State.AWAITING_ENTRY})  # on_move: only these moves
+
     fields = {"awaiting_since": (np.int32, NEVER)}  # day the agent was cleared to enter
 
     def __init__(self, sim: Simulation) -> None:

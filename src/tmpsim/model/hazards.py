@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 YEAR = 365.25
 N_HAZARDS = len(Hazard)
 _EMPTY = np.empty(0)
+SCRATCH = 1 << 14  # numbers in the buffers for the rates of a small draw (``Hazards._rates``)
 
 
 class Hazards(Module):
@@ -112,6 +113,9 @@ class Hazards(Module):
         self._constants = tuple(self.constants)
         self._agents: tuple = ()  # RateAgents as a tuple, bundled again when the arrays grow
         self._agents_capacity = -1
+        # Room for the rates of a small draw (``_rates`` with ``scratch``): a move's few agents.
+        self._scratch = np.empty(SCRATCH)
+        self._scratch_live = np.empty(SCRATCH, np.bool_)
 
     # ---- rates ----------------------------------------------------------------------------
     def programme_route_open(self, ids: np.ndarray) -> np.ndarray:
@@ -240,16 +244,26 @@ class Hazards(Module):
         """Matrix of daily rates, one column per hazard of ``state``."""
         return self._rates(np.ascontiguousarray(ids, dtype=np.int64), state, day)[0]
 
-    def _rates(self, ids: np.ndarray, state: State, day: int) -> tuple:
+    def _rates(self, ids: np.ndarray, state: State, day: int, scratch: bool = False) -> tuple:
         """Rates, total rates, days until rates change (or empty) and live agents of ``ids``.
 
         Also returns how many are live. One compiled pass (``rates_kernel``); ``ids`` int64.
+        With ``scratch`` the arrays of a small draw are views of buffers the next call
+        overwrites (a draw uses them at once), which saves allocating them at every move; a
+        large draw (a redraw of everyone exposed) allocates its own, so the buffers stay small.
         """
         pop = self.sim.pop
         plan, plan_tuple = self._plans_of(state, day)
-        n = ids.size
-        out, total, live = np.empty((n, plan.kinds.size)), np.empty(n), np.empty(n, np.bool_)
-        pending = np.empty(n) if plan.need_tenure else _EMPTY
+        n, k = ids.size, plan.kinds.size
+        if scratch and n * (k + 2) <= SCRATCH:
+            room = self._scratch
+            out = room[: n * k].reshape(n, k)
+            total = room[n * k : n * (k + 1)]
+            pending = room[n * (k + 1) : n * (k + 2)] if plan.need_tenure else _EMPTY
+            live = self._scratch_live[:n]
+        else:
+            out, total, live = np.empty((n, k)), np.empty(n), np.empty(n, np.bool_)
+            pending = np.empty(n) if plan.need_tenure else _EMPTY
         if self._agents_capacity != pop.capacity:  # the arrays were replaced: bundle them again
             self._agents = tuple(RateAgents(*(getattr(pop, f) for f in RateAgents._fields)))
             self._agents_capacity = pop.capacity
@@ -285,7 +299,7 @@ class Hazards(Module):
             return
         if ids.dtype != np.int64 or not ids.flags.c_contiguous:
             ids = np.ascontiguousarray(ids, dtype=np.int64)
-        rates, total, pending, live, n_live = self._rates(ids, state, day)
+        rates, total, pending, live, n_live = self._rates(ids, state, day, scratch=True)
         # Same draws in the same order whatever the kernel does with them.
         if n_live:
             expo = self.stream.exponential(1.0, n_live)
@@ -312,7 +326,7 @@ class Hazards(Module):
 
     def on_move(self, ids: np.ndarray, new: State, day: int) -> None:
         """Agents entering a state draw their next stochastic event from its hazards."""
-        self.draw(ids, day, new)
+        self._draw_state(ids, new, day)  # a move announces no empty ``ids``
 
     def events(self, day: int) -> None:
         """Rates change today (events start or end): redraw the agents exposed."""

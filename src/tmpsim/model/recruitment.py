@@ -13,6 +13,7 @@ given its origin, its segment and the profile whose terms it is drawn with.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,7 +28,34 @@ from tmpsim.model.selection_kernels import Eligibility
 from tmpsim.states import State
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from tmpsim.scenario.schema import Scenario
     from tmpsim.simulation import Simulation
+
+# The sending market's split for the last few scenarios, by the scenario's digest: runs of one
+# scenario at other seeds or scales (an ensemble's worker) need not run the market again.
+_MARKETS: dict[str, HostSplit] = {}
+_MARKETS_KEPT = 4
+
+
+def market_of(scenario: Scenario, demand_total: Callable[[int], float]) -> HostSplit:
+    """``host_split`` of the scenario's ``origins_market``, kept for the scenario's next runs.
+
+    The split depends on the scenario alone (the market has its own seed and scale, and the
+    demand follows from the scenario), so it is kept by a digest of the whole scenario; its
+    arrays are made read-only, as runs share them.
+    """
+    key = hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()
+    found = _MARKETS.get(key)
+    if found is None:
+        found = host_split(scenario.origins_market, scenario, demand_total)
+        for values in (found.years, found.covered, found.shares, found.fee, found.debt):
+            values.flags.writeable = False
+        if len(_MARKETS) >= _MARKETS_KEPT:
+            del _MARKETS[next(iter(_MARKETS))]  # the oldest
+        _MARKETS[key] = found
+    return found
 
 
 class Recruitment(Module):
@@ -59,7 +87,7 @@ class Recruitment(Module):
         # Each origin's yearly share of demand: fixed, or from the sending market.
         self.market: HostSplit | None = None
         if sc.origins_market is not None:
-            self.market = host_split(sc.origins_market, sc, sim.demand_total)
+            self.market = market_of(sc, sim.demand_total)
         self.demand_share = [
             self.market.demand_share(i) if self.market is not None else o.demand_share
             for i, o in enumerate(self.origin_params)

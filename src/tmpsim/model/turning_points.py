@@ -71,6 +71,8 @@ ONWARD_ACTION, IRREGULAR_ACTION, GRANT_ACTION = 4, 5, 6
 class Routes(Module):
     """Decisions at turning points, from the scenario's ``routes`` section."""
 
+    hears = frozenset({State.STRANDED})  # on_move: only these moves
+
     fields = {
         "completed": (np.int8, -1),  # last stage completed (-1: none recorded)
         "route_of": (np.int8, -1),  # the dated route (bridge, job change) the person is on

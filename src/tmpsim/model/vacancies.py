@@ -56,6 +56,8 @@ def unfilled_share(demand: float, entries: float) -> float:
 class Vacancies(Module):
     """The unfilled share of employers' demand, measured monthly."""
 
+    hears = frozenset({State.OTHER_STATUS})  # on_move: only these moves
+
     def __init__(self, sim: Simulation) -> None:
         super().__init__(sim)
         self.spec = sim.scenario.behaviour.unfilled_places
