@@ -227,8 +227,8 @@ def report(args: argparse.Namespace) -> pd.DataFrame:
         ax.invert_yaxis()
         ax.set_xlabel(f"lever - base, {label}")
         ax.set_title(
-            f"{label}: mean paired difference and 95% interval over {len(draws)} posterior draws\n"
-            "(grey: each draw; red: the draws split in sign)",
+            f"{label}: mean paired difference and 95% interval\n"
+            f"over {len(draws)} posterior draws (grey: each draw; red: the draws split in sign)",
             fontsize=9,
         )
         fig.tight_layout()
