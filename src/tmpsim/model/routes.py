@@ -24,7 +24,8 @@ Among the open routes the person chooses by a multinomial logit: route ``r`` has
 ``intercept_r + sum_f coef_{r,f} * x_f`` over the person's features ``x`` (savings and debt in
 months of a stated unit, language, network, age, years left of the longest stay, the supervising
 organisation's support, the information the person has, the employer's offer, the earnings gap
-between the host and home in the person's own terms: ``tmpsim.model.earnings_gap``), and is chosen
+between the host and home in the person's own terms: ``tmpsim.model.earnings_gap``, the share of
+the person's compatriots in the host who have already moved on to an onward status), and is chosen
 with probability
 ``exp(V_r) / sum over open routes s of exp(V_s)``. Closed routes have probability zero. Every
 parameter comes from the scenario's ``routes`` section (:class:`RoutesSpec`) with its source.
@@ -121,6 +122,9 @@ class People:
     """Whether the person's supervising organisation is rated excellent today (None: all are)."""
     earnings_gap: np.ndarray | None = None
     """Log of a year's net pay in the host over income at home, less a reference (None: zero)."""
+    peers_onward: np.ndarray | None = None
+    """Share of the person's compatriots in the host who have moved on to an onward status,
+    among them and the programme's status holders (None: zero)."""
 
     @property
     def n(self) -> int:
@@ -141,6 +145,7 @@ class People:
             "offer": self.offer,
             "no_seat": 1.0 - np.asarray(self.seat, dtype=np.float64),
             "earnings_gap": 0.0 if self.earnings_gap is None else self.earnings_gap,
+            "peers_onward": 0.0 if self.peers_onward is None else self.peers_onward,
         }
         out = np.empty((self.n, len(FEATURES)))  # filled column by column (no stacking copy)
         for j, f in enumerate(FEATURES):

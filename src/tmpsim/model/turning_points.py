@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tmpsim.engine.module import Module
+from tmpsim.engine.recorder import HOLDS_STATUS
 from tmpsim.kinds import State, Timer
 from tmpsim.model.decider_kernels import (
     DayFacts,
@@ -55,7 +56,7 @@ from tmpsim.model.route_kernels import (
     tally_reference,
 )
 from tmpsim.model.routes import RouteChooser, TurningPoint, rated_from
-from tmpsim.scenario.routes_schema import Bridge, JobChange, Onward
+from tmpsim.scenario.routes_schema import FEATURES, Bridge, JobChange, Onward
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
@@ -111,6 +112,8 @@ class Routes(Module):
                 np.arange(sc.start.year, sc.end.year + 1),
             )
         )
+        # Whether a route weighs the compatriots already on an onward status (``peers_onward``).
+        self.uses_peers = bool(self.chooser.coef[:, FEATURES.index("peers_onward")].any())
         # The kind of each route (an index into ROUTE_KINDS): bridges and job changes alike
         # grant a special status.
         self.kind = np.array(
@@ -219,6 +222,18 @@ class Routes(Module):
         offer = working & (self.stream.random(ids.size) < self.sim.vacancies.offer_chance(day))
         self._gather(TurningPoint.STATUS_EXPIRY, ids, offer)
 
+    def peers_onward(self) -> np.ndarray:
+        """By origin: those on an onward status over them and the programme's status holders.
+
+        The people who moved on from the programme show the others that the status can be had
+        (employers and support organisations that take it, the papers it needs): the example
+        through which a new status spreads. Counts of today, before today's decisions.
+        """
+        counts = self.sim.recorder.counts
+        onward = counts[State.OTHER_STATUS].astype(np.float64)
+        total = onward + counts[HOLDS_STATUS].sum(axis=0)
+        return np.divide(onward, total, out=np.zeros_like(onward), where=total > 0)
+
     # ---- choosing and moving ----------------------------------------------------------------
     def seats(self) -> np.ndarray:
         """Whether a seat home is available, by origin (the queue clears within seat_wait_days)."""
@@ -261,6 +276,8 @@ class Routes(Module):
         date = self.sim.scenario.date(day)
         if self.gap is not None:
             people.earnings_gap = self.gap[origin, date.year - self.first_year]
+        if self.uses_peers:
+            people.peers_onward = self.peers_onward()[origin]
         deciders = self.chooser.deciders(point, people)
         choice = self.chooser.decide(deciders, date, self.stream.random(ids.size))
         self._follow(deciders, ids, origin, choice, day)

@@ -26,6 +26,7 @@ Feature = Literal[
     "offer",
     "no_seat",
     "earnings_gap",
+    "peers_onward",
 ]
 FEATURES: tuple[str, ...] = Feature.__args__  # type: ignore[attr-defined]
 
