@@ -21,6 +21,13 @@ from tmpsim.simulation import Simulation
 from tmpsim.states import State
 
 S = State
+# A second origin like the routes scenario's A, with no demand and no money of its own.
+TWIN = {
+    "initial_stock": {"1": 10},
+    "demand_share": {2020: 0.0},
+    **{k: 0 for k in ("fee_mean", "borrow_share", "debt_mean", "return_ticket")},
+    "runaway_rate_per_year": 0,
+}
 
 
 def test_no_savings_and_no_seat_bridges_and_the_bridge_ends_on_its_date():
@@ -164,12 +171,7 @@ def test_two_origins_differing_only_in_the_earnings_gap_continue_as_the_logit_sa
     # Origins A and B alike but for the country whose income they are compared with: a year's
     # pay of 600,000 yen in 2020 is below China's GDP per capita and above Myanmar's.
     n = 4000
-    twin = {
-        "initial_stock": {"1": n},
-        "demand_share": {2020: 0.0},
-        **{k: 0 for k in ("fee_mean", "borrow_share", "debt_mean", "return_ticket")},
-        "runaway_rate_per_year": 0,
-    }
+    twin = {**TWIN, "initial_stock": {"1": n}}
     over = {
         "currency": "JPY",
         "origins.A.initial_stock": {"1": n},
@@ -195,3 +197,43 @@ def test_two_origins_differing_only_in_the_earnings_gap_continue_as_the_logit_sa
         p = 1 / (1 + np.exp(-gap[k]))  # next stage against home (utility 0): the only routes
         assert abs(went_on - p * n) < 4 * np.sqrt(n * p * (1 - p))
         assert np.count_nonzero(sim.pop.state[: 2 * n][who] == S.STRANDED) == n - went_on
+
+
+def test_the_compatriots_share_is_counted_by_origin():
+    sim = build("routes", {"origins.B": {**TWIN, "initial_stock": {"1": 5}}})
+    # At the start all 15 hold the programme's status: nobody has moved on.
+    assert sim.routes.peers_onward().tolist() == [0.0, 0.0]
+    sim.recorder.counts[S.OTHER_STATUS, 1] += 15  # by hand: B's 5 holders and 15 moved on
+    assert sim.routes.peers_onward().tolist() == [0.0, 0.75]
+    sim.recorder.counts[:, 0] = 0  # an origin with nobody in the host counts zero, not NaN
+    assert sim.routes.peers_onward().tolist() == [0.0, 0.75]
+
+
+def test_compatriots_on_an_onward_status_draw_others_to_it(monkeypatch):
+    # Origins A and B alike; at the status expiry of day 20 B's compatriots are all on the
+    # onward status (share one), A's none. With an intercept of -50 and a coefficient of 100 on
+    # that share, the onward status is all but certain for B's people in its field, and below
+    # irregular (-40) for A's.
+    over = {
+        "origins.B": TWIN,
+        "routes.irregular.intercept": -40,
+        "routes.onward.0.intercept": -50,
+        "routes.onward.0.coef": {"peers_onward": 100},
+    }
+    sim = build("routes", over)
+    assert sim.routes.uses_peers
+    set_timers(sim, Timer.CONTRACT_END, [9] * 20)  # all bridged on day 9, expiring on day 20
+    run_days(sim, range(20))
+    monkeypatch.setattr(sim.routes, "peers_onward", lambda: np.array([0.0, 1.0]))
+    run_days(sim, [20])
+    state, origin = sim.pop.state[:20], sim.pop.origin[:20]
+    farm = sim.pop.sector[:20] == sim.sector_index["farm"]
+    assert 0 < farm[origin == 1].sum() < 10
+    assert (state[(origin == 1) & farm] == S.OTHER_STATUS).all()
+    assert (state[(origin == 1) & ~farm] == S.IRREGULAR).all()  # no onward status outside it
+    assert (state[origin == 0] == S.IRREGULAR).all()
+
+
+def test_scenarios_without_the_compatriots_feature_do_not_compute_it():
+    sim = build("routes")
+    assert not sim.routes.uses_peers
