@@ -389,6 +389,34 @@ def test_model_discrepancy_leaves_out_a_status_first_few_holders():
     assert t.loc["stage_3", "sigma"] == pytest.approx(np.sqrt(np.log(10) ** 2 / 3))
 
 
+def test_model_discrepancy_can_leave_out_a_status_opening():
+    import datetime as dt
+
+    from tmpsim.uncertainty.coverage import discrepancy_table, in_opening
+
+    # Stage 3 opens with 8 holders; half a year later 1,586 against the runs' 3,172 (log error
+    # ln 2), then exact. A second origin's series opens a year later with 50 against 100 (ln 2).
+    # With 12 months of each opening left out only the exact observations remain.
+    series = pd.Series(["s3|all"] * 3 + ["s3|VN"] * 2)
+    dates = pd.Series(
+        [dt.date(2017, 12, 31), dt.date(2018, 6, 30), dt.date(2018, 12, 31)]
+        + [dt.date(2018, 12, 31), dt.date(2019, 12, 31)]
+    )
+    observed = np.array([8.0, 1586.0, 7398.0, 50.0, 2000.0])
+    opening = in_opening(series, dates, observed, 12)
+    assert opening.tolist() == [True, True, False, True, False]
+    assert not in_opening(series, dates, observed, 0).any()
+    # A series whose data start above the threshold has no opening.
+    assert not in_opening(series, dates, observed + 1000, 12).any()
+    sims = np.array([[8.0] * 2, [3172.0] * 2, [7398.0] * 2, [100.0] * 2, [2000.0] * 2])
+    names = np.array(["s3"] * 5)
+    t = discrepancy_table(names, observed, sims, min_observed=0).set_index("indicator")
+    assert t.loc["s3", "n"] == 5
+    assert t.loc["s3", "sigma"] == pytest.approx(np.sqrt(2 * np.log(2) ** 2 / 5))
+    t = discrepancy_table(names, observed, sims, 0, left_out=opening).set_index("indicator")
+    assert t.loc["s3", "n"] == 2 and t.loc["s3", "sigma"] == 0
+
+
 def test_bands_with_model_discrepancy_widen_by_the_stated_error_and_stay_positive():
     from tmpsim.uncertainty.coverage import predictive_bands, sigmas_for
 

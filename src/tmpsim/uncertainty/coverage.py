@@ -147,6 +147,7 @@ def estimate_discrepancy(
     end: Any = None,
     point: int | None = None,
     min_observed: float = MIN_OBSERVED,
+    opening_months: float = 0.0,
 ) -> pd.DataFrame:
     """The model error per indicator, from the ensemble's misses on ``start``..``end``.
 
@@ -158,13 +159,58 @@ def estimate_discrepancy(
     Observations or runs at zero are left out (no log), and so are observations below
     ``min_observed``: a status's first holders (8 in the first weeks of a new stage) differ from
     the model by the timing of a few people, a log error that would otherwise set the
-    indicator's discrepancy on its own.
+    indicator's discrepancy on its own. With ``opening_months``, so are the observations of a
+    series (an indicator for an origin) that starts below ``min_observed`` within that many
+    months of its first observation (:func:`in_opening`): a status's opening, when the model's
+    error is in the timing of its start and says little about the years after.
     """
     bands, sims = ensemble_at_observations(
         source, observed_files, start=start, end=end, point=point
     )
+    opening = None
+    if opening_months > 0:
+        opening = in_opening(
+            bands["indicator"].astype(str) + "|" + bands["origin"].astype(str),
+            bands["date"],
+            bands["observed"].to_numpy(),
+            opening_months,
+            max(min_observed, 1.0),
+        )
     return discrepancy_table(
-        bands["indicator"].to_numpy(), bands["observed"].to_numpy(), sims, min_observed
+        bands["indicator"].to_numpy(),
+        bands["observed"].to_numpy(),
+        sims,
+        min_observed,
+        left_out=opening,
+    )
+
+
+def in_opening(
+    series: pd.Series,
+    dates: pd.Series,
+    observed: np.ndarray,
+    months: float,
+    small: float = MIN_OBSERVED,
+) -> np.ndarray:
+    """Whether each observation falls in its series' opening.
+
+    A series (``series`` names each observation's) opens when its first observation is below
+    ``small`` (a status with its first few holders; a series whose data start mid-stream has no
+    opening); its opening is the calendar months from that observation, ``months`` of them.
+    """
+    when = pd.to_datetime(pd.Series(np.asarray(dates)))
+    frame = pd.DataFrame(
+        {
+            "key": np.asarray(series),
+            "month": (when.dt.year * 12 + when.dt.month).to_numpy(),
+            "observed": np.asarray(observed, dtype=float),
+        }
+    )
+    first = frame.sort_values("month", kind="stable").groupby("key").first()
+    opens = first["observed"] < small
+    start = frame["key"].map(first["month"]).to_numpy()
+    return frame["key"].map(opens).to_numpy(dtype=bool) & (
+        frame["month"].to_numpy() - start < months
     )
 
 
@@ -173,15 +219,18 @@ def discrepancy_table(
     observed: np.ndarray,
     sims: np.ndarray,
     min_observed: float = MIN_OBSERVED,
+    left_out: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The model error per indicator (and ``all``) from observations and runs' values [obs, run].
 
-    See :func:`estimate_discrepancy`; rows with a value at or below zero, or an observation
-    below ``min_observed``, are left out.
+    See :func:`estimate_discrepancy`; rows with a value at or below zero, an observation below
+    ``min_observed``, or marked in ``left_out`` (a status's opening), are left out.
     """
     usable = (observed >= max(min_observed, np.finfo(float).tiny)) & (
         np.nan_to_num(sims, nan=0.0) > 0
     ).all(axis=1)
+    if left_out is not None:
+        usable &= ~np.asarray(left_out, dtype=bool)
     logs = np.log(sims[usable])
     err2 = (np.log(observed[usable]) - logs.mean(axis=1)) ** 2
     var = logs.var(axis=1, ddof=1)

@@ -383,6 +383,15 @@ def coverage(
             "(a status's first few holders).",
         ),
     ] = 100.0,
+    discrepancy_skip_opening_months: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Leave out of the discrepancy estimate the observations within this many months "
+            "of their series' first, where that first is below --discrepancy-min-observed (a "
+            "status's opening; 0 keeps them).",
+        ),
+    ] = 0.0,
 ) -> None:
     """How many observations fall inside the ensemble's 50% and 90% bands, by indicator."""
     from rich.table import Table
@@ -401,6 +410,7 @@ def coverage(
                 end=discrepancy_until,
                 point=point,
                 min_observed=discrepancy_min_observed,
+                opening_months=discrepancy_skip_opening_months,
             )
             by_indicator = (
                 sigma[sigma["indicator"] != "all"].set_index("indicator")["sigma"].to_dict()
