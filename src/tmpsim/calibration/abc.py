@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from tmpsim.calibration.problem import Problem, build_problem
+from tmpsim.calibration.problem import CalibrationError, Problem, build_problem
 from tmpsim.calibration.spec import AbcSettings, FreeParameter
 from tmpsim.uncertainty.posterior import Posterior, write_posterior
 
@@ -189,14 +189,12 @@ def map_runs_sampler(
     class MapRunsSampler(Sampler):
         """Batches of seeded proposals; the first ``n`` accepted in proposal order are kept."""
 
-        def __init__(self) -> None:
-            super().__init__()
-            self.rounds = 0
-
         def sample_until_n_accepted(
             self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False, ana_vars=None
         ):
-            self.rounds += 1
+            # The round is the generation (the prior's calibration sample is t = -1), not a
+            # count of calls: a run resumed from its database proposes what it would have.
+            round_ = t + 2
             sample = self._create_empty_sample()
             accepted = evaluated = 0
             while accepted < n and evaluated < max_eval:
@@ -206,7 +204,7 @@ def map_runs_sampler(
                 size = max(batch, math.ceil((n - accepted) / rate))
                 if math.isfinite(max_eval):
                     size = min(size, int(max_eval) - evaluated)
-                entropies = [(seed, STREAM, self.rounds, evaluated + i) for i in range(size)]
+                entropies = [(seed, STREAM, round_, evaluated + i) for i in range(size)]
                 simulator.mode, simulator.recorded = "record", []
                 for e in entropies:
                     _seeded_call(simulate_one, e)
@@ -287,10 +285,14 @@ def run_abc(
     database: Path | None = None,
     metadata: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
+    resume: bool = False,
 ) -> AbcResult:
     """Run ABC-SMC on ``model``; return the last generation as a posterior, with its record.
 
     Priors are uniform on each parameter's range (on the log scale for ``log`` parameters).
+    With ``resume``, sampling continues in ``database`` after its last finished generation
+    (the proposals are those an uninterrupted run makes); a missing, foreign or complete
+    database is refused with a :class:`CalibrationError`.
     """
     import logging
 
@@ -316,14 +318,20 @@ def run_abc(
     )
     with tempfile.TemporaryDirectory() as tmp:
         db = database or Path(tmp) / "abc.db"
-        if db.exists():
-            db.unlink()  # a fresh history: a rerun must not append to an old one
-        db.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        abc.new(f"sqlite:///{db}", {"y": np.asarray(model.observed, dtype=float)})
+        observed = np.asarray(model.observed, dtype=float)
+        if resume:
+            done = _load_for_resume(abc, db, proposed, observed, settings.generations)
+        else:
+            done = 0
+            if db.exists():
+                db.unlink()  # a fresh history: a rerun must not append to an old one
+            db.parent.mkdir(parents=True, exist_ok=True)
+            abc.new(f"sqlite:///{db}", {"y": observed})
+        # pyabc counts max_nr_populations from the start of this call, not of the run.
         history = abc.run(
             minimum_epsilon=settings.min_epsilon,
-            max_nr_populations=settings.generations,
+            max_nr_populations=settings.generations - done,
             min_acceptance_rate=settings.min_acceptance,
         )
         seconds = time.perf_counter() - t0
@@ -350,6 +358,41 @@ def run_abc(
     meta.setdefault("window", None)
     meta.setdefault("scenario", None)
     return AbcResult(Posterior(values, w / w.sum(), meta, "<abc-smc>"), generations)
+
+
+def _load_for_resume(
+    abc: Any, db: Path | None, proposed: list[FreeParameter], observed: np.ndarray, generations: int
+) -> int:
+    """Load run 1 of ``db`` into ``abc`` to continue it; return its finished generations.
+
+    Refused (:class:`CalibrationError` naming the file) if the database is missing, holds no
+    finished generation, was made with other observations or other sampled parameters, or
+    already has ``generations`` generations.
+    """
+    if db is None or not db.exists():
+        raise CalibrationError(f"{db}: cannot resume: no such ABC-SMC database")
+    abc.load(f"sqlite:///{db}", 1)
+    history = abc.history
+    if history.max_t < 0:
+        raise CalibrationError(f"{db}: cannot resume: no finished generation to continue from")
+    stored_y = np.asarray(history.observed_sum_stat().get("y", []), dtype=float)
+    if stored_y.shape != observed.shape or not np.array_equal(stored_y, observed, equal_nan=True):
+        raise CalibrationError(
+            f"{db}: cannot resume: it was made with other observations (another scenario, "
+            "window or observed file)"
+        )
+    stored = list(history.get_distribution(m=0, t=history.max_t)[0].columns)
+    if sorted(stored) != sorted(p.name for p in proposed):
+        raise CalibrationError(
+            f"{db}: cannot resume: its parameters ({', '.join(sorted(stored))}) are not the "
+            f"ones sampled now ({', '.join(sorted(p.name for p in proposed))})"
+        )
+    done = history.max_t + 1
+    if done >= generations:
+        raise CalibrationError(
+            f"{db}: cannot resume: the run is complete ({done} of {generations} generations)"
+        )
+    return done
 
 
 def read_history(
@@ -414,6 +457,7 @@ def calibrate_posterior(
     only: list[str] | None = None,
     holdout_from: dt.date | None = None,
     progress: ProgressFn | None = None,
+    resume: bool = False,
 ) -> AbcResult:
     """ABC-SMC posterior of a scenario's declared free parameters; written to ``out`` if given.
 
@@ -450,6 +494,7 @@ def calibrate_posterior(
         database=db,
         metadata=meta,
         progress=progress,
+        resume=resume,
     )
     if out is not None:
         write_result(result, Path(out), problem)

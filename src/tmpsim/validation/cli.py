@@ -174,6 +174,13 @@ def calibrate(
             "calibrate on the years before, check the forecast on the rest."
         ),
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="abc-smc: continue the interrupted run in OUT/abc.db after its last finished "
+            "generation (same scenario, options and seed) instead of starting afresh."
+        ),
+    ] = False,
 ) -> None:
     """Fit the scenario's declared free parameters to observed series (TPE or ABC-SMC)."""
     if method is not None and method not in ("optuna-tpe", "abc-smc"):
@@ -193,8 +200,10 @@ def calibrate(
         "holdout_from": held,
     }
     if method == "abc-smc" or (method is None and _declared_method(scenario, set_) == "abc-smc"):
-        _calibrate_posterior(scenario, out, population, generations, common)
+        _calibrate_posterior(scenario, out, population, generations, common, resume)
         return
+    if resume:
+        _fail("--resume applies to --method abc-smc only")
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tmpsim.calibration.optimise import calibrate as run_calibration
@@ -256,6 +265,7 @@ def _calibrate_posterior(
     population: int | None,
     generations: int | None,
     common: dict,
+    resume: bool = False,
 ) -> None:
     """``tmpsim calibrate --method abc-smc``: write out/posterior.parquet and generations.csv.
 
@@ -285,6 +295,7 @@ def _calibrate_posterior(
             population=population,
             generations=generations,
             progress=progress,
+            resume=resume,
             **common,
         )
     except _calibration_errors() as exc:
