@@ -445,3 +445,16 @@ def test_the_flagship_names_a_posterior_that_fits_its_free_parameters():
     declared = {p.name for p in sc.calibration.parameters}
     assert set(post.values.columns) == declared  # made on the flagship's current parameters
     assert post.metadata["window"][1] == "2022-12-31" and post.metadata["holdout_from"] is None
+
+
+def test_cli_resume_refuses_what_it_cannot_continue(scenario_with_posterior, tmp_path):
+    from helpers import tmpsim_cli
+
+    path, _ = scenario_with_posterior
+    out = tmp_path / "none"
+    common = ("calibrate", str(path), "--out", str(out), "--workers", "0", "--resume")
+    missing = tmpsim_cli(*common, "--method", "abc-smc")
+    assert missing.returncode == 2
+    assert f"{out / 'abc.db'}: cannot resume: no such" in " ".join(missing.stderr.split())
+    tpe = tmpsim_cli(*common, "--method", "optuna-tpe")
+    assert tpe.returncode == 2 and "--resume applies to --method abc-smc only" in tpe.stderr
