@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# Every call of a kernel through engine.jit.Resolved is typed again and checked against the
+# version its first call chose (read when tmpsim is first imported; CLI subprocesses inherit it).
+os.environ.setdefault("TMPSIM_JIT_CHECK", "1")
 
 import pytest
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tmpsim.engine.jit import njit
+from tmpsim.engine.jit import Resolved, njit
 
 BLOCK = 64  # entries per block
 
@@ -111,6 +111,8 @@ class Calendar:
         self.nxt = np.full(blocks, -1, dtype=np.int64)
         self.free = np.arange(blocks - 1, -1, -1, dtype=np.int64)  # stack of unused blocks
         self.n_free = blocks
+        # Each calendar's field has its own dtype: its own resolved kernels.
+        self._file, self._pop = Resolved(file_entries), Resolved(_take)
 
     def rebind(self, day_field: np.ndarray) -> None:
         """Point at the (grown) field array."""
@@ -168,7 +170,7 @@ class Calendar:
             )
         if self.n_free < min(n, self.n_days) + n // BLOCK + 1:
             self.reserve(n)
-        self.n_free = file_entries(ids, days, *self.arrays(), self.n_free)
+        self.n_free = self._file(ids, days, *self.arrays(), self.n_free)
 
     def cancel(self, ids: np.ndarray) -> None:
         """Forget the agents' pending event of this kind."""
@@ -182,7 +184,7 @@ class Calendar:
         if self.count[day] == 0:
             return np.empty(0, dtype=np.int64)
         out = np.empty(int(self.count[day]), dtype=np.int64)
-        n, self.n_free, ascending = _take(
+        n, self.n_free, ascending = self._pop(
             day,
             self.field,
             self.first,

@@ -7,6 +7,10 @@ the tests hold it to.
 For debugging, ``TMPSIM_JIT=0`` in the environment (read at import) runs the kernels as the
 plain Python they are written in, where a debugger and print work; results are identical (the
 tests check that). numba's own ``NUMBA_DISABLE_JIT=1`` does the same for every numba function.
+
+Kernels called from Python thousands of times a run with small inputs (a move's few hundred
+agents) are called through :class:`Resolved`, which skips numba's choice of a compiled version
+at each call; ``TMPSIM_JIT_CHECK=1`` (set by the tests) checks that choice at every call instead.
 """
 
 from __future__ import annotations
@@ -14,8 +18,17 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
-JIT = os.environ.get("TMPSIM_JIT", "1").strip().lower() not in ("0", "false", "no", "off")
+
+def _flag(name: str, default: str) -> bool:
+    """An on/off setting from the environment."""
+    return os.environ.get(name, default).strip().lower() not in ("0", "false", "no", "off", "")
+
+
+JIT = _flag("TMPSIM_JIT", "1")
+CHECK = _flag("TMPSIM_JIT_CHECK", "0")
 
 
 def _identity(*args, **kwargs):
@@ -59,4 +72,53 @@ else:
     _load_numpy_support_without_scipy()
 
 
-__all__ = ["JIT", "njit"]
+class Resolved:
+    """A compiled kernel called straight through the version its first call chose.
+
+    At each call numba types every argument to choose a compiled version of the kernel; for a
+    kernel taking bundles of arrays (tuples) that costs several microseconds, more than a small
+    call's work. Each Python call site of such a kernel passes the same types every time (the
+    agents' arrays keep their dtypes; ids are made int64 and contiguous first), so the choice is
+    made once, by the first call, and later calls go to that version's entry point. With
+    ``TMPSIM_JIT_CHECK=1`` every call is typed again and a call with other types is an error
+    (the tests run so). A kernel that is plain Python (``TMPSIM_JIT=0``) is called as it is.
+
+    Only for calls from Python: kernels calling each other use the kernel itself.
+    """
+
+    def __init__(self, kernel: Callable[..., Any]) -> None:
+        self.kernel = kernel
+        self.__doc__ = kernel.__doc__
+        self._entry: Callable[..., Any] | None = None
+        self._types: tuple | None = None
+        self._dispatched = hasattr(kernel, "overloads") and hasattr(kernel, "typeof_pyval")
+
+    def _types_of(self, args: tuple) -> tuple:
+        return tuple(self.kernel.typeof_pyval(a) for a in args)  # type: ignore[attr-defined]
+
+    def __call__(self, *args: Any) -> Any:
+        """Call the kernel (its chosen version once there is one)."""
+        entry = self._entry
+        if entry is not None and not CHECK:
+            return entry(*args)
+        if not self._dispatched:
+            return self.kernel(*args)
+        if entry is not None:  # checking: the same types as the version in use
+            types = self._types_of(args)
+            if types != self._types:
+                raise TypeError(
+                    f"{getattr(self.kernel, '__name__', 'kernel')} called with {types}, "
+                    f"not the {self._types} of its first call"
+                )
+            return entry(*args)
+        result = self.kernel(*args)  # compiles or loads the version these types need
+        types = self._types_of(args)
+        found = self.kernel.overloads.get(types)  # type: ignore[attr-defined]
+        if found is not None:
+            self._types, self._entry = types, found.entry_point
+        else:  # numba converted an argument to reach a version: leave the choice to it
+            self._dispatched = False
+        return result
+
+
+__all__ = ["CHECK", "JIT", "Resolved", "njit"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tmpsim.engine.jit import njit
+from tmpsim.engine.jit import Resolved, njit
 
 
 @njit(cache=True)
@@ -56,6 +56,7 @@ class FifoQueue:
         self._tags = np.empty(capacity, dtype=np.int32)
         self._head = 0
         self._tail = 0
+        self._take = Resolved(_take)  # each queue its valid and tags fields' dtypes
 
     def push(self, ids: np.ndarray, tag: int = 0) -> None:
         """Append agents at the back, in the given order."""
@@ -85,7 +86,7 @@ class FifoQueue:
         if n <= 0:
             return np.empty(0, dtype=np.int64)
         out = np.empty(n, dtype=np.int64)
-        k, self._head = _take(
+        k, self._head = self._take(
             self._ids,
             self._tags,
             self._head,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tmpsim.engine.calendar import BLOCK
+from tmpsim.engine.jit import Resolved
 from tmpsim.engine.module import Module
 from tmpsim.engine.split import split_by
 from tmpsim.kinds import (
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 YEAR = 365.25
 N_HAZARDS = len(Hazard)
 _EMPTY = np.empty(0)
+# Called at every move into a state with hazards.
+_rates, _draw = Resolved(rates_kernel), Resolved(draw_kernel)
 SCRATCH = 1 << 14  # numbers in the buffers for the rates of a small draw (``Hazards._rates``)
 
 
@@ -267,7 +270,7 @@ class Hazards(Module):
         if self._agents_capacity != pop.capacity:  # the arrays were replaced: bundle them again
             self._agents = tuple(RateAgents(*(getattr(pop, f) for f in RateAgents._fields)))
             self._agents_capacity = pop.capacity
-        n_live = rates_kernel(
+        n_live = _rates(
             ids, int(day), self._agents, plan_tuple, self._constants, out, total, pending, live
         )
         return out, total, pending, live, n_live
@@ -309,7 +312,7 @@ class Hazards(Module):
         cal = self.calendar
         if cal.n_free < min(n_live, cal.n_days) + n_live // BLOCK + 1:
             cal.reserve(n_live)
-        cal.n_free = draw_kernel(
+        cal.n_free = _draw(
             ids,
             rates,
             total,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tmpsim.engine.calendar import BLOCK
+from tmpsim.engine.jit import Resolved
 from tmpsim.engine.module import Module
 from tmpsim.model.lifecycle import ENDS_STRANDING
 from tmpsim.model.money_kernels import (
@@ -28,6 +29,8 @@ from tmpsim.states import N_STATES, NO_INCOME, State
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
+
+_enter = Resolved(enter_kernel)  # called at every move
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -178,7 +181,7 @@ class MoneyModule(Module):
         cal = self.calendar
         if cal.n_free < min(n, cal.n_days) + n // BLOCK + 1:
             cal.reserve(n)
-        cal.n_free, n_clear, n_make = enter_kernel(
+        cal.n_free, n_clear, n_make = _enter(
             ids, int(state), int(day), settle, move, clear_stranded, self.agents(),
             self._moved(), self.terms, income, float(cost), remit, to_clear, to_make,
             cal.arrays(), cal.n_free,
