@@ -46,22 +46,31 @@ def _strings(values: np.ndarray, names: list[str]) -> pa.Array:
     return pa.DictionaryArray.from_arrays(codes, arrow_strings(names))
 
 
-def _codes(shape: tuple[int, ...], axis: int) -> np.ndarray:
+def _codes(shape: tuple[int, ...], axis: int, values: np.ndarray | None = None) -> np.ndarray:
     """The index along ``axis`` of each element of an array of ``shape``, in C order (int32).
 
     Built by repeating and tiling, without the int64 index arrays ``np.indices`` would make.
+    With ``values``, ``values[index]`` instead (one int32 per index along ``axis``).
     """
     inner = int(np.prod(shape[axis + 1 :], dtype=np.int64))
     outer = int(np.prod(shape[:axis], dtype=np.int64))
-    return np.tile(np.repeat(np.arange(shape[axis], dtype=np.int32), inner), outer)
+    along = np.arange(shape[axis], dtype=np.int32) if values is None else values.astype(np.int32)
+    return np.tile(np.repeat(along, inner), outer)
 
 
 def _daily(stocks: np.ndarray, metrics: list[str]) -> np.ndarray:
-    """``cube[day, metric, origin (+all), group]`` from daily stocks [day, state, origin, group]."""
-    return np.stack(
-        [_with_all(stocks[:, [int(s) for s in STOCK_METRICS[m]]].sum(axis=1)) for m in metrics],
-        axis=1,
-    )
+    """``cube[day, metric, origin (+all), group]`` from daily stocks [day, state, origin, group].
+
+    The sums are written into the cube in place (no per-metric arrays stacked afterwards);
+    counts are summed in int64, as ``sum`` does for int32.
+    """
+    n_days, _, n_origins, n_groups = stocks.shape
+    cube = np.empty((n_days, len(metrics), n_origins + 1, n_groups), dtype=np.int64)
+    for j, m in enumerate(metrics):
+        part = cube[:, j, :-1]
+        stocks[:, [int(s) for s in STOCK_METRICS[m]]].sum(axis=1, dtype=np.int64, out=part)
+        part.sum(axis=1, out=cube[:, j, -1])
+    return cube
 
 
 def _by_month_end(
@@ -115,7 +124,7 @@ def group_table(sim) -> pa.Table:
         shape = cube.shape
         n = cube.size
         date = np.repeat((days + day0).astype(np.int32), n // max(shape[0], 1))
-        metric = np.array([code[m] for m in part_metrics], dtype=np.int32)[_codes(shape, 1)]
+        metric = _codes(shape, 1, np.array([code[m] for m in part_metrics]))
         columns = [
             arrow_array(date, pa.date32()),
             _strings(metric, metrics),

@@ -494,23 +494,28 @@ def build_series_table(
     labels = np.array([*sim.origins, "all"], dtype=object)
     order = np.argsort(labels.astype(str), kind="stable")
     n_days, n_m, n_o = sim.n_days, len(names), labels.size
+    # The cube is filled with the origins already in their sorted order (``slot``: each label's
+    # column), and the rows kept and their codes are taken with one mask of the values present:
+    # no reordered copy of the cube, and no int64 row numbers to divide into codes.
+    slot = np.argsort(order)
+    by_origin, whole = slot[:-1], int(slot[-1])
     cube = np.empty((n_days, n_m, n_o))
     for j, name in enumerate(names):
         arr = arrays[name]
         if name in HOST_METRICS:  # a figure for the host as a whole, not by origin
-            cube[:, j, :-1] = np.nan
-            cube[:, j, -1] = arr[:, 0]
+            cube[:, j, :] = np.nan
+            cube[:, j, whole] = arr[:, 0]
             continue
-        cube[:, j, :-1] = arr
+        cube[:, j, by_origin] = arr
         missing = np.isnan(arr).all(axis=1)  # days a month-end metric was not recorded
-        cube[:, j, -1] = np.where(missing, np.nan, np.nansum(arr, axis=1))
-    values = (cube[:, :, order] / sim.scale).ravel()
-    keep = np.flatnonzero(~np.isnan(values))
-    per_day = n_m * n_o
+        cube[:, j, whole] = np.where(missing, np.nan, np.nansum(arr, axis=1))
+    cube /= sim.scale
+    present = ~np.isnan(cube)
     day0 = (sim.scenario.start - dt.date(1970, 1, 1)).days
-    date = (keep // per_day + day0).astype(np.int32)
-    metric = ((keep // n_o) % n_m).astype(np.int32)
-    origin = (keep % n_o).astype(np.int32)
+    rows_per_day = np.count_nonzero(present.reshape(n_days, -1), axis=1)
+    date = np.repeat(np.arange(day0, day0 + n_days, dtype=np.int32), rows_per_day)
+    metric = np.broadcast_to(np.arange(n_m, dtype=np.int32)[None, :, None], cube.shape)[present]
+    origin = np.broadcast_to(np.arange(n_o, dtype=np.int32)[None, None, :], cube.shape)[present]
 
     def strings(codes: np.ndarray, values: list[str]) -> pa.Array:
         encoded = _labels(codes, values)
@@ -521,7 +526,7 @@ def build_series_table(
             arrow_array(date, pa.date32()),
             strings(metric, names),
             strings(origin, [str(x) for x in labels[order]]),
-            arrow_array(values[keep], pa.float64()),
+            arrow_array(cube[present], pa.float64()),
         ],
         schema=SERIES_DICTIONARY_SCHEMA if dictionary else SERIES_SCHEMA,
     )

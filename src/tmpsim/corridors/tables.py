@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,22 +28,42 @@ from tmpsim.results import atomic_write_table
 COLUMNS = ("date", "origin", "destination", "programme", "metric", "value")
 
 
-def _dictionary(values: np.ndarray) -> pa.DictionaryArray:
-    """Strings as a dictionary array, names in order of first appearance (without pandas)."""
-    names, first, codes = np.unique(values, return_index=True, return_inverse=True)
-    order = np.argsort(first)
-    rank = np.empty(order.size, dtype=np.int32)
-    rank[order] = np.arange(order.size, dtype=np.int32)
-    indices = arrow_array(rank[codes.reshape(-1)], pa.int32())
-    return pa.DictionaryArray.from_arrays(indices, arrow_strings([str(n) for n in names[order]]))
+class _Labels:
+    """A label column made of parts, each integer codes into a list of names of its own.
+
+    Kept as codes (no Python string per row): the names are numbered as first given, and the
+    column becomes a dictionary array with its names in order of first appearance in the rows.
+    """
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.parts: list[np.ndarray] = []
+
+    def add(self, codes: np.ndarray, names: Sequence[str]) -> None:
+        """Append rows: ``codes`` index ``names`` (which may repeat a name)."""
+        ids = np.array([self.ids.setdefault(str(n), len(self.ids)) for n in names], dtype=np.int32)
+        self.parts.append(ids[np.asarray(codes, dtype=np.intp)])
+
+    def array(self) -> pa.DictionaryArray:
+        """The rows as a dictionary array, names in order of first appearance."""
+        codes = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=np.int32)
+        present, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        order = np.argsort(first)
+        rank = np.empty(order.size, dtype=np.int32)
+        rank[order] = np.arange(order.size, dtype=np.int32)
+        names = list(self.ids)
+        indices = arrow_array(rank[inverse.reshape(-1)], pa.int32())
+        return pa.DictionaryArray.from_arrays(
+            indices, arrow_strings([names[i] for i in present[order]])
+        )
 
 
-def _table(cols: dict[str, list], run: CorridorsRun) -> pa.Table:
+def _table(cols: dict[str, list], labels: dict[str, _Labels], run: CorridorsRun) -> pa.Table:
     """Columns into an Arrow table with dictionary-encoded names and the run's metadata."""
     days = np.concatenate(cols["date"]).astype("datetime64[D]").astype(np.int32)
     arrays = {
         "date": arrow_array(days, pa.date32()),
-        **{k: _dictionary(np.concatenate(cols[k])) for k in cols if k not in ("date", "value")},
+        **{k: column.array() for k, column in labels.items()},
         "value": arrow_array(np.concatenate(cols["value"]).astype(np.float64), pa.float64()),
     }
     meta = {
@@ -53,14 +74,11 @@ def _table(cols: dict[str, list], run: CorridorsRun) -> pa.Table:
     return pa.table(arrays).replace_schema_metadata({"tmpsim": json.dumps(meta, sort_keys=True)})
 
 
-def _grid(dates: list[dt.date], origins: list[str], dests: list[str], programmes: list[str]):
-    """Long-format keys for a ``[date, origin, destination]`` array, C order."""
-    n_t, n_o, n_d = len(dates), len(origins), len(dests)
-    date = np.repeat(np.array(dates, dtype="datetime64[D]"), n_o * n_d)
-    origin = np.tile(np.repeat(np.array(origins, dtype=object), n_d), n_t)
-    dest = np.tile(np.array(dests, dtype=object), n_t * n_o)
-    prog = np.tile(np.array(programmes, dtype=object), n_t * n_o)
-    return date, origin, dest, prog
+def _grid(n_t: int, n_o: int, n_d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Origin and destination codes of a ``[date, origin, destination]`` array, C order."""
+    origin = np.tile(np.repeat(np.arange(n_o, dtype=np.int32), n_d), n_t)
+    dest = np.tile(np.arange(n_d, dtype=np.int32), n_t * n_o)
+    return origin, dest
 
 
 def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -71,15 +89,17 @@ def _mean(total: np.ndarray, count: np.ndarray) -> np.ndarray:
 
 def flows_table(run: CorridorsRun) -> pa.Table:
     """Flows, stocks, queues, seats, fees and debt of a run, tidy."""
-    cols: dict[str, list] = {k: [] for k in COLUMNS}
+    cols: dict[str, list] = {"date": [], "value": []}
+    labels = {k: _Labels() for k in COLUMNS if k not in cols}
 
     def add(dates, origins, values3d, metric):
-        date, origin, dest, prog = _grid(dates, origins, run.destinations, run.programmes)
-        cols["date"].append(date)
-        cols["origin"].append(origin)
-        cols["destination"].append(dest)
-        cols["programme"].append(prog)
-        cols["metric"].append(np.full(date.size, metric, dtype=object))
+        n_t, n_o, n_d = len(dates), len(origins), len(run.destinations)
+        origin, dest = _grid(n_t, n_o, n_d)
+        cols["date"].append(np.repeat(np.array(dates, dtype="datetime64[D]"), n_o * n_d))
+        labels["origin"].add(origin, origins)
+        labels["destination"].add(dest, run.destinations)
+        labels["programme"].add(dest, run.programmes)
+        labels["metric"].add(np.zeros(origin.size, dtype=np.int32), [metric])
         cols["value"].append(np.asarray(values3d, dtype=np.float64).reshape(-1))
 
     per = 1.0 / run.scale
@@ -110,7 +130,7 @@ def flows_table(run: CorridorsRun) -> pa.Table:
     )
     borrowers = run.broker_borrowers.reshape(shape).sum(axis=2)
     add(year_ends, run.origins, _mean(borrowers, dep), "debt_share")
-    return _table(cols, run)
+    return _table(cols, labels, run)
 
 
 def brokers_table(run: CorridorsRun) -> pa.Table:
@@ -121,15 +141,9 @@ def brokers_table(run: CorridorsRun) -> pa.Table:
     per_origin = dep.reshape(n_y, len(run.origins), run.per_origin, n_d).sum(axis=2)
     share = _mean(dep, per_origin[:, origin_of, :])
     y, b, d = np.nonzero(dep)
-    names = np.array(
-        [
-            f"{run.origins[o]}-{k:02d}"
-            for o in range(len(run.origins))
-            for k in range(run.per_origin)
-        ],
-        dtype=object,
-    )
-    dests, progs = np.array(run.destinations, dtype=object), np.array(run.programmes, dtype=object)
+    names = [
+        f"{run.origins[o]}-{k:02d}" for o in range(len(run.origins)) for k in range(run.per_origin)
+    ]
     dates = np.array([dt.date(yr, 12, 31) for yr in run.years], dtype="datetime64[D]")
     metrics = {
         "departures": dep[y, b, d] / run.scale,
@@ -137,16 +151,17 @@ def brokers_table(run: CorridorsRun) -> pa.Table:
         "debt_mean_usd": run.broker_debt[y, b, d] / dep[y, b, d],
         "market_share": share[y, b, d],
     }
-    cols: dict[str, list] = {k: [] for k in (*COLUMNS[:4], "broker", "metric", "value")}
+    cols: dict[str, list] = {"date": [], "value": []}
+    labels = {k: _Labels() for k in (*COLUMNS[1:4], "broker", "metric")}
     for metric, values in metrics.items():
         cols["date"].append(dates[y])
-        cols["origin"].append(np.array(run.origins, dtype=object)[origin_of[b]])
-        cols["destination"].append(dests[d])
-        cols["programme"].append(progs[d])
-        cols["broker"].append(names[b])
-        cols["metric"].append(np.full(y.size, metric, dtype=object))
+        labels["origin"].add(origin_of[b], run.origins)
+        labels["destination"].add(d, run.destinations)
+        labels["programme"].add(d, run.programmes)
+        labels["broker"].add(b, names)
+        labels["metric"].add(np.zeros(y.size, dtype=np.int32), [metric])
         cols["value"].append(values.astype(np.float64))
-    return _table(cols, run)
+    return _table(cols, labels, run)
 
 
 def write_outputs(run: CorridorsRun, out: Path) -> list[Path]:

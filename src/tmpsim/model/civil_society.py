@@ -7,7 +7,6 @@ for friends grows with the number of employed co-workers. Need beyond capacity i
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,15 +60,17 @@ class CivilSociety(Module):
         housed = self.sheltered.clear(ids)
         self.occupied -= housed.size
 
-    def _active(self, item, date) -> bool:
-        return (item.start is None or item.start <= date) and (item.end is None or date <= item.end)
-
     def _open_days(self, item) -> np.ndarray:
-        """Whether a fund or shelter is open on each run day (``_active`` day by day)."""
-        start = self.sim.scenario.start
-        return np.array(
-            [self._active(item, start + dt.timedelta(days=d)) for d in range(self.sim.n_days)]
-        )
+        """Whether a fund or shelter is open on each run day.
+
+        Open from its start to its end, both included: a range of run days, not a date built
+        and compared for each day of the run.
+        """
+        first = self.sim.scenario.start
+        days = np.arange(self.sim.n_days)
+        lo = 0 if item.start is None else (item.start - first).days
+        hi = self.sim.n_days - 1 if item.end is None else (item.end - first).days
+        return (days >= lo) & (days <= hi)
 
     def capacity(self, day: int) -> float:
         """Shelter places available today (scaled)."""

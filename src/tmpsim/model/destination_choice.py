@@ -65,12 +65,13 @@ def split_exact(totals: np.ndarray, p: np.ndarray) -> np.ndarray:
     short = totals - counts.sum(axis=1)
     order = np.argsort(-(expected - counts), axis=1, kind="stable")
     rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(p.shape[1])[None, :], axis=1)
+    rank[np.arange(order.shape[0])[:, None], order] = np.arange(p.shape[1])[None, :]
     return counts + (rank < short[:, None])
 
 
 def split_random(rng: np.random.Generator, totals: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Multinomial counts ``[row, column]`` summing to ``totals`` per row."""
     p = np.clip(p, 0.0, None)
-    p = p / np.where(p.sum(axis=1, keepdims=True) > 0, p.sum(axis=1, keepdims=True), 1.0)
+    total = p.sum(axis=1, keepdims=True)
+    p = p / np.where(total > 0, total, 1.0)
     return rng.multinomial(np.asarray(totals, dtype=np.int64), p)

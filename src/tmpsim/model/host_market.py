@@ -69,10 +69,17 @@ class HostSplit:
 
 
 def market_config(
-    spec: OriginsMarketSpec, last_year: int, demand: dict[int, float]
+    spec: OriginsMarketSpec,
+    last_year: int,
+    demand: dict[int, float],
+    loaded: CorridorsConfig | None = None,
 ) -> CorridorsConfig:
-    """The corridors configuration of ``spec``, to ``last_year``, the host asking ``demand``."""
-    cfg = load_corridors(spec.corridors)
+    """The corridors configuration of ``spec``, to ``last_year``, the host asking ``demand``.
+
+    ``loaded``: ``spec.corridors`` already loaded (it is read and validated otherwise); it is
+    copied, not changed.
+    """
+    cfg = load_corridors(spec.corridors) if loaded is None else loaded
     if spec.host not in cfg.market.destinations:
         raise CorridorsError(
             f"origins_market.host: {spec.host!r} is not a destination of {spec.corridors} "
@@ -94,10 +101,11 @@ def host_split(
     spec: OriginsMarketSpec, scenario: Scenario, demand_total: Callable[[int], float]
 ) -> HostSplit:
     """Run the market of ``spec`` for ``scenario`` and take the host's split from it."""
-    first = load_corridors(spec.corridors).first_year
+    loaded = load_corridors(spec.corridors)  # once: its YAML and validation take milliseconds
+    first = loaded.first_year
     last = max(scenario.end.year, first)
     demand = {y: demand_total(y) for y in range(first, last + 1)}
-    cfg = market_config(spec, last, demand)
+    cfg = market_config(spec, last, demand, loaded)
     run = simulate(cfg, scale=spec.scale, seed=spec.seed)
     j = run.destinations.index(spec.host)
     years = np.array(run.years)

@@ -110,6 +110,9 @@ class Recruitment(Module):
         horizon = sim.n_days + int(self.lead.max()) + 1
         self._demand = self._demand_table(horizon)
         self._profile_demand = self._profile_table(self._demand, 0)
+        # Entries by [day, profile] before the start, by (days, first day): every profile's
+        # stage reads the same table (``_time_into_stage``), worked out once for them all.
+        self._entries_before: dict[tuple[int, int], np.ndarray] = {}
         # Places by profile on each selection day, and the applicants' attributes, drawn ahead
         # from their own stream (see ``tmpsim.model.applicants``).
         self.places = self._places_schedule()
@@ -324,8 +327,11 @@ class Recruitment(Module):
         days = max(round(length), 1)
         # Entries on each of those days, the most recent first (index j: j days into the stage).
         first = -days - round(before)
-        by_origin = self._demand_table(days, first=first)
-        entries = self._profile_table(by_origin, first)[::-1, o_idx]
+        table = self._entries_before.get((days, first))
+        if table is None:
+            table = self._profile_table(self._demand_table(days, first=first), first)
+            self._entries_before[(days, first)] = table
+        entries = table[::-1, o_idx]
         total = entries.sum()
         if not total > 0:
             return u * length

@@ -138,6 +138,10 @@ class SendingMarket:
                 for i, o in enumerate(cfg.origins.values())
             ]
         )
+        # What ``step`` reads of a year and of a date depends on the configuration alone: worked
+        # out once for each (the spin-up repeats its first year's dates; a year has 12 steps).
+        self._year_inputs: dict[int, tuple[np.ndarray, ...]] = {}
+        self._date_inputs: dict[dt.date, tuple[np.ndarray, ...]] = {}
 
     # ---- inputs on a date ------------------------------------------------------------------
     def _y(self, year: int) -> int:
@@ -218,22 +222,64 @@ class SendingMarket:
         )
         return float(dc.inclusive_value(u, np.zeros(1))[0])
 
+    def _inputs_of_year(self, year: int) -> tuple[np.ndarray, ...]:
+        """Earnings ratio, GDP, savings and nominal seats a month in ``year`` (kept; read-only)."""
+        found = self._year_inputs.get(year)
+        if found is None:
+            ratio, gdp = self._earnings(year)
+            found = (ratio, gdp, self.pools.savings_in(year), self.seats_per_month[self._y(year)])
+            self._year_inputs[year] = found
+        return found
+
+    def _inputs_on(self, when: dt.date) -> tuple[np.ndarray, ...]:
+        """The dated rules in force on ``when`` as ``step`` reads them (kept; read-only).
+
+        Open share, cap a day and stops of the borders, departures and returns allowed, active
+        brokers, fee caps, stay extensions, and the home events (banned, penalised, penalty).
+        """
+        found = self._date_inputs.get(when)
+        if found is None:
+            share, cap_day, stopped = self.borders_on(when)
+            can_leave, can_return = self.pools.stops_on(when)
+            found = (
+                share,
+                cap_day,
+                stopped,
+                can_leave,
+                can_return,
+                self.active(when),
+                self.caps(when),
+                self.extensions_on(when),
+                *self.pools.home_events(when),
+            )
+            self._date_inputs[when] = found
+        return found
+
     # ---- one month -------------------------------------------------------------------------
     def step(self, when: dt.date, abroad: np.ndarray | None = None) -> Month:
         """Advance one month ending on ``when``; ``abroad`` [O, D] overrides the kept stock."""
         cfg, b, rng = self.cfg, self.brokers, self.rng
         n_o, n_d = len(self.origins), len(self.destinations)
         net = self.abroad if abroad is None else np.asarray(abroad, dtype=float)
-        ratio, gdp = self._earnings(when.year)
-        share, cap_day, stopped = self.borders_on(when)
-        can_leave, can_return = self.pools.stops_on(when)
+        ratio, gdp, savings, nominal = self._inputs_of_year(when.year)
+        (
+            share,
+            cap_day,
+            stopped,
+            can_leave,
+            can_return,
+            active,
+            caps,
+            extensions,
+            banned,
+            penalised,
+            penalty,
+        ) = self._inputs_on(when)
         # Orders of the month and those a border rule held back before; month-end steps: a
         # daily cap allows so many entries for each day of the month.
-        nominal = self.seats_per_month[self._y(when.year)]
         released_orders = self.backlog * self.release
         offered = nominal + released_orders
         seats_d = np.minimum(offered * share, cap_day * when.day)
-        active = self.active(when)
         usable = b.serves & active[:, None] & ~stopped[b.origin]
         usable &= b.licensed[:, None] | ~self.licensed_only[None, :]
         served = usable.reshape(n_o, b.per_origin, n_d).any(axis=1)  # [O, D]
@@ -246,7 +292,7 @@ class SendingMarket:
             0.0,
         )
         short = bk.scarcity(queue_d, seats_d * cfg.brokers.scarcity_months)  # [D]
-        cap_bd = self.caps(when)[b.origin]
+        cap_bd = caps[b.origin]
         if not cfg.brokers.caps_bind_unlicensed:  # unlicensed brokers ignore the caps
             cap_bd = np.where(b.licensed[:, None], cap_bd, np.inf)
         fee = bk.prices(b.base_fee, short[None, :], cfg.brokers.fee_scarcity_elasticity, cap_bd)
@@ -283,7 +329,6 @@ class SendingMarket:
             seat_chance,
             self.constant,
         )
-        banned, penalised, penalty = self.pools.home_events(when)
         iv = dc.inclusive_value(u, np.zeros(n_o))
         entrants = self.pools.draw_entries(
             self.pools.expected_entries(iv, self.iv_ref, net.sum(axis=1), banned), rng
@@ -310,8 +355,7 @@ class SendingMarket:
         self.backlog = (self.backlog - released_orders + carried) * self.order_keep
         # Where extensions are allowed, employers who cannot bring a replacement keep the worker.
         held = np.clip(1.0 - seats_d / np.where(nominal > 0, nominal, 1.0), 0.0, 1.0)
-        return_share = can_return[:, None] * (1.0 - self.extensions_on(when) * held)[None, :]
-        savings = self.pools.savings_in(when.year)
+        return_share = can_return[:, None] * (1.0 - extensions * held)[None, :]
         rate = (
             b.interest[:, None] * (1.0 + short[None, :]) ** cfg.brokers.interest_scarcity_elasticity
         )
