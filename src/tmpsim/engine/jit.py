@@ -10,7 +10,8 @@ tests check that). numba's own ``NUMBA_DISABLE_JIT=1`` does the same for every n
 
 Kernels called from Python thousands of times a run with small inputs (a move's few hundred
 agents) are called through :class:`Resolved`, which skips numba's choice of a compiled version
-at each call; ``TMPSIM_JIT_CHECK=1`` (set by the tests) checks that choice at every call instead.
+at each call; ``TMPSIM_JIT_CHECK=1`` (set by the tests) checks that choice on a call site's first
+calls and a sample of the later ones.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def _flag(name: str, default: str) -> bool:
 
 JIT = _flag("TMPSIM_JIT", "1")
 CHECK = _flag("TMPSIM_JIT_CHECK", "0")
+# Checking types costs more than the call: the first calls of each call site, then a sample.
+CHECK_FIRST, CHECK_EVERY = 200, 50
 
 
 def _identity(*args, **kwargs):
@@ -80,8 +83,9 @@ class Resolved:
     call's work. Each Python call site of such a kernel passes the same types every time (the
     agents' arrays keep their dtypes; ids are made int64 and contiguous first), so the choice is
     made once, by the first call, and later calls go to that version's entry point. With
-    ``TMPSIM_JIT_CHECK=1`` every call is typed again and a call with other types is an error
-    (the tests run so). A kernel that is plain Python (``TMPSIM_JIT=0``) is called as it is.
+    ``TMPSIM_JIT_CHECK=1`` (the tests run so) the first ``CHECK_FIRST`` calls of each call site
+    and one in ``CHECK_EVERY`` after are typed again, and a call with other types is an error.
+    A kernel that is plain Python (``TMPSIM_JIT=0``) is called as it is.
 
     Only for calls from Python: kernels calling each other use the kernel itself.
     """
@@ -91,6 +95,7 @@ class Resolved:
         self.__doc__ = kernel.__doc__
         self._entry: Callable[..., Any] | None = None
         self._types: tuple | None = None
+        self._calls = 0
         self._dispatched = hasattr(kernel, "overloads") and hasattr(kernel, "typeof_pyval")
 
     def _types_of(self, args: tuple) -> tuple:
@@ -99,18 +104,14 @@ class Resolved:
     def __call__(self, *args: Any) -> Any:
         """Call the kernel (its chosen version once there is one)."""
         entry = self._entry
-        if entry is not None and not CHECK:
+        if entry is not None:
+            if CHECK:
+                self._calls += 1
+                if self._calls <= CHECK_FIRST or self._calls % CHECK_EVERY == 0:
+                    self._check(args)
             return entry(*args)
         if not self._dispatched:
             return self.kernel(*args)
-        if entry is not None:  # checking: the same types as the version in use
-            types = self._types_of(args)
-            if types != self._types:
-                raise TypeError(
-                    f"{getattr(self.kernel, '__name__', 'kernel')} called with {types}, "
-                    f"not the {self._types} of its first call"
-                )
-            return entry(*args)
         result = self.kernel(*args)  # compiles or loads the version these types need
         types = self._types_of(args)
         found = self.kernel.overloads.get(types)  # type: ignore[attr-defined]
@@ -120,5 +121,14 @@ class Resolved:
             self._dispatched = False
         return result
 
+    def _check(self, args: tuple) -> None:
+        """Refuse a call whose types are not those of the version in use."""
+        types = self._types_of(args)
+        if types != self._types:
+            raise TypeError(
+                f"{getattr(self.kernel, '__name__', 'kernel')} called with {types}, "
+                f"not the {self._types} of its first call"
+            )
 
-__all__ = ["CHECK", "JIT", "Resolved", "njit"]
+
+__all__ = ["CHECK", "CHECK_EVERY", "CHECK_FIRST", "JIT", "Resolved", "njit"]
