@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# Every call of a kernel through engine.jit.Resolved is typed again and checked against the
-# version its first call chose (read when tmpsim is first imported; CLI subprocesses inherit it).
+# Calls of a kernel through engine.jit.Resolved are typed again (each call site's first ones and
+# a sample after) and checked against the version its first call chose (read when tmpsim is
+# first imported; CLI subprocesses inherit it).
 os.environ.setdefault("TMPSIM_JIT_CHECK", "1")
 
 import pytest
