@@ -79,6 +79,7 @@ def _rules(rng: np.random.Generator, n_feat: int, n_dated: int, n_stages: int, n
         min_completed=rng.integers(-2, n_stages, n_dated),
         in_field=rng.random((n_dated, n_sectors)) < 0.7,
         without_seat=rng.random(n_dated) < 0.4,
+        in_origin=rng.random((n_dated, 3)) < 0.7,  # three origins
     )
 
 
@@ -97,6 +98,7 @@ def _deciders(rng: np.random.Generator, n: int, n_feat: int, n_stages: int, n_se
         passed_exam=rng.random(n) < 0.8,
         renew=rng.random(n) < 0.5,
         excellent=rng.random(n) < 0.5,
+        origin=rng.integers(0, 3, n),
     )
 
 

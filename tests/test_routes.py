@@ -114,6 +114,41 @@ def test_bridging_status_ends_on_its_date():
     assert prob[col] == 0 and prob[ch.index("irregular")] == 1.0
 
 
+def test_a_measure_for_one_nationality_is_open_to_its_people_only():
+    """A bridge with ``origins`` (one nationality's emergency measure) opens only to them."""
+    bridges = [
+        {
+            "name": "emergency",
+            "start": "2021-05-28",
+            "months": 6,
+            "working": True,
+            "only_without_seat": False,
+            "at": ["contract_end", "status_expiry"],
+            "origins": ["Myanmar"],
+            "source": "assumed",
+        }
+    ]
+    ch = RouteChooser(
+        spec(bridges=bridges), STAGES, SECTORS, [None, None, D(2018, 7, 1)],
+        [False, False, True], ["Vietnam", "Myanmar"],
+    )  # fmt: skip
+    col = ch.index("emergency")
+    p = people(3, seat=True)
+    p.origin = np.array([0, 1, 1])
+    opened = ch.open_routes(TurningPoint.CONTRACT_END, D(2021, 6, 1), p)[:, col]
+    assert opened.tolist() == [False, True, True]  # a seat home does not close it
+    assert not ch.open_routes(TurningPoint.CONTRACT_END, D(2021, 5, 27), p)[:, col].any()
+    prob = ch.probabilities(TurningPoint.CONTRACT_END, D(2021, 6, 1), p)
+    assert prob[0, col] == 0 and prob[1, col] > 0 and prob[1, col] == prob[2, col]
+    with pytest.raises(ValueError, match=r"route emergency: unknown origin\(s\) \['Myanmar'\]"):
+        RouteChooser(
+            spec(bridges=bridges), STAGES, SECTORS, [None, None, D(2018, 7, 1)],
+            [False, False, True], ["Vietnam"],
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="route emergency: is for some origins, but no origins"):
+        chooser(spec(bridges=bridges))
+
+
 def test_onward_status_needs_the_completed_stage_in_the_same_field():
     ch = chooser()
     col = ch.index("skilled_worker")
@@ -232,8 +267,10 @@ def test_flagship_routes_section_fits_the_flagship():
         list(sc.sectors),
         [s.available_from for s in stages],
         [s.home_visit_days > 0 for s in stages],
+        list(sc.origins),
     )
     assert "specified_skilled_worker_i" in ch.names and "cannot_return_working" in ch.names
+    assert "myanmar_emergency" in ch.names  # a measure for one nationality
     for r in [routes.home, routes.next_stage, routes.irregular, *ch.dated]:
         assert r.source.strip()
 
@@ -450,3 +487,23 @@ def test_bad_earnings_gap_input_is_refused_with_its_key(change, message):
 
     with pytest.raises(ScenarioError, match=re.escape(message)):
         load_scenario(scenario_file("routes"), change)
+
+
+def test_a_route_for_an_unknown_origin_is_refused_with_file_and_key(tmp_path):
+    from tmpsim import ScenarioError
+    from tmpsim.scenario import load_scenario
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "extends: japan-titp-covid\n"
+        "routes:\n"
+        "  bridges:\n"
+        "    - {name: x, start: 2021-05-28, months: 6, working: true, at: [contract_end],\n"
+        "       origins: [Atlantis], source: test}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    text = str(err.value)
+    assert f"{path}:3: routes.bridges x: origins ['Atlantis'] are not origins" in text
+    assert "'Myanmar'" in text  # the valid ones are listed

@@ -41,6 +41,7 @@ class Deciders(NamedTuple):
     stage: np.ndarray  # int64: current stage
     completed: np.ndarray  # int64: last stage completed (-1: none)
     sector: np.ndarray  # int64
+    origin: np.ndarray  # int64: origin code (the chooser's origins)
     seat: np.ndarray  # bool: a seat home is available today
     passed_exam: np.ndarray  # bool
     renew: np.ndarray  # bool: may renew the last stage today (all false without renewals)
@@ -66,6 +67,7 @@ class DayRules(NamedTuple):
     offered: np.ndarray  # bool [dated route, point]: at that point and in force on the date
     min_completed: np.ndarray  # int64 [dated route]: the last stage completed must reach this
     in_field: np.ndarray  # bool [dated route, sector]: where the route exists
+    in_origin: np.ndarray  # bool [dated route, origin]: for whom the route exists
     without_seat: np.ndarray  # bool [dated route]: only for those who cannot return
 
 
@@ -92,7 +94,7 @@ def open_reference(d: Deciders, rules: DayRules) -> np.ndarray:
     stage needs it, and after a status (``STATUS_EXPIRY``) only once the stage was completed; at
     the end of the last stage's contract the same route renews it where the person may renew.
     Dated routes: offered at the point and in force, the stage completed, in the field, and
-    for some only without a seat. Irregular: always.
+    for some only without a seat or for some origins only. Irregular: always.
     """
     n, n_dated = d.point.size, rules.offered.shape[0]
     n_stages = rules.stage_open.size
@@ -114,6 +116,7 @@ def open_reference(d: Deciders, rules: DayRules) -> np.ndarray:
             rules.offered[k][d.point]
             & (d.completed >= rules.min_completed[k])
             & rules.in_field[k][d.sector]
+            & rules.in_origin[k][d.origin]
             & ~(rules.without_seat[k] & d.seat)
         )
     out[:, -1] = True
@@ -152,10 +155,10 @@ def decide_kernel(
 
     ``d`` and ``rules`` are a :class:`Deciders` and a :class:`DayRules` as plain tuples.
     """
-    point, x, savings, stage, completed, sector, seat, passed_exam, renew, excellent = d
+    point, x, savings, stage, completed, sector, origin, seat, passed_exam, renew, excellent = d
     (
         intercept, coef, next_bonus, ticket_free, ticket, next_at, stage_open, stage_visit,
-        visit_deferred, needs_rating, offered, min_completed, in_field, without_seat,
+        visit_deferred, needs_rating, offered, min_completed, in_field, in_origin, without_seat,
     ) = rules  # fmt: skip
     n, n_feat = x.shape
     r = intercept.size
@@ -183,6 +186,7 @@ def decide_kernel(
                 offered[k, p]
                 and completed[i] >= min_completed[k]
                 and in_field[k, sector[i]]
+                and in_origin[k, origin[i]]
                 and not (without_seat[k] and seat[i])
             )
         open_[r - 1] = True

@@ -125,6 +125,8 @@ class People:
     peers_onward: np.ndarray | None = None
     """Share of the person's compatriots in the host who have moved on to an onward status,
     among them and the programme's status holders (None: zero)."""
+    origin: np.ndarray | None = None
+    """Origin codes, in the order of the chooser's origins (None: all of the first)."""
 
     @property
     def n(self) -> int:
@@ -163,6 +165,7 @@ class RouteChooser:
         sector_names: list[str],
         stage_from: list[dt.date | None],
         stage_visit: list[bool],
+        origin_names: list[str] | None = None,
     ) -> None:
         self.spec = spec
         self.dated: list[Dated] = [*spec.onward, *spec.bridges, *spec.job_changes]
@@ -227,6 +230,21 @@ class RouteChooser:
         in_field = np.ones((n_dated, n_sectors), dtype=bool)
         for k, fields in enumerate(self.onward_in_field):
             in_field[k] = fields
+        # For whom each dated route exists, by origin code (``Dated.origins``).
+        origins = list(origin_names) if origin_names is not None else ["(all)"]
+        origin_index = {o: i for i, o in enumerate(origins)}
+        in_origin = np.ones((n_dated, len(origins)), dtype=bool)
+        for k, r in enumerate(self.dated):
+            if r.origins is None:
+                continue
+            if origin_names is None:
+                raise ValueError(f"route {r.name}: is for some origins, but no origins were given")
+            unknown = [o for o in r.origins if o not in origin_index]
+            if unknown:
+                raise ValueError(
+                    f"route {r.name}: unknown origin(s) {unknown} (origins: {origins})"
+                )
+            in_origin[k] = np.isin(np.arange(len(origins)), [origin_index[o] for o in r.origins])
         self._rules = DayRules(
             intercept=self.intercept,
             coef=self.coef,
@@ -249,6 +267,7 @@ class RouteChooser:
                 [*self.onward_stage, *[NO_STAGE] * (n_dated - len(spec.onward))], dtype=np.int64
             ),
             in_field=in_field,
+            in_origin=in_origin,
             without_seat=np.array(
                 [isinstance(r, Bridge) and r.only_without_seat for r in self.dated], dtype=bool
             ),
@@ -282,6 +301,7 @@ class RouteChooser:
             stage=_each(people.stage, n, np.int64),
             completed=_each(people.completed, n, np.int64),
             sector=_each(people.sector, n, np.int64),
+            origin=_each(0 if people.origin is None else people.origin, n, np.int64),
             seat=_each(people.seat, n, np.bool_),
             passed_exam=_each(people.passed_exam, n, np.bool_),
             renew=_each(False if people.renew is None else people.renew, n, np.bool_),

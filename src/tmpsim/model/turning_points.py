@@ -93,6 +93,7 @@ class Routes(Module):
             list(sim.scenario.sectors),
             [s.available_from for s in prog.stages],
             [s.home_visit_days > 0 for s in prog.stages],
+            list(sim.origins),
         )
         self.stream = sim.streams["routes"]
         self._deciding: DecidingAgents | None = None  # bundled on the first decision
@@ -278,6 +279,7 @@ class Routes(Module):
             people.earnings_gap = self.gap[origin, date.year - self.first_year]
         if self.uses_peers:
             people.peers_onward = self.peers_onward()[origin]
+        people.origin = origin
         deciders = self.chooser.deciders(point, people)
         choice = self.chooser.decide(deciders, date, self.stream.random(ids.size))
         self._follow(deciders, ids, origin, choice, day)

@@ -122,6 +122,12 @@ class Dated(Utility):
     start: dt.date | None = None
     end: dt.date | None = Field(None, description="Last day the route is open (inclusive).")
     at: list[TurningPointName] = Field(min_length=1)
+    origins: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="Only for people of these origins (a measure for one nationality); "
+        "null: for everyone.",
+    )
 
     @model_validator(mode="after")
     def _dates(self) -> Dated:

@@ -938,6 +938,14 @@ class Scenario(Strict):
             bad = [f for f in r.fields if f not in self.sectors]
             if bad:
                 raise ValueError(f"routes.onward {r.name}: fields {bad} are not sectors")
+        for kind in ("onward", "bridges", "job_changes"):
+            for r in getattr(self.routes, kind):
+                bad = [o for o in r.origins or () if o not in self.origins]
+                if bad:
+                    raise ValueError(
+                        f"routes.{kind} {r.name}: origins {bad} are not origins of the scenario "
+                        f"({sorted(self.origins)})"
+                    )
         if self.routes.earnings_gap is not None:
             self._earnings_gap()
 
