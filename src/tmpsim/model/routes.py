@@ -231,20 +231,19 @@ class RouteChooser:
         for k, fields in enumerate(self.onward_in_field):
             in_field[k] = fields
         # For whom each dated route exists, by origin code (``Dated.origins``).
-        origins = list(origin_names) if origin_names is not None else ["(all)"]
-        origin_index = {o: i for i, o in enumerate(origins)}
-        in_origin = np.ones((n_dated, len(origins)), dtype=bool)
+        origins = list(origin_names or [])
+        in_origin = np.ones((n_dated, max(len(origins), 1)), dtype=bool)
         for k, r in enumerate(self.dated):
             if r.origins is None:
                 continue
             if origin_names is None:
                 raise ValueError(f"route {r.name}: is for some origins, but no origins were given")
-            unknown = [o for o in r.origins if o not in origin_index]
+            unknown = [o for o in r.origins if o not in origins]
             if unknown:
                 raise ValueError(
                     f"route {r.name}: unknown origin(s) {unknown} (origins: {origins})"
                 )
-            in_origin[k] = np.isin(np.arange(len(origins)), [origin_index[o] for o in r.origins])
+            in_origin[k] = [o in r.origins for o in origins]
         self._rules = DayRules(
             intercept=self.intercept,
             coef=self.coef,
