@@ -12,7 +12,15 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from helpers import FLAGSHIP, assert_population_identity, build, daily, run_days, set_timers
+from helpers import (
+    FLAGSHIP,
+    assert_population_identity,
+    build,
+    daily,
+    run_days,
+    scenario_file,
+    set_timers,
+)
 
 from tmpsim.kinds import Timer
 from tmpsim.scenario import load_scenario
@@ -237,3 +245,59 @@ def test_compatriots_on_an_onward_status_draw_others_to_it(monkeypatch):
 def test_scenarios_without_the_compatriots_feature_do_not_compute_it():
     sim = build("routes")
     assert not sim.routes.uses_peers
+
+
+# A special job at contract end that everyone takes (utility 50 against the bridge's 0), for
+# half a month (15 days: from day 9 to day 24), whose test is held every 4 days from the route's
+# start on day 1 (rounds on days 5, 9, 13, 17, ...) and moves passers to ``skilled``.
+def _tested(pass_rate: float, processing_days: int, **over) -> Simulation:
+    job = {
+        "name": "other_field", "start": "2020-01-02", "months": 0.5, "at": ["contract_end"],
+        "intercept": 50, "source": "test",
+        "test": {"onward": "skilled", "rounds_per_year": 365.25 / 4, "pass_rate": pass_rate,
+                 "processing_days": processing_days, "source": "test"},
+    }  # fmt: skip
+    sim = build("routes", {"routes.job_changes": [job], **over})
+    set_timers(sim, Timer.CONTRACT_END, [9] * 10)
+    return run_days(sim)
+
+
+def test_those_who_pass_the_special_jobs_test_move_on_after_processing():
+    sim = _tested(1.0, 2)
+    # Granted on day 9 (a round's own day: the first round after the grant is day 13); passed
+    # there, the new status 2 days later, whatever the field (the test is the new field's).
+    assert daily(sim, S.SPECIAL_WORKING) == [0] * 9 + [10] * 6 + [0] * 10
+    assert daily(sim, S.OTHER_STATUS) == [0] * 15 + [10] * 10
+    assert sim.recorder.extras["route_skilled"][15].sum() == 10
+    assert not sim.pop.test_passed[:10].any() and (sim.pop.route_of[:10] == -1).all()
+    assert_population_identity(sim)
+
+
+def test_without_a_pass_in_time_the_special_job_runs_its_length():
+    # Nobody passes, or the new status would come on the status's last day (13 + 11 = 24):
+    # both reach its end on day 24 and decide then (the onward status in its field, farm;
+    # irregular for the others).
+    for sim in (_tested(0.0, 2), _tested(1.0, 11)):
+        farm = int((sim.pop.sector[:10] == sim.sector_index["farm"]).sum())
+        assert daily(sim, S.SPECIAL_WORKING) == [0] * 9 + [10] * 15 + [0]
+        assert daily(sim, S.OTHER_STATUS) == [0] * 24 + [farm]
+        assert daily(sim, S.IRREGULAR) == [0] * 24 + [10 - farm]
+
+
+def test_passers_decide_as_at_the_status_end_while_the_onward_status_is_closed():
+    # The onward status opens on day 19: on day 15 it is closed, so the passers decide as at
+    # their status's end (the bridge, open to day 19, is the only way left).
+    sim = _tested(1.0, 2, **{"routes.onward.0.start": "2020-01-20"})
+    assert daily(sim, S.SPECIAL_IDLE)[14:20] == [0] + [10] * 5
+    assert daily(sim, S.OTHER_STATUS)[:20] == [0] * 20
+
+
+def test_a_test_must_lead_to_an_onward_route():
+    job = {
+        "name": "x",
+        "at": ["dismissal"],
+        "source": "t",
+        "test": {"onward": "nowhere", "rounds_per_year": 3, "pass_rate": 0.5, "source": "t"},
+    }
+    with pytest.raises(ScenarioError, match=r"test.onward 'nowhere' is not an onward route"):
+        load_scenario(scenario_file("routes"), {"routes.job_changes": [job]})

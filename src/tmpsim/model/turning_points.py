@@ -46,6 +46,7 @@ from tmpsim.model.decider_kernels import (
     people_reference,
 )
 from tmpsim.model.earnings_gap import earnings_gap_table
+from tmpsim.model.field_test import move_days
 from tmpsim.model.route_kernels import (
     ENTER_NEXT,
     LEAVE,
@@ -77,6 +78,7 @@ class Routes(Module):
     fields = {
         "completed": (np.int8, -1),  # last stage completed (-1: none recorded)
         "route_of": (np.int8, -1),  # the dated route (bridge, job change) the person is on
+        "test_passed": (np.bool_, 0),  # the special job's test passed: moves on at its timer
     }
 
     def __init__(self, sim: Simulation) -> None:
@@ -144,6 +146,14 @@ class Routes(Module):
             [WAIT, ENTER_NEXT, *dated, IRREGULAR_ACTION], dtype=np.int64
         )  # home and the next stage: the kernel's own actions
         self.n_actions = GRANT_ACTION + len(self.kind)
+        # Special jobs with a test: the onward route its passers move to (its index) and the
+        # day its rounds are counted from (the route's start).
+        self.test_onward = {
+            r.name: (self.chooser.index(r.test.onward), next(
+                o for o in self.spec.onward if o.name == r.test.onward))
+            for r in self.spec.job_changes if r.test is not None
+        }  # fmt: skip
+        self.test_codes = np.array([self.chooser.index(n) for n in self.test_onward], np.int8)
         # People who took each kind of route, by origin, since the start (for diagnostics).
         self._taken = np.zeros((len(ROUTE_KINDS), sim.n_origins), dtype=np.int64)
         self.taken = {k: self._taken[i] for i, k in enumerate(ROUTE_KINDS)}
@@ -218,10 +228,44 @@ class Routes(Module):
         self._gather(TurningPoint.STRANDED, ids, np.zeros(ids.size, dtype=bool))
 
     def status_expiry(self, ids: np.ndarray, day: int) -> None:
-        """A bridging status or a special job runs out; a working person's employer may offer."""
+        """A bridging status or a special job runs out; a working person's employer may offer.
+
+        Holders of a special job who passed its test move on to its onward status instead,
+        without a decision (the test was the step they were on the route for).
+        """
+        if self.test_onward:
+            pop = self.sim.pop
+            passed = pop.test_passed[ids] & np.isin(pop.route_of[ids], self.test_codes)
+            if passed.any():
+                self._move_on(ids[passed], day)
+                ids = ids[~passed]
         working = self.sim.pop.state[ids] == State.SPECIAL_WORKING
         offer = working & (self.stream.random(ids.size) < self.sim.vacancies.offer_chance(day))
         self._gather(TurningPoint.STATUS_EXPIRY, ids, offer)
+
+    def _move_on(self, ids: np.ndarray, day: int) -> None:
+        """Those who passed their special job's test take its onward status (counted as taken).
+
+        If the onward status is closed today (before its start, after its end) they are not
+        moved and reach the end of their special job like the others, deciding then.
+        """
+        pop = self.sim.pop
+        pop.test_passed[ids] = False
+        date = self.sim.scenario.date(day)
+        names = [self.chooser.dated[int(j) - 2].name for j in pop.route_of[ids]]
+        for name in dict.fromkeys(names):
+            col, onward = self.test_onward[name]
+            mine = ids[np.array(names) == name]
+            if (onward.start is not None and date < onward.start) or (
+                onward.end is not None and date > onward.end
+            ):
+                self._gather(TurningPoint.STATUS_EXPIRY, mine, np.zeros(mine.size, dtype=bool))
+                continue
+            origin = pop.origin[mine].astype(np.int64)
+            np.add.at(self._by_route[col, day], origin, 1)
+            np.add.at(self._taken[ONWARD], origin, 1)
+            pop.route_of[mine] = -1
+            self.sim.lifecycle.switch_status(mine, day)
 
     def peers_onward(self) -> np.ndarray:
         """By origin: those on an onward status over them and the programme's status holders.
@@ -390,6 +434,7 @@ class Routes(Module):
             sim.borders.leave_return_queue(ids)  # at work, not waiting for a seat
         life.cancel_timer(ids)
         pop.route_of[ids] = j
+        pop.test_passed[ids] = False
         sim.move(ids, State.SPECIAL_WORKING if working else State.SPECIAL_IDLE)
         if isinstance(route, Bridge) and route.only_without_seat:
             life.stranded.set(ids[cannot])  # granted because they cannot return
@@ -398,4 +443,29 @@ class Routes(Module):
             end = sim.scenario.day(last) + 1
         else:
             end = day + max(round(route.months * DAYS_PER_MONTH), 1)
-        life.set_timer(ids, Timer.STATUS_EXPIRY, np.full(ids.size, max(end, day + 1)))
+        end = np.full(ids.size, max(end, day + 1))
+        if isinstance(route, JobChange) and route.test is not None:
+            end = self._test(route, ids, day, end)
+        life.set_timer(ids, Timer.STATUS_EXPIRY, end)
+
+    def _test(self, route: JobChange, ids: np.ndarray, day: int, end: np.ndarray) -> np.ndarray:
+        """The special job's test: who passes it in time, and the day they move on (their timer).
+
+        Only those whom the onward status admits (its origins) sit it.
+        """
+        test, sim, pop = route.test, self.sim, self.sim.pop
+        _, onward = self.test_onward[route.name]
+        sitting = np.ones(ids.size, dtype=bool)
+        if onward.origins is not None:
+            allowed = np.isin(np.array(sim.origins), onward.origins)
+            sitting = allowed[pop.origin[ids]]
+        start = 0 if route.start is None else sim.scenario.day(route.start)
+        move = move_days(
+            day, int(end[0]), start, test.rounds_per_year, test.pass_rate,
+            test.processing_days, test.register_days, int(sitting.sum()), self.stream,
+        )  # fmt: skip
+        passed = np.zeros(ids.size, dtype=bool)
+        passed[sitting] = move >= 0
+        pop.test_passed[ids] = passed
+        end[passed] = move[move >= 0]
+        return end

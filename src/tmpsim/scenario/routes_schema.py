@@ -143,10 +143,39 @@ class Onward(Dated):
     fields: list[str] = Field(min_length=1, description="Sectors where the status exists.")
 
 
+class FieldTest(_Spec):
+    """A test that holders of a special job sit while on it; passing moves them on.
+
+    The test is held in rounds, every ``365.25 / rounds_per_year`` days from the route's start.
+    A holder sits every round from the first whose registration (``register_days`` before it)
+    closes after the grant, and passes each with ``pass_rate``; ``processing_days`` after the
+    round passed (results, then the change of status) the holder moves to the ``onward``
+    status, if the special status has not run out.
+    """
+
+    onward: str = Field(min_length=1, description="The onward route that passers move to.")
+    rounds_per_year: float = Field(gt=0, le=365.25, description="Test rounds a year.")
+    pass_rate: Prob = Field(description="Chance of passing at each round sat.")
+    register_days: int = Field(
+        0, ge=0, le=365, description="Days before a round that its registration closes."
+    )
+    processing_days: int = Field(
+        0, ge=0, le=730, description="Days from the round passed to the new status."
+    )
+    source: str = Field(
+        min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
+    )
+
+
 class JobChange(Dated):
     """A special job-change route: a new employer under a special status, for a stated time."""
 
     months: float = Field(12.0, gt=0)
+    test: FieldTest | None = Field(
+        None,
+        description="A test its holders sit (e.g. an onward status's skills test in the new "
+        "field); those who pass move on before the status ends.",
+    )
 
 
 class Bridge(Dated):
@@ -242,6 +271,13 @@ class RoutesSpec(_Spec):
         dup = sorted({n for n in names if names.count(n) > 1 or n in fixed})
         if dup:
             raise ValueError(f"route names must be unique and not home/next_stage/irregular: {dup}")
+        onward = [r.name for r in self.onward]
+        for r in self.job_changes:
+            if r.test is not None and r.test.onward not in onward:
+                raise ValueError(
+                    f"routes.job_changes {r.name}: test.onward {r.test.onward!r} is not an onward "
+                    f"route (the onward routes: {onward})"
+                )
         if self.earnings_gap is None:
             routes = {"home": self.home, "next_stage": self.next_stage, "irregular": self.irregular}
             routes |= {r.name: r for r in [*self.onward, *self.bridges, *self.job_changes]}
