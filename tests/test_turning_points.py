@@ -301,3 +301,19 @@ def test_a_test_must_lead_to_an_onward_route():
     }
     with pytest.raises(ScenarioError, match=r"test.onward 'nowhere' is not an onward route"):
         load_scenario(scenario_file("routes"), {"routes.job_changes": [job]})
+
+
+def test_a_bridge_with_a_last_status_keeps_its_holders_past_the_measures_end():
+    # The measure ends on day 19; the holders' status runs out with it (day 20) and they get
+    # one last status of 3 days (0.1 month), without deciding; on day 23 they decide with the
+    # bridge closed (the onward status in its field, farm; irregular for the others).
+    sim = build("routes", {"routes.bridges.0.last_months": 0.1})
+    set_timers(sim, Timer.CONTRACT_END, [9] * 10)
+    run_days(sim)
+    farm = int((sim.pop.sector[:10] == sim.sector_index["farm"]).sum())
+    assert daily(sim, S.SPECIAL_IDLE) == [0] * 9 + [10] * 14 + [0] * 2
+    assert daily(sim, S.OTHER_STATUS) == [0] * 23 + [farm] * 2
+    assert sim.recorder.extras["route_cannot_return"][20:].sum() == 0  # no new decision
+    with pytest.raises(ScenarioError, match="last_months needs the measure's end"):
+        load_scenario(scenario_file("routes"), {"routes.bridges.0.end": None,
+                                                "routes.bridges.0.last_months": 4})  # fmt: skip

@@ -154,6 +154,13 @@ class Routes(Module):
             for r in self.spec.job_changes if r.test is not None
         }  # fmt: skip
         self.test_codes = np.array([self.chooser.index(n) for n in self.test_onward], np.int8)
+        # Bridges that end with one last status: the day their measure's last statuses run out
+        # (the day after its end) and the last status's length in days, by route code.
+        self.last_status = {
+            self.chooser.index(b.name): (
+                sim.scenario.day(b.end) + 1, max(round(b.last_months * DAYS_PER_MONTH), 1))
+            for b in self.spec.bridges if b.last_months is not None
+        }  # fmt: skip
         # People who took each kind of route, by origin, since the start (for diagnostics).
         self._taken = np.zeros((len(ROUTE_KINDS), sim.n_origins), dtype=np.int64)
         self.taken = {k: self._taken[i] for i, k in enumerate(ROUTE_KINDS)}
@@ -231,8 +238,16 @@ class Routes(Module):
         """A bridging status or a special job runs out; a working person's employer may offer.
 
         Holders of a special job who passed its test move on to its onward status instead,
-        without a decision (the test was the step they were on the route for).
+        without a decision (the test was the step they were on the route for). Holders of a
+        bridge whose status ran out with the measure get its one last status, if it has one.
         """
+        if self.last_status:
+            route_of = self.sim.pop.route_of[ids]
+            for code, (end, days) in self.last_status.items():
+                last = (route_of == code) & (day == end)
+                if last.any():
+                    self.sim.lifecycle.set_timer(ids[last], Timer.STATUS_EXPIRY, day + days)
+                    ids, route_of = ids[~last], route_of[~last]
         if self.test_onward:
             pop = self.sim.pop
             passed = pop.test_passed[ids] & np.isin(pop.route_of[ids], self.test_codes)

@@ -184,6 +184,18 @@ class Bridge(Dated):
     months: float = Field(gt=0)
     working: bool
     only_without_seat: bool = Field(True, description="Only for those who cannot leave.")
+    last_months: float | None = Field(
+        None,
+        gt=0,
+        description="When the measure ends, those whose status runs out with it get one last "
+        "status of this length (no decision, no renewal); needs ``end``.",
+    )
+
+    @model_validator(mode="after")
+    def _last_needs_end(self) -> Bridge:
+        if self.last_months is not None and self.end is None:
+            raise ValueError(f"route {self.name}: last_months needs the measure's end")
+        return self
 
 
 class EarningsGap(_Spec):
