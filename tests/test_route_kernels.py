@@ -80,6 +80,7 @@ def _rules(rng: np.random.Generator, n_feat: int, n_dated: int, n_stages: int, n
         in_field=rng.random((n_dated, n_sectors)) < 0.7,
         without_seat=rng.random(n_dated) < 0.4,
         in_origin=rng.random((n_dated, 3)) < 0.7,  # three origins
+        renew_with_seat=rng.random(n_dated) < 0.5,
     )
 
 
@@ -99,6 +100,7 @@ def _deciders(rng: np.random.Generator, n: int, n_feat: int, n_stages: int, n_se
         renew=rng.random(n) < 0.5,
         excellent=rng.random(n) < 0.5,
         origin=rng.integers(0, 3, n),
+        route_of=rng.integers(-1, 8, n),  # the routes' indices (some dated), or none
     )
 
 

@@ -269,7 +269,7 @@ def test_those_who_pass_the_special_jobs_test_move_on_after_processing():
     assert daily(sim, S.SPECIAL_WORKING) == [0] * 9 + [10] * 6 + [0] * 10
     assert daily(sim, S.OTHER_STATUS) == [0] * 15 + [10] * 10
     assert sim.recorder.extras["route_skilled"][15].sum() == 10
-    assert not sim.pop.test_passed[:10].any() and (sim.pop.route_of[:10] == -1).all()
+    assert not sim.pop.moving_on[:10].any() and (sim.pop.route_of[:10] == -1).all()
     assert_population_identity(sim)
 
 
@@ -317,3 +317,57 @@ def test_a_bridge_with_a_last_status_keeps_its_holders_past_the_measures_end():
     with pytest.raises(ScenarioError, match="last_months needs the measure's end"):
         load_scenario(scenario_file("routes"), {"routes.bridges.0.end": None,
                                                 "routes.bridges.0.last_months": 4})  # fmt: skip
+
+
+def _renewing_bridge(renew_with_seat: bool) -> Simulation:
+    """Bridged on day 9 for 3 days (0.1 month), seats home from day 12, the ticket paid.
+
+    Returned the day they choose home (the seats are there).
+    """
+    over = {
+        "routes.home.ticket_paid_by_sponsor": True,
+        "routes.bridges.0.intercept": 50,
+        "routes.onward.0.intercept": -50,  # home or the bridge: nothing else
+        "routes.bridges.0.months": 0.1,
+        "routes.bridges.0.renew_with_seat": renew_with_seat,
+        "events": [{"type": "border", "date": "2020-01-13", "corridor": "all",
+                    "direction": "out", "seats_per_day": 100}],
+    }  # fmt: skip
+    sim = build("routes", over)
+    set_timers(sim, Timer.CONTRACT_END, [9] * 10)
+    return run_days(sim)
+
+
+def test_holders_renew_a_bridge_whatever_the_seat_where_the_rule_says_so():
+    # Without the rule the bridge is closed to those with a seat: on day 12, when the status
+    # runs out and seats are there, everyone goes home.
+    sim = _renewing_bridge(False)
+    assert daily(sim, S.SPECIAL_IDLE) == [0] * 9 + [10] * 3 + [0] * 13
+    assert daily(sim, S.RETURNED) == [0] * 12 + [10] * 13
+    # With it they renew on days 12, 15 and 18 (the last to the measure's end, day 19), then
+    # go home on day 20.
+    sim = _renewing_bridge(True)
+    assert daily(sim, S.SPECIAL_IDLE) == [0] * 9 + [10] * 11 + [0] * 5
+    assert daily(sim, S.RETURNED) == [0] * 20 + [10] * 5
+    assert sim.recorder.extras["route_cannot_return"][[9, 12, 15, 18]].sum(axis=1).tolist() == [
+        10, 10, 10, 10
+    ]  # fmt: skip
+
+
+def test_a_share_of_those_choosing_an_onward_status_first_hold_one_while_papers_are_ready():
+    # At the bridge's end (day 20) the farm workers choose the onward status (the only way but
+    # irregular); all of them (share 1) hold a working status for 3 days (0.1 month) first and
+    # take the onward status on day 23 without deciding again.
+    prep = {"months": 0.1, "share": 1.0, "source": "test"}
+    sim = build("routes", {"routes.onward.0.preparation": prep})
+    set_timers(sim, Timer.CONTRACT_END, [9] * 10)
+    run_days(sim)
+    farm = int((sim.pop.sector[:10] == sim.sector_index["farm"]).sum())
+    assert daily(sim, S.SPECIAL_WORKING) == [0] * 20 + [farm] * 3 + [0] * 2
+    assert daily(sim, S.OTHER_STATUS) == [0] * 23 + [farm] * 2
+    assert sim.recorder.extras["route_skilled"].sum() == farm  # counted once, when chosen
+    # With share 0 the move is at once, as without a preparation.
+    sim = build("routes", {"routes.onward.0.preparation": {**prep, "share": 0.0}})
+    set_timers(sim, Timer.CONTRACT_END, [9] * 10)
+    run_days(sim)
+    assert daily(sim, S.OTHER_STATUS) == [0] * 20 + [farm] * 5

@@ -46,6 +46,7 @@ class Deciders(NamedTuple):
     passed_exam: np.ndarray  # bool
     renew: np.ndarray  # bool: may renew the last stage today (all false without renewals)
     excellent: np.ndarray  # bool: the supervising organisation is rated (all true: no rating)
+    route_of: np.ndarray  # int64: the route (its index) of the status held, -1 for none
 
 
 class DayRules(NamedTuple):
@@ -69,6 +70,7 @@ class DayRules(NamedTuple):
     in_field: np.ndarray  # bool [dated route, sector]: where the route exists
     in_origin: np.ndarray  # bool [dated route, origin]: for whom the route exists
     without_seat: np.ndarray  # bool [dated route]: only for those who cannot return
+    renew_with_seat: np.ndarray  # bool [dated route]: its holders renew it whatever the seat
 
 
 def utilities_reference(x: np.ndarray, stage: np.ndarray, rules: DayRules) -> np.ndarray:
@@ -94,7 +96,8 @@ def open_reference(d: Deciders, rules: DayRules) -> np.ndarray:
     stage needs it, and after a status (``STATUS_EXPIRY``) only once the stage was completed; at
     the end of the last stage's contract the same route renews it where the person may renew.
     Dated routes: offered at the point and in force, the stage completed, in the field, and
-    for some only without a seat or for some origins only. Irregular: always.
+    for some only without a seat (but for their own holders when their status runs out, where
+    the route is renewed whatever the seat) or for some origins only. Irregular: always.
     """
     n, n_dated = d.point.size, rules.offered.shape[0]
     n_stages = rules.stage_open.size
@@ -117,7 +120,11 @@ def open_reference(d: Deciders, rules: DayRules) -> np.ndarray:
             & (d.completed >= rules.min_completed[k])
             & rules.in_field[k][d.sector]
             & rules.in_origin[k][d.origin]
-            & ~(rules.without_seat[k] & d.seat)
+            & ~(
+                rules.without_seat[k]
+                & d.seat
+                & ~(rules.renew_with_seat[k] & (d.point == STATUS_EXPIRY) & (d.route_of == k + 2))
+            )
         )
     out[:, -1] = True
     return out
@@ -155,10 +162,14 @@ def decide_kernel(
 
     ``d`` and ``rules`` are a :class:`Deciders` and a :class:`DayRules` as plain tuples.
     """
-    point, x, savings, stage, completed, sector, origin, seat, passed_exam, renew, excellent = d
+    (
+        point, x, savings, stage, completed, sector, origin, seat, passed_exam, renew, excellent,
+        route_of,
+    ) = d  # fmt: skip
     (
         intercept, coef, next_bonus, ticket_free, ticket, next_at, stage_open, stage_visit,
         visit_deferred, needs_rating, offered, min_completed, in_field, in_origin, without_seat,
+        renew_with_seat,
     ) = rules  # fmt: skip
     n, n_feat = x.shape
     r = intercept.size
@@ -187,7 +198,11 @@ def decide_kernel(
                 and completed[i] >= min_completed[k]
                 and in_field[k, sector[i]]
                 and in_origin[k, origin[i]]
-                and not (without_seat[k] and seat[i])
+                and not (
+                    without_seat[k]
+                    and seat[i]
+                    and not (renew_with_seat[k] and p == STATUS_EXPIRY and route_of[i] == k + 2)
+                )
             )
         open_[r - 1] = True
         for j in range(r):  # the utilities of the open routes (the others are not read)

@@ -127,6 +127,9 @@ class People:
     among them and the programme's status holders (None: zero)."""
     origin: np.ndarray | None = None
     """Origin codes, in the order of the chooser's origins (None: all of the first)."""
+    route_of: np.ndarray | None = None
+    """The route (its index in the chooser's routes) of the status held, -1 for none (None:
+    nobody holds one)."""
 
     @property
     def n(self) -> int:
@@ -270,6 +273,9 @@ class RouteChooser:
             without_seat=np.array(
                 [isinstance(r, Bridge) and r.only_without_seat for r in self.dated], dtype=bool
             ),
+            renew_with_seat=np.array(
+                [isinstance(r, Bridge) and r.renew_with_seat for r in self.dated], dtype=bool
+            ),
         )
         self._rules_date: dt.date | None = None
         self.compiled = True
@@ -305,6 +311,7 @@ class RouteChooser:
             passed_exam=_each(people.passed_exam, n, np.bool_),
             renew=_each(False if people.renew is None else people.renew, n, np.bool_),
             excellent=_each(True if people.excellent is None else people.excellent, n, np.bool_),
+            route_of=_each(-1 if people.route_of is None else people.route_of, n, np.int64),
         )
 
     def open_routes(

@@ -78,7 +78,7 @@ class Routes(Module):
     fields = {
         "completed": (np.int8, -1),  # last stage completed (-1: none recorded)
         "route_of": (np.int8, -1),  # the dated route (bridge, job change) the person is on
-        "test_passed": (np.bool_, 0),  # the special job's test passed: moves on at its timer
+        "moving_on": (np.bool_, 0),  # takes an onward status when the present one runs out
     }
 
     def __init__(self, sim: Simulation) -> None:
@@ -146,14 +146,19 @@ class Routes(Module):
             [WAIT, ENTER_NEXT, *dated, IRREGULAR_ACTION], dtype=np.int64
         )  # home and the next stage: the kernel's own actions
         self.n_actions = GRANT_ACTION + len(self.kind)
-        # Special jobs with a test: the onward route its passers move to (its index) and the
-        # day its rounds are counted from (the route's start).
-        self.test_onward = {
-            r.name: (self.chooser.index(r.test.onward), next(
-                o for o in self.spec.onward if o.name == r.test.onward))
+        # Statuses held on the way to an onward status, by the held route's code: the onward
+        # route's column and spec, and whether the move is counted then (a special job's test
+        # passed) or was counted when the route was chosen (its papers in preparation).
+        onward = {o.name: o for o in self.spec.onward}
+        self.moves_to = {
+            self.chooser.index(r.name): (self.chooser.index(r.test.onward), onward[r.test.onward],
+                                         True)
             for r in self.spec.job_changes if r.test is not None
+        } | {
+            self.chooser.index(o.name): (self.chooser.index(o.name), o, False)
+            for o in self.spec.onward if o.preparation is not None
         }  # fmt: skip
-        self.test_codes = np.array([self.chooser.index(n) for n in self.test_onward], np.int8)
+        self.moving_codes = np.array(list(self.moves_to), dtype=np.int8)
         # Bridges that end with one last status: the day their measure's last statuses run out
         # (the day after its end) and the last status's length in days, by route code.
         self.last_status = {
@@ -237,8 +242,9 @@ class Routes(Module):
     def status_expiry(self, ids: np.ndarray, day: int) -> None:
         """A bridging status or a special job runs out; a working person's employer may offer.
 
-        Holders of a special job who passed its test move on to its onward status instead,
-        without a decision (the test was the step they were on the route for). Holders of a
+        Holders of a special job who passed its test, and those who chose an onward status and
+        held a status while its papers were prepared, move on to the onward status instead,
+        without a decision. Holders of a
         bridge whose status ran out with the measure get its one last status, if it has one.
         """
         if self.last_status:
@@ -248,37 +254,38 @@ class Routes(Module):
                 if last.any():
                     self.sim.lifecycle.set_timer(ids[last], Timer.STATUS_EXPIRY, day + days)
                     ids, route_of = ids[~last], route_of[~last]
-        if self.test_onward:
+        if self.moves_to:
             pop = self.sim.pop
-            passed = pop.test_passed[ids] & np.isin(pop.route_of[ids], self.test_codes)
-            if passed.any():
-                self._move_on(ids[passed], day)
-                ids = ids[~passed]
+            due = pop.moving_on[ids] & np.isin(pop.route_of[ids], self.moving_codes)
+            if due.any():
+                self._move_on(ids[due], day)
+                ids = ids[~due]
         working = self.sim.pop.state[ids] == State.SPECIAL_WORKING
         offer = working & (self.stream.random(ids.size) < self.sim.vacancies.offer_chance(day))
         self._gather(TurningPoint.STATUS_EXPIRY, ids, offer)
 
     def _move_on(self, ids: np.ndarray, day: int) -> None:
-        """Those who passed their special job's test take its onward status (counted as taken).
+        """Those on their way take the onward status (a passed test's move counted as taken).
 
         If the onward status is closed today (before its start, after its end) they are not
-        moved and reach the end of their special job like the others, deciding then.
+        moved and reach the end of their status like the others, deciding then.
         """
         pop = self.sim.pop
-        pop.test_passed[ids] = False
+        pop.moving_on[ids] = False
         date = self.sim.scenario.date(day)
-        names = [self.chooser.dated[int(j) - 2].name for j in pop.route_of[ids]]
-        for name in dict.fromkeys(names):
-            col, onward = self.test_onward[name]
-            mine = ids[np.array(names) == name]
+        held = pop.route_of[ids]
+        for code in np.unique(held):
+            col, onward, counted = self.moves_to[int(code)]
+            mine = ids[held == code]
             if (onward.start is not None and date < onward.start) or (
                 onward.end is not None and date > onward.end
             ):
                 self._gather(TurningPoint.STATUS_EXPIRY, mine, np.zeros(mine.size, dtype=bool))
                 continue
-            origin = pop.origin[mine].astype(np.int64)
-            np.add.at(self._by_route[col, day], origin, 1)
-            np.add.at(self._taken[ONWARD], origin, 1)
+            if counted:
+                origin = pop.origin[mine].astype(np.int64)
+                np.add.at(self._by_route[col, day], origin, 1)
+                np.add.at(self._taken[ONWARD], origin, 1)
             pop.route_of[mine] = -1
             self.sim.lifecycle.switch_status(mine, day)
 
@@ -339,6 +346,7 @@ class Routes(Module):
         if self.uses_peers:
             people.peers_onward = self.peers_onward()[origin]
         people.origin = origin
+        people.route_of = pop.route_of[ids]
         deciders = self.chooser.deciders(point, people)
         choice = self.chooser.decide(deciders, date, self.stream.random(ids.size))
         self._follow(deciders, ids, origin, choice, day)
@@ -430,7 +438,7 @@ class Routes(Module):
             life.start_contract(again, pop.stage[again], day)
             life.next_stage(ids[group(ENTER_NEXT)], day)
         if has(ONWARD_ACTION):
-            life.switch_status(ids[group(ONWARD_ACTION)], day)
+            self._onward(ids[group(ONWARD_ACTION)], choice[group(ONWARD_ACTION)], day)
         if has(IRREGULAR_ACTION):
             life.runaway(ids[group(IRREGULAR_ACTION)], day)
         for j, route in enumerate(self.chooser.dated, start=2):
@@ -438,6 +446,34 @@ class Routes(Module):
                 continue
             at = group(GRANT_ACTION + j)
             self._grant(route, j, ids[at], ~d.seat[at], day)
+
+    def _onward(self, ids: np.ndarray, choice: np.ndarray, day: int) -> None:
+        """Those who chose an onward status take it, or first hold one while its papers are ready.
+
+        With the route's ``preparation`` a share of them (one draw each) first hold a working
+        special status for its length, then move on without deciding again.
+        """
+        sim, pop, life = self.sim, self.sim.pop, self.sim.lifecycle
+        wait = np.zeros(ids.size, dtype=bool)
+        for j, route in enumerate(self.chooser.dated, start=2):
+            if not isinstance(route, Onward) or route.preparation is None:
+                continue
+            mine = np.flatnonzero(choice == j)
+            if mine.size == 0:
+                continue
+            later = mine[self.stream.random(mine.size) < route.preparation.share]
+            if later.size:
+                held = ids[later]
+                life.cancel_timer(held)
+                sim.borders.leave_return_queue(held)  # at work, not waiting for a seat
+                life.stranded.clear(held)
+                pop.route_of[held] = j
+                sim.move(held, State.SPECIAL_WORKING)
+                pop.moving_on[held] = True
+                days = max(round(route.preparation.months * DAYS_PER_MONTH), 1)
+                life.set_timer(held, Timer.STATUS_EXPIRY, day + days)
+                wait[later] = True
+        life.switch_status(ids[~wait], day)
 
     def _grant(
         self, route: Bridge | JobChange, j: int, ids: np.ndarray, cannot: np.ndarray, day: int
@@ -449,7 +485,7 @@ class Routes(Module):
             sim.borders.leave_return_queue(ids)  # at work, not waiting for a seat
         life.cancel_timer(ids)
         pop.route_of[ids] = j
-        pop.test_passed[ids] = False
+        pop.moving_on[ids] = False
         sim.move(ids, State.SPECIAL_WORKING if working else State.SPECIAL_IDLE)
         if isinstance(route, Bridge) and route.only_without_seat:
             life.stranded.set(ids[cannot])  # granted because they cannot return
@@ -469,7 +505,7 @@ class Routes(Module):
         Only those whom the onward status admits (its origins) sit it.
         """
         test, sim, pop = route.test, self.sim, self.sim.pop
-        _, onward = self.test_onward[route.name]
+        _, onward, _ = self.moves_to[self.chooser.index(route.name)]
         sitting = np.ones(ids.size, dtype=bool)
         if onward.origins is not None:
             allowed = np.isin(np.array(sim.origins), onward.origins)
@@ -481,6 +517,6 @@ class Routes(Module):
         )  # fmt: skip
         passed = np.zeros(ids.size, dtype=bool)
         passed[sitting] = move >= 0
-        pop.test_passed[ids] = passed
+        pop.moving_on[ids] = passed
         end[passed] = move[move >= 0]
         return end

@@ -136,11 +136,26 @@ class Dated(Utility):
         return self
 
 
+class Preparation(_Spec):
+    """A status held, at work, while the onward status's papers are prepared."""
+
+    months: float = Field(gt=0, description="How long it is held before the onward status.")
+    share: Prob = Field(description="Share of those choosing the onward status who hold it.")
+    source: str = Field(
+        min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
+    )
+
+
 class Onward(Dated):
     """Another status for those who completed a stage in one of its fields."""
 
     after_stage: str
     fields: list[str] = Field(min_length=1, description="Sectors where the status exists.")
+    preparation: Preparation | None = Field(
+        None,
+        description="A share of those choosing it first hold a working special status while "
+        "its papers are prepared.",
+    )
 
 
 class FieldTest(_Spec):
@@ -184,6 +199,11 @@ class Bridge(Dated):
     months: float = Field(gt=0)
     working: bool
     only_without_seat: bool = Field(True, description="Only for those who cannot leave.")
+    renew_with_seat: bool = Field(
+        False,
+        description="Its holders may renew it when their status runs out while the measure "
+        "lasts, whether or not a seat home exists (new grants still follow only_without_seat).",
+    )
     last_months: float | None = Field(
         None,
         gt=0,
