@@ -328,6 +328,26 @@ def test_indicator_mapping_file_errors_name_the_entry(tmp_path):
     bad.write_text("- {name: x, metric: titp_stock}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="needs name, kind and metric"):
         load_registry(bad)
+    bad.write_text("- {name: x, kind: year, metric: runaways, since: 2019-12-31}\n")
+    with pytest.raises(ValueError, match="entry 1: since is for stock indicators only"):
+        load_registry(bad)
+    bad.write_text("- {name: x, kind: stock, metric: irregular, since: soon}\n")
+    with pytest.raises(ValueError, match="entry 1: since 'soon' is not a date"):
+        load_registry(bad)
+
+
+def test_a_rise_is_the_stock_on_the_date_less_the_stock_on_its_base_date():
+    from tmpsim.validation.compare import OK, OUTSIDE, simulate_one
+    from tmpsim.validation.rundata import RunData
+
+    days = pd.date_range("2019-12-30", "2020-01-05")
+    wide = pd.DataFrame({"all": [5.0, 7.0, 8.0, 8.0, 9.0, 12.0, 13.0]}, index=days)
+    run = RunData("r", days[0], days[-1], [], None, {"special_status": wide})
+    rise = resolve("designated_activities_rise")
+    assert rise.since == "2019-12-31" and rise.source == "special_status"
+    assert simulate_one(rise, "all", pd.Timestamp("2020-01-04"), run) == (12.0 - 7.0, OK)
+    late = RunData("r", days[2], days[-1], [], None, {"special_status": wide.iloc[2:]})
+    assert simulate_one(rise, "all", pd.Timestamp("2020-01-04"), late)[1] == OUTSIDE
 
 
 @pytest.mark.skipif(not Path("/work/shared/data").is_dir(), reason="shared data not present")

@@ -45,6 +45,8 @@ def window(ind: Indicator, date: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timesta
     if ind.kind in PERIOD_MONTHS:
         first = date + pd.Timedelta(days=1) - pd.DateOffset(months=PERIOD_MONTHS[ind.kind])
         return first, date
+    if ind.since is not None:
+        return min(pd.Timestamp(ind.since), date), date
     return date, date
 
 
@@ -64,6 +66,8 @@ def simulate_one(
         return np.nan, NO_DATA
     if ind.kind == "stock":
         value = series.get(date, np.nan)
+        if ind.since is not None:
+            value = value - series.get(pd.Timestamp(ind.since), np.nan)
         return float(value), OK if np.isfinite(value) else NO_DATA
     return float(series.loc[first:last].sum()), OK
 

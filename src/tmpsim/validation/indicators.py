@@ -5,7 +5,8 @@ An indicator names what an official statistic measures. Each maps to a metric of
 the mapping is data, ``tmpsim/data/observed/indicators.yaml``, read into :data:`REGISTRY`:
 
 - ``stock``: the metric's value on the observation date (residents at the end of June / December,
-  the stranded count on the day it was reported);
+  the stranded count on the day it was reported); with ``since: YYYY-MM-DD``, its value on the
+  date less its value on that day (a rise over a base date, where the statistic is one);
 - ``year`` / ``half``: a daily flow summed over the 12 / 6 months that end on the date
   (calendar-year new entries or runaways when the date is 31 December);
 - ``agents_mean`` / ``agents_share``: over agents in the host on the date (entered on or before it,
@@ -18,6 +19,7 @@ a stock on the date) or a flow metric with ``_year`` / ``_half`` appended.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass
@@ -45,6 +47,8 @@ class Indicator:
     source: str
     """Series metric (for stock, year, half) or agents column (for agents_mean, agents_share)."""
     description: str = ""
+    since: str | None = None
+    """A stock compared as its rise since this date (YYYY-MM-DD), or None."""
 
     @property
     def uses_agents(self) -> bool:
@@ -71,6 +75,14 @@ def load_registry(path: Path | None = None) -> dict[str, Indicator]:
         if entry["kind"] not in KINDS:
             raise ValueError(f"{where}: kind {entry['kind']!r} is not one of {', '.join(KINDS)}")
         name = str(entry["name"])
+        since = entry.get("since")
+        if since is not None:
+            if entry["kind"] != "stock":
+                raise ValueError(f"{where}: since is for stock indicators only")
+            try:
+                since = dt.date.fromisoformat(str(since)).isoformat()
+            except ValueError:
+                raise ValueError(f"{where}: since {since!r} is not a date (YYYY-MM-DD)") from None
         if name in out:
             raise ValueError(f"{where}: indicator {name!r} appears twice")
         out[name] = Indicator(
@@ -78,6 +90,7 @@ def load_registry(path: Path | None = None) -> dict[str, Indicator]:
             entry["kind"],
             str(entry["metric"]),
             " ".join(str(entry.get("description", "")).split()),
+            since,
         )
     return out
 
@@ -118,6 +131,7 @@ def _for_stage(name: str) -> Indicator | None:
                 ind.kind,
                 ind.source.replace(STAGE, stage),
                 ind.description.replace(STAGE, stage),
+                ind.since,
             )
     return None
 
