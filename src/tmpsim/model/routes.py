@@ -285,10 +285,14 @@ class RouteChooser:
         """Column of a route in the probability matrix."""
         return self.names.index(name)
 
+    def admits(self, name: str) -> np.ndarray:
+        """Whether a dated route exists for people of each origin: bool [origin code]."""
+        return self._rules.in_origin[self.index(name) - 2]
+
     def rules_on(self, date: dt.date) -> DayRules:
         """The rules in force on ``date`` as arrays (kept for the day: asked at every decision)."""
         if date != self._rules_date:
-            in_force = np.array([_in_force(r, date) for r in self.dated], dtype=bool)
+            in_force = np.array([r.in_force(date) for r in self.dated], dtype=bool)
             self._rules = self._rules._replace(
                 stage_open=np.array([f is None or f <= date for f in self.stage_from], dtype=bool),
                 offered=self.dated_at & in_force[:, None],
@@ -406,10 +410,6 @@ def _each(values: object, n: int, dtype: type) -> np.ndarray:
     if a.shape != (n,):
         a = np.broadcast_to(a, (n,))
     return np.ascontiguousarray(a)
-
-
-def _in_force(route: Dated, date: dt.date) -> bool:
-    return (route.start is None or route.start <= date) and (route.end is None or date <= route.end)
 
 
 def people_from(

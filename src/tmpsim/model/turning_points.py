@@ -244,8 +244,8 @@ class Routes(Module):
 
         Holders of a special job who passed its test, and those who chose an onward status and
         held a status while its papers were prepared, move on to the onward status instead,
-        without a decision. Holders of a
-        bridge whose status ran out with the measure get its one last status, if it has one.
+        without a decision. Holders of a bridge whose status ran out with the measure get its
+        one last status, if it has one.
         """
         if self.last_status:
             route_of = self.sim.pop.route_of[ids]
@@ -277,9 +277,7 @@ class Routes(Module):
         for code in np.unique(held):
             col, onward, counted = self.moves_to[int(code)]
             mine = ids[held == code]
-            if (onward.start is not None and date < onward.start) or (
-                onward.end is not None and date > onward.end
-            ):
+            if not onward.in_force(date):
                 self._gather(TurningPoint.STATUS_EXPIRY, mine, np.zeros(mine.size, dtype=bool))
                 continue
             if counted:
@@ -505,11 +503,7 @@ class Routes(Module):
         Only those whom the onward status admits (its origins) sit it.
         """
         test, sim, pop = route.test, self.sim, self.sim.pop
-        _, onward, _ = self.moves_to[self.chooser.index(route.name)]
-        sitting = np.ones(ids.size, dtype=bool)
-        if onward.origins is not None:
-            allowed = np.isin(np.array(sim.origins), onward.origins)
-            sitting = allowed[pop.origin[ids]]
+        sitting = self.chooser.admits(test.onward)[pop.origin[ids]]
         start = 0 if route.start is None else sim.scenario.day(route.start)
         move = move_days(
             day, int(end[0]), start, test.rounds_per_year, test.pass_rate,

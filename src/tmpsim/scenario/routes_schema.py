@@ -13,6 +13,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Prob = Annotated[float, Field(ge=0, le=1)]
+Source = Annotated[
+    str, Field(min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'.")
+]
 TurningPointName = Literal["contract_end", "dismissal", "stranded", "status_expiry"]
 Feature = Literal[
     "savings",
@@ -71,9 +74,7 @@ class Excellent(_Spec):
     share: dict[str, Prob] = Field(
         min_length=1, description="Rated share by date (YYYY-MM-DD keys)."
     )
-    source: str = Field(
-        min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
-    )
+    source: Source
 
     @model_validator(mode="after")
     def _dates(self) -> Excellent:
@@ -129,6 +130,10 @@ class Dated(Utility):
         "null: for everyone.",
     )
 
+    def in_force(self, date: dt.date) -> bool:
+        """Whether the route is open on ``date`` (between its start and end, inclusive)."""
+        return (self.start is None or self.start <= date) and (self.end is None or date <= self.end)
+
     @model_validator(mode="after")
     def _dates(self) -> Dated:
         if self.start is not None and self.end is not None and self.end < self.start:
@@ -141,9 +146,7 @@ class Preparation(_Spec):
 
     months: float = Field(gt=0, description="How long it is held before the onward status.")
     share: Prob = Field(description="Share of those choosing the onward status who hold it.")
-    source: str = Field(
-        min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
-    )
+    source: Source
 
 
 class Onward(Dated):
@@ -177,9 +180,7 @@ class FieldTest(_Spec):
     processing_days: int = Field(
         0, ge=0, le=730, description="Days from the round passed to the new status."
     )
-    source: str = Field(
-        min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
-    )
+    source: Source
 
 
 class JobChange(Dated):
@@ -245,9 +246,7 @@ class EarningsGap(_Spec):
         description="The gap a person expects is the mean of the log ratio over this many years "
         "up to the year of the decision (1: that year's alone).",
     )
-    source: str = Field(
-        min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
-    )
+    source: Source
 
 
 class RoutesSpec(_Spec):
@@ -329,6 +328,4 @@ class BacklogSpec(_Spec):
         ge=0, description="Rate (per year) at which those waiting longer than after_days give up."
     )
     after_days: int = Field(0, ge=0, description="Days of waiting before anyone gives up.")
-    source: str = Field(
-        min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
-    )
+    source: Source
