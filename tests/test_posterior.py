@@ -184,6 +184,24 @@ def test_a_wider_proposal_kernel_changes_the_proposals_and_its_default_does_not(
     assert wide.metadata["kernel_scaling"] == 4.0
 
 
+def test_a_stated_first_tolerance_is_the_first_generations_and_the_quantile_follows():
+    """Rejection ABC first (the stated tolerance, no prior sample), then SMC by the quantile."""
+    from tmpsim.calibration.abc import run_abc
+
+    settings = AbcSettings(population=20, generations=3, batch=8, first_tolerance=0.3)
+    result = run_abc(NormalMean(), settings, seed=4, workers=0)
+    eps = result.generations["epsilon"].to_numpy()
+    assert eps[0] == 0.3
+    assert eps[1] < 0.3 and eps[2] < eps[1]
+    assert result.posterior.metadata["first_tolerance"] == 0.3
+    # Every accepted particle of the first generation is within the stated tolerance: the
+    # posterior of one generation is the prior draws within 0.3, equally weighted.
+    one = run_abc(NormalMean(), settings.model_copy(update={"generations": 1}), seed=4, workers=0)
+    np.testing.assert_allclose(one.posterior.weights, 1 / 20)
+    with pytest.raises(ValueError, match="first_tolerance"):
+        AbcSettings(first_tolerance=0)
+
+
 @pytest.fixture(scope="module")
 def scenario_with_posterior(tmp_path_factory):
     """The synthetic calibration scenario, its ABC-SMC posterior written beside it and named."""

@@ -313,7 +313,12 @@ def run_abc(
         _PyabcDistance(model),
         population_size=settings.population,
         transitions=pyabc.MultivariateNormalTransition(scaling=settings.kernel_scaling),
-        eps=pyabc.QuantileEpsilon(alpha=settings.quantile),
+        eps=pyabc.QuantileEpsilon(
+            initial_epsilon=(
+                "from_sample" if settings.first_tolerance is None else settings.first_tolerance
+            ),
+            alpha=settings.quantile,
+        ),
         sampler=map_runs_sampler(simulator, seed, settings.batch, workers, scheduler),
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -350,6 +355,7 @@ def run_abc(
         "seed": seed,
         "batch": settings.batch,
         "quantile": settings.quantile,
+        "first_tolerance": settings.first_tolerance,
         "kernel_scaling": settings.kernel_scaling,
         "prior_only": [p.name for p in held],
         "wall_seconds": round(seconds, 1),

@@ -101,6 +101,13 @@ class AbcSettings(_Strict):
         "that becomes the next tolerance. With one generation and a small quantile this is "
         "rejection ABC: the prior draws closest to the data, equally weighted.",
     )
+    first_tolerance: Annotated[float, Field(gt=0)] | None = Field(
+        None,
+        description="Tolerance (a loss value) of the first generation, proposed from the prior; "
+        "by default the quantile of a prior sample as for the later generations. With a "
+        "small first tolerance and a larger quantile after it, the first generation is "
+        "rejection ABC and the later ones shrink the tolerance by halves of their distances.",
+    )
     batch: Annotated[int, Field(ge=1)] = Field(
         8,
         description="Fewest proposals simulated together; part of the result's identity (the "
