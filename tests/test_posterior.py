@@ -308,6 +308,33 @@ def test_coverage_counts_observations_inside_each_band():
     assert table.loc["a", "median_abs_rel_error"] == pytest.approx(0.1)
     assert table.loc["all", ["n", "in_50", "in_90"]].tolist() == [4, 2, 3]
     assert table.loc["all", "share_90"] == 0.75
+    assert "all comparable" not in table.index  # one scope: no summary by scope
+
+
+def test_coverage_counts_partial_indicators_apart_and_checks_they_are_not_exceeded():
+    """An indicator the model simulates only part of gets its own summary and the check left."""
+    from tmpsim.uncertainty.coverage import coverage_table
+
+    bands = pd.DataFrame(
+        {
+            "indicator": ["a", "a", "p", "p", "p"],
+            "scope": ["same", "same", "part", "part", "part"],
+            "observed": [100.0, 100.0, 500.0, 500.0, 50.0],
+            "simulated": [100.0, 120.0, 200.0, 480.0, 90.0],
+            "lo_90": [90.0, 115.0, 150.0, 450.0, 80.0],
+            "in_50": [True, False, False, True, False],
+            "in_90": [True, False, False, True, False],
+            "width_50": [0.1, 0.1, 0.1, 0.1, 0.1],
+            "width_90": [0.2, 0.2, 0.2, 0.2, 0.2],
+        }
+    )
+    table = coverage_table(bands).set_index("indicator")
+    assert table.loc["p", "scope"] == "part" and table.loc["all", "scope"] == "mixed"
+    assert table.loc["all comparable", ["n", "in_90"]].tolist() == [2, 1]
+    assert table.loc["all partial", ["n", "in_90"]].tolist() == [3, 1]
+    # 500 >= 150 and 500 >= 450 but 50 < 80: the model's band lies wholly above one statistic.
+    assert table.loc["all partial", "not_above_90"] == pytest.approx(2 / 3)
+    assert table.loc["all", "n"] == 5
 
 
 def test_coverage_of_an_ensemble_against_observations(scenario_with_posterior, tmp_path):

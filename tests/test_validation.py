@@ -334,6 +334,12 @@ def test_indicator_mapping_file_errors_name_the_entry(tmp_path):
     bad.write_text("- {name: x, kind: stock, metric: irregular, since: soon}\n")
     with pytest.raises(ValueError, match="entry 1: since 'soon' is not a date"):
         load_registry(bad)
+    bad.write_text("- {name: x, kind: stock, metric: irregular, scope: most}\n")
+    with pytest.raises(ValueError, match="entry 1: scope 'most' is not one of same, part"):
+        load_registry(bad)
+    bad.write_text("- {name: x, kind: stock, metric: irregular, sicne: 2019-12-31}\n")
+    with pytest.raises(ValueError, match="entry 1: unknown key 'sicne'"):
+        load_registry(bad)
 
 
 def test_a_rise_is_the_stock_on_the_date_less_the_stock_on_its_base_date():

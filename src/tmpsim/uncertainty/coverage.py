@@ -22,7 +22,12 @@ import pandas as pd
 
 LEVELS = (0.5, 0.9)
 """Central bands whose coverage is reported."""
-COLUMNS = ["indicator", "n", "in_50", "in_90", "share_50", "share_90", "width_50", "width_90"]
+COLUMNS = [
+    "indicator", "scope", "n", "in_50", "in_90", "share_50", "share_90", "width_50", "width_90",
+    "not_above_90",
+]  # fmt: skip
+SCOPE_ROWS = {"same": "all comparable", "part": "all partial"}
+"""Summary rows by the indicators' scope (``Indicator.scope``), beside ``all``."""
 
 
 def ensemble_at_observations(
@@ -78,7 +83,10 @@ def band_table(
     ``discrepancy`` (indicator -> relative model error) widens the bands of those indicators by
     a stated model error (:func:`predictive_bands`); without it they are the runs'.
     """
+    from tmpsim.validation.indicators import resolve
+
     out, sims = ensemble_at_observations(source, observed_files, start=start, end=end, point=point)
+    out["scope"] = [resolve(str(i)).scope for i in out["indicator"]]
     sigma = sigmas_for(out["indicator"], discrepancy)
     if discrepancy is not None:
         out["discrepancy"] = sigma
@@ -88,6 +96,9 @@ def band_table(
         out[f"lo_{pct}"], out[f"hi_{pct}"] = lo, hi
         out[f"in_{pct}"] = (out["observed"] >= lo) & (out["observed"] <= hi)
         out[f"width_{pct}"] = (hi - lo) / out["observed"].abs()
+    # The band does not lie wholly above the statistic: for a partial indicator (the model
+    # simulates part of those counted) the check that remains when the band need not hold it.
+    out["not_above_90"] = out["observed"] >= out["lo_90"]
     return out
 
 
@@ -253,17 +264,39 @@ def discrepancy_table(
 
 
 def coverage_table(bands: pd.DataFrame) -> pd.DataFrame:
-    """By indicator (and ``all``): observations, how many in each band, the bands' widths."""
+    """By indicator (and ``all``): observations, how many in each band, the bands' widths.
+
+    Where the observations mix scopes (``Indicator.scope``), ``all comparable`` and ``all
+    partial`` follow ``all``: an indicator the model simulates only part of (former trainees
+    among all holders of a status) is not expected inside the bands, and its row's
+    ``not_above_90`` (the share whose 90% band does not lie wholly above the statistic) is the
+    check that remains.
+    """
     rows = []
+    if "scope" not in bands:
+        bands = bands.assign(scope="same")
+    if "not_above_90" not in bands:  # a table of counts only: no band ends to check
+        above = bands["observed"] >= bands["lo_90"] if "lo_90" in bands else np.nan
+        bands = bands.assign(not_above_90=above)
     groups = [(str(k), g) for k, g in bands.groupby("indicator", sort=True)]
-    for name, g in [*groups, ("all", bands)]:
-        row: dict[str, Any] = {"indicator": name, "n": len(g)}
+    scopes = sorted(set(bands["scope"]))
+    summaries = [("all", bands)]
+    if len(scopes) > 1:
+        summaries += [(SCOPE_ROWS[sc], bands[bands["scope"] == sc]) for sc in scopes]
+    for name, g in [*groups, *summaries]:
+        kinds = sorted(set(g["scope"]))
+        row: dict[str, Any] = {
+            "indicator": name,
+            "scope": kinds[0] if len(kinds) == 1 else "mixed",
+            "n": len(g),
+        }
         for level in LEVELS:
             pct = round(level * 100)
             inside = g[f"in_{pct}"].astype(bool)
             row[f"in_{pct}"] = int(inside.sum())
             row[f"share_{pct}"] = float(inside.mean()) if len(g) else np.nan
             row[f"width_{pct}"] = float(g[f"width_{pct}"].median()) if len(g) else np.nan
+        row["not_above_90"] = float(g["not_above_90"].mean()) if len(g) else np.nan
         row["median_abs_rel_error"] = (
             float(((g["simulated"] - g["observed"]) / g["observed"].abs()).abs().median())
             if len(g)

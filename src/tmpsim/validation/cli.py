@@ -442,20 +442,30 @@ def coverage(
         what += f", plus model discrepancy estimated up to {discrepancy_until}"
     t = Table(title=f"Coverage of {source} ({runs} runs; bands show {what})", title_justify="left")
     t.add_column("indicator", no_wrap=True)
-    for col in ("n", "in 50%", "in 90%", "50% width", "90% width", "median |error|"):
+    t.add_column("scope")
+    for col in (
+        "n", "in 50%", "in 90%", "50% width", "90% width", "median |error|", "not above 90%",
+    ):  # fmt: skip
         t.add_column(col, justify="right")
     for r in table.itertuples():
         t.add_row(
             r.indicator,
+            r.scope,
             str(r.n),
             f"{r.in_50} ({r.share_50:.0%})",
             f"{r.in_90} ({r.share_90:.0%})",
             f"{r.width_50:.1%}",
             f"{r.width_90:.1%}",
             f"{r.median_abs_rel_error:.1%}",
+            f"{r.not_above_90:.0%}",
         )
     console.print(t)
-    console.print("Widths: median over observations of (upper - lower) / |observed|.")
+    console.print(
+        "Widths: median over observations of (upper - lower) / |observed|. Scope 'part': the "
+        "model simulates only part of those the statistic counts (not expected inside the "
+        "bands); 'not above 90%': the share of observations at or above the 90% band's lower "
+        "end (the model does not count more than the statistic)."
+    )
     if sigma is not None:
         d = Table(
             title="Model discrepancy (sd on the log scale; indicators not listed get none; "

@@ -35,6 +35,10 @@ from tmpsim.states import STATE_NAMES, STOCK_METRICS
 
 Kind = Literal["stock", "year", "half", "agents_mean", "agents_share"]
 KINDS = get_args(Kind)
+Scope = Literal["same", "part"]
+SCOPES = get_args(Scope)
+KEYS = ("name", "kind", "metric", "description", "since", "scope")
+"""The keys an entry of ``indicators.yaml`` may have."""
 PERIOD_MONTHS = {"year": 12, "half": 6}
 
 
@@ -49,6 +53,10 @@ class Indicator:
     description: str = ""
     since: str | None = None
     """A stock compared as its rise since this date (YYYY-MM-DD), or None."""
+    scope: Scope = "same"
+    """``same``: the statistic counts the people the model simulates. ``part``: the model
+    simulates only part of those the statistic counts (the programme's former trainees among
+    everyone holding a status), so the statistic bounds the model's figure from above."""
 
     @property
     def uses_agents(self) -> bool:
@@ -72,6 +80,12 @@ def load_registry(path: Path | None = None) -> dict[str, Indicator]:
         where = f"{path}: entry {i + 1}"
         if not isinstance(entry, dict) or not {"name", "kind", "metric"} <= set(entry):
             raise ValueError(f"{where}: needs name, kind and metric")
+        unknown = sorted(set(entry) - set(KEYS))
+        if unknown:
+            raise ValueError(f"{where}: unknown key {unknown[0]!r} (keys: {', '.join(KEYS)})")
+        scope = entry.get("scope", "same")
+        if scope not in SCOPES:
+            raise ValueError(f"{where}: scope {scope!r} is not one of {', '.join(SCOPES)}")
         if entry["kind"] not in KINDS:
             raise ValueError(f"{where}: kind {entry['kind']!r} is not one of {', '.join(KINDS)}")
         name = str(entry["name"])
@@ -91,6 +105,7 @@ def load_registry(path: Path | None = None) -> dict[str, Indicator]:
             str(entry["metric"]),
             " ".join(str(entry.get("description", "")).split()),
             since,
+            scope,
         )
     return out
 
