@@ -397,9 +397,14 @@ def rated_from(share: float, mean: float, concentration: float) -> np.float64:
     return _quantile(share, mean, concentration)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=8192)
 def _quantile(share: float, mean: float, concentration: float) -> np.float64:
-    """The beta law's ``1 - share`` quantile (kept: the share stays the same for long spells)."""
+    """The beta law's ``1 - share`` quantile.
+
+    Kept: the share stays the same for long spells, and where it moves day by day (a linear
+    rise over two years) the next runs in the same process (an ensemble's or a calibration's
+    worker) ask for the same days' values; room for every day of a long run.
+    """
     a, b = mean * concentration, (1.0 - mean) * concentration
     return np.float64(beta_quantile(1.0 - share, a, b))
 

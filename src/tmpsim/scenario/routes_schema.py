@@ -8,6 +8,7 @@ The routes' rules and utilities are read by ``tmpsim.model.routes`` (the chooser
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -87,7 +88,7 @@ class Excellent(_Spec):
 
     def share_on(self, date: dt.date) -> float:
         """The rated share on ``date`` (linear between the stated dates)."""
-        points = sorted((dt.date.fromisoformat(k), v) for k, v in self.share.items())
+        points = _dated_points(tuple(self.share.items()))
         if date <= points[0][0]:
             return points[0][1]
         if date >= points[-1][0]:
@@ -329,3 +330,9 @@ class BacklogSpec(_Spec):
     )
     after_days: int = Field(0, ge=0, description="Days of waiting before anyone gives up.")
     source: Source
+
+
+@functools.lru_cache(maxsize=64)
+def _dated_points(items: tuple[tuple[str, float], ...]) -> list[tuple[dt.date, float]]:
+    """A table of values by ISO date as (date, value) in date order (read once per table)."""
+    return sorted((dt.date.fromisoformat(k), v) for k, v in items)
