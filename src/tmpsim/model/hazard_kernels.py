@@ -68,7 +68,7 @@ class RateConstants(NamedTuple):
 
 
 class RatePlan(NamedTuple):
-    """What the rates of one state on one day have in common (see ``Hazards._plan``)."""
+    """What the rates of one state on one day have in common (see ``Hazards._plans_of``)."""
 
     kinds: np.ndarray  # hazard of each column (NONE: stays zero today)
     mult: np.ndarray  # event multipliers by column, profile and sector

@@ -142,10 +142,6 @@ class Hazards(Module):
         self._market_day, self._market_today = day, f
         return f
 
-    def _plan(self, state: State, day: int) -> RatePlan:
-        """The rates' plan of ``state`` on ``day`` (see ``_plans_of``)."""
-        return self._plans_of(state, day)[0]
-
     def _plans_of(self, state: State, day: int) -> tuple[RatePlan, tuple]:
         """What ``rates_kernel`` needs for agents in ``state`` on ``day`` (memoised).
 
@@ -169,7 +165,7 @@ class Hazards(Module):
         return found
 
     def _make_plan(self, state: State, day: int, mode: str) -> RatePlan:
-        """The plan of ``state`` on ``day`` under job-change ``mode`` (see ``_plan``)."""
+        """The plan of ``state`` on ``day`` under job-change ``mode`` (see ``_plans_of``)."""
         sim = self.sim
         tl, beh = sim.timeline, sim.scenario.behaviour
         kinds = np.array(HAZARDS_BY_STATE[state], dtype=np.int8)

@@ -232,13 +232,6 @@ class Lifecycle(Module):
         self.set_timer(away, Timer.HOME_VISIT_END, day + self.home_visit[nstage[visit]])
         self.start_contract(ids[~visit], nstage[~visit], day)
 
-    def fits_stay(self, ids: np.ndarray, stage: np.ndarray, day: int) -> np.ndarray:
-        """Whether a stage's contract started today ends within the longest stay."""
-        if self.max_stay is None:
-            return np.ones(ids.size, dtype=bool)
-        length = self.stage_days[stage]
-        return (day - self.sim.pop.entered[ids]) + length <= self.max_stay + 1
-
     def _onward(self, ids: np.ndarray, day: int) -> np.ndarray:
         """Some switch to another status when a stage ends; returns those who do not."""
         date = self.sim.scenario.start.toordinal() + day

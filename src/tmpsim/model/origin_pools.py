@@ -39,10 +39,11 @@ class OriginPools:
         self.patience = np.array([o.patience_months for o in p])
         self.switch = np.array([o.switch_months for o in p])
         self.reference_year = np.array([o.reference_year for o in p])
-        # GDP per capita (US dollars) and exchange rate, [origin, year of ``years``].
+        # GDP per capita (US dollars), [origin, year of ``years``].
         items = list(cfg.origins.items())
         self.gdp = np.array([gdp_per_capita_usd(o.country or n, self.years) for n, o in items])
-        self.fx = np.array([fx_per_usd(o.currency, self.years) for _, o in items])
+        for _, o in items:  # each origin's currency has its series (an error names it if not),
+            fx_per_usd(o.currency, self.years)  # though the wage gap is the same ratio in dollars
         # What savings are months of (US dollars a year), [origin, year of ``years``].
         self.savings_base = np.array(
             [
@@ -75,11 +76,6 @@ class OriginPools:
                     depart[i] *= s.departures_share
                     back[i] *= s.returns_share
         return depart, back
-
-    def gdp_in_own_currency(self, year: int) -> np.ndarray:
-        """GDP per capita of every origin in its own currency in ``year``."""
-        i = _year_index(self.years, year)
-        return self.gdp[:, i] * self.fx[:, i]
 
     def home_events(self, when: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Banned share, share with a stay penalty, and the penalty, per origin, on ``when``."""
