@@ -318,27 +318,35 @@ def test_stage_indicators_follow_the_scenario_stage_names():
         resolve("titp_stock_stage_")
 
 
-def test_indicator_mapping_file_errors_name_the_entry(tmp_path):
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{name: x, kind: weekly, metric: titp_stock}", "entry 1: kind 'weekly'"),
+        ("{name: x, metric: titp_stock}", "needs name, kind and metric"),
+        (
+            "{name: x, kind: year, metric: runaways, since: 2019-12-31}",
+            "entry 1: since is for stock indicators only",
+        ),
+        (
+            "{name: x, kind: stock, metric: irregular, since: soon}",
+            "entry 1: since 'soon' is not a date",
+        ),
+        (
+            "{name: x, kind: stock, metric: irregular, scope: most}",
+            "entry 1: scope 'most' is not one of same, part",
+        ),
+        (
+            "{name: x, kind: stock, metric: irregular, sicne: 2019-12-31}",
+            "entry 1: unknown key 'sicne'",
+        ),
+    ],
+)
+def test_indicator_mapping_file_errors_name_the_entry(tmp_path, entry, message):
     from tmpsim.validation.indicators import load_registry
 
     bad = tmp_path / "indicators.yaml"
-    bad.write_text("- {name: x, kind: weekly, metric: titp_stock}\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="entry 1: kind 'weekly'"):
-        load_registry(bad)
-    bad.write_text("- {name: x, metric: titp_stock}\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="needs name, kind and metric"):
-        load_registry(bad)
-    bad.write_text("- {name: x, kind: year, metric: runaways, since: 2019-12-31}\n")
-    with pytest.raises(ValueError, match="entry 1: since is for stock indicators only"):
-        load_registry(bad)
-    bad.write_text("- {name: x, kind: stock, metric: irregular, since: soon}\n")
-    with pytest.raises(ValueError, match="entry 1: since 'soon' is not a date"):
-        load_registry(bad)
-    bad.write_text("- {name: x, kind: stock, metric: irregular, scope: most}\n")
-    with pytest.raises(ValueError, match="entry 1: scope 'most' is not one of same, part"):
-        load_registry(bad)
-    bad.write_text("- {name: x, kind: stock, metric: irregular, sicne: 2019-12-31}\n")
-    with pytest.raises(ValueError, match="entry 1: unknown key 'sicne'"):
+    bad.write_text(f"- {entry}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
         load_registry(bad)
 
 

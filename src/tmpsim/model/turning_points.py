@@ -158,7 +158,6 @@ class Routes(Module):
             self.chooser.index(o.name): (self.chooser.index(o.name), o, False)
             for o in self.spec.onward if o.preparation is not None
         }  # fmt: skip
-        self.moving_codes = np.array(list(self.moves_to), dtype=np.int8)
         # Bridges that end with one last status: the day their measure's last statuses run out
         # (the day after its end) and the last status's length in days, by route code.
         self.last_status = {
@@ -255,8 +254,8 @@ class Routes(Module):
                     self.sim.lifecycle.set_timer(ids[last], Timer.STATUS_EXPIRY, day + days)
                     ids, route_of = ids[~last], route_of[~last]
         if self.moves_to:
-            pop = self.sim.pop
-            due = pop.moving_on[ids] & np.isin(pop.route_of[ids], self.moving_codes)
+            # Only _test and _onward set the flag, each with a route of moves_to.
+            due = self.sim.pop.moving_on[ids]
             if due.any():
                 self._move_on(ids[due], day)
                 ids = ids[~due]
@@ -451,7 +450,7 @@ class Routes(Module):
         With the route's ``preparation`` a share of them (one draw each) first hold a working
         special status for its length, then move on without deciding again.
         """
-        sim, pop, life = self.sim, self.sim.pop, self.sim.lifecycle
+        life = self.sim.lifecycle
         wait = np.zeros(ids.size, dtype=bool)
         for j, route in enumerate(self.chooser.dated, start=2):
             if not isinstance(route, Onward) or route.preparation is None:
@@ -462,12 +461,8 @@ class Routes(Module):
             later = mine[self.stream.random(mine.size) < route.preparation.share]
             if later.size:
                 held = ids[later]
-                life.cancel_timer(held)
-                sim.borders.leave_return_queue(held)  # at work, not waiting for a seat
                 life.stranded.clear(held)
-                pop.route_of[held] = j
-                sim.move(held, State.SPECIAL_WORKING)
-                pop.moving_on[held] = True
+                self._hold(held, j, State.SPECIAL_WORKING, moving_on=True)
                 days = max(round(route.preparation.months * DAYS_PER_MONTH), 1)
                 life.set_timer(held, Timer.STATUS_EXPIRY, day + days)
                 wait[later] = True
@@ -477,14 +472,9 @@ class Routes(Module):
         self, route: Bridge | JobChange, j: int, ids: np.ndarray, cannot: np.ndarray, day: int
     ) -> None:
         """A bridging status or a special job: its state, its end, and who is stranded."""
-        sim, pop, life = self.sim, self.sim.pop, self.sim.lifecycle
+        sim, life = self.sim, self.sim.lifecycle
         working = isinstance(route, JobChange) or route.working
-        if working:
-            sim.borders.leave_return_queue(ids)  # at work, not waiting for a seat
-        life.cancel_timer(ids)
-        pop.route_of[ids] = j
-        pop.moving_on[ids] = False
-        sim.move(ids, State.SPECIAL_WORKING if working else State.SPECIAL_IDLE)
+        self._hold(ids, j, State.SPECIAL_WORKING if working else State.SPECIAL_IDLE, False)
         if isinstance(route, Bridge) and route.only_without_seat:
             life.stranded.set(ids[cannot])  # granted because they cannot return
         if isinstance(route, Bridge):
@@ -496,6 +486,20 @@ class Routes(Module):
         if isinstance(route, JobChange) and route.test is not None:
             end = self._test(route, ids, day, end)
         life.set_timer(ids, Timer.STATUS_EXPIRY, end)
+
+    def _hold(self, ids: np.ndarray, j: int, state: State, moving_on: bool) -> None:
+        """Agents take the special status of route ``j`` (their timer is set by the caller).
+
+        At work they no longer wait for a seat home; ``moving_on``: they take the onward status
+        when it runs out.
+        """
+        sim, pop = self.sim, self.sim.pop
+        if state == State.SPECIAL_WORKING:
+            sim.borders.leave_return_queue(ids)  # at work, not waiting for a seat
+        sim.lifecycle.cancel_timer(ids)
+        pop.route_of[ids] = j
+        pop.moving_on[ids] = moving_on
+        sim.move(ids, state)
 
     def _test(self, route: JobChange, ids: np.ndarray, day: int, end: np.ndarray) -> np.ndarray:
         """The special job's test: who passes it in time, and the day they move on (their timer).

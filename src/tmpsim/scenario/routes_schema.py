@@ -333,6 +333,6 @@ class BacklogSpec(_Spec):
 
 
 @functools.lru_cache(maxsize=64)
-def _dated_points(items: tuple[tuple[str, float], ...]) -> list[tuple[dt.date, float]]:
+def _dated_points(items: tuple[tuple[str, float], ...]) -> tuple[tuple[dt.date, float], ...]:
     """A table of values by ISO date as (date, value) in date order (read once per table)."""
-    return sorted((dt.date.fromisoformat(k), v) for k, v in items)
+    return tuple(sorted((dt.date.fromisoformat(k), v) for k, v in items))
