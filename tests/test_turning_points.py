@@ -371,3 +371,61 @@ def test_a_share_of_those_choosing_an_onward_status_first_hold_one_while_papers_
     set_timers(sim, Timer.CONTRACT_END, [9] * 10)
     run_days(sim)
     assert daily(sim, S.OTHER_STATUS) == [0] * 20 + [farm] * 5
+
+
+PROCESSING = {"routes.processing": {"days": 3, "source": "test"}}
+
+
+def test_a_chosen_status_is_held_once_decided_and_the_old_one_kept_meanwhile():
+    sim = build("routes", PROCESSING)
+    farm = int((sim.pop.sector[:10] == sim.sector_index["farm"]).sum())
+    set_timers(sim, Timer.CONTRACT_END, [9] * 10)
+    run_days(sim, range(10))
+    assert int(sim.pop.stranded[:10].sum()) == 10  # unable to return from the choice on
+    run_days(sim, range(10, 25))
+    # Chosen on day 9, decided on day 12: at work under the old status meanwhile (the count of
+    # the programme's status), then the bridge to its end on day 19. On day 20 the farm
+    # workers choose the onward status (decided on day 23); irregular is no status: at once.
+    assert daily(sim, S.EMPLOYED) == [10] * 12 + [0] * 13
+    assert daily(sim, S.SPECIAL_IDLE) == [0] * 12 + [10] * 8 + [farm] * 3 + [0] * 2
+    assert daily(sim, S.OTHER_STATUS) == [0] * 23 + [farm] * 2
+    assert daily(sim, S.IRREGULAR) == [0] * 20 + [10 - farm] * 5
+    assert_population_identity(sim)
+
+
+def test_a_status_decided_after_its_measure_ended_is_granted_for_its_length():
+    sim = build("routes", PROCESSING | {"end": "2020-03-31"})
+    set_timers(sim, Timer.CONTRACT_END, [18] * 10)  # chosen a day before the measure ends
+    run_days(sim)
+    # Decided on day 21, after the measure: six months, past the run's end.
+    assert daily(sim, S.SPECIAL_IDLE) == [0] * 21 + [10] * (sim.n_days - 21)
+
+
+def test_renewing_the_status_held_is_at_once():
+    over = PROCESSING | {
+        "routes.bridges.0.end": None,
+        "routes.bridges.0.months": 0.2,  # six days
+        "routes.onward.0.intercept": -50,
+    }
+    sim = build("routes", over)
+    set_timers(sim, Timer.CONTRACT_END, [9] * 10)
+    run_days(sim)
+    # Granted on day 12 for six days; renewed on day 18 and day 24 without a gap.
+    assert daily(sim, S.SPECIAL_IDLE) == [0] * 12 + [10] * 13
+
+
+def test_who_left_while_the_status_was_decided_is_not_granted_it():
+    sim = build("routes", PROCESSING)
+    set_timers(sim, Timer.CONTRACT_END, [9] * 10)
+    run_days(sim, range(11))
+    gone = np.arange(3)
+    sim.move(gone, S.IRREGULAR)  # left on day 10, their decision still pending
+    run_days(sim, range(11, 15))
+    assert (sim.pop.state[gone] == S.IRREGULAR).all()
+    assert (sim.pop.state[3:10] == S.SPECIAL_IDLE).all()
+
+
+@pytest.mark.parametrize("days", [0, 400, "a month"])
+def test_processing_days_out_of_range_are_refused(days):
+    with pytest.raises(ScenarioError, match="routes.processing.days"):
+        build("routes", {"routes.processing": {"days": days, "source": "test"}})

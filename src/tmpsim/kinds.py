@@ -57,6 +57,7 @@ class Timer(IntEnum):
     EXIT_PERMIT = 9
     SPECIAL_JOB_END = 10
     REVIEW = 11  # the stranded reconsider their way out (routes)
+    PROCESSED = 12  # a chosen change of status is decided (routes.processing)
 
 
 N_STATES = len(State)

@@ -9,6 +9,10 @@ With a ``routes`` section in the scenario this module owns the programme's turni
   person becomes stranded and again at each review while they wait);
 - a bridging status or a special job runs out (``Timer.STATUS_EXPIRY``).
 
+With ``routes.processing`` a change of status chosen at a turning point (a bridge, a special job,
+an onward status) takes effect when the immigration office has decided on it
+(``Timer.PROCESSED``); until then the person keeps the present status and state, at work or not.
+
 The day's timers only gather the people (and the employers' offers); the module's ``step``, right
 after the lifecycle's, decides for all of them at once (one decision a day, not one per kind of
 turning point): :class:`tmpsim.model.routes.RouteChooser` says which routes the rules in force open
@@ -68,6 +72,13 @@ HOME, NEXT, ONWARD, BRIDGE, IRREGULAR = range(len(ROUTE_KINDS))
 # What follows a choice, after ``tally_kernel``'s own actions (keep waiting, go home, renew,
 # the next stage): another status, irregular, and each granting route's own (from GRANT_ACTION).
 ONWARD_ACTION, IRREGULAR_ACTION, GRANT_ACTION = 4, 5, 6
+# Where people decide at a turning point (and wait for the decision on a status they chose).
+DECIDING_STATES = [
+    int(s)
+    for s in (
+        State.EMPLOYED, State.JOBLESS, State.STRANDED, State.SPECIAL_IDLE, State.SPECIAL_WORKING
+    )
+]  # fmt: skip
 
 
 class Routes(Module):
@@ -79,6 +90,7 @@ class Routes(Module):
         "completed": (np.int8, -1),  # last stage completed (-1: none recorded)
         "route_of": (np.int8, -1),  # the dated route (bridge, job change) the person is on
         "moving_on": (np.bool_, 0),  # takes an onward status when the present one runs out
+        "pending": (np.int8, -1),  # the route whose change of status is being decided
     }
 
     def __init__(self, sim: Simulation) -> None:
@@ -189,6 +201,7 @@ class Routes(Module):
             Timer.GRACE_END: self.grace_end,
             Timer.STATUS_EXPIRY: self.status_expiry,
             Timer.REVIEW: self.review,
+            Timer.PROCESSED: self.processed,
         }
 
     def on_move(self, ids: np.ndarray, new: State, day: int) -> None:
@@ -200,8 +213,10 @@ class Routes(Module):
     def month_end(self, day: int) -> None:
         """Bridged people stop counting as stranded once a seat home is there for them.
 
-        A bridge granted to those who cannot return keeps them flagged as unable to return; once
-        their corridor has seats again they could leave, so they stay by choice, not stranded.
+        A bridge chosen by those who cannot return keeps them flagged as unable to return (from
+        the choice, while the status is being decided, too); once their corridor has seats again
+        they could leave, so they stay by choice, not stranded. Those waiting in the return queue
+        stay flagged until they leave.
         """
         if self.spec is None:
             return
@@ -211,9 +226,7 @@ class Routes(Module):
         pop = self.sim.pop
         n = pop.n
         state = pop.state[:n]
-        bridged = np.flatnonzero(
-            pop.stranded[:n] & ((state == State.SPECIAL_IDLE) | (state == State.SPECIAL_WORKING))
-        )
+        bridged = np.flatnonzero(pop.stranded[:n] & (state != State.STRANDED))
         if bridged.size:
             self.sim.lifecycle.stranded.clear(bridged[seat[pop.origin[bridged]]])
 
@@ -435,14 +448,58 @@ class Routes(Module):
             life.start_contract(again, pop.stage[again], day)
             life.next_stage(ids[group(ENTER_NEXT)], day)
         if has(ONWARD_ACTION):
-            self._onward(ids[group(ONWARD_ACTION)], choice[group(ONWARD_ACTION)], day)
+            at = self._at_once(ids, group(ONWARD_ACTION), choice, d.point, day)
+            if at.size:
+                self._onward(ids[at], choice[at], day)
         if has(IRREGULAR_ACTION):
             life.runaway(ids[group(IRREGULAR_ACTION)], day)
         for j, route in enumerate(self.chooser.dated, start=2):
             if isinstance(route, Onward) or not has(GRANT_ACTION + j):
                 continue
             at = group(GRANT_ACTION + j)
-            self._grant(route, j, ids[at], ~d.seat[at], day)
+            if isinstance(route, Bridge) and route.only_without_seat:
+                life.stranded.set(ids[at[~d.seat[at]]])  # chosen because they cannot return
+            at = self._at_once(ids, at, choice, d.point, day)
+            if at.size:
+                self._grant(route, j, ids[at], day)
+
+    def _at_once(
+        self, ids: np.ndarray, at: np.ndarray, choice: np.ndarray, point: np.ndarray, day: int
+    ) -> np.ndarray:
+        """Of the positions ``at`` choosing a new status, those who hold it today.
+
+        With ``routes.processing`` the others wait for the decision on it (``processed``),
+        keeping their present status; a holder renewing the route held has it at once.
+        """
+        if self.spec.processing is None:
+            return at
+        pop = self.sim.pop
+        renew = (point[at] == TurningPoint.STATUS_EXPIRY) & (pop.route_of[ids[at]] == choice[at])
+        wait = ids[at[~renew]]
+        pop.pending[wait] = choice[at[~renew]]
+        days = max(round(self.spec.processing.days), 1)
+        self.sim.lifecycle.set_timer(wait, Timer.PROCESSED, day + days)
+        return at[renew]
+
+    def processed(self, ids: np.ndarray, day: int) -> None:
+        """The change of status chosen ``processing.days`` ago is granted.
+
+        Only to those still in the host where they chose it (at work, jobless, waiting for a
+        seat, or on a special status): those who left meanwhile (home, irregular, another
+        status) have no timer or a later one, or are dropped here. A status whose measure ended
+        while the decision was pending is granted for its length.
+        """
+        pop = self.sim.pop
+        ids = ids[np.isin(pop.state[ids], DECIDING_STATES)]
+        code = pop.pending[ids].astype(np.int64)
+        pop.pending[ids] = -1
+        for j in np.unique(code):
+            mine = ids[code == j]
+            route = self.chooser.dated[j - 2]
+            if isinstance(route, Onward):
+                self._onward(mine, np.full(mine.size, j), day)
+            else:
+                self._grant(route, int(j), mine, day)
 
     def _onward(self, ids: np.ndarray, choice: np.ndarray, day: int) -> None:
         """Those who chose an onward status take it, or first hold one while its papers are ready.
@@ -468,18 +525,18 @@ class Routes(Module):
                 wait[later] = True
         life.switch_status(ids[~wait], day)
 
-    def _grant(
-        self, route: Bridge | JobChange, j: int, ids: np.ndarray, cannot: np.ndarray, day: int
-    ) -> None:
-        """A bridging status or a special job: its state, its end, and who is stranded."""
+    def _grant(self, route: Bridge | JobChange, j: int, ids: np.ndarray, day: int) -> None:
+        """A bridging status or a special job: its state and its end."""
         sim, life = self.sim, self.sim.lifecycle
         working = isinstance(route, JobChange) or route.working
         self._hold(ids, j, State.SPECIAL_WORKING if working else State.SPECIAL_IDLE, False)
-        if isinstance(route, Bridge) and route.only_without_seat:
-            life.stranded.set(ids[cannot])  # granted because they cannot return
         if isinstance(route, Bridge):
-            last = self.chooser.bridge_ends(route.name, sim.scenario.date(day))
-            end = sim.scenario.day(last) + 1
+            date = sim.scenario.date(day)
+            if route.end is not None and date > route.end:  # decided after the measure ended
+                months = route.months if route.last_months is None else route.last_months
+                end = day + max(round(months * DAYS_PER_MONTH), 1)
+            else:
+                end = sim.scenario.day(self.chooser.bridge_ends(route.name, date)) + 1
         else:
             end = day + max(round(route.months * DAYS_PER_MONTH), 1)
         end = np.full(ids.size, max(end, day + 1))

@@ -220,6 +220,22 @@ class Bridge(Dated):
         return self
 
 
+class Processing(_Spec):
+    """The immigration office's time to decide on a change of status.
+
+    A status granted at a turning point (a bridge, a special job, an onward status or the status
+    held while its papers are prepared) takes effect ``days`` after the person chose it; until
+    then the person keeps the status and the state they had (in Japan the 特例期間: an applicant
+    keeps the old status, and its activity, until the decision). Renewing the status one holds
+    takes effect at once.
+    """
+
+    days: float = Field(
+        ge=1, le=365, description="Days from the choice to the new status (rounded to a day)."
+    )
+    source: Source
+
+
 class EarningsGap(_Spec):
     """The ``earnings_gap`` feature: what a year at work in the host is worth at home.
 
@@ -288,6 +304,10 @@ class RoutesSpec(_Spec):
     earnings_gap: EarningsGap | None = Field(
         None,
         description="How the earnings_gap feature is computed (needed when a route uses it).",
+    )
+    processing: Processing | None = Field(
+        None,
+        description="Time to decide on a change of status (null: a chosen status is held at once).",
     )
     rules_source: str = Field(
         "assumed",
