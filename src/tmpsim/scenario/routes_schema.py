@@ -225,8 +225,8 @@ class Processing(_Spec):
 
     A status granted at a turning point (a bridge, a special job, an onward status or the status
     held while its papers are prepared) takes effect ``days`` after the person chose it; until
-    then the person keeps the status and the state they had (in Japan the 特例期間: an applicant
-    keeps the old status, and its activity, until the decision). Renewing the status one holds
+    then the person keeps the status and the state they had (where the law lets an applicant
+    keep the old status, and its activity, until the decision). Renewing the status one holds
     takes effect at once.
     """
 
