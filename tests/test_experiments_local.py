@@ -232,6 +232,10 @@ def test_failed_runs_are_recorded_with_their_error_and_the_others_go_on(tmp_path
     assert proc.returncode == 1
     for word in ("4 done", "2 failed", "0 left", "ETA"):  # the progress bar's last state
         assert word in proc.stderr
+    # The first failure's error is printed, and where to find the others'.
+    assert "2 runs failed" in proc.stdout
+    assert "run 2 (seed" in proc.stdout and "ValueError: x=0.9 is above 0.5" in proc.stdout
+    assert f"tmpsim experiment status {out}" in proc.stdout.replace("\n", "")
     status = subprocess.run(
         [TMPSIM, "experiment", "status", str(out)], capture_output=True, text=True, timeout=120
     )

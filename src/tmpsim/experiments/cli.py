@@ -139,8 +139,23 @@ def run_ensemble(
     console.print(report_text(report), highlight=False)
     console.print(f"Bands show {uncertainty_text(out)}.", highlight=False)
     if report.counts.failed:
+        _report_failures(out, report.counts.failed)
         raise typer.Exit(1)
     return out
+
+
+def _report_failures(out: Path, n_failed: int) -> None:
+    """Say how many runs failed, the first one's error, and where the others' are."""
+    try:
+        first = status(out)[2][:1]
+    except ExperimentError:
+        first = []
+    console.print(f"[red]{n_failed} runs failed[/].", highlight=False)
+    for rec in first:
+        lines = str(rec["error"]).strip().splitlines() or [""]
+        console.print(f"  run {rec['run']} (seed {rec['seed']}): {lines[-1]}", highlight=False,
+                      soft_wrap=True)  # fmt: skip
+    console.print(f"`tmpsim experiment status {out}` lists their errors.", highlight=False)
 
 
 def default_ensemble_out(spec, seeds: int, seed: int, scale: float) -> Path:
@@ -231,10 +246,7 @@ def run_cmd(
     console.print(f"Bands show {uncertainty_text(out)}.", highlight=False)
     console.print(report_text(report), highlight=False)
     if report.counts.failed:
-        console.print(
-            f"[red]{report.counts.failed} runs failed[/]: `tmpsim experiment status "
-            f"{out}` lists their errors."
-        )
+        _report_failures(out, report.counts.failed)
         raise typer.Exit(1)
 
 
