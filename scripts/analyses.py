@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from tmpsim.grouping import group_table  # noqa: E402
-from tmpsim.policy.compare import METRICS, compare, mean_interval  # noqa: E402
+from tmpsim.policy.compare import METRICS, compare, mean_interval, paired_effect  # noqa: E402
 from tmpsim.policy.levers import apply_levers  # noqa: E402
 from tmpsim.policy.shocks import standard_shock, without_shocks  # noqa: E402
 from tmpsim.results import metric_arrays  # noqa: E402
@@ -121,6 +121,18 @@ def interval_text(values: np.ndarray, fmt: str = "{:,.0f}") -> str:
     if math.isnan(lo):
         return fmt.format(mean)
     return f"{fmt.format(mean)} [{fmt.format(lo)}, {fmt.format(hi)}]"
+
+
+def difference_text(base: np.ndarray, variant: np.ndarray, fmt: str) -> str:
+    """Mean paired difference ``variant - base`` and its bootstrap interval, as text.
+
+    A difference may be negative: its interval is only kept from implying a negative figure
+    (:func:`tmpsim.policy.compare.paired_effect`), not clipped at 0 like a level's.
+    """
+    e = paired_effect(base, variant)
+    if math.isnan(e.low):
+        return fmt.format(e.difference)
+    return f"{fmt.format(e.difference)} [{fmt.format(e.low)}, {fmt.format(e.high)}]"
 
 
 def write(name: str, text: str, frame: pd.DataFrame | None = None) -> None:
@@ -332,11 +344,11 @@ def q2(seeds: list[int], scale: float) -> None:
     for key, (text, fmt) in labels.items():
         row = {"figure": text, "base": interval_text(base_rows[key].to_numpy(), fmt)}
         for v in list(variants)[1:]:
-            other = frame[frame.variant == v].set_index("seed")[key]
-            diff = other - base_rows[key]
-            row[f"{v}: difference"] = interval_text(
-                diff.to_numpy(), "{:+,.1f}" if "months" in key else "{:+,.0f}"
-            )
+            other = frame[frame.variant == v].set_index("seed")[key].reindex(base_rows.index)
+            row[f"{v}: difference"] = difference_text(
+                base_rows[key].to_numpy(), other.to_numpy(),
+                "{:+,.1f}" if "months" in key else "{:+,.0f}",
+            )  # fmt: skip
         table.append(row)
     pivot = by_origin.groupby(["variant", "origin"]).stranded_person_days_second.mean().unstack(0)
     share = pivot.div(pivot.sum(axis=0), axis=1)
