@@ -106,6 +106,9 @@ def test_bridging_status_ends_on_its_date():
     ch = chooser()
     assert ch.bridge_ends("cannot_return", D(2023, 1, 15)) == D(2023, 3, 31)
     assert ch.bridge_ends("cannot_return", D(2020, 6, 1)) == D(2020, 6, 1) + dt.timedelta(days=182)
+    # Decided after the measure's end on a choice made while it lasted: its own length.
+    late = D(2023, 4, 10)
+    assert ch.bridge_ends("cannot_return", late) == late + dt.timedelta(days=182)
     col = ch.index("cannot_return")
     for date, is_open in ((D(2020, 5, 20), False), (D(2020, 5, 21), True), (D(2023, 3, 31), True)):
         assert ch.open_routes(TurningPoint.STATUS_EXPIRY, date, people())[0, col] == is_open

@@ -367,11 +367,16 @@ class RouteChooser:
         return self.destination[np.asarray(choice, dtype=np.int64)]
 
     def bridge_ends(self, name: str, granted: dt.date) -> dt.date:
-        """Last day of a bridging status granted on ``granted``: its length or the measure's end."""
+        """Last day of a bridging status granted on ``granted``: its length or the measure's end.
+
+        Granted after the measure's end (decided then on a choice made while it lasted), it runs
+        its ``last_months``, or else its length.
+        """
         bridge = next(b for b in self.spec.bridges if b.name == name)
-        days = round(bridge.months * 365.25 / 12)
-        last = granted + dt.timedelta(days=days - 1)
-        return min(last, bridge.end) if bridge.end is not None else last
+        after = bridge.end is not None and granted > bridge.end
+        months = bridge.last_months if after and bridge.last_months is not None else bridge.months
+        last = granted + dt.timedelta(days=max(round(months * 365.25 / 12), 1) - 1)
+        return min(last, bridge.end) if bridge.end is not None and not after else last
 
 
 def rated_excellent(

@@ -531,12 +531,8 @@ class Routes(Module):
         working = isinstance(route, JobChange) or route.working
         self._hold(ids, j, State.SPECIAL_WORKING if working else State.SPECIAL_IDLE, False)
         if isinstance(route, Bridge):
-            date = sim.scenario.date(day)
-            if route.end is not None and date > route.end:  # decided after the measure ended
-                months = route.months if route.last_months is None else route.last_months
-                end = day + max(round(months * DAYS_PER_MONTH), 1)
-            else:
-                end = sim.scenario.day(self.chooser.bridge_ends(route.name, date)) + 1
+            last = self.chooser.bridge_ends(route.name, sim.scenario.date(day))
+            end = sim.scenario.day(last) + 1
         else:
             end = day + max(round(route.months * DAYS_PER_MONTH), 1)
         end = np.full(ids.size, max(end, day + 1))
