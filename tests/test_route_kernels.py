@@ -81,6 +81,8 @@ def _rules(rng: np.random.Generator, n_feat: int, n_dated: int, n_stages: int, n
         without_seat=rng.random(n_dated) < 0.4,
         in_origin=rng.random((n_dated, 3)) < 0.7,  # three origins
         renew_with_seat=rng.random(n_dated) < 0.5,
+        after_fail=rng.random(n_stages) < 0.4,
+        needs_exam=rng.random(n_dated) < 0.5,
     )
 
 
@@ -101,6 +103,7 @@ def _deciders(rng: np.random.Generator, n: int, n_feat: int, n_stages: int, n_se
         excellent=rng.random(n) < 0.5,
         origin=rng.integers(0, 3, n),
         route_of=rng.integers(-1, 8, n),  # the routes' indices (some dated), or none
+        next_fits=rng.random(n) < 0.9,
     )
 
 
@@ -233,6 +236,7 @@ def test_the_people_kernel_gathers_as_its_reference(renewals: int, rated_from: f
             assert a.dtype.kind == b.dtype.kind and np.array_equal(a, b), name
     assert got.information.dtype == np.float32  # computed in float32 as the fields are stored
     assert got.passed_exam.any() and not got.passed_exam.all()
+    assert got.next_fits.any() and not got.next_fits.all()  # the longest stay binds some
     if renewals:
         assert got.renew.any() and not got.renew.all()
 

@@ -197,6 +197,49 @@ def test_next_stage_rules():
     assert strict.open_routes(end, D(2021, 1, 1), people(stage=0))[0, 1]  # stage 2: no visit
 
 
+def test_a_stage_of_resits_opens_to_those_who_failed_and_the_onward_status_to_those_who_passed():
+    """``after_failed_exam`` and ``needs_exam``: one exam at the end of stage "2" splits the ways.
+
+    Passed: the onward status (it needs the exam) and not stage "3" (a year to sit it again);
+    failed: stage "3" and not the onward status. Going home (the ticket saved) and irregular
+    work stay open to all.
+    """
+    onward = [
+        {
+            "name": "skilled_worker",
+            "at": ["contract_end"],
+            "after_stage": "2",
+            "fields": ["construction"],
+            "needs_exam": True,
+            "source": "assumed",
+        }
+    ]
+    ch = chooser(
+        spec(
+            onward=onward,
+            bridges=[],
+            job_changes=[],
+            next_stage={"after_failed_exam": ["3"], "source": "x"},
+        )
+    )
+    end, date = TurningPoint.CONTRACT_END, D(2021, 1, 1)
+    p = people(2, stage=1, completed=1, savings=60000.0, passed_exam=np.array([True, False]))
+    opened = ch.open_routes(end, date, p)
+    assert opened[:, ch.index("skilled_worker")].tolist() == [True, False]
+    assert opened[:, ch.index("next_stage")].tolist() == [False, True]
+    assert opened[:, ch.index("home")].all() and opened[:, ch.index("irregular")].all()
+    # Stage "2" (not a stage of resits) still needs the exam passed.
+    first = people(2, stage=0, passed_exam=np.array([True, False]))
+    assert ch.open_routes(end, date, first)[:, ch.index("next_stage")].tolist() == [True, False]
+    # A next stage that would end after the longest stay is closed, passed or failed.
+    late = people(2, stage=1, completed=1, passed_exam=np.array([False, False]))
+    late.next_fits = np.array([True, False])
+    assert ch.open_routes(end, date, late)[:, ch.index("next_stage")].tolist() == [True, False]
+    # Without needs_exam the onward status ignores the exam.
+    plain = chooser(spec(onward=[{**onward[0], "needs_exam": False}], bridges=[], job_changes=[]))
+    assert plain.open_routes(end, date, p)[:, plain.index("skilled_worker")].all()
+
+
 def test_special_job_change_only_on_dismissal_from_its_date():
     ch = chooser()
     col = ch.index("special_job_change")

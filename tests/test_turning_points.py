@@ -90,6 +90,37 @@ def test_with_a_seat_home_is_taken_and_the_bridge_is_closed():
     assert daily(sim, S.SPECIAL_IDLE) == [0] * 25
 
 
+RESIT = {
+    "routes.next_stage.intercept": 0,
+    "routes.next_stage.after_failed_exam": ["2"],
+    "routes.onward.0.at": ["contract_end"],
+    "routes.onward.0.fields": ["farm", "mill"],
+    "routes.onward.0.needs_exam": True,
+    "routes.bridges": [],
+}
+
+
+@pytest.mark.parametrize(("exam_pass", "onward", "resit"), [(1.0, 10, 0), (0.0, 0, 10)])
+def test_the_exam_sends_passers_on_and_those_who_fail_to_a_year_of_resits(
+    exam_pass, onward, resit
+):
+    """The routes open at a contract end follow the exam: passed, the onward status (the
+    stage "2" of resits closed; irregular work at -50 is all but impossible); failed, stage "2"."""
+    sim = build("routes", {**RESIT, "routes.exam_pass": exam_pass})
+    set_timers(sim, Timer.CONTRACT_END, [9] * 10)
+    run_days(sim)
+    assert daily(sim, S.OTHER_STATUS) == [0] * 9 + [onward] * 16
+    assert daily(sim, S.EMPLOYED) == [10] * 9 + [resit] * 16
+    assert (sim.pop.stage[:10] == (1 if resit else 0)).all()
+    assert_population_identity(sim)
+
+
+@pytest.mark.parametrize("stage", ["1", "3"])
+def test_a_stage_of_resits_must_be_a_later_stage(stage):
+    with pytest.raises(ScenarioError, match=f"after_failed_exam: '{stage}' is not a stage after"):
+        build("routes", {**RESIT, "routes.next_stage.after_failed_exam": [stage]})
+
+
 def test_scenarios_with_routes_may_not_keep_the_rules_they_replace():
     with pytest.raises(ScenarioError, match="routes section replaces"):
         load_scenario(FLAGSHIP, {"programme.onward": [{"after_stage": "2", "prob": 0.1}]})

@@ -4,7 +4,8 @@ Before a decision (``tmpsim.model.turning_points``) each person's situation is r
 arrays and the day's rules: savings, debt, language, network, age, the years left of the longest
 stay, the supervising organisation's support and whether it is rated, the information the person
 has, the employer's offer, the stage and the last stage completed, whether a seat home is there,
-whether the exam for the next stage is passed and whether the last stage may be renewed.
+whether the exam at the end of the stage is passed, whether the next stage would end within the
+longest stay and whether the last stage may be renewed.
 
 ``people_reference`` is the specification in NumPy; ``people_kernel`` does the same person by
 person (one pass instead of some forty small array operations a day). The arithmetic is the
@@ -69,8 +70,9 @@ def people_reference(
     """The people ``ids`` as they decide on day ``f.day``.
 
     ``offer``: the employer offers to keep each (bool); ``u_exam``, ``u_renew``: one uniform draw
-    each for passing the next stage's exam and for the renewal being offered (None without
-    renewals). Renewal and the next stage also need the contract to end within the longest stay.
+    each for passing the exam at the end of the stage and for the renewal being offered (None
+    without renewals). Renewal and the next stage also need the contract to end within the
+    longest stay.
     """
     day = f.day
     stage = a.stage[ids].astype(np.int64)
@@ -80,13 +82,14 @@ def people_reference(
     information = np.minimum(
         np.float32(1.0), f.info_base + f.info_language * language + f.info_network * a.network[ids]
     )
-    exam = (u_exam < f.exam_pass) & (since + f.stage_days[nxt] <= f.max_stay)
+    exam = u_exam < f.exam_pass
+    fits = since + f.stage_days[nxt] <= f.max_stay
     renew = None
     if u_renew is not None:
         last = stage == f.months_after.size - 1
         left = a.renewals[ids] < f.renewals
-        fits = since + f.stage_days[stage] <= f.max_stay
-        renew = last & left & (u_renew < f.renewal_prob) & fits
+        renew_fits = since + f.stage_days[stage] <= f.max_stay
+        renew = last & left & (u_renew < f.renewal_prob) & renew_fits
     return people_from(
         a,
         ids,
@@ -96,6 +99,7 @@ def people_reference(
         offer=offer.astype(np.float64),
         years_left=f.months_after[stage] / 12.0,
         passed_exam=exam,
+        next_fits=fits,
         completed=np.maximum(a.completed[ids], stage - 1),
         renew=renew,
         excellent=None if f.rated_from == -np.inf else a.proactivity[ids] >= f.rated_from,
@@ -120,6 +124,7 @@ def people_arrays(n: int, renew: bool, rated: bool) -> People:
         completed=np.empty(n, np.int64),
         seat=np.empty(n, np.bool_),
         passed_exam=np.empty(n, np.bool_),
+        next_fits=np.empty(n, np.bool_),
         renew=np.empty(n, np.bool_) if renew else None,
         excellent=np.empty(n, np.bool_) if rated else None,
     )
@@ -142,7 +147,7 @@ def gather_people(
         (
             out.savings, out.debt, out.language, out.network, out.age, out.years_left,
             out.support, out.information, out.offer, out.sector, out.stage, out.completed,
-            out.seat, out.passed_exam, empty if out.renew is None else out.renew,
+            out.seat, out.passed_exam, out.next_fits, empty if out.renew is None else out.renew,
             empty if out.excellent is None else out.excellent,
         ),
     )  # fmt: skip
@@ -167,7 +172,7 @@ def people_kernel(
     ) = f  # fmt: skip
     (
         o_savings, o_debt, o_language, o_network, o_age, o_years_left, o_support,
-        o_information, o_offer, o_sector, o_stage, o_completed, o_seat, o_exam, o_renew,
+        o_information, o_offer, o_sector, o_stage, o_completed, o_seat, o_exam, o_fits, o_renew,
         o_excellent,
     ) = out  # fmt: skip
     last = months_after.size - 1
@@ -181,7 +186,8 @@ def people_kernel(
         heard = max(lang, own_language)
         info = info_base + info_language * heard + info_network * net
         o_information[k] = min(np.float32(1.0), info)
-        o_exam[k] = u_exam[k] < exam_pass and since + stage_days[nxt] <= max_stay
+        o_exam[k] = u_exam[k] < exam_pass
+        o_fits[k] = since + stage_days[nxt] <= max_stay
         if u_renew.size:
             o_renew[k] = (
                 stage == last

@@ -43,7 +43,8 @@ class Deciders(NamedTuple):
     sector: np.ndarray  # int64
     origin: np.ndarray  # int64: origin code (the chooser's origins)
     seat: np.ndarray  # bool: a seat home is available today
-    passed_exam: np.ndarray  # bool
+    passed_exam: np.ndarray  # bool: passed the exam at the end of the stage
+    next_fits: np.ndarray  # bool: the next stage's contract would end within the longest stay
     renew: np.ndarray  # bool: may renew the last stage today (all false without renewals)
     excellent: np.ndarray  # bool: the supervising organisation is rated (all true: no rating)
     route_of: np.ndarray  # int64: the route (its index) of the status held, -1 for none
@@ -65,12 +66,14 @@ class DayRules(NamedTuple):
     stage_visit: np.ndarray  # bool [stage]: the stage starts with a home visit
     visit_deferred: bool  # the visit is deferred when there is no seat
     needs_rating: np.ndarray  # bool [stage]: open under a rated organisation only
+    after_fail: np.ndarray  # bool [stage]: entered by those who failed the exam (else passed)
     offered: np.ndarray  # bool [dated route, point]: at that point and in force on the date
     min_completed: np.ndarray  # int64 [dated route]: the last stage completed must reach this
     in_field: np.ndarray  # bool [dated route, sector]: where the route exists
     in_origin: np.ndarray  # bool [dated route, origin]: for whom the route exists
     without_seat: np.ndarray  # bool [dated route]: only for those who cannot return
     renew_with_seat: np.ndarray  # bool [dated route]: its holders renew it whatever the seat
+    needs_exam: np.ndarray  # bool [dated route]: only for those who passed the exam
 
 
 def utilities_reference(x: np.ndarray, stage: np.ndarray, rules: DayRules) -> np.ndarray:
@@ -92,11 +95,12 @@ def open_reference(d: Deciders, rules: DayRules) -> np.ndarray:
 
     Home: the ticket paid (by the sponsor, or from savings; without a seat it means waiting in
     the return queue). Next stage: where the point allows it, a next stage that exists on the
-    date, the exam passed, the home visit possible or deferred, the organisation rated where the
+    date and ends within the longest stay, the exam passed (failed, for a stage of resits:
+    ``after_fail``), the home visit possible or deferred, the organisation rated where the
     stage needs it, and after a status (``STATUS_EXPIRY``) only once the stage was completed; at
     the end of the last stage's contract the same route renews it where the person may renew.
-    Dated routes: offered at the point and in force, the stage completed, in the field, and
-    for some only without a seat (but for their own holders when their status runs out, where
+    Dated routes: offered at the point and in force, the stage completed, in the field, the
+    exam passed where the route needs it, and for some only without a seat (but for their own holders when their status runs out, where
     the route is renewed whatever the seat) or for some origins only. Irregular: always.
     """
     n, n_dated = d.point.size, rules.offered.shape[0]
@@ -108,7 +112,8 @@ def open_reference(d: Deciders, rules: DayRules) -> np.ndarray:
         rules.next_at[d.point]
         & (d.stage + 1 < n_stages)
         & rules.stage_open[nxt]
-        & d.passed_exam
+        & d.next_fits
+        & (d.passed_exam != rules.after_fail[nxt])
         & (~rules.stage_visit[nxt] | d.seat | rules.visit_deferred)
         & (~rules.needs_rating[nxt] | d.excellent)
         & ((d.point != STATUS_EXPIRY) | (d.completed >= d.stage))
@@ -120,6 +125,7 @@ def open_reference(d: Deciders, rules: DayRules) -> np.ndarray:
             & (d.completed >= rules.min_completed[k])
             & rules.in_field[k][d.sector]
             & rules.in_origin[k][d.origin]
+            & (~rules.needs_exam[k] | d.passed_exam)
             & ~(
                 rules.without_seat[k]
                 & d.seat
@@ -163,13 +169,13 @@ def decide_kernel(
     ``d`` and ``rules`` are a :class:`Deciders` and a :class:`DayRules` as plain tuples.
     """
     (
-        point, x, savings, stage, completed, sector, origin, seat, passed_exam, renew, excellent,
-        route_of,
+        point, x, savings, stage, completed, sector, origin, seat, passed_exam, next_fits, renew,
+        excellent, route_of,
     ) = d  # fmt: skip
     (
         intercept, coef, next_bonus, ticket_free, ticket, next_at, stage_open, stage_visit,
-        visit_deferred, needs_rating, offered, min_completed, in_field, in_origin, without_seat,
-        renew_with_seat,
+        visit_deferred, needs_rating, after_fail, offered, min_completed, in_field, in_origin,
+        without_seat, renew_with_seat, needs_exam,
     ) = rules  # fmt: skip
     n, n_feat = x.shape
     r = intercept.size
@@ -187,7 +193,8 @@ def decide_kernel(
             next_at[p]
             and s + 1 < n_stages
             and stage_open[nxt]
-            and passed_exam[i]
+            and next_fits[i]
+            and passed_exam[i] != after_fail[nxt]
             and (not stage_visit[nxt] or seat[i] or visit_deferred)
             and (not needs_rating[nxt] or excellent[i])
             and (p != STATUS_EXPIRY or completed[i] >= s)
@@ -198,6 +205,7 @@ def decide_kernel(
                 and completed[i] >= min_completed[k]
                 and in_field[k, sector[i]]
                 and in_origin[k, origin[i]]
+                and (not needs_exam[k] or passed_exam[i])
                 and not (
                     without_seat[k]
                     and seat[i]

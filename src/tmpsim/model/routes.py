@@ -115,7 +115,10 @@ class People:
     seat: np.ndarray
     """Whether a seat home is available to the person today."""
     passed_exam: np.ndarray
-    """Whether the person passed the exam the next stage needs."""
+    """Whether the person passed the exam at the end of the stage (the next stage needs it
+    passed, a stage of resits failed, an onward status with ``needs_exam`` passed)."""
+    next_fits: np.ndarray | None = None
+    """Whether the next stage's contract would end within the longest stay (None: all do)."""
     renew: np.ndarray | None = None
     """Whether the rules let the person renew the last stage today (None: no renewals)."""
     excellent: np.ndarray | None = None
@@ -264,6 +267,9 @@ class RouteChooser:
             stage_visit=self.stage_visit,
             visit_deferred=bool(spec.next_stage.visit_deferred_when_closed),
             needs_rating=self.needs_rating,
+            after_fail=np.array(
+                [s in spec.next_stage.after_failed_exam for s in stage_names], dtype=bool
+            ),
             offered=np.zeros_like(self.dated_at),
             min_completed=np.array(
                 [*self.onward_stage, *[NO_STAGE] * (n_dated - len(spec.onward))], dtype=np.int64
@@ -275,6 +281,9 @@ class RouteChooser:
             ),
             renew_with_seat=np.array(
                 [isinstance(r, Bridge) and r.renew_with_seat for r in self.dated], dtype=bool
+            ),
+            needs_exam=np.array(
+                [isinstance(r, Onward) and r.needs_exam for r in self.dated], dtype=bool
             ),
         )
         self._rules_date: dt.date | None = None
@@ -313,6 +322,7 @@ class RouteChooser:
             origin=_each(0 if people.origin is None else people.origin, n, np.int64),
             seat=_each(people.seat, n, np.bool_),
             passed_exam=_each(people.passed_exam, n, np.bool_),
+            next_fits=_each(True if people.next_fits is None else people.next_fits, n, np.bool_),
             renew=_each(False if people.renew is None else people.renew, n, np.bool_),
             excellent=_each(True if people.excellent is None else people.excellent, n, np.bool_),
             route_of=_each(-1 if people.route_of is None else people.route_of, n, np.int64),
@@ -433,6 +443,7 @@ def people_from(
     years_left: np.ndarray,
     passed_exam: np.ndarray,
     completed: np.ndarray,
+    next_fits: np.ndarray | None = None,
     renew: np.ndarray | None = None,
     excellent: np.ndarray | None = None,
     earnings_gap: np.ndarray | None = None,
@@ -453,6 +464,7 @@ def people_from(
         completed=completed,
         seat=seat,
         passed_exam=passed_exam,
+        next_fits=next_fits,
         renew=renew,
         excellent=excellent,
         earnings_gap=earnings_gap,

@@ -115,6 +115,11 @@ class NextStage(Utility):
     excellent: Excellent | None = Field(
         None, description="A stage open only under a supervising organisation rated excellent."
     )
+    after_failed_exam: list[str] = Field(
+        default_factory=list,
+        description="Stages entered only by those who failed the exam at the end of the stage "
+        "before (a year to sit it again); the other stages need the exam passed.",
+    )
 
 
 class Dated(Utility):
@@ -159,6 +164,12 @@ class Onward(Dated):
         None,
         description="A share of those choosing it first hold a working special status while "
         "its papers are prepared.",
+    )
+    needs_exam: bool = Field(
+        False,
+        description="Open only to those who pass the exam at the turning point (routes.exam_pass: "
+        "the same exam as the next stage's; those who fail it may take a stage of "
+        "next_stage.after_failed_exam).",
     )
 
 
@@ -292,7 +303,11 @@ class RoutesSpec(_Spec):
     offer_rate: Prob = Field(
         0.5, description="Chance that the employer offers to keep a person whose contract ends."
     )
-    exam_pass: Prob = Field(1.0, description="Chance of passing the next stage's exam.")
+    exam_pass: Prob = Field(
+        1.0,
+        description="Chance of passing the exam at the end of a stage (needed for the next "
+        "stage and for an onward status with needs_exam).",
+    )
     plan_lead_days: int = Field(
         0,
         ge=0,

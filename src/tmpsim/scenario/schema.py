@@ -930,6 +930,12 @@ class Scenario(Strict):
                 + (f" (and {len(stated) - 1} more continue_prob keys)" if len(stated) > 1 else "")
             )
         stages = [s.name for s in self.programme.stages]
+        for name in self.routes.next_stage.after_failed_exam:
+            if name not in stages[1:]:
+                raise ValueError(
+                    f"routes.next_stage.after_failed_exam: {name!r} is not a stage after the "
+                    f"first (stages: {stages})"
+                )
         for r in self.routes.onward:
             if r.after_stage not in stages:
                 raise ValueError(
