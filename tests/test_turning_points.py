@@ -101,9 +101,7 @@ RESIT = {
 
 
 @pytest.mark.parametrize(("exam_pass", "onward", "resit"), [(1.0, 10, 0), (0.0, 0, 10)])
-def test_the_exam_sends_passers_on_and_those_who_fail_to_a_year_of_resits(
-    exam_pass, onward, resit
-):
+def test_the_exam_sends_passers_on_and_those_who_fail_to_a_year_of_resits(exam_pass, onward, resit):
     """The routes open at a contract end follow the exam: passed, the onward status (the
     stage "2" of resits closed; irregular work at -50 is all but impossible); failed, stage "2"."""
     sim = build("routes", {**RESIT, "routes.exam_pass": exam_pass})

@@ -100,8 +100,9 @@ def open_reference(d: Deciders, rules: DayRules) -> np.ndarray:
     stage needs it, and after a status (``STATUS_EXPIRY``) only once the stage was completed; at
     the end of the last stage's contract the same route renews it where the person may renew.
     Dated routes: offered at the point and in force, the stage completed, in the field, the
-    exam passed where the route needs it, and for some only without a seat (but for their own holders when their status runs out, where
-    the route is renewed whatever the seat) or for some origins only. Irregular: always.
+    exam passed where the route needs it, and for some only without a seat (but for their own
+    holders when their status runs out, where the route is renewed whatever the seat) or for
+    some origins only. Irregular: always.
     """
     n, n_dated = d.point.size, rules.offered.shape[0]
     n_stages = rules.stage_open.size
