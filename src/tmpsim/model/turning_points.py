@@ -72,13 +72,12 @@ HOME, NEXT, ONWARD, BRIDGE, IRREGULAR = range(len(ROUTE_KINDS))
 # What follows a choice, after ``tally_kernel``'s own actions (keep waiting, go home, renew,
 # the next stage): another status, irregular, and each granting route's own (from GRANT_ACTION).
 ONWARD_ACTION, IRREGULAR_ACTION, GRANT_ACTION = 4, 5, 6
-# Where people decide at a turning point (and wait for the decision on a status they chose).
-DECIDING_STATES = [
-    int(s)
-    for s in (
-        State.EMPLOYED, State.JOBLESS, State.STRANDED, State.SPECIAL_IDLE, State.SPECIAL_WORKING
-    )
-]  # fmt: skip
+# Where people decide at a turning point (and wait for the decision on a status they chose),
+# as a lookup by state code (one gather instead of a set search).
+DECIDING_STATES = np.zeros(len(State), dtype=bool)
+DECIDING_STATES[
+    [State.EMPLOYED, State.JOBLESS, State.STRANDED, State.SPECIAL_IDLE, State.SPECIAL_WORKING]
+] = True
 
 
 class Routes(Module):
@@ -490,7 +489,7 @@ class Routes(Module):
         while the decision was pending is granted for its length.
         """
         pop = self.sim.pop
-        ids = ids[np.isin(pop.state[ids], DECIDING_STATES)]
+        ids = ids[DECIDING_STATES[pop.state[ids]]]
         code = pop.pending[ids].astype(np.int64)
         pop.pending[ids] = -1
         for j in np.unique(code):
