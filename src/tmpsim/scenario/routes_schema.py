@@ -168,7 +168,8 @@ class Onward(Dated):
     needs_exam: bool = Field(
         False,
         description="Open only to those who pass the exam at the turning point (routes.exam_pass: "
-        "the same exam as the next stage's; those who fail it may take a stage of "
+        "the same exam as the next stage's, drawn at each decision, so that a person deciding "
+        "again sits it again; those who fail it may take a stage of "
         "next_stage.after_failed_exam).",
     )
 
