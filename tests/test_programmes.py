@@ -304,6 +304,24 @@ def test_esd_fields_have_one_or_two_years() -> None:
     assert sc.start == dt.date(2027, 4, 1)
 
 
+@pytest.mark.parametrize("exam_pass", [0.0, 1.0])
+def test_esd_exam_sends_passers_to_ssw_and_the_others_to_a_fourth_year(exam_pass) -> None:
+    """The shipped ESD scenario's exam: nobody who failed goes on to SSW (i), nobody who passed
+    takes the fourth year (the starting stock's three years all end within the run)."""
+    over = {"routes.exam_pass": exam_pass, "end": "2030-06-30"}
+    sim = Simulation(load_scenario("japan-esd-2027", over), seed=1, scale=0.002).run()
+    extras = sim.recorder.extras
+    onward = extras["route_specified_skilled_worker_i"].sum()
+    fourth = extras["route_next_stage_extension"].sum()
+    home = extras["route_home"].sum()
+    assert home > 0
+    if exam_pass:
+        assert onward > 0 and fourth == 0
+    else:
+        assert onward == 0 and fourth > 0
+        assert (sim.pop.stage[: sim.pop.n] == 1).any()  # the extension held
+
+
 # ---- the shipped programmes -------------------------------------------------------------------
 
 PROGRAMMES = ["singapore-work-permit", "hongkong-fdh", "gulf-kafala", "japan-esd-2027"]
