@@ -235,6 +235,8 @@ def test_a_stage_of_resits_opens_to_those_who_failed_and_the_onward_status_to_th
     late = people(2, stage=1, completed=1, passed_exam=np.array([False, False]))
     late.next_fits = np.array([True, False])
     assert ch.open_routes(end, date, late)[:, ch.index("next_stage")].tolist() == [True, False]
+    with pytest.raises(ValueError, match=r"after_failed_exam: \['1'\] are not stages after"):
+        chooser(spec(next_stage={"after_failed_exam": ["1"], "source": "x"}))
     # Without needs_exam the onward status ignores the exam.
     plain = chooser(spec(onward=[{**onward[0], "needs_exam": False}], bridges=[], job_changes=[]))
     assert plain.open_routes(end, date, p)[:, plain.index("skilled_worker")].all()

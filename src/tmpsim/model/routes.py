@@ -202,6 +202,11 @@ class RouteChooser:
         unknown_stages = sorted(set(spec.next_stage.by_stage) - set(stage_index))
         if unknown_stages:
             raise ValueError(f"next_stage.by_stage: unknown stage(s) {unknown_stages}")
+        resits = [s for s in spec.next_stage.after_failed_exam if s not in stage_names[1:]]
+        if resits:
+            raise ValueError(
+                f"next_stage.after_failed_exam: {resits} are not stages after the first"
+            )
         self.next_bonus = np.array([spec.next_stage.by_stage.get(s, 0.0) for s in stage_names])
         # Stages open only under an organisation rated excellent (next_stage.excellent).
         self.needs_rating = np.zeros(self.n_stages, dtype=bool)
