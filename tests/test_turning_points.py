@@ -452,6 +452,7 @@ def test_who_left_while_the_status_was_decided_is_not_granted_it():
     run_days(sim, range(11, 15))
     assert (sim.pop.state[gone] == S.IRREGULAR).all()
     assert (sim.pop.state[3:10] == S.SPECIAL_IDLE).all()
+    assert (sim.pop.pending[:10] == -1).all()  # no decision left pending, granted or not
 
 
 @pytest.mark.parametrize("days", [0, 400, "a month"])

@@ -489,9 +489,10 @@ class Routes(Module):
         while the decision was pending is granted for its length.
         """
         pop = self.sim.pop
-        ids = ids[DECIDING_STATES[pop.state[ids]]]
         code = pop.pending[ids].astype(np.int64)
-        pop.pending[ids] = -1
+        pop.pending[ids] = -1  # decided, for those who left meanwhile too
+        here = DECIDING_STATES[pop.state[ids]]
+        ids, code = ids[here], code[here]
         for j in np.unique(code):
             mine = ids[code == j]
             route = self.chooser.dated[j - 2]
