@@ -37,14 +37,32 @@ def repo(tmp_path: Path) -> Path:
     return repo
 
 
+def python_calls(repo: Path) -> list[str]:
+    """Every call of the fake .venv python so far, in order."""
+    log = repo / "pip.log"
+    return log.read_text().splitlines() if log.is_file() else []
+
+
 def setup(repo: Path, *extras: str) -> tuple[str, list[str]]:
+    """Run scripts/setup; its stderr and the pip calls made so far."""
     proc = subprocess.run(
         ["bash", "scripts/setup", *extras], cwd=repo, capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0, proc.stderr
-    log = repo / "pip.log"
-    calls = log.read_text().splitlines() if log.is_file() else []
-    return proc.stderr, calls
+    return proc.stderr, [c for c in python_calls(repo) if c.startswith("-m pip")]
+
+
+def test_setup_compiles_the_bytecode_once_and_tmpsim_each_time(repo: Path) -> None:
+    """Installing compiles the installed packages (pip runs with --no-compile) and tmpsim's
+    sources; an up-to-date .venv only compiles tmpsim's sources again (changed files)."""
+    setup(repo)
+    calls = python_calls(repo)
+    compiled = [c for c in calls if c.startswith("-m compileall")]
+    assert calls[0].startswith("-m pip install") and "--no-compile" in calls[0]
+    assert len(compiled) == 2 and compiled[-1].endswith(" src")  # the packages, then tmpsim
+    setup(repo)
+    again = python_calls(repo)[len(calls) :]
+    assert again == ["-m compileall -qq -j 0 src"]
 
 
 def test_setup_installs_once_then_skips_pip(repo: Path) -> None:

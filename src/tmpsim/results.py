@@ -247,16 +247,25 @@ class Result:
         return out
 
     def write_small_files(self, out: Path) -> None:
-        """Write every file of the run folder but agents.parquet and the manifest."""
-        # Labels go to the writer as the dictionary Parquet stores anyway, and no Arrow schema is
-        # stored beside the Parquet one: readers get them as strings, as SERIES_SCHEMA says.
-        atomic_write_table(out / "series.parquet", self.series_source, store_schema=False)
-        atomic_write_bytes(out / "summary.json", _json(self.summary))
-        atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenario).encode())
-        if self.groups_table is not None:
-            atomic_write_table(out / "groups.parquet", self.groups_table)
-        for name, table in (self.origins_tables or {}).items():
-            atomic_write_table(out / name, table)
+        """Write every file of the run folder but agents.parquet and the manifest.
+
+        The series is written in a second thread while this one writes the other tables and
+        files (Arrow encodes and compresses without holding the GIL): the two largest, series
+        and groups, are then written at the same time.
+        """
+        with ThreadPoolExecutor(1, thread_name_prefix="tmpsim-series-writer") as pool:
+            # Labels go to the writer as the dictionary Parquet stores anyway, and no Arrow
+            # schema is stored beside the Parquet one: readers get strings, as SERIES_SCHEMA says.
+            series = pool.submit(
+                atomic_write_table, out / "series.parquet", self.series_source, False
+            )
+            if self.groups_table is not None:
+                atomic_write_table(out / "groups.parquet", self.groups_table)
+            for name, table in (self.origins_tables or {}).items():
+                atomic_write_table(out / name, table)
+            atomic_write_bytes(out / "summary.json", _json(self.summary))
+            atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenario).encode())
+            series.result()  # its error, if any, is raised here
 
     def write_manifest(self, out: Path, known: dict[str, dict[str, Any]] | None = None) -> None:
         """Write run.json last: the run's description, its files' sizes and digests."""
