@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 # Calls of a kernel through engine.jit.Resolved are typed again (each call site's first ones and
 # a sample after) and checked against the version its first call chose (read when tmpsim is
 # first imported; CLI subprocesses inherit it).
 os.environ.setdefault("TMPSIM_JIT_CHECK", "1")
+# Precomputations kept between commands (tmpsim.cache) go to a folder of this test session, not
+# to the user's cache (CLI subprocesses inherit it).
+os.environ.setdefault("TMPSIM_CACHE_DIR", tempfile.mkdtemp(prefix="tmpsim-test-cache-"))
 
 import pytest
 

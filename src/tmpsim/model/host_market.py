@@ -23,12 +23,15 @@ scenario alone (see ``tmpsim.model.applicants``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from tmpsim import cache
 from tmpsim.corridors.config import (
     SHIPPED,
     CorridorsConfig,
@@ -97,15 +100,64 @@ def market_config(
     return cfg.model_copy(update={"market": market, "last_year": max(cfg.last_year, last_year)})
 
 
+@dataclass(frozen=True)
+class SplitInputs:
+    """Everything ``split_of`` reads: the market's section and the scenario's values it uses.
+
+    Named in one place so that the split can be kept under a digest of its inputs
+    (``digest``): for runs of the same inputs at other seeds and scales, and between commands.
+    """
+
+    spec: OriginsMarketSpec
+    shares: dict[str, dict[int, float]]  # each scenario origin's demand_share, in order
+    currency: str
+    last_year: int  # the market runs to this year
+    demand: dict[int, float]  # the host's demand in each year of the market
+    corridors: CorridorsConfig  # ``spec.corridors`` loaded
+    corridors_text: str  # its YAML (shipped: empty, as tmpsim's own files are in every key)
+
+    def digest(self) -> str:
+        """A key for these inputs under this version of tmpsim (``tmpsim.cache.key``)."""
+        plain = {
+            "spec": self.spec.model_dump(mode="json"),
+            "origins": list(self.shares),  # their order is the order of the split's columns
+            "shares": self.shares,
+            "currency": self.currency,
+            "last_year": self.last_year,
+            "demand": self.demand,
+        }
+        return cache.key(json.dumps(plain, sort_keys=True), self.corridors_text)
+
+
+def split_inputs(
+    spec: OriginsMarketSpec, scenario: Scenario, demand_total: Callable[[int], float]
+) -> SplitInputs:
+    """The inputs of the split of ``scenario``'s market (``spec``, its ``origins_market``)."""
+    loaded = load_corridors(spec.corridors)  # once: its YAML and validation take milliseconds
+    first = loaded.first_year
+    last = max(scenario.end.year, first)
+    return SplitInputs(
+        spec=spec,
+        shares={n: dict(o.demand_share) for n, o in scenario.origins.items()},
+        currency=scenario.currency,
+        last_year=last,
+        demand={y: float(demand_total(y)) for y in range(first, last + 1)},
+        corridors=loaded,
+        corridors_text="" if spec.corridors in SHIPPED else Path(spec.corridors).read_text("utf-8"),
+    )
+
+
 def host_split(
     spec: OriginsMarketSpec, scenario: Scenario, demand_total: Callable[[int], float]
 ) -> HostSplit:
     """Run the market of ``spec`` for ``scenario`` and take the host's split from it."""
-    loaded = load_corridors(spec.corridors)  # once: its YAML and validation take milliseconds
-    first = loaded.first_year
-    last = max(scenario.end.year, first)
-    demand = {y: demand_total(y) for y in range(first, last + 1)}
-    cfg = market_config(spec, last, demand, loaded)
+    return split_of(split_inputs(spec, scenario, demand_total))
+
+
+def split_of(inputs: SplitInputs) -> HostSplit:
+    """Run the market of ``inputs`` and take the host's split from it."""
+    spec = inputs.spec
+    cfg = market_config(spec, inputs.last_year, inputs.demand, inputs.corridors)
     run = simulate(cfg, scale=spec.scale, seed=spec.seed)
     j = run.destinations.index(spec.host)
     years = np.array(run.years)
@@ -118,20 +170,20 @@ def host_split(
     debt_usd = np.array(
         [np.bincount(broker_origin, run.broker_debt[y, :, j]) for y in range(years.size)]
     )
-    names = list(scenario.origins)
+    names = list(inputs.shares)
     covered = np.array([n in run.origins for n in names])
     col = [run.origins.index(n) if n in run.origins else -1 for n in names]
     shares = np.zeros((years.size, len(names)))
     fee = np.full((years.size, len(names)), np.nan)
     debt = np.full((years.size, len(names)), np.nan)
-    fx = fx_per_usd(scenario.currency, years) if spec.fees else np.ones(years.size)
+    fx = fx_per_usd(inputs.currency, years) if spec.fees else np.ones(years.size)
     market_split = _market_split(placed, col)
     if spec.anchor_year is not None:
-        market_split = _anchored(market_split, years, spec.anchor_year, scenario, names, covered)
+        market_split = _anchored(market_split, years, spec.anchor_year, inputs.shares, covered)
     for k, y in enumerate(years):
         fixed = np.array(
             [
-                0.0 if covered[i] else _share_in(scenario.origins[n].demand_share, int(y))
+                0.0 if covered[i] else _share_in(inputs.shares[n], int(y))
                 for i, n in enumerate(names)
             ]
         )
@@ -176,8 +228,7 @@ def _anchored(
     split: np.ndarray,
     years: np.ndarray,
     anchor: int,
-    scenario: Scenario,
-    names: list[str],
+    shares: dict[str, dict[int, float]],
     covered: np.ndarray,
 ) -> np.ndarray:
     """The market's change since ``anchor`` applied to the scenario's own shares of that year.
@@ -194,10 +245,7 @@ def _anchored(
 
     def own(year: int) -> np.ndarray:
         row = np.array(
-            [
-                _share_in(scenario.origins[n].demand_share, year) if covered[i] else 0.0
-                for i, n in enumerate(names)
-            ]
+            [_share_in(shares[n], year) if covered[i] else 0.0 for i, n in enumerate(shares)]
         )
         return row / row.sum() if row.sum() > 0 else split[0]
 

@@ -13,16 +13,16 @@ given its origin, its segment and the profile whose terms it is drawn with.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tmpsim import cache
 from tmpsim.engine.module import Module
 from tmpsim.engine.population import NEVER
 from tmpsim.kinds import Timer
 from tmpsim.model.applicants import ApplicantDraws, Attributes, StandbyPool, draw_attributes
-from tmpsim.model.host_market import HostSplit, host_split
+from tmpsim.model.host_market import HostSplit, split_inputs, split_of
 from tmpsim.model.lifecycle import DAYS_PER_MONTH
 from tmpsim.model.selection_kernels import Eligibility
 from tmpsim.states import State
@@ -33,23 +33,28 @@ if TYPE_CHECKING:
     from tmpsim.scenario.schema import Scenario
     from tmpsim.simulation import Simulation
 
-# The sending market's split for the last few scenarios, by the scenario's digest: runs of one
-# scenario at other seeds or scales (an ensemble's worker) need not run the market again.
+# The sending market's split for the last few inputs, by their digest: runs of one scenario at
+# other seeds or scales (an ensemble's worker) need not run the market again.
 _MARKETS: dict[str, HostSplit] = {}
 _MARKETS_KEPT = 4
 
 
 def market_of(scenario: Scenario, demand_total: Callable[[int], float]) -> HostSplit:
-    """``host_split`` of the scenario's ``origins_market``, kept for the scenario's next runs.
+    """``host_split`` of the scenario's ``origins_market``, kept for the next runs of its inputs.
 
-    The split depends on the scenario alone (the market has its own seed and scale, and the
-    demand follows from the scenario), so it is kept by a digest of the whole scenario; its
-    arrays are made read-only, as runs share them.
+    The split depends on a few of the scenario's values alone (``SplitInputs``: the market has
+    its own seed and scale, and the demand follows from the scenario), so it is kept by their
+    digest: in this process for the next runs, and on disk for the next commands
+    (``tmpsim.cache``). Its arrays are made read-only, as runs share them.
     """
-    key = hashlib.sha256(scenario.model_dump_json().encode()).hexdigest()
+    inputs = split_inputs(scenario.origins_market, scenario, demand_total)
+    key = inputs.digest()
     found = _MARKETS.get(key)
     if found is None:
-        found = host_split(scenario.origins_market, scenario, demand_total)
+        found = cache.load("market", key)
+        if not isinstance(found, HostSplit):
+            found = split_of(inputs)
+            cache.store("market", key, found)
         for values in (found.years, found.covered, found.shares, found.fee, found.debt):
             values.flags.writeable = False
         if len(_MARKETS) >= _MARKETS_KEPT:
