@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tmpsim import cache
-from tmpsim.model import host_market, recruitment
+from tmpsim.model import host_market, recruitment, routes
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 
@@ -146,3 +146,28 @@ def test_the_split_reads_only_its_inputs() -> None:
     assert host_market.split_inputs(sc.origins_market, later, demand).digest() == base.digest()
     shorter = sc.model_copy(update={"end": sc.end.replace(year=sc.end.year - 1)})
     assert host_market.split_inputs(sc.origins_market, shorter, demand).digest() != base.digest()
+
+
+def test_kept_computes_what_is_missing_or_of_another_type(folder) -> None:
+    k = cache.key("k")
+    assert cache.kept("kind", k, lambda: [1, 2], list) == [1, 2]
+    assert cache.kept("kind", k, lambda: [3], list) == [1, 2]  # found, not computed
+    assert cache.kept("kind", k, lambda: (4,), tuple) == (4,)  # a list is not what is expected
+
+
+def test_the_ratings_threshold_is_each_days_and_kept(folder, monkeypatch) -> None:
+    sc = load_scenario(FLAGSHIP)
+    rating = sc.routes.next_stage.excellent
+    law = (sc.supervision.proactivity_mean, sc.supervision.proactivity_concentration)
+    got = routes.rated_from_by_day(rating, *law, sc.start, 1000)
+    expected = [routes.rated_from(rating.share_on(sc.date(d)), *law) for d in range(1000)]
+    assert np.array_equal(got, expected)
+    assert got[0] == got[300] > got[900]  # held before the first date; more rated after the rise
+
+    def unsolved(*args):
+        raise AssertionError("solved again")
+
+    monkeypatch.setattr(routes, "rated_from", unsolved)
+    assert np.array_equal(routes.rated_from_by_day(rating, *law, sc.start, 1000), got)
+    with pytest.raises(AssertionError, match="solved again"):  # another law: another key
+        routes.rated_from_by_day(rating, law[0] * 0.9, law[1], sc.start, 1000)

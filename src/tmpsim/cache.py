@@ -22,8 +22,9 @@ import functools
 import hashlib
 import os
 import pickle
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import platformdirs
 
@@ -33,6 +34,7 @@ ENV = "TMPSIM_CACHE_DIR"
 FORMAT = 1  # bump when the layout of an entry changes
 KEEP = 16  # entries kept per kind
 _OFF = ("", "0", "off", "no", "false")
+T = TypeVar("T")
 
 
 def folder() -> Path | None:
@@ -105,3 +107,13 @@ def store(kind: str, k: str, value: Any) -> None:
             old.unlink(missing_ok=True)
     except OSError:
         return
+
+
+def kept(kind: str, k: str, compute: Callable[[], T], expected: type) -> T:
+    """The entry of ``kind`` under ``k`` if it is an ``expected``; else ``compute()``, kept."""
+    found = load(kind, k)
+    if isinstance(found, expected):
+        return found  # type: ignore[return-value]
+    value = compute()
+    store(kind, k, value)
+    return value

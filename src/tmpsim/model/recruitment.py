@@ -51,10 +51,7 @@ def market_of(scenario: Scenario, demand_total: Callable[[int], float]) -> HostS
     key = inputs.digest()
     found = _MARKETS.get(key)
     if found is None:
-        found = cache.load("market", key)
-        if not isinstance(found, HostSplit):
-            found = split_of(inputs)
-            cache.store("market", key, found)
+        found = cache.kept("market", key, lambda: split_of(inputs), HostSplit)
         for values in (found.years, found.covered, found.shares, found.fee, found.debt):
             values.flags.writeable = False
         if len(_MARKETS) >= _MARKETS_KEPT:

@@ -41,11 +41,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
 
+from tmpsim import cache
 from tmpsim.model.beta_law import beta_quantile
 from tmpsim.model.route_kernels import (
     DayRules,
@@ -60,6 +62,7 @@ from tmpsim.scenario.routes_schema import (
     FEATURES,
     Bridge,
     Dated,
+    Excellent,
     Onward,
     RoutesSpec,
     Utility,
@@ -415,6 +418,30 @@ def rated_from(share: float, mean: float, concentration: float) -> np.float64:
     if share <= 0.0:
         return np.float64(np.inf)
     return _quantile(share, mean, concentration)
+
+
+def rated_from_by_day(
+    rating: Excellent, mean: float, concentration: float, start: dt.date, n_days: int
+) -> np.ndarray:
+    """``rated_from`` on each day of a run starting on ``start``: float64 [day].
+
+    The rated share moves day by day where it rises linearly, and each new share is a quantile
+    to solve, a tenth of a second over a run; the answer depends on these values alone, so it is
+    kept between commands (``tmpsim.cache``).
+    """
+    plain = {
+        "share": rating.share,
+        "law": [mean, concentration],
+        "start": start.isoformat(),
+        "days": n_days,
+    }
+
+    def compute() -> np.ndarray:
+        days = (start + dt.timedelta(days=d) for d in range(n_days))
+        return np.array([rated_from(rating.share_on(d), mean, concentration) for d in days])
+
+    k = cache.key(json.dumps(plain, sort_keys=True))
+    return cache.kept("rated_from", k, compute, np.ndarray)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -60,7 +60,7 @@ from tmpsim.model.route_kernels import (
     tally_kernel,
     tally_reference,
 )
-from tmpsim.model.routes import RouteChooser, TurningPoint, rated_from
+from tmpsim.model.routes import RouteChooser, TurningPoint, rated_from_by_day
 from tmpsim.scenario.routes_schema import FEATURES, Bridge, JobChange, Onward
 
 if TYPE_CHECKING:
@@ -112,6 +112,7 @@ class Routes(Module):
         self._deciding: DecidingAgents | None = None  # bundled on the first decision
         self._agents_capacity = -1
         self._static_facts: DayFacts | None = None
+        self._rated_from: np.ndarray | None = None  # the rating's threshold on each day
         # The earnings gap of each origin in each year of the run (routes.earnings_gap).
         sc = sim.scenario
         self.first_year = sc.start.year
@@ -390,11 +391,13 @@ class Routes(Module):
                 rated_from=np.float64(-np.inf),
             )
         rating = self.spec.next_stage.excellent
-        threshold = (
-            np.float64(-np.inf)
-            if rating is None
-            else rated_from(rating.share_on(sim.scenario.date(day)), *self.proactivity_law)
-        )
+        if rating is None:
+            threshold = np.float64(-np.inf)
+        else:
+            if self._rated_from is None:  # every day's, once (kept between commands)
+                law = self.proactivity_law
+                self._rated_from = rated_from_by_day(rating, *law, sim.scenario.start, sim.n_days)
+            threshold = self._rated_from[day]
         return self._static_facts._replace(day=day, seat=self.seats(), rated_from=threshold)
 
     def _follow(
