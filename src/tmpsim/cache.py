@@ -4,8 +4,9 @@ A few things a run builds before its first day depend on a handful of the scenar
 on tmpsim's own files, not on the seed or the scale of the run: the sending market's run behind
 a scenario's ``origins_market`` is one (a third of a second, a tenth of a short command). They
 are kept in a cache folder under a key that digests everything they were computed from,
-tmpsim's own code and data included, so an entry is only ever reused by the same computation:
-a changed input or another version of tmpsim gives another key. Like numba's cache of compiled
+tmpsim's own code and data and the versions of Python, NumPy and pydantic included, so an entry
+is only ever reused by the same computation: a changed input or another version gives another
+key. Like numba's cache of compiled
 kernels, it only saves time; removing the folder is always safe.
 
 The folder is ``TMPSIM_CACHE_DIR`` when set (``off``, ``0`` or empty turns the cache off), else
@@ -22,6 +23,7 @@ import functools
 import hashlib
 import os
 import pickle
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -62,12 +64,21 @@ def code_digest() -> str:
 
 
 def key(*parts: str | bytes) -> str:
-    """A key for the inputs ``parts`` under this version of tmpsim."""
-    h = hashlib.sha256(f"tmpsim-cache-{FORMAT}\0{code_digest()}\0".encode())
+    """A key for the inputs ``parts`` under this version of tmpsim (and of Python and NumPy)."""
+    h = hashlib.sha256(f"tmpsim-cache-{FORMAT}\0{code_digest()}\0{_runtime()}\0".encode())
     for part in parts:
         h.update(part.encode() if isinstance(part, str) else part)
         h.update(b"\0")
     return h.hexdigest()
+
+
+@functools.cache
+def _runtime() -> str:
+    """The versions an entry's arrays and objects depend on besides tmpsim's own files."""
+    import numpy
+    import pydantic
+
+    return f"{sys.version}|numpy {numpy.__version__}|pydantic {pydantic.VERSION}"
 
 
 def _path(kind: str, k: str) -> Path | None:
