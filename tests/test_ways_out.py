@@ -5,7 +5,8 @@
 - employers' demand after the table's base year follows the labour-market index
   (``recruitment.demand_response``), and those waiting to enter fill vacancies
   (``recruitment.backlog_fill_days``);
-- bridged people stop counting as stranded once a seat home is there for them;
+- bridged people stop counting as stranded once a seat home is there for them (all of a corridor
+  at once, or as far as its seats reach: ``routes.seat_rule``);
 - with ``next_stage.after_bridge`` the next stage opens when a bridge runs out for someone who
   completed the stage.
 
@@ -122,6 +123,29 @@ def test_bridged_people_stop_counting_as_stranded_once_a_seat_is_there():
     assert int(sim.pop.stranded[:10].sum()) == 0
     assert int(sim.lifecycle.stranded.counts.sum()) == 0
     assert (sim.pop.state[:10] == State.SPECIAL_IDLE).all()  # still on the bridge
+
+
+def test_bridged_people_stop_counting_only_as_far_as_the_seats_reach():
+    sim = build("routes", {"routes.seat_rule": "seat_capacity"})
+    set_timers(sim, Timer.CONTRACT_END, [9] * 10)  # bridged on day 9: they cannot return
+    run_days(sim, range(12))
+    wait = sim.routes.spec.seat_wait_days
+    b = sim.borders
+    # Seats for 3.5 people within the wait, beyond a queue of none: 3 whole people.
+    b.seats_out[:] = 3.5 / (wait * sim.scale)
+    assert sim.routes.seat_room().tolist()[0] == 3
+    sim.routes.month_end(11)
+    assert sim.pop.stranded[:10].tolist() == [False] * 3 + [True] * 7  # in the order they came
+    assert int(sim.lifecycle.stranded.counts.sum()) == 7
+    sim.routes.month_end(11)  # the next month end: three more
+    assert int(sim.pop.stranded[:10].sum()) == 4
+    b.waiting_home[:] = 3  # a queue that takes the seats: nobody more
+    assert sim.routes.seat_room().tolist()[0] == 0
+    sim.routes.month_end(11)
+    assert int(sim.pop.stranded[:10].sum()) == 4
+    assert (sim.pop.state[:10] == State.SPECIAL_IDLE).all()  # still on the bridge
+    with pytest.raises(ScenarioError, match="routes.seat_rule"):
+        build("routes", {"routes.seat_rule": "by_corridor"})
 
 
 def test_next_stage_opens_after_a_bridge_only_for_those_who_completed_the_stage():

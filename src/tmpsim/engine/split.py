@@ -21,3 +21,15 @@ def split_by(ids: np.ndarray, codes: np.ndarray, n_codes: int) -> list[tuple[int
     ends = np.cumsum(counts).tolist()
     sizes = counts.tolist()
     return [(c, ids[ends[c] - sizes[c] : ends[c]]) for c in present]
+
+
+def rank_within(codes: np.ndarray) -> np.ndarray:
+    """Each element's position among those with the same code, in the given order (0, 1, ...).
+
+    ``rank_within([1, 0, 1, 1, 0])`` is ``[0, 0, 1, 2, 1]``: one stable sort, as ``split_by``.
+    """
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes)
+    rank = np.empty(codes.size, dtype=np.int64)
+    rank[order] = np.arange(codes.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    return rank

@@ -42,6 +42,7 @@ import numpy as np
 
 from tmpsim.engine.module import Module
 from tmpsim.engine.recorder import HOLDS_STATUS
+from tmpsim.engine.split import rank_within
 from tmpsim.kinds import State, Timer
 from tmpsim.model.decider_kernels import (
     DayFacts,
@@ -214,21 +215,28 @@ class Routes(Module):
         """Bridged people stop counting as stranded once a seat home is there for them.
 
         A bridge chosen by those who cannot return keeps them flagged as unable to return (from
-        the choice, while the status is being decided, too); once their corridor has seats again
-        they could leave, so they stay by choice, not stranded. Those waiting in the return queue
-        stay flagged until they leave.
+        the choice, while the status is being decided, too); once a seat home is there for them
+        they could leave, so they stay by choice, not stranded. With ``seat_rule``
+        ``whole_corridor`` all of a corridor's bridged stop counting at the first month end it
+        has a seat (``seats``); with ``seat_capacity`` only as many as its seats carry within
+        ``seat_wait_days`` beyond those already waiting in its return queue (``seat_room``), in
+        the order they came (ascending ids), the rest at later month ends. Those waiting in the
+        return queue stay flagged until they leave.
         """
         if self.spec is None:
             return
-        seat = self.seats()
-        if not seat.any():
+        whole = self.spec.seat_rule == "whole_corridor"
+        room = self.seats() if whole else self.seat_room()
+        if not room.any():
             return
         pop = self.sim.pop
         n = pop.n
         state = pop.state[:n]
         bridged = np.flatnonzero(pop.stranded[:n] & (state != State.STRANDED))
         if bridged.size:
-            self.sim.lifecycle.stranded.clear(bridged[seat[pop.origin[bridged]]])
+            origin = pop.origin[bridged].astype(np.int64)
+            cleared = room[origin] if whole else rank_within(origin) < room[origin]
+            self.sim.lifecycle.stranded.clear(bridged[cleared])
 
     # ---- the turning points ---------------------------------------------------------------
     def contract_end(self, ids: np.ndarray, day: int) -> None:
@@ -317,6 +325,16 @@ class Routes(Module):
         b = self.sim.borders
         per_day = (b.seats_out + b.flight_seats) * self.sim.scale
         return (per_day > 0) & (b.waiting_home <= per_day * self.spec.seat_wait_days)
+
+    def seat_room(self) -> np.ndarray:
+        """By origin: whole people the seats carry within seat_wait_days beyond the return queue.
+
+        0 where a corridor has no seats or its queue already takes them.
+        """
+        b = self.sim.borders
+        per_day = (b.seats_out + b.flight_seats) * self.sim.scale
+        room = np.floor(per_day * self.spec.seat_wait_days - b.waiting_home)
+        return np.where(per_day > 0, np.maximum(room, 0.0), 0.0).astype(np.int64)
 
     def _gather(self, point: TurningPoint, ids: np.ndarray, offer: np.ndarray) -> None:
         """Keep people reaching a turning point today for the day's one decision."""

@@ -301,6 +301,13 @@ class RoutesSpec(_Spec):
         description="A seat home counts as available when the corridor's return queue clears "
         "within this many days at today's outbound seats.",
     )
+    seat_rule: Literal["whole_corridor", "seat_capacity"] = Field(
+        "whole_corridor",
+        description="When the bridged (those who chose a bridge because they could not return) "
+        "stop counting as stranded, at a month end: all of a corridor's once it has a seat home "
+        "(whole_corridor), or as many as its seats carry within seat_wait_days beyond its return "
+        "queue, in the order they came (seat_capacity).",
+    )
     offer_rate: Prob = Field(
         0.5, description="Chance that the employer offers to keep a person whose contract ends."
     )
