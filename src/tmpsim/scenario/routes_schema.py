@@ -335,7 +335,7 @@ class RoutesSpec(_Spec):
     rules_source: str = Field(
         "assumed",
         min_length=1,
-        description="Source of review_days, seat_wait_days, offer_rate, exam_pass and "
+        description="Source of review_days, seat_wait_days, seat_rule, offer_rate, exam_pass and "
         "plan_lead_days.",
     )
 
