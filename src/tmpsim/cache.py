@@ -6,8 +6,8 @@ a scenario's ``origins_market`` is one (a third of a second, a tenth of a short 
 are kept in a cache folder under a key that digests everything they were computed from,
 tmpsim's own code and data and the versions of Python, NumPy and pydantic included, so an entry
 is only ever reused by the same computation: a changed input or another version gives another
-key. Like numba's cache of compiled
-kernels, it only saves time; removing the folder is always safe.
+key. Like numba's cache of compiled kernels, it only saves time; removing the folder is always
+safe.
 
 The folder is ``TMPSIM_CACHE_DIR`` when set (``off``, ``0`` or empty turns the cache off), else
 the user's cache folder (``platformdirs``: ``~/.cache/tmpsim`` on Linux). Entries are written
@@ -64,7 +64,7 @@ def code_digest() -> str:
 
 
 def key(*parts: str | bytes) -> str:
-    """A key for the inputs ``parts`` under this version of tmpsim (and of Python and NumPy)."""
+    """A key for the inputs ``parts`` under this version of tmpsim, Python, NumPy and pydantic."""
     h = hashlib.sha256(f"tmpsim-cache-{FORMAT}\0{code_digest()}\0{_runtime()}\0".encode())
     for part in parts:
         h.update(part.encode() if isinstance(part, str) else part)

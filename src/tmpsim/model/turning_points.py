@@ -322,19 +322,22 @@ class Routes(Module):
     # ---- choosing and moving ----------------------------------------------------------------
     def seats(self) -> np.ndarray:
         """Whether a seat home is available, by origin (the queue clears within seat_wait_days)."""
-        b = self.sim.borders
-        per_day = (b.seats_out + b.flight_seats) * self.sim.scale
-        return (per_day > 0) & (b.waiting_home <= per_day * self.spec.seat_wait_days)
+        per_day = self._seats_per_day()
+        return (per_day > 0) & (self.sim.borders.waiting_home <= per_day * self.spec.seat_wait_days)
 
     def seat_room(self) -> np.ndarray:
         """By origin: whole people the seats carry within seat_wait_days beyond the return queue.
 
         0 where a corridor has no seats or its queue already takes them.
         """
-        b = self.sim.borders
-        per_day = (b.seats_out + b.flight_seats) * self.sim.scale
-        room = np.floor(per_day * self.spec.seat_wait_days - b.waiting_home)
+        per_day = self._seats_per_day()
+        room = np.floor(per_day * self.spec.seat_wait_days - self.sim.borders.waiting_home)
         return np.where(per_day > 0, np.maximum(room, 0.0), 0.0).astype(np.int64)
+
+    def _seats_per_day(self) -> np.ndarray:
+        """Today's outbound seats by origin, in simulated people."""
+        b = self.sim.borders
+        return (b.seats_out + b.flight_seats) * self.sim.scale
 
     def _gather(self, point: TurningPoint, ids: np.ndarray, offer: np.ndarray) -> None:
         """Keep people reaching a turning point today for the day's one decision."""
