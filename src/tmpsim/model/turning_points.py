@@ -330,9 +330,8 @@ class Routes(Module):
 
         0 where a corridor has no seats or its queue already takes them.
         """
-        per_day = self._seats_per_day()
-        room = np.floor(per_day * self.spec.seat_wait_days - self.sim.borders.waiting_home)
-        return np.where(per_day > 0, np.maximum(room, 0.0), 0.0).astype(np.int64)
+        room = self._seats_per_day() * self.spec.seat_wait_days - self.sim.borders.waiting_home
+        return np.maximum(np.floor(room), 0.0).astype(np.int64)  # no seats: room <= 0
 
     def _seats_per_day(self) -> np.ndarray:
         """Today's outbound seats by origin, in simulated people."""
