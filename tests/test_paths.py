@@ -11,7 +11,7 @@ from helpers import SCENARIOS, scenario_file
 
 from tmpsim import ScenarioError, load_scenario
 from tmpsim.scenario.loader import load_raw, overlay, shipped_dir
-from tmpsim.scenario.paths import PathError, crop_window, get_path, set_path
+from tmpsim.scenario.paths import PathError, crop_window, get_path, positional, set_path
 
 DATA: dict[str, Any] = {
     "money": {"wage_per_month": 100},
@@ -32,6 +32,15 @@ def test_get_by_key_year_position_and_name():
     assert get_path(DATA, "recruitment.demand.2019") == 5  # an int key written as text
     assert get_path(DATA, "events.1.seats") == 30
     assert get_path(DATA, "events.charter.seats") == 30
+
+
+def test_positional_writes_named_items_by_position():
+    assert positional(DATA, "events.charter.seats") == "events.1.seats"
+    assert positional(DATA, "shelters.npo") == "shelters.0"
+    assert positional(DATA, "events.1.seats") == "events.1.seats"
+    # Past what the data hold, the path stays as written.
+    assert positional(DATA, "recruitment.demand.2021") == "recruitment.demand.2021"
+    assert positional(DATA, "events.nameless.seats") == "events.nameless.seats"
 
 
 @pytest.mark.parametrize(

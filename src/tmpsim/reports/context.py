@@ -18,6 +18,7 @@ import yaml
 
 from tmpsim.reports.glossary import ScenarioWords
 from tmpsim.results import read_series
+from tmpsim.scenario.paths import positional
 
 
 def is_run_folder(path: Path) -> bool:
@@ -102,8 +103,12 @@ def source_kind(source: str) -> str:
 
 
 def parameter_table(data: dict[str, Any]) -> pd.DataFrame:
-    """Tabulate every parameter of a resolved scenario with its value and source."""
-    sources = {str(k): str(v) for k, v in (data.get("sources") or {}).items()}
+    """Tabulate every parameter of a resolved scenario with its value and source.
+
+    Parameters are listed by position in lists of records; a source may name such an item by
+    its ``name`` instead, and is matched to it.
+    """
+    sources = {positional(data, str(k)): str(v) for k, v in (data.get("sources") or {}).items()}
     rows = []
     for path, value in flatten_parameters(data):
         source, key = source_for(path, sources)

@@ -86,6 +86,25 @@ def get_path(data: Any, dotted: str) -> Any:
     return node
 
 
+def positional(data: Any, dotted: str) -> str:
+    """``dotted`` with each list item named by its ``name`` written as its position instead.
+
+    ``routes.bridges.cannot_return_working.intercept`` becomes ``routes.bridges.0.intercept``
+    when that bridge is the first; the parts past what ``data`` holds stay as written (a source
+    may name an entry of a one-line table).
+    """
+    parts = split(dotted)
+    node, out = data, []
+    for i, part in enumerate(parts):
+        try:
+            key = child_key(node, part, dotted)
+        except PathError:
+            return ".".join(out + parts[i:])
+        out.append(str(key))
+        node = node[key]
+    return ".".join(out)
+
+
 def path_exists(data: Any, dotted: str) -> bool:
     """Whether the dotted path exists in the data."""
     try:
