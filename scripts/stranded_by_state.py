@@ -19,9 +19,7 @@ import numpy as np
 import tmpsim
 from tmpsim.kinds import State
 from tmpsim.simulation import Simulation
-
-# States of a stranded person without income from work.
-IDLE = (State.SPECIAL_IDLE, State.STRANDED, State.JOBLESS)
+from tmpsim.states import NO_INCOME
 
 
 def stranded_by_state(sim: Simulation) -> dict[State, int]:
@@ -54,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'state':<20} {'stranded':>10} {'share':>7}")
     for s, k in sorted(counts.items(), key=lambda kv: -kv[1]):
         print(f"{s.name.lower():<20} {k / args.scale:>10,.0f} {k / max(total, 1):>7.1%}")
-    idle = sum(counts.get(s, 0) for s in IDLE)
+    idle = sum(counts.get(s, 0) for s in NO_INCOME)
     print(f"{'without work':<20} {idle / args.scale:>10,.0f} {idle / max(total, 1):>7.1%}")
     print(f"{'all stranded':<20} {total / args.scale:>10,.0f}")
     return 0
