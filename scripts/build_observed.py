@@ -229,12 +229,20 @@ def survey(data: Path) -> list[dict]:
 
 
 def essay() -> list[dict]:
-    """Take the essay's count of trainees unable to return, about a year into the pandemic."""
+    """The essay's count of trainees unable to return a year into the pandemic, and the jobless."""
     quote = (
         "more than 36,000 technical intern trainees remained displaced in Japan "
         "and were unable to return"
     )
-    return [row(STRANDED_DATE, "stranded", "all", 36000, cite(ESSAY, quote, "a lower bound"))]
+    # The headline of the article the essay cites (its note 1): of those, the unemployed.
+    headline = "Technical Intern Trainees who cannot return, more than 1000 people are unemployed"
+    return [
+        row(STRANDED_DATE, "stranded", "all", 36000, cite(ESSAY, quote, "a lower bound")),
+        row(
+            STRANDED_DATE, "stranded_out_of_work", "all", 1000,
+            cite(ESSAY + " (its headline, note 1)", headline, "a lower bound"),
+        ),
+    ]  # fmt: skip
 
 
 def tally_2020() -> list[dict]:

@@ -294,6 +294,27 @@ def test_population_grows_keeping_values_and_defaults():
     assert pop.view("state").size == 30
 
 
+def test_a_flag_by_state_counts_the_flagged_in_their_state_of_the_moment():
+    fields = {"state": (np.int8, 0), "origin": (np.int8, 0), "stuck": (np.bool_, 0)}
+    pop = Population(8, fields)
+    who = pop.add(5)
+    pop.state[who] = [1, 1, 2, 2, 3]
+    pop.origin[who] = [0, 1, 0, 1, 1]
+    stuck = pop.flag("stuck", n_origins=2, n_states=4)
+    assert stuck.set(ids(0, 1, 4)).tolist() == [0, 1, 4]
+    assert stuck.by_state.tolist() == [[0, 0], [1, 1], [0, 0], [0, 1]]
+    stuck.restate(ids(1, 2, 4), 2)  # agent 2 is not flagged: not counted
+    pop.state[ids(1, 2, 4)] = 2
+    assert stuck.by_state.tolist() == [[0, 0], [1, 0], [0, 2], [0, 0]]
+    assert stuck.clear(ids(1, 3)).tolist() == [1]  # agent 3 was never flagged
+    assert stuck.by_state.tolist() == [[0, 0], [1, 0], [0, 1], [0, 0]]
+    assert np.array_equal(stuck.recount_by_state(), stuck.by_state)
+    assert stuck.counts.tolist() == [1, 1]
+    plain = Population(8, fields | {"seen": (np.bool_, 0)}).flag("seen", 2)
+    with pytest.raises(ValueError, match="keeps no counts by state"):
+        plain.recount_by_state()
+
+
 def test_simulation_keeps_calendars_on_grown_arrays():
     sim = build("stranding")
     before = sim.pop.capacity

@@ -142,3 +142,13 @@ def test_identity_helper_catches_a_lost_flow():
     sim.recorder.flows[2, State.EMPLOYED, State.STRANDED, 0] -= 1
     with pytest.raises(AssertionError, match="stock != previous"):
         assert_population_identity(sim)
+
+
+def test_check_catches_the_stranded_counted_in_the_wrong_state():
+    sim = build("stranding")
+    sim.step(0)
+    by_state = sim.pop.flag_of("stranded").by_state
+    by_state[State.EMPLOYED, 0] += 1  # not through the flag or a move
+    by_state[State.STRANDED, 0] -= 1
+    with pytest.raises(InvariantError, match="stranded counts by state differ"):
+        sim.step(1)

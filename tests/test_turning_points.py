@@ -23,10 +23,11 @@ from helpers import (
 )
 
 from tmpsim.kinds import Timer
+from tmpsim.results import metric_arrays
 from tmpsim.scenario import load_scenario
 from tmpsim.scenario.loader import ScenarioError
 from tmpsim.simulation import Simulation
-from tmpsim.states import State
+from tmpsim.states import STRANDED_SPLIT, State
 
 S = State
 # A second origin like the routes scenario's A, with no demand and no money of its own.
@@ -459,3 +460,19 @@ def test_who_left_while_the_status_was_decided_is_not_granted_it():
 def test_processing_days_out_of_range_are_refused(days):
     with pytest.raises(ScenarioError, match="routes.processing.days"):
         build("routes", {"routes.processing": {"days": days, "source": "test"}})
+
+
+def test_the_stranded_are_split_by_whether_they_work_day_by_day():
+    """At work while the bridge is decided, out of work on the idle bridge, then gone."""
+    sim = build("routes", PROCESSING)
+    farm = int((sim.pop.sector[:10] == sim.sector_index["farm"]).sum())
+    set_timers(sim, Timer.CONTRACT_END, [9] * 10)
+    run_days(sim)
+    m = metric_arrays(sim)
+    at_work, out_of_work = (m[k].sum(axis=1).tolist() for k in STRANDED_SPLIT)
+    # Chosen on day 9: still employed (flagged) until the bridge is decided on day 12; idle on
+    # it to its end on day 19; on day 20 the others go irregular (no longer stranded) and the
+    # farm workers wait, idle, for the onward status decided on day 23.
+    assert at_work == [0] * 9 + [10] * 3 + [0] * 13
+    assert out_of_work == [0] * 12 + [10] * 8 + [farm] * 3 + [0] * 2
+    assert (m["stranded_at_work"] + m["stranded_out_of_work"] == m["stranded"]).all()

@@ -30,7 +30,7 @@ from tmpsim.runfolder import (  # atomic_*: kept importable from here for their 
     write_manifest,
 )
 from tmpsim.scenario import Scenario, scenario_hash, to_yaml
-from tmpsim.states import STATE_NAMES, STOCK_METRICS, State
+from tmpsim.states import STATE_NAMES, STOCK_METRICS, STRANDED_SPLIT, State
 
 if TYPE_CHECKING:  # pandas is imported only when a DataFrame is asked for (start-up time)
     import pandas as pd
@@ -454,6 +454,9 @@ def metric_arrays(sim) -> dict[str, np.ndarray]:
     out["destitute"] = rec.flag_history["destitute"].astype(np.float64)
     out["sheltered"] = rec.flag_history["sheltered"].astype(np.float64)
     out["stranded"] = rec.flag_history["stranded"].astype(np.float64)
+    by_state = rec.flag_state_history["stranded"]
+    for name, states in STRANDED_SPLIT.items():
+        out[name] = by_state[:, [int(s) for s in states], :].sum(axis=1, dtype=np.float64)
     out["unmet_shelter_need"] = out["destitute"] - out["sheltered"]
     welfare = np.asarray(sim.welfare_by_day, dtype=np.float64)
     out["outside_welfare"] = out["in_host"] * (1.0 - welfare[:, None])

@@ -127,7 +127,8 @@ class Simulation:
         self.pop = Population(self._capacity_estimate(), self.agent_fields(kinds))
         for _name, cls in kinds:
             for flag in cls.flags:
-                self.pop.flag(flag, self.n_origins)
+                by_state = N_STATES if flag in cls.flags_by_state else 0
+                self.pop.flag(flag, self.n_origins, by_state)
         self.recorder = Recorder(
             self.n_days,
             N_STATES,
@@ -297,6 +298,9 @@ class Simulation:
         for name, flag in pop.flags.items():
             if not np.array_equal(flag.recount(), flag.counts):
                 raise InvariantError(f"day {self.day}: {name} counter differs from the agents")
+            by_state = flag.by_state
+            if by_state is not None and not np.array_equal(flag.recount_by_state(), by_state):
+                raise InvariantError(f"day {self.day}: {name} counts by state differ from agents")
         if (self.recorder.counts < 0).any():
             raise InvariantError("negative count")
         by_sector = self.recorder.by_sector(pop) + outside.sum(axis=3)

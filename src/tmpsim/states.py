@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from tmpsim.kinds import N_STATES, STATE_NAMES, State
 
-__all__ = ["IN_HOST", "N_STATES", "NO_INCOME", "STATE_NAMES", "STOCK_METRICS", "WORKING", "State"]
+__all__ = [
+    "IN_HOST",
+    "N_STATES",
+    "NO_INCOME",
+    "STATE_NAMES",
+    "STOCK_METRICS",
+    "STRANDED_SPLIT",
+    "WORKING",
+    "State",
+]
 
 # "stranded" (the essay's count) is not a sum of states: it counts agents who asked to go home
 # (contract ended, job lost, permit cancelled) and are still in the host waiting for a seat or an
@@ -36,4 +45,12 @@ STOCK_METRICS: dict[str, tuple[State, ...]] = {
     "pool": (State.POOL,),
     "in_host": IN_HOST,
     "other_status": (State.OTHER_STATUS,),
+}
+
+# The stranded (a flag, counted by state) split by whether they work, daily: the flagged agents
+# summed over these states. At work: still employed while a bridge is decided, or on a working
+# bridge; out of work: waiting for a seat with no status, jobless, or on a bridge without work.
+STRANDED_SPLIT: dict[str, tuple[State, ...]] = {
+    "stranded_at_work": WORKING,
+    "stranded_out_of_work": NO_INCOME,
 }

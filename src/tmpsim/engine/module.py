@@ -48,6 +48,8 @@ class Module:
 
     fields: ClassVar[Fields] = {}  # per-agent state this module owns
     flags: ClassVar[tuple[str, ...]] = ()  # boolean fields counted per origin (``Flag``)
+    # Of those, the flags also counted per state (a move's kernel must shift them: ``Flag``).
+    flags_by_state: ClassVar[tuple[str, ...]] = ()
     # Whether this module's ``on_move`` writes the state (exactly one module does, first).
     writes_state: ClassVar[bool] = False
     # The states whose moves this module's ``on_move`` hears (None: every state); moves to

@@ -53,17 +53,23 @@ def small_pages() -> Iterator[None]:
 
 
 class Flag:
-    """A boolean field of the agents that keeps its count per origin.
+    """A boolean field of the agents that keeps its count per origin (and, if asked, per state).
 
     Setting and clearing go through the flag, so the count cannot drift from the agents; modules
     that care hear of each change (``listen``). A compiled kernel may change the field and the
     count together (``values`` and ``counts``) when it keeps them in step itself.
+
+    With ``n_states`` the flag also keeps ``by_state[state, origin]``, the flagged by their
+    state. Setting and clearing count them in the agents' state of the moment; a move of flagged
+    agents to another state must shift them, which only the move's kernel can do (the money
+    module's ``enter_kernel`` does it for the flag it is given): the invariants check it daily.
     """
 
-    def __init__(self, pop: Population, name: str, n_origins: int) -> None:
+    def __init__(self, pop: Population, name: str, n_origins: int, n_states: int = 0) -> None:
         self.pop = pop
         self.name = name
         self.counts = np.zeros(n_origins, dtype=np.int64)
+        self.by_state = np.zeros((n_states, n_origins), dtype=np.int64) if n_states else None
         self._on_set: list[Callable[[np.ndarray], None]] = []
         self._on_clear: list[Callable[[np.ndarray], None]] = []
 
@@ -89,7 +95,7 @@ class Flag:
         ids = ids[~values[ids]]
         if ids.size:
             values[ids] = True
-            self.counts += np.bincount(self.pop.origin[ids], minlength=self.counts.size)
+            self._count(ids, 1)
             for listener in self._on_set:
                 listener(ids)
         return ids
@@ -100,15 +106,47 @@ class Flag:
         ids = ids[values[ids]]
         if ids.size:
             values[ids] = False
-            self.counts -= np.bincount(self.pop.origin[ids], minlength=self.counts.size)
+            self._count(ids, -1)
             for listener in self._on_clear:
                 listener(ids)
         return ids
+
+    def _count(self, ids: np.ndarray, sign: int) -> None:
+        """Add (``sign`` 1) or take off (-1) ``ids`` from the counts."""
+        origin = self.pop.origin[ids]
+        self.counts += sign * np.bincount(origin, minlength=self.counts.size)
+        if self.by_state is not None:
+            cell = self.pop.state[ids].astype(np.int64) * self.counts.size + origin
+            by = np.bincount(cell, minlength=self.by_state.size).reshape(self.by_state.shape)
+            self.by_state += sign * by
+
+    def restate(self, ids: np.ndarray, new: int) -> None:
+        """``ids`` are about to move to state ``new``: shift the flagged among them by state.
+
+        Call before the state is written (what a move's kernel does agent by agent).
+        """
+        if self.by_state is None:
+            return
+        ids = ids[self.values[ids]]
+        n_origins = self.counts.size
+        for sign, state in ((-1, self.pop.state[ids].astype(np.int64)), (1, new)):
+            cell = state * n_origins + self.pop.origin[ids]
+            by = np.bincount(cell, minlength=self.by_state.size).reshape(self.by_state.shape)
+            self.by_state += sign * by
 
     def recount(self) -> np.ndarray:
         """The count per origin from the agents themselves."""
         n = self.pop.n
         return np.bincount(self.pop.origin[:n][self.values[:n]], minlength=self.counts.size)
+
+    def recount_by_state(self) -> np.ndarray:
+        """The count per state and origin from the agents themselves (``by_state``'s shape)."""
+        if self.by_state is None:
+            raise ValueError(f"flag {self.name!r} keeps no counts by state")
+        n, n_origins = self.pop.n, self.counts.size
+        on = self.values[:n]
+        cell = self.pop.state[:n][on].astype(np.int64) * n_origins + self.pop.origin[:n][on]
+        return np.bincount(cell, minlength=self.by_state.size).reshape(self.by_state.shape)
 
 
 class Population:
@@ -138,12 +176,12 @@ class Population:
             raise KeyError(f"no module declares the flag {name!r} (flags: {sorted(self.flags)})")
         return found
 
-    def flag(self, name: str, n_origins: int) -> Flag:
-        """The flag kept in the boolean field ``name`` (one per field)."""
+    def flag(self, name: str, n_origins: int, n_states: int = 0) -> Flag:
+        """The flag kept in the boolean field ``name`` (one per field; ``n_states``: by state)."""
         if name not in self.flags:
             if self.fields.get(name, (None,))[0] is not np.bool_:
                 raise ValueError(f"flag {name!r} needs a boolean agent field of that name")
-            self.flags[name] = Flag(self, name, n_origins)
+            self.flags[name] = Flag(self, name, n_origins, n_states)
         return self.flags[name]
 
     def add(self, count: int) -> np.ndarray:

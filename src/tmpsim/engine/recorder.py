@@ -65,16 +65,20 @@ class Recorder:
         self.flows = np.zeros((n_days, n_states, n_states, n_origins), dtype=np.int32)
         self.created = np.zeros((n_days, n_origins), dtype=np.int32)
         self.flag_history: dict[str, np.ndarray] = {}
+        self.flag_state_history: dict[str, np.ndarray] = {}  # [day, state, origin]
         self.extras = {e: np.zeros((n_days, n_origins)) for e in EXTRAS}
         self.monthly = {m: np.full((n_days, n_origins), np.nan) for m in MONTHLY}
         self.flow_today = np.zeros((n_states, n_states, n_origins), dtype=np.int64)
         self.day = 0
 
     def track(self, flags: dict[str, Flag]) -> None:
-        """Store these flags' counts every day (in name order)."""
+        """Store these flags' counts every day (in name order), by state where they keep it."""
         for name in sorted(flags):
             self.flags[name] = flags[name]
             self.flag_history[name] = np.zeros((self.n_days, self.O), dtype=np.int32)
+            if flags[name].by_state is not None:
+                shape = (self.n_days, self.S, self.O)
+                self.flag_state_history[name] = np.zeros(shape, dtype=np.int32)
 
     def start(self, pop: Population) -> None:
         """Count the initial population (created before the first day) and its flags."""
@@ -86,6 +90,8 @@ class Recorder:
         self.segment_counts[:] = self.by_segment(pop)
         for flag in self.flags.values():
             flag.counts[:] = flag.recount()
+            if flag.by_state is not None:
+                flag.by_state[:] = flag.recount_by_state()
 
     def by_sector(self, pop: Population) -> np.ndarray:
         """A recount of the agents by state, origin and sector."""
@@ -183,3 +189,5 @@ class Recorder:
         self.flow_today[:] = 0
         for name, flag in self.flags.items():
             self.flag_history[name][day] = flag.counts
+        for name, history in self.flag_state_history.items():
+            history[day] = self.flags[name].by_state

@@ -48,6 +48,7 @@ class Lifecycle(Module):
         "grant_of": (np.int16, -1),  # the special-status event in force (index), -1 if none
     }
     flags = ("stranded",)
+    flags_by_state = ("stranded",)  # who of the stranded works (``stranded_out_of_work``)
 
     def __init__(self, sim: Simulation) -> None:
         super().__init__(sim)

@@ -66,6 +66,11 @@ class MoneyModule(Module):
         self.calendar = sim.pop.calendar("t_money", sim.n_days)
         self.destitute = sim.pop.flag_of("destitute")
         self.stranded = sim.pop.flag_of("stranded")
+        # The stranded by state, shifted by each move (a scratch array where the flag keeps none).
+        by_state = self.stranded.by_state
+        self._stranded_by_state = (
+            np.zeros((N_STATES, sim.n_origins), dtype=np.int64) if by_state is None else by_state
+        )
         sc = sim.scenario
         m = sc.money
         self.m = m
@@ -201,7 +206,8 @@ class MoneyModule(Module):
             rec = self.sim.recorder
             self._moved_tuple = (
                 pop.state, pop.sector, pop.destitute, self.stranded.values, self.stranded.counts,
-                rec.flow_today, rec.counts, rec.sector_counts, pop.segment, rec.segment_counts,
+                self._stranded_by_state, rec.flow_today, rec.counts, rec.sector_counts,
+                pop.segment, rec.segment_counts,
             )  # MoveArrays  # fmt: skip
             self._moved_capacity = pop.capacity
         return self._moved_tuple
@@ -223,6 +229,7 @@ class MoneyModule(Module):
         if move:
             if clear_stranded:
                 self.stranded.clear(ids)
+            self.stranded.restate(ids, int(state))
             rec.flow(pop.state[ids], int(state), pop.origin[ids], pop.sector[ids], pop.segment[ids])
         if settle:
             self.settle_reference(ids, day)

@@ -44,6 +44,7 @@ class MoveArrays(NamedTuple):
     destitute: np.ndarray
     stranded: np.ndarray
     stranded_count: np.ndarray  # by origin
+    stranded_by_state: np.ndarray  # [state, origin]
     flow_today: np.ndarray  # [old, new, origin]
     counts: np.ndarray  # [state, origin]
     sector_counts: np.ndarray  # [state, origin, sector]
@@ -222,8 +223,9 @@ def enter_kernel(
 ) -> tuple[int, int, int]:  # pragma: no cover
     """Agents enter state ``new`` today: one pass doing what a move does to each of them.
 
-    In order, for each agent: with ``move``, clear the stranded flag (``clear_stranded``), count
-    the flow from its old state and write the new one; with ``settle``, settle its money with the
+    In order, for each agent: with ``move``, clear the stranded flag (``clear_stranded``) or
+    shift its count by state to the new state, count the flow from its old state and write the
+    new one; with ``settle``, settle its money with the
     old income and spending; set income and spending of the new state; then the day its savings
     run out goes into the money calendar (``calendar``: ``Calendar.arrays()``), is cancelled if it
     earns at least what it spends, or is today: those ids go to ``to_make`` if not yet
@@ -232,24 +234,30 @@ def enter_kernel(
     """
     origin, money_t, debt, savings, remitted, income, cost = agents
     (
-        state, sector, destitute, stranded, stranded_count, flow_today, counts, sector_counts,
-        segment, segment_counts,
+        state, sector, destitute, stranded, stranded_count, stranded_by_state, flow_today, counts,
+        sector_counts, segment, segment_counts,
     ) = moved  # fmt: skip
     interest_day, repay_share, remit_share = terms
     m_field, n_days, first, last, fill, count, agent, nxt, free = calendar
     n_clear = 0
     n_make = 0
     n_later = 0
+    # Nobody is flagged stranded most of a run: then no agent's flag need be read.
+    any_stranded = stranded_count.any()
     later = np.empty(ids.size, dtype=np.int64)
     when = np.empty(ids.size, dtype=np.int64)
     for k in range(ids.size):
         i = ids[k]
         o = origin[i]
         if move:
-            if clear_stranded and stranded[i]:
-                stranded[i] = False
-                stranded_count[o] -= 1
             old = state[i]
+            if any_stranded and stranded[i]:
+                stranded_by_state[old, o] -= 1
+                if clear_stranded:
+                    stranded[i] = False
+                    stranded_count[o] -= 1
+                else:
+                    stranded_by_state[new, o] += 1
             flow_today[old, new, o] += 1
             counts[old, o] -= 1
             counts[new, o] += 1

@@ -96,6 +96,26 @@ TERMS: dict[str, Term] = {
             _STRANDED_CAVEAT,
         ),
         Term(
+            "stranded_at_work",
+            "stranded, at work",
+            "people",
+            "hardship",
+            "mean",
+            "Of the stranded, those working: on a working bridging status, or still employed while"
+            " the bridging status they asked for is decided.",
+        ),
+        Term(
+            "stranded_out_of_work",
+            "stranded, out of work",
+            "people",
+            "hardship",
+            "mean",
+            "Of the stranded, those without work or income: waiting for a seat with no status,"
+            " jobless, or on a bridging status that does not allow work.",
+            "Compare with reports of stranded workers who are unemployed, not with all the"
+            " stranded.",
+        ),
+        Term(
             "special_status",
             "on a special bridging status",
             "people",

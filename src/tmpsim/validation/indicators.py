@@ -31,7 +31,7 @@ import yaml
 
 from tmpsim.engine.recorder import EXTRAS
 from tmpsim.results import FLOW_METRICS
-from tmpsim.states import STATE_NAMES, STOCK_METRICS
+from tmpsim.states import STATE_NAMES, STOCK_METRICS, STRANDED_SPLIT
 
 Kind = Literal["stock", "year", "half", "agents_mean", "agents_share"]
 KINDS = get_args(Kind)
@@ -162,6 +162,7 @@ SERIES_METRICS = sorted(
         "sheltered",
         "unmet_shelter_need",
         "outside_welfare",
+        *STRANDED_SPLIT,
     }
 )
 
