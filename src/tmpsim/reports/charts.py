@@ -35,7 +35,7 @@ HOST_STATES = [
 ]
 # People abroad or on the way: drawn as lines, never stacked on people in the host.
 ABROAD_STATES = ["state_training", "state_awaiting_entry", "state_home_visit"]
-STRANDED_METRICS = ["stranded", "special_status", "jobless"]
+STRANDED_METRICS = ["stranded", "stranded_out_of_work", "special_status", "jobless"]
 DESTITUTION_METRICS = ["destitute", "sheltered", "unmet_shelter_need", "shelter_capacity"]
 FLOW_METRICS = ["new_entries", "returns", "missing"]
 # Metrics drawn as bands across seeds (ensembles, experiments, comparisons).
