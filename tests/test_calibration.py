@@ -193,7 +193,9 @@ def test_flagship_declares_a_checked_calibration_and_marks_what_it_calibrates():
     spec = problem.spec
     assert spec.window is not None and spec.window.end.year == 2020
     late = problem.observed[problem.observed["date"] > pd.Timestamp(spec.window.end)]
-    assert set(late["indicator"]) <= {"stranded"}  # the essay's count, reported 2021-01-21
+    # The essay's count and its source's count of the unemployed among them, both 2021-01-21.
+    assert set(late["indicator"]) <= {"stranded", "stranded_out_of_work"}
+    assert set(late["date"]) == {pd.Timestamp("2021-01-21")}
     sources = tmpsim.load_scenario("japan-titp-covid").sources
     for p in spec.parameters:
         for path in p.paths:
