@@ -111,14 +111,17 @@ class Flag:
                 listener(ids)
         return ids
 
+    def _tally(self, state: np.ndarray | int, origin: np.ndarray) -> np.ndarray:
+        """Agents of these states and origins counted in ``by_state``'s shape."""
+        cell = np.asarray(state, dtype=np.int64) * self.counts.size + origin
+        return np.bincount(cell, minlength=self.by_state.size).reshape(self.by_state.shape)
+
     def _count(self, ids: np.ndarray, sign: int) -> None:
         """Add (``sign`` 1) or take off (-1) ``ids`` from the counts."""
         origin = self.pop.origin[ids]
         self.counts += sign * np.bincount(origin, minlength=self.counts.size)
         if self.by_state is not None:
-            cell = self.pop.state[ids].astype(np.int64) * self.counts.size + origin
-            by = np.bincount(cell, minlength=self.by_state.size).reshape(self.by_state.shape)
-            self.by_state += sign * by
+            self.by_state += sign * self._tally(self.pop.state[ids], origin)
 
     def restate(self, ids: np.ndarray, new: int) -> None:
         """``ids`` are about to move to state ``new``: shift the flagged among them by state.
@@ -128,11 +131,8 @@ class Flag:
         if self.by_state is None:
             return
         ids = ids[self.values[ids]]
-        n_origins = self.counts.size
-        for sign, state in ((-1, self.pop.state[ids].astype(np.int64)), (1, new)):
-            cell = state * n_origins + self.pop.origin[ids]
-            by = np.bincount(cell, minlength=self.by_state.size).reshape(self.by_state.shape)
-            self.by_state += sign * by
+        origin = self.pop.origin[ids]
+        self.by_state += self._tally(new, origin) - self._tally(self.pop.state[ids], origin)
 
     def recount(self) -> np.ndarray:
         """The count per origin from the agents themselves."""
@@ -143,10 +143,9 @@ class Flag:
         """The count per state and origin from the agents themselves (``by_state``'s shape)."""
         if self.by_state is None:
             raise ValueError(f"flag {self.name!r} keeps no counts by state")
-        n, n_origins = self.pop.n, self.counts.size
+        n = self.pop.n
         on = self.values[:n]
-        cell = self.pop.state[:n][on].astype(np.int64) * n_origins + self.pop.origin[:n][on]
-        return np.bincount(cell, minlength=self.by_state.size).reshape(self.by_state.shape)
+        return self._tally(self.pop.state[:n][on], self.pop.origin[:n][on])
 
 
 class Population:
