@@ -296,6 +296,48 @@ def test_friends_capacity_follows_employment():
     assert sheltered[:9].tolist() == [0, 2, 2, 2, 1, 1, 0, 0, 0]
 
 
+FUND = {"name": "fund", "amount": 1_000_000, "budget_per_month": 12_175_000}  # 400,000 a day
+
+
+def test_emergency_fund_pays_in_order_of_need_as_its_money_accrues():
+    # No shelter and no seats: everyone is destitute from the day their contract ends (days
+    # 1 1 2 3 4 6 6 8). The fund accrues 400,000 a day (12,175,000 over 30.4375 days) from day
+    # 0 and pays 1,000,000 to the first in line whenever it has that much: on days 2, 4, 7, 9,
+    # 12, 14, 17 and 19 (budget 1.2M, 1.0M, 1.2M, 1.0M, ...), each time to the next agent in
+    # the order they became destitute, who is then no longer destitute.
+    sim = build("shelter", {"shelters": [], "events": [], "emergency_funds": [FUND]})
+    set_timers(sim, Timer.CONTRACT_END, [1, 1, 2, 3, 4, 6, 6, 8])
+    paid_on = {}
+    for day in range(sim.n_days):
+        sim.step(day)
+        for i in np.flatnonzero(sim.pop.emergency[:8]):
+            paid_on.setdefault(int(i), day)
+    destitute = sim.recorder.flag_history["destitute"][:, 0].tolist()
+    assert destitute == [0, 2, 2, 3, 3, 3, 5, 4, 5, 4, 4, 4, 3, 3, 2, 2, 2, 1, 1, 0]
+    assert paid_on == {0: 2, 1: 4, 2: 7, 3: 9, 4: 12, 5: 14, 6: 17, 7: 19}
+    paid = sim.recorder.extras["emergency_paid"][:, 0]
+    assert np.flatnonzero(paid).tolist() == [2, 4, 7, 9, 12, 14, 17, 19]
+    assert paid.sum() == 8 * 1_000_000
+
+
+def test_a_fund_smaller_than_one_payment_still_pays_once_it_has_saved_one():
+    # 2,000 a day (60,875 a month) against payments of 100,000: unspent money carries over up
+    # to one payment, so the first destitute is paid on day 49, when 50 days have accrued
+    # 100,000; capped at a month's budget the fund would never pay anyone.
+    fund = {"name": "fund", "amount": 100_000, "budget_per_month": 60_875}
+    sim = build(
+        "shelter",
+        {"end": "2019-03-31", "shelters": [], "events": [], "emergency_funds": [fund]},
+    )
+    set_timers(sim, Timer.CONTRACT_END, [1, 1, 2, 3, 4, 6, 6, 8])
+    run_days(sim)
+    paid = sim.recorder.extras["emergency_paid"][:, 0]
+    assert np.flatnonzero(paid).tolist() == [49]
+    assert paid[49] == 100_000
+    destitute = sim.recorder.flag_history["destitute"][:, 0]
+    assert destitute[48] == 8 and destitute[49] == 7 and destitute[-1] == 7
+
+
 def test_half_scale_keeps_fractions_of_seats_and_reports_people():
     """At scale 0.5 the ten trainees are five agents and 3 seats a day are 1.5 agent-seats.
 

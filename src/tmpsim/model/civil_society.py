@@ -102,8 +102,10 @@ class CivilSociety(Module):
             if not self.fund_open[i][day]:
                 continue
             monthly = fund.budget_per_month * sim.scale
-            # Unspent money carries over, but never more than a month's budget.
-            self.fund_budget[i] = min(self.fund_budget[i] + monthly / DAYS_PER_MONTH, monthly)
+            # Unspent money carries over, up to a month's budget or one payment if that is more
+            # (a small fund, or a large one at a small scale, still pays someone now and then).
+            ceiling = max(monthly, float(fund.amount))
+            self.fund_budget[i] = min(self.fund_budget[i] + monthly / DAYS_PER_MONTH, ceiling)
             n = int(self.fund_budget[i] // fund.amount) if fund.amount > 0 else 0
             if n > 0:
                 ids = self.fund_queue.take(n, pop.destitute)
