@@ -141,8 +141,9 @@ def tmpsim_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
 def agent_rule_violations(sim: Simulation) -> list[str]:
     """Rules that tie agents' flags and queue memberships to their states (empty if all hold).
 
-    Sheltered agents are destitute; destitute agents have no income (jobless, stranded, special
-    idle); stranded agents wait in their corridor's return queue (unless the programme makes
+    Sheltered agents need a bed; those who need one are the destitute and, where the job comes
+    with a bed, everyone without work in the host; destitute agents have no income (jobless,
+    stranded, special idle); stranded agents wait in their corridor's return queue (unless the programme makes
     them wait for an exit permit first); only people in the host wait for a seat home; only
     people cleared to go or on a home visit wait to enter; the recorded queue lengths match.
     """
@@ -151,10 +152,14 @@ def agent_rule_violations(sim: Simulation) -> list[str]:
     origin = sim.pop.origin[:n]
     destitute = sim.pop.destitute[:n]
     sheltered = sim.pop.sheltered[:n]
+    needs_bed = sim.pop.needs_bed[:n]
     out = []
-    if (sheltered & ~destitute).any():
-        out.append("sheltered but not destitute")
+    if (sheltered & ~needs_bed).any():
+        out.append("sheltered but needing no bed")
     no_income = np.isin(state, [int(s) for s in NO_INCOME])
+    need = destitute | (no_income & sim.scenario.programme.housing_with_job)
+    if not np.array_equal(needs_bed, need):
+        out.append("needing a bed is not: destitute, or without work where the job has a bed")
     if (destitute & ~no_income).any():
         bad = sorted({State(int(s)).name for s in state[destitute & ~no_income]})
         out.append(f"destitute in states with income: {bad}")

@@ -296,6 +296,30 @@ def test_friends_capacity_follows_employment():
     assert sheltered[:9].tolist() == [0, 2, 2, 2, 1, 1, 0, 0, 0]
 
 
+def test_where_the_job_comes_with_a_bed_the_stranded_need_one_whatever_their_savings():
+    # The shelter case with savings enough for years: nobody is destitute. Where the job comes
+    # with a bed, each stranded person needs one from the day the contract ends, takes the 3
+    # places from day 5 in the order of need, and gives the place up on flying home (2 a day
+    # from day 12): the counts of the destitution case. Without the rule nobody needs a bed.
+    rich = {"money.initial_savings_mean": 10_000_000}
+    counts = {}
+    for rule in (True, False):
+        sim = build("shelter", {**rich, "programme.housing_with_job": rule})
+        set_timers(sim, Timer.CONTRACT_END, [1, 1, 2, 3, 4, 6, 6, 8])
+        run_days(sim)
+        history = sim.recorder.flag_history
+        counts[rule] = {
+            k: history[k][:, 0].tolist() for k in ("destitute", "needs_bed", "sheltered")
+        }
+        stranded = daily(sim, S.STRANDED)
+    n = len(stranded)
+    assert stranded == steps({1: 2, 2: 3, 3: 4, 4: 5, 6: 7, 8: 8, 12: 6, 13: 4, 14: 2, 15: 0}, n)
+    assert counts[True]["destitute"] == [0] * n
+    assert counts[True]["needs_bed"] == stranded
+    assert counts[True]["sheltered"] == steps({5: 3, 14: 2, 15: 0}, n)
+    assert counts[False] == {"destitute": [0] * n, "needs_bed": [0] * n, "sheltered": [0] * n}
+
+
 FUND = {"name": "fund", "amount": 1_000_000, "budget_per_month": 12_175_000}  # 400,000 a day
 
 

@@ -453,11 +453,12 @@ def metric_arrays(sim) -> dict[str, np.ndarray]:
         out[name] = stocks[:, [int(s) for s in states], :].sum(axis=1)
     out["destitute"] = rec.flag_history["destitute"].astype(np.float64)
     out["sheltered"] = rec.flag_history["sheltered"].astype(np.float64)
+    out["needs_bed"] = rec.flag_history["needs_bed"].astype(np.float64)
     out["stranded"] = rec.flag_history["stranded"].astype(np.float64)
     by_state = rec.flag_state_history["stranded"]
     for name, states in STRANDED_SPLIT.items():
         out[name] = by_state[:, [int(s) for s in states], :].sum(axis=1, dtype=np.float64)
-    out["unmet_shelter_need"] = out["destitute"] - out["sheltered"]
+    out["unmet_shelter_need"] = out["needs_bed"] - out["sheltered"]
     welfare = np.asarray(sim.welfare_by_day, dtype=np.float64)
     out["outside_welfare"] = out["in_host"] * (1.0 - welfare[:, None])
     # Flows are counted in integers: summed as such (exact, as the float sums were) and only

@@ -1,8 +1,11 @@
 """Civil society: emergency funds and shelters (NPOs, religious shelters, dormitories, friends).
 
-Destitute workers queue for emergency money and for a bed, first come first served. Funds pay a
-fixed amount while their monthly budget lasts; shelters house people up to their capacity, which
-for friends grows with the number of employed co-workers. Need beyond capacity is unmet.
+Destitute workers queue for emergency money, and people who need a bed queue for one, first come
+first served. A bed is needed by the destitute and, where the job comes with a bed
+(``programme.housing_with_job``), by everyone in the host without work (jobless, stranded, on a
+bridge without work). Funds pay a fixed amount while their monthly budget lasts; shelters house
+people up to their capacity, which for friends grows with the number of employed co-workers.
+Need beyond capacity is unmet.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import numpy as np
 
 from tmpsim.engine.module import Module
 from tmpsim.engine.queues import Capacity, FifoQueue
-from tmpsim.states import WORKING
+from tmpsim.states import N_STATES, NO_INCOME, WORKING, State
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
@@ -22,20 +25,28 @@ DAYS_PER_MONTH = 365.25 / 12
 
 
 class CivilSociety(Module):
-    """Emergency funds and shelter places for the destitute."""
+    """Emergency funds for the destitute, and shelter places for those who need a bed."""
 
     fields = {
         "sheltered": (np.bool_, 0),
+        "needs_bed": (np.bool_, 0),
         "awaiting_bed": (np.bool_, 0),  # in the shelter queue (the queue skips the others)
     }
-    flags = ("sheltered",)
+    flags = ("sheltered", "needs_bed")
 
     def __init__(self, sim: Simulation) -> None:
         super().__init__(sim)
         self.sheltered = sim.pop.flag_of("sheltered")
+        self.needs_bed = sim.pop.flag_of("needs_bed")
         # Those who become destitute ask for help; those who stop being so leave their place.
-        sim.pop.flag_of("destitute").listen(on_set=self.need, on_clear=self.release)
+        sim.pop.flag_of("destitute").listen(on_set=self.destitute, on_clear=self.not_destitute)
         sc = sim.scenario
+        # Where the job comes with a bed, those without work in the host need one too: the
+        # moves into and out of those states are heard (by no state's moves otherwise).
+        self.without_work = np.zeros(N_STATES, dtype=bool)
+        if sc.programme.housing_with_job:
+            self.without_work[[int(s) for s in NO_INCOME]] = True
+        self.hears = frozenset(State) if self.without_work.any() else frozenset()
         self.funds = sc.emergency_funds
         self.shelters = sc.shelters
         self.fund_budget = np.zeros(len(self.funds))
@@ -48,17 +59,47 @@ class CivilSociety(Module):
         self.shelter_open = [self._open_days(s) for s in self.shelters]
         self.working = np.array(sorted(int(s) for s in WORKING), dtype=np.int64)
 
-    def need(self, ids: np.ndarray) -> None:
+    def destitute(self, ids: np.ndarray) -> None:
         """Newly destitute agents ask for emergency money and a bed."""
         self.fund_queue.push(ids)
-        self.sim.pop.awaiting_bed[ids] = True
-        self.shelter_queue.push(ids)
+        self.need(ids)
+
+    def not_destitute(self, ids: np.ndarray) -> None:
+        """Agents no longer destitute leave their bed, unless they need it for want of work."""
+        self.release(ids[~self.without_work[self.sim.pop.state[ids]]])
+
+    def on_move(self, ids: np.ndarray, new: State, day: int) -> None:
+        """Heard only where the job comes with a bed: losing work means needing one."""
+        if self.without_work[new]:
+            self.need(ids)
+        else:
+            self.release(ids[~self.sim.pop.destitute[ids]])
+
+    def need(self, ids: np.ndarray) -> None:
+        """Agents who need a bed and had no need before join the line for one."""
+        new = self.needs_bed.set(ids)
+        if new.size:
+            self.sim.pop.awaiting_bed[new] = True
+            self.shelter_queue.push(new)
 
     def release(self, ids: np.ndarray) -> None:
-        """Agents no longer destitute leave their shelter place (or the waiting list)."""
-        self.sim.pop.awaiting_bed[ids] = False
-        housed = self.sheltered.clear(ids)
-        self.occupied -= housed.size
+        """Agents who no longer need a bed leave their shelter place (or the line)."""
+        gone = self.needs_bed.clear(ids)
+        if gone.size:
+            self.sim.pop.awaiting_bed[gone] = False
+            self.occupied -= self.sheltered.clear(gone).size
+
+    def check(self) -> str | None:
+        """Only those who need a bed hold one, and the places taken are the sheltered."""
+        pop = self.sim.pop
+        n = pop.n
+        if (pop.sheltered[:n] & ~pop.needs_bed[:n]).any():
+            return "someone holds a shelter place without needing a bed"
+        if (pop.awaiting_bed[:n] & (pop.sheltered[:n] | ~pop.needs_bed[:n])).any():
+            return "someone waits for a bed who holds one or needs none"
+        if self.occupied != int(self.sheltered.counts.sum()):
+            return f"{self.occupied} places taken, {int(self.sheltered.counts.sum())} sheltered"
+        return None
 
     def _open_days(self, item) -> np.ndarray:
         """Whether a fund or shelter is open on each run day.

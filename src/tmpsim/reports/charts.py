@@ -36,7 +36,13 @@ HOST_STATES = [
 # People abroad or on the way: drawn as lines, never stacked on people in the host.
 ABROAD_STATES = ["state_training", "state_awaiting_entry", "state_home_visit"]
 STRANDED_METRICS = ["stranded", "stranded_out_of_work", "special_status", "jobless"]
-DESTITUTION_METRICS = ["destitute", "sheltered", "unmet_shelter_need", "shelter_capacity"]
+DESTITUTION_METRICS = [
+    "destitute",
+    "needs_bed",
+    "sheltered",
+    "unmet_shelter_need",
+    "shelter_capacity",
+]
 FLOW_METRICS = ["new_entries", "returns", "missing"]
 # Metrics drawn as bands across seeds (ensembles, experiments, comparisons).
 BAND_METRICS = ["stranded", "destitute", "unmet_shelter_need", "sheltered", "programme_stock"]
@@ -433,12 +439,14 @@ def stock_figure(
 def destitution_figure(
     series: pd.DataFrame, words: ScenarioWords | None = None, caption: Caption | None = None
 ) -> Figure:
-    """Destitution, shelter use, unmet need and shelter places (lines, none hidden)."""
-    title = "Destitute people, shelter use and unmet need"
-    # Destitute is drawn wide and first, sheltered narrow and dashed on top: where everyone
-    # destitute is sheltered the two lines coincide and both stay visible.
+    """Destitution, the need for a bed, shelter use, unmet need and places (lines, none hidden)."""
+    title = "Destitute people, the need for a bed, shelter use and unmet need"
+    # Destitute is drawn wide and first, the need for a bed and sheltered narrow and dashed on
+    # top: where the destitute are all who need a bed, and all are sheltered, the lines coincide
+    # and all stay visible.
     styles = {
         "destitute": {"line": {"color": COLORS[3], "width": 4}},
+        "needs_bed": {"line": {"color": COLORS[4], "width": 1.6, "dash": "dashdot"}},
         "sheltered": {"line": {"color": COLORS[2], "width": 1.6, "dash": "dash"}},
         "unmet_shelter_need": {"line": {"color": COLORS[1], "width": 1.6}},
         "shelter_capacity": {"line": {"color": "#7f7f7f", "width": 1, "dash": "dot"}},

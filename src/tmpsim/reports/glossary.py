@@ -134,20 +134,31 @@ TERMS: dict[str, Term] = {
             "Shown beside 'sheltered', not stacked on it: a sheltered person is usually destitute.",
         ),
         Term(
+            "needs_bed",
+            "needing a bed",
+            "people",
+            "hardship",
+            "mean",
+            "People who need a shelter place: the destitute and, where the job comes with a bed "
+            "(programme.housing_with_job), everyone in the host without work.",
+            "Where the job does not come with a bed, the same as 'destitute'.",
+        ),
+        Term(
             "sheltered",
             "in a shelter",
             "people",
             "hardship",
             "mean",
-            "Destitute people given a place by a shelter, an NGO or a religious group.",
+            "People needing a bed given a place by a shelter, an NGO, a religious group or "
+            "friends.",
         ),
         Term(
             "unmet_shelter_need",
-            "destitute without a shelter place",
+            "needing a bed, without a shelter place",
             "people",
             "hardship",
             "mean",
-            "Destitute people minus sheltered people: the shelter places that were missing.",
+            "People needing a bed minus sheltered people: the shelter places that were missing.",
         ),
         Term(
             "shelter_capacity",

@@ -241,6 +241,12 @@ class Programme(Strict):
     )
     job_change: JobChange = Field(default_factory=JobChange)
     welfare_eligible: bool = False
+    housing_with_job: bool = Field(
+        False,
+        description="The job comes with a bed (the employer's housing or a dormitory): people in "
+        "the host without work (jobless, stranded, on a bridge without work) need a shelter place, "
+        "not only the destitute.",
+    )
     family_allowed: bool = False
     onward: list[OnwardStatus] = Field(default_factory=list)
     cancellations: list[Cancellation] = Field(default_factory=list)

@@ -159,6 +159,7 @@ SERIES_METRICS = sorted(
         *EXTRAS,
         *(f"state_{s}" for s in STATE_NAMES),
         "destitute",
+        "needs_bed",
         "sheltered",
         "unmet_shelter_need",
         "outside_welfare",
