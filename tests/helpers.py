@@ -143,9 +143,10 @@ def agent_rule_violations(sim: Simulation) -> list[str]:
 
     Sheltered agents need a bed; those who need one are the destitute and, where the job comes
     with a bed, everyone without work in the host; destitute agents have no income (jobless,
-    stranded, special idle); stranded agents wait in their corridor's return queue (unless the programme makes
-    them wait for an exit permit first); only people in the host wait for a seat home; only
-    people cleared to go or on a home visit wait to enter; the recorded queue lengths match.
+    stranded, special idle); stranded agents wait in their corridor's return queue (unless the
+    programme makes them wait for an exit permit first); only people in the host wait for a seat
+    home; only people cleared to go or on a home visit wait to enter; the recorded queue lengths
+    match.
     """
     n = sim.pop.n
     state = sim.pop.state[:n]
