@@ -72,8 +72,11 @@ class CivilSociety(Module):
         """Heard only where the job comes with a bed: losing work means needing one."""
         if self.without_work[new]:
             self.need(ids)
-        else:
-            self.release(ids[~self.sim.pop.destitute[ids]])
+            return
+        pop = self.sim.pop
+        leaving = ids[pop.needs_bed[ids]]  # most moves concern nobody who needs a bed
+        if leaving.size:
+            self.release(leaving[~pop.destitute[leaving]])
 
     def need(self, ids: np.ndarray) -> None:
         """Agents who need a bed and had no need before join the line for one."""

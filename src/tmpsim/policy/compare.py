@@ -83,8 +83,8 @@ def measure(
 
     - person-days stranded, peak stranded: the essay's count (contract over or job lost, cannot
       go home, whatever bridging status was given);
-    - peak destitute; shelter-nights needed: nights spent destitute (each needs a bed, whether a
-      shelter had one or not);
+    - peak destitute; shelter-nights needed: nights spent needing a bed (destitute, or without
+      work where the job comes with a bed), whether a shelter had one or not;
     - mean debt at return: debt still owed by those who returned in the window;
     - missing: workers who left their employer (became irregular) in the window;
     - person-years separated from family: time spent in the host by people whose programme does
@@ -111,7 +111,7 @@ def measure(
         "person_days_stranded": float(total("stranded").sum() / scale),
         "peak_stranded": float(total("stranded").max() / scale),
         "peak_destitute": float(total("destitute").max() / scale),
-        "shelter_nights_needed": float(total("destitute").sum() / scale),
+        "shelter_nights_needed": float(total("needs_bed").sum() / scale),
         "mean_debt_at_return": float(total("returned_debt").sum() / returns) if returns else 0.0,
         "missing": float(total("missing").sum() / scale),
         "years_separated": float(separated / scale),
