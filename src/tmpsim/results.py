@@ -570,6 +570,7 @@ def build_summary(
     out.update(headline_figures(sim.scenario, total_of=lambda m: _headline_total(arrays, m, scale)))
     out["peak_destitute"], out["peak_destitute_date"] = peak("destitute")
     out["person_days_destitute"] = float(total("destitute").sum())
+    out["peak_needs_bed"], out["peak_needs_bed_date"] = peak("needs_bed")
     out["peak_unmet_shelter_need"], out["peak_unmet_shelter_need_date"] = peak("unmet_shelter_need")
     out["unmet_shelter_nights"] = float(total("unmet_shelter_need").sum())
     out["shelter_nights"] = float(total("sheltered").sum())

@@ -456,6 +456,8 @@ SUMMARY: dict[str, tuple[str, str]] = {
     "person_days_stranded": ("Person-days stranded", "person-days"),
     "peak_destitute": ("Peak destitute", "people"),
     "peak_destitute_date": ("Peak destitute on", "date"),
+    "peak_needs_bed": ("Peak needing a bed", "people"),
+    "peak_needs_bed_date": ("Peak needing a bed on", "date"),
     "peak_unmet_shelter_need": ("Peak unmet shelter need", "people"),
     "unmet_shelter_nights": ("Unmet shelter nights", "person-nights"),
     "shelter_nights": ("Shelter nights used", "person-nights"),
