@@ -81,6 +81,13 @@ KEY_PARAMETERS: tuple[Control, ...] = (
         "Public assistance open to workers on the programme's status.",
     ),
     Control(
+        "programme.housing_with_job",
+        "The job comes with a bed",
+        "bool",
+        "Employer housing or a dormitory: whoever is without work in the host needs a shelter "
+        "place, not only the destitute.",
+    ),
+    Control(
         "programme.job_change.mode",
         "When workers may change employer",
         "choice",
