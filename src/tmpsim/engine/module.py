@@ -54,8 +54,9 @@ class Module:
     writes_state: ClassVar[bool] = False
     # The states whose moves this module's ``on_move`` hears (None: every state); moves to
     # other states are not announced to it, so a module listening for one state costs the
-    # others' moves nothing.
-    hears: ClassVar[frozenset[State] | None] = None
+    # others' moves nothing. Read once every module is built: ``__init__`` may narrow it from
+    # the scenario (an empty set: no move is announced).
+    hears: frozenset[State] | None = None
 
     def __init__(self, sim: Simulation) -> None:
         self.sim = sim
