@@ -320,6 +320,31 @@ def test_where_the_job_comes_with_a_bed_the_stranded_need_one_whatever_their_sav
     assert counts[False] == {"destitute": [0] * n, "needs_bed": [0] * n, "sheltered": [0] * n}
 
 
+def test_a_bed_needed_for_want_of_work_is_given_up_on_finding_work():
+    # The dismissal case, where the job comes with a bed, two shelter places and savings for
+    # years. 1 5 7 are dismissed on day 2 and need a bed (2 places: one waits); 5 finds a new
+    # employer on day 4 and gives up the need, so the one waiting takes the freed place; 1 and
+    # 7 fly home on day 7, when their grace period ends (2 seats a day), and need none.
+    overrides = {
+        "programme.housing_with_job": True,
+        "money.initial_savings_mean": 10_000_000,
+        "shelters": [{"name": "npo", "capacity": 2}],
+    }
+    sim = build("dismissal", overrides)
+    set_timers(sim, Timer.CONTRACT_END, [999] * 10)
+    file_hazard(sim, ids(5, 1, 7), Hazard.DISMISSAL, 2)
+    run_days(sim, range(3))
+    file_hazard(sim, ids(5), Hazard.JOB_FINDING, 4)  # after the move that redrew its hazards
+    run_days(sim, range(3, sim.n_days))
+    n = sim.n_days
+    history = sim.recorder.flag_history
+    assert daily(sim, S.EMPLOYED) == steps({2: 7, 4: 8}, n, start=10)
+    assert history["destitute"][:, 0].tolist() == [0] * n
+    assert history["needs_bed"][:, 0].tolist() == steps({2: 3, 4: 2, 7: 0}, n)
+    assert history["sheltered"][:, 0].tolist() == steps({2: 2, 7: 0}, n)
+    assert not sim.pop.needs_bed[5] and not sim.pop.sheltered[5]
+
+
 FUND = {"name": "fund", "amount": 1_000_000, "budget_per_month": 12_175_000}  # 400,000 a day
 
 
