@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tmpsim.engine.module import Module
-from tmpsim.engine.queues import Capacity, FifoQueue
+from tmpsim.engine.queues import FifoQueue
 from tmpsim.states import N_STATES, NO_INCOME, WORKING, State
 
 if TYPE_CHECKING:
@@ -53,7 +53,6 @@ class CivilSociety(Module):
         self.fund_queue = FifoQueue()
         self.shelter_queue = FifoQueue()
         self.occupied = 0
-        self.bed_cap = Capacity()
         # Which funds and shelters are open on each run day, worked out once.
         self.fund_open = [self._open_days(f) for f in self.funds]
         self.shelter_open = [self._open_days(s) for s in self.shelters]
