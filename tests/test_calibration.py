@@ -237,8 +237,8 @@ def test_origin_continue_prob_replaces_the_stage_value():
 
 def test_only_fits_the_named_parameters_and_rejects_unknown_names():
     full = build_problem("japan-titp-covid")
-    part = build_problem("japan-titp-covid", only=["runaway_legal_route", "dismissal_2020"])
-    assert [p.name for p in part.parameters] == ["runaway_legal_route", "dismissal_2020"]
+    part = build_problem("japan-titp-covid", only=["runaway_legal_route", "dismissal_labour_need"])
+    assert [p.name for p in part.parameters] == ["runaway_legal_route", "dismissal_labour_need"]
     assert len(full.parameters) > 2
     # The others keep the scenario's values: the trial scenario at the base values is the same.
     assert part.scenario(part.base_values()) == full.scenario(full.base_values())

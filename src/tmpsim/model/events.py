@@ -19,6 +19,7 @@ from tmpsim.scenario.schema import (
     RuleEvent,
     Scenario,
     StatusSwitchEvent,
+    month_number,
 )
 from tmpsim.states import State
 
@@ -58,12 +59,21 @@ class Timeline:
                     self.regime_changes[scenario.day(end) + 1].append(ev)
         self._add_labour_market_changes(scenario)
         self._add_legal_route_changes(scenario)
+        self._need_first, self._need = self._labour_need_factors(scenario)
         self._events = list(scenario.events)
         self._by_kind: dict[type, list] = {}
         self._cache_day = -1
         self._cache: dict[type, list] = {}
         self._mult_day = -1
         self._mult: dict[str, np.ndarray | float | None] = {}
+
+    def _mark(self, date: dt.date, hazard: str, note: str) -> None:
+        """File that rates of ``hazard`` change on ``date``.
+
+        A marker, not a scenario event: it only tells the hazards whom to redraw.
+        """
+        marker = HazardEvent(type="hazard", date=date, hazard=hazard, multiplier=1.0, note=note)
+        self.regime_changes[self.scenario.day(date)].append(marker)
 
     def _add_labour_market_changes(self, scenario: Scenario) -> None:
         """Runaway rates change on 1 January when the yearly labour-market index changes."""
@@ -73,16 +83,35 @@ class Timeline:
         for year in range(scenario.start.year + 1, scenario.end.year + 1):
             if market.factor(year) == market.factor(year - 1):
                 continue
-            first = dt.date(year, 1, 1)
-            # A marker (not a scenario event): it only tells the hazards whom to redraw.
-            marker = HazardEvent(
-                type="hazard",
-                date=first,
-                hazard="runaway",
-                multiplier=1.0,
-                note="labour-market index changes",
-            )
-            self.regime_changes[scenario.day(first)].append(marker)
+            self._mark(dt.date(year, 1, 1), "runaway", "labour-market index changes")
+
+    def _labour_need_factors(self, scenario: Scenario) -> tuple[int, np.ndarray | None]:
+        """Dismissal multipliers by month of the run and sector (behaviour's labour need).
+
+        Returns the first month's number and the table ``[month, sector]``, or ``None`` when
+        the rule is absent or never moves a rate. Dismissal rates change on the first day of
+        each month whose factors differ from the month before's.
+        """
+        need = scenario.behaviour.dismissal_labour_need
+        first = month_number(f"{scenario.start:%Y-%m}")
+        if need is None or need.elasticity == 0:
+            return first, None
+        last = month_number(f"{scenario.end:%Y-%m}")
+        sectors = list(self.sector_index)
+        table = np.array([need.factors(m, sectors) for m in range(first, last + 1)])
+        if (table == 1.0).all():
+            return first, None
+        for i in np.flatnonzero((table[1:] != table[:-1]).any(axis=1)) + 1:
+            y, m = divmod(first + int(i), 12)
+            self._mark(dt.date(y, m + 1, 1), "dismissal", "labour need changes")
+        return first, table
+
+    def labour_need_factor(self, day: int) -> np.ndarray | None:
+        """The dismissal multiplier by sector on ``day`` from the fall in labour need, or None."""
+        if self._need is None:
+            return None
+        date = self.scenario.date(day)
+        return self._need[date.year * 12 + date.month - 1 - self._need_first]
 
     def _add_legal_route_changes(self, scenario: Scenario) -> None:
         """Runaway rates change when a legal way out opens or closes (behaviour's legal route).
@@ -101,14 +130,7 @@ class Timeline:
             days += [scenario.day(ev.date) for ev in self._outbound_events()]
         for d in sorted(set(days)):
             if 0 < d < scenario.day(scenario.end) + 1:
-                marker = HazardEvent(
-                    type="hazard",
-                    date=scenario.date(d),
-                    hazard="runaway",
-                    multiplier=1.0,
-                    note=f"onward route {r.name} opens or closes",
-                )
-                self.regime_changes[d].append(marker)
+                self._mark(scenario.date(d), "runaway", "a legal way out opens or closes")
 
     def legal_route_relief(self, day: int) -> np.ndarray:
         """Factor of the runaway hazard of the employed, by sector.
@@ -194,6 +216,11 @@ class Timeline:
             return self._mult[hazard]
         events = [ev for ev in self.active(HazardEvent, day) if ev.hazard == hazard]
         table = np.ones((self._profile_origin.size, len(self.sector_index)))
+        need = self.labour_need_factor(day) if hazard == "dismissal" else None
+        if need is not None:  # employers' labour need has fallen (by sector)
+            table *= need[None, :]
+            if (need == 1.0).all():
+                need = None
         for ev in events:
             hit = np.ones(table.shape, dtype=bool)
             if ev.origins is not None:
@@ -207,7 +234,7 @@ class Timeline:
                 cols[[self.sector_index[s] for s in ev.sectors]] = True
                 hit &= cols[None, :]
             table[hit] *= ev.multiplier
-        if not events:
+        if not events and need is None:
             table = None
         elif (table == table.flat[0]).all():
             table = float(table.flat[0])

@@ -13,6 +13,7 @@ everywhere.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import types
 import typing
 from typing import Annotated, Any, Union
@@ -85,7 +86,15 @@ def _plausible_year(y: int) -> int:
     return y
 
 
+def _year_month(key: str) -> str:
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", key):
+        raise ValueError(f"{key!r} is not a month written YYYY-MM (e.g. 2020-04)")
+    _plausible_year(int(key[:4]))
+    return key
+
+
 Date = Annotated[dt.date, AfterValidator(_plausible_date)]
+YearMonth = Annotated[str, AfterValidator(_year_month)]
 Year = Annotated[int, AfterValidator(_plausible_year)]
 Prob = Annotated[float, Field(ge=0, le=1)]
 People = Annotated[float, Field(ge=0, le=MAX_PEOPLE)]

@@ -36,6 +36,7 @@ from tmpsim.scenario.bounds import (
     Seats,
     Strict,
     Year,
+    YearMonth,
     Years,
 )
 from tmpsim.scenario.routes_schema import BacklogSpec, RoutesSpec
@@ -434,6 +435,64 @@ class LabourMarket(Strict):
         return f
 
 
+def month_number(month: str) -> int:
+    """Months since year 0 of a ``YYYY-MM`` key (consecutive months differ by one)."""
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+class LabourNeedFall(Strict):
+    """Employers dismiss when their need for labour falls below what they planned for.
+
+    Workers were taken on for a plan made about ``lag_months`` before; when the labour market's
+    monthly index (e.g. the jobs-to-applicants ratio) has fallen since, the dismissal hazard of
+    every sector is multiplied by ``1 + exposure[sector] * (r ** elasticity - 1)``, where
+    ``r = index[month - lag_months] / index[month]`` when that is above one and one otherwise:
+    a fall raises dismissals, a rise or a steady market leaves them at their base rates.
+    Months for which the index lacks either value take factor one. With elasticity 0 it has no
+    effect.
+    """
+
+    index: dict[YearMonth, PositiveFactor] = Field(
+        min_length=2,
+        description="Index value by month, keys YYYY-MM, every month of its range "
+        "(e.g. the seasonally adjusted jobs-to-applicants ratio).",
+    )
+    lag_months: Annotated[int, Field(ge=1, le=60)] = Field(
+        12, description="Months between the plan that took the workers on and now."
+    )
+    elasticity: Factor = Field(
+        0.0, description="How strongly dismissals follow the fall of the index (0: not at all)."
+    )
+    exposure: dict[str, Factor] = Field(
+        default_factory=dict,
+        description="Share of the fall that reaches each named sector's dismissals (others 1).",
+    )
+    source: str = Field(min_length=1, description="Where the index and the rule come from.")
+
+    @model_validator(mode="after")
+    def _months(self) -> LabourNeedFall:
+        numbers = sorted(month_number(m) for m in self.index)
+        gaps = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
+        if gaps:
+            y, m = divmod(gaps[0], 12)
+            raise ValueError(f"index: no value for {y}-{m + 1:02d} (give every month in the range)")
+        return self
+
+    def fall(self, month: int) -> float:
+        """``r`` of the month (months since year 0): the index's fall over the lag, at least 1."""
+        by_number = {month_number(m): v for m, v in self.index.items()}
+        now, then = by_number.get(month), by_number.get(month - self.lag_months)
+        if now is None or then is None:
+            return 1.0
+        return max(1.0, then / now)
+
+    def factors(self, month: int, sectors: list[str]) -> np.ndarray:
+        """Multiplier of the dismissal hazard in a month, by sector (in ``sectors``' order)."""
+        rise = self.fall(month) ** self.elasticity - 1.0
+        exposure = np.array([self.exposure.get(s, 1.0) for s in sectors])
+        return 1.0 + exposure * rise
+
+
 class LegalRoute(Strict):
     """The legal ways out, open or closed, change the pull of leaving the employer.
 
@@ -491,7 +550,7 @@ class UnfilledPlaces(Strict):
 
 
 class Behaviour(Strict):
-    """How workers respond to debt, joblessness, the labour market and enforcement."""
+    """How workers and employers respond to debt, joblessness, the labour market and enforcement."""
 
     runaway_debt_elasticity: Factor = Field(
         1.0, description="Runaway hazard rises with debt relative to a year's net wage."
@@ -505,6 +564,11 @@ class Behaviour(Strict):
     runaway_labour_market: LabourMarket | None = Field(
         None,
         description="Yearly labour-market index scaling the runaway hazard (None: no effect).",
+    )
+    dismissal_labour_need: LabourNeedFall | None = Field(
+        None,
+        description="Employers' dismissals follow the fall of a monthly labour-market index "
+        "(None: no effect).",
     )
     runaway_legal_route: LegalRoute | None = Field(
         None,
@@ -831,6 +895,13 @@ class Scenario(Strict):
             for s in getattr(ev, "segments", None) or []:
                 if s not in self.segments:
                     raise ValueError(f"{where}: segment {s!r} is not one of {list(self.segments)}")
+        need = self.behaviour.dismissal_labour_need
+        for s in need.exposure if need is not None else []:
+            if s not in self.sectors:
+                raise ValueError(
+                    f"behaviour.dismissal_labour_need.exposure: sector {s!r} is not one of "
+                    f"{list(self.sectors)}"
+                )
         if self.routes is not None:
             self._routes_replace()
         response = self.recruitment.demand_response

@@ -1,0 +1,143 @@
+"""Dismissals that follow the fall of employers' labour need, read exactly from the rates.
+
+The tiny scenario ``runaway.yaml`` (twenty employed trainees, 2019-2020) is given a dismissal
+rate of 0.1 a year, so an employed trainee's daily dismissal rate is exactly 0.1 / 365.25 times
+the factor under test. The monthly index below is flat at 1.5 through January 2020, then falls
+to 1.2 (February: the fall over twelve months is 1.5 / 1.2 = 1.25) and 1.0 (March: 1.5),
+rises to 2.0 (April: above a year before, no fall) and is back at 1.5 from May (no fall).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import build, run_days, scenario_file
+
+from tmpsim.kinds import HAZARDS_BY_STATE, Hazard
+from tmpsim.model.hazards import YEAR
+from tmpsim.results import build_result
+from tmpsim.scenario import ScenarioError, load_scenario
+from tmpsim.states import State
+
+BASE = 0.1 / YEAR
+COL = HAZARDS_BY_STATE[State.EMPLOYED].index(Hazard.DISMISSAL)
+START = dt.date(2019, 1, 1)
+JAN, FEB, MAR, APR, MAY = (dt.date(2020, m, 15) for m in range(1, 6))
+
+
+def day(date: dt.date) -> int:
+    """Run day of a date in the tiny scenario."""
+    return (date - START).days
+
+
+def index() -> dict[str, float]:
+    """The monthly index described in the module's docstring."""
+    months = {f"2019-{m:02d}": 1.5 for m in range(1, 13)}
+    later = {1: 1.5, 2: 1.2, 3: 1.0, 4: 2.0}
+    months.update({f"2020-{m:02d}": later.get(m, 1.5) for m in range(1, 13)})
+    return months
+
+
+def need(elasticity: float, **more) -> dict:
+    """Overrides: a dismissal rate of 0.1 a year and the labour-need rule."""
+    rule = {"index": index(), "elasticity": elasticity, "source": "assumed (test)"}
+    rule.update(more)
+    return {
+        "sectors.only.dismissal_rate_per_year": 0.1,
+        "behaviour.dismissal_labour_need": rule,
+    }
+
+
+def dismissal_rates(overrides: dict, on: dt.date) -> np.ndarray:
+    """Daily dismissal rate of the twenty employed trainees on a date."""
+    sim = build("runaway", overrides)
+    who = np.arange(sim.pop.n, dtype=np.int64)
+    assert (sim.pop.state[who] == State.EMPLOYED).all()
+    return sim.hazards.rates(who, State.EMPLOYED, day(on))[:, COL]
+
+
+def test_dismissals_rise_by_the_fall_to_the_elasticity_and_only_while_it_lasts():
+    expected = {JAN: 1.0, FEB: 1.25**2, MAR: 1.5**2, APR: 1.0, MAY: 1.0}
+    for on, factor in expected.items():
+        rates = dismissal_rates(need(2.0), on)
+        assert np.allclose(rates, factor * BASE, rtol=1e-15, atol=0), on
+
+
+def test_a_sectors_exposure_scales_the_rise_not_the_rate():
+    overrides = need(2.0, exposure={"only": 0.5})
+    assert np.allclose(dismissal_rates(overrides, MAR), (1 + 0.5 * 1.25) * BASE, rtol=1e-15)
+    assert np.allclose(dismissal_rates(overrides, JAN), BASE, rtol=1e-15, atol=0)
+
+
+def test_rates_change_on_the_first_of_the_months_whose_factor_moves():
+    changes = sorted(build("runaway", need(2.0)).timeline.regime_changes)
+    assert changes == [day(dt.date(2020, m, 1)) for m in (2, 3, 4)]
+    assert sorted(build("runaway", need(0.0)).timeline.regime_changes) == []
+
+
+def test_months_without_the_index_a_year_before_take_factor_one():
+    short = {k: v for k, v in index().items() if k >= "2019-03"}
+    overrides = need(2.0)
+    overrides["behaviour.dismissal_labour_need"]["index"] = short
+    assert np.array_equal(dismissal_rates(overrides, FEB), np.full(20, BASE))
+    assert np.allclose(dismissal_rates(overrides, MAR), 2.25 * BASE, rtol=1e-15, atol=0)
+
+
+def test_it_multiplies_with_a_dated_dismissal_event():
+    overrides = need(2.0)
+    overrides["events"] = [
+        {
+            "type": "hazard",
+            "date": "2020-03-01",
+            "end": "2020-03-31",
+            "hazard": "dismissal",
+            "multiplier": 3.0,
+        }
+    ]
+    assert np.allclose(dismissal_rates(overrides, MAR), 3 * 2.25 * BASE, rtol=1e-15, atol=0)
+
+
+def test_a_zero_elasticity_run_is_identical_to_a_run_without_the_key():
+    def series(elasticity: float | None):
+        rule = {"index": index(), "elasticity": elasticity, "source": "assumed (test)"}
+        overrides = None if elasticity is None else {"behaviour.dismissal_labour_need": rule}
+        return build_result(run_days(build("mini", overrides, seed=3)), with_agents=False).series
+
+    plain = series(None)
+    assert plain.equals(series(0.0))
+    assert not plain.equals(series(2.0))  # the same run with the rule in force differs
+
+
+@pytest.mark.parametrize(
+    ("index_", "match"),
+    [
+        ({"2019-01": 1.0, "2019-03": 1.0}, "no value for 2019-02"),
+        ({"2019-13": 1.0, "2020-01": 1.0}, "not a month written YYYY-MM"),
+        ({"2019-01": 0.0, "2019-02": 1.0}, "greater than 0"),
+    ],
+)
+def test_a_bad_index_is_refused_naming_the_month(index_, match):
+    overrides = need(1.0)
+    overrides["behaviour.dismissal_labour_need"]["index"] = index_
+    with pytest.raises(ScenarioError, match=match):
+        load_scenario(scenario_file("runaway"), overrides)
+
+
+def test_an_unknown_sector_in_exposure_is_refused():
+    with pytest.raises(ScenarioError, match="exposure: sector 'textiles' is not one of"):
+        load_scenario(scenario_file("runaway"), need(1.0, exposure={"textiles": 2.0}))
+
+
+def test_the_flagships_index_is_its_sourced_table_month_for_month():
+    import csv
+
+    import tmpsim
+
+    table = Path(tmpsim.__file__).parent / "data" / "host" / "jobs_to_applicants_monthly.csv"
+    with table.open(encoding="utf-8") as f:
+        sourced = {r["month"]: float(r["value"]) for r in csv.DictReader(f) if r["host"] == "Japan"}
+    flagship = load_scenario("japan-titp-covid").behaviour.dismissal_labour_need
+    assert flagship.index == sourced and len(sourced) == 96
