@@ -5,6 +5,9 @@ rate of 0.1 a year, so an employed trainee's daily dismissal rate is exactly 0.1
 the factor under test. The monthly index below is flat at 1.5 through January 2020, then falls
 to 1.2 (February: the fall over twelve months is 1.5 / 1.2 = 1.25) and 1.0 (March: 1.5),
 rises to 2.0 (April: above a year before, no fall) and is back at 1.5 from May (no fall).
+With elasticity 2 the factors of January to May 2020 are 1, 1.5625, 2.25, 1, 1; dismissals are
+drawn at the year's bound (2.25 all through 2020, 1 in 2019) and each one due is kept with
+probability factor / bound (thinning), so the rate that acts is the bound times that share.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import build, run_days, scenario_file
+from helpers import build, file_hazard, ids, run_days, scenario_file, state_of
 
 from tmpsim.kinds import HAZARDS_BY_STATE, Hazard
 from tmpsim.model.hazards import YEAR
@@ -51,30 +54,43 @@ def need(elasticity: float, **more) -> dict:
     }
 
 
-def dismissal_rates(overrides: dict, on: dt.date) -> np.ndarray:
-    """Daily dismissal rate of the twenty employed trainees on a date."""
+def dismissal_rates(overrides: dict, on: dt.date) -> tuple[np.ndarray, np.ndarray]:
+    """Daily dismissal rate the twenty employed trainees are drawn at on a date, and the rate
+    that acts (drawn rate times the share of due dismissals kept that month)."""
     sim = build("runaway", overrides)
     who = np.arange(sim.pop.n, dtype=np.int64)
     assert (sim.pop.state[who] == State.EMPLOYED).all()
-    return sim.hazards.rates(who, State.EMPLOYED, day(on))[:, COL]
+    drawn = sim.hazards.rates(who, State.EMPLOYED, day(on))[:, COL]
+    timeline = sim.timeline
+    bound = timeline.labour_need_bound(day(on))
+    if bound is None:
+        return drawn, drawn
+    kept = (timeline.labour_need_factor(day(on)) / bound)[sim.pop.sector[who]]
+    return drawn, drawn * kept
 
 
 def test_dismissals_rise_by_the_fall_to_the_elasticity_and_only_while_it_lasts():
     expected = {JAN: 1.0, FEB: 1.25**2, MAR: 1.5**2, APR: 1.0, MAY: 1.0}
     for on, factor in expected.items():
-        rates = dismissal_rates(need(2.0), on)
-        assert np.allclose(rates, factor * BASE, rtol=1e-15, atol=0), on
+        drawn, acting = dismissal_rates(need(2.0), on)
+        assert np.allclose(drawn, 2.25 * BASE, rtol=1e-15, atol=0), on  # the year's bound
+        assert np.allclose(acting, factor * BASE, rtol=1e-15, atol=0), on
+    drawn, acting = dismissal_rates(need(2.0), dt.date(2019, 6, 1))
+    assert np.array_equal(drawn, np.full(20, BASE)) and np.array_equal(acting, drawn)
 
 
 def test_a_sectors_exposure_scales_the_rise_not_the_rate():
     overrides = need(2.0, exposure={"only": 0.5})
-    assert np.allclose(dismissal_rates(overrides, MAR), (1 + 0.5 * 1.25) * BASE, rtol=1e-15)
-    assert np.allclose(dismissal_rates(overrides, JAN), BASE, rtol=1e-15, atol=0)
+    bound = 1 + 0.5 * 1.25
+    for on, factor in {MAR: bound, JAN: 1.0}.items():
+        drawn, acting = dismissal_rates(overrides, on)
+        assert np.allclose(drawn, bound * BASE, rtol=1e-15, atol=0)
+        assert np.allclose(acting, factor * BASE, rtol=1e-15, atol=0)
 
 
-def test_rates_change_on_the_first_of_the_months_whose_factor_moves():
+def test_rates_change_on_the_first_of_january_when_the_years_bound_moves():
     changes = sorted(build("runaway", need(2.0)).timeline.regime_changes)
-    assert changes == [day(dt.date(2020, m, 1)) for m in (2, 3, 4)]
+    assert changes == [day(dt.date(2020, 1, 1))]
     assert sorted(build("runaway", need(0.0)).timeline.regime_changes) == []
 
 
@@ -82,8 +98,47 @@ def test_months_without_the_index_a_year_before_take_factor_one():
     short = {k: v for k, v in index().items() if k >= "2019-03"}
     overrides = need(2.0)
     overrides["behaviour.dismissal_labour_need"]["index"] = short
-    assert np.array_equal(dismissal_rates(overrides, FEB), np.full(20, BASE))
-    assert np.allclose(dismissal_rates(overrides, MAR), 2.25 * BASE, rtol=1e-15, atol=0)
+    assert np.allclose(dismissal_rates(overrides, FEB)[1], BASE, rtol=1e-15, atol=0)
+    assert np.allclose(dismissal_rates(overrides, MAR)[1], 2.25 * BASE, rtol=1e-15, atol=0)
+
+
+class Uniforms:
+    """A random stream whose first ``random`` call returns given numbers; no second call."""
+
+    def __init__(self, stream: np.random.Generator, values: list[float]) -> None:
+        self.stream, self.values = stream, values
+
+    def random(self, n: int) -> np.ndarray:
+        assert self.values is not None, "a second call for uniform numbers"
+        assert n == len(self.values)
+        out, self.values = np.array(self.values), None
+        return out
+
+    def exponential(self, scale: float, n: int) -> np.ndarray:
+        return self.stream.exponential(scale, n)
+
+
+def test_due_dismissals_are_kept_with_the_share_of_the_bound_and_the_others_drawn_again():
+    """Four dismissals due on 2020-02-15 with uniforms 0.1, 0.69, 0.70, 0.99: the month keeps
+    1.5625 / 2.25 = 0.694 of the bound, so the first two happen; the other two stay employed and
+    draw again (no hazard left: no event). Four due on 2020-03-16, at the bound, all happen
+    without a random number."""
+    quiet = need(2.0)
+    quiet.update(
+        {"sectors.only.dismissal_rate_per_year": 0.0, "origins.A.runaway_rate_per_year": 0.0}
+    )
+    sim = build("runaway", quiet)
+    feb, mar = day(FEB), day(dt.date(2020, 3, 16))
+    run_days(sim, range(0, day(JAN) + 1))  # past 1 January, when everyone employed draws again
+    file_hazard(sim, ids(0, 1, 2, 3), Hazard.DISMISSAL, feb)
+    file_hazard(sim, ids(4, 5, 6, 7), Hazard.DISMISSAL, mar)
+    sim.hazards.stream = Uniforms(sim.hazards.stream, [0.1, 0.69, 0.70, 0.99])
+    run_days(sim, range(day(JAN) + 1, feb + 1))
+    assert state_of(sim, ids(0, 1, 2, 3)) == [State.JOBLESS] * 2 + [State.EMPLOYED] * 2
+    assert (sim.pop.t_hazard[[2, 3]] == -1).all()
+    run_days(sim, range(feb + 1, mar + 1))
+    assert state_of(sim, ids(4, 5, 6, 7)) == [State.JOBLESS] * 4
+    assert state_of(sim, ids(2, 3)) == [State.EMPLOYED] * 2
 
 
 def test_it_multiplies_with_a_dated_dismissal_event():
@@ -97,7 +152,9 @@ def test_it_multiplies_with_a_dated_dismissal_event():
             "multiplier": 3.0,
         }
     ]
-    assert np.allclose(dismissal_rates(overrides, MAR), 3 * 2.25 * BASE, rtol=1e-15, atol=0)
+    drawn, acting = dismissal_rates(overrides, MAR)
+    assert np.allclose(drawn, 3 * 2.25 * BASE, rtol=1e-15, atol=0)
+    assert np.allclose(acting, 3 * 2.25 * BASE, rtol=1e-15, atol=0)
 
 
 def test_a_zero_elasticity_run_is_identical_to_a_run_without_the_key():

@@ -59,7 +59,7 @@ class Timeline:
                     self.regime_changes[scenario.day(end) + 1].append(ev)
         self._add_labour_market_changes(scenario)
         self._add_legal_route_changes(scenario)
-        self._need_first, self._need = self._labour_need_factors(scenario)
+        self._need_first, self._need, self._need_bound = self._labour_need_factors(scenario)
         self._events = list(scenario.events)
         self._by_kind: dict[type, list] = {}
         self._cache_day = -1
@@ -85,33 +85,46 @@ class Timeline:
                 continue
             self._mark(dt.date(year, 1, 1), "runaway", "labour-market index changes")
 
-    def _labour_need_factors(self, scenario: Scenario) -> tuple[int, np.ndarray | None]:
+    def _labour_need_factors(
+        self, scenario: Scenario
+    ) -> tuple[int, np.ndarray | None, np.ndarray | None]:
         """Dismissal multipliers by month of the run and sector (behaviour's labour need).
 
-        Returns the first month's number and the table ``[month, sector]``, or ``None`` when
-        the rule is absent or never moves a rate. Dismissal rates change on the first day of
-        each month whose factors differ from the month before's.
+        Returns the first month's number, the month's factors ``[month, sector]`` and each
+        month's bound, the largest factor of its calendar year (``None`` for both when the rule
+        is absent or never moves a rate). The hazards draw dismissals at the bound and keep each
+        with probability factor / bound when it falls due (thinning), so rates change only on
+        1 January, when the bound does, not every month.
         """
         need = scenario.behaviour.dismissal_labour_need
         first = month_number(f"{scenario.start:%Y-%m}")
         if need is None or need.elasticity == 0:
-            return first, None
+            return first, None, None
         last = month_number(f"{scenario.end:%Y-%m}")
         sectors = list(self.sector_index)
-        table = np.array([need.factors(m, sectors) for m in range(first, last + 1)])
+        months = np.arange(first, last + 1)
+        table = np.array([need.factors(int(m), sectors) for m in months])
         if (table == 1.0).all():
-            return first, None
-        for i in np.flatnonzero((table[1:] != table[:-1]).any(axis=1)) + 1:
-            y, m = divmod(first + int(i), 12)
-            self._mark(dt.date(y, m + 1, 1), "dismissal", "labour need changes")
-        return first, table
+            return first, None, None
+        years = months // 12
+        bound = np.empty_like(table)
+        for y in np.unique(years):
+            bound[years == y] = table[years == y].max(axis=0)
+        for i in np.flatnonzero((bound[1:] != bound[:-1]).any(axis=1)) + 1:
+            self._mark(dt.date(int(years[i]), 1, 1), "dismissal", "labour need's bound changes")
+        return first, table, bound
+
+    def _month_row(self, day: int) -> int:
+        date = self.scenario.date(day)
+        return date.year * 12 + date.month - 1 - self._need_first
 
     def labour_need_factor(self, day: int) -> np.ndarray | None:
         """The dismissal multiplier by sector on ``day`` from the fall in labour need, or None."""
-        if self._need is None:
-            return None
-        date = self.scenario.date(day)
-        return self._need[date.year * 12 + date.month - 1 - self._need_first]
+        return None if self._need is None else self._need[self._month_row(day)]
+
+    def labour_need_bound(self, day: int) -> np.ndarray | None:
+        """The largest of those multipliers in ``day``'s calendar year, by sector, or None."""
+        return None if self._need_bound is None else self._need_bound[self._month_row(day)]
 
     def _add_legal_route_changes(self, scenario: Scenario) -> None:
         """Runaway rates change when a legal way out opens or closes (behaviour's legal route).
@@ -216,8 +229,10 @@ class Timeline:
             return self._mult[hazard]
         events = [ev for ev in self.active(HazardEvent, day) if ev.hazard == hazard]
         table = np.ones((self._profile_origin.size, len(self.sector_index)))
-        need = self.labour_need_factor(day) if hazard == "dismissal" else None
-        if need is not None:  # employers' labour need has fallen (by sector)
+        # Employers' labour need has fallen: dismissals drawn at the year's bound (by sector),
+        # thinned to the month's factor when due (``Hazards.step``).
+        need = self.labour_need_bound(day) if hazard == "dismissal" else None
+        if need is not None:
             table *= need[None, :]
             if (need == 1.0).all():
                 need = None

@@ -369,4 +369,26 @@ class Hazards(Module):
             if k == 0:  # Hazard.NONE: the right to change employer starts: draw again
                 self.draw(ids, day)
                 continue
+            if k == Hazard.DISMISSAL:
+                ids = self._thinned(ids, day)
+                if ids.size == 0:
+                    continue
             table[k](ids, day)
+
+    def _thinned(self, ids: np.ndarray, day: int) -> np.ndarray:
+        """The dismissals due today that happen (thinning).
+
+        Dismissals are drawn at the year's bound of the labour-need factor; each is kept with
+        probability factor / bound for its sector this month, and the others draw their next
+        event again (exact, waits being memoryless).
+        """
+        timeline = self.sim.timeline
+        bound = timeline.labour_need_bound(day)
+        if bound is None:
+            return ids
+        keep_p = timeline.labour_need_factor(day) / bound
+        if (keep_p == 1.0).all():
+            return ids
+        keep = self.stream.random(ids.size) < keep_p[self.sim.pop.sector[ids]]
+        self.draw(ids[~keep], day)
+        return ids[keep]
