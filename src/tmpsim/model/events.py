@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from tmpsim.scenario.bounds import month_number
 from tmpsim.scenario.schema import (
     BorderEvent,
     CashPaymentEvent,
@@ -19,7 +20,6 @@ from tmpsim.scenario.schema import (
     RuleEvent,
     Scenario,
     StatusSwitchEvent,
-    month_number,
 )
 from tmpsim.states import State
 

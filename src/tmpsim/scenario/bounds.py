@@ -93,6 +93,11 @@ def _year_month(key: str) -> str:
     return key
 
 
+def month_number(month: str) -> int:
+    """Months since year 0 of a ``YYYY-MM`` key (consecutive months differ by one)."""
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
 Date = Annotated[dt.date, AfterValidator(_plausible_date)]
 YearMonth = Annotated[str, AfterValidator(_year_month)]
 Year = Annotated[int, AfterValidator(_plausible_year)]

@@ -38,6 +38,7 @@ from tmpsim.scenario.bounds import (
     Year,
     YearMonth,
     Years,
+    month_number,
 )
 from tmpsim.scenario.routes_schema import BacklogSpec, RoutesSpec
 
@@ -433,11 +434,6 @@ class LabourMarket(Strict):
             fx = self.host_per_usd[min(max(year, years[0]), years[-1])]
             f *= (fx / self.host_per_usd[self.currency_reference_year]) ** self.currency_elasticity
         return f
-
-
-def month_number(month: str) -> int:
-    """Months since year 0 of a ``YYYY-MM`` key (consecutive months differ by one)."""
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
 
 
 class LabourNeedFall(Strict):
