@@ -507,3 +507,29 @@ def test_cli_resume_refuses_what_it_cannot_continue(scenario_with_posterior, tmp
     assert f"{out / 'abc.db'}: cannot resume: no such" in " ".join(missing.stderr.split())
     tpe = tmpsim_cli(*common, "--method", "optuna-tpe")
     assert tpe.returncode == 2 and "--resume applies to --method abc-smc only" in tpe.stderr
+
+
+def test_dropping_a_column_keeps_the_rest_and_says_why(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "posterior_drop.py"
+    spec = importlib.util.spec_from_file_location("posterior_drop", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    two = Posterior(
+        pd.DataFrame({"runaway": [0.05, 0.08, 0.1], "old": [1.0, 2.0, 4.0]}),
+        np.array([0.25, 0.5, 0.25]),
+        dict(META),
+    )
+    path = write_posterior(two, tmp_path / "p.parquet")
+    assert module.main([str(path), "gone", "--why", "x"]) == 2  # no such column: nothing written
+    assert load_posterior(path).parameters == ["runaway", "old"]
+    assert module.main([str(path), "old", "--why", "replaced by a mechanism"]) == 0
+    back = load_posterior(path, PARAMS)  # loads against a scenario that no longer declares it
+    assert back.parameters == ["runaway"] and back.values["runaway"].tolist() == [0.05, 0.08, 0.1]
+    np.testing.assert_allclose(back.weights, [0.25, 0.5, 0.25])
+    dropped = back.metadata["dropped"]["old"]
+    assert dropped["why"] == "replaced by a mechanism" and dropped["weighted_mean"] == 2.25
+    assert (dropped["min"], dropped["max"]) == (1.0, 4.0)
+    assert {k: v for k, v in back.metadata.items() if k != "dropped"} == META
