@@ -140,6 +140,16 @@ KEY_PARAMETERS: tuple[Control, ...] = (
         unit="currency",
     ),
     Control(
+        "behaviour.dismissal_labour_need.elasticity",
+        "How hard employers dismiss when work falls away",
+        "number",
+        "How strongly dismissals rise when the labour market has fallen below a year before "
+        "(0: only the base dismissal rates). Scenarios without that rule do not show it.",
+        0,
+        5,
+        0.05,
+    ),
+    Control(
         "behaviour.runaway_no_income_factor",
         "Runaway risk without income (multiplier)",
         "number",
