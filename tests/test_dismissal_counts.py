@@ -1,0 +1,95 @@
+"""The dated counts of the pandemic's dismissals and the script that compares the model."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tmpsim.validation.rundata import from_tidy
+
+ROOT = Path(__file__).resolve().parents[1]
+COUNTS = ROOT / "src" / "tmpsim" / "data" / "observed" / "checks" / "covid_dismissals.csv"
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location(
+        "dismissal_counts", ROOT / "scripts" / "dismissal_counts.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(rep: int, dismissed_per_day: float, jobless: float, route_per_day: float):
+    """A run from 2020-01-01 to 2021-01-31 with constant daily flows and a constant stock."""
+    dates = pd.date_range("2020-01-01", "2021-01-31").date
+    rows = [
+        {"date": d, "metric": m, "origin": "all", "value": v}
+        for d in dates
+        for m, v in (
+            ("dismissals", dismissed_per_day),
+            ("jobless", jobless),
+            ("route_employment_maintenance", route_per_day),
+        )
+    ]
+    return from_tidy(pd.DataFrame(rows), f"x point 0 rep={rep}", "Japan", lambda: None)
+
+
+def test_the_counts_file_keeps_a_source_and_words_for_every_row():
+    counts = pd.read_csv(COUNTS)
+    assert {"date", "indicator", "value", "bound", "source", "quote_or_basis"} <= set(counts)
+    assert counts["source"].str.startswith("https://").all()
+    assert counts["quote_or_basis"].str.len().gt(10).all()
+    assert set(counts["bound"]) <= {"exact", "approx", "lower", "date_uncertain"}
+    assert pd.to_datetime(counts["date"]).max() < pd.Timestamp(
+        "2023-01-01"
+    )  # no outcome after 2022
+
+
+def test_paired_excess_and_route_totals_are_counted_by_hand(script):
+    # With the rule 3 dismissals a day, without it 1: from 2020-02-01 to 2020-02-10 the rule
+    # adds 2 x 10 = 20; jobless 50 against 30 on any day add 20; the route's 4 a day from the
+    # run's first day (2020-01-01) to 2020-01-10 make 40, in the run with the rule only.
+    with_rule = [_run(1, 3.0, 50.0, 4.0), _run(0, 3.0, 50.0, 4.0)]
+    without = [_run(0, 1.0, 30.0, 0.0), _run(1, 1.0, 30.0, 0.0)]
+    day = pd.Timestamp("2020-02-10")
+    assert script.model_figures(with_rule, without, "dismissed_covid_cumulative", day).tolist() == [
+        20,
+        20,
+    ]
+    assert script.model_figures(with_rule, without, "lost_job_still_without", day).tolist() == [
+        20,
+        20,
+    ]
+    route = script.model_figures(
+        with_rule, without, "job_changes_support_measure_cumulative", pd.Timestamp("2020-01-10")
+    )
+    assert route.tolist() == [40, 40]
+    assert script.model_figures(with_rule, without, "lost_job_in_host", day) is None
+
+
+def test_unpaired_folders_are_refused(script, monkeypatch):
+    runs = {"a": [_run(0, 1, 1, 1), _run(1, 1, 1, 1)], "b": [_run(0, 1, 1, 1)]}
+    monkeypatch.setattr(script, "_by_rep", lambda folder: runs[str(folder)])
+    with pytest.raises(SystemExit, match="2 runs with the rule, 1 without"):
+        script.compare(Path("a"), Path("b"), pd.read_csv(COUNTS))
+
+
+def test_the_table_has_the_model_beside_each_count(script, monkeypatch):
+    runs = {
+        "a": [_run(0, 2, 10, 1), _run(1, 2, 10, 1)],
+        "b": [_run(0, 1, 10, 0), _run(1, 1, 10, 0)],
+    }
+    monkeypatch.setattr(script, "_by_rep", lambda folder: runs[str(folder)])
+    table = script.compare(Path("a"), Path("b"), pd.read_csv(COUNTS))
+    row = table[
+        (table.indicator == "dismissed_covid_cumulative") & (table.date == "2020-10-02")
+    ].iloc[0]
+    assert row["model"] == (pd.Timestamp("2020-10-02") - pd.Timestamp("2020-02-01")).days + 1
+    assert np.isclose(row["ratio"], row["model"] / 3861, atol=1e-3)
+    assert table[table.indicator == "lost_job_in_host"]["model"].isna().all()
