@@ -15,12 +15,11 @@ compared with what the model says of the same thing:
     dismissed for reasons of COVID-19);
 ``job_changes_support_measure_cumulative``
     people who took the special job-change route (``route_employment_maintenance``) from its
-    first day to the date, in WITH (the model's route takes the dismissed of every cause);
-``lost_job_still_without``
-    jobless on the date, WITH less WITHOUT (those still without work among the dismissed the
-    rule adds).
+    first day to the date, in WITH (the model's route takes the dismissed of every cause).
 
-Rows of other indicators are listed with no model figure. Prints a table (mean and the 5-95%
+Rows of other indicators are listed with no model figure: the two about the dismissed of a
+period who were still in the host (``lost_job_in_host``, ``lost_job_still_without``) count a
+cohort, which ``scripts/dismissed_cohort.py`` follows. Prints a table (mean and the 5-95%
 range of the replicates) and writes it with ``--out``.
 """
 
@@ -38,7 +37,7 @@ from tmpsim.validation.rundata import RunData, load_runs
 
 COUNTS = "covid_dismissals.csv"
 FROM = pd.Timestamp("2020-02-01")  # the count's first day: the rule's first month with a fall
-METRICS = ("dismissals", "route_employment_maintenance", "jobless")
+METRICS = ("dismissals", "route_employment_maintenance")
 
 
 def _by_rep(folder: Path) -> list[RunData]:
@@ -72,11 +71,6 @@ def model_figures(
     if indicator == "job_changes_support_measure_cumulative":
         first = pd.Timestamp(with_rule[0].start)
         return np.array([_total(a, "route_employment_maintenance", first, date) for a in with_rule])
-    if indicator == "lost_job_still_without":
-        pairs = zip(with_rule, without, strict=True)
-        return np.array(
-            [_total(a, "jobless", None, date) - _total(b, "jobless", None, date) for a, b in pairs]
-        )
     return None
 
 

@@ -53,8 +53,8 @@ def test_the_counts_file_keeps_a_source_and_words_for_every_row():
 
 def test_paired_excess_and_route_totals_are_counted_by_hand(script):
     # With the rule 3 dismissals a day, without it 1: from 2020-02-01 to 2020-02-10 the rule
-    # adds 2 x 10 = 20; jobless 50 against 30 on any day add 20; the route's 4 a day from the
-    # run's first day (2020-01-01) to 2020-01-10 make 40, in the run with the rule only.
+    # adds 2 x 10 = 20; the route's 4 a day from the run's first day (2020-01-01) to 2020-01-10
+    # make 40, in the run with the rule only. The cohort's rows are dismissed_cohort.py's.
     with_rule = [_run(1, 3.0, 50.0, 4.0), _run(0, 3.0, 50.0, 4.0)]
     without = [_run(0, 1.0, 30.0, 0.0), _run(1, 1.0, 30.0, 0.0)]
     day = pd.Timestamp("2020-02-10")
@@ -62,15 +62,12 @@ def test_paired_excess_and_route_totals_are_counted_by_hand(script):
         20,
         20,
     ]
-    assert script.model_figures(with_rule, without, "lost_job_still_without", day).tolist() == [
-        20,
-        20,
-    ]
     route = script.model_figures(
         with_rule, without, "job_changes_support_measure_cumulative", pd.Timestamp("2020-01-10")
     )
     assert route.tolist() == [40, 40]
-    assert script.model_figures(with_rule, without, "lost_job_in_host", day) is None
+    for cohort in ("lost_job_in_host", "lost_job_still_without"):
+        assert script.model_figures(with_rule, without, cohort, day) is None
 
 
 def test_unpaired_folders_are_refused(script, monkeypatch):
@@ -92,4 +89,34 @@ def test_the_table_has_the_model_beside_each_count(script, monkeypatch):
     ].iloc[0]
     assert row["model"] == (pd.Timestamp("2020-10-02") - pd.Timestamp("2020-02-01")).days + 1
     assert np.isclose(row["ratio"], row["model"] / 3861, atol=1e-3)
-    assert table[table.indicator == "lost_job_in_host"]["model"].isna().all()
+    assert table[table.indicator.str.startswith("lost_job")]["model"].isna().all()
+
+
+@pytest.fixture(scope="module")
+def cohort_script():
+    spec = importlib.util.spec_from_file_location(
+        "dismissed_cohort", ROOT / "scripts" / "dismissed_cohort.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("rate, dismissed", [(0.0, 0), (3650.0, 10)])
+def test_the_cohort_of_the_dismissed_is_followed_to_a_later_day(cohort_script, rate, dismissed):
+    # Ten trainees behind a closed border, no job search: at ten dismissals a day each (per
+    # year 3,650) all ten are dismissed on run day 1 and are still looking on day 20; with no
+    # dismissals the cohort is empty.
+    from helpers import scenario_file
+
+    import tmpsim
+    from tmpsim.simulation import Simulation
+
+    sc = tmpsim.load_scenario(
+        scenario_file("stranding"), [f"sectors.only.dismissal_rate_per_year={rate}"]
+    )
+    found = cohort_script.cohort(Simulation(sc, seed=1), first=1, last=10, on=20)
+    assert found["dismissed in the window, in the host with a status at its end"] == dismissed
+    assert found["of them on the day: without work, looking for an employer"] == dismissed
+    assert found["of them on the day: at work"] == 0
+    assert found["of them on the day: gone (home, another status)"] == 0
