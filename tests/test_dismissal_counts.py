@@ -15,14 +15,22 @@ ROOT = Path(__file__).resolve().parents[1]
 COUNTS = ROOT / "src" / "tmpsim" / "data" / "observed" / "checks" / "covid_dismissals.csv"
 
 
-@pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location(
-        "dismissal_counts", ROOT / "scripts" / "dismissal_counts.py"
-    )
+def _load(name: str):
+    """A script of scripts/ as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def script():
+    return _load("dismissal_counts")
+
+
+@pytest.fixture(scope="module")
+def cohort_script():
+    return _load("dismissed_cohort")
 
 
 def _run(rep: int, dismissed_per_day: float, jobless: float, route_per_day: float):
@@ -90,16 +98,6 @@ def test_the_table_has_the_model_beside_each_count(script, monkeypatch):
     assert row["model"] == (pd.Timestamp("2020-10-02") - pd.Timestamp("2020-02-01")).days + 1
     assert np.isclose(row["ratio"], row["model"] / 3861, atol=1e-3)
     assert table[table.indicator.str.startswith("lost_job")]["model"].isna().all()
-
-
-@pytest.fixture(scope="module")
-def cohort_script():
-    spec = importlib.util.spec_from_file_location(
-        "dismissed_cohort", ROOT / "scripts" / "dismissed_cohort.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("rate, dismissed", [(0.0, 0), (3650.0, 10)])
