@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -19,6 +20,15 @@ TESTS = Path(__file__).resolve().parent
 SCENARIOS = TESTS / "scenarios"
 ROOT = TESTS.parent
 FLAGSHIP = "japan-titp-covid"
+
+
+def load_script(path: Path) -> Any:
+    """A Python file outside the package (``scripts/``, ``benchmarks/``) as a module."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look the module up by name
+    spec.loader.exec_module(module)
+    return module
 
 
 def scenario_file(name: str) -> Path:

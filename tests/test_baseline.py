@@ -6,16 +6,12 @@ A change that is meant to move the numbers updates the baseline with
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from helpers import ROOT, load_script
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("baseline", ROOT / "scripts" / "baseline.py")
-baseline = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(baseline)
+baseline = load_script(ROOT / "scripts" / "baseline.py")
 
 
 def test_every_shipped_scenario_has_a_baseline():

@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import ROOT, load_script
 
 from tmpsim.validation.rundata import from_tidy
 
-ROOT = Path(__file__).resolve().parents[1]
 COUNTS = ROOT / "src" / "tmpsim" / "data" / "observed" / "checks" / "covid_dismissals.csv"
-
-
-def _load(name: str):
-    """A script of scripts/ as a module."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def script():
-    return _load("dismissal_counts")
+    return load_script(ROOT / "scripts" / "dismissal_counts.py")
 
 
 @pytest.fixture(scope="module")
 def cohort_script():
-    return _load("dismissed_cohort")
+    return load_script(ROOT / "scripts" / "dismissed_cohort.py")
 
 
 def _run(rep: int, dismissed_per_day: float, jobless: float, route_per_day: float):

@@ -11,12 +11,11 @@ The statistical comparison at realistic settings is benchmarks/docking/compare.p
 from __future__ import annotations
 
 import copy
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import load_script
 
 import tmpsim
 from tmpsim.states import State
@@ -26,15 +25,7 @@ pytest.importorskip("mesa")
 DOCKING = Path(__file__).resolve().parents[1] / "benchmarks" / "docking"
 
 
-def _mesa_model():
-    spec = importlib.util.spec_from_file_location("docking_mesa_model", DOCKING / "mesa_model.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-mm = _mesa_model()
+mm = load_script(DOCKING / "mesa_model.py")
 
 ORIGIN = {
     "demand_share": {2020: 0.5},

@@ -510,13 +510,9 @@ def test_cli_resume_refuses_what_it_cannot_continue(scenario_with_posterior, tmp
 
 
 def test_dropping_a_column_keeps_the_rest_and_says_why(tmp_path, capsys):
-    import importlib.util
-    from pathlib import Path
+    from helpers import ROOT, load_script
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "posterior_drop.py"
-    spec = importlib.util.spec_from_file_location("posterior_drop", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(ROOT / "scripts" / "posterior_drop.py")
     two = Posterior(
         pd.DataFrame({"runaway": [0.05, 0.08, 0.1], "old": [1.0, 2.0, 4.0]}),
         np.array([0.25, 0.5, 0.25]),

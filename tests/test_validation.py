@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import scenario_file, tmpsim_cli
+from helpers import load_script, scenario_file, tmpsim_cli
 
 import tmpsim
 from tmpsim.validation import (
@@ -366,11 +365,7 @@ def test_a_rise_is_the_stock_on_the_date_less_the_stock_on_its_base_date():
 
 @pytest.mark.skipif(not Path("/work/shared/data").is_dir(), reason="shared data not present")
 def test_packaged_csv_is_what_the_build_script_makes():
-    script = ROOT / "scripts" / "build_observed.py"
-    spec = importlib.util.spec_from_file_location("build_observed", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    rebuilt = module.build(Path("/work/shared/data"))
+    rebuilt = load_script(ROOT / "scripts" / "build_observed.py").build(Path("/work/shared/data"))
     shipped = pd.read_csv(ROOT / "src" / "tmpsim" / "data" / "observed" / "japan_titp.csv")
     pd.testing.assert_frame_equal(
         rebuilt.reset_index(drop=True), shipped, check_dtype=False, check_exact=False, rtol=1e-9

@@ -97,10 +97,10 @@ class Timeline:
         1 January, when the bound does, not every month.
         """
         need = scenario.behaviour.dismissal_labour_need
-        first = month_number(f"{scenario.start:%Y-%m}")
+        first = month_number(scenario.start)
         if need is None or need.elasticity == 0:
             return first, None, None
-        last = month_number(f"{scenario.end:%Y-%m}")
+        last = month_number(scenario.end)
         sectors = list(self.sector_index)
         months = np.arange(first, last + 1)
         table = np.array([need.factors(int(m), sectors) for m in months])
@@ -115,8 +115,7 @@ class Timeline:
         return first, table, bound
 
     def _month_row(self, day: int) -> int:
-        date = self.scenario.date(day)
-        return date.year * 12 + date.month - 1 - self._need_first
+        return month_number(self.scenario.date(day)) - self._need_first
 
     def labour_need_factor(self, day: int) -> np.ndarray | None:
         """The dismissal multiplier by sector on ``day`` from the fall in labour need, or None."""

@@ -93,8 +93,10 @@ def _year_month(key: str) -> str:
     return key
 
 
-def month_number(month: str) -> int:
-    """Months since year 0 of a ``YYYY-MM`` key (consecutive months differ by one)."""
+def month_number(month: str | dt.date) -> int:
+    """Months since year 0 of a ``YYYY-MM`` key or a date (consecutive months differ by one)."""
+    if isinstance(month, dt.date):
+        return month.year * 12 + month.month - 1
     return int(month[:4]) * 12 + int(month[5:7]) - 1
 
 
