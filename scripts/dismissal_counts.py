@@ -1,6 +1,6 @@
 """The pandemic's dismissals against the dated official counts, from paired ensembles.
 
-Usage: python scripts/dismissal_counts.py WITH WITHOUT [--counts FILE] [--out CSV]
+Usage: python scripts/dismissal_counts.py WITH WITHOUT [--counts FILE] [--lag-days D] [--out CSV]
 
 WITH and WITHOUT are ensemble folders of the same scenario, seeds and scale (``tmpsim run
 SCENARIO --seeds N --no-posterior``), WITHOUT made with the dismissals' rule switched off
@@ -14,8 +14,11 @@ compared with what the model says of the same thing:
     dismissals from 2020-02-01 to the date, WITH less WITHOUT (the counts are of trainees
     dismissed for reasons of COVID-19);
 ``job_changes_support_measure_cumulative``
-    people who took the special job-change route (``route_employment_maintenance``) from its
-    first day to the date, in WITH (the model's route takes the dismissed of every cause).
+    people granted the special job-change route's status by the date: those who chose the
+    route (``route_employment_maintenance``, counted on the day of the choice) from the run's
+    first day to the date less the days the decision on a change of status takes
+    (``--lag-days``; default the WITH folder's ``routes.processing.days``, rounded), in WITH
+    (the model's route takes the dismissed of every cause).
 
 Rows of other indicators are listed with no model figure: the two about the dismissed of a
 period who were still in the host (``lost_job_in_host``, ``lost_job_still_without``) count a
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from tmpsim.validation.rundata import RunData, load_runs
 
@@ -56,10 +60,24 @@ def _total(run: RunData, metric: str, start: pd.Timestamp | None, end: pd.Timest
     return float(series.loc[start:end].sum())
 
 
+def processing_days(folder: Path) -> int:
+    """Days from choosing a change of status to its grant in the folder's scenario (0: at once)."""
+    scenario = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8"))
+    processing = (scenario.get("routes") or {}).get("processing") or {}
+    return round(float(processing.get("days", 0)))
+
+
 def model_figures(
-    with_rule: list[RunData], without: list[RunData], indicator: str, date: pd.Timestamp
+    with_rule: list[RunData],
+    without: list[RunData],
+    indicator: str,
+    date: pd.Timestamp,
+    lag_days: int = 0,
 ) -> np.ndarray | None:
-    """The model's figure for one counted row, replicate by replicate (None: not modelled)."""
+    """The model's figure for one counted row, replicate by replicate (None: not modelled).
+
+    ``lag_days``: the days between choosing the special route and holding its status.
+    """
     if indicator == "dismissed_covid_cumulative":
         pairs = zip(with_rule, without, strict=True)
         return np.array(
@@ -70,11 +88,16 @@ def model_figures(
         )
     if indicator == "job_changes_support_measure_cumulative":
         first = pd.Timestamp(with_rule[0].start)
-        return np.array([_total(a, "route_employment_maintenance", first, date) for a in with_rule])
+        chosen_by = date - pd.Timedelta(days=lag_days)
+        return np.array(
+            [_total(a, "route_employment_maintenance", first, chosen_by) for a in with_rule]
+        )
     return None
 
 
-def compare(with_folder: Path, without_folder: Path, counts: pd.DataFrame) -> pd.DataFrame:
+def compare(
+    with_folder: Path, without_folder: Path, counts: pd.DataFrame, lag_days: int = 0
+) -> pd.DataFrame:
     """One row per count: the count, the model's mean and 5-95% range, their ratio."""
     with_rule, without = _by_rep(with_folder), _by_rep(without_folder)
     if len(with_rule) != len(without):
@@ -82,7 +105,7 @@ def compare(with_folder: Path, without_folder: Path, counts: pd.DataFrame) -> pd
     rows = []
     for row in counts.itertuples(index=False):
         date = pd.Timestamp(row.date)
-        found = model_figures(with_rule, without, row.indicator, date)
+        found = model_figures(with_rule, without, row.indicator, date, lag_days)
         figures = {"model": None, "model_p05": None, "model_p95": None, "ratio": None}
         if found is not None:
             lo, hi = np.percentile(found, [5, 95])
@@ -105,6 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("with_rule", type=Path, metavar="WITH")
     ap.add_argument("without", type=Path, metavar="WITHOUT")
     ap.add_argument("--counts", type=Path, default=None, help="dated counts (CSV)")
+    ap.add_argument(
+        "--lag-days",
+        type=int,
+        default=None,
+        help="days from choosing the special route to its grant (default: the WITH folder's "
+        "routes.processing.days)",
+    )
     ap.add_argument("--out", type=Path, default=None, help="write the table here (CSV)")
     args = ap.parse_args(argv)
     if args.counts is None:
@@ -114,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
             counts = pd.read_csv(p)
     else:
         counts = pd.read_csv(args.counts)
-    table = compare(args.with_rule, args.without, counts)
+    lag = processing_days(args.with_rule) if args.lag_days is None else args.lag_days
+    print(f"the special route's grants: chosen {lag} days before each date")
+    table = compare(args.with_rule, args.without, counts, lag)
     print(table.to_string(index=False))
     if args.out is not None:
         table.to_csv(args.out, index=False)

@@ -65,8 +65,20 @@ def test_paired_excess_and_route_totals_are_counted_by_hand(script):
         with_rule, without, "job_changes_support_measure_cumulative", pd.Timestamp("2020-01-10")
     )
     assert route.tolist() == [40, 40]
+    # Granted 7 days after the choice: by 2020-01-10 only the choices of 01-01..01-03 hold it.
+    granted = script.model_figures(
+        with_rule, without, "job_changes_support_measure_cumulative", pd.Timestamp("2020-01-10"), 7
+    )
+    assert granted.tolist() == [12, 12]
     for cohort in ("lost_job_in_host", "lost_job_still_without"):
         assert script.model_figures(with_rule, without, cohort, day) is None
+
+
+def test_the_processing_days_come_from_the_folders_scenario(script, tmp_path):
+    (tmp_path / "scenario.yaml").write_text("routes:\n  processing: {days: 41.6}\n")
+    assert script.processing_days(tmp_path) == 42
+    (tmp_path / "scenario.yaml").write_text("name: x\n")
+    assert script.processing_days(tmp_path) == 0
 
 
 def test_unpaired_folders_are_refused(script, monkeypatch):
