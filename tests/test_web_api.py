@@ -47,8 +47,8 @@ def done_run(client: TestClient) -> dict:
 
 def broken_flagship_text() -> str:
     text = flagship_text()
-    assert "grace_days: 90" in text
-    return text.replace("grace_days: 90", "grace_dayz: 90")
+    assert "grace_days: 30" in text
+    return text.replace("grace_days: 30", "grace_dayz: 30")
 
 
 # ---- options and scenarios ----------------------------------------------------------------
@@ -69,7 +69,7 @@ def test_scenario_description_has_window_and_parameters_with_its_values(client) 
     body = client.get(f"/api/scenarios/{FLAGSHIP}").json()
     assert (body["start"], body["end"]) == ("2017-01-01", "2025-12-31")
     params = {p["name"]: p for p in body["parameters"]}
-    assert params["programme.grace_days"]["default"] == 90
+    assert params["programme.grace_days"]["default"] == 30
     assert params["money.wage_per_month"]["default"] == 160000
     assert params["behaviour.dismissal_labour_need.elasticity"]["default"] == 1.5
     gulf = {p["name"] for p in client.get("/api/scenarios/gulf-kafala-covid").json()["parameters"]}
@@ -175,7 +175,7 @@ def test_oversized_upload_is_refused_before_parsing(client) -> None:
 
 
 def test_valid_upload_can_be_run_by_its_server_made_key(client) -> None:
-    text = broken_flagship_text().replace("grace_dayz: 90", "grace_days: 45")
+    text = broken_flagship_text().replace("grace_dayz: 30", "grace_days: 45")
     response = client.post(
         "/api/uploads", files={"file": ("mine.yaml", text.encode(), "text/yaml")}
     )
@@ -288,7 +288,7 @@ def test_parameter_and_lever_changes_reach_the_run(client, tmp_path: Path) -> No
         json={
             **TINY,
             "end": "2020-06-30",  # the shelters open in April 2020 (later ones are left out)
-            "parameters": {"programme.grace_days": 30, "shelters.0.capacity": 1234},
+            "parameters": {"programme.grace_days": 60, "shelters.0.capacity": 1234},
             "levers": levers,
             "label": "changed",
         },
@@ -297,7 +297,7 @@ def test_parameter_and_lever_changes_reach_the_run(client, tmp_path: Path) -> No
     status = wait_done(client, response.json()["id"])
     assert status["state"] == "done" and status["label"] == "changed"
     data = yaml.safe_load(client.get(f"/api/runs/{status['id']}/scenario.yaml").text)
-    assert data["programme"]["grace_days"] == 30
+    assert data["programme"]["grace_days"] == 60
     assert data["shelters"][0]["capacity"] == 1234
     if levers:
         assert data["programme"]["welfare_eligible"] is True

@@ -198,7 +198,7 @@ def test_broken_upload_shows_the_error_and_keeps_everything(
     page.fill("#scale", "0.005")
     page.fill("#param-programme_grace_days", "60")
     text = (shipped_dir() / f"{FLAGSHIP}.yaml").read_text(encoding="utf-8")
-    broken = text.replace("grace_days: 90", "grace_dayz: 90")
+    broken = text.replace("grace_days: 30", "grace_dayz: 30")
     page.click("#upload-box summary")
     page.set_input_files(
         "#upload-file",
@@ -219,7 +219,7 @@ def test_broken_upload_shows_the_error_and_keeps_everything(
     page.screenshot(path=str(screenshots / "dashboard-upload-error.png"), full_page=True)
 
     # fixing the text in place and checking again selects the uploaded scenario
-    page.fill("#upload-text", broken.replace("grace_dayz: 90", "grace_days: 45"))
+    page.fill("#upload-text", broken.replace("grace_dayz: 30", "grace_days: 45"))
     page.click("#upload-check")
     page.locator("#upload-ok").wait_for(state="visible", timeout=30_000)
     assert page.locator("#upload-error").is_hidden()
