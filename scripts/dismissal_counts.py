@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from tmpsim.scenario import load_scenario
 from tmpsim.validation.rundata import RunData, load_runs
 
 COUNTS = "covid_dismissals.csv"
@@ -62,9 +62,8 @@ def _total(run: RunData, metric: str, start: pd.Timestamp | None, end: pd.Timest
 
 def processing_days(folder: Path) -> int:
     """Days from choosing a change of status to its grant in the folder's scenario (0: at once)."""
-    scenario = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8"))
-    processing = (scenario.get("routes") or {}).get("processing") or {}
-    return round(float(processing.get("days", 0)))
+    routes = load_scenario(folder / "scenario.yaml").routes
+    return 0 if routes is None or routes.processing is None else round(routes.processing.days)
 
 
 def model_figures(

@@ -75,9 +75,16 @@ def test_paired_excess_and_route_totals_are_counted_by_hand(script):
 
 
 def test_the_processing_days_come_from_the_folders_scenario(script, tmp_path):
-    (tmp_path / "scenario.yaml").write_text("routes:\n  processing: {days: 41.6}\n")
+    # A run folder's scenario.yaml is the resolved scenario: the flagship's 41.6 days round to
+    # 42; a scenario without a time to decide grants at once.
+    from helpers import FLAGSHIP, scenario_file
+
+    from tmpsim.scenario import load_scenario, to_yaml
+
+    (tmp_path / "scenario.yaml").write_text(to_yaml(load_scenario(FLAGSHIP)), encoding="utf-8")
     assert script.processing_days(tmp_path) == 42
-    (tmp_path / "scenario.yaml").write_text("name: x\n")
+    plain = load_scenario(scenario_file("stranding"))
+    (tmp_path / "scenario.yaml").write_text(to_yaml(plain), encoding="utf-8")
     assert script.processing_days(tmp_path) == 0
 
 
