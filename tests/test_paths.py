@@ -123,8 +123,9 @@ def test_variants_resolve_as_the_full_copies_did(name):
     full copy (tests/scenarios/resolved/ holds those, resolved before the change; ESD's was
     resolved again when the scenario took the route choice, and its idle bridge's intercept
     follows the flagship's re-fits, its NPO fund the flagship's sourced one, its dismissals the
-    flagship's fall in labour need, its dismissed's job search and time to decide the flagship's:
-    changes meant to move it)."""
+    flagship's fall in labour need, its dismissed's job search and time to decide the flagship's;
+    Hong Kong's was resolved again when its 2021-2022 arrivals were sourced: changes meant to
+    move it)."""
     raw, _ = load_raw(name)
     assert "extends" not in raw
     text = (shipped_dir() / f"{name}.yaml").read_text(encoding="utf-8")
