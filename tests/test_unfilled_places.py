@@ -144,3 +144,32 @@ def test_with_pull_while_closed_only_corridors_closed_to_entries_pull():
     # An entry cap of zero closes every corridor.
     sim.borders.entry_cap = 0
     assert v.closed_share(59) == 1.0
+
+
+def test_employers_renew_more_as_places_stay_unfilled():
+    """Without route choices, a last stage's renewal rises from ``renewal_prob`` toward one."""
+    one_stage = {
+        "origins.A.initial_stock": {"1": 20},
+        "programme.stages": [{"name": "1", "months": 12}],
+        "programme.renewals": 3,
+        "programme.renewal_prob": 0.0,
+    }
+    keep_all = {"behaviour.unfilled_places": {"keep_offer": 1.0, "source": "test"}}
+    sim = build("runaway", {**one_stage, **keep_all})
+    v = sim.vacancies
+    assert v.kept(0.0, 5) == 0.0  # nothing unfilled yet: the scenario's renewal_prob
+    v.unfilled = 0.5
+    assert v.kept(0.0, 5) == 0.5 and v.kept(0.2, 5) == pytest.approx(0.6, rel=1e-15)
+    # Every place unfilled: every contract that ends is renewed.
+    v.unfilled = 1.0
+    who = np.arange(20, dtype=np.int64)
+    sim.lifecycle.on_contract_end(who, 5)
+    assert (sim.pop.renewals[who] == 1).all()
+    assert (sim.pop.state[who] == State.EMPLOYED).all()
+    # Without the section the renewal is the scenario's, whatever the share (none renews).
+    plain = build("runaway", one_stage)
+    plain.vacancies.unfilled = 1.0
+    assert plain.vacancies.kept(0.0, 5) == 0.0
+    plain.lifecycle.on_contract_end(who, 5)
+    assert (plain.pop.renewals[who] == 0).all()
+    assert not (plain.pop.state[who] == State.EMPLOYED).any()

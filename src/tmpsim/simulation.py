@@ -18,7 +18,7 @@ before it.
                money: savings run out (destitution);
                civil society: emergency funds, then shelter places.
 ``month_end``  routes: bridged people with a seat home no longer count as stranded; vacancies:
-               the unfilled share of employers' demand is measured (offers and the runaway
+               the unfilled share of employers' demand is measured (offers, renewals and the runaway
                hazard follow it; waiting times are redrawn when it changes); backlog:
                those waiting too long to enter give up; money: everyone's balances settled; debt
                and savings totals and the programme's status holders by stage recorded.

@@ -204,7 +204,9 @@ class Lifecycle(Module):
         nxt = np.minimum(stage + 1, self.n_stages - 1)
         exists = self.stage_from <= day
         go_on = has_next & (u < self.continue_prob[pop.profile[ids], stage]) & exists[nxt]
-        renew = ~has_next & (pop.renewals[ids] < self.prog.renewals) & (u < self.prog.renewal_prob)
+        # Employers who cannot get new people renew more (``Vacancies.kept``).
+        renewal = self.sim.vacancies.kept(self.prog.renewal_prob, day)
+        renew = ~has_next & (pop.renewals[ids] < self.prog.renewals) & (u < renewal)
         if self.max_stay is not None:
             length = np.where(go_on, self.stage_days[nxt], self.stage_days[stage])
             fits = (day - pop.entered[ids]) + length <= self.max_stay + 1

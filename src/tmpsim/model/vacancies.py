@@ -8,7 +8,9 @@ demand)`` until the next month's end. Two responses read it:
 
 - employers who cannot get new people keep the ones they have: the chance of an offer to keep a
   person whose contract or working bridge ends (``offer_chance``, read by
-  ``tmpsim.model.turning_points``); with ``routes.plan_lead_days`` the employer decides that
+  ``tmpsim.model.turning_points``), and, in a programme without route choices, the chance that
+  a last stage's contract is renewed (``kept`` from ``programme.renewal_prob``, read by
+  ``tmpsim.model.lifecycle``); with ``routes.plan_lead_days`` the employer decides that
   many days before the end (the next stage's plan, or the onward status's papers, are filed
   ahead), so the offer reads the share measured at the last month's end at least that long
   before;
@@ -25,7 +27,8 @@ takes the places owed off the places it fills (``take_kept_places``, called by
 ``tmpsim.model.recruitment``), split over the profiles in proportion to their places, as many
 as the round has. The places taken count as demand met (metric ``places_kept``), not unfilled.
 
-Without the section the share stays zero, the offer is ``routes.offer_rate`` and the factor one.
+Without the section the share stays zero, the offer is ``routes.offer_rate``, the renewal
+``programme.renewal_prob`` and the factor one.
 """
 
 from __future__ import annotations
@@ -90,10 +93,18 @@ class Vacancies(Module):
         i = bisect.bisect_right(self.measured_days, day - self.lead)
         return self.measured[i - 1] if i else 0.0
 
+    def kept(self, base: float, day: int) -> float:
+        """Chance that an employer keeps a person whose contract ends on ``day``.
+
+        ``base`` is the chance with every place filled; unfilled places raise it toward one:
+        ``base + (1 - base) * keep_offer * unfilled`` (``base`` itself without the section).
+        """
+        keep = self.spec.keep_offer if self.spec is not None else 0.0
+        return base + (1.0 - base) * keep * self.share_decided(day)
+
     def offer_chance(self, day: int) -> float:
         """Chance that an employer offers to keep a person whose contract ends on ``day``."""
-        keep = self.spec.keep_offer if self.spec is not None else 0.0
-        return self.offer_rate + (1.0 - self.offer_rate) * keep * self.share_decided(day)
+        return self.kept(self.offer_rate, day)
 
     def on_move(self, ids: np.ndarray, new: State, day: int) -> None:
         """Moves to an onward status after the base year owe places kept filled."""

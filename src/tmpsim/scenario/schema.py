@@ -517,7 +517,9 @@ class UnfilledPlaces(Strict):
     scale, measured at each month's end (``tmpsim.model.vacancies``). Employers who cannot get
     new people keep the ones they have: the chance that the employer offers to keep a person
     whose contract (or working bridge) ends is ``offer_rate + (1 - offer_rate) * keep_offer *
-    unfilled`` (``routes.offer_rate``). The same unfilled places pull people out of the
+    unfilled`` (``routes.offer_rate``); in a programme without route choices, the chance that a
+    last stage's contract is renewed is ``renewal_prob + (1 - renewal_prob) * keep_offer *
+    unfilled`` (``programme.renewal_prob``). The same unfilled places pull people out of the
     programme into irregular work: the runaway hazard is multiplied by ``1 + runaway_pull *
     unfilled`` (with ``pull_while_closed``, times the share of demand whose corridor is closed to
     new entries: employers whose trainees can still come wait for them).
