@@ -558,17 +558,18 @@ TARGETS = [
 
 
 HK_FDH = "hongkong_fdh.csv (Labour Department)"
-# Hong Kong's helpers through the pandemic: counts the scenario was not fitted to (its targets
-# end in 2019). (date, origins (None: all), observed stock, source)
+# Hong Kong's helpers through the pandemic: (date, origins (None: all), observed stock, role,
+# source). The year-end totals of 2020 and 2021 set employers' keep_offer (the scenario's
+# sources); the rest were not used.
 HK_PANDEMIC_STOCKS = [
-    ("2020-12-31", None, 373_884, HK_FDH),
-    ("2020-12-31", ["Philippines"], 207_402, HK_FDH),
-    ("2020-12-31", ["Indonesia"], 157_802, HK_FDH),
-    ("2021-12-31", None, 339_451, HK_FDH),
-    ("2021-12-31", ["Philippines"], 191_783, HK_FDH),
-    ("2021-12-31", ["Indonesia"], 140_057, HK_FDH),
-    ("2022-07-31", ["Philippines"], 188_708, "hongkong_fdh.csv (sunwebhk)"),
-    ("2022-08-31", None, 333_516, "hongkong_fdh.csv (sunwebhk)"),
+    ("2020-12-31", None, 373_884, "target", HK_FDH),
+    ("2020-12-31", ["Philippines"], 207_402, "check", HK_FDH),
+    ("2020-12-31", ["Indonesia"], 157_802, "check", HK_FDH),
+    ("2021-12-31", None, 339_451, "target", HK_FDH),
+    ("2021-12-31", ["Philippines"], 191_783, "check", HK_FDH),
+    ("2021-12-31", ["Indonesia"], 140_057, "check", HK_FDH),
+    ("2022-07-31", ["Philippines"], 188_708, "check", "hongkong_fdh.csv (sunwebhk)"),
+    ("2022-08-31", None, 333_516, "check", "hongkong_fdh.csv (sunwebhk)"),
 ]
 # Inbound helper trips (LegCo reply; they include helpers back from leave, which the scenario
 # does not model, so they bound its new entries from above): (first day, last day, trips).
@@ -580,7 +581,7 @@ def hongkong_pandemic(seeds: list[int], scale: float) -> list[dict[str, str]]:
     sc = load_scenario("hongkong-fdh-covid")
     runs = [simulate(sc, seed, scale) for seed in seeds]
     rows = []
-    for date, origins, observed, source in HK_PANDEMIC_STOCKS:
+    for date, origins, observed, role, source in HK_PANDEMIC_STOCKS:
         day = sc.day(dt.date.fromisoformat(date))
         values = []
         for sim, a in runs:
@@ -592,6 +593,7 @@ def hongkong_pandemic(seeds: list[int], scale: float) -> list[dict[str, str]]:
                 "scenario": "hongkong-fdh-covid",
                 "date": date,
                 "who": "all" if origins is None else ", ".join(origins),
+                "role": role,
                 "observed": f"{observed:,}",
                 "simulated": interval_text(values),
                 "error": f"{values.mean() / observed - 1:+.1%}",
@@ -607,6 +609,7 @@ def hongkong_pandemic(seeds: list[int], scale: float) -> list[dict[str, str]]:
                 "scenario": "hongkong-fdh-covid",
                 "date": f"{first[:7]} to {last[:7]}",
                 "who": "new entries (inbound trips, with returns from leave)",
+                "role": "check",
                 "observed": f"{trips:,}",
                 "simulated": interval_text(values),
                 "error": f"{values.mean() / trips - 1:+.1%}",
@@ -658,6 +661,7 @@ def calibration(seeds: list[int], scale: float) -> None:
                 "scenario": name,
                 "date": date,
                 "who": who,
+                "role": "target",
                 "observed": f"{observed:,}",
                 "simulated": interval_text(values),
                 "error": f"{values.mean() / observed - 1:+.1%}",
@@ -685,6 +689,7 @@ def calibration(seeds: list[int], scale: float) -> None:
             "scenario": "singapore-work-permit-covid",
             "date": "2019-12 to 2020-06",
             "who": "all (domestic workers)",
+            "role": "check",
             "observed": "-6% (-3.5%)",
             "simulated": f"{100 * np.mean(change):+.1f}% ({100 * np.mean(change_mdw):+.1f}%)",
             "error": "",
