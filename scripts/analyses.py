@@ -576,6 +576,15 @@ HK_PANDEMIC_STOCKS = [
 HK_PANDEMIC_ARRIVALS = [("2020-07-01", "2020-12-31", 19_328), ("2021-01-01", "2021-12-31", 22_394)]
 
 
+# Singapore's domestic workers through the pandemic, none used to set a parameter: (date,
+# observed stock, source).
+SG_PANDEMIC_MDW = [
+    ("2020-12-31", 247_400, "singapore_work_permit_mdw.csv (Straits Times)"),
+    ("2021-12-31", 246_300, "singapore_work_permit_mdw.csv (CNA)"),
+    ("2022-12-31", 258_500, "singapore_work_permit_mdw.csv (The Independent SG)"),
+]
+
+
 def hongkong_pandemic(seeds: list[int], scale: float) -> list[dict[str, str]]:
     """Rows of the Hong Kong pandemic check: stocks, then arrivals against inbound trips."""
     sc = load_scenario("hongkong-fdh-covid")
@@ -672,6 +681,7 @@ def calibration(seeds: list[int], scale: float) -> None:
     # workers -3.5%; singapore_work_permit_mdw.csv). Holders = employed + jobless (a stranded
     # worker whose permit ended waits on another pass).
     change, change_mdw = [], []
+    mdw_stock: dict[str, list[float]] = {date: [] for date, _, _ in SG_PANDEMIC_MDW}
     for seed in seeds:
         sc = load_scenario("singapore-work-permit-covid")
         sim, a = simulate(sc, seed, scale)
@@ -684,6 +694,8 @@ def calibration(seeds: list[int], scale: float) -> None:
             for d in ("2019-12-31", "2020-06-30")
         ]
         change_mdw.append(mdw[1] / mdw[0] - 1)
+        for date in mdw_stock:
+            mdw_stock[date].append(segment_stock(groups, "programme_stock", "mdw", date))
     rows.append(
         {
             "scenario": "singapore-work-permit-covid",
@@ -696,6 +708,20 @@ def calibration(seeds: list[int], scale: float) -> None:
             "source": "singapore_work_permit_mdw.csv (TWC2 from MOM)",
         }
     )
+    for date, observed, source in SG_PANDEMIC_MDW:
+        values = np.array(mdw_stock[date])
+        rows.append(
+            {
+                "scenario": "singapore-work-permit-covid",
+                "date": date,
+                "who": "domestic workers",
+                "role": "check",
+                "observed": f"{observed:,}",
+                "simulated": interval_text(values),
+                "error": f"{values.mean() / observed - 1:+.1%}",
+                "source": source,
+            }
+        )
     rows.extend(hongkong_pandemic(seeds, scale))
     write("calibration", md_table(pd.DataFrame(rows)))
 
