@@ -585,6 +585,22 @@ SG_PANDEMIC_MDW = [
 ]
 
 
+# Domestic workers who entered Singapore a month, on average (MOM's reply to a parliamentary
+# question, 2021-09-13): (first day, last day, observed).
+SG_PANDEMIC_MDW_ENTRIES = [("2020-09-01", "2021-04-30", 3_300), ("2021-05-01", "2021-08-31", 800)]
+MONTH = 365.25 / 12
+
+
+def segment_entries_a_month(sim: Simulation, segment: str, first: str, last: str) -> float:
+    """Agents of ``segment`` who first entered between two dates, a month (full scale)."""
+    sc, pop = sim.scenario, sim.pop
+    lo, hi = sc.day(dt.date.fromisoformat(first)), sc.day(dt.date.fromisoformat(last))
+    n = pop.n
+    code = list(sc.segments).index(segment)
+    came = (pop.entered[:n] >= lo) & (pop.entered[:n] <= hi) & (pop.segment[:n] == code)
+    return float(came.sum()) / sim.scale / ((hi - lo + 1) / MONTH)
+
+
 def hongkong_pandemic(seeds: list[int], scale: float) -> list[dict[str, str]]:
     """Rows of the Hong Kong pandemic check: stocks, then arrivals against inbound trips."""
     sc = load_scenario("hongkong-fdh-covid")
@@ -682,6 +698,7 @@ def calibration(seeds: list[int], scale: float) -> None:
     # worker whose permit ended waits on another pass).
     change, change_mdw = [], []
     mdw_stock: dict[str, list[float]] = {date: [] for date, _, _ in SG_PANDEMIC_MDW}
+    mdw_entries: dict[str, list[float]] = {first: [] for first, _, _ in SG_PANDEMIC_MDW_ENTRIES}
     for seed in seeds:
         sc = load_scenario("singapore-work-permit-covid")
         sim, a = simulate(sc, seed, scale)
@@ -696,6 +713,8 @@ def calibration(seeds: list[int], scale: float) -> None:
         change_mdw.append(mdw[1] / mdw[0] - 1)
         for date in mdw_stock:
             mdw_stock[date].append(segment_stock(groups, "programme_stock", "mdw", date))
+        for first, last, _ in SG_PANDEMIC_MDW_ENTRIES:
+            mdw_entries[first].append(segment_entries_a_month(sim, "mdw", first, last))
     rows.append(
         {
             "scenario": "singapore-work-permit-covid",
@@ -720,6 +739,20 @@ def calibration(seeds: list[int], scale: float) -> None:
                 "simulated": interval_text(values),
                 "error": f"{values.mean() / observed - 1:+.1%}",
                 "source": source,
+            }
+        )
+    for first, last, observed in SG_PANDEMIC_MDW_ENTRIES:
+        values = np.array(mdw_entries[first])
+        rows.append(
+            {
+                "scenario": "singapore-work-permit-covid",
+                "date": f"{first[:7]} to {last[:7]}",
+                "who": "domestic workers entering, a month",
+                "role": "check",
+                "observed": f"{observed:,}",
+                "simulated": interval_text(values),
+                "error": f"{values.mean() / observed - 1:+.1%}",
+                "source": "singapore_work_permit_mdw.csv (MOM, 2021-09-13)",
             }
         )
     rows.extend(hongkong_pandemic(seeds, scale))
