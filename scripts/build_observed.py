@@ -3,7 +3,8 @@
 
 Usage: ``.venv/bin/python scripts/build_observed.py [SHARED_DATA_DIR]`` (default
 ``../shared/data`` next to the checkout, else ``/work/shared/data``). Writes
-``src/tmpsim/data/observed/japan_titp.csv`` in the long format
+``src/tmpsim/data/observed/japan_titp.csv`` and, for the other hosts with packaged data,
+``src/tmpsim/data/observed/hosts/hongkong/hongkong_fdh.csv``, in the long format
 ``date,indicator,origin,value,source``.
 Every row keeps the source of the figure it comes from; rows computed here say so in ``source``.
 What each indicator measures and its caveats are in ``MANIFEST.md`` next to the CSV.
@@ -19,6 +20,11 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "tmpsim" / "data" / "observed" / "japan_titp.csv"
+HONGKONG_OUT = (
+    ROOT / "src" / "tmpsim" / "data" / "observed" / "hosts" / "hongkong" / "hongkong_fdh.csv"
+)
+# Hong Kong's scenario origins and the shared file's columns; "Other" is the total less them.
+HONGKONG_NAMED = {"Philippines": "philippines", "Indonesia": "indonesia", "India": "india"}
 # Origins of the flagship scenario; every other nationality is summed into "Other".
 NAMED = ["Vietnam", "China", "Indonesia", "Philippines", "Myanmar", "Cambodia", "Thailand"]
 SURVEY_DATE = "2022-04-30"  # ISA fee survey, fieldwork 2021-12-10 to end of April 2022
@@ -316,8 +322,34 @@ def build(data: Path) -> pd.DataFrame:
     return df.sort_values(["indicator", "origin", "date"], ignore_index=True)
 
 
+def hongkong(data: Path) -> pd.DataFrame:
+    """Hong Kong's helpers (programme_stock) on each counted date: total, named, and the rest."""
+    rows = []
+    for r in pd.read_csv(data / "hongkong_fdh.csv").itertuples():
+        source = cite(r.source, r.quote_or_basis, r.note)
+        date = str(pd.Timestamp(r.as_of).date())
+        values = {o: getattr(r, c) for o, c in HONGKONG_NAMED.items() if pd.notna(getattr(r, c))}
+        for origin, value in values.items():
+            rows.append(row(date, "programme_stock", origin, float(value), source))
+        if pd.notna(r.total):
+            rows.append(row(date, "programme_stock", "all", float(r.total), source))
+            if len(values) == len(HONGKONG_NAMED):
+                rest = float(r.total) - sum(float(v) for v in values.values())
+                rows.append(
+                    row(
+                        date,
+                        "programme_stock",
+                        "Other",
+                        rest,
+                        f"computed: total less named | {source}",
+                    )
+                )
+    df = pd.DataFrame(rows)
+    return df.sort_values(["indicator", "origin", "date"], ignore_index=True)
+
+
 def main() -> None:
-    """Build the CSV from the shared data folder given on the command line (or the default)."""
+    """Build the CSVs from the shared data folder given on the command line (or the default)."""
     default = ROOT.parent / "shared" / "data"
     data = Path(sys.argv[1]) if len(sys.argv) > 1 else default
     if not data.is_dir():
@@ -326,6 +358,10 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(OUT, index=False, float_format="%.10g")
     print(f"{OUT}: {len(df)} observations, {df.indicator.nunique()} indicators")
+    hk = hongkong(data)
+    HONGKONG_OUT.parent.mkdir(parents=True, exist_ok=True)
+    hk.to_csv(HONGKONG_OUT, index=False, float_format="%.10g")
+    print(f"{HONGKONG_OUT}: {len(hk)} observations")
 
 
 if __name__ == "__main__":

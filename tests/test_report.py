@@ -127,11 +127,13 @@ def test_stranded_figure_has_no_reference_outside_the_window_or_without_one() ->
     assert not [t for t in fig["data"] if t.get("meta") == "observed"]
 
 
-def test_no_observed_figure_for_a_programme_in_another_country() -> None:
-    observed, note = load_observed_safe("Hong Kong")
-    assert observed is None and "Hong Kong" in note
+def test_no_observed_figure_for_a_programme_in_a_country_without_packaged_data() -> None:
+    observed, note = load_observed_safe("Singapore")
+    assert observed is None and "Singapore" in note and "Hong Kong, Japan" in note
     observed, note = load_observed_safe("")
     assert observed is None and "names no host" in note
+    observed, note = load_observed_safe("Hong Kong")  # its own counts, marked by metric
+    assert note == "" and set(observed["metric"]) == {"programme_stock"}
 
 
 def test_packaged_observed_points_replace_the_essay_figure_and_keep_their_source() -> None:

@@ -15,6 +15,8 @@ from tmpsim.validation import (
     UnknownIndicator,
     compare,
     load_observed,
+    packaged_hosts,
+    packaged_observed,
     resolve,
     summarise,
     validate_run,
@@ -365,11 +367,42 @@ def test_a_rise_is_the_stock_on_the_date_less_the_stock_on_its_base_date():
 
 @pytest.mark.skipif(not Path("/work/shared/data").is_dir(), reason="shared data not present")
 def test_packaged_csv_is_what_the_build_script_makes():
-    rebuilt = load_script(ROOT / "scripts" / "build_observed.py").build(Path("/work/shared/data"))
-    shipped = pd.read_csv(ROOT / "src" / "tmpsim" / "data" / "observed" / "japan_titp.csv")
-    pd.testing.assert_frame_equal(
-        rebuilt.reset_index(drop=True), shipped, check_dtype=False, check_exact=False, rtol=1e-9
-    )
+    script = load_script(ROOT / "scripts" / "build_observed.py")
+    data = Path("/work/shared/data")
+    observed = ROOT / "src" / "tmpsim" / "data" / "observed"
+    for rebuilt, shipped in [
+        (script.build(data), observed / "japan_titp.csv"),
+        (script.hongkong(data), observed / "hosts" / "hongkong" / "hongkong_fdh.csv"),
+    ]:
+        pd.testing.assert_frame_equal(
+            rebuilt.reset_index(drop=True),
+            pd.read_csv(shipped),
+            check_dtype=False,
+            check_exact=False,
+            rtol=1e-9,
+        )
+
+
+def test_each_host_is_validated_against_its_own_packaged_data(tmp_path):
+    assert {"Japan", "Hong Kong"} <= set(packaged_hosts())
+    hk = packaged_observed("Hong Kong").set_index(["origin", "date"])["value"]
+    assert hk[("all", pd.Timestamp("2021-12-31"))] == 339_451
+    # "Other" is the total less the scenario's named origins: 399,320 - 219,073 - 170,828 - 4,771.
+    assert hk[("Other", pd.Timestamp("2019-12-31"))] == 4_648
+    assert packaged_observed(None)["indicator"].eq("titp_stock").any()  # the main host's
+    assert packaged_observed("Singapore") is None
+    # A Hong Kong run is compared with Hong Kong's counts, not Japan's.
+    hk_run = tmp_path / "hk"
+    tmpsim.run("hongkong-fdh-covid", seed=1, scale=0.005, out=hk_run, agents=False)
+    table = validate_run(hk_run)
+    assert set(table["indicator"]) == {"programme_stock"}
+    assert set(table["origin"]) == {"all", "Philippines", "Indonesia", "India", "Other"}
+    assert (table["status"] == "ok").sum() == 20  # the 2018-10 counts are before the run
+    # A run of a host without packaged data is refused, naming the hosts there are.
+    sg_run = tmp_path / "sg"
+    tmpsim.run("singapore-work-permit", seed=1, scale=0.001, out=sg_run, agents=False)
+    with pytest.raises(ObservedDataError, match="describe Singapore .*Hong Kong, Japan"):
+        validate_run(sg_run)
 
 
 def test_forecast_reports_half_years_and_years_with_bands():

@@ -39,6 +39,8 @@ def test_wheel_installs_into_a_clean_venv_and_runs_the_flagship(tmp_path: Path) 
     for needed in [
         "tmpsim/scenarios/japan-titp-covid.yaml",
         "tmpsim/data/observed/japan_titp.csv",
+        "tmpsim/data/observed/hosts/hongkong/hongkong_fdh.csv",
+        "tmpsim/data/observed/hosts/hongkong/about.yaml",
         "tmpsim/data/observed/MANIFEST.md",
     ]:
         assert needed in names, needed

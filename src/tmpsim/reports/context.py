@@ -162,28 +162,28 @@ def event_table(data: dict[str, Any]) -> pd.DataFrame:
 
 
 def load_observed_safe(host: str | None = None) -> tuple[pd.DataFrame | None, str]:
-    """Load the packaged observed data (tmpsim.validation), or return None and why not.
+    """Load the packaged observed data of ``host`` (tmpsim.validation), or None and why not.
 
-    The data describe one host country (named in their indicators file); a scenario of another
-    host, or of none, gets no observed points.
+    The packaged data describe a few host countries (each folder's ``about.yaml`` names its
+    host); a scenario of another host, or of none, gets no observed points.
     """
     try:
-        from tmpsim.validation import load_observed
-        from tmpsim.validation.indicators import packaged_host, resolve
+        from tmpsim.validation.indicators import resolve
+        from tmpsim.validation.observed import load_observed, packaged_files, packaged_hosts
     except ImportError:
         return None, (
             "Packaged observed data are not available in this installation (tmpsim.validation "
             "is missing); only the scenario's own reference figures are marked."
         )
-    observed_host = packaged_host()
-    if host != observed_host:
+    hosts = packaged_hosts()
+    if host not in hosts:
         where = f"this scenario's host is {host}" if host else "this scenario names no host"
         return None, (
-            f"The packaged observed data describe {observed_host}; {where}, so no observed "
-            "series is marked."
+            f"The packaged observed data describe {', '.join(sorted(hosts))}; {where}, so no "
+            "observed series is marked."
         )
     try:
-        observed = load_observed()
+        observed = load_observed(packaged_files(host))
     except (OSError, ValueError) as exc:
         return None, f"Could not load the packaged observed data: {exc}"
     observed = observed.copy()

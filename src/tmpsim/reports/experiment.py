@@ -155,8 +155,9 @@ def load_experiment_data(path: str | Path) -> ExperimentData:
 def ensemble_validation(data: ExperimentData) -> tuple[pd.DataFrame | None, str]:
     """Validate the first point's runs as an ensemble (tmpsim.validation), or say why not."""
     try:
-        from tmpsim.validation import load_observed, validate_run
+        from tmpsim.validation import validate_run
         from tmpsim.validation.compare import needed_metrics
+        from tmpsim.validation.observed import packaged_observed
         from tmpsim.validation.rundata import from_tidy
     except ImportError:
         return None, "No validation table: tmpsim.validation is not available in this installation."
@@ -168,9 +169,11 @@ def ensemble_validation(data: ExperimentData) -> tuple[pd.DataFrame | None, str]
     if done.empty:
         return None, "No validation table: no finished run at point 0."
     try:
-        observed = load_observed()
-        metrics = sorted(needed_metrics(observed))
         host = data.scenario.get("host")
+        observed = packaged_observed(host)
+        if observed is None:
+            return None, f"No validation table: no packaged observed data describe {host}."
+        metrics = sorted(needed_metrics(observed))
         origins = list((data.scenario.get("origins") or {}).keys()) or None
         runs = []
         for _, row in done.iterrows():

@@ -21,7 +21,12 @@ import numpy as np
 import pandas as pd
 
 from tmpsim.validation.indicators import PERIOD_MONTHS, Indicator, packaged_host, resolve
-from tmpsim.validation.observed import ObservedDataError, load_observed
+from tmpsim.validation.observed import (
+    ObservedDataError,
+    load_observed,
+    packaged_files,
+    packaged_hosts,
+)
 from tmpsim.validation.rundata import RunData, load_runs
 
 OK = "ok"
@@ -196,23 +201,35 @@ def observations_and_runs(
     Checks that the runs can be compared with them (see :func:`validate_run`).
     """
     user = observed is not None or observed_files is not None
-    if observed is None:
-        observed = load_observed(observed_files)
+    if user:
+        if observed is None:
+            observed = load_observed(observed_files)
+        observed = _within(observed, start, end)
+        runs = load_runs(source, needed_metrics(observed), point)
+        check_origins(observed, runs)
+        return observed, runs
+    # The packaged data: each host's own, so the runs are read first with what any host needs.
+    packaged = {host: load_observed(packaged_files(host)) for host in packaged_hosts()}
+    needed = set().union(*(needed_metrics(obs) for obs in packaged.values()))
+    runs = load_runs(source, needed, point)
+    host = runs[0].host or packaged_host()
+    if host not in packaged:
+        raise ObservedDataError(
+            f"no packaged observed data describe {host} (they describe "
+            f"{', '.join(sorted(packaged))}): pass your own file with --observed"
+        )
+    return _within(packaged[host], start, end), runs
+
+
+def _within(observed: pd.DataFrame, start: Any, end: Any) -> pd.DataFrame:
+    """The observations dated from ``start`` to ``end`` (either may be None); none is an error."""
     if start is not None:
         observed = observed[observed["date"] >= pd.Timestamp(start)]
     if end is not None:
         observed = observed[observed["date"] <= pd.Timestamp(end)]
     if observed.empty:
         raise ObservedDataError(f"no observations between {start} and {end}")
-    runs = load_runs(source, needed_metrics(observed), point)
-    if user:
-        check_origins(observed, runs)
-    elif runs[0].host not in (None, "", packaged_host()):
-        raise ObservedDataError(
-            f"the packaged observed data describe {packaged_host()}; this run's host is "
-            f"{runs[0].host}: pass your own file with --observed"
-        )
-    return observed, runs
+    return observed
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:

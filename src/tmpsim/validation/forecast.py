@@ -23,10 +23,9 @@ from tmpsim.validation.indicators import (  # noqa: E402
     REGISTRY,
     STAGE,
     forecast_indicators,
-    packaged_host,
     resolve,
 )
-from tmpsim.validation.observed import load_observed  # noqa: E402
+from tmpsim.validation.observed import packaged_observed  # noqa: E402
 from tmpsim.validation.rundata import RunData, load_runs  # noqa: E402
 
 DEFAULT_INDICATORS, BY_ORIGIN = forecast_indicators()
@@ -108,7 +107,7 @@ def forecast_figure(
 ) -> Path:
     """Daily ensemble bands of stock metrics with the observed values, forecast period shaded."""
     runs = load_runs(source, metrics, point)
-    observed = load_observed() if runs[0].host in (None, "", packaged_host()) else None
+    observed = packaged_observed(runs[0].host)
     fig, axes = plt.subplots(len(metrics), 1, figsize=(9, 3.2 * len(metrics)), squeeze=False)
     for ax, metric in zip(axes[:, 0], metrics, strict=True):
         b = daily_bands(runs, metric, band)

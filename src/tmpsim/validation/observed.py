@@ -1,9 +1,10 @@
 """Observed data: the long CSV format ``date,indicator,origin,value,source`` and its loader.
 
-The packaged files (``tmpsim/data/observed/*.csv``, described in ``MANIFEST.md`` there) hold the
-official statistics of one programme, named with its host country in ``indicators.yaml`` there;
-users pass their own files in the same format. Loading checks every row and names the file, line
-and column of each problem.
+The packaged files hold official statistics, one folder per host country: the main host's in
+``tmpsim/data/observed/`` (described in ``MANIFEST.md`` there), others' in
+``tmpsim/data/observed/hosts/*/``; each folder's ``about.yaml`` names its host. A run is
+compared with its host's files; users pass their own files in the same format. Loading checks
+every row and names the file, line and column of each problem.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
-from tmpsim.validation.indicators import UnknownIndicator, resolve
+from tmpsim.validation.indicators import UnknownIndicator, packaged_host, resolve
 
 COLUMNS = ["date", "indicator", "origin", "value", "source"]
 
@@ -28,9 +30,25 @@ def packaged_dir() -> Path:
     return Path(str(resources.files("tmpsim") / "data" / "observed"))
 
 
-def packaged_files() -> list[Path]:
-    """The packaged observed CSV files."""
-    return sorted(packaged_dir().glob("*.csv"))
+def packaged_hosts() -> dict[str, Path]:
+    """Each host country with packaged observed data, and its folder (named in ``about.yaml``)."""
+    root = packaged_dir()
+    folders = {}
+    for about in [root / "about.yaml", *sorted(root.glob("hosts/*/about.yaml"))]:
+        folders[str(yaml.safe_load(about.read_text(encoding="utf-8"))["host"])] = about.parent
+    return folders
+
+
+def packaged_files(host: str | None = None) -> list[Path]:
+    """The packaged observed CSV files of ``host`` (of the main host by default; none if absent)."""
+    folder = packaged_dir() if host is None else packaged_hosts().get(host)
+    return [] if folder is None else sorted(folder.glob("*.csv"))
+
+
+def packaged_observed(host: str | None) -> pd.DataFrame | None:
+    """The packaged observations of a run's host (the main host's if it names none), or None."""
+    files = packaged_files(packaged_host() if not host else host)
+    return load_observed(files) if files else None
 
 
 def load_observed(paths: Iterable[str | Path] | str | Path | None = None) -> pd.DataFrame:
