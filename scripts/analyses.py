@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import matplotlib
 
@@ -36,6 +37,7 @@ from tmpsim.policy.shocks import standard_shock, without_shocks  # noqa: E402
 from tmpsim.results import metric_arrays  # noqa: E402
 from tmpsim.scenario import Scenario, load_scenario  # noqa: E402
 from tmpsim.simulation import Simulation  # noqa: E402
+from tmpsim.validation.observed import packaged_observed  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "analyses"
@@ -557,20 +559,19 @@ TARGETS = [
 ]
 
 
-HK_FDH = "hongkong_fdh.csv (Labour Department)"
-# Hong Kong's helpers through the pandemic: (date, origins (None: all), observed stock, role,
-# source). The year-end totals of 2020 and 2021 set employers' keep_offer (the scenario's
-# sources); the rest were not used.
-HK_PANDEMIC_STOCKS = [
-    ("2020-12-31", None, 373_884, "target", HK_FDH),
-    ("2020-12-31", ["Philippines"], 207_402, "check", HK_FDH),
-    ("2020-12-31", ["Indonesia"], 157_802, "check", HK_FDH),
-    ("2021-12-31", None, 339_451, "target", HK_FDH),
-    ("2021-12-31", ["Philippines"], 191_783, "check", HK_FDH),
-    ("2021-12-31", ["Indonesia"], 140_057, "check", HK_FDH),
-    ("2022-07-31", ["Philippines"], 188_708, "check", "hongkong_fdh.csv (sunwebhk)"),
-    ("2022-08-31", None, 333_516, "check", "hongkong_fdh.csv (sunwebhk)"),
-]
+# Hong Kong's helpers through the pandemic: the packaged counts of its host (data/observed/
+# hosts/hongkong). The year-end totals of 2020 and 2021 set employers' keep_offer (the
+# scenario's sources); the rest were not used.
+HK_TARGETS = {("all", "2020-12-31"), ("all", "2021-12-31")}
+
+
+def hongkong_counts() -> pd.DataFrame:
+    """Hong Kong's packaged helper counts from 2020 on (what the pandemic run is checked by)."""
+    obs = packaged_observed("Hong Kong")
+    obs = obs[(obs["indicator"] == "programme_stock") & (obs["date"] >= "2020-01-01")]
+    return obs.sort_values(["date", "origin"], ignore_index=True)
+
+
 # Inbound helper trips (LegCo reply; they include helpers back from leave, which the scenario
 # does not model, so they bound its new entries from above): (first day, last day, trips).
 HK_PANDEMIC_ARRIVALS = [("2020-07-01", "2020-12-31", 19_328), ("2021-01-01", "2021-12-31", 22_394)]
@@ -606,19 +607,24 @@ def hongkong_pandemic(seeds: list[int], scale: float) -> list[dict[str, str]]:
     sc = load_scenario("hongkong-fdh-covid")
     runs = [simulate(sc, seed, scale) for seed in seeds]
     rows = []
-    for date, origins, observed, role, source in HK_PANDEMIC_STOCKS:
-        day = sc.day(dt.date.fromisoformat(date))
+    for obs in hongkong_counts().itertuples():
+        date, origin, observed = str(obs.date.date()), str(obs.origin), int(obs.value)
+        day = sc.day(obs.date.date())
         values = []
         for sim, a in runs:
-            pick = range(len(sim.origins)) if origins is None else map(sim.origins.index, origins)
+            pick = range(len(sim.origins)) if origin == "all" else [sim.origins.index(origin)]
             values.append(a["programme_stock"][day, list(pick)].sum())
         values = np.array(values)
+        parts = str(obs.source).split(" | ")
+        url = next((p for p in parts if p.startswith("http")), "")
+        where = "computed: total less named" if parts[0].startswith("computed") else ""
+        source = f"hongkong_fdh.csv ({where or urlparse(url).netloc})"
         rows.append(
             {
                 "scenario": "hongkong-fdh-covid",
                 "date": date,
-                "who": "all" if origins is None else ", ".join(origins),
-                "role": role,
+                "who": origin,
+                "role": "target" if (origin, date) in HK_TARGETS else "check",
                 "observed": f"{observed:,}",
                 "simulated": interval_text(values),
                 "error": f"{values.mean() / observed - 1:+.1%}",
