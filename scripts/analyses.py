@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from tmpsim.grouping import group_table  # noqa: E402
+from tmpsim.model.money import DAYS_PER_MONTH  # noqa: E402
 from tmpsim.policy.compare import METRICS, compare, mean_interval, paired_effect  # noqa: E402
 from tmpsim.policy.levers import apply_levers  # noqa: E402
 from tmpsim.policy.shocks import standard_shock, without_shocks  # noqa: E402
@@ -586,10 +587,26 @@ SG_PANDEMIC_MDW = [
 ]
 
 
+SG = "singapore-work-permit-covid"
 # Domestic workers who entered Singapore a month, on average (MOM's reply to a parliamentary
 # question, 2021-09-13): (first day, last day, observed).
 SG_PANDEMIC_MDW_ENTRIES = [("2020-09-01", "2021-04-30", 3_300), ("2021-05-01", "2021-08-31", 800)]
-MONTH = 365.25 / 12
+
+
+def count_row(
+    scenario: str, date: str, who: str, role: str, observed: float, values: np.ndarray, source: str
+) -> dict[str, str]:
+    """A row of the check table: a count, the runs' values and their error against it."""
+    return {
+        "scenario": scenario,
+        "date": date,
+        "who": who,
+        "role": role,
+        "observed": f"{observed:,}",
+        "simulated": interval_text(values),
+        "error": f"{values.mean() / observed - 1:+.1%}",
+        "source": source,
+    }
 
 
 def segment_entries_a_month(sim: Simulation, segment: str, first: str, last: str) -> float:
@@ -599,7 +616,7 @@ def segment_entries_a_month(sim: Simulation, segment: str, first: str, last: str
     n = pop.n
     code = list(sc.segments).index(segment)
     came = (pop.entered[:n] >= lo) & (pop.entered[:n] <= hi) & (pop.segment[:n] == code)
-    return float(came.sum()) / sim.scale / ((hi - lo + 1) / MONTH)
+    return float(came.sum()) / sim.scale / ((hi - lo + 1) / DAYS_PER_MONTH)
 
 
 def hongkong_pandemic(seeds: list[int], scale: float) -> list[dict[str, str]]:
@@ -619,33 +636,22 @@ def hongkong_pandemic(seeds: list[int], scale: float) -> list[dict[str, str]]:
         url = next((p for p in parts if p.startswith("http")), "")
         where = "computed: total less named" if parts[0].startswith("computed") else ""
         source = f"hongkong_fdh.csv ({where or urlparse(url).netloc})"
-        rows.append(
-            {
-                "scenario": "hongkong-fdh-covid",
-                "date": date,
-                "who": origin,
-                "role": "target" if (origin, date) in HK_TARGETS else "check",
-                "observed": f"{observed:,}",
-                "simulated": interval_text(values),
-                "error": f"{values.mean() / observed - 1:+.1%}",
-                "source": source,
-            }
-        )
+        role = "target" if (origin, date) in HK_TARGETS else "check"
+        rows.append(count_row("hongkong-fdh-covid", date, origin, role, observed, values, source))
     for first, last, trips in HK_PANDEMIC_ARRIVALS:
         lo = sc.day(dt.date.fromisoformat(first))
         hi = sc.day(dt.date.fromisoformat(last))
         values = np.array([total(a, "new_entries")[lo : hi + 1].sum() for _, a in runs])
         rows.append(
-            {
-                "scenario": "hongkong-fdh-covid",
-                "date": f"{first[:7]} to {last[:7]}",
-                "who": "new entries (inbound trips, with returns from leave)",
-                "role": "check",
-                "observed": f"{trips:,}",
-                "simulated": interval_text(values),
-                "error": f"{values.mean() / trips - 1:+.1%}",
-                "source": "hongkong_fdh_flows.csv (LegCo reply 2022-01-19)",
-            }
+            count_row(
+                "hongkong-fdh-covid",
+                f"{first[:7]} to {last[:7]}",
+                "new entries (inbound trips, with returns from leave)",
+                "check",
+                trips,
+                values,
+                "hongkong_fdh_flows.csv (LegCo reply 2022-01-19)",
+            )
         )
     return rows
 
@@ -687,18 +693,7 @@ def calibration(seeds: list[int], scale: float) -> None:
             if origins is None
             else ("domestic workers" if origins == "segment:mdw" else ", ".join(origins))
         )
-        rows.append(
-            {
-                "scenario": name,
-                "date": date,
-                "who": who,
-                "role": "target",
-                "observed": f"{observed:,}",
-                "simulated": interval_text(values),
-                "error": f"{values.mean() / observed - 1:+.1%}",
-                "source": source,
-            }
-        )
+        rows.append(count_row(name, date, who, "target", observed, values, source))
     # Pandemic check: Work Permit holders fell by about 6% from 2019-12 to 2020-06 (domestic
     # workers -3.5%; singapore_work_permit_mdw.csv). Holders = employed + jobless (a stranded
     # worker whose permit ended waits on another pass).
@@ -706,7 +701,7 @@ def calibration(seeds: list[int], scale: float) -> None:
     mdw_stock: dict[str, list[float]] = {date: [] for date, _, _ in SG_PANDEMIC_MDW}
     mdw_entries: dict[str, list[float]] = {first: [] for first, _, _ in SG_PANDEMIC_MDW_ENTRIES}
     for seed in seeds:
-        sc = load_scenario("singapore-work-permit-covid")
+        sc = load_scenario(SG)
         sim, a = simulate(sc, seed, scale)
         holders = a["state_employed"] + a["state_jobless"]
         d0, d1 = sc.day(dt.date(2019, 12, 31)), sc.day(dt.date(2020, 6, 30))
@@ -723,7 +718,7 @@ def calibration(seeds: list[int], scale: float) -> None:
             mdw_entries[first].append(segment_entries_a_month(sim, "mdw", first, last))
     rows.append(
         {
-            "scenario": "singapore-work-permit-covid",
+            "scenario": SG,
             "date": "2019-12 to 2020-06",
             "who": "all (domestic workers)",
             "role": "check",
@@ -735,32 +730,12 @@ def calibration(seeds: list[int], scale: float) -> None:
     )
     for date, observed, source in SG_PANDEMIC_MDW:
         values = np.array(mdw_stock[date])
-        rows.append(
-            {
-                "scenario": "singapore-work-permit-covid",
-                "date": date,
-                "who": "domestic workers",
-                "role": "check",
-                "observed": f"{observed:,}",
-                "simulated": interval_text(values),
-                "error": f"{values.mean() / observed - 1:+.1%}",
-                "source": source,
-            }
-        )
+        rows.append(count_row(SG, date, "domestic workers", "check", observed, values, source))
     for first, last, observed in SG_PANDEMIC_MDW_ENTRIES:
         values = np.array(mdw_entries[first])
-        rows.append(
-            {
-                "scenario": "singapore-work-permit-covid",
-                "date": f"{first[:7]} to {last[:7]}",
-                "who": "domestic workers entering, a month",
-                "role": "check",
-                "observed": f"{observed:,}",
-                "simulated": interval_text(values),
-                "error": f"{values.mean() / observed - 1:+.1%}",
-                "source": "singapore_work_permit_mdw.csv (MOM, 2021-09-13)",
-            }
-        )
+        period, who = f"{first[:7]} to {last[:7]}", "domestic workers entering, a month"
+        source = "singapore_work_permit_mdw.csv (MOM, 2021-09-13)"
+        rows.append(count_row(SG, period, who, "check", observed, values, source))
     rows.extend(hongkong_pandemic(seeds, scale))
     write("calibration", md_table(pd.DataFrame(rows)))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from tmpsim.validation.indicators import UnknownIndicator, packaged_host, resolve
+from tmpsim.validation.indicators import UnknownIndicator, resolve
 
 COLUMNS = ["date", "indicator", "origin", "value", "source"]
 
@@ -47,7 +47,7 @@ def packaged_files(host: str | None = None) -> list[Path]:
 
 def packaged_observed(host: str | None) -> pd.DataFrame | None:
     """The packaged observations of a run's host (the main host's if it names none), or None."""
-    files = packaged_files(packaged_host() if not host else host)
+    files = packaged_files(host or None)
     return load_observed(files) if files else None
 
 
