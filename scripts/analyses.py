@@ -694,9 +694,10 @@ def calibration(seeds: list[int], scale: float) -> None:
             else ("domestic workers" if origins == "segment:mdw" else ", ".join(origins))
         )
         rows.append(count_row(name, date, who, "target", observed, values, source))
-    # Pandemic check: Work Permit holders fell by about 6% from 2019-12 to 2020-06 (domestic
-    # workers -3.5%; singapore_work_permit_mdw.csv). Holders = employed + jobless (a stranded
-    # worker whose permit ended waits on another pass).
+    # Work Permit holders fell by about 6% from 2019-12 to 2020-06 (a check), domestic workers
+    # by 3.5% (the target of their exposure to the labour market's fall);
+    # singapore_work_permit_mdw.csv. Holders = employed + jobless (a stranded worker whose
+    # permit ended waits on another pass).
     change, change_mdw = [], []
     mdw_stock: dict[str, list[float]] = {date: [] for date, _, _ in SG_PANDEMIC_MDW}
     mdw_entries: dict[str, list[float]] = {first: [] for first, _, _ in SG_PANDEMIC_MDW_ENTRIES}
@@ -721,7 +722,7 @@ def calibration(seeds: list[int], scale: float) -> None:
             "scenario": SG,
             "date": "2019-12 to 2020-06",
             "who": "all (domestic workers)",
-            "role": "check",
+            "role": "check (target)",
             "observed": "-6% (-3.5%)",
             "simulated": f"{100 * np.mean(change):+.1f}% ({100 * np.mean(change_mdw):+.1f}%)",
             "error": "",

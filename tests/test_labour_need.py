@@ -65,7 +65,7 @@ def dismissal_rates(overrides: dict, on: dt.date) -> tuple[np.ndarray, np.ndarra
     bound = timeline.labour_need_bound(day(on))
     if bound is None:
         return drawn, drawn
-    kept = (timeline.labour_need_factor(day(on)) / bound)[sim.pop.sector[who]]
+    kept = (timeline.labour_need_factor(day(on)) / bound)[sim.pop.segment[who], sim.pop.sector[who]]
     return drawn, drawn * kept
 
 
@@ -198,3 +198,61 @@ def test_the_flagships_index_is_its_sourced_table_month_for_month():
         sourced = {r["month"]: float(r["value"]) for r in csv.DictReader(f) if r["host"] == "Japan"}
     flagship = load_scenario("japan-titp-covid").behaviour.dismissal_labour_need
     assert flagship.index == sourced and len(sourced) == 96
+
+
+def test_a_segments_exposure_scales_its_rise_and_the_others_keep_theirs():
+    """``segments.yaml`` (2019): the index is 1.5 through 2019-02 and 1.0 from 2019-03, so the
+    fall over twelve months is 1.5 in March 2019 and, with elasticity 2, the rise 1.25. The
+    domestic workers' exposure 0.4 gives them 1 + 0.4 x 1.25 = 1.5; the others 2.25. Every
+    month of 2019 is drawn at that bound; January keeps none of the rise (no fall yet)."""
+    months = {f"2018-{m:02d}": 1.5 for m in range(1, 13)}
+    months.update({f"2019-{m:02d}": 1.5 if m < 3 else 1.0 for m in range(1, 13)})
+    rule = {
+        "index": months,
+        "elasticity": 2.0,
+        "exposure_segments": {"domestic": 0.4},
+        "source": "assumed (test)",
+    }
+    overrides = {"sectors.only.dismissal_rate_per_year": 0.1}
+    overrides["behaviour.dismissal_labour_need"] = rule
+    sim = build("segments", overrides)
+    who = np.arange(sim.pop.n, dtype=np.int64)
+    employed = who[sim.pop.state[who] == State.EMPLOYED]
+    domestic = sim.pop.segment[employed] == sim.timeline.segment_index["domestic"]
+    assert domestic.sum() == 10 and (~domestic).sum() == 50
+    timeline = sim.timeline
+    start = sim.scenario.start
+    for on, factors in {
+        dt.date(2019, 3, 15): (1.5, 2.25),
+        dt.date(2019, 1, 15): (1.0, 1.0),
+    }.items():
+        d = (on - start).days
+        drawn = sim.hazards.rates(employed, State.EMPLOYED, d)[:, COL]
+        kept = (timeline.labour_need_factor(d) / timeline.labour_need_bound(d))[
+            sim.pop.segment[employed], sim.pop.sector[employed]
+        ]
+        bound = np.where(domestic, 1.5, 2.25) * BASE
+        assert np.allclose(drawn, bound, rtol=1e-15, atol=0), on
+        assert np.allclose(drawn * kept, np.where(domestic, *factors) * BASE, rtol=1e-15, atol=0)
+
+
+def test_an_unknown_segment_in_exposure_is_refused():
+    rule = need(1.0, exposure_segments={"domestic": 0.5})
+    with pytest.raises(ScenarioError, match="exposure_segments: segment 'domestic' is not one of"):
+        load_scenario(scenario_file("runaway"), rule)
+
+
+def test_singapores_index_is_its_sourced_quarters_held_for_their_months():
+    import csv
+
+    import tmpsim
+
+    table = Path(tmpsim.__file__).parent / "data" / "host"
+    with (table / "job_vacancies_to_unemployed_quarterly.csv").open(encoding="utf-8") as f:
+        quarters = {r["quarter_end"]: float(r["value"]) for r in csv.DictReader(f)}
+    held = {}
+    for end, value in quarters.items():
+        year, month = map(int, end.split("-"))
+        held.update({f"{year}-{m:02d}": value for m in (month - 2, month - 1, month)})
+    rule = load_scenario("singapore-work-permit-covid").behaviour.dismissal_labour_need
+    assert rule.index == held and len(quarters) == 25

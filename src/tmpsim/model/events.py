@@ -88,9 +88,9 @@ class Timeline:
     def _labour_need_factors(
         self, scenario: Scenario
     ) -> tuple[int, np.ndarray | None, np.ndarray | None]:
-        """Dismissal multipliers by month of the run and sector (behaviour's labour need).
+        """Dismissal multipliers by month of the run, segment and sector (behaviour's labour need).
 
-        Returns the first month's number, the month's factors ``[month, sector]`` and each
+        Returns the first month's number, the month's factors ``[month, segment, sector]`` and each
         month's bound, the largest factor of its calendar year (``None`` for both when the rule
         is absent or never moves a rate). The hazards draw dismissals at the bound and keep each
         with probability factor / bound when it falls due (thinning), so rates change only on
@@ -103,14 +103,15 @@ class Timeline:
         last = month_number(scenario.end)
         sectors = list(self.sector_index)
         months = np.arange(first, last + 1)
-        table = np.array([need.factors(int(m), sectors) for m in months])
+        segments = list(self.segment_index)
+        table = np.array([need.factors(int(m), sectors, segments) for m in months])
         if (table == 1.0).all():
             return first, None, None
         years = months // 12
         bound = np.empty_like(table)
         for y in np.unique(years):
             bound[years == y] = table[years == y].max(axis=0)
-        for i in np.flatnonzero((bound[1:] != bound[:-1]).any(axis=1)) + 1:
+        for i in np.flatnonzero((bound[1:] != bound[:-1]).any(axis=(1, 2))) + 1:
             self._mark(dt.date(int(years[i]), 1, 1), "dismissal", "labour need's bound changes")
         return first, table, bound
 
@@ -118,11 +119,11 @@ class Timeline:
         return month_number(self.scenario.date(day)) - self._need_first
 
     def labour_need_factor(self, day: int) -> np.ndarray | None:
-        """The dismissal multiplier by sector on ``day`` from the fall in labour need, or None."""
+        """The dismissal multiplier ``[segment, sector]`` on ``day`` (labour need), or None."""
         return None if self._need is None else self._need[self._month_row(day)]
 
     def labour_need_bound(self, day: int) -> np.ndarray | None:
-        """The largest of those multipliers in ``day``'s calendar year, by sector, or None."""
+        """The largest of those multipliers in ``day``'s calendar year, or None."""
         return None if self._need_bound is None else self._need_bound[self._month_row(day)]
 
     def _add_legal_route_changes(self, scenario: Scenario) -> None:
@@ -228,11 +229,11 @@ class Timeline:
             return self._mult[hazard]
         events = [ev for ev in self.active(HazardEvent, day) if ev.hazard == hazard]
         table = np.ones((self._profile_origin.size, len(self.sector_index)))
-        # Employers' labour need has fallen: dismissals drawn at the year's bound (by sector),
-        # thinned to the month's factor when due (``Hazards.step``).
+        # Employers' labour need has fallen: dismissals drawn at the year's bound (by segment
+        # and sector), thinned to the month's factor when due (``Hazards.step``).
         need = self.labour_need_bound(day) if hazard == "dismissal" else None
         if need is not None:
-            table *= need[None, :]
+            table *= need[self._profile_segment, :]
             if (need == 1.0).all():
                 need = None
         for ev in events:

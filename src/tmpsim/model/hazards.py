@@ -379,8 +379,8 @@ class Hazards(Module):
         """The dismissals due today that happen (thinning).
 
         Dismissals are drawn at the year's bound of the labour-need factor; each is kept with
-        probability factor / bound for its sector this month, and the others draw their next
-        event again (exact, waits being memoryless).
+        probability factor / bound for its segment and sector this month, and the others draw
+        their next event again (exact, waits being memoryless).
         """
         timeline = self.sim.timeline
         bound = timeline.labour_need_bound(day)
@@ -389,6 +389,7 @@ class Hazards(Module):
         keep_p = timeline.labour_need_factor(day) / bound
         if (keep_p == 1.0).all():
             return ids
-        keep = self.stream.random(ids.size) < keep_p[self.sim.pop.sector[ids]]
+        pop = self.sim.pop
+        keep = self.stream.random(ids.size) < keep_p[pop.segment[ids], pop.sector[ids]]
         self.draw(ids[~keep], day)
         return ids[keep]

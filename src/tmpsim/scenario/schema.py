@@ -441,7 +441,8 @@ class LabourNeedFall(Strict):
 
     Workers were taken on for a plan made about ``lag_months`` before; when the labour market's
     monthly index (e.g. the jobs-to-applicants ratio) has fallen since, the dismissal hazard of
-    every sector is multiplied by ``1 + exposure[sector] * (r ** elasticity - 1)``, where
+    every sector is multiplied by ``1 + exposure[sector] * (r ** elasticity - 1)`` (times
+    ``exposure_segments[segment]`` where the workers' segment is named there), where
     ``r = index[month - lag_months] / index[month]`` when that is above one and one otherwise:
     a fall raises dismissals, a rise or a steady market leaves them at their base rates.
     Months for which the index lacks either value take factor one. With elasticity 0 it has no
@@ -463,6 +464,13 @@ class LabourNeedFall(Strict):
         default_factory=dict,
         description="Share of the fall that reaches each named sector's dismissals (others 1).",
     )
+    exposure_segments: dict[str, Factor] = Field(
+        default_factory=dict,
+        exclude_if=lambda v: not v,  # scenarios without it read as before
+        description="Share of the fall that reaches each named segment's dismissals (others 1), "
+        "times the sector's: employers of different kinds (firms, households) cut by different "
+        "amounts.",
+    )
     source: str = Field(min_length=1, description="Where the index and the rule come from.")
 
     @model_validator(mode="after")
@@ -482,11 +490,12 @@ class LabourNeedFall(Strict):
             return 1.0
         return max(1.0, then / now)
 
-    def factors(self, month: int, sectors: list[str]) -> np.ndarray:
-        """Multiplier of the dismissal hazard in a month, by sector (in ``sectors``' order)."""
+    def factors(self, month: int, sectors: list[str], segments: list[str]) -> np.ndarray:
+        """Multiplier of the dismissal hazard in a month, ``[segment, sector]``, lists' order."""
         rise = self.fall(month) ** self.elasticity - 1.0
-        exposure = np.array([self.exposure.get(s, 1.0) for s in sectors])
-        return 1.0 + exposure * rise
+        by_sector = np.array([self.exposure.get(s, 1.0) for s in sectors])
+        by_segment = np.array([self.exposure_segments.get(g, 1.0) for g in segments])
+        return 1.0 + by_segment[:, None] * by_sector[None, :] * rise
 
 
 class LegalRoute(Strict):
@@ -899,6 +908,12 @@ class Scenario(Strict):
                 raise ValueError(
                     f"behaviour.dismissal_labour_need.exposure: sector {s!r} is not one of "
                     f"{list(self.sectors)}"
+                )
+        for g in need.exposure_segments if need is not None else []:
+            if g not in self.segments:
+                raise ValueError(
+                    f"behaviour.dismissal_labour_need.exposure_segments: segment {g!r} is not one "
+                    f"of {list(self.segments)}"
                 )
         if self.routes is not None:
             self._routes_replace()
