@@ -25,6 +25,9 @@ HONGKONG_OUT = (
 )
 # Hong Kong's scenario origins and the shared file's columns; "Other" is the total less them.
 HONGKONG_NAMED = {"Philippines": "philippines", "Indonesia": "indonesia", "India": "india"}
+SINGAPORE_OUT = (
+    ROOT / "src" / "tmpsim" / "data" / "observed" / "hosts" / "singapore" / "singapore_mdw.csv"
+)
 # Origins of the flagship scenario; every other nationality is summed into "Other".
 NAMED = ["Vietnam", "China", "Indonesia", "Philippines", "Myanmar", "Cambodia", "Thailand"]
 SURVEY_DATE = "2022-04-30"  # ISA fee survey, fieldwork 2021-12-10 to end of April 2022
@@ -348,6 +351,33 @@ def hongkong(data: Path) -> pd.DataFrame:
     return df.sort_values(["indicator", "origin", "date"], ignore_index=True)
 
 
+def month_end(as_of: str) -> str:
+    """The last day of a month written YYYY-MM."""
+    return str((pd.Timestamp(f"{as_of}-01") + pd.offsets.MonthEnd(0)).date())
+
+
+def singapore(data: Path) -> pd.DataFrame:
+    """Singapore's migrant domestic workers (the ``mdw`` segment's stock) on each counted date.
+
+    Counted directly, or derived in the shared file's note from the foreign workforce with and
+    without them ("MDW 231,500 (derived)").
+    """
+    rows = []
+    for r in pd.read_csv(data / "singapore_work_permit_mdw.csv", dtype=str).itertuples():
+        if "domestic workers" in r.indicator and "per month" not in r.indicator:
+            value = float(r.value.replace(",", ""))
+        else:
+            derived = re.search(r"MDW ([\d,]+) \(derived\)", str(r.note))
+            if derived is None:
+                continue
+            value = float(derived.group(1).replace(",", ""))
+        if not re.fullmatch(r"\d{4}-\d{2}", r.as_of):
+            continue
+        source = cite(r.source, r.quote_or_basis, r.note)
+        rows.append(row(month_end(r.as_of), "programme_stock_segment_mdw", "all", value, source))
+    return pd.DataFrame(rows).sort_values("date", ignore_index=True)
+
+
 def main() -> None:
     """Build the CSVs from the shared data folder given on the command line (or the default)."""
     default = ROOT.parent / "shared" / "data"
@@ -362,6 +392,10 @@ def main() -> None:
     HONGKONG_OUT.parent.mkdir(parents=True, exist_ok=True)
     hk.to_csv(HONGKONG_OUT, index=False, float_format="%.10g")
     print(f"{HONGKONG_OUT}: {len(hk)} observations")
+    sg = singapore(data)
+    SINGAPORE_OUT.parent.mkdir(parents=True, exist_ok=True)
+    sg.to_csv(SINGAPORE_OUT, index=False, float_format="%.10g")
+    print(f"{SINGAPORE_OUT}: {len(sg)} observations")
 
 
 if __name__ == "__main__":

@@ -373,6 +373,7 @@ def test_packaged_csv_is_what_the_build_script_makes():
     for rebuilt, shipped in [
         (script.build(data), observed / "japan_titp.csv"),
         (script.hongkong(data), observed / "hosts" / "hongkong" / "hongkong_fdh.csv"),
+        (script.singapore(data), observed / "hosts" / "singapore" / "singapore_mdw.csv"),
     ]:
         pd.testing.assert_frame_equal(
             rebuilt.reset_index(drop=True),
@@ -384,13 +385,15 @@ def test_packaged_csv_is_what_the_build_script_makes():
 
 
 def test_each_host_is_validated_against_its_own_packaged_data(tmp_path):
-    assert {"Japan", "Hong Kong"} <= set(packaged_hosts())
+    from tmpsim.validation.compare import OUTSIDE
+
+    assert {"Japan", "Hong Kong", "Singapore"} <= set(packaged_hosts())
     hk = packaged_observed("Hong Kong").set_index(["origin", "date"])["value"]
     assert hk[("all", pd.Timestamp("2021-12-31"))] == 339_451
     # "Other" is the total less the scenario's named origins: 399,320 - 219,073 - 170,828 - 4,771.
     assert hk[("Other", pd.Timestamp("2019-12-31"))] == 4_648
     assert packaged_observed(None)["indicator"].eq("titp_stock").any()  # the main host's
-    assert packaged_observed("Singapore") is None
+    assert packaged_observed("Gulf (stylised)") is None
     # A Hong Kong run is compared with Hong Kong's counts, not Japan's.
     hk_run = tmp_path / "hk"
     tmpsim.run("hongkong-fdh-covid", seed=1, scale=0.005, out=hk_run, agents=False)
@@ -398,11 +401,37 @@ def test_each_host_is_validated_against_its_own_packaged_data(tmp_path):
     assert set(table["indicator"]) == {"programme_stock"}
     assert set(table["origin"]) == {"all", "Philippines", "Indonesia", "India", "Other"}
     assert (table["status"] == "ok").sum() == 20  # the 2018-10 counts are before the run
-    # A run of a host without packaged data is refused, naming the hosts there are.
+    # Singapore's counts are of one segment, its domestic workers (2013-12 is before the run).
     sg_run = tmp_path / "sg"
     tmpsim.run("singapore-work-permit", seed=1, scale=0.001, out=sg_run, agents=False)
-    with pytest.raises(ObservedDataError, match="describe Singapore .*Hong Kong, Japan"):
-        validate_run(sg_run)
+    table = validate_run(sg_run)
+    assert set(table["indicator"]) == {"programme_stock_segment_mdw"}
+    assert (table["status"] == "ok").sum() == 6 and (table["status"] == OUTSIDE).sum() == 1
+    # A run of a host without packaged data is refused, naming the hosts there are.
+    gulf_run = tmp_path / "gulf"
+    tmpsim.run("gulf-kafala", seed=1, scale=0.001, out=gulf_run, agents=False)
+    with pytest.raises(ObservedDataError, match="describe Gulf .*Hong Kong, Japan, Singapore"):
+        validate_run(gulf_run)
+
+
+def test_a_segments_count_is_compared_with_that_segments_stock(tmp_path):
+    """``segments.yaml``: 10 domestic and 50 other workers employed on the first day; the
+    segment indicator reads the domestic ones only, the programme's stock all 60."""
+    result = tmpsim.run(scenario_file("segments"), seed=1, scale=1.0, agents=False)
+    observed = tmp_path / "obs.csv"
+    observed.write_text(
+        "date,indicator,origin,value,source\n"
+        "2019-01-01,programme_stock_segment_domestic,all,10,test\n"
+        "2019-01-01,programme_stock_segment_other,all,50,test\n"
+        "2019-01-01,programme_stock,all,60,test\n",
+        encoding="utf-8",
+    )
+    table = validate_run(result, observed_files=[observed]).set_index("indicator")
+    assert table.loc["programme_stock_segment_domestic", "simulated"] == 10
+    assert table.loc["programme_stock_segment_other", "simulated"] == 50
+    assert table.loc["programme_stock", "simulated"] == 60
+    with pytest.raises(UnknownIndicator, match="programme_stock_segment_"):
+        resolve("programme_stock_segmnt_domestic")
 
 
 def test_forecast_reports_half_years_and_years_with_bands():

@@ -41,6 +41,7 @@ def test_wheel_installs_into_a_clean_venv_and_runs_the_flagship(tmp_path: Path) 
         "tmpsim/data/observed/japan_titp.csv",
         "tmpsim/data/observed/hosts/hongkong/hongkong_fdh.csv",
         "tmpsim/data/observed/hosts/hongkong/about.yaml",
+        "tmpsim/data/observed/hosts/singapore/singapore_mdw.csv",
         "tmpsim/data/observed/MANIFEST.md",
     ]:
         assert needed in names, needed

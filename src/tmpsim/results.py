@@ -476,6 +476,11 @@ def metric_arrays(sim) -> dict[str, np.ndarray]:
         out[name] = arr
     for s in State:
         out[f"state_{STATE_NAMES[s]}"] = stocks[:, int(s), :]
+    if rec.n_segments > 1:  # the programme's stock of each segment (statistics count them apart)
+        holders = [int(s) for s in STOCK_METRICS["programme_stock"]]
+        by_segment = rec.segment_stocks[:, holders].sum(axis=1, dtype=np.int64)
+        for g, name in enumerate(sim.segments):
+            out[f"programme_stock_segment_{name}"] = by_segment[:, :, g].astype(np.float64)
     return out
 
 

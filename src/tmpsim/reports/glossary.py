@@ -197,6 +197,15 @@ TERMS: dict[str, Term] = {
             "As programme_stock, for one stage of the programme, counted on each month end.",
         ),
         Term(
+            "programme_stock_segment_*",
+            "people holding the programme's status, segment *",
+            "people",
+            "stocks",
+            "mean",
+            "As programme_stock, for one segment of a programme that has segments (groups of "
+            "workers with their own terms, such as Singapore's domestic workers), daily.",
+        ),
+        Term(
             "in_host",
             "all programme workers in the host country",
             "people",
@@ -506,6 +515,8 @@ def label(metric: str, stock_label: str = "") -> str:
         return stock_label
     if metric.startswith("programme_stock_stage_") and stock_label:
         return f"{stock_label}, stage {metric.removeprefix('programme_stock_stage_')}"
+    if metric.startswith("programme_stock_segment_") and stock_label:
+        return f"{stock_label}, segment {metric.removeprefix('programme_stock_segment_')}"
     try:
         return term(metric).label
     except KeyError:

@@ -68,6 +68,9 @@ INDICATORS_FILE = "indicators.yaml"
 """The packaged file (next to the observed CSVs) that maps each indicator to a simulated metric."""
 STAGE = "{stage}"
 """Placeholder for a stage name of the scenario's programme in an indicator's name and metric."""
+SEGMENT = "{segment}"
+"""Placeholder for a segment name of the scenario (its ``segments``) in a name and metric."""
+PLACEHOLDERS = (STAGE, SEGMENT)
 
 
 def load_registry(path: Path | None = None) -> dict[str, Indicator]:
@@ -129,24 +132,26 @@ def forecast_indicators() -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 REGISTRY: dict[str, Indicator] = load_registry()
 PATTERNS = {
-    re.compile(re.escape(name).replace(re.escape(STAGE), r"(?P<stage>\w+)") + "$"): ind
+    re.compile(re.escape(name).replace(re.escape(slot), r"(?P<part>\w+)") + "$"): (slot, ind)
     for name, ind in REGISTRY.items()
-    if STAGE in name
+    for slot in PLACEHOLDERS
+    if slot in name
 }
 
 
-def _for_stage(name: str) -> Indicator | None:
-    """The indicator of a name that fills a ``{stage}`` pattern with a stage name, if any."""
-    for pattern, ind in PATTERNS.items():
+def _filled(name: str) -> Indicator | None:
+    """The indicator of a name that fills a ``{stage}`` or ``{segment}`` pattern, if any."""
+    for pattern, (slot, ind) in PATTERNS.items():
         m = pattern.match(name)
         if m:
-            stage = m.group("stage")
+            part = m.group("part")
             return Indicator(
                 name,
                 ind.kind,
-                ind.source.replace(STAGE, stage),
-                ind.description.replace(STAGE, stage),
+                ind.source.replace(slot, part),
+                ind.description.replace(slot, part),
                 ind.since,
+                ind.scope,
             )
     return None
 
@@ -183,11 +188,11 @@ def known_names() -> list[str]:
 
 def resolve(name: str) -> Indicator:
     """The Indicator for a name, or UnknownIndicator naming the closest valid names."""
-    if name in REGISTRY and STAGE not in name:
+    if name in REGISTRY and not any(slot in name for slot in PLACEHOLDERS):
         return REGISTRY[name]
-    staged = _for_stage(name)
-    if staged is not None:
-        return staged
+    filled = _filled(name)
+    if filled is not None:
+        return filled
     if name in SERIES_METRICS:
         return Indicator(name, "stock", name, f"series metric {name} on the date")
     for period in PERIOD_MONTHS:
