@@ -578,13 +578,22 @@ def hongkong_counts() -> pd.DataFrame:
 HK_PANDEMIC_ARRIVALS = [("2020-07-01", "2020-12-31", 19_328), ("2021-01-01", "2021-12-31", 22_394)]
 
 
-# Singapore's domestic workers through the pandemic, none used to set a parameter: (date,
-# observed stock, source).
-SG_PANDEMIC_MDW = [
-    ("2020-12-31", 247_400, "singapore_work_permit_mdw.csv (Straits Times)"),
-    ("2021-12-31", 246_300, "singapore_work_permit_mdw.csv (CNA)"),
-    ("2022-12-31", 258_500, "singapore_work_permit_mdw.csv (The Independent SG)"),
-]
+def singapore_pandemic_counts() -> pd.DataFrame:
+    """Singapore's packaged counts of domestic workers from 2020 on (hosts/singapore).
+
+    None of them set a parameter.
+    """
+    obs = packaged_observed("Singapore")
+    obs = obs[(obs["indicator"] == "programme_stock_segment_mdw") & (obs["date"] >= "2020-01-01")]
+    return obs.sort_values("date", ignore_index=True)
+
+
+def short_source(file: str, source: str) -> str:
+    """A packaged row's source for the table: its file and the site it came from."""
+    parts = str(source).split(" | ")
+    url = next((p for p in parts if p.startswith("http")), "")
+    where = "computed: total less named" if parts[0].startswith("computed") else ""
+    return f"{file} ({where or urlparse(url).netloc})"
 
 
 SG = "singapore-work-permit-covid"
@@ -632,10 +641,7 @@ def hongkong_pandemic(seeds: list[int], scale: float) -> list[dict[str, str]]:
             pick = range(len(sim.origins)) if origin == "all" else [sim.origins.index(origin)]
             values.append(a["programme_stock"][day, list(pick)].sum())
         values = np.array(values)
-        parts = str(obs.source).split(" | ")
-        url = next((p for p in parts if p.startswith("http")), "")
-        where = "computed: total less named" if parts[0].startswith("computed") else ""
-        source = f"hongkong_fdh.csv ({where or urlparse(url).netloc})"
+        source = short_source("hongkong_fdh.csv", obs.source)
         role = "target" if (origin, date) in HK_TARGETS else "check"
         rows.append(count_row("hongkong-fdh-covid", date, origin, role, observed, values, source))
     for first, last, trips in HK_PANDEMIC_ARRIVALS:
@@ -699,7 +705,8 @@ def calibration(seeds: list[int], scale: float) -> None:
     # singapore_work_permit_mdw.csv. Holders = employed + jobless (a stranded worker whose
     # permit ended waits on another pass).
     change, change_mdw = [], []
-    mdw_stock: dict[str, list[float]] = {date: [] for date, _, _ in SG_PANDEMIC_MDW}
+    counts = singapore_pandemic_counts()
+    mdw_stock: dict[str, list[float]] = {str(d.date()): [] for d in counts["date"]}
     mdw_entries: dict[str, list[float]] = {first: [] for first, _, _ in SG_PANDEMIC_MDW_ENTRIES}
     for seed in seeds:
         sc = load_scenario(SG)
@@ -729,8 +736,10 @@ def calibration(seeds: list[int], scale: float) -> None:
             "source": "singapore_work_permit_mdw.csv (TWC2 from MOM)",
         }
     )
-    for date, observed, source in SG_PANDEMIC_MDW:
+    for obs in counts.itertuples():
+        date, observed = str(obs.date.date()), int(obs.value)
         values = np.array(mdw_stock[date])
+        source = short_source("singapore_mdw.csv", obs.source)
         rows.append(count_row(SG, date, "domestic workers", "check", observed, values, source))
     for first, last, observed in SG_PANDEMIC_MDW_ENTRIES:
         values = np.array(mdw_entries[first])
