@@ -49,8 +49,12 @@ def period_end(text: str) -> str:
     m = re.fullmatch(r"(\d{4})年(\d{1,2})月", text.strip())
     if not m:
         raise ValueError(f"unexpected period {text!r}")
-    year, month = int(m.group(1)), int(m.group(2))
-    return str((pd.Timestamp(year=year, month=month, day=1) + pd.offsets.MonthEnd(0)).date())
+    return month_end(f"{int(m.group(1))}-{int(m.group(2)):02d}")
+
+
+def month_end(as_of: str) -> str:
+    """The last day of a month written YYYY-MM: '2013-12' -> '2013-12-31'."""
+    return str((pd.Timestamp(f"{as_of}-01") + pd.offsets.MonthEnd(0)).date())
 
 
 def cite(source: str, quote: object = None, note: object = None) -> str:
@@ -349,11 +353,6 @@ def hongkong(data: Path) -> pd.DataFrame:
                 )
     df = pd.DataFrame(rows)
     return df.sort_values(["indicator", "origin", "date"], ignore_index=True)
-
-
-def month_end(as_of: str) -> str:
-    """The last day of a month written YYYY-MM."""
-    return str((pd.Timestamp(f"{as_of}-01") + pd.offsets.MonthEnd(0)).date())
 
 
 def singapore(data: Path) -> pd.DataFrame:

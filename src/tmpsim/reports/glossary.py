@@ -203,7 +203,7 @@ TERMS: dict[str, Term] = {
             "stocks",
             "mean",
             "As programme_stock, for one segment of a programme that has segments (groups of "
-            "workers with their own terms, such as Singapore's domestic workers), daily.",
+            "workers with their own terms, such as domestic workers beside the others), daily.",
         ),
         Term(
             "in_host",
