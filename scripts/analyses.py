@@ -687,9 +687,8 @@ def calibration(seeds: list[int], scale: float) -> None:
             sc, a, sim = cache[(name, seed)]
             day = sc.day(dt.date.fromisoformat(date))
             if isinstance(origins, str):  # a segment
-                groups = group_table(sim).to_pandas()
                 segment = origins.removeprefix("segment:")
-                values.append(segment_stock(groups, "programme_stock", segment, date))
+                values.append(total(a, f"programme_stock_segment_{segment}")[day])
                 continue
             pick = range(len(sim.origins)) if origins is None else map(sim.origins.index, origins)
             values.append(a["programme_stock"][day, list(pick)].sum())
@@ -721,7 +720,9 @@ def calibration(seeds: list[int], scale: float) -> None:
         ]
         change_mdw.append(mdw[1] / mdw[0] - 1)
         for date in mdw_stock:
-            mdw_stock[date].append(segment_stock(groups, "programme_stock", "mdw", date))
+            mdw_stock[date].append(
+                total(a, "programme_stock_segment_mdw")[sc.day(dt.date.fromisoformat(date))]
+            )
         for first, last, _ in SG_PANDEMIC_MDW_ENTRIES:
             mdw_entries[first].append(segment_entries_a_month(sim, "mdw", first, last))
     rows.append(

@@ -169,7 +169,7 @@ def load_observed_safe(host: str | None = None) -> tuple[pd.DataFrame | None, st
     """
     try:
         from tmpsim.validation.indicators import resolve
-        from tmpsim.validation.observed import load_observed, packaged_files, packaged_hosts
+        from tmpsim.validation.observed import packaged_hosts, packaged_observed
     except ImportError:
         return None, (
             "Packaged observed data are not available in this installation (tmpsim.validation "
@@ -183,7 +183,7 @@ def load_observed_safe(host: str | None = None) -> tuple[pd.DataFrame | None, st
             "observed series is marked."
         )
     try:
-        observed = load_observed(packaged_files(host))
+        observed = packaged_observed(host)
     except (OSError, ValueError) as exc:
         return None, f"Could not load the packaged observed data: {exc}"
     observed = observed.copy()
