@@ -18,6 +18,7 @@ EXTRA_OF = {
     "distributed": "experiments",
     "optuna": "calibration",
     "pyabc": "posterior",
+    "sklearn": "posterior",
     "fastapi": "web",
     "uvicorn": "web",
 }

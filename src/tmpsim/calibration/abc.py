@@ -448,6 +448,30 @@ def write_result(result: AbcResult, out: Path, problem: Problem) -> None:
     posterior_figure(post, title, out / "posterior.png", log)
 
 
+def posterior_metadata(
+    problem: Problem,
+    scenario: str | Path,
+    scale: float,
+    observed_files: list[str | Path] | None,
+) -> dict[str, Any]:
+    """What a posterior file records of the problem it was fitted on, and the model's version."""
+    from tmpsim.calibration.optimise import _code_version
+
+    spec, obs = problem.spec, problem.observed
+    return {
+        "scenario": str(problem.raw.get("name", scenario)),
+        "scenario_file": problem.source,
+        "window": [obs["date"].min().date().isoformat(), obs["date"].max().date().isoformat()],
+        "holdout_from": spec.holdout_from.isoformat() if spec.holdout_from else None,
+        "distance": f"weighted mean over targets of the {spec.loss} relative error",
+        "targets": problem.targets,
+        "scale": scale,
+        "log_parameters": [p.name for p in problem.parameters if p.log],
+        "observed": [str(f) for f in observed_files] if observed_files else "packaged",
+        "code": _code_version(),
+    }
+
+
 def calibrate_posterior(
     scenario: str | Path,
     out: str | Path | None = None,
@@ -471,25 +495,11 @@ def calibrate_posterior(
     ``calibration.posterior`` at it), ``out/generations.csv`` the record of the generations,
     ``out/posterior.png`` its marginals and pairs.
     """
-    from tmpsim.calibration.optimise import _code_version
-
     problem = build_problem(scenario, observed_files, overrides, only, holdout_from)
     spec = problem.spec
     updates = {k: v for k, v in (("population", population), ("generations", generations)) if v}
     settings = spec.abc.model_copy(update=updates)
-    obs = problem.observed
-    meta = {
-        "scenario": str(problem.raw.get("name", scenario)),
-        "scenario_file": problem.source,
-        "window": [obs["date"].min().date().isoformat(), obs["date"].max().date().isoformat()],
-        "holdout_from": spec.holdout_from.isoformat() if spec.holdout_from else None,
-        "distance": f"weighted mean over targets of the {spec.loss} relative error",
-        "targets": problem.targets,
-        "scale": scale or spec.scale,
-        "log_parameters": [p.name for p in problem.parameters if p.log],
-        "observed": [str(f) for f in observed_files] if observed_files else "packaged",
-        "code": _code_version(),
-    }
+    meta = posterior_metadata(problem, scenario, scale or spec.scale, observed_files)
     db = Path(out) / "abc.db" if out is not None else None
     result = run_abc(
         ScenarioModel(problem, scale or spec.scale),

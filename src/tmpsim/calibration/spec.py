@@ -129,16 +129,52 @@ class AbcSettings(_Strict):
     )
 
 
+class HistoryMatchingSettings(_Strict):
+    """History matching then rejection ABC (``method: history-matching``): waves and cutoffs."""
+
+    waves: Annotated[int, Field(ge=1)] = Field(
+        3,
+        description="Waves of runs; each after the first is drawn where no emulator rules out "
+        "a loss within the tolerance.",
+    )
+    runs_per_wave: Annotated[int, Field(ge=10)] = Field(300, description="Runs in each wave.")
+    quantile: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.01,
+        description="The tolerance, when not given: this quantile of the loss over the prior, "
+        "as the first wave's emulator predicts it.",
+    )
+    tolerance: Annotated[float, Field(gt=0)] | None = Field(
+        None, description="The tolerance as a loss value (instead of the quantile)."
+    )
+    cutoff: Annotated[float, Field(gt=0)] = Field(
+        3.0,
+        description="Implausibility (standard deviations of the emulator above the tolerance) "
+        "beyond which a point is ruled out; 3 is Pukelsheim's three-sigma rule.",
+    )
+    screen: Annotated[int, Field(ge=1000)] = Field(
+        50_000, description="Prior draws screened at a time by the emulators."
+    )
+    chunk: Annotated[int, Field(ge=1)] = Field(
+        40, description="Runs simulated and saved together (what a resumed calibration keeps)."
+    )
+    prior_only: list[str] = Field(
+        default_factory=list,
+        description="Free parameters the targets cannot depend on: not emulated, drawn from "
+        "their prior into the posterior (as for abc-smc).",
+    )
+
+
 class CalibrationSpec(_Strict):
     """Everything ``tmpsim calibrate`` needs, declared in the scenario file."""
 
-    method: Literal["optuna-tpe", "abc-smc"] = "optuna-tpe"
+    method: Literal["optuna-tpe", "abc-smc", "history-matching"] = "optuna-tpe"
     posterior: str | None = Field(
         None,
         description="Posterior file (Parquet) of the free parameters, relative to the scenario "
         "file's folder; ensembles draw parameter sets from it (see docs/calibration.md).",
     )
     abc: AbcSettings = Field(default_factory=AbcSettings)
+    history_matching: HistoryMatchingSettings = Field(default_factory=HistoryMatchingSettings)
     seed: Annotated[int, Field(ge=0)] = 1
     trials: Annotated[int, Field(gt=0)] = 200
     batch: Annotated[int, Field(gt=0)] = Field(
@@ -171,7 +207,7 @@ class CalibrationSpec(_Strict):
 
     @model_serializer(mode="wrap")
     def _leave_out_defaults(self, handler: Any) -> dict[str, Any]:
-        """Leave ``posterior``, ``holdout_from`` and ``abc`` out while unset.
+        """Leave ``posterior``, ``holdout_from``, ``abc`` and ``history_matching`` out while unset.
 
         Scenarios written before these keys existed keep the same resolved YAML and hash.
         """
@@ -182,6 +218,8 @@ class CalibrationSpec(_Strict):
                     data.pop(key, None)
             if self.abc == AbcSettings():
                 data.pop("abc", None)
+            if self.history_matching == HistoryMatchingSettings():
+                data.pop("history_matching", None)
         return data
 
     @model_validator(mode="after")

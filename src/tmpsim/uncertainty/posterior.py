@@ -37,7 +37,7 @@ METADATA_KEY = b"tmpsim.posterior"
 WEIGHT = "weight"
 WEIGHT_TOLERANCE = 1e-6
 """How far the weights' sum may be from 1."""
-REQUIRED_METADATA = ("scenario", "window", "distance", "generations")
+REQUIRED_METADATA = ("scenario", "window", "distance", "method")
 DRAW_STREAM = "posterior-draws"
 """Name of the random stream (of the experiment seed's tree) that picks parameter sets."""
 

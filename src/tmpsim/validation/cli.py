@@ -46,6 +46,10 @@ def _write_command(out: Path) -> None:
     )
 
 
+METHODS = ("optuna-tpe", "abc-smc", "history-matching")
+"""What ``tmpsim calibrate --method`` accepts."""
+
+
 def _calibration_errors() -> tuple[type[Exception], ...]:
     """What a calibration reports as a bad input (message and exit status 2)."""
     from tmpsim.calibration.problem import CalibrationError
@@ -160,7 +164,8 @@ def calibrate(
     method: Annotated[
         str | None,
         typer.Option(
-            help="optuna-tpe (best point) or abc-smc (posterior); default: the scenario's."
+            help="optuna-tpe (best point), abc-smc or history-matching (posteriors); "
+            "default: the scenario's."
         ),
     ] = None,
     population: Annotated[
@@ -183,8 +188,8 @@ def calibrate(
     ] = False,
 ) -> None:
     """Fit the scenario's declared free parameters to observed series (TPE or ABC-SMC)."""
-    if method is not None and method not in ("optuna-tpe", "abc-smc"):
-        _fail(f"--method must be optuna-tpe or abc-smc, got {method!r}")
+    if method is not None and method not in METHODS:
+        _fail(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     try:
         held = dt.date.fromisoformat(holdout_from) if holdout_from else None
     except ValueError:
@@ -199,11 +204,15 @@ def calibrate(
         "only": only or None,
         "holdout_from": held,
     }
-    if method == "abc-smc" or (method is None and _declared_method(scenario, set_) == "abc-smc"):
+    method = method or _declared_method(scenario, set_)
+    if method == "abc-smc":
         _calibrate_posterior(scenario, out, population, generations, common, resume)
         return
     if resume:
-        _fail("--resume applies to --method abc-smc only")
+        _fail("--resume applies to --method abc-smc only (history-matching always resumes)")
+    if method == "history-matching":
+        _calibrate_history_matching(scenario, out, common)
+        return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from tmpsim.calibration.optimise import calibrate as run_calibration
@@ -246,6 +255,42 @@ def calibrate(
     console.print(
         f"Results in [bold]{out}[/] (best.yaml, trials.csv, fit.csv, scenario.yaml, "
         "diagnostics.png)"
+    )
+
+
+def _calibrate_history_matching(scenario: str, out: Path, common: dict) -> None:
+    """``tmpsim calibrate --method history-matching``: write out/posterior.parquet and waves.csv.
+
+    Runs already saved in ``out/runs`` by the same calibration are read back, not run again.
+    """
+    from tmpsim.calibration.history_matching import calibrate_history_matching
+    from tmpsim.extras import MissingExtra, require
+
+    try:
+        require("sklearn", "tmpsim calibrate --method history-matching")
+    except MissingExtra as exc:
+        _fail(str(exc))
+    scale = common["scale"]
+    if scale is not None and not 0 < scale <= 100:
+        _fail(f"--scale must be in (0, 100], got {scale}")
+    try:
+        result = calibrate_history_matching(
+            scenario, out, progress=lambda line: err_console.print(line), **common
+        )
+    except _calibration_errors() as exc:
+        _fail(str(exc))
+    _write_command(out)
+    post = result.posterior
+    lo, hi = post.quantile(0.05), post.quantile(0.95)
+    console.print(
+        f"posterior: {len(post)} parameter sets within loss {result.tolerance:.4f}, from "
+        f"{len(result.runs)} runs in {len(result.waves)} waves"
+    )
+    for name, mean in post.mean().items():
+        console.print(f"  {name} = {mean:.6g}  (90%: {lo[name]:.4g} .. {hi[name]:.4g})")
+    console.print(
+        f"Results in [bold]{out}[/] (posterior.parquet, waves.csv, runs.parquet). To use it, "
+        "copy posterior.parquet next to the scenario file and set calibration.posterior to it."
     )
 
 
