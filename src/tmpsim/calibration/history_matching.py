@@ -30,6 +30,7 @@ would make) and goes on.
 from __future__ import annotations
 
 import math
+import warnings
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,6 +75,7 @@ class Emulator:
     @classmethod
     def fit(cls, u: np.ndarray, loss: np.ndarray, offset: float, seed: int) -> Emulator:
         """Fit to runs at ``u`` (rows in [0, 1]^d) with losses ``loss`` (finite, >= 0)."""
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
@@ -87,7 +89,10 @@ class Emulator:
         gp = GaussianProcessRegressor(
             kernel, normalize_y=True, n_restarts_optimizer=2, random_state=seed
         )
-        gp.fit(u, y - design @ trend)
+        with warnings.catch_warnings():
+            # Length scales at their upper bound are parameters the loss does not depend on.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gp.fit(u, y - design @ trend)
         return cls(trend, gp, offset)
 
     def validate(

@@ -6,12 +6,15 @@ import datetime as dt
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from tmpsim.terminal import stdout_console
+
+if TYPE_CHECKING:
+    from tmpsim.uncertainty.posterior import Posterior
 
 console = stdout_console()
 err_console = Console(stderr=True)
@@ -264,15 +267,8 @@ def _calibrate_history_matching(scenario: str, out: Path, common: dict) -> None:
     Runs already saved in ``out/runs`` by the same calibration are read back, not run again.
     """
     from tmpsim.calibration.history_matching import calibrate_history_matching
-    from tmpsim.extras import MissingExtra, require
 
-    try:
-        require("sklearn", "tmpsim calibrate --method history-matching")
-    except MissingExtra as exc:
-        _fail(str(exc))
-    scale = common["scale"]
-    if scale is not None and not 0 < scale <= 100:
-        _fail(f"--scale must be in (0, 100], got {scale}")
+    _posterior_checks("sklearn", "tmpsim calibrate --method history-matching", common)
     try:
         result = calibrate_history_matching(
             scenario, out, progress=lambda line: err_console.print(line), **common
@@ -280,17 +276,37 @@ def _calibrate_history_matching(scenario: str, out: Path, common: dict) -> None:
     except _calibration_errors() as exc:
         _fail(str(exc))
     _write_command(out)
-    post = result.posterior
-    lo, hi = post.quantile(0.05), post.quantile(0.95)
-    console.print(
-        f"posterior: {len(post)} parameter sets within loss {result.tolerance:.4f}, from "
-        f"{len(result.runs)} runs in {len(result.waves)} waves"
+    _print_posterior(
+        result.posterior,
+        f"within loss {result.tolerance:.4f}, from {len(result.runs)} runs in "
+        f"{len(result.waves)} waves",
+        out,
+        "waves.csv, runs.parquet",
     )
+
+
+def _posterior_checks(module: str, feature: str, common: dict) -> None:
+    """Fail (status 2) without the extra that ``feature`` needs, or with a scale out of range."""
+    from tmpsim.extras import MissingExtra, require
+
+    try:
+        require(module, feature)
+    except MissingExtra as exc:
+        _fail(str(exc))
+    scale = common["scale"]
+    if scale is not None and not 0 < scale <= 100:
+        _fail(f"--scale must be in (0, 100], got {scale}")
+
+
+def _print_posterior(post: Posterior, what: str, out: Path, files: str) -> None:
+    """A posterior's size, each parameter's mean and 90% interval, and where it was written."""
+    lo, hi = post.quantile(0.05), post.quantile(0.95)
+    console.print(f"posterior: {len(post)} parameter sets, {what}")
     for name, mean in post.mean().items():
         console.print(f"  {name} = {mean:.6g}  (90%: {lo[name]:.4g} .. {hi[name]:.4g})")
     console.print(
-        f"Results in [bold]{out}[/] (posterior.parquet, waves.csv, runs.parquet). To use it, "
-        "copy posterior.parquet next to the scenario file and set calibration.posterior to it."
+        f"Results in [bold]{out}[/] (posterior.parquet, {files}). To use it, copy "
+        "posterior.parquet next to the scenario file and set calibration.posterior to its name."
     )
 
 
@@ -317,15 +333,8 @@ def _calibrate_posterior(
     ``common``: the options the two methods share, as ``calibrate`` passes them on.
     """
     from tmpsim.calibration.abc import calibrate_posterior
-    from tmpsim.extras import MissingExtra, require
 
-    try:
-        require("pyabc", "tmpsim calibrate --method abc-smc")
-    except MissingExtra as exc:
-        _fail(str(exc))
-    scale = common["scale"]
-    if scale is not None and not 0 < scale <= 100:
-        _fail(f"--scale must be in (0, 100], got {scale}")
+    _posterior_checks("pyabc", "tmpsim calibrate --method abc-smc", common)
     for name, value, least in (("--population", population, 10), ("--generations", generations, 1)):
         if value is not None and value < least:
             _fail(f"{name} must be at least {least}, got {value}")
@@ -347,16 +356,11 @@ def _calibrate_posterior(
         _fail(str(exc))
     _write_command(out)
     post = result.posterior
-    lo, hi = post.quantile(0.05), post.quantile(0.95)
-    console.print(
-        f"posterior: {len(post)} parameter sets, effective size {post.effective_size():.0f}, "
-        f"{len(result.generations)} generations"
-    )
-    for name, mean in post.mean().items():
-        console.print(f"  {name} = {mean:.6g}  (90%: {lo[name]:.4g} .. {hi[name]:.4g})")
-    console.print(
-        f"Results in [bold]{out}[/] (posterior.parquet, generations.csv). To use it, copy "
-        "posterior.parquet next to the scenario file and set calibration.posterior to its name."
+    _print_posterior(
+        post,
+        f"effective size {post.effective_size():.0f}, {len(result.generations)} generations",
+        out,
+        "generations.csv",
     )
 
 
