@@ -116,6 +116,12 @@ def test_relative_change_only_on_a_base_that_supports_it() -> None:
     assert np.isnan(scaled.relative)
     zero_at_times = paired_effect(np.array([0.0, 0.0, 500, 0.0]), np.zeros(4), scale=1.0)
     assert np.isnan(zero_at_times.relative) and "reaches 0" in zero_at_times.note
+    # Zero in 14 draws of 20 (the lever halves the rest): about 0.7^20 of the resamples draw
+    # only zeros, which have no ratio; the relative interval is still the halving.
+    sparse = np.r_[np.full(6, 1000.0), np.zeros(14)]
+    rare = paired_effect(sparse, sparse / 2, scale=1.0)
+    assert rare.relative == pytest.approx(-0.5)
+    assert rare.rel_low == pytest.approx(-0.5) and rare.rel_high == pytest.approx(-0.5)
     means = paired_effect(base, base * 2, scale=0.01, count=False)  # a mean per person
     assert means.relative == pytest.approx(1.0)
     one = paired_effect(np.array([5.0]), np.array([3.0]))

@@ -199,7 +199,8 @@ def paired_effect(
         rel = diff / bmean
         with np.errstate(divide="ignore", invalid="ignore"):
             ratios = vm / bm - 1.0
-        rel_low, rel_high = (float(q) for q in np.quantile(ratios, [a, 1 - a]))
+        # A resample of zero bases only (fewer than a / 2 of them, as base_low > 0) has no ratio.
+        rel_low, rel_high = (float(q) for q in np.nanquantile(ratios, [a, 1 - a]))
     elif bmean != 0:
         why = "base interval reaches 0" if not base_low > 0 else f"base < {MIN_BASE_AGENTS} agents"
         note = "; ".join(x for x in (note, f"no relative change ({why})") if x)
