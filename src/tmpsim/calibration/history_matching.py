@@ -243,7 +243,7 @@ def _distance(model: AbcModel, simulated: np.ndarray) -> float:
     if not np.isfinite(simulated).any():
         return FAILED_DISTANCE
     d = float(model.distance(simulated))
-    return d if math.isfinite(d) and d > 0 else FAILED_DISTANCE
+    return d if math.isfinite(d) and d >= 0 else FAILED_DISTANCE
 
 
 def _screened(
@@ -330,8 +330,8 @@ def run_history_matching(
         runs.add(wave, u, seeds, loss)
         # Fit this wave's emulator on the runs no earlier emulator rules out.
         ok = runs.loss < FAILED_DISTANCE
-        if offset is None:
-            offset = float(np.quantile(runs.loss[ok], 0.1))
+        if offset is None:  # positive, so that a loss of zero has a logarithm
+            offset = max(float(np.quantile(runs.loss[ok], 0.1)), 1e-9)
         if tolerance is not None:
             ok &= not_ruled_out(emulators, runs.u, tolerance, settings.cutoff)
         emulator = Emulator.fit(runs.u[ok], runs.loss[ok], offset, seed)
