@@ -79,8 +79,22 @@ def test_an_interrupted_calibration_resumes_without_repeating_or_losing_runs(tmp
     again = run_history_matching(Counting(), settings, seed=4, workers=0, folder=tmp_path)
     assert Counting.calls == 25
     assert again.runs.equals(whole.runs)
-    with pytest.raises(CalibrationError, match="not the ones this calibration makes"):
-        run_history_matching(NormalMean(), settings, seed=5, workers=0, folder=tmp_path)
+    # Runs made for another seed, or other observations, are not read back as this problem's.
+    for toy, seed in ((NormalMean(), 5), (NormalMean(xbar=1.0), 4)):
+        with pytest.raises(CalibrationError, match="made for another problem"):
+            run_history_matching(toy, settings, seed=seed, workers=0, folder=tmp_path)
+
+
+def test_more_waves_continue_a_finished_calibration(tmp_path):
+    settings = TOY.model_copy(update={"waves": 1, "runs_per_wave": 50})
+    # One wave of the prior finds too few within the tolerance; its runs are kept all the same.
+    with pytest.raises(CalibrationError, match="runs within the tolerance"):
+        run_history_matching(NormalMean(), settings, seed=6, workers=0, folder=tmp_path)
+    Counting.calls = 0
+    more = settings.model_copy(update={"waves": 2})
+    continued = run_history_matching(Counting(), more, seed=6, workers=0, folder=tmp_path)
+    assert Counting.calls == 50  # only the second wave ran
+    assert continued.runs.equals(run_history_matching(NormalMean(), more, seed=6, workers=0).runs)
 
 
 def test_a_scenario_calibrated_by_history_matching_writes_a_loadable_posterior(tmp_path):

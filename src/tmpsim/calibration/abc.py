@@ -152,7 +152,7 @@ class _PyabcDistance:
         return d if math.isfinite(d) else FAILED_DISTANCE
 
 
-def _simulate(item: tuple[AbcModel, dict[str, float], int]) -> np.ndarray:
+def simulate_proposal(item: tuple[AbcModel, dict[str, float], int]) -> np.ndarray:
     """One simulation of a proposal (worker side); a failure gives NaN (a rejected proposal)."""
     model, values, seed = item
     try:
@@ -211,7 +211,7 @@ def map_runs_sampler(
                 if len(simulator.recorded) != size:
                     raise RuntimeError("each ABC-SMC proposal must call the model once")
                 items = [(simulator.model, v, s) for v, s in simulator.recorded]
-                simulator.results = map_runs(_simulate, items, workers, scheduler)
+                simulator.results = map_runs(simulate_proposal, items, workers, scheduler)
                 simulator.mode, simulator.pending = "replay", list(simulator.results)
                 for e in entropies:
                     particle = _seeded_call(simulate_one, e)
@@ -270,7 +270,7 @@ def with_prior_draws(
     return out[[p.name for p in params]]
 
 
-def _middle(p: FreeParameter) -> float:
+def prior_middle(p: FreeParameter) -> float:
     """The middle of a parameter's prior range (on the log scale for ``log`` parameters)."""
     return from_internal(p, (to_internal(p, p.low) + to_internal(p, p.high)) / 2)
 
@@ -306,7 +306,7 @@ def run_abc(
     for p in proposed:
         lo, hi = to_internal(p, p.low), to_internal(p, p.high)
         priors[p.name] = pyabc.RV("uniform", lo, hi - lo)
-    simulator = _PyabcSimulator(model, {p.name: _middle(p) for p in held})
+    simulator = _PyabcSimulator(model, {p.name: prior_middle(p) for p in held})
     abc = pyabc.ABCSMC(
         simulator,
         pyabc.Distribution(**priors),

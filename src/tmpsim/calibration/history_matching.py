@@ -1,7 +1,7 @@
 """History matching with an emulator of the loss, then rejection ABC in the space it leaves.
 
-Why: in the flagship's nineteen dimensions the prior's best tenth (rejection ABC) is nearly as
-wide as the prior, and ABC-SMC's importance weights collapse to a few particles
+Why: in the flagship's twenty-odd dimensions the prior's best tenth (rejection ABC) is nearly
+as wide as the prior, and ABC-SMC's importance weights collapse to a few particles
 (docs/calibration.md). History matching (Craig et al. 1997; Vernon et al. 2010; Andrianakis et
 al. 2015) rules out, wave after wave, the regions where an emulator of the loss says, with a wide
 margin, that the loss lies above the tolerance; the next wave's runs go only where an acceptable
@@ -43,9 +43,9 @@ import pandas as pd
 from tmpsim.calibration.abc import (
     FAILED_DISTANCE,
     AbcModel,
-    _middle,
-    _simulate,
     from_internal,
+    prior_middle,
+    simulate_proposal,
     split_prior_only,
     to_internal,
     with_prior_draws,
@@ -147,7 +147,9 @@ class Emulator:
         return np.log(np.asarray(loss) + self.offset)
 
 
-def not_ruled_out(emulators: list[Emulator], u: np.ndarray, tolerance: float, cutoff: float):
+def not_ruled_out(
+    emulators: list[Emulator], u: np.ndarray, tolerance: float, cutoff: float
+) -> np.ndarray:
     """Mask of the points no wave's emulator rules out (implausibility at most ``cutoff``)."""
     keep = np.ones(len(u), dtype=bool)
     for em in emulators:
@@ -176,6 +178,40 @@ class Runs:
 
 def _chunk_path(folder: Path, wave: int, index: int) -> Path:
     return folder / "runs" / f"wave-{wave}-{index:04d}.parquet"
+
+
+def _claim_folder(
+    folder: Path, model: AbcModel, settings: HistoryMatchingSettings, seed: int
+) -> None:
+    """Write, or check, what the runs saved in ``folder`` were made for.
+
+    The parameters and their ranges, the observations, the scale, the seed and every setting
+    but the number of waves (more waves continue a finished calibration): saved runs of another
+    problem would otherwise be read back as this one's wherever their points coincide.
+    """
+    import hashlib
+    import json
+
+    identity = {
+        "parameters": [
+            [p.name, p.low, p.high, p.log, p.integer, p.scale] for p in model.parameters
+        ],
+        "observed": hashlib.sha256(np.asarray(model.observed, dtype=float).tobytes()).hexdigest(),
+        "scale": getattr(model, "scale", None),
+        "seed": seed,
+        "settings": settings.model_dump(mode="json", exclude={"waves"}),
+    }
+    path = folder / "runs" / "made-for.json"
+    text = json.dumps(identity, sort_keys=True, indent=1)
+    if path.exists():
+        if path.read_text(encoding="utf-8") != text:
+            raise CalibrationError(
+                f"{path}: the runs in this folder were made for another problem (parameters, "
+                "observations, scale, seed or settings); start in an empty folder"
+            )
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def _evaluate(
@@ -215,7 +251,7 @@ def _evaluate(
             (model, _values(proposed, held, row), int(s))
             for row, s in zip(part, part_seeds, strict=True)
         ]
-        simulated = map_runs(_simulate, items, workers, scheduler)
+        simulated = map_runs(simulate_proposal, items, workers, scheduler)
         part_loss = np.array([_distance(model, y) for y in simulated])
         losses[lo : lo + len(part)] = part_loss
         if path is not None:
@@ -303,7 +339,9 @@ def run_history_matching(
     """
     params = model.parameters
     proposed, held_params = split_prior_only(params, settings.prior_only)
-    held = {p.name: _middle(p) for p in held_params}
+    if folder is not None:
+        _claim_folder(folder, model, settings, seed)
+    held = {p.name: prior_middle(p) for p in held_params}
     d = len(proposed)
     runs = Runs(u=np.zeros((0, d)))
     emulators: list[Emulator] = []
