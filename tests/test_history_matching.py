@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from test_calibration import SYNTHETIC
@@ -83,6 +84,11 @@ def test_an_interrupted_calibration_resumes_without_repeating_or_losing_runs(tmp
     for toy, seed in ((NormalMean(), 5), (NormalMean(xbar=1.0), 4)):
         with pytest.raises(CalibrationError, match="made for another problem"):
             run_history_matching(toy, settings, seed=seed, workers=0, folder=tmp_path)
+    # Nor is a chunk whose points are not the ones this calibration places there.
+    moved = pd.read_parquet(chunks[0]).assign(u0=lambda f: f.u0 / 2)
+    moved.to_parquet(chunks[0], index=False)
+    with pytest.raises(CalibrationError, match="not the ones this calibration makes"):
+        run_history_matching(NormalMean(), settings, seed=4, workers=0, folder=tmp_path)
 
 
 def test_more_waves_continue_a_finished_calibration(tmp_path):

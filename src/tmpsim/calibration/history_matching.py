@@ -241,9 +241,12 @@ def _evaluate(
                 np.array_equal(saved["seed"].to_numpy(), part_seeds)
                 and np.allclose(saved[[f"u{j}" for j in range(u.shape[1])]].to_numpy(), part)
             ):
+                # The folder's problem matched (``_claim_folder``): the emulators placed this
+                # wave elsewhere (another scikit-learn, say) or the file was changed.
                 raise CalibrationError(
-                    f"{path}: these runs are not the ones this calibration makes (another "
-                    "scenario, seed or settings); start in an empty folder"
+                    f"{path}: these runs are not the ones this calibration makes (the emulators "
+                    "placed this wave elsewhere, or the file was changed); start in an empty "
+                    "folder"
                 )
             losses[lo : lo + len(part)] = saved["loss"].to_numpy()
             continue
