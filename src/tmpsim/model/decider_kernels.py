@@ -15,6 +15,7 @@ agree to the bit; the tests hold them to that.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -137,11 +138,12 @@ def gather_people(
     offer: np.ndarray,
     u_exam: np.ndarray,
     u_renew: np.ndarray | None,
+    kernel: Callable[..., None] | None = None,
 ) -> People:
-    """``people_reference`` by ``people_kernel``."""
+    """``people_reference`` by ``people_kernel`` (or ``kernel``, the same resolved once)."""
     out = people_arrays(ids.size, u_renew is not None, f.rated_from != -np.inf)
     empty = np.empty(0, dtype=np.bool_)
-    people_kernel(
+    (people_kernel if kernel is None else kernel)(
         tuple(a), np.ascontiguousarray(ids, dtype=np.int64), tuple(f), offer, u_exam,
         np.empty(0) if u_renew is None else u_renew,
         (

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tmpsim.engine.jit import Resolved
 from tmpsim.engine.module import Module
 from tmpsim.engine.population import NEVER
 from tmpsim.engine.split import split_by
@@ -53,6 +54,7 @@ class Lifecycle(Module):
     def __init__(self, sim: Simulation) -> None:
         super().__init__(sim)
         self.calendar = sim.pop.calendar("t_timer", sim.n_days)
+        self._depart = Resolved(depart_kernel)  # called daily with the same types
         self.stranded = sim.pop.flag_of("stranded")
         prog = sim.scenario.programme
         self.prog = prog
@@ -166,7 +168,7 @@ class Lifecycle(Module):
             pop.profile, sim.money.ticket, pop.t_timer, pop.exited, pop.queued, pop.entered,
             pop.created, pop.age0, *sums,
         )  # fmt: skip
-        depart_kernel(ids, int(day), int(NEVER), sim.money.agents(), sim.money.terms, departed)
+        self._depart(ids, int(day), int(NEVER), sim.money.agents(), sim.money.terms, departed)
         rec = sim.recorder
         rec.add_by_origin("remitted", sums[0])
         sim.money.clear_destitute(ids)

@@ -48,6 +48,7 @@ from enum import IntEnum
 import numpy as np
 
 from tmpsim import cache
+from tmpsim.engine.jit import Resolved
 from tmpsim.model.beta_law import beta_quantile
 from tmpsim.model.route_kernels import (
     DayRules,
@@ -295,6 +296,8 @@ class RouteChooser:
             ),
         )
         self._rules_date: dt.date | None = None
+        # Called daily with the same types: skip numba's choice of a version (``Resolved``).
+        self._decide_kernel = Resolved(decide_kernel)
         self.compiled = True
         """Decide in the compiled kernel (False: the NumPy reference, for debugging)."""
 
@@ -373,7 +376,7 @@ class RouteChooser:
         if not self.compiled:
             return decide_reference(d, rules, u)
         out = np.empty(d.point.size, dtype=np.int64)
-        decide_kernel(tuple(d), tuple(rules), u, out)
+        self._decide_kernel(tuple(d), tuple(rules), u, out)
         return out
 
     def destinations(self, choice: np.ndarray) -> np.ndarray:
@@ -459,8 +462,8 @@ def _quantile(share: float, mean: float, concentration: float) -> np.float64:
 def _each(values: object, n: int, dtype: type) -> np.ndarray:
     """One value per person as a contiguous array of ``dtype`` (a single value for everyone)."""
     a = np.asarray(values, dtype=dtype)
-    if a.shape != (n,):
-        a = np.broadcast_to(a, (n,))
+    if a.shape != (n,):  # a writable array, as the people's own are (the kernel's types)
+        return np.full(n, a, dtype=dtype)
     return np.ascontiguousarray(a)
 
 

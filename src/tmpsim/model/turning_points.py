@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tmpsim.engine.jit import Resolved
 from tmpsim.engine.module import Module
 from tmpsim.engine.recorder import HOLDS_STATUS
 from tmpsim.engine.split import rank_within
@@ -48,6 +49,7 @@ from tmpsim.model.decider_kernels import (
     DayFacts,
     DecidingAgents,
     gather_people,
+    people_kernel,
     people_reference,
 )
 from tmpsim.model.earnings_gap import earnings_gap_table
@@ -98,6 +100,8 @@ class Routes(Module):
         self.spec = sim.scenario.routes
         # Today's turning points, gathered as their timers fire and decided together in ``step``.
         self._today: list[tuple[TurningPoint, np.ndarray, np.ndarray]] = []
+        # Called daily with the same types: skip numba's choice of a version (``Resolved``).
+        self._people_kernel, self._tally = Resolved(people_kernel), Resolved(tally_kernel)
         if self.spec is None:
             return
         prog = sim.scenario.programme
@@ -366,7 +370,9 @@ class Routes(Module):
         u_renew = self.stream.random(ids.size) if self.sim.scenario.programme.renewals else None
         facts = self._facts(day)
         if self.chooser.compiled:
-            people = gather_people(self._agents(), ids, facts, offer, u_exam, u_renew)
+            people = gather_people(
+                self._agents(), ids, facts, offer, u_exam, u_renew, self._people_kernel
+            )
         else:
             people = people_reference(self._agents(), ids, facts, offer, u_exam, u_renew)
         origin = pop.origin[ids].astype(np.int64)
@@ -435,7 +441,7 @@ class Routes(Module):
         if self.chooser.compiled:
             action, order = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
             start = np.empty(self.n_actions + 1, dtype=np.int64)
-            tally_kernel(
+            self._tally(
                 *inputs, self._by_route[:, day], self._taken, self._by_stage[:, day], action,
                 order, start,
             )  # fmt: skip
