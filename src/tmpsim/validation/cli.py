@@ -190,7 +190,7 @@ def calibrate(
         ),
     ] = False,
 ) -> None:
-    """Fit the scenario's declared free parameters to observed series (TPE or ABC-SMC)."""
+    """Fit the free parameters: a best point (TPE) or a posterior (ABC-SMC, history matching)."""
     if method is not None and method not in METHODS:
         _fail(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     try:
