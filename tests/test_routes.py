@@ -555,3 +555,21 @@ def test_a_route_for_an_unknown_origin_is_refused_with_file_and_key(tmp_path):
     text = str(err.value)
     assert f"{path}:3: routes.bridges x: origins ['Atlantis'] are not origins" in text
     assert "'Myanmar'" in text  # the valid ones are listed
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_deciders_are_writable_contiguous_arrays_whatever_the_inputs(n):
+    """A value given for everyone comes out as the same kind of array as one given per person.
+
+    The compiled choice is called through the version its first call chose (``Resolved``), so
+    a decider's arrays must have the same types at every call: a broadcast (read-only) view for
+    a single value would be another type than the writable array of a value per person.
+    """
+    ch = chooser()
+    p = people(n)  # renew, excellent and route_of left out: filled in for everyone
+    d = ch.deciders(TurningPoint.CONTRACT_END, p)
+    for name, a in zip(d._fields, d, strict=True):
+        assert a.flags.writeable and a.flags.c_contiguous, name
+        assert a.shape[0] == n, name
+    assert d.renew.dtype == np.bool_ and not d.renew.any()
+    assert d.route_of.dtype == np.int64 and (d.route_of == -1).all()
