@@ -746,7 +746,8 @@ def calibration(seeds: list[int], scale: float) -> None:
         values = np.array(mdw_entries[first])
         period, who = f"{first[:7]} to {last[:7]}", "domestic workers entering, a month"
         source = "singapore_work_permit_mdw.csv (MOM, 2021-09-13)"
-        rows.append(count_row(SG, period, who, "check", observed, values, source))
+        # Their quota is set from these averages (events.mdw_quota_*): not a check.
+        rows.append(count_row(SG, period, who, "quota's source", observed, values, source))
     rows.extend(hongkong_pandemic(seeds, scale))
     write("calibration", md_table(pd.DataFrame(rows)))
 

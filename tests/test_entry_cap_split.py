@@ -22,15 +22,20 @@ ORIGIN = {
 }
 
 
-def entries_by_day_and_origin(events: list[dict], cap: int = 5, seats: int = 5) -> dict:
-    """Run the two-origin case; entries per run day, ``{day: (A, B)}``."""
+def entries_by_day_and_origin(
+    events: list[dict], cap: int = 5, seats: int = 5, segments: bool = False
+) -> dict:
+    """Run the two-origin case; entries per run day, ``{day: (A, B)}``.
+
+    With ``segments``, A's workers are all of segment ``x`` and B's of segment ``y``.
+    """
+    a, b = {**ORIGIN, "demand_share": {2019: 0.8}}, {**ORIGIN, "demand_share": {2019: 0.2}}
+    if segments:
+        a["segments"], b["segments"] = {"x": {"share": 1.0}}, {"y": {"share": 1.0}}
     sim = build(
-        "entry",
+        "entry-segments" if segments else "entry",
         {
-            "origins": {
-                "A": {**ORIGIN, "demand_share": {2019: 0.8}},
-                "B": {**ORIGIN, "demand_share": {2019: 0.2}},
-            },
+            "origins": {"A": a, "B": b},
             "recruitment": {"demand": {2019: 3652.5}, "training_dropout": 0},
             "borders": {"seats_in_per_day": seats, "seats_out_per_day": 0},
             "events": [
@@ -95,3 +100,24 @@ def test_a_corridor_closed_to_new_entries_holds_its_queue_while_the_other_enters
         11: (1, 0),
         14: (0, 4),
     }
+
+
+def y_cap(per_day: float | None, date: str = "2019-01-09") -> dict:
+    return {"type": "entry_cap", "date": date, "segments": ["y"], "per_day": per_day}
+
+
+def test_a_segment_with_a_cap_of_its_own_leaves_the_host_wide_cap_to_the_others():
+    # y (all of B) 1 a day under its own cap; x (all of A) alone under the host-wide 5.
+    got = entries_by_day_and_origin([y_cap(1)], segments=True)
+    assert got == {8: (5, 1), 9: (5, 1), 10: (5, 1), 11: (1, 1)}
+
+
+def test_lifting_a_segment_cap_returns_it_to_the_host_wide_cap():
+    # From day 10 y shares the 5 again with x, by those waiting: 6 and 2 give 4 and 1.
+    got = entries_by_day_and_origin([y_cap(1), y_cap(None, "2019-01-11")], segments=True)
+    assert got == {8: (5, 1), 9: (5, 1), 10: (4, 1), 11: (2, 1)}
+
+
+def test_segments_without_caps_of_their_own_enter_as_before():
+    # Two segments, no cap of a segment: the same entries as one segment.
+    assert entries_by_day_and_origin([], segments=True) == entries_by_day_and_origin([])

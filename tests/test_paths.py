@@ -125,8 +125,9 @@ def test_variants_resolve_as_the_full_copies_did(name):
     follows the flagship's re-fits, its NPO fund the flagship's sourced one, its dismissals the
     flagship's fall in labour need, its dismissed's job search and time to decide the flagship's;
     Hong Kong's was resolved again when its 2021-2022 arrivals were sourced, and Hong Kong's and
-    Singapore's when their employers came to renew more while places are unfilled: changes
-    meant to move them)."""
+    Singapore's when their employers came to renew more while places are unfilled, and
+    Singapore's when its domestic workers' entry quota was sourced: changes meant to move
+    them)."""
     raw, _ = load_raw(name)
     assert "extends" not in raw
     text = (shipped_dir() / f"{name}.yaml").read_text(encoding="utf-8")

@@ -2,7 +2,9 @@
 
 Each origin's corridor has an inbound and an outbound daily seat capacity that dated events open
 and close. Workers queue for seats first come first served: arrivals in the order they were cleared
-to go, returns in the order they asked to go home.
+to go, returns in the order they asked to go home. Those waiting to enter queue by corridor and
+segment, so that a segment can have an entry cap of its own; a corridor's seats are shared among
+its segments' queues in proportion to those waiting.
 """
 
 from __future__ import annotations
@@ -38,15 +40,18 @@ class Borders(Module):
         self.seats_in = np.full(n, b.seats_in_per_day)
         self.seats_out = np.full(n, b.seats_out_per_day)
         self.normal_in, self.normal_out = b.seats_in_per_day, b.seats_out_per_day
-        self.entry_cap = b.entry_cap_per_day
+        self.entry_cap = b.entry_cap_per_day  # host-wide, for the segments without their own
+        # Segments with an entry cap of their own: (their segment codes) -> (per day, carry).
+        self.segment_caps: dict[tuple[int, ...], tuple[float, Capacity]] = {}
         self.flight_seats = np.zeros(n)
-        self.entry_queue = FifoQueues(n)  # one queue per corridor
+        self.n_seg = sim.n_segments
+        self.entry_queue = FifoQueues(n * self.n_seg)  # one queue per corridor and segment
         self.return_queue = FifoQueues(n)
         self.in_cap = Capacity(n)
         self.out_cap = Capacity(n)
         self.host_cap = Capacity()
         self.waiting_home = np.zeros(n, dtype=np.int64)  # agents in each return queue
-        self.waiting_in = np.zeros(n, dtype=np.int64)  # agents in each entry queue
+        self.waiting_in = np.zeros(n * self.n_seg, dtype=np.int64)  # in each entry queue
 
     def timers(self) -> dict:
         """Home visits end (back to the entry queue); exit permits come (to the return queue)."""
@@ -62,7 +67,9 @@ class Borders(Module):
         queued = np.bincount(pop.origin[:n][pop.in_return_queue[:n]], minlength=self.sim.n_origins)
         if not np.array_equal(queued, self.waiting_home):
             return "return-queue counters differ from the agents"
-        queued = np.bincount(pop.origin[:n][pop.in_entry_queue[:n]], minlength=self.sim.n_origins)
+        waiting = pop.in_entry_queue[:n]
+        key = self._key(pop.origin[:n][waiting], pop.segment[:n][waiting])
+        queued = np.bincount(key, minlength=self.waiting_in.size)
         if not np.array_equal(queued, self.waiting_in):
             return "entry-queue counters differ from the agents"
         return None
@@ -79,7 +86,17 @@ class Borders(Module):
             if ev.direction in ("out", "both"):
                 self.seats_out[idx] = ev.seats_per_day
         for ev in tl.on(day, EntryCapEvent):
-            self.entry_cap = ev.per_day
+            if ev.segments is None:
+                self.entry_cap = ev.per_day
+                continue
+            codes = tuple(sorted(self.sim.segments.index(g) for g in ev.segments))
+            for other in [k for k in self.segment_caps if k != codes and set(k) & set(codes)]:
+                del self.segment_caps[other]  # a segment is in one cap at a time
+            if ev.per_day is None:
+                self.segment_caps.pop(codes, None)
+            else:
+                _, carry = self.segment_caps.get(codes, (None, Capacity()))
+                self.segment_caps[codes] = (ev.per_day, carry)
         for ev in tl.on(day, FlightEvent):
             self.flight_seats[self.sim.origin_index[ev.corridor]] += ev.seats
 
@@ -95,20 +112,30 @@ class Borders(Module):
         )
 
     # ---- queues ---------------------------------------------------------------------------
+    def _key(self, origin: np.ndarray, segment: np.ndarray) -> np.ndarray:
+        """The entry queue of each agent: its corridor's, for its segment."""
+        if self.n_seg == 1:
+            return origin
+        return origin.astype(np.int64) * self.n_seg + segment
+
+    def _entry_keys(self, ids: np.ndarray) -> np.ndarray:
+        pop = self.sim.pop
+        return self._key(pop.origin[ids], pop.segment[ids])
+
     def queue_entry(self, ids: np.ndarray) -> None:
         """Agents ready to enter (or re-enter) join their corridor's entry queue."""
         pop = self.sim.pop
         ids = ids[~pop.in_entry_queue[ids]]
         pop.in_entry_queue[ids] = True
-        origin = pop.origin[ids]
-        self.waiting_in += np.bincount(origin, minlength=self.waiting_in.size)
-        self.entry_queue.push(ids, origin)
+        key = self._entry_keys(ids)
+        self.waiting_in += np.bincount(key, minlength=self.waiting_in.size)
+        self.entry_queue.push(ids, key)
 
     def leave_entry_queue(self, ids: np.ndarray) -> None:
         """Agents who stop waiting to enter (they gave up): the queue skips them."""
         pop = self.sim.pop
         was = ids[pop.in_entry_queue[ids]]
-        self.waiting_in -= np.bincount(pop.origin[was], minlength=self.waiting_in.size)
+        self.waiting_in -= np.bincount(self._entry_keys(was), minlength=self.waiting_in.size)
         pop.in_entry_queue[was] = False
 
     def queue_return(self, ids: np.ndarray, day: int) -> None:
@@ -135,18 +162,28 @@ class Borders(Module):
         sim, pop = self.sim, self.sim.pop
         scale = sim.scale
         waiting_in = self.waiting_in
-        allowed = self.in_cap.whole(self.seats_in * scale)
+        allowed = self._seats_in(self.in_cap.whole(self.seats_in * scale))
+        open_ = allowed > 0
+        if self.segment_caps:
+            capped = np.zeros(self.n_seg, dtype=bool)
+            for codes, (per_day, carry) in self.segment_caps.items():
+                capped[list(codes)] = True
+                mine = np.tile(np.isin(np.arange(self.n_seg), codes), self.sim.n_origins)
+                allowed = _capped(allowed, carry.whole(per_day * scale), waiting_in, open_, mine)
+            general = np.tile(~capped, self.sim.n_origins)
+        else:
+            general = None
         if self.entry_cap is not None:
             # The host's cap is shared in proportion to those waiting on each open corridor
             # (as one queue in the order cleared would), then bounded by the corridor's seats.
             host = self.host_cap.whole(self.entry_cap * scale)
-            allowed = np.minimum(allowed, _share(host, np.where(allowed > 0, waiting_in, 0)))
+            allowed = _capped(allowed, host, waiting_in, open_, general)
         # Each corridor's queue in turn, corridors in order.
         want = np.where(waiting_in > 0, allowed, 0)
-        ids, _ = self.entry_queue.take(want, pop.in_entry_queue)
+        ids, taken = self.entry_queue.take(want, pop.in_entry_queue)
         if ids.size:
             pop.in_entry_queue[ids] = False
-            self.waiting_in -= np.bincount(pop.origin[ids], minlength=self.waiting_in.size)
+            self.waiting_in -= taken
             sim.lifecycle.arrive(ids, day)
         seats = self.out_cap.whole((self.seats_out + self.flight_seats) * scale)
         # An agent who left the queue (ran away) and joined again (caught) waits from the day
@@ -158,8 +195,32 @@ class Borders(Module):
             pop.in_return_queue[ids] = False
             sim.lifecycle.depart(ids, day)
         rec = sim.recorder
-        rec.extras["queue_entry"][day] = self.waiting_in
+        rec.extras["queue_entry"][day] = self.waiting_in.reshape(sim.n_origins, -1).sum(axis=1)
         rec.extras["queue_return"][day] = self.waiting_home
+
+    def _seats_in(self, corridor: np.ndarray) -> np.ndarray:
+        """Each entry queue's seats: its corridor's, shared among its segments by who waits."""
+        if self.n_seg == 1:
+            return corridor
+        waiting = self.waiting_in.reshape(-1, self.n_seg)
+        return np.concatenate([_share(int(c), w) for c, w in zip(corridor, waiting, strict=True)])
+
+
+def _capped(
+    allowed: np.ndarray,
+    cap: int,
+    waiting: np.ndarray,
+    open_: np.ndarray,
+    mine: np.ndarray | None,
+) -> np.ndarray:
+    """``allowed`` with the queues of a cap (``mine``; None: all) held to their share of it.
+
+    The cap is shared among its queues in proportion to those waiting on open corridors.
+    """
+    if mine is None:
+        return np.minimum(allowed, _share(cap, np.where(open_, waiting, 0)))
+    share = _share(cap, np.where(open_ & mine, waiting, 0))
+    return np.where(mine, np.minimum(allowed, share), allowed)
 
 
 def _share(total: int, demand: np.ndarray) -> np.ndarray:

@@ -627,10 +627,15 @@ class BorderEvent(_Event):
 
 
 class EntryCapEvent(_Event):
-    """A host-wide cap on the programme's new entries per day (None lifts it)."""
+    """A host-wide cap on the programme's new entries per day (None lifts it).
+
+    With ``segments``, a cap of its own for the entries of those segments (they leave the
+    host-wide cap while it holds; None returns them to it).
+    """
 
     type: Literal["entry_cap"]
     per_day: Seats | None
+    segments: list[str] | None = Field(None, min_length=1, exclude_if=lambda v: v is None)
 
 
 class FlightEvent(_Event):
