@@ -46,7 +46,7 @@ from tmpsim.uncertainty.posterior import (  # noqa: E402
     draw_indices,
     load_posterior,
     overrides_for,
-    posterior_path,
+    scenario_posterior,
 )
 
 SCENARIO = "japan-titp-covid"
@@ -130,11 +130,10 @@ def run_draws(
 
 def flagship_posterior() -> Path:
     """The posterior file the flagship names."""
-    _, source = load_raw(SCENARIO)
-    ref = load_scenario(SCENARIO).calibration.posterior
-    if ref is None:
+    found = scenario_posterior(SCENARIO)
+    if found is None:
         raise SystemExit(f"{SCENARIO} names no posterior: give --posterior FILE")
-    return posterior_path(source, ref)
+    return found
 
 
 def run(args: argparse.Namespace) -> None:

@@ -33,9 +33,7 @@ from tmpsim.calibration.abc import ScenarioModel, simulate_proposal
 from tmpsim.calibration.optimise import target_errors
 from tmpsim.calibration.problem import build_problem
 from tmpsim.experiments.runner import map_runs
-from tmpsim.scenario import load_scenario
-from tmpsim.scenario.loader import load_raw
-from tmpsim.uncertainty.posterior import load_posterior, posterior_path
+from tmpsim.uncertainty.posterior import load_posterior, scenario_posterior
 
 SCENARIO = "japan-titp-covid"
 
@@ -53,13 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
 
-    found = args.posterior
+    found = args.posterior or scenario_posterior(args.scenario)
     if found is None:
-        _, source = load_raw(args.scenario)
-        ref = load_scenario(args.scenario).calibration.posterior
-        if ref is None:
-            sys.exit(f"{args.scenario} names no posterior: give --posterior FILE")
-        found = posterior_path(source, ref)
+        sys.exit(f"{args.scenario} names no posterior: give --posterior FILE")
     post = load_posterior(found)
     problem = build_problem(args.scenario, None, args.overrides, list(post.parameters), None)
     model = ScenarioModel(problem, args.scale)

@@ -24,6 +24,7 @@ from tmpsim.uncertainty.posterior import (
     PosteriorError,
     draw_indices,
     load_posterior,
+    scenario_posterior,
     write_posterior,
 )
 
@@ -531,3 +532,16 @@ def test_dropping_a_column_keeps_the_rest_and_says_why(tmp_path, capsys):
     assert dropped["why"] == "replaced by a mechanism" and dropped["weighted_mean"] == 2.25
     assert (dropped["min"], dropped["max"]) == (1.0, 4.0)
     assert {k: v for k, v in back.metadata.items() if k != "dropped"} == META
+
+
+def test_a_scenario_names_its_posterior_file_or_none(tmp_path):
+    found = scenario_posterior("japan-titp-covid")
+    assert found is not None and found.name == "japan-titp-covid.posterior.parquet"
+    assert found.is_file()
+    assert scenario_posterior("hongkong-fdh") is None  # no calibration section at all
+    beside = tmp_path / "mine.yaml"
+    beside.write_text(
+        "extends: japan-titp-covid\nname: mine\ncalibration: {posterior: fits/p.parquet}\n",
+        encoding="utf-8",
+    )
+    assert scenario_posterior(beside) == tmp_path / "fits" / "p.parquet"  # beside the file

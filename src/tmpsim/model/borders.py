@@ -46,6 +46,7 @@ class Borders(Module):
         self.flight_seats = np.zeros(n)
         self.n_seg = sim.n_segments
         self.entry_queue = FifoQueues(n * self.n_seg)  # one queue per corridor and segment
+        self._queue_segment = np.tile(np.arange(self.n_seg), n)  # each entry queue's segment
         self.return_queue = FifoQueues(n)
         self.in_cap = Capacity(n)
         self.out_cap = Capacity(n)
@@ -92,11 +93,9 @@ class Borders(Module):
             codes = tuple(sorted(self.sim.segments.index(g) for g in ev.segments))
             for other in [k for k in self.segment_caps if k != codes and set(k) & set(codes)]:
                 del self.segment_caps[other]  # a segment is in one cap at a time
-            if ev.per_day is None:
-                self.segment_caps.pop(codes, None)
-            else:
-                _, carry = self.segment_caps.get(codes, (None, Capacity()))
-                self.segment_caps[codes] = (ev.per_day, carry)
+            held = self.segment_caps.pop(codes, None)
+            if ev.per_day is not None:  # the same segments keep their fraction of an entry
+                self.segment_caps[codes] = (ev.per_day, Capacity() if held is None else held[1])
         for ev in tl.on(day, FlightEvent):
             self.flight_seats[self.sim.origin_index[ev.corridor]] += ev.seats
 
@@ -164,15 +163,11 @@ class Borders(Module):
         waiting_in = self.waiting_in
         allowed = self._seats_in(self.in_cap.whole(self.seats_in * scale))
         open_ = allowed > 0
-        if self.segment_caps:
-            capped = np.zeros(self.n_seg, dtype=bool)
-            for codes, (per_day, carry) in self.segment_caps.items():
-                capped[list(codes)] = True
-                mine = np.tile(np.isin(np.arange(self.n_seg), codes), self.sim.n_origins)
-                allowed = _capped(allowed, carry.whole(per_day * scale), waiting_in, open_, mine)
-            general = np.tile(~capped, self.sim.n_origins)
-        else:
-            general = None
+        general = None  # the queues under the host-wide cap: all, without segment caps
+        for codes, (per_day, carry) in self.segment_caps.items():
+            mine = np.isin(self._queue_segment, codes)
+            allowed = _capped(allowed, carry.whole(per_day * scale), waiting_in, open_, mine)
+            general = ~mine if general is None else general & ~mine
         if self.entry_cap is not None:
             # The host's cap is shared in proportion to those waiting on each open corridor
             # (as one queue in the order cleared would), then bounded by the corridor's seats.

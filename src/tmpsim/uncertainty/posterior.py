@@ -222,6 +222,16 @@ def posterior_path(scenario_source: str | Path, reference: str) -> Path:
     return Path(scenario_source).resolve().parent / ref
 
 
+def scenario_posterior(scenario: str | Path) -> Path | None:
+    """The posterior file a scenario (shipped name or path) names, or None if it names none."""
+    from tmpsim.scenario.loader import load_raw, load_scenario
+
+    calibration = load_scenario(scenario).calibration
+    if calibration is None or calibration.posterior is None:
+        return None
+    return posterior_path(load_raw(scenario)[1], calibration.posterior)
+
+
 def overrides_for(
     values: dict[str, float],
     parameters: list[FreeParameter],
