@@ -3,8 +3,8 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python scripts/analyses.py q1 --seeds 3 --scale 0.01
-    .venv/bin/python scripts/analyses.py all --seeds 3 --scale 0.01
+    .venv/bin/python scripts/analyses.py q1 --seeds 10 --scale 0.01          # q1 to q4 alike
+    .venv/bin/python scripts/analyses.py calibration --seeds 3 --scale 0.1   # the programmes' fit
 
 Each question writes ``docs/analyses/qN_*.png``, ``qN.csv`` (per-seed figures) and ``qN.md`` (the
 tables pasted into docs/analyses.md) and prints the tables. Runs are sequential; every variant of
@@ -759,7 +759,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the questions asked for."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("question", choices=[*QUESTIONS, "all"])
-    parser.add_argument("--seeds", type=int, default=3, help="seeds 1..N (default 3)")
+    parser.add_argument("--seeds", type=int, default=10, help="seeds 1..N (default 10)")
     parser.add_argument("--scale", type=float, default=0.01, help="fraction simulated (0.01)")
     args = parser.parse_args(argv)
     if args.seeds < 1 or not 0 < args.scale <= 1:
