@@ -3,7 +3,7 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python scripts/esd_exam.py --seeds 5 --scale 0.1 --report docs/analyses
+    .venv/bin/python scripts/esd_exam.py --seeds 10 --scale 0.1 --report docs/analyses
 
 ``japan-esd-2027`` runs with ``routes.exam_pass`` at each rate of ``--rates`` on seeds 1..N (the
 same seeds for every rate: common random numbers). Counted over 2030-2034, once the starting
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the pass rates and print (and with ``--report`` write) the table."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rates", type=float, nargs="+", default=[0.6, 0.75, 0.9, 1.0])
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--scale", type=float, default=0.1)
     p.add_argument("--report", type=Path, default=None, help="folder for esd_exam.csv and .md")
     args = p.parse_args(argv)
