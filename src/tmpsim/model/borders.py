@@ -41,8 +41,9 @@ class Borders(Module):
         self.seats_out = np.full(n, b.seats_out_per_day)
         self.normal_in, self.normal_out = b.seats_in_per_day, b.seats_out_per_day
         self.entry_cap = b.entry_cap_per_day  # host-wide, for the segments without their own
-        # Segments with an entry cap of their own: (their segment codes) -> (per day, carry).
-        self.segment_caps: dict[tuple[int, ...], tuple[float, Capacity]] = {}
+        # Segments with an entry cap of their own: (their segment codes) -> (per day, carry,
+        # which entry queues it holds), set when a cap event starts or ends.
+        self.segment_caps: dict[tuple[int, ...], tuple[float, Capacity, np.ndarray]] = {}
         self.flight_seats = np.zeros(n)
         self.n_seg = sim.n_segments
         self.entry_queue = FifoQueues(n * self.n_seg)  # one queue per corridor and segment
@@ -95,7 +96,9 @@ class Borders(Module):
                 del self.segment_caps[other]  # a segment is in one cap at a time
             held = self.segment_caps.pop(codes, None)
             if ev.per_day is not None:  # the same segments keep their fraction of an entry
-                self.segment_caps[codes] = (ev.per_day, Capacity() if held is None else held[1])
+                carry = Capacity() if held is None else held[1]
+                mine = np.isin(self._queue_segment, codes)
+                self.segment_caps[codes] = (ev.per_day, carry, mine)
         for ev in tl.on(day, FlightEvent):
             self.flight_seats[self.sim.origin_index[ev.corridor]] += ev.seats
 
@@ -164,8 +167,7 @@ class Borders(Module):
         allowed = self._seats_in(self.in_cap.whole(self.seats_in * scale))
         open_ = allowed > 0
         general = None  # the queues under the host-wide cap: all, without segment caps
-        for codes, (per_day, carry) in self.segment_caps.items():
-            mine = np.isin(self._queue_segment, codes)
+        for per_day, carry, mine in self.segment_caps.values():
             allowed = _capped(allowed, carry.whole(per_day * scale), waiting_in, open_, mine)
             general = ~mine if general is None else general & ~mine
         if self.entry_cap is not None:
