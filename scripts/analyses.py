@@ -600,6 +600,20 @@ SG = "singapore-work-permit-covid"
 # Domestic workers who entered Singapore a month, on average (MOM's reply to a parliamentary
 # question, 2021-09-13): (first day, last day, observed).
 SG_PANDEMIC_MDW_ENTRIES = [("2020-09-01", "2021-04-30", 3_300), ("2021-05-01", "2021-08-31", 800)]
+# The other Work Permit holders let in a month: MOM's counts of S Pass and Work Permit holders
+# (Parliament 2021-05-11; written answer 2022-01-10) times the Work Permit holders' share, 0.8
+# (the scenario's sources: events.work_permits_*).
+SG_PANDEMIC_WP_ENTRIES = [
+    ("2020-11-01", "2021-04-30", 5_100),
+    ("2021-05-01", "2021-10-31", 5_000),
+    ("2021-11-01", "2021-12-31", 28_000),
+]
+SG_WORK_PERMIT_SHARE = 0.8
+# Work Permit holders who are not domestic workers at 2020-12-31, derived from MOM's table as
+# copied on the page singapore_work_permit_mdw.csv cites for 2020-12 (lavidalaura.com): the
+# foreign workforce without domestic workers (984,100, in the csv) less Employment and S Pass
+# holders (351,100) and other work passes (32,200), both from the same page.
+SG_OTHER_WORK_PERMITS_2020 = 984_100 - 351_100 - 32_200
 
 
 def count_row(
@@ -707,6 +721,8 @@ def calibration(seeds: list[int], scale: float) -> None:
     counts = singapore_pandemic_counts()
     mdw_stock: dict[str, list[float]] = {str(d.date()): [] for d in counts["date"]}
     mdw_entries: dict[str, list[float]] = {first: [] for first, _, _ in SG_PANDEMIC_MDW_ENTRIES}
+    wp_entries: dict[str, list[float]] = {first: [] for first, _, _ in SG_PANDEMIC_WP_ENTRIES}
+    wp_stock = []
     for seed in seeds:
         sc = load_scenario(SG)
         sim, a = simulate(sc, seed, scale)
@@ -725,6 +741,10 @@ def calibration(seeds: list[int], scale: float) -> None:
             )
         for first, last, _ in SG_PANDEMIC_MDW_ENTRIES:
             mdw_entries[first].append(segment_entries_a_month(sim, "mdw", first, last))
+        for first, last, _ in SG_PANDEMIC_WP_ENTRIES:
+            wp_entries[first].append(segment_entries_a_month(sim, "work_permit", first, last))
+        day = sc.day(dt.date(2020, 12, 31))
+        wp_stock.append(total(a, "programme_stock_segment_work_permit")[day])
     rows.append(
         {
             "scenario": SG,
@@ -742,12 +762,26 @@ def calibration(seeds: list[int], scale: float) -> None:
         values = np.array(mdw_stock[date])
         source = short_source("singapore_mdw.csv", obs.source)
         rows.append(count_row(SG, date, "domestic workers", "check", observed, values, source))
+    who, observed = "other Work Permit holders", SG_OTHER_WORK_PERMITS_2020
+    source = "singapore_work_permit_mdw.csv and its page (984,100 - 351,100 - 32,200)"
+    rows.append(count_row(SG, "2020-12-31", who, "check", observed, np.array(wp_stock), source))
     for first, last, observed in SG_PANDEMIC_MDW_ENTRIES:
         values = np.array(mdw_entries[first])
         period, who = f"{first[:7]} to {last[:7]}", "domestic workers entering, a month"
         source = "singapore_work_permit_mdw.csv (MOM, 2021-09-13)"
         # Their quota is set from these averages (events.mdw_quota_*): not a check.
         rows.append(count_row(SG, period, who, "quota's source", observed, values, source))
+    for first, last, with_s_pass in SG_PANDEMIC_WP_ENTRIES:
+        values = np.array(wp_entries[first])
+        period = f"{first[:7]} to {last[:7]}"
+        who = (
+            "other Work Permit holders entering, a month "
+            f"(x{SG_WORK_PERMIT_SHARE} of {with_s_pass:,} with S Pass)"
+        )
+        source = "MOM in Parliament, 2021-05-11" if first < "2021" else "MOM, 2022-01-10"
+        # The host-wide cap is set from these counts (events.work_permits_*): not a check.
+        observed = round(with_s_pass * SG_WORK_PERMIT_SHARE)
+        rows.append(count_row(SG, period, who, "cap's source", observed, values, source))
     rows.extend(hongkong_pandemic(seeds, scale))
     write("calibration", md_table(pd.DataFrame(rows)))
 
