@@ -12,6 +12,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from pandas.testing import assert_frame_equal
@@ -192,6 +194,8 @@ def test_summarize_gives_means_and_5_95_bands(reference):
     assert mine["mean"].tolist() == pytest.approx(one.groupby("date")["value"].mean().tolist())
     assert result.sensitivity is None and "grid" in result.notes[0]
     assert (reference / "summary" / "scalar_bands.parquet").is_file()
+    written = pq.read_schema(reference / "summary" / "series_bands.parquet")
+    assert written.field("date").type == pa.date32()  # a day, as in the runs' series
 
 
 def test_status_and_summarize_commands(reference):

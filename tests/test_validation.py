@@ -570,3 +570,71 @@ def test_forecast_expands_stages_and_gives_stocks_by_origin():
     assert got["titp_stock_stage_2", "all", end] == 30.0
     assert set(table.indicator) == {"titp_stock", "titp_stock_stage_1", "titp_stock_stage_2"}
     assert set(table[table.indicator != "titp_stock"].origin) == {"all"}
+
+
+def test_forecast_reports_only_dates_inside_the_runs_and_what_they_counted():
+    import datetime as dt
+
+    from tmpsim.validation.forecast import forecast
+    from tmpsim.validation.rundata import RunSourceError
+
+    run = hand_run({"A": 30.0, "B": 10.0}, {"A": 1.0, "B": 0.0})
+    # The run ends on 2020-12-31: a window running past it keeps the dates inside.
+    table = forecast([run], dt.date(2020, 7, 1), dt.date(2022, 12, 31), indicators=("titp_stock",))
+    assert [str(d) for d in table["date"]] == ["2020-12-31"]
+    for start, end in (
+        (dt.date(2021, 1, 1), dt.date(2022, 1, 1)),
+        (dt.date(2020, 6, 1), dt.date(2020, 1, 1)),
+    ):
+        with pytest.raises(RunSourceError, match="no forecast dates between"):
+            forecast([run], start, end, indicators=("titp_stock",))
+    # An indicator the run never counted (a status its programme does not have) is left out.
+    run.metrics["other_status"] = run.metrics["programme_stock"] * 0.0
+    table = forecast(
+        [run], dt.date(2020, 1, 1), dt.date(2020, 12, 31), indicators=("titp_stock", "ssw1_stock")
+    )
+    assert set(table.indicator) == {"titp_stock"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("validate", "{run}", "--start", "2021-02-30"),
+            "Invalid value for '--start': '2021-02-30'",
+        ),
+        (
+            ("forecast", "{run}", "--start", "2031-01-01", "--end", "2032-01-01"),
+            "error: no forecast dates between 2031-01-01 and 2032-01-01",
+        ),
+        (
+            ("plot", "{run}", "--out", "{file}"),
+            "error: {file}: a file is in the way (a folder is written there)",
+        ),
+        (
+            ("report", "{run}", "--out", "{folder}"),
+            "error: {folder}: a folder is in the way (a file is written there)",
+        ),
+    ],
+)
+def test_cli_refuses_bad_dates_windows_and_outputs(mini_run, tmp_path, args, message):
+    names = {"run": mini_run, "file": tmp_path / "a_file", "folder": tmp_path / "a_folder"}
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "a_folder").mkdir()
+    proc = tmpsim_cli(*(a.format(**names) for a in args))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert message.format(**names) in proc.stderr
+
+
+def test_export_refuses_a_damaged_run_folder(mini_run, tmp_path):
+    import shutil
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(mini_run, damaged)
+    with (damaged / "summary.json").open("a") as f:
+        f.write(" ")
+    for extra in ((), ("--daily",)):
+        proc = tmpsim_cli("export", str(damaged), *extra)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert "damaged or mixed run folder: summary.json has" in proc.stderr
+        assert not (damaged / "series.csv").exists() and not (damaged / "monthly.csv").exists()

@@ -85,11 +85,24 @@ class LazyGroup(TyperGroup):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
-        """Run the command; a missing optional dependency is an error that names its extra."""
+        """Run the command; a missing optional dependency is an error that names its extra.
+
+        So is a damaged run folder, and an output path that names a file where a folder is
+        wanted (or the reverse) or that may not be written, whichever command meets it.
+        """
+        from tmpsim.runfolder import RunFolderError
+
         try:
             return super().invoke(ctx)
-        except MissingExtra as exc:
+        except (MissingExtra, RunFolderError) as exc:
             fail(str(exc))  # fail() prints plain text: the extra's [brackets] stay
+        except (FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+            what = {
+                FileExistsError: "a file is in the way (a folder is written there)",
+                IsADirectoryError: "a folder is in the way (a file is written there)",
+                NotADirectoryError: "a file is in the way (a folder is written there)",
+            }.get(type(exc), exc.strerror)
+            fail(f"{exc.filename2 or exc.filename}: {what}")  # a rename's is its target
 
 
 app = typer.Typer(
@@ -195,7 +208,7 @@ def run(
     ] = DEFAULT_SCENARIO,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
     scale: Annotated[
-        float, typer.Option(help="Fraction of people simulated (0 < x <= 100).")
+        float, typer.Option(help="Fraction of people simulated (0.0001 to 100).")
     ] = 1.0,
     out: Annotated[
         Path | None,
@@ -247,6 +260,11 @@ def run(
 
             console.print(f"Report: [bold]{build_report(folder)}[/]")
         return
+    ensemble_only = {"--workers": workers, "--scheduler": scheduler, "--posterior": posterior}
+    given = [name for name, value in ensemble_only.items() if value is not None]
+    if given:
+        verb = "applies" if len(given) == 1 else "apply"
+        fail(f"{' and '.join(given)} {verb} to an ensemble only: add --seeds N")
     try:
         sc = load_scenario(scenario, set_ or [])
     except ScenarioError as exc:

@@ -31,7 +31,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 ConfigArg = Annotated[str, typer.Argument(help="Shipped configuration name or a YAML file.")]
-ScaleOpt = Annotated[float, typer.Option(help="Fraction of people simulated (0 < x <= 100).")]
+ScaleOpt = Annotated[float, typer.Option(help="Fraction of people simulated (0.0001 to 100).")]
 SeedOpt = Annotated[int, typer.Option(help="Random seed (>= 0).")]
 
 

@@ -134,11 +134,14 @@ def make_points(
     return points, x, problem
 
 
-def resolve_scenario(spec: ExperimentSpec, base_dir: Path | None) -> dict[str, Any] | None:
+def resolve_scenario(
+    spec: ExperimentSpec, base_dir: Path | None, source: str = "<experiment>"
+) -> dict[str, Any] | None:
     """Return the base scenario, fully resolved (every default filled), as a plain mapping.
 
     A path is looked up relative to the experiment file's folder first. Resolving here means
     remote Dask workers need no copy of the scenario file, and every valid parameter path exists.
+    An error names the experiment file (``source``) before the scenario's own message.
     """
     if not spec.uses_tmpsim:
         return None
@@ -148,7 +151,7 @@ def resolve_scenario(spec: ExperimentSpec, base_dir: Path | None) -> dict[str, A
     try:
         return load_scenario(src).model_dump(mode="python")
     except ScenarioError as exc:
-        raise ExperimentError(f"scenario: {exc}") from None
+        raise ExperimentError(f"{source}: scenario: {exc}") from None
 
 
 def check_points(
@@ -227,7 +230,7 @@ def make_plan(
     spec: ExperimentSpec, base_dir: Path | None = None, source: str = "<experiment>"
 ) -> Plan:
     """Resolve the scenario, draw the points, check them all, and number the runs."""
-    scenario = resolve_scenario(spec, base_dir)
+    scenario = resolve_scenario(spec, base_dir, source)
     points, sample, problem = make_points(spec)
     if scenario is not None:
         check_points(spec, scenario, points, source)

@@ -188,6 +188,10 @@ def summarize(path: str | Path, write: bool = True) -> Summary:
         ):
             if frame is not None:
                 p = out / f"{name}.parquet"
-                atomic_write_table(p, pa.Table.from_pandas(frame, preserve_index=False))
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if "date" in table.column_names:  # a day, as in the runs' series.parquet
+                    at = table.column_names.index("date")
+                    table = table.set_column(at, "date", table["date"].cast(pa.date32()))
+                atomic_write_table(p, table)
                 result.files.append(p)
     return result

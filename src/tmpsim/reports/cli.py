@@ -49,9 +49,11 @@ def export(
 ) -> None:
     """Write tables of a run a spreadsheet opens: monthly.csv (and monthly.xlsx), or series.csv."""
     from tmpsim.cli import console, fail
+    from tmpsim.runfolder import check_run_folder
 
     if not (run / "series.parquet").is_file():
         fail(f"{run}: not a run folder (no series.parquet)")
+    check_run_folder(run)  # complete and unchanged since written, or RunFolderError
     target = out or run
     if not monthly:
         if xlsx:

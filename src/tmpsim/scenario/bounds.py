@@ -151,6 +151,16 @@ def item_annotation(annotation: Any) -> tuple[str, Any] | None:
     return None
 
 
+def text_keyed(annotation: Any) -> bool:
+    """Whether a field is a mapping whose keys are text (stage names, say)."""
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return text_keyed(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return any(text_keyed(a) for a in typing.get_args(annotation))
+    return origin is dict and typing.get_args(annotation)[0] is str
+
+
 class LooseValue(ValueError):
     """A value of the wrong kind; ``path`` is its key path below the field."""
 
@@ -199,10 +209,17 @@ class Strict(BaseModel):
     @classmethod
     def _no_coercion(cls, data: Any) -> Any:
         if isinstance(data, dict):
+            data = dict(data)
             for key, value in data.items():
                 field = cls.model_fields.get(key) if isinstance(key, str) else None
                 if field is None:
                     continue
+                if isinstance(value, dict) and text_keyed(field.annotation):
+                    # A stage named 1 is the key "1", however YAML or --set wrote it.
+                    value = data[key] = {
+                        str(k) if isinstance(k, int) and not isinstance(k, bool) else k: v
+                        for k, v in value.items()
+                    }
                 try:
                     refuse_loose(value, field.annotation, [key])
                 except LooseValue as exc:

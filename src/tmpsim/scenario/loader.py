@@ -40,6 +40,8 @@ def shipped_scenarios() -> dict[str, str]:
 def _locate(name_or_path: str | Path) -> Path:
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.exists():
+        if path.is_dir():
+            raise ScenarioError(f"{path}: a folder, not a scenario file (give a .yaml file)")
         if not path.is_file():
             raise ScenarioError(f"{path}: no such scenario file")
         return path
@@ -73,10 +75,20 @@ def _may_add(parts: list[str]) -> bool:
     return False
 
 
-def apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set one ``--set`` value in resolved scenario data; ScenarioError naming ``--set``."""
+def apply_override(data: dict[str, Any], dotted: str, value: Any, text: str | None = None) -> None:
+    """Set one ``--set`` value in resolved scenario data; ScenarioError naming ``--set``.
+
+    ``text``, the value as typed, is taken as it is where the key holds text and YAML read it
+    as something else (``currency=NO``, ``name=2024``).
+    """
     try:
         parts = paths.split(dotted)
+        if text is not None and isinstance(value, bool | int | float):
+            try:
+                if isinstance(paths.get_path(data, dotted), str):
+                    value = text.strip()
+            except paths.PathError:
+                pass  # a key not there yet: set_path says why, or adds it
         paths.set_path(data, dotted, value, add=_may_add(parts[:-1]))
     except paths.PathError as exc:
         raise ScenarioError(f"--set {dotted}: {exc}") from None
@@ -98,11 +110,12 @@ def format_validation_error(
     err: ValidationError,
     source: str,
     text: str | None = None,
-    overrides: dict[str, Any] | None = None,
+    overrides: dict[str, str] | None = None,
 ) -> str:
     """One line per problem: file (and line, where the YAML text is known), key path, reason.
 
-    A problem at (or inside) a key given with ``--set`` names the ``--set`` instead of the file.
+    A problem at (or inside) a key given with ``--set`` names the ``--set`` instead of the file:
+    ``overrides`` maps each such key, its list items by position, to the ``key=value`` shown.
     """
     tree = _yaml_tree(source, text)
     lines = []
@@ -126,7 +139,7 @@ def format_validation_error(
         where = source
         given = _override_for(parts, overrides or {})
         if given is not None:
-            where = f"--set {given}={_short((overrides or {})[given])}"
+            where = f"--set {(overrides or {})[given]}"
         else:
             line = _line_of(tree, parts)
             if line is not None:
@@ -135,7 +148,7 @@ def format_validation_error(
     return "\n".join(lines)
 
 
-def _override_for(parts: list[str], overrides: dict[str, Any]) -> str | None:
+def _override_for(parts: list[str], overrides: dict[str, str]) -> str | None:
     """The ``--set`` key that wrote key path ``parts`` (or a key inside it), if any."""
     for key in overrides:
         k = key.split(".")
@@ -198,13 +211,22 @@ def _item_node(node: yaml.SequenceNode, part: str) -> yaml.Node | None:
     return None
 
 
-def _check_sources(data: dict[str, Any], source: str, text: str | None = None) -> None:
+def _check_sources(
+    data: dict[str, Any],
+    source: str,
+    text: str | None = None,
+    overrides: dict[str, str] | None = None,
+) -> None:
     for dotted in data.get("sources", {}) or {}:
         try:
             paths.get_path(data, str(dotted))
         except paths.PathError as exc:
-            line = _line_of(_yaml_tree(source, text), ["sources", str(dotted)])
-            where = f"{source}:{line}" if line is not None else source
+            given = _override_for(["sources", str(dotted)], overrides or {})
+            if given is not None:
+                where = f"--set {(overrides or {})[given]}"
+            else:
+                line = _line_of(_yaml_tree(source, text), ["sources", str(dotted)])
+                where = f"{source}:{line}" if line is not None else source
             raise ScenarioError(
                 f"{where}: sources.{dotted}: no such key in the scenario ({exc})"
             ) from None
@@ -255,7 +277,30 @@ def resolve_extends(
     if base_path.resolve() in [p.resolve() for p in chain]:
         raise ScenarioError(f"{source}: extends: {base_name} extends this file again (a cycle)")
     base, _ = _load_raw(base_path, chain)
-    return overlay(base, data)
+    out = overlay(base, data)
+    if {"start", "end"} & set(data):
+        # A variant with another window drops what it inherits outside it; a list it gives
+        # itself stays whole, so that its own event outside the window is still an error.
+        cropped = _cropped(out)
+        own = [k for k in ("events", "shelters", "emergency_funds") if k in data]
+        if not own:
+            return cropped
+        for section in ("events", "shelters", "emergency_funds"):
+            if section not in own and section in cropped:
+                out[section] = cropped[section]
+    return out
+
+
+def _cropped(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without what falls outside its window; as it is if a date is not readable.
+
+    A date that is not one (or an item without a readable date) is left for validation to
+    name with its key.
+    """
+    try:
+        return paths.crop_window(data)[0]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return data
 
 
 def overlay(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -278,8 +323,9 @@ def validate(
     """Validate a scenario dict, raising ScenarioError that names the source and key path.
 
     ``text``, the YAML the dict was read from, lets messages give line numbers when ``source``
-    is not a file on disk (an upload, say). ``overrides``, the ``--set`` values applied, let
-    messages name the ``--set`` a bad value came from.
+    is not a file on disk (an upload, say). ``overrides``, the ``--set`` keys applied (list
+    items by position) and the ``key=value`` to quote, let messages name the ``--set`` a bad
+    value came from.
     """
     try:
         scenario = Scenario.model_validate(data)
@@ -287,7 +333,7 @@ def validate(
         raise ScenarioError(format_validation_error(err, source, text, overrides)) from None
     except RecursionError:
         raise ScenarioError(f"{source}: nested too deeply") from None
-    _check_sources(data, source, text)
+    _check_sources(data, source, text, overrides)
     return scenario
 
 
@@ -306,12 +352,19 @@ def load_scenario(
     if isinstance(overrides, list):
         shown = {o.partition("=")[0].strip(): o.partition("=")[2] for o in overrides}
         overrides = dict(parse_override(o) for o in overrides)
-    if overrides:
-        # Overrides may name keys the file leaves to their defaults: resolve them first.
-        data = validate(data, source).model_dump(mode="json")
-    for key, value in (overrides or {}).items():
-        apply_override(data, key, value)
-    return validate(data, source, overrides={**(overrides or {}), **shown})
+    if not overrides:
+        return validate(data, source)
+    # Overrides may name keys the file leaves to their defaults: resolve them first.
+    data = validate(data, source).model_dump(mode="json")
+    for key, value in overrides.items():
+        apply_override(data, key, value, shown.get(key))
+    if {"start", "end"} & set(overrides):
+        # A new window drops what falls outside it (events, shelters opening after it).
+        data = _cropped(data)
+    # Messages name the ``--set`` a problem came from, whether it named an item or its position.
+    given = {**overrides, **shown}
+    located = {paths.positional(data, key): f"{key}={_short(v)}" for key, v in given.items()}
+    return validate(data, source, overrides=located)
 
 
 def to_yaml(scenario: Scenario) -> str:

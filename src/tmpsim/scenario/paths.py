@@ -3,7 +3,8 @@
 A path names mapping keys and list items, separated by dots: ``money.wage_per_month``,
 ``recruitment.demand.2021``, ``programme.stages.0.months``. An item of a list of named mappings
 (events, stages, shelters, emergency funds) is addressed by its ``name``
-(``events.vietnam_flights.seats_per_day``) or by its position (``events.3.seats_per_day``).
+(``events.vietnam_flights.seats_per_day``) or by its position (``events.3.seats_per_day``); a
+number is always a position, so stages named 1, 2 and 3 are ``programme.stages.0`` to ``.2``.
 
 This is the one implementation used by ``--set``, the policy levers, calibration, experiments and
 the dashboard; every caller gets the same resolution rules and the same messages.
@@ -47,7 +48,16 @@ def suggest(key: str, candidates: list[str]) -> str:
 def _choices(node: Any) -> str:
     keys = [str(k) for k in node] if isinstance(node, dict) else _names(node)
     shown = ", ".join(keys[:12]) + (", ..." if len(keys) > 12 else "")
+    if isinstance(node, list):
+        return f"; valid names: {shown}{_positions(node)}" if keys else ""
     return f"; valid keys: {shown}" if keys else ""
+
+
+def _positions(items: list[Any]) -> str:
+    """`` or positions 0..N-1``, saying so when names are numbers (a number is a position)."""
+    numeric = any(name.isdigit() for name in _names(items))
+    why = " (a number is always a position, even where the names are numbers)" if numeric else ""
+    return f", or positions 0..{len(items) - 1}{why}"
 
 
 def child_key(node: Any, key: str, where: str) -> str | int:
@@ -56,7 +66,7 @@ def child_key(node: Any, key: str, where: str) -> str | int:
         if key.isdigit():
             if int(key) < len(node):
                 return int(key)
-            raise PathError(f"{where}: no item {key} in a list of {len(node)}")
+            raise PathError(f"{where}: no item {key} in a list of {len(node)}{_choices(node)}")
         for i, item in enumerate(node):
             if isinstance(item, dict) and str(item.get("name")) == key:
                 return i

@@ -34,10 +34,28 @@ Observed = Annotated[
         "repeatable. Default: the packaged official statistics.",
     ),
 ]
+
+
+def _iso_date(value: str | None) -> str | None:
+    """An option's date, refused with its reason unless it is a real YYYY-MM-DD day."""
+    import datetime as dt
+
+    if value is not None:
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError as exc:
+            raise typer.BadParameter(f"{value!r}: {exc} (expected YYYY-MM-DD)") from None
+    return value
+
+
 Start = Annotated[
-    str | None, typer.Option(help="Only observations dated on or after (YYYY-MM-DD).")
+    str | None,
+    typer.Option(help="Only observations dated on or after (YYYY-MM-DD).", callback=_iso_date),
 ]
-End = Annotated[str | None, typer.Option(help="Only observations dated on or before (YYYY-MM-DD).")]
+End = Annotated[
+    str | None,
+    typer.Option(help="Only observations dated on or before (YYYY-MM-DD).", callback=_iso_date),
+]
 Point = Annotated[int | None, typer.Option(help="Experiment with several points: the one to use.")]
 Band = Annotated[float, typer.Option(help="Central band of an ensemble (0-1).")]
 
@@ -226,6 +244,8 @@ def calibrate(
         _fail(problem)
     if trials is not None and trials < 1:
         _fail(f"--trials must be at least 1, got {trials}")
+    if batch is not None and batch < 1:
+        _fail(f"--batch must be at least 1, got {batch}")
     bar = Progress(
         TextColumn("[bold]calibrating"),
         BarColumn(),
@@ -412,7 +432,8 @@ def forecast(
     for r in table.itertuples(index=False):
         lo, hi = getattr(r, "lo", float("nan")), getattr(r, "hi", float("nan"))
         name = r.indicator if r.origin == "all" else f"{r.indicator} {r.origin}"
-        shown.add_row(name, str(r.date), f"{r.mean:,.0f}", f"{lo:,.0f} - {hi:,.0f}")
+        spread = f"{lo:,.0f} - {hi:,.0f}" if lo == lo and hi == hi else "(one run)"
+        shown.add_row(name, str(r.date), f"{r.mean:,.0f}", spread)
     console.print(shown)
     console.print(f"Wrote {target / 'forecast.csv'} and {figure}")
 
@@ -432,7 +453,8 @@ def coverage(
         typer.Option(
             help="Add a model-discrepancy term to the bands: a relative error per indicator, "
             "estimated from the ensemble's misses on the observations dated up to this day "
-            "(YYYY-MM-DD; the calibration window); indicators without observations then get none."
+            "(YYYY-MM-DD; the calibration window); indicators without observations then get none.",
+            callback=_iso_date,
         ),
     ] = None,
     discrepancy_min_observed: Annotated[

@@ -26,7 +26,7 @@ from tmpsim.validation.indicators import (  # noqa: E402
     resolve,
 )
 from tmpsim.validation.observed import packaged_observed  # noqa: E402
-from tmpsim.validation.rundata import RunData, load_runs  # noqa: E402
+from tmpsim.validation.rundata import RunData, RunSourceError, load_runs  # noqa: E402
 
 DEFAULT_INDICATORS, BY_ORIGIN = forecast_indicators()
 """Reported by default (the packaged data's about.yaml); ``{stage}`` stands for every stage of the
@@ -66,18 +66,31 @@ def forecast(
     """Ensemble mean and band of indicators at regular dates between ``start`` and ``end``.
 
     ``origins`` apply to every indicator; those in ``by_origin`` are also given for each origin
-    of the runs.
+    of the runs. Only dates inside the runs are reported (RunSourceError if none is), and an
+    indicator the runs never counted (zero throughout: a status the programme does not have) is
+    left out.
     """
     runs = load_runs(source, None, point)
+    first = max(pd.Timestamp(start), max(r.start for r in runs))
+    last = min(pd.Timestamp(end), min(r.end for r in runs))
+    if start > end or first > last:
+        raise RunSourceError(
+            f"no forecast dates between {start} and {end} inside the runs "
+            f"({runs[0].start.date()}..{runs[0].end.date()})"
+        )
     rows = []
     for ind in expand_stages(indicators, runs):
         wanted = [*origins, *(o for o in runs[0].origins if o not in origins)]
         for origin in wanted if ind in by_origin else origins:
-            rows += [(d, ind, origin) for d in forecast_dates(ind, start, end)]
+            rows += [(d, ind, origin) for d in forecast_dates(ind, first.date(), last.date())]
     frame = pd.DataFrame(rows, columns=["date", "indicator", "origin"]).assign(
         value=np.nan, source="forecast"
     )
     table = compare(frame, runs, band)
+    counted = table.groupby("indicator", observed=True)["simulated"].transform(
+        lambda v: bool(np.nan_to_num(v.to_numpy(float)).any())
+    )
+    table = table[counted.astype(bool)]
     keep = ["indicator", "origin", "date", "simulated", "sim_lo", "sim_hi", "n_runs", "status"]
     table = table[[c for c in keep if c in table.columns]]
     return table.rename(columns={"simulated": "mean", "sim_lo": "lo", "sim_hi": "hi"})

@@ -246,6 +246,10 @@ def load_runs(
     if hasattr(source, "recorder") and hasattr(source, "scenario"):
         return [from_simulation(source, metrics)]
     if isinstance(source, str | Path):
+        if point is not None:
+            raise RunSourceError(
+                f"{source}: --point chooses among an experiment's points; not a run"
+            )
         return [from_run_dir(p, metrics) for p in run_folders(source)]
     raise RunSourceError(f"cannot validate a {type(source).__name__}")
 
