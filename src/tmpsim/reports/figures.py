@@ -78,18 +78,27 @@ def render_png(figure: charts.Figure, path: Path) -> Path:
         _bars(ax, bars)
     for shape in layout.get("shapes", []):
         ax.axvline(pd.Timestamp(shape["x0"]), color="#6b7785", lw=0.8, ls=":")
+    lo, hi = ax.get_xlim()
+    last_x, last_side = None, "right"
     for note in layout.get("annotations", []):
         if note.get("meta") == "event":
+            x = pd.Timestamp(note["x"])
+            at = mdates.date2num(x)
+            # A label close to the one before goes on the other side of its line, so that
+            # events a few weeks apart do not write over each other.
+            close = last_x is not None and abs(at - last_x) < 0.03 * (hi - lo)
+            side = ("left" if last_side == "right" else "right") if close else "right"
             ax.annotate(
                 note["text"],
-                (pd.Timestamp(note["x"]), 1),
+                (x, 1),
                 xycoords=("data", "axes fraction"),
                 rotation=90,
-                ha="right",
+                ha=side,
                 va="top",
                 fontsize=8,
                 color="#4a5561",
             )
+            last_x, last_side = at, side
         elif not figure["data"]:
             ax.text(0.5, 0.5, note["text"], ha="center", va="center", transform=ax.transAxes)
     ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
