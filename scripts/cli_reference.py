@@ -51,7 +51,9 @@ def param_row(param: Any, ctx: Any) -> str | None:
     default = param.default
     if param.param_type_name == "option":
         names = ", ".join(f"`{n}`" for n in [*param.opts, *param.secondary_opts])
-        if param.is_flag and param.secondary_opts:
+        if param.is_flag and param.secondary_opts and default is None:
+            shown = ""  # neither: the help says what decides
+        elif param.is_flag and param.secondary_opts:
             shown = f"`{param.opts[0] if default else param.secondary_opts[0]}`"
         elif default is None or default == () or default is False or param.is_flag:
             shown = ""

@@ -265,6 +265,41 @@ def test_cli_compare_errors_are_clear(small_file: Path, args: list[str], message
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("holds", "message"),
+    [
+        ("run", "holds a run; a comparison cannot go there"),
+        ("experiment", "holds an experiment; a comparison cannot go there"),
+        ("other", "a folder holding other files (not a comparison)"),
+    ],
+)
+def test_cli_compare_will_not_write_into_another_folder(
+    small_file: Path, tmp_path: Path, holds: str, message: str
+) -> None:
+    out = tmp_path / "taken"
+    out.mkdir()
+    name = {"run": "run.json", "experiment": "experiment.json", "other": "notes.txt"}[holds]
+    (out / name).write_text("{}")
+    if holds == "run":
+        (out / "series.parquet").write_bytes(b"")
+    before = sorted(p.name for p in out.iterdir())
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            str(small_file),
+            "--lever",
+            "welfare_eligible",
+            "--scale",
+            "1",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 2 and message in result.output
+    assert sorted(p.name for p in out.iterdir()) == before  # nothing written, nothing run
+
+
 def test_cli_compare_unknown_scenario() -> None:
     result = runner.invoke(app, ["compare", "no-such-programme", "--lever", "welfare_eligible"])
     assert result.exit_code != 0 and "not a shipped scenario" in result.output

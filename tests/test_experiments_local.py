@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -198,6 +199,31 @@ def test_summarize_gives_means_and_5_95_bands(reference):
     assert written.field("date").type == pa.date32()  # a day, as in the runs' series
 
 
+def test_series_bands_add_the_runs_in_run_order(tmp_path):
+    """Means are the runs' values summed in run order, bit for bit, however many threads the
+    machine has: the same bytes for the same runs (a parallel sum adds them in any order)."""
+    import datetime as dt
+
+    from tmpsim.experiments.summarize import series_bands
+
+    rng = np.random.default_rng(7)
+    days = [dt.date(2020, 1, 1) + dt.timedelta(days=d) for d in range(2000)]
+    metrics, origins, reps = ["a", "b", "c", "d", "e"], ["X", "Y", "all"], 8
+    keys = pd.MultiIndex.from_product([days, metrics, origins], names=["date", "metric", "origin"])
+    values = rng.lognormal(3.0, 2.0, size=(reps, len(keys)))
+    files = []
+    for rep in range(reps):
+        path = tmp_path / "series" / "point=0" / f"rep={rep}" / "part-0.parquet"
+        path.parent.mkdir(parents=True)
+        keys.to_frame(index=False).assign(value=values[rep]).to_parquet(path, index=False)
+        files.append(str(path))
+    got = series_bands(None, files).sort_values(["date", "metric", "origin"])
+    expected = values[0].copy()
+    for rep in range(1, reps):
+        expected = expected + values[rep]
+    assert (got["mean"].to_numpy() == expected / reps).all()
+
+
 def test_status_and_summarize_commands(reference):
     status = subprocess.run(
         [TMPSIM, "experiment", "status", str(reference)],
@@ -292,3 +318,16 @@ def test_run_seeds_is_an_ensemble_of_one_point(sweep):
     assert {r["point"] for r in records} == {0}
     spec = yaml.safe_load((out / "experiment.yaml").read_text())
     assert spec["overrides"] == {"borders.seats_out_per_day": 2}
+
+
+def test_reading_an_unfinished_experiment_says_how_many_runs_it_lacks(reference, tmp_path):
+    import shutil
+
+    from tmpsim.validation.rundata import load_runs
+
+    copy = tmp_path / "unfinished"
+    shutil.copytree(reference, copy)
+    (copy / "runs" / "000000.json").unlink()  # as if run 0 had not finished
+    with pytest.warns(UserWarning, match=r"19 of its 20 runs are read"):
+        runs = load_runs(copy, point=0)
+    assert len(runs) == 1

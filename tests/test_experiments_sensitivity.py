@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from tmpsim.experiments import run_experiment, summarize
+from tmpsim.experiments.summarize import MIN_SAMPLES
 from tmpsim.experiments.toys import ishigami_indices
 
 PI = math.pi
@@ -85,3 +86,20 @@ def test_no_indices_until_every_point_has_a_finished_run(tmp_path):
     summary = summarize(tmp_path / "out")
     assert summary.sensitivity is None
     assert "points have no finished run" in summary.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("design", "least"),
+    [({"type": "lhs", "samples": 3}, 21), ({"type": "sobol", "samples": 8}, 16)],
+)
+def test_too_small_a_design_gives_a_note_not_indices(tmp_path, design, least):
+    """Three LHS points gave S1 = 1 for every parameter: such indices say nothing."""
+    path = write(tmp_path, ishigami_spec(design))
+    run_experiment(path, tmp_path / "out", workers=0)
+    summary = summarize(tmp_path / "out")
+    assert summary.sensitivity is None
+    assert summary.notes == [
+        f"no sensitivity indices: a {design['type']} design needs samples of at least {least} "
+        f"({MIN_SAMPLES[design['type']][1]}) for its indices to be read; this one has "
+        f"{design['samples']}"
+    ]

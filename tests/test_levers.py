@@ -215,6 +215,7 @@ def test_parse_levers() -> None:
         ("welfare_eligible=maybe", "expected true or false"),
         ("charter_flights=lots", "expected a number"),
         (",", "name at least one lever"),
+        ("charter_flights=300,charter_flights=10", "charter_flights is given twice"),
     ],
 )
 def test_bad_levers_are_named(text: str, message: str) -> None:

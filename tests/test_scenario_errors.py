@@ -200,7 +200,8 @@ def test_invalid_yaml_and_missing_file(tmp_path):
 
 def test_overrides_are_validated_like_the_file():
     path = scenario_file("stranding")
-    with pytest.raises(ScenarioError, match=r"--set money\.wages\.x: money: no key 'wages'"):
+    # A mapping of overrides (the Python API, experiments) is named as an override, not --set.
+    with pytest.raises(ScenarioError, match=r"^override money\.wages\.x: money: no key 'wages'"):
         load_scenario(path, {"money.wages.x": 1})
     with pytest.raises(
         ScenarioError,
@@ -211,7 +212,7 @@ def test_overrides_are_validated_like_the_file():
         load_scenario(path, ["programme.grace_days"])
     # A new key under a section with fixed keys is refused at once, with the nearest valid key.
     with pytest.raises(
-        ScenarioError, match=r"--set money\.wage_pr_month: .*did you mean 'wage_per_month'\?"
+        ScenarioError, match=r"^override money\.wage_pr_month: .*did you mean 'wage_per_month'\?"
     ):
         load_scenario(path, {"money.wage_pr_month": 5})
     # ... while a mapping of the user's own keys (years of demand) takes a new one.

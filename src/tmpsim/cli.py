@@ -87,8 +87,8 @@ class LazyGroup(TyperGroup):
     def invoke(self, ctx: click.Context) -> object:
         """Run the command; a missing optional dependency is an error that names its extra.
 
-        So is a damaged run folder, and an output path that names a file where a folder is
-        wanted (or the reverse) or that may not be written, whichever command meets it.
+        So is a damaged run folder, and a path that cannot be written or read (a file where a
+        folder is wanted or the reverse, a read-only place), whichever command meets it.
         """
         from tmpsim.runfolder import RunFolderError
 
@@ -96,13 +96,14 @@ class LazyGroup(TyperGroup):
             return super().invoke(ctx)
         except (MissingExtra, RunFolderError) as exc:
             fail(str(exc))  # fail() prints plain text: the extra's [brackets] stay
-        except (FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        except OSError as exc:  # a path that cannot be written or read, a refused connection
             what = {
                 FileExistsError: "a file is in the way (a folder is written there)",
                 IsADirectoryError: "a folder is in the way (a file is written there)",
                 NotADirectoryError: "a file is in the way (a folder is written there)",
-            }.get(type(exc), exc.strerror)
-            fail(f"{exc.filename2 or exc.filename}: {what}")  # a rename's is its target
+            }.get(type(exc), exc.strerror or str(exc))
+            path = exc.filename2 or exc.filename  # a rename's is its target
+            fail(f"{path}: {what}" if path else what)
 
 
 app = typer.Typer(

@@ -85,7 +85,9 @@ def series_bands(folder: ExperimentDir, files: list[str] | None = None) -> pd.Da
 
     duckdb = require("duckdb", "an experiment's series bands")
 
-    con = duckdb.connect()
+    # One thread: the runs' values are summed in run order, so the means are the same bytes
+    # whatever the machine (threads would add them in whatever order they meet them).
+    con = duckdb.connect(config={"threads": 1})
     try:
         view = series_view_sql(files)
         con.execute(view.replace("CREATE VIEW", "CREATE TEMP VIEW"))
@@ -121,6 +123,13 @@ def sensitivity(
         notes.append(f"no sensitivity indices: {missing} of {n_points} points have no finished run")
         return None, None
     means = means.sort_index()
+    least, unit = MIN_SAMPLES[kind]
+    if (spec.design.samples or 0) < least:
+        notes.append(
+            f"no sensitivity indices: a {kind} design needs samples of at least {least} "
+            f"({unit}) for its indices to be read; this one has {spec.design.samples}"
+        )
+        return None, None
     rows = []
     method = {"sobol": "sobol", "morris": "morris", "lhs": "rbd_fast"}[kind]
     for out in means.columns:
@@ -134,6 +143,14 @@ def sensitivity(
         rows.extend(_indices(method, spec, problem, x, y, out))
     frame = pd.DataFrame(rows) if rows else None
     return frame, method
+
+
+MIN_SAMPLES = {
+    "sobol": (16, "base samples; Saltelli's estimators need many more to settle"),
+    "morris": (4, "trajectories, the fewest Morris's screening is read with"),
+    "lhs": (21, "points: RBD-FAST sums 10 harmonics, which needs more than twice as many points"),
+}
+"""The smallest design whose sensitivity indices are computed, by design (and why)."""
 
 
 def _indices(

@@ -156,6 +156,7 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option(help="No progress lines.")] = False,
     ) -> None:
         """Run BASE and each lever variant on the same seeds; print paired differences."""
+        from tmpsim.policy.compare import check_comparison_target
         from tmpsim.policy.compare import compare as run_compare
         from tmpsim.scenario import load_scenario
 
@@ -174,10 +175,15 @@ def register(app: typer.Typer) -> None:
             if combined and len(variants) > 1:
                 merged: dict = {}
                 for v in variants:
-                    merged.update(v)
+                    for name, value in v.items():
+                        if merged.get(name, value) != value:
+                            _fail(f"--combined: {name} has two values ({merged[name]}, {value})")
+                        merged[name] = value
                 variants.append(merged)
             labelled = {variant_label(v): v for v in variants}
             base_sc = load_scenario(base, set_ or [])
+            if out is not None:
+                check_comparison_target(out)  # before the runs: a refused folder costs nothing
             for bound in window:
                 if bound is not None and not base_sc.start <= bound <= base_sc.end:
                     _fail(f"date {bound} is outside the run {base_sc.start}..{base_sc.end}")
@@ -189,7 +195,7 @@ def register(app: typer.Typer) -> None:
             result = run_compare(
                 base_sc, labelled, seeds=seeds, scale=scale, window=window, progress=progress
             )
-        except (LeverError, ScenarioError, ValueError) as exc:
+        except (LeverError, ScenarioError, ValueError) as exc:  # RunFolderError among them
             _fail(str(exc))
         for table in comparison_tables(result, confidence):
             console.print(table)

@@ -257,12 +257,15 @@ class Comparison:
         ``runs.csv`` (per seed), ``table.csv`` (paired differences), ``daily.parquet`` (daily
         totals of the figures' metrics), ``comparison.json`` and ``scenario.yaml`` (the base,
         for labels and events); with ``figures``, ``figures/*.png`` (variant against base).
+        A run folder, an experiment or a folder of other files is refused
+        (:func:`check_comparison_target`).
         """
         from tmpsim import __version__
         from tmpsim.results import atomic_write_bytes
         from tmpsim.scenario import to_yaml
 
         out = Path(out)
+        check_comparison_target(out)
         out.mkdir(parents=True, exist_ok=True)
         self.runs.to_csv(out / "runs.csv", index=False)
         self.table().to_csv(out / "table.csv", index=False)
@@ -377,3 +380,28 @@ __all__ = [
     "paired_effect",
     "relative_supported",
 ]
+
+
+def check_comparison_target(out: Path) -> None:
+    """Refuse a folder a comparison may not be written to (RunFolderError saying why).
+
+    A new or empty folder, or one holding an earlier comparison (which it replaces file by
+    file), may be written; a run folder, an experiment, a file, or a folder of other files may
+    not.
+    """
+    from tmpsim.runfolder import RunFolderError, check_target, holds_run, is_experiment_folder
+
+    out = Path(out)
+    if not out.is_dir() or not any(out.iterdir()):
+        check_target(out)  # missing, empty, a file in the way, or not writable
+        return
+    if is_experiment_folder(out) or holds_run(out):
+        what = "an experiment" if is_experiment_folder(out) else "a run"
+        raise RunFolderError(
+            f"{out}: holds {what}; a comparison cannot go there. Choose another --out"
+        )
+    if not (out / "comparison.json").is_file():
+        raise RunFolderError(
+            f"{out}: a folder holding other files (not a comparison); tmpsim will not write "
+            "into it. Choose a new or empty --out"
+        )

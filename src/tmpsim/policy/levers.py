@@ -443,6 +443,8 @@ def parse_levers(text: str) -> dict[str, bool | float]:
             continue
         name, sep, raw = part.partition("=")
         lever = get_lever(name.strip())
+        if lever.name in out:
+            raise LeverError(f"--lever {text!r}: {lever.name} is given twice; give it once")
         out[lever.name] = lever.coerce(raw.strip() if sep else None)
     if not out:
         raise LeverError(f"--lever {text!r}: name at least one lever ({', '.join(LEVERS)})")

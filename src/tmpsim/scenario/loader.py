@@ -75,8 +75,14 @@ def _may_add(parts: list[str]) -> bool:
     return False
 
 
-def apply_override(data: dict[str, Any], dotted: str, value: Any, text: str | None = None) -> None:
-    """Set one ``--set`` value in resolved scenario data; ScenarioError naming ``--set``.
+def apply_override(
+    data: dict[str, Any],
+    dotted: str,
+    value: Any,
+    text: str | None = None,
+    given_as: str = "--set",
+) -> None:
+    """Set one override in resolved scenario data; ScenarioError naming it (``given_as``).
 
     ``text``, the value as typed, is taken as it is where the key holds text and YAML read it
     as something else (``currency=NO``, ``name=2024``).
@@ -91,7 +97,7 @@ def apply_override(data: dict[str, Any], dotted: str, value: Any, text: str | No
                 pass  # a key not there yet: set_path says why, or adds it
         paths.set_path(data, dotted, value, add=_may_add(parts[:-1]))
     except paths.PathError as exc:
-        raise ScenarioError(f"--set {dotted}: {exc}") from None
+        raise ScenarioError(f"{given_as} {dotted}: {exc}") from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -115,7 +121,8 @@ def format_validation_error(
     """One line per problem: file (and line, where the YAML text is known), key path, reason.
 
     A problem at (or inside) a key given with ``--set`` names the ``--set`` instead of the file:
-    ``overrides`` maps each such key, its list items by position, to the ``key=value`` shown.
+    ``overrides`` maps each such key, its list items by position, to what to name
+    (``--set key=value``).
     """
     tree = _yaml_tree(source, text)
     lines = []
@@ -139,7 +146,7 @@ def format_validation_error(
         where = source
         given = _override_for(parts, overrides or {})
         if given is not None:
-            where = f"--set {(overrides or {})[given]}"
+            where = (overrides or {})[given]
         else:
             line = _line_of(tree, parts)
             if line is not None:
@@ -223,7 +230,7 @@ def _check_sources(
         except paths.PathError as exc:
             given = _override_for(["sources", str(dotted)], overrides or {})
             if given is not None:
-                where = f"--set {(overrides or {})[given]}"
+                where = (overrides or {})[given]
             else:
                 line = _line_of(_yaml_tree(source, text), ["sources", str(dotted)])
                 where = f"{source}:{line}" if line is not None else source
@@ -323,9 +330,9 @@ def validate(
     """Validate a scenario dict, raising ScenarioError that names the source and key path.
 
     ``text``, the YAML the dict was read from, lets messages give line numbers when ``source``
-    is not a file on disk (an upload, say). ``overrides``, the ``--set`` keys applied (list
-    items by position) and the ``key=value`` to quote, let messages name the ``--set`` a bad
-    value came from.
+    is not a file on disk (an upload, say). ``overrides``, the keys overridden (list items by
+    position) and what to name for each (``--set key=value``), let messages name the override
+    a bad value came from.
     """
     try:
         scenario = Scenario.model_validate(data)
@@ -341,7 +348,11 @@ def load_scenario(
     name_or_path: str | Path | Scenario | dict[str, Any],
     overrides: dict[str, Any] | list[str] | None = None,
 ) -> Scenario:
-    """Load and validate a scenario, applying ``path.to.key=value`` overrides first."""
+    """Load and validate a scenario, applying overrides first.
+
+    ``overrides``: ``path.to.key=value`` texts (the command line's ``--set``; errors name the
+    ``--set``) or a mapping of key paths to values (errors name the ``override``).
+    """
     if isinstance(name_or_path, Scenario):
         data, source = name_or_path.model_dump(mode="json"), f"<{name_or_path.name}>"
     elif isinstance(name_or_path, dict):
@@ -349,6 +360,7 @@ def load_scenario(
     else:
         data, source = load_raw(name_or_path)
     shown: dict[str, Any] = {}  # what messages quote: the text given on the command line
+    given_as = "--set" if isinstance(overrides, list) else "override"
     if isinstance(overrides, list):
         shown = {o.partition("=")[0].strip(): o.partition("=")[2] for o in overrides}
         overrides = dict(parse_override(o) for o in overrides)
@@ -357,13 +369,15 @@ def load_scenario(
     # Overrides may name keys the file leaves to their defaults: resolve them first.
     data = validate(data, source).model_dump(mode="json")
     for key, value in overrides.items():
-        apply_override(data, key, value, shown.get(key))
+        apply_override(data, key, value, shown.get(key), given_as)
     if {"start", "end"} & set(overrides):
         # A new window drops what falls outside it (events, shelters opening after it).
         data = _cropped(data)
     # Messages name the ``--set`` a problem came from, whether it named an item or its position.
     given = {**overrides, **shown}
-    located = {paths.positional(data, key): f"{key}={_short(v)}" for key, v in given.items()}
+    located = {
+        paths.positional(data, key): f"{given_as} {key}={_short(v)}" for key, v in given.items()
+    }
     return validate(data, source, overrides=located)
 
 

@@ -103,12 +103,17 @@ def validate(
 ) -> None:
     """Compare a run or an ensemble with observed statistics; write validation.csv and figures."""
     from tmpsim.validation.compare import summarise, validate_run
+    from tmpsim.validation.goals import GoalsError, load_goals
     from tmpsim.validation.observed import ObservedDataError
     from tmpsim.validation.report import status_counts, summary_table, write_validation
     from tmpsim.validation.rundata import RunSourceError
 
     if not 0 < band < 1:
         _fail(f"--band must be between 0 and 1, got {band}")
+    try:  # a bad goals file is refused before anything is computed or written
+        wanted = None if goals is None else load_goals(None if goals == "packaged" else goals)
+    except GoalsError as exc:
+        _fail(str(exc))
     try:
         table = validate_run(source, observed or None, band=band, point=point, start=start, end=end)
     except (ObservedDataError, RunSourceError) as exc:
@@ -129,15 +134,15 @@ def validate(
         f"{len(table)} observations ({counts}); {runs} run(s). Wrote {paths[0]}"
         + (f" and {len(paths) - 1} more files" if len(paths) > 1 else "")
     )
-    if goals is not None:
-        _check_goals(table, goals, target)
+    if wanted is not None:
+        _check_goals(table, wanted, target)
 
 
-def _check_goals(table, goals: str, target: Path) -> None:
-    from tmpsim.validation.goals import GoalsError, check_goals, load_goals
+def _check_goals(table, goals, target: Path) -> None:
+    from tmpsim.validation.goals import GoalsError, check_goals
 
     try:
-        checked = check_goals(table, load_goals(None if goals == "packaged" else goals))
+        checked = check_goals(table, goals)
     except GoalsError as exc:
         _fail(str(exc))
     checked.to_csv(target / "goals.csv", index=False)
@@ -556,7 +561,8 @@ def coverage(
         bands.to_csv(out / "bands.csv", index=False)
         if sigma is not None:
             sigma.to_csv(out / "discrepancy.csv", index=False)
-        console.print(f"Tables in [bold]{out}[/] (coverage.csv, bands.csv)")
+        files = "coverage.csv, bands.csv" + (", discrepancy.csv" if sigma is not None else "")
+        console.print(f"Tables in [bold]{out}[/] ({files})")
 
 
 def register(app: typer.Typer) -> None:

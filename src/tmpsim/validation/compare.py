@@ -228,7 +228,12 @@ def _within(observed: pd.DataFrame, start: Any, end: Any) -> pd.DataFrame:
     if end is not None:
         observed = observed[observed["date"] <= pd.Timestamp(end)]
     if observed.empty:
-        raise ObservedDataError(f"no observations between {start} and {end}")
+        window = (
+            f"between {start} and {end}"
+            if start is not None and end is not None
+            else (f"from {start}" if start is not None else f"up to {end}")
+        )
+        raise ObservedDataError(f"no observations {window}")
     return observed
 
 

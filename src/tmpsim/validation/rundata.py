@@ -183,6 +183,7 @@ def experiment_runs(
     points = sorted({int(f.parent.parent.name.split("=")[1]) for f in files})
     if not files:
         raise RunSourceError(f"{folder}: the experiment has no run series (yet)")
+    _warn_if_incomplete(folder, len(files))
     if point is None and len(points) > 1:
         raise RunSourceError(
             f"{folder}: the experiment has {len(points)} points; choose one with --point "
@@ -252,6 +253,30 @@ def load_runs(
             )
         return [from_run_dir(p, metrics) for p in run_folders(source)]
     raise RunSourceError(f"cannot validate a {type(source).__name__}")
+
+
+_WARNED: set[tuple[str, int]] = set()
+
+
+def _warn_if_incomplete(folder: Path, sound: int) -> None:
+    """Say so when fewer runs are read than the experiment planned (pending or damaged)."""
+    import json
+    import warnings
+
+    try:
+        planned = int(
+            json.loads((folder / "experiment.json").read_text(encoding="utf-8"))["n_runs"]
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if sound < planned and (str(folder), sound) not in _WARNED:
+        _WARNED.add((str(folder), sound))  # once per folder, however often it is read
+        warnings.warn(
+            f"{folder}: {sound} of its {planned} runs are read; the others are not done or "
+            "damaged (`tmpsim experiment status` names them; running the experiment again "
+            "finishes it)",
+            stacklevel=2,
+        )
 
 
 def _sound_series_files(folder: Path) -> list[Path]:
