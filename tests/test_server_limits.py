@@ -83,7 +83,7 @@ def test_a_foreign_host_header_is_refused(server: str) -> None:
     refused = httpx.get(f"{server}/api/options", headers={"Host": "evil.example"})
     assert refused.status_code == 400
     posted = httpx.post(f"{server}/api/runs", json=TINY, headers={"Host": "evil.example:80"})
-    assert posted.status_code == 400
+    assert posted.status_code == 400 and posted.text == "Invalid host header"
     assert httpx.get(f"{server}/api/runs").json()["runs"] == []  # nothing was started
 
 
@@ -155,9 +155,14 @@ def test_the_cap_on_runs_is_checked_before_anything_else(server: str) -> None:
     assert first.status_code == 202, first.text
     run_id = first.json()["id"]
     try:
-        refused = httpx.post(f"{server}/api/runs", json={"scenario": "no-such", "scale": 0.001})
-        assert refused.status_code == 429, refused.text
-        assert "already in progress" in refused.json()["error"]
+        invalid = [  # valid JSON, a request missing its scale, and not JSON at all
+            httpx.post(f"{server}/api/runs", json={"scenario": "no-such", "scale": 0.001}),
+            httpx.post(f"{server}/api/runs", json={"scenario": "nope"}),
+            httpx.post(f"{server}/api/runs", content=b"garbage"),
+        ]
+        for refused in invalid:
+            assert refused.status_code == 429, refused.text
+            assert "already in progress" in refused.json()["error"]
         # the run's process has the server's memory cap
         deadline = time.monotonic() + 60  # the cap is set once the process has started
         while not (caps := run_memory_caps(server)) and time.monotonic() < deadline:

@@ -117,12 +117,68 @@ def test_unknown_scenario_name_is_404(client: TestClient) -> None:
         ({"parameters": {"programme.job_change.mode": "sometimes"}}, "expected one of"),
         ({"levers": {"teleportation": True}}, "not a policy lever"),
         ({"unexpected": 1}, "unexpected"),
+        ({"seed": "1"}, "seed: Input should be a valid integer"),
+        ({"seed": True}, "seed: Input should be a valid integer"),
+        ({"seed": 3.0}, "seed: Input should be a valid integer"),
+        ({"scale": "0.001"}, "scale: Input should be a valid number"),
+        ({"scale": True}, "scale: Input should be a valid number"),
     ],
 )
 def test_invalid_run_requests_are_refused_with_a_message(client, change, words) -> None:
     response = client.post("/api/runs", json={**TINY, **change})
     assert response.status_code == 422, response.text
     assert words in response.json()["error"]
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_a_scale_that_is_not_finite_is_refused_as_such(client, number: str) -> None:
+    body = f'{{"scenario": "japan-titp-covid", "scale": {number}}}'
+    response = client.post("/api/runs", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "scale: Input should be a finite number"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "words"),
+    [
+        (b"garbage", "application/json", "request: not valid JSON (Expecting value"),
+        (b"", "application/json", "request: the body is empty"),
+        (b"[1, 2]", "application/json", "request: expected a JSON object"),
+        (b"[" * 100_000, "application/json", "request: nested too deeply"),
+        (b'{"scenario": "x", "scale": 0.001}', "text/plain", "Content-Type: application/json"),
+        (b'{"scenario": "x", "scale": 0.001}', None, "Content-Type: application/json"),
+    ],
+)
+def test_a_run_request_that_is_not_a_json_object_is_refused(client, body, content_type, words):
+    """Only a JSON body is read: a cross-site form cannot post one without a preflight."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.post("/api/runs", content=body, headers=headers)
+    assert response.status_code == 422, response.text
+    assert words in response.json()["error"]
+
+
+def test_a_lever_and_a_parameter_it_sets_are_not_given_together(client) -> None:
+    """The lever would silently override the parameter: refused, naming both."""
+    if lever_module() is None:
+        pytest.skip("tmpsim.policy is not installed")
+    from tmpsim.web.controls import build_scenario, shipped_base
+
+    mode = {"programme.job_change.mode": "forbidden"}
+    response = client.post(
+        "/api/runs", json={**TINY, "parameters": mode, "levers": {"free_job_change": True}}
+    )
+    assert response.status_code == 422, response.text
+    message = response.json()["error"]
+    assert "free_job_change" in message and "programme.job_change.mode" in message
+    # a parameter only a lever sets names the lever
+    response = client.post(
+        "/api/runs", json={**TINY, "parameters": {"programme.welfare_eligible": True}}
+    )
+    assert response.status_code == 422, response.text
+    assert "lever welfare_eligible" in response.json()["error"]
+    # a lever at its default changes nothing, so the parameter stands
+    scenario, _ = build_scenario(shipped_base(FLAGSHIP), mode, {"free_job_change": False})
+    assert scenario.programme.job_change.mode == "forbidden"
 
 
 # ---- uploads --------------------------------------------------------------------------------
@@ -229,6 +285,38 @@ def test_downloads_before_a_run_is_done_are_refused(tmp_path: Path) -> None:
         third = c.post("/api/runs", json=TINY)
         assert third.status_code == 202, third.text
         c.delete(f"/api/runs/{third.json()['id']}")
+
+
+def test_the_cap_on_runs_is_checked_before_the_request_is_read(tmp_path: Path) -> None:
+    """At the cap even a request that is not a run request at all gets 429."""
+    app = create_app(Settings(runs_dir=tmp_path, max_scale=0.01, max_active_runs=1))
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        started = c.post("/api/runs", json={**TINY, "end": "2023-12-31", "scale": 0.002})
+        assert started.status_code == 202, started.text
+        json_type = {"Content-Type": "application/json"}
+        try:
+            refused = [
+                c.post("/api/runs", json={"scenario": "nope"}),
+                c.post("/api/runs", content=b"garbage", headers=json_type),
+                c.post("/api/runs", content=b"", headers=json_type),
+                c.post("/api/runs", content=b"{}", headers={"Content-Type": "text/plain"}),
+            ]
+            for response in refused:
+                assert response.status_code == 429, response.text
+                assert "already in progress" in response.json()["error"]
+        finally:
+            c.delete(f"/api/runs/{started.json()['id']}")
+
+
+def test_a_run_stopped_before_it_started_leaves_no_folder(tmp_path: Path) -> None:
+    app = create_app(Settings(runs_dir=tmp_path, max_scale=0.01, max_active_runs=1))
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        started = c.post("/api/runs", json=TINY)
+        assert started.status_code == 202, started.text
+        stopped = c.delete(f"/api/runs/{started.json()['id']}").json()
+        assert stopped["state"] == "cancelled"
+        assert [p.name for p in tmp_path.iterdir() if not any(p.iterdir())] == []
+        assert c.get("/api/runs").json()["runs"][0]["state"] == "cancelled"
 
 
 # ---- a finished run -----------------------------------------------------------------------------

@@ -15,15 +15,17 @@ Routes (all JSON unless stated):
 
 Every run id is checked against the runs this server created; nothing else becomes a path.
 Requests must name a trusted host (``Host:`` header; 127.0.0.1 and localhost by default), which
-stops DNS-rebinding pages from driving the dashboard. Limits, cheapest first: the cap on runs in
-progress, the request's size, the scale, the run's days and agents (``tmpsim.web.limits``), and
-the memory of each run's process (``tmpsim.web.jobs``). Uploads are parsed in a worker thread, at
-most ``MAX_PARSING`` at once, so a slow file never stalls the other endpoints.
+stops DNS-rebinding pages from driving the dashboard. Limits, cheapest first: the request's stated
+size, the cap on runs in progress (before the body is read), the scale, the run's days and agents
+(``tmpsim.web.limits``), and the memory of each run's process (``tmpsim.web.jobs``). Uploads are
+parsed in a worker thread, at most ``MAX_PARSING`` at once, so a slow file never stalls the other
+endpoints.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.message
 import json
 import logging
 import shutil
@@ -31,6 +33,7 @@ import tempfile
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -42,7 +45,7 @@ import yaml
 from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -99,13 +102,13 @@ class Settings:
 
 
 class RunRequest(BaseModel):
-    """What the page sends to start a run."""
+    """What the page sends to start a run (strict: text for a number is refused)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     scenario: str = Field(min_length=1, max_length=200, description="Shipped name or upload id.")
     seed: int = Field(1, ge=0, le=2**31 - 1)
-    scale: float = Field(gt=0, le=100)
+    scale: float = Field(gt=0, le=100, allow_inf_nan=False)
     end: str | None = Field(None, max_length=10)
     parameters: dict[str, Any] = Field(default_factory=dict)
     levers: dict[str, Any] = Field(default_factory=dict)
@@ -115,6 +118,55 @@ class RunRequest(BaseModel):
 def error(status: int, message: str) -> JSONResponse:
     """Return a JSON error that the page shows as is."""
     return JSONResponse({"error": message}, status_code=status)
+
+
+def describe_errors(errors: Sequence[dict[str, Any]]) -> str:
+    """Join pydantic's errors into one message, each naming its field."""
+    parts = []
+    for e in errors:
+        loc = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path"))
+        parts.append(f"{loc or 'request'}: {e.get('msg')}")
+    return "; ".join(parts)
+
+
+def is_json(content_type: str | None) -> bool:
+    """Whether a Content-Type is JSON (``application/json`` or ``application/*+json``)."""
+    if not content_type:
+        return False
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+def parse_run_request(content_type: str | None, body: bytes) -> RunRequest:
+    """Read a run request's body as RunRequest; RequestError with the message otherwise.
+
+    Only a JSON body is read, as FastAPI does: a form on another site cannot post one without
+    the browser asking first.
+    """
+    if not is_json(content_type):
+        raise RequestError("request: send the run request as JSON (Content-Type: application/json)")
+    if not body.strip():
+        raise RequestError("request: the body is empty; send a JSON object")
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise RequestError(
+            f"request: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    except ValueError:  # bytes in no encoding JSON allows
+        raise RequestError("request: not valid JSON (save it as UTF-8)") from None
+    except RecursionError:
+        raise RequestError("request: nested too deeply to be a run request") from None
+    if not isinstance(data, dict):
+        raise RequestError("request: expected a JSON object of the run's settings")
+    try:
+        return RunRequest.model_validate(data)
+    except ValidationError as exc:
+        raise RequestError(describe_errors(exc.errors())) from None
 
 
 def static_dir() -> Path:
@@ -165,11 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for e in exc.errors():
-            loc = ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path"))
-            parts.append(f"{loc or 'request'}: {e.get('msg')}")
-        return error(422, "; ".join(parts))
+        return error(422, describe_errors(exc.errors()))
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
@@ -297,13 +345,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # ---- runs ------------------------------------------------------------------------------
 
     @app.post("/api/runs", status_code=202)
-    def start_run(req: RunRequest) -> Any:
-        if manager.full():  # first: a refused request costs nothing
+    async def start_run(request: Request) -> Any:
+        if manager.full():  # first, before the body is read: a refused request costs nothing
             return error(
                 429,
                 f"{settings.max_active_runs} run(s) already in progress (the limit); wait for "
                 "one to finish or stop it",
             )
+        content_type, body = request.headers.get("content-type"), await request.body()
+        return await run_in_threadpool(launch, content_type, body)
+
+    def launch(content_type: str | None, body: bytes) -> Any:
+        """Check a run request and start it (in a worker thread: validation takes a while)."""
+        try:
+            req = parse_run_request(content_type, body)
+        except RequestError as exc:
+            return error(422, str(exc))
         if not settings.min_scale <= req.scale <= settings.max_scale:
             return error(
                 422,

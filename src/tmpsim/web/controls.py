@@ -248,6 +248,31 @@ def lever_paths() -> set[str]:
     return {path for lever in levers.LEVERS.values() for path in lever.to_dict()["changes"]}
 
 
+def writes(change: str, path: str) -> bool:
+    """Whether a lever's change (an entry of its ``changes``) writes the scenario key ``path``.
+
+    ``programme.job_change`` writes ``programme.job_change.mode``; ``*`` stands for any one key
+    (``sectors.*.job_change_after_years``). Changes to events write no key a control has.
+    """
+    if "[" in change or " " in change:  # events[type=rule].x, "events += flight"
+        return False
+    ours, theirs = change.split("."), path.split(".")
+    return all(a in ("*", b) for a, b in zip(ours, theirs, strict=False))
+
+
+def levers_writing(path: str, levers: dict[str, Any] | None = None) -> list[str]:
+    """Names of the levers (of ``levers``, default all) that write the key ``path``."""
+    module = lever_module()
+    if module is None:
+        return []
+    names = module.LEVERS if levers is None else levers
+    return [
+        name
+        for name in names
+        if any(writes(c, path) for c in module.LEVERS[name].to_dict()["changes"])
+    ]
+
+
 # ---- base scenarios ---------------------------------------------------------------------------
 
 
@@ -331,24 +356,32 @@ def build_scenario(
     Raises RequestError for a control that does not exist or a value out of its bounds, and
     ScenarioError (the schema's message, naming the file) for a scenario the schema refuses.
     """
-    data = copy.deepcopy(base.data)
     notes: list[str] = []
     allowed = {c.name: c for c in parameter_controls(base.data)}
-    if parameters:  # a control may set a key the file leaves to its default
-        data = validate(data, base.source).model_dump(mode="json")
+    values = {}
     for path, value in (parameters or {}).items():
         if path not in allowed:
-            raise RequestError(f"{path!r} is not a parameter the dashboard can change")
-        set_path(data, path, allowed[path].check(value))
+            hint = ", ".join(f"the policy lever {n}" for n in levers_writing(path))
+            raise RequestError(
+                f"{path!r} is not a parameter the dashboard can change"
+                + (f"; {hint} sets it" if hint else "")
+            )
+        values[path] = allowed[path].check(value)
+    chosen = _checked_levers(levers or {})
+    _refuse_overrides(values, chosen)
+    data = copy.deepcopy(base.data)
+    if values:  # a control may set a key the file leaves to its default
+        data = validate(data, base.source).model_dump(mode="json")
+    for path, value in values.items():
+        set_path(data, path, value)
     if end:
         data, note = _with_end(data, end, base.source)
         if note:
             notes.append(note)
     scenario = validate(data, base.source)
-    chosen = {k: v for k, v in (levers or {}).items()}
     if chosen:
         scenario = _apply_levers(scenario, chosen)
-        notes.append("levers: " + ", ".join(f"{k}={v}" for k, v in chosen.items()))
+        notes.append("levers: " + ", ".join(f"{k}={v}" for k, v in (levers or {}).items()))
     return scenario, notes
 
 
@@ -375,9 +408,11 @@ def _with_end(data: dict[str, Any], end: str, source: str) -> tuple[dict[str, An
     return data, "; ".join(notes)
 
 
-def _apply_levers(scenario: Scenario, chosen: dict[str, Any]) -> Scenario:
-    levers = lever_module()
-    if levers is None:
+def _checked_levers(chosen: dict[str, Any]) -> dict[str, Any]:
+    """Each lever's value checked against its control; RequestError naming a bad one."""
+    if not chosen:
+        return {}
+    if lever_module() is None:
         raise RequestError("policy levers are not available in this installation of tmpsim")
     controls = {c.name: c for c in lever_controls()}
     checked = {}
@@ -385,6 +420,29 @@ def _apply_levers(scenario: Scenario, chosen: dict[str, Any]) -> Scenario:
         if name not in controls:
             raise RequestError(f"{name!r} is not a policy lever ({', '.join(controls)})")
         checked[name] = controls[name].check(value)
+    return checked
+
+
+def _refuse_overrides(parameters: dict[str, Any], levers: dict[str, Any]) -> None:
+    """RequestError when a lever that changes something would overwrite a parameter given."""
+    module = lever_module()
+    if module is None or not parameters or not levers:
+        return
+    active = {n: v for n, v in levers.items() if not module.LEVERS[n].is_default(v)}
+    clashes = [
+        f"the policy lever {name} ({module.LEVERS[name].label}) sets {path!r}"
+        for path in parameters
+        for name in levers_writing(path, active)
+    ]
+    if clashes:
+        raise RequestError(
+            "; ".join(clashes)
+            + ", which the request also gives as a parameter; give the lever or the parameter"
+        )
+
+
+def _apply_levers(scenario: Scenario, checked: dict[str, Any]) -> Scenario:
+    levers = lever_module()
     try:
         result = levers.apply_levers(scenario, checked)
     except (KeyError, ValueError) as exc:

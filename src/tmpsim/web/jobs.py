@@ -5,6 +5,7 @@ can be stopped; the process's address space is capped (``RLIMIT_AS``), so a run 
 the server's memory budget fails alone instead of exhausting the machine. The worker writes
 ``ID.state/progress.json`` as it goes, ``ID.state/error.json`` if it fails, and the run folder
 ``ID/`` as a whole when it is done (staged and renamed into place, see :mod:`tmpsim.runfolder`).
+A run that stops before writing anything (stopped before it started, say) leaves no ``ID.state/``.
 Run ids are random hex strings made here; only ids in the registry are ever turned into paths.
 """
 
@@ -220,6 +221,7 @@ class JobManager:
         job = self._jobs.get(run_id)
         if job is not None and job.finished is None and not job.process.is_alive():
             job.finished = time.time()
+            _remove_if_empty(job.state_dir)
         return job
 
     def jobs(self) -> list[Job]:
@@ -232,8 +234,7 @@ class JobManager:
         if job is None or not job.process.is_alive():
             return False
         job.cancelled = True
-        job.process.terminate()
-        job.process.join(5)
+        _stop(job)
         job.finished = time.time()
         return True
 
@@ -249,8 +250,23 @@ class JobManager:
         """Stop every run still going (the server is stopping)."""
         for job in list(self._jobs.values()):
             if job.process is not None and job.process.is_alive():
-                job.process.terminate()
-                job.process.join(5)
-                if job.process.is_alive():
-                    job.process.kill()
-                    job.process.join(1)
+                _stop(job)
+
+
+def _stop(job: Job) -> None:
+    """End a run's process (killed if it does not stop), then drop its state folder if empty."""
+    job.process.terminate()
+    job.process.join(5)
+    if job.process.is_alive():
+        job.process.kill()
+        job.process.join(1)
+    if not job.process.is_alive():
+        _remove_if_empty(job.state_dir)
+
+
+def _remove_if_empty(path: Path) -> None:
+    """Remove a folder that holds nothing (a run stopped before it wrote its progress)."""
+    try:
+        path.rmdir()  # only ever removes an empty folder
+    except OSError:
+        pass
