@@ -163,11 +163,17 @@ def test_prior_only_parameters_are_drawn_from_their_prior_not_proposed():
 
 
 def test_prior_only_must_name_free_parameters():
-    from tmpsim.calibration.abc import run_abc
+    from tmpsim.calibration.abc import run_abc, split_prior_only
+    from tmpsim.calibration.problem import CalibrationError
 
     settings = AbcSettings(population=10, generations=1, prior_only=["lagg"])
-    with pytest.raises(ValueError, match="prior_only: lagg not among the free parameters"):
+    with pytest.raises(
+        CalibrationError, match=r"^calibration\.abc\.prior_only: lagg not among the free parameters"
+    ):  # a CalibrationError: the command line shows its one line, no traceback
         run_abc(_MeanWithInertParameter(), settings, seed=2, workers=0)
+    params = _MeanWithInertParameter().parameters
+    with pytest.raises(CalibrationError, match=r"^calibration\.history_matching\.prior_only: x"):
+        split_prior_only(params, ["x"], "history_matching")
 
 
 def test_a_wider_proposal_kernel_changes_the_proposals_and_its_default_does_not():

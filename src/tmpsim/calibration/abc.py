@@ -239,15 +239,18 @@ class AbcResult:
 
 
 def split_prior_only(
-    params: list[FreeParameter], prior_only: list[str]
+    params: list[FreeParameter], prior_only: list[str], section: str = "abc"
 ) -> tuple[list[FreeParameter], list[FreeParameter]]:
-    """The parameters the SMC proposes and those drawn from their prior; unknown names refused."""
+    """The parameters proposed and those drawn from their prior; unknown names refused.
+
+    ``section``, the calibration section the list came from, is named in the error.
+    """
     names = {p.name for p in params}
     unknown = [n for n in prior_only if n not in names]
     if unknown:
-        raise ValueError(
-            f"calibration.abc.prior_only: {', '.join(unknown)} not among the free parameters "
-            f"({', '.join(sorted(names))})"
+        raise CalibrationError(
+            f"calibration.{section}.prior_only: {', '.join(unknown)} not among the free "
+            f"parameters ({', '.join(sorted(names))})"
         )
     held = set(prior_only)
     return [p for p in params if p.name not in held], [p for p in params if p.name in held]

@@ -341,7 +341,7 @@ def run_history_matching(
     calibration is run again (an interrupted calibration resumes).
     """
     params = model.parameters
-    proposed, held_params = split_prior_only(params, settings.prior_only)
+    proposed, held_params = split_prior_only(params, settings.prior_only, "history_matching")
     if folder is not None:
         _claim_folder(folder, model, settings, seed)
     held = {p.name: prior_middle(p) for p in held_params}

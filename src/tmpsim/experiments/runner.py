@@ -155,7 +155,9 @@ def _iter_local(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Itera
             if restarts > MAX_POOL_RESTARTS:
                 raise WorkerLost(
                     f"local worker processes died {restarts} times; unfinished items: "
-                    f"{sorted(pending)[:20]}"
+                    f"{sorted(pending)[:20]}. Usual causes: a Python script that starts the "
+                    'experiment outside `if __name__ == "__main__":` (the workers import the '
+                    "main module, which starts it again), or runs killed for want of memory"
                 )
 
 

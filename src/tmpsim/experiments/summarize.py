@@ -44,8 +44,8 @@ class Summary:
 
 
 def numeric_outputs(outputs: pd.DataFrame) -> list[str]:
-    """Summary columns holding numbers (dates and labels left out)."""
-    skip = {"run", "point", "rep"}
+    """Summary columns holding numbers (dates, labels and the run's own settings left out)."""
+    skip = {"run", "point", "rep", "seed", "scale"}
     return [
         c
         for c in outputs.columns

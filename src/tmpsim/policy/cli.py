@@ -72,7 +72,7 @@ def comparison_tables(comparison, confidence: float = 0.95) -> list[Table]:
             if not math.isnan(row.relative):
                 change = f"{row.relative:+.1%}"
                 if not math.isnan(row.rel_low):
-                    change += f" [{row.rel_low:+.0%}, {row.rel_high:+.0%}]"
+                    change += f" [{row.rel_low:+.1%}, {row.rel_high:+.1%}]"  # as the change
             t.add_row(
                 row.label,
                 _fmt(row.base, d),

@@ -136,7 +136,11 @@ def event_table(data: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for i, ev in enumerate(data.get("events") or []):
         skip = ("date", "type", "note")
-        details = {k: v for k, v in ev.items() if k not in skip and v is not None}
+        details = {
+            k: ("none (the cap ends)" if v is None else v)
+            for k, v in ev.items()
+            if k not in skip and v not in ("", [], {}) and (v is not None or k == "per_day")
+        }  # an entry cap of null lifts the cap: say so; other nulls and blanks are defaults
         # A source names its event by position or by name (scenario key paths).
         prefixes = [f"events.{i}"] + ([f"events.{ev['name']}"] if ev.get("name") else [])
         own = [

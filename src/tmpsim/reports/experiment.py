@@ -220,9 +220,11 @@ def experiment_figures(data: ExperimentData) -> dict[str, Any]:
     words = ScenarioWords.of(data.scenario)
     observed, _ = load_observed_safe(words.host)
     caption = experiment_caption(data)
-    figures: dict[str, Any] = {
+    kept = set(data.bands["metric"]) if "metric" in data.bands else set()
+    figures: dict[str, Any] = {  # the metrics the runs kept (an experiment may keep a few)
         f"band-{metric}": charts.band_figure(data.bands, metric, words, observed, caption)
         for metric in charts.BAND_METRICS
+        if metric in kept
     }
     if len(data.points) <= MAX_EFFECT_POINTS and not data.effects.empty:
         for key, (title, unit) in EFFECT_OUTPUTS.items():

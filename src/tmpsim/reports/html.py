@@ -118,9 +118,12 @@ def table_html(
     columns: Sequence[str] | None = None,
     numeric: Iterable[str] = (),
     css_class: str = "",
-    formats: dict[str, str] | None = None,
+    formats: dict[str, Any] | None = None,
 ) -> str:
-    """Render a DataFrame as an escaped HTML table."""
+    """Render a DataFrame as an escaped HTML table.
+
+    ``formats``: for a column, a format string or a function of the value.
+    """
     columns = list(columns or frame.columns)
     numeric = set(numeric)
     formats = formats or {}
@@ -130,12 +133,27 @@ def table_html(
         cells = []
         for c in columns:
             v = row[c]
-            text = "" if _missing(v) else (formats[c].format(v) if c in formats else str(v))
+            fmt = formats.get(c)
+            text = "" if _missing(v) else (str(v) if fmt is None else _formatted(fmt, v))
             cls = ' class="num"' if c in numeric else ""
             cells.append(f"<td{cls}>{esc(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     cls = f' class="{esc(css_class)}"' if css_class else ""
     return f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _formatted(fmt: str | Any, v: Any) -> str:
+    """``v`` by a format string, or by a function of the value."""
+    return fmt(v) if callable(fmt) else fmt.format(v)
+
+
+def amount(v: Any) -> str:
+    """A count with thousands separators, or a share or mean below 10 with three digits."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return f"{x:,.0f}" if abs(x) >= 10 or x == int(x) else f"{x:.3g}"
 
 
 def _missing(v: Any) -> bool:
@@ -189,8 +207,8 @@ def validation_html(table: pd.DataFrame | None, note: str) -> str:
         for c in ("first", "last"):
             if c in shown:
                 shown[c] = pd.to_datetime(shown[c]).dt.strftime("%Y-%m-%d")
-        formats = {c: "{:.1f}%" for c in pct}
-        formats["mean_abs_error"] = "{:,.0f}"
+        formats: dict[str, Any] = {c: "{:.1f}%" for c in pct}
+        formats["mean_abs_error"] = amount
         parts.append(
             "<h3>By series</h3><p>MAPE: mean absolute percentage error; ARD: Flee's averaged "
             "relative difference (origin * aggregates an indicator over its origins).</p>"
@@ -222,14 +240,16 @@ def validation_html(table: pd.DataFrame | None, note: str) -> str:
         )
         if c in ok
     ]
-    formats = {c: "{:,.0f}" for c in ("observed", "simulated", "sim_lo", "sim_hi", "abs_error")}
+    formats: dict[str, Any] = {
+        c: amount for c in ("observed", "simulated", "sim_lo", "sim_hi", "abs_error")
+    }
     formats["rel_error"] = "{:+.1f}%"
     numeric = [c for c in cols if c in formats]
     body = table_html(ok, cols, numeric=numeric, css_class="validation", formats=formats)
     parts.append(
         f"<h3>Every observation compared ({len(ok)})</h3>"
-        "<p>rel_error is (simulated - observed) / observed. Observations after 2020 are "
-        "forecasts, not fitted."
+        "<p>rel_error is (simulated - observed) / observed. Which observations were "
+        "calibration targets is the scenario's to say (its calibration section and sources)."
         + (f" Not compared: {esc(skipped)}." if skipped else "")
         + f'</p><div class="scroll">{body}</div>'
     )
