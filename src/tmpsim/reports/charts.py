@@ -580,9 +580,15 @@ def origins_figures_of(folder: str | Path, caption: Caption | None = None) -> di
     if not path.is_file():
         return {}
     scenario = yaml.safe_load((folder / "scenario.yaml").read_text(encoding="utf-8")) or {}
-    host = (scenario.get("origins_market") or {}).get("host")
+    market = scenario.get("origins_market") or {}
+    host = market.get("host")
     if not host:
         return {}
+    if caption is not None:  # the market is its own run: its seed and scale, not the run's
+        own = [f"the sending market's seed {market['seed']}" if "seed" in market else ""]
+        own.append(f"scale {float(market['scale']):g}" if "scale" in market else "")
+        seeds = ", ".join(p for p in own if p)
+        caption = Caption(caption.scenario, seeds, None, caption.version, caption.sources)
     flows = pd.read_parquet(path)
     for col in ("origin", "destination", "metric"):
         flows[col] = flows[col].astype(str)
