@@ -267,4 +267,5 @@ def test_readme_snippets_read_the_folder_the_quick_start_writes() -> None:
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     folders = {m for b in blocks for m in re.findall(r"""["'](runs/[^"'/{]+)""", b)}
     assert folders == {quick_start_folder}
-    assert f"`./scripts/run --scale 0.1` (seed 1,\n`{quick_start_folder}`)" in readme
+    said = f"`./scripts/run` (the flagship at full\nscale, seed 1, `{quick_start_folder}`)"
+    assert said in readme

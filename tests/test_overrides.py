@@ -107,3 +107,49 @@ def test_a_folder_is_not_a_scenario(tmp_path):
         2,
         f"error: {tmp_path}: a folder, not a scenario file (give a .yaml file)\n",
     )
+
+
+def test_a_measure_grants_only_a_special_status():
+    """A grant to `returned` sent people home without seats: only the bridges are allowed."""
+    path = scenario_file("stranding")
+    event = "{type: grant_status, date: 2019-01-05, from_states: [stranded], to_state: returned}"
+    with pytest.raises(ScenarioError, match="Input should be 'special_idle' or 'special_working'"):
+        load_scenario(path, [f"events=[{event}]"])
+    sc = load_scenario(path, [f"events=[{event.replace('returned', 'special_idle')}]"])
+    assert sc.events[0].to_state == "special_idle"
+
+
+def test_a_source_may_cite_a_key_left_to_its_default(tmp_path):
+    text = scenario_file("stranding").read_text(encoding="utf-8")
+    path = tmp_path / "cites.yaml"
+    path.write_text(text.replace("sources:\n", "sources:\n  programme.grace_days: the law\n"))
+    assert load_scenario(path).sources["programme.grace_days"] == "the law"
+    path.write_text(text.replace("sources:\n", "sources:\n  programme.grace_dayz: the law\n"))
+    with pytest.raises(ScenarioError, match=r"no key 'grace_dayz' \(did you mean 'grace_days'"):
+        load_scenario(path)
+
+
+def test_a_variant_that_replaces_a_list_drops_the_bases_sources_of_it(tmp_path):
+    data = yaml.safe_load(scenario_file("stranding").read_text(encoding="utf-8"))
+    data["events"][0]["name"] = "flights"
+    data["sources"]["events.flights.seats_per_day"] = "the airline"
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    variant = tmp_path / "variant.yaml"
+    variant.write_text(
+        "extends: base.yaml\nname: variant\nevents:\n"
+        "  - {name: charter, type: border, date: 2019-01-25, corridor: A, direction: out,"
+        " seats_per_day: 9}\n",
+        encoding="utf-8",
+    )
+    sc = load_scenario(variant)
+    assert [e.name for e in sc.events] == ["charter"]
+    assert "events.flights.seats_per_day" not in sc.sources
+    assert sc.sources["borders"] == "assumed (test case)"  # the rest stay
+
+
+def test_extends_names_the_file_beside_it_that_was_meant(tmp_path):
+    (tmp_path / "base.yaml").write_text(scenario_file("stranding").read_text(encoding="utf-8"))
+    variant = tmp_path / "variant.yaml"
+    variant.write_text("extends: base\nname: v\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"a file beside this one\? write extends: base\.yaml"):
+        load_scenario(variant)

@@ -638,3 +638,24 @@ def test_export_refuses_a_damaged_run_folder(mini_run, tmp_path):
         assert proc.returncode == 2 and "Traceback" not in proc.stderr
         assert "damaged or mixed run folder: summary.json has" in proc.stderr
         assert not (damaged / "series.csv").exists() and not (damaged / "monthly.csv").exists()
+
+
+def test_a_stage_stock_may_be_named_by_its_metric():
+    """Any programme's stage stock, under its metric's programme-neutral name."""
+    ind = resolve("programme_stock_stage_extension")
+    assert (ind.kind, ind.source) == ("stock", "programme_stock_stage_extension")
+    assert resolve("titp_stock_stage_2").source == "programme_stock_stage_2"
+
+
+def test_the_report_shows_the_comparison_validate_wrote(mini_run, tmp_path):
+    import shutil
+
+    from tmpsim.reports.build import build_report
+
+    run = tmp_path / "run"
+    shutil.copytree(mini_run, run)
+    mine = write_csv(tmp_path / "mine.csv", ["2019-06-30,titp_stock,A,123456,my own count"])
+    proc = tmpsim_cli("validate", str(run), "--observed", str(mine), "--no-figures")
+    assert proc.returncode == 0, proc.stderr
+    html = build_report(run).read_text(encoding="utf-8")
+    assert "From validation.csv, written by" in html and "my own count" in html

@@ -63,6 +63,11 @@ class Timer(IntEnum):
 N_STATES = len(State)
 STATE_NAMES = [s.name.lower() for s in State]
 STATE_BY_NAME = {s.name.lower(): s for s in State}
+# Where a dated measure may move people: a status grant to a bridge, without work or with it; a
+# job-change route to work, under the programme's status or on a bridge. Moving anyone elsewhere
+# is the model's own business (a return needs a seat).
+BRIDGING_STATES = (State.SPECIAL_IDLE, State.SPECIAL_WORKING)
+WORKING_STATES = (State.EMPLOYED, State.SPECIAL_WORKING)
 
 # The hazards that apply in each state (a state not listed has none).
 HAZARDS_BY_STATE: dict[State, tuple[Hazard, ...]] = {

@@ -68,7 +68,10 @@ def comparison_tables(comparison, confidence: float = 0.95) -> list[Table]:
             interval = "n/a (1 seed)"
             if not math.isnan(row.low):
                 interval = f"[{_fmt(row.low, d)}, {_fmt(row.high, d)}]"
-            change = "n/a (small base)" if row.base else ""
+            change = ""
+            if row.base:
+                one_run = isinstance(row.note, str) and row.note.startswith("1 run")
+                change = "n/a (1 seed)" if one_run else "n/a (small base)"
             if not math.isnan(row.relative):
                 change = f"{row.relative:+.1%}"
                 if not math.isnan(row.rel_low):

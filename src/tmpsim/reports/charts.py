@@ -429,7 +429,10 @@ def stock_figure(
 ) -> Figure:
     """The programme's stock (as official statistics count it) and observed stocks."""
     words = words or ScenarioWords()
-    title = f"{words.label('programme_stock').capitalize()}: simulated and observed"
+    seen = observed is not None and not observed.empty
+    title = f"{words.label('programme_stock').capitalize()}" + (
+        ": simulated and observed" if seen else ", simulated"
+    )
     return _metrics_figure(
         series, ["programme_stock", "in_host"], title, "programme_stock metric", words, caption,
         observed=observed, marked="programme_stock",

@@ -200,7 +200,19 @@ def load_observed_safe(host: str | None = None) -> tuple[pd.DataFrame | None, st
 
 
 def validation_safe(source: Path) -> tuple[pd.DataFrame | None, str]:
-    """Call ``tmpsim.validation.validate_run(source)``, or return None and why not."""
+    """The run's validation table, or None and why not.
+
+    A ``validation.csv`` that ``tmpsim validate`` wrote in the folder (with the user's own
+    observed files, say) is shown as it is; otherwise the run is compared with the packaged data
+    of its host (``tmpsim.validation.validate_run``).
+    """
+    written = Path(source) / "validation.csv"
+    if written.is_file():
+        try:
+            table = pd.read_csv(written, parse_dates=["date"])
+        except (OSError, ValueError) as exc:
+            return None, f"No validation table: {written} cannot be read ({exc})"
+        return table, f"From {written.name}, written by `tmpsim validate` (its observed files)."
     try:
         from tmpsim.validation import validate_run
     except ImportError:

@@ -223,20 +223,30 @@ def _check_sources(
     source: str,
     text: str | None = None,
     overrides: dict[str, str] | None = None,
+    scenario: Scenario | None = None,
 ) -> None:
+    """Refuse a source naming no key of the scenario (a key left to its default counts)."""
+    full: dict[str, Any] | None = None
     for dotted in data.get("sources", {}) or {}:
         try:
             paths.get_path(data, str(dotted))
+            continue
         except paths.PathError as exc:
-            given = _override_for(["sources", str(dotted)], overrides or {})
-            if given is not None:
-                where = (overrides or {})[given]
-            else:
-                line = _line_of(_yaml_tree(source, text), ["sources", str(dotted)])
-                where = f"{source}:{line}" if line is not None else source
-            raise ScenarioError(
-                f"{where}: sources.{dotted}: no such key in the scenario ({exc})"
-            ) from None
+            error = exc
+        if scenario is not None:  # a key the file leaves to its default may be cited too
+            full = scenario.model_dump(mode="json") if full is None else full
+            try:
+                paths.get_path(full, str(dotted))
+                continue
+            except paths.PathError as exc:
+                error = exc  # names every valid key, defaults included
+        given = _override_for(["sources", str(dotted)], overrides or {})
+        if given is not None:
+            where = (overrides or {})[given]
+        else:
+            line = _line_of(_yaml_tree(source, text), ["sources", str(dotted)])
+            where = f"{source}:{line}" if line is not None else source
+        raise ScenarioError(f"{where}: sources.{dotted}: no such key in the scenario ({error})")
 
 
 def load_raw(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
@@ -279,11 +289,25 @@ def resolve_extends(
     try:
         base_path = _locate(folder / base_name if is_file and folder else base_name)
     except ScenarioError as exc:
-        raise ScenarioError(f"{source}: extends: {exc}") from None
+        beside = folder / f"{base_name}.yaml" if folder is not None and not is_file else None
+        hint = (
+            f" (a file beside this one? write extends: {base_name}.yaml)"
+            if (beside is not None and beside.is_file())
+            else ""
+        )
+        raise ScenarioError(f"{source}: extends: {exc}{hint}") from None
     chain = chain or []
     if base_path.resolve() in [p.resolve() for p in chain]:
         raise ScenarioError(f"{source}: extends: {base_name} extends this file again (a cycle)")
     base, _ = _load_raw(base_path, chain)
+    replaced = [k for k, v in data.items() if isinstance(v, list) and isinstance(base.get(k), list)]
+    if replaced and isinstance(base.get("sources"), dict):
+        # A list given anew replaces the base's whole: the base's sources of its items go too
+        # (the variant cites its own).
+        base = dict(base)
+        base["sources"] = {
+            k: v for k, v in base["sources"].items() if str(k).split(".")[0] not in replaced
+        }
     out = overlay(base, data)
     if {"start", "end"} & set(data):
         # A variant with another window drops what it inherits outside it; a list it gives
@@ -340,7 +364,7 @@ def validate(
         raise ScenarioError(format_validation_error(err, source, text, overrides)) from None
     except RecursionError:
         raise ScenarioError(f"{source}: nested too deeply") from None
-    _check_sources(data, source, text, overrides)
+    _check_sources(data, source, text, overrides, scenario)
     return scenario
 
 

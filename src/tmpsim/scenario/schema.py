@@ -15,7 +15,13 @@ import numpy as np
 from pydantic import Field, create_model, model_validator
 
 from tmpsim.calibration.spec import CalibrationSpec
-from tmpsim.kinds import HAZARD_BY_NAME, STATE_BY_NAME, STATE_NAMES  # noqa: F401 (re-exported)
+from tmpsim.kinds import (  # noqa: F401 (re-exported)
+    BRIDGING_STATES,
+    HAZARD_BY_NAME,
+    STATE_BY_NAME,
+    STATE_NAMES,
+    WORKING_STATES,
+)
 from tmpsim.scenario.bounds import (
     MAX_ORIGINS,
     Age,
@@ -49,6 +55,8 @@ PosInt = Annotated[int, Field(gt=0)]
 
 # States and hazards an event or rule may name (derived from the kinds).
 StateName = Literal[tuple(STATE_NAMES)]  # type: ignore[valid-type]
+BridgingStateName = Literal[tuple(s.name.lower() for s in BRIDGING_STATES)]  # type: ignore[valid-type]
+WorkingStateName = Literal[tuple(s.name.lower() for s in WORKING_STATES)]  # type: ignore[valid-type]
 HazardName = Literal[tuple(HAZARD_BY_NAME)]  # type: ignore[valid-type]
 
 
@@ -663,7 +671,7 @@ class GrantStatusEvent(_Event):
 
     type: Literal["grant_status"]
     from_states: list[StateName]
-    to_state: StateName
+    to_state: BridgingStateName
     delay_days: Days = 0
     months: Months = 6.0
     end: Date | None = None
@@ -674,7 +682,7 @@ class JobChangeEvent(_Event):
 
     type: Literal["job_change"]
     states: list[StateName]
-    to_state: StateName
+    to_state: WorkingStateName
     rate_multiplier: Factor = 1.0
     months: Months = Field(
         12.0, description="Length of the status given to jobless workers who take this route."

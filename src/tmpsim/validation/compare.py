@@ -216,7 +216,8 @@ def observations_and_runs(
     if host not in packaged:
         raise ObservedDataError(
             f"no packaged observed data describe {host} (they describe "
-            f"{', '.join(sorted(packaged))}): pass your own file with --observed"
+            f"{', '.join(sorted(packaged))}): compare with your own file, "
+            "`tmpsim validate RUN --observed FILE`"
         )
     return _within(packaged[host], start, end), runs
 
