@@ -295,6 +295,26 @@ def test_voluntary_job_change_only_after_the_years_of_each_field() -> None:
     assert sim.recorder.extras["job_changes"].sum() == changes.sum()
 
 
+@pytest.mark.parametrize("consent", [0.0, 1.0])
+def test_a_voluntary_change_needs_the_employers_consent_where_the_rules_say(consent) -> None:
+    """With consent never given, nobody changes employer of their own accord; always given,
+    the huge rate moves everyone once the right starts."""
+    data = quiet(**{"end": "2021-12-31"})
+    data["origins"]["A"]["initial_stock"] = {}
+    data["recruitment"] = {"demand": {2020: 300}, "applicants_per_place": 1.0}
+    data["programme"]["job_change"] = {
+        "mode": "free",
+        "free_after_years": 0.5,
+        "voluntary_rate_per_year": 1e6,
+        "needs_sponsor_consent": True,
+        "sponsor_consent_prob": consent,
+    }
+    data["programme"].update(stages=[{"name": "work", "months": 120}], renewals=0)
+    sim = run(data)
+    changes = sim.recorder.extras["job_changes"].sum()
+    assert (changes == 0) if consent == 0 else (changes > 300)
+
+
 def test_esd_fields_have_one_or_two_years() -> None:
     sc = load_scenario("japan-esd-2027")
     after = {name: s.job_change_after_years for name, s in sc.sectors.items()}

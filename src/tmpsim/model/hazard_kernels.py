@@ -423,8 +423,11 @@ def rates_reference(hz: Hazards, ids: np.ndarray, state: State, day: int) -> np.
             r = times(r, kind)
             r = np.where(pop.timer_kind[ids] == int(Timer.CANCEL), 0.0, r)
         else:  # VOLUNTARY_CHANGE
-            if mode != "free" or jc.voluntary_rate_per_year == 0:
+            rate = jc.voluntary_rate_per_year
+            if jc.needs_sponsor_consent:  # the employer left must release the worker
+                rate *= jc.sponsor_consent_prob
+            if mode != "free" or rate == 0:
                 continue
-            r = np.where(wait <= 0, jc.voluntary_rate_per_year / 365.25, 0.0)
+            r = np.where(wait <= 0, rate / 365.25, 0.0)
         out[:, j] = r
     return out

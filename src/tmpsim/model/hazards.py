@@ -184,7 +184,10 @@ class Hazards(Module):
                 if job_mode == 0 or job_open == 0 and special == 0:
                     kinds[j] = Hazard.NONE  # no route open today: the column stays zero
             elif kind is Hazard.VOLUNTARY_CHANGE:
-                rate = sim.scenario.programme.job_change.voluntary_rate_per_year
+                jc = sim.scenario.programme.job_change
+                rate = jc.voluntary_rate_per_year
+                if jc.needs_sponsor_consent:  # the employer left must release the worker
+                    rate *= jc.sponsor_consent_prob
                 if mode != "free" or rate == 0:
                     kinds[j] = Hazard.NONE
                 value[j] = rate / YEAR
