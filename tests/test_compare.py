@@ -300,6 +300,15 @@ def test_cli_compare_will_not_write_into_another_folder(
     assert sorted(p.name for p in out.iterdir()) == before  # nothing written, nothing run
 
 
+def test_cli_compare_with_one_seed_says_so_not_small_base(small_file: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["compare", str(small_file), "--lever", "welfare_eligible", "--scale", "1", "--seeds", "1"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "n/a (1 seed)" in result.output and "n/a (small base)" not in result.output
+
+
 def test_cli_compare_unknown_scenario() -> None:
     result = runner.invoke(app, ["compare", "no-such-programme", "--lever", "welfare_eligible"])
     assert result.exit_code != 0 and "not a shipped scenario" in result.output

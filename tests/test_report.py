@@ -524,3 +524,48 @@ def reseal(folder: Path) -> None:
 
     info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     write_manifest(folder, {k: v for k, v in info.items() if k not in ("files", "format")})
+
+
+def test_the_events_table_leaves_out_blanks_and_says_when_a_cap_ends() -> None:
+    data = {
+        "events": [
+            {"type": "entry_cap", "date": "2020-01-01", "per_day": 50.0, "label": "", "end": None},
+            {"type": "entry_cap", "date": "2021-01-01", "per_day": None, "label": ""},
+        ]
+    }
+    assert event_table(data)["details"].tolist() == [
+        "per_day: 50",
+        "per_day: none (the cap ends)",
+    ]
+
+
+def test_a_stock_figure_says_observed_only_with_observations() -> None:
+    days = pd.date_range("2020-01-01", periods=3).date
+    series = pd.DataFrame(
+        {"date": list(days) * 2, "metric": ["programme_stock"] * 3 + ["in_host"] * 3,
+         "origin": "all", "value": [1.0, 2.0, 3.0] * 2}
+    )  # fmt: skip
+    title = charts.stock_figure(series)["layout"]["title"]["text"]
+    assert "simulated and observed" not in title and ", simulated" in title
+    observed = pd.DataFrame(
+        {"date": [pd.Timestamp("2020-01-02")], "indicator": ["titp_stock"], "origin": ["all"],
+         "value": [2.0], "source": ["a count"]}
+    )  # fmt: skip
+    title = charts.stock_figure(series, observed=observed)["layout"]["title"]["text"]
+    assert "simulated and observed" in title
+
+
+def test_the_sending_markets_figures_carry_its_own_seed_and_scale(tmp_path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    scenario = {"origins_market": {"host": "H", "seed": 7, "scale": 0.25}}
+    (run / "scenario.yaml").write_text(yaml.safe_dump(scenario), encoding="utf-8")
+    flows = pd.DataFrame(
+        {"date": [dt.date(2020, 1, 1)], "origin": ["A"], "destination": ["H"],
+         "metric": ["departures"], "value": [10.0]}
+    )  # fmt: skip
+    flows.to_parquet(run / "origins_flows.parquet")
+    caption = charts.Caption("s", "seed 1", 0.01)
+    figures = charts.origins_figures_of(run, caption)
+    title = figures["origins_departures"]["layout"]["title"]["text"]
+    assert "the sending market's seed 7, scale 0.25" in title and "scale 0.01" not in title
