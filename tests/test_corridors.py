@@ -217,3 +217,25 @@ def test_the_closure_command_writes_its_comparison(tmp_path):
     entries = pd.read_csv(tmp_path / "closure_entries.csv")
     japan_2021 = entries[(entries.destination == "Japan TITP") & (entries.year == 2021)].iloc[0]
     assert japan_2021.closed == 0 and japan_2021.open > 0
+
+
+@pytest.mark.parametrize(
+    ("command", "change", "message"),
+    [
+        ("closure", ("last_year: 2022", "last_year: 2018"), "closure compares the years from 2019"),
+        ("fit", ("first_year: 2012", "first_year: 2020"), "first_year and last_year (2020-"),
+    ],
+)
+def test_windows_a_command_cannot_use_are_refused(tmp_path, command, change, message):
+    import shutil
+    from importlib.resources import files
+
+    folder = tmp_path / "origins"
+    shutil.copytree(str(files("tmpsim") / "data" / "origins"), folder)
+    config = folder / f"{SHIPPED}.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert change[0] in text
+    config.write_text(text.replace(change[0], change[1]), encoding="utf-8")
+    extra = ["--close", "Japan"] if command == "closure" else []
+    code, _, err = tmpsim_inprocess("corridors", command, *extra, "--scale", "0.001", str(config))
+    assert code == 2 and message in err and "Traceback" not in err

@@ -6,6 +6,8 @@ values and messages are written out in full.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from helpers import scenario_file, tmpsim_inprocess
@@ -153,3 +155,28 @@ def test_extends_names_the_file_beside_it_that_was_meant(tmp_path):
     variant.write_text("extends: base\nname: v\n", encoding="utf-8")
     with pytest.raises(ScenarioError, match=r"a file beside this one\? write extends: base\.yaml"):
         load_scenario(variant)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "kind", "message"),
+    [
+        ({"seed": -1}, ValueError, "seed must be a whole number, 0 or more, got -1"),
+        ({"seed": 1.5}, ValueError, "seed must be a whole number, 0 or more, got 1.5"),
+        ({"scale": "0.1"}, TypeError, "scale must be a number, got '0.1'"),
+    ],
+)
+def test_the_python_api_names_a_bad_seed_or_scale(arguments, kind, message):
+    from tmpsim.simulation import Simulation
+
+    with pytest.raises(kind, match=re.escape(message)):
+        Simulation(load_scenario(scenario_file("stranding")), **arguments)
+
+
+def test_overrides_of_the_wrong_kind_are_named():
+    path = scenario_file("stranding")
+    for wrong in (5, [5]):
+        with pytest.raises(TypeError, match="overrides must be a mapping of key paths"):
+            load_scenario(path, wrong)
+    assert load_scenario(path, "name=one").name == "one"  # one text, as on the command line
+    with pytest.raises(TypeError, match="a scenario is a shipped name"):
+        load_scenario(5)

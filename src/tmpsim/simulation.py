@@ -96,6 +96,10 @@ class Simulation:
         check: bool = False,
         modules: tuple[tuple[str, type[Module]], ...] | None = None,
     ) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ValueError(f"seed must be a whole number, 0 or more, got {seed!r}")
+        if isinstance(scale, bool) or not isinstance(scale, int | float | np.number):
+            raise TypeError(f"scale must be a number, got {scale!r}")
         if not 0 < scale <= 100:
             raise ValueError(f"scale must be in (0, 100], got {scale}")
         self.scenario = scenario

@@ -99,7 +99,10 @@ def fit(
     from tmpsim.corridors.fit import fit_constants
 
     cfg = _load(config, scale, seed, rules=False)
-    result = fit_constants(cfg, scale, seed)
+    try:
+        result = fit_constants(cfg, scale, seed)
+    except ValueError as exc:
+        _fail(str(exc))
     table = Table(title=f"2019 stocks after {result.rounds} round(s)")
     for col in ("destination", "constant", "target", "simulated", "error"):
         table.add_column(col, justify="left" if col == "destination" else "right")
@@ -133,6 +136,8 @@ def closure(
     from tmpsim.corridors.closure import compare_intake, run_variants, yearly_entries
 
     cfg = _load(config, scale, seed, rules=False)
+    if cfg.last_year < 2019:
+        _fail(f"closure compares the years from 2019; last_year is {cfg.last_year}")
     if out is not None:
         _out_dir(out)  # before the runs, not after
     names = set(border_rules(cfg))

@@ -59,6 +59,12 @@ def fit_constants(
     targets = stock_targets(cfg)
     if any(t.date.year > 2019 for t in targets):
         raise ValueError("the fit uses 2019 and earlier only")
+    years = {t.date.year for t in targets}
+    if years and not cfg.first_year <= min(years) <= max(years) <= cfg.last_year:
+        raise ValueError(
+            f"the fit compares stocks of {min(years)}-{max(years)}: first_year and last_year "
+            f"({cfg.first_year}-{cfg.last_year}) must cover them"
+        )
     goal = {t.destination: t.value for t in targets}
     current, done = cfg, 0
     for _ in range(rounds):

@@ -370,19 +370,34 @@ def validate(
 
 def load_scenario(
     name_or_path: str | Path | Scenario | dict[str, Any],
-    overrides: dict[str, Any] | list[str] | None = None,
+    overrides: dict[str, Any] | list[str] | str | None = None,
 ) -> Scenario:
     """Load and validate a scenario, applying overrides first.
 
     ``overrides``: ``path.to.key=value`` texts (the command line's ``--set``; errors name the
     ``--set``) or a mapping of key paths to values (errors name the ``override``).
     """
+    if not isinstance(name_or_path, str | Path | Scenario | dict):
+        raise TypeError(
+            "a scenario is a shipped name, a YAML file's path, a Scenario or a mapping, "
+            f"got {name_or_path!r}"
+        )
     if isinstance(name_or_path, Scenario):
         data, source = name_or_path.model_dump(mode="json"), f"<{name_or_path.name}>"
     elif isinstance(name_or_path, dict):
         data, source = json.loads(json.dumps(name_or_path, default=str)), "<dict>"
     else:
         data, source = load_raw(name_or_path)
+    if isinstance(overrides, str):
+        overrides = [overrides]  # one "key=value", as on the command line
+    if overrides is not None and not (
+        isinstance(overrides, dict)
+        or (isinstance(overrides, list) and all(isinstance(o, str) for o in overrides))
+    ):
+        raise TypeError(
+            'overrides must be a mapping of key paths to values or a list of "key=value" '
+            f"texts, got {overrides!r}"
+        )
     shown: dict[str, Any] = {}  # what messages quote: the text given on the command line
     given_as = "--set" if isinstance(overrides, list) else "override"
     if isinstance(overrides, list):
