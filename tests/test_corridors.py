@@ -161,8 +161,8 @@ def test_the_command_writes_readable_parquet(tmp_path):
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--scale", "0"], "--scale must be in (0, 100]"),
-        (["--seed", "-1"], "--seed must be >= 0"),
+        (["--scale", "0"], "--scale must be between 0.0001 and 100, got 0"),
+        (["--seed", "-1"], "--seed must be a whole number from 0 to"),
         (["no-such.yaml"], "no-such.yaml: no such file"),
     ],
 )

@@ -359,9 +359,9 @@ def test_recorder_counts_flows_and_creations():
 # ---- the simulation's guards -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("scale", [0, -1, 101])
+@pytest.mark.parametrize("scale", [0, -1, 101, 0.00005])
 def test_simulation_rejects_impossible_scales(scale):
-    with pytest.raises(ValueError, match="scale must be in"):
+    with pytest.raises(ValueError, match="scale must be between 0.0001 and 100"):
         Simulation(load_scenario(scenario_file("stranding")), scale=scale)
 
 

@@ -163,7 +163,7 @@ def test_python_api_result():
     assert stock.iloc[0] == 10.0
     sim = tmpsim.simulate(scenario_file("stranding"), seed=1)
     assert sim.day == sim.n_days - 1 and sim.pop.n == 10
-    with pytest.raises(ValueError, match="scale must be in"):
+    with pytest.raises(ValueError, match="scale must be between 0.0001 and 100"):
         tmpsim.run(scenario_file("stranding"), scale=0)
 
 

@@ -183,8 +183,8 @@ def check_target(out: Path, force: bool = False) -> None:
         )
     if not force:
         raise RunFolderError(
-            f"{out}: already holds a run; choose another --out, or pass --force to replace "
-            "the whole folder"
+            f"{out}: already holds a run; choose another --out, or pass --force (force=True in "
+            "Python) to replace the whole folder"
         )
 
 

@@ -48,6 +48,7 @@ from tmpsim.model.recruitment import Recruitment
 from tmpsim.model.segments import profiles, segment_names
 from tmpsim.model.turning_points import Routes
 from tmpsim.model.vacancies import Vacancies
+from tmpsim.scenario.bounds import MAX_SCALE, MIN_SCALE
 from tmpsim.scenario.schema import Scenario
 from tmpsim.states import N_STATES, State
 
@@ -100,8 +101,10 @@ class Simulation:
             raise ValueError(f"seed must be a whole number, 0 or more, got {seed!r}")
         if isinstance(scale, bool) or not isinstance(scale, int | float | np.number):
             raise TypeError(f"scale must be a number, got {scale!r}")
-        if not 0 < scale <= 100:
-            raise ValueError(f"scale must be in (0, 100], got {scale}")
+        if not MIN_SCALE <= scale <= MAX_SCALE:  # the command line's bounds, the same reason
+            raise ValueError(
+                f"scale must be between {MIN_SCALE:g} and {MAX_SCALE:g}, got {scale:g}"
+            )
         self.scenario = scenario
         self.seed = int(seed)
         self.scale = float(scale)

@@ -22,6 +22,7 @@ from tmpsim.corridors.config import (
     load_corridors,
     with_all_rules,
 )
+from tmpsim.scenario.bounds import run_option_problem
 
 app = typer.Typer(
     help="Multi-destination corridors: origins, brokers and competing destinations.",
@@ -42,10 +43,9 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _load(config: str, scale: float, seed: int, rules: bool = True) -> CorridorsConfig:
     """The configuration (with its dated border rules), or exit 2 with the reason."""
-    if not 0 < scale <= 100:
-        _fail(f"--scale must be in (0, 100], got {scale}")
-    if seed < 0:
-        _fail(f"--seed must be >= 0, got {seed}")
+    problem = run_option_problem(seed=seed, scale=scale)
+    if problem:
+        _fail(problem)
     try:
         cfg = load_corridors(config)
         return with_all_rules(cfg) if rules else cfg

@@ -24,6 +24,7 @@ import numpy as np
 
 from tmpsim.corridors.config import CorridorsConfig, CorridorsError
 from tmpsim.model.sending_market import SendingMarket
+from tmpsim.scenario.bounds import MAX_SCALE, MIN_SCALE
 from tmpsim.scenario.origins_schema import OriginsConfig
 
 RETURNS_STREAM = 2  # child of the run's SeedSequence; the market uses children 0 and 1
@@ -40,8 +41,10 @@ def month_ends(first: int, last: int) -> list[dt.date]:
 
 def scaled(market: OriginsConfig, scale: float) -> OriginsConfig:
     """The market with ``scale`` of its people: populations, demand, quotas, caps, capacities."""
-    if not 0 < scale <= 100:
-        raise CorridorsError(f"scale must be in (0, 100], got {scale}")
+    if not MIN_SCALE <= scale <= MAX_SCALE:
+        raise CorridorsError(
+            f"scale must be between {MIN_SCALE:g} and {MAX_SCALE:g}, got {scale:g}"
+        )
     data = market.model_dump(mode="json")
     for o in data["origins"].values():
         o["population"] *= scale

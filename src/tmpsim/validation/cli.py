@@ -313,14 +313,16 @@ def _calibrate_history_matching(scenario: str, out: Path, common: dict) -> None:
 def _posterior_checks(module: str, feature: str, common: dict) -> None:
     """Fail (status 2) without the extra that ``feature`` needs, or with a scale out of range."""
     from tmpsim.extras import MissingExtra, require
+    from tmpsim.scenario.bounds import run_option_problem
 
     try:
         require(module, feature)
     except MissingExtra as exc:
         _fail(str(exc))
     scale = common["scale"]
-    if scale is not None and not 0 < scale <= 100:
-        _fail(f"--scale must be in (0, 100], got {scale}")
+    problem = run_option_problem(scale=scale)
+    if problem:
+        _fail(problem)
 
 
 def _print_posterior(post: Posterior, what: str, out: Path, files: str) -> None:
