@@ -265,6 +265,13 @@ def test_cli_compare_errors_are_clear(small_file: Path, args: list[str], message
     assert "Traceback" not in result.output
 
 
+def compare_welfare(small_file: Path, *args: str) -> Any:
+    """``tmpsim compare`` of the small scenario with welfare eligibility, at full scale."""
+    return runner.invoke(
+        app, ["compare", str(small_file), "--lever", "welfare_eligible", "--scale", "1", *args]
+    )
+
+
 @pytest.mark.parametrize(
     ("holds", "message"),
     [
@@ -283,28 +290,13 @@ def test_cli_compare_will_not_write_into_another_folder(
     if holds == "run":
         (out / "series.parquet").write_bytes(b"")
     before = sorted(p.name for p in out.iterdir())
-    result = runner.invoke(
-        app,
-        [
-            "compare",
-            str(small_file),
-            "--lever",
-            "welfare_eligible",
-            "--scale",
-            "1",
-            "--out",
-            str(out),
-        ],
-    )
+    result = compare_welfare(small_file, "--out", str(out))
     assert result.exit_code == 2 and message in result.output
     assert sorted(p.name for p in out.iterdir()) == before  # nothing written, nothing run
 
 
 def test_cli_compare_with_one_seed_says_so_not_small_base(small_file: Path) -> None:
-    result = runner.invoke(
-        app,
-        ["compare", str(small_file), "--lever", "welfare_eligible", "--scale", "1", "--seeds", "1"],
-    )
+    result = compare_welfare(small_file, "--seeds", "1")
     assert result.exit_code == 0, result.output
     assert "n/a (1 seed)" in result.output and "n/a (small base)" not in result.output
 

@@ -143,16 +143,20 @@ def format_validation_error(
                 parts = named.group(1).split(".")
                 stated = True  # the message starts with its key path
         loc = "" if stated else ".".join(parts)
-        where = source
-        given = _override_for(parts, overrides or {})
-        if given is not None:
-            where = (overrides or {})[given]
-        else:
-            line = _line_of(tree, parts)
-            if line is not None:
-                where = f"{source}:{line}"
+        where = _where(parts, source, tree, overrides)
         lines.append(f"{where}: {loc}: {msg}" if loc else f"{where}: {msg}")
     return "\n".join(lines)
+
+
+def _where(
+    parts: list[str], source: str, tree: yaml.Node | None, overrides: dict[str, str] | None
+) -> str:
+    """Whom a problem at key path ``parts`` names: its ``--set``, else the file and its line."""
+    given = _override_for(parts, overrides or {})
+    if given is not None:
+        return (overrides or {})[given]
+    line = _line_of(tree, parts)
+    return f"{source}:{line}" if line is not None else source
 
 
 def _override_for(parts: list[str], overrides: dict[str, str]) -> str | None:
@@ -240,12 +244,7 @@ def _check_sources(
                 continue
             except paths.PathError as exc:
                 error = exc  # names every valid key, defaults included
-        given = _override_for(["sources", str(dotted)], overrides or {})
-        if given is not None:
-            where = (overrides or {})[given]
-        else:
-            line = _line_of(_yaml_tree(source, text), ["sources", str(dotted)])
-            where = f"{source}:{line}" if line is not None else source
+        where = _where(["sources", str(dotted)], source, _yaml_tree(source, text), overrides)
         raise ScenarioError(f"{where}: sources.{dotted}: no such key in the scenario ({error})")
 
 
@@ -313,13 +312,17 @@ def resolve_extends(
         # A variant with another window drops what it inherits outside it; a list it gives
         # itself stays whole, so that its own event outside the window is still an error.
         cropped = _cropped(out)
-        own = [k for k in ("events", "shelters", "emergency_funds") if k in data]
-        if not own:
-            return cropped
-        for section in ("events", "shelters", "emergency_funds"):
-            if section not in own and section in cropped:
+        inherited = [k for k in DATED_LISTS if k not in data]
+        if len(inherited) == len(DATED_LISTS):
+            return cropped  # with the sources of items given by position moved along
+        for section in inherited:
+            if section in cropped:
                 out[section] = cropped[section]
     return out
+
+
+DATED_LISTS = ("events", "shelters", "emergency_funds")
+"""The lists a window crops (``paths.crop_window``): dated items, or items that open on a day."""
 
 
 def _cropped(data: dict[str, Any]) -> dict[str, Any]:
