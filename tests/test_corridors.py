@@ -239,3 +239,25 @@ def test_windows_a_command_cannot_use_are_refused(tmp_path, command, change, mes
     extra = ["--close", "Japan"] if command == "closure" else []
     code, _, err = tmpsim_inprocess("corridors", command, *extra, "--scale", "0.001", str(config))
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_years_beyond_the_sourced_market_data_are_warned_of(tmp_path):
+    import shutil
+    from importlib.resources import files
+
+    from tmpsim.model.origin_inputs import sourced_years
+
+    first, last = sourced_years()
+    assert (first, last) == (2012, 2025)  # exchange_rates.csv and gdp_per_capita.csv
+    folder = tmp_path / "origins"
+    shutil.copytree(str(files("tmpsim") / "data" / "origins"), folder)
+    config = folder / f"{SHIPPED}.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("last_year: 2022", "last_year: 2030"), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ("corridors", "run", "--scale", "0.001", "--no-closures", "--out", str(out))
+    code, _, err = tmpsim_inprocess(*args, str(config))
+    assert code == 0, err
+    assert "the run covers 2012-2030" in err and "2012-2025" in err
+    code, _, err = tmpsim_inprocess(*args, SHIPPED)  # within the data: no warning
+    assert code == 0 and "warning" not in err

@@ -48,10 +48,29 @@ def _load(config: str, scale: float, seed: int, rules: bool = True) -> Corridors
         _fail(problem)
     try:
         cfg = load_corridors(config)
+    except CorridorsError as exc:
+        _fail(str(exc))
+    _warn_unsourced_years(cfg)
+    try:
         return with_all_rules(cfg) if rules else cfg
     except CorridorsError as exc:
         _fail(str(exc))
     raise AssertionError  # unreachable: _fail exits
+
+
+def _warn_unsourced_years(cfg: CorridorsConfig) -> None:
+    """Say so when the run's years go beyond the sourced exchange rates and GDP per capita."""
+    from tmpsim.model.origin_inputs import sourced_years
+
+    first, last = sourced_years()
+    if cfg.first_year < first or cfg.last_year > last:
+        err_console.print(
+            f"[bold yellow]warning:[/] the run covers {cfg.first_year}-{cfg.last_year}, the "
+            f"exchange rates and GDP per capita {first}-{last}: years outside them take the "
+            "nearest sourced year's values.",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _out_dir(out: Path) -> Path:

@@ -37,6 +37,19 @@ def _lookup(
     return np.array([series[int(y)] for y in clipped], dtype=np.float64)
 
 
+def sourced_years() -> tuple[int, int]:
+    """The years every exchange-rate and GDP series covers (outside them, values are held)."""
+    spans = [
+        (min(series), max(series))
+        for table in (
+            _table("exchange_rates.csv", "currency", "per_usd"),
+            _table("gdp_per_capita.csv", "country", "gdp_per_capita_usd"),
+        )
+        for series in table.values()
+    ]
+    return max(first for first, _ in spans), min(last for _, last in spans)
+
+
 def fx_per_usd(currency: str, years: np.ndarray) -> np.ndarray:
     """Units of ``currency`` per US dollar in each of ``years`` (USD is 1)."""
     if currency == "USD":
