@@ -66,6 +66,46 @@ def test_stranded_exactly_when_contracts_end_behind_a_closed_border():
     assert sim.pop.queued[stranded].tolist() == [STRANDING_ENDS[i] for i in stranded]
 
 
+def stranding_with_extension(days: int, share: float = 1.0):
+    """The stranding case with contracts ending 2019-01-05..12 (run days 4..11) extended."""
+    border = {"type": "border", "date": "2019-01-21", "corridor": "A", "direction": "out"}
+    extension = {"type": "stay_extension", "date": "2019-01-05", "end": "2019-01-12"}
+    events = [{**border, "seats_per_day": 3}, {**extension, "days": days, "share": share}]
+    sim = build("stranding", {"events": events})
+    set_timers(sim, Timer.CONTRACT_END, STRANDING_ENDS)
+    return run_days(sim, range(20))
+
+
+def test_contracts_ending_under_a_stay_extension_go_on_with_the_same_employer():
+    # Contracts end on days 3 (agents 1 4), 5 (3), 6 (8), 8 (6), 10 (2 9), 12 (7), 14 (5) and
+    # 21 (0). Those ending on days 4..11 go on ten more days: 3 to day 15, 8 to 16, 6 to 18,
+    # 2 and 9 to day 20 (after this test's days); 1 4 (day 3) and 7 5 (days 12, 14) are not
+    # covered. Stranded at the end of each day: 1 4 from day 3, 7 from 12, 5 from 14, 3 from
+    # 15, 8 from 16, 6 from 18.
+    sim = stranding_with_extension(days=10)
+    by_hand = steps({3: 2, 12: 3, 14: 4, 15: 5, 16: 6, 18: 7}, 20)
+    assert daily(sim, S.STRANDED) == by_hand
+    assert daily(sim, S.EMPLOYED) == [10 - n for n in by_hand]
+    extended = sim.recorder.extras["stays_extended"][:20, 0].tolist()
+    assert extended == steps({5: 1, 6: 1, 7: 0, 8: 1, 9: 0, 10: 2, 11: 0}, 20)
+    assert sim.pop.t_timer[[2, 9]].tolist() == [20, 20]
+
+
+def test_a_contract_extended_into_the_window_again_is_extended_again():
+    # Three days at a time: 3 ends on 5, 8, 11 (all inside days 4..11) and then 14; 8 on 6, 9,
+    # 12; 6 on 8, 11, 14; 2 and 9 on 10, 13. Stranded: 1 4 from day 3, 7 and 8 from 12, 2 9
+    # from 13, 5 3 6 from 14.
+    sim = stranding_with_extension(days=3)
+    assert daily(sim, S.STRANDED) == steps({3: 2, 12: 4, 13: 6, 14: 9}, 20)
+    assert int(sim.recorder.extras["stays_extended"].sum()) == 3 + 2 + 2 + 2  # 3, 8, 6, 2 and 9
+
+
+def test_a_stay_extension_nobody_is_kept_under_changes_nothing():
+    sim = stranding_with_extension(days=10, share=0.0)
+    assert daily(sim, S.STRANDED) == steps({3: 2, 5: 3, 6: 4, 8: 5, 10: 7, 12: 8, 14: 9}, 20)
+    assert sim.recorder.extras["stays_extended"].sum() == 0
+
+
 def test_stranded_return_in_order_of_waiting_when_seats_open():
     sim = run_days_after_ends("stranding", STRANDING_ENDS)
     # Queue on day 20 by stranding day, then id: 1 4 | 3 | 8 | 6 | 2 9 | 7 | 5; agent 0 joins

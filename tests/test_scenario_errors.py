@@ -80,6 +80,21 @@ BAD: dict[str, tuple[Mutation, str, str]] = {
         "events.1",
         "sector 'x' is not one of",
     ),
+    "stay_extension_unknown_segment": (
+        _event(type="stay_extension", date="2019-01-05", end="2019-01-09", days=30, segments=["x"]),
+        "events.1",
+        "segment 'x' is not one of",
+    ),
+    "stay_extension_without_days": (
+        _event(type="stay_extension", date="2019-01-05", end="2019-01-09"),
+        "events.1.days",
+        "required",
+    ),
+    "stay_extension_share_above_one": (
+        _event(type="stay_extension", date="2019-01-05", end="2019-01-09", days=30, share=1.5),
+        "events.1.share",
+        "less than or equal to 1",
+    ),
     "event_date_after_run": (
         lambda d: d["events"][0].update(date="2020-01-01"),
         "events.0",

@@ -20,6 +20,7 @@ from tmpsim.scenario.schema import (
     RuleEvent,
     Scenario,
     StatusSwitchEvent,
+    StayExtensionEvent,
 )
 from tmpsim.states import State
 
@@ -288,5 +289,6 @@ __all__ = [
     "FlightEvent",
     "GrantStatusEvent",
     "RuleEvent",
+    "StayExtensionEvent",
     "Timeline",
 ]

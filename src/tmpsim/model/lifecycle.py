@@ -16,7 +16,12 @@ from tmpsim.engine.module import Module
 from tmpsim.engine.population import NEVER
 from tmpsim.engine.split import split_by
 from tmpsim.kinds import STATE_BY_NAME, Hazard, State, Timer
-from tmpsim.model.events import CashPaymentEvent, GrantStatusEvent, RuleEvent
+from tmpsim.model.events import (
+    CashPaymentEvent,
+    GrantStatusEvent,
+    RuleEvent,
+    StayExtensionEvent,
+)
 from tmpsim.model.money_kernels import DepartArrays, depart_kernel
 
 if TYPE_CHECKING:
@@ -92,6 +97,9 @@ class Lifecycle(Module):
         self.cancel_rates = np.array([c.rate_per_year for c in prog.cancellations])
         self.cancel_females = np.array([c.females_only for c in prog.cancellations], dtype=bool)
         self.grants = [e for e in sim.scenario.events if isinstance(e, GrantStatusEvent)]
+        self.extends_stays = any(isinstance(e, StayExtensionEvent) for e in sim.scenario.events)
+        if self.extends_stays:
+            sim.recorder.extras["stays_extended"] = np.zeros((sim.n_days, sim.n_origins))
 
     def timers(self) -> dict:
         """The programme's own deterministic events.
@@ -295,9 +303,42 @@ class Lifecycle(Module):
             return
         kinds = pop.timer_kind[due]  # popping cleared the agents' day fields
         pop.timer_kind[due] = Timer.NONE
+        if self.extends_stays:
+            due, kinds = self._extend_stays(due, kinds, day)
         table = self.sim.timer_handlers  # keyed by Timer: an int finds its member
         for k, ids in split_by(due, kinds, N_TIMERS):
             table[k](ids, day)
+
+    def _extend_stays(
+        self, due: np.ndarray, kinds: np.ndarray, day: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Contracts ending today under a stay extension go on; the rest of ``due`` is returned.
+
+        Each event in force (``StayExtensionEvent``) keeps a ``share`` of the employed whose
+        contract ends today, among its origins and segments, for ``days`` more.
+        """
+        sim, pop = self.sim, self.sim.pop
+        tl = sim.timeline
+        kept = np.zeros(due.size, dtype=bool)
+        for ev in tl.active(StayExtensionEvent, day):
+            ending = (kinds == Timer.CONTRACT_END) & (pop.state[due] == State.EMPLOYED) & ~kept
+            if ev.origins is not None:
+                wanted = [tl.origin_index[o] for o in ev.origins]
+                ending &= np.isin(pop.origin[due], wanted)
+            if ev.segments is not None:
+                wanted = [tl.segment_index[g] for g in ev.segments]
+                ending &= np.isin(pop.segment[due], wanted)
+            which = np.flatnonzero(ending)
+            if which.size == 0:
+                continue
+            which = which[self.stream.random(which.size) < ev.share]
+            kept[which] = True
+            ids = due[which]
+            self.set_timer(ids, Timer.CONTRACT_END, day + ev.days)
+            sim.recorder.add("stays_extended", pop.origin[ids], 1.0)
+        if not kept.any():
+            return due, kinds
+        return due[~kept], kinds[~kept]
 
     def cancelled(self, ids: np.ndarray, day: int) -> None:
         """A permit cancellation is found: counted, and the agents want to go home."""

@@ -33,6 +33,7 @@ SHOCK_EVENT_TYPES = (
     "grant_status",
     "job_change",
     "status_switch",
+    "stay_extension",
     "cash_payment",
 )
 """Event types that belong to a shock and the responses to it (everything but ``rule``)."""

@@ -699,6 +699,24 @@ class StatusSwitchEvent(_Event):
     end: Date | None = None
 
 
+class StayExtensionEvent(_Event):
+    """Extend with the same employer the contracts that end from `date` to `end`.
+
+    Hosts did so in 2020 for workers who could neither go home nor be replaced (Korea extended
+    the stay of Employment Permit workers whose permit ended, Taiwan and Malaysia their migrant
+    workers' permits). A contract ending in the window is extended by ``days`` for a ``share``
+    of the workers (the employers who keep them; one draw each); the rest reach the contract's
+    end as usual. A contract extended into the window again is extended again.
+    """
+
+    type: Literal["stay_extension"]
+    end: Date
+    days: PositiveDays
+    share: Prob = 1.0
+    origins: list[str] | None = Field(None, exclude_if=lambda v: v is None)
+    segments: list[str] | None = Field(None, exclude_if=lambda v: v is None)
+
+
 class CashPaymentEvent(_Event):
     """A one-off payment to every registered resident in the listed states."""
 
@@ -732,6 +750,7 @@ Event = Annotated[
     | GrantStatusEvent
     | JobChangeEvent
     | StatusSwitchEvent
+    | StayExtensionEvent
     | CashPaymentEvent
     | RecruitmentEvent
     | RuleEvent,
