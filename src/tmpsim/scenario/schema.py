@@ -703,10 +703,11 @@ class StayExtensionEvent(_Event):
     """Extend with the same employer the contracts that end from `date` to `end`.
 
     Hosts did so in 2020 for workers who could neither go home nor be replaced (Korea extended
-    the stay of Employment Permit workers whose permit ended, Taiwan and Malaysia their migrant
-    workers' permits). A contract ending in the window is extended by ``days`` for a ``share``
-    of the workers (the employers who keep them; one draw each); the rest reach the contract's
-    end as usual. A contract extended into the window again is extended again.
+    the stay of Employment Permit workers whose permit ended, Taiwan its migrant workers'
+    permits: data/origins/stay_extensions.csv). A contract ending in the window is extended by
+    ``days`` for a ``share`` of the workers (the employers who keep them; one draw each); the
+    rest reach the contract's end as usual. A contract extended into the window again is
+    extended again.
     """
 
     type: Literal["stay_extension"]
