@@ -310,11 +310,9 @@ def test_parameters_flatten_to_source_key_paths() -> None:
             }
         )
     )
-    assert rows == {
-        "name": "x",
+    assert rows == {  # names are labels, not parameters
         "origins.VN.demand_share": "2019: 0.5, 2020: 0.6",
         "origins.VN.fee_mean": "1.5",
-        "programme.stages.0.name": "1",
         "programme.stages.0.months": "12",
     }
 
@@ -341,6 +339,23 @@ def test_parameter_table_gives_each_value_its_source_and_kind() -> None:
         "assumed",
         "shelters",
     ]
+
+
+def test_a_sections_own_source_covers_its_keys_unless_a_sources_key_is_nearer() -> None:
+    data = {
+        "routes": {
+            "home": {"intercept": 0.4, "source": "assumed: a fare home", "coef": {"debt": -0.3}},
+            "irregular": {"intercept": -5.4, "source": "calibrated: by hand"},
+        },
+        "sources": {"routes.home.coef.debt": "derived: the debt unit"},
+    }
+    table = parameter_table(data).set_index("parameter")
+    assert table["kind"].to_dict() == {
+        "routes.home.intercept": "assumed",
+        "routes.home.coef.debt": "derived",
+        "routes.irregular.intercept": "calibrated",
+    }
+    assert table.loc["routes.home.intercept", "source_key"] == "routes.home"
 
 
 def test_flagship_sources_all_reach_the_parameter_table() -> None:

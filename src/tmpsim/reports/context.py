@@ -19,6 +19,7 @@ import yaml
 from tmpsim.reports.glossary import ScenarioWords
 from tmpsim.results import read_series
 from tmpsim.scenario.paths import positional
+from tmpsim.scenario.routes_schema import RULES_SOURCED
 
 
 def is_run_folder(path: Path) -> bool:
@@ -59,8 +60,16 @@ def _is_table(value: dict[Any, Any]) -> bool:
     )
 
 
+# Keys that name, label or source a thing rather than set a figure of the model.
+TEXT_KEYS = frozenset(
+    {"name", "label", "stock_label", "note", "source", "rules_source", "host", "currency"}
+)
+
+
 def flatten_parameters(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """Yield (dotted key path, value as text) for every parameter but events and sources.
+
+    Names, labels, notes and sources (``TEXT_KEYS``) are not parameters and are left out.
 
     Year- or stage-keyed mappings (``demand_share``, ``initial_stock``) and lists of scalars stay
     on one line; lists of records (stages, shelters) use their index, as ``sources`` keys do.
@@ -79,7 +88,30 @@ def flatten_parameters(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
     for key, value in data.items():
         if key in ("events", "sources", "description", "calibration"):
             continue
-        yield from walk(key, value)
+        for path, text in walk(key, value):
+            if path.rsplit(".", 1)[-1] not in TEXT_KEYS:
+                yield path, text
+
+
+
+def inline_sources(data: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Yield (key path, text) for each section's own ``source`` (it covers the section's keys)."""
+    for key, value in data.items():
+        if key in ("events", "sources", "calibration"):
+            continue
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if key == "routes" and isinstance(value, dict) and value.get("rules_source"):
+            for rule in RULES_SOURCED:
+                yield f"{path}.{rule}", value["rules_source"]
+        if isinstance(value, dict):
+            own = value.get("source")
+            if isinstance(own, str) and own.strip():
+                yield path, own
+            yield from inline_sources(value, path)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, dict):
+                    yield from inline_sources({str(i): item}, path)
 
 
 def source_for(path: str, sources: dict[str, str]) -> tuple[str, str]:
@@ -106,9 +138,11 @@ def parameter_table(data: dict[str, Any]) -> pd.DataFrame:
     """Tabulate every parameter of a resolved scenario with its value and source.
 
     Parameters are listed by position in lists of records; a source may name such an item by
-    its ``name`` instead, and is matched to it.
+    its ``name`` instead, and is matched to it. A section's own ``source`` text covers its keys
+    as a ``sources`` key naming the section would.
     """
-    sources = {positional(data, str(k)): str(v) for k, v in (data.get("sources") or {}).items()}
+    sources = dict(inline_sources(data))  # a sources key for the same path wins
+    sources |= {positional(data, str(k)): str(v) for k, v in (data.get("sources") or {}).items()}
     rows = []
     for path, value in flatten_parameters(data):
         source, key = source_for(path, sources)

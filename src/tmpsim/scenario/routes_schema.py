@@ -35,6 +35,17 @@ Feature = Literal[
 FEATURES: tuple[str, ...] = Feature.__args__  # type: ignore[attr-defined]
 
 
+
+# The decision rules' keys that ``rules_source`` gives the source of.
+RULES_SOURCED = (
+    "review_days",
+    "seat_wait_days",
+    "seat_rule",
+    "offer_rate",
+    "exam_pass",
+    "plan_lead_days",
+)
+
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -335,8 +346,7 @@ class RoutesSpec(_Spec):
     rules_source: str = Field(
         "assumed",
         min_length=1,
-        description="Source of review_days, seat_wait_days, seat_rule, offer_rate, exam_pass and "
-        "plan_lead_days.",
+        description=f"Source of {', '.join(RULES_SOURCED)}.",
     )
 
     @model_validator(mode="after")
