@@ -376,6 +376,15 @@ TERMS: dict[str, Term] = {
             "Workers who moved to another employer (or into work on a special status).",
         ),
         Term(
+            "stays_extended",
+            "contracts extended under a stay extension",
+            "people per day",
+            "flows",
+            "sum",
+            "Workers whose contract ended while a stay extension was in force and who went on "
+            "with the same employer.",
+        ),
+        Term(
             "remitted",
             "money sent home",
             "currency",
