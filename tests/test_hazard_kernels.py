@@ -27,18 +27,28 @@ from tmpsim.scenario.schema import HazardEvent
 from tmpsim.simulation import Simulation
 from tmpsim.states import State
 
-SCENARIOS = ["japan-titp-covid", "japan-esd-2027-covid", "gulf-kafala-covid"]
+# Bundled scenarios, and the most voluntary changes of employer (None: no limit).
+CASES = [
+    ("japan-titp-covid", None),
+    ("japan-esd-2027-covid", None),
+    ("gulf-kafala-covid", None),
+    ("japan-esd-2027-covid", 2),
+]
 MODES = ["forbidden", "on_dismissal", "free"]
 
 
-@pytest.fixture(scope="module", params=SCENARIOS)
+@pytest.fixture(scope="module", params=CASES, ids=lambda c: f"{c[0]}-max{c[1]}")
 def sim(request) -> Simulation:
     """A small run of a bundled scenario with every agent attribute the rates read varied."""
+    name, max_changes = request.param
     cancellations = [
         {"name": "any", "rate_per_year": 0.02},
         {"name": "pregnancy", "rate_per_year": 0.01, "females_only": True},
     ]
-    sc = load_scenario(request.param, {"programme.cancellations": cancellations})
+    overrides = {"programme.cancellations": cancellations}
+    if max_changes is not None:
+        overrides["programme.job_change.max_changes"] = max_changes
+    sc = load_scenario(name, overrides)
     # Job finding multiplied for everyone (one number), then also in one sector (a table),
     # from the day special job-change routes first open, if any.
     routes = [e.date for e in sc.events if e.type == "job_change"]
@@ -74,6 +84,7 @@ def sim(request) -> Simulation:
     pop.language[:n] = rng.random(n)
     pop.network[:n] = rng.random(n)
     pop.proactivity[:n] = rng.random(n)
+    pop.employer_changes[:n] = rng.integers(0, 4, n)  # read only where changes are limited
     return s
 
 
@@ -119,6 +130,41 @@ def test_some_rates_under_test_are_not_trivial(sim: Simulation) -> None:
     if any(e.type == "status_switch" for e in sim.scenario.events):
         expected.add(Hazard.STATUS_SWITCH)
     assert expected <= seen
+
+
+def test_no_voluntary_change_once_the_limit_is_reached(sim: Simulation) -> None:
+    """Workers who made ``max_changes`` voluntary changes draw none, nor wait for the right."""
+    sim.rules["job_change_mode"] = "free"
+    limit = sim.scenario.programme.job_change.max_changes
+    ids = np.arange(sim.pop.n, dtype=np.int64)
+    day = sim.n_days - 1
+    rates, _, pending, _, _ = sim.hazards._rates(ids, State.EMPLOYED, day)
+    voluntary = rates[:, list(HAZARDS_BY_STATE[State.EMPLOYED]).index(Hazard.VOLUNTARY_CHANGE)]
+    tenure = day - sim.pop.contract_start[ids].astype(np.int64)
+    settled = tenure >= sim.hazards.change_after[sim.pop.sector[ids]]
+    made = sim.pop.employer_changes[ids]
+    assert (voluntary[~settled] == 0).all()
+    if sim.scenario.programme.job_change.voluntary_rate_per_year == 0:
+        assert (voluntary == 0).all()
+        return
+    if limit is None:  # the count is not read: everyone settled may change
+        assert (voluntary[settled] > 0).all()
+        return
+    spent = made >= limit
+    assert spent.any() and (~spent & settled).any() and (spent & ~settled).any()
+    assert (voluntary[spent] == 0).all() and (pending[spent] == np.inf).all()
+    assert (voluntary[~spent & settled] > 0).all()
+    assert (pending[~spent & ~settled] < np.inf).all()
+    # Nor are they diverted from running away: their runaway rate is the one without free
+    # change; those who may change run away 1 - runaway_diverted as often.
+    runaway = list(HAZARDS_BY_STATE[State.EMPLOYED]).index(Hazard.RUNAWAY)
+    sim.rules["job_change_mode"] = "on_dismissal"
+    tied = sim.hazards.rates(ids, State.EMPLOYED, day)[:, runaway]
+    diverted = sim.scenario.programme.job_change.runaway_diverted
+    assert np.array_equal(rates[spent, runaway], tied[spent])
+    free = ~spent & settled
+    assert (tied[spent] > 0).any() and (tied[free] > 0).any()
+    assert np.allclose(rates[free, runaway], tied[free] * (1 - diverted), rtol=1e-12)
 
 
 @pytest.mark.parametrize("with_pending", [False, True])

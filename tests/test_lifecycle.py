@@ -9,6 +9,7 @@ with a table computed by hand in the comments. Days are run days (0 = the scenar
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import (
     build,
@@ -492,3 +493,61 @@ def test_a_move_counts_settles_sets_rates_and_files_destitution():
     assert sim.pop.flags["destitute"].counts[0] == 0
     sim.check_invariants()
     assert sim.money.calendar.pop(day + 3).tolist() == []  # the old entry went stale
+
+
+# Voluntary changes of employer at 1e6 a year (2,738 a day): an agent who may change does so on
+# the next day (waiting more than a day has probability e^-2738). A dismissed worker finds an
+# employer the next day the same way (job search at 1e6 a year, hearing >= information.base).
+LIMITED = {"mode": "free", "voluntary_rate_per_year": 1e6}
+FAST_SEARCH = {"supervision.job_search_rate_per_year": 1e6}
+
+# Job changes each day (the series' job_changes) and voluntary changes each agent made, by hand,
+# for each limit. Agent 9 is dismissed on day 1 (instead of changing), finds an employer on
+# day 2 and changes voluntarily from day 3; agents 0-8 change on days 1, 2, ... up to the limit.
+# Agents 0 and 1, at the limit, are dismissed on day 5 and find an employer on day 6: counted in
+# the series, not against the limit, and they change voluntarily no more.
+BY_LIMIT = {
+    # day 1: 0-8 change; day 2: 9 finds a job; day 3: 9 changes; day 6: 0 and 1 find jobs
+    1: ({1: 9, 2: 1, 3: 1, 4: 0, 6: 2, 7: 0}, [1] * 10),
+    # day 2: 0-8 change again and 9 finds a job; days 3 and 4: 9 changes
+    2: ({1: 9, 2: 10, 3: 1, 5: 0, 6: 2, 7: 0}, [2] * 10),
+}
+
+
+@pytest.mark.parametrize("limit", sorted(BY_LIMIT))
+def test_voluntary_changes_stop_at_the_limit_and_changes_after_a_dismissal_do_not_count(
+    limit, tmp_path
+):
+    job_change = {**LIMITED, "max_changes": limit}
+    sim = build("dismissal", {"programme.job_change": job_change, **FAST_SEARCH})
+    set_timers(sim, Timer.CONTRACT_END, [999] * 10)
+    file_hazard(sim, ids(9), Hazard.DISMISSAL, 1)
+    run_days(sim, range(4))
+    assert sim.pop.t_hazard[[0, 1]].tolist() == [-1, -1]  # at the limit: nothing drawn
+    file_hazard(sim, ids(0, 1), Hazard.DISMISSAL, 5)
+    run_days(sim)
+    n = sim.n_days
+    series, made = BY_LIMIT[limit]
+    result = build_result(sim)
+    assert result.metric("job_changes").tolist() == [float(v) for v in steps(series, n)]
+    assert sim.pop.employer_changes[:10].tolist() == made
+    assert daily(sim, S.JOBLESS) == steps({1: 1, 2: 0, 5: 2, 6: 0}, n)
+    assert daily(sim, S.EMPLOYED)[-1] == 10
+    assert sim.pop.t_hazard[:10].tolist() == [-1] * 10  # nobody can change any more
+    # agents.parquet says how many voluntary changes each made.
+    result.write(tmp_path / "run")
+    agents = pd.read_parquet(tmp_path / "run" / "agents.parquet")
+    assert agents["employer_changes"].dtype == np.uint8
+    assert agents["employer_changes"].tolist() == made
+
+
+def test_without_a_limit_voluntary_changes_go_on_and_are_counted():
+    sim = build("dismissal", {"programme.job_change": LIMITED})
+    set_timers(sim, Timer.CONTRACT_END, [999] * 10)
+    run_days(sim)
+    n = sim.n_days
+    # Everyone changes every day from day 1: 10 a day; each has changed on days 1 to n - 1.
+    result = build_result(sim)
+    assert result.metric("job_changes").tolist() == [0.0] + [10.0] * (n - 1)
+    assert sim.pop.employer_changes[:10].tolist() == [n - 1] * 10
+    assert "employer_changes" not in result.agents.columns  # only where changes are limited

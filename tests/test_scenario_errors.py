@@ -49,6 +49,16 @@ BAD: dict[str, tuple[Mutation, str, str]] = {
         "programme.stages.0.months",
         "expected a number, got the text 'a year'",
     ),
+    "negative_change_limit": (
+        lambda d: d["programme"].update(job_change={"mode": "free", "max_changes": -1}),
+        "programme.job_change.max_changes",
+        "greater than or equal to 0",
+    ),
+    "fractional_change_limit": (
+        lambda d: d["programme"].update(job_change={"mode": "free", "max_changes": 1.5}),
+        "programme.job_change.max_changes",
+        "valid integer, got a number with a fractional part",
+    ),
     "end_before_start": (lambda d: d.update(end="2018-12-01"), "end", "must be after start"),
     "negative_shelter_capacity": (
         lambda d: d.update(shelters=[{"name": "npo", "capacity": -5}]),

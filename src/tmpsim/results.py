@@ -660,6 +660,9 @@ class AgentsSnapshot:
         # The segment column only in programmes with segments (others' tables are unchanged).
         self.segmented = sim.n_segments > 1
         self.fields["segment"] = pop.segment[: pop.n]
+        # The voluntary changes of employer only where the programme limits them.
+        self.limited = sim.scenario.programme.job_change.max_changes is not None
+        self.fields["employer_changes"] = pop.employer_changes[: pop.n]
         self.start = np.datetime64(sim.scenario.start, "s")
         self.start_seconds = int(self.start.astype(np.int64))
         self.names = {
@@ -710,6 +713,11 @@ class AgentsSnapshot:
             "remitted": arrow_array(f["remitted"], pa.float64()),
             "emergency_money": arrow_array(f["emergency"], pa.float64()),
             "destitute": arrow_array(f["destitute"], pa.bool_()),
+            **(
+                {"employer_changes": arrow_array(f["employer_changes"], pa.uint8())}
+                if self.limited
+                else {}
+            ),
         }
         return pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
 

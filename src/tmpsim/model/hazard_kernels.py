@@ -49,6 +49,7 @@ class RateAgents(NamedTuple):
     network: np.ndarray
     proactivity: np.ndarray
     dismissed: np.ndarray
+    employer_changes: np.ndarray  # voluntary changes made (``Lifecycle.voluntary_change``)
 
 
 class RateConstants(NamedTuple):
@@ -65,6 +66,8 @@ class RateConstants(NamedTuple):
     change_after: np.ndarray  # days with one employer before a change is allowed, by sector
     cancel_female: float  # cancellation rate per day of a woman, of a man
     cancel_male: float
+    limit_changes: bool  # whether voluntary changes are limited (``job_change.max_changes``)
+    change_limit: int  # the most voluntary changes (read only with limit_changes)
 
 
 class RatePlan(NamedTuple):
@@ -177,7 +180,9 @@ def rates_kernel(
     Also each agent's total rate (the columns added in order), where ``need_tenure`` the days
     until it may change employer if still ahead (``pending``, else infinity: its rates change
     then), and whether anything can happen to it (``live``: a positive total or a change ahead).
-    Returns how many are live.
+    Returns how many are live. With ``limit_changes`` an agent who has made the voluntary
+    changes ``change_limit`` allows may not change employer, and waits for no right
+    to change (``pending`` infinity).
 
     ``kinds[c]`` is the hazard of column ``c`` (0: the column stays zero), ``mult[c]`` its
     multiplier by profile and sector (ones where no event applies; multiplying by one changes
@@ -204,11 +209,12 @@ def rates_kernel(
     - status switch: the constant times the multiplier;
     - apprehension: the constant times the multiplier, zero for someone already caught;
     - cancellation: the female or male rate times the multiplier, zero while one is pending;
-    - voluntary change: the constant once the agent may change employer, else zero.
+    - voluntary change: the constant once the agent may change employer (long enough with the
+      employer and, with ``limit_changes``, a change left), else zero.
     """
     (
         profile_of, sector_of, stage_of, debt, female, queued, timer_kind, contract_start,
-        language, network, proactivity, dismissed,
+        language, network, proactivity, dismissed, employer_changes,
     ) = agents  # fmt: skip
     (
         kinds, mult, value, special, job_mode, job_open, job_mult_kind, factor_mode, factor,
@@ -216,7 +222,7 @@ def rates_kernel(
     ) = plan  # fmt: skip
     (
         job, dismissal_base, runaway_base, debt_ref, by_stage, use_stage, wage_year, elasticity,
-        change_after, cancel_female, cancel_male,
+        change_after, cancel_female, cancel_male, limit_changes, change_limit,
     ) = const  # fmt: skip
     n_cols = kinds.size
     n_live = 0
@@ -227,10 +233,13 @@ def rates_kernel(
         allowed = False
         wait = 0.0
         if need_tenure:  # long enough with the employer to change (job-change mode free)
-            tenure = np.float64(day - np.int64(contract_start[i]))
-            wait = max(np.ceil(change_after[s] - tenure), 0.0)
-            allowed = wait <= 0
-            pending[k] = wait if wait > 0 else np.inf
+            if limit_changes and employer_changes[i] >= change_limit:
+                pending[k] = np.inf  # no change left: none allowed, none to wait for
+            else:
+                tenure = np.float64(day - np.int64(contract_start[i]))
+                wait = max(np.ceil(change_after[s] - tenure), 0.0)
+                allowed = wait <= 0
+                pending[k] = wait if wait > 0 else np.inf
         tot = 0.0
         for c in range(n_cols):
             kind = kinds[c]
@@ -324,9 +333,22 @@ def draw_reference(
 
 
 def change_wait(hz: Hazards, ids: np.ndarray, day: int) -> np.ndarray:
-    """Days until each agent has been with its employer long enough to change."""
+    """Days until each agent may change employer voluntarily (zero if it may, or never will).
+
+    The days until it has been with its employer long enough; zero for an agent who has made
+    the most voluntary changes allowed (``changes_left``), whose right never comes.
+    """
     tenure = day - hz.sim.pop.contract_start[ids].astype(np.int64)
-    return np.maximum(np.ceil(hz.change_after[hz.sim.pop.sector[ids]] - tenure), 0.0)
+    wait = np.maximum(np.ceil(hz.change_after[hz.sim.pop.sector[ids]] - tenure), 0.0)
+    return np.where(changes_left(hz, ids), wait, 0.0)
+
+
+def changes_left(hz: Hazards, ids: np.ndarray) -> np.ndarray:
+    """Whether each agent may still make a voluntary change (``job_change.max_changes``)."""
+    pop = hz.sim.pop
+    if hz.change_limit is None:
+        return np.ones(ids.size, dtype=bool)
+    return pop.employer_changes[ids] < hz.change_limit
 
 
 def job_rate(sim: Simulation, ids: np.ndarray) -> np.ndarray:
@@ -366,6 +388,7 @@ def rates_reference(hz: Hazards, ids: np.ndarray, state: State, day: int) -> np.
         return r * table if isinstance(table, float) else r * table[profile, sector]
 
     wait = change_wait(hz, ids, day)
+    allowed = (wait <= 0) & changes_left(hz, ids)  # may change employer now (mode free)
     for j, kind in enumerate(kinds):
         if kind is Hazard.DISMISSAL:
             r = times(hz.dismissal_base[sector], kind)
@@ -378,8 +401,8 @@ def rates_reference(hz: Hazards, ids: np.ndarray, state: State, day: int) -> np.
             if state not in (State.EMPLOYED, State.SPECIAL_WORKING):
                 r = r * np.full(ids.size, beh.runaway_no_income_factor)
             elif mode == "free":
-                allowed = wait <= 0 if state is State.EMPLOYED else True
-                r = r * np.broadcast_to(1 - jc.runaway_diverted * allowed, ids.shape)
+                free = allowed if state is State.EMPLOYED else True
+                r = r * np.broadcast_to(1 - jc.runaway_diverted * free, ids.shape)
             # The events' table (by profile and sector) times the legal ways out (by origin, and
             # by sector if employed).
             mult = np.ones((len(sim.profiles), len(sim.sectors)))
@@ -428,6 +451,6 @@ def rates_reference(hz: Hazards, ids: np.ndarray, state: State, day: int) -> np.
                 rate *= jc.sponsor_consent_prob
             if mode != "free" or rate == 0:
                 continue
-            r = np.where(wait <= 0, rate / 365.25, 0.0)
+            r = np.where(allowed, rate / 365.25, 0.0)
         out[:, j] = r
     return out

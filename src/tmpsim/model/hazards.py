@@ -78,6 +78,8 @@ class Hazards(Module):
         after = [s.job_change_after_years for s in sc.sectors.values()]
         after = [jc.free_after_years if a is None else a for a in after]
         self.change_after = YEAR * np.array(after)
+        # The most voluntary changes of employer (None: no limit, and no agent's count is read).
+        self.change_limit = jc.max_changes
         self._kinds = {s: np.array(k, dtype=np.int8) for s, k in HAZARDS_BY_STATE.items()}
         self.runaway_by_stage = np.array([s.runaway_factor for s in sc.programme.stages], float)
         self.use_stage = bool((self.runaway_by_stage != 1).any())  # else skip the factor
@@ -112,6 +114,8 @@ class Hazards(Module):
             change_after=self.change_after,
             cancel_female=float(self.cancel_rate),
             cancel_male=float(self.cancel_rate - self.cancel_rate_f),
+            limit_changes=self.change_limit is not None,
+            change_limit=int(self.change_limit or 0),
         )
         self._constants = tuple(self.constants)
         self._agents: tuple = ()  # RateAgents as a tuple, bundled again when the arrays grow

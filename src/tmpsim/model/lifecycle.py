@@ -52,6 +52,9 @@ class Lifecycle(Module):
         "t_timer": (np.int32, -1),  # next deterministic event (contract end, expiry...)
         "timer_kind": (np.int8, 0),
         "grant_of": (np.int16, -1),  # the special-status event in force (index), -1 if none
+        # Voluntary changes of employer made (``voluntary_change``; not those after a dismissal),
+        # against ``job_change.max_changes``; stays at 255 once there.
+        "employer_changes": (np.uint8, 0),
     }
     flags = ("stranded",)
     flags_by_state = ("stranded",)  # who of the stranded works (``stranded_out_of_work``)
@@ -410,10 +413,16 @@ class Lifecycle(Module):
         self.sim.hazards.draw(ids, day)
 
     def voluntary_change(self, ids: np.ndarray, day: int) -> None:
-        """A worker free to change employer does: a new contract start, same contract end."""
+        """A worker free to change employer does: a new contract start, same contract end.
+
+        The change is counted against ``job_change.max_changes`` before the next event is
+        drawn, so one who has made the last change allowed draws no voluntary change again.
+        """
         pop = self.sim.pop
         self.sim.recorder.add("job_changes", pop.origin[ids], 1.0)
         pop.contract_start[ids] = day
+        made = pop.employer_changes
+        made[ids] = np.minimum(made[ids], 254) + 1  # one byte: 255 at most
         self.sim.hazards.draw(ids, day)
 
     def cancel_intervals(self, ids: np.ndarray) -> np.ndarray:

@@ -161,7 +161,7 @@ def _free_job_change(data: Data, value: bool) -> None:
     if not value:
         return
     jc = data["programme"].setdefault("job_change", {})
-    jc.update(mode="free", free_after_years=0.0, needs_sponsor_consent=False)
+    jc.update(mode="free", free_after_years=0.0, needs_sponsor_consent=False, max_changes=None)
     for sector in data["sectors"].values():
         sector["job_change_after_years"] = None
     for ev in _events(data, "rule"):
@@ -287,8 +287,9 @@ LEVERS: dict[str, Lever] = {
         Lever(
             name="free_job_change",
             label="Free job change",
-            description="Workers may change employer at any time without the sponsor's consent; "
-            "a jobless worker may always take another employer; a worker whose contract ended "
+            description="Workers may change employer at any time and as often as they like, "
+            "without the sponsor's consent; a jobless worker may always take another employer; "
+            "a worker whose contract ended "
             "and who cannot fly home may work for another employer while waiting for a seat; "
             "some would-be runaways change employer instead (job_change.runaway_diverted).",
             type="bool",

@@ -52,6 +52,8 @@ from tmpsim.scenario.routes_schema import BacklogSpec, RoutesSpec
 # sections that bound their values themselves.
 NonNeg = Annotated[float, Field(ge=0)]
 PosInt = Annotated[int, Field(gt=0)]
+# A limit on a per-agent count kept in one byte (``Lifecycle.fields``: ``employer_changes``).
+ChangeCount = Annotated[int, Field(ge=0, le=255)]
 
 # States and hazards an event or rule may name (derived from the kinds).
 StateName = Literal[tuple(STATE_NAMES)]  # type: ignore[valid-type]
@@ -232,6 +234,14 @@ class JobChange(Strict):
     )
     needs_sponsor_consent: bool = False
     sponsor_consent_prob: Prob = 1.0
+    max_changes: ChangeCount | None = Field(
+        None,
+        description="With mode free: the most voluntary changes of employer a worker may make "
+        "over the whole stay (all stages and renewals); a worker who has made them keeps the "
+        "employer and is no longer diverted from running away. Only the worker's own changes "
+        "count: finding an employer after a dismissal (a change not attributable to the worker) "
+        "or through a special route does not. None: no limit.",
+    )
 
 
 class Programme(Strict):
