@@ -93,7 +93,6 @@ def flatten_parameters(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
                 yield path, text
 
 
-
 def inline_sources(data: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
     """Yield (key path, text) for each section's own ``source`` (it covers the section's keys)."""
     for key, value in data.items():

@@ -35,7 +35,6 @@ Feature = Literal[
 FEATURES: tuple[str, ...] = Feature.__args__  # type: ignore[attr-defined]
 
 
-
 # The decision rules' keys that ``rules_source`` gives the source of.
 RULES_SOURCED = (
     "review_days",
@@ -45,6 +44,7 @@ RULES_SOURCED = (
     "exam_pass",
     "plan_lead_days",
 )
+
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
