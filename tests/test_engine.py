@@ -181,6 +181,28 @@ def test_fifo_queue_takes_what_its_reference_says_with_leaving_and_joining_again
         valid[got] = False
 
 
+def test_fifo_queue_takes_an_agent_who_joined_twice_once():
+    """Without tags, leaving and joining again leaves two live entries: one take gives it once."""
+    for capacity in (2, 256):
+        q = FifoQueue(capacity=capacity)
+        valid = np.zeros(10, dtype=bool)
+        q.push(ids(1, 2, 3))
+        valid[[1, 2, 3]] = True
+        valid[2] = False  # 2 leaves (its entry stays) ...
+        q.push(ids(2, 4))  # ... and joins again behind 3, then 4 joins
+        valid[[2, 4]] = True
+        assert q.take(3, valid).tolist() == [1, 2, 3]  # 2 at its first live entry, once
+        assert valid[[1, 2, 3, 4]].all()  # the caller's field is left as it was
+        valid[[1, 2, 3]] = False  # served
+        assert q.take(5, valid).tolist() == [4]
+    many = FifoQueues(2)
+    valid = np.ones(10, dtype=bool)
+    many.push(ids(6, 7, 6, 8), np.array([0, 0, 0, 1]))
+    got, taken = many.take(np.array([3, 1]), valid)
+    assert got.tolist() == [6, 7, 8] and taken.tolist() == [2, 1]
+    assert valid.all()
+
+
 def test_fifo_queue_grows_and_keeps_order():
     q = FifoQueue(capacity=2)
     valid = np.ones(1000, dtype=bool)

@@ -90,7 +90,7 @@ class Flag:
             self._on_clear.append(on_clear)
 
     def set(self, ids: np.ndarray) -> np.ndarray:
-        """Set the flag of ``ids``; returns (and announces) those not set before."""
+        """Set the flag of ``ids`` (distinct); returns (and announces) those not set before."""
         values = self.values
         ids = ids[~values[ids]]
         if ids.size:
@@ -101,7 +101,7 @@ class Flag:
         return ids
 
     def clear(self, ids: np.ndarray) -> np.ndarray:
-        """Clear the flag of ``ids``; returns (and announces) those that had it set."""
+        """Clear the flag of ``ids`` (distinct); returns (and announces) those that had it set."""
         values = self.values
         ids = ids[values[ids]]
         if ids.size:

@@ -9,9 +9,11 @@ from tmpsim.engine.jit import Resolved, njit
 
 @njit(cache=True)
 def _take(ids, tags, head, tail, n, valid, current, use_tags, out):  # pragma: no cover
-    """Copy the first ``n`` live entries from ``head`` on to ``out``.
+    """Copy the first ``n`` live entries from ``head`` on to ``out``, each agent once.
 
-    Returns their count and the new head: stale entries passed over are dropped.
+    Returns their count and the new head: stale entries passed over are dropped. An agent who
+    left and joined again without tags has two live entries: the later one is passed over
+    (``valid`` is cleared while taking and set again at the end).
     """
     k = 0
     j = head
@@ -19,8 +21,11 @@ def _take(ids, tags, head, tail, n, valid, current, use_tags, out):  # pragma: n
         i = ids[j]
         if valid[i] and (not use_tags or current[i] == tags[j]):
             out[k] = i
+            valid[i] = False
             k += 1
         j += 1
+    for m in range(k):
+        valid[out[m]] = True
     return k, j
 
 
@@ -136,8 +141,9 @@ def _take_groups(
 ):  # pragma: no cover
     """Take up to ``want[g]`` live entries from the front of each group's row, groups in order.
 
-    As ``_take`` does on each row (stale entries passed over are dropped); the taken go to
-    ``out`` one group after another, their numbers to ``taken``. Returns how many in all.
+    As ``_take`` does on each row (stale entries passed over are dropped, each agent taken
+    once); the taken go to ``out`` one group after another, their numbers to ``taken``.
+    Returns how many in all.
     """
     m = 0
     for g in range(want.size):
@@ -151,11 +157,14 @@ def _take_groups(
             i = held[g, j]
             if valid[i] and (not use_tags or current[i] == held_tags[g, j]):
                 out[m] = i
+                valid[i] = False
                 m += 1
                 k += 1
             j += 1
         head[g] = j
         taken[g] = k
+    for q in range(m):
+        valid[out[q]] = True
     return m
 
 
@@ -239,13 +248,13 @@ def take_reference(
     """What ``FifoQueue.take`` returns from entries ``ids``/``tags``, in plain Python.
 
     The first ``n`` agents still waiting (``valid``), each at the entry of its latest joining
-    (tag equal to ``current``) when tags are used.
+    (tag equal to ``current``) when tags are used, and each once (at its first such entry).
     """
     waiting = [
         int(i) for i, t in zip(ids, tags, strict=True)
         if valid[i] and (current is None or current[i] == t)
     ]  # fmt: skip
-    return waiting[:n]
+    return list(dict.fromkeys(waiting))[:n]
 
 
 class Capacity:
