@@ -129,7 +129,8 @@ def test_variants_resolve_as_the_full_copies_did(name):
     Singapore's when its domestic workers' entry quota was sourced, and Hong Kong's and
     Singapore's when Hong Kong's January 2021 arrivals were sourced and its employers'
     keep_offer fitted again, and ESD's when the flagship's pull of unfilled places on runaways was
-    fitted again, and Singapore's when its other Work Permit holders' entry caps were sourced:
+    fitted again, and Singapore's when its other Work Permit holders' entry caps were sourced;
+    the four's sources again when every key they write was given a source, values unchanged:
     changes meant to move them)."""
     raw, _ = load_raw(name)
     assert "extends" not in raw
