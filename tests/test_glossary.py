@@ -36,7 +36,8 @@ def test_every_state_and_every_metric_a_run_writes_is_explained() -> None:
 def test_the_caveats_that_matter_are_in_the_docs() -> None:
     doc = glossary.markdown()
     assert "## What `stranded` counts" in doc and "whatever bridging status" in doc
-    assert "It does not include uncertainty about the scenario's parameters" in doc
+    assert "does not include uncertainty about the scenario's parameters" in doc
+    assert "parameter and chance uncertainty" in doc
 
 
 def test_unknown_metric_is_an_error_naming_the_glossary() -> None:

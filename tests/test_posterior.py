@@ -389,6 +389,15 @@ def test_cli_ensemble_says_what_its_bands_show(scenario_with_posterior, tmp_path
     off = tmpsim_cli(*common, "--no-posterior", "--out", str(tmp_path / "off"))
     assert off.returncode == 0, off.stderr
     assert "Bands show stochastic (seed) uncertainty only" in " ".join(off.stdout.split())
+    # The figures and the report say the same as the command (they said "chance alone").
+    from tmpsim.reports.experiment import experiment_figures, load_experiment_data
+
+    for folder, covers, across in (("on", "posterior", "runs"), ("off", "chance alone", "seeds")):
+        data = load_experiment_data(tmp_path / folder)
+        band = experiment_figures(data)["band-programme_stock"]
+        assert covers in json.dumps(band["layout"]), folder
+        assert f"band across {across}<br>" in band["layout"]["title"]["text"], folder
+        assert covers in data.band_note
     bad = tmpsim_cli("calibrate", str(path), "--method", "mcmc")
     assert bad.returncode == 2
     assert "must be one of optuna-tpe, abc-smc, history-matching" in " ".join(bad.stderr.split())

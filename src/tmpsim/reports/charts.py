@@ -63,6 +63,16 @@ BAND_NOTE = (
     "Bands: 5th to 95th percentile across seeds (chance alone); they leave out uncertainty "
     "about parameters, the model and the data."
 )
+POSTERIOR_BAND_NOTE = (
+    "Bands: 5th to 95th percentile across runs, each with its own seed and parameter set drawn "
+    "from the calibration's posterior (parameter and chance uncertainty); they leave out "
+    "uncertainty about the model and the data."
+)
+
+
+def band_note(uncertainty: dict[str, Any] | None) -> str:
+    """What an ensemble's bands cover, from its uncertainty.json (None: seeds only)."""
+    return POSTERIOR_BAND_NOTE if uncertainty and uncertainty.get("posterior") else BAND_NOTE
 
 
 @dataclass(frozen=True)
@@ -608,13 +618,16 @@ def band_figure(
     observed: pd.DataFrame | None = None,
     caption: Caption | None = None,
     title: str | None = None,
+    note: str = BAND_NOTE,
 ) -> Figure:
-    """The median and 5-95% band across seeds of a metric, a colour per point (or variant).
+    """The median and 5-95% band across runs of a metric, a colour per point (or variant).
 
-    ``bands`` has columns date, metric, point, q05, q50, q95 and n (runs in the band).
+    ``bands`` has columns date, metric, point, q05, q50, q95 and n (runs in the band); ``note``
+    says what the band covers (``band_note``).
     """
     words = words or ScenarioWords()
-    title = title or f"{words.label(metric).capitalize()}: median and band across seeds"
+    across = "seeds" if note == BAND_NOTE else "runs"
+    title = title or f"{words.label(metric).capitalize()}: median and band across {across}"
     sel = bands[bands["metric"] == metric]
     if sel.empty:
         return empty_figure(title, f"no {metric} in these runs", caption)
@@ -624,15 +637,15 @@ def band_figure(
         x = _dates(grp["date"])
         color = COLORS[i % len(COLORS)]
         n = int(grp["n"].max())
-        label = f"{point} ({n} seeds)"
+        label = f"{point} ({n} {across})"
         group = str(point)
-        names = (f"{point} 5%", f"{label}: 5-95% across seeds", f"{label}: median")
+        names = (f"{point} 5%", f"{label}: 5-95% across {across}", f"{label}: median")
         data.extend(_band(x, grp["q05"], grp["q95"], grp["q50"], names, color, group))
     window = (sel["date"].min(), sel["date"].max())
     markers = observed_markers(metric, words, observed, window)
     data.extend(markers)
     if caption is not None:
-        caption = caption.with_sources(*_sources(markers, words, metric), BAND_NOTE)
+        caption = caption.with_sources(*_sources(markers, words, metric), note)
     layout = _layout(title, words.unit(metric) or "people", caption)
     mark_events(layout, words, window)
     return {"data": data, "layout": layout}
@@ -662,12 +675,19 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 
 def effects_figure(
-    effects: pd.DataFrame, output: str, title: str, ytitle: str, caption: Caption | None = None
+    effects: pd.DataFrame,
+    output: str,
+    title: str,
+    ytitle: str,
+    caption: Caption | None = None,
+    note: str = BAND_NOTE,
 ) -> Figure:
-    """A headline output per experiment point: mean and 5-95% interval across seeds.
+    """A headline output per experiment point: mean and 5-95% interval across runs.
 
-    ``effects`` has columns point, output, mean, q05, q95, n.
+    ``effects`` has columns point, output, mean, q05, q95, n; ``note`` says what the interval
+    covers (``band_note``).
     """
+    across = "seeds" if note == BAND_NOTE else "runs"
     sel = effects[effects["output"] == output]  # in point order
     if sel.empty:
         return empty_figure(title, f"no {output} in this experiment", caption)
@@ -675,7 +695,7 @@ def effects_figure(
     data = [
         {
             "type": "bar",
-            "name": f"mean across seeds, with 5-95% interval ({ytitle})",
+            "name": f"mean across {across}, with 5-95% interval ({ytitle})",
             "x": [str(p) for p in sel["point"]],
             "y": _clean(mean, 1),
             "error_y": {
@@ -689,7 +709,7 @@ def effects_figure(
         }
     ]
     if caption is not None:
-        caption = caption.with_sources(BAND_NOTE)
+        caption = caption.with_sources(note)
     layout = _layout(title, ytitle, caption, xtitle="experiment point (lever and parameter values)")
     layout["hovermode"] = "closest"
     layout["showlegend"] = True

@@ -60,6 +60,12 @@ class ExperimentData:
     scenario: dict[str, Any]
     labels: dict[int, str]
     notes: list[str] = field(default_factory=list)
+    uncertainty: dict[str, Any] = field(default_factory=dict)  # uncertainty.json, if any
+
+    @property
+    def band_note(self) -> str:
+        """What the bands cover: chance alone, or parameters from a posterior as well."""
+        return charts.band_note(self.uncertainty)
 
 
 def point_labels(points: pd.DataFrame, columns: dict[str, str]) -> dict[int, str]:
@@ -149,7 +155,20 @@ def load_experiment_data(path: str | Path) -> ExperimentData:
         scenario or {},
         labels,
         notes,
+        read_uncertainty(folder.path),
     )
+
+
+def read_uncertainty(folder: Path) -> dict[str, Any]:
+    """The folder's uncertainty.json (what its bands cover), or {} for seeds only."""
+    import json
+
+    from tmpsim.experiments.experiment import UNCERTAINTY_FILE
+
+    path = Path(folder) / UNCERTAINTY_FILE
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def ensemble_validation(data: ExperimentData) -> tuple[pd.DataFrame | None, str]:
@@ -222,7 +241,9 @@ def experiment_figures(data: ExperimentData) -> dict[str, Any]:
     caption = experiment_caption(data)
     kept = set(data.bands["metric"]) if "metric" in data.bands else set()
     figures: dict[str, Any] = {  # the metrics the runs kept (an experiment may keep a few)
-        f"band-{metric}": charts.band_figure(data.bands, metric, words, observed, caption)
+        f"band-{metric}": charts.band_figure(
+            data.bands, metric, words, observed, caption, note=data.band_note
+        )
         for metric in charts.BAND_METRICS
         if metric in kept
     }
@@ -231,7 +252,7 @@ def experiment_figures(data: ExperimentData) -> dict[str, Any]:
             if key in set(data.effects["output"]):
                 shown = words.currency if unit == "currency" else unit
                 figures[f"effect-{key}"] = charts.effects_figure(
-                    data.effects, key, title, shown, caption
+                    data.effects, key, title, shown, caption, note=data.band_note
                 )
     return figures
 
@@ -264,14 +285,13 @@ def experiment_report_html(path: str | Path) -> str:
     band_grid = "".join(
         figure_html(
             k,
-            "Median (line) and 5-95% band across seeds; diamonds are observed figures. "
-            + charts.BAND_NOTE,
+            "Median (line) and 5-95% band; diamonds are observed figures. " + data.band_note,
         )
         for k in figures
         if k.startswith("band-")
     )
     effect_grid = "".join(
-        figure_html(k, "Mean across seeds with the 5-95% interval, per experiment point.")
+        figure_html(k, "Mean with the 5-95% interval, per experiment point. " + data.band_note)
         for k in effect_ids
     )
     effects_html = (
@@ -305,7 +325,7 @@ def experiment_report_html(path: str | Path) -> str:
         ("points", "Experiment points", table_html(points, css_class="points")),
         (
             "bands",
-            "Bands across seeds",
+            "Bands across runs",
             notes_html([obs_note, *data.notes]) + f'<div class="grid">{band_grid}</div>',
         ),
         ("effects", "Lever and parameter effects", effects_html + effects_table + sens_html),

@@ -490,11 +490,16 @@ SUMMARY: dict[str, tuple[str, str]] = {
 
 BANDS = (
     "A band is the range between the 5th and 95th percentiles of a metric across the runs of an "
-    "ensemble (the same scenario with different random seeds), drawn around their median. It "
-    "shows how much chance alone moves the result: who is selected, dismissed, or finds a seat. "
-    "It does not include uncertainty about the scenario's parameters (fees, rates, dates), about "
-    "the model's structure, or about the observed data; with few seeds its ends are themselves "
-    "uncertain. Experiments that vary parameters show one band per point."
+    "ensemble, drawn around their median. What it covers depends on the ensemble, and every "
+    "ensemble says which in its uncertainty.json, its command's output and its figures. Where the "
+    "scenario names a calibration posterior, `tmpsim run --seeds N` draws each run's free "
+    "parameters from it as well as its own random seed: the band shows parameter and chance "
+    "uncertainty together. With `--no-posterior`, in experiments and in comparisons, the runs "
+    "differ only in their seeds: the band shows how much chance alone moves the result (who is "
+    "selected, dismissed, or finds a seat) and does not include uncertainty about the scenario's "
+    "parameters (fees, rates, dates). No band includes uncertainty about the model's structure or "
+    "about the observed data; with few runs its ends are themselves uncertain. Experiments that "
+    "vary parameters show one band per point."
 )
 
 SCALE = (
