@@ -277,6 +277,26 @@ def test_an_ensemble_over_the_posterior_is_reproducible_and_worker_independent(
     assert drawn["draw"].tolist() == rows and drawn["rep"].tolist() == list(range(6))
 
 
+def test_a_variant_in_another_folder_finds_the_posterior_its_base_names(
+    scenario_with_posterior, tmp_path
+):
+    """The base's calibration.posterior is beside the base, not beside the variant."""
+    from tmpsim.uncertainty.posterior import scenario_posterior
+
+    path, _ = scenario_with_posterior
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    variant = mine / "variant.yaml"
+    variant.write_text(f"extends: {path}\nshelters: [{{name: city, capacity: 10}}]\n")
+    plan = ensemble(variant)
+    assert plan.draws is not None and plan.draws.path == path.parent / "synthetic.posterior.parquet"
+    shipped = mine / "flagship.yaml"
+    shipped.write_text("extends: japan-titp-covid\nshelters: [{name: city, capacity: 10}]\n")
+    found = scenario_posterior(shipped)
+    assert found is not None and found.is_file()
+    assert found.name == "japan-titp-covid.posterior.parquet" and found.parent != mine
+
+
 def test_no_posterior_means_seed_noise_only_and_a_missing_one_is_an_error(
     scenario_with_posterior, tmp_path
 ):

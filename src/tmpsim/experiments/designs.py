@@ -328,7 +328,10 @@ def plan_draws(
     try:
         posterior = load_posterior(path, parameters)
     except PosteriorError as exc:
-        raise ExperimentError(f"{source}: scenario's calibration.posterior: {exc}") from None
+        raise ExperimentError(
+            f"{source}: scenario's calibration.posterior: {exc} (set calibration.posterior to "
+            "the file, or run without one: --no-posterior)"
+        ) from None
     rows = draw_indices(posterior, spec.seeds, spec.seed)
     draws = PosteriorDraws(posterior, path, rows, parameters, scenario)
     for row in sorted(set(rows.tolist())):

@@ -299,6 +299,8 @@ def resolve_extends(
     if base_path.resolve() in [p.resolve() for p in chain]:
         raise ScenarioError(f"{source}: extends: {base_name} extends this file again (a cycle)")
     base, _ = _load_raw(base_path, chain)
+    if is_file:
+        base = _posterior_beside(base, base_path)
     replaced = [k for k, v in data.items() if isinstance(v, list) and isinstance(base.get(k), list)]
     if replaced and isinstance(base.get("sources"), dict):
         # A list given anew replaces the base's whole: the base's sources of its items go too
@@ -319,6 +321,18 @@ def resolve_extends(
             if section in cropped:
                 out[section] = cropped[section]
     return out
+
+
+def _posterior_beside(base: dict[str, Any], base_path: Path) -> dict[str, Any]:
+    """A base file's relative ``calibration.posterior``, made absolute: it is beside the base."""
+    calibration = base.get("calibration")
+    if not isinstance(calibration, dict):
+        return base
+    reference = calibration.get("posterior")
+    if not isinstance(reference, str) or Path(reference).is_absolute():
+        return base
+    where = str((base_path.parent / reference).resolve())
+    return {**base, "calibration": {**calibration, "posterior": where}}
 
 
 DATED_LISTS = ("events", "shelters", "emergency_funds")

@@ -215,11 +215,22 @@ def draw_indices(posterior: Posterior, n: int, seed: int) -> np.ndarray:
 
 
 def posterior_path(scenario_source: str | Path, reference: str) -> Path:
-    """Resolve ``calibration.posterior`` against the folder of the scenario file it is in."""
+    """Resolve ``calibration.posterior`` against the folder of the scenario file it is in.
+
+    A bare file name found there is that file; one not found there is a shipped posterior if
+    one has that name (a scenario extending a shipped one, or a run folder's copy of it, names
+    the shipped file as the shipped scenario does).
+    """
     ref = Path(reference)
     if ref.is_absolute():
         return ref
-    return Path(scenario_source).resolve().parent / ref
+    beside = Path(scenario_source).resolve().parent / ref
+    if beside.is_file() or len(ref.parts) > 1:
+        return beside
+    from tmpsim.scenario.loader import shipped_dir
+
+    shipped = shipped_dir() / ref
+    return shipped if shipped.is_file() else beside
 
 
 def scenario_posterior(scenario: str | Path) -> Path | None:
