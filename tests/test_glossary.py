@@ -78,3 +78,12 @@ def test_summary_rows_take_labels_units_and_currency_from_the_scenario() -> None
         ("Mean debt at return", "5,000 XYZ"),
     ]
     assert format_value(94661.2, "currency", "XYZ") == "94,661 XYZ"
+
+
+def test_a_peak_of_few_simulated_people_says_so() -> None:
+    summary = {"peak_stranded": 1500.0, "peak_destitute": 100.0, "peak_needs_bed": 0.0}
+    rows = dict(summary_rows({**summary, "scale": 0.02}, {}))
+    assert rows["Peak stranded"] == "1,500 people"  # 30 simulated
+    assert rows["Peak destitute"] == "100 people (2 simulated: noisy, a peak biased upward)"
+    assert rows["Peak needing a bed"] == "0 people"
+    assert dict(summary_rows({**summary, "scale": 1.0}, {}))["Peak destitute"] == "100 people"

@@ -474,9 +474,11 @@ SUMMARY: dict[str, tuple[str, str]] = {
     "person_days_stranded": ("Person-days stranded", "person-days"),
     "peak_destitute": ("Peak destitute", "people"),
     "peak_destitute_date": ("Peak destitute on", "date"),
+    "person_days_destitute": ("Person-days destitute", "person-days"),
     "peak_needs_bed": ("Peak needing a bed", "people"),
     "peak_needs_bed_date": ("Peak needing a bed on", "date"),
     "peak_unmet_shelter_need": ("Peak unmet shelter need", "people"),
+    "peak_unmet_shelter_need_date": ("Peak unmet shelter need on", "date"),
     "unmet_shelter_nights": ("Unmet shelter nights", "person-nights"),
     "shelter_nights": ("Shelter nights used", "person-nights"),
     "mean_debt_at_return": ("Mean debt at return", "currency"),
@@ -486,6 +488,7 @@ SUMMARY: dict[str, tuple[str, str]] = {
     "new_entries": ("New entries", "people"),
     "returns": ("Returns home", "people"),
     "emergency_money_paid": ("Emergency money paid", "currency"),
+    "cash_payments": ("Cash payments by the state", "currency"),
 }
 
 BANDS = (
@@ -630,13 +633,29 @@ def summary_items(summary: dict[str, Any], words: ScenarioWords) -> list[tuple[s
     return [r for r in rows if r[0] in summary]
 
 
+# A peak of fewer simulated people than this is mostly chance, and the highest day of a noisy
+# series lies above its level: the summary says so (as tmpsim compare does for small bases).
+FEW_AGENTS = 30
+
+
 def summary_rows(summary: dict[str, Any], scenario: Any = None) -> list[tuple[str, str]]:
-    """(label, formatted value) of the headline figures in a summary."""
+    """(label, formatted value) of the headline figures in a summary.
+
+    A peak that stands on fewer than ``FEW_AGENTS`` simulated people (the value times the
+    run's ``scale``) says how many, and that it is noisy.
+    """
     words = scenario if isinstance(scenario, ScenarioWords) else ScenarioWords.of(scenario)
-    return [
-        (lab, format_value(summary[key], unit, words.currency))
-        for key, lab, unit in summary_items(summary, words)
-    ]
+    scale = summary.get("scale")
+    rows = []
+    for key, lab, unit in summary_items(summary, words):
+        text = format_value(summary[key], unit, words.currency)
+        value = summary[key]
+        if key.startswith("peak_") and unit == "people" and isinstance(scale, int | float):
+            simulated = float(value or 0) * scale
+            if 0 < simulated < FEW_AGENTS:
+                text += f" ({simulated:.0f} simulated: noisy, a peak biased upward)"
+        rows.append((lab, text))
+    return rows
 
 
 def markdown() -> str:

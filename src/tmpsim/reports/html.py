@@ -38,7 +38,9 @@ FIGURE_CAPTIONS = {
     "special_by_origin": "People on a special bridging status, by origin.",
     "stock": "The programme's stock as official statistics count it; diamonds are observed stocks.",
     "destitution": (
-        "Destitute: no income and no savings. Unmet need is destitution beyond the shelter places."
+        "Destitute: no income and no savings. Needing a bed: the destitute and, where the job "
+        "comes with a bed, everyone in the host without work; unmet need is those needing a bed "
+        "without a shelter place."
     ),
     "money": "Means over everyone who returned during the run, by origin.",
     "flows": "Calendar-month totals.",
