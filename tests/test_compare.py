@@ -245,6 +245,28 @@ def test_cli_compare_prints_a_table_and_writes_the_runs(small_file: Path, tmp_pa
     assert len(table) == 2 * len(METRICS)
 
 
+def test_cli_compare_window_and_confidence_are_kept_with_the_comparison(
+    small_file: Path, tmp_path: Path
+) -> None:
+    """--from/--to bound the table and the figures, and the folder says which days and level."""
+    import json
+
+    out = tmp_path / "cmp"
+    window = ("--from", "2020-04-01", "--to", "2020-06-30", "--confidence", "0.9")
+    result = compare_welfare(small_file, "--seeds", "2", *window, "--quiet", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "2020-04-01..2020-06-30" in result.output and "90% interval" in result.output
+    assert "peak needing a bed (people)" in result.output
+    assert "mean debt at return (currency units)" in result.output
+    info = json.loads((out / "comparison.json").read_text())
+    assert info["window"] == ["2020-04-01", "2020-06-30"] and info["confidence"] == 0.9
+    from tmpsim.reports.comparison import folder_figures
+
+    figure = folder_figures(out)["compare-stranded"]
+    days = {x for trace in figure["data"] for x in trace["x"]}
+    assert min(days)[:10] == "2020-04-01" and max(days)[:10] == "2020-06-30"
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

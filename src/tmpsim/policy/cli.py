@@ -50,11 +50,15 @@ def comparison_tables(comparison, confidence: float = 0.95) -> list[Table]:
     tables = []
     frame = comparison.table(confidence)
     pct = round(confidence * 100)
+    units = {m.key: m.unit for m in METRICS}
+    base = comparison.scenarios.get("base")
+    currency = base.currency if base is not None else "currency units"
+    window = comparison.window_text()
     for variant in comparison.variants:
         t = Table(
             title=f"{variant}  vs  base ({comparison.base}); {len(comparison.seeds)} "
             f"seed{'s' if len(comparison.seeds) != 1 else ''}, "
-            f"scale {comparison.scale:g}",
+            f"scale {comparison.scale:g}" + (f", {window}" if window else ""),
             title_justify="left",
         )
         t.add_column("figure")
@@ -76,8 +80,9 @@ def comparison_tables(comparison, confidence: float = 0.95) -> list[Table]:
                 change = f"{row.relative:+.1%}"
                 if not math.isnan(row.rel_low):
                     change += f" [{row.rel_low:+.1%}, {row.rel_high:+.1%}]"  # as the change
+            unit = currency if units[row.metric] == "currency" else units[row.metric]
             t.add_row(
-                row.label,
+                f"{row.label} ({unit})",
                 _fmt(row.base, d),
                 _fmt(row.value, d),
                 f"{row.difference:+,.{d}f}",
@@ -143,10 +148,14 @@ def register(app: typer.Typer) -> None:
             typer.Option("--set", help="Override a base parameter: path.to.key=value."),
         ] = None,
         from_: Annotated[
-            str | None, typer.Option("--from", help="First day of the figures (YYYY-MM-DD).")
+            str | None,
+            typer.Option(
+                "--from", help="First day the table's figures and the PNGs cover (YYYY-MM-DD)."
+            ),
         ] = None,
         to: Annotated[
-            str | None, typer.Option(help="Last day of the figures (YYYY-MM-DD).")
+            str | None,
+            typer.Option(help="Last day the table's figures and the PNGs cover (YYYY-MM-DD)."),
         ] = None,
         confidence: Annotated[float, typer.Option(help="Confidence of the intervals.")] = 0.95,
         out: Annotated[
@@ -205,7 +214,7 @@ def register(app: typer.Typer) -> None:
         for line in caveats(result):
             (err_console if line.startswith("warning") else console).print(line, highlight=False)
         if out is not None:
-            result.write(out)
+            result.write(out, confidence=confidence)
             console.print(f"Table, per-seed figures and PNG figures: [bold]{out}[/]")
 
     @app.command()

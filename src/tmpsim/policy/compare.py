@@ -51,6 +51,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("peak_stranded", "peak stranded", "people"),
     Metric("peak_destitute", "peak destitute", "people"),
     Metric("shelter_nights_needed", "shelter-nights needed", "nights"),
+    Metric("peak_needs_bed", "peak needing a bed", "people"),
+    Metric("unmet_shelter_nights", "shelter-nights without a place", "nights"),
+    Metric("emergency_money", "emergency money paid", "currency", count=False),
     Metric("mean_debt_at_return", "mean debt at return", "currency", count=False),
     Metric("missing", "missing (left the employer)", "people"),
     Metric("years_separated", "person-years separated from family", "person-years"),
@@ -84,7 +87,9 @@ def measure(
     - person-days stranded, peak stranded: the essay's count (contract over or job lost, cannot
       go home, whatever bridging status was given);
     - peak destitute; shelter-nights needed: nights spent needing a bed (destitute, or without
-      work where the job comes with a bed), whether a shelter had one or not;
+      work where the job comes with a bed), whether a shelter had one or not; peak needing a
+      bed; shelter-nights without a place (needing a bed, no shelter place); emergency money
+      paid by the scenario's funds;
     - mean debt at return: debt still owed by those who returned in the window;
     - missing: workers who left their employer (became irregular) in the window;
     - person-years separated from family: time spent in the host by people whose programme does
@@ -112,6 +117,9 @@ def measure(
         "peak_stranded": float(total("stranded").max() / scale),
         "peak_destitute": float(total("destitute").max() / scale),
         "shelter_nights_needed": float(total("needs_bed").sum() / scale),
+        "peak_needs_bed": float(total("needs_bed").max() / scale),
+        "unmet_shelter_nights": float(total("unmet_shelter_need").sum() / scale),
+        "emergency_money": float(total("emergency_paid").sum() / scale),
         "mean_debt_at_return": float(total("returned_debt").sum() / returns) if returns else 0.0,
         "missing": float(total("missing").sum() / scale),
         "years_separated": float(separated / scale),
@@ -238,6 +246,15 @@ class Comparison:
     scenarios: dict[str, Scenario] = field(default_factory=dict, repr=False)
     daily: pd.DataFrame | None = field(default=None, repr=False)
     """Daily totals (all origins) of the figures' metrics: variant, seed, date, metric, value."""
+    window: tuple[dt.date | None, dt.date | None] = (None, None)
+    """The days the figures are measured over (None: the run's first or last day)."""
+
+    def window_text(self) -> str:
+        """The window as ``FIRST..LAST`` (the run's own ends where not set), or ''."""
+        first, last = self.window
+        if first is None and last is None:
+            return ""
+        return f"{first or 'start'}..{last or 'end'}"
 
     def table(self, confidence: float = 0.95) -> pd.DataFrame:
         """One row per variant and metric: base and variant means, paired difference, interval."""
@@ -251,12 +268,14 @@ class Comparison:
                 rows.append({"variant": variant, "metric": m.key, "label": m.label, **vars(e)})
         return pd.DataFrame(rows)
 
-    def write(self, out: str | Path, figures: bool = True) -> Path:
+    def write(self, out: str | Path, figures: bool = True, confidence: float = 0.95) -> Path:
         """Write the comparison folder: per-seed figures, the table, daily series, PNG figures.
 
-        ``runs.csv`` (per seed), ``table.csv`` (paired differences), ``daily.parquet`` (daily
-        totals of the figures' metrics), ``comparison.json`` and ``scenario.yaml`` (the base,
-        for labels and events); with ``figures``, ``figures/*.png`` (variant against base).
+        ``runs.csv`` (per seed), ``table.csv`` (paired differences at ``confidence``),
+        ``daily.parquet`` (daily totals of the figures' metrics, every day of the run),
+        ``comparison.json`` (what was compared: seeds, scale, window, confidence) and
+        ``scenario.yaml`` (the base, for labels and events); with ``figures``, ``figures/*.png``
+        (variant against base, over the window).
         A run folder, an experiment or a folder of other files is refused
         (:func:`check_comparison_target`).
         """
@@ -268,7 +287,7 @@ class Comparison:
         check_comparison_target(out)
         out.mkdir(parents=True, exist_ok=True)
         self.runs.to_csv(out / "runs.csv", index=False)
-        self.table().to_csv(out / "table.csv", index=False)
+        self.table(confidence).to_csv(out / "table.csv", index=False)
         if self.daily is not None:
             self.daily.to_parquet(out / "daily.parquet", index=False)
         if "base" in self.scenarios:
@@ -278,6 +297,8 @@ class Comparison:
             "variants": self.variants,
             "seeds": self.seeds,
             "scale": self.scale,
+            "window": [None if d is None else d.isoformat() for d in self.window],
+            "confidence": confidence,
             "tmpsim_version": __version__,
         }
         atomic_write_bytes(out / "comparison.json", (json.dumps(info, indent=2) + "\n").encode())
@@ -345,6 +366,7 @@ def compare(
         runs=pd.DataFrame(rows),
         scenarios=scenarios,
         daily=pd.concat(daily, ignore_index=True),
+        window=tuple(window) if window is not None else (None, None),  # type: ignore[arg-type]
     )
 
 

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -46,9 +47,20 @@ def comparison_figures(
 ) -> dict[str, charts.Figure]:
     """Variant against base: each metric's band per variant, and variant minus base.
 
-    ``scenario`` is the base scenario as data; ``info`` what comparison.json holds.
+    ``scenario`` is the base scenario as data; ``info`` what comparison.json holds (its
+    ``window``, if any, bounds the days drawn).
     """
     if daily is None or daily.empty:
+        return {}
+    first, last = info.get("window") or (None, None)
+    dates = pd.to_datetime(daily["date"])
+    keep = np.ones(len(daily), dtype=bool)
+    if first is not None:
+        keep &= dates >= pd.Timestamp(first)
+    if last is not None:
+        keep &= dates <= pd.Timestamp(last)
+    daily = daily[keep]
+    if daily.empty:
         return {}
     words = ScenarioWords.of(scenario)
     caption = charts.Caption(
