@@ -311,7 +311,7 @@ def test_run_seeds_is_an_ensemble_of_one_point(sweep):
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "Across seeds: mean and 5-95% band" in proc.stdout
+    assert "Across runs: mean and 5-95% band" in proc.stdout
     assert_each_run_once(out, 3)
     records = [json.loads(p.read_text()) for p in sorted((out / "runs").glob("*.json"))]
     assert [r["seed"] for r in records] == [run_seed(4, i) for i in range(3)]

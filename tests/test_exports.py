@@ -234,6 +234,8 @@ def test_plot_an_ensemble_folder(tmp_path: Path) -> None:
     assert code == 0, err
     names = pngs(out / "figures")
     assert "band-stranded.png" in names and "effect-peak_stranded.png" in names
+    assert "band-needs_bed.png" in names and "effect-peak_needs_bed.png" in names
+    assert "effect-emergency_money_paid.png" in names
 
 
 def test_plot_refuses_a_folder_of_no_kind(tmp_path: Path) -> None:

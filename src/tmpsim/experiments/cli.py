@@ -324,7 +324,7 @@ def print_summary(result: Summary, outputs: list[str] | None = None) -> None:
         _fail(f"--output {unknown}: not among {sorted(set(bands['output']))}")
     n_points = bands["point"].nunique()
     if n_points == 1:
-        table = Table(title="Across seeds: mean and 5-95% band")
+        table = Table(title="Across runs: mean and 5-95% band")
         for col in ("output", "mean", "p05", "p95", "n"):
             table.add_column(col, justify="left" if col == "output" else "right")
         for name in names:
@@ -338,7 +338,7 @@ def print_summary(result: Summary, outputs: list[str] | None = None) -> None:
         params = [
             c for c in bands.columns if c not in {"point", "output", "mean", "p05", "p95", "n"}
         ]
-        table = Table(title="Per point: mean [5%, 95%] across seeds")
+        table = Table(title="Per point: mean [5%, 95%] across runs")
         for col in ["point", *params, *shown]:
             table.add_column(col, justify="right")
         for point, grp in list(bands.groupby("point"))[:MAX_POINTS_SHOWN]:

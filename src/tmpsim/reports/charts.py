@@ -45,7 +45,14 @@ DESTITUTION_METRICS = [
 ]
 FLOW_METRICS = ["new_entries", "returns", "missing"]
 # Metrics drawn as bands across seeds (ensembles, experiments, comparisons).
-BAND_METRICS = ["stranded", "destitute", "unmet_shelter_need", "sheltered", "programme_stock"]
+BAND_METRICS = [
+    "stranded",
+    "destitute",
+    "needs_bed",
+    "unmet_shelter_need",
+    "sheltered",
+    "programme_stock",
+]
 MAX_ORIGINS = 8  # origins drawn one by one in a by-origin figure; the rest are summed
 COLORS = [
     "#1f77b4",

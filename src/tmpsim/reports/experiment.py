@@ -35,7 +35,10 @@ EFFECT_OUTPUTS = {
     "person_days_stranded": ("Person-days stranded", "person-days"),
     "peak_stranded": ("Peak stranded", "people"),
     "peak_destitute": ("Peak destitute", "people"),
+    "peak_needs_bed": ("Peak needing a bed", "people"),
+    "peak_unmet_shelter_need": ("Peak unmet shelter need", "people"),
     "unmet_shelter_nights": ("Unmet shelter nights", "person-nights"),
+    "emergency_money_paid": ("Emergency money paid", "currency"),
     "mean_debt_at_return": ("Mean debt at return", "currency"),
     "missing": ("Missing (left the employer)", "people"),
 }
