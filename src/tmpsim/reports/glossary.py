@@ -78,9 +78,12 @@ STATES: dict[str, str] = {
 _STRANDED_CAVEAT = (
     "Counts people who asked to go home and are still in the host country waiting for a seat or "
     "an exit permit, whatever bridging status they hold meanwhile (so it includes special_status "
-    "holders who have not left). It excludes people who became irregular and people on a home "
-    "visit abroad, and it is not a count of everyone without work. Press and official tallies "
-    "use narrower or wider definitions; compare with care."
+    "holders who have not left while no seat was there for them). Once seats return for them, "
+    "those who stay on a bridging status are no longer counted (they could leave; "
+    "special_status still counts them), so the count can fall steeply when seats come back. It "
+    "excludes people who became irregular and people on a home visit abroad, and it is not a "
+    "count of everyone without work. Press and official tallies use narrower or wider "
+    "definitions; compare with care."
 )
 
 TERMS: dict[str, Term] = {
