@@ -48,6 +48,7 @@ LAZY_COMMANDS = {
     "serve": "tmpsim.web.cli",
     "compare": "tmpsim.policy.cli",
     "levers": "tmpsim.policy.cli",
+    "shock": "tmpsim.policy.cli",
     "experiment": "tmpsim.experiments.cli",  # groups are listed after commands
     "corridors": "tmpsim.corridors.cli",
 }

@@ -1,10 +1,11 @@
-"""``tmpsim compare`` and ``tmpsim levers``: policy variants against a base on common seeds."""
+"""``tmpsim compare``, ``levers`` and ``shock``: policy variants, and shocks replayed."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -124,7 +125,7 @@ def caveats(comparison) -> list[str]:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``compare`` and ``levers`` to the top-level ``tmpsim`` command."""
+    """Add ``compare``, ``levers`` and ``shock`` to the top-level ``tmpsim`` command."""
 
     @app.command()
     def compare(
@@ -216,6 +217,67 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             result.write(out, confidence=confidence)
             console.print(f"Table, per-seed figures and PNG figures: [bold]{out}[/]")
+
+    @app.command()
+    def shock(
+        base: Annotated[str, typer.Argument(help="Shipped scenario name or a YAML file.")],
+        start: Annotated[str, typer.Option(help="First day of the shock replayed (YYYY-MM-DD).")],
+        out: Annotated[Path, typer.Option(help="The scenario file to write (.yaml).")],
+        end: Annotated[
+            str | None,
+            typer.Option(
+                help="Last day of the run (default: the base's, or the end of the year after "
+                "the last day moved if later)."
+            ),
+        ] = None,
+        name: Annotated[
+            str | None, typer.Option(help="The new scenario's name (default: BASE-shock-START).")
+        ] = None,
+        force: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
+    ) -> None:
+        """Write a scenario in which BASE's own shock, and the measures answering it, recur.
+
+        Every dated shock event of BASE, the shelters, funds, bridging statuses and job-change
+        routes that came with it and the labour-market index's fall move together so that the
+        shock begins on --start; the file extends BASE, so everything else stays BASE's.
+        """
+        from tmpsim.policy.shocks import replay_file_text, replay_shock
+        from tmpsim.results import atomic_write_bytes
+        from tmpsim.scenario import load_scenario
+        from tmpsim.scenario.loader import shipped_scenarios
+
+        first = _date(start, "--start")
+        last = _date(end, "--end")
+        if out.suffix not in (".yaml", ".yml"):
+            _fail(f"--out {out}: a scenario file ends in .yaml")
+        if out.exists() and (out.is_dir() or not force):
+            _fail(f"--out {out}: exists (add --force to replace a file)")
+        if base in shipped_scenarios():
+            reference = base
+        else:
+            path = Path(base).resolve()
+            if not path.is_file():
+                _fail(f"{base}: not a shipped scenario or a file")
+            reference = os.path.relpath(path, out.resolve().parent)
+        try:
+            replay = replay_shock(base, first, last)
+            label = name or f"{load_scenario(base).name}-shock-{first}"
+            text = replay_file_text(reference, replay, label)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(out, text.encode())
+        except (ScenarioError, ValueError, OSError) as exc:
+            _fail(str(exc))
+        try:
+            load_scenario(out)  # what is written loads (its base is found beside it)
+        except ScenarioError as exc:
+            out.unlink()
+            _fail(f"the replay cannot be run: {exc}")
+        moved = ", ".join(f"{n} {k}" for k, n in replay.moved.items() if n)
+        console.print(
+            f"{out}: {replay.first} moved {replay.days:+,} days to {replay.start} ({moved}); "
+            f"the run ends {replay.end}.\nRun it: tmpsim run {out} --seeds 10",
+            highlight=False,
+        )
 
     @app.command()
     def levers(

@@ -182,10 +182,206 @@ def without_shocks(
     return load_scenario(data)
 
 
+# ---- the scenario's own shock, moved ----------------------------------------------------------
+ROUTES_MOVED = ("bridges", "job_changes")
+"""The routes' dated measures that move with a replayed shock (onward statuses do not)."""
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What ``replay_shock`` moved, and the keys a variant file sets to move it."""
+
+    first: dt.date
+    """The base's shock's first day: its earliest dated shock event."""
+    start: dt.date
+    end: dt.date
+    changes: dict[str, Any]
+    moved: dict[str, int]
+    """How many items of each kind moved (events, shelters, funds, routes, index months)."""
+
+    @property
+    def days(self) -> int:
+        """How far everything moved, in days."""
+        return (self.start - self.first).days
+
+
+def _day(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _dates(items: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dt.date]:
+    return [_day(i[k]) for i in items for k in keys if i.get(k) is not None]
+
+
+def _contiguous(index: dict[str, Any]) -> dict[str, Any]:
+    """A monthly index with every month from its first to its last: a gap holds the month before."""
+    keys = sorted(index)
+    out, month, value = {}, keys[0], index[keys[0]]
+    while month <= keys[-1]:
+        value = index.get(month, value)
+        out[month] = value
+        month = _month_key(month, 1)
+    return out
+
+
+def _month_key(key: str, months: int) -> str:
+    year, month = (int(p) for p in str(key).split("-"))
+    n = year * 12 + month - 1 + months
+    return f"{n // 12:04d}-{n % 12 + 1:02d}"
+
+
+def replay_shock(
+    scenario: Scenario | str | Path, start: dt.date | str, end: dt.date | str | None = None
+) -> Replay:
+    """The scenario's own shock and the measures answering it, moved to begin on ``start``.
+
+    The shock begins on the earliest event of a shock type (``SHOCK_EVENT_TYPES``). Everything
+    dated from that day on moves by the same number of days: those events (and their ends),
+    the shelters and emergency funds that open then or later, and the routes' bridges and
+    job-change routes that start then or later; the months of the dismissals' labour-need index
+    from ``lag_months`` before the first day to the last day moved move by the same number of
+    months, so that dismissals follow the same fall (months between the index's own and the
+    moved ones hold the value before them). Headlines over the shock move too,
+    renamed ``NAME_replayed`` and without their observed reference. Rule changes and onward
+    statuses stay.
+    The run ends on ``end`` (by default the base's end, or the end of the year after the last
+    day moved if that is later); what moves beyond it is dropped.
+
+    ``changes`` holds the keys a file ``extends``-ing the base sets (lists given whole).
+    """
+    from tmpsim.scenario.loader import load_raw
+
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    raw = (
+        json.loads(json.dumps(sc.model_dump(mode="json", exclude_defaults=True)))
+        if isinstance(scenario, Scenario)
+        else load_raw(scenario)[0]
+    )
+    start = _day(start)
+    shock = [_day(e["date"]) for e in raw.get("events") or [] if e.get("type") in SHOCK_EVENT_TYPES]
+    if not shock:
+        raise ValueError(f"{sc.name}: no dated shock to replay (no event of {SHOCK_EVENT_TYPES})")
+    first = min(shock)
+    offset = start - first
+    months = (start.year - first.year) * 12 + start.month - first.month
+
+    def moves(item: dict[str, Any], key: str) -> bool:
+        return item.get(key) is not None and _day(item[key]) >= first
+
+    def moved(item: dict[str, Any], *keys: str) -> dict[str, Any]:
+        out = dict(item)
+        for key in keys:
+            if out.get(key) is not None:
+                out[key] = (_day(out[key]) + offset).isoformat()
+        return out
+
+    events = [
+        moved(e, "date", "end") if e.get("type") in SHOCK_EVENT_TYPES and moves(e, "date") else e
+        for e in raw.get("events") or []
+    ]
+    lists = {
+        name: [moved(i, "start", "end") if moves(i, "start") else i for i in raw.get(name) or []]
+        for name in ("shelters", "emergency_funds")
+    }
+    routes = raw.get("routes") or {}
+    route_lists = {
+        name: [moved(r, "start", "end") if moves(r, "start") else r for r in routes.get(name) or []]
+        for name in ROUTES_MOVED
+    }
+    routes_moving = {f"routes.{n}": routes.get(n) or [] for n in ROUTES_MOVED}
+    count = {
+        "events": sum(e is not o for e, o in zip(events, raw.get("events") or [], strict=True)),
+        **{n: sum(moves(i, "start") for i in items) for n, items in
+           [*((n, raw.get(n) or []) for n in lists), *routes_moving.items()]},
+    }  # fmt: skip
+    before = [*(raw.get("events") or []), *(i for n in lists for i in raw.get(n) or [])]
+    before += [r for n in ROUTES_MOVED for r in routes.get(n) or []]
+    after = [*events, *(i for items in lists.values() for i in items)]
+    after += [r for rs in route_lists.values() for r in rs]
+    went = [a for a, b in zip(after, before, strict=True) if a is not b]  # the items moved
+    last = max(_dates(went, ("date", "start", "end")))
+    end = _day(end) if end is not None else max(sc.end, dt.date(last.year + 1, 12, 31))
+    if end <= start:
+        raise ValueError(f"the run's end {end} is not after the shock's start {start}")
+
+    def inside(item: dict[str, Any], key: str) -> bool:
+        return item.get(key) is None or _day(item[key]) <= end
+
+    changes: dict[str, Any] = {"end": end.isoformat()}
+    changes["events"] = [e for e in events if inside(e, "date")]
+    for name, items in lists.items():
+        if count[name]:
+            changes[name] = [i for i in items if inside(i, "start")]
+    moved_routes = {n: [r for r in rs if inside(r, "start")] for n, rs in route_lists.items()}
+    if any(count[f"routes.{n}"] for n in ROUTES_MOVED):
+        changes["routes"] = {n: rs for n, rs in moved_routes.items() if routes.get(n)}
+    headlines = [
+        {
+            **{
+                k: v
+                for k, v in moved(h, "start", "end").items()
+                if not k.startswith("reference") and k != "source"
+            },
+            "name": f"{h['name']}_replayed",
+            "label": f"{h.get('label') or h['name']} (replayed {offset.days} days later)",
+        }
+        for h in raw.get("headlines") or []
+        if moves(h, "start")
+    ]
+    if headlines:  # a headline of the shock moves with it, without the observation it had
+        kept = [h for h in raw.get("headlines") or [] if not moves(h, "start")]
+        changes["headlines"] = kept + [h for h in headlines if inside(h, "end")]
+        count["headlines"] = len(headlines)
+    need = (raw.get("behaviour") or {}).get("dismissal_labour_need") or {}
+    index = need.get("index") or {}
+    if index:
+        lag = int(need.get("lag_months", 12))
+        lo = _month_key(f"{first.year}-{first.month}", -lag)
+        hi = f"{(last - offset).year:04d}-{(last - offset).month:02d}"
+        window = {k: v for k, v in index.items() if lo <= _month_key(str(k), 0) <= hi}
+        shifted = {_month_key(str(k), months): v for k, v in window.items()}
+        merged = _contiguous({_month_key(str(k), 0): v for k, v in index.items()} | shifted)
+        new = {k: v for k, v in merged.items() if index.get(k) != v}
+        changes["behaviour"] = {"dismissal_labour_need": {"index": new}}
+        count["index months"] = len(shifted)
+    return Replay(first, start, end, changes, count)
+
+
+def replay_file_text(base: str, replay: Replay, name: str) -> str:
+    """The YAML of a scenario file that extends ``base`` with its shock replayed."""
+    import yaml
+
+    said = f"{base}'s own shock of {replay.first} and the measures answering it"
+    head = {
+        "extends": base,
+        "name": name,
+        "description": f"{said}, moved by {replay.days} days to begin on {replay.start} "
+        "(tmpsim shock); everything else as in the base.",
+    }
+    sources = {
+        key: f"moved: {said}, {replay.days} days later (their sources in {base})"
+        for key in ("events", "shelters", "emergency_funds", "routes")
+        if key in replay.changes
+    }
+    if "behaviour" in replay.changes:
+        sources["behaviour.dismissal_labour_need.index"] = (
+            f"moved: {base}'s index over its shock, by the same number of months (the months "
+            "before and after keep the base's values or none)"
+        )
+    if "headlines" in replay.changes:
+        sources["headlines"] = f"moved: {base}'s headlines over its shock, without their references"
+    sources["end"] = "tmpsim shock: the end of the year after the last day moved, or as given"
+    data = {**head, **replay.changes, "sources": sources}
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
 __all__ = [
     "SHOCK_EVENT_TYPES",
+    "Replay",
     "ShockSpec",
     "normal_daily_returns",
+    "replay_file_text",
+    "replay_shock",
     "shock_events",
     "standard_shock",
     "without_shocks",
