@@ -267,11 +267,34 @@ def test_cli_compare_window_and_confidence_are_kept_with_the_comparison(
     assert min(days)[:10] == "2020-04-01" and max(days)[:10] == "2020-06-30"
 
 
+def test_cli_compare_a_variant_file_on_the_same_seeds(small_file: Path, tmp_path: Path) -> None:
+    """A variant written as a file (a shelter the city opens) beside a lever, paired."""
+    variant = tmp_path / "city.yaml"
+    variant.write_text(
+        "extends: small.yaml\nshelters: [{name: city, capacity: 100000}]\n", encoding="utf-8"
+    )
+    out = tmp_path / "cmp"
+    args = ("--variant", str(variant), "--seeds", "2", "--quiet", "--out", str(out))
+    result = compare_welfare(small_file, *args)
+    assert result.exit_code == 0, result.output
+    assert "city  vs  base" in result.output and "welfare_eligible  vs  base" in result.output
+    assert "each seed's parameters: the scenario's values" in " ".join(result.output.split())
+    table = pd.read_csv(out / "table.csv").set_index(["variant", "metric"])
+    city = table.loc["city"]
+    # A shelter changes where people sleep, not who is stranded (the same draws).
+    assert city.loc["person_days_stranded", "difference"] == 0
+    assert city.loc["unmet_shelter_nights", "value"] == 0
+    twice = compare_welfare(small_file, "--variant", str(variant), "--variant", str(variant))
+    assert twice.exit_code == 2 and "a variant named 'city' is already given" in twice.output
+    none = runner.invoke(app, ["compare", str(small_file), "--posterior", "-l", "welfare"])
+    assert none.exit_code == 2 and "Traceback" not in none.output
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
         (["--lever", "welfare"], "did you mean welfare_eligible"),
-        ([], "name at least one --lever"),
+        ([], "name at least one --lever or --variant"),
         (
             ["--lever", "welfare_eligible", "--seeds", "0"],
             "--seeds must be from 1 to 10,000, got 0",

@@ -297,6 +297,34 @@ def test_a_variant_in_another_folder_finds_the_posterior_its_base_names(
     assert found.name == "japan-titp-covid.posterior.parquet" and found.parent != mine
 
 
+def test_a_comparison_over_the_posterior_pairs_each_seed_with_one_parameter_set(
+    scenario_with_posterior, tmp_path
+):
+    from tmpsim.policy.compare import compare
+    from tmpsim.uncertainty.posterior import draw_indices, scenario_posterior
+
+    path, _ = scenario_with_posterior
+    posterior = scenario_posterior(path)
+    variants = {"welfare": {"welfare_eligible": True}}
+    result = compare(path, variants, seeds=3, scale=1.0, posterior=posterior)
+    rows = draw_indices(load_posterior(posterior, PARAMS), 3, 1).tolist()
+    drawn = result.runs.drop_duplicates(["variant", "seed"]).pivot(
+        index="seed", columns="variant", values="draw"
+    )
+    assert drawn["base"].tolist() == rows and drawn["welfare"].tolist() == rows
+    again = compare(path, variants, seeds=3, scale=1.0, posterior=posterior)
+    pd.testing.assert_frame_equal(result.runs, again.runs)
+    plain = compare(path, variants, seeds=3, scale=1.0)
+    assert "draw" not in plain.runs and plain.posterior is None
+    # Each seed ran with its draw: the base's figures differ from the scenario's own values.
+    assert not result.runs[result.runs.variant == "base"]["value"].equals(
+        plain.runs[plain.runs.variant == "base"]["value"].reset_index(drop=True)
+    )
+    result.write(tmp_path / "cmp")
+    info = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    assert info["posterior"] == str(posterior) and info["bands"].startswith("parameter")
+
+
 def test_no_posterior_means_seed_noise_only_and_a_missing_one_is_an_error(
     scenario_with_posterior, tmp_path
 ):

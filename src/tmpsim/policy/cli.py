@@ -141,8 +141,23 @@ def register(app: typer.Typer) -> None:
         ] = None,
         seeds: Annotated[int, typer.Option(help="Seeds (1..N), shared by base and variants.")] = 3,
         scale: Annotated[float, typer.Option(help="Fraction of people simulated.")] = 0.01,
+        variant: Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--variant",
+                help="A variant given as a scenario file (one that extends BASE, say, with a "
+                "city's shelter); repeatable, beside or instead of --lever.",
+            ),
+        ] = None,
         combined: Annotated[
             bool, typer.Option(help="Also run all the given levers together as one variant.")
+        ] = False,
+        posterior: Annotated[
+            bool,
+            typer.Option(
+                help="Draw each seed's free parameters from BASE's posterior (the same set for "
+                "the base and every variant): intervals with parameter uncertainty."
+            ),
         ] = False,
         set_: Annotated[
             list[str] | None,
@@ -172,9 +187,10 @@ def register(app: typer.Typer) -> None:
         from tmpsim.policy.compare import check_comparison_target
         from tmpsim.policy.compare import compare as run_compare
         from tmpsim.scenario import load_scenario
+        from tmpsim.uncertainty.posterior import PosteriorError
 
-        if not lever:
-            _fail(f"name at least one --lever; levers are {', '.join(LEVERS)}")
+        if not lever and not variant:
+            _fail(f"name at least one --lever or --variant; levers are {', '.join(LEVERS)}")
         from tmpsim.scenario.bounds import run_option_problem
 
         problem = run_option_problem(seeds=seeds, scale=scale)
@@ -184,7 +200,7 @@ def register(app: typer.Typer) -> None:
             _fail(f"--confidence must be between 0 and 1, got {confidence}")
         window = (_date(from_, "--from"), _date(to, "--to"))
         try:
-            variants = [parse_levers(text) for text in lever]
+            variants = [parse_levers(text) for text in lever or []]
             if combined and len(variants) > 1:
                 merged: dict = {}
                 for v in variants:
@@ -193,8 +209,19 @@ def register(app: typer.Typer) -> None:
                             _fail(f"--combined: {name} has two values ({merged[name]}, {value})")
                         merged[name] = value
                 variants.append(merged)
-            labelled = {variant_label(v): v for v in variants}
+            labelled: dict = {variant_label(v): v for v in variants}
             base_sc = load_scenario(base, set_ or [])
+            for path in variant or []:
+                if path.stem in labelled or path.stem == "base":
+                    _fail(f"--variant {path}: a variant named {path.stem!r} is already given")
+                labelled[path.stem] = load_scenario(path, set_ or [])
+            drawn_from = None
+            if posterior:
+                from tmpsim.uncertainty.posterior import scenario_posterior
+
+                drawn_from = scenario_posterior(base)
+                if drawn_from is None:
+                    _fail(f"--posterior: {base} names no posterior (calibration.posterior)")
             if out is not None:
                 check_comparison_target(out)  # before the runs: a refused folder costs nothing
             for bound in window:
@@ -206,12 +233,26 @@ def register(app: typer.Typer) -> None:
                     err_console.print(f"seed {seed}: {label}", highlight=False)
 
             result = run_compare(
-                base_sc, labelled, seeds=seeds, scale=scale, window=window, progress=progress
+                base_sc,
+                labelled,
+                seeds=seeds,
+                scale=scale,
+                window=window,
+                progress=progress,
+                posterior=drawn_from,
             )
         except (LeverError, ScenarioError, ValueError) as exc:  # RunFolderError among them
             _fail(str(exc))
+        except PosteriorError as exc:
+            _fail(f"--posterior: {exc}")
         for table in comparison_tables(result, confidence):
             console.print(table)
+        what = result.posterior or "the scenario's values"
+        console.print(
+            f"Intervals show {'parameter and chance' if result.posterior else 'chance'} "
+            f"uncertainty (each seed's parameters: {what}).",
+            highlight=False,
+        )
         for line in caveats(result):
             (err_console if line.startswith("warning") else console).print(line, highlight=False)
         if out is not None:

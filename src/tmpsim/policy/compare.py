@@ -248,6 +248,8 @@ class Comparison:
     """Daily totals (all origins) of the figures' metrics: variant, seed, date, metric, value."""
     window: tuple[dt.date | None, dt.date | None] = (None, None)
     """The days the figures are measured over (None: the run's first or last day)."""
+    posterior: str | None = None
+    """The posterior file each seed drew its parameter set from (None: the scenario's values)."""
 
     def window_text(self) -> str:
         """The window as ``FIRST..LAST`` (the run's own ends where not set), or ''."""
@@ -298,6 +300,12 @@ class Comparison:
             "seeds": self.seeds,
             "scale": self.scale,
             "window": [None if d is None else d.isoformat() for d in self.window],
+            "posterior": self.posterior,
+            "bands": (
+                "parameter and stochastic uncertainty"
+                if self.posterior
+                else "stochastic (seed) uncertainty only"
+            ),
             "confidence": confidence,
             "tmpsim_version": __version__,
         }
@@ -323,12 +331,18 @@ def compare(
     overrides: Mapping[str, Any] | list[str] | None = None,
     window: tuple[dt.date | None, dt.date | None] | None = None,
     progress: Callable[[str, int], None] | None = None,
+    posterior: str | Path | None = None,
 ) -> Comparison:
     """Run the base and every variant on the same seeds and collect their figures.
 
     ``variants`` maps a label to lever values (``{"welfare_eligible": True}``) or to a ready
     Scenario; a list of lever mappings is labelled from the levers. ``seeds`` is a list of seeds
     or a count (seeds 1..N). ``overrides`` apply to the base before the levers.
+
+    With ``posterior`` (a posterior file of the base's calibration), the k-th seed also takes
+    the k-th parameter set drawn from it (``draw_indices`` with seed 1), the same for the base
+    and every variant: the paired differences then carry parameter as well as chance
+    uncertainty. Levers apply after the draw.
     """
     base_sc = load_scenario(base if not isinstance(base, Mapping) else dict(base), overrides)  # type: ignore[arg-type]
     if not isinstance(variants, Mapping):
@@ -346,16 +360,21 @@ def compare(
         seed_list = [int(s) for s in seeds]
     if not seed_list:
         raise ValueError("compare needs at least one seed")
+    draws = _drawn(posterior, base_sc, len(seed_list)) if posterior is not None else None
     rows = []
     daily = []
-    for seed in seed_list:
-        for label, sc in scenarios.items():
+    for k, seed in enumerate(seed_list):
+        drawn = scenarios if draws is None else _with_draw(scenarios, variants, draws, k)
+        for label, sc in drawn.items():
             if progress is not None:
                 progress(label, seed)
             sim = Simulation(sc, seed=seed, scale=scale).run()
             arrays = metric_arrays(sim)
+            row = {"variant": label, "seed": seed}
+            if draws is not None:
+                row["draw"] = int(draws.rows[k])
             for key, value in measure(sim, window, arrays).items():
-                rows.append({"variant": label, "seed": seed, "metric": key, "value": value})
+                rows.append({**row, "metric": key, "value": value})
             daily.append(daily_totals(sim, arrays, label, seed))
             del sim
     return Comparison(
@@ -367,7 +386,51 @@ def compare(
         scenarios=scenarios,
         daily=pd.concat(daily, ignore_index=True),
         window=tuple(window) if window is not None else (None, None),  # type: ignore[arg-type]
+        posterior=None if draws is None else str(draws.path),
     )
+
+
+@dataclass(frozen=True)
+class _Draws:
+    path: Path
+    posterior: Any
+    parameters: list[Any]
+    rows: np.ndarray
+
+
+def _drawn(path: str | Path, base: Scenario, n: int) -> _Draws:
+    """The posterior's parameter sets for ``n`` seeds, validated against the base's parameters."""
+    from tmpsim.calibration.spec import CalibrationSpec
+    from tmpsim.uncertainty.posterior import draw_indices, load_posterior
+
+    if base.calibration is None:
+        raise ValueError(f"{base.name}: no calibration section, so no free parameters to draw")
+    calibration = base.model_dump(mode="python")["calibration"]
+    parameters = CalibrationSpec.model_validate(calibration).parameters
+    posterior = load_posterior(path, parameters)
+    return _Draws(Path(path), posterior, parameters, draw_indices(posterior, n, 1))
+
+
+def _with_draw(
+    scenarios: dict[str, Scenario],
+    variants: Mapping[str, VariantSpec],
+    draws: _Draws,
+    k: int,
+) -> dict[str, Scenario]:
+    """The base and variants with the k-th drawn parameter set (levers laid on after it)."""
+    from tmpsim.uncertainty.posterior import overrides_for
+
+    values = draws.posterior.row(int(draws.rows[k]))
+
+    def drawn(sc: Scenario) -> Scenario:
+        data = sc.model_dump(mode="python")
+        return load_scenario(data, overrides_for(values, draws.parameters, data))
+
+    base = drawn(scenarios["base"])
+    out = {"base": base}
+    for label, spec in variants.items():
+        out[label] = drawn(spec) if isinstance(spec, Scenario) else apply_levers(base, spec)
+    return out
 
 
 def daily_totals(
