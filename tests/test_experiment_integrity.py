@@ -108,3 +108,100 @@ def test_a_damaged_run_is_reported_left_out_and_redone(sweep, reference, tmp_pat
     assert_each_run_once(out, N_RUNS)
     for mine, ref in zip(results(out), results(reference), strict=True):
         assert_frame_equal(mine, ref)
+
+
+# ---- one writer, and the files that describe the experiment --------------------------------------
+def test_a_second_writer_is_refused_while_one_holds_the_folder(sweep, reference, tmp_path) -> None:
+    from tmpsim.experiments.spec import ExperimentError
+    from tmpsim.experiments.storage import ExperimentDir
+
+    out = tmp_path / "exp"
+    shutil.copytree(reference, out)
+    with ExperimentDir(out).lock():
+        with pytest.raises(ExperimentError, match="another tmpsim is writing this folder"):
+            run_experiment(sweep, out, workers=0)
+    assert run_experiment(sweep, out, workers=0).ran == 0  # released: the resume goes on
+
+
+def test_another_experiments_record_and_an_edited_one_are_damaged(sweep, reference, tmp_path):
+    import json
+
+    from tmpsim.experiments.storage import _record_digest
+
+    out = tmp_path / "exp"
+    shutil.copytree(reference, out)
+    path = out / "runs" / "000001.json"
+    rec = json.loads(path.read_text())
+    rec["summary"] = {k: v * 2 for k, v in rec["summary"].items()}  # edited by hand
+    path.write_text(json.dumps(rec))
+    other = out / "runs" / "000003.json"
+    rec = json.loads(other.read_text())
+    rec["seed"] += 1  # as if another experiment (another seed) had written it, digest and all
+    rec["sha256"] = _record_digest(rec)
+    other.write_text(json.dumps(rec))
+    assert status(out)[0].damaged == {1: "record 000001.json was changed after it was written "
+                                      "(its digest)"}  # fmt: skip
+    report = run_experiment(sweep, out, workers=0)
+    assert report.ran == 2 and sorted(report.counts.damaged) == [1, 3]
+    assert "seed" in report.counts.damaged[3]
+    for mine, ref in zip(results(out), results(reference), strict=True):
+        assert_frame_equal(mine, ref)
+
+
+def test_a_record_outside_the_plan_is_removed_not_redone(sweep, reference, tmp_path) -> None:
+    out = tmp_path / "exp"
+    shutil.copytree(reference, out)
+    shutil.copyfile(out / "runs" / "000003.json", out / "runs" / "000099.json")
+    assert "outside the plan (4 runs)" in status(out)[0].damaged[99]
+    report = run_experiment(sweep, out, workers=0)
+    assert report.ran == 0 and report.counts.removed == [99] and report.counts.damaged == {}
+    assert not (out / "runs" / "000099.json").exists() and status(out)[0].damaged == {}
+
+
+def test_describing_files_are_written_anew_and_leftovers_swept(sweep, reference, tmp_path) -> None:
+    out = tmp_path / "exp"
+    shutil.copytree(reference, out)
+    (out / "experiment.yaml").write_text("name: [")  # damaged
+    (out / "points.parquet").write_bytes(b"PAR1")
+    leftover = out / "summary" / ".series_bands.parquet.x1.tmp"
+    leftover.parent.mkdir(exist_ok=True)
+    leftover.write_bytes(b"half")
+    shown = subprocess.run(
+        [TMPSIM, "experiment", "status", str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert shown.returncode == 2 and "Traceback" not in shown.stderr
+    assert "experiment.yaml: damaged" in " ".join(shown.stderr.split())
+    assert run_experiment(sweep, out, workers=0).ran == 0
+    for name in ("experiment.yaml", "points.parquet"):
+        assert (out / name).read_bytes() == (reference / name).read_bytes()
+    assert not leftover.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("experiment.json", '{"name": ', "experiment.json: unreadable"),
+        ("uncertainty.json", '{"bands', "uncertainty.json: unreadable"),
+    ],
+)
+def test_an_unreadable_description_is_one_line(sweep, reference, tmp_path, name, text, message):
+    out = tmp_path / "exp"
+    shutil.copytree(reference, out)
+    (out / name).write_text(text)
+    for args in (["experiment", "run", str(sweep), "--out", str(out), "--workers", "0"],
+                 ["experiment", "summarize", str(out)]):  # fmt: skip
+        shown = subprocess.run([TMPSIM, *args], capture_output=True, text=True, timeout=120)
+        said = " ".join(shown.stderr.split())
+        if name == "uncertainty.json" and args[1] == "summarize":
+            continue  # summarize does not read it
+        assert shown.returncode == 2 and message in said and "Traceback" not in said, args
+
+
+def test_a_malformed_scheduler_is_refused_before_anything_is_written(sweep, tmp_path) -> None:
+    from tmpsim.experiments.spec import ExperimentError
+
+    out = tmp_path / "never"
+    for address in ("garbage", "tcp://127.0.0.1:18786/../x", "tcp://host:99999"):
+        with pytest.raises(ExperimentError, match="--scheduler"):
+            run_experiment(sweep, out, scheduler=address)
+    assert not out.exists()

@@ -105,6 +105,24 @@ def execute_with_bar(
     raise AssertionError("unreachable")
 
 
+@contextmanager
+def summaries_of(out: Path) -> Iterator[None]:
+    """After the runs: Ctrl-C, SIGTERM or a damaged folder end with one line, not a traceback."""
+    try:
+        with sigterm_as_interrupt():
+            yield
+    except ExperimentError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt as exc:
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        err_console.print(
+            f"{what} while summarising; the runs are kept: `tmpsim experiment summarize {out}` "
+            "writes the summary.",
+            highlight=False,
+        )
+        raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
+
+
 def run_ensemble(
     scenario: str,
     seeds: int,
@@ -135,9 +153,10 @@ def run_ensemble(
         _fail(str(exc))
     out = out or default_ensemble_out(spec, seeds, seed, scale)
     report = execute_with_bar(spec, out, workers, scheduler, True, quiet)
-    print_summary(summarize(out), None)
-    console.print(report_text(report), highlight=False)
-    console.print(f"Bands show {uncertainty_text(out)}.", highlight=False)
+    with summaries_of(out):
+        print_summary(summarize(out), None)
+        console.print(report_text(report), highlight=False)
+        console.print(f"Bands show {uncertainty_text(out)}.", highlight=False)
     if report.counts.failed:
         _report_failures(out, report.counts.failed)
         raise typer.Exit(1)
@@ -176,12 +195,11 @@ def default_ensemble_out(spec, seeds: int, seed: int, scale: float) -> Path:
 
 def uncertainty_text(folder: Path) -> str:
     """What an experiment's bands show, from its uncertainty.json."""
-    import json
+    from tmpsim.experiments.experiment import read_uncertainty
 
-    path = Path(folder) / "uncertainty.json"
-    if not path.is_file():
+    info = read_uncertainty(folder)
+    if info is None:
         return "stochastic (seed) uncertainty only"
-    info = json.loads(path.read_text(encoding="utf-8"))
     if not info.get("posterior"):
         return str(info["bands"])
     return f"{info['bands']} ({len(set(info['draws']))} parameter sets from {info['posterior']})"
@@ -198,6 +216,8 @@ def report_text(report: Report) -> str:
     if c.damaged:
         runs = ", ".join(map(str, sorted(c.damaged)[:20]))
         line += f", {len(c.damaged)} damaged and redone: runs {runs}"
+    if c.removed:
+        line += f", {len(c.removed)} record(s) outside the plan removed"
     if report.ran:
         rate = report.ran / report.elapsed_seconds
         line += f" in {report.elapsed_seconds:.1f} s, {rate:.2f} runs/s"
@@ -243,8 +263,9 @@ def run_cmd(
 
         out = Path("experiments") / safe_name(spec.name, "experiment")
     report = execute_with_bar(file, out, workers, scheduler, retry_failed, quiet, posterior)
-    console.print(f"Bands show {uncertainty_text(out)}.", highlight=False)
-    console.print(report_text(report), highlight=False)
+    with summaries_of(out):
+        console.print(f"Bands show {uncertainty_text(out)}.", highlight=False)
+        console.print(report_text(report), highlight=False)
     if report.counts.failed:
         _report_failures(out, report.counts.failed)
         raise typer.Exit(1)
@@ -259,9 +280,12 @@ def status_cmd(
 
     try:
         counts, info, failed = status(directory)
-        ExperimentDir(directory).build_catalog()
     except ExperimentError as exc:
         _fail(str(exc))
+    try:
+        ExperimentDir(directory).build_catalog()
+    except (ExperimentError, OSError) as exc:  # a read-only folder: status only reads
+        err_console.print(f"warning: catalog.duckdb not rebuilt: {exc}", highlight=False)
     console.print(
         f"[bold]{info['name']}[/] ({info['design']}, {info['n_points']} points): "
         f"{_counts_text(counts)}",

@@ -19,7 +19,7 @@ import numpy as np
 from tmpsim.experiments.designs import SEED_NOISE_ONLY, Plan, make_plan
 from tmpsim.experiments.runner import iter_runs
 from tmpsim.experiments.spec import ExperimentError, ExperimentSpec, load_spec, parse_spec
-from tmpsim.experiments.storage import ExperimentDir
+from tmpsim.experiments.storage import DAMAGED, ExperimentDir
 from tmpsim.experiments.worker import RunOutput, RunTask, execute
 
 
@@ -34,6 +34,8 @@ class Counts:
     """Runs finished by an earlier invocation (included in done/failed)."""
     damaged: dict[int, str] = field(default_factory=dict)
     """Runs whose stored outputs failed their checks, and why (redone by ``run``)."""
+    removed: list[int] = field(default_factory=list)
+    """Records outside the plan that ``run`` removed (no run to redo)."""
 
     @property
     def left(self) -> int:
@@ -108,14 +110,43 @@ def run_experiment(
     the first run starts. The catalog is rebuilt at the end (also after Ctrl-C).
     """
     plan = source if isinstance(source, Plan) else load_experiment(source)
+    if scheduler:
+        from tmpsim.experiments.runner import scheduler_problem
+
+        problem = scheduler_problem(scheduler)
+        if problem:
+            raise ExperimentError(problem)
     folder = ExperimentDir(out)
+    with folder.lock():  # one writer at a time: a second is refused, never mixed in
+        folder.sweep_partials()
+        return _run_locked(plan, folder, workers, scheduler, progress, retry_failed)
+
+
+def _run_locked(
+    plan: Plan,
+    folder: ExperimentDir,
+    workers: int | None,
+    scheduler: str | None,
+    progress: ProgressHook | None,
+    retry_failed: bool,
+) -> Report:
+    """``run_experiment`` with the folder's lock held."""
     check_uncertainty(folder, plan)
     folder.init(plan)
     write_uncertainty(folder, plan)
     records, damaged = folder.scan()
+    for run, rec in list(records.items()):  # another experiment's record, left in this folder
+        expected = plan.runs[run].seed
+        if rec.get("seed") != expected:
+            damaged[run] = f"record {run:06d}.json has seed {rec.get('seed')}, the plan {expected}"
+            del records[run]
+    stray = sorted(r for r in damaged if not 0 <= r < len(plan.runs))
+    for run in stray:  # outside the plan: nothing to redo
+        folder.record_path(run).unlink(missing_ok=True)
+        del damaged[run]
     keep = {"done", "failed"} if not retry_failed else {"done"}
     finished = {run for run, rec in records.items() if rec.get("status") in keep}
-    counts = Counts(total=len(plan.runs), damaged=damaged)
+    counts = Counts(total=len(plan.runs), damaged=damaged, removed=stray)
     for run in finished:
         if records[run]["status"] == "done":
             counts.done += 1
@@ -154,12 +185,28 @@ def uncertainty_info(plan: Plan) -> dict[str, Any]:
     return plan.draws.describe() if plan.draws is not None else dict(SEED_NOISE_ONLY)
 
 
+def read_uncertainty(folder: str | Path) -> dict[str, Any] | None:
+    """A folder's uncertainty.json (what its bands cover), None if it has none.
+
+    ExperimentError naming the file when it is unreadable.
+    """
+    path = Path(folder) / UNCERTAINTY_FILE
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ExperimentError(f"{path}: unreadable ({exc}); {DAMAGED}") from None
+    if not isinstance(info, dict) or "bands" not in info:
+        raise ExperimentError(f"{path}: not a description of the bands; {DAMAGED}")
+    return info
+
+
 def check_uncertainty(folder: ExperimentDir, plan: Plan) -> None:
     """Refuse to add runs to a folder whose runs drew from another posterior."""
-    path = folder.path / UNCERTAINTY_FILE
-    if not path.is_file():
+    before = read_uncertainty(folder.path)
+    if before is None:
         return
-    before = json.loads(path.read_text(encoding="utf-8"))
     now = uncertainty_info(plan)
     if before.get("posterior_sha256") != now.get("posterior_sha256"):
         was, will = before.get("posterior") or "no posterior", now.get("posterior") or "none"
@@ -193,6 +240,7 @@ def status(path: str | Path) -> tuple[Counts, dict[str, Any], list[dict[str, Any
     """Return counts, experiment.json contents and the failed runs' records of a folder."""
     folder = ExperimentDir(path)
     info = folder.info()
+    folder.spec(), folder.points()  # the description is sound (ExperimentError if not)
     recs, damaged = folder.scan()
     counts = Counts(total=int(info["n_runs"]), damaged=damaged)
     failed = []

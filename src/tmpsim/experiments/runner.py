@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import os
+import re
 import signal
 import threading
 import time
@@ -201,6 +202,18 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
         return
     for proc in list((getattr(pool, "_processes", None) or {}).values()):
         proc.terminate()
+
+
+SCHEDULER_FORMAT = re.compile(r"^(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$")
+
+
+def scheduler_problem(address: str) -> str | None:
+    """What is wrong with a Dask scheduler address (None: it has the form tcp://HOST:PORT)."""
+    if not SCHEDULER_FORMAT.match(address):
+        return f"--scheduler {address!r}: expected tcp://HOST:PORT (or tls://HOST:PORT)"
+    if not 0 < int(address.rsplit(":", 1)[1]) < 65536:
+        return f"--scheduler {address!r}: the port must be 1-65535"
+    return None
 
 
 def _iter_dask(fn: Callable[[T], R], items: Sequence[T], scheduler: str) -> Iterator[tuple[int, R]]:

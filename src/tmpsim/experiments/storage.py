@@ -19,6 +19,12 @@ its record is readable, names its own run, point and replicate, and its series f
 digest; any other run is *damaged* (a truncated file, another run's file copied in, a record from
 another run): ``status`` and ``summarize`` report it and leave it out, and the next ``run`` redoes
 it.
+
+One process writes a folder at a time: ``run`` holds an exclusive lock (``DIR/.lock``) while it
+sets the folder up, runs and rebuilds the catalog; a second writer is refused, not mixed in.
+``experiment.json`` keeps the SHA-256 of the files describing the experiment
+(``experiment.yaml``, ``scenario.yaml``, ``points.parquet``): a resume writes them again when
+they no longer match (they follow from the experiment), and readers refuse them.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +99,46 @@ class ExperimentDir:
         return (self.path / "experiment.json").is_file()
 
     # -- set up -----------------------------------------------------------------------------
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder's write lock (``DIR/.lock``), or refuse: another process writes it."""
+        try:
+            import fcntl
+        except ImportError:  # no POSIX locks here: one writer is the user's care
+            yield
+            return
+        if self.path.exists() and not self.path.is_dir():
+            raise ExperimentError(f"{self.path}: exists and is not a folder; choose another --out")
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ExperimentError(
+                    f"{self.path}: another tmpsim is writing this folder now; wait for it to "
+                    "finish (then run again to resume), or choose another --out"
+                ) from None
+            yield
+        finally:
+            os.close(fd)
+
+    def sweep_partials(self) -> list[Path]:
+        """Remove the temporary files an interrupted writer left (call with the lock held)."""
+        gone = []
+        for pattern in (".*.tmp", "*/.*.tmp", "*/*/*/.*.tmp", ".catalog.*.duckdb*"):
+            for path in self.path.glob(pattern):
+                if path.is_file():
+                    path.unlink()
+                    gone.append(path)
+        return gone
+
     def init(self, plan: Plan) -> None:
-        """Write the experiment's description, or check that the folder holds the same one."""
+        """Write the experiment's description, or check that the folder holds the same one.
+
+        A resume writes the describing files again where they no longer match the digests
+        ``experiment.json`` keeps (they follow from the experiment, whose fingerprint matched).
+        """
         fingerprint = spec_fingerprint(plan.spec, plan.scenario)
         if self.exists():
             info = self.info()
@@ -101,20 +147,21 @@ class ExperimentDir:
                     f"{self.path}: holds a different experiment (spec or base scenario changed); "
                     "choose another output folder or delete this one"
                 )
+            described = self._described(plan)
+            digests = {n: _sha256_bytes(b) for n, b in described}
+            for name, data in described:
+                path = self.path / name
+                if not path.is_file() or _sha256(path) != digests[name]:
+                    atomic_write_bytes(path, data)
+            if info.get("digests") != digests:  # a folder of an earlier version gets them
+                info = {**info, "digests": digests}
+                atomic_write_bytes(self.path / "experiment.json", _json(info))
             return
         self.refuse_foreign()
         self.path.mkdir(parents=True, exist_ok=True)
-        spec_json = plan.spec.model_dump(mode="json", exclude_none=True)
-        atomic_write_bytes(
-            self.path / "experiment.yaml", yaml.safe_dump(spec_json, sort_keys=False).encode()
-        )
-        if plan.scenario is not None:
-            from tmpsim.scenario import load_scenario, to_yaml
-
-            atomic_write_bytes(
-                self.path / "scenario.yaml", to_yaml(load_scenario(plan.scenario)).encode()
-            )
-        atomic_write_bytes(self.path / "points.parquet", _parquet_bytes(points_frame(plan)))
+        described = self._described(plan)
+        for name, data in described:
+            atomic_write_bytes(self.path / name, data)
         info = {
             "name": plan.spec.name,
             "fingerprint": fingerprint,
@@ -123,8 +170,32 @@ class ExperimentDir:
             "columns": plan.columns,
             "design": plan.spec.design.type,
             "created_at": time.time(),
+            "digests": {name: _sha256_bytes(data) for name, data in described},
         }
         atomic_write_bytes(self.path / "experiment.json", _json(info))
+
+    @staticmethod
+    def _described(plan: Plan) -> list[tuple[str, bytes]]:
+        """The files that describe the experiment, as they are written: (name, bytes)."""
+        spec_json = plan.spec.model_dump(mode="json", exclude_none=True)
+        out = [("experiment.yaml", yaml.safe_dump(spec_json, sort_keys=False).encode())]
+        if plan.scenario is not None:
+            from tmpsim.scenario import load_scenario, to_yaml
+
+            out.append(("scenario.yaml", to_yaml(load_scenario(plan.scenario)).encode()))
+        out.append(("points.parquet", _parquet_bytes(points_frame(plan))))
+        return out
+
+    def check_described(self, name: str) -> Path:
+        """The path of a describing file, ExperimentError if it does not match its digest."""
+        path = self.path / name
+        said = self.info().get("digests", {}).get(name)
+        if said is not None and (not path.is_file() or _sha256(path) != said):
+            raise ExperimentError(
+                f"{path}: damaged (it does not match the digest experiment.json keeps); run the "
+                "experiment again to write it anew"
+            )
+        return path
 
     def refuse_foreign(self) -> None:
         """ExperimentError if the folder holds something else than an experiment being set up."""
@@ -154,16 +225,45 @@ class ExperimentDir:
         """Read experiment.json."""
         if not self.exists():
             raise ExperimentError(f"{self.path}: not an experiment folder (no experiment.json)")
-        return json.loads((self.path / "experiment.json").read_text(encoding="utf-8"))
+        path = self.path / "experiment.json"
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ExperimentError(f"{path}: unreadable ({exc}); {DAMAGED}") from None
+        if not isinstance(info, dict) or not {"fingerprint", "n_runs", "n_points"} <= set(info):
+            raise ExperimentError(f"{path}: not an experiment's description; {DAMAGED}")
+        return info
 
     def spec(self) -> ExperimentSpec:
         """Read the experiment as run."""
-        data = yaml.safe_load((self.path / "experiment.yaml").read_text(encoding="utf-8"))
-        return parse_spec(data, str(self.path / "experiment.yaml"))
+        path = self.check_described("experiment.yaml")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ExperimentError(f"{path}: unreadable ({exc}); {DAMAGED}") from None
+        return parse_spec(data, str(path))
 
     def points(self) -> pd.DataFrame:
         """Point number and parameter values."""
-        return pd.read_parquet(self.path / "points.parquet")
+        path = self.check_described("points.parquet")
+        try:
+            return pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            raise ExperimentError(f"{path}: unreadable ({exc}); {DAMAGED}") from None
+
+    def scenario_data(self) -> dict[str, Any]:
+        """The resolved base scenario as data ({} for a model without one)."""
+        path = self.path / "scenario.yaml"
+        if not path.is_file():
+            return {}
+        self.check_described("scenario.yaml")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ExperimentError(f"{path}: unreadable ({exc}); {DAMAGED}") from None
+        if not isinstance(data, dict):
+            raise ExperimentError(f"{path}: not a scenario; {DAMAGED}")
+        return data
 
     # -- runs -------------------------------------------------------------------------------
     def write_run(self, record: dict[str, Any], series: bytes | None) -> None:
@@ -182,6 +282,8 @@ class ExperimentDir:
                     "sha256": hashlib.sha256(series).hexdigest(),
                 },
             }
+        record = json.loads(_json(record))  # as it reads back, for its digest
+        record["sha256"] = _record_digest(record)
         replace_file(self.record_path(record["run"]), _json(record))
 
     def records(self) -> dict[int, dict[str, Any]]:
@@ -195,8 +297,12 @@ class ExperimentDir:
         if not self.runs_dir.is_dir():
             return sound, damaged
         seeds = self._seeds()
+        n_runs = self._n_runs()
         for path in sorted(self.runs_dir.glob("[0-9]*.json")):
             run = int(path.stem) if path.stem.isdigit() else -1
+            if n_runs is not None and not 0 <= run < n_runs:
+                damaged[run] = f"record {path.name} is outside the plan ({n_runs} runs)"
+                continue
             try:
                 rec = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
@@ -216,12 +322,22 @@ class ExperimentDir:
         except (ExperimentError, KeyError, ValueError, TypeError):
             return None
 
+    def _n_runs(self) -> int | None:
+        try:
+            return int(self.info()["n_runs"])
+        except (ExperimentError, KeyError, ValueError, TypeError):
+            return None
+
     def check_record(self, run: int, rec: Any, seeds: int | None) -> str | None:
         """What is wrong with run ``run``'s record and its series file (None: nothing)."""
         if not isinstance(rec, dict) or rec.get("run") != run:
             return f"record {run:06d}.json belongs to another run"
         if seeds is not None and (rec.get("point"), rec.get("rep")) != divmod(run, seeds):
             return f"record {run:06d}.json names point {rec.get('point')}, rep {rec.get('rep')}"
+        if "sha256" in rec and rec["sha256"] != _record_digest(rec):
+            return f"record {run:06d}.json was changed after it was written (its digest)"
+        if not isinstance(rec.get("summary", {}), dict) or not isinstance(rec.get("seed"), int):
+            return f"record {run:06d}.json does not hold a run's seed and summary"
         if rec.get("status") != "done":
             return None
         meta = rec.get("series_file")
@@ -308,31 +424,58 @@ class ExperimentDir:
         os.close(fd)
         os.unlink(tmp)  # duckdb wants to create the file itself
         try:
-            con = duckdb.connect(tmp)
-            try:
-                con.register("points_df", points)
-                con.register("runs_df", runs)
-                con.execute("CREATE TABLE points AS SELECT * FROM points_df")
-                con.execute("CREATE TABLE runs AS SELECT * FROM runs_df ORDER BY run")
-                if len(outputs):
-                    con.register("outputs_df", outputs)
-                    con.execute("CREATE TABLE outputs AS SELECT * FROM outputs_df ORDER BY run")
-                else:
-                    con.execute("CREATE TABLE outputs (run INTEGER, point INTEGER, rep INTEGER)")
-                if files:
-                    con.execute(series_view_sql(files))
-                    con.execute(
-                        "CREATE VIEW series_runs AS SELECT s.date, s.metric, s.origin, s.value, "
-                        "r.* FROM series s JOIN runs r USING (point, rep)"
-                    )
-            finally:
-                con.close()
+            self._write_catalog(duckdb, tmp, points, runs, outputs, files)
             os.replace(tmp, self.catalog_path)
+        except duckdb.Error as exc:  # a full disk, say: DuckDB's own error, not an OSError
+            raise ExperimentError(f"{self.catalog_path}: not written ({exc})") from None
         finally:
             for leftover in (tmp, tmp + ".wal"):
                 if os.path.exists(leftover):
                     os.unlink(leftover)
         return self.catalog_path
+
+    @staticmethod
+    def _write_catalog(
+        duckdb: Any,
+        tmp: str,
+        points: pd.DataFrame,
+        runs: pd.DataFrame,
+        outputs: pd.DataFrame,
+        files: list[str],
+    ) -> None:
+        """The catalog's tables and views, into the new file ``tmp``."""
+        con = duckdb.connect(tmp)
+        try:
+            con.register("points_df", points)
+            con.register("runs_df", runs)
+            con.execute("CREATE TABLE points AS SELECT * FROM points_df")
+            con.execute("CREATE TABLE runs AS SELECT * FROM runs_df ORDER BY run")
+            if len(outputs):
+                con.register("outputs_df", outputs)
+                con.execute("CREATE TABLE outputs AS SELECT * FROM outputs_df ORDER BY run")
+            else:
+                con.execute("CREATE TABLE outputs (run INTEGER, point INTEGER, rep INTEGER)")
+            if files:
+                con.execute(series_view_sql(files))
+                con.execute(
+                    "CREATE VIEW series_runs AS SELECT s.date, s.metric, s.origin, s.value, "
+                    "r.* FROM series s JOIN runs r USING (point, rep)"
+                )
+        finally:
+            con.close()
+
+
+DAMAGED = "the experiment folder is damaged: delete it and run the experiment again"
+
+
+def _sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _record_digest(record: dict[str, Any]) -> str:
+    """SHA-256 of a record's content (its own digest left out), in canonical JSON."""
+    body = {k: v for k, v in record.items() if k != "sha256"}
+    return _sha256_bytes(json.dumps(body, sort_keys=True, default=str).encode())
 
 
 def replace_file(path: Path, data: bytes) -> None:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from tmpsim.reports import charts
 from tmpsim.reports.context import load_observed_safe
@@ -143,8 +142,7 @@ def load_experiment_data(path: str | Path) -> ExperimentData:
     if not effects.empty:
         effects["point"] = effects["point"].map(lambda p: f"{int(p)}: {labels.get(int(p), p)}")
     sens, method = sensitivity(spec, outputs, notes) if len(outputs) else (None, None)
-    scen_file = folder.path / "scenario.yaml"
-    scenario = yaml.safe_load(scen_file.read_text(encoding="utf-8")) if scen_file.is_file() else {}
+    scenario = folder.scenario_data()
     return ExperimentData(
         Path(path),
         info,
@@ -164,14 +162,9 @@ def load_experiment_data(path: str | Path) -> ExperimentData:
 
 def read_uncertainty(folder: Path) -> dict[str, Any]:
     """The folder's uncertainty.json (what its bands cover), or {} for seeds only."""
-    import json
+    from tmpsim.experiments.experiment import read_uncertainty as read
 
-    from tmpsim.experiments.experiment import UNCERTAINTY_FILE
-
-    path = Path(folder) / UNCERTAINTY_FILE
-    if not path.is_file():
-        return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read(folder) or {}
 
 
 def ensemble_validation(data: ExperimentData) -> tuple[pd.DataFrame | None, str]:

@@ -324,9 +324,7 @@ def coverage(
 
 def bands_shown(source: Any) -> str:
     """What an ensemble folder's bands show (from its ``uncertainty.json``)."""
-    import json
+    from tmpsim.experiments.experiment import read_uncertainty
 
-    path = Path(source) / "uncertainty.json"
-    if not path.is_file():
-        return "stochastic (seed) uncertainty only"
-    return str(json.loads(path.read_text(encoding="utf-8"))["bands"])
+    info = read_uncertainty(Path(source))
+    return "stochastic (seed) uncertainty only" if info is None else str(info["bands"])

@@ -98,7 +98,12 @@ def _scenario_info(folder: Path) -> tuple[str | None, list[str] | None, tuple[st
     path = folder / "scenario.yaml"
     if not path.is_file():
         return None, None, None
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise RunSourceError(f"{path}: unreadable ({exc}); the folder is damaged") from None
+    if not isinstance(data, dict):
+        raise RunSourceError(f"{path}: not a scenario; the folder is damaged")
     origins = list((data.get("origins") or {}).keys()) or None
     window = (str(data["start"]), str(data["end"])) if "start" in data and "end" in data else None
     return data.get("host"), origins, window
