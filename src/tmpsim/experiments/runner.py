@@ -217,6 +217,9 @@ def scheduler_problem(address: str) -> str | None:
 
 
 def _iter_dask(fn: Callable[[T], R], items: Sequence[T], scheduler: str) -> Iterator[tuple[int, R]]:
+    problem = scheduler_problem(scheduler)
+    if problem:  # before Dask waits a minute on an address it cannot parse
+        raise ValueError(problem)
     from tmpsim.extras import require
 
     distributed = require("dask.distributed", "running on a Dask cluster (--scheduler)")
