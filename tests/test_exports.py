@@ -14,7 +14,7 @@ from helpers import scenario_file, tmpsim_inprocess
 
 import tmpsim
 from tmpsim.reports.export import NOTES_SHEET, SHEETS, monthly_table, monthly_values
-from tmpsim.reports.glossary import ScenarioWords, term
+from tmpsim.reports.glossary import ScenarioWords, summary_rows, term
 from tmpsim.scenario import ScenarioError
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -91,6 +91,23 @@ def test_headlines_are_the_metrics_mean_over_their_window(run) -> None:
     march = result.metric("stranded").loc["2020-03"]
     assert result.summary["stranded_march"] == pytest.approx(march.mean(), abs=1e-3)
     assert "too_late" not in result.summary  # window outside the run
+
+
+def test_headlines_can_be_a_windows_peak_or_total() -> None:
+    window = {"start": "2020-04-01", "end": "2020-09-30"}
+    heads = [
+        {"name": "peak_beds", "label": "Peak beds", "metric": "stranded", "stat": "max", **window},
+        {"name": "bed_days", "label": "Bed-days", "metric": "stranded", "stat": "sum", **window},
+        {"name": "mean_beds", "label": "Mean beds", "metric": "stranded", **window},
+    ]
+    result = tmpsim.run(scenario_file("mini"), scale=0.5, overrides={"headlines": heads})
+    beds = result.metric("stranded").loc["2020-04-01":"2020-09-30"]
+    assert beds.max() > 0
+    assert result.summary["peak_beds"] == pytest.approx(beds.max(), abs=1e-3)
+    assert result.summary["bed_days"] == pytest.approx(beds.sum(), abs=1e-3)
+    assert result.summary["mean_beds"] == pytest.approx(beds.mean(), abs=1e-3)
+    rows = dict(summary_rows(result.summary, result.scenario))
+    assert rows["Bed-days"].endswith("person-days") and rows["Peak beds"].endswith("people")
 
 
 def test_a_headline_on_an_unknown_metric_is_a_clear_error() -> None:

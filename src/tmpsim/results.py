@@ -607,17 +607,20 @@ def _headline_total(arrays: dict[str, np.ndarray], metric: str, scale: float) ->
 
 
 def headline_figures(scenario: Scenario, total_of: Callable[[str], np.ndarray]) -> dict[str, float]:
-    """The scenario's headline figures: each metric's mean over its window (days in the run).
+    """The scenario's headline figures: each metric's mean, peak or total over its window.
 
     ``total_of(metric)`` gives the metric's daily totals over all origins, one per day of the run.
-    A headline whose window lies outside the run is left out.
+    A headline's ``stat`` says which (``mean`` by default; ``max`` the highest day, ``sum`` the
+    days added up: person-days, or a flow's total). A headline whose window lies outside the run
+    is left out.
     """
     out: dict[str, float] = {}
     for h in scenario.headlines:
         lo = max(scenario.day(h.start), 0)
         hi = min(scenario.day(h.end), scenario.n_days - 1)
         if lo <= hi:
-            out[h.name] = float(total_of(h.metric)[lo : hi + 1].mean())
+            days = total_of(h.metric)[lo : hi + 1]
+            out[h.name] = float({"mean": np.mean, "max": np.max, "sum": np.sum}[h.stat](days))
     return out
 
 

@@ -621,6 +621,12 @@ def format_value(value: Any, unit: str, currency: str = "currency units") -> str
     return str(value)
 
 
+def _headline_unit(headline: dict[str, Any], words: ScenarioWords) -> str:
+    """A headline's unit: its metric's, or person-days for the sum of a count over days."""
+    unit = words.unit(str(headline["metric"])) or "people"
+    return "person-days" if headline.get("stat") == "sum" and unit == "people" else unit
+
+
 def summary_items(summary: dict[str, Any], words: ScenarioWords) -> list[tuple[str, str, str]]:
     """(key, label, unit) of the headline figures a summary holds, in reading order.
 
@@ -628,7 +634,7 @@ def summary_items(summary: dict[str, Any], words: ScenarioWords) -> list[tuple[s
     """
     rows = [(k, lab, unit) for k, (lab, unit) in SUMMARY.items()]
     own = [
-        (str(h["name"]), str(h.get("label") or h["name"]), words.unit(str(h["metric"])) or "people")
+        (str(h["name"]), str(h.get("label") or h["name"]), _headline_unit(h, words))
         for h in words.headlines
     ]
     at = [k for k, _, _ in rows].index("person_days_stranded") + 1

@@ -777,7 +777,7 @@ EVENT_TYPES = frozenset(
 
 
 class Headline(Strict):
-    """A headline figure: the mean of a daily metric over a window, and what was observed.
+    """A headline figure: the mean, peak or total of a daily metric over a window.
 
     The summary reports it under ``name`` when the run covers part of the window; figures of the
     metric mark the ``reference`` value on ``reference_date`` with ``reference_label``.
@@ -788,6 +788,12 @@ class Headline(Strict):
     metric: str = Field(description="A daily metric of series.parquet (all origins).")
     start: Date
     end: Date
+    stat: Literal["mean", "max", "sum"] = Field(
+        "mean",
+        description="The window's mean, its highest day (max), or its days added up (sum: "
+        "person-days of a count, the total of a flow).",
+        exclude_if=lambda v: v == "mean",  # unset: resolves as before the key existed
+    )
     reference: People | None = Field(None, description="Observed value to compare with.")
     reference_date: Date | None = None
     reference_label: str = ""
