@@ -107,8 +107,8 @@ class ExperimentDir:
         except ImportError:  # no POSIX locks here: one writer is the user's care
             yield
             return
-        if self.path.exists() and not self.path.is_dir():
-            raise ExperimentError(f"{self.path}: exists and is not a folder; choose another --out")
+        if not self.exists():
+            self.refuse_foreign()  # a run's folder, say, gets no lock file either
         self.path.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
