@@ -357,3 +357,42 @@ def test_cli_levers_lists_every_lever() -> None:
     assert [d["name"] for d in json.loads(result.output)] == list(LEVERS)
     table = runner.invoke(app, ["levers"])
     assert table.exit_code == 0 and "charter_flights" in table.output
+
+
+def test_cli_compare_on_a_full_disk_leaves_no_partial_file_and_no_comparison_json(
+    small_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails halfway (ENOSPC) leaves no truncated file; comparison.json comes last.
+
+    The folder without it is an unfinished comparison: ``tmpsim plot`` says so and the next
+    comparison may be written over it.
+    """
+    import errno
+
+    out = tmp_path / "cmp"
+    real = pd.DataFrame.to_parquet
+
+    def full_disk(self: pd.DataFrame, path: Any, *args: Any, **kwargs: Any) -> None:
+        real(self, path, *args, **kwargs)
+        with open(path, "r+b") as fh:  # as far as the disk had room
+            fh.truncate(fh.seek(0, 2) // 2)
+        raise OSError(errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] ...")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full_disk)
+    result = compare_welfare(small_file, "--seeds", "2", "--quiet", "--out", str(out))
+    assert result.exit_code == 2
+    error = result.stderr.strip().splitlines()[-1]  # after the warning about few seeds
+    assert error == f"error: {out / 'daily.parquet'}: No space left on device"
+    left = sorted(p.name for p in out.iterdir())
+    assert left == ["runs.csv", "table.csv"]  # whole; no daily.parquet, no temporary file
+    assert len(pd.read_csv(out / "table.csv")) == len(METRICS)
+    plot = runner.invoke(app, ["plot", str(out)])
+    assert plot.exit_code == 2 and "an unfinished comparison (no comparison.json" in plot.stderr
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", real)
+    again = compare_welfare(small_file, "--seeds", "2", "--quiet", "--out", str(out))
+    assert again.exit_code == 0, again.output
+    assert (out / "comparison.json").is_file() and (out / "daily.parquet").is_file()
+    # comparison.json is the last file written
+    newest = max(out.rglob("*"), key=lambda p: p.stat().st_mtime_ns)
+    assert newest.name == "comparison.json"

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import load_script, scenario_file, tmpsim_cli
+from helpers import load_script, scenario_file, tmpsim_cli, tmpsim_inprocess
 
 import tmpsim
 from tmpsim.validation import (
@@ -659,3 +659,42 @@ def test_the_report_shows_the_comparison_validate_wrote(mini_run, tmp_path):
     assert proc.returncode == 0, proc.stderr
     html = build_report(run).read_text(encoding="utf-8")
     assert "From validation.csv, written by" in html and "my own count" in html
+
+
+@pytest.mark.parametrize(
+    ("writer", "name", "args"),
+    [
+        ("csv", "validation.csv", ("--no-figures",)),
+        ("csv", "goals.csv", ("--no-figures", "--goals", "packaged")),
+        ("png", "validation/titp_stock.png", ()),
+    ],
+)
+def test_cli_validate_on_a_full_disk_leaves_no_partial_file(
+    mini_run, tmp_path, monkeypatch, writer, name, args
+):
+    """A write that fails halfway (ENOSPC) leaves the file absent, never truncated; one line."""
+    import errno
+
+    from matplotlib.figure import Figure
+
+    f = write_csv(tmp_path / "o.csv", ["2019-12-31,titp_stock,A,1000,me"])
+    out = tmp_path / "val"
+    cls, method = (pd.DataFrame, "to_csv") if writer == "csv" else (Figure, "savefig")
+    real = getattr(cls, method)
+
+    def full_disk(self, path, *a, **k):
+        real(self, path, *a, **k)
+        if Path(path).name.lstrip(".").startswith(Path(name).name):  # the file or its temporary
+            with open(path, "r+b") as fh:  # as far as the disk had room
+                fh.truncate(fh.seek(0, 2) // 2)
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cls, method, full_disk)
+    code, _, err = tmpsim_inprocess(
+        "validate", str(mini_run), "--observed", str(f), "--out", str(out), *args
+    )
+    assert code == 2
+    assert err.strip().splitlines()[-1] == f"error: {out / name}: No space left on device"
+    target = out / name
+    assert not target.exists()
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]

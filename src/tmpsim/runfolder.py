@@ -134,6 +134,9 @@ def atomic_path(path: Path, sync: bool = True) -> Iterator[str]:
 
     Readers see the old or the new content, never a partial one; on failure the temporary file
     is removed and ``path`` is untouched. ``sync`` forces the content to disk before the rename.
+    A failed write (a full disk, a file-size limit, a folder in the way) is raised as an OSError
+    naming ``path``, not the temporary file, with the system's reason for its errno (Arrow's
+    messages wrap it in their own words).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -146,9 +149,12 @@ def atomic_path(path: Path, sync: bool = True) -> Iterator[str]:
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno and exc.filename in (None, tmp):
+            # OSError(errno, ...) is the subclass of that errno (IsADirectoryError, ...)
+            raise OSError(exc.errno, os.strerror(exc.errno), str(path)) from exc
         raise
 
 
@@ -156,6 +162,51 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file atomically."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         fh.write(data)
+
+
+def atomic_write_csv(path: Path, frame: Any) -> None:
+    """Write a pandas DataFrame as CSV (no index) atomically."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
+def atomic_savefig(fig: Any, path: Path, **options: Any) -> Path:
+    """Save a Matplotlib figure atomically (its format from ``path``'s suffix), then close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", **options)
+    finally:
+        plt.close(fig)
+    return path
+
+
+COMPARISON_FILES = (
+    "runs.csv",
+    "table.csv",
+    "daily.parquet",
+    "scenario.yaml",
+    "figures",
+    "comparison.json",
+)
+"""What :meth:`Comparison.write` puts in its folder (comparison.json last)."""
+
+
+def is_unfinished_comparison(folder: Path) -> bool:
+    """A folder holding some of a comparison's files but not comparison.json, and nothing else.
+
+    What a comparison whose writing stopped (a full disk, an interruption) leaves behind; its
+    temporary files (``.NAME.*.tmp``) included.
+    """
+    folder = Path(folder)
+    if not folder.is_dir() or (folder / "comparison.json").exists():
+        return False
+    names = [p.name for p in folder.iterdir()]
+    mine = [n for n in names if n in COMPARISON_FILES]
+    others = [n for n in names if n not in mine and not (n.startswith(".") and n.endswith(".tmp"))]
+    return bool(mine) and not others
 
 
 def check_target(out: Path, force: bool = False) -> None:

@@ -15,6 +15,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from tmpsim.calibration.spec import FreeParameter  # noqa: E402
+from tmpsim.runfolder import atomic_savefig  # noqa: E402
 
 if TYPE_CHECKING:
     from tmpsim.calibration.optimise import CalibrationResult
@@ -69,9 +70,7 @@ def trials_figure(
         axes[j // cols][j % cols].set_visible(False)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return atomic_savefig(fig, path, dpi=90)
 
 
 def posterior_figure(posterior: Posterior, title: str, path: Path, log: set[str]) -> Path:
@@ -111,6 +110,4 @@ def posterior_figure(posterior: Posterior, title: str, path: Path, log: set[str]
                 ax.set_ylabel(yname, fontsize=6)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    return atomic_savefig(fig, path, dpi=80)

@@ -280,18 +280,25 @@ class Comparison:
         (variant against base, over the window).
         A run folder, an experiment or a folder of other files is refused
         (:func:`check_comparison_target`).
+
+        Every file is written whole (a temporary file renamed into place) and comparison.json
+        last: an earlier comparison's is removed first, so a folder without it is an unfinished
+        comparison (a full disk, say), which ``tmpsim plot`` refuses and a new comparison may
+        replace.
         """
         from tmpsim import __version__
-        from tmpsim.results import atomic_write_bytes
+        from tmpsim.runfolder import atomic_path, atomic_write_bytes, atomic_write_csv
         from tmpsim.scenario import to_yaml
 
         out = Path(out)
         check_comparison_target(out)
         out.mkdir(parents=True, exist_ok=True)
-        self.runs.to_csv(out / "runs.csv", index=False)
-        self.table(confidence).to_csv(out / "table.csv", index=False)
+        (out / "comparison.json").unlink(missing_ok=True)
+        atomic_write_csv(out / "runs.csv", self.runs)
+        atomic_write_csv(out / "table.csv", self.table(confidence))
         if self.daily is not None:
-            self.daily.to_parquet(out / "daily.parquet", index=False)
+            with atomic_path(out / "daily.parquet") as tmp:
+                self.daily.to_parquet(tmp, index=False)
         if "base" in self.scenarios:
             atomic_write_bytes(out / "scenario.yaml", to_yaml(self.scenarios["base"]).encode())
         info = {
@@ -309,7 +316,6 @@ class Comparison:
             "confidence": confidence,
             "tmpsim_version": __version__,
         }
-        atomic_write_bytes(out / "comparison.json", (json.dumps(info, indent=2) + "\n").encode())
         if figures and self.daily is not None:
             from tmpsim.reports.comparison import comparison_figures
             from tmpsim.reports.figures import write_pngs
@@ -317,6 +323,7 @@ class Comparison:
             base = self.scenarios.get("base")
             scenario = base.model_dump(mode="json") if base is not None else {}
             write_pngs(comparison_figures(self.daily, scenario, info), out / "figures")
+        atomic_write_bytes(out / "comparison.json", (json.dumps(info, indent=2) + "\n").encode())
         return out
 
 
@@ -471,10 +478,16 @@ def check_comparison_target(out: Path) -> None:
     """Refuse a folder a comparison may not be written to (RunFolderError saying why).
 
     A new or empty folder, or one holding an earlier comparison (which it replaces file by
-    file), may be written; a run folder, an experiment, a file, or a folder of other files may
-    not.
+    file), finished or not (:func:`is_unfinished_comparison`), may be written; a run folder, an
+    experiment, a file, or a folder of other files may not.
     """
-    from tmpsim.runfolder import RunFolderError, check_target, holds_run, is_experiment_folder
+    from tmpsim.runfolder import (
+        RunFolderError,
+        check_target,
+        holds_run,
+        is_experiment_folder,
+        is_unfinished_comparison,
+    )
 
     out = Path(out)
     if not out.is_dir() or not any(out.iterdir()):
@@ -485,7 +498,7 @@ def check_comparison_target(out: Path) -> None:
         raise RunFolderError(
             f"{out}: holds {what}; a comparison cannot go there. Choose another --out"
         )
-    if not (out / "comparison.json").is_file():
+    if not (out / "comparison.json").is_file() and not is_unfinished_comparison(out):
         raise RunFolderError(
             f"{out}: a folder holding other files (not a comparison); tmpsim will not write "
             "into it. Choose a new or empty --out"

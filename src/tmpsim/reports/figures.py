@@ -20,6 +20,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from tmpsim.reports import charts  # noqa: E402
+from tmpsim.runfolder import atomic_savefig, is_unfinished_comparison  # noqa: E402
 
 _DASHES = {"dash": (0, (5, 3)), "dot": (0, (1, 2)), "solid": "-"}
 
@@ -118,10 +119,7 @@ def render_png(figure: charts.Figure, path: Path) -> Path:
     if caption:
         fig.text(0.01, 0.01, _wrap(caption), fontsize=7.5, color="#4a5561", va="bottom")
     fig.tight_layout(rect=(0, 0.07 if caption else 0, 1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return atomic_savefig(fig, path, dpi=110)
 
 
 def _wrap(text: str, width: int = 170) -> str:
@@ -209,6 +207,11 @@ def write_folder_figures(folder: Path, out: Path) -> list[Path]:
         "experiment": experiment_folder_figures,
         "comparison": comparison_folder_figures,
     }
+    if kind is None and is_unfinished_comparison(folder):
+        raise ValueError(
+            f"{folder}: an unfinished comparison (no comparison.json, which `tmpsim compare "
+            "--out` writes last: its writing stopped); run the comparison again"
+        )
     if kind is None:
         raise ValueError(
             f"{folder}: not a run folder (series.parquet), an ensemble or experiment folder "

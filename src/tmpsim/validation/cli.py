@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from tmpsim.runfolder import atomic_write_bytes, atomic_write_csv
 from tmpsim.terminal import stdout_console
 
 if TYPE_CHECKING:
@@ -62,9 +63,8 @@ Band = Annotated[float, typer.Option(help="Central band of an ensemble (0-1).")]
 
 def _write_command(out: Path) -> None:
     """Keep the command line that made a calibration beside its results."""
-    (Path(out) / "command.txt").write_text(
-        "tmpsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n", encoding="utf-8"
-    )
+    line = "tmpsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) + "\n"
+    atomic_write_bytes(Path(out) / "command.txt", line.encode())
 
 
 METHODS = ("optuna-tpe", "abc-smc", "history-matching")
@@ -122,8 +122,7 @@ def validate(
     if figures:
         paths = write_validation(table, target)
     else:
-        target.mkdir(parents=True, exist_ok=True)
-        table.to_csv(target / "validation.csv", index=False)
+        atomic_write_csv(target / "validation.csv", table)
         paths = [target / "validation.csv"]
     if not console.is_terminal:
         console.width = max(console.width, 110)  # logs and pipes: room for the whole table
@@ -145,7 +144,7 @@ def _check_goals(table, goals, target: Path) -> None:
         checked = check_goals(table, goals)
     except GoalsError as exc:
         _fail(str(exc))
-    checked.to_csv(target / "goals.csv", index=False)
+    atomic_write_csv(target / "goals.csv", checked)
     for r in checked.itertuples():
         mark = {True: "met", False: "NOT met", None: "no data"}[r.met if r.n else None]
         if not r.n:
@@ -424,8 +423,7 @@ def forecast(
     try:
         table = make_forecast(source, first, last, band=band, point=point, by_origin=BY_ORIGIN)
         target = out or (source if source.is_dir() else source.parent)
-        target.mkdir(parents=True, exist_ok=True)
-        table.to_csv(target / "forecast.csv", index=False)
+        atomic_write_csv(target / "forecast.csv", table)
         figure = forecast_figure(source, target / "forecast.png", first, band=band, point=point)
     except RunSourceError as exc:
         _fail(str(exc))
@@ -558,11 +556,10 @@ def coverage(
             )
         console.print(d)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out / "coverage.csv", index=False)
-        bands.to_csv(out / "bands.csv", index=False)
+        atomic_write_csv(out / "coverage.csv", table)
+        atomic_write_csv(out / "bands.csv", bands)
         if sigma is not None:
-            sigma.to_csv(out / "discrepancy.csv", index=False)
+            atomic_write_csv(out / "discrepancy.csv", sigma)
         files = "coverage.csv, bands.csv" + (", discrepancy.csv" if sigma is not None else "")
         console.print(f"Tables in [bold]{out}[/] ({files})")
 

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from tmpsim.runfolder import atomic_savefig  # noqa: E402
 from tmpsim.validation.compare import compare  # noqa: E402
 from tmpsim.validation.indicators import (  # noqa: E402
     REGISTRY,
@@ -151,7 +152,4 @@ def forecast_figure(
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return atomic_savefig(fig, path, dpi=100)

@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from tmpsim.runfolder import atomic_savefig, atomic_write_csv  # noqa: E402
 from tmpsim.validation.compare import OK, summarise  # noqa: E402
 
 
@@ -19,8 +20,8 @@ def write_validation(table: pd.DataFrame, out: Path) -> list[Path]:
     """Write ``validation.csv``, ``validation_summary.csv`` and ``validation/<indicator>.png``."""
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "validation.csv", out / "validation_summary.csv"]
-    table.to_csv(paths[0], index=False)
-    summarise(table).to_csv(paths[1], index=False)
+    atomic_write_csv(paths[0], table)
+    atomic_write_csv(paths[1], summarise(table))
     fig_dir = out / "validation"
     for indicator in sorted(table.loc[table["status"] == OK, "indicator"].unique()):
         paths.append(indicator_figure(table, indicator, fig_dir / f"{indicator}.png"))
@@ -71,10 +72,7 @@ def indicator_figure(table: pd.DataFrame, indicator: str, path: Path) -> Path:
     fig.suptitle(f"{indicator}: observed vs simulated", fontsize=10)
     fig.supxlabel("date of observation", fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return atomic_savefig(fig, path, dpi=100)
 
 
 def summary_table(summary: pd.DataFrame, title: str = "Validation") -> Table:
