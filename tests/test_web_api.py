@@ -484,3 +484,95 @@ def test_monthly_csv_and_workbook_downloads(client, done_run: dict, tmp_path: Pa
     assert hardship.to_dict() == pytest.approx(
         monthly.set_index(["month", "origin"])[column].to_dict()
     )
+
+
+# ---- a run that fails -------------------------------------------------------------------------
+
+
+class ThreadProcess:
+    """A worker 'process' run in a thread of the test (so the test's monkeypatches reach it)."""
+
+    def __init__(self, target, args, daemon, name) -> None:
+        import threading
+
+        self.exitcode = None
+        self._thread = threading.Thread(target=self._run, args=(target, args), daemon=daemon)
+
+    def _run(self, target, args) -> None:
+        try:
+            target(*args)
+            self.exitcode = 0
+        except SystemExit as exc:
+            self.exitcode = exc.code
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self, timeout=None) -> None:
+        self._thread.join(timeout)
+
+    terminate = kill = lambda self: None
+
+
+def test_a_run_that_fills_the_disk_says_so_and_logs_the_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An OSError is shown by its plain reason and the file in the runs folder, not a log that
+    lacks it; the traceback does go to the server's log."""
+    import errno
+    import logging
+    import re
+    import types
+
+    import pyarrow.parquet as pq
+
+    runs = tmp_path / "runs"
+
+    def full_disk(table, where, *args, **kwargs) -> None:
+        Path(where).write_bytes(b"PAR1 half")
+        raise OSError(errno.ENOSPC, "Error writing bytes to file. Detail: [errno 28] ...")
+
+    monkeypatch.setattr(pq, "write_table", full_disk)
+    app = create_app(
+        Settings(runs_dir=runs, max_scale=0.01, max_active_runs=1, max_run_memory=None)
+    )
+    app.state.manager._ctx = types.SimpleNamespace(Process=ThreadProcess)
+    with caplog.at_level(logging.ERROR, logger="tmpsim.web"):
+        with TestClient(app, base_url="http://127.0.0.1") as c:
+            started = c.post("/api/runs", json=TINY)
+            assert started.status_code == 202, started.text
+            run_id = started.json()["id"]
+            status = wait_done(c, run_id)
+    assert status["state"] == "failed"
+    error = status["error"]
+    assert re.fullmatch(
+        rf"the run failed: No space left on device \({run_id}/\w+\.parquet\)", error
+    ), error
+    assert str(tmp_path) not in error and "server's log" not in error
+    logged = [r for r in caplog.records if r.name == "tmpsim.web" and run_id in r.getMessage()]
+    assert len(logged) == 1  # once, however often the page asks
+    assert "Traceback" in logged[0].getMessage() and "full_disk" in logged[0].getMessage()
+    assert not (runs / run_id).exists()  # nothing half-written is left as the run
+
+
+def test_the_page_is_told_an_os_error_without_paths_outside_the_runs_folder(
+    tmp_path: Path,
+) -> None:
+    import errno
+
+    from tmpsim.web.jobs import public_error
+
+    runs = tmp_path / "runs"
+    staged = runs / f".{'a' * 32}.partial-123-x1y2" / "series.parquet"
+    full = OSError(errno.ENOSPC, "Error writing bytes to file", str(staged))
+    assert public_error(full, runs) == (
+        f"the run failed: No space left on device ({'a' * 32}/series.parquet)"
+    )
+    outside = OSError(errno.EACCES, "Permission denied", "/home/server/.cache/tmpsim/x.pickle")
+    assert public_error(outside, runs) == "the run failed: Permission denied"
+    escaping = OSError(errno.EROFS, "Read-only", str(runs / ".." / "secret"))
+    assert public_error(escaping, runs) == "the run failed: Read-only file system"
+    assert "server's log" in public_error(RuntimeError("boom"), runs)

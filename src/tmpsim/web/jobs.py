@@ -12,9 +12,12 @@ Run ids are random hex strings made here; only ids in the registry are ever turn
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing as mp
+import os
 import re
 import shutil
+import sys
 import threading
 import time
 import traceback
@@ -24,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+STAGED = re.compile(r"^\.(.+)\.partial-\d+-")  # a run folder being written (tmpsim.runfolder)
+log = logging.getLogger("tmpsim.web")
 
 
 class CapacityError(RuntimeError):
@@ -81,22 +86,48 @@ def execute(
             out / "progress.json", {"done": sim.n_days, "total": sim.n_days, "phase": "done"}
         )
     except BaseException as exc:  # report every failure to the page, then exit non-zero
-        _write_json(
-            out / "error.json",
-            {"error": public_error(exc), "traceback": traceback.format_exc(limit=8)},
-        )
+        details = traceback.format_exc()
+        try:  # the server logs the traceback when it sees the run has stopped
+            error = public_error(exc, Path(run_dir).parent)
+            _write_json(out / "error.json", {"error": error, "traceback": details})
+        except OSError:  # the full disk that stopped the run: stderr is the server's too
+            sys.stderr.write(f"tmpsim run {Path(run_dir).name} failed:\n{details}")
         raise SystemExit(1) from None
 
 
-def public_error(exc: BaseException) -> str:
-    """What the page is told about a failed run: the reason, not the server's internals."""
+def public_error(exc: BaseException, runs_dir: Path | None = None) -> str:
+    """What the page is told about a failed run: the reason, not the server's internals.
+
+    An OSError (a full disk, a file-size limit) is told by its system message and, if the file
+    is in ``runs_dir``, its name there; a path outside the runs folder is never shown.
+    """
     if isinstance(exc, MemoryError):
         return "the run needed more memory than this server allows a run; try a smaller scale"
     from tmpsim.scenario import ScenarioError
 
     if isinstance(exc, ScenarioError | ValueError):
         return str(exc)
+    if isinstance(exc, OSError) and exc.errno:
+        where = _name_in(exc.filename2 or exc.filename, runs_dir)
+        return f"the run failed: {os.strerror(exc.errno)}" + (f" ({where})" if where else "")
     return f"the run failed ({type(exc).__name__}); the server's log has the details"
+
+
+def _name_in(filename: Any, runs_dir: Path | None) -> str | None:
+    """``filename`` relative to ``runs_dir`` (a staged run folder named as its run), or None."""
+    if filename is None or runs_dir is None:
+        return None
+    try:
+        path = Path(os.path.abspath(os.fsdecode(filename)))
+        parts = list(path.relative_to(os.path.abspath(runs_dir)).parts)
+    except (TypeError, ValueError):  # not a path, or not inside the runs folder
+        return None
+    if not parts or ".." in parts:
+        return None
+    staged = STAGED.match(parts[0])
+    if staged:
+        parts[0] = staged.group(1)
+    return "/".join(parts)
 
 
 @dataclass
@@ -221,6 +252,7 @@ class JobManager:
         job = self._jobs.get(run_id)
         if job is not None and job.finished is None and not job.process.is_alive():
             job.finished = time.time()
+            _log_failure(job)
             _remove_if_empty(job.state_dir)
         return job
 
@@ -262,6 +294,18 @@ def _stop(job: Job) -> None:
         job.process.join(1)
     if not job.process.is_alive():
         _remove_if_empty(job.state_dir)
+
+
+def _log_failure(job: Job) -> None:
+    """Put a failed run's reason and traceback in the server's log (the page points there)."""
+    err = _read_json(job.state_dir / "error.json")
+    code = job.process.exitcode
+    if err:
+        log.error(
+            "run %s failed: %s\n%s", job.id, err.get("error"), err.get("traceback", "").rstrip()
+        )
+    elif code and not job.cancelled:
+        log.error("run %s: the worker process stopped (exit code %s)", job.id, code)
 
 
 def _remove_if_empty(path: Path) -> None:
