@@ -223,6 +223,26 @@ def test_invalid_yaml_and_missing_file(tmp_path):
     assert code != 0 and "not valid YAML" in err
 
 
+@pytest.mark.skipif(not Path("/dev/null").exists(), reason="no /dev/null here")
+def test_a_device_or_pipe_is_not_called_missing(tmp_path):
+    """/dev/null exists: the message says it is not a regular file, not that it is missing."""
+    import os
+
+    paths = ["/dev/null"]
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.yaml")
+        paths.append(str(tmp_path / "pipe.yaml"))
+    for path in paths:
+        with pytest.raises(ScenarioError, match=f"^{re.escape(path)}: exists but is not a regular"):
+            load_scenario(path)
+        code, _, err = tmpsim_inprocess("run", path, "--quiet")
+        assert code == 2 and "no such" not in err
+        assert err.strip() == (
+            f"error: {path}: exists but is not a regular file (a device, pipe or socket); give a "
+            "scenario .yaml file"
+        )
+
+
 def test_overrides_are_validated_like_the_file():
     path = scenario_file("stranding")
     # A mapping of overrides (the Python API, experiments) is named as an override, not --set.

@@ -601,7 +601,15 @@ def test_forecast_reports_only_dates_inside_the_runs_and_what_they_counted():
     [
         (
             ("validate", "{run}", "--start", "2021-02-30"),
-            "Invalid value for '--start': '2021-02-30'",
+            "error: --start 2021-02-30: not a date (day is out of range for month)",
+        ),
+        (
+            ("coverage", "{run}", "--end", "2021/01/01"),
+            "error: --end 2021/01/01: not a date (expected YYYY-MM-DD)",
+        ),
+        (
+            ("forecast", "{run}", "--end", "2025-13-01"),
+            "error: --end 2025-13-01: not a date (month must be in 1..12)",
         ),
         (
             ("forecast", "{run}", "--start", "2031-01-01", "--end", "2032-01-01"),
@@ -623,7 +631,8 @@ def test_cli_refuses_bad_dates_windows_and_outputs(mini_run, tmp_path, args, mes
     (tmp_path / "a_folder").mkdir()
     proc = tmpsim_cli(*(a.format(**names) for a in args))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert message.format(**names) in proc.stderr
+    assert proc.stderr.startswith(message.format(**names))
+    assert len(proc.stderr.strip().splitlines()) == 1  # one line, no usage panel
 
 
 def test_export_refuses_a_damaged_run_folder(mini_run, tmp_path):

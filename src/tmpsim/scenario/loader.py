@@ -42,6 +42,11 @@ def _locate(name_or_path: str | Path) -> Path:
     if path.suffix in (".yaml", ".yml") or path.exists():
         if path.is_dir():
             raise ScenarioError(f"{path}: a folder, not a scenario file (give a .yaml file)")
+        if path.exists() and not path.is_file():  # /dev/null, a pipe, a socket
+            raise ScenarioError(
+                f"{path}: exists but is not a regular file (a device, pipe or socket); give a "
+                "scenario .yaml file"
+            )
         if not path.is_file():
             raise ScenarioError(f"{path}: no such scenario file")
         return path

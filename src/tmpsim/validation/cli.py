@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -37,15 +38,23 @@ Observed = Annotated[
 ]
 
 
-def _iso_date(value: str | None) -> str | None:
-    """An option's date, refused with its reason unless it is a real YYYY-MM-DD day."""
-    import datetime as dt
+def date_problem(value: str) -> str | None:
+    """Why ``value`` is not a day written YYYY-MM-DD (None if it is one)."""
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError as exc:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return f"not a date ({exc})"  # day is out of range for month, month must be in 1..12
+        return "not a date (expected YYYY-MM-DD)"
+    return None
 
-    if value is not None:
-        try:
-            dt.date.fromisoformat(value)
-        except ValueError as exc:
-            raise typer.BadParameter(f"{value!r}: {exc} (expected YYYY-MM-DD)") from None
+
+def _iso_date(param: typer.CallbackParam, value: str | None) -> str | None:
+    """An option's date; anything but a real YYYY-MM-DD day is refused in one line (status 2)."""
+    problem = None if value is None else date_problem(value)
+    if problem:
+        option = param.opts[0] if param.opts else f"--{param.name}"
+        _fail(f"{option} {value}: {problem}")
     return value
 
 
@@ -414,10 +423,11 @@ def forecast(
     from tmpsim.validation.forecast import forecast as make_forecast
     from tmpsim.validation.rundata import RunSourceError
 
-    try:
-        first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
-    except ValueError as exc:
-        _fail(f"--start/--end: {exc}")
+    for option, value in (("--start", start), ("--end", end)):
+        problem = date_problem(value)
+        if problem:
+            _fail(f"{option} {value}: {problem}")
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
     if not 0 < band < 1:
         _fail(f"--band must be between 0 and 1, got {band}")
     try:
