@@ -150,6 +150,12 @@ def test_plot_writes_pngs(cli_run, tmp_path):
 def test_plot_rejects_a_folder_that_is_not_a_run(tmp_path):
     code, _, err = tmpsim_inprocess("plot", str(tmp_path))
     assert code != 0 and "not a run folder" in err
+    file = tmp_path / "series.csv"
+    file.write_text("x")
+    code, _, err = tmpsim_inprocess("plot", str(file))
+    assert code == 2 and "a file, not a folder" in err
+    code, _, err = tmpsim_inprocess("plot", str(tmp_path / "nowhere"))
+    assert code == 2 and "no such folder" in err
 
 
 def test_piped_tables_and_help_are_not_cut(monkeypatch):

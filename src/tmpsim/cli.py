@@ -340,7 +340,11 @@ def plot(
     from tmpsim.runfolder import RunFolderError, check_run_folder
 
     if not folder.is_dir():
-        fail(f"{folder}: no such folder")
+        fail(
+            f"{folder}: a file, not a folder (give a run, experiment or comparison folder)"
+            if folder.exists()
+            else f"{folder}: no such folder"
+        )
     try:
         if (folder / "series.parquet").is_file():
             check_run_folder(folder)  # a run folder: complete and unmixed
