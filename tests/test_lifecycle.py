@@ -408,6 +408,8 @@ def test_emergency_fund_pays_in_order_of_need_as_its_money_accrues():
     paid = sim.recorder.extras["emergency_paid"][:, 0]
     assert np.flatnonzero(paid).tolist() == [2, 4, 7, 9, 12, 14, 17, 19]
     assert paid.sum() == 8 * 1_000_000
+    people = sim.recorder.extras["emergency_payments"][:, 0]  # one person paid on each day
+    assert people.tolist() == [1.0 if d in (2, 4, 7, 9, 12, 14, 17, 19) else 0.0 for d in range(20)]
 
 
 def test_a_fund_smaller_than_one_payment_still_pays_once_it_has_saved_one():

@@ -589,6 +589,8 @@ def build_summary(
     out["new_entries"] = float(total("new_entries").sum())
     out["returns"] = float(returns)
     out["emergency_money_paid"] = float(total("emergency_paid").sum())
+    if "emergency_payments" in arrays:  # scenarios with emergency funds
+        out["emergency_payments"] = float(total("emergency_payments").sum())
     out["cash_payments"] = float(total("cash_paid").sum())
     years_sep = 0.0 if sim.scenario.programme.family_allowed else out["mean_years_away_at_return"]
     out["years_separated_from_family_per_return"] = years_sep

@@ -48,6 +48,8 @@ class CivilSociety(Module):
             self.without_work[[int(s) for s in NO_INCOME]] = True
         self.hears = frozenset(State) if self.without_work.any() else frozenset()
         self.funds = sc.emergency_funds
+        if self.funds:  # people paid, beside the money (a payment ends destitution at once)
+            sim.recorder.extras["emergency_payments"] = np.zeros((sim.n_days, sim.n_origins))
         self.shelters = sc.shelters
         self.fund_budget = np.zeros(len(self.funds))
         self.fund_queue = FifoQueue()
@@ -155,6 +157,7 @@ class CivilSociety(Module):
                 if ids.size:
                     self.fund_budget[i] -= ids.size * fund.amount
                     sim.recorder.add("emergency_paid", pop.origin[ids], fund.amount)
+                    sim.recorder.add("emergency_payments", pop.origin[ids], 1.0)
                     pop.emergency[ids] += fund.amount
                     sim.money.give(ids, fund.amount, day)
         cap = self.capacity(day)

@@ -379,6 +379,16 @@ TERMS: dict[str, Term] = {
             "Workers who moved to another employer (or into work on a special status).",
         ),
         Term(
+            "emergency_payments",
+            "emergency payments",
+            "people per day",
+            "flows",
+            "sum",
+            "People paid by an emergency fund (scenarios with emergency funds): a payment ends "
+            "destitution the day it is made, so this counts who needed the money, which "
+            "'destitute' on later days does not.",
+        ),
+        Term(
             "stays_extended",
             "contracts extended under a stay extension",
             "people per day",
@@ -491,6 +501,7 @@ SUMMARY: dict[str, tuple[str, str]] = {
     "new_entries": ("New entries", "people"),
     "returns": ("Returns home", "people"),
     "emergency_money_paid": ("Emergency money paid", "currency"),
+    "emergency_payments": ("Emergency payments (people paid)", "people"),
     "cash_payments": ("Cash payments by the state", "currency"),
 }
 
