@@ -317,6 +317,16 @@ def compare_welfare(small_file: Path, *args: str) -> Any:
     )
 
 
+def test_a_users_file_alone_is_not_an_unfinished_comparison(small_file: Path, tmp_path: Path):
+    """Only a folder bearing the mark a comparison leaves while written may be written over."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "scenario.yaml").write_text("my own notes")
+    result = compare_welfare(small_file, "--out", str(out))
+    assert result.exit_code == 2 and "holding other files" in result.output
+    assert (out / "scenario.yaml").read_text() == "my own notes"
+
+
 @pytest.mark.parametrize(
     ("holds", "message"),
     [
@@ -384,7 +394,7 @@ def test_cli_compare_on_a_full_disk_leaves_no_partial_file_and_no_comparison_jso
     error = result.stderr.strip().splitlines()[-1]  # after the warning about few seeds
     assert error == f"error: {out / 'daily.parquet'}: No space left on device"
     left = sorted(p.name for p in out.iterdir())
-    assert left == ["runs.csv", "table.csv"]  # whole; no daily.parquet, no temporary file
+    assert left == [".comparison-partial", "runs.csv", "table.csv"]  # whole, and the mark
     assert len(pd.read_csv(out / "table.csv")) == len(METRICS)
     plot = runner.invoke(app, ["plot", str(out)])
     assert plot.exit_code == 2 and "an unfinished comparison (no comparison.json" in plot.stderr

@@ -8,6 +8,7 @@ exactly the damaged run, giving the same results as the untouched experiment.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -139,8 +140,10 @@ def test_another_experiments_record_and_an_edited_one_are_damaged(sweep, referen
     rec["seed"] += 1  # as if another experiment (another seed) had written it, digest and all
     rec["sha256"] = _record_digest(rec)
     other.write_text(json.dumps(rec))
-    assert status(out)[0].damaged == {1: "record 000001.json was changed after it was written "
-                                      "(its digest)"}  # fmt: skip
+    assert status(out)[0].damaged == {
+        1: "record 000001.json was changed after it was written (its digest)",
+        3: f"record 000003.json has seed {rec['seed']}, the plan {rec['seed'] - 1}",
+    }  # status and summarize see both, as run does
     report = run_experiment(sweep, out, workers=0)
     assert report.ran == 2 and sorted(report.counts.damaged) == [1, 3]
     assert "seed" in report.counts.damaged[3]
@@ -152,10 +155,13 @@ def test_a_record_outside_the_plan_is_removed_not_redone(sweep, reference, tmp_p
     out = tmp_path / "exp"
     shutil.copytree(reference, out)
     shutil.copyfile(out / "runs" / "000003.json", out / "runs" / "000099.json")
+    shutil.copyfile(out / "runs" / "000003.json", out / "runs" / "0_copy.json")
     assert "outside the plan (4 runs)" in status(out)[0].damaged[99]
     report = run_experiment(sweep, out, workers=0)
-    assert report.ran == 0 and report.counts.removed == [99] and report.counts.damaged == {}
-    assert not (out / "runs" / "000099.json").exists() and status(out)[0].damaged == {}
+    assert report.ran == 0 and report.counts.damaged == {}
+    assert report.counts.removed == ["000099.json", "0_copy.json"]
+    assert sorted(p.name for p in (out / "runs").iterdir()) == [f"{r:06d}.json" for r in range(4)]
+    assert status(out)[0].damaged == {}
 
 
 def test_describing_files_are_written_anew_and_leftovers_swept(sweep, reference, tmp_path) -> None:
@@ -166,6 +172,7 @@ def test_describing_files_are_written_anew_and_leftovers_swept(sweep, reference,
     leftover = out / "summary" / ".series_bands.parquet.x1.tmp"
     leftover.parent.mkdir(exist_ok=True)
     leftover.write_bytes(b"half")
+    os.utime(leftover, (1, 1))  # an old leftover (a fresh one may be a reader's, and is kept)
     shown = subprocess.run(
         [TMPSIM, "experiment", "status", str(out)], capture_output=True, text=True, timeout=120
     )
@@ -188,12 +195,12 @@ def test_an_unreadable_description_is_one_line(sweep, reference, tmp_path, name,
     out = tmp_path / "exp"
     shutil.copytree(reference, out)
     (out / name).write_text(text)
-    for args in (["experiment", "run", str(sweep), "--out", str(out), "--workers", "0"],
-                 ["experiment", "summarize", str(out)]):  # fmt: skip
+    commands = [["experiment", "run", str(sweep), "--out", str(out), "--workers", "0"]]
+    if name == "experiment.json":  # summarize does not read uncertainty.json
+        commands.append(["experiment", "summarize", str(out)])
+    for args in commands:
         shown = subprocess.run([TMPSIM, *args], capture_output=True, text=True, timeout=120)
         said = " ".join(shown.stderr.split())
-        if name == "uncertainty.json" and args[1] == "summarize":
-            continue  # summarize does not read it
         assert shown.returncode == 2 and message in said and "Traceback" not in said, args
 
 
@@ -205,3 +212,34 @@ def test_a_malformed_scheduler_is_refused_before_anything_is_written(sweep, tmp_
         with pytest.raises(ExperimentError, match="--scheduler"):
             run_experiment(sweep, out, scheduler=address)
     assert not out.exists()
+
+
+def test_a_scenarios_sources_or_description_do_not_make_another_experiment(tmp_path) -> None:
+    """Text that decides no run leaves the experiment the same; an earlier version's digest too."""
+    import json
+
+    import yaml
+    from helpers import scenario_file
+
+    from tmpsim.experiments.experiment import load_experiment
+    from tmpsim.experiments.spec import spec_fingerprint
+
+    data = yaml.safe_load(scenario_file("mini").read_text(encoding="utf-8"))
+    path = tmp_path / "mini.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    spec = {"name": "e", "scenario": str(path), "seeds": 2, "scale": 0.05, "posterior": False}
+    out = tmp_path / "exp"
+    assert run_experiment(spec, out, workers=0).ran == 2
+    data["sources"]["money"] = "a new source for an old value"
+    data["description"] = "said differently"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert run_experiment(spec, out, workers=0).ran == 0
+    plan = load_experiment(spec)  # a folder written before: its digest counted the text
+    info = json.loads((out / "experiment.json").read_text())
+    info["fingerprint"] = spec_fingerprint(plan.spec, plan.scenario, text=True)
+    (out / "experiment.json").write_text(json.dumps(info))
+    assert run_experiment(spec, out, workers=0).ran == 0
+    data["money"]["wage_per_month"] += 1  # a value: another experiment
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(Exception, match="holds a different experiment"):
+        run_experiment(spec, out, workers=0)

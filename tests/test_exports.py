@@ -99,6 +99,7 @@ def test_headlines_can_be_a_windows_peak_or_total() -> None:
         {"name": "peak_beds", "label": "Peak beds", "metric": "stranded", "stat": "max", **window},
         {"name": "bed_days", "label": "Bed-days", "metric": "stranded", "stat": "sum", **window},
         {"name": "mean_beds", "label": "Mean beds", "metric": "stranded", **window},
+        {"name": "home", "label": "Home", "metric": "returns", "stat": "sum", **window},
     ]
     result = tmpsim.run(scenario_file("mini"), scale=0.5, overrides={"headlines": heads})
     beds = result.metric("stranded").loc["2020-04-01":"2020-09-30"]
@@ -108,6 +109,7 @@ def test_headlines_can_be_a_windows_peak_or_total() -> None:
     assert result.summary["mean_beds"] == pytest.approx(beds.mean(), abs=1e-3)
     rows = dict(summary_rows(result.summary, result.scenario))
     assert rows["Bed-days"].endswith("person-days") and rows["Peak beds"].endswith("people")
+    assert rows["Home"].endswith(" people")  # a flow's total: not "people per day"
 
 
 def test_a_headline_on_an_unknown_metric_is_a_clear_error() -> None:

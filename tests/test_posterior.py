@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -295,6 +296,19 @@ def test_a_variant_in_another_folder_finds_the_posterior_its_base_names(
     found = scenario_posterior(shipped)
     assert found is not None and found.is_file()
     assert found.name == "japan-titp-covid.posterior.parquet" and found.parent != mine
+    # Through a chain of files: the shipped one's bare name stays bare (found among the shipped),
+    # a file's own posterior is named relative to each file that extends it, never absolute.
+    (mine / "sub").mkdir()
+    chain = mine / "sub" / "again.yaml"
+    chain.write_text("extends: ../flagship.yaml\n")
+    assert scenario_posterior(chain) == found
+    deeper = mine / "sub" / "deeper.yaml"
+    deeper.write_text("extends: ../variant.yaml\n")
+    from tmpsim.scenario import load_scenario
+
+    written = load_scenario(deeper).calibration.posterior
+    assert not Path(written).is_absolute() and written.endswith("synthetic.posterior.parquet")
+    assert scenario_posterior(deeper) == path.parent / "synthetic.posterior.parquet"
 
 
 def test_a_comparison_over_the_posterior_pairs_each_seed_with_one_parameter_set(
@@ -608,3 +622,21 @@ def test_a_scenario_names_its_posterior_file_or_none(tmp_path):
         encoding="utf-8",
     )
     assert scenario_posterior(beside) == tmp_path / "fits" / "p.parquet"  # beside the file
+
+
+def test_a_variant_files_own_value_of_a_free_parameter_survives_the_draw(scenario_with_posterior):
+    """compare --posterior: the draw is laid on the base and a variant alike, but a value the
+    variant sets apart from the base is its policy and stays."""
+    from tmpsim.policy.compare import _drawn, _with_draw
+    from tmpsim.scenario import load_scenario
+    from tmpsim.uncertainty.posterior import scenario_posterior
+
+    path, _ = scenario_with_posterior
+    base = load_scenario(path)
+    variant = load_scenario(path, {"origins.A.runaway_rate_per_year": 0.5})
+    draws = _drawn(scenario_posterior(path), base, 3)
+    for k in range(3):
+        drawn = _with_draw({"base": base, "v": variant}, {"v": variant}, draws, k)
+        value = draws.posterior.row(int(draws.rows[k]))["runaway"]
+        assert drawn["base"].origins["A"].runaway_rate_per_year == pytest.approx(value)
+        assert drawn["v"].origins["A"].runaway_rate_per_year == 0.5

@@ -356,6 +356,11 @@ def test_a_sections_own_source_covers_its_keys_unless_a_sources_key_is_nearer() 
         "routes.irregular.intercept": "calibrated",
     }
     assert table.loc["routes.home.intercept", "source_key"] == "routes.home"
+    # A sources key covering the section outranks the section's own (default) text.
+    data["sources"]["routes"] = "cited: a decree"
+    table = parameter_table(data).set_index("parameter")
+    assert table.loc["routes.irregular.intercept", "source"] == "cited: a decree"
+    assert table.loc["routes.home.coef.debt", "kind"] == "derived"  # the nearer key still wins
 
 
 def test_flagship_sources_all_reach_the_parameter_table() -> None:

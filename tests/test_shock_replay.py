@@ -51,10 +51,12 @@ def test_everything_dated_from_the_shock_on_moves_by_the_same_days(tmp_path: Pat
     fund = r.changes["emergency_funds"][0]
     assert (fund["start"], fund["end"]) == ("2019-11-01", "2020-07-02")
     # The index's months from a year before the shock on move six months back (-182 days); the
-    # file sets those that change: four months before the base's first, and the fall.
+    # file sets those that change: four months before the base's first, the fall, and the base's
+    # own months after it, held at the level the moved fall ends with (its own fall taken away).
     assert r.changes["behaviour"]["dismissal_labour_need"]["index"] == {
         "2018-09": 1.0, "2018-10": 1.0, "2018-11": 1.0, "2018-12": 1.0,
-        "2019-09": 0.8, "2019-10": 0.5,
+        "2019-09": 0.8, "2019-10": 0.5, "2019-11": 0.5, "2019-12": 0.5, "2020-01": 0.5,
+        "2020-02": 0.5, "2020-03": 0.5,
     }  # fmt: skip
     # The headline moves, renamed, without the observation it was compared with.
     (headline,) = r.changes["headlines"]
@@ -85,6 +87,11 @@ def test_the_flagships_measures_move_with_its_shock() -> None:
     onward = base.routes.onward[0]  # a status of the programme, not a measure: not in changes
     assert "onward" not in r.changes["routes"] and onward.start == D("2019-04-01")
     assert r.moved["routes.job_changes"] == 2 and r.moved["emergency_funds"] == 1
+    # The 2020 fall of the index is taken away: held at 2020-02's level until the moved window.
+    index = r.changes["behaviour"]["dismissal_labour_need"]["index"]
+    own = base.behaviour.dismissal_labour_need.index
+    assert {index[m] for m in ("2020-03", "2021-06", "2025-03")} == {own["2020-02"]}
+    assert index["2026-04"] == own["2020-03"] and index["2026-09"] == own["2020-08"]
 
 
 def test_the_command_writes_a_file_and_will_not_overwrite_it(tmp_path: Path) -> None:
@@ -108,3 +115,13 @@ def test_a_replay_that_cannot_be_run_is_refused(tmp_path: Path, start: str) -> N
         "shock", str(scenario_file("mini")), "--start", start, "--out", str(out)
     )
     assert code == 2 and "Traceback" not in err and not out.exists()
+
+
+def test_a_replay_cut_short_drops_what_lies_beyond_its_end_with_the_sources_of_it(tmp_path):
+    """Bridges starting after --end are dropped, and so are the base's sources of their keys."""
+    r = replay_shock("japan-titp-covid", "2021-01-01", "2021-02-01")
+    path = tmp_path / "short.yaml"
+    path.write_text(replay_file_text("japan-titp-covid", r, "short"), encoding="utf-8")
+    sc = load_scenario(path)  # the base names keys of bridges this file no longer has
+    assert sc.end == D("2021-02-01") and sc.routes.bridges == []
+    assert all(not str(k).startswith("routes.bridges.") for k in sc.sources)

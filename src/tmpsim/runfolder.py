@@ -194,19 +194,25 @@ COMPARISON_FILES = (
 """What :meth:`Comparison.write` puts in its folder (comparison.json last)."""
 
 
-def is_unfinished_comparison(folder: Path) -> bool:
-    """A folder holding some of a comparison's files but not comparison.json, and nothing else.
+PARTIAL_MARK = ".comparison-partial"
+"""Left in a comparison's folder while it is written (removed when comparison.json is)."""
 
-    What a comparison whose writing stopped (a full disk, an interruption) leaves behind; its
-    temporary files (``.NAME.*.tmp``) included.
+
+def is_unfinished_comparison(folder: Path) -> bool:
+    """A comparison whose writing stopped (a full disk, an interruption).
+
+    Its folder holds the mark :meth:`Comparison.write` leaves first, no comparison.json, and
+    nothing but a comparison's files and temporary files (``.NAME.*.tmp``).
     """
     folder = Path(folder)
     if not folder.is_dir() or (folder / "comparison.json").exists():
         return False
-    names = [p.name for p in folder.iterdir()]
+    if not (folder / PARTIAL_MARK).is_file():
+        return False
+    names = [p.name for p in folder.iterdir() if p.name != PARTIAL_MARK]
     mine = [n for n in names if n in COMPARISON_FILES]
     others = [n for n in names if n not in mine and not (n.startswith(".") and n.endswith(".tmp"))]
-    return bool(mine) and not others
+    return not others
 
 
 def check_target(out: Path, force: bool = False) -> None:

@@ -34,8 +34,8 @@ class Counts:
     """Runs finished by an earlier invocation (included in done/failed)."""
     damaged: dict[int, str] = field(default_factory=dict)
     """Runs whose stored outputs failed their checks, and why (redone by ``run``)."""
-    removed: list[int] = field(default_factory=list)
-    """Records outside the plan that ``run`` removed (no run to redo)."""
+    removed: list[str] = field(default_factory=list)
+    """Records outside the plan that ``run`` removed (no run to redo), by file name."""
 
     @property
     def left(self) -> int:
@@ -134,16 +134,9 @@ def _run_locked(
     check_uncertainty(folder, plan)
     folder.init(plan)
     write_uncertainty(folder, plan)
-    records, damaged = folder.scan()
-    for run, rec in list(records.items()):  # another experiment's record, left in this folder
-        expected = plan.runs[run].seed
-        if rec.get("seed") != expected:
-            damaged[run] = f"record {run:06d}.json has seed {rec.get('seed')}, the plan {expected}"
-            del records[run]
-    stray = sorted(r for r in damaged if not 0 <= r < len(plan.runs))
-    for run in stray:  # outside the plan: nothing to redo
-        folder.record_path(run).unlink(missing_ok=True)
-        del damaged[run]
+    records, damaged = folder.scan()  # another experiment's record (its seed) among the damaged
+    stray = folder.remove_strays(len(plan.runs))  # outside the plan: nothing to redo
+    damaged = {run: why for run, why in damaged.items() if 0 <= run < len(plan.runs)}
     keep = {"done", "failed"} if not retry_failed else {"done"}
     finished = {run for run, rec in records.items() if rec.get("status") in keep}
     counts = Counts(total=len(plan.runs), damaged=damaged, removed=stray)

@@ -273,13 +273,31 @@ def load_spec(path: str | Path) -> tuple[ExperimentSpec, Path]:
     return parse_spec(data, str(path)), path.resolve().parent
 
 
-def spec_fingerprint(spec: ExperimentSpec, scenario_data: dict[str, Any] | None) -> str:
-    """SHA-256 of everything that decides the runs' results (spec and resolved base scenario)."""
+# Text in a scenario that decides nothing a run computes: a new source or description leaves
+# the experiment the same one (its folder resumes).
+SCENARIO_TEXT = ("sources", "description")
+
+
+def spec_fingerprint(
+    spec: ExperimentSpec, scenario_data: dict[str, Any] | None, text: bool = False
+) -> str:
+    """SHA-256 of everything that decides the runs' results (spec and resolved base scenario).
+
+    The scenario's sources and description are left out; ``text`` keeps them, as fingerprints
+    of earlier versions did (``fingerprints``).
+    """
     # An unset posterior key leaves the fingerprint of experiments made before it existed.
     skip = {"description"} | ({"posterior"} if spec.posterior is None else set())
+    if scenario_data is not None and not text:
+        scenario_data = {k: v for k, v in scenario_data.items() if k not in SCENARIO_TEXT}
     blob = {
         "spec": spec.model_dump(mode="json", exclude=skip),
         "scenario": scenario_data,
     }
-    text = json.dumps(blob, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    dumped = json.dumps(blob, sort_keys=True, default=str)
+    return hashlib.sha256(dumped.encode()).hexdigest()
+
+
+def fingerprints(spec: ExperimentSpec, scenario_data: dict[str, Any] | None) -> set[str]:
+    """The fingerprint, and the one earlier versions wrote (sources and description included)."""
+    return {spec_fingerprint(spec, scenario_data), spec_fingerprint(spec, scenario_data, True)}

@@ -43,7 +43,13 @@ import pandas as pd
 import yaml
 
 from tmpsim.experiments.designs import Plan
-from tmpsim.experiments.spec import ExperimentError, ExperimentSpec, parse_spec, spec_fingerprint
+from tmpsim.experiments.spec import (
+    ExperimentError,
+    ExperimentSpec,
+    fingerprints,
+    parse_spec,
+    spec_fingerprint,
+)
 from tmpsim.results import atomic_path, atomic_write_bytes
 
 EXPERIMENT_FILES = frozenset(
@@ -105,6 +111,8 @@ class ExperimentDir:
         try:
             import fcntl
         except ImportError:  # no POSIX locks here: one writer is the user's care
+            fcntl = None
+        if fcntl is None:
             yield
             return
         if not self.exists():
@@ -123,12 +131,17 @@ class ExperimentDir:
         finally:
             os.close(fd)
 
-    def sweep_partials(self) -> list[Path]:
-        """Remove the temporary files an interrupted writer left (call with the lock held)."""
+    def sweep_partials(self, older_than: float = 600.0) -> list[Path]:
+        """Remove temporary files an interrupted writer left (call with the lock held).
+
+        Only those untouched for ``older_than`` seconds: a ``status`` or ``summarize`` reading the
+        folder now (they take no lock) may be writing its own.
+        """
         gone = []
+        now = time.time()
         for pattern in (".*.tmp", "*/.*.tmp", "*/*/*/.*.tmp", ".catalog.*.duckdb*"):
             for path in self.path.glob(pattern):
-                if path.is_file():
+                if path.is_file() and now - path.stat().st_mtime > older_than:
                     path.unlink()
                     gone.append(path)
         return gone
@@ -142,7 +155,7 @@ class ExperimentDir:
         fingerprint = spec_fingerprint(plan.spec, plan.scenario)
         if self.exists():
             info = self.info()
-            if info["fingerprint"] != fingerprint:
+            if info["fingerprint"] not in fingerprints(plan.spec, plan.scenario):
                 raise ExperimentError(
                     f"{self.path}: holds a different experiment (spec or base scenario changed); "
                     "choose another output folder or delete this one"
@@ -298,6 +311,7 @@ class ExperimentDir:
             return sound, damaged
         seeds = self._seeds()
         n_runs = self._n_runs()
+        planned = self._planned_seeds()
         for path in sorted(self.runs_dir.glob("[0-9]*.json")):
             run = int(path.stem) if path.stem.isdigit() else -1
             if n_runs is not None and not 0 <= run < n_runs:
@@ -309,6 +323,8 @@ class ExperimentDir:
                 damaged[run] = f"record {path.name} is unreadable"
                 continue
             problem = self.check_record(run, rec, seeds)
+            if problem is None and planned is not None and rec.get("seed") != planned(run):
+                problem = f"record {path.name} has seed {rec.get('seed')}, the plan {planned(run)}"
             if problem:
                 damaged[run] = problem
             else:
@@ -321,6 +337,30 @@ class ExperimentDir:
             return int(info["n_runs"]) // max(int(info["n_points"]), 1)
         except (ExperimentError, KeyError, ValueError, TypeError):
             return None
+
+    def remove_strays(self, n_runs: int) -> list[str]:
+        """Remove the record files of no planned run (call with the lock held); their names."""
+        planned = {f"{run:06d}.json" for run in range(n_runs)}
+        gone = []
+        for path in sorted(self.runs_dir.glob("*.json")) if self.runs_dir.is_dir() else []:
+            if path.name not in planned:
+                path.unlink()
+                gone.append(path.name)
+        return gone
+
+    def _planned_seeds(self) -> Any:
+        """The seed the plan gives each run (a function of its index), or None if unknown."""
+        from tmpsim.engine.rng import run_seed
+
+        try:
+            spec, seeds = self.spec(), self._seeds()
+        except ExperimentError:
+            return None
+        if seeds is None:
+            return None
+        if spec.common_random_numbers:
+            return lambda run: run_seed(spec.seed, run % seeds)
+        return lambda run: run_seed(spec.seed, run)
 
     def _n_runs(self) -> int | None:
         try:

@@ -28,6 +28,7 @@ import pandas as pd
 from tmpsim.engine.population import NEVER
 from tmpsim.policy.levers import apply_levers, variant_label
 from tmpsim.results import metric_arrays
+from tmpsim.runfolder import PARTIAL_MARK
 from tmpsim.scenario import Scenario, load_scenario
 from tmpsim.simulation import Simulation
 
@@ -293,6 +294,9 @@ class Comparison:
         out = Path(out)
         check_comparison_target(out)
         out.mkdir(parents=True, exist_ok=True)
+        # The mark of a comparison being written: only a folder holding it may be taken for an
+        # unfinished comparison (a user's scenario.yaml alone is not one).
+        (out / PARTIAL_MARK).touch()
         (out / "comparison.json").unlink(missing_ok=True)
         atomic_write_csv(out / "runs.csv", self.runs)
         atomic_write_csv(out / "table.csv", self.table(confidence))
@@ -324,6 +328,7 @@ class Comparison:
             scenario = base.model_dump(mode="json") if base is not None else {}
             write_pngs(comparison_figures(self.daily, scenario, info), out / "figures")
         atomic_write_bytes(out / "comparison.json", (json.dumps(info, indent=2) + "\n").encode())
+        (out / PARTIAL_MARK).unlink(missing_ok=True)
         return out
 
 
@@ -349,7 +354,8 @@ def compare(
     With ``posterior`` (a posterior file of the base's calibration), the k-th seed also takes
     the k-th parameter set drawn from it (``draw_indices`` with seed 1), the same for the base
     and every variant: the paired differences then carry parameter as well as chance
-    uncertainty. Levers apply after the draw.
+    uncertainty. Levers apply after the draw; a scenario variant keeps the values it sets apart
+    from the base (its policy), scale parameters being multiplied by the draw as in the base.
     """
     base_sc = load_scenario(base if not isinstance(base, Mapping) else dict(base), overrides)  # type: ignore[arg-type]
     if not isinstance(variants, Mapping):
@@ -425,13 +431,22 @@ def _with_draw(
     k: int,
 ) -> dict[str, Scenario]:
     """The base and variants with the k-th drawn parameter set (levers laid on after it)."""
+    from tmpsim.calibration.problem import get_path
     from tmpsim.uncertainty.posterior import overrides_for
 
     values = draws.posterior.row(int(draws.rows[k]))
+    base_data = scenarios["base"].model_dump(mode="python")
+    scaled = {path for p in draws.parameters if p.scale for path in p.paths}
 
     def drawn(sc: Scenario) -> Scenario:
+        """The draw laid on ``sc``; a value ``sc`` sets apart from the base is its policy: kept."""
         data = sc.model_dump(mode="python")
-        return load_scenario(data, overrides_for(values, draws.parameters, data))
+        overrides = {
+            path: value
+            for path, value in overrides_for(values, draws.parameters, data).items()
+            if path in scaled or get_path(data, path) == get_path(base_data, path)
+        }
+        return load_scenario(data, overrides)
 
     base = drawn(scenarios["base"])
     out = {"base": base}

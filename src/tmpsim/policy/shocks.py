@@ -198,6 +198,8 @@ class Replay:
     changes: dict[str, Any]
     moved: dict[str, int]
     """How many items of each kind moved (events, shelters, funds, routes, index months)."""
+    end_why: str = ""
+    """Why the run ends when it does."""
 
     @property
     def days(self) -> int:
@@ -211,6 +213,32 @@ def _day(value: Any) -> dt.date:
 
 def _dates(items: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dt.date]:
     return [_day(i[k]) for i in items for k in keys if i.get(k) is not None]
+
+
+def _held_level(
+    own: dict[str, Any], shifted: dict[str, Any], first: str, last: str, months: int
+) -> dict[str, Any]:
+    """The base's own fall taken away: its months held level, so only the moved fall remains.
+
+    Moved later, the index keeps its level of the month before the shock from the shock's
+    first month until the moved window begins; moved earlier, the level the moved window ends
+    with until the end of the base's own window.
+    """
+    if not shifted or months == 0:
+        return {}
+    if months > 0:
+        level = own.get(_month_key(first, -1))
+        span = (first, _month_key(min(shifted), -1))
+    else:
+        level = shifted[max(shifted)]
+        span = (_month_key(max(shifted), 1), min(last, max(own)))
+    if level is None:
+        return {}
+    out, month = {}, span[0]
+    while month <= span[1]:
+        out[month] = level
+        month = _month_key(month, 1)
+    return out
 
 
 def _contiguous(index: dict[str, Any]) -> dict[str, Any]:
@@ -240,8 +268,9 @@ def replay_shock(
     the shelters and emergency funds that open then or later, and the routes' bridges and
     job-change routes that start then or later; the months of the dismissals' labour-need index
     from ``lag_months`` before the first day to the last day moved move by the same number of
-    months, so that dismissals follow the same fall (months between the index's own and the
-    moved ones hold the value before them). Headlines over the shock move too,
+    months, so that dismissals follow the same fall; the base's own fall is taken away (its
+    months held at the level before it, ``_held_level``), and months between the index's own
+    and the moved ones hold the value before them. Headlines over the shock move too,
     renamed ``NAME_replayed`` and without their observed reference. Rule changes and onward
     statuses stay.
     The run ends on ``end`` (by default the base's end, or the end of the year after the last
@@ -260,7 +289,10 @@ def replay_shock(
     start = _day(start)
     shock = [_day(e["date"]) for e in raw.get("events") or [] if e.get("type") in SHOCK_EVENT_TYPES]
     if not shock:
-        raise ValueError(f"{sc.name}: no dated shock to replay (no event of {SHOCK_EVENT_TYPES})")
+        kinds = ", ".join(SHOCK_EVENT_TYPES)
+        raise ValueError(f"{sc.name}: no dated shock to replay (no event of a type: {kinds})")
+    if start < sc.start:
+        raise ValueError(f"the shock's new start {start} is before the run starts ({sc.start})")
     first = min(shock)
     offset = start - first
     months = (start.year - first.year) * 12 + start.month - first.month
@@ -300,7 +332,13 @@ def replay_shock(
     after += [r for rs in route_lists.values() for r in rs]
     went = [a for a, b in zip(after, before, strict=True) if a is not b]  # the items moved
     last = max(_dates(went, ("date", "start", "end")))
-    end = _day(end) if end is not None else max(sc.end, dt.date(last.year + 1, 12, 31))
+    if end is not None:
+        end, end_why = _day(end), "as asked"
+    elif sc.end >= dt.date(last.year + 1, 12, 31):
+        end, end_why = sc.end, f"{sc.name}'s own end"
+    else:
+        end = dt.date(last.year + 1, 12, 31)
+        end_why = "the end of the year after the last day moved"
     if end <= start:
         raise ValueError(f"the run's end {end} is not after the shock's start {start}")
 
@@ -338,13 +376,15 @@ def replay_shock(
         lag = int(need.get("lag_months", 12))
         lo = _month_key(f"{first.year}-{first.month}", -lag)
         hi = f"{(last - offset).year:04d}-{(last - offset).month:02d}"
-        window = {k: v for k, v in index.items() if lo <= _month_key(str(k), 0) <= hi}
-        shifted = {_month_key(str(k), months): v for k, v in window.items()}
-        merged = _contiguous({_month_key(str(k), 0): v for k, v in index.items()} | shifted)
+        own = {_month_key(str(k), 0): v for k, v in index.items()}
+        window = {k: v for k, v in own.items() if lo <= k <= hi}
+        shifted = {_month_key(k, months): v for k, v in window.items()}
+        held = _held_level(own, shifted, _month_key(f"{first.year}-{first.month}", 0), hi, months)
+        merged = _contiguous(own | held | shifted)
         new = {k: v for k, v in merged.items() if index.get(k) != v}
         changes["behaviour"] = {"dismissal_labour_need": {"index": new}}
         count["index months"] = len(shifted)
-    return Replay(first, start, end, changes, count)
+    return Replay(first, start, end, changes, count, end_why)
 
 
 def replay_file_text(base: str, replay: Replay, name: str) -> str:
@@ -370,7 +410,7 @@ def replay_file_text(base: str, replay: Replay, name: str) -> str:
         )
     if "headlines" in replay.changes:
         sources["headlines"] = f"moved: {base}'s headlines over its shock, without their references"
-    sources["end"] = "tmpsim shock: the end of the year after the last day moved, or as given"
+    sources["end"] = f"tmpsim shock: {replay.end_why}"
     data = {**head, **replay.changes, "sources": sources}
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 

@@ -74,7 +74,13 @@ def comparison_figures(
     for metric in dict.fromkeys(daily["metric"]):
         label = words.label(metric).capitalize()
         figures[f"compare-{metric}"] = charts.band_figure(
-            bands, metric, words, None, caption, title=f"{label}: base and variants"
+            bands,
+            metric,
+            words,
+            None,
+            caption,
+            title=f"{label}: base and variants",
+            note=charts.band_note(info),
         )
         figures[f"difference-{metric}"] = charts.difference_figure(diffs, metric, words, caption)
     return figures

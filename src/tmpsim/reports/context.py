@@ -138,13 +138,18 @@ def parameter_table(data: dict[str, Any]) -> pd.DataFrame:
 
     Parameters are listed by position in lists of records; a source may name such an item by
     its ``name`` instead, and is matched to it. A section's own ``source`` text covers its keys
-    as a ``sources`` key naming the section would.
+    where no ``sources`` key covers them.
     """
-    sources = dict(inline_sources(data))  # a sources key for the same path wins
-    sources |= {positional(data, str(k)): str(v) for k, v in (data.get("sources") or {}).items()}
+    explicit = {positional(data, str(k)): str(v) for k, v in (data.get("sources") or {}).items()}
+    inline = dict(inline_sources(data))
+    sources = inline | explicit
     rows = []
     for path, value in flatten_parameters(data):
-        source, key = source_for(path, sources)
+        # Any sources key covering the path outranks a section's own text (rules_source, say,
+        # whose default "assumed" is there whether or not anyone wrote it).
+        source, key = source_for(path, explicit)
+        if not key:
+            source, key = source_for(path, inline)
         below = [(k[len(path) + 1 :], s) for k, s in sources.items() if k.startswith(path + ".")]
         if below:  # sources of single entries of a one-line table (a year's demand)
             parts = [source] if source else []

@@ -633,9 +633,16 @@ def format_value(value: Any, unit: str, currency: str = "currency units") -> str
 
 
 def _headline_unit(headline: dict[str, Any], words: ScenarioWords) -> str:
-    """A headline's unit: its metric's, or person-days for the sum of a count over days."""
+    """A headline's unit: its metric's, or over a sum of days what the days add up to.
+
+    A count summed is person-days; a flow summed loses its "per day" (returns: people).
+    """
     unit = words.unit(str(headline["metric"])) or "people"
-    return "person-days" if headline.get("stat") == "sum" and unit == "people" else unit
+    if headline.get("stat") != "sum":
+        return unit
+    if unit == "people":
+        return "person-days"
+    return unit.removesuffix(" per day")
 
 
 def summary_items(summary: dict[str, Any], words: ScenarioWords) -> list[tuple[str, str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from importlib import resources
 from pathlib import Path
@@ -304,15 +305,17 @@ def resolve_extends(
     if base_path.resolve() in [p.resolve() for p in chain]:
         raise ScenarioError(f"{source}: extends: {base_name} extends this file again (a cycle)")
     base, _ = _load_raw(base_path, chain)
-    if is_file:
-        base = _posterior_beside(base, base_path)
-    replaced = [k for k, v in data.items() if isinstance(v, list) and isinstance(base.get(k), list)]
+    if is_file and folder is not None:
+        base = _posterior_beside(base, base_path, folder)
+    replaced = _replaced_lists(data, base)
     if replaced and isinstance(base.get("sources"), dict):
-        # A list given anew replaces the base's whole: the base's sources of its items go too
-        # (the variant cites its own).
+        # A list given anew (at any depth: routes.bridges) replaces the base's whole: the base's
+        # sources of its items go too (the variant cites its own).
         base = dict(base)
         base["sources"] = {
-            k: v for k, v in base["sources"].items() if str(k).split(".")[0] not in replaced
+            k: v
+            for k, v in base["sources"].items()
+            if not any(str(k) == r or str(k).startswith(r + ".") for r in replaced)
         }
     out = overlay(base, data)
     if {"start", "end"} & set(data):
@@ -328,15 +331,37 @@ def resolve_extends(
     return out
 
 
-def _posterior_beside(base: dict[str, Any], base_path: Path) -> dict[str, Any]:
-    """A base file's relative ``calibration.posterior``, made absolute: it is beside the base."""
+def _replaced_lists(data: dict[str, Any], base: dict[str, Any], prefix: str = "") -> list[str]:
+    """Key paths where ``data`` gives a list that replaces one of ``base`` (mappings merge)."""
+    out = []
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        below = base.get(key)
+        if isinstance(value, list) and isinstance(below, list):
+            out.append(path)
+        elif isinstance(value, dict) and isinstance(below, dict):
+            out += _replaced_lists(value, below, path + ".")
+    return out
+
+
+def _posterior_beside(base: dict[str, Any], base_path: Path, folder: Path) -> dict[str, Any]:
+    """A base file's relative ``calibration.posterior``, made relative to ``folder``.
+
+    The path is read beside the base file (``posterior_path``), and the variant being read
+    lives in ``folder``. A name not found beside the base (a shipped posterior, named by its
+    bare file name and found among the shipped ones) is left as it is.
+    """
     calibration = base.get("calibration")
-    if not isinstance(calibration, dict):
-        return base
-    reference = calibration.get("posterior")
+    reference = calibration.get("posterior") if isinstance(calibration, dict) else None
     if not isinstance(reference, str) or Path(reference).is_absolute():
         return base
-    where = str((base_path.parent / reference).resolve())
+    target = (base_path.parent / reference).resolve()
+    if not target.is_file():
+        return base
+    try:
+        where = os.path.relpath(target, folder.resolve())
+    except ValueError:  # another drive (Windows): no relative path between them
+        where = str(target)
     return {**base, "calibration": {**calibration, "posterior": where}}
 
 

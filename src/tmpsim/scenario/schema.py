@@ -236,6 +236,7 @@ class JobChange(Strict):
     sponsor_consent_prob: Prob = 1.0
     max_changes: ChangeCount | None = Field(
         None,
+        exclude_if=lambda v: v is None,  # unset: resolves as before the key existed
         description="With mode free: the most voluntary changes of employer a worker may make "
         "over the whole stay (all stages and renewals); a worker who has made them keeps the "
         "employer and is no longer diverted from running away. Only the worker's own changes "
@@ -724,8 +725,8 @@ class StayExtensionEvent(_Event):
     end: Date
     days: PositiveDays
     share: Prob = 1.0
-    origins: list[str] | None = Field(None, exclude_if=lambda v: v is None)
-    segments: list[str] | None = Field(None, exclude_if=lambda v: v is None)
+    origins: list[str] | None = Field(None, min_length=1, exclude_if=lambda v: v is None)
+    segments: list[str] | None = Field(None, min_length=1, exclude_if=lambda v: v is None)
 
 
 class CashPaymentEvent(_Event):

@@ -224,7 +224,7 @@ def posterior_path(scenario_source: str | Path, reference: str) -> Path:
     ref = Path(reference)
     if ref.is_absolute():
         return ref
-    beside = Path(scenario_source).resolve().parent / ref
+    beside = (Path(scenario_source).resolve().parent / ref).resolve()
     if beside.is_file() or len(ref.parts) > 1:
         return beside
     from tmpsim.scenario.loader import shipped_dir
