@@ -285,3 +285,14 @@ def test_events_are_addressed_by_name():
     assert again == sc
     with pytest.raises(ScenarioError, match=r"did you mean 'vietnam_flights_cut'\?"):
         load_scenario("japan-titp-covid", ["events.vietnam_flight_cut.seats_per_day=50"])
+
+
+def test_set_reaches_keys_left_out_of_resolved_data_while_unset():
+    """max_changes and a headline's stat resolve out of sight when unset; --set still sets them."""
+    sc = load_scenario(scenario_file("mini"), ["programme.job_change.max_changes=2"])
+    assert sc.programme.job_change.max_changes == 2
+    head = "[{name: a, label: a, metric: stranded, start: 2020-01-01, end: 2020-12-31}]"
+    sc = load_scenario(scenario_file("mini"), [f"headlines={head}", "headlines.a.stat=max"])
+    assert sc.headlines[0].stat == "max"
+    with pytest.raises(ScenarioError, match="no key 'segments'"):  # a border event has none
+        load_scenario(scenario_file("mini"), ["events.0.segments=[x]"])

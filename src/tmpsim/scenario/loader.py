@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import typing
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,47 @@ def _locate(name_or_path: str | Path) -> Path:
     raise ScenarioError(f"{name_or_path}: not a shipped scenario ({known}) nor a file")
 
 
+def _declared(data: dict[str, Any], parts: list[str]) -> bool:
+    """Whether the last of ``parts`` is a key the schema declares where the path leads.
+
+    Keys left out of resolved data while unset (``exclude_if``: ``max_changes``, a headline's
+    ``stat``) are still the schema's, so an override may give them; an event's keys are those
+    of its ``type``.
+    """
+    annotation: Any = Scenario
+    node: Any = data
+    for depth, part in enumerate(parts):
+        items = item_annotation(annotation)
+        if items is not None:  # a list or mapping of items: the part names one
+            annotation = items[1]
+        else:
+            model = _model_of(annotation, node)
+            if model is None or part not in model.model_fields:
+                return False
+            if depth == len(parts) - 1:
+                return True
+            annotation = model.model_fields[part].annotation
+        try:
+            node = node[paths.child_key(node, part, "")]
+        except (paths.PathError, KeyError, IndexError, TypeError):
+            return False
+    return False
+
+
+def _model_of(annotation: Any, node: Any) -> type[BaseModel] | None:
+    """The one model ``annotation`` allows, or among several (events) the one of node's type."""
+    models = [k for k in kinds_of(annotation) if isinstance(k, type) and issubclass(k, BaseModel)]
+    if len(models) > 1 and isinstance(node, dict):
+        kind = node.get("type")
+        models = [m for m in models if kind in typing.get_args(_type_of(m))]
+    return models[0] if len(models) == 1 else None
+
+
+def _type_of(model: type[BaseModel]) -> Any:
+    field = model.model_fields.get("type")
+    return field.annotation if field is not None else None
+
+
 def _may_add(parts: list[str]) -> bool:
     """Whether the mapping at key path ``parts`` takes keys of the user's choosing.
 
@@ -101,7 +143,8 @@ def apply_override(
                     value = text.strip()
             except paths.PathError:
                 pass  # a key not there yet: set_path says why, or adds it
-        paths.set_path(data, dotted, value, add=_may_add(parts[:-1]))
+        add = _may_add(parts[:-1]) or _declared(data, parts)
+        paths.set_path(data, dotted, value, add=add)
     except paths.PathError as exc:
         raise ScenarioError(f"{given_as} {dotted}: {exc}") from None
 
