@@ -36,15 +36,13 @@ def test_everything_dated_from_the_shock_on_moves_by_the_same_days(tmp_path: Pat
     r = replay_shock(base, "2019-09-20")
     # The run ends a year after the last day moved (the fund's end, 2020-07-02) at the latest.
     assert (r.first, r.days, r.end) == (D("2020-03-20"), -182, D("2021-12-31"))
-    before = load_scenario(base)
-    after = {ev.type + str(ev.date) for ev in before.events}
     events = r.changes["events"]
     # 14 of the 15 events move back 182 days; the rule change of 2020-06-01 stays where it was.
     assert r.moved["events"] == 14
     assert [e["date"] for e in events if e["type"] == "rule"] == [D("2020-06-01")]
     hazard = next(e for e in events if e["type"] == "hazard")
     assert (hazard["date"], hazard["end"]) == ("2019-10-02", "2020-04-01")
-    assert events[0]["date"] == "2019-09-20" and "rule" + "2020-06-01" in after
+    assert events[0]["date"] == "2019-09-20"
     # The shelter opening with the shock and the fund move; friends, open always, stay.
     assert r.changes["shelters"][0]["start"] == "2019-10-02"
     assert "start" not in r.changes["shelters"][1]

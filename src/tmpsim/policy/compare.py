@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from tmpsim.results import metric_arrays
 from tmpsim.runfolder import PARTIAL_MARK
 from tmpsim.scenario import Scenario, load_scenario
 from tmpsim.simulation import Simulation
+
+if TYPE_CHECKING:
+    from tmpsim.experiments.designs import PosteriorDraws
 
 YEAR = 365.25
 
@@ -403,31 +406,25 @@ def compare(
     )
 
 
-@dataclass(frozen=True)
-class _Draws:
-    path: Path
-    posterior: Any
-    parameters: list[Any]
-    rows: np.ndarray
-
-
-def _drawn(path: str | Path, base: Scenario, n: int) -> _Draws:
+def _drawn(path: str | Path, base: Scenario, n: int) -> PosteriorDraws:
     """The posterior's parameter sets for ``n`` seeds, validated against the base's parameters."""
     from tmpsim.calibration.spec import CalibrationSpec
+    from tmpsim.experiments.designs import PosteriorDraws
     from tmpsim.uncertainty.posterior import draw_indices, load_posterior
 
     if base.calibration is None:
         raise ValueError(f"{base.name}: no calibration section, so no free parameters to draw")
-    calibration = base.model_dump(mode="python")["calibration"]
-    parameters = CalibrationSpec.model_validate(calibration).parameters
+    data = base.model_dump(mode="python")
+    parameters = CalibrationSpec.model_validate(data["calibration"]).parameters
     posterior = load_posterior(path, parameters)
-    return _Draws(Path(path), posterior, parameters, draw_indices(posterior, n, 1))
+    rows = draw_indices(posterior, n, 1)
+    return PosteriorDraws(posterior, Path(path), rows, parameters, data)
 
 
 def _with_draw(
     scenarios: dict[str, Scenario],
     variants: Mapping[str, VariantSpec],
-    draws: _Draws,
+    draws: PosteriorDraws,
     k: int,
 ) -> dict[str, Scenario]:
     """The base and variants with the k-th drawn parameter set (levers laid on after it)."""

@@ -307,30 +307,27 @@ def replay_shock(
                 out[key] = (_day(out[key]) + offset).isoformat()
         return out
 
-    events = [
-        moved(e, "date", "end") if e.get("type") in SHOCK_EVENT_TYPES and moves(e, "date") else e
-        for e in raw.get("events") or []
-    ]
-    lists = {
-        name: [moved(i, "start", "end") if moves(i, "start") else i for i in raw.get(name) or []]
-        for name in ("shelters", "emergency_funds")
-    }
+    went: list[dict[str, Any]] = []  # the items moved (the run's end follows the last of them)
+    count: dict[str, int] = {}
+
+    def shift(items: list[dict[str, Any]], name: str, key: str, *keys: str) -> list:
+        """``items`` with those dated from the shock on moved; counted under ``name``."""
+        out = []
+        count[name] = 0
+        for item in items:
+            if moves(item, key) and (key != "date" or item.get("type") in SHOCK_EVENT_TYPES):
+                item = moved(item, key, *keys)
+                went.append(item)
+                count[name] += 1
+            out.append(item)
+        return out
+
     routes = raw.get("routes") or {}
+    events = shift(raw.get("events") or [], "events", "date", "end")
+    lists = {n: shift(raw.get(n) or [], n, "start", "end") for n in ("shelters", "emergency_funds")}
     route_lists = {
-        name: [moved(r, "start", "end") if moves(r, "start") else r for r in routes.get(name) or []]
-        for name in ROUTES_MOVED
+        n: shift(routes.get(n) or [], f"routes.{n}", "start", "end") for n in ROUTES_MOVED
     }
-    routes_moving = {f"routes.{n}": routes.get(n) or [] for n in ROUTES_MOVED}
-    count = {
-        "events": sum(e is not o for e, o in zip(events, raw.get("events") or [], strict=True)),
-        **{n: sum(moves(i, "start") for i in items) for n, items in
-           [*((n, raw.get(n) or []) for n in lists), *routes_moving.items()]},
-    }  # fmt: skip
-    before = [*(raw.get("events") or []), *(i for n in lists for i in raw.get(n) or [])]
-    before += [r for n in ROUTES_MOVED for r in routes.get(n) or []]
-    after = [*events, *(i for items in lists.values() for i in items)]
-    after += [r for rs in route_lists.values() for r in rs]
-    went = [a for a, b in zip(after, before, strict=True) if a is not b]  # the items moved
     last = max(_dates(went, ("date", "start", "end")))
     if end is not None:
         end, end_why = _day(end), "as asked"
@@ -373,13 +370,13 @@ def replay_shock(
     need = (raw.get("behaviour") or {}).get("dismissal_labour_need") or {}
     index = need.get("index") or {}
     if index:
-        lag = int(need.get("lag_months", 12))
-        lo = _month_key(f"{first.year}-{first.month}", -lag)
+        first_month = f"{first.year:04d}-{first.month:02d}"
+        lo = _month_key(first_month, -int(need.get("lag_months", 12)))
         hi = f"{(last - offset).year:04d}-{(last - offset).month:02d}"
         own = {_month_key(str(k), 0): v for k, v in index.items()}
         window = {k: v for k, v in own.items() if lo <= k <= hi}
         shifted = {_month_key(k, months): v for k, v in window.items()}
-        held = _held_level(own, shifted, _month_key(f"{first.year}-{first.month}", 0), hi, months)
+        held = _held_level(own, shifted, first_month, hi, months)
         merged = _contiguous(own | held | shifted)
         new = {k: v for k, v in merged.items() if index.get(k) != v}
         changes["behaviour"] = {"dismissal_labour_need": {"index": new}}
