@@ -107,6 +107,28 @@ def test_a_stay_extension_nobody_is_kept_under_changes_nothing():
     assert sim.recorder.extras["stays_extended"].sum() == 0
 
 
+def test_a_worker_rehired_after_a_dismissal_keeps_the_stay_extension():
+    # Agent 3's contract (12 months) ends on day 4, inside the extension's window (days 3..5):
+    # it goes on 40 days, to day 44. Dismissed on day 6, agent 3 finds a new employer on day 8
+    # (a change allowed after a dismissal) for the rest of the contract: to day 44, not to the
+    # contract's first end (day 4, so a month from the rehire: day 38).
+    extension = {"type": "stay_extension", "date": "2019-01-04", "end": "2019-01-06", "days": 40}
+    rules = {"events": [extension], "programme.job_change": {"mode": "on_dismissal"}}
+    sim = build("dismissal", rules)
+    sim.pop.contract_start[3] = 4 - 365
+    set_timers(sim, Timer.CONTRACT_END, [999, 999, 999, 4] + [999] * 6)
+    run_days(sim, range(5))
+    assert sim.pop.t_timer[3] == 44
+    file_hazard(sim, ids(3), Hazard.DISMISSAL, 6)
+    run_days(sim, range(5, 8))
+    assert state_of(sim, ids(3)) == [S.JOBLESS]
+    file_hazard(sim, ids(3), Hazard.JOB_FINDING, 8)
+    run_days(sim, range(8, 10))
+    assert state_of(sim, ids(3)) == [S.EMPLOYED]
+    assert sim.pop.timer_kind[3] == Timer.CONTRACT_END and sim.pop.t_timer[3] == 44
+    assert sim.pop.contract_start[3] == 4 - 365
+
+
 def test_stranded_return_in_order_of_waiting_when_seats_open():
     sim = run_days_after_ends("stranding", STRANDING_ENDS)
     # Queue on day 20 by stranding day, then id: 1 4 | 3 | 8 | 6 | 2 9 | 7 | 5; agent 0 joins

@@ -55,6 +55,9 @@ class Lifecycle(Module):
         # Voluntary changes of employer made (``voluntary_change``; not those after a dismissal),
         # against ``job_change.max_changes``; stays at 255 once there.
         "employer_changes": (np.uint8, 0),
+        # Days the current contract was prolonged by stay extensions (``_extend_stays``): a
+        # worker rehired after a dismissal keeps them (``job_found``).
+        "extended": (np.int32, 0),
     }
     flags = ("stranded",)
     flags_by_state = ("stranded",)  # who of the stranded works (``stranded_out_of_work``)
@@ -152,6 +155,7 @@ class Lifecycle(Module):
         pop = self.sim.pop
         pop.stage[ids] = stage
         pop.contract_start[ids] = day
+        pop.extended[ids] = 0
         pop.dismissed[ids] = False
         end = day + np.round(self.stage_days[stage]).astype(np.int64)
         self.sim.move(ids, State.EMPLOYED)
@@ -338,6 +342,7 @@ class Lifecycle(Module):
             kept[which] = True
             ids = due[which]
             self.set_timer(ids, Timer.CONTRACT_END, day + ev.days)
+            pop.extended[ids] += ev.days
             sim.recorder.add("stays_extended", pop.origin[ids], 1.0)
         if not kept.any():
             return due, kinds
@@ -443,15 +448,17 @@ class Lifecycle(Module):
         jobless = ids[state == State.JOBLESS]
         own = sim.hazards.programme_route_open(jobless)
         if own.any():
-            # Same stage, remaining time of the contract (at least a month) with a new employer.
+            # Same stage, remaining time of the contract (at least a month) with a new employer;
+            # the stay extensions the contract had still count.
             back = jobless[own]
             self.calendar.cancel(back)
-            remaining = pop.contract_start[back] + np.round(
-                self.stage_days[pop.stage[back]]
-            ).astype(np.int64)
             start = pop.contract_start[back].copy()
+            extended = pop.extended[back].copy()
+            remaining = start + np.round(self.stage_days[pop.stage[back]]).astype(np.int64)
+            remaining += extended
             self.start_contract(back, pop.stage[back], day)
             pop.contract_start[back] = start
+            pop.extended[back] = extended
             self.set_timer(back, Timer.CONTRACT_END, np.maximum(remaining, day + 30))
         others = np.concatenate([jobless[~own], ids[state != State.JOBLESS]])
         for s in np.unique(pop.state[others]):
