@@ -27,17 +27,24 @@ from tmpsim.scenario.schema import HazardEvent
 from tmpsim.simulation import Simulation
 from tmpsim.states import State
 
-# Bundled scenarios, and the most voluntary changes of employer (None: no limit).
+# Bundled scenarios, and the limit on voluntary changes of employer (None: no limit; a whole
+# number over the stay; a mapping by stage, where a stage not named has none).
 CASES = [
     ("japan-titp-covid", None),
     ("japan-esd-2027-covid", None),
     ("gulf-kafala-covid", None),
     ("japan-esd-2027-covid", 2),
+    ("japan-esd-2027-covid", {"esd": 1}),
 ]
 MODES = ["forbidden", "on_dismissal", "free"]
 
 
-@pytest.fixture(scope="module", params=CASES, ids=lambda c: f"{c[0]}-max{c[1]}")
+def _case_id(case: tuple) -> str:
+    name, limit = case
+    return f"{name}-by-stage" if isinstance(limit, dict) else f"{name}-max{limit}"
+
+
+@pytest.fixture(scope="module", params=CASES, ids=_case_id)
 def sim(request) -> Simulation:
     """A small run of a bundled scenario with every agent attribute the rates read varied."""
     name, max_changes = request.param
@@ -46,7 +53,9 @@ def sim(request) -> Simulation:
         {"name": "pregnancy", "rate_per_year": 0.01, "females_only": True},
     ]
     overrides = {"programme.cancellations": cancellations}
-    if max_changes is not None:
+    if isinstance(max_changes, dict):
+        overrides["programme.job_change.max_changes_by_stage"] = max_changes
+    elif max_changes is not None:
         overrides["programme.job_change.max_changes"] = max_changes
     sc = load_scenario(name, overrides)
     # Job finding multiplied for everyone (one number), then also in one sector (a table),
@@ -133,9 +142,10 @@ def test_some_rates_under_test_are_not_trivial(sim: Simulation) -> None:
 
 
 def test_no_voluntary_change_once_the_limit_is_reached(sim: Simulation) -> None:
-    """Workers who made ``max_changes`` voluntary changes draw none, nor wait for the right."""
+    """Workers who made the voluntary changes allowed (over the stay, or in their stage) draw
+    none, nor wait for the right."""
     sim.rules["job_change_mode"] = "free"
-    limit = sim.scenario.programme.job_change.max_changes
+    limits = sim.hazards.change_limit
     ids = np.arange(sim.pop.n, dtype=np.int64)
     day = sim.n_days - 1
     rates, _, pending, _, _ = sim.hazards._rates(ids, State.EMPLOYED, day)
@@ -147,10 +157,14 @@ def test_no_voluntary_change_once_the_limit_is_reached(sim: Simulation) -> None:
     if sim.scenario.programme.job_change.voluntary_rate_per_year == 0:
         assert (voluntary == 0).all()
         return
-    if limit is None:  # the count is not read: everyone settled may change
+    if limits is None:  # the count is not read: everyone settled may change
         assert (voluntary[settled] > 0).all()
         return
-    spent = made >= limit
+    by_stage = sim.scenario.programme.job_change.max_changes_by_stage
+    if by_stage is not None:  # the stages not named have no limit
+        named = np.isin(sim.pop.stage[ids], [0])  # the case names the first stage only
+        assert named.any() and (~named).any()
+    spent = made >= limits[sim.pop.stage[ids]]
     assert spent.any() and (~spent & settled).any() and (spent & ~settled).any()
     assert (voluntary[spent] == 0).all() and (pending[spent] == np.inf).all()
     assert (voluntary[~spent & settled] > 0).all()

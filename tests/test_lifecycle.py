@@ -26,6 +26,7 @@ from helpers import (
 from tmpsim.engine.population import NEVER
 from tmpsim.kinds import Hazard, Timer
 from tmpsim.results import build_result
+from tmpsim.scenario.loader import ScenarioError
 from tmpsim.states import State
 
 S = State
@@ -563,6 +564,39 @@ def test_voluntary_changes_stop_at_the_limit_and_changes_after_a_dismissal_do_no
     agents = pd.read_parquet(tmp_path / "run" / "agents.parquet")
     assert agents["employer_changes"].dtype == np.uint8
     assert agents["employer_changes"].tolist() == made
+
+
+TWO_STAGES = [{"name": "1", "months": 12, "continue_prob": 1.0}, {"name": "2", "months": 12}]
+
+
+@pytest.mark.parametrize("home_visit", [0, 2])
+def test_a_limit_by_stage_counts_each_stage_from_none(home_visit):
+    # One change in stage 1, two in stage 2. Everyone changes on day 1 (then at stage 1's
+    # limit); every contract ends on day 3 and all go on to stage 2 (after a home visit of
+    # ``home_visit`` days, through an open border), whose count starts from none: they change
+    # on the two days after the new contract starts, then no more.
+    stages = [TWO_STAGES[0], {**TWO_STAGES[1], "home_visit_days": home_visit}]
+    job_change = {**LIMITED, "max_changes_by_stage": {"1": 1, "2": 2}}
+    overrides = {"programme.stages": stages, "programme.job_change": job_change}
+    sim = build("dismissal", {**overrides, "borders.seats_in_per_day": 100})
+    set_timers(sim, Timer.CONTRACT_END, [3] * 10)
+    run_days(sim)
+    n = sim.n_days
+    start = 3 + home_visit  # stage 2's contract starts
+    series = {1: 10, 2: 0, start + 1: 10, start + 3: 0}
+    assert build_result(sim).metric("job_changes").tolist() == [float(v) for v in steps(series, n)]
+    assert sim.pop.stage[:10].tolist() == [1] * 10
+    assert sim.pop.employer_changes[:10].tolist() == [2] * 10
+    assert sim.pop.t_hazard[:10].tolist() == [-1] * 10  # nobody can change any more
+
+
+def test_a_limit_over_the_stay_and_one_by_stage_cannot_both_be_given():
+    job_change = {**LIMITED, "max_changes": 1, "max_changes_by_stage": {"1": 1}}
+    with pytest.raises(ScenarioError, match="not both"):
+        build("dismissal", {"programme.job_change": job_change})
+    job_change = {**LIMITED, "max_changes_by_stage": {"2": 1}}
+    with pytest.raises(ScenarioError, match="max_changes_by_stage names '2', not a stage"):
+        build("dismissal", {"programme.job_change": job_change})
 
 
 def test_without_a_limit_voluntary_changes_go_on_and_are_counted():

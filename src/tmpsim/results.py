@@ -666,7 +666,8 @@ class AgentsSnapshot:
         self.segmented = sim.n_segments > 1
         self.fields["segment"] = pop.segment[: pop.n]
         # The voluntary changes of employer only where the programme limits them.
-        self.limited = sim.scenario.programme.job_change.max_changes is not None
+        jc = sim.scenario.programme.job_change
+        self.limited = jc.max_changes is not None or jc.max_changes_by_stage is not None
         self.fields["employer_changes"] = pop.employer_changes[: pop.n]
         self.start = np.datetime64(sim.scenario.start, "s")
         self.start_seconds = int(self.start.astype(np.int64))

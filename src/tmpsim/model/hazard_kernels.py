@@ -52,6 +52,10 @@ class RateAgents(NamedTuple):
     employer_changes: np.ndarray  # voluntary changes made (``Lifecycle.voluntary_change``)
 
 
+# A stage's limit on voluntary changes when it has none: beyond any count one byte holds.
+NO_LIMIT = 256
+
+
 class RateConstants(NamedTuple):
     """What the rates have in common for the whole run (from the scenario)."""
 
@@ -66,8 +70,8 @@ class RateConstants(NamedTuple):
     change_after: np.ndarray  # days with one employer before a change is allowed, by sector
     cancel_female: float  # cancellation rate per day of a woman, of a man
     cancel_male: float
-    limit_changes: bool  # whether voluntary changes are limited (``job_change.max_changes``)
-    change_limit: int  # the most voluntary changes (read only with limit_changes)
+    limit_changes: bool  # whether voluntary changes are limited (``job_change.max_changes*``)
+    change_limit: np.ndarray  # the most voluntary changes, by stage (read only with limit_changes)
 
 
 class RatePlan(NamedTuple):
@@ -233,7 +237,7 @@ def rates_kernel(
         allowed = False
         wait = 0.0
         if need_tenure:  # long enough with the employer to change (job-change mode free)
-            if limit_changes and employer_changes[i] >= change_limit:
+            if limit_changes and employer_changes[i] >= change_limit[stage_of[i]]:
                 pending[k] = np.inf  # no change left: none allowed, none to wait for
             else:
                 tenure = np.float64(day - np.int64(contract_start[i]))
@@ -344,11 +348,11 @@ def change_wait(hz: Hazards, ids: np.ndarray, day: int) -> np.ndarray:
 
 
 def changes_left(hz: Hazards, ids: np.ndarray) -> np.ndarray:
-    """Whether each agent may still make a voluntary change (``job_change.max_changes``)."""
+    """Whether each agent may still make a voluntary change (``job_change.max_changes*``)."""
     pop = hz.sim.pop
     if hz.change_limit is None:
         return np.ones(ids.size, dtype=bool)
-    return pop.employer_changes[ids] < hz.change_limit
+    return pop.employer_changes[ids] < hz.change_limit[pop.stage[ids]]
 
 
 def job_rate(sim: Simulation, ids: np.ndarray) -> np.ndarray:

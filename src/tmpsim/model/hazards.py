@@ -25,6 +25,7 @@ from tmpsim.kinds import (
     State,
 )
 from tmpsim.model.hazard_kernels import (
+    NO_LIMIT,
     RateAgents,
     RateConstants,
     RatePlan,
@@ -78,8 +79,16 @@ class Hazards(Module):
         after = [s.job_change_after_years for s in sc.sectors.values()]
         after = [jc.free_after_years if a is None else a for a in after]
         self.change_after = YEAR * np.array(after)
-        # The most voluntary changes of employer (None: no limit, and no agent's count is read).
-        self.change_limit = jc.max_changes
+        # The most voluntary changes of employer by stage (over the stay, or within each stage
+        # with max_changes_by_stage: the lifecycle then restarts the count at a new stage). None:
+        # no limit, and no agent's count is read. NO_LIMIT is beyond the one-byte count.
+        self.change_limit: np.ndarray | None = None
+        stages = [s.name for s in sc.programme.stages]
+        if jc.max_changes is not None:
+            self.change_limit = np.full(len(stages), jc.max_changes, dtype=np.int64)
+        elif jc.max_changes_by_stage is not None:
+            by_stage = jc.max_changes_by_stage
+            self.change_limit = np.array([by_stage.get(s, NO_LIMIT) for s in stages], np.int64)
         self._kinds = {s: np.array(k, dtype=np.int8) for s, k in HAZARDS_BY_STATE.items()}
         self.runaway_by_stage = np.array([s.runaway_factor for s in sc.programme.stages], float)
         self.use_stage = bool((self.runaway_by_stage != 1).any())  # else skip the factor
@@ -115,7 +124,7 @@ class Hazards(Module):
             cancel_female=float(self.cancel_rate),
             cancel_male=float(self.cancel_rate - self.cancel_rate_f),
             limit_changes=self.change_limit is not None,
-            change_limit=int(self.change_limit or 0),
+            change_limit=np.zeros(1, np.int64) if self.change_limit is None else self.change_limit,
         )
         self._constants = tuple(self.constants)
         self._agents: tuple = ()  # RateAgents as a tuple, bundled again when the arrays grow

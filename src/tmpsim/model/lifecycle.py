@@ -53,7 +53,8 @@ class Lifecycle(Module):
         "timer_kind": (np.int8, 0),
         "grant_of": (np.int16, -1),  # the special-status event in force (index), -1 if none
         # Voluntary changes of employer made (``voluntary_change``; not those after a dismissal),
-        # against ``job_change.max_changes``; stays at 255 once there.
+        # against ``job_change.max_changes`` (over the stay) or ``max_changes_by_stage`` (within
+        # the stage: ``next_stage`` restarts it); stays at 255 once there.
         "employer_changes": (np.uint8, 0),
         # Days the current contract was prolonged by stay extensions (``_extend_stays``): a
         # worker rehired after a dismissal keeps them (``job_found``).
@@ -103,6 +104,7 @@ class Lifecycle(Module):
         self.cancel_rates = np.array([c.rate_per_year for c in prog.cancellations])
         self.cancel_females = np.array([c.females_only for c in prog.cancellations], dtype=bool)
         self.grants = [e for e in sim.scenario.events if isinstance(e, GrantStatusEvent)]
+        self.changes_by_stage = prog.job_change.max_changes_by_stage is not None
         self.extends_stays = any(isinstance(e, StayExtensionEvent) for e in sim.scenario.events)
         if self.extends_stays:
             sim.recorder.extras["stays_extended"] = np.zeros((sim.n_days, sim.n_origins))
@@ -244,6 +246,8 @@ class Lifecycle(Module):
         the visit is deferred, as it was in 2020).
         """
         pop = self.sim.pop
+        if self.changes_by_stage:  # a new stage's changes are counted from none
+            pop.employer_changes[ids] = 0
         nstage = (pop.stage[ids] + 1).astype(np.int8)
         visit = (self.home_visit[nstage] > 0) & self.sim.borders.open_both_ways(pop.origin[ids])
         away = ids[visit]

@@ -161,7 +161,8 @@ def _free_job_change(data: Data, value: bool) -> None:
     if not value:
         return
     jc = data["programme"].setdefault("job_change", {})
-    jc.update(mode="free", free_after_years=0.0, needs_sponsor_consent=False, max_changes=None)
+    jc.update(mode="free", free_after_years=0.0, needs_sponsor_consent=False)
+    jc.update(max_changes=None, max_changes_by_stage=None)
     for sector in data["sectors"].values():
         sector["job_change_after_years"] = None
     for ev in _events(data, "rule"):

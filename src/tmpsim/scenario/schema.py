@@ -243,6 +243,22 @@ class JobChange(Strict):
         "count: finding an employer after a dismissal (a change not attributable to the worker) "
         "or through a special route does not. None: no limit.",
     )
+    max_changes_by_stage: dict[str, ChangeCount] | None = Field(
+        None,
+        exclude_if=lambda v: v is None,  # unset: resolves as before the key existed
+        description="With mode free, instead of max_changes: the most voluntary changes within "
+        "each stage named (by stage name; the count starts again when a new stage begins, not "
+        "at a renewal of the same stage); stages not named have no limit. None: no limit.",
+    )
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> JobChange:
+        if self.max_changes is not None and self.max_changes_by_stage is not None:
+            raise ValueError(
+                "give max_changes (over the whole stay) or max_changes_by_stage (within each "
+                "stage), not both"
+            )
+        return self
 
 
 class Programme(Strict):
@@ -287,6 +303,11 @@ class Programme(Strict):
         for o in self.onward:
             if o.after_stage not in names:
                 raise ValueError(f"onward.after_stage {o.after_stage!r} is not a stage ({names})")
+        for name in self.job_change.max_changes_by_stage or {}:
+            if name not in names:
+                raise ValueError(
+                    f"job_change.max_changes_by_stage names {name!r}, not a stage ({names})"
+                )
         return self
 
 
