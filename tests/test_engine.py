@@ -9,7 +9,13 @@ from helpers import build, ids, scenario_file
 
 from tmpsim.engine.calendar import BLOCK, Calendar, due_reference
 from tmpsim.engine.population import NEVER, Population
-from tmpsim.engine.queues import Capacity, FifoQueue, FifoQueues, take_reference
+from tmpsim.engine.queues import (
+    Capacity,
+    FifoQueue,
+    FifoQueues,
+    take_reference,
+    take_where_reference,
+)
 from tmpsim.engine.recorder import Recorder
 from tmpsim.engine.rng import Streams, run_seed
 from tmpsim.kinds import Timer
@@ -179,6 +185,35 @@ def test_fifo_queue_takes_what_its_reference_says_with_leaving_and_joining_again
         got = q.take(4, valid, joined)
         assert got.tolist() == want
         valid[got] = False
+
+
+def test_a_take_of_some_leaves_the_others_in_line_as_its_reference_says() -> None:
+    """``take_where`` takes the first allowed; the others keep their place for the next take."""
+    rng = np.random.default_rng(7)
+    q = FifoQueue(capacity=8)
+    valid = np.zeros(300, dtype=bool)
+    rows = rng.integers(0, 3, 300).astype(np.int16)
+    cols = rng.random(300) < 0.5
+    allowed = np.array([[True, False], [False, True], [True, True]])
+    served = 0
+    for _ in range(80):
+        who = rng.choice(300, 6, replace=False).astype(np.int64)
+        who = who[~valid[who]]
+        q.push(who)
+        valid[who] = True
+        valid[rng.choice(300, 3, replace=False)] = False  # some leave
+        ids_held = q.entries()[0]
+        want = take_where_reference(ids_held, 3, valid, rows, cols, allowed)
+        got = q.take_where(3, valid, rows, cols, allowed)
+        assert got.tolist() == want
+        valid[got] = False
+        served += got.size
+        # Everyone waiting is still held: only stale entries in front were dropped.
+        assert set(np.flatnonzero(valid)) <= set(q.entries()[0].tolist())
+        rest = take_reference(*q.entries(), 2, valid)
+        assert q.take(2, valid).tolist() == rest  # then a take of anyone, from the front
+        valid[rest] = False
+    assert served > 50
 
 
 def test_fifo_queue_takes_an_agent_who_joined_twice_once():

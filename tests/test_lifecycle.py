@@ -26,7 +26,9 @@ from helpers import (
 from tmpsim.engine.population import NEVER
 from tmpsim.kinds import Hazard, Timer
 from tmpsim.results import build_result
+from tmpsim.scenario import load_scenario
 from tmpsim.scenario.loader import ScenarioError
+from tmpsim.simulation import Simulation
 from tmpsim.states import State
 
 S = State
@@ -332,6 +334,63 @@ def test_shelter_places_go_to_the_next_in_line():
     assert housed[12] == [2, 3, 4]  # 0 1 flew home; 3 4 took their places
     assert housed[13] == [4, 5, 6]
     assert housed[14] == [6, 7]
+
+
+def test_a_womens_shelter_fills_from_the_women_in_line_and_the_others_from_everyone():
+    # The shelter case with 1 place open to everyone and 2 for women (both from day 5).
+    # Destitute in line order 0 1 2 3 4 5 6 7 (contract ends 1 1 2 3 4 6 6 8); women 1 3 4 7.
+    # Day 5: the women's shelter takes 1 and 3, the other 0. From day 12 two fly home a day in
+    # the order they were stranded: day 12: 0 1 leave, 4 (a woman) and 2 come in; day 13: 2 3
+    # leave, 7 and 5; day 14: 4 5 leave, no woman waits, 6 comes in; day 15: 6 7 leave.
+    shelters = [
+        {"name": "npo", "capacity": 1, "start": "2019-01-06"},
+        {"name": "women", "capacity": 2, "start": "2019-01-06", "sex": "female"},
+    ]
+    sim = build("shelter", {"shelters": shelters})
+    sim.pop.female[:8] = [i in (1, 3, 4, 7) for i in range(8)]
+    set_timers(sim, Timer.CONTRACT_END, [1, 1, 2, 3, 4, 6, 6, 8])
+    housed, pools = {}, {}
+    for day in range(sim.n_days):
+        sim.step(day)
+        housed[day] = np.flatnonzero(sim.pop.sheltered[:8]).tolist()
+        pools[day] = sim.pop.shelter_pool[housed[day]].tolist()  # 0: open to everyone
+    assert housed[4] == [] and housed[5] == housed[11] == [0, 1, 3]
+    assert pools[5] == [0, 1, 1]
+    assert housed[12] == [2, 3, 4] and pools[12] == [0, 1, 1]
+    assert housed[13] == [4, 5, 7] and pools[13] == [1, 0, 1]
+    assert housed[14] == [6, 7] and pools[14] == [0, 1]
+    assert housed[15] == []
+    assert sim.recorder.extras["shelter_capacity"][5:, 0].tolist() == [3.0] * (sim.n_days - 5)
+
+
+def test_whom_a_shelter_takes_in_by_origin_segment_and_sex():
+    """The table of whom each shelter that takes in only some houses, by [profile, female]."""
+    shelters = [
+        {"name": "home", "capacity": 10, "segments": ["mdw"], "sex": "female"},
+        {"name": "temple", "capacity": 10, "origins": ["India", "Bangladesh"]},
+        {"name": "ngo", "capacity": 10},
+    ]
+    sc = load_scenario("singapore-work-permit", {"shelters": shelters})
+    sim = Simulation(sc, seed=1, scale=0.0005)
+    civil = sim.civil
+    assert [sim.civil.shelters[i].name for i in civil.restricted] == ["home", "temple"]
+    assert civil.general == [2]
+    origin = np.array([sim.origins[p.origin] for p in sim.profiles])
+    segment = np.array([sim.segments[p.segment] for p in sim.profiles])
+    home, temple = civil.takes_in
+    assert home[:, 0].tolist() == [False] * len(origin)  # men: none
+    assert home[:, 1].tolist() == (segment == "mdw").tolist()
+    for sex in (0, 1):
+        assert temple[:, sex].tolist() == np.isin(origin, ["India", "Bangladesh"]).tolist()
+
+
+def test_a_shelter_must_name_origins_and_segments_the_scenario_has():
+    with pytest.raises(ScenarioError, match=r"shelters.0.origins: 'B' is not an origin \(A\)"):
+        build("shelter", {"shelters": [{"name": "temple", "capacity": 3, "origins": ["B"]}]})
+    with pytest.raises(ScenarioError, match="shelters.0.segments: 'mdw' is not a segment"):
+        build("shelter", {"shelters": [{"name": "home", "capacity": 3, "segments": ["mdw"]}]})
+    with pytest.raises(ScenarioError, match="sex"):
+        build("shelter", {"shelters": [{"name": "w", "capacity": 3, "sex": "women"}]})
 
 
 def test_shelter_closing_sends_its_residents_back_to_the_line():

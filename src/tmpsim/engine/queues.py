@@ -42,6 +42,31 @@ def _compact(ids, tags, head, tail, valid, current, use_tags):  # pragma: no cov
     return k
 
 
+@njit(cache=True)
+def _take_where(ids, head, tail, n, valid, rows, cols, allowed, out):  # pragma: no cover
+    """Copy the first ``n`` live entries whose agents are allowed to ``out``, each agent once.
+
+    An agent ``i`` is allowed where ``allowed[rows[i], cols[i]]``. Returns their count and the
+    new head: only the stale entries in front are dropped, since the entries passed over may be
+    taken by another taker (``valid`` is cleared while taking and set again at the end).
+    """
+    j = head
+    while j < tail and not valid[ids[j]]:
+        j += 1
+    front = j
+    k = 0
+    while j < tail and k < n:
+        i = ids[j]
+        if valid[i] and allowed[np.int64(rows[i]), np.int64(cols[i])]:
+            out[k] = i
+            valid[i] = False
+            k += 1
+        j += 1
+    for m in range(k):
+        valid[out[m]] = True
+    return k, front
+
+
 _NO_TAGS = np.zeros(1, dtype=np.int32)
 
 
@@ -62,6 +87,7 @@ class FifoQueue:
         self._head = 0
         self._tail = 0
         self._take = Resolved(_take)  # each queue its valid and tags fields' dtypes
+        self._take_where = Resolved(_take_where)
 
     def push(self, ids: np.ndarray, tag: int = 0) -> None:
         """Append agents at the back, in the given order."""
@@ -101,6 +127,24 @@ class FifoQueue:
             _NO_TAGS if tags is None else tags,
             tags is not None,
             out,
+        )
+        return out[:k]
+
+    def take_where(
+        self, n: int, valid: np.ndarray, rows: np.ndarray, cols: np.ndarray, allowed: np.ndarray
+    ) -> np.ndarray:
+        """Remove and return up to ``n`` waiting agents from the front who are allowed.
+
+        An agent ``i`` is allowed where ``allowed[rows[i], cols[i]]`` (two of its fields, say its
+        profile and sex, and a table of whom a resource takes); those not allowed keep their
+        place for other takers. Without tags.
+        """
+        n = min(int(n), self._tail - self._head)
+        if n <= 0:
+            return np.empty(0, dtype=np.int64)
+        out = np.empty(n, dtype=np.int64)
+        k, self._head = self._take_where(
+            self._ids, self._head, self._tail, n, valid, rows, cols, allowed, out
         )
         return out[:k]
 
@@ -254,6 +298,19 @@ def take_reference(
         int(i) for i, t in zip(ids, tags, strict=True)
         if valid[i] and (current is None or current[i] == t)
     ]  # fmt: skip
+    return list(dict.fromkeys(waiting))[:n]
+
+
+def take_where_reference(
+    ids: np.ndarray,
+    n: int,
+    valid: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    allowed: np.ndarray,
+) -> list[int]:
+    """What ``FifoQueue.take_where`` returns from entries ``ids``, in plain Python."""
+    waiting = [int(i) for i in ids if valid[i] and allowed[int(rows[i]), int(cols[i])]]
     return list(dict.fromkeys(waiting))[:n]
 
 

@@ -5,6 +5,8 @@ first served. A bed is needed by the destitute and, where the job comes with a b
 (``programme.housing_with_job``), by everyone in the host without work (jobless, stranded, on a
 bridge without work). Funds pay a fixed amount while their monthly budget lasts; shelters house
 people up to their capacity, which for friends grows with the number of employed co-workers.
+Shelters that take in only some (by origin, segment or sex) each fill their places first, from the
+people they take in, in the order of the line; then the shelters open to everyone, as one pool.
 Need beyond capacity is unmet.
 """
 
@@ -31,6 +33,9 @@ class CivilSociety(Module):
         "sheltered": (np.bool_, 0),
         "needs_bed": (np.bool_, 0),
         "awaiting_bed": (np.bool_, 0),  # in the shelter queue (the queue skips the others)
+        # Whose places the sheltered hold: 0 the shelters open to everyone, k the k-th of those
+        # that take in only some (``Shelter.restricted``); -1 none.
+        "shelter_pool": (np.int8, -1),
     }
     flags = ("sheltered", "needs_bed")
 
@@ -54,7 +59,12 @@ class CivilSociety(Module):
         self.fund_budget = np.zeros(len(self.funds))
         self.fund_queue = FifoQueue()
         self.shelter_queue = FifoQueue()
-        self.occupied = 0
+        # The shelters open to everyone form pool 0; each that takes in only some is a pool of
+        # its own (1, 2, ... in the scenario's order), with the table of whom it takes in.
+        self.general = [i for i, s in enumerate(self.shelters) if not s.restricted]
+        self.restricted = [i for i, s in enumerate(self.shelters) if s.restricted]
+        self.takes_in = [self._takes_in(self.shelters[i]) for i in self.restricted]
+        self.occupied = np.zeros(1 + len(self.restricted), dtype=np.int64)
         # Which funds and shelters are open on each run day, worked out once.
         self.fund_open = [self._open_days(f) for f in self.funds]
         self.shelter_open = [self._open_days(s) for s in self.shelters]
@@ -90,8 +100,12 @@ class CivilSociety(Module):
         """Agents who no longer need a bed leave their shelter place (or the line)."""
         gone = self.needs_bed.clear(ids)
         if gone.size:
-            self.sim.pop.awaiting_bed[gone] = False
-            self.occupied -= self.sheltered.clear(gone).size
+            pop = self.sim.pop
+            pop.awaiting_bed[gone] = False
+            left = self.sheltered.clear(gone)
+            if left.size:
+                self.occupied -= np.bincount(pop.shelter_pool[left], minlength=self.occupied.size)
+                pop.shelter_pool[left] = -1
 
     def check(self) -> str | None:
         """Only those who need a bed hold one, and the places taken are the sheltered."""
@@ -101,9 +115,30 @@ class CivilSociety(Module):
             return "someone holds a shelter place without needing a bed"
         if (pop.awaiting_bed[:n] & (pop.sheltered[:n] | ~pop.needs_bed[:n])).any():
             return "someone waits for a bed who holds one or needs none"
-        if self.occupied != int(self.sheltered.counts.sum()):
-            return f"{self.occupied} places taken, {int(self.sheltered.counts.sum())} sheltered"
+        pool = pop.shelter_pool[:n]
+        if ((pool >= 0) != pop.sheltered[:n]).any():
+            return "a shelter place is held by someone not sheltered, or not held by one who is"
+        held = np.bincount(pool[pool >= 0], minlength=self.occupied.size)
+        if not np.array_equal(held, self.occupied):
+            return f"places taken by pool {self.occupied.tolist()}, held {held.tolist()}"
+        for k, i in enumerate(self.restricted, start=1):
+            housed = np.flatnonzero(pool == k)
+            sex = pop.female[housed].astype(np.int64)  # a column index, not a mask
+            if not self.takes_in[k - 1][pop.profile[housed], sex].all():
+                return f"shelter {self.shelters[i].name} houses someone it does not take in"
         return None
+
+    def _takes_in(self, shelter) -> np.ndarray:
+        """Whom a shelter takes in, by [profile, sex] (``FifoQueue.take_where``'s table)."""
+        sim = self.sim
+        table = np.zeros((len(sim.profiles), 2), dtype=np.bool_)
+        for p, profile in enumerate(sim.profiles):
+            table[p] = (
+                shelter.origins is None or sim.origins[profile.origin] in shelter.origins
+            ) and (shelter.segments is None or sim.segments[profile.segment] in shelter.segments)
+        if shelter.sex is not None:
+            table[:, 0 if shelter.sex == "female" else 1] = False  # the column is ``female``
+        return table
 
     def _open_days(self, item) -> np.ndarray:
         """Whether a fund or shelter is open on each run day.
@@ -117,28 +152,42 @@ class CivilSociety(Module):
         hi = self.sim.n_days - 1 if item.end is None else (item.end - first).days
         return (days >= lo) & (days <= hi)
 
-    def capacity(self, day: int) -> float:
-        """Shelter places available today (scaled)."""
+    def capacity(self, day: int, which: list[int] | None = None) -> float:
+        """Places of the shelters ``which`` (indices; default: all) available today (scaled)."""
         sim = self.sim
         employed = sim.recorder.counts[self.working].sum()
         cap = 0.0
-        for s, open_days in zip(self.shelters, self.shelter_open, strict=True):
-            if open_days[day]:
+        for i in range(len(self.shelters)) if which is None else which:
+            if self.shelter_open[i][day]:
+                s = self.shelters[i]
                 cap += s.capacity * sim.scale + s.per_employed * employed
         return cap
 
-    def _evict(self, count: int) -> None:
-        """Places fell below occupancy: the most recently created of those housed leave.
+    def _evict(self, count: int, pool: int) -> None:
+        """Places of a pool fell below occupancy: the most recently created it houses leave.
 
         This happens when a shelter closes or hosts lose their jobs; those who leave wait in
         line for another place.
         """
         pop = self.sim.pop
-        out = np.flatnonzero(pop.sheltered[: pop.n])[-count:]
+        housed = pop.sheltered[: pop.n]
+        if self.restricted:
+            housed = housed & (pop.shelter_pool[: pop.n] == pool)
+        out = np.flatnonzero(housed)[-count:]
         self.sheltered.clear(out)
-        self.occupied -= out.size
+        self.occupied[pool] -= out.size
+        pop.shelter_pool[out] = -1
         pop.awaiting_bed[out] = True
         self.shelter_queue.push(out)
+
+    def _house(self, ids: np.ndarray, pool: int) -> None:
+        """Agents taken from the line get a place of the pool."""
+        if ids.size:
+            pop = self.sim.pop
+            pop.awaiting_bed[ids] = False
+            got = self.sheltered.set(ids)
+            self.occupied[pool] += got.size
+            pop.shelter_pool[got] = pool
 
     def step(self, day: int) -> None:
         """Pay emergency money, then fill free shelter places."""
@@ -160,13 +209,24 @@ class CivilSociety(Module):
                     sim.recorder.add("emergency_payments", pop.origin[ids], 1.0)
                     pop.emergency[ids] += fund.amount
                     sim.money.give(ids, fund.amount, day)
-        cap = self.capacity(day)
-        sim.recorder.extras["shelter_capacity"][day, 0] = cap
-        free = int(np.floor(cap + 1e-9)) - self.occupied
+        # Those who take in only some first, each from the people it takes in, in line order.
+        total = 0.0
+        for k, i in enumerate(self.restricted, start=1):
+            places = self.capacity(day, [i])
+            total += places
+            free = int(np.floor(places + 1e-9)) - int(self.occupied[k])
+            if free < 0:
+                self._evict(-free, k)
+            elif free > 0:
+                allowed = self.takes_in[k - 1]
+                taken = self.shelter_queue.take_where(
+                    free, pop.awaiting_bed, pop.profile, pop.female, allowed
+                )
+                self._house(taken, k)
+        cap = self.capacity(day, self.general)
+        sim.recorder.extras["shelter_capacity"][day, 0] = total + cap
+        free = int(np.floor(cap + 1e-9)) - int(self.occupied[0])
         if free < 0:
-            self._evict(-free)
+            self._evict(-free, 0)
         if free > 0:
-            ids = self.shelter_queue.take(free, pop.awaiting_bed)
-            if ids.size:
-                pop.awaiting_bed[ids] = False
-                self.occupied += self.sheltered.set(ids).size
+            self._house(self.shelter_queue.take(free, pop.awaiting_bed), 0)

@@ -388,13 +388,37 @@ class Money(Strict):
 
 
 class Shelter(Strict):
-    """A provider of housing for destitute workers, with a capacity."""
+    """A provider of housing for destitute workers, with a capacity and whom it takes in."""
 
     name: str
     capacity: People = 0.0
     per_employed: Factor = Field(0.0, description="Extra places per employed worker (friends).")
     start: Date | None = None
     end: Date | None = None
+    origins: list[str] | None = Field(
+        None,
+        min_length=1,
+        exclude_if=lambda v: v is None,  # unset: resolves as before the key existed
+        description="Takes in only people of these origins (a community's temple, a "
+        "compatriots' association). None: everyone.",
+    )
+    segments: list[str] | None = Field(
+        None,
+        min_length=1,
+        exclude_if=lambda v: v is None,
+        description="Takes in only people of these segments (a shelter for domestic workers). "
+        "None: everyone.",
+    )
+    sex: Literal["female", "male"] | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="Takes in only women, or only men (a women's shelter). None: everyone.",
+    )
+
+    @property
+    def restricted(self) -> bool:
+        """Whether it takes in only some of those who need a bed."""
+        return self.origins is not None or self.segments is not None or self.sex is not None
 
 
 class EmergencyFund(Strict):
@@ -1008,6 +1032,18 @@ class Scenario(Strict):
                     )
                 if last < first:
                     raise ValueError(f"{section}.{i}.end: {last} is before its start {first}")
+        for i, shelter in enumerate(self.shelters):
+            for o in shelter.origins or []:
+                if o not in self.origins:
+                    raise ValueError(
+                        f"shelters.{i}.origins: {o!r} is not an origin ({', '.join(self.origins)})"
+                    )
+            for g in shelter.segments or []:
+                if g not in self.segments:
+                    raise ValueError(
+                        f"shelters.{i}.segments: {g!r} is not a segment "
+                        f"({', '.join(self.segments) or 'the scenario has none'})"
+                    )
         return self
 
     def _segments(self, stage_names: set[str]) -> None:
