@@ -360,6 +360,22 @@ def test_a_womens_shelter_fills_from_the_women_in_line_and_the_others_from_every
     assert housed[13] == [4, 5, 7] and pools[13] == [1, 0, 1]
     assert housed[14] == [6, 7] and pools[14] == [0, 1]
     assert housed[15] == []
+    # The women among those needing a bed (the destitute: no bed comes with the job) and among
+    # the sheltered: 1 3 4 7 need one from days 1 3 4 8 and fly home on days 12 13 14 15.
+    n = sim.n_days
+    result = build_result(sim, with_agents=False)
+    women_need = steps({1: 1, 3: 2, 4: 3, 8: 4, 12: 3, 13: 2, 14: 1, 15: 0}, n)
+    women_housed = steps({5: 2, 14: 1, 15: 0}, n)
+    assert result.metric("needs_bed_women").tolist() == [float(v) for v in women_need]
+    assert result.metric("destitute_women").tolist() == [float(v) for v in women_need]
+    assert result.metric("sheltered_women").tolist() == [float(v) for v in women_housed]
+    unmet = [float(a - b) for a, b in zip(women_need, women_housed, strict=True)]
+    assert result.metric("unmet_shelter_need_women").tolist() == unmet
+    assert result.summary["peak_needs_bed_women"] == 4.0  # days 8-11
+    assert result.summary["peak_needs_bed_women_date"] == "2019-01-09"
+    # Day 4: 1 3 4 need a bed, the shelters open the next day (days 8-11: 4 need, 2 housed).
+    assert result.summary["peak_unmet_shelter_need_women"] == 3.0
+    assert result.summary["peak_unmet_shelter_need_women_date"] == "2019-01-05"
     assert sim.recorder.extras["shelter_capacity"][5:, 0].tolist() == [3.0] * (sim.n_days - 5)
 
 

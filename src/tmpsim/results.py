@@ -459,6 +459,10 @@ def metric_arrays(sim) -> dict[str, np.ndarray]:
     for name, states in STRANDED_SPLIT.items():
         out[name] = by_state[:, [int(s) for s in states], :].sum(axis=1, dtype=np.float64)
     out["unmet_shelter_need"] = out["needs_bed"] - out["sheltered"]
+    # The women among them (a women's shelter plans from these).
+    for name in ("destitute", "needs_bed", "sheltered"):
+        out[f"{name}_women"] = rec.flag_women_history[name].astype(np.float64)
+    out["unmet_shelter_need_women"] = out["needs_bed_women"] - out["sheltered_women"]
     welfare = np.asarray(sim.welfare_by_day, dtype=np.float64)
     out["outside_welfare"] = out["in_host"] * (1.0 - welfare[:, None])
     # Flows are counted in integers: summed as such (exact, as the float sums were) and only
@@ -577,6 +581,10 @@ def build_summary(
     out["person_days_destitute"] = float(total("destitute").sum())
     out["peak_needs_bed"], out["peak_needs_bed_date"] = peak("needs_bed")
     out["peak_unmet_shelter_need"], out["peak_unmet_shelter_need_date"] = peak("unmet_shelter_need")
+    out["peak_needs_bed_women"], out["peak_needs_bed_women_date"] = peak("needs_bed_women")
+    out["peak_unmet_shelter_need_women"], out["peak_unmet_shelter_need_women_date"] = peak(
+        "unmet_shelter_need_women"
+    )
     out["unmet_shelter_nights"] = float(total("unmet_shelter_need").sum())
     out["shelter_nights"] = float(total("sheltered").sum())
     out["mean_debt_at_return"] = float(total("returned_debt").sum() / max(returns, 1e-9))

@@ -135,7 +135,7 @@ class Simulation:
         for _name, cls in kinds:
             for flag in cls.flags:
                 by_state = N_STATES if flag in cls.flags_by_state else 0
-                self.pop.flag(flag, self.n_origins, by_state)
+                self.pop.flag(flag, self.n_origins, by_state, flag in cls.flags_by_sex)
         self.recorder = Recorder(
             self.n_days,
             N_STATES,
@@ -308,6 +308,8 @@ class Simulation:
             by_state = flag.by_state
             if by_state is not None and not np.array_equal(flag.recount_by_state(), by_state):
                 raise InvariantError(f"day {self.day}: {name} counts by state differ from agents")
+            if flag.women is not None and not np.array_equal(flag.recount_women(), flag.women):
+                raise InvariantError(f"day {self.day}: {name} counts of women differ from agents")
         if (self.recorder.counts < 0).any():
             raise InvariantError("negative count")
         by_sector = self.recorder.by_sector(pop) + outside.sum(axis=3)

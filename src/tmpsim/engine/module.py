@@ -50,6 +50,8 @@ class Module:
     flags: ClassVar[tuple[str, ...]] = ()  # boolean fields counted per origin (``Flag``)
     # Of those, the flags also counted per state (a move's kernel must shift them: ``Flag``).
     flags_by_state: ClassVar[tuple[str, ...]] = ()
+    # Of those, the flags whose women are counted too (changed only through ``Flag.set/clear``).
+    flags_by_sex: ClassVar[tuple[str, ...]] = ()
     # Whether this module's ``on_move`` writes the state (exactly one module does, first).
     writes_state: ClassVar[bool] = False
     # The states whose moves this module's ``on_move`` hears (None: every state); moves to

@@ -63,13 +63,19 @@ class Flag:
     state. Setting and clearing count them in the agents' state of the moment; a move of flagged
     agents to another state must shift them, which only the move's kernel can do (the money
     module's ``enter_kernel`` does it for the flag it is given): the invariants check it daily.
+
+    With ``by_sex`` it also keeps ``women[origin]``, the flagged women, counted by ``set`` and
+    ``clear`` only: a flag a kernel changes itself cannot keep them.
     """
 
-    def __init__(self, pop: Population, name: str, n_origins: int, n_states: int = 0) -> None:
+    def __init__(
+        self, pop: Population, name: str, n_origins: int, n_states: int = 0, by_sex: bool = False
+    ) -> None:
         self.pop = pop
         self.name = name
         self.counts = np.zeros(n_origins, dtype=np.int64)
         self.by_state = np.zeros((n_states, n_origins), dtype=np.int64) if n_states else None
+        self.women = np.zeros(n_origins, dtype=np.int64) if by_sex else None
         self._on_set: list[Callable[[np.ndarray], None]] = []
         self._on_clear: list[Callable[[np.ndarray], None]] = []
 
@@ -120,6 +126,9 @@ class Flag:
         """Add (``sign`` 1) or take off (-1) ``ids`` from the counts."""
         origin = self.pop.origin[ids]
         self.counts += sign * np.bincount(origin, minlength=self.counts.size)
+        if self.women is not None:
+            women = origin[self.pop.female[ids]]
+            self.women += sign * np.bincount(women, minlength=self.counts.size)
         if self.by_state is not None:
             self.by_state += sign * self._tally(self.pop.state[ids], origin)
 
@@ -138,6 +147,12 @@ class Flag:
         """The count per origin from the agents themselves."""
         n = self.pop.n
         return np.bincount(self.pop.origin[:n][self.values[:n]], minlength=self.counts.size)
+
+    def recount_women(self) -> np.ndarray:
+        """The flagged women per origin from the agents themselves."""
+        n = self.pop.n
+        on = self.values[:n] & self.pop.female[:n]
+        return np.bincount(self.pop.origin[:n][on], minlength=self.counts.size)
 
     def recount_by_state(self) -> np.ndarray:
         """The count per state and origin from the agents themselves (``by_state``'s shape)."""
@@ -175,12 +190,15 @@ class Population:
             raise KeyError(f"no module declares the flag {name!r} (flags: {sorted(self.flags)})")
         return found
 
-    def flag(self, name: str, n_origins: int, n_states: int = 0) -> Flag:
-        """The flag kept in the boolean field ``name`` (one per field; ``n_states``: by state)."""
+    def flag(self, name: str, n_origins: int, n_states: int = 0, by_sex: bool = False) -> Flag:
+        """The flag kept in the boolean field ``name`` (one per field).
+
+        ``n_states``: counted by state too; ``by_sex``: its women counted too.
+        """
         if name not in self.flags:
             if self.fields.get(name, (None,))[0] is not np.bool_:
                 raise ValueError(f"flag {name!r} needs a boolean agent field of that name")
-            self.flags[name] = Flag(self, name, n_origins, n_states)
+            self.flags[name] = Flag(self, name, n_origins, n_states, by_sex)
         return self.flags[name]
 
     def add(self, count: int) -> np.ndarray:

@@ -66,6 +66,7 @@ class Recorder:
         self.created = np.zeros((n_days, n_origins), dtype=np.int32)
         self.flag_history: dict[str, np.ndarray] = {}
         self.flag_state_history: dict[str, np.ndarray] = {}  # [day, state, origin]
+        self.flag_women_history: dict[str, np.ndarray] = {}  # [day, origin]: flagged women
         self.extras = {e: np.zeros((n_days, n_origins)) for e in EXTRAS}
         self.monthly = {m: np.full((n_days, n_origins), np.nan) for m in MONTHLY}
         self.flow_today = np.zeros((n_states, n_states, n_origins), dtype=np.int64)
@@ -79,6 +80,8 @@ class Recorder:
             if flags[name].by_state is not None:
                 shape = (self.n_days, self.S, self.O)
                 self.flag_state_history[name] = np.zeros(shape, dtype=np.int32)
+            if flags[name].women is not None:
+                self.flag_women_history[name] = np.zeros((self.n_days, self.O), dtype=np.int32)
 
     def start(self, pop: Population) -> None:
         """Count the initial population (created before the first day) and its flags."""
@@ -92,6 +95,8 @@ class Recorder:
             flag.counts[:] = flag.recount()
             if flag.by_state is not None:
                 flag.by_state[:] = flag.recount_by_state()
+            if flag.women is not None:
+                flag.women[:] = flag.recount_women()
 
     def by_sector(self, pop: Population) -> np.ndarray:
         """A recount of the agents by state, origin and sector."""
@@ -191,3 +196,5 @@ class Recorder:
             self.flag_history[name][day] = flag.counts
         for name, history in self.flag_state_history.items():
             history[day] = self.flags[name].by_state
+        for name, history in self.flag_women_history.items():
+            history[day] = self.flags[name].women

@@ -38,6 +38,7 @@ class CivilSociety(Module):
         "shelter_pool": (np.int8, -1),
     }
     flags = ("sheltered", "needs_bed")
+    flags_by_sex = flags  # women's shelters plan from the women among them
 
     def __init__(self, sim: Simulation) -> None:
         super().__init__(sim)

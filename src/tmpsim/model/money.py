@@ -59,6 +59,7 @@ class MoneyModule(Module):
         "t_money": (np.int32, -1),  # day savings run out
     }
     flags = ("destitute",)
+    flags_by_sex = flags  # the women among them (``Flag.women``): set and cleared in Python
     writes_state = True
 
     def __init__(self, sim: Simulation) -> None:
