@@ -83,6 +83,7 @@ def _rules(rng: np.random.Generator, n_feat: int, n_dated: int, n_stages: int, n
         renew_with_seat=rng.random(n_dated) < 0.5,
         after_fail=rng.random(n_stages) < 0.4,
         needs_exam=rng.random(n_dated) < 0.5,
+        ends_last=rng.random(n_dated) < 0.5,
     )
 
 
@@ -104,6 +105,7 @@ def _deciders(rng: np.random.Generator, n: int, n_feat: int, n_stages: int, n_se
         origin=rng.integers(0, 3, n),
         route_of=rng.integers(-1, 8, n),  # the routes' indices (some dated), or none
         next_fits=rng.random(n) < 0.9,
+        had_last=rng.random(n) < 0.3,
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from tmpsim.model.routes import People, RouteChooser, RoutesSpec, TurningPoint
+from tmpsim.scenario.routes_schema import Bridge
 
 D = dt.date
 SECTORS = ["construction", "agriculture", "textiles"]
@@ -104,17 +105,71 @@ def test_no_savings_and_no_seat_bridges():
 
 def test_bridging_status_ends_on_its_date():
     ch = chooser()
-    assert ch.bridge_ends("cannot_return", D(2023, 1, 15)) == D(2023, 3, 31)
-    assert ch.bridge_ends("cannot_return", D(2020, 6, 1)) == D(2020, 6, 1) + dt.timedelta(days=182)
+    bridge = ch.spec.bridges[0]
+    assert bridge.grant(D(2023, 1, 15), renewal=False) == (D(2023, 3, 31), False)
+    start = D(2020, 6, 1)
+    assert bridge.grant(start, renewal=True) == (start + dt.timedelta(days=182), False)
     # Decided after the measure's end on a choice made while it lasted: its own length.
     late = D(2023, 4, 10)
-    assert ch.bridge_ends("cannot_return", late) == late + dt.timedelta(days=182)
+    assert bridge.grant(late, renewal=False) == (late + dt.timedelta(days=182), False)
     col = ch.index("cannot_return")
     for date, is_open in ((D(2020, 5, 20), False), (D(2020, 5, 21), True), (D(2023, 3, 31), True)):
         assert ch.open_routes(TurningPoint.STATUS_EXPIRY, date, people())[0, col] == is_open
     # After its end nobody can renew it: those whose status runs out choose among the rest.
     prob = ch.probabilities(TurningPoint.STATUS_EXPIRY, D(2023, 4, 1), people())[0]
     assert prob[col] == 0 and prob[ch.index("irregular")] == 1.0
+
+
+def _wound_down(**change) -> Bridge:
+    """The bridge wound down from 2022-05-31 (6 months, then 4), ending 2022-11-01."""
+    data = {
+        **spec().bridges[0].model_dump(),
+        "end": "2022-11-01",
+        "last_months": 4,
+        "wind_down": "2022-05-31",
+        "wind_down_renewable_until": "2022-06-29",
+    }
+    return Bridge.model_validate(data | change)
+
+
+def test_a_wound_down_bridge_runs_each_status_its_length_and_then_the_last():
+    bridge = _wound_down()
+    days = dt.timedelta
+    # Before the wind-down: six months (183 days), not cut at the end of 2022-11-01.
+    assert bridge.grant(D(2022, 5, 30), renewal=True) == (D(2022, 5, 30) + days(182), False)
+    # From it: four months (122 days); renewals to 2022-06-29 may be renewed once more.
+    assert bridge.grant(D(2022, 5, 31), renewal=True) == (D(2022, 5, 31) + days(121), False)
+    assert bridge.grant(D(2022, 6, 29), renewal=True) == (D(2022, 6, 29) + days(121), False)
+    assert bridge.grant(D(2022, 6, 30), renewal=True) == (D(2022, 6, 30) + days(121), True)
+    assert bridge.grant(D(2022, 6, 1), renewal=False) == (D(2022, 6, 1) + days(121), True)
+    # After the end (a decision that waited, or the holders' last): four months, the last.
+    assert bridge.grant(D(2022, 11, 20), renewal=True) == (D(2022, 11, 20) + days(121), True)
+    # Without the wind-down the same bridge is cut at its end, as before.
+    plain = _wound_down(wind_down=None, wind_down_renewable_until=None)
+    assert plain.grant(D(2022, 8, 1), renewal=True) == (D(2022, 11, 1), False)
+    assert plain.grant(D(2022, 11, 2), renewal=False) == (D(2022, 11, 2) + days(121), True)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"last_months": None}, "wind_down needs last_months"),
+        ({"wind_down": "2020-05-01"}, "wind_down 2020-05-01 is before start 2020-05-21"),
+        (
+            {"wind_down": "2022-11-02", "wind_down_renewable_until": None},
+            "wind_down 2022-11-02 is after end 2022-11-01",
+        ),
+        ({"wind_down": None}, "wind_down_renewable_until needs wind_down"),
+        (
+            {"wind_down_renewable_until": "2022-05-30"},
+            "wind_down_renewable_until 2022-05-30 is not between wind_down 2022-05-31 and end",
+        ),
+        ({"wind_down": "2022-06"}, "wind_down"),
+    ],
+)
+def test_a_wind_down_is_checked(change, message):
+    with pytest.raises(ValidationError, match=message):
+        _wound_down(**change)
 
 
 def test_a_measure_for_one_nationality_is_open_to_its_people_only():

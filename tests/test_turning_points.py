@@ -20,6 +20,7 @@ from helpers import (
     run_days,
     scenario_file,
     set_timers,
+    steps,
 )
 
 from tmpsim.kinds import Timer
@@ -347,6 +348,45 @@ def test_a_bridge_with_a_last_status_keeps_its_holders_past_the_measures_end():
     with pytest.raises(ScenarioError, match="last_months needs the measure's end"):
         load_scenario(scenario_file("routes"), {"routes.bridges.0.end": None,
                                                 "routes.bridges.0.last_months": 4})  # fmt: skip
+
+
+def test_a_wound_down_bridge_lapses_at_each_holders_own_expiry():
+    # The bridge from day 2 (2020-01-03) to day 29 (2020-01-30), 15 days (0.5 month), wound down
+    # from day 19 (2020-01-20): from then every grant runs 6 days (0.2 month) and is the last,
+    # but renewals to day 21 (2020-01-22) may be renewed once more. Pairs of people reach their
+    # contract's end on days 2, 5, 8, 12 and 22 and take the bridge (nothing else is open).
+    # - day 2: renewed on day 17 (before the wind-down) for 15 days, to day 31, past the end
+    #   (not cut); out after the end without a last status, they get it on day 32, without a
+    #   decision: 6 days, out on day 38;
+    # - day 5: renewed on day 20 (to day 21: renewable) to day 25, then on day 26 the last, to
+    #   day 31: out on day 32;
+    # - day 8: renewed on day 23, the last (to day 28): on day 29 the bridge is still in force
+    #   but closed to them: out on day 29;
+    # - day 12: renewed on day 27, the last: out on day 33;
+    # - day 22: granted anew in the wind-down, the last: out on day 28.
+    # Before, every status was cut at the end (day 29) and everyone got the last status of 6
+    # days on day 30: all ten out together on day 36.
+    wind_down = {
+        "end": "2020-02-10",
+        "routes.onward.0.intercept": -50,  # nothing but the bridge while it is open
+        "routes.bridges.0.start": "2020-01-03",
+        "routes.bridges.0.end": "2020-01-30",
+        "routes.bridges.0.months": 0.5,
+        "routes.bridges.0.last_months": 0.2,
+        "routes.bridges.0.wind_down": "2020-01-20",
+        "routes.bridges.0.wind_down_renewable_until": "2020-01-22",
+    }
+    sim = build("routes", wind_down)
+    set_timers(sim, Timer.CONTRACT_END, [2, 2, 5, 5, 8, 8, 12, 12, 22, 22])
+    run_days(sim)
+    held = {2: 2, 5: 4, 8: 6, 12: 8, 22: 10, 28: 8, 29: 6, 32: 4, 33: 2, 38: 0}
+    assert daily(sim, S.SPECIAL_IDLE) == steps(held, 41)
+    decided = sim.recorder.extras["route_cannot_return"].sum(axis=1)
+    # Grants and renewals by decision (the last status of day 32 is given without one).
+    assert np.flatnonzero(decided).tolist() == [2, 5, 8, 12, 17, 20, 22, 23, 26, 27]
+    assert (decided[decided > 0] == 2).all()
+    assert sim.pop.had_last[:10].all()
+    assert_population_identity(sim)
 
 
 def _renewing_bridge(renew_with_seat: bool) -> Simulation:

@@ -48,6 +48,7 @@ class Deciders(NamedTuple):
     renew: np.ndarray  # bool: may renew the last stage today (all false without renewals)
     excellent: np.ndarray  # bool: the supervising organisation is rated (all true: no rating)
     route_of: np.ndarray  # int64: the route (its index) of the status held, -1 for none
+    had_last: np.ndarray  # bool: has had a bridge's last status (no bridge with one again)
 
 
 class DayRules(NamedTuple):
@@ -74,6 +75,8 @@ class DayRules(NamedTuple):
     without_seat: np.ndarray  # bool [dated route]: only for those who cannot return
     renew_with_seat: np.ndarray  # bool [dated route]: its holders renew it whatever the seat
     needs_exam: np.ndarray  # bool [dated route]: only for those who passed the exam
+    ends_last: np.ndarray  # bool [dated route]: a bridge ending with a last status (closed to
+    # those who have had one)
 
 
 def utilities_reference(x: np.ndarray, stage: np.ndarray, rules: DayRules) -> np.ndarray:
@@ -102,7 +105,8 @@ def open_reference(d: Deciders, rules: DayRules) -> np.ndarray:
     Dated routes: offered at the point and in force, the stage completed, in the field, the
     exam passed where the route needs it, and for some only without a seat (but for their own
     holders when their status runs out, where the route is renewed whatever the seat) or for
-    some origins only. Irregular: always.
+    some origins only; a bridge ending with a last status is closed to those who have had
+    one. Irregular: always.
     """
     n, n_dated = d.point.size, rules.offered.shape[0]
     n_stages = rules.stage_open.size
@@ -132,6 +136,7 @@ def open_reference(d: Deciders, rules: DayRules) -> np.ndarray:
                 & d.seat
                 & ~(rules.renew_with_seat[k] & (d.point == STATUS_EXPIRY) & (d.route_of == k + 2))
             )
+            & ~(rules.ends_last[k] & d.had_last)
         )
     out[:, -1] = True
     return out
@@ -171,12 +176,12 @@ def decide_kernel(
     """
     (
         point, x, savings, stage, completed, sector, origin, seat, passed_exam, next_fits, renew,
-        excellent, route_of,
+        excellent, route_of, had_last,
     ) = d  # fmt: skip
     (
         intercept, coef, next_bonus, ticket_free, ticket, next_at, stage_open, stage_visit,
         visit_deferred, needs_rating, after_fail, offered, min_completed, in_field, in_origin,
-        without_seat, renew_with_seat, needs_exam,
+        without_seat, renew_with_seat, needs_exam, ends_last,
     ) = rules  # fmt: skip
     n, n_feat = x.shape
     r = intercept.size
@@ -212,6 +217,7 @@ def decide_kernel(
                     and seat[i]
                     and not (renew_with_seat[k] and p == STATUS_EXPIRY and route_of[i] == k + 2)
                 )
+                and not (ends_last[k] and had_last[i])
             )
         open_[r - 1] = True
         for j in range(r):  # the utilities of the open routes (the others are not read)

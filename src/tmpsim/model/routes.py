@@ -137,6 +137,9 @@ class People:
     route_of: np.ndarray | None = None
     """The route (its index in the chooser's routes) of the status held, -1 for none (None:
     nobody holds one)."""
+    had_last: np.ndarray | None = None
+    """Whether the person has had a bridge's last status (``Bridge.last_months``): no bridge
+    that ends with one is open to them again (None: nobody has)."""
 
     @property
     def n(self) -> int:
@@ -294,6 +297,10 @@ class RouteChooser:
             needs_exam=np.array(
                 [isinstance(r, Onward) and r.needs_exam for r in self.dated], dtype=bool
             ),
+            ends_last=np.array(
+                [isinstance(r, Bridge) and r.last_months is not None for r in self.dated],
+                dtype=bool,
+            ),
         )
         self._rules_date: dt.date | None = None
         # Called daily with the same types: skip numba's choice of a version (``Resolved``).
@@ -337,6 +344,7 @@ class RouteChooser:
             renew=_each(False if people.renew is None else people.renew, n, np.bool_),
             excellent=_each(True if people.excellent is None else people.excellent, n, np.bool_),
             route_of=_each(-1 if people.route_of is None else people.route_of, n, np.int64),
+            had_last=_each(False if people.had_last is None else people.had_last, n, np.bool_),
         )
 
     def open_routes(
@@ -386,18 +394,6 @@ class RouteChooser:
         to the home visit first where the stage needs one and travel allows).
         """
         return self.destination[np.asarray(choice, dtype=np.int64)]
-
-    def bridge_ends(self, name: str, granted: dt.date) -> dt.date:
-        """Last day of a bridging status granted on ``granted``: its length or the measure's end.
-
-        Granted after the measure's end (decided then on a choice made while it lasted), it runs
-        its ``last_months``, or else its length.
-        """
-        bridge = next(b for b in self.spec.bridges if b.name == name)
-        after = bridge.end is not None and granted > bridge.end
-        months = bridge.last_months if after and bridge.last_months is not None else bridge.months
-        last = granted + dt.timedelta(days=max(round(months * 365.25 / 12), 1) - 1)
-        return min(last, bridge.end) if bridge.end is not None and not after else last
 
 
 def rated_excellent(

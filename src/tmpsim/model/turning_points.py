@@ -21,7 +21,8 @@ moves the person along it through the lifecycle's public methods: home joins the
 (stranded until a seat), the next stage starts (or the home visit first; at the end of the
 last stage, where the programme allows renewals, the same route renews that stage), an onward
 status (e.g. Specified Skilled Worker (i)) leaves the programme for ``OTHER_STATUS``, a bridge
-grants the special status (working or idle) until its length or the measure's end, a job-change
+grants the special status (working or idle) until its length or the measure's end (a measure wound
+down: its length, or its last status's from the wind-down: ``Bridge.grant``), a job-change
 route a special job, irregular leaves the rules. Bridged people count as stranded (unable to
 return) only until a seat home is there for them (checked at each month's end).
 
@@ -93,6 +94,7 @@ class Routes(Module):
         "route_of": (np.int8, -1),  # the dated route (bridge, job change) the person is on
         "moving_on": (np.bool_, 0),  # takes an onward status when the present one runs out
         "pending": (np.int8, -1),  # the route whose change of status is being decided
+        "had_last": (np.bool_, 0),  # has had a bridge's last status (no such bridge again)
     }
 
     def __init__(self, sim: Simulation) -> None:
@@ -175,8 +177,9 @@ class Routes(Module):
             self.chooser.index(o.name): (self.chooser.index(o.name), o, False)
             for o in self.spec.onward if o.preparation is not None
         }  # fmt: skip
-        # Bridges that end with one last status: the day their measure's last statuses run out
-        # (the day after its end) and the last status's length in days, by route code.
+        # Bridges that end with one last status: the first day a holder's status can run out
+        # after the measure (the day after its end) and the last status's length in days, by
+        # route code.
         self.last_status = {
             self.chooser.index(b.name): (
                 sim.scenario.day(b.end) + 1, max(round(b.last_months * DAYS_PER_MONTH), 1))
@@ -268,14 +271,16 @@ class Routes(Module):
 
         Holders of a special job who passed its test, and those who chose an onward status and
         held a status while its papers were prepared, move on to the onward status instead,
-        without a decision. Holders of a bridge whose status ran out with the measure get its
-        one last status, if it has one.
+        without a decision. Holders of a bridge whose status runs out after the measure's end,
+        and who have not had its last status, get it (if it has one), without a decision.
         """
         if self.last_status:
-            route_of = self.sim.pop.route_of[ids]
-            for code, (end, days) in self.last_status.items():
-                last = (route_of == code) & (day == end)
+            pop = self.sim.pop
+            route_of = pop.route_of[ids]
+            for code, (after, days) in self.last_status.items():
+                last = (route_of == code) & (day >= after) & ~pop.had_last[ids]
                 if last.any():
+                    pop.had_last[ids[last]] = True
                     self.sim.lifecycle.set_timer(ids[last], Timer.STATUS_EXPIRY, day + days)
                     ids, route_of = ids[~last], route_of[~last]
         if self.moves_to:
@@ -383,6 +388,7 @@ class Routes(Module):
             people.peers_onward = self.peers_onward()[origin]
         people.origin = origin
         people.route_of = pop.route_of[ids]
+        people.had_last = pop.had_last[ids]
         deciders = self.chooser.deciders(point, people)
         choice = self.chooser.decide(deciders, date, self.stream.random(ids.size))
         self._follow(deciders, ids, origin, choice, day)
@@ -555,16 +561,27 @@ class Routes(Module):
         life.switch_status(ids[~wait], day)
 
     def _grant(self, route: Bridge | JobChange, j: int, ids: np.ndarray, day: int) -> None:
-        """A bridging status or a special job: its state and its end."""
-        sim, life = self.sim, self.sim.lifecycle
+        """A bridging status or a special job: its state and its end.
+
+        A bridge's end and whether it is the holder's last status (``Bridge.grant``) may differ
+        between its holders renewing it and those taking it anew.
+        """
+        sim, pop, life = self.sim, self.sim.pop, self.sim.lifecycle
         working = isinstance(route, JobChange) or route.working
-        self._hold(ids, j, State.SPECIAL_WORKING if working else State.SPECIAL_IDLE, False)
         if isinstance(route, Bridge):
-            last = self.chooser.bridge_ends(route.name, sim.scenario.date(day))
-            end = sim.scenario.day(last) + 1
+            renewal = pop.route_of[ids] == j  # read before the status is (re)granted
+            date = sim.scenario.date(day)
+            end = np.empty(ids.size, dtype=np.int64)
+            for again in (False, True):
+                last, final = route.grant(date, renewal=again)
+                end[renewal == again] = max(sim.scenario.day(last) + 1, day + 1)
+                if final:
+                    pop.had_last[ids[renewal == again]] = True
         else:
-            end = day + max(round(route.months * DAYS_PER_MONTH), 1)
-        end = np.full(ids.size, max(end, day + 1))
+            end = np.full(
+                ids.size, max(day + max(round(route.months * DAYS_PER_MONTH), 1), day + 1)
+            )
+        self._hold(ids, j, State.SPECIAL_WORKING if working else State.SPECIAL_IDLE, False)
         if isinstance(route, JobChange) and route.test is not None:
             end = self._test(route, ids, day, end)
         life.set_timer(ids, Timer.STATUS_EXPIRY, end)

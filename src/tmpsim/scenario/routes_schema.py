@@ -219,7 +219,16 @@ class JobChange(Dated):
 
 
 class Bridge(Dated):
-    """A bridging status: a stated length, ending at the latest on the measure's end."""
+    """A bridging status: a stated length, ending at the latest on the measure's end.
+
+    With ``wind_down`` the measure is wound down from that date instead: every status runs its
+    own length (none is cut at ``end``); a status granted from ``wind_down`` on, new or renewed,
+    runs ``last_months`` and is its holder's last (a person who has had a last status takes no
+    bridge with ``last_months`` again), but for renewals granted on or before
+    ``wind_down_renewable_until``, which may be renewed once more; ``end`` is the last day of
+    any decision to grant it. Holders whose status runs out after ``end`` without having had
+    their last status get it then, without a decision.
+    """
 
     months: float = Field(gt=0)
     working: bool
@@ -232,15 +241,76 @@ class Bridge(Dated):
     last_months: float | None = Field(
         None,
         gt=0,
-        description="When the measure ends, those whose status runs out with it get one last "
-        "status of this length (no decision, no renewal); needs ``end``.",
+        description="Length of the last status, which is not renewed: given without a decision "
+        "to holders whose status runs out after ``end`` (without ``wind_down``: with the measure, "
+        "the statuses being cut at its end), and with ``wind_down`` to every grant from that "
+        "date; needs ``end``.",
+    )
+    wind_down: dt.date | None = Field(
+        None,
+        description="From this date every grant, new or a renewal at a holder's own expiry, "
+        "runs last_months and is the last; the statuses granted before it run their own "
+        "length, past ``end``. Needs last_months; between start and end.",
+    )
+    wind_down_renewable_until: dt.date | None = Field(
+        None,
+        description="Renewals granted from wind_down to this date (inclusive) run last_months "
+        "but may be renewed once more (new grants are the last all the same). Needs wind_down; "
+        "between it and end.",
     )
 
     @model_validator(mode="after")
     def _last_needs_end(self) -> Bridge:
         if self.last_months is not None and self.end is None:
             raise ValueError(f"route {self.name}: last_months needs the measure's end")
+        if self.wind_down is not None:
+            if self.last_months is None:
+                raise ValueError(
+                    f"route {self.name}: wind_down needs last_months (the length of the "
+                    "statuses granted from it)"
+                )
+            if self.start is not None and self.wind_down < self.start:
+                raise ValueError(
+                    f"route {self.name}: wind_down {self.wind_down} is before start {self.start}"
+                )
+            if self.wind_down > self.end:  # end is set: last_months needs it
+                raise ValueError(
+                    f"route {self.name}: wind_down {self.wind_down} is after end {self.end}"
+                )
+        until = self.wind_down_renewable_until
+        if until is not None:
+            if self.wind_down is None:
+                raise ValueError(f"route {self.name}: wind_down_renewable_until needs wind_down")
+            if not self.wind_down <= until <= self.end:
+                raise ValueError(
+                    f"route {self.name}: wind_down_renewable_until {until} is not between "
+                    f"wind_down {self.wind_down} and end {self.end}"
+                )
         return self
+
+    def grant(self, granted: dt.date, renewal: bool) -> tuple[dt.date, bool]:
+        """The last day of a status granted on ``granted``, and whether it is the last one.
+
+        ``renewal``: granted to a holder of this status at its expiry. Granted after the
+        measure's end (decided then on a choice made while it lasted), it runs its
+        ``last_months`` (the last), or else its length; from ``wind_down`` likewise (a renewal up
+        to ``wind_down_renewable_until`` not the last); before, its length, cut at the measure's
+        end unless the measure is wound down.
+        """
+        after_end = self.end is not None and granted > self.end
+        winding = self.wind_down is not None and granted >= self.wind_down
+        last = self.last_months is not None and (after_end or winding)
+        final = last and not (
+            renewal
+            and not after_end
+            and self.wind_down_renewable_until is not None
+            and granted <= self.wind_down_renewable_until
+        )
+        months = self.last_months if last else self.months
+        ends = granted + dt.timedelta(days=max(round(months * 365.25 / 12), 1) - 1)
+        if self.end is not None and not after_end and self.wind_down is None:
+            ends = min(ends, self.end)
+        return ends, final
 
 
 class Processing(_Spec):
