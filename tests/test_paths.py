@@ -130,8 +130,9 @@ def test_variants_resolve_as_the_full_copies_did(name):
     Singapore's when Hong Kong's January 2021 arrivals were sourced and its employers'
     keep_offer fitted again, and ESD's when the flagship's pull of unfilled places on runaways was
     fitted again, and Singapore's when its other Work Permit holders' entry caps were sourced;
-    the four's sources again when every key they write was given a source, values unchanged:
-    changes meant to move them)."""
+    the four's sources again when every key they write was given a source, values unchanged;
+    ESD's bridges when the flagship's were wound down as the notice says (their wind-down dates
+    and source): changes meant to move them)."""
     raw, _ = load_raw(name)
     assert "extends" not in raw
     text = (shipped_dir() / f"{name}.yaml").read_text(encoding="utf-8")
