@@ -576,3 +576,152 @@ def test_the_page_is_told_an_os_error_without_paths_outside_the_runs_folder(
     escaping = OSError(errno.EROFS, "Read-only", str(runs / ".." / "secret"))
     assert public_error(escaping, runs) == "the run failed: Read-only file system"
     assert "server's log" in public_error(RuntimeError("boom"), runs)
+
+
+# ---- runs kept across restarts, stopped runs ----------------------------------------------------
+
+LONG = {**TINY, "end": "2023-12-31", "scale": 0.002}
+
+
+def serve_on(runs: Path, **settings) -> TestClient:
+    """A test client of a new dashboard server on the runs folder ``runs``."""
+    app = create_app(Settings(runs_dir=runs, max_scale=0.01, **settings))
+    return TestClient(app, base_url="http://127.0.0.1")
+
+
+def wait_running(client: TestClient, run_id: str) -> dict:
+    """Poll a run until its worker has written its first progress."""
+    import time
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = client.get(f"/api/runs/{run_id}").json()
+        if status["state"] != "starting":
+            return status
+        time.sleep(0.1)
+    pytest.fail(f"run {run_id} did not start")
+
+
+def test_a_restarted_server_lists_and_serves_the_runs_it_kept(tmp_path: Path) -> None:
+    import shutil
+
+    runs = tmp_path / "runs"
+    with serve_on(runs) as first:
+        started = first.post(
+            "/api/runs",
+            json={**TINY, "label": "kept", "parameters": {"programme.grace_days": 45}},
+        )
+        assert started.status_code == 202, started.text
+        kept = wait_done(first, started.json()["id"])
+        assert kept["state"] == "done", kept
+        csv = first.get(f"/api/runs/{kept['id']}/series.csv").content
+        cut = first.post("/api/runs", json={**LONG, "label": "cut short"}).json()
+        wait_running(first, cut["id"])
+    # the first server stopped its run in progress on the way out
+
+    # an older server's run kept without the dashboard's record, one killed while it ran (its
+    # staged folder left), and what is not a run of the dashboard
+    derived, killed, foreign, damaged = "b" * 32, "c" * 32, "d" * 32, "e" * 32
+    shutil.copytree(runs / kept["id"], runs / derived)
+    (runs / derived / "dashboard.json").unlink(missing_ok=True)
+    (runs / f"{killed}.state").mkdir()
+    (runs / f"{killed}.state" / "progress.json").write_text('{"done": 5, "total": 90}')
+    (runs / f".{killed}.partial-999999999-x1y2").mkdir()
+    (runs / foreign).mkdir()
+    (runs / foreign / "notes.txt").write_text("mine")
+    shutil.copytree(runs / kept["id"], runs / damaged)
+    (runs / damaged / "summary.json").write_text("{}")
+    shutil.copytree(runs / kept["id"], runs / ("F" * 32))  # not a run id: upper case
+    (runs / ("a" * 32)).symlink_to(runs / kept["id"])
+    (runs / ("9" * 32)).write_text("a file")
+    (runs / "stray.txt").write_text("a file")
+    before = sorted(p.name for p in runs.iterdir())
+
+    with serve_on(runs) as second:
+        listed = {s["id"]: s for s in second.get("/api/runs").json()["runs"]}
+        assert sorted(listed) == sorted([kept["id"], derived, cut["id"], killed])
+        again = listed[kept["id"]]
+        for key in ("label", "config", "notes", "state", "done", "total", "summary"):
+            assert again[key] == kept[key], key
+        assert second.get(f"/api/runs/{kept['id']}/series.csv").content == csv
+        assert second.get(f"/api/runs/{kept['id']}/charts").status_code == 200
+        assert second.get(f"/api/runs/{kept['id']}/report.html").status_code == 200
+
+        recovered = listed[derived]
+        assert recovered["state"] == "done" and recovered["summary"] == kept["summary"]
+        assert recovered["label"] == f"{FLAGSHIP}, seed 3, scale 0.001"
+        config = recovered["config"]
+        assert (config["scenario"], config["seed"], config["scale"]) == (FLAGSHIP, 3, 0.001)
+        assert (config["start"], config["end"], config["recovered"]) == (
+            "2017-01-01",
+            "2017-03-31",
+            True,
+        )
+        assert "without the dashboard's record" in recovered["notes"][0]
+        compared = second.get(f"/api/compare?a={kept['id']}&b={derived}")
+        assert compared.status_code == 200, compared.text
+
+        for run_id, label in ((cut["id"], "cut short"), (killed, f"run {killed[:8]}")):
+            status = listed[run_id]
+            assert (status["state"], status["label"]) == ("failed", label)
+            assert status["error"].startswith("the run was interrupted"), status
+        for run_id in (foreign, damaged, "a" * 32, "9" * 32):
+            assert second.get(f"/api/runs/{run_id}").status_code == 404
+            assert second.get(f"/api/runs/{run_id}/series.csv").status_code == 404
+    # what is not the dashboard's is left as it was; the killed run's staged folder is gone
+    assert sorted(p.name for p in runs.iterdir()) == [
+        n for n in before if n != f".{killed}.partial-999999999-x1y2"
+    ]
+    assert (runs / foreign / "notes.txt").read_text() == "mine"
+    assert not (runs / derived / "dashboard.json").exists()  # not made up on its behalf
+    # a finished run: its run folder with the dashboard's record; a stopped one: its state
+    assert {kept["id"], f"{cut['id']}.state"} <= set(before)
+    assert f"{kept['id']}.state" not in before
+    assert (runs / kept["id"] / "dashboard.json").is_file()
+
+
+def test_a_restarted_server_keeps_at_most_its_cap_oldest_removed_first(
+    client: TestClient, done_run: dict, tmp_path: Path
+) -> None:
+    import json
+    import shutil
+
+    source = client.app.state.runs_dir / done_run["id"]
+    record = {key: done_run[key] for key in ("label", "config", "notes")}
+    ids = [f"{k:032x}" for k in (3, 1, 2)]
+    for created, run_id in zip((300.0, 100.0, 200.0), ids, strict=True):
+        shutil.copytree(source, tmp_path / run_id)
+        (tmp_path / run_id / "dashboard.json").write_text(
+            json.dumps({**record, "label": run_id[-1], "created": created})
+        )
+    # the record of a run whose server stopped before it saw the run finish is in its state
+    (tmp_path / ids[0] / "dashboard.json").rename(tmp_path / "record.json")
+    (tmp_path / f"{ids[0]}.state").mkdir()
+    (tmp_path / "record.json").rename(tmp_path / f"{ids[0]}.state" / "dashboard.json")
+
+    with serve_on(tmp_path, max_kept_runs=2) as c:
+        listed = c.get("/api/runs").json()["runs"]
+        assert [(s["label"], s["state"]) for s in listed] == [("2", "done"), ("3", "done")]
+        assert c.get(f"/api/runs/{ids[1]}").status_code == 404
+    assert not (tmp_path / ids[1]).exists()  # the oldest, removed from the disk
+    # the record now in the run folder, the state folder gone
+    assert json.loads((tmp_path / ids[0] / "dashboard.json").read_text())["label"] == "3"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(ids[0::2])
+
+
+def test_a_stopped_run_leaves_no_files(tmp_path: Path) -> None:
+    with serve_on(tmp_path) as c:
+        started = c.post("/api/runs", json=LONG)
+        assert started.status_code == 202, started.text
+        run_id = started.json()["id"]
+        assert wait_running(c, run_id)["state"] == "running"
+        # as a worker stopped while it writes its run folder leaves it
+        pid = c.app.state.manager.get(run_id).process.pid
+        staged = tmp_path / f".{run_id}.partial-{pid}-x1y2"
+        staged.mkdir()
+        (staged / "series.parquet").write_bytes(b"PAR1 half")
+        assert c.delete(f"/api/runs/{run_id}").json()["state"] == "cancelled"
+        assert list(tmp_path.iterdir()) == []
+        assert c.get(f"/api/runs/{run_id}").json()["state"] == "cancelled"
+    with serve_on(tmp_path) as c:
+        assert c.get("/api/runs").json()["runs"] == []

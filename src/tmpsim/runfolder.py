@@ -268,7 +268,7 @@ def staged_run_folder(out: str | Path, force: bool = False) -> Iterator[Path]:
     out = Path(out)
     check_target(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_dead_partials(out)
+    remove_dead_partials(out)
     staged = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-{os.getpid()}-"))
     os.chmod(staged, 0o777 & ~_umask())  # as mkdir would make it (mkdtemp makes it 0o700)
     try:
@@ -316,7 +316,7 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _remove_dead_partials(out: Path) -> None:
+def remove_dead_partials(out: Path) -> None:
     """Remove staged folders beside ``out`` whose writing process no longer exists."""
     pattern = re.compile(rf"^\.{re.escape(out.name)}\.(?:partial|old)-(\d+)-")
     for entry in out.parent.iterdir():

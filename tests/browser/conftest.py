@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -85,16 +86,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def serve_dashboard(runs_dir: Path) -> Iterator[str]:
     """A real dashboard server (uvicorn, in a thread) on a free loopback port; stopped after."""
     pytest.importorskip("fastapi")
     uvicorn = pytest.importorskip("uvicorn")
     from tmpsim.web.app import Settings, create_app
 
-    settings = Settings(
-        runs_dir=tmp_path_factory.mktemp("dashboard-runs"), max_scale=0.01, max_active_runs=2
-    )
+    settings = Settings(runs_dir=runs_dir, max_scale=0.01, max_active_runs=2)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -113,3 +112,16 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A dashboard server shared by a module's tests."""
+    with serve_dashboard(tmp_path_factory.mktemp("dashboard-runs")) as url:
+        yield url
+
+
+@pytest.fixture
+def dashboard_on():
+    """Start dashboard servers on a given runs folder: ``with dashboard_on(folder) as url``."""
+    return serve_dashboard

@@ -230,12 +230,13 @@ def test_broken_upload_shows_the_error_and_keeps_everything(
 
 def test_invalid_scale_is_refused_with_a_message_on_the_page(page, dashboard) -> None:
     open_dashboard(page, dashboard)
+    runs = page.locator("#runs tbody tr").count()  # the server's runs of earlier tests
     page.fill("#scale", "5")
     page.click("#run")
     error = page.locator("#form-error")
     error.wait_for(state="visible", timeout=30_000)
     assert "scale must be between" in error.inner_text()
-    assert page.locator("#runs tbody tr").count() == 0
+    assert page.locator("#runs tbody tr").count() == runs
 
 
 def test_a_run_with_a_sending_market_draws_its_charts(page, dashboard, browser_context) -> None:
@@ -252,4 +253,30 @@ def test_a_run_with_a_sending_market_draws_its_charts(page, dashboard, browser_c
         assert page.locator(f"#chart-{key}").is_visible()
         assert drawn_traces(page, f"#chart-{key}") >= 5  # one per origin of the market
     assert max_y(page, "chart-origins_departures") > 0
+    assert browser_context.external_requests == []
+
+
+def test_a_restarted_server_shows_the_runs_it_kept(
+    page, browser_context, dashboard_on, tmp_path: Path
+) -> None:
+    """The runs a server kept in its runs folder are on the page of the next server there."""
+    import httpx
+    from helpers import TINY_RUN, wait_stopped
+
+    runs = tmp_path / "runs"
+    with dashboard_on(runs) as first:
+        started = httpx.post(f"{first}/api/runs", json={**TINY_RUN, "label": "kept"}, timeout=60)
+        assert started.status_code == 202, started.text
+        run_id = started.json()["id"]
+        get = lambda path: httpx.get(first + path, timeout=30)  # noqa: E731
+        assert wait_stopped(get, run_id)["state"] == "done"
+    with dashboard_on(runs) as second:
+        open_dashboard(page, second)
+        row = page.locator(f"#runs tbody tr[data-run-id='{run_id}'][data-state='done']")
+        row.wait_for(timeout=30_000)
+        assert row.locator("td").first.inner_text() == "kept"
+        assert row.locator("a.download-series-csv").count() == 1
+        row.locator("button.show-run").click()
+        page.wait_for_selector(f"#results[data-run-id='{run_id}'][data-ready='1']", timeout=60_000)
+        assert drawn_traces(page, "#chart-stranded") >= 3
     assert browser_context.external_requests == []

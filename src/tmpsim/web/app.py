@@ -13,7 +13,8 @@ Routes (all JSON unless stated):
   report.html`` downloads (the monthly tables a spreadsheet opens).
 - ``GET /api/compare?a=ID&b=ID`` differences of two runs, with overlaid figures.
 
-Every run id is checked against the runs this server created; nothing else becomes a path.
+Every run id is checked against the server's registry (the runs it created, and those it took
+back from its runs folder when it started, see ``tmpsim.web.jobs``); nothing else becomes a path.
 Requests must name a trusted host (``Host:`` header; 127.0.0.1 and localhost by default), which
 stops DNS-rebinding pages from driving the dashboard. Limits, cheapest first: the request's stated
 size, the cap on runs in progress (before the body is read), the scale, the run's days and agents

@@ -45,7 +45,10 @@ def serve(
     ] = None,
     runs_dir: Annotated[
         Path | None,
-        typer.Option(help="Keep run folders here (default: a temporary folder, removed on exit)."),
+        typer.Option(
+            help="Keep run folders here; a server started again on it lists the runs kept there "
+            "(default: a temporary folder, removed on exit)."
+        ),
     ] = None,
 ) -> None:
     """Start the web dashboard: pick or upload a scenario, move levers, run, compare, download."""

@@ -2,17 +2,27 @@
 
 A run is started in its own process (``spawn``), so a long simulation never blocks the server and
 can be stopped; the process's address space is capped (``RLIMIT_AS``), so a run that grows beyond
-the server's memory budget fails alone instead of exhausting the machine. The worker writes
-``ID.state/progress.json`` as it goes, ``ID.state/error.json`` if it fails, and the run folder
-``ID/`` as a whole when it is done (staged and renamed into place, see :mod:`tmpsim.runfolder`).
-A run that stops before writing anything (stopped before it started, say) leaves no ``ID.state/``.
-Run ids are random hex strings made here; only ids in the registry are ever turned into paths.
+the server's memory budget fails alone instead of exhausting the machine. The server
+writes the dashboard's record of the run (label, settings, notes) to ``ID.state/dashboard.json``;
+the worker writes ``ID.state/progress.json`` as it goes, ``ID.state/error.json`` if it fails, and
+the run folder ``ID/`` as a whole when it is done (staged and renamed into place, see
+:mod:`tmpsim.runfolder`).
+
+What stays in the runs folder: a finished run is its run folder with the record copied in
+(``ID/dashboard.json``; its ``ID.state/`` is then removed); a failed run is its ``ID.state/``; a
+stopped (cancelled) run leaves nothing, not even a half-written staged folder. A server started
+on a runs folder takes back what an earlier one kept there (:meth:`JobManager.restore`): complete
+run folders named by a run id as finished runs, and ``ID.state/`` folders without one as failed
+runs (those whose server stopped while they ran are *interrupted*); nothing else is read or
+touched. Run ids are random hex strings made here, or names of such folders checked against
+:data:`RUN_ID`; only ids in the registry are ever turned into paths.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import multiprocessing as mp
 import os
 import re
@@ -22,11 +32,27 @@ import threading
 import time
 import traceback
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from tmpsim.runfolder import (
+    MANIFEST,
+    LegacyRunFolderWarning,
+    RunFolderError,
+    check_run_folder,
+    remove_dead_partials,
+)
+
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+RECORD = "dashboard.json"  # the dashboard's record of a run: label, settings, notes, times
+STATE_SUFFIX = ".state"
+INTERRUPTED = (
+    "the run was interrupted: the dashboard server stopped before it finished; run it again"
+)
 STAGED = re.compile(r"^\.(.+)\.partial-\d+-")  # a run folder being written (tmpsim.runfolder)
 log = logging.getLogger("tmpsim.web")
 
@@ -141,21 +167,40 @@ class Job:
     config: dict[str, Any]
     notes: list[str]
     created: float = field(default_factory=time.time)
-    process: Any = None
+    process: Any = None  # None for a run taken back from an earlier server
     finished: float | None = None
     cancelled: bool = False
+    error: str | None = None  # why it failed, when no error.json says so (an interrupted run)
+
+    def alive(self) -> bool:
+        """Tell whether the run's process is starting or running."""
+        return self.process is not None and self.process.is_alive()
+
+    def record(self) -> dict[str, Any]:
+        """The dashboard's record of the run, as kept beside or in its run folder."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "config": self.config,
+            "notes": self.notes,
+            "created": self.created,
+            "finished": self.finished,
+        }
 
     def status(self) -> dict[str, Any]:
         """Read state, progress and any error from the worker's files."""
         progress = _read_json(self.state_dir / "progress.json")
         done, total = int(progress.get("done", 0)), int(progress.get("total", 0))
-        alive = self.process is not None and self.process.is_alive()
+        phase = progress.get("phase", "starting a worker process")
         if self.cancelled:
             state = "cancelled"
-        elif alive:
+        elif self.alive():
             state = "running" if progress else "starting"
-        elif (self.dir / "run.json").is_file() and progress.get("phase") == "done":
-            state = "done"
+        elif (self.dir / MANIFEST).is_file():  # the run folder appears whole, only when done
+            state, phase = "done", "done"
+            # a finished run's state folder is gone: its days are in the manifest
+            days = _number(_read_json(self.dir / MANIFEST).get("days"))
+            done = total = int(days) if days else total
         else:
             state = "failed"
         out: dict[str, Any] = {
@@ -164,7 +209,7 @@ class Job:
             "config": self.config,
             "notes": self.notes,
             "state": state,
-            "phase": progress.get("phase", "starting a worker process"),
+            "phase": phase,
             "done": done,
             "total": total,
             "fraction": round(done / total, 4) if total else 0.0,
@@ -173,7 +218,9 @@ class Job:
         if state == "failed":
             err = _read_json(self.state_dir / "error.json")
             code = None if self.process is None else self.process.exitcode
-            out["error"] = err.get("error") or f"the worker process stopped (exit code {code})"
+            out["error"] = (
+                err.get("error") or self.error or f"the worker process stopped (exit code {code})"
+            )
         if state == "done":
             out["summary"] = _read_json(self.dir / "summary.json")
         return out
@@ -181,9 +228,10 @@ class Job:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 class JobManager:
@@ -204,6 +252,7 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._ctx = mp.get_context("spawn")
+        self.restore()
 
     def full(self) -> bool:
         """Tell whether the cap on runs in progress is reached (cheap: checked first)."""
@@ -211,7 +260,7 @@ class JobManager:
 
     def active(self) -> int:
         """Count the runs starting or running now."""
-        return sum(1 for j in self._jobs.values() if j.process is not None and j.process.is_alive())
+        return sum(1 for j in self._jobs.values() if j.alive())
 
     def submit(
         self,
@@ -232,9 +281,11 @@ class JobManager:
             self._prune()
             run_id = uuid.uuid4().hex
             run_dir = self.runs_dir / run_id
-            state_dir = self.runs_dir / f"{run_id}.state"
+            state_dir = self.runs_dir / f"{run_id}{STATE_SUFFIX}"
             state_dir.mkdir()
             job = Job(run_id, run_dir, state_dir, label, config, notes)
+            # first, so that a later server knows the run even if this one dies while it runs
+            _write_json(state_dir / RECORD, job.record())
             job.process = self._ctx.Process(
                 target=execute,
                 args=(str(run_dir), str(state_dir), scenario, seed, scale, self.max_memory),
@@ -246,14 +297,19 @@ class JobManager:
             return job
 
     def get(self, run_id: str) -> Job | None:
-        """Return the job with this id if this server created it (any other string: None)."""
+        """Return the job with this id if it is in the registry (any other string: None)."""
         if not isinstance(run_id, str) or not RUN_ID.match(run_id):
             return None
         job = self._jobs.get(run_id)
-        if job is not None and job.finished is None and not job.process.is_alive():
-            job.finished = time.time()
+        if job is None:
+            return None
+        with self._lock:  # settled once, however many requests see the run stop
+            stopped = job.finished is None and not job.alive()
+            if stopped:
+                job.finished = time.time()
+        if stopped:
             _log_failure(job)
-            _remove_if_empty(job.state_dir)
+            _settle(job)
         return job
 
     def jobs(self) -> list[Job]:
@@ -261,56 +317,243 @@ class JobManager:
         return sorted(self._jobs.values(), key=lambda j: j.created)
 
     def cancel(self, run_id: str) -> bool:
-        """Stop a run in progress; False if it was not running."""
+        """Stop a run in progress and remove every file of it; False if it was not running."""
         job = self.get(run_id)
-        if job is None or not job.process.is_alive():
+        if job is None:
             return False
-        job.cancelled = True
+        with self._lock:  # marked first, so that no other request settles it as done or failed
+            if job.finished is not None or not job.alive():
+                return False
+            job.cancelled = True
+            job.finished = time.time()
         _stop(job)
+        _discard(job)
         job.finished = time.time()
         return True
 
-    def _prune(self) -> None:
-        finished = [j for j in self.jobs() if not j.process.is_alive()]
-        while len(self._jobs) >= self.max_kept and finished:
+    def restore(self) -> None:
+        """Take back the runs an earlier server left in the runs folder, then prune to the cap.
+
+        Only entries named by a run id are looked at: a complete run folder ``ID/`` (checked
+        against its manifest) is a finished run, with its label and settings from the
+        dashboard's record or, without one, from the run folder's own files; an ``ID.state/``
+        without one is a run that failed or was interrupted. A folder ``ID/`` that is not a
+        complete run folder, symbolic links, staged folders and other files are left alone.
+        """
+        found = []
+        for entry in sorted(self.runs_dir.iterdir()):
+            run_id = entry.name.removesuffix(STATE_SUFFIX)
+            if not RUN_ID.match(run_id) or run_id in self._jobs or run_id in found:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                found.append(run_id)
+        for run_id in found:
+            job = self._restored(run_id)
+            if job is not None:
+                self._jobs[run_id] = job
+        with self._lock:
+            self._prune(room=0)
+
+    def _restored(self, run_id: str) -> Job | None:
+        """The job of a run an earlier server left, or None if its files are not a run's."""
+        run_dir = self.runs_dir / run_id
+        state_dir = self.runs_dir / f"{run_id}{STATE_SUFFIX}"
+        own_state = state_dir.is_dir() and not state_dir.is_symlink()
+        if run_dir.exists() or run_dir.is_symlink():
+            info = _complete_run(run_dir)
+            if info is None:
+                log.warning("%s: not a complete run folder; the dashboard leaves it alone", run_dir)
+                return None
+            kept = _read_json(run_dir / RECORD)
+            record = kept or (_read_json(state_dir / RECORD) if own_state else {})
+            job = _job_of(run_id, run_dir, state_dir, record, info)
+            # the record moves into the run folder as when this server sees a run finish; one
+            # made up from the run folder's files is not written (it is made again each time)
+            _settle(job, keep_record=not kept and not job.config.get("recovered"))
+            return job
+        if not own_state:
+            return None
+        record = _read_json(state_dir / RECORD)
+        job = _job_of(run_id, run_dir, state_dir, record, {})
+        job.error = INTERRUPTED  # unless its error.json says why it failed
+        remove_dead_partials(run_dir)  # the staged folder of a worker that was killed
+        return job
+
+    def _prune(self, room: int = 1) -> None:
+        """Delete the oldest stopped runs until ``room`` more fit under the cap on kept runs."""
+        finished = [j for j in self.jobs() if not j.alive()]
+        while len(self._jobs) > self.max_kept - room and finished:
             old = finished.pop(0)
             self._jobs.pop(old.id, None)
             shutil.rmtree(old.dir, ignore_errors=True)
             shutil.rmtree(old.state_dir, ignore_errors=True)
 
     def shutdown(self) -> None:
-        """Stop every run still going (the server is stopping)."""
+        """Stop every run still going: the server is stopping.
+
+        Their state folders and records stay, so a later server shows them as interrupted.
+        """
         for job in list(self._jobs.values()):
-            if job.process is not None and job.process.is_alive():
+            if job.alive():
                 _stop(job)
 
 
+def _job_of(
+    run_id: str, run_dir: Path, state_dir: Path, record: dict[str, Any], info: dict[str, Any]
+) -> Job:
+    """A job for a run of an earlier server, from its record or, failing that, its manifest."""
+    label, config, notes = record.get("label"), record.get("config"), record.get("notes")
+    known = (
+        isinstance(label, str)
+        and isinstance(config, dict)
+        and isinstance(notes, list)
+        and all(isinstance(n, str) for n in notes)
+    )
+    if not known:
+        label, config, notes = _recovered(run_id, run_dir, info)
+    stamp = _mtime(run_dir / MANIFEST) or _mtime(state_dir) or time.time()
+    created = _number(record.get("created")) if known else None
+    finished = _number(record.get("finished")) if known else None
+    if created is None:  # the run's start: its folder's time less the simulation's
+        created = stamp - (_number(info.get("wall_seconds")) or 0.0)
+    return Job(
+        run_id,
+        run_dir,
+        state_dir,
+        label,
+        config,
+        notes,
+        created=created,
+        finished=finished or max(stamp, created),
+    )
+
+
+def _recovered(
+    run_id: str, run_dir: Path, info: dict[str, Any]
+) -> tuple[str, dict[str, Any], list[str]]:
+    """Label, settings and notes of a run without the dashboard's record, from its own files.
+
+    run.json has the scenario's name, seed, scale and window, scenario.yaml its host and
+    currency; which levers and parameters were changed is not recorded there (the resolved
+    scenario has their values).
+    """
+    if not info:  # a state folder without a record: nothing but the id is known
+        return f"run {run_id[:8]}", {}, []
+    scenario: dict[str, Any] = {}
+    try:
+        loaded = yaml.safe_load((run_dir / "scenario.yaml").read_text(encoding="utf-8"))
+        scenario = loaded if isinstance(loaded, dict) else {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        pass
+    name = str(info.get("scenario") or scenario.get("name") or "scenario")
+    seed, scale = info.get("seed"), _number(info.get("scale"))
+    config = {
+        "scenario": name,
+        "seed": seed,
+        "scale": scale,
+        "currency": scenario.get("currency"),
+        "host": scenario.get("host"),
+        "start": str(info.get("start") or scenario.get("start") or ""),
+        "end": str(info.get("end") or scenario.get("end") or ""),
+        "parameters": {},
+        "levers": {},
+        "recovered": True,
+    }
+    label = f"{name}, seed {seed}, scale {scale:g}" if scale is not None else name
+    notes = [
+        "found in the runs folder without the dashboard's record: its name and settings are read "
+        "from the run folder (run.json, scenario.yaml), which does not say which levers and "
+        "parameters were changed; its scenario.yaml has their values"
+    ]
+    return label[:120], config, notes
+
+
+def _complete_run(run_dir: Path) -> dict[str, Any] | None:
+    """run.json of a complete run folder, else None.
+
+    Every file run.json lists must be there with its size, and no other run's file; digests are
+    not checked, so that a restart does not read every kept run whole (a reader of the files,
+    ``tmpsim report`` say, still checks them).
+    """
+    if run_dir.is_symlink() or not run_dir.is_dir():
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", LegacyRunFolderWarning)
+            return check_run_folder(run_dir, digests=False)
+    except (RunFolderError, OSError):
+        return None
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from a JSON value, else None (true is not a number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def _settle(job: Job, keep_record: bool = True) -> None:
+    """Tidy a run that stopped: a finished one keeps its record in its run folder, no state.
+
+    A failed run keeps its state folder (error.json says why, after a restart too) and loses
+    any staged folder its worker left. ``keep_record``: write the record into the run folder.
+    """
+    if job.cancelled:
+        return
+    if job.process is not None:  # its worker is gone: a staged folder it left is dead
+        remove_dead_partials(job.dir)
+    if not (job.dir / MANIFEST).is_file():
+        if job.process is not None and not (job.state_dir / "error.json").is_file():
+            # a worker killed without a word (the kernel's OOM killer): a restart says the same
+            reason = f"the worker process stopped (exit code {job.process.exitcode})"
+            try:
+                _write_json(job.state_dir / "error.json", {"error": reason})
+            except OSError:
+                pass
+        return
+    try:
+        if keep_record:
+            _write_json(job.dir / RECORD, job.record())
+    except OSError as exc:  # a full disk: the state folder still holds the record
+        log.warning("run %s: could not keep the dashboard's record in its folder: %s", job.id, exc)
+        return
+    if not job.state_dir.is_symlink():
+        shutil.rmtree(job.state_dir, ignore_errors=True)
+
+
+def _discard(job: Job) -> None:
+    """Remove every file of a stopped run: its state, a staged folder, a run folder."""
+    shutil.rmtree(job.state_dir, ignore_errors=True)
+    remove_dead_partials(job.dir)
+    # the worker may have put its run folder in place just before it was stopped
+    shutil.rmtree(job.dir, ignore_errors=True)
+
+
 def _stop(job: Job) -> None:
-    """End a run's process (killed if it does not stop), then drop its state folder if empty."""
+    """End a run's process (killed if it does not stop), then drop what it was writing."""
     job.process.terminate()
     job.process.join(5)
     if job.process.is_alive():
         job.process.kill()
         job.process.join(1)
     if not job.process.is_alive():
-        _remove_if_empty(job.state_dir)
+        remove_dead_partials(job.dir)  # terminated while it wrote its run folder
 
 
 def _log_failure(job: Job) -> None:
     """Put a failed run's reason and traceback in the server's log (the page points there)."""
     err = _read_json(job.state_dir / "error.json")
-    code = job.process.exitcode
+    code = job.process.exitcode if job.process is not None else None
     if err:
         log.error(
             "run %s failed: %s\n%s", job.id, err.get("error"), err.get("traceback", "").rstrip()
         )
     elif code and not job.cancelled:
         log.error("run %s: the worker process stopped (exit code %s)", job.id, code)
-
-
-def _remove_if_empty(path: Path) -> None:
-    """Remove a folder that holds nothing (a run stopped before it wrote its progress)."""
-    try:
-        path.rmdir()  # only ever removes an empty folder
-    except OSError:
-        pass

@@ -333,8 +333,11 @@ function describeConfig(status) {
   const c = status.config;
   const changes = Object.entries(Object.assign({}, c.parameters, c.levers))
     .map(([k, v]) => k + " = " + v);
+  // A run kept by an earlier server without its record: what was changed is not known.
+  const changed = c.recovered ? "; changes not recorded (see its scenario file)"
+    : changes.length ? "; changed: " + changes.join(", ") : "; no change to the scenario";
   return c.scenario + ", seed " + c.seed + ", scale " + c.scale + ", " + c.start + " to " + c.end +
-    (changes.length ? "; changed: " + changes.join(", ") : "; no change to the scenario");
+    changed;
 }
 
 async function compare() {
@@ -416,7 +419,22 @@ async function init() {
     if (state.current) await api("DELETE", "/api/runs/" + state.current).catch(() => null);
   });
   if (state.options.scenarios.length) await chooseScenario(select.value);
+  await loadRuns().catch(err => showError($("#form-error"), err.message));
   document.body.dataset.ready = "1";
+}
+
+// The server's runs, this session's and those it found in its runs folder (after a restart of
+// the server or a reload of the page); those still going are followed.
+async function loadRuns() {
+  const {runs} = await api("GET", "/api/runs");
+  for (const status of runs) {
+    state.runs.set(status.id, status);
+    if ((status.state === "starting" || status.state === "running") && !state.polling.has(status.id)) {
+      poll(status.id);
+    }
+  }
+  renderRuns();
+  renderCompareChoices();
 }
 
 document.addEventListener("DOMContentLoaded", init);
