@@ -20,6 +20,7 @@ from origins_toy import toy_destination
 from tmpsim.corridors.config import CorridorsError
 from tmpsim.model.host_market import _market_split, host_split
 from tmpsim.model.origin_inputs import fx_per_usd, gdp_per_capita_usd
+from tmpsim.policy.levers import apply_levers
 from tmpsim.reports.build import build_report
 from tmpsim.reports.charts import origins_figures_of
 from tmpsim.results import Result, write_run
@@ -210,6 +211,24 @@ def test_the_report_shows_the_markets_figures(tmp_path):
     html = build_report(out).read_text(encoding="utf-8")
     assert "origins_departures" in html and "Mean fee at departure to Japan TITP" in html
     assert origins_figures_of(tmp_path) == {}  # a folder without the market's tables
+
+
+def test_the_fee_lever_scales_the_fees_the_market_hands_over(tmp_path):
+    # With the market's fees, the origins' fee_mean and debt_mean are not read: the lever must
+    # reach the market's fees, or "the employer pays all fees" leaves every debt as it was.
+    base = load_scenario(FLAGSHIP, market_on(toy_yaml(tmp_path)))
+    v = list(base.origins).index("Vietnam")
+    day = (dt.date(2019, 7, 1) - base.start).days
+
+    def terms(levers: dict) -> tuple[np.ndarray, np.ndarray]:
+        sim = Simulation(apply_levers(base, levers), seed=1, scale=0.001)
+        return sim.recruitment.fee_terms(day)
+
+    (fee, ratio), (half, half_ratio) = terms({}), terms({"worker_fee_share": 0.5})
+    assert fee[v] > 0 and half[v] == pytest.approx(fee[v] / 2)
+    assert half_ratio[v] == pytest.approx(ratio[v])  # borrowers owe the same share of the fee
+    zero = Simulation(apply_levers(base, {"worker_fee_share": 0}), seed=1, scale=0.001).run()
+    assert zero.pop.fee[: zero.pop.n].sum() == zero.pop.debt0[: zero.pop.n].sum() == 0
 
 
 def anchored(tmp_path: Path, anchor: int, **spec_over):

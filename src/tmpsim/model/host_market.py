@@ -119,7 +119,8 @@ class SplitInputs:
     def digest(self) -> str:
         """A key for these inputs under this version of tmpsim (``tmpsim.cache.key``)."""
         plain = {
-            "spec": self.spec.model_dump(mode="json"),
+            # The worker's share of the fees is applied to the split, not in it.
+            "spec": self.spec.model_dump(mode="json", exclude={"worker_fee_share"}),
             "origins": list(self.shares),  # their order is the order of the split's columns
             "shares": self.shares,
             "currency": self.currency,

@@ -224,7 +224,9 @@ class Recruitment(Module):
         The profiles' ``fee_mean`` and ``debt_mean``, or, with the market's fees, the year's mean
         fee and debt at departure of the market's brokers (means over everyone placed: the fee
         of a payer is that mean over the paying share, the debt of a borrower that mean over
-        the borrowing share, so that the means over everyone are the market's).
+        the borrowing share, so that the means over everyone are the market's, up to the cap of
+        1.5 on debt per unit of fee), times the share of them the worker pays
+        (``origins_market.worker_fee_share``).
         """
         p = self.terms  # by profile (origin x segment); the market's figures are by origin
         mean = np.array([t.fee_mean for t in p], dtype=float)
@@ -237,8 +239,9 @@ class Recruitment(Module):
             borrow = pay * np.array([max(t.borrow_share, 1e-9) for t in p])
             origin = self.profile_origin
             from_market = (m.covered & ~np.isnan(m.fee[k]))[origin]
-            mean = np.where(from_market, m.fee[k][origin] / pay, mean)
-            debt = np.where(from_market, m.debt[k][origin] / borrow, debt)
+            share = self.sim.scenario.origins_market.worker_fee_share
+            mean = np.where(from_market, m.fee[k][origin] / pay * share, mean)
+            debt = np.where(from_market, m.debt[k][origin] / borrow * share, debt)
         ratio = np.divide(debt, mean, out=np.zeros_like(mean), where=mean > 0)
         return mean, ratio
 

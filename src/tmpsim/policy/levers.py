@@ -203,6 +203,9 @@ def _worker_fee_share(data: Data, share: float) -> None:
             target["runaway_rate_per_year"] = (
                 term("runaway_rate_per_year") * (1 + e * share * ref_old) / (1 + e * ref_old)
             )
+    market = data.get("origins_market")
+    if market and market.get("fees", True):  # its fees stand in for fee_mean and debt_mean
+        market["worker_fee_share"] = float(market.get("worker_fee_share", 1.0)) * share
 
 
 def _inherited(chain: list[Data]):
@@ -308,8 +311,9 @@ LEVERS: dict[str, Lever] = {
             name="worker_fee_share",
             label="Share of recruitment fees paid by the worker",
             description="Fees and debt at departure are scaled by this share (0: the employer pays "
-            "all fees). The debt-runaway relation is kept: a worker with a given debt leaves the "
-            "employer as often as before. The employer's cost is not modelled.",
+            "all fees), the sending market's too where the scenario takes its fees from it "
+            "(origins_market). The debt-runaway relation is kept: a worker with a given debt "
+            "leaves the employer as often as before. The employer's cost is not modelled.",
             type="float",
             default=1.0,
             on=0.0,
@@ -320,6 +324,7 @@ LEVERS: dict[str, Lever] = {
                 "origins.*.fee_mean",
                 "origins.*.debt_mean",
                 "origins.*.runaway_rate_per_year",
+                "origins_market.worker_fee_share (where the fees come from the market)",
             ),
             apply=_worker_fee_share,
         ),

@@ -878,6 +878,13 @@ class OriginsMarketSpec(Strict):
         description="Fees and debt at departure by origin and year from the market's brokers "
         "(converted at the year's exchange rate) instead of the origins' fee_mean and debt_mean.",
     )
+    worker_fee_share: Prob = Field(
+        1.0,
+        exclude_if=lambda v: v == 1.0,  # unset: resolves as before the key existed
+        description="With fees: the share of the market's fees and debt at departure the worker "
+        "pays (0: the employer pays all); the market's fees stand in for the origins' fee_mean "
+        "and debt_mean, so the worker_fee_share lever scales this too.",
+    )
     host_borders: bool = Field(
         False,
         description="The host's own dated border rules of the corridors configuration apply in "
