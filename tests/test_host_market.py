@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers import tmpsim_inprocess
 from origins_toy import toy_destination
 
 from tmpsim.corridors.config import CorridorsError
@@ -164,6 +165,21 @@ def test_a_host_the_market_does_not_have_is_an_error(tmp_path):
     spec = OriginsMarketSpec(corridors=str(toy_yaml(tmp_path)), host="Nowhere", source="t")
     with pytest.raises(CorridorsError, match="origins_market.host: 'Nowhere'"):
         host_split(spec, scenario, lambda year: DEMAND)
+
+
+def test_a_market_the_run_cannot_take_is_an_error_not_a_traceback(tmp_path):
+    # Met when the run builds its market: said under the key at fault, exit 2, as any bad
+    # input is; a file that is not there is named under the key that names it.
+    variant = tmp_path / "variant.yaml"
+    run = ["run", str(variant), "--scale", "0.001", "--out", str(tmp_path / "run")]
+    for key, value, reason in (
+        ("host", "Japan", "origins_market.host: 'Japan' is not a destination of asia-corridors"),
+        ("anchor_year", 2040, "origins_market.anchor_year: 2040 is outside the market's years"),
+        ("corridors", "missing.yaml", "origins_market.corridors: missing.yaml: no such file"),
+    ):
+        variant.write_text(f"extends: {FLAGSHIP}\norigins_market:\n  {key}: {value}\n")
+        code, _, err = tmpsim_inprocess(*run)
+        assert code == 2 and reason in " ".join(err.split()), err
 
 
 def test_recruitment_takes_its_shares_from_the_market(tmp_path):

@@ -91,11 +91,13 @@ class LazyGroup(TyperGroup):
         So is a damaged run folder, and a path that cannot be written or read (a file where a
         folder is wanted or the reverse, a read-only place), whichever command meets it.
         """
+        from tmpsim.corridors.config import CorridorsError
         from tmpsim.runfolder import RunFolderError
 
         try:
             return super().invoke(ctx)
-        except (MissingExtra, RunFolderError) as exc:
+        except (MissingExtra, RunFolderError, CorridorsError) as exc:
+            # A sending market's file that cannot be used is met only when the run needs it.
             fail(str(exc))  # fail() prints plain text: the extra's [brackets] stay
         except OSError as exc:  # a path that cannot be written or read, a refused connection
             what = {

@@ -134,7 +134,11 @@ def split_inputs(
     spec: OriginsMarketSpec, scenario: Scenario, demand_total: Callable[[int], float]
 ) -> SplitInputs:
     """The inputs of the split of ``scenario``'s market (``spec``, its ``origins_market``)."""
-    loaded = load_corridors(spec.corridors)  # once: its YAML and validation take milliseconds
+    try:
+        loaded = load_corridors(spec.corridors)  # once: its YAML and validation take milliseconds
+    except CorridorsError as exc:
+        where = "" if spec.corridors in SHIPPED else " (a path is read from the current folder)"
+        raise CorridorsError(f"origins_market.corridors: {exc}{where}") from None
     first = loaded.first_year
     last = max(scenario.end.year, first)
     return SplitInputs(
