@@ -229,6 +229,21 @@ def test_the_report_shows_the_markets_figures(tmp_path):
     assert origins_figures_of(tmp_path) == {}  # a folder without the market's tables
 
 
+def test_the_report_says_when_the_markets_fees_are_not_the_runs(tmp_path):
+    # With fees off the run's agents pay the origins' fee_mean: a figure titled as the fees
+    # paid would be read as the run's (the flagship's Filipinos borrow; the market's owe 0).
+    path = toy_yaml(tmp_path)
+    for fees, says in ((True, False), (False, True)):
+        market = {**market_on(path)["origins_market"], "fees": fees}
+        sim = Simulation(load_scenario(FLAGSHIP, {"origins_market": market}), seed=1, scale=0.001)
+        out = tmp_path / f"run-{fees}"
+        write_run(sim.run(), out, with_agents=False)
+        figures = origins_figures_of(out)
+        for key in ("origins_fees", "origins_debt"):
+            title = figures[key]["layout"]["title"]["text"]
+            assert ("not this run's" in title) == says, title
+
+
 def test_the_fee_lever_scales_the_fees_the_market_hands_over(tmp_path):
     # With the market's fees, the origins' fee_mean and debt_mean are not read: the lever must
     # reach the market's fees, or "the employer pays all fees" leaves every debt as it was.

@@ -557,15 +557,17 @@ def run_figures(
 
 
 def origins_figures(
-    flows: pd.DataFrame, host: str, caption: Caption | None = None
+    flows: pd.DataFrame, host: str, caption: Caption | None = None, own_fees: bool = True
 ) -> dict[str, Figure]:
     """The sending market's view of a run with ``origins_market`` (origins_flows.parquet).
 
     Departures to the host by origin, per year, and the mean fee and debt at departure there by
-    origin (US dollars).
+    origin (US dollars). ``own_fees`` false (``origins_market.fees: false``): the run's agents
+    paid the origins' ``fee_mean`` instead, and the titles say the fees are not the run's.
     """
     sel = flows[flows["destination"] == host]
     out: dict[str, Figure] = {}
+    whose = "" if own_fees else " (the sending market's, not this run's fees)"
     specs = [
         (
             "origins_departures",
@@ -573,8 +575,18 @@ def origins_figures(
             f"Departures to {host}, by origin, per year",
             "people",
         ),
-        ("origins_fees", "fee_mean_usd", f"Mean fee at departure to {host}, by origin", "US$"),
-        ("origins_debt", "debt_mean_usd", f"Mean debt at departure to {host}, by origin", "US$"),
+        (
+            "origins_fees",
+            "fee_mean_usd",
+            f"Mean fee at departure to {host}, by origin{whose}",
+            "US$",
+        ),
+        (
+            "origins_debt",
+            "debt_mean_usd",
+            f"Mean debt at departure to {host}, by origin{whose}",
+            "US$",
+        ),
     ]
     for key, metric, title, unit in specs:
         rows = sel[sel["metric"] == metric]
@@ -612,7 +624,7 @@ def origins_figures_of(folder: str | Path, caption: Caption | None = None) -> di
     flows = pd.read_parquet(path)
     for col in ("origin", "destination", "metric"):
         flows[col] = flows[col].astype(str)
-    return origins_figures(flows, host, caption)
+    return origins_figures(flows, host, caption, own_fees=bool(market.get("fees", True)))
 
 
 # ---- ensembles, experiments, comparisons ---------------------------------------------------

@@ -45,8 +45,14 @@ FIGURE_CAPTIONS = {
     "money": "Means over everyone who returned during the run, by origin.",
     "flows": "Calendar-month totals.",
     "origins_departures": "The sending market (origins_market): departures to the host by origin.",
-    "origins_fees": "Mean fee paid at departure to the host, by origin (US dollars).",
-    "origins_debt": "Mean debt at departure to the host, by origin (US dollars).",
+    "origins_fees": (
+        "Mean fee paid at departure to the host in the sending market, by origin (US dollars): "
+        "the run's own only with origins_market.fees, otherwise its origins' fee_mean are."
+    ),
+    "origins_debt": (
+        "Mean debt at departure to the host in the sending market, by origin (US dollars): the "
+        "run's own only with origins_market.fees, otherwise its origins' debt_mean are."
+    ),
 }
 
 CSS = """
