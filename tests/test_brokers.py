@@ -100,6 +100,19 @@ def test_orders_never_exceed_ready_recruits_and_favour_quality():
     assert seats[0, 0] >= seats[1, 0] >= seats[2, 0]
 
 
+def test_drawn_orders_reach_a_small_broker_in_proportion_to_its_ready_recruits():
+    # One order a month between a broker with 10 ready and one with 1: split by largest
+    # remainders the small one never wins it (0.09 of an order against 0.91), so a small origin's
+    # brokers lost every contested order at small scales; drawn, it wins 1 in 11 on average.
+    ready = np.array([[10], [1]])
+    months = 2200
+    exact = sum(bk.fill_orders(np.array([1]), ready, np.ones(2), 1.0) for _ in range(months))
+    assert exact[1, 0] == 0
+    rng = np.random.default_rng(1)
+    drawn = sum(bk.fill_orders(np.array([1]), ready, np.ones(2), 1.0, rng) for _ in range(months))
+    assert drawn.sum() == months and 150 < drawn[1, 0] < 250  # 200 expected, sd 13.5
+
+
 def test_split_exact_keeps_every_person():
     p = np.array([[0.3, 0.3, 0.4], [1 / 3, 1 / 3, 1 / 3]])
     out = split_exact(np.array([10, 7]), p)

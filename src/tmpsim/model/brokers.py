@@ -158,13 +158,22 @@ def ready_recruits(queue: np.ndarray, capacity: np.ndarray) -> np.ndarray:
 
 
 def fill_orders(
-    orders: np.ndarray, ready: np.ndarray, quality: np.ndarray, weight: float, rounds: int = 8
+    orders: np.ndarray,
+    ready: np.ndarray,
+    quality: np.ndarray,
+    weight: float,
+    rng: np.random.Generator | None = None,
+    rounds: int = 8,
 ) -> np.ndarray:
     """Seats given to each broker, ``[B, D]``: each destination's orders split among brokers.
 
     Orders go in proportion to ready recruits × quality ** weight; a broker never gets more seats
     than it has recruits ready, and what it cannot take goes to the others in the next round (a
-    few rounds over the whole array, not a loop over brokers).
+    few rounds over the whole array, not a loop over brokers). With ``rng`` each round's split is
+    drawn (multinomial), so that a broker gets its share of the orders on average; without it,
+    the split is exact by largest remainders (the toys), which gives a broker whose share is
+    below one order none at all: at small scales a small origin's brokers lost every order they
+    shared with a large origin's.
     """
     seats = np.zeros_like(ready)
     left = np.minimum(np.asarray(orders, dtype=np.int64), ready.sum(axis=0))
@@ -175,7 +184,12 @@ def fill_orders(
         tot = w.sum(axis=1, keepdims=True)
         if not np.any(left > 0) or not np.any(tot > 0):
             break
-        give = np.minimum(split_exact(left, w / np.where(tot > 0, tot, 1.0)).T, room)
+        p = w / np.where(tot > 0, tot, 1.0)
+        if rng is None:
+            split = split_exact(left, p)
+        else:  # a row with no weight left draws nothing (its orders go in the last pass)
+            split = split_random(rng, np.where(tot[:, 0] > 0, left, 0), p)
+        give = np.minimum(split.T, room)
         seats += give
         left = left - give.sum(axis=0)
     if np.any(left > 0):  # what rounding left: to the brokers with most room, in order

@@ -345,7 +345,9 @@ class SendingMarket:
         seats_int = self._whole_seats(seats_d)
         ready = np.where(active[:, None], bk.ready_recruits(self.queue, b.capacity), 0)
         ready = np.floor(ready * can_leave[b.origin][:, None] + 1e-9).astype(np.int64)
-        departed = bk.fill_orders(seats_int, ready, b.quality, cfg.brokers.employer_quality_weight)
+        departed = bk.fill_orders(
+            seats_int, ready, b.quality, cfg.brokers.employer_quality_weight, rng
+        )
         self.queue -= departed
         # When every whole seat was filled, the month's seats count as filled: a fraction of a
         # seat (or a Poisson shortfall) is not an order held back.
