@@ -237,6 +237,14 @@ def test_schema_errors_are_clear():
         OriginsConfig.model_validate(toy(**{"destinations.X.order_validity_months": 0}))
     with pytest.raises(ValidationError, match="savings_base"):
         OriginsConfig.model_validate(toy(**{"origins.A.savings_base": "wealth"}))
+    # A rule is named by its list and position (the crackdown after a fee cap is crackdowns.0).
+    caps = [{"origin": "A", "destination": "X", "amount": 1, "date": "2019-01-01"}]
+    bad = {"fee_caps": caps, "crackdowns": [{"origin": "B", "date": "2019-01-01"}]}
+    with pytest.raises(ValidationError, match=r"crackdowns\.0: origin 'B' is not one of"):
+        OriginsConfig.model_validate({**toy(), **bad})
+    bad = {"fee_caps": [*caps, {**caps[0], "destination": "Z"}]}
+    with pytest.raises(ValidationError, match=r"fee_caps\.1: destination 'Z' is not one of"):
+        OriginsConfig.model_validate({**toy(), **bad})
     with pytest.raises(KeyError, match="rural_income.csv: no series for 'Atlantis'"):
         rural_income_usd("Atlantis", np.array([2019]))
 

@@ -373,12 +373,13 @@ class OriginsConfig(Strict):
                         f"destinations.{d}.borders.{k}.origins: unknown origin(s) {sorted(bad)}; "
                         f"origins are {sorted(o_names)}"
                     )
-        for i, rule in enumerate([*self.fee_caps, *self.crackdowns]):
+        # Named by their own list and position (not a count over both lists).
+        rules = [(f"fee_caps.{i}", r) for i, r in enumerate(self.fee_caps)]
+        rules += [(f"crackdowns.{i}", r) for i, r in enumerate(self.crackdowns)]
+        for where, rule in rules:
             if rule.origin not in o_names:
-                raise ValueError(
-                    f"rule {i}: origin {rule.origin!r} is not one of {sorted(o_names)}"
-                )
+                raise ValueError(f"{where}: origin {rule.origin!r} is not one of {sorted(o_names)}")
             d = getattr(rule, "destination", None)
             if d is not None and d not in d_names:
-                raise ValueError(f"rule {i}: destination {d!r} is not one of {sorted(d_names)}")
+                raise ValueError(f"{where}: destination {d!r} is not one of {sorted(d_names)}")
         return self
