@@ -245,6 +245,19 @@ def test_schema_errors_are_clear():
     bad = {"fee_caps": [*caps, {**caps[0], "destination": "Z"}]}
     with pytest.raises(ValidationError, match=r"fee_caps\.1: destination 'Z' is not one of"):
         OriginsConfig.model_validate({**toy(), **bad})
+    # A currency or country without its sourced series is refused with its key path, not met
+    # as a KeyError (a traceback from tmpsim corridors run) once the market starts.
+    for over, message in (
+        ({"origins.A.currency": "VDN"}, "origins.A.currency: .*no series for 'VDN'"),
+        ({"destinations.X.currency": "YEN"}, "destinations.X.currency: .*no series for 'YEN'"),
+        ({"origins.A.country": "Vietnm"}, "origins.A.country: .*no series for 'Vietnm'"),
+        (
+            {"origins.A.country": "Nepal", "origins.A.savings_base": "rural_income"},
+            "origins.A.savings_base: .*rural_income.csv: no series for 'Nepal'",
+        ),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            OriginsConfig.model_validate(toy(**over))
     with pytest.raises(KeyError, match="rural_income.csv: no series for 'Atlantis'"):
         rural_income_usd("Atlantis", np.array([2019]))
 

@@ -383,3 +383,31 @@ class OriginsConfig(Strict):
             if d is not None and d not in d_names:
                 raise ValueError(f"{where}: destination {d!r} is not one of {sorted(d_names)}")
         return self
+
+    @model_validator(mode="after")
+    def _series(self) -> OriginsConfig:
+        """Every currency and country has its sourced series.
+
+        A misspelling is refused here, with its key path, not met as a KeyError (a traceback)
+        once the market starts.
+        """
+        import numpy as np
+
+        from tmpsim.model.origin_inputs import fx_per_usd, gdp_per_capita_usd, rural_income_usd
+
+        year = np.array([2019])  # any year: a series covers every year (the nearest one's value)
+        checks = [
+            (f"destinations.{n}.currency", fx_per_usd, d.currency)
+            for n, d in self.destinations.items()
+        ]
+        for n, o in self.origins.items():
+            checks.append((f"origins.{n}.currency", fx_per_usd, o.currency))
+            checks.append((f"origins.{n}.country", gdp_per_capita_usd, o.country or n))
+            if o.savings_base == "rural_income":
+                checks.append((f"origins.{n}.savings_base", rural_income_usd, o.country or n))
+        for where, series, key in checks:
+            try:
+                series(key, year)
+            except KeyError as exc:
+                raise ValueError(f"{where}: {exc.args[0]}") from None
+        return self
