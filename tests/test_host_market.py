@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import tmpsim_inprocess
+from helpers import scenario_file, tmpsim_inprocess
 from origins_toy import toy_destination
 
 from tmpsim.corridors.config import CorridorsError
@@ -25,7 +25,7 @@ from tmpsim.policy.levers import apply_levers
 from tmpsim.reports.build import build_report
 from tmpsim.reports.charts import origins_figures_of
 from tmpsim.results import Result, write_run
-from tmpsim.scenario import load_scenario
+from tmpsim.scenario import ScenarioError, load_scenario
 from tmpsim.scenario.paths import set_path
 from tmpsim.scenario.schema import OriginsMarketSpec
 from tmpsim.simulation import Simulation
@@ -180,6 +180,17 @@ def test_a_market_the_run_cannot_take_is_an_error_not_a_traceback(tmp_path):
         variant.write_text(f"extends: {FLAGSHIP}\norigins_market:\n  {key}: {value}\n")
         code, _, err = tmpsim_inprocess(*run)
         assert code == 2 and reason in " ".join(err.split()), err
+
+
+def test_the_markets_fees_need_the_scenarios_currency_to_have_a_rate(tmp_path):
+    # The market's fees are US dollars converted at the scenario currency's yearly rate: a
+    # currency without a series is refused as the scenario is read, not met as a KeyError.
+    mini = scenario_file("mini")  # no currency of its own: "currency units"
+    market = market_on(toy_yaml(tmp_path))
+    with pytest.raises(ScenarioError, match="currency: origins_market.fees converts .*'curr"):
+        load_scenario(mini, market)
+    market["origins_market"]["fees"] = False  # shares alone need no rate
+    assert load_scenario(mini, market).origins_market is not None
 
 
 def test_recruitment_takes_its_shares_from_the_market(tmp_path):

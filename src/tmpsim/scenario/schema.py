@@ -1019,6 +1019,8 @@ class Scenario(Strict):
                 )
         if self.routes is not None:
             self._routes_replace()
+        if self.origins_market is not None and self.origins_market.fees:
+            self._market_currency()
         response = self.recruitment.demand_response
         if response is not None:
             if self.behaviour.runaway_labour_market is None:
@@ -1171,6 +1173,18 @@ class Scenario(Strict):
             raise ValueError(
                 f"currency: routes.earnings_gap converts the host's pay at its exchange rate: "
                 f"{exc.args[0]}"
+            ) from None
+
+    def _market_currency(self) -> None:
+        """The market's fees (US dollars) are taken at the scenario currency's yearly rate."""
+        from tmpsim.model.origin_inputs import fx_per_usd
+
+        try:
+            fx_per_usd(self.currency, [self.start.year])
+        except KeyError as exc:
+            raise ValueError(
+                "currency: origins_market.fees converts the market's fees (US dollars) at its "
+                f"exchange rate (or set fees: false): {exc.args[0]}"
             ) from None
 
     @property
