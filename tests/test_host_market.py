@@ -255,6 +255,17 @@ def test_the_report_says_when_the_markets_fees_are_not_the_runs(tmp_path):
             assert ("not this run's" in title) == says, title
 
 
+def test_a_share_of_the_markets_fees_needs_the_markets_fees(tmp_path):
+    # With fees off the origins' fee_mean and debt_mean are paid: a share of the market's fees
+    # would scale nothing, and 'the employer pays' would leave every fee as it was.
+    market = {**market_on(toy_yaml(tmp_path))["origins_market"], "worker_fee_share": 0.5}
+    assert load_scenario(FLAGSHIP, {"origins_market": market}).origins_market is not None
+    with pytest.raises(ScenarioError, match=r"worker_fee_share 0.5 .*\(fees: false\)"):
+        load_scenario(FLAGSHIP, {"origins_market": {**market, "fees": False}})
+    # The lever scales the origins' terms there, and leaves the market's share alone.
+    assert apply_levers(load_scenario(FLAGSHIP), {"worker_fee_share": 0.5}).origins_market
+
+
 def test_the_fee_lever_scales_the_fees_the_market_hands_over(tmp_path):
     # With the market's fees, the origins' fee_mean and debt_mean are not read: the lever must
     # reach the market's fees, or "the employer pays all fees" leaves every debt as it was.

@@ -903,6 +903,18 @@ class OriginsMarketSpec(Strict):
         min_length=1, description="A citation, 'assumed: why' or 'calibrated: how'."
     )
 
+    @model_validator(mode="after")
+    def _fee_share_needs_fees(self) -> OriginsMarketSpec:
+        # Without the market's fees the origins' fee_mean and debt_mean are paid, and the share
+        # would scale nothing: a run set to 'the employer pays' would pay every fee as before.
+        if not self.fees and self.worker_fee_share != 1.0:
+            raise ValueError(
+                f"worker_fee_share {self.worker_fee_share:g} scales the market's fees, which "
+                "this scenario does not take (fees: false): set fees: true, or scale the "
+                "origins' fee_mean and debt_mean (the worker_fee_share lever does)"
+            )
+        return self
+
 
 class Scenario(Strict):
     """A complete, validated scenario."""
