@@ -55,6 +55,8 @@ def set_timers(sim: Simulation, kind: Timer, days: Sequence[int], first: int = 0
     """Agents ``first, first+1, ...`` get their next deterministic event of ``kind`` on ``days``."""
     who = np.arange(first, first + len(days), dtype=np.int64)
     sim.lifecycle.set_timer(who, kind, np.asarray(days, dtype=np.int64))
+    if kind == Timer.CONTRACT_END:  # the contract's end, as the lifecycle keeps it
+        sim.pop.contract_end[who] = days
 
 
 def file_hazard(sim: Simulation, who: np.ndarray, kind: Hazard, day: int) -> None:

@@ -132,6 +132,27 @@ def test_a_worker_rehired_after_a_dismissal_keeps_the_stay_extension():
     assert sim.pop.contract_start[3] == 4 - 365
 
 
+def test_a_worker_rehired_after_a_voluntary_change_and_a_dismissal_keeps_the_contracts_end():
+    # Agent 3's contract (12 months) ends on day 50. It changes employer on day 2 (a new start,
+    # the same end), is dismissed on day 5 and finds an employer on day 8 for the rest of the
+    # contract: to day 50, not a whole stage from the change (day 2 + 365 = 367).
+    rules = {"programme.job_change": {"mode": "free", "voluntary_rate_per_year": 0.0}}
+    sim = build("dismissal", rules)
+    sim.pop.contract_start[3] = 50 - 365
+    set_timers(sim, Timer.CONTRACT_END, [999, 999, 999, 50] + [999] * 6)
+    run_days(sim, range(2))
+    file_hazard(sim, ids(3), Hazard.VOLUNTARY_CHANGE, 2)
+    run_days(sim, range(2, 4))
+    assert sim.pop.contract_start[3] == 2 and sim.pop.t_timer[3] == 50
+    file_hazard(sim, ids(3), Hazard.DISMISSAL, 5)
+    run_days(sim, range(4, 7))
+    assert state_of(sim, ids(3)) == [S.JOBLESS]
+    file_hazard(sim, ids(3), Hazard.JOB_FINDING, 8)
+    run_days(sim, range(7, 10))
+    assert state_of(sim, ids(3)) == [S.EMPLOYED]
+    assert sim.pop.timer_kind[3] == Timer.CONTRACT_END and sim.pop.t_timer[3] == 50
+
+
 def test_stranded_return_in_order_of_waiting_when_seats_open():
     sim = run_days_after_ends("stranding", STRANDING_ENDS)
     # Queue on day 20 by stranding day, then id: 1 4 | 3 | 8 | 6 | 2 9 | 7 | 5; agent 0 joins

@@ -56,9 +56,10 @@ class Lifecycle(Module):
         # against ``job_change.max_changes`` (over the stay) or ``max_changes_by_stage`` (within
         # the stage: ``next_stage`` restarts it); stays at 255 once there.
         "employer_changes": (np.uint8, 0),
-        # Days the current contract was prolonged by stay extensions (``_extend_stays``): a
-        # worker rehired after a dismissal keeps them (``job_found``).
-        "extended": (np.int32, 0),
+        # The day the current contract ends: set with its CONTRACT_END timer (``start_contract``,
+        # a stay extension), kept through a voluntary change of employer (same end) and by a
+        # worker rehired after a dismissal (``job_found``), whose timer was cancelled.
+        "contract_end": (np.int32, -1),
     }
     flags = ("stranded",)
     flags_by_state = ("stranded",)  # who of the stranded works (``stranded_out_of_work``)
@@ -157,9 +158,9 @@ class Lifecycle(Module):
         pop = self.sim.pop
         pop.stage[ids] = stage
         pop.contract_start[ids] = day
-        pop.extended[ids] = 0
         pop.dismissed[ids] = False
         end = day + np.round(self.stage_days[stage]).astype(np.int64)
+        pop.contract_end[ids] = end
         self.sim.move(ids, State.EMPLOYED)
         self.set_timer(ids, Timer.CONTRACT_END, end)
 
@@ -346,7 +347,7 @@ class Lifecycle(Module):
             kept[which] = True
             ids = due[which]
             self.set_timer(ids, Timer.CONTRACT_END, day + ev.days)
-            pop.extended[ids] += ev.days
+            pop.contract_end[ids] += ev.days
             sim.recorder.add("stays_extended", pop.origin[ids], 1.0)
         if not kept.any():
             return due, kinds
@@ -452,18 +453,17 @@ class Lifecycle(Module):
         jobless = ids[state == State.JOBLESS]
         own = sim.hazards.programme_route_open(jobless)
         if own.any():
-            # Same stage, remaining time of the contract (at least a month) with a new employer;
-            # the stay extensions the contract had still count.
+            # Same stage, remaining time of the contract (at least a month) with a new employer:
+            # to the day it was to end (a stay extension and a voluntary change of employer, which
+            # keeps the end but not the start, included).
             back = jobless[own]
             self.calendar.cancel(back)
             start = pop.contract_start[back].copy()
-            extended = pop.extended[back].copy()
-            remaining = start + np.round(self.stage_days[pop.stage[back]]).astype(np.int64)
-            remaining += extended
+            end = np.maximum(pop.contract_end[back].astype(np.int64), day + 30)
             self.start_contract(back, pop.stage[back], day)
             pop.contract_start[back] = start
-            pop.extended[back] = extended
-            self.set_timer(back, Timer.CONTRACT_END, np.maximum(remaining, day + 30))
+            pop.contract_end[back] = end
+            self.set_timer(back, Timer.CONTRACT_END, end)
         others = np.concatenate([jobless[~own], ids[state != State.JOBLESS]])
         for s in np.unique(pop.state[others]):
             sel = others[pop.state[others] == s]

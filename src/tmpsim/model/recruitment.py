@@ -300,6 +300,8 @@ class Recruitment(Module):
                 sim.money.set_rates(ids, State.EMPLOYED, 0)
                 pop.money_t[ids] = entered  # savings and repayment accrue from entry
                 end = np.maximum(np.round(length - elapsed).astype(np.int64), 1)
+                # As a rehire after a dismissal has counted it (the timer may differ by a day).
+                pop.contract_end[ids] = pop.contract_start[ids] + np.round(length).astype(np.int64)
                 lc.set_timer(ids, Timer.CONTRACT_END, end)
         # The pipeline: everyone selected within one lead time before the start.
         demand = self._profile_demand[0] * sim.scale
