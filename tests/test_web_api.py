@@ -632,6 +632,11 @@ def test_a_restarted_server_lists_and_serves_the_runs_it_kept(tmp_path: Path) ->
     shutil.copytree(runs / kept["id"], runs / damaged)
     (runs / damaged / "summary.json").write_text("{}")
     shutil.copytree(runs / kept["id"], runs / ("F" * 32))  # not a run id: upper case
+    # a complete run folder with a link among its files: served, it would serve what it points to
+    linked = "1" * 32
+    shutil.copytree(runs / kept["id"], runs / linked)
+    (tmp_path / "secret.txt").write_text("not the dashboard's")
+    (runs / linked / "report.html").symlink_to(tmp_path / "secret.txt")
     (runs / ("a" * 32)).symlink_to(runs / kept["id"])
     (runs / ("9" * 32)).write_text("a file")
     (runs / "stray.txt").write_text("a file")
@@ -665,9 +670,10 @@ def test_a_restarted_server_lists_and_serves_the_runs_it_kept(tmp_path: Path) ->
             status = listed[run_id]
             assert (status["state"], status["label"]) == ("failed", label)
             assert status["error"].startswith("the run was interrupted"), status
-        for run_id in (foreign, damaged, "a" * 32, "9" * 32):
+        for run_id in (foreign, damaged, "a" * 32, "9" * 32, linked):
             assert second.get(f"/api/runs/{run_id}").status_code == 404
             assert second.get(f"/api/runs/{run_id}/series.csv").status_code == 404
+        assert second.get(f"/api/runs/{linked}/report.html").status_code == 404
     # what is not the dashboard's is left as it was; the killed run's staged folder is gone
     assert sorted(p.name for p in runs.iterdir()) == [
         n for n in before if n != f".{killed}.partial-999999999-x1y2"

@@ -471,13 +471,18 @@ def _recovered(
 def _complete_run(run_dir: Path) -> dict[str, Any] | None:
     """run.json of a complete run folder, else None.
 
-    Every file run.json lists must be there with its size, and no other run's file; digests are
+    Every file run.json lists must be there with its size, and no other run's file, and no entry
+    of the folder may be a symbolic link; digests are
     not checked, so that a restart does not read every kept run whole (a reader of the files,
     ``tmpsim report`` say, still checks them).
     """
     if run_dir.is_symlink() or not run_dir.is_dir():
         return None
     try:
+        # Files are served from the folder by name: a link in it would serve a file elsewhere
+        # (a report.html pointing at the user's keys), which no run of tmpsim writes.
+        if any(entry.is_symlink() for entry in run_dir.iterdir()):
+            return None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LegacyRunFolderWarning)
             return check_run_folder(run_dir, digests=False)
