@@ -244,10 +244,11 @@ def test_the_report_says_when_the_markets_fees_are_not_the_runs(tmp_path):
     # With fees off the run's agents pay the origins' fee_mean: a figure titled as the fees
     # paid would be read as the run's (the flagship's Filipinos borrow; the market's owe 0).
     path = toy_yaml(tmp_path)
-    for fees, says in ((True, False), (False, True)):
-        market = {**market_on(path)["origins_market"], "fees": fees}
+    # So would they with a worker's share of the fees below 1 (the employer pays the rest).
+    for fees, share, says in ((True, 1.0, False), (False, 1.0, True), (True, 0.5, True)):
+        market = {**market_on(path)["origins_market"], "fees": fees, "worker_fee_share": share}
         sim = Simulation(load_scenario(FLAGSHIP, {"origins_market": market}), seed=1, scale=0.001)
-        out = tmp_path / f"run-{fees}"
+        out = tmp_path / f"run-{fees}-{share}"
         write_run(sim.run(), out, with_agents=False)
         figures = origins_figures_of(out)
         for key in ("origins_fees", "origins_debt"):

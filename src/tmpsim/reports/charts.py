@@ -562,8 +562,9 @@ def origins_figures(
     """The sending market's view of a run with ``origins_market`` (origins_flows.parquet).
 
     Departures to the host by origin, per year, and the mean fee and debt at departure there by
-    origin (US dollars). ``own_fees`` false (``origins_market.fees: false``): the run's agents
-    paid the origins' ``fee_mean`` instead, and the titles say the fees are not the run's.
+    origin (US dollars). ``own_fees`` false (``origins_market.fees: false``, or a
+    ``worker_fee_share`` below 1): the run's agents paid the origins' ``fee_mean``, or a share of
+    the market's fees, instead, and the titles say the fees are not the run's.
     """
     sel = flows[flows["destination"] == host]
     out: dict[str, Figure] = {}
@@ -624,7 +625,9 @@ def origins_figures_of(folder: str | Path, caption: Caption | None = None) -> di
     flows = pd.read_parquet(path)
     for col in ("origin", "destination", "metric"):
         flows[col] = flows[col].astype(str)
-    return origins_figures(flows, host, caption, own_fees=bool(market.get("fees", True)))
+    # The run's agents pay the market's fees only with fees, and then times the worker's share.
+    own = bool(market.get("fees", True)) and market.get("worker_fee_share", 1.0) == 1.0
+    return origins_figures(flows, host, caption, own_fees=own)
 
 
 # ---- ensembles, experiments, comparisons ---------------------------------------------------

@@ -47,11 +47,13 @@ FIGURE_CAPTIONS = {
     "origins_departures": "The sending market (origins_market): departures to the host by origin.",
     "origins_fees": (
         "Mean fee paid at departure to the host in the sending market, by origin (US dollars): "
-        "the run's own only with origins_market.fees, otherwise its origins' fee_mean are."
+        "the run's own only with origins_market.fees (times its worker_fee_share), otherwise "
+        "its origins' fee_mean are."
     ),
     "origins_debt": (
         "Mean debt at departure to the host in the sending market, by origin (US dollars): the "
-        "run's own only with origins_market.fees, otherwise its origins' debt_mean are."
+        "run's own only with origins_market.fees (times its worker_fee_share), otherwise its "
+        "origins' debt_mean are."
     ),
 }
 
