@@ -428,6 +428,9 @@ def test_a_shelter_must_name_origins_and_segments_the_scenario_has():
         build("shelter", {"shelters": [{"name": "home", "capacity": 3, "segments": ["mdw"]}]})
     with pytest.raises(ScenarioError, match="sex"):
         build("shelter", {"shelters": [{"name": "w", "capacity": 3, "sex": "women"}]})
+    many = [{"name": f"w{i}", "capacity": 1, "sex": "female"} for i in range(128)]
+    with pytest.raises(ScenarioError, match="128 shelters take in only some .* at most 127"):
+        build("shelter", {"shelters": many})
 
 
 def test_shelter_closing_sends_its_residents_back_to_the_line():

@@ -54,6 +54,9 @@ NonNeg = Annotated[float, Field(ge=0)]
 PosInt = Annotated[int, Field(gt=0)]
 # A limit on a per-agent count kept in one byte (``Lifecycle.fields``: ``employer_changes``).
 ChangeCount = Annotated[int, Field(ge=0, le=255)]
+# Shelters that take in only some: each is a pool numbered in one signed byte per agent
+# (``CivilSociety.fields``: ``shelter_pool``, 0 for those open to everyone).
+MAX_RESTRICTED_SHELTERS = 127
 
 # States and hazards an event or rule may name (derived from the kinds).
 StateName = Literal[tuple(STATE_NAMES)]  # type: ignore[valid-type]
@@ -1053,6 +1056,12 @@ class Scenario(Strict):
                     )
                 if last < first:
                     raise ValueError(f"{section}.{i}.end: {last} is before its start {first}")
+        restricted = sum(s.restricted for s in self.shelters)
+        if restricted > MAX_RESTRICTED_SHELTERS:  # an agent's pool is kept in one byte
+            raise ValueError(
+                f"shelters: {restricted} shelters take in only some (origins, segments or sex); "
+                f"at most {MAX_RESTRICTED_SHELTERS}"
+            )
         for i, shelter in enumerate(self.shelters):
             for o in shelter.origins or []:
                 if o not in self.origins:
