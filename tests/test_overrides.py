@@ -180,3 +180,19 @@ def test_overrides_of_the_wrong_kind_are_named():
     assert load_scenario(path, "name=one").name == "one"  # one text, as on the command line
     with pytest.raises(TypeError, match="a scenario is a shipped name"):
         load_scenario(5)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("programme.job_change.max_chnges", "max_changes"),  # left out of resolved data unset
+        ("origins_market.worker_fee_shar", "worker_fee_share"),  # the same
+        ("routes.bridges.0.wind_dwn", "wind_down"),  # the same, in a list item
+        ("money.wage_per_mnth", "wage_per_month"),  # present in resolved data
+    ],
+)
+def test_a_misspelt_key_is_matched_against_every_key_its_section_declares(typed, meant):
+    with pytest.raises(
+        ScenarioError, match=rf"no key .* \(did you mean '{meant}'\?\); valid keys: .*{meant}"
+    ):
+        load_scenario("japan-titp-covid", {typed: 1})

@@ -66,24 +66,33 @@ def _declared(data: dict[str, Any], parts: list[str]) -> bool:
     ``stat``) are still the schema's, so an override may give them; an event's keys are those
     of its ``type``.
     """
+    return bool(parts) and parts[-1] in (_declared_keys(data, parts[:-1]) or [])
+
+
+def _declared_keys(data: dict[str, Any], parts: list[str]) -> list[str] | None:
+    """The keys the schema declares for the section at key path ``parts`` (None: not a section).
+
+    Those left out of resolved data while unset included; an event's are those of its ``type``.
+    """
     annotation: Any = Scenario
     node: Any = data
-    for depth, part in enumerate(parts):
+    for part in parts:
         items = item_annotation(annotation)
         if items is not None:  # a list or mapping of items: the part names one
             annotation = items[1]
         else:
             model = _model_of(annotation, node)
             if model is None or part not in model.model_fields:
-                return False
-            if depth == len(parts) - 1:
-                return True
+                return None
             annotation = model.model_fields[part].annotation
         try:
             node = node[paths.child_key(node, part, "")]
         except (paths.PathError, KeyError, IndexError, TypeError):
-            return False
-    return False
+            return None
+    if item_annotation(annotation) is not None:
+        return None
+    model = _model_of(annotation, node)
+    return None if model is None else list(model.model_fields)
 
 
 def _model_of(annotation: Any, node: Any) -> type[BaseModel] | None:
@@ -144,7 +153,20 @@ def apply_override(
             except paths.PathError:
                 pass  # a key not there yet: set_path says why, or adds it
         add = _may_add(parts[:-1]) or _declared(data, parts)
-        paths.set_path(data, dotted, value, add=add)
+        try:
+            paths.set_path(data, dotted, value, add=add)
+        except paths.PathError:
+            # A misspelt key of a section: suggest among every key the schema declares there,
+            # those left out of the resolved data while unset included.
+            declared = _declared_keys(data, parts[:-1]) if len(parts) > 1 else None
+            if not declared or not paths.path_exists(data, ".".join(parts[:-1])):
+                raise
+            where = ".".join(parts[:-1])
+            shown = ", ".join(declared[:16]) + (", ..." if len(declared) > 16 else "")
+            raise paths.PathError(
+                f"{where}: no key {parts[-1]!r}{paths.suggest(parts[-1], declared)}; "
+                f"valid keys: {shown}"
+            ) from None
     except paths.PathError as exc:
         raise ScenarioError(f"{given_as} {dotted}: {exc}") from None
 
