@@ -110,6 +110,16 @@ def test_a_stay_extension_nobody_is_kept_under_changes_nothing():
     assert sim.recorder.extras["stays_extended"].sum() == 0
 
 
+def dismissed_then_rehired(sim, agent: int, dismissed: int, found: int) -> None:
+    """Run on with ``agent`` dismissed on day ``dismissed``, then taken on again on ``found``."""
+    file_hazard(sim, ids(agent), Hazard.DISMISSAL, dismissed)
+    run_days(sim, range(sim.day + 1, found))
+    assert state_of(sim, ids(agent)) == [S.JOBLESS]
+    file_hazard(sim, ids(agent), Hazard.JOB_FINDING, found)
+    run_days(sim, range(found, found + 2))
+    assert state_of(sim, ids(agent)) == [S.EMPLOYED]
+
+
 def test_a_worker_rehired_after_a_dismissal_keeps_the_stay_extension():
     # Agent 3's contract (12 months) ends on day 4, inside the extension's window (days 3..5):
     # it goes on 40 days, to day 44. Dismissed on day 6, agent 3 finds a new employer on day 8
@@ -122,12 +132,7 @@ def test_a_worker_rehired_after_a_dismissal_keeps_the_stay_extension():
     set_timers(sim, Timer.CONTRACT_END, [999, 999, 999, 4] + [999] * 6)
     run_days(sim, range(5))
     assert sim.pop.t_timer[3] == 44
-    file_hazard(sim, ids(3), Hazard.DISMISSAL, 6)
-    run_days(sim, range(5, 8))
-    assert state_of(sim, ids(3)) == [S.JOBLESS]
-    file_hazard(sim, ids(3), Hazard.JOB_FINDING, 8)
-    run_days(sim, range(8, 10))
-    assert state_of(sim, ids(3)) == [S.EMPLOYED]
+    dismissed_then_rehired(sim, 3, dismissed=6, found=8)
     assert sim.pop.timer_kind[3] == Timer.CONTRACT_END and sim.pop.t_timer[3] == 44
     assert sim.pop.contract_start[3] == 4 - 365
 
@@ -144,12 +149,7 @@ def test_a_worker_rehired_after_a_voluntary_change_and_a_dismissal_keeps_the_con
     file_hazard(sim, ids(3), Hazard.VOLUNTARY_CHANGE, 2)
     run_days(sim, range(2, 4))
     assert sim.pop.contract_start[3] == 2 and sim.pop.t_timer[3] == 50
-    file_hazard(sim, ids(3), Hazard.DISMISSAL, 5)
-    run_days(sim, range(4, 7))
-    assert state_of(sim, ids(3)) == [S.JOBLESS]
-    file_hazard(sim, ids(3), Hazard.JOB_FINDING, 8)
-    run_days(sim, range(7, 10))
-    assert state_of(sim, ids(3)) == [S.EMPLOYED]
+    dismissed_then_rehired(sim, 3, dismissed=5, found=8)
     assert sim.pop.timer_kind[3] == Timer.CONTRACT_END and sim.pop.t_timer[3] == 50
 
 
