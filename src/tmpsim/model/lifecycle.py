@@ -346,8 +346,8 @@ class Lifecycle(Module):
             which = which[self.stream.random(which.size) < ev.share]
             kept[which] = True
             ids = due[which]
+            pop.contract_end[ids] = day + ev.days
             self.set_timer(ids, Timer.CONTRACT_END, day + ev.days)
-            pop.contract_end[ids] += ev.days
             sim.recorder.add("stays_extended", pop.origin[ids], 1.0)
         if not kept.any():
             return due, kinds

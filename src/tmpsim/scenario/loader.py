@@ -59,20 +59,12 @@ def _locate(name_or_path: str | Path) -> Path:
     raise ScenarioError(f"{name_or_path}: not a shipped scenario ({known}) nor a file")
 
 
-def _declared(data: dict[str, Any], parts: list[str]) -> bool:
-    """Whether the last of ``parts`` is a key the schema declares where the path leads.
+def _declared_keys(data: dict[str, Any], parts: list[str]) -> list[str] | None:
+    """The keys the schema declares for the section at key path ``parts`` (None: not a section).
 
     Keys left out of resolved data while unset (``exclude_if``: ``max_changes``, a headline's
     ``stat``) are still the schema's, so an override may give them; an event's keys are those
     of its ``type``.
-    """
-    return bool(parts) and parts[-1] in (_declared_keys(data, parts[:-1]) or [])
-
-
-def _declared_keys(data: dict[str, Any], parts: list[str]) -> list[str] | None:
-    """The keys the schema declares for the section at key path ``parts`` (None: not a section).
-
-    Those left out of resolved data while unset included; an event's are those of its ``type``.
     """
     annotation: Any = Scenario
     node: Any = data
@@ -152,14 +144,14 @@ def apply_override(
                     value = text.strip()
             except paths.PathError:
                 pass  # a key not there yet: set_path says why, or adds it
-        add = _may_add(parts[:-1]) or _declared(data, parts)
+        declared = _declared_keys(data, parts[:-1])
+        add = _may_add(parts[:-1]) or parts[-1] in (declared or [])
         try:
             paths.set_path(data, dotted, value, add=add)
         except paths.PathError:
             # A misspelt key of a section: suggest among every key the schema declares there,
             # those left out of the resolved data while unset included.
-            declared = _declared_keys(data, parts[:-1]) if len(parts) > 1 else None
-            if not declared or not paths.path_exists(data, ".".join(parts[:-1])):
+            if not declared or len(parts) < 2 or not paths.path_exists(data, ".".join(parts[:-1])):
                 raise
             where = ".".join(parts[:-1])
             shown = ", ".join(declared[:16]) + (", ..." if len(declared) > 16 else "")
