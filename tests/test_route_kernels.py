@@ -84,6 +84,9 @@ def _rules(rng: np.random.Generator, n_feat: int, n_dated: int, n_stages: int, n
         after_fail=rng.random(n_stages) < 0.4,
         needs_exam=rng.random(n_dated) < 0.5,
         ends_last=rng.random(n_dated) < 0.5,
+        # Every index the deciders' route_of may hold (up to 7); a route renews itself.
+        renews=(rng.random((n_dated, max(r, 8))) < 0.3) | (np.eye(n_dated, max(r, 8), 2) > 0),
+        holders_only=rng.random(n_dated) < 0.3,
     )
 
 

@@ -323,6 +323,43 @@ def test_passers_decide_as_at_the_status_end_while_the_onward_status_is_closed()
     assert daily(sim, S.OTHER_STATUS)[:20] == [0] * 20
 
 
+def _renewable_job(renewable: bool, at: list[str], start: str, contract_end: int) -> Simulation:
+    """A special job for 3 days (0.1 month) that everyone takes where offered (utility 50),
+    open from ``start`` to day 15 or, opening late, to day 29; the onward status all but shut.
+    """
+    job = {
+        "name": "kept_on", "start": start, "end": "2020-01-16" if start < "2020-01-10"
+        else "2020-01-30", "months": 0.1, "at": at, "renewable": renewable, "intercept": 50,
+        "source": "test",
+    }  # fmt: skip
+    sim = build("routes", {"routes.job_changes": [job], "routes.onward.0.intercept": -50})
+    set_timers(sim, Timer.CONTRACT_END, [contract_end] * 10)
+    return run_days(sim)
+
+
+def test_holders_of_a_renewable_special_job_renew_it_while_it_is_in_force():
+    # Taken on day 5, renewed on days 8, 11 and 14; on day 17 the route is closed (its end is
+    # day 15) and the bridge (open from day 9 to day 19) is the way left, to day 20.
+    sim = _renewable_job(True, ["contract_end"], "2020-01-03", 5)
+    assert daily(sim, S.SPECIAL_WORKING) == steps({5: 10, 17: 0}, 25)
+    assert daily(sim, S.SPECIAL_IDLE) == steps({17: 10, 20: 0}, 25)
+    assert sim.recorder.extras["route_kept_on"][[5, 8, 11, 14]].sum(axis=1).tolist() == [10] * 4
+    # Not renewable: the job is not offered at its end (day 8), before the bridge opens.
+    sim = _renewable_job(False, ["contract_end"], "2020-01-03", 5)
+    assert daily(sim, S.SPECIAL_WORKING) == steps({5: 10, 8: 0}, 25)
+
+
+def test_a_renewable_special_job_is_open_at_a_status_end_to_its_holders_only():
+    # Bridged on day 9 (the job opens on day 12); at the bridge's end (day 20) the job is in
+    # force but renews only its own holders: none takes it. Offered at every status's end, it
+    # is taken by all then.
+    sim = _renewable_job(True, ["contract_end"], "2020-01-13", 9)
+    assert daily(sim, S.SPECIAL_IDLE) == steps({9: 10, 20: 0}, 25)
+    assert daily(sim, S.SPECIAL_WORKING) == [0] * 25
+    sim = _renewable_job(True, ["contract_end", "status_expiry"], "2020-01-13", 9)
+    assert daily(sim, S.SPECIAL_WORKING) == steps({20: 10}, 25)
+
+
 def test_a_test_must_lead_to_an_onward_route():
     job = {
         "name": "x",
@@ -387,6 +424,49 @@ def test_a_wound_down_bridge_lapses_at_each_holders_own_expiry():
     assert (decided[decided > 0] == 2).all()
     assert sim.pop.had_last[:10].all()
     assert_population_identity(sim)
+
+
+def _two_forms(measure: str | None) -> Simulation:
+    """The wound-down bridge of the test above in two forms, the second taken at its expiry.
+
+    The first form is offered at a contract's end, the second at a status's end: ten people
+    reach their contract's end on day 5, take the first for 15 days and, on day 20, the second.
+    """
+    forms = {
+        "end": "2020-02-10",
+        "routes.onward.0.intercept": -50,
+        "routes.bridges": [
+            {"name": name, "start": "2020-01-03", "end": "2020-01-30", "months": 0.5,
+             "last_months": 0.2, "wind_down": "2020-01-20",
+             "wind_down_renewable_until": "2020-01-22", "working": False, "at": [at],
+             "intercept": 0, "measure": measure, "source": "test"}
+            for name, at in (("first_form", "contract_end"), ("second_form", "status_expiry"))
+        ],
+    }  # fmt: skip
+    sim = build("routes", forms)
+    set_timers(sim, Timer.CONTRACT_END, [5] * 10)
+    return run_days(sim)
+
+
+def test_a_bridge_of_the_same_measure_renews_the_status_held():
+    # One measure: taking the second form on day 20 (to day 21: renewable) renews the status,
+    # to day 25, and may be renewed once more, the last, on day 26 (to day 31): out on day 32.
+    sim = _two_forms("cannot_return")
+    assert daily(sim, S.SPECIAL_IDLE) == steps({5: 10, 32: 0}, 41)
+    # Two measures: the second form is granted anew in the wind-down, the last: out on day 26.
+    sim = _two_forms(None)
+    assert daily(sim, S.SPECIAL_IDLE) == steps({5: 10, 26: 0}, 41)
+    assert sim.pop.had_last[:10].all()
+
+
+def test_bridges_of_one_measure_must_share_their_dates():
+    two = [
+        {"name": name, "start": "2020-01-10", "end": end, "months": 6, "working": False,
+         "at": ["contract_end"], "intercept": 0, "measure": "m", "source": "test"}
+        for name, end in (("a", "2020-01-20"), ("b", "2020-01-25"))
+    ]  # fmt: skip
+    with pytest.raises(ScenarioError, match=r"b: end 2020-01-25 differs from 2020-01-20 of a"):
+        load_scenario(scenario_file("routes"), {"routes.bridges": two})
 
 
 def _renewing_bridge(renew_with_seat: bool) -> Simulation:

@@ -77,6 +77,10 @@ class DayRules(NamedTuple):
     needs_exam: np.ndarray  # bool [dated route]: only for those who passed the exam
     ends_last: np.ndarray  # bool [dated route]: a bridge ending with a last status (closed to
     # those who have had one)
+    renews: np.ndarray  # bool [dated route, route]: holding the route of the column, taking
+    # the dated route renews the status held (the same route, or a bridge of the same measure)
+    holders_only: np.ndarray  # bool [dated route]: at a status's end, open to those it renews
+    # only (a renewable route not offered to others then)
 
 
 def utilities_reference(x: np.ndarray, stage: np.ndarray, rules: DayRules) -> np.ndarray:
@@ -103,10 +107,12 @@ def open_reference(d: Deciders, rules: DayRules) -> np.ndarray:
     stage needs it, and after a status (``STATUS_EXPIRY``) only once the stage was completed; at
     the end of the last stage's contract the same route renews it where the person may renew.
     Dated routes: offered at the point and in force, the stage completed, in the field, the
-    exam passed where the route needs it, and for some only without a seat (but for their own
-    holders when their status runs out, where the route is renewed whatever the seat) or for
+    exam passed where the route needs it, and for some only without a seat (but for the
+    holders of the status it renews, ``renews``, when their status runs out, where the route is
+    renewed whatever the seat) or for
     some origins only; a bridge ending with a last status is closed to those who have had
-    one. Irregular: always.
+    one; a renewable route that is not a status's way on for others is open at a status's end
+    to its holders only (``holders_only``). Irregular: always.
     """
     n, n_dated = d.point.size, rules.offered.shape[0]
     n_stages = rules.stage_open.size
@@ -124,7 +130,9 @@ def open_reference(d: Deciders, rules: DayRules) -> np.ndarray:
         & ((d.point != STATUS_EXPIRY) | (d.completed >= d.stage))
     )
     out[:, 1] |= (d.point == CONTRACT_END) & (d.stage + 1 >= n_stages) & d.renew
+    held = np.maximum(d.route_of, 0)  # a column to read (those holding none masked here)
     for k in range(n_dated):
+        renewing = (d.route_of >= 0) & rules.renews[k][held]
         out[:, k + 2] = (
             rules.offered[k][d.point]
             & (d.completed >= rules.min_completed[k])
@@ -134,9 +142,10 @@ def open_reference(d: Deciders, rules: DayRules) -> np.ndarray:
             & ~(
                 rules.without_seat[k]
                 & d.seat
-                & ~(rules.renew_with_seat[k] & (d.point == STATUS_EXPIRY) & (d.route_of == k + 2))
+                & ~(rules.renew_with_seat[k] & (d.point == STATUS_EXPIRY) & renewing)
             )
             & ~(rules.ends_last[k] & d.had_last)
+            & ~(rules.holders_only[k] & (d.point == STATUS_EXPIRY) & ~renewing)
         )
     out[:, -1] = True
     return out
@@ -181,7 +190,7 @@ def decide_kernel(
     (
         intercept, coef, next_bonus, ticket_free, ticket, next_at, stage_open, stage_visit,
         visit_deferred, needs_rating, after_fail, offered, min_completed, in_field, in_origin,
-        without_seat, renew_with_seat, needs_exam, ends_last,
+        without_seat, renew_with_seat, needs_exam, ends_last, renews, holders_only,
     ) = rules  # fmt: skip
     n, n_feat = x.shape
     r = intercept.size
@@ -206,6 +215,7 @@ def decide_kernel(
             and (p != STATUS_EXPIRY or completed[i] >= s)
         ) or (p == CONTRACT_END and s + 1 >= n_stages and renew[i])
         for k in range(n_dated):
+            renewing = route_of[i] >= 0 and renews[k, route_of[i]]
             open_[k + 2] = (
                 offered[k, p]
                 and completed[i] >= min_completed[k]
@@ -215,9 +225,10 @@ def decide_kernel(
                 and not (
                     without_seat[k]
                     and seat[i]
-                    and not (renew_with_seat[k] and p == STATUS_EXPIRY and route_of[i] == k + 2)
+                    and not (renew_with_seat[k] and p == STATUS_EXPIRY and renewing)
                 )
                 and not (ends_last[k] and had_last[i])
+                and not (holders_only[k] and p == STATUS_EXPIRY and not renewing)
             )
         open_[r - 1] = True
         for j in range(r):  # the utilities of the open routes (the others are not read)

@@ -64,6 +64,7 @@ from tmpsim.scenario.routes_schema import (
     Bridge,
     Dated,
     Excellent,
+    JobChange,
     Onward,
     RoutesSpec,
     Utility,
@@ -243,6 +244,13 @@ class RouteChooser:
         self.dated_at = np.array(
             [[p.name.lower() in r.at for p in TurningPoint] for r in self.dated], dtype=bool
         ).reshape(len(self.dated), len(TurningPoint))
+        # A renewable job change is also offered when its holders' status runs out (to them
+        # only, unless the status's end is one of its turning points for everyone).
+        renewable = np.array(
+            [isinstance(r, JobChange) and r.renewable for r in self.dated], dtype=bool
+        )
+        holders_only = renewable & ~self.dated_at[:, TurningPoint.STATUS_EXPIRY]
+        self.dated_at[renewable, TurningPoint.STATUS_EXPIRY] = True
         # The rules as arrays (``DayRules``); the dated parts are filled in for each date.
         n_dated, n_sectors = len(self.dated), len(sector_names)
         in_field = np.ones((n_dated, n_sectors), dtype=bool)
@@ -301,12 +309,31 @@ class RouteChooser:
                 [isinstance(r, Bridge) and r.last_months is not None for r in self.dated],
                 dtype=bool,
             ),
+            renews=self._renews(),
+            holders_only=holders_only,
         )
         self._rules_date: dt.date | None = None
         # Called daily with the same types: skip numba's choice of a version (``Resolved``).
         self._decide_kernel = Resolved(decide_kernel)
         self.compiled = True
         """Decide in the compiled kernel (False: the NumPy reference, for debugging)."""
+
+    def _renews(self) -> np.ndarray:
+        """Whether taking each dated route renews the status of each route: bool [dated, route].
+
+        A route renews itself; a bridge also renews any bridge of its measure (``measure``).
+        """
+        renews = np.zeros((len(self.dated), len(self.names)), dtype=bool)
+        for k, r in enumerate(self.dated):
+            renews[k, k + 2] = True
+            if isinstance(r, Bridge) and r.measure is not None:
+                for j, other in enumerate(self.dated):
+                    renews[k, j + 2] |= isinstance(other, Bridge) and other.measure == r.measure
+        return renews
+
+    def renews(self, route: int, held: np.ndarray) -> np.ndarray:
+        """Whether taking ``route`` renews the status of routes ``held`` (-1: none held)."""
+        return (held >= 0) & self._rules.renews[route - 2][np.maximum(held, 0)]
 
     def index(self, name: str) -> int:
         """Column of a route in the probability matrix."""

@@ -564,12 +564,13 @@ class Routes(Module):
         """A bridging status or a special job: its state and its end.
 
         A bridge's end and whether it is the holder's last status (``Bridge.grant``) may differ
-        between its holders renewing it and those taking it anew.
+        between its holders renewing it (or a bridge of its measure) and those taking it anew.
         """
         sim, pop, life = self.sim, self.sim.pop, self.sim.lifecycle
         working = isinstance(route, JobChange) or route.working
         if isinstance(route, Bridge):
-            renewal = pop.route_of[ids] == j  # read before the status is (re)granted
+            # Read before the status is (re)granted: the route held, or a bridge of its measure.
+            renewal = self.chooser.renews(j, pop.route_of[ids].astype(np.int64))
             date = sim.scenario.date(day)
             end = np.empty(ids.size, dtype=np.int64)
             for again in (False, True):

@@ -211,6 +211,12 @@ class JobChange(Dated):
     """A special job-change route: a new employer under a special status, for a stated time."""
 
     months: float = Field(12.0, gt=0)
+    renewable: bool = Field(
+        False,
+        description="Its holders may renew it, for its length, when their status runs out while "
+        "the route is in force (a decision then, open to its holders only unless status_expiry "
+        "is one of its turning points).",
+    )
     test: FieldTest | None = Field(
         None,
         description="A test its holders sit (e.g. an onward status's skills test in the new "
@@ -257,6 +263,14 @@ class Bridge(Dated):
         description="Renewals granted from wind_down to this date (inclusive) run last_months "
         "but may be renewed once more (new grants are the last all the same). Needs wind_down; "
         "between it and end.",
+    )
+    measure: str | None = Field(
+        None,
+        min_length=1,
+        description="The measure this bridge is one form of (e.g. one status with and without "
+        "permission to work): a holder of any bridge of the measure who takes this one at the "
+        "end of their status renews the measure's status (its renewal rules, renew_with_seat) "
+        "rather than taking it anew. Bridges of one measure share their dates and last_months.",
     )
 
     @model_validator(mode="after")
@@ -442,6 +456,24 @@ class RoutesSpec(_Spec):
                     f"routes.{using[0]}.coef.earnings_gap: the feature needs a routes.earnings_gap "
                     "section (its reference and the origins' countries)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _measures_agree(self) -> RoutesSpec:
+        """Bridges of one measure grant one status: the same dates and last status."""
+        shared = ("start", "end", "last_months", "wind_down", "wind_down_renewable_until")
+        first: dict[str, Bridge] = {}
+        for r in self.bridges:
+            if r.measure is None:
+                continue
+            ref = first.setdefault(r.measure, r)
+            for key in shared:
+                if getattr(r, key) != getattr(ref, key):
+                    raise ValueError(
+                        f"routes.bridges {r.name}: {key} {getattr(r, key)} differs from "
+                        f"{getattr(ref, key)} of {ref.name}, a bridge of the same measure "
+                        f"{r.measure!r} (one status: the same dates and last status)"
+                    )
         return self
 
 
