@@ -18,6 +18,7 @@ from helpers import FLAGSHIP, RUN_FIGURES, TINY_RUN, flagship_text, wait_stopped
 from tmpsim.scenario import ScenarioError, load_scenario  # noqa: E402
 from tmpsim.web.app import Settings, create_app  # noqa: E402
 from tmpsim.web.controls import lever_module  # noqa: E402
+from tmpsim.web.jobs import LOCK_FILE  # noqa: E402
 
 TINY = TINY_RUN
 
@@ -315,7 +316,7 @@ def test_a_run_stopped_before_it_started_leaves_no_folder(tmp_path: Path) -> Non
         assert started.status_code == 202, started.text
         stopped = c.delete(f"/api/runs/{started.json()['id']}").json()
         assert stopped["state"] == "cancelled"
-        assert [p.name for p in tmp_path.iterdir() if not any(p.iterdir())] == []
+        assert [p.name for p in tmp_path.iterdir() if p.is_dir() and not any(p.iterdir())] == []
         assert c.get("/api/runs").json()["runs"][0]["state"] == "cancelled"
 
 
@@ -712,7 +713,7 @@ def test_a_restarted_server_keeps_at_most_its_cap_oldest_removed_first(
     assert not (tmp_path / ids[1]).exists()  # the oldest, removed from the disk
     # the record now in the run folder, the state folder gone
     assert json.loads((tmp_path / ids[0] / "dashboard.json").read_text())["label"] == "3"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(ids[0::2])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([LOCK_FILE, *ids[0::2]])
 
 
 def test_a_stopped_run_leaves_no_files(tmp_path: Path) -> None:
@@ -727,7 +728,7 @@ def test_a_stopped_run_leaves_no_files(tmp_path: Path) -> None:
         staged.mkdir()
         (staged / "series.parquet").write_bytes(b"PAR1 half")
         assert c.delete(f"/api/runs/{run_id}").json()["state"] == "cancelled"
-        assert list(tmp_path.iterdir()) == []
+        assert [p.name for p in tmp_path.iterdir()] == [LOCK_FILE]  # the server's, not the run's
         assert c.get(f"/api/runs/{run_id}").json()["state"] == "cancelled"
     with serve_on(tmp_path) as c:
         assert c.get("/api/runs").json()["runs"] == []

@@ -191,10 +191,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        yield
-        manager.shutdown()
-        if own_tmp and not settings.keep_runs:
-            shutil.rmtree(runs_dir, ignore_errors=True)
+        try:
+            yield
+        finally:  # the runs stopped, then the folder's lock let go for the next server
+            manager.close()
+            if own_tmp and not settings.keep_runs:
+                shutil.rmtree(runs_dir, ignore_errors=True)
 
     app = FastAPI(
         title="tmpsim dashboard", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None

@@ -46,8 +46,9 @@ def serve(
     runs_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Keep run folders here; a server started again on it lists the runs kept there "
-            "(default: a temporary folder, removed on exit)."
+            help="Keep run folders here; a server started again on it lists the runs kept there, "
+            "and one server at a time may serve it (default: a temporary folder, removed on "
+            "exit)."
         ),
     ] = None,
 ) -> None:
@@ -58,6 +59,7 @@ def serve(
         import uvicorn
 
         from tmpsim.web.app import DEFAULT_HOSTS, GIB, Settings, create_app
+        from tmpsim.web.jobs import RunsFolderError
     except ImportError as exc:
         fail(
             f"the dashboard needs the web extras ({exc.name} is missing): pip install 'tmpsim[web]'"
@@ -96,7 +98,11 @@ def serve(
         max_run_memory=int(max_run_memory * GIB),
         allowed_hosts=hosts,
     )
+    try:  # takes the runs folder's lock: a second server on it is refused here
+        dashboard = create_app(settings)
+    except RunsFolderError as exc:
+        fail(str(exc))
     console.print(
         f"tmpsim dashboard on [bold]http://{host}:{port}/[/] (Ctrl+C stops it)", highlight=False
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(dashboard, host=host, port=port, log_level="warning")

@@ -16,6 +16,12 @@ run folders named by a run id as finished runs, and ``ID.state/`` folders withou
 runs (those whose server stopped while they ran are *interrupted*); nothing else is read or
 touched. Run ids are random hex strings made here, or names of such folders checked against
 :data:`RUN_ID`; only ids in the registry are ever turned into paths.
+
+One server at a time: a :class:`JobManager` holds an exclusive advisory lock on the file
+``.dashboard.lock`` in its runs folder (:class:`FolderLock`) from before it reads the folder until
+:meth:`JobManager.close`, so a second server started on the same folder is refused
+(:class:`FolderInUseError`) instead of pruning or settling the first one's runs. The kernel drops
+the lock with the process that held it: a lock file left by a killed server blocks nothing.
 """
 
 from __future__ import annotations
@@ -54,11 +60,75 @@ INTERRUPTED = (
     "the run was interrupted: the dashboard server stopped before it finished; run it again"
 )
 STAGED = re.compile(r"^\.(.+)\.partial-\d+-")  # a run folder being written (tmpsim.runfolder)
+LOCK_FILE = ".dashboard.lock"  # held by the server serving the runs folder (see FolderLock)
 log = logging.getLogger("tmpsim.web")
 
 
 class CapacityError(RuntimeError):
     """Too many runs in progress."""
+
+
+class RunsFolderError(RuntimeError):
+    """The runs folder cannot be served; the message says why and names it."""
+
+
+class FolderInUseError(RunsFolderError):
+    """Another dashboard server holds the runs folder's lock."""
+
+
+class FolderLock:
+    """An exclusive advisory lock on ``FOLDER/.dashboard.lock``, held until :meth:`release`.
+
+    ``flock`` locks belong to the open file: a second holder is refused even in the same process,
+    and the lock ends when the file is closed or its process dies, so a lock file a killed server
+    left blocks nothing (the file itself is kept: removing it could let two servers lock two
+    different files of the same name). Run processes are spawned without this file (Python's file
+    descriptors are not inherited), so a run outliving its server does not hold the lock. Where
+    ``fcntl`` is missing (Windows) the folder is not guarded and a warning says so.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / LOCK_FILE
+        self._fd: int | None = None
+        try:
+            import fcntl
+        except ImportError:
+            log.warning(
+                "%s: this system has no advisory file locks (fcntl); the runs folder is not "
+                "guarded against a second dashboard server",
+                folder,
+            )
+            return
+        # O_NOFOLLOW: a link planted under the lock file's name must not create a file elsewhere
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(self.path, flags, 0o644)
+        except OSError as exc:  # a read-only folder, a link in the lock file's place
+            raise RunsFolderError(
+                f"{folder}: cannot open the dashboard's lock file {LOCK_FILE} "
+                f"({exc.strerror or exc})"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another open file of it holds the lock
+            os.close(fd)
+            raise FolderInUseError(
+                f"{folder}: another tmpsim dashboard is serving this runs folder; stop it first, "
+                "or choose another --runs-dir"
+            ) from None
+        except OSError as exc:  # a file system without locks (some network mounts)
+            os.close(fd)
+            raise RunsFolderError(
+                f"{folder}: cannot lock the dashboard's lock file {LOCK_FILE} "
+                f"({exc.strerror or exc}); choose a runs folder on a local disk"
+            ) from None
+        self._fd = fd
+
+    def release(self) -> None:
+        """Drop the lock (closing the file drops it); a second call does nothing."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
 
 def _write_json(path: Path, obj: dict[str, Any]) -> None:
@@ -252,7 +322,20 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._ctx = mp.get_context("spawn")
-        self.restore()
+        # before anything is read: restore() settles and prunes, which must not touch the runs
+        # of another server on the same folder
+        self.folder_lock = FolderLock(self.runs_dir)
+        try:
+            self.restore()
+        except BaseException:
+            self.folder_lock.release()
+            raise
+
+    def __enter__(self) -> JobManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def full(self) -> bool:
         """Tell whether the cap on runs in progress is reached (cheap: checked first)."""
@@ -396,6 +479,13 @@ class JobManager:
         for job in list(self._jobs.values()):
             if job.alive():
                 _stop(job)
+
+    def close(self) -> None:
+        """Stop every run still going, then let another server have the runs folder."""
+        try:
+            self.shutdown()
+        finally:
+            self.folder_lock.release()
 
 
 def _job_of(
