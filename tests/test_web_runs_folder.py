@@ -1,7 +1,9 @@
-"""The dashboard's runs folder: one server at a time."""
+"""The dashboard's runs folder: one server at a time; uploaded scenarios kept across restarts."""
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import signal
 import subprocess
@@ -15,9 +17,12 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient  # noqa: E402
+from helpers import TINY_RUN, flagship_text, wait_stopped  # noqa: E402
 
 from tmpsim.web.app import Settings, create_app  # noqa: E402
+from tmpsim.web.controls import parse_upload  # noqa: E402
 from tmpsim.web.jobs import LOCK_FILE, FolderInUseError, JobManager  # noqa: E402
+from tmpsim.web.uploads import UPLOADS_DIR, UploadStore  # noqa: E402
 
 IN_USE = "another tmpsim dashboard is serving this runs folder"
 
@@ -27,6 +32,18 @@ def serve_on(runs: Path) -> TestClient:
     return TestClient(
         create_app(Settings(runs_dir=runs, max_scale=0.01)), base_url="http://127.0.0.1"
     )
+
+
+def scenario_text(grace_days: int = 45) -> str:
+    text = flagship_text()
+    assert "grace_days: 30" in text
+    return text.replace("grace_days: 30", f"grace_days: {grace_days}")
+
+
+def upload(client: TestClient, name: str, text: str) -> dict:
+    response = client.post("/api/uploads", files={"file": (name, text.encode(), "text/yaml")})
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 # ---- one server per runs folder -------------------------------------------------------------
@@ -119,3 +136,134 @@ def test_a_link_in_place_of_the_lock_file_is_not_followed(tmp_path: Path) -> Non
     with pytest.raises(RunsFolderError, match=LOCK_FILE):
         JobManager(runs)
     assert not elsewhere.exists()
+
+
+# ---- uploaded scenarios across restarts -----------------------------------------------------
+
+
+def test_an_upload_is_offered_again_by_a_restarted_server_and_runs(tmp_path: Path) -> None:
+    text = scenario_text(45)
+    with serve_on(tmp_path) as first:
+        described = upload(first, "mine.yaml", text)
+        key = described["key"]
+        listed = first.get("/api/options").json()["uploads"]
+        assert listed == [{"key": key, "label": "mine.yaml (uploaded)"}]
+    # kept whole, as sent, in the runs folder; no temporary file left
+    stored = sorted((tmp_path / UPLOADS_DIR).iterdir())
+    assert [p.name for p in stored] == [f"{key.removeprefix('upload:')}.json"]
+    record = json.loads(stored[0].read_text(encoding="utf-8"))
+    assert record["name"] == "mine.yaml" and record["content"] == text
+
+    with serve_on(tmp_path) as second:
+        options = second.get("/api/options").json()
+        assert options["uploads"] == [{"key": key, "label": "mine.yaml (uploaded)"}]
+        again = second.get(f"/api/scenarios/{key}").json()
+        assert again == described
+        defaults = {p["name"]: p["default"] for p in again["parameters"]}
+        assert defaults["programme.grace_days"] == 45
+        started = second.post("/api/runs", json={**TINY_RUN, "scenario": key})
+        assert started.status_code == 202, started.text
+        status = wait_stopped(second.get, started.json()["id"])
+        assert status["state"] == "done", status
+        assert status["config"]["scenario"] == "mine.yaml (uploaded)"
+        run_dir = tmp_path / status["id"]
+        assert "grace_days: 45" in (run_dir / "scenario.yaml").read_text(encoding="utf-8")
+
+
+def test_a_stored_upload_that_no_longer_passes_is_skipped_not_served(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with serve_on(tmp_path) as first:
+        good = upload(first, "good.yaml", scenario_text(45))["key"]
+        broken = upload(first, "broken.yaml", scenario_text(50))["key"]
+        truncated = upload(first, "truncated.yaml", scenario_text(55))["key"]
+        swapped = upload(first, "swapped.yaml", scenario_text(60))["key"]
+    folder = tmp_path / UPLOADS_DIR
+
+    def path(key: str) -> Path:
+        return folder / f"{key.removeprefix('upload:')}.json"
+
+    # edited into a scenario the schema refuses; cut short by a full disk; not a record at all
+    record = json.loads(path(broken).read_text(encoding="utf-8"))
+    record["content"] = record["content"].replace("grace_days: 50", "grace_dayz: 50")
+    path(broken).write_text(json.dumps(record), encoding="utf-8")
+    path(truncated).write_bytes(path(truncated).read_bytes()[:1000])
+    path(swapped).write_text('["not", "an", "upload"]', encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    with caplog.at_level(logging.WARNING, logger="tmpsim.web"), serve_on(tmp_path) as second:
+        assert second.get("/api/options").json()["uploads"] == [
+            {"key": good, "label": "good.yaml (uploaded)"}
+        ]
+        for key in (broken, truncated, swapped):
+            assert second.get(f"/api/scenarios/{key}").status_code == 404
+            refused = second.post("/api/runs", json={**TINY_RUN, "scenario": key})
+            assert refused.status_code == 422
+            assert "no longer on the server" in refused.json()["error"]
+    warned = "\n".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    for key, reason in (
+        (broken, "grace_dayz"),
+        (truncated, "damaged JSON"),
+        (swapped, "not the dashboard's record"),
+    ):
+        assert f"{path(key).name} skipped, not offered" in warned
+        assert reason in warned
+    # left as they were, for the user to look at
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_kept_uploads_are_capped_oldest_forgotten_first(tmp_path: Path) -> None:
+    store = UploadStore(tmp_path, max_kept=2)
+    keys = []
+    for grace in (40, 45, 50):
+        name, data = parse_upload(f"g{grace}.yaml", scenario_text(grace).encode())
+        keys.append(store.add(name, scenario_text(grace).encode(), data).key)
+    assert [u["key"] for u in store.listing()] == keys[1:]
+    assert sorted(p.stem for p in (tmp_path / UPLOADS_DIR).iterdir()) == sorted(
+        k.removeprefix("upload:") for k in keys[1:]
+    )
+    # read back in upload order; a smaller cap at start deletes the oldest
+    assert [u["key"] for u in UploadStore(tmp_path, max_kept=2).listing()] == keys[1:]
+    assert [u["key"] for u in UploadStore(tmp_path, max_kept=1).listing()] == keys[2:]
+    assert [p.stem for p in (tmp_path / UPLOADS_DIR).iterdir()] == [keys[2].removeprefix("upload:")]
+
+
+def test_a_write_cut_short_leaves_no_upload_and_its_temporary_file_is_swept(
+    tmp_path: Path,
+) -> None:
+    store = UploadStore(tmp_path)
+    name, data = parse_upload("a.yaml", scenario_text().encode())
+    key = store.add(name, scenario_text().encode(), data).key
+    upload_id = key.removeprefix("upload:")
+    partial = tmp_path / UPLOADS_DIR / f".{'f' * 32}.json.x1y2.tmp"
+    partial.write_text('{"name": "half', encoding="utf-8")
+    stray = tmp_path / UPLOADS_DIR / "notes.txt"
+    stray.write_text("mine", encoding="utf-8")
+    assert [u["key"] for u in UploadStore(tmp_path).listing()] == [key]
+    assert sorted(p.name for p in (tmp_path / UPLOADS_DIR).iterdir()) == [
+        f"{upload_id}.json",
+        "notes.txt",
+    ]
+
+
+def test_a_link_in_place_of_the_uploads_folder_is_neither_read_nor_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    UploadStore(elsewhere).add(*_checked("a.yaml"))  # a valid stored upload, outside
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / UPLOADS_DIR).symlink_to(elsewhere / UPLOADS_DIR)
+    with caplog.at_level(logging.WARNING, logger="tmpsim.web"):
+        store = UploadStore(runs)
+        assert store.listing() == []
+        base = store.add(*_checked("b.yaml"))
+    assert store.get(base.key) is base  # served while this server runs
+    assert len(list((elsewhere / UPLOADS_DIR).iterdir())) == 1  # nothing written through it
+    assert "is not a folder" in caplog.text
+
+
+def _checked(name: str) -> tuple[str, bytes, dict]:
+    content = scenario_text().encode()
+    checked, data = parse_upload(name, content)
+    return checked, content, data

@@ -259,7 +259,7 @@ def test_a_run_with_a_sending_market_draws_its_charts(page, dashboard, browser_c
 def test_a_restarted_server_shows_the_runs_it_kept(
     page, browser_context, dashboard_on, tmp_path: Path
 ) -> None:
-    """The runs a server kept in its runs folder are on the page of the next server there."""
+    """The runs and uploads a server kept in its runs folder are on the next server's page."""
     import httpx
     from helpers import TINY_RUN, wait_stopped
 
@@ -270,6 +270,14 @@ def test_a_restarted_server_shows_the_runs_it_kept(
         run_id = started.json()["id"]
         get = lambda path: httpx.get(first + path, timeout=30)  # noqa: E731
         assert wait_stopped(get, run_id)["state"] == "done"
+        text = (shipped_dir() / f"{FLAGSHIP}.yaml").read_text(encoding="utf-8")
+        uploaded = httpx.post(
+            f"{first}/api/uploads",
+            files={"file": ("mine.yaml", text.replace("grace_days: 30", "grace_days: 45"))},
+            timeout=60,
+        )
+        assert uploaded.status_code == 200, uploaded.text
+        key = uploaded.json()["key"]
     with dashboard_on(runs) as second:
         open_dashboard(page, second)
         row = page.locator(f"#runs tbody tr[data-run-id='{run_id}'][data-state='done']")
@@ -279,4 +287,11 @@ def test_a_restarted_server_shows_the_runs_it_kept(
         row.locator("button.show-run").click()
         page.wait_for_selector(f"#results[data-run-id='{run_id}'][data-ready='1']", timeout=60_000)
         assert drawn_traces(page, "#chart-stranded") >= 3
+        # the upload is a choice again, with its own values
+        option = page.locator(f"#scenario option[value='{key}']")
+        assert option.inner_text() == "mine.yaml (uploaded)"
+        page.select_option("#scenario", key)
+        page.wait_for_function(
+            "document.getElementById('param-programme_grace_days').value === '45'"
+        )
     assert browser_context.external_requests == []

@@ -4,9 +4,10 @@ Routes (all JSON unless stated):
 
 - ``GET /`` the page; ``GET /static/{name}`` its script, style and plotly.js (from the installed
   ``plotly`` package, so the dashboard works offline).
-- ``GET /api/options`` shipped scenarios, limits, policy levers.
+- ``GET /api/options`` shipped scenarios, the uploads kept, limits, policy levers.
 - ``GET /api/scenarios/{name}`` a shipped scenario's window and key parameters.
-- ``POST /api/uploads`` (multipart ``file``) check an uploaded scenario with the scenario schema.
+- ``POST /api/uploads`` (multipart ``file``) check an uploaded scenario with the scenario schema;
+  one that passes is kept in the runs folder (``tmpsim.web.uploads``), for a restarted server too.
 - ``POST /api/runs`` start a run; ``GET /api/runs`` list them; ``GET /api/runs/{id}`` progress;
   ``DELETE /api/runs/{id}`` stop it; ``GET /api/runs/{id}/charts`` figures;
   ``GET /api/runs/{id}/series.csv|series.parquet|monthly.csv|monthly.xlsx|scenario.yaml|
@@ -31,9 +32,6 @@ import json
 import logging
 import shutil
 import tempfile
-import threading
-import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -69,6 +67,7 @@ from tmpsim.web.controls import (
 )
 from tmpsim.web.jobs import CapacityError, Job, JobManager
 from tmpsim.web.limits import DEFAULT_MAX_DAYS, RunLimits
+from tmpsim.web.uploads import KEY_PREFIX, UploadStore
 
 log = logging.getLogger("tmpsim.web")
 
@@ -183,10 +182,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     manager = JobManager(
         runs_dir, settings.max_active_runs, settings.max_kept_runs, settings.max_run_memory
     )
+    try:  # read with the folder's lock held, which the manager took
+        uploads = UploadStore(runs_dir, MAX_UPLOADS)
+    except BaseException:
+        manager.close()
+        raise
     limits = RunLimits(settings.max_scale, settings.max_days, settings.max_agents)
     parsing = asyncio.Semaphore(MAX_PARSING)
-    uploads: OrderedDict[str, BaseScenario] = OrderedDict()
-    lock = threading.Lock()
     cache: dict[str, Any] = {}
 
     @asynccontextmanager
@@ -204,6 +206,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.manager = manager
     app.state.settings = settings
     app.state.runs_dir = runs_dir
+    app.state.uploads = uploads
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
 
     @app.middleware("http")
@@ -261,9 +264,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return job
 
     def base_for(key: str) -> BaseScenario:
-        if key.startswith("upload:"):
-            with lock:
-                base = uploads.get(key)
+        if key.startswith(KEY_PREFIX):
+            base = uploads.get(key)
             if base is None:
                 raise RequestError(
                     "that uploaded scenario is no longer on the server; upload it again"
@@ -302,6 +304,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {
             "scenarios": [{"name": k, "description": v} for k, v in shipped_scenarios().items()],
             "default_scenario": DEFAULT_SCENARIO,
+            "uploads": uploads.listing(),
             "levers": [c.to_json() for c in lever_controls()],
             "levers_note": ""
             if lever_controls()
@@ -337,12 +340,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 return error(422, str(exc))
             except RecursionError:
                 return error(422, f"{file.filename}: nested too deeply to be a scenario")
-        key = f"upload:{uuid.uuid4().hex}"
-        base = BaseScenario(key=key, source=name, data=data, label=f"{name} (uploaded)")
-        with lock:
-            uploads[key] = base
-            while len(uploads) > MAX_UPLOADS:
-                uploads.popitem(last=False)
+        # kept in the runs folder (a file written and synced) off the event loop too
+        base = await run_in_threadpool(uploads.add, name, content, data)
         return base.describe()
 
     # ---- runs ------------------------------------------------------------------------------

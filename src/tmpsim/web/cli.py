@@ -46,9 +46,9 @@ def serve(
     runs_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Keep run folders here; a server started again on it lists the runs kept there, "
-            "and one server at a time may serve it (default: a temporary folder, removed on "
-            "exit)."
+            help="Keep run folders and uploaded scenarios here; a server started again on it "
+            "lists those kept there, and one server at a time may serve it (default: a "
+            "temporary folder, removed on exit)."
         ),
     ] = None,
 ) -> None:

@@ -405,6 +405,8 @@ async function init() {
   const select = $("#scenario");
   select.replaceChildren(...state.options.scenarios.map(s =>
     el("option", {value: s.name, text: s.name, title: s.description})));
+  // scenarios uploaded earlier, to this server or to one before it on the same runs folder
+  for (const u of state.options.uploads || []) select.append(el("option", {value: u.key, text: u.label}));
   if (state.options.scenarios.some(s => s.name === state.options.default_scenario)) {
     select.value = state.options.default_scenario;
   }
@@ -418,7 +420,7 @@ async function init() {
   $("#cancel").addEventListener("click", async () => {
     if (state.current) await api("DELETE", "/api/runs/" + state.current).catch(() => null);
   });
-  if (state.options.scenarios.length) await chooseScenario(select.value);
+  if (select.options.length) await chooseScenario(select.value);
   await loadRuns().catch(err => showError($("#form-error"), err.message));
   document.body.dataset.ready = "1";
 }
