@@ -132,7 +132,8 @@ def test_variants_resolve_as_the_full_copies_did(name):
     fitted again, and Singapore's when its other Work Permit holders' entry caps were sourced;
     the four's sources again when every key they write was given a source, values unchanged;
     ESD's bridges when the flagship's were wound down as the notice says (their wind-down dates
-    and source): changes meant to move them)."""
+    and source), and the sources of its bridges and employment maintenance when they became one
+    measure and renewable: changes meant to move them)."""
     raw, _ = load_raw(name)
     assert "extends" not in raw
     text = (shipped_dir() / f"{name}.yaml").read_text(encoding="utf-8")
