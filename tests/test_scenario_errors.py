@@ -60,6 +60,19 @@ BAD: dict[str, tuple[Mutation, str, str]] = {
         "valid integer, got a number with a fractional part",
     ),
     "end_before_start": (lambda d: d.update(end="2018-12-01"), "end", "must be after start"),
+    # A borrower owes at most 1.5 times their fee: a larger mean was cut without a word.
+    "debt_above_fee": (
+        lambda d: d["origins"]["A"].update(fee_mean=1000, debt_mean=1600),
+        "origins.A.debt_mean",
+        "1,600 is more than 1.5 × origins.A.fee_mean (1,000 × 1.5 = 1,500): a borrower's debt "
+        "at departure is drawn as their own fee times debt_mean / fee_mean, held to at most 1.5 "
+        "times that fee",
+    ),
+    "debt_without_fee": (
+        lambda d: d["origins"]["A"].update(debt_mean=10),
+        "origins.A.debt_mean",
+        "10 with origins.A.fee_mean 0: nobody pays a fee, so nobody borrows for one",
+    ),
     "negative_shelter_capacity": (
         lambda d: d.update(shelters=[{"name": "npo", "capacity": -5}]),
         "shelters.0.capacity",
@@ -204,6 +217,22 @@ def test_every_problem_is_listed(tmp_path):
         "money.wage_per_mnth",
         "programme.grace_days",
     }
+
+
+def test_a_debt_at_the_bound_loads_and_a_segments_debt_is_named_where_it_is_set():
+    ok = load_scenario(scenario_file("stranding"), {"origins.A.fee_mean": 1000.0})
+    assert load_scenario(ok, {"origins.A.debt_mean": 1500.0}).origins["A"].debt_mean == 1500
+    # A segment's debt is read against the fee it resolves with (here the origin's).
+    segments = scenario_file("segments")
+    fee = {"origins.A.fee_mean": 100.0}
+    for key in ("origins.A.segments.domestic.debt_mean", "segments.domestic.debt_mean"):
+        with pytest.raises(ScenarioError) as info:
+            load_scenario(segments, {**fee, key: 151.0})
+        message = str(info.value)
+        assert f"override {key}=151.0: {key}: 151 is more than 1.5 × origins.A.fee_mean" in message
+    # The segment's own fee counts where it sets one.
+    own_fee = {**fee, "segments.domestic.fee_mean": 200.0, "segments.domestic.debt_mean": 300.0}
+    assert load_scenario(segments, own_fee).segments["domestic"].debt_mean == 300
 
 
 def test_invalid_yaml_and_missing_file(tmp_path):

@@ -25,6 +25,7 @@ from tmpsim.model.applicants import ApplicantDraws, Attributes, StandbyPool, dra
 from tmpsim.model.host_market import HostSplit, split_inputs, split_of
 from tmpsim.model.lifecycle import DAYS_PER_MONTH
 from tmpsim.model.selection_kernels import Eligibility
+from tmpsim.scenario.schema import DEBT_PER_FEE_MAX
 from tmpsim.states import State
 
 if TYPE_CHECKING:
@@ -259,7 +260,7 @@ class Recruitment(Module):
         pays = rng.random(ids.size) < np.array([o.fee_pay_share for o in p])[origin]
         fee = np.where(pays & (mean > 0), fee, 0.0)
         borrows = pays & (rng.random(ids.size) < np.array([o.borrow_share for o in p])[origin])
-        debt = np.where(borrows, fee * np.minimum(ratio[origin], 1.5), 0.0)
+        debt = np.where(borrows, fee * np.minimum(ratio[origin], DEBT_PER_FEE_MAX), 0.0)
         pop.fee[ids] = fee
         pop.debt0[ids] = debt
         pop.debt[ids] = debt

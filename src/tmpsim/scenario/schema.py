@@ -128,6 +128,13 @@ SEGMENT_TERMS = (
 """The origin's terms a segment may set differently (unset: the origin's)."""
 MAX_SEGMENTS = 127
 """Most segments in one scenario (agents store their segment in one signed byte)."""
+DEBT_PER_FEE_MAX = 1.5
+"""A borrower's debt at departure is at most this many times their own fee.
+
+Recruitment draws a borrower's debt as their fee times ``debt_mean / fee_mean`` (the sending
+market's ratio, with ``origins_market.fees``), held to this bound; what is borrowed beyond the
+fee is in the borrower's savings at departure. A scenario's own ``debt_mean`` above the bound is
+refused as it is read: it would be cut without a word."""
 
 
 def _optional(name: str) -> tuple:
@@ -171,6 +178,15 @@ class OriginSegment(SegmentTerms):
 
 
 Origin.model_rebuild()
+
+
+def _first_set(chain: list[tuple[str, typing.Any]], term: str) -> tuple[str, float]:
+    """The key path and value of ``term`` in the first of ``chain`` that sets it."""
+    for where, terms in chain:
+        value = getattr(terms, term)
+        if value is not None:
+            return where, float(value)
+    raise ValueError(f"{chain[-1][0]}.{term}: not set")  # the origin's own is required
 
 
 def _interpolate(table: dict[int, float], year: float) -> float:
@@ -989,6 +1005,7 @@ class Scenario(Strict):
                     f"stages are {sorted(stage_names)}"
                 )
         self._segments(stage_names)
+        self._debt_within_fee()
         if self.money.remit_share + self.money.repay_share > 1:
             raise ValueError("money: remit_share + repay_share must be at most 1")
         share = sum(s.share for s in self.sectors.values())
@@ -1120,6 +1137,43 @@ class Scenario(Strict):
                 raise ValueError(
                     f"segments.{seg_name}.continue_prob names unknown stage(s) {sorted(bad)}; "
                     f"stages are {sorted(stage_names)}"
+                )
+
+    def _debt_within_fee(self) -> None:
+        """Every origin's (and segment's) ``debt_mean`` is within ``DEBT_PER_FEE_MAX`` × its fee.
+
+        Read as each profile's terms resolve (the origin's entry for a segment, then the
+        segment, then the origin): the error names the key that sets the debt, and the fee's.
+        """
+        for name, origin in self.origins.items():
+            chains = [[(f"origins.{name}", origin)]]
+            chains += [
+                [
+                    (f"origins.{name}.segments.{seg}", own),
+                    (f"segments.{seg}", self.segments[seg]),
+                    (f"origins.{name}", origin),
+                ]
+                for seg, own in origin.segments.items()  # every one named (``_segments``)
+            ]
+            for chain in chains:
+                debt_key, debt = _first_set(chain, "debt_mean")
+                fee_key, fee = _first_set(chain, "fee_mean")
+                if debt == 0 or (fee > 0 and debt / fee <= DEBT_PER_FEE_MAX):
+                    continue
+                why = (
+                    "a borrower's debt at departure is drawn as their own fee times debt_mean / "
+                    f"fee_mean, held to at most {DEBT_PER_FEE_MAX:g} times that fee, so this "
+                    "debt_mean would be cut without a word"
+                )
+                if fee == 0:
+                    raise ValueError(
+                        f"{debt_key}.debt_mean: {debt:,.10g} with {fee_key}.fee_mean 0: nobody "
+                        "pays a fee, so nobody borrows for one; set debt_mean 0 or give the fee"
+                    )
+                raise ValueError(
+                    f"{debt_key}.debt_mean: {debt:,.10g} is more than {DEBT_PER_FEE_MAX:g} × "
+                    f"{fee_key}.fee_mean ({fee:,.10g} × {DEBT_PER_FEE_MAX:g} = "
+                    f"{fee * DEBT_PER_FEE_MAX:,.10g}): {why}; lower debt_mean or raise fee_mean"
                 )
 
     def _routes_replace(self) -> None:
