@@ -285,6 +285,65 @@ def test_the_fee_lever_scales_the_fees_the_market_hands_over(tmp_path):
     assert zero.pop.fee[: zero.pop.n].sum() == zero.pop.debt0[: zero.pop.n].sum() == 0
 
 
+def test_the_runaway_hazards_debt_reference_is_the_debt_the_markets_fees_leave(tmp_path):
+    # The runaway rate is stated at the origin's mean debt at departure; with the market's
+    # fees that is the market's debt (the origins' own debt_mean is then owed by nobody).
+    over = market_on(toy_yaml(tmp_path))
+    sc = load_scenario(FLAGSHIP, over)
+    names = list(sc.origins)
+    v, t = names.index("Vietnam"), names.index("Thailand")  # the toy has Vietnam, not Thailand
+    sim = Simulation(sc, seed=1, scale=0.002)
+    ref = sim.hazards.debt_ref * sim.hazards.wage_year  # flagship: one profile per origin
+    m, viet = sim.recruitment.market, sc.origins["Vietnam"]
+    # Each year's mean debt over everyone placed (the toy's fees leave a borrower well under
+    # 1.5 times the fee), weighted by the year's entries from Vietnam.
+    years = range(sc.start.year, sc.end.year + 1)
+    k = [int(np.clip(y - m.years[0], 0, m.years.size - 1)) for y in years]
+    weight = np.array([sim.demand_total(y) * m.shares[i, v] for y, i in zip(years, k, strict=True)])
+    debt = m.debt[k, v]
+    assert debt.min() < debt.max()  # the dollar fees move in yen: the years' weights matter
+    assert ref[v] == pytest.approx((weight * debt).sum() / weight.sum())
+    own = viet.fee_pay_share * viet.borrow_share * viet.debt_mean
+    assert ref[v] != pytest.approx(own, rel=0.05)  # not the scenario's value
+    thai = sc.origins["Thailand"]  # an origin the market lacks keeps its own
+    assert ref[t] == pytest.approx(thai.fee_pay_share * thai.borrow_share * thai.debt_mean)
+    # The origin's own debt_mean does not move it; without the market's fees it is the own.
+    cheap = load_scenario(FLAGSHIP, {**over, "origins.Vietnam.debt_mean": 1000.0})
+    again = Simulation(cheap, seed=1, scale=0.002).hazards
+    assert again.debt_ref[v] * again.wage_year == pytest.approx(ref[v])
+    no_fees = {"origins_market": {**over["origins_market"], "fees": False}}
+    plain = Simulation(load_scenario(FLAGSHIP, no_fees), seed=1, scale=0.002).hazards
+    assert plain.debt_ref[v] * plain.wage_year == pytest.approx(own)
+    # And it is what the run's recruits owe at departure, on average.
+    sim.run()
+    n = sim.pop.n
+    recruits = (sim.pop.origin[:n] == v) & (sim.pop.created[:n] > 0)
+    assert recruits.sum() > 500
+    assert sim.pop.debt0[:n][recruits].mean() == pytest.approx(ref[v], rel=0.05)
+
+
+def test_the_fee_lever_keeps_the_debt_runaway_relation_where_the_market_sets_fees(tmp_path):
+    # A worker with a given debt runs away as often after the lever as before: for an origin
+    # the market prices (its reference is the market's debt, before the worker's share) and
+    # for one it does not (its own terms are restated), whatever share of the fees is paid.
+    base = load_scenario(FLAGSHIP, market_on(toy_yaml(tmp_path)))
+    names = list(base.origins)
+    v, t = names.index("Vietnam"), names.index("Thailand")
+
+    def hazard_of_debt(sc) -> np.ndarray:  # base rate over (1 + e × reference): per unit debt
+        hz = Simulation(sc, seed=1, scale=0.002).hazards
+        e = sc.behaviour.runaway_debt_elasticity
+        return hz.runaway_base / (1 + e * hz.debt_ref)
+
+    before = hazard_of_debt(base)
+    half = apply_levers(base, {"worker_fee_share": 0.5})
+    assert half.origins_market.worker_fee_share == 0.5
+    rate = [sc.origins["Vietnam"].runaway_rate_per_year for sc in (base, half)]
+    assert rate[0] == rate[1]  # the market's debt, the reference, is not scaled by the lever
+    after = hazard_of_debt(half)
+    assert after[[v, t]] == pytest.approx(before[[v, t]])
+
+
 def anchored(tmp_path: Path, anchor: int, **spec_over):
     scenario = load_scenario(FLAGSHIP)
     spec = OriginsMarketSpec(

@@ -33,6 +33,7 @@ from tmpsim.model.hazard_kernels import (
     rates_kernel,
 )
 from tmpsim.model.money import net_wage_per_day
+from tmpsim.model.recruitment import market_debt_reference, market_of
 
 if TYPE_CHECKING:
     from tmpsim.simulation import Simulation
@@ -67,8 +68,16 @@ class Hazards(Module):
         )
         wage_year = net_wage_per_day(sc.money) * YEAR
         self.wage_year = wage_year
-        ref = np.array([t.fee_pay_share * t.borrow_share * t.debt_mean for t in terms])
-        self.debt_ref = ref / wage_year  # mean debt burden at departure, per profile
+        # Mean debt burden at departure, per profile: the level of debt at which the profile's
+        # runaway rate is stated. Where the market sets the fees, the origins' own debt_mean is
+        # not what anyone owes, so the reference is the debt the market's fees leave.
+        market = sc.origins_market
+        if market is not None and market.fees:
+            split = market_of(sc, sim.demand_total)
+            ref = market_debt_reference(sc, sim.profiles, split, sim.demand_total)
+        else:
+            ref = np.array([t.fee_pay_share * t.borrow_share * t.debt_mean for t in terms])
+        self.debt_ref = ref / wage_year
         self.cancel_rate = sum(c.rate_per_year for c in sc.programme.cancellations) / YEAR
         self.cancel_rate_f = (
             sum(c.rate_per_year for c in sc.programme.cancellations if c.females_only) / YEAR

@@ -31,7 +31,8 @@ from tmpsim.states import State
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tmpsim.scenario.schema import Scenario
+    from tmpsim.model.segments import Profile
+    from tmpsim.scenario.schema import Origin, Scenario
     from tmpsim.simulation import Simulation
 
 # The sending market's split for the last few inputs, by their digest: runs of one scenario at
@@ -59,6 +60,78 @@ def market_of(scenario: Scenario, demand_total: Callable[[int], float]) -> HostS
             del _MARKETS[next(iter(_MARKETS))]  # the oldest
         _MARKETS[key] = found
     return found
+
+
+def fee_terms_in(
+    terms: list[Origin],
+    profile_origin: np.ndarray,
+    market: HostSplit | None,
+    year: int,
+    share: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean fee of those who pay, and debt per unit of fee of those who borrow, by profile.
+
+    The profiles' ``fee_mean`` and ``debt_mean``, or, with the market's fees (``market`` given),
+    the year's mean fee and debt at departure of the market's brokers (means over everyone
+    placed: the fee of a payer is that mean over the paying share, the debt of a borrower that
+    mean over the borrowing share, so that the means over everyone are the market's, up to the
+    cap of ``DEBT_PER_FEE_MAX`` on debt per unit of fee), times ``share``, the share of them the
+    worker pays. ``terms`` and ``profile_origin``: each profile's terms and origin.
+    """
+    p = terms  # by profile (origin x segment); the market's figures are by origin
+    mean = np.array([t.fee_mean for t in p], dtype=float)
+    debt = np.array([t.debt_mean for t in p], dtype=float)
+    if market is not None:
+        k = int(np.clip(year - market.years[0], 0, market.years.size - 1))
+        pay = np.array([max(t.fee_pay_share, 1e-9) for t in p])
+        borrow = pay * np.array([max(t.borrow_share, 1e-9) for t in p])
+        origin = profile_origin
+        from_market = (market.covered & ~np.isnan(market.fee[k]))[origin]
+        mean = np.where(from_market, market.fee[k][origin] / pay * share, mean)
+        debt = np.where(from_market, market.debt[k][origin] / borrow * share, debt)
+    ratio = np.divide(debt, mean, out=np.zeros_like(mean), where=mean > 0)
+    return mean, ratio
+
+
+def market_debt_reference(
+    scenario: Scenario,
+    profiles: list[Profile],
+    market: HostSplit,
+    demand_total: Callable[[int], float],
+) -> np.ndarray:
+    """Mean debt at departure by profile that the market's fees leave the run's recruits.
+
+    Each year of the run, a profile's mean debt over everyone it recruits is its paying share
+    times its borrowing share times the fee of a payer times the debt per unit of fee, as
+    ``_charge_fees`` draws them from ``fee_terms_in`` (the cap included), before the worker's
+    share of the fees: the level at which ``runaway_rate_per_year`` is stated, so that a worker
+    with a given debt runs away as often whoever pays the rest. The years are weighted by the
+    profile's entries (the year's demand, the origin's share of it and the segment's share of
+    the origin's). A profile whose origin the market lacks has its own terms' mean debt.
+    """
+    terms = [p.terms for p in profiles]
+    origin = np.array([p.origin for p in profiles], dtype=np.int64)
+    pay = np.array([t.fee_pay_share for t in terms])
+    borrow = np.array([t.borrow_share for t in terms])
+    years = range(scenario.start.year, scenario.end.year + 1)
+    by_year, weight = [], []
+    for year in years:
+        mean, ratio = fee_terms_in(terms, origin, market, year)
+        by_year.append(pay * borrow * mean * np.minimum(ratio, DEBT_PER_FEE_MAX))
+        k = int(np.clip(year - market.years[0], 0, market.years.size - 1))
+        segment = np.array([_table_at(p.share, year) for p in profiles])
+        weight.append(demand_total(year) * market.shares[k][origin] * segment)
+    by_year_a, weight_a = np.array(by_year), np.array(weight)
+    total = weight_a.sum(axis=0)
+    # A profile with no entries in the run (a segment's share of 0) weighs its years alike.
+    weight_a = np.where(total > 0, weight_a, 1.0)
+    return (by_year_a * weight_a).sum(axis=0) / weight_a.sum(axis=0)
+
+
+def _table_at(table: dict[int, float], year: int) -> float:
+    """A by-year share table at mid-``year``, as the demand tables are read."""
+    known = sorted(table)
+    return float(np.interp(year + 0.5, [y + 0.5 for y in known], [table[y] for y in known]))
 
 
 class Recruitment(Module):
@@ -222,29 +295,14 @@ class Recruitment(Module):
     def fee_terms(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Mean fee of those who pay, and debt per unit of fee of those who borrow, by profile.
 
-        The profiles' ``fee_mean`` and ``debt_mean``, or, with the market's fees, the year's mean
-        fee and debt at departure of the market's brokers (means over everyone placed: the fee
-        of a payer is that mean over the paying share, the debt of a borrower that mean over
-        the borrowing share, so that the means over everyone are the market's, up to the cap of
-        1.5 on debt per unit of fee), times the share of them the worker pays
-        (``origins_market.worker_fee_share``).
+        ``fee_terms_in`` the year of run day ``day``, times the share of the market's fees the
+        worker pays (``origins_market.worker_fee_share``) where they come from the market.
         """
-        p = self.terms  # by profile (origin x segment); the market's figures are by origin
-        mean = np.array([t.fee_mean for t in p], dtype=float)
-        debt = np.array([t.debt_mean for t in p], dtype=float)
-        m = self.market
-        if m is not None and self.sim.scenario.origins_market.fees:
-            year = (self.sim.scenario.start + dt.timedelta(days=int(day))).year
-            k = int(np.clip(year - m.years[0], 0, m.years.size - 1))
-            pay = np.array([max(t.fee_pay_share, 1e-9) for t in p])
-            borrow = pay * np.array([max(t.borrow_share, 1e-9) for t in p])
-            origin = self.profile_origin
-            from_market = (m.covered & ~np.isnan(m.fee[k]))[origin]
-            share = self.sim.scenario.origins_market.worker_fee_share
-            mean = np.where(from_market, m.fee[k][origin] / pay * share, mean)
-            debt = np.where(from_market, m.debt[k][origin] / borrow * share, debt)
-        ratio = np.divide(debt, mean, out=np.zeros_like(mean), where=mean > 0)
-        return mean, ratio
+        spec = self.sim.scenario.origins_market
+        market = self.market if spec is not None and spec.fees else None
+        year = (self.sim.scenario.start + dt.timedelta(days=int(day))).year
+        share = spec.worker_fee_share if market is not None else 1.0
+        return fee_terms_in(self.terms, self.profile_origin, market, year, share)
 
     def _charge_fees(self, ids: np.ndarray, day: int = 0) -> None:
         """Fees to the sending agency and brokers; debt for those who borrow."""

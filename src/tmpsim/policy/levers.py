@@ -182,15 +182,22 @@ def _free_job_change(data: Data, value: bool) -> None:
 
 
 def _worker_fee_share(data: Data, share: float) -> None:
-    """Scale fees and debt, keeping the calibrated relation between debt and leaving."""
+    """Scale fees and debt, keeping the calibrated relation between debt and leaving.
+
+    Where the sending market sets an origin's fees (``origins_market.fees``), its runaway rate
+    is stated at the market's debt before the worker's share (``Hazards``), so scaling that share
+    keeps the relation already and the rate is left as it is.
+    """
     money = data["money"]
     wage_year = 12.0 * float(money["wage_per_month"]) * float(money.get("net_share", 0.8))
     e = float(data.get("behaviour", {}).get("runaway_debt_elasticity", 1.0))
     segments = data.get("segments") or {}
-    for o in data["origins"].values():
+    market = data.get("origins_market")
+    from_market = _market_origins(market) if market and market.get("fees", True) else set()
+    for name, o in data["origins"].items():
         # The terms to restate: each of the origin's segment entries', read through what they
         # inherit (the segment's terms, then the origin's), and the origin's own.
-        entries = [(own, [own, segments[name], o]) for name, own in o.get("segments", {}).items()]
+        entries = [(own, [own, segments[seg], o]) for seg, own in o.get("segments", {}).items()]
         entries.append((o, [o]))  # last: the entries above read the origin's terms as they were
         for target, chain in entries:
             term = _inherited(chain)
@@ -198,14 +205,28 @@ def _worker_fee_share(data: Data, share: float) -> None:
             ref_old /= wage_year
             target["fee_mean"] = term("fee_mean") * share
             target["debt_mean"] = term("debt_mean") * share
+            if name in from_market:
+                continue
             # The runaway rate is given at the mean debt; restate it at the new mean so that a
             # worker with a given debt runs away at the same rate as before.
             target["runaway_rate_per_year"] = (
                 term("runaway_rate_per_year") * (1 + e * share * ref_old) / (1 + e * ref_old)
             )
-    market = data.get("origins_market")
     if market and market.get("fees", True):  # its fees stand in for fee_mean and debt_mean
         market["worker_fee_share"] = float(market.get("worker_fee_share", 1.0)) * share
+
+
+def _market_origins(market: Data) -> set[str]:
+    """The origins of a scenario's sending market (none if its configuration cannot be read).
+
+    A configuration that cannot be read is reported by the run that builds the market.
+    """
+    from tmpsim.corridors.config import CorridorsError, load_corridors
+
+    try:
+        return set(load_corridors(market.get("corridors", "asia-corridors")).market.origins)
+    except CorridorsError:
+        return set()
 
 
 def _inherited(chain: list[Data]):
@@ -323,7 +344,7 @@ LEVERS: dict[str, Lever] = {
             changes=(
                 "origins.*.fee_mean",
                 "origins.*.debt_mean",
-                "origins.*.runaway_rate_per_year",
+                "origins.*.runaway_rate_per_year (where the fees are the origin's own)",
                 "origins_market.worker_fee_share (where the fees come from the market)",
             ),
             apply=_worker_fee_share,

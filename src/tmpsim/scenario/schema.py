@@ -882,6 +882,14 @@ class OriginsMarketSpec(Strict):
     asking for the scenario's demand each year, and each origin's share of the market's
     departures to the host becomes its share of the scenario's demand. Origins the market does
     not have keep their ``demand_share``; the market's origins share the rest.
+
+    With ``fees``, the market's fees and debt at departure also stand in for the origins'
+    ``fee_mean`` and ``debt_mean``, and so for the debt at which each market origin's
+    ``runaway_rate_per_year`` is stated (the runaway hazard's reference): the mean debt at
+    departure the market's fees leave the run's recruits from that origin, each year's weighted
+    by the origin's entries that year, taken before ``worker_fee_share`` so that a worker with
+    a given debt runs away as often whoever pays the rest (``market_debt_reference`` in
+    ``tmpsim.model.recruitment``).
     """
 
     corridors: str = Field(
@@ -895,7 +903,10 @@ class OriginsMarketSpec(Strict):
     fees: bool = Field(
         True,
         description="Fees and debt at departure by origin and year from the market's brokers "
-        "(converted at the year's exchange rate) instead of the origins' fee_mean and debt_mean.",
+        "(converted at the year's exchange rate) instead of the origins' fee_mean and debt_mean; "
+        "the debt at which a market origin's runaway_rate_per_year applies is then the mean debt "
+        "at departure these fees leave its recruits (each year's, weighted by its entries that "
+        "year, before worker_fee_share), not fee_pay_share x borrow_share x debt_mean.",
     )
     worker_fee_share: Prob = Field(
         1.0,
