@@ -182,6 +182,35 @@ def test_a_market_the_run_cannot_take_is_an_error_not_a_traceback(tmp_path):
         assert code == 2 and reason in " ".join(err.split()), err
 
 
+def test_show_checks_the_market_as_run_does(tmp_path):
+    # `show` printed a scenario whose market no run could build (exit 0): the same check as
+    # the run's, the same message and exit status, and nothing printed on stdout.
+    variant = tmp_path / "variant.yaml"
+    for key, value in (("host", "Japan"), ("anchor_year", 1990), ("corridors", "missing.yaml")):
+        variant.write_text(f"extends: {FLAGSHIP}\norigins_market:\n  {key}: {value}\n")
+        out = tmp_path / "run"
+        ran = tmpsim_inprocess("run", str(variant), "--scale", "0.001", "--out", str(out))
+        shown = tmpsim_inprocess("show", str(variant))
+        assert ran[0] == shown[0] == 2 and shown[1] == ""
+        assert f"origins_market.{key}: " in shown[2] and shown[2] == ran[2]
+        assert not out.exists()
+    # A market a run can build is shown as before.
+    variant.write_text(f"extends: {FLAGSHIP}\norigins_market:\n  anchor_year: 2019\n")
+    code, text, _ = tmpsim_inprocess("show", str(variant))
+    assert code == 0 and "anchor_year: 2019" in text
+
+
+def test_shock_refuses_a_replay_whose_market_no_run_can_build(tmp_path):
+    # The replay of a base whose market names a host the configuration lacks.
+    base = tmp_path / "base.yaml"
+    market = {"host": "Japan", "fees": False, "source": "t"}
+    base.write_text(f"extends: {scenario_file('mini')}\norigins_market: {market}\n")
+    out = tmp_path / "replay.yaml"
+    code, _, err = tmpsim_inprocess("shock", str(base), "--start", "2020-02-01", "--out", str(out))
+    assert code == 2 and "the replay cannot be run: origins_market.host: 'Japan'" in err
+    assert not out.exists()
+
+
 def test_the_markets_fees_need_the_scenarios_currency_to_have_a_rate(tmp_path):
     # The market's fees are US dollars converted at the scenario currency's yearly rate: a
     # currency without a series is refused as the scenario is read, not met as a KeyError.

@@ -156,6 +156,23 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def load_checked(scenario: str, set_: list[str] | None = None) -> Scenario:
+    """A scenario as a run would take it; an error (exit status 2) names what is wrong.
+
+    Besides the scenario's own keys, a sending market's configuration, host and anchor year
+    (``origins_market``), which only building the market would otherwise meet: ``show`` and
+    ``run`` say the same of the same file.
+    """
+    from tmpsim.corridors.config import CorridorsError, check_scenario_market
+
+    try:
+        sc = load_scenario(scenario, set_ or [])
+        check_scenario_market(sc)
+    except (ScenarioError, CorridorsError) as exc:
+        fail(str(exc))
+    return sc
+
+
 def check_run_options(**options: float | None) -> None:
     """Refuse option values no run can use, naming the option (exit status 2)."""
     from tmpsim.scenario.bounds import run_option_problem
@@ -269,10 +286,7 @@ def run(
     if given:
         verb = "applies" if len(given) == 1 else "apply"
         fail(f"{' and '.join(given)} {verb} to an ensemble only: add --seeds N")
-    try:
-        sc = load_scenario(scenario, set_ or [])
-    except ScenarioError as exc:
-        fail(str(exc))
+    sc = load_checked(scenario, set_)
     out = out or default_out(sc, seed, scale, overridden=bool(set_))
     try:
         check_target(out, force)  # before simulating: a refused folder costs nothing
@@ -317,11 +331,7 @@ def show(
     ] = None,
 ) -> None:
     """Print the fully resolved scenario (defaults filled in) as YAML."""
-    try:
-        sc = load_scenario(scenario, set_ or [])
-    except ScenarioError as exc:
-        fail(str(exc))
-    sys.stdout.write(to_yaml(sc))
+    sys.stdout.write(to_yaml(load_checked(scenario, set_)))
 
 
 @app.command()

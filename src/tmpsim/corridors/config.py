@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from tmpsim.scenario.loader import format_validation_error
 from tmpsim.scenario.origins_schema import BorderWindow, OriginsConfig, OriginStop, StayExtension
-from tmpsim.scenario.schema import Strict
+from tmpsim.scenario.schema import OriginsMarketSpec, Scenario, Strict
 
 DATA = "data/origins"
 SHIPPED = {"asia-corridors": "asia-corridors.yaml"}
@@ -86,6 +86,49 @@ def load_corridors(name_or_path: str | Path) -> CorridorsConfig:
             )
         source, text = str(path), path.read_text("utf-8")
     return parse_corridors(text, source)
+
+
+def host_market_config(spec: OriginsMarketSpec, last_year: int) -> CorridorsConfig:
+    """The configuration a scenario's ``origins_market`` names, with its host and anchor year.
+
+    What a run meets as it builds the market (``tmpsim.model.host_market``), checked without
+    running it, so that every command that reads a scenario says the same: a configuration that
+    cannot be read, a ``host`` that is not one of its destinations, an ``anchor_year`` outside
+    the market's years (the configuration's first year to the later of its last year and
+    ``last_year``, the scenario's). ``CorridorsError`` names the key at fault.
+    """
+    try:
+        cfg = load_corridors(spec.corridors)
+    except CorridorsError as exc:
+        where = "" if spec.corridors in SHIPPED else " (a path is read from the current folder)"
+        raise CorridorsError(f"origins_market.corridors: {exc}{where}") from None
+    check_host(spec, cfg)
+    if spec.anchor_year is not None:
+        check_anchor_year(spec.anchor_year, cfg.first_year, max(cfg.last_year, last_year))
+    return cfg
+
+
+def check_scenario_market(scenario: Scenario) -> None:
+    """``host_market_config`` of the scenario's ``origins_market`` (nothing without one)."""
+    if scenario.origins_market is not None:
+        host_market_config(scenario.origins_market, scenario.end.year)
+
+
+def check_host(spec: OriginsMarketSpec, cfg: CorridorsConfig) -> None:
+    """``spec.host`` is a destination of ``cfg`` (the configuration ``spec.corridors`` names)."""
+    if spec.host not in cfg.market.destinations:
+        raise CorridorsError(
+            f"origins_market.host: {spec.host!r} is not a destination of {spec.corridors} "
+            f"({', '.join(cfg.market.destinations)})"
+        )
+
+
+def check_anchor_year(anchor: int, first: int, last: int) -> None:
+    """``origins_market.anchor_year`` is one of the market's years, ``first`` to ``last``."""
+    if not first <= anchor <= last:
+        raise CorridorsError(
+            f"origins_market.anchor_year: {anchor} is outside the market's years {first}..{last}"
+        )
 
 
 def parse_corridors(text: str, source: str = "<corridors>") -> CorridorsConfig:

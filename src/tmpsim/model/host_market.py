@@ -35,8 +35,10 @@ from tmpsim import cache
 from tmpsim.corridors.config import (
     SHIPPED,
     CorridorsConfig,
-    CorridorsError,
     border_rules,
+    check_anchor_year,
+    check_host,
+    host_market_config,
     load_corridors,
     with_border_rules,
 )
@@ -83,11 +85,7 @@ def market_config(
     copied, not changed.
     """
     cfg = load_corridors(spec.corridors) if loaded is None else loaded
-    if spec.host not in cfg.market.destinations:
-        raise CorridorsError(
-            f"origins_market.host: {spec.host!r} is not a destination of {spec.corridors} "
-            f"({', '.join(cfg.market.destinations)})"
-        )
+    check_host(spec, cfg)
     if spec.corridors in SHIPPED:  # the dated rules of border_rules.csv name its destinations
         rules = {d: w for d, w in border_rules(cfg).items() if spec.host_borders or d != spec.host}
         cfg = with_border_rules(cfg, rules)
@@ -134,11 +132,9 @@ def split_inputs(
     spec: OriginsMarketSpec, scenario: Scenario, demand_total: Callable[[int], float]
 ) -> SplitInputs:
     """The inputs of the split of ``scenario``'s market (``spec``, its ``origins_market``)."""
-    try:
-        loaded = load_corridors(spec.corridors)  # once: its YAML and validation take milliseconds
-    except CorridorsError as exc:
-        where = "" if spec.corridors in SHIPPED else " (a path is read from the current folder)"
-        raise CorridorsError(f"origins_market.corridors: {exc}{where}") from None
+    # Read once (its YAML and validation take milliseconds), and checked as any command
+    # that reads the scenario checks it.
+    loaded = host_market_config(spec, scenario.end.year)
     first = loaded.first_year
     last = max(scenario.end.year, first)
     return SplitInputs(
@@ -242,11 +238,7 @@ def _anchored(
     share is its ``demand_share`` in ``anchor`` times the market's share now over the market's
     share in ``anchor``; both renormalised among the market's origins.
     """
-    if not years[0] <= anchor <= years[-1]:
-        raise CorridorsError(
-            f"origins_market.anchor_year: {anchor} is outside the market's years "
-            f"{years[0]}..{years[-1]}"
-        )
+    check_anchor_year(anchor, int(years[0]), int(years[-1]))
 
     def own(year: int) -> np.ndarray:
         row = np.array(

@@ -308,9 +308,12 @@ def register(app: typer.Typer) -> None:
             atomic_write_bytes(out, text.encode())
         except (ScenarioError, ValueError, OSError) as exc:
             _fail(str(exc))
+        from tmpsim.corridors.config import CorridorsError, check_scenario_market
+
         try:
-            load_scenario(out)  # what is written loads (its base is found beside it)
-        except ScenarioError as exc:
+            # What is written loads (its base is found beside it), its sending market too.
+            check_scenario_market(load_scenario(out))
+        except (ScenarioError, CorridorsError) as exc:
             out.unlink()
             _fail(f"the replay cannot be run: {exc}")
         moved = ", ".join(f"{n} {k}" for k, n in replay.moved.items() if n)
