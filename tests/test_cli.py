@@ -182,3 +182,31 @@ def test_piped_tables_and_help_are_not_cut(monkeypatch):
     assert "…" not in help_text and max(len(line) for line in help_text.splitlines()) <= 120
     monkeypatch.delenv("COLUMNS", raising=False)
     assert stdout_console().width == PIPED_WIDTH  # pytest captures stdout: not a terminal
+
+
+def _command_paths(command, ctx, path: tuple[str, ...] = ()):
+    """Every command's words below ``command``, the root's empty: groups and their commands."""
+    yield path
+    if hasattr(command, "list_commands"):  # a group: the lazy ones are imported on the way
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            yield from _command_paths(sub, type(sub).context_class(sub, parent=ctx), (*path, name))
+
+
+def test_no_help_shows_a_value_type_for_a_flag():
+    # A flag takes no value: `--quiet` or not, `--force` or `--no-force`. typer's rich help
+    # printed `<bool>` beside each, as if it wanted one.
+    import typer
+
+    from tmpsim.cli import app
+
+    root = typer.main.get_command(app)
+    paths = list(_command_paths(root, type(root).context_class(root)))
+    assert {("run",), ("show",), ("experiment", "run"), ("corridors", "closure")} <= set(paths)
+    for path in paths:
+        code, out, err = tmpsim_inprocess(*path, "--help")
+        assert code == 0, (path, err)
+        assert "--help" in out and "<bool>" not in out, (path, out)
+    # The flags are still listed, both ways, and options that take a value keep its type.
+    run_help = tmpsim_inprocess("run", "--help")[1]
+    assert "--force" in run_help and "--no-force" in run_help and "<float>" in run_help

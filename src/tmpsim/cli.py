@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 from tmpsim import __version__
 from tmpsim.extras import MissingExtra, require
 from tmpsim.startup import announce_compilation, long_lived, small_page_allocators
-from tmpsim.terminal import stdout_console, widen_piped_help
+from tmpsim.terminal import plain_flags_in_help, stdout_console, widen_piped_help
 
 small_page_allocators()  # before NumPy and Arrow are imported, which read it
 with long_lived():  # the model's libraries (numba, pydantic, pyarrow): made once, kept to the end
@@ -118,6 +118,7 @@ app = typer.Typer(
 )
 console = stdout_console()
 widen_piped_help()
+plain_flags_in_help()
 err_console = Console(stderr=True)
 
 

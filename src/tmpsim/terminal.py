@@ -24,6 +24,29 @@ def stdout_console() -> Console:
     return console
 
 
+def plain_flags_in_help() -> None:
+    """Show flags in ``--help`` without a value type, as options that take no value.
+
+    A flag (``--quiet``, ``--force/--no-force``, ``--help`` itself) is given or not; typer's rich
+    help (0.29) prints ``<bool>`` beside every one all the same, as if it wanted a value (typer's
+    plain-text help leaves the type out for flags). This makes the rich help do as the plain one
+    does, for every command, whichever module declares it.
+    """
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "plain_flags", False):
+        return  # a typer without the type column, or already done
+
+    def display_type_rich(self: TyperOption, ctx: object) -> str | None:
+        if self.is_flag and not self.count:
+            return None  # no type column: typer prints none for None
+        return shown(self, ctx)
+
+    display_type_rich.plain_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
 def widen_piped_help() -> None:
     """Lay out ``--help`` wider when it is piped (typer reads this width when it prints).
 
