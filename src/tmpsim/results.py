@@ -455,6 +455,8 @@ def metric_arrays(sim) -> dict[str, np.ndarray]:
     out["sheltered"] = rec.flag_history["sheltered"].astype(np.float64)
     out["needs_bed"] = rec.flag_history["needs_bed"].astype(np.float64)
     out["stranded"] = rec.flag_history["stranded"].astype(np.float64)
+    if sim.scenario.programme.private_rental is not None:  # scenarios where people rent rooms
+        out["renting"] = rec.flag_history["renting"].astype(np.float64)
     by_state = rec.flag_state_history["stranded"]
     for name, states in STRANDED_SPLIT.items():
         out[name] = by_state[:, [int(s) for s in states], :].sum(axis=1, dtype=np.float64)
@@ -585,6 +587,8 @@ def build_summary(
     out["peak_unmet_shelter_need_women"], out["peak_unmet_shelter_need_women_date"] = peak(
         "unmet_shelter_need_women"
     )
+    if "renting" in arrays:  # scenarios where those who lose the job's bed may rent a room
+        out["peak_renting"], out["peak_renting_date"] = peak("renting")
     out["unmet_shelter_nights"] = float(total("unmet_shelter_need").sum())
     out["shelter_nights"] = float(total("sheltered").sum())
     out["mean_debt_at_return"] = float(total("returned_debt").sum() / max(returns, 1e-9))

@@ -3,8 +3,12 @@
 Destitute workers queue for emergency money, and people who need a bed queue for one, first come
 first served. A bed is needed by the destitute and, where the job comes with a bed
 (``programme.housing_with_job``), by everyone in the host without work (jobless, stranded, on a
-bridge without work). Funds pay a fixed amount while their monthly budget lasts; shelters house
-people up to their capacity, which for friends grows with the number of employed co-workers.
+bridge without work). With ``programme.private_rental`` those who lose the job's bed rent a room
+privately instead if their savings cover the move-in cost and no landlord refuses them (one draw
+each); renters pay the rent (the money module reads the ``renting`` flag) and need a bed only
+when they become destitute, which ends the renting. Funds pay a fixed amount while their monthly
+budget lasts; shelters house people up to their capacity, which for friends grows with the
+number of employed co-workers.
 Shelters that take in only some (by origin, segment or sex) each fill their places first, from the
 people they take in, in the order of the line; then the shelters open to everyone, as one pool.
 Need beyond capacity is unmet.
@@ -36,9 +40,11 @@ class CivilSociety(Module):
         # Whose places the sheltered hold: 0 the shelters open to everyone, k the k-th of those
         # that take in only some (``Shelter.restricted``); -1 none.
         "shelter_pool": (np.int8, -1),
+        # Renting a room privately after losing the job's bed (``programme.private_rental``).
+        "renting": (np.bool_, 0),
     }
-    flags = ("sheltered", "needs_bed")
-    flags_by_sex = flags  # women's shelters plan from the women among them
+    flags = ("sheltered", "needs_bed", "renting")
+    flags_by_sex = ("sheltered", "needs_bed")  # women's shelters plan from the women among them
 
     def __init__(self, sim: Simulation) -> None:
         super().__init__(sim)
@@ -53,6 +59,12 @@ class CivilSociety(Module):
         if sc.programme.housing_with_job:
             self.without_work[[int(s) for s in NO_INCOME]] = True
         self.hears = frozenset(State) if self.without_work.any() else frozenset()
+        # Renting privately instead, for those who can (the schema asks for housing_with_job).
+        self.renting = sim.pop.flag_of("renting")
+        self.rental = sc.programme.private_rental
+        if self.rental is not None:
+            self.move_in = self.rental.move_in_cost
+            self.stream = sim.streams["private_rental"]  # its own: no other module's draws move
         self.funds = sc.emergency_funds
         if self.funds:  # people paid, beside the money (a payment ends destitution at once)
             sim.recorder.extras["emergency_payments"] = np.zeros((sim.n_days, sim.n_origins))
@@ -72,23 +84,57 @@ class CivilSociety(Module):
         self.working = np.array(sorted(int(s) for s in WORKING), dtype=np.int64)
 
     def destitute(self, ids: np.ndarray) -> None:
-        """Newly destitute agents ask for emergency money and a bed."""
+        """Newly destitute agents ask for emergency money and a bed; renters lose their room."""
         self.fund_queue.push(ids)
         self.need(ids)
+        if self.rental is not None:
+            lost = self.renting.clear(ids)
+            if lost.size:  # the rent stops with the room
+                self.sim.money.reprice(lost, self.sim.day)
 
     def not_destitute(self, ids: np.ndarray) -> None:
         """Agents no longer destitute leave their bed, unless they need it for want of work."""
         self.release(ids[~self.without_work[self.sim.pop.state[ids]]])
 
     def on_move(self, ids: np.ndarray, new: State, day: int) -> None:
-        """Heard only where the job comes with a bed: losing work means needing one."""
+        """Heard only where the job comes with a bed: losing work means needing one.
+
+        With private rental, those who lose it rent a room if they can and need a bed only if
+        they cannot; going back to work with a bed, or leaving the host, ends the renting.
+        """
         if self.without_work[new]:
-            self.need(ids)
+            self.need(ids if self.rental is None else self.rent(ids, day))
             return
         pop = self.sim.pop
+        if self.rental is not None:
+            # The money module set the new state's spending without the rent already.
+            self.renting.clear(ids)
         leaving = ids[pop.needs_bed[ids]]  # most moves concern nobody who needs a bed
         if leaving.size:
             self.release(leaving[~pop.destitute[leaving]])
+
+    def rent(self, ids: np.ndarray, day: int) -> np.ndarray:
+        """Those who lost the job's bed rent a room if they can; returns those who cannot.
+
+        Only those neither renting nor needing a bed already decide (a move between states
+        without work changes nothing). Savings, settled by the move, must cover the move-in cost,
+        which is paid at once; those who can pay are refused by landlords with the scenario's
+        chance, one draw each in the order of ``ids``.
+        """
+        pop = self.sim.pop
+        fresh = ids[~(pop.renting[ids] | pop.needs_bed[ids])]
+        if fresh.size == 0:
+            return fresh
+        can_pay = pop.savings[fresh] >= self.move_in
+        rents = np.zeros(fresh.size, dtype=bool)
+        rents[can_pay] = self.stream.random(int(can_pay.sum())) >= self.rental.refusal_share
+        renters = fresh[rents]
+        if renters.size:
+            self.renting.set(renters)
+            self.sim.money.reprice(renters, day, outlay=self.move_in)
+        # A renter whose savings were all spent on moving in is destitute already (and needs a
+        # bed through ``destitute``): ``need`` adds nobody twice.
+        return fresh[~rents]
 
     def need(self, ids: np.ndarray) -> None:
         """Agents who need a bed and had no need before join the line for one."""
@@ -116,6 +162,16 @@ class CivilSociety(Module):
             return "someone holds a shelter place without needing a bed"
         if (pop.awaiting_bed[:n] & (pop.sheltered[:n] | ~pop.needs_bed[:n])).any():
             return "someone waits for a bed who holds one or needs none"
+        renting = pop.renting[:n]
+        if (renting & pop.needs_bed[:n]).any():
+            return "someone rents a room privately and needs a shelter bed (or holds one)"
+        if (renting & pop.destitute[:n]).any():
+            return "someone destitute still rents a room privately"
+        without_work = self.without_work[pop.state[:n]]
+        if (renting & ~without_work).any():
+            return "someone rents a room privately who is not without work in the host"
+        if (without_work & ~renting & ~pop.needs_bed[:n]).any():
+            return "someone without work lost the job's bed and neither rents nor needs a bed"
         pool = pop.shelter_pool[:n]
         if ((pool >= 0) != pop.sheltered[:n]).any():
             return "a shelter place is held by someone not sheltered, or not held by one who is"

@@ -79,6 +79,13 @@ class MoneyModule(Module):
         self.living_day = m.living_cost_per_month / DAYS_PER_MONTH
         self.subsist_day = m.subsistence_cost_per_month / DAYS_PER_MONTH
         self.sector_wage = np.array([s.wage_factor for s in sc.sectors.values()])
+        # Those renting a room privately (civil society's ``renting`` flag) pay the rent on top
+        # of a state's spending in the states without work, where the job's bed is lost.
+        rental = sc.programme.private_rental
+        self.rent_day = rental.rent_month / DAYS_PER_MONTH if rental is not None else 0.0
+        self.pays_rent = np.zeros(N_STATES, dtype=bool)
+        if self.rent_day:
+            self.pays_rent[[int(s) for s in NO_INCOME]] = True
         self.interest_day = np.array(
             [o.loan_interest_per_year / 365.25 for o in sc.origins.values()]
         )
@@ -168,16 +175,43 @@ class MoneyModule(Module):
         """Agents enter ``state``: settle, (count the move,) set rates, reschedule destitution.
 
         One compiled pass over the agents (``enter_kernel``); with ``move`` it also counts the
-        flow, writes the state and, with ``clear_stranded``, clears the stranded flag.
+        flow, writes the state and, with ``clear_stranded``, clears the stranded flag. Those
+        renting a room (``programme.private_rental``) spend the rent too in the states without
+        work: they are entered in a pass of their own, at their own spending.
         """
+        if ids.size == 0:
+            return
+        sim = self.sim
+        found = self._rates.get((state, sim.rules["welfare_eligible"]))
+        income, cost = self.rates_for(state) if found is None else found
+        if self.rent_day and self.pays_rent[state]:
+            renting = sim.pop.renting[ids]
+            if renting.any():  # renters spend the rent too: entered apart, at their own cost
+                self._enter_at(
+                    ids[~renting], state, day, settle, move, clear_stranded, income, cost
+                )
+                cost = float(cost) + self.rent_day
+                ids = ids[renting]
+        self._enter_at(ids, state, day, settle, move, clear_stranded, income, cost)
+
+    def _enter_at(
+        self,
+        ids: np.ndarray,
+        state: State,
+        day: int,
+        settle: bool,
+        move: bool,
+        clear_stranded: bool,
+        income: np.ndarray,
+        cost: float,
+    ) -> None:
+        """``enter`` for agents who all spend ``cost`` a day and earn ``income`` by sector."""
         if ids.size == 0:
             return
         sim = self.sim
         rec = sim.recorder
         if ids.dtype != np.int64 or not ids.flags.c_contiguous:
             ids = np.ascontiguousarray(ids, dtype=np.int64)
-        found = self._rates.get((state, sim.rules["welfare_eligible"]))
-        income, cost = self.rates_for(state) if found is None else found
         remit = np.zeros(sim.n_origins)
         n = ids.size
         if self._buffer.size < 2 * n:
@@ -195,10 +229,13 @@ class MoneyModule(Module):
         if settle:
             rec.add_by_origin("remitted", remit)
         # Flags change in any order: the sets are disjoint and each change is counted once.
+        # Both are copied before a listener runs, as one may enter agents again (the buffer).
+        cleared = to_clear[:n_clear].copy()
+        made = to_make[:n_make].copy()
         if n_clear:
-            self.clear_destitute(to_clear[:n_clear].copy())
+            self.clear_destitute(cleared)
         if n_make:
-            self.make_destitute(to_make[:n_make].copy())
+            self.make_destitute(made)
 
     def _moved(self) -> tuple:
         """``MoveArrays`` as the tuple ``enter_kernel`` takes (bundled again when arrays grow)."""
@@ -239,6 +276,9 @@ class MoneyModule(Module):
         income, cost = self.rates_for(state)
         pop.income[ids] = income[pop.sector[ids]]
         pop.cost[ids] = cost
+        if self.rent_day and self.pays_rent[state]:
+            renting = ids[pop.renting[ids]]
+            pop.cost[renting] = float(cost) + self.rent_day
         pop.money_t[ids] = day
         self.schedule_destitution(ids, day)
 
@@ -283,6 +323,23 @@ class MoneyModule(Module):
         later = ids[~now]
         self.clear_destitute(later)
         self.calendar.schedule(later, day + days_left[~now])
+
+    def reprice(self, ids: np.ndarray, day: int, outlay: float = 0.0) -> None:
+        """Spending changed without a move (renting began or ended): rates set again.
+
+        Balances are settled up to ``day`` at the old spending, ``outlay`` is paid from savings
+        (never below zero), and each agent's income, spending and day of destitution are set
+        again for its current state.
+        """
+        if ids.size == 0:
+            return
+        pop = self.sim.pop
+        self.settle(ids, day)
+        if outlay:
+            pop.savings[ids] = np.maximum(pop.savings[ids] - outlay, 0.0)
+        states = pop.state[ids]
+        for state in np.unique(states):  # a few states at most, not one call per agent
+            self.enter(ids[states == state], State(int(state)), day, settle=False, move=False)
 
     def make_destitute(self, ids: np.ndarray) -> None:
         """Set the destitute flag (no income, no savings, no welfare); listeners ask for a bed."""

@@ -143,8 +143,19 @@ TERMS: dict[str, Term] = {
             "hardship",
             "mean",
             "People who need a shelter place: the destitute and, where the job comes with a bed "
-            "(programme.housing_with_job), everyone in the host without work.",
+            "(programme.housing_with_job), everyone in the host without work, except those who "
+            "rent a room privately (programme.private_rental).",
             "Where the job does not come with a bed, the same as 'destitute'.",
+        ),
+        Term(
+            "renting",
+            "renting a room privately",
+            "people",
+            "hardship",
+            "mean",
+            "People who lost the bed that comes with the job and rent a room privately, having "
+            "the savings to move in and not being refused by landlords (scenarios with "
+            "programme.private_rental). They need a shelter place once their savings run out.",
         ),
         Term(
             "sheltered",
@@ -528,6 +539,8 @@ SUMMARY: dict[str, tuple[str, str]] = {
     "peak_needs_bed_women_date": ("Peak of women needing a bed on", "date"),
     "peak_unmet_shelter_need_women": ("Peak unmet shelter need of women", "people"),
     "peak_unmet_shelter_need_women_date": ("Peak unmet shelter need of women on", "date"),
+    "peak_renting": ("Peak renting a room privately", "people"),
+    "peak_renting_date": ("Peak renting a room privately on", "date"),
     "unmet_shelter_nights": ("Unmet shelter nights", "person-nights"),
     "shelter_nights": ("Shelter nights used", "person-nights"),
     "mean_debt_at_return": ("Mean debt at return", "currency"),

@@ -115,6 +115,7 @@ Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
 PositiveDays = Annotated[int, Field(gt=0, le=MAX_DAYS)]
 DaysFloat = Annotated[float, Field(ge=0, le=MAX_DAYS)]
 Months = Annotated[float, Field(gt=0, le=MAX_MONTHS)]
+MonthsFloat = Annotated[float, Field(ge=0, le=MAX_MONTHS)]  # a span or a sum in months, 0 allowed
 Years = Annotated[float, Field(ge=0, le=MAX_YEARS)]
 PositiveYears = Annotated[float, Field(gt=0, le=MAX_YEARS)]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]

@@ -33,6 +33,7 @@ from tmpsim.scenario.bounds import (
     Factor,
     HazardMultiplier,
     Months,
+    MonthsFloat,
     People,
     PositiveDays,
     PositiveFactor,
@@ -280,6 +281,36 @@ class JobChange(Strict):
         return self
 
 
+class PrivateRental(Strict):
+    """Renting a room privately, for those who lose the bed that comes with the job.
+
+    Where the job comes with a bed (``programme.housing_with_job``), a person who moves into a
+    state without work in the host rents a room privately if their savings cover the move-in
+    cost (``move_in_months`` times ``rent_month``, paid from savings at once) and the landlord
+    does not refuse them (a chance of ``refusal_share``, drawn once, when the bed is lost). A
+    renter pays ``rent_month`` on top of the subsistence cost while without work in the host,
+    and needs a shelter place only on becoming destitute (losing the room then). Everyone else
+    who loses the job's bed needs a shelter place at once. Renting ends on going back to work
+    with a bed or leaving the host.
+    """
+
+    rent_month: Amount = Field(description="Monthly rent of a room (host currency).")
+    move_in_months: MonthsFloat = Field(
+        description="Months of rent paid up front to move in (deposit, key money, the agent's "
+        "fee, a guarantor company, the first month): the savings a renter needs.",
+    )
+    refusal_share: Prob = Field(
+        description="Chance that a person who can pay is refused by landlords (drawn once per "
+        "person when the job's bed is lost)."
+    )
+    source: str = Field(min_length=1, description="Where the rent, months and share come from.")
+
+    @property
+    def move_in_cost(self) -> float:
+        """The savings needed to move in (host currency)."""
+        return self.move_in_months * self.rent_month
+
+
 class Programme(Strict):
     """The programme's rules, as data."""
 
@@ -301,7 +332,14 @@ class Programme(Strict):
         False,
         description="The job comes with a bed (the employer's housing or a dormitory): people in "
         "the host without work (jobless, stranded, on a bridge without work) need a shelter place, "
-        "not only the destitute.",
+        "not only the destitute (with private_rental: unless they rent a room privately).",
+    )
+    private_rental: PrivateRental | None = Field(
+        None,
+        exclude_if=lambda v: v is None,  # unset: resolves as before the key existed
+        description="With housing_with_job: those who lose the job's bed rent a room privately "
+        "if their savings cover the move-in cost and no landlord refuses them, and need a "
+        "shelter place only when destitute (None: everyone without work needs one).",
     )
     family_allowed: bool = False
     onward: list[OnwardStatus] = Field(default_factory=list)
@@ -327,6 +365,12 @@ class Programme(Strict):
                 raise ValueError(
                     f"job_change.max_changes_by_stage names {name!r}, not a stage ({names})"
                 )
+        if self.private_rental is not None and not self.housing_with_job:
+            # Renting replaces the bed that comes with the job; without one there is none to lose.
+            raise ValueError(
+                "private_rental applies where the job comes with a bed: set housing_with_job: "
+                "true, or remove private_rental"
+            )
         return self
 
 

@@ -85,7 +85,7 @@ KEY_PARAMETERS: tuple[Control, ...] = (
         "The job comes with a bed",
         "bool",
         "Employer housing or a dormitory: whoever is without work in the host needs a shelter "
-        "place, not only the destitute.",
+        "place, not only the destitute (unless the scenario lets them rent a room privately).",
     ),
     Control(
         "programme.job_change.mode",
