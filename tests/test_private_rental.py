@@ -165,3 +165,22 @@ def test_the_daily_check_finds_renting_where_it_cannot_be():
     assert "not without work in the host" in civil.check()
     pop.renting[3] = pop.renting[0] = False  # 0 lost the job's bed and has nowhere to go
     assert "neither rents nor needs a bed" in civil.check()
+
+
+def test_those_who_fly_home_the_day_their_stay_ends_rent_nothing():
+    # Agent 3's contract ends on day 13, with 100,000 saved, when the border is open and nobody
+    # else waits: it leaves that day and never rents (without the day's-end decision it would
+    # pay 60,875 to move in on its last day). Its savings at leaving are the same with and
+    # without private rental.
+    left = []
+    for rental in (RENTAL, None):
+        sim = start_case(rental)
+        set_timers(sim, Timer.CONTRACT_END, [1, 1, 999, 13] + [999] * 4)
+        sim.pop.savings[3] = 100000.0
+        for day in range(sim.n_days):
+            sim.step(day)
+        assert sim.pop.state[3] == State.RETURNED and sim.pop.exited[3] == 13
+        assert not sim.pop.renting[3]
+        left.append(float(sim.pop.savings[3]))
+    assert left[0] == left[1]
+    assert max(history(sim, "renting")) == 0  # without private rental: the flag never set

@@ -65,6 +65,8 @@ class CivilSociety(Module):
         if self.rental is not None:
             self.move_in = self.rental.move_in_cost
             self.stream = sim.streams["private_rental"]  # its own: no other module's draws move
+        # With private rental: those who lost the job's bed today, decided on at the day's end.
+        self._lost_bed: list[np.ndarray] = []
         self.funds = sc.emergency_funds
         if self.funds:  # people paid, beside the money (a payment ends destitution at once)
             sim.recorder.extras["emergency_payments"] = np.zeros((sim.n_days, sim.n_origins))
@@ -99,11 +101,16 @@ class CivilSociety(Module):
     def on_move(self, ids: np.ndarray, new: State, day: int) -> None:
         """Heard only where the job comes with a bed: losing work means needing one.
 
-        With private rental, those who lose it rent a room if they can and need a bed only if
-        they cannot; going back to work with a bed, or leaving the host, ends the renting.
+        With private rental, those who lose it and are still without work in the host at the
+        day's end rent a room if they can and need a bed only if they cannot (``step``): those who
+        leave for home the day their stay ends rent nothing. Going back to work with a bed, or
+        leaving the host, ends the renting.
         """
         if self.without_work[new]:
-            self.need(ids if self.rental is None else self.rent(ids, day))
+            if self.rental is None:
+                self.need(ids)
+            else:
+                self._lost_bed.append(ids)
             return
         pop = self.sim.pop
         if self.rental is not None:
@@ -112,6 +119,16 @@ class CivilSociety(Module):
         leaving = ids[pop.needs_bed[ids]]  # most moves concern nobody who needs a bed
         if leaving.size:
             self.release(leaving[~pop.destitute[leaving]])
+
+    def _lost_bed_today(self, day: int) -> None:
+        """Those who lost the job's bed today and are still without work in the host rent a
+        room, or need a bed (in the order they lost it, each once)."""
+        ids = np.concatenate(self._lost_bed)
+        self._lost_bed = []
+        _, first = np.unique(ids, return_index=True)
+        ids = ids[np.sort(first)]
+        ids = ids[self.without_work[self.sim.pop.state[ids]]]
+        self.need(self.rent(ids, day))
 
     def rent(self, ids: np.ndarray, day: int) -> np.ndarray:
         """Those who lost the job's bed rent a room if they can; returns those who cannot.
@@ -247,8 +264,10 @@ class CivilSociety(Module):
             pop.shelter_pool[got] = pool
 
     def step(self, day: int) -> None:
-        """Pay emergency money, then fill free shelter places."""
+        """Settle where today's losers of the job's bed sleep, pay emergency money, fill places."""
         sim, pop = self.sim, self.sim.pop
+        if self._lost_bed:
+            self._lost_bed_today(day)
         for i, fund in enumerate(self.funds):
             if not self.fund_open[i][day]:
                 continue
