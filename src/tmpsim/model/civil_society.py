@@ -121,8 +121,10 @@ class CivilSociety(Module):
             self.release(leaving[~pop.destitute[leaving]])
 
     def _lost_bed_today(self, day: int) -> None:
-        """Those who lost the job's bed today and are still without work in the host rent a
-        room, or need a bed (in the order they lost it, each once)."""
+        """Today's losers of the job's bed still without work in the host rent or need a bed.
+
+        In the order they lost it, each once.
+        """
         ids = np.concatenate(self._lost_bed)
         self._lost_bed = []
         _, first = np.unique(ids, return_index=True)
