@@ -21,7 +21,10 @@ from tmpsim.scenario import ScenarioError, load_scenario
 from tmpsim.states import State
 
 MONTH = 30437.5  # 1,000 a day
-RENTAL = {"rent_month": MONTH, "move_in_months": 2, "refusal_share": 0.0, "source": "test"}
+RENTAL = {
+    "rent_month": MONTH, "move_in_months": 2, "refusal_share": 0.0, "reserve_months": 0,
+    "source": "test",
+}  # fmt: skip
 MOVE_IN = 60875.0
 SAVINGS = [70875.0, 50000.0, 100000.0]  # above, below and above the move-in cost
 WHO = ids(0, 1, 2)
@@ -182,5 +185,43 @@ def test_those_who_fly_home_the_day_their_stay_ends_rent_nothing():
         assert sim.pop.state[3] == State.RETURNED and sim.pop.exited[3] == 13
         assert not sim.pop.renting[3]
         left.append(float(sim.pop.savings[3]))
+        if rental is not None:  # 0 rents as in the first case (2 keeps its job); 3 never
+            assert history(sim, "renting") == steps({1: 1, 6: 0}, sim.n_days)
     assert left[0] == left[1]
-    assert max(history(sim, "renting")) == 0  # without private rental: the flag never set
+
+
+def test_a_renter_who_loses_the_room_with_a_day_left_is_destitute_the_next_day():
+    # Agent 0 starts with 71,875: 11,000 after moving in on day 1, at 2,000 a day. On day 6,
+    # 1,000 short of the day's spending, it is destitute and loses the room; with the rent gone,
+    # the 1,000 left is a day's subsistence: no longer destitute, until it runs out on day 7
+    # (its day of destitution filed again, not lost). It needs a bed from day 6.
+    sim = start_case(RENTAL)
+    sim.pop.savings[0] = 71875.0
+    left = []
+    for day in range(9):
+        sim.step(day)
+        if day == 1:
+            file_hazard(sim, ids(2), Hazard.DISMISSAL, 2)
+        if day == 2:
+            file_hazard(sim, ids(2), Hazard.JOB_FINDING, 4)
+        sim.money.settle(ids(0), day)
+        left.append(float(sim.pop.savings[0]))
+    assert left[5:9] == [3000.0, 1000.0, 0.0, 0.0]
+    assert history(sim, "destitute")[:9] == steps({7: 1}, 9)
+    assert history(sim, "renting")[:9] == steps({1: 1, 2: 2, 4: 1, 6: 0}, 9)
+    assert sim.pop.needs_bed[0] and sim.pop.destitute[0]
+
+
+def test_only_those_with_a_reserve_after_moving_in_rent():
+    # With a month of rent and subsistence in reserve (60,875 more), 0 (70,875) and 2 (100,000)
+    # cannot rent: everyone without work needs a bed, as without private rental; 2 with 121,750
+    # can.
+    sim, _ = run_case({**RENTAL, "reserve_months": 1})
+    assert history(sim, "renting") == [0] * sim.n_days
+    sim = start_case({**RENTAL, "reserve_months": 1})
+    sim.pop.savings[2] = 121750.0
+    for day in range(3):
+        sim.step(day)
+        if day == 1:
+            file_hazard(sim, ids(2), Hazard.DISMISSAL, 2)
+    assert sim.pop.renting[2] and not sim.pop.renting[0]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import scenario_file, tmpsim_cli, tmpsim_inprocess
+from helpers import FLAGSHIP, scenario_file, tmpsim_cli, tmpsim_inprocess
 
 from tmpsim import ScenarioError, load_scenario
 
@@ -233,6 +233,14 @@ def test_a_debt_at_the_bound_loads_and_a_segments_debt_is_named_where_it_is_set(
     # The segment's own fee counts where it sets one.
     own_fee = {**fee, "segments.domestic.fee_mean": 200.0, "segments.domestic.debt_mean": 300.0}
     assert load_scenario(segments, own_fee).segments["domestic"].debt_mean == 300
+
+
+def test_origins_debts_are_not_bounded_where_the_market_sets_the_fees():
+    # The flagship with the market's fees: its fees and debts replace the origins' own.
+    over = {"origins_market.fees": True, "origins.Vietnam.debt_mean": 10_000_000.0}
+    assert load_scenario(FLAGSHIP, over).origins["Vietnam"].debt_mean == 10_000_000
+    with pytest.raises(ScenarioError, match=r"origins.Vietnam.debt_mean: 10,000,000 is more than"):
+        load_scenario(FLAGSHIP, {"origins.Vietnam.debt_mean": 10_000_000.0})
 
 
 def test_invalid_yaml_and_missing_file(tmp_path):

@@ -426,7 +426,7 @@ def test_a_wound_down_bridge_lapses_at_each_holders_own_expiry():
     assert_population_identity(sim)
 
 
-def _two_forms(measure: str | None) -> Simulation:
+def _two_forms(measure: str | None, processing_days: int = 0) -> Simulation:
     """The wound-down bridge of the test above in two forms, the second taken at its expiry.
 
     The first form is offered at a contract's end, the second at a status's end: ten people
@@ -443,6 +443,8 @@ def _two_forms(measure: str | None) -> Simulation:
             for name, at in (("first_form", "contract_end"), ("second_form", "status_expiry"))
         ],
     }  # fmt: skip
+    if processing_days:
+        forms["routes.processing"] = {"days": processing_days, "source": "test"}
     sim = build("routes", forms)
     set_timers(sim, Timer.CONTRACT_END, [5] * 10)
     return run_days(sim)
@@ -457,6 +459,17 @@ def test_a_bridge_of_the_same_measure_renews_the_status_held():
     sim = _two_forms(None)
     assert daily(sim, S.SPECIAL_IDLE) == steps({5: 10, 26: 0}, 41)
     assert sim.pop.had_last[:10].all()
+
+
+def test_a_renewal_through_another_form_of_the_measure_waits_for_no_decision():
+    # A change of status takes 3 days to decide: the first form, chosen on day 5, is held from
+    # day 8 to day 22. On day 23 (after day 21: the last) one measure renews it at once, to day
+    # 28; two measures make it a new grant, decided on day 26, to day 31. Those who then choose
+    # the onward status (two farm workers) keep the special status while it is decided (3 days).
+    sim = _two_forms("cannot_return", processing_days=3)
+    assert daily(sim, S.SPECIAL_IDLE) == steps({8: 10, 29: 2, 32: 0}, 41)
+    sim = _two_forms(None, processing_days=3)
+    assert daily(sim, S.SPECIAL_IDLE) == steps({8: 10, 32: 2, 35: 0}, 41)
 
 
 def test_bridges_of_one_measure_must_share_their_dates():

@@ -16,7 +16,9 @@ before it.
                borders: entry queues fill today's inbound seats, return queues the outbound seats
                and repatriation flights, first come first served;
                money: savings run out (destitution);
-               civil society: emergency funds, then shelter places.
+               civil society: those who lost the job's bed today and are still without work
+               rent a room or need a bed (with private rental), emergency funds, then shelter
+               places.
 ``month_end``  routes: bridged people with a seat home no longer count as stranded; vacancies:
                the unfilled share of employers' demand is measured (offers, renewals and the runaway
                hazard follow it; waiting times are redrawn when it changes); backlog:

@@ -64,6 +64,7 @@ class CivilSociety(Module):
         self.rental = sc.programme.private_rental
         if self.rental is not None:
             self.move_in = self.rental.move_in_cost
+            self.savings_needed = self.rental.savings_needed(sc.money.subsistence_cost_per_month)
             self.stream = sim.streams["private_rental"]  # its own: no other module's draws move
         # With private rental: those who lost the job's bed today, decided on at the day's end.
         self._lost_bed: list[np.ndarray] = []
@@ -137,22 +138,23 @@ class CivilSociety(Module):
 
         Only those neither renting nor needing a bed already decide (a move between states
         without work changes nothing). Savings, settled by the move, must cover the move-in cost,
-        which is paid at once; those who can pay are refused by landlords with the scenario's
-        chance, one draw each in the order of ``ids``.
+        which is paid at once, and the reserve after it (``reserve_months``); those who can pay
+        are refused by landlords with the scenario's chance, one draw each in the order of
+        ``ids``.
         """
         pop = self.sim.pop
         fresh = ids[~(pop.renting[ids] | pop.needs_bed[ids])]
         if fresh.size == 0:
             return fresh
-        can_pay = pop.savings[fresh] >= self.move_in
+        can_pay = pop.savings[fresh] >= self.savings_needed
         rents = np.zeros(fresh.size, dtype=bool)
         rents[can_pay] = self.stream.random(int(can_pay.sum())) >= self.rental.refusal_share
         renters = fresh[rents]
         if renters.size:
             self.renting.set(renters)
             self.sim.money.reprice(renters, day, outlay=self.move_in)
-        # A renter whose savings were all spent on moving in is destitute already (and needs a
-        # bed through ``destitute``): ``need`` adds nobody twice.
+        # With no reserve a renter whose savings were all spent on moving in is destitute
+        # already (and needs a bed through ``destitute``): ``need`` adds nobody twice.
         return fresh[~rents]
 
     def need(self, ids: np.ndarray) -> None:

@@ -362,8 +362,9 @@ class MoneyModule(Module):
         due = self.calendar.pop(day)
         if due.size:
             self.settle(due, day)
+            # Popping consumed their events; a listener may file a new day for some of them (a
+            # renter who loses the room spends less, and what is left may last a day or more).
             self.make_destitute(due)
-            self.calendar.cancel(due)
 
     def in_progress(self) -> np.ndarray:
         """Ids of everyone between selection and leaving (whose balances still move)."""

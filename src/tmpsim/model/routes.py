@@ -331,9 +331,13 @@ class RouteChooser:
                     renews[k, j + 2] |= isinstance(other, Bridge) and other.measure == r.measure
         return renews
 
-    def renews(self, route: int, held: np.ndarray) -> np.ndarray:
-        """Whether taking ``route`` renews the status of routes ``held`` (-1: none held)."""
-        return (held >= 0) & self._rules.renews[route - 2][np.maximum(held, 0)]
+    def renews(self, route: int | np.ndarray, held: np.ndarray) -> np.ndarray:
+        """Whether taking ``route`` renews the status of routes ``held`` (-1: none held).
+
+        ``route``: a dated route, or one per person. The open-route rule's table, for every
+        other use (the grant's renewal, a renewal at once under processing).
+        """
+        return (held >= 0) & self._rules.renews[np.asarray(route) - 2, np.maximum(held, 0)]
 
     def index(self, name: str) -> int:
         """Column of a route in the probability matrix."""

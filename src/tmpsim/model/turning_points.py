@@ -503,12 +503,14 @@ class Routes(Module):
         """Of the positions ``at`` choosing a new status, those who hold it today.
 
         With ``routes.processing`` the others wait for the decision on it (``processed``),
-        keeping their present status; a holder renewing the route held has it at once.
+        keeping their present status; a holder renewing the status held (the route held, or a
+        bridge of its measure) has it at once.
         """
         if self.spec.processing is None:
             return at
         pop = self.sim.pop
-        renew = (point[at] == TurningPoint.STATUS_EXPIRY) & (pop.route_of[ids[at]] == choice[at])
+        held = pop.route_of[ids[at]].astype(np.int64)
+        renew = (point[at] == TurningPoint.STATUS_EXPIRY) & self.chooser.renews(choice[at], held)
         wait = ids[at[~renew]]
         pop.pending[wait] = choice[at[~renew]]
         days = max(round(self.spec.processing.days), 1)

@@ -334,7 +334,7 @@ class Processing(_Spec):
     held while its papers are prepared) takes effect ``days`` after the person chose it; until
     then the person keeps the status and the state they had (where the law lets an applicant
     keep the old status, and its activity, until the decision). Renewing the status one holds
-    takes effect at once.
+    (the route held, or another bridge of its measure) takes effect at once.
     """
 
     days: float = Field(

@@ -286,7 +286,8 @@ class PrivateRental(Strict):
 
     Where the job comes with a bed (``programme.housing_with_job``), a person who moves into a
     state without work in the host rents a room privately if their savings cover the move-in
-    cost (``move_in_months`` times ``rent_month``, paid from savings at once) and the landlord
+    cost (``move_in_months`` times ``rent_month``, paid from savings at once) and
+    ``reserve_months`` of rent and subsistence after it, and the landlord
     does not refuse them (a chance of ``refusal_share``, drawn once, when the bed is lost). A
     renter pays ``rent_month`` on top of the subsistence cost while without work in the host,
     and needs a shelter place only on becoming destitute (losing the room then). Everyone else
@@ -303,12 +304,21 @@ class PrivateRental(Strict):
         description="Chance that a person who can pay is refused by landlords (drawn once per "
         "person when the job's bed is lost)."
     )
+    reserve_months: MonthsFloat = Field(
+        1.0,
+        description="Months of rent and subsistence a person must have left after moving in to "
+        "rent at all (nobody signs a lease with nothing left to live on).",
+    )
     source: str = Field(min_length=1, description="Where the rent, months and share come from.")
 
     @property
     def move_in_cost(self) -> float:
-        """The savings needed to move in (host currency)."""
+        """The savings paid to move in (host currency)."""
         return self.move_in_months * self.rent_month
+
+    def savings_needed(self, subsistence_month: float) -> float:
+        """The savings a person needs to rent: the move-in cost and the reserve after it."""
+        return self.move_in_cost + self.reserve_months * (self.rent_month + subsistence_month)
 
 
 class Programme(Strict):
@@ -1199,7 +1209,11 @@ class Scenario(Strict):
 
         Read as each profile's terms resolve (the origin's entry for a segment, then the
         segment, then the origin): the error names the key that sets the debt, and the fee's.
+        Not checked where the sending market sets the fees (``origins_market.fees``): its fees
+        and debts replace the origins' own.
         """
+        if self.origins_market is not None and self.origins_market.fees:
+            return
         for name, origin in self.origins.items():
             chains = [[(f"origins.{name}", origin)]]
             chains += [
