@@ -158,6 +158,27 @@ def atomic_path(path: Path, sync: bool = True) -> Iterator[str]:
         raise
 
 
+def lock_file(path: Path) -> int | None:
+    """Open ``path`` (created if missing) and lock it for this open file alone, without waiting.
+
+    Returns the descriptor (closing it drops the lock; so does the process's end), or None where
+    the system has no advisory file locks (``fcntl``). A link in the file's place is not
+    followed. ``BlockingIOError``: another open file of it holds the lock; other ``OSError``:
+    it could not be opened or locked.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file atomically."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:

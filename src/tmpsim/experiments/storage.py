@@ -51,6 +51,7 @@ from tmpsim.experiments.spec import (
     spec_fingerprint,
 )
 from tmpsim.results import atomic_path, atomic_write_bytes
+from tmpsim.runfolder import lock_file
 
 EXPERIMENT_FILES = frozenset(
     ["experiment.yaml", "experiment.json", "scenario.yaml", "points.parquet", "runs", "series"]
@@ -108,28 +109,21 @@ class ExperimentDir:
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the folder's write lock (``DIR/.lock``), or refuse: another process writes it."""
-        try:
-            import fcntl
-        except ImportError:  # no POSIX locks here: one writer is the user's care
-            fcntl = None
-        if fcntl is None:
-            yield
-            return
         if not self.exists():
             self.refuse_foreign()  # a run's folder, say, gets no lock file either
         self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise ExperimentError(
-                    f"{self.path}: another tmpsim is writing this folder now; wait for it to "
-                    "finish (then run again to resume), or choose another --out"
-                ) from None
-            yield
+            fd = lock_file(self.path / ".lock")
+        except BlockingIOError:
+            raise ExperimentError(
+                f"{self.path}: another tmpsim is writing this folder now; wait for it to "
+                "finish (then run again to resume), or choose another --out"
+            ) from None
+        try:
+            yield  # without POSIX locks (fd None) one writer is the user's care
         finally:
-            os.close(fd)
+            if fd is not None:
+                os.close(fd)
 
     def sweep_partials(self, older_than: float = 600.0) -> list[Path]:
         """Remove temporary files an interrupted writer left (call with the lock held).

@@ -114,7 +114,7 @@ class CivilSociety(Module):
                 self._lost_bed.append(ids)
             return
         pop = self.sim.pop
-        if self.rental is not None:
+        if self.rental is not None and self.renting.counts.any():
             # The money module set the new state's spending without the rent already.
             self.renting.clear(ids)
         leaving = ids[pop.needs_bed[ids]]  # most moves concern nobody who needs a bed

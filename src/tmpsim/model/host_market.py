@@ -183,10 +183,7 @@ def split_of(inputs: SplitInputs) -> HostSplit:
         market_split = _anchored(market_split, years, spec.anchor_year, inputs.shares, covered)
     for k, y in enumerate(years):
         fixed = np.array(
-            [
-                0.0 if covered[i] else _share_in(inputs.shares[n], int(y))
-                for i, n in enumerate(names)
-            ]
+            [0.0 if covered[i] else share_in(inputs.shares[n], int(y)) for i, n in enumerate(names)]
         )
         rest = max(1.0 - fixed.sum(), 0.0)
         row = fixed + rest * market_split[k]
@@ -242,7 +239,7 @@ def _anchored(
 
     def own(year: int) -> np.ndarray:
         row = np.array(
-            [_share_in(shares[n], year) if covered[i] else 0.0 for i, n in enumerate(shares)]
+            [share_in(shares[n], year) if covered[i] else 0.0 for i, n in enumerate(shares)]
         )
         return row / row.sum() if row.sum() > 0 else split[0]
 
@@ -254,8 +251,11 @@ def _anchored(
     return out / out.sum(axis=1, keepdims=True)
 
 
-def _share_in(table: dict[int, float], year: int) -> float:
-    """A ``demand_share`` table at mid-``year``, as recruitment interpolates it."""
+def share_in(table: dict[int, float], year: int) -> float:
+    """A by-year share table at mid-``year``, as recruitment interpolates it.
+
+    An origin's ``demand_share``, or a segment's share of an origin's entries.
+    """
     years = sorted(table)
     return float(np.interp(year + 0.5, [y + 0.5 for y in years], [table[y] for y in years]))
 

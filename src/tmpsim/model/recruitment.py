@@ -22,7 +22,7 @@ from tmpsim.engine.module import Module
 from tmpsim.engine.population import NEVER
 from tmpsim.kinds import Timer
 from tmpsim.model.applicants import ApplicantDraws, Attributes, StandbyPool, draw_attributes
-from tmpsim.model.host_market import HostSplit, split_inputs, split_of
+from tmpsim.model.host_market import HostSplit, share_in, split_inputs, split_of
 from tmpsim.model.lifecycle import DAYS_PER_MONTH
 from tmpsim.model.selection_kernels import Eligibility
 from tmpsim.scenario.schema import DEBT_PER_FEE_MAX
@@ -119,19 +119,13 @@ def market_debt_reference(
         mean, ratio = fee_terms_in(terms, origin, market, year)
         by_year.append(pay * borrow * mean * np.minimum(ratio, DEBT_PER_FEE_MAX))
         k = int(np.clip(year - market.years[0], 0, market.years.size - 1))
-        segment = np.array([_table_at(p.share, year) for p in profiles])
+        segment = np.array([share_in(p.share, year) for p in profiles])
         weight.append(demand_total(year) * market.shares[k][origin] * segment)
     by_year_a, weight_a = np.array(by_year), np.array(weight)
     total = weight_a.sum(axis=0)
     # A profile with no entries in the run (a segment's share of 0) weighs its years alike.
     weight_a = np.where(total > 0, weight_a, 1.0)
     return (by_year_a * weight_a).sum(axis=0) / weight_a.sum(axis=0)
-
-
-def _table_at(table: dict[int, float], year: int) -> float:
-    """A by-year share table at mid-``year``, as the demand tables are read."""
-    known = sorted(table)
-    return float(np.interp(year + 0.5, [y + 0.5 for y in known], [table[y] for y in known]))
 
 
 class Recruitment(Module):

@@ -222,9 +222,11 @@ def _market_origins(market: Data) -> set[str]:
     A configuration that cannot be read is reported by the run that builds the market.
     """
     from tmpsim.corridors.config import CorridorsError, load_corridors
+    from tmpsim.scenario.schema import OriginsMarketSpec
 
+    name = market.get("corridors", OriginsMarketSpec.model_fields["corridors"].default)
     try:
-        return set(load_corridors(market.get("corridors", "asia-corridors")).market.origins)
+        return set(load_corridors(name).market.origins)
     except CorridorsError:
         return set()
 

@@ -50,6 +50,7 @@ from tmpsim.runfolder import (
     LegacyRunFolderWarning,
     RunFolderError,
     check_run_folder,
+    lock_file,
     remove_dead_partials,
 )
 
@@ -89,40 +90,24 @@ class FolderLock:
 
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / LOCK_FILE
-        self._fd: int | None = None
         try:
-            import fcntl
-        except ImportError:
+            self._fd = lock_file(self.path)
+        except BlockingIOError:  # another open file of it holds the lock
+            raise FolderInUseError(
+                f"{folder}: another tmpsim dashboard is serving this runs folder; stop it first, "
+                "or choose another --runs-dir"
+            ) from None
+        except OSError as exc:  # a read-only folder, a link in its place, no locks on the disk
+            raise RunsFolderError(
+                f"{folder}: cannot open or lock the dashboard's lock file {LOCK_FILE} "
+                f"({exc.strerror or exc}); choose a writable runs folder on a local disk"
+            ) from None
+        if self._fd is None:
             log.warning(
                 "%s: this system has no advisory file locks (fcntl); the runs folder is not "
                 "guarded against a second dashboard server",
                 folder,
             )
-            return
-        # O_NOFOLLOW: a link planted under the lock file's name must not create a file elsewhere
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-        try:
-            fd = os.open(self.path, flags, 0o644)
-        except OSError as exc:  # a read-only folder, a link in the lock file's place
-            raise RunsFolderError(
-                f"{folder}: cannot open the dashboard's lock file {LOCK_FILE} "
-                f"({exc.strerror or exc})"
-            ) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:  # another open file of it holds the lock
-            os.close(fd)
-            raise FolderInUseError(
-                f"{folder}: another tmpsim dashboard is serving this runs folder; stop it first, "
-                "or choose another --runs-dir"
-            ) from None
-        except OSError as exc:  # a file system without locks (some network mounts)
-            os.close(fd)
-            raise RunsFolderError(
-                f"{folder}: cannot lock the dashboard's lock file {LOCK_FILE} "
-                f"({exc.strerror or exc}); choose a runs folder on a local disk"
-            ) from None
-        self._fd = fd
 
     def release(self) -> None:
         """Drop the lock (closing the file drops it); a second call does nothing."""
