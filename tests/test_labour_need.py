@@ -256,3 +256,35 @@ def test_singapores_index_is_its_sourced_quarters_held_for_their_months():
         held.update({f"{year}-{m:02d}": value for m in (month - 2, month - 1, month)})
     rule = load_scenario("singapore-work-permit-covid").behaviour.dismissal_labour_need
     assert rule.index == held and len(quarters) == 25
+
+
+def test_the_gulfs_index_is_its_sourced_counts_linear_between_them_and_held_after():
+    """gulf-kafala-covid's index is the UAE's count of private-sector workers (thousands) at the
+    sourced months, linear between two of them (rounded to a tenth) and held from the last to
+    the run's end; it starts a year before the run, so every month of the run has its lag."""
+    import csv
+
+    import tmpsim
+
+    table = Path(tmpsim.__file__).parent / "data" / "host" / "private_sector_workers_uae.csv"
+    with table.open(encoding="utf-8") as f:
+        counts = [(r["month"], float(r["value"])) for r in csv.DictReader(f)]
+
+    def number(month: str) -> int:
+        year, m = map(int, month.split("-"))
+        return year * 12 + m - 1
+
+    sc = load_scenario("gulf-kafala-covid")
+    rule = sc.behaviour.dismissal_labour_need
+    index = {number(k): v for k, v in rule.index.items()}
+    for (a, va), (b, vb) in zip(counts, counts[1:], strict=False):
+        na, nb = number(a), number(b)
+        for n in range(na, nb + 1):
+            assert index[n] == round(va + (vb - va) * (n - na) / (nb - na), 1), (a, n)
+    last = number(counts[-1][0])
+    end = sc.end.year * 12 + sc.end.month - 1
+    assert all(index[n] == counts[-1][1] for n in range(last, end + 1))
+    assert min(index) == number(counts[0][0]) and max(index) == end
+    assert min(index) <= sc.start.year * 12 + sc.start.month - 1 - rule.lag_months
+    # The fall over a year in December 2020: 5,094.4 / 4,799.2 thousand workers.
+    assert rule.fall(number("2020-12")) == pytest.approx(5094.4 / 4799.2, rel=1e-12)

@@ -134,7 +134,9 @@ def test_variants_resolve_as_the_full_copies_did(name):
     ESD's bridges when the flagship's were wound down as the notice says (their wind-down dates
     and source), and the sources of its bridges and employment maintenance when they became one
     measure and renewable, and its outbound seats of October 2031 when Vietnam's were sourced
-    as repatriation flights only: changes meant to move them)."""
+    as repatriation flights only; the Gulf's description, events, behaviour and sources when its
+    dated dismissal multipliers of 2020 gave way to the fall of employers' labour need: changes
+    meant to move them)."""
     raw, _ = load_raw(name)
     assert "extends" not in raw
     text = (shipped_dir() / f"{name}.yaml").read_text(encoding="utf-8")

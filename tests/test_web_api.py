@@ -73,7 +73,7 @@ def test_scenario_description_has_window_and_parameters_with_its_values(client) 
     assert params["programme.grace_days"]["default"] == 30
     assert params["money.wage_per_month"]["default"] == 160000
     assert params["behaviour.dismissal_labour_need.elasticity"]["default"] == 1.5
-    gulf = {p["name"] for p in client.get("/api/scenarios/gulf-kafala-covid").json()["parameters"]}
+    gulf = {p["name"] for p in client.get("/api/scenarios/gulf-kafala").json()["parameters"]}
     assert "behaviour.dismissal_labour_need.elasticity" not in gulf  # no such rule there
     shelters = [p for p in params if p.startswith("shelters.")]
     assert shelters and all(params[p]["label"].startswith("Shelter places") for p in shelters)
