@@ -155,7 +155,8 @@ def agent_rule_violations(sim: Simulation) -> list[str]:
 
     Sheltered agents need a bed; those who need one are the destitute and, where the job comes
     with a bed, everyone without work in the host who does not rent a room privately (only they
-    rent, and none of them destitute); destitute agents have no income (jobless,
+    rent, and none of them destitute), except those the employer keeps up in the states of
+    ``programme.employer_upkeep``, who need none; destitute agents have no income (jobless,
     stranded, special idle); stranded agents wait in their corridor's return queue (unless the
     programme makes them wait for an exit permit first); only people in the host wait for a seat
     home; only people cleared to go or on a home visit wait to enter; the recorded queue lengths
@@ -172,14 +173,16 @@ def agent_rule_violations(sim: Simulation) -> list[str]:
         out.append("sheltered but needing no bed")
     no_income = np.isin(state, [int(s) for s in NO_INCOME])
     renting = sim.pop.renting[:n]
-    need = destitute | (no_income & sim.scenario.programme.housing_with_job & ~renting)
+    upkept = sim.scenario.programme.upkept()[state]
+    lost_bed = no_income & sim.scenario.programme.housing_with_job & ~upkept
+    need = (destitute & ~upkept) | (lost_bed & ~renting)
     if not np.array_equal(needs_bed, need):
         out.append(
             "needing a bed is not: destitute, or without work where the job has a bed and not "
-            "renting a room"
+            "renting a room, and not kept up by the employer"
         )
-    if (renting & (destitute | ~no_income)).any():
-        out.append("renting a room privately while destitute or not without work")
+    if (renting & (destitute | ~lost_bed)).any():
+        out.append("renting a room privately while destitute or not without the job's bed")
     if (destitute & ~no_income).any():
         bad = sorted({State(int(s)).name for s in state[destitute & ~no_income]})
         out.append(f"destitute in states with income: {bad}")

@@ -8,7 +8,8 @@ privately instead if their savings cover the move-in cost and no landlord refuse
 each); renters pay the rent (the money module reads the ``renting`` flag) and need a bed only
 when they become destitute, which ends the renting. Funds pay a fixed amount while their monthly
 budget lasts; shelters house people up to their capacity, which for friends grows with the
-number of employed co-workers.
+number of employed co-workers. Where the employer keeps up the worker without work by rule
+(``programme.employer_upkeep``), nobody in the states named needs a bed, destitute or not.
 Shelters that take in only some (by origin, segment or sex) each fill their places first, from the
 people they take in, in the order of the line; then the shelters open to everyone, as one pool.
 Need beyond capacity is unmet.
@@ -58,7 +59,13 @@ class CivilSociety(Module):
         self.without_work = np.zeros(N_STATES, dtype=bool)
         if sc.programme.housing_with_job:
             self.without_work[[int(s) for s in NO_INCOME]] = True
-        self.hears = frozenset(State) if self.without_work.any() else frozenset()
+        # States without work where the employer keeps up the worker: the bed is kept there,
+        # and nobody in them needs a shelter place, destitute or not (their moves are heard).
+        self.upkept = sc.programme.upkept()
+        self.without_work[self.upkept] = False
+        self.hears = (
+            frozenset(State) if self.without_work.any() or self.upkept.any() else frozenset()
+        )
         # Renting privately instead, for those who can (the schema asks for housing_with_job).
         self.renting = sim.pop.flag_of("renting")
         self.rental = sc.programme.private_rental
@@ -87,9 +94,13 @@ class CivilSociety(Module):
         self.working = np.array(sorted(int(s) for s in WORKING), dtype=np.int64)
 
     def destitute(self, ids: np.ndarray) -> None:
-        """Newly destitute agents ask for emergency money and a bed; renters lose their room."""
+        """Newly destitute agents ask for emergency money and a bed; renters lose their room.
+
+        Those the employer keeps up (``programme.employer_upkeep``) have a bed: they ask for
+        money only.
+        """
         self.fund_queue.push(ids)
-        self.need(ids)
+        self.need(ids[~self.upkept[self.sim.pop.state[ids]]])
         if self.rental is not None:
             lost = self.renting.clear(ids)
             if lost.size:  # the rent stops with the room
@@ -100,12 +111,14 @@ class CivilSociety(Module):
         self.release(ids[~self.without_work[self.sim.pop.state[ids]]])
 
     def on_move(self, ids: np.ndarray, new: State, day: int) -> None:
-        """Heard only where the job comes with a bed: losing work means needing one.
+        """Heard only where the job comes with a bed or the employer keeps some up.
 
-        With private rental, those who lose it and are still without work in the host at the
-        day's end rent a room if they can and need a bed only if they cannot (``step``): those who
-        leave for home the day their stay ends rent nothing. Going back to work with a bed, or
-        leaving the host, ends the renting.
+        Losing work means needing a bed. With private rental, those who lose it and are still
+        without work in the host at the day's end rent a room if they can and need a bed only if
+        they cannot (``step``): those who leave for home the day their stay ends rent nothing.
+        Going back to work with a bed, into the employer's upkeep, or leaving the host, ends the
+        renting. Those the employer takes up need no bed, destitute or not; the destitute who
+        leave the upkeep for a state that brings no bed need one.
         """
         if self.without_work[new]:
             if self.rental is None:
@@ -118,8 +131,13 @@ class CivilSociety(Module):
             # The money module set the new state's spending without the rent already.
             self.renting.clear(ids)
         leaving = ids[pop.needs_bed[ids]]  # most moves concern nobody who needs a bed
+        if self.upkept[new]:
+            self.release(leaving)
+            return
         if leaving.size:
             self.release(leaving[~pop.destitute[leaving]])
+        if self.upkept.any():  # the destitute leaving the upkeep (the others need one already)
+            self.need(ids[pop.destitute[ids]])
 
     def _lost_bed_today(self, day: int) -> None:
         """Today's losers of the job's bed still without work in the host rent or need a bed.
@@ -146,7 +164,9 @@ class CivilSociety(Module):
         fresh = ids[~(pop.renting[ids] | pop.needs_bed[ids])]
         if fresh.size == 0:
             return fresh
-        can_pay = pop.savings[fresh] >= self.savings_needed
+        # The destitute come here only from the employer's upkeep: they cannot pay, whatever
+        # the savings needed.
+        can_pay = (pop.savings[fresh] >= self.savings_needed) & ~pop.destitute[fresh]
         rents = np.zeros(fresh.size, dtype=bool)
         rents[can_pay] = self.stream.random(int(can_pay.sum())) >= self.rental.refusal_share
         renters = fresh[rents]
@@ -193,6 +213,8 @@ class CivilSociety(Module):
             return "someone rents a room privately who is not without work in the host"
         if (without_work & ~renting & ~pop.needs_bed[:n]).any():
             return "someone without work lost the job's bed and neither rents nor needs a bed"
+        if (self.upkept[pop.state[:n]] & pop.needs_bed[:n]).any():
+            return "someone the employer keeps up needs a shelter bed (or holds one)"
         pool = pop.shelter_pool[:n]
         if ((pool >= 0) != pop.sheltered[:n]).any():
             return "a shelter place is held by someone not sheltered, or not held by one who is"

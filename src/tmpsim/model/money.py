@@ -83,9 +83,13 @@ class MoneyModule(Module):
         # of a state's spending in the states without work, where the job's bed is lost.
         rental = sc.programme.private_rental
         self.rent_day = rental.rent_month / DAYS_PER_MONTH if rental is not None else 0.0
+        # Where the employer keeps up the worker without work (``programme.employer_upkeep``),
+        # food and bed come as at work: the living cost is spent there, and no rent.
+        self.upkept = sc.programme.upkept()
         self.pays_rent = np.zeros(N_STATES, dtype=bool)
         if self.rent_day:
             self.pays_rent[[int(s) for s in NO_INCOME]] = True
+            self.pays_rent[self.upkept] = False
         self.interest_day = np.array(
             [o.loan_interest_per_year / 365.25 for o in sc.origins.values()]
         )
@@ -149,7 +153,8 @@ class MoneyModule(Module):
             found = self.wage_day * self.sector_wage * factor, self.living_day
         elif state in NO_INCOME:
             income = self.subsist_day if welfare else 0.0
-            found = np.full(self.sector_wage.size, income), self.subsist_day
+            cost = self.living_day if self.upkept[state] else self.subsist_day
+            found = np.full(self.sector_wage.size, income), cost
         else:
             found = np.zeros(self.sector_wage.size), 0.0
         self._rates[key] = found

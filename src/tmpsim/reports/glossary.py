@@ -144,7 +144,8 @@ TERMS: dict[str, Term] = {
             "mean",
             "People who need a shelter place: the destitute and, where the job comes with a bed "
             "(programme.housing_with_job), everyone in the host without work, except those who "
-            "rent a room privately (programme.private_rental).",
+            "rent a room privately (programme.private_rental); nobody whom the employer keeps up "
+            "without work (programme.employer_upkeep).",
             "Where the job does not come with a bed, the same as 'destitute'.",
         ),
         Term(

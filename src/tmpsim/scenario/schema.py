@@ -48,6 +48,7 @@ from tmpsim.scenario.bounds import (
     month_number,
 )
 from tmpsim.scenario.routes_schema import BacklogSpec, RoutesSpec
+from tmpsim.states import NO_INCOME
 
 # Kinds without an upper bound (finite all the same: Strict refuses NaN and infinity), for
 # sections that bound their values themselves.
@@ -321,6 +322,37 @@ class PrivateRental(Strict):
         return self.move_in_cost + self.reserve_months * (self.rent_month + subsistence_month)
 
 
+# The states without work (no income, in the host), in which the employer may be bound to keep
+# up the worker.
+UpkeepStateName = Literal[tuple(s.name.lower() for s in NO_INCOME)]  # type: ignore[valid-type]
+
+
+class EmployerUpkeep(Strict):
+    """The employer keeps up the worker without work in the host, as at work.
+
+    In the states named, the employer (or whoever takes over the employer's duty) keeps housing
+    and feeding the worker, by rule, until the worker works again or leaves the host: the bed
+    that comes with the job is not lost, nobody in these states needs a shelter place (the
+    destitute among them included: they still queue for emergency money), nobody rents a room
+    privately, and a worker spends the living cost (``money.living_cost_per_month``, spending
+    beside the food and the bed, as at work), not the subsistence cost. The other states without
+    work keep the rules of ``housing_with_job`` and ``private_rental``.
+    """
+
+    states: list[UpkeepStateName] = Field(
+        min_length=1,
+        description="States without work in which the employer keeps up the worker: jobless, "
+        "stranded, special_idle.",
+    )
+    source: str = Field(min_length=1, description="The rule that binds the employer.")
+
+    @model_validator(mode="after")
+    def _once_each(self) -> EmployerUpkeep:
+        if len(set(self.states)) != len(self.states):
+            raise ValueError(f"states must be named once each, got {self.states}")
+        return self
+
+
 class Programme(Strict):
     """The programme's rules, as data."""
 
@@ -350,6 +382,13 @@ class Programme(Strict):
         description="With housing_with_job: those who lose the job's bed rent a room privately "
         "if their savings cover the move-in cost and no landlord refuses them, and need a "
         "shelter place only when destitute (None: everyone without work needs one).",
+    )
+    employer_upkeep: EmployerUpkeep | None = Field(
+        None,
+        exclude_if=lambda v: v is None,  # unset: resolves as before the key existed
+        description="States without work in which the employer keeps housing and feeding the "
+        "worker by rule: no shelter place is needed there and the living cost is spent, not "
+        "the subsistence cost (None: in none).",
     )
     family_allowed: bool = False
     onward: list[OnwardStatus] = Field(default_factory=list)
@@ -382,6 +421,13 @@ class Programme(Strict):
                 "true, or remove private_rental"
             )
         return self
+
+    def upkept(self) -> np.ndarray:
+        """Whether the employer keeps up the worker in each state (``employer_upkeep``)."""
+        mask = np.zeros(len(STATE_NAMES), dtype=bool)
+        if self.employer_upkeep is not None:
+            mask[[int(STATE_BY_NAME[name]) for name in self.employer_upkeep.states]] = True
+        return mask
 
 
 class DemandResponse(Strict):
