@@ -97,6 +97,30 @@ def test_the_destitute_who_leave_the_upkeep_need_a_bed():
     assert sim.pop.exited[2] == 13
 
 
+def test_the_destitute_who_leave_the_upkeep_for_a_state_without_the_jobs_bed_need_one():
+    # The job brings no bed (housing_with_job false): only the destitute need one. Upkeep while
+    # jobless, grace cut to 3: 2 is dismissed on day 2 with 1,000 and, kept up at 500 a day, is
+    # destitute on day 4 without needing a bed; stranded on day 5, outside the upkeep and still
+    # destitute (no new destitution to hear: the move itself must ask for the bed), it needs one
+    # and the shelter opening that day takes it, until its flight on day 13. 0 and 1 (30,000
+    # each) never run out.
+    sim, left = run_case(
+        {
+            "programme.housing_with_job": False,
+            "programme.employer_upkeep": upkeep("jobless"),
+            "programme.grace_days": 3,
+        },
+        [30000.0, 30000.0, 1000.0],
+        job_found=False,
+    )
+    n = sim.n_days
+    assert [s[2] for s in left[2:6]] == [1000.0, 500.0, 0.0, 0.0]
+    assert history(sim, "destitute") == steps({4: 1, 13: 0}, n)
+    assert history(sim, "needs_bed") == steps({5: 1, 13: 0}, n)
+    assert history(sim, "sheltered") == steps({5: 1, 13: 0}, n)
+    assert sim.pop.state[2] == State.RETURNED and sim.pop.exited[2] == 13
+
+
 def test_a_renter_taken_up_by_the_employer_stops_renting():
     # Private rental and upkeep while stranded: 2, dismissed on day 2 with 100,000, rents
     # (60,875 to move in, 2,000 a day with the rent) while jobless; its grace ends on day 5 and,
