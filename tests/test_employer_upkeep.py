@@ -121,6 +121,27 @@ def test_the_destitute_who_leave_the_upkeep_for_a_state_without_the_jobs_bed_nee
     assert sim.pop.state[2] == State.RETURNED and sim.pop.exited[2] == 13
 
 
+def test_the_daily_check_finds_the_destitute_without_a_bed_outside_the_upkeep():
+    # As above to day 5, when 2, destitute, has left the upkeep and needs a bed; the check
+    # refuses it once that need is dropped (as if the move had not asked for the bed).
+    sim = build(
+        "shelter",
+        {
+            "money.living_cost_per_month": LIVING,
+            "programme.employer_upkeep": upkeep("jobless"),
+            "programme.grace_days": 3,
+        },
+    )
+    sim.pop.savings[WHO] = [30000.0, 30000.0, 1000.0]
+    for day in range(6):
+        sim.step(day)
+        if day == 1:
+            file_hazard(sim, ids(2), Hazard.DISMISSAL, 2)
+    assert sim.pop.destitute[2] and sim.pop.needs_bed[2] and sim.civil.check() is None
+    sim.civil.release(ids(2))
+    assert sim.civil.check() == "someone destitute outside the employer's upkeep needs no bed"
+
+
 def test_a_renter_taken_up_by_the_employer_stops_renting():
     # Private rental and upkeep while stranded: 2, dismissed on day 2 with 100,000, rents
     # (60,875 to move in, 2,000 a day with the rent) while jobless; its grace ends on day 5 and,

@@ -213,8 +213,11 @@ class CivilSociety(Module):
             return "someone rents a room privately who is not without work in the host"
         if (without_work & ~renting & ~pop.needs_bed[:n]).any():
             return "someone without work lost the job's bed and neither rents nor needs a bed"
-        if (self.upkept[pop.state[:n]] & pop.needs_bed[:n]).any():
+        upkept = self.upkept[pop.state[:n]]
+        if (upkept & pop.needs_bed[:n]).any():
             return "someone the employer keeps up needs a shelter bed (or holds one)"
+        if (pop.destitute[:n] & ~upkept & ~pop.needs_bed[:n]).any():
+            return "someone destitute outside the employer's upkeep needs no bed"
         pool = pop.shelter_pool[:n]
         if ((pool >= 0) != pop.sheltered[:n]).any():
             return "a shelter place is held by someone not sheltered, or not held by one who is"
