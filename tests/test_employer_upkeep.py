@@ -167,6 +167,32 @@ def test_a_renter_taken_up_by_the_employer_stops_renting():
     assert sim.pop.state[2] == State.RETURNED and sim.pop.exited[2] == 13
 
 
+def test_the_destitute_who_leave_the_upkeep_do_not_rent_even_when_renting_needs_nothing():
+    # Private rental with nothing to move in and no reserve (no savings needed) and upkeep while
+    # jobless, grace cut to 3. 0 and 1, stranded on day 1 with 30,000 (2,000 a day with the
+    # rent), rent until their flight on day 12. 2, destitute from day 4 while kept up, loses the
+    # job's bed on day 5, stranded: having nothing it cannot rent, though its savings of 0 cover
+    # the 0 needed; it needs a bed, and the shelter opening that day takes it to day 13.
+    rental = {
+        "rent_month": SUBSISTENCE, "move_in_months": 0, "refusal_share": 0.0,
+        "reserve_months": 0, "source": "test",
+    }  # fmt: skip
+    sim, _ = run_case(
+        {
+            "programme.employer_upkeep": upkeep("jobless"),
+            "programme.private_rental": rental,
+            "programme.grace_days": 3,
+        },
+        [30000.0, 30000.0, 1000.0],
+        job_found=False,
+    )
+    n = sim.n_days
+    assert history(sim, "renting") == steps({1: 2, 12: 0}, n)
+    assert history(sim, "destitute") == steps({4: 1, 13: 0}, n)
+    assert history(sim, "needs_bed") == steps({5: 1, 13: 0}, n)
+    assert history(sim, "sheltered") == steps({5: 1, 13: 0}, n)
+
+
 def test_employer_upkeep_names_states_without_work_once_with_a_source():
     path = scenario_file("shelter")
     with pytest.raises(ScenarioError, match=r"employer_upkeep.states.0: Input should be"):
