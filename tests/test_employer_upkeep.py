@@ -203,3 +203,17 @@ def test_employer_upkeep_names_states_without_work_once_with_a_source():
         load_scenario(path, {"programme.employer_upkeep": {"states": ["stranded"]}})
     with pytest.raises(ScenarioError, match=r"employer_upkeep.states: List should have"):
         load_scenario(path, {"programme.employer_upkeep": upkeep()})
+
+
+def test_private_rental_beside_the_upkeep_of_every_state_without_work_is_refused():
+    # Nobody would ever rent: the section would be read and silently do nothing.
+    path = scenario_file("shelter")
+    rental = {
+        "rent_month": SUBSISTENCE, "move_in_months": 2, "refusal_share": 0.0, "source": "test",
+    }  # fmt: skip
+    every = upkeep("jobless", "stranded", "special_idle")
+    base = {"programme.housing_with_job": True, "programme.private_rental": rental}
+    with pytest.raises(ScenarioError, match="private_rental applies to no one: employer_upkeep"):
+        load_scenario(path, {**base, "programme.employer_upkeep": every})
+    sc = load_scenario(path, {**base, "programme.employer_upkeep": upkeep("jobless", "stranded")})
+    assert sc.programme.private_rental is not None

@@ -420,6 +420,13 @@ class Programme(Strict):
                 "private_rental applies where the job comes with a bed: set housing_with_job: "
                 "true, or remove private_rental"
             )
+        upkept = set(self.employer_upkeep.states) if self.employer_upkeep is not None else set()
+        if self.private_rental is not None and upkept >= {s.name.lower() for s in NO_INCOME}:
+            # Nobody loses the job's bed where the employer keeps up every worker without work.
+            raise ValueError(
+                "private_rental applies to no one: employer_upkeep keeps up the worker in every "
+                "state without work; remove private_rental or a state of employer_upkeep.states"
+            )
         return self
 
     def upkept(self) -> np.ndarray:
