@@ -217,3 +217,20 @@ def test_private_rental_beside_the_upkeep_of_every_state_without_work_is_refused
         load_scenario(path, {**base, "programme.employer_upkeep": every})
     sc = load_scenario(path, {**base, "programme.employer_upkeep": upkeep("jobless", "stranded")})
     assert sc.programme.private_rental is not None
+
+
+def test_welfare_pays_the_kept_up_only_what_they_spend():
+    # Welfare eligible, upkeep while stranded: 0 and 1, stranded on day 1, spend the living cost
+    # (500 a day) and welfare pays them just that, not subsistence (1,000 a day, whose surplus
+    # of 500 a day the case would remit): 0 keeps its 3,000 and 1 its nothing until their flight
+    # home on day 12, neither is ever destitute, and both have remitted what they had remitted
+    # by the contract's end, as without welfare (where 0 lives on its savings instead).
+    kept = {"programme.employer_upkeep": upkeep("stranded")}
+    sim, left = run_case({**kept, "programme.welfare_eligible": True}, [3000.0, 0.0, 0.0])
+    without, _ = run_case(kept, [3000.0, 0.0, 0.0])
+    assert [s[0] for s in left[1:12]] == [3000.0] * 11
+    assert [s[1] for s in left[1:12]] == [0.0] * 11
+    assert sim.pop.remitted[ids(0, 1)].tolist() == without.pop.remitted[ids(0, 1)].tolist()
+    assert history(sim, "destitute") == [0] * sim.n_days
+    # 2, dismissed on day 2 and not kept up while jobless, needs the bed until its job on day 4.
+    assert history(sim, "needs_bed") == steps({2: 1, 4: 0}, sim.n_days)

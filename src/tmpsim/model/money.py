@@ -152,8 +152,10 @@ class MoneyModule(Module):
             }[state]
             found = self.wage_day * self.sector_wage * factor, self.living_day
         elif state in NO_INCOME:
-            income = self.subsist_day if welfare else 0.0
+            # Welfare pays what a person without work must spend: subsistence, or where the
+            # employer keeps them up (bed and food provided) only the living cost beside them.
             cost = self.living_day if self.upkept[state] else self.subsist_day
+            income = cost if welfare else 0.0
             found = np.full(self.sector_wage.size, income), cost
         else:
             found = np.zeros(self.sector_wage.size), 0.0
