@@ -51,6 +51,21 @@ def run_case(overrides: dict, savings: list[float], job_found: bool = True) -> t
     return sim, left
 
 
+def run_renting_case(kept: str, move_in_months: int, savings: list[float]) -> tuple:
+    """The case with the upkeep in state ``kept``, renting at the subsistence cost a month with
+    ``move_in_months`` up front (no refusals, no reserve), grace cut to 3 days, no job found."""
+    rental = {
+        "rent_month": SUBSISTENCE, "move_in_months": move_in_months, "refusal_share": 0.0,
+        "reserve_months": 0, "source": "test",
+    }  # fmt: skip
+    overrides = {
+        "programme.employer_upkeep": upkeep(kept),
+        "programme.private_rental": rental,
+        "programme.grace_days": 3,
+    }
+    return run_case(overrides, savings, job_found=False)
+
+
 def history(sim, flag: str) -> list[int]:
     return sim.recorder.flag_history[flag][:, 0].tolist()
 
@@ -147,19 +162,7 @@ def test_a_renter_taken_up_by_the_employer_stops_renting():
     # (60,875 to move in, 2,000 a day with the rent) while jobless; its grace ends on day 5 and,
     # stranded, it is kept up: no rent, 500 a day from then (the move settles day 5 at 2,000).
     # 0 and 1, stranded from day 1, never rent.
-    rental = {
-        "rent_month": SUBSISTENCE, "move_in_months": 2, "refusal_share": 0.0,
-        "reserve_months": 0, "source": "test",
-    }  # fmt: skip
-    sim, left = run_case(
-        {
-            "programme.employer_upkeep": upkeep("stranded"),
-            "programme.private_rental": rental,
-            "programme.grace_days": 3,
-        },
-        [30000.0, 30000.0, 100000.0],
-        job_found=False,
-    )
+    sim, left = run_renting_case("stranded", 2, [30000.0, 30000.0, 100000.0])
     n = sim.n_days
     assert history(sim, "renting") == steps({2: 1, 5: 0}, n)
     assert history(sim, "needs_bed") == [0] * n
@@ -173,19 +176,7 @@ def test_the_destitute_who_leave_the_upkeep_do_not_rent_even_when_renting_needs_
     # rent), rent until their flight on day 12. 2, destitute from day 4 while kept up, loses the
     # job's bed on day 5, stranded: having nothing it cannot rent, though its savings of 0 cover
     # the 0 needed; it needs a bed, and the shelter opening that day takes it to day 13.
-    rental = {
-        "rent_month": SUBSISTENCE, "move_in_months": 0, "refusal_share": 0.0,
-        "reserve_months": 0, "source": "test",
-    }  # fmt: skip
-    sim, _ = run_case(
-        {
-            "programme.employer_upkeep": upkeep("jobless"),
-            "programme.private_rental": rental,
-            "programme.grace_days": 3,
-        },
-        [30000.0, 30000.0, 1000.0],
-        job_found=False,
-    )
+    sim, _ = run_renting_case("jobless", 0, [30000.0, 30000.0, 1000.0])
     n = sim.n_days
     assert history(sim, "renting") == steps({1: 2, 12: 0}, n)
     assert history(sim, "destitute") == steps({4: 1, 13: 0}, n)
