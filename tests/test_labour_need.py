@@ -23,6 +23,7 @@ from tmpsim.kinds import HAZARDS_BY_STATE, Hazard
 from tmpsim.model.hazards import YEAR
 from tmpsim.results import build_result
 from tmpsim.scenario import ScenarioError, load_scenario
+from tmpsim.scenario.bounds import month_number
 from tmpsim.states import State
 
 BASE = 0.1 / YEAR
@@ -270,21 +271,17 @@ def test_the_gulfs_index_is_its_sourced_counts_linear_between_them_and_held_afte
     with table.open(encoding="utf-8") as f:
         counts = [(r["month"], float(r["value"])) for r in csv.DictReader(f)]
 
-    def number(month: str) -> int:
-        year, m = map(int, month.split("-"))
-        return year * 12 + m - 1
-
     sc = load_scenario("gulf-kafala-covid")
     rule = sc.behaviour.dismissal_labour_need
-    index = {number(k): v for k, v in rule.index.items()}
+    index = {month_number(k): v for k, v in rule.index.items()}
     for (a, va), (b, vb) in zip(counts, counts[1:], strict=False):
-        na, nb = number(a), number(b)
+        na, nb = month_number(a), month_number(b)
         for n in range(na, nb + 1):
             assert index[n] == round(va + (vb - va) * (n - na) / (nb - na), 1), (a, n)
-    last = number(counts[-1][0])
-    end = sc.end.year * 12 + sc.end.month - 1
+    last = month_number(counts[-1][0])
+    end = month_number(sc.end)
     assert all(index[n] == counts[-1][1] for n in range(last, end + 1))
-    assert min(index) == number(counts[0][0]) and max(index) == end
-    assert min(index) <= sc.start.year * 12 + sc.start.month - 1 - rule.lag_months
+    assert min(index) == month_number(counts[0][0]) and max(index) == end
+    assert min(index) <= month_number(sc.start) - rule.lag_months
     # The fall over a year in December 2020: 5,094.4 / 4,799.2 thousand workers.
-    assert rule.fall(number("2020-12")) == pytest.approx(5094.4 / 4799.2, rel=1e-12)
+    assert rule.fall(month_number("2020-12")) == pytest.approx(5094.4 / 4799.2, rel=1e-12)
