@@ -267,3 +267,71 @@ def _checked(name: str) -> tuple[str, bytes, dict]:
     content = scenario_text().encode()
     checked, data = parse_upload(name, content)
     return checked, content, data
+
+
+class FakeMsvcrt:
+    """Windows' ``msvcrt.locking`` as far as the lock uses it: one handle holds byte 0 of a file."""
+
+    LK_NBLCK = 2
+
+    def __init__(self) -> None:
+        self.holders: dict[int, int] = {}  # the file's inode: the descriptor holding its lock
+        self.calls: list[tuple[int, int]] = []
+
+    def locking(self, fd: int, mode: int, nbytes: int) -> None:
+        self.calls.append((os.lseek(fd, 0, os.SEEK_CUR), nbytes))
+        assert mode == self.LK_NBLCK
+        inode = os.fstat(fd).st_ino
+        holder = self.holders.get(inode)
+        if holder is not None and holder != fd and _open_on(holder, inode):
+            raise OSError(13, "Permission denied")  # EACCES, as Windows answers
+        self.holders[inode] = fd
+
+
+def _open_on(fd: int, inode: int) -> bool:
+    try:
+        return os.fstat(fd).st_ino == inode
+    except OSError:
+        return False
+
+
+def test_without_fcntl_the_folder_is_locked_the_windows_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeMsvcrt()
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # import fcntl fails, as on Windows
+    monkeypatch.setitem(sys.modules, "msvcrt", fake)
+    with JobManager(tmp_path):
+        with pytest.raises(FolderInUseError, match=IN_USE):
+            JobManager(tmp_path)
+    assert fake.calls == [(0, 1), (0, 1)]  # byte 0, one byte, each time
+    with JobManager(tmp_path):  # the first let go: a new server starts
+        pass
+    assert len(fake.calls) == 3
+
+
+def test_a_windows_lock_error_other_than_locked_is_not_taken_for_a_second_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tmpsim.web.jobs import RunsFolderError
+
+    fake = FakeMsvcrt()
+
+    def broken(fd: int, mode: int, nbytes: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    fake.locking = broken  # type: ignore[method-assign]
+    monkeypatch.setitem(sys.modules, "fcntl", None)
+    monkeypatch.setitem(sys.modules, "msvcrt", fake)
+    with pytest.raises(RunsFolderError, match="cannot open or lock"):
+        JobManager(tmp_path)
+
+
+def test_with_no_file_locks_the_server_starts_and_says_the_folder_is_unguarded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "fcntl", None)
+    monkeypatch.setitem(sys.modules, "msvcrt", None)
+    with caplog.at_level(logging.WARNING), JobManager(tmp_path), JobManager(tmp_path):
+        pass  # nothing refuses the second
+    assert "not guarded against a second dashboard server" in caplog.text

@@ -162,21 +162,44 @@ def lock_file(path: Path) -> int | None:
     """Open ``path`` (created if missing) and lock it for this open file alone, without waiting.
 
     Returns the descriptor (closing it drops the lock; so does the process's end), or None where
-    the system has no advisory file locks (``fcntl``). A link in the file's place is not
-    followed. ``BlockingIOError``: another open file of it holds the lock; other ``OSError``:
-    it could not be opened or locked.
+    the system has no file locks tmpsim knows (neither ``fcntl`` nor ``msvcrt``). POSIX systems
+    take an advisory ``flock``; Windows a lock on the file's first byte (``msvcrt.locking``),
+    which Windows also drops when the handle is closed or its process ends. A link in the
+    file's place is not followed. ``BlockingIOError``: another open file of it holds the lock;
+    other ``OSError``: it could not be opened or locked.
     """
     try:
         import fcntl
     except ImportError:
-        return None
+        fcntl = None  # type: ignore[assignment]
+    msvcrt = None
+    if fcntl is None:
+        try:
+            import msvcrt  # type: ignore[no-redef]
+        except ImportError:
+            return None
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            _lock_first_byte(msvcrt, fd)
     except BaseException:
         os.close(fd)
         raise
     return fd
+
+
+def _lock_first_byte(msvcrt: Any, fd: int) -> None:
+    """Lock byte 0 of ``fd`` without waiting (Windows); a lock held elsewhere: BlockingIOError."""
+    os.lseek(fd, 0, os.SEEK_SET)  # the range locked starts at the file's position
+    try:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError as exc:
+        # Windows answers a range locked by another handle with EACCES (or EDEADLOCK).
+        if exc.errno in (errno.EACCES, getattr(errno, "EDEADLOCK", errno.EDEADLK)):
+            raise BlockingIOError(exc.errno, "the file is locked by another handle") from exc
+        raise
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -120,7 +120,7 @@ class ExperimentDir:
                 "finish (then run again to resume), or choose another --out"
             ) from None
         try:
-            yield  # without POSIX locks (fd None) one writer is the user's care
+            yield  # without file locks (fd None) one writer is the user's care
         finally:
             if fd is not None:
                 os.close(fd)

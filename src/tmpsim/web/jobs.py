@@ -84,8 +84,10 @@ class FolderLock:
     and the lock ends when the file is closed or its process dies, so a lock file a killed server
     left blocks nothing (the file itself is kept: removing it could let two servers lock two
     different files of the same name). Run processes are spawned without this file (Python's file
-    descriptors are not inherited), so a run outliving its server does not hold the lock. Where
-    ``fcntl`` is missing (Windows) the folder is not guarded and a warning says so.
+    descriptors are not inherited), so a run outliving its server does not hold the lock. On
+    Windows the lock is ``msvcrt``'s lock of the file's first byte, which ends the same ways
+    (``tmpsim.runfolder.lock_file``); where neither exists the folder is not guarded and a
+    warning says so.
     """
 
     def __init__(self, folder: Path) -> None:
@@ -104,8 +106,8 @@ class FolderLock:
             ) from None
         if self._fd is None:
             log.warning(
-                "%s: this system has no advisory file locks (fcntl); the runs folder is not "
-                "guarded against a second dashboard server",
+                "%s: this system has no file locks tmpsim can use (fcntl, msvcrt); the runs "
+                "folder is not guarded against a second dashboard server",
                 folder,
             )
 
