@@ -9,6 +9,7 @@ exact; the scenario is the flagship's, whose other origins the market does not h
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from tmpsim.reports.charts import origins_figures_of
 from tmpsim.results import Result, write_run
 from tmpsim.scenario import ScenarioError, load_scenario
 from tmpsim.scenario.paths import set_path
-from tmpsim.scenario.schema import OriginsMarketSpec
+from tmpsim.scenario.schema import DEBT_PER_FEE_MAX, OriginsMarketSpec
 from tmpsim.simulation import Simulation
 
 FLAGSHIP = "japan-titp-covid"
@@ -438,3 +439,19 @@ def test_a_year_with_nobody_placed_takes_the_next_year_with_placements():
         [0.25, 0.75, 0.0],
         [0.25, 0.75, 0.0],  # none after: the year before
     ]
+
+
+def test_a_markets_debt_held_to_the_bound_is_said_not_cut_silently(tmp_path):
+    # The toy's borrowers owe the fee less three months' income (about 0.9 of it) over the
+    # borrowing share: Vietnam's share halved to 0.5 puts the ratio near 1.8, above the bound.
+    over = market_on(toy_yaml(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the flagship's own share leaves it under: no warning
+        Simulation(load_scenario(FLAGSHIP, over), seed=1, scale=0.001)
+    low = load_scenario(FLAGSHIP, {**over, "origins.Vietnam.borrow_share": 0.5})
+    with pytest.warns(UserWarning, match=r"above 1.5 for Vietnam 1\.\d\d \(20\d\d\)") as caught:
+        sim = Simulation(low, seed=1, scale=0.001)
+    assert "China" not in str(caught[0].message)
+    v = list(low.origins).index("Vietnam")
+    day = (dt.date(2019, 7, 1) - low.start).days
+    assert sim.recruitment.fee_terms(day)[1][v] > DEBT_PER_FEE_MAX  # what the warning reports

@@ -13,6 +13,7 @@ given its origin, its segment and the profile whose terms it is drawn with.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -162,6 +163,8 @@ class Recruitment(Module):
             self.market.demand_share(i) if self.market is not None else o.demand_share
             for i, o in enumerate(self.origin_params)
         ]
+        if self.market is not None and sc.origins_market.fees:
+            self._warn_debt_held(sc, sim.origins)
         # Applicants waiting to be selected, all profiles, in the order they joined: outside the
         # agent arrays until selected (``tmpsim.model.applicants.StandbyPool``).
         self.pool = StandbyPool((sim.n_origins, len(sc.sectors), sim.n_segments))
@@ -190,6 +193,31 @@ class Recruitment(Module):
         rounds = [(day, o) for day, o in rounds if o.size]
         stream = sim.streams["applicants"]
         self.applicants = ApplicantDraws(rounds, lambda origin: self._draw(stream, origin))
+
+    def _warn_debt_held(self, sc: Scenario, origin_names: list[str]) -> None:
+        """Warn where the market's debt per unit of fee is above ``DEBT_PER_FEE_MAX`` in the run.
+
+        A borrower's debt is held to that bound (``_charge_fees``), so there the mean debt at
+        departure is below the market's; a scenario's own ``debt_mean`` above it is refused as
+        it is read, but the market's ratio is known only once the market is built.
+        """
+        over: dict[str, tuple[int, float]] = {}
+        for year in range(sc.start.year, sc.end.year + 1):
+            _, ratio = fee_terms_in(self.terms, self.profile_origin, self.market, year)
+            for profile in np.flatnonzero(ratio > DEBT_PER_FEE_MAX):
+                name = origin_names[self.profile_origin[profile]]
+                if ratio[profile] > over.get(name, (0, 0.0))[1]:
+                    over[name] = (year, float(ratio[profile]))
+        if over:
+            worst = ", ".join(f"{o} {r:.2f} ({y})" for o, (y, r) in over.items())
+            warnings.warn(
+                f"origins_market: a borrower's debt per unit of fee from the market is above "
+                f"{DEBT_PER_FEE_MAX:g} for {worst} (the largest, in its year); borrowers' debts "
+                f"are held to {DEBT_PER_FEE_MAX:g} times their fee, so there the mean debt at "
+                "departure is below the market's (a lower borrow_share of the origin raises "
+                "the ratio: the market's debt is spread over fewer borrowers)",
+                stacklevel=2,
+            )
 
     # ---- demand ---------------------------------------------------------------------------
     def shares(self, when: dt.date) -> np.ndarray:
