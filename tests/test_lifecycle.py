@@ -18,6 +18,7 @@ from helpers import (
     file_hazard,
     ids,
     run_days,
+    scenario_file,
     set_timers,
     state_of,
     steps,
@@ -708,3 +709,56 @@ def test_without_a_limit_voluntary_changes_go_on_and_are_counted():
     assert result.metric("job_changes").tolist() == [0.0] + [10.0] * (n - 1)
     assert sim.pop.employer_changes[:10].tolist() == [n - 1] * 10
     assert "employer_changes" not in result.agents.columns  # only where changes are limited
+
+
+# ---- exit amnesty ---------------------------------------------------------------------------
+
+
+def stranding_with_amnesty(share: float = 1.0, end: str = "2019-01-22"):
+    """The stranding case with agents 0-5 irregular from day 2 and agent 6 from day 6.
+
+    The amnesty takes those irregular on 2019-01-06 (run day 5), from 2019-01-09 (day 8) to
+    ``end``; the way home opens on day 20 with two seats a day.
+    """
+    border = {"type": "border", "date": "2019-01-21", "corridor": "A", "direction": "out"}
+    amnesty = {"type": "exit_amnesty", "date": "2019-01-09", "end": end}
+    amnesty |= {"states": ["irregular"], "eligible_on": "2019-01-06", "share": share}
+    sim = build("stranding", {"events": [{**border, "seats_per_day": 2}, amnesty]})
+    set_timers(sim, Timer.CONTRACT_END, [999] * 10)
+    file_hazard(sim, ids(0, 1, 2, 3, 4, 5), Hazard.RUNAWAY, 2)
+    file_hazard(sim, ids(6), Hazard.RUNAWAY, 6)
+    return run_days(sim, range(sim.n_days))
+
+
+def test_an_exit_amnesty_lets_those_irregular_before_it_queue_for_a_seat_until_it_ends():
+    # Agents 0-5 are irregular on day 5 and queue home on day 8; agent 6, irregular from day 6,
+    # may not. The border opens on day 20 with two seats a day: 0 1 leave on day 20, 2 3 on day
+    # 21; the amnesty ends on day 21, so 4 and 5, still waiting on day 22, leave the queue and
+    # stay irregular, as does 6.
+    sim = stranding_with_amnesty()
+    assert daily(sim, S.IRREGULAR) == steps({2: 6, 6: 7, 20: 5, 21: 3}, sim.n_days)
+    assert daily_flow_into(sim, S.RETURNED) == steps({20: 2, 22: 0}, sim.n_days)
+    assert daily(sim, S.EMPLOYED) == steps({2: 4, 6: 3}, sim.n_days, start=10)
+    assert state_of(sim, ids(0, 1, 2, 3)) == [S.RETURNED] * 4
+    assert state_of(sim, ids(4, 5, 6)) == [S.IRREGULAR] * 3
+    assert sim.pop.in_return_queue[:10].sum() == 0
+    assert (sim.pop.queued[[4, 5, 6]] == NEVER).all()
+
+
+def test_an_exit_amnesty_that_lasts_lets_every_taker_home_and_none_taken_up_changes_nothing():
+    # Ending on day 25, every taker leaves: two a day on days 20-22.
+    sim = stranding_with_amnesty(end="2019-01-26")
+    assert daily_flow_into(sim, S.RETURNED) == steps({20: 2, 23: 0}, sim.n_days)
+    assert state_of(sim, ids(6)) == [S.IRREGULAR]
+    sim = stranding_with_amnesty(share=0.0)
+    assert daily(sim, S.IRREGULAR) == steps({2: 6, 6: 7}, sim.n_days)
+    assert daily_flow_into(sim, S.RETURNED) == [0] * sim.n_days
+
+
+def test_an_exit_amnesty_whose_eligibility_day_is_after_it_starts_is_refused():
+    amnesty = {"type": "exit_amnesty", "date": "2019-01-09", "end": "2019-01-20"}
+    amnesty |= {"states": ["irregular"], "eligible_on": "2019-01-10"}
+    with pytest.raises(ScenarioError, match="eligible_on"):
+        load_scenario(scenario_file("stranding"), {"events": [amnesty]})
+    with pytest.raises(ScenarioError, match="states"):
+        load_scenario(scenario_file("stranding"), {"events": [{**amnesty, "states": ["employed"]}]})

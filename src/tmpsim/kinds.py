@@ -68,6 +68,9 @@ STATE_BY_NAME = {s.name.lower(): s for s in State}
 # is the model's own business (a return needs a seat).
 BRIDGING_STATES = (State.SPECIAL_IDLE, State.SPECIAL_WORKING)
 WORKING_STATES = (State.EMPLOYED, State.SPECIAL_WORKING)
+# Whom an exit amnesty may let go home: those in the host without the programme's status, whose
+# way home the model otherwise gives only when caught (irregular) or when a bridge ends.
+AMNESTY_STATES = (State.IRREGULAR, State.SPECIAL_IDLE, State.SPECIAL_WORKING)
 
 # The hazards that apply in each state (a state not listed has none).
 HAZARDS_BY_STATE: dict[State, tuple[Hazard, ...]] = {

@@ -18,6 +18,7 @@ from tmpsim.engine.split import split_by
 from tmpsim.kinds import STATE_BY_NAME, Hazard, State, Timer
 from tmpsim.model.events import (
     CashPaymentEvent,
+    ExitAmnestyEvent,
     GrantStatusEvent,
     RuleEvent,
     StayExtensionEvent,
@@ -106,9 +107,23 @@ class Lifecycle(Module):
         self.cancel_females = np.array([c.females_only for c in prog.cancellations], dtype=bool)
         self.grants = [e for e in sim.scenario.events if isinstance(e, GrantStatusEvent)]
         self.changes_by_stage = prog.job_change.max_changes_by_stage is not None
+        self._amnesties(sim)
         self.extends_stays = any(isinstance(e, StayExtensionEvent) for e in sim.scenario.events)
         if self.extends_stays:
             sim.recorder.extras["stays_extended"] = np.zeros((sim.n_days, sim.n_origins))
+
+    def _amnesties(self, sim: Simulation) -> None:
+        """Exit amnesties by the run days on which they act: who may, who takes up, who lapses."""
+        sc = sim.scenario
+        self.amnesty_eligible_on: dict[int, list[ExitAmnestyEvent]] = {}
+        self.amnesty_lapses_on: dict[int, list[ExitAmnestyEvent]] = {}
+        self.amnesty_eligible: dict[int, np.ndarray] = {}  # event id -> those who may take it
+        self.amnesty_takers: dict[int, np.ndarray] = {}  # event id -> those who took it
+        for ev in sc.events:
+            if isinstance(ev, ExitAmnestyEvent):
+                day = sc.day(ev.eligible_on or ev.date)
+                self.amnesty_eligible_on.setdefault(day, []).append(ev)
+                self.amnesty_lapses_on.setdefault(sc.day(ev.end) + 1, []).append(ev)
 
     def timers(self) -> dict:
         """The programme's own deterministic events.
@@ -497,9 +512,37 @@ class Lifecycle(Module):
             ids = ids[pop.timer_kind[ids] != Timer.EXIT_PERMIT]
             pop.grant_of[ids] = self.grants.index(ev)
             self.set_timer(ids, Timer.GRANT, day + max(ev.delay_days, 1))
+        self._amnesty(day)
         for ev in tl.on(day, CashPaymentEvent):
             states = [STATE_BY_NAME[s] for s in ev.states]
             ids = np.flatnonzero(np.isin(pop.state[: pop.n], states))
             amount = ev.amount
             sim.recorder.add("cash_paid", pop.origin[ids], amount)
             sim.money.give(ids, amount, day)
+
+    def _amnesty(self, day: int) -> None:
+        """Exit amnesties: who may take one up, who does (to the return queue), who lapses.
+
+        On ``eligible_on`` those in the event's states are noted; on its date those of them still
+        in the states and not already waiting for a seat take it up with chance ``share`` and
+        join the return queue (the hazards redrawn: one waiting to leave is not caught); the day
+        after ``end`` those of them still waiting leave the queue and their hazards are redrawn.
+        """
+        sim, pop = self.sim, self.sim.pop
+        for ev in self.amnesty_eligible_on.get(day, []):
+            states = [int(STATE_BY_NAME[s]) for s in ev.states]
+            self.amnesty_eligible[id(ev)] = np.flatnonzero(np.isin(pop.state[: pop.n], states))
+        for ev in sim.timeline.on(day, ExitAmnestyEvent):
+            who = self.amnesty_eligible.pop(id(ev))
+            states = [int(STATE_BY_NAME[s]) for s in ev.states]
+            who = who[np.isin(pop.state[who], states) & ~pop.in_return_queue[who]]
+            who = who[self.stream.random(who.size) < ev.share]
+            sim.borders.queue_return(who, day)
+            sim.hazards.draw(who, day)
+            self.amnesty_takers[id(ev)] = who
+        for ev in self.amnesty_lapses_on.get(day, []):
+            who = self.amnesty_takers.pop(id(ev), np.empty(0, dtype=np.int64))
+            states = [int(STATE_BY_NAME[s]) for s in ev.states]
+            who = who[pop.in_return_queue[who] & np.isin(pop.state[who], states)]
+            sim.borders.leave_return_queue(who)
+            sim.hazards.draw(who, day)

@@ -34,6 +34,7 @@ SHOCK_EVENT_TYPES = (
     "job_change",
     "status_switch",
     "stay_extension",
+    "exit_amnesty",
     "cash_payment",
 )
 """Event types that belong to a shock and the responses to it (everything but ``rule``)."""
@@ -323,7 +324,7 @@ def replay_shock(
         return out
 
     routes = raw.get("routes") or {}
-    events = shift(raw.get("events") or [], "events", "date", "end")
+    events = shift(raw.get("events") or [], "events", "date", "end", "eligible_on")
     lists = {n: shift(raw.get(n) or [], n, "start", "end") for n in ("shelters", "emergency_funds")}
     route_lists = {
         n: shift(routes.get(n) or [], f"routes.{n}", "start", "end") for n in ROUTES_MOVED

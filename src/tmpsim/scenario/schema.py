@@ -16,6 +16,7 @@ from pydantic import Field, create_model, model_validator
 
 from tmpsim.calibration.spec import CalibrationSpec
 from tmpsim.kinds import (  # noqa: F401 (re-exported)
+    AMNESTY_STATES,
     BRIDGING_STATES,
     HAZARD_BY_NAME,
     STATE_BY_NAME,
@@ -65,6 +66,7 @@ StateName = Literal[tuple(STATE_NAMES)]  # type: ignore[valid-type]
 BridgingStateName = Literal[tuple(s.name.lower() for s in BRIDGING_STATES)]  # type: ignore[valid-type]
 WorkingStateName = Literal[tuple(s.name.lower() for s in WORKING_STATES)]  # type: ignore[valid-type]
 HazardName = Literal[tuple(HAZARD_BY_NAME)]  # type: ignore[valid-type]
+AmnestyStateName = Literal[tuple(s.name.lower() for s in AMNESTY_STATES)]  # type: ignore[valid-type]
 
 
 class Origin(Strict):
@@ -908,6 +910,27 @@ class CashPaymentEvent(_Event):
     states: list[StateName]
 
 
+class ExitAmnestyEvent(_Event):
+    """Let people in some states leave without penalty from `date` to `end` (an exit amnesty).
+
+    Those in ``states`` on ``eligible_on`` (default: ``date``) who are still in them on ``date``
+    may go home: each takes the amnesty up with chance ``share`` (one draw each) and joins the
+    return queue on ``date``, to leave when a seat comes. Those still waiting after ``end`` lose
+    it: they leave the queue and stay as they were. Without an amnesty the model's irregular
+    workers go home only when caught (``apprehension``).
+    """
+
+    type: Literal["exit_amnesty"]
+    end: Date
+    states: list[AmnestyStateName] = Field(min_length=1)
+    eligible_on: Date | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="Only those in the states on this day may take it up (None: the event's date).",
+    )
+    share: Prob = Field(1.0, description="Chance that one who may take the amnesty up does.")
+
+
 class RecruitmentEvent(_Event):
     """Scale recruitment (selection of new workers) from `date` to `end`."""
 
@@ -936,6 +959,7 @@ Event = Annotated[
     | StayExtensionEvent
     | CashPaymentEvent
     | RecruitmentEvent
+    | ExitAmnestyEvent
     | RuleEvent,
     Field(discriminator="type"),
 ]
@@ -1140,6 +1164,12 @@ class Scenario(Strict):
             end = getattr(ev, "end", None)
             if end is not None and end < ev.date:
                 raise ValueError(f"{where}: end {end} is before date {ev.date}")
+            eligible = getattr(ev, "eligible_on", None)
+            if eligible is not None and not (self.start <= eligible <= ev.date):
+                raise ValueError(
+                    f"{where}: eligible_on {eligible} is not between the run's start "
+                    f"{self.start} and the event's date"
+                )
             c = getattr(ev, "corridor", None)
             if c is not None and not (c in self.origins or (c == "all" and ev.type == "border")):
                 raise ValueError(
