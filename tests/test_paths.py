@@ -139,7 +139,9 @@ def test_variants_resolve_as_the_full_copies_did(name):
     Kong's private rental, its subsistence cost without the boarding bed and their sources when
     its helpers came to board between employers, and Singapore's employer's upkeep, in place of
     the shelter that stood for it, with its sources, when the employer came to keep up the worker
-    without work by rule: changes meant to move them)."""
+    without work by rule; the Gulf's description, events, recruitment and sources when its
+    dated x0.3 on selection and x6 on apprehension gave way to the suspension of work permits,
+    employers' backlog and the amnesty for overstayers: changes meant to move them)."""
     raw, _ = load_raw(name)
     assert "extends" not in raw
     text = (shipped_dir() / f"{name}.yaml").read_text(encoding="utf-8")
