@@ -134,14 +134,16 @@ def test_variants_resolve_as_the_full_copies_did(name):
     ESD's bridges when the flagship's were wound down as the notice says (their wind-down dates
     and source), and the sources of its bridges and employment maintenance when they became one
     measure and renewable, and its outbound seats of October 2031 when Vietnam's were sourced
-    as repatriation flights only; the Gulf's description, events, behaviour and sources when its
-    dated dismissal multipliers of 2020 gave way to the fall of employers' labour need; Hong
-    Kong's private rental, its subsistence cost without the boarding bed and their sources when
-    its helpers came to board between employers, and Singapore's employer's upkeep, in place of
-    the shelter that stood for it, with its sources, when the employer came to keep up the worker
-    without work by rule; the Gulf's description, events, recruitment and sources when its
-    dated x0.3 on selection and x6 on apprehension gave way to the suspension of work permits,
-    employers' backlog and the amnesty for overstayers: changes meant to move them)."""
+    as repatriation flights only and again when the other corridors' were derived from Japan's
+    international seats (the flagship's *_flights_late_2021); the Gulf's description, events,
+    behaviour and sources when its dated dismissal multipliers of 2020 gave way to the fall of
+    employers' labour need; Hong Kong's private rental, its subsistence cost without the boarding
+    bed and their sources when its helpers came to board between employers, and Singapore's
+    employer's upkeep, in place of the shelter that stood for it, with its sources, when the
+    employer came to keep up the worker without work by rule; the Gulf's description, events,
+    recruitment and sources when its dated x0.3 on selection and x6 on apprehension gave way to
+    the suspension of work permits, employers' backlog and the amnesty for overstayers: changes
+    meant to move them)."""
     raw, _ = load_raw(name)
     assert "extends" not in raw
     text = (shipped_dir() / f"{name}.yaml").read_text(encoding="utf-8")
