@@ -755,6 +755,65 @@ def test_an_exit_amnesty_that_lasts_lets_every_taker_home_and_none_taken_up_chan
     assert daily_flow_into(sim, S.RETURNED) == [0] * sim.n_days
 
 
+def amnesty_case(
+    end: str, extra: list | None = None, over: dict | None = None, caught=None, until=None
+):
+    """Agents 0-5 irregular from day 2; the amnesty of day 8 to ``end`` (eligible on day 5).
+
+    ``extra``: more events; ``over``: more overrides; ``caught``: (agent, day) apprehended
+    before the amnesty (filed once they are irregular); ``until``: run to that day only. The
+    way home opens on day 20 with two seats a day.
+    """
+    border = {"type": "border", "date": "2019-01-21", "corridor": "A", "direction": "out"}
+    amnesty = {"type": "exit_amnesty", "date": "2019-01-09", "end": end}
+    amnesty |= {"states": ["irregular"], "eligible_on": "2019-01-06"}
+    events = [{**border, "seats_per_day": 2}, amnesty, *(extra or [])]
+    sim = build("stranding", {"events": events, **(over or {})})
+    set_timers(sim, Timer.CONTRACT_END, [999] * 10)
+    file_hazard(sim, ids(0, 1, 2, 3, 4, 5), Hazard.RUNAWAY, 2)
+    run_days(sim, range(3))
+    if caught is not None:
+        file_hazard(sim, ids(caught[0]), Hazard.APPREHENSION, caught[1])
+    return run_days(sim, None if until is None else range(3, until + 1))
+
+
+def test_one_already_waiting_for_a_seat_is_no_taker_and_keeps_waiting_after_the_amnesty():
+    # Agent 0, caught on day 6, waits for a seat before the amnesty; 1-5 take it up on day 8 and
+    # lose it on day 15 (the amnesty ends on day 14), before any seat. Agent 0 keeps its place
+    # and leaves alone on day 20.
+    sim = amnesty_case("2019-01-15", caught=(0, 6))
+    assert daily_flow_into(sim, S.RETURNED) == steps({20: 1, 21: 0}, sim.n_days)
+    assert state_of(sim, ids(0)) == [S.RETURNED]
+    assert state_of(sim, ids(1, 2, 3, 4, 5)) == [S.IRREGULAR] * 5
+    assert not sim.pop.in_return_queue[:10].any()
+
+
+def test_a_taker_who_waits_again_by_another_way_keeps_that_place_when_the_amnesty_ends():
+    # Agent 1 takes the amnesty up on day 8; on day 10 it leaves the queue and joins it again
+    # by another way (as one who ran away and was caught does), so the end of the amnesty on
+    # day 15 takes its place from 2-5 only: it leaves on day 20, the first of the seats.
+    sim = amnesty_case("2019-01-15", until=10)
+    sim.borders.leave_return_queue(ids(1))
+    sim.borders.queue_return(ids(1), 10)
+    run_days(sim)
+    assert daily_flow_into(sim, S.RETURNED) == steps({20: 1, 21: 0}, sim.n_days)
+    assert state_of(sim, ids(1)) == [S.RETURNED]
+    assert state_of(sim, ids(0, 2, 3, 4, 5)) == [S.IRREGULAR] * 5
+
+
+def test_those_whose_amnesty_lapsed_can_be_caught_again():
+    # Apprehension at 10 a day (nobody escapes for a day) from day 10, none before: 0-5 queue on
+    # day 8 and are not caught while they wait; the amnesty lapses on day 15, they are caught
+    # again within a day and wait again, and two a day leave from day 20.
+    hold = {"type": "hazard", "date": "2019-01-01", "end": "2019-01-10", "hazard": "apprehension"}
+    hold |= {"multiplier": 0.0}
+    over = {"behaviour.apprehension_rate_per_year": 3652.5}
+    sim = amnesty_case("2019-01-15", extra=[hold], over=over)
+    assert daily_flow_into(sim, S.RETURNED) == steps({20: 2, 23: 0}, sim.n_days)
+    assert state_of(sim, ids(0, 1, 2, 3, 4, 5)) == [S.RETURNED] * 6
+    assert daily(sim, S.IRREGULAR) == steps({2: 6, 20: 4, 21: 2, 22: 0}, sim.n_days)
+
+
 def test_an_exit_amnesty_whose_eligibility_day_is_after_it_starts_is_refused():
     amnesty = {"type": "exit_amnesty", "date": "2019-01-09", "end": "2019-01-20"}
     amnesty |= {"states": ["irregular"], "eligible_on": "2019-01-10"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -79,6 +80,19 @@ def test_crop_keeps_sources_on_their_items():
     assert cropped["sources"] == {"events.0.seats": "a", "events.charter.seats": "b"}
     assert cropped["shelters"] == []  # it would open after the window
     assert DATA["events"][0]["type"] == "border"  # the input is not changed
+
+
+def test_a_window_that_starts_after_an_events_eligibility_day_takes_those_at_its_start():
+    # The Gulf's amnesty counts those irregular on 2020-03-01; a run from 2020-04-01 cannot
+    # see that day, so its first day stands for it (and the cropped scenario loads).
+    raw, _ = load_raw("gulf-kafala-covid")
+    cropped, _ = crop_window(raw, start="2020-04-01")
+    amnesty = next(e for e in cropped["events"] if e.get("type") == "exit_amnesty")
+    assert amnesty["eligible_on"] == "2020-04-01"
+    assert load_scenario(cropped).start == dt.date(2020, 4, 1)
+    before, _ = crop_window(raw, start="2020-02-01")  # inside the window: kept as written
+    kept = next(e for e in before["events"] if e.get("type") == "exit_amnesty")
+    assert str(kept["eligible_on"]) == "2020-03-01"
 
 
 def test_overlay_merges_mappings_and_replaces_lists():

@@ -123,3 +123,19 @@ def test_a_replay_cut_short_drops_what_lies_beyond_its_end_with_the_sources_of_i
     sc = load_scenario(path)  # the base names keys of bridges this file no longer has
     assert sc.end == D("2021-02-01") and sc.routes.bridges == []
     assert all(not str(k).startswith("routes.bridges.") for k in sc.sources)
+
+
+def test_a_replay_whose_eligibility_day_would_fall_before_the_run_takes_those_at_its_start(
+    tmp_path: Path,
+) -> None:
+    # The Gulf's amnesty counts those irregular 14 days before its shock's first event: a replay
+    # from 2016-01-05 (the run starts 2016-01-01) would put that day before the run's start.
+    r = replay_shock("gulf-kafala-covid", "2016-01-05")
+    path = tmp_path / "early.yaml"
+    path.write_text(replay_file_text("gulf-kafala-covid", r, "early"), encoding="utf-8")
+    sc = load_scenario(path)
+    amnesty = next(e for e in sc.events if e.type == "exit_amnesty")
+    assert amnesty.eligible_on == sc.start == D("2016-01-01")
+    later = replay_shock("gulf-kafala-covid", "2017-06-01")  # far enough: moved as the rest
+    moved = next(e for e in later.changes["events"] if e.get("type") == "exit_amnesty")
+    assert moved["eligible_on"] == "2017-05-18"

@@ -272,16 +272,19 @@ def _checked(name: str) -> tuple[str, bytes, dict]:
 class FakeMsvcrt:
     """Windows' ``msvcrt.locking`` as far as the lock uses it: one handle holds byte 0 of a file."""
 
-    LK_NBLCK = 2
+    LK_UNLCK, LK_NBLCK = 0, 2
 
     def __init__(self) -> None:
         self.holders: dict[int, int] = {}  # the file's inode: the descriptor holding its lock
-        self.calls: list[tuple[int, int]] = []
+        self.calls: list[tuple[str, int, int]] = []
 
     def locking(self, fd: int, mode: int, nbytes: int) -> None:
-        self.calls.append((os.lseek(fd, 0, os.SEEK_CUR), nbytes))
-        assert mode == self.LK_NBLCK
+        kind = {self.LK_UNLCK: "unlock", self.LK_NBLCK: "lock"}[mode]
+        self.calls.append((kind, os.lseek(fd, 0, os.SEEK_CUR), nbytes))
         inode = os.fstat(fd).st_ino
+        if kind == "unlock":
+            assert self.holders.pop(inode) == fd  # only the holder unlocks
+            return
         holder = self.holders.get(inode)
         if holder is not None and holder != fd and _open_on(holder, inode):
             raise OSError(13, "Permission denied")  # EACCES, as Windows answers
@@ -304,10 +307,12 @@ def test_without_fcntl_the_folder_is_locked_the_windows_way(
     with JobManager(tmp_path):
         with pytest.raises(FolderInUseError, match=IN_USE):
             JobManager(tmp_path)
-    assert fake.calls == [(0, 1), (0, 1)]  # byte 0, one byte, each time
+    # Byte 0, one byte, each time; the first server unlocks as it stops (before closing).
+    assert fake.calls == [("lock", 0, 1), ("lock", 0, 1), ("unlock", 0, 1)]
+    assert fake.holders == {}
     with JobManager(tmp_path):  # the first let go: a new server starts
         pass
-    assert len(fake.calls) == 3
+    assert [kind for kind, *_ in fake.calls[3:]] == ["lock", "unlock"]
 
 
 def test_a_windows_lock_error_other_than_locked_is_not_taken_for_a_second_server(

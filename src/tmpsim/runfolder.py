@@ -164,9 +164,10 @@ def lock_file(path: Path) -> int | None:
     Returns the descriptor (closing it drops the lock; so does the process's end), or None where
     the system has no file locks tmpsim knows (neither ``fcntl`` nor ``msvcrt``). POSIX systems
     take an advisory ``flock``; Windows a lock on the file's first byte (``msvcrt.locking``),
-    which Windows also drops when the handle is closed or its process ends. A link in the
-    file's place is not followed. ``BlockingIOError``: another open file of it holds the lock;
-    other ``OSError``: it could not be opened or locked.
+    which Windows also drops when the handle is closed or its process ends (``release_lock``
+    unlocks first, as Windows asks). A link in the file's place is not followed where the system
+    has ``O_NOFOLLOW``. ``BlockingIOError``: another open file of it holds the lock; other
+    ``OSError``: it could not be opened or locked.
     """
     try:
         import fcntl
@@ -200,6 +201,29 @@ def _lock_first_byte(msvcrt: Any, fd: int) -> None:
         if exc.errno in (errno.EACCES, getattr(errno, "EDEADLOCK", errno.EDEADLK)):
             raise BlockingIOError(exc.errno, "the file is locked by another handle") from exc
         raise
+
+
+def release_lock(fd: int) -> None:
+    """Drop a lock ``lock_file`` took and close its file.
+
+    Closing drops a POSIX lock at once; Windows releases a closed handle's locks only when it
+    gets to it, so there the byte is unlocked first, and a new lock taken right after is not
+    refused.
+    """
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:
+        try:
+            import msvcrt
+        except ImportError:
+            msvcrt = None  # type: ignore[assignment]
+        if msvcrt is not None:
+            try:
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+            except OSError:
+                pass  # closing releases it in the end
+    os.close(fd)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -51,7 +51,7 @@ from tmpsim.experiments.spec import (
     spec_fingerprint,
 )
 from tmpsim.results import atomic_path, atomic_write_bytes
-from tmpsim.runfolder import lock_file
+from tmpsim.runfolder import lock_file, release_lock
 
 EXPERIMENT_FILES = frozenset(
     ["experiment.yaml", "experiment.json", "scenario.yaml", "points.parquet", "runs", "series"]
@@ -123,7 +123,7 @@ class ExperimentDir:
             yield  # without file locks (fd None) one writer is the user's care
         finally:
             if fd is not None:
-                os.close(fd)
+                release_lock(fd)
 
     def sweep_partials(self, older_than: float = 600.0) -> list[Path]:
         """Remove temporary files an interrupted writer left (call with the lock held).

@@ -526,7 +526,8 @@ class Lifecycle(Module):
         On ``eligible_on`` those in the event's states are noted; on its date those of them still
         in the states and not already waiting for a seat take it up with chance ``share`` and
         join the return queue (the hazards redrawn: one waiting to leave is not caught); the day
-        after ``end`` those of them still waiting leave the queue and their hazards are redrawn.
+        after ``end`` those of them still waiting since that date leave the queue, whatever
+        their state by then, and their hazards are redrawn.
         """
         sim, pop = self.sim, self.sim.pop
         for ev in self.amnesty_eligible_on.get(day, []):
@@ -542,7 +543,8 @@ class Lifecycle(Module):
             self.amnesty_takers[id(ev)] = who
         for ev in self.amnesty_lapses_on.get(day, []):
             who = self.amnesty_takers.pop(id(ev), np.empty(0, dtype=np.int64))
-            states = [int(STATE_BY_NAME[s]) for s in ev.states]
-            who = who[pop.in_return_queue[who] & np.isin(pop.state[who], states)]
+            # Still waiting since the amnesty's day, whatever their state now: one who left the
+            # queue (ran away) and joined it again another way (caught) waits by that way.
+            who = who[pop.in_return_queue[who] & (pop.queued[who] == sim.scenario.day(ev.date))]
             sim.borders.leave_return_queue(who)
             sim.hazards.draw(who, day)

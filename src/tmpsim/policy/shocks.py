@@ -325,6 +325,9 @@ def replay_shock(
 
     routes = raw.get("routes") or {}
     events = shift(raw.get("events") or [], "events", "date", "end", "eligible_on")
+    for event in went:  # moved before the run starts: those in its states at the start
+        if event.get("eligible_on") is not None and _day(event["eligible_on"]) < sc.start:
+            event["eligible_on"] = sc.start.isoformat()
     lists = {n: shift(raw.get(n) or [], n, "start", "end") for n in ("shelters", "emergency_funds")}
     route_lists = {
         n: shift(routes.get(n) or [], f"routes.{n}", "start", "end") for n in ROUTES_MOVED

@@ -152,10 +152,11 @@ def crop_window(
     """A copy of scenario data run from ``start`` to ``end``, without what falls outside it.
 
     ``None`` keeps the data's own start or end. Events dated outside the window are dropped, and
-    so are shelters and emergency funds that would start after it ends. Sources of ``events.N...``
-    (``shelters.N...``) keys follow their item to its new position, and go with it when it is
-    dropped; sources naming an item by name stay while the item does. Returns the new data and
-    the events dropped.
+    an event's ``eligible_on`` before the window becomes its start; shelters and emergency funds
+    that would start after it ends are dropped. Sources of ``events.N...`` (``shelters.N...``)
+    keys follow their item to its new position, and go with it when it is dropped; sources
+    naming an item by name stay while the item does. Returns the new data and the events
+    dropped.
     """
     data = copy.deepcopy(data)
     if start is not None:
@@ -164,6 +165,10 @@ def crop_window(
         data["end"] = end
     first, last = _date(data["start"]), _date(data["end"])
     dropped = keep_items(data, "events", lambda e: first <= _date(e["date"]) <= last)
+    for event in data.get("events") or []:
+        # Those in its states on a day before the window: the window's first day stands for it.
+        if event.get("eligible_on") is not None and _date(event["eligible_on"]) < first:
+            event["eligible_on"] = data["start"]
     for section in ("shelters", "emergency_funds"):
         keep_items(data, section, lambda x: x.get("start") is None or _date(x["start"]) <= last)
     return data, dropped

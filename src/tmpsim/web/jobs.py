@@ -51,6 +51,7 @@ from tmpsim.runfolder import (
     RunFolderError,
     check_run_folder,
     lock_file,
+    release_lock,
     remove_dead_partials,
 )
 
@@ -115,7 +116,7 @@ class FolderLock:
         """Drop the lock (closing the file drops it); a second call does nothing."""
         fd, self._fd = self._fd, None
         if fd is not None:
-            os.close(fd)
+            release_lock(fd)
 
 
 def _write_json(path: Path, obj: dict[str, Any]) -> None:
