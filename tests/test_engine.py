@@ -8,7 +8,7 @@ import pytest
 from helpers import build, ids, scenario_file
 
 from tmpsim.engine.calendar import BLOCK, Calendar, due_reference
-from tmpsim.engine.population import NEVER, Population
+from tmpsim.engine.population import NEVER, Population, change_kernel, change_reference
 from tmpsim.engine.queues import (
     Capacity,
     FifoQueue,
@@ -370,6 +370,33 @@ def test_a_flag_by_state_counts_the_flagged_in_their_state_of_the_moment():
     plain = Population(8, fields | {"seen": (np.bool_, 0)}).flag("seen", 2)
     with pytest.raises(ValueError, match="keeps no counts by state"):
         plain.recount_by_state()
+
+
+@pytest.mark.parametrize("by_sex", [False, True])
+@pytest.mark.parametrize("n_states", [0, 5])
+def test_the_flag_kernel_changes_and_counts_what_numpy_does(by_sex: bool, n_states: int) -> None:
+    rng = np.random.default_rng(7)
+    size, n_origins = 500, 4
+    origin = rng.integers(0, n_origins, size).astype(np.int8)
+    female = rng.random(size) < 0.4
+    state = rng.integers(0, max(n_states, 1), size).astype(np.int8)
+    values = rng.random(size) < 0.5
+    counts = np.zeros(n_origins, dtype=np.int64)
+    women = np.zeros(n_origins if by_sex else 0, dtype=np.int64)
+    by_state = np.zeros((n_states, n_origins), dtype=np.int64)
+    mine = [values.copy(), counts.copy(), women.copy(), by_state.copy()]
+    for to in (True, False, True):
+        ids = rng.permutation(size)[: rng.integers(1, size)].astype(np.int64)
+        sign = 1 if to else -1
+        want = change_reference(
+            ids, values, to, sign, origin, female, state, counts, women, by_state
+        )
+        out = np.empty(ids.size, dtype=np.int64)
+        n = change_kernel(ids, mine[0], to, sign, origin, female, state, *mine[1:], out)
+        assert out[:n].tolist() == want.tolist()
+        for a, b in zip(mine, (values, counts, women, by_state), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert counts.any() and (women.any() or not by_sex) and (by_state.any() or not n_states)
 
 
 def test_simulation_keeps_calendars_on_grown_arrays():

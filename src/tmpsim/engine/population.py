@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from tmpsim.engine.calendar import Calendar
+from tmpsim.engine.jit import Resolved, njit
 
 try:  # NumPy's switch for its transparent-huge-page hint (private; absent: nothing to switch)
     from numpy._core.multiarray import _set_madvise_hugepage
@@ -52,6 +53,51 @@ def small_pages() -> Iterator[None]:
         _set_madvise_hugepage(previous)
 
 
+@njit(cache=True)
+def change_kernel(
+    ids, values, to, sign, origin, female, state, counts, women, by_state, out
+):  # pragma: no cover
+    """Set (``to`` true, ``sign`` 1) or clear (false, -1) the flag of ``ids`` (distinct).
+
+    The ids whose flag changed go to ``out`` in their order; returns how many. Counts them by
+    origin, the women among them if ``women`` is not empty, and by state if ``by_state`` has
+    rows: integer adds, the same as ``change_reference``'s counts whatever their order.
+    """
+    keep_women = women.size > 0
+    keep_state = by_state.shape[0] > 0
+    n = 0
+    for k in range(ids.size):
+        i = ids[k]
+        if values[i] == to:
+            continue
+        values[i] = to
+        o = origin[i]
+        counts[o] += sign
+        if keep_women and female[i]:
+            women[o] += sign
+        if keep_state:
+            by_state[state[i], o] += sign
+        out[n] = i
+        n += 1
+    return n
+
+
+def change_reference(ids, values, to, sign, origin, female, state, counts, women, by_state):
+    """``change_kernel`` in NumPy: the ids changed, counted with ``np.bincount``."""
+    ids = ids[values[ids] != to]
+    if ids.size:
+        values[ids] = to
+        o = origin[ids]
+        counts += sign * np.bincount(o, minlength=counts.size)
+        if women.size:
+            women += sign * np.bincount(o[female[ids]], minlength=counts.size)
+        if by_state.shape[0]:
+            cell = state[ids].astype(np.int64) * counts.size + o
+            tally = np.bincount(cell, minlength=by_state.size).reshape(by_state.shape)
+            by_state += sign * tally
+    return ids
+
+
 class Flag:
     """A boolean field of the agents that keeps its count per origin (and, if asked, per state).
 
@@ -76,6 +122,11 @@ class Flag:
         self.counts = np.zeros(n_origins, dtype=np.int64)
         self.by_state = np.zeros((n_states, n_origins), dtype=np.int64) if n_states else None
         self.women = np.zeros(n_origins, dtype=np.int64) if by_sex else None
+        # What ``change_kernel`` is given where a count is not kept: nothing to count into.
+        self._women = self.women if by_sex else np.zeros(0, dtype=np.int64)
+        self._by_state = self.by_state if n_states else np.zeros((0, n_origins), dtype=np.int64)
+        self._no_sex = np.zeros(0, dtype=np.bool_)  # ``female`` is not read without by_sex
+        self._change = Resolved(change_kernel)  # called at most changes of a flag
         self._on_set: list[Callable[[np.ndarray], None]] = []
         self._on_clear: list[Callable[[np.ndarray], None]] = []
 
@@ -97,40 +148,51 @@ class Flag:
 
     def set(self, ids: np.ndarray) -> np.ndarray:
         """Set the flag of ``ids`` (distinct); returns (and announces) those not set before."""
-        values = self.values
-        ids = ids[~values[ids]]
+        ids = self._change_of(ids, True)
         if ids.size:
-            values[ids] = True
-            self._count(ids, 1)
             for listener in self._on_set:
                 listener(ids)
         return ids
 
     def clear(self, ids: np.ndarray) -> np.ndarray:
         """Clear the flag of ``ids`` (distinct); returns (and announces) those that had it set."""
-        values = self.values
-        ids = ids[values[ids]]
+        ids = self._change_of(ids, False)
         if ids.size:
-            values[ids] = False
-            self._count(ids, -1)
             for listener in self._on_clear:
                 listener(ids)
         return ids
+
+    def _change_of(self, ids: np.ndarray, to: bool) -> np.ndarray:
+        """Set or clear the flag of ``ids`` and count the change: the ids changed.
+
+        One compiled pass (``change_kernel``) instead of a gather, a scatter and up to three
+        ``np.bincount``s, which cost more than the few agents of most changes.
+        """
+        if ids.size == 0:
+            return ids
+        if ids.dtype != np.int64 or not ids.flags.c_contiguous:
+            ids = np.ascontiguousarray(ids, dtype=np.int64)
+        pop = self.pop
+        out = np.empty(ids.size, dtype=np.int64)
+        n = self._change(
+            ids,
+            getattr(pop, self.name),
+            to,
+            1 if to else -1,
+            pop.origin,
+            pop.female if self.women is not None else self._no_sex,
+            pop.state,
+            self.counts,
+            self._women,
+            self._by_state,
+            out,
+        )
+        return out[:n]
 
     def _tally(self, state: np.ndarray | int, origin: np.ndarray) -> np.ndarray:
         """Agents of these states and origins counted in ``by_state``'s shape."""
         cell = np.asarray(state, dtype=np.int64) * self.counts.size + origin
         return np.bincount(cell, minlength=self.by_state.size).reshape(self.by_state.shape)
-
-    def _count(self, ids: np.ndarray, sign: int) -> None:
-        """Add (``sign`` 1) or take off (-1) ``ids`` from the counts."""
-        origin = self.pop.origin[ids]
-        self.counts += sign * np.bincount(origin, minlength=self.counts.size)
-        if self.women is not None:
-            women = origin[self.pop.female[ids]]
-            self.women += sign * np.bincount(women, minlength=self.counts.size)
-        if self.by_state is not None:
-            self.by_state += sign * self._tally(self.pop.state[ids], origin)
 
     def restate(self, ids: np.ndarray, new: int) -> None:
         """``ids`` are about to move to state ``new``: shift the flagged among them by state.
