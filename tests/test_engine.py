@@ -3,6 +3,8 @@ streams, the agent table, the recorder, and the simulation's own guards."""
 
 from __future__ import annotations
 
+import enum
+
 import numpy as np
 import pytest
 from helpers import build, ids, scenario_file
@@ -18,7 +20,8 @@ from tmpsim.engine.queues import (
 )
 from tmpsim.engine.recorder import Recorder
 from tmpsim.engine.rng import Streams, run_seed
-from tmpsim.kinds import Timer
+from tmpsim.kinds import Hazard, Timer
+from tmpsim.model.routes import TurningPoint
 from tmpsim.scenario import load_scenario
 from tmpsim.simulation import Simulation
 from tmpsim.states import State
@@ -397,6 +400,23 @@ def test_the_flag_kernel_changes_and_counts_what_numpy_does(by_sex: bool, n_stat
         for a, b in zip(mine, (values, counts, women, by_state), strict=True):
             np.testing.assert_array_equal(a, b)
     assert counts.any() and (women.any() or not by_sex) and (by_state.any() or not n_states)
+
+
+def test_numpy_takes_the_kinds_as_their_ints_without_asking_the_enum(monkeypatch) -> None:
+    asked = []
+    lookup = getattr(enum.EnumType, "__getattr__", None)
+    if lookup is not None:  # Python 3.11: a missing class attribute goes through it
+        monkeypatch.setattr(
+            enum.EnumType, "__getattr__", lambda c, n: asked.append(n) or lookup(c, n)
+        )
+    codes = np.arange(14, dtype=np.int8)
+    for kind in (State.EMPLOYED, Hazard.RUNAWAY, Timer.REVIEW, TurningPoint.STRANDED):
+        assert (codes == kind).tolist() == (codes == int(kind)).tolist()
+        assert (kind != codes).tolist() == (int(kind) != codes).tolist()
+        full = np.full(3, kind)
+        assert full.dtype == np.full(3, int(kind)).dtype and full.tolist() == [int(kind)] * 3
+        assert np.where(codes > 5, kind, -1).tolist() == np.where(codes > 5, int(kind), -1).tolist()
+    assert asked == []
 
 
 def test_simulation_keeps_calendars_on_grown_arrays():

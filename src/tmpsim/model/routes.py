@@ -43,12 +43,12 @@ import datetime as dt
 import functools
 import json
 from dataclasses import dataclass
-from enum import IntEnum
 
 import numpy as np
 
 from tmpsim import cache
 from tmpsim.engine.jit import Resolved
+from tmpsim.kinds import Kind
 from tmpsim.model.beta_law import beta_quantile
 from tmpsim.model.route_kernels import (
     DayRules,
@@ -82,7 +82,7 @@ __all__ = [
 ]
 
 
-class TurningPoint(IntEnum):
+class TurningPoint(Kind):
     """When a person decides."""
 
     CONTRACT_END = 0
