@@ -113,10 +113,12 @@ class Calendar:
         self.n_free = blocks
         # Each calendar's field has its own dtype: its own resolved kernels.
         self._file, self._pop = Resolved(file_entries), Resolved(_take)
+        self._arrays: tuple | None = None  # ``arrays()``, made again when an array is replaced
 
     def rebind(self, day_field: np.ndarray) -> None:
         """Point at the (grown) field array."""
         self.field = day_field
+        self._arrays = None
 
     def reserve(self, n: int) -> None:
         """Make sure filing ``n`` more entries cannot run out of blocks."""
@@ -135,20 +137,27 @@ class Calendar:
         free[self.n_free : self.n_free + added.size] = added
         self.free = free
         self.n_free += added.size
+        self._arrays = None
 
     def arrays(self) -> tuple:
-        """The calendar's arrays in the order ``file_entries`` takes them."""
-        return (
-            self.field,
-            self.n_days,
-            self.first,
-            self.last,
-            self.fill,
-            self.count,
-            self.agent,
-            self.nxt,
-            self.free,
-        )
+        """The calendar's arrays in the order ``file_entries`` takes them.
+
+        Kept between calls (asked for at every move): only ``rebind`` and ``reserve`` replace
+        an array.
+        """
+        if self._arrays is None:
+            self._arrays = (
+                self.field,
+                self.n_days,
+                self.first,
+                self.last,
+                self.fill,
+                self.count,
+                self.agent,
+                self.nxt,
+                self.free,
+            )
+        return self._arrays
 
     def schedule(self, ids: np.ndarray, days: np.ndarray | int) -> None:
         """Set each agent's next event day and file it; days past the run are not filed."""

@@ -63,6 +63,7 @@ class CivilSociety(Module):
         # and nobody in them needs a shelter place, destitute or not (their moves are heard).
         self.upkept = sc.programme.upkept()
         self.without_work[self.upkept] = False
+        self._any_upkept = bool(self.upkept.any())  # read at every move heard
         self.hears = (
             frozenset(State) if self.without_work.any() or self.upkept.any() else frozenset()
         )
@@ -127,7 +128,8 @@ class CivilSociety(Module):
                 self._lost_bed.append(ids)
             return
         pop = self.sim.pop
-        if self.rental is not None and self.renting.counts.any():
+        # count_nonzero: a small array's ``any`` costs a few microseconds, at every move.
+        if self.rental is not None and np.count_nonzero(self.renting.counts):
             # The money module set the new state's spending without the rent already.
             self.renting.clear(ids)
         leaving = ids[pop.needs_bed[ids]]  # most moves concern nobody who needs a bed
@@ -136,7 +138,7 @@ class CivilSociety(Module):
             return
         if leaving.size:
             self.release(leaving[~pop.destitute[leaving]])
-        if self.upkept.any():  # the destitute leaving the upkeep (the others need one already)
+        if self._any_upkept:  # the destitute leaving the upkeep (the others need one already)
             self.need(ids[pop.destitute[ids]])
 
     def _lost_bed_today(self, day: int) -> None:
