@@ -154,7 +154,8 @@ class Borders(Module):
         """Agents who no longer wait for a seat home (switched status, ran away...)."""
         pop = self.sim.pop
         was = ids[pop.in_return_queue[ids]]
-        self.waiting_home -= np.bincount(pop.origin[was], minlength=self.waiting_home.size)
+        if was.size:  # most who leave a status were not waiting (called at every such move)
+            self.waiting_home -= np.bincount(pop.origin[was], minlength=self.waiting_home.size)
         pop.in_return_queue[ids] = False
         pop.queued[ids] = NEVER
 
