@@ -158,6 +158,25 @@ def atomic_path(path: Path, sync: bool = True) -> Iterator[str]:
         raise
 
 
+def _file_locks() -> tuple[Any, Any]:
+    """The module that locks files here, as (``fcntl``, ``msvcrt``) with at most one of them.
+
+    (fcntl, None) on POSIX, (None, msvcrt) on Windows, (None, None) where neither imports.
+    Imported at each call, so that the tests can stand in for either.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        pass
+    else:
+        return fcntl, None
+    try:
+        import msvcrt
+    except ImportError:
+        return None, None
+    return None, msvcrt
+
+
 def lock_file(path: Path) -> int | None:
     """Open ``path`` (created if missing) and lock it for this open file alone, without waiting.
 
@@ -169,16 +188,9 @@ def lock_file(path: Path) -> int | None:
     has ``O_NOFOLLOW``. ``BlockingIOError``: another open file of it holds the lock; other
     ``OSError``: it could not be opened or locked.
     """
-    try:
-        import fcntl
-    except ImportError:
-        fcntl = None  # type: ignore[assignment]
-    msvcrt = None
-    if fcntl is None:
-        try:
-            import msvcrt  # type: ignore[no-redef]
-        except ImportError:
-            return None
+    fcntl, msvcrt = _file_locks()
+    if fcntl is None and msvcrt is None:
+        return None
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
     try:
         if fcntl is not None:
@@ -210,19 +222,13 @@ def release_lock(fd: int) -> None:
     gets to it, so there the byte is unlocked first, and a new lock taken right after is not
     refused.
     """
-    try:
-        import fcntl  # noqa: F401
-    except ImportError:
+    _, msvcrt = _file_locks()
+    if msvcrt is not None:
         try:
-            import msvcrt
-        except ImportError:
-            msvcrt = None  # type: ignore[assignment]
-        if msvcrt is not None:
-            try:
-                os.lseek(fd, 0, os.SEEK_SET)
-                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-            except OSError:
-                pass  # closing releases it in the end
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        except OSError:
+            pass  # closing releases it in the end
     os.close(fd)
 
 

@@ -119,8 +119,10 @@ class Lifecycle(Module):
         self.amnesty_lapses_on: dict[int, list[ExitAmnestyEvent]] = {}
         self.amnesty_eligible: dict[int, np.ndarray] = {}  # event id -> those who may take it
         self.amnesty_takers: dict[int, np.ndarray] = {}  # event id -> those who took it
+        self.amnesty_states: dict[int, list[int]] = {}  # event id -> the states it covers
         for ev in sc.events:
             if isinstance(ev, ExitAmnestyEvent):
+                self.amnesty_states[id(ev)] = [int(STATE_BY_NAME[s]) for s in ev.states]
                 day = sc.day(ev.eligible_on or ev.date)
                 self.amnesty_eligible_on.setdefault(day, []).append(ev)
                 self.amnesty_lapses_on.setdefault(sc.day(ev.end) + 1, []).append(ev)
@@ -531,12 +533,12 @@ class Lifecycle(Module):
         """
         sim, pop = self.sim, self.sim.pop
         for ev in self.amnesty_eligible_on.get(day, []):
-            states = [int(STATE_BY_NAME[s]) for s in ev.states]
-            self.amnesty_eligible[id(ev)] = np.flatnonzero(np.isin(pop.state[: pop.n], states))
+            covered = np.isin(pop.state[: pop.n], self.amnesty_states[id(ev)])
+            self.amnesty_eligible[id(ev)] = np.flatnonzero(covered)
         for ev in sim.timeline.on(day, ExitAmnestyEvent):
             who = self.amnesty_eligible.pop(id(ev))
-            states = [int(STATE_BY_NAME[s]) for s in ev.states]
-            who = who[np.isin(pop.state[who], states) & ~pop.in_return_queue[who]]
+            covered = np.isin(pop.state[who], self.amnesty_states[id(ev)])
+            who = who[covered & ~pop.in_return_queue[who]]
             who = who[self.stream.random(who.size) < ev.share]
             sim.borders.queue_return(who, day)
             sim.hazards.draw(who, day)
