@@ -149,7 +149,9 @@ def test_variants_resolve_as_the_full_copies_did(name):
     and source), and the sources of its bridges and employment maintenance when they became one
     measure and renewable, and its outbound seats of October 2031 when Vietnam's were sourced
     as repatriation flights only and again when the other corridors' were derived from Japan's
-    international seats (the flagship's *_flights_late_2021); the Gulf's description, events,
+    international seats (the flagship's *_flights_late_2021), and its seats home of 2032 when
+    China's and Myanmar's stayed at their late-2021 level into 2022 as their flight caps did
+    (the flagship's china_flights_2022 and myanmar_flights_2022); the Gulf's description, events,
     behaviour and sources when its dated dismissal multipliers of 2020 gave way to the fall of
     employers' labour need; Hong Kong's private rental, its subsistence cost without the boarding
     bed and their sources when its helpers came to board between employers, and Singapore's
