@@ -9,6 +9,7 @@ sponsor's consent, voluntary job change only after N years with one employer (by
 from __future__ import annotations
 
 import copy
+import re
 import datetime as dt
 from typing import Any
 
@@ -341,6 +342,29 @@ def test_esd_exam_sends_passers_to_ssw_and_the_others_to_a_fourth_year(exam_pass
         assert onward == 0 and fourth > 0
         assert (sim.pop.stage[: sim.pop.n] == 1).any()  # the extension held
 
+
+
+def _shifted(event: Any, years: int) -> dict[str, Any]:
+    """An event as data, its dates and the years in its name moved by ``years`` (note left out)."""
+    data = event.model_dump(mode="json", exclude={"note"})
+    for key in ("date", "end", "eligible_on"):
+        when = getattr(event, key, None)
+        if when is not None:
+            data[key] = when.replace(year=when.year + years).isoformat()
+    if data.get("name"):
+        data["name"] = re.sub(r"20\d\d", lambda m: str(int(m.group()) + years), data["name"])
+    return data
+
+
+def test_esd_pandemic_replay_is_the_flagship_s_events_ten_years_on() -> None:
+    """ESD's pandemic replays the flagship's events of 2020-2023 with their values: a change of
+    those values in the flagship (a re-calibration, a corrected source) that the replay does not
+    follow fails here instead of leaving the two apart unseen."""
+    flagship = load_scenario("japan-titp-covid")
+    replay = load_scenario("japan-esd-2027-covid")
+    assert [_shifted(ev, 10) for ev in flagship.events if ev.date.year <= 2023] == [
+        _shifted(ev, 0) for ev in replay.events
+    ]
 
 # ---- the shipped programmes -------------------------------------------------------------------
 
