@@ -289,6 +289,28 @@ def test_charter_flights_fly_weekly_while_outbound_seats_are_cut() -> None:
     assert all(e.seats == 150 for e in added)
 
 
+def test_a_corridor_kept_short_the_day_every_corridor_opens_stays_in_one_window() -> None:
+    """Seats return to every corridor on 2020-11-01 but B's are cut again the same day (events
+    of one day apply in file order, the later winning): A's window ends on 2020-10-31, B's
+    runs on without a day's break, and charter flights keep their weekly cadence for B."""
+    data = shocked()
+    data["events"].append(
+        {"type": "border", "date": "2020-11-01", "corridor": "B", "direction": "out",
+         "seats_per_day": 1}
+    )  # fmt: skip
+    windows = outbound_restrictions(load_scenario(data).model_dump(mode="json"))
+    assert windows == {
+        "A": [(dt.date(2020, 4, 1), dt.date(2020, 10, 31))],
+        "B": [(dt.date(2020, 4, 1), dt.date(2020, 12, 31))],
+    }
+    added = apply_levers(load_scenario(data), {"charter_flights": 150}).events[
+        len(data["events"]) :
+    ]
+    dates = [e.date for e in added if e.corridor == "B"]
+    assert all((b - a).days == 7 for a, b in zip(dates, dates[1:], strict=False))
+    assert dates[-1] > dt.date(2020, 11, 1)
+
+
 def test_charter_flights_change_nothing_without_a_restriction() -> None:
     sc = load_scenario("hongkong-fdh")
     assert changed_keys(sc, apply_levers(sc, {"charter_flights": 300})) == set()

@@ -9,8 +9,8 @@ sponsor's consent, voluntary job change only after N years with one employer (by
 from __future__ import annotations
 
 import copy
-import re
 import datetime as dt
+import re
 from typing import Any
 
 import numpy as np
@@ -343,7 +343,6 @@ def test_esd_exam_sends_passers_to_ssw_and_the_others_to_a_fourth_year(exam_pass
         assert (sim.pop.stage[: sim.pop.n] == 1).any()  # the extension held
 
 
-
 def _shifted(event: Any, years: int) -> dict[str, Any]:
     """An event as data, its dates and the years in its name moved by ``years`` (note left out)."""
     data = event.model_dump(mode="json", exclude={"note"})
@@ -365,6 +364,7 @@ def test_esd_pandemic_replay_is_the_flagship_s_events_ten_years_on() -> None:
     assert [_shifted(ev, 10) for ev in flagship.events if ev.date.year <= 2023] == [
         _shifted(ev, 0) for ev in replay.events
     ]
+
 
 # ---- the shipped programmes -------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import itertools
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -121,7 +122,10 @@ def _events(data: Data, kind: str) -> list[Data]:
 def outbound_restrictions(data: Data) -> dict[str, list[tuple[dt.date, dt.date]]]:
     """Periods (first day, last day) when each corridor's outbound seats are below normal.
 
-    Border events are replayed in date order (file order on the same day), as the model does.
+    Border events are replayed in date order (file order on the same day), as the model does;
+    a corridor is judged restricted or not once a day, after all of the day's events, so that an
+    event for every corridor followed the same day by one for a single corridor does not end that
+    corridor's restriction for a day.
     """
     normal = float(data.get("borders", {}).get("seats_out_per_day", 5000.0))
     end = _date(data["end"])
@@ -134,10 +138,14 @@ def outbound_restrictions(data: Data) -> dict[str, list[tuple[dt.date, dt.date]]
     changes.sort(key=lambda c: (c[0], c[1]))
     windows: dict[str, list[tuple[dt.date, dt.date]]] = {o: [] for o in origins}
     since: dict[str, dt.date | None] = dict.fromkeys(origins)
-    for date, _, ev in changes:
-        corridor = ev.get("corridor", "all")
-        for o in origins if corridor == "all" else [corridor]:
-            seats[o] = float(ev["seats_per_day"])
+    for date, group in itertools.groupby(changes, key=lambda c: c[0]):
+        touched: list[str] = []
+        for _, _, ev in group:
+            corridor = ev.get("corridor", "all")
+            for o in origins if corridor == "all" else [corridor]:
+                seats[o] = float(ev["seats_per_day"])
+                touched.append(o)
+        for o in dict.fromkeys(touched):  # each once, in the order first touched
             restricted = seats[o] < normal
             if restricted and since[o] is None:
                 since[o] = date
