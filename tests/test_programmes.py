@@ -343,27 +343,46 @@ def test_esd_exam_sends_passers_to_ssw_and_the_others_to_a_fourth_year(exam_pass
         assert (sim.pop.stage[: sim.pop.n] == 1).any()  # the extension held
 
 
-def _shifted(event: Any, years: int) -> dict[str, Any]:
-    """An event as data, its dates and the years in its name moved by ``years`` (note left out)."""
-    data = event.model_dump(mode="json", exclude={"note"})
-    for key in ("date", "end", "eligible_on"):
-        when = getattr(event, key, None)
-        if when is not None:
-            data[key] = when.replace(year=when.year + years).isoformat()
-    if data.get("name"):
-        data["name"] = re.sub(r"20\d\d", lambda m: str(int(m.group()) + years), data["name"])
-    return data
+def _shifted(item: Any, years: int) -> Any:
+    """Scenario data with its dates, and the years in its names, moved by ``years``.
+
+    Notes and sources are left out: the replay words them its own way.
+    """
+    if hasattr(item, "model_dump"):
+        item = item.model_dump(mode="json")
+    if isinstance(item, dict):
+        out = {k: _shifted(v, years) for k, v in item.items() if k not in ("note", "source")}
+        if isinstance(out.get("name"), str):
+            out["name"] = re.sub(r"20\d\d", lambda m: str(int(m.group()) + years), out["name"])
+        return out
+    if isinstance(item, list):
+        return [_shifted(v, years) for v in item]
+    if isinstance(item, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", item):
+        when = dt.date.fromisoformat(item)
+        return when.replace(year=when.year + years).isoformat()
+    return item
 
 
-def test_esd_pandemic_replay_is_the_flagship_s_events_ten_years_on() -> None:
-    """ESD's pandemic replays the flagship's events of 2020-2023 with their values: a change of
-    those values in the flagship (a re-calibration, a corrected source) that the replay does not
-    follow fails here instead of leaving the two apart unseen."""
+def test_esd_pandemic_replay_is_the_flagship_s_shock_ten_years_on() -> None:
+    """ESD's pandemic replays the flagship's events of 2020-2023, its emergency fund and its
+    special statuses (the bridges and the special job changes) with their values: a change of
+    them in the flagship (a re-calibration, a corrected source) that the replay does not follow
+    fails here instead of leaving the two apart unseen. The flagship's Myanmar-only measures
+    are not part of the replayed shock."""
     flagship = load_scenario("japan-titp-covid")
     replay = load_scenario("japan-esd-2027-covid")
     assert [_shifted(ev, 10) for ev in flagship.events if ev.date.year <= 2023] == [
         _shifted(ev, 0) for ev in replay.events
     ]
+    assert _shifted(flagship.emergency_funds, 10) == _shifted(replay.emergency_funds, 0)
+    for part in ("bridges", "job_changes"):
+        theirs = {r.name: r for r in getattr(flagship.routes, part)}
+        mine = getattr(replay.routes, part)
+        assert mine, part
+        for route in mine:
+            assert _shifted(theirs[route.name], 10) == _shifted(route, 0), (part, route.name)
+        left_out = {name for name, r in theirs.items() if name not in {m.name for m in mine}}
+        assert all(theirs[n].origins for n in left_out), left_out  # origin-specific only
 
 
 # ---- the shipped programmes -------------------------------------------------------------------
