@@ -193,17 +193,6 @@ class Calendar:
         if self.count[day] == 0:
             return np.empty(0, dtype=np.int64)
         out = np.empty(int(self.count[day]), dtype=np.int64)
-        n, self.n_free, ascending = self._pop(
-            day,
-            self.field,
-            self.first,
-            self.last,
-            self.fill,
-            self.count,
-            self.agent,
-            self.nxt,
-            self.free,
-            self.n_free,
-            out,
-        )
+        field, _n_days, *lists = self.arrays()  # the kernel takes them without ``n_days``
+        n, self.n_free, ascending = self._pop(day, field, *lists, self.n_free, out)
         return out[:n] if ascending else np.sort(out[:n])
