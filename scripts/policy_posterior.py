@@ -155,11 +155,9 @@ def run(args: argparse.Namespace) -> None:
     run_draws(path, args, LEVERS, END, rows_of)
 
 
-def report(args: argparse.Namespace) -> pd.DataFrame:
-    """The table of paired effects over draws, and one figure per question."""
-    runs = pd.read_csv(Path(args.out) / "runs.csv")
+def effects(runs: pd.DataFrame, scale: float) -> pd.DataFrame:
+    """The paired effect of each lever on each figure over the draws of ``runs`` (runs.csv)."""
     wide = runs.pivot_table(index=["draw", "metric"], columns="variant", values="value")
-    draws = sorted(runs["draw"].unique())
     table = []
     for metric, (label, count) in FIGURES.items():
         sel = wide.xs(metric, level="metric")
@@ -167,7 +165,7 @@ def report(args: argparse.Namespace) -> pd.DataFrame:
             if lever not in sel:
                 continue
             b, v = sel["base"].to_numpy(), sel[lever].to_numpy()
-            e = paired_effect(b, v, scale=args.scale, count=count)
+            e = paired_effect(b, v, scale=scale, count=count)
             d = v - b
             sign = np.sign(e.difference)
             share = float(np.mean(np.sign(d) == sign)) if sign else float(np.mean(d == 0))
@@ -198,7 +196,15 @@ def report(args: argparse.Namespace) -> pd.DataFrame:
                     "note": e.note,
                 }
             )
-    frame = pd.DataFrame(table)
+    return pd.DataFrame(table)
+
+
+def report(args: argparse.Namespace) -> pd.DataFrame:
+    """The table of paired effects over draws, and one figure per question."""
+    runs = pd.read_csv(Path(args.out) / "runs.csv")
+    wide = runs.pivot_table(index=["draw", "metric"], columns="variant", values="value")
+    draws = sorted(runs["draw"].unique())
+    frame = effects(runs, args.scale)
     rep = Path(args.report)
     rep.mkdir(parents=True, exist_ok=True)
     frame.to_csv(rep / "policy_posterior.csv", index=False)
@@ -234,6 +240,53 @@ def report(args: argparse.Namespace) -> pd.DataFrame:
         fig.savefig(rep / f"policy_posterior_{metric}.png", dpi=110)
         plt.close(fig)
     return frame
+
+
+def samples(folders: list[Path], scale: float) -> tuple[pd.DataFrame, list[str]]:
+    """How far the verdicts hold from one sample of draws to another.
+
+    Each folder holds one sample's runs.csv (another ``--seed``: other parameter sets, the
+    same simulation seeds). Returns one row per lever and figure with each sample's mean
+    difference, interval, share of draws with its sign and verdict, and the summary's lines.
+    """
+    tables = []
+    for i, folder in enumerate(folders, start=1):
+        t = effects(pd.read_csv(Path(folder) / "runs.csv"), scale)
+        keep = ["difference", "low", "high", "relative", "draws_same_sign", "verdict"]
+        tables.append(t.set_index(["metric", "lever"])[keep].add_suffix(f"_{i}"))
+    wide = pd.concat(tables, axis=1, join="inner").reset_index()
+    k = len(folders)
+    verdicts = wide[[f"verdict_{i}" for i in range(1, k + 1)]]
+    diffs = wide[[f"difference_{i}" for i in range(1, k + 1)]].to_numpy()
+    lows = wide[[f"low_{i}" for i in range(1, k + 1)]].to_numpy()
+    highs = wide[[f"high_{i}" for i in range(1, k + 1)]].to_numpy()
+    same_verdict = verdicts.nunique(axis=1) == 1
+    no_effect = (verdicts == "no effect").all(axis=1)
+    signs = np.sign(diffs)
+    same_sign = (signs == signs[:, :1]).all(axis=1)
+    excludes = (lows > 0) | (highs < 0)
+    firm = excludes.all(axis=1)
+    robust = verdicts == "robust"
+    wide["same_verdict"] = same_verdict
+    wide["same_sign"] = same_sign
+    lines = [
+        f"{len(wide)} pairs of lever and figure over {k} samples of draws: the same verdict in all "
+        f"for {int(same_verdict.sum())} ({int(no_effect.sum())} with no effect in any sample); "
+        f"the same sign of the mean for {int(same_sign[~no_effect].sum())} of the other "
+        f"{int((~no_effect).sum())}.",
+        f"{int(firm.sum())} intervals exclude zero in every sample, "
+        f"{int((firm & ~same_sign).sum())} of them changing sign between samples.",
+        f"{int(robust.all(axis=1).sum())} effects are robust in every sample, "
+        f"{int((robust.any(axis=1) & ~robust.all(axis=1)).sum())} in some but not all:",
+    ]
+    for r in wide[robust.any(axis=1) & ~robust.all(axis=1)].itertuples():
+        shares = ", ".join(f"{getattr(r, f'draws_same_sign_{i}'):.0%}" for i in range(1, k + 1))
+        rels = [x for i in range(1, k + 1) if np.isfinite(x := getattr(r, f"relative_{i}"))]
+        change = f"{min(rels):+.0%} to {max(rels):+.0%}" if rels else "no change in %"
+        if 0 < len(rels) < k:
+            change += f" (in % in {len(rels)} of the samples)"
+        lines.append(f"- {r.lever} on {r.metric}: {change}; draws with the sign {shares}")
+    return wide, lines
 
 
 def _num(x: float) -> str:
@@ -275,9 +328,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="runs/policy-posterior")
     ap.add_argument("--report", help="write the table and figures to this folder")
     ap.add_argument("--no-run", action="store_true", help="only the report")
+    ap.add_argument(
+        "--samples",
+        nargs="+",
+        type=Path,
+        metavar="DIR",
+        help="compare the verdicts of several samples' runs (each DIR an --out of its own "
+        "--seed); writes policy_posterior_samples.csv to --report",
+    )
     args = ap.parse_args(argv)
     if args.draws < 1:
         ap.error("--draws must be at least 1")
+    if args.samples:
+        if len(args.samples) < 2:
+            ap.error("--samples needs at least two folders")
+        wide, lines = samples(args.samples, args.scale)
+        if args.report:
+            Path(args.report).mkdir(parents=True, exist_ok=True)
+            wide.to_csv(Path(args.report) / "policy_posterior_samples.csv", index=False)
+        print("\n".join(lines))
+        return 0
     if not args.no_run:
         run(args)
     if args.report:
