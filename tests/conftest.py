@@ -20,6 +20,18 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = Path(__file__).parent / "scenarios"
 
 
+LONG_FIRST = ("slow", "browser", "dask")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The long tests (marked slow, browser or dask) first, each file's in its order.
+
+    With one process per core (pytest-xdist) they then start at once on the processes, instead
+    of one of them finishing alone after the others are done.
+    """
+    items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in LONG_FIRST))
+
+
 @pytest.fixture(autouse=True)
 def _wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tables are printed 200 columns wide whoever runs the tests (a terminal, a pipe, a worker
