@@ -157,3 +157,17 @@ def test_selection_by_kernel_and_reference_gives_the_same_run(monkeypatch) -> No
     kernel = stocks()
     monkeypatch.setattr(Recruitment, "choose", Recruitment.choose_reference)
     np.testing.assert_array_equal(stocks(), kernel)
+
+
+def test_kth_smallest_is_numpys_partition() -> None:
+    from tmpsim.model.selection_kernels import kth_smallest
+
+    rng = np.random.default_rng(5)
+    cases = [np.array([3.0]), np.array([2.0, 1.0]), np.zeros(9), np.arange(50.0)[::-1]]
+    for n in (3, 10, 101, 2000):
+        cases += [rng.random(n), rng.integers(0, 4, n).astype(float), np.sort(rng.random(n))]
+    for values in cases:
+        before = values.copy()
+        for k in sorted({0, values.size // 3, values.size // 2, values.size - 1}):
+            assert kth_smallest(values, k) == np.partition(values, k)[k], (values.size, k)
+        np.testing.assert_array_equal(values, before)  # the input is left as it was

@@ -3,6 +3,7 @@
 ``StandbyPool.select_reference`` is the same selection in NumPy, in two steps: the eligible
 applicants (``StandbyPool.eligible``), then the best of each profile among them
 (``tmpsim.model.recruitment.best_by_origin``). The tests hold the two to the same positions.
+``kth_smallest`` is ``np.partition(values, k)[k]``, which the tests hold it to.
 """
 
 from __future__ import annotations
@@ -31,6 +32,46 @@ class Eligibility(NamedTuple):
     age_min: float
     age_max: float
     aptitude_min: np.float32  # compared in float32, as the agents' aptitudes are stored
+
+
+@njit(cache=True)
+def kth_smallest(values: np.ndarray, k: int) -> float:  # pragma: no cover
+    """The ``k``-th smallest of ``values`` (from 0): ``np.partition(values, k)[k]``.
+
+    Quickselect on a copy (Hoare's partition around the median of three; equal values stop
+    both scans, so ties split evenly). numba's ``np.partition`` would compile about four
+    seconds of helpers (checking its ``kth`` alone sorts through ``np.unique``), a third of the
+    compile time of every kernel of a first run; the value it returns is the same.
+    """
+    a = values.copy()
+    lo, hi = 0, a.size - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if a[mid] < a[lo]:
+            a[mid], a[lo] = a[lo], a[mid]
+        if a[hi] < a[lo]:
+            a[hi], a[lo] = a[lo], a[hi]
+        if a[hi] < a[mid]:
+            a[hi], a[mid] = a[mid], a[hi]
+        pivot = a[mid]
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while pivot < a[j]:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        # Now a[lo..j] <= pivot <= a[i..hi], and anything between them equals the pivot.
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            return a[k]
+    return a[k]
 
 
 @njit(cache=True)
@@ -78,7 +119,7 @@ def select_kernel(lo, hi, pool, rule, places, out):  # pragma: no cover
             take_all[p] = True
             continue
         group = keys[start[p] : start[p + 1]]
-        c = np.partition(group, want - 1)[want - 1]
+        c = kth_smallest(group, want - 1)
         below = 0
         for x in group:
             if x < c:
