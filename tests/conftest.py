@@ -23,6 +23,7 @@ SCENARIOS = Path(__file__).parent / "scenarios"
 LONG_FIRST = ("slow", "browser", "dask")
 
 
+@pytest.hookimpl(tryfirst=True)  # before stepwise (--sw) and --ff read the order
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The long tests (marked slow, browser or dask) first, each file's in its order.
 
