@@ -155,9 +155,13 @@ def run(args: argparse.Namespace) -> None:
     run_draws(path, args, LEVERS, END, rows_of)
 
 
-def effects(runs: pd.DataFrame, scale: float) -> pd.DataFrame:
-    """The paired effect of each lever on each figure over the draws of ``runs`` (runs.csv)."""
-    wide = runs.pivot_table(index=["draw", "metric"], columns="variant", values="value")
+def by_variant(runs: pd.DataFrame) -> pd.DataFrame:
+    """runs.csv with a column per variant (the base and each lever), a row per draw and figure."""
+    return runs.pivot_table(index=["draw", "metric"], columns="variant", values="value")
+
+
+def effects(wide: pd.DataFrame, scale: float) -> pd.DataFrame:
+    """The paired effect of each lever on each figure over the draws of ``by_variant``'s table."""
     table = []
     for metric, (label, count) in FIGURES.items():
         sel = wide.xs(metric, level="metric")
@@ -202,9 +206,9 @@ def effects(runs: pd.DataFrame, scale: float) -> pd.DataFrame:
 def report(args: argparse.Namespace) -> pd.DataFrame:
     """The table of paired effects over draws, and one figure per question."""
     runs = pd.read_csv(Path(args.out) / "runs.csv")
-    wide = runs.pivot_table(index=["draw", "metric"], columns="variant", values="value")
+    wide = by_variant(runs)
     draws = sorted(runs["draw"].unique())
-    frame = effects(runs, args.scale)
+    frame = effects(wide, args.scale)
     rep = Path(args.report)
     rep.mkdir(parents=True, exist_ok=True)
     frame.to_csv(rep / "policy_posterior.csv", index=False)
@@ -251,15 +255,18 @@ def samples(folders: list[Path], scale: float) -> tuple[pd.DataFrame, list[str]]
     """
     tables = []
     for i, folder in enumerate(folders, start=1):
-        t = effects(pd.read_csv(Path(folder) / "runs.csv"), scale)
+        t = effects(by_variant(pd.read_csv(Path(folder) / "runs.csv")), scale)
         keep = ["difference", "low", "high", "relative", "draws_same_sign", "verdict"]
         tables.append(t.set_index(["metric", "lever"])[keep].add_suffix(f"_{i}"))
     wide = pd.concat(tables, axis=1, join="inner").reset_index()
     k = len(folders)
-    verdicts = wide[[f"verdict_{i}" for i in range(1, k + 1)]]
-    diffs = wide[[f"difference_{i}" for i in range(1, k + 1)]].to_numpy()
-    lows = wide[[f"low_{i}" for i in range(1, k + 1)]].to_numpy()
-    highs = wide[[f"high_{i}" for i in range(1, k + 1)]].to_numpy()
+
+    def each(column: str) -> pd.DataFrame:
+        """The column of every sample, side by side."""
+        return wide[[f"{column}_{i}" for i in range(1, k + 1)]]
+
+    verdicts = each("verdict")
+    diffs, lows, highs = (each(c).to_numpy() for c in ("difference", "low", "high"))
     same_verdict = verdicts.nunique(axis=1) == 1
     no_effect = (verdicts == "no effect").all(axis=1)
     signs = np.sign(diffs)

@@ -7,15 +7,15 @@ from pathlib import Path
 import pandas as pd
 from helpers import ROOT, load_script
 
+SCRIPT = load_script(ROOT / "scripts" / "policy_posterior.py")
 LEVER = "charter_flights=300"
 
 
 def _sample(folder: Path, differences: list[float]) -> Path:
     """A runs.csv of three draws: the lever moves peak stranded by ``differences``, nothing else."""
-    script = load_script(ROOT / "scripts" / "policy_posterior.py")
     rows = []
     for k, d in enumerate(differences, start=1):
-        for metric in script.FIGURES:
+        for metric in SCRIPT.FIGURES:
             base = 1000.0 + 10 * k
             for variant, value in (
                 ("base", base),
@@ -37,18 +37,17 @@ def _sample(folder: Path, differences: list[float]) -> Path:
 
 
 def test_samples_count_agreeing_verdicts_and_list_the_split_ones(tmp_path: Path) -> None:
-    script = load_script(ROOT / "scripts" / "policy_posterior.py")
     one = _sample(tmp_path / "one", [-10.0, -12.0, -8.0])  # every draw down: robust
     two = _sample(tmp_path / "two", [-10.0, 5.0, -9.0])  # down on average, split by draw
-    wide, lines = script.samples([one, two], scale=1.0)
-    assert len(wide) == len(script.FIGURES)  # one lever, every figure
+    wide, lines = SCRIPT.samples([one, two], scale=1.0)
+    assert len(wide) == len(SCRIPT.FIGURES)  # one lever, every figure
     peak = wide.set_index("metric").loc["peak_stranded"]
     assert (peak.verdict_1, peak.verdict_2) == ("robust", "flips sign")
     assert peak.difference_1 == -10.0 and round(peak.difference_2, 6) == round(-14 / 3, 6)
     assert bool(peak.same_sign) and not bool(peak.same_verdict)
     others = wide[wide.metric != "peak_stranded"]
     assert (others.verdict_1 == "no effect").all() and others.same_verdict.all()
-    n = len(script.FIGURES)
+    n = len(SCRIPT.FIGURES)
     assert lines[0].startswith(
         f"{n} pairs of lever and figure over 2 samples of draws: the same verdict in all for "
         f"{n - 1} ({n - 1} with no effect in any sample); the same sign of the mean for 1 of the "
